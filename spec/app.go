@@ -1,0 +1,74 @@
+package spec
+
+// This file defines the plaintexts inside sealed operations and replies (SPEC.md §10):
+// what only clients and Execution compartments ever see.
+
+// Result is the plaintext of a Reply.
+type Result struct {
+	_      struct{} `cbor:",toarray"`
+	Status uint64   // a Status* constant
+	Value  []byte
+}
+
+// Result statuses. StatusUndecryptable is produced by Execution itself; the others by
+// the application.
+const (
+	StatusOK            uint64 = 0
+	StatusNotFound      uint64 = 1 // kv: no such key
+	StatusCASMismatch   uint64 = 2 // kv: compare-and-swap saw another value; Value holds it
+	StatusBadOp         uint64 = 3 // the application could not parse the operation
+	StatusUndecryptable uint64 = 4 // the sealed operation failed to open: executed as a no-op
+)
+
+// KVOp is an operation of the kv-v1 application: the plaintext of a SealedOp.
+type KVOp struct {
+	_        struct{} `cbor:",toarray"`
+	Op       uint64   // KVPut, KVGet, KVDelete, KVCAS
+	Key      []byte   // 1..MaxKVKey bytes
+	Value    []byte   // put, cas: the new value (≤ MaxKVValue bytes)
+	Expected []byte   // cas: the value the key must hold
+	Absent   bool     // cas: true to require that the key is absent (Expected must be empty)
+}
+
+// kv-v1 operations and limits.
+const (
+	KVPut    uint64 = 1 // set Key to Value; result OK with empty value
+	KVGet    uint64 = 2 // result OK with the value, or NotFound
+	KVDelete uint64 = 3 // result OK with the old value, or NotFound
+	KVCAS    uint64 = 4 // if Key holds Expected (or is absent and Absent), set it to Value: OK; else CASMismatch with the current value
+
+	MaxKVKey   = 256
+	MaxKVValue = 16 << 10
+)
+
+// Snapshot is the full replicated state of an Execution compartment after executing
+// Seq: what a CHECKPOINT certifies (StateDigest of its encoding) and what state
+// transfer moves (SPEC.md §9.4).
+type Snapshot struct {
+	_       struct{} `cbor:",toarray"`
+	Seq     uint64
+	App     []byte        // the application's own canonical snapshot (kv-v1: KVSnapshot)
+	Clients []ClientEntry // sorted by Client; only clients that executed something
+}
+
+// ClientEntry is a client's row in the client table: deduplication state and the
+// results of its latest request, re-sent when that request is seen again.
+type ClientEntry struct {
+	_         struct{} `cbor:",toarray"`
+	Client    uint64
+	Timestamp uint64   // Timestamp of the latest executed request
+	Results   []Result // one per operation of that request
+}
+
+// KVSnapshot is the kv-v1 application state: entries sorted by key, keys distinct.
+type KVSnapshot struct {
+	_       struct{} `cbor:",toarray"`
+	Entries []KVEntry
+}
+
+// KVEntry is one key and its value.
+type KVEntry struct {
+	_     struct{} `cbor:",toarray"`
+	Key   []byte
+	Value []byte
+}

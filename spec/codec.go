@@ -1,0 +1,206 @@
+package spec
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"github.com/fxamacker/cbor/v2"
+)
+
+// The CBOR profile of SPEC.md §2: Core Deterministic Encoding, no tags, nil containers
+// as empty, and a strict decoder whose every accepted input re-encodes to itself.
+
+var (
+	encMode cbor.EncMode
+	decMode cbor.DecMode
+)
+
+func init() {
+	eo := cbor.CoreDetEncOptions()
+	eo.TagsMd = cbor.TagsForbidden
+	eo.NilContainers = cbor.NilContainerAsEmpty
+	eo.Time = cbor.TimeUnix
+	var err error
+	if encMode, err = eo.EncMode(); err != nil {
+		panic(err)
+	}
+	do := cbor.DecOptions{
+		DupMapKey:         cbor.DupMapKeyEnforcedAPF,
+		IndefLength:       cbor.IndefLengthForbidden,
+		TagsMd:            cbor.TagsForbidden,
+		MaxNestedLevels:   MaxNesting,
+		MaxArrayElements:  MaxArrayElements,
+		MaxMapPairs:       16,
+		ExtraReturnErrors: cbor.ExtraDecErrorUnknownField,
+		UTF8:              cbor.UTF8RejectInvalid,
+	}
+	if decMode, err = do.DecMode(); err != nil {
+		panic(err)
+	}
+}
+
+// ErrMalformed is wrapped by every decoding error: the input is not the canonical
+// encoding of a value of the expected type, or exceeds its size cap.
+var ErrMalformed = errors.New("spec: malformed")
+
+// Encode returns the canonical encoding of v, which must be one of this package's
+// types. It panics if v cannot be encoded, which is a programming error.
+func Encode(v any) []byte {
+	b, err := encMode.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("spec: encode %T: %v", v, err))
+	}
+	return b
+}
+
+// Decode decodes data into v (a pointer to one of this package's types) under the
+// strict profile: at most maxBytes long, well formed, no trailing bytes, no tags, no
+// indefinite lengths, and byte-identical when re-encoded (the round-trip gate). On
+// error, *v is left in an unspecified state and must not be used.
+func Decode(data []byte, v any, maxBytes int) error {
+	if len(data) > maxBytes {
+		return fmt.Errorf("%w: %d bytes exceeds cap %d", ErrMalformed, len(data), maxBytes)
+	}
+	if len(data) == 0 || data[0]>>5 != 4 {
+		return fmt.Errorf("%w: top level is not a CBOR array", ErrMalformed)
+	}
+	if err := decMode.Unmarshal(data, v); err != nil {
+		return fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	again, err := encMode.Marshal(v)
+	if err != nil || !bytes.Equal(again, data) {
+		return fmt.Errorf("%w: not the canonical encoding", ErrMalformed)
+	}
+	return nil
+}
+
+// DecodeUint decodes a canonical CBOR unsigned integer (used for FrameError bodies).
+func DecodeUint(data []byte) (uint64, error) {
+	var v uint64
+	if len(data) == 0 || len(data) > 9 || data[0]>>5 != 0 {
+		return 0, fmt.Errorf("%w: not an unsigned integer", ErrMalformed)
+	}
+	if err := decMode.Unmarshal(data, &v); err != nil {
+		return 0, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	if !bytes.Equal(Encode(v), data) {
+		return 0, fmt.Errorf("%w: not the canonical encoding", ErrMalformed)
+	}
+	return v, nil
+}
+
+// MaxBodyBytes returns the size cap of a body of the given kind (SPEC.md §2.4).
+func MaxBodyBytes(kind uint64) int {
+	switch kind {
+	case KindPrePrepare, KindPrepare, KindCommit, KindCheckpoint, KindSuspect, KindStatus, KindReject, KindStateRequest:
+		return 1 << 10
+	case KindRequest:
+		return MaxRequestOpsLimit*(MaxOpBytesLimit+64) + 1<<10
+	case KindReply:
+		return MaxKVValue + 1<<10
+	case KindStateChunk:
+		return MaxStateChunkBytes + 1<<10
+	case KindGroupKeyDeal, KindGroupKeyShares:
+		return MaxReplicas * 1 << 10
+	}
+	return MaxMessageBytes
+}
+
+// DecodeKind decodes a body of the given kind under its cap, returning a pointer to
+// the kind's body type (e.g. *Prepare for KindPrepare, *Batch for KindClientBatch).
+func DecodeKind(kind uint64, body []byte) (any, error) {
+	v := newBody(kind)
+	if v == nil {
+		return nil, fmt.Errorf("%w: unknown kind %d", ErrMalformed, kind)
+	}
+	if err := Decode(body, v, MaxBodyBytes(kind)); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+func newBody(kind uint64) any {
+	switch kind {
+	case KindRequest:
+		return new(Request)
+	case KindBatch, KindClientBatch:
+		return new(Batch)
+	case KindPrePrepare:
+		return new(PrePrepare)
+	case KindProposal:
+		return new(Proposal)
+	case KindPrepare:
+		return new(Prepare)
+	case KindCommit:
+		return new(Commit)
+	case KindCheckpoint:
+		return new(Checkpoint)
+	case KindViewChange:
+		return new(ViewChange)
+	case KindNewView:
+		return new(NewView)
+	case KindStateRequest:
+		return new(StateRequest)
+	case KindStateChunk:
+		return new(StateChunk)
+	case KindReply:
+		return new(Reply)
+	case KindConfigure:
+		return new(Configure)
+	case KindSuspect:
+		return new(Suspect)
+	case KindGroupKeyDeal:
+		return new(GroupKeyDeal)
+	case KindReject:
+		return new(Rejection)
+	case KindStatus:
+		return new(Status)
+	case KindGroupKeyShares:
+		return new(GroupKeyShares)
+	}
+	return nil
+}
+
+// SignedBytes returns the bytes an Ed25519 signature covers (SPEC.md §3.4):
+// the domain string, one zero byte, the 32-byte config digest, then the body's
+// canonical encoding.
+func SignedBytes(domain string, config Digest, body []byte) []byte {
+	out := make([]byte, 0, len(domain)+1+32+len(body))
+	out = append(out, domain...)
+	out = append(out, 0)
+	out = append(out, config[:]...)
+	return append(out, body...)
+}
+
+// Hash returns SHA-256(domain || 0x00 || data).
+func Hash(domain string, data []byte) Digest {
+	h := sha256.New()
+	h.Write([]byte(domain))
+	h.Write([]byte{0})
+	h.Write(data)
+	var d Digest
+	h.Sum(d[:0])
+	return d
+}
+
+// ConfigDigest returns the digest bound into every signature: Hash(DomainConfig, Encode(c)).
+func ConfigDigest(c *Config) Digest { return Hash(DomainConfig, Encode(c)) }
+
+// BatchDigest returns Hash(DomainBatch, Encode(b)).
+func BatchDigest(b *Batch) Digest { return Hash(DomainBatch, Encode(b)) }
+
+// NullBatchDigest is the digest of the empty batch.
+func NullBatchDigest() Digest { return BatchDigest(&Batch{}) }
+
+// EnrollmentDigest returns Hash(DomainEnrollment, Encode(b)): the report data an
+// enclave's attestation evidence binds (SPEC.md §7.2).
+func EnrollmentDigest(b *EnrollmentBody) Digest { return Hash(DomainEnrollment, Encode(b)) }
+
+// StateDigest returns Hash(DomainState, snapshot): the digest a CHECKPOINT certifies.
+func StateDigest(snapshot []byte) Digest { return Hash(DomainState, snapshot) }
+
+// U64 returns the 8-byte big-endian encoding of v, as used in labels and AEAD data.
+func U64(v uint64) []byte { return binary.BigEndian.AppendUint64(nil, v) }
