@@ -1,6 +1,6 @@
 package spec
 
-// This file defines the plaintexts inside sealed operations and replies (SPEC.md §10):
+// This file defines the plaintexts inside sealed operations and replies (SPEC.md §12):
 // what only clients and Execution compartments ever see.
 
 // Result is the plaintext of a Reply.
@@ -43,7 +43,7 @@ const (
 
 // Snapshot is the full replicated state of an Execution compartment after executing
 // Seq: what a CHECKPOINT certifies (StateDigest of its encoding) and what state
-// transfer moves (SPEC.md §9.4).
+// transfer moves (SPEC.md §11.5, §11.7).
 type Snapshot struct {
 	_       struct{} `cbor:",toarray"`
 	Seq     uint64

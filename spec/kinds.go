@@ -2,7 +2,7 @@ package spec
 
 import "fmt"
 
-// WireVersion is the version of this wire format (SPEC.md §12).
+// WireVersion is the version of this wire format (SPEC.md §14).
 const WireVersion uint64 = 1
 
 // Message and input kinds (SPEC.md §5, §7). Kinds 1..31 are protocol messages that
@@ -133,7 +133,7 @@ const (
 	DomainState      = "splitbft/v1/state"
 )
 
-// HKDF info labels and AEAD domains (SPEC.md §10).
+// HKDF info labels and AEAD domains (SPEC.md §12).
 const (
 	LabelRequestKey  = "splitbft/v1/request-key"
 	LabelReplyKey    = "splitbft/v1/reply-key"

@@ -145,7 +145,7 @@ type NewViewBody struct {
 	View        uint64
 	Replica     uint64       // == View mod N
 	ViewChanges []ViewChange // 2f+1 for View from distinct conf enclaves, sorted by Replica
-	PrePrepares []PrePrepare // PBFT's O set, sorted by Seq (SPEC.md §8.6)
+	PrePrepares []PrePrepare // PBFT's O set, sorted by Seq (SPEC.md §8.5)
 }
 
 // NewView is the new primary Preparation compartment's signed NEW-VIEW (kind
