@@ -1,0 +1,59 @@
+package conformance
+
+import (
+	"embed"
+	"testing"
+
+	"github.com/splitbft/splitbft/spec"
+)
+
+//go:embed testdata/vectors
+var vectorFS embed.FS
+
+// VectorDir is the directory of the embedded vectors inside VectorFS.
+const VectorDir = "testdata/vectors"
+
+// VectorFS returns the embedded vector files.
+func VectorFS() embed.FS { return vectorFS }
+
+// AllCases returns the generator cases of every embedded vector.
+func AllCases() []Case {
+	var cs []Case
+	cs = append(cs, prepCases()...)
+	cs = append(cs, confCases()...)
+	cs = append(cs, execCases()...)
+	return cs
+}
+
+// RunPreparation runs the Preparation suite against factory.
+func RunPreparation(t *testing.T, factory Factory) { runSuite(t, spec.RolePrep, factory) }
+
+// RunConfirmation runs the Confirmation suite against factory.
+func RunConfirmation(t *testing.T, factory Factory) { runSuite(t, spec.RoleConf, factory) }
+
+// RunExecution runs the Execution suite against factory.
+func RunExecution(t *testing.T, factory Factory) { runSuite(t, spec.RoleExec, factory) }
+
+func runSuite(t *testing.T, role spec.Role, factory Factory) {
+	t.Helper()
+	vs, err := LoadVectors(vectorFS, VectorDir)
+	if err != nil {
+		t.Fatalf("loading vectors: %v", err)
+	}
+	t.Run("init", func(t *testing.T) { testInit(t, role, factory) })
+	n := 0
+	for _, v := range vs {
+		if v.Role != role {
+			continue
+		}
+		n++
+		t.Run("vector/"+v.Name, func(t *testing.T) {
+			if err := RunVector(v, factory); err != nil {
+				t.Fatalf("vector %s (rule %s, seed %d): %v\n# %s", v.Name, v.Rule, v.Seed, err, v.Comment)
+			}
+		})
+	}
+	if n == 0 {
+		t.Fatalf("no %s vectors embedded", spec.RoleName(role))
+	}
+}

@@ -1,0 +1,141 @@
+package conformance
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/splitbft/splitbft/spec"
+)
+
+var rewrite = flag.Bool("rewrite", false, "regenerate testdata/vectors from the generator cases")
+
+// TestVectorsUpToDate checks that the embedded vectors are exactly what the generator
+// produces, so that vectors change only through the generator plus review. Run with
+// -rewrite to regenerate.
+func TestVectorsUpToDate(t *testing.T) {
+	vs, err := Generate(AllCases())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{}
+	for _, v := range vs {
+		want[filepath.FromSlash(VectorPath(v))] = v.Format()
+	}
+	if *rewrite {
+		writeVectors(t, want)
+	}
+	got := map[string]string{}
+	filepath.WalkDir(VectorDir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(p, ".txt") {
+			b, _ := os.ReadFile(p)
+			rel, _ := filepath.Rel(VectorDir, p)
+			got[rel] = string(b)
+		}
+		return nil
+	})
+	for name, text := range want {
+		if got[name] != text {
+			t.Errorf("vector %s is stale or missing; run go test ./conformance -run TestVectorsUpToDate -rewrite", name)
+		}
+	}
+	for name := range got {
+		if _, ok := want[name]; !ok {
+			t.Errorf("vector %s has no generator case", name)
+		}
+	}
+}
+
+func writeVectors(t *testing.T, want map[string]string) {
+	old, _ := filepath.Glob(filepath.Join(VectorDir, "*", "*.txt"))
+	for _, p := range old {
+		if err := os.Remove(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for name, text := range want {
+		p := filepath.Join(VectorDir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestVectorsParse checks that every embedded vector parses and round-trips through
+// Format.
+func TestVectorsParse(t *testing.T) {
+	vs, err := LoadVectors(VectorFS(), VectorDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range vs {
+		b, _ := VectorFS().ReadFile(VectorDir + "/" + VectorPath(v))
+		if v.Format() != string(b) {
+			t.Errorf("%s does not round-trip through Format", v.Name)
+		}
+	}
+}
+
+var ruleLine = regexp.MustCompile(`^\s*([A-Z]{1,2}[0-9]{1,2})\s+\S`)
+
+// specRules returns the rule ids written as accept-rule lines in SPEC.md.
+func specRules(t *testing.T) []string {
+	b, err := os.ReadFile("../spec/SPEC.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	inCode := false
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(strings.TrimSpace(line), "```") {
+			inCode = !inCode
+			continue
+		}
+		if m := ruleLine.FindStringSubmatch(line); inCode && m != nil {
+			seen[m[1]] = true
+		}
+	}
+	var rules []string
+	for r := range seen {
+		rules = append(rules, r)
+	}
+	sort.Strings(rules)
+	return rules
+}
+
+// coveredElsewhere are rule lines that cannot be single Step vectors, with the test
+// that covers them.
+var coveredElsewhere = map[string]string{
+	"I1": "testInit", "I2": "testInit", "I3": "testInit",
+}
+
+// TestRuleCoverage fails when an accept-rule line of SPEC.md has no vector.
+func TestRuleCoverage(t *testing.T) {
+	vs, err := LoadVectors(VectorFS(), VectorDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	have := map[string]int{}
+	for _, v := range vs {
+		for _, r := range strings.Split(v.Rule, ",") {
+			have[r]++
+		}
+	}
+	var missing []string
+	for _, r := range specRules(t) {
+		if have[r] == 0 && coveredElsewhere[r] == "" {
+			missing = append(missing, r)
+		}
+	}
+	if len(missing) > 0 {
+		t.Errorf("%d SPEC.md rule lines have no vector: %s", len(missing), strings.Join(missing, " "))
+	}
+	_ = spec.WireVersion
+}
