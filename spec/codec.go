@@ -95,8 +95,10 @@ func DecodeUint(data []byte) (uint64, error) {
 // MaxBodyBytes returns the size cap of a body of the given kind (SPEC.md §2.4).
 func MaxBodyBytes(kind uint64) int {
 	switch kind {
-	case KindPrePrepare, KindPrepare, KindCommit, KindCheckpoint, KindSuspect, KindStatus, KindReject, KindStateRequest:
+	case KindPrePrepare, KindPrepare, KindCommit, KindCheckpoint, KindSuspect, KindReject, KindStateRequest:
 		return 1 << 10
+	case KindStatus:
+		return 4 << 10 // up to 64 NeedBatch digests
 	case KindRequest:
 		return MaxRequestOpsLimit*(MaxOpBytesLimit+64) + 1<<10
 	case KindReply:

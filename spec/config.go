@@ -191,13 +191,13 @@ func (c *Config) checkShape() error {
 		return cfgErr("version %d, want %d", c.Version, WireVersion)
 	case len(c.Name) == 0 || len(c.Name) > 64:
 		return cfgErr("name must be 1..64 bytes")
-	case c.F < 1 || c.N != 3*c.F+1 || c.N > MaxReplicas:
+	case c.F < 1 || c.F > MaxReplicas/3 || c.N != 3*c.F+1 || c.N > MaxReplicas: // bound F first: 3F+1 must not wrap
 		return cfgErr("n=%d f=%d: need n = 3f+1, f ≥ 1, n ≤ %d", c.N, c.F, MaxReplicas)
 	case uint64(len(c.Replicas)) != c.N:
 		return cfgErr("%d replicas listed, n=%d", len(c.Replicas), c.N)
 	case c.CheckpointInterval < 1:
 		return cfgErr("checkpoint interval must be ≥ 1")
-	case c.Window < 2*c.CheckpointInterval || c.Window%c.CheckpointInterval != 0 || c.Window > MaxWindow:
+	case c.Window/2 < c.CheckpointInterval || c.Window%c.CheckpointInterval != 0 || c.Window > MaxWindow:
 		return cfgErr("window %d must be a multiple of K=%d, ≥ 2K and ≤ %d", c.Window, c.CheckpointInterval, MaxWindow)
 	case c.MaxBatchRequests < 1 || c.MaxBatchRequests > MaxBatchRequestsLimit:
 		return cfgErr("max batch requests %d out of 1..%d", c.MaxBatchRequests, MaxBatchRequestsLimit)
