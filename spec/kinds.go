@@ -153,5 +153,5 @@ const (
 	MaxStateChunkBytes = 1 << 20  // plaintext bytes in one state chunk
 	MaxSnapshotBytes   = 1 << 30  // a whole snapshot
 	MaxNesting         = 16       // CBOR nesting depth
-	MaxArrayElements   = 1 << 20  // elements in one CBOR array
+	MaxArrayElements   = 1 << 24  // elements in one CBOR array (a kv snapshot may hold millions of keys)
 )
