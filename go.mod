@@ -2,12 +2,13 @@ module github.com/splitbft/splitbft
 
 go 1.26.8
 
-require github.com/fxamacker/cbor/v2 v2.9.6
+require (
+	filippo.io/edwards25519 v1.2.0
+	github.com/fxamacker/cbor/v2 v2.9.6
+	golang.org/x/crypto v0.58.0
+)
 
 require (
-	filippo.io/edwards25519 v1.2.0 // indirect
-	github.com/google/go-cmp v0.7.0 // indirect
 	github.com/x448/float16 v0.8.4 // indirect
-	golang.org/x/crypto v0.58.0 // indirect
 	golang.org/x/sys v0.49.0 // indirect
 )

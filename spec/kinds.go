@@ -16,7 +16,7 @@ const (
 	KindPrepare      uint64 = 5  // Prepare: prep → conf
 	KindCommit       uint64 = 6  // Commit: conf → exec
 	KindCheckpoint   uint64 = 7  // Checkpoint: exec → prep, conf, exec
-	KindViewChange   uint64 = 8  // ViewChange: conf → prep, conf
+	KindViewChange   uint64 = 8  // ViewChange: conf → prep
 	KindNewView      uint64 = 9  // NewView: prep → prep, conf, exec
 	KindStateRequest uint64 = 10 // StateRequest: exec → exec
 	KindStateChunk   uint64 = 11 // StateChunk: exec → exec

@@ -1,0 +1,100 @@
+package confb
+
+import "github.com/splitbft/splitbft/spec"
+
+// This file holds the certificate validity rules of SPEC.md §5.1. Each rule group
+// gives a single verdict (every failure inside a message is bad-certificate), so the
+// cheap structural lines are checked before the signatures.
+
+// validCheckpointCert checks lines K1–K5.
+func (c *cluster) validCheckpointCert(cert *spec.CheckpointCert) bool {
+	if cert.Seq == 0 { // K1: the genesis certificate
+		return cert.State == spec.Digest{} && len(cert.Proof) == 0
+	}
+	if cert.Seq%c.k != 0 || uint64(len(cert.Proof)) != c.q { // K2
+		return false
+	}
+	for i := range cert.Proof {
+		b := &cert.Proof[i].Body
+		if b.Replica >= c.n || (i > 0 && b.Replica <= cert.Proof[i-1].Body.Replica) { // K3
+			return false
+		}
+		if b.Seq != cert.Seq || b.State != cert.State { // K4
+			return false
+		}
+	}
+	for i := range cert.Proof { // K5
+		pr := &cert.Proof[i]
+		if !c.verify(spec.RoleExec, pr.Body.Replica, spec.DomainCheckpoint, &pr.Body, pr.Sig) {
+			return false
+		}
+	}
+	return true
+}
+
+// validPreparedCert checks lines C1–C6.
+func (c *cluster) validPreparedCert(pc *spec.PreparedCert) bool {
+	h := &pc.Header.Body
+	if h.Replica != c.primary(h.View) || uint64(len(pc.Prepares)) != 2*c.f { // C1, C3
+		return false
+	}
+	for i := range pc.Prepares {
+		b := &pc.Prepares[i].Body
+		if b.Replica >= c.n || b.Replica == h.Replica || (i > 0 && b.Replica <= pc.Prepares[i-1].Body.Replica) { // C4
+			return false
+		}
+		if b.View != h.View || b.Seq != h.Seq || b.Digest != h.Digest { // C5
+			return false
+		}
+	}
+	if !c.verify(spec.RolePrep, h.Replica, spec.DomainPrePrepare, h, pc.Header.Sig) { // C2
+		return false
+	}
+	for i := range pc.Prepares { // C6
+		pr := &pc.Prepares[i]
+		if !c.verify(spec.RolePrep, pr.Body.Replica, spec.DomainPrepare, &pr.Body, pr.Sig) {
+			return false
+		}
+	}
+	return true
+}
+
+// validViewChangeContent checks lines V3–V6 of a VIEW-CHANGE whose sender and
+// signature (V1, V2) are already checked.
+func (c *cluster) validViewChangeContent(vc *spec.ViewChange) bool {
+	b := &vc.Body
+	st := b.Stable.Seq
+	if uint64(len(b.Prepared)) > c.l { // V4
+		return false
+	}
+	for i := range b.Prepared {
+		h := &b.Prepared[i].Header.Body
+		if i > 0 && h.Seq <= b.Prepared[i-1].Header.Body.Seq { // V4
+			return false
+		}
+		if h.Seq <= st || h.Seq-st > c.l || h.View >= b.View { // V5
+			return false
+		}
+	}
+	if !c.validCheckpointCert(&b.Stable) { // V3
+		return false
+	}
+	for i := range b.Prepared { // V6
+		if !c.validPreparedCert(&b.Prepared[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// validViewChange checks lines V1–V6 of a VIEW-CHANGE carried inside a NEW-VIEW.
+func (c *cluster) validViewChange(vc *spec.ViewChange) bool {
+	r := vc.Body.Replica
+	if r >= c.n { // V1
+		return false
+	}
+	if !c.verify(spec.RoleConf, r, spec.DomainViewChange, &vc.Body, vc.Sig) { // V2
+		return false
+	}
+	return c.validViewChangeContent(vc)
+}

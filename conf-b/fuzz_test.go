@@ -1,0 +1,81 @@
+package confb
+
+import (
+	"testing"
+
+	"github.com/splitbft/splitbft/spec"
+)
+
+// fuzzSeedInputs returns valid inputs of every kind conf accepts, as fuzz seeds.
+func fuzzSeedInputs(fx *fixture) []spec.Input {
+	vcs, o := fx.newViewScenario()
+	return []spec.Input{
+		input(spec.KindPrePrepare, ptr(fx.prePrepare(0, 1, digest(1), 0))),
+		input(spec.KindPrepare, ptr(fx.prepare(0, 1, digest(1), 3))),
+		input(spec.KindCheckpoint, ptr(fx.checkpoint(2, digest(2), 1))),
+		input(spec.KindSuspect, &spec.Suspect{View: 0}),
+		input(spec.KindNewView, ptr(fx.newView(5, vcs, o))),
+		input(spec.KindConfigure, &spec.Configure{Config: spec.Encode(&fx.cfg)}),
+	}
+}
+
+// FuzzStep feeds arbitrary inputs to a configured conf-b (replicas 1 and 2): it must
+// never panic, always end with exactly one status, and a step in which every input
+// was rejected must leave the state unchanged. The raw bytes are also tried as a
+// whole StepInput.
+func FuzzStep(f *testing.F) {
+	base := newFixture(f, 2, 81)
+	seeds := fuzzSeedInputs(base)
+	for _, in := range seeds {
+		f.Add(in.Kind, in.Body, spec.Encode(&spec.StepInput{Inputs: []spec.Input{in}}))
+	}
+	f.Add(uint64(99), []byte{0x80}, spec.Encode(&spec.StepInput{Inputs: seeds[:3]}))
+	f.Fuzz(func(t *testing.T, kind uint64, body, raw []byte) {
+		for _, me := range []uint64{1, 2} {
+			fx := newFixture(t, me, 81)
+			for _, in := range [][]byte{spec.Encode(&spec.StepInput{Inputs: []spec.Input{{Kind: kind, Body: body}}}), raw} {
+				before := fx.p.DebugState()
+				outs := fx.splitStatus(fx.p.Step(in))
+				if allRejected(t, in, outs) && fx.p.DebugState() != before {
+					t.Fatalf("replica %d: all-rejected step changed the state:\n%s\n%s", me, before, fx.p.DebugState())
+				}
+			}
+		}
+	})
+}
+
+// allRejected reports whether every input of the step in was rejected and nothing
+// but rejections was produced (a malformed StepInput counts as one rejected input).
+func allRejected(t *testing.T, in []byte, outs []spec.Output) bool {
+	inputs := 1
+	var si spec.StepInput
+	if spec.Decode(in, &si, spec.MaxMessageBytes) == nil && len(si.Inputs) <= spec.MaxStepInputs {
+		inputs = len(si.Inputs)
+	}
+	seen := map[uint64]bool{}
+	for _, o := range outs {
+		if o.Kind != spec.KindReject {
+			return false
+		}
+		var r spec.Rejection
+		if err := spec.Decode(o.Body, &r, 1024); err != nil {
+			t.Fatalf("rejection does not decode: %v", err)
+		}
+		seen[r.Index] = true
+	}
+	return len(seen) == inputs
+}
+
+// TestFuzzSeedsAccepted checks that every fuzz seed but configure is accepted by a
+// fresh conf and changes its state.
+func TestFuzzSeedsAccepted(t *testing.T) {
+	fx := newFixture(t, 2, 81)
+	seeds := fuzzSeedInputs(fx)
+	for i, in := range seeds[:len(seeds)-1] {
+		fresh := newFixture(t, 2, 81)
+		fresh.mustAccept(in)
+		if fresh.p.DebugState() == newFixture(t, 2, 81).p.DebugState() {
+			t.Fatalf("seed input %d (%s) changed nothing", i, spec.KindName(in.Kind))
+		}
+	}
+}
