@@ -1,0 +1,19 @@
+// Package exec is the SplitBFT Execution compartment, build "exec" (SPEC.md §8, §11,
+// §12): it collects COMMIT certificates, executes committed batches in sequence order
+// on a replicated Application (kv-v1 in package exec/kv), opens the clients' sealed
+// operations with the execution group key, seals one reply per operation for its
+// client, produces and collects CHECKPOINTs, follows NEW-VIEWs, and moves state
+// between execution compartments (state transfer).
+//
+// Trust: this is TRUSTED code, meant to run inside an SGX enclave. It holds the
+// compartment's Ed25519 signing key, its X25519 box key and the execution group's
+// private key, none of which ever leaves it. Everything it receives through Step comes
+// from the untrusted broker and is treated as hostile: every input is decoded
+// strictly, checked against the accept rules of SPEC.md in order, and a rejected
+// input yields a Rejection output and changes no state. It is a deterministic state
+// machine: no I/O, no clock, no goroutines, and randomness only from the reader given
+// to New, read exactly as SPEC.md §3.5 says.
+//
+// All cryptographic primitives (Ed25519, X25519, HKDF-SHA256, XChaCha20-Poly1305) are
+// confined to crypto.go.
+package exec

@@ -1,0 +1,117 @@
+package kv
+
+import (
+	"bytes"
+
+	"github.com/splitbft/splitbft/spec"
+)
+
+// maxOpBytes bounds the plaintext of an operation before it is decoded: a plaintext
+// is at most a ciphertext (MaxOpBytesLimit) minus its 16-byte tag, so nothing longer
+// can be a real operation.
+const maxOpBytes = spec.MaxOpBytesLimit
+
+// Store is the kv-v1 application state. The zero value is not usable; use New.
+// A Store is not safe for concurrent use: the Execution compartment calls it from one
+// Step at a time.
+type Store struct {
+	// m maps a key (as a string, so it can be a map key) to its value.
+	// Invariant: every key is 1..MaxKVKey bytes and every value at most MaxKVValue
+	// bytes; stored value slices are never modified in place (a put replaces them),
+	// so they may be shared with results.
+	m map[string][]byte
+	// digest caches Digest(); valid only while digestOK. Every mutation clears
+	// digestOK.
+	digest   spec.Digest
+	digestOK bool
+}
+
+// New returns an empty store.
+func New() *Store { return &Store{m: map[string][]byte{}} }
+
+// Len returns the number of keys held.
+func (s *Store) Len() int { return len(s.m) }
+
+// Execute applies one operation, given as the plaintext enc(KVOp), and returns its
+// result (SPEC.md §12.6). It is deterministic and never panics: bytes that are not a
+// valid operation give Result{StatusBadOp} and change nothing.
+func (s *Store) Execute(op []byte) spec.Result {
+	var o spec.KVOp
+	if err := spec.Decode(op, &o, maxOpBytes); err != nil || !validOp(&o) {
+		return spec.Result{Status: spec.StatusBadOp}
+	}
+	switch o.Op {
+	case spec.KVPut:
+		s.set(o.Key, o.Value)
+		return spec.Result{Status: spec.StatusOK}
+	case spec.KVGet:
+		return s.get(o.Key)
+	case spec.KVDelete:
+		return s.remove(o.Key)
+	default: // spec.KVCAS: validOp admits no other op
+		return s.cas(&o)
+	}
+}
+
+// validOp reports whether o may be executed: a known Op, a key of 1..MaxKVKey bytes,
+// a value of at most MaxKVValue bytes and, if Absent, an empty Expected.
+//
+// SPEC-AMBIGUITY: §12.6 lists the value bound and the Absent/Expected rule without
+// naming the operations they apply to; they are applied literally to every operation
+// (so a GET carrying a 17 KiB Value, or a DELETE with Absent and an Expected, is a
+// bad operation). Expected itself has no length bound: an over-long Expected simply
+// never matches.
+func validOp(o *spec.KVOp) bool {
+	switch {
+	case o.Op < spec.KVPut || o.Op > spec.KVCAS:
+		return false
+	case len(o.Key) < 1 || len(o.Key) > spec.MaxKVKey:
+		return false
+	case len(o.Value) > spec.MaxKVValue:
+		return false
+	case o.Absent && len(o.Expected) != 0:
+		return false
+	}
+	return true
+}
+
+func (s *Store) set(key, value []byte) {
+	v := make([]byte, len(value))
+	copy(v, value)
+	s.m[string(key)] = v
+	s.digestOK = false
+}
+
+func (s *Store) get(key []byte) spec.Result {
+	v, ok := s.m[string(key)]
+	if !ok {
+		return spec.Result{Status: spec.StatusNotFound}
+	}
+	return spec.Result{Status: spec.StatusOK, Value: v}
+}
+
+func (s *Store) remove(key []byte) spec.Result {
+	v, ok := s.m[string(key)]
+	if !ok {
+		return spec.Result{Status: spec.StatusNotFound}
+	}
+	delete(s.m, string(key))
+	s.digestOK = false
+	return spec.Result{Status: spec.StatusOK, Value: v}
+}
+
+// cas implements compare-and-swap.
+//
+// SPEC-AMBIGUITY: §12.6 writes "not Absent and m[Key] == Expected" without saying what
+// m[Key] is for an absent key. Here an absent key never holds Expected, not even an
+// empty Expected: only Absent matches an absent key (the mismatch result then carries
+// the empty value).
+func (s *Store) cas(o *spec.KVOp) spec.Result {
+	cur, present := s.m[string(o.Key)]
+	match := (o.Absent && !present) || (!o.Absent && present && bytes.Equal(cur, o.Expected))
+	if !match {
+		return spec.Result{Status: spec.StatusCASMismatch, Value: cur}
+	}
+	s.set(o.Key, o.Value)
+	return spec.Result{Status: spec.StatusOK}
+}

@@ -1,0 +1,87 @@
+package exec
+
+import "github.com/splitbft/splitbft/spec"
+
+// Step handles an encoded StepInput (SPEC.md §7.4): each input in order through the
+// preamble of §8.1 and its kind's rules, then exactly one status output. It never
+// panics on any input bytes.
+func (e *Exec) Step(in []byte) []byte {
+	e.out = nil
+	var si spec.StepInput
+	if err := spec.Decode(in, &si, spec.MaxMessageBytes); err != nil || len(si.Inputs) > spec.MaxStepInputs {
+		e.reject(0, 0, spec.CodeMalformed)
+	} else {
+		for i := range si.Inputs {
+			e.handle(uint64(i), &si.Inputs[i])
+		}
+	}
+	e.emit(spec.KindStatus, spec.Destination{}, spec.Encode(e.status()))
+	out := spec.Encode(&spec.StepOutput{Outputs: e.out})
+	e.out = nil
+	return out
+}
+
+// reject appends the rejection of input index (§1: "reject with X").
+func (e *Exec) reject(index, kind, code uint64) {
+	r := spec.Rejection{Index: index, Kind: kind, Code: code}
+	e.emit(spec.KindReject, spec.Destination{}, spec.Encode(&r))
+}
+
+// accepts reports rule A1: the kinds Execution accepts (§11.1).
+func accepts(kind uint64) bool {
+	switch kind {
+	case spec.KindGroupKeyDeal, spec.KindConfigure, spec.KindBatch, spec.KindCommit,
+		spec.KindCheckpoint, spec.KindNewView, spec.KindStateRequest, spec.KindStateChunk:
+		return true
+	}
+	return false
+}
+
+// handle runs one input through the preamble A1–A4 (§8.1) and its kind's handler;
+// a non-zero code from either is emitted as the input's rejection.
+func (e *Exec) handle(index uint64, in *spec.Input) {
+	setup := in.Kind == spec.KindConfigure || in.Kind == spec.KindGroupKeyDeal
+	var code uint64
+	switch {
+	case !accepts(in.Kind):
+		code = spec.CodeUnknownKind
+	case !e.configured && !setup:
+		code = spec.CodeNotConfigured
+	case e.configured && setup:
+		code = spec.CodeConfigured
+	default:
+		body, err := spec.DecodeKind(in.Kind, in.Body)
+		if err != nil {
+			code = spec.CodeMalformed
+		} else {
+			code = e.dispatch(body, in.Body)
+		}
+	}
+	if code != 0 {
+		e.reject(index, in.Kind, code)
+	}
+}
+
+// dispatch calls the handler of a decoded body; raw is its exact encoding. It returns
+// 0 when the input was accepted, else the reject code (and then no state changed).
+func (e *Exec) dispatch(body any, raw []byte) uint64 {
+	switch m := body.(type) {
+	case *spec.GroupKeyDeal:
+		return e.onGroupKeyDeal(m)
+	case *spec.Configure:
+		return e.onConfigure(m)
+	case *spec.Batch:
+		return e.onBatch(m, raw)
+	case *spec.Commit:
+		return e.onCommit(m)
+	case *spec.Checkpoint:
+		return e.onCheckpoint(m)
+	case *spec.NewView:
+		return e.onNewView(m)
+	case *spec.StateRequest:
+		return e.onStateRequest(m)
+	case *spec.StateChunk:
+		return e.onStateChunk(m)
+	}
+	panic("exec: dispatch of a kind that accepts() admits but has no handler")
+}
