@@ -106,7 +106,7 @@ func (e *Exec) makeStable(cert spec.CheckpointCert) {
 		}
 	}
 	e.stable = nil
-	// SPEC-AMBIGUITY: §11.6 makes snapshots[h] the stable snapshot "if it exists"; it is
+	// SPEC.md (clarified after review): §11.6 makes snapshots[h] the stable snapshot "if it exists"; it is
 	// made so only if it also hashes to the certified State, so that this exec never
 	// serves a snapshot that cannot pass the receiver's digest check.
 	if snap := e.snapshots[h]; snap != nil && snap.digest == cert.State {
@@ -115,6 +115,7 @@ func (e *Exec) makeStable(cert spec.CheckpointCert) {
 	pruneBelow(e.snapshots, h)
 	pruneBelow(e.commits, h)
 	pruneBelow(e.committed, h)
+	e.pruneOldBatches(h)
 	e.transfer = nil // any transfer in progress was for an older target
 }
 
@@ -142,4 +143,22 @@ func (e *Exec) produceCheckpoint(s uint64) {
 		panic("exec: own checkpoint rejected by §8.3")
 	}
 	e.storeCheckpoint(cp)
+}
+
+// pruneOldBatches applies the age rule of §11.6: a batch stored when the stable
+// checkpoint was at, with at + L ≤ h, and named by no committed entry above h, is
+// dropped. A valid batch stored then was for a sequence number ≤ at + L ≤ h, so it has
+// executed or been superseded; if it is still needed the broker re-fetches it.
+func (e *Exec) pruneOldBatches(h uint64) {
+	for d, at := range e.batchAge {
+		if at+e.cfg.Window <= h && !e.stillCommitted(d) {
+			e.dropBatch(d)
+		}
+	}
+}
+
+// dropBatch removes a stored batch.
+func (e *Exec) dropBatch(d spec.Digest) {
+	delete(e.batches, d)
+	delete(e.batchAge, d)
 }

@@ -248,3 +248,43 @@ func TestStableCheckpointGC(t *testing.T) {
 		}
 	}
 }
+
+// TestUncommittedBatchesAgeOut checks the age rule of SPEC.md §11.6: batches that are
+// never committed (a broker's junk, or proposals replaced at a view change) are dropped
+// once the stable checkpoint has moved L past the point they were stored, so the
+// bounded batch store (2L) never fills up and stalls execution.
+func TestUncommittedBatchesAgeOut(t *testing.T) {
+	const total = 600
+	p := defaultParams()
+	c := newCluster(t, 44, p)
+	pending := make([][]spec.Input, total+1) // pending[s]: checkpoints produced at s, delivered at s+1
+	maxBatches := 0
+	for s := uint64(1); s <= total; s++ {
+		cl := c.clients[int(s)%len(c.clients)]
+		real := c.kvRequest(cl, put(fmt.Sprintf("k%d", s%5), "v"))
+		junk := c.kvRequest(cl, put("junk", fmt.Sprintf("%d", s)))
+		var produced []spec.Input
+		for i := range c.execs {
+			bi, d := batchInput(real)
+			ji, _ := batchInput(junk)
+			ins := append([]spec.Input{ji, bi}, c.commitInputs(0, s, d)...)
+			ins = append(ins, pending[s-1]...)
+			outs := c.step(uint64(i), ins...)
+			for _, r := range rejections(outs) {
+				if r.Kind != spec.KindCheckpoint {
+					t.Fatalf("seq %d exec %d: rejection %+v (%s)", s, i, r, spec.CodeName(r.Code))
+				}
+			}
+			for _, o := range ofKind(outs, spec.KindCheckpoint) {
+				produced = append(produced, spec.Input{Kind: spec.KindCheckpoint, Body: o.Body})
+			}
+			b, _, _, _, _ := c.execs[i].StoreSizes()
+			maxBatches = max(maxBatches, b)
+		}
+		pending[s] = produced
+	}
+	l := int(p.l)
+	if maxBatches > l+2*int(p.k)+1 || maxBatches < l {
+		t.Fatalf("batch store peaked at %d, want between L=%d and L+2K+1", maxBatches, l)
+	}
+}

@@ -8,13 +8,9 @@ import "github.com/splitbft/splitbft/spec"
 // onBatch handles a batch (rules E1–E3): store it by digest and try to execute. raw is
 // the batch's exact (canonical) encoding, so its digest is H(batch, raw).
 //
-// SPEC-AMBIGUITY: §11.3–§11.6 remove a batch only when it is executed; a batch that is
-// never executed here (proposed but replaced at a view change, or covered by a state
-// transfer, or simply junk from the broker) stays until the store holds 2L batches,
-// after which every batch is rejected store-full and this exec stops making progress.
-// This implementation follows the spec literally (no other eviction); the spec should
-// add one, e.g. dropping at a stable checkpoint every batch not named by a committed
-// entry (the broker re-fetches through NeedBatch).
+// A batch that never executes here (replaced at a view change, covered by a state
+// transfer, or junk from the broker) is dropped by the age rule of §11.6, so the store
+// cannot fill up for good.
 func (e *Exec) onBatch(b *spec.Batch, raw []byte) uint64 {
 	switch n := uint64(len(b.Requests)); {
 	case n == 0:
@@ -30,6 +26,7 @@ func (e *Exec) onBatch(b *spec.Batch, raw []byte) uint64 {
 		return spec.CodeStoreFull
 	}
 	e.batches[d] = b
+	e.batchAge[d] = e.ck.h
 	e.tryExecute()
 	return 0
 }

@@ -38,6 +38,7 @@ func (e *Exec) install(cfg *spec.Config, g [keySize]byte) {
 	e.commits = map[uint64]map[uint64]*spec.Commit{}
 	e.committed = map[uint64]spec.Digest{}
 	e.batches = map[spec.Digest]*spec.Batch{}
+	e.batchAge = map[spec.Digest]uint64{}
 	e.table = map[uint64]*spec.ClientEntry{}
 	e.snapshots = map[uint64]*heldSnapshot{}
 }

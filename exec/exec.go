@@ -70,6 +70,9 @@ type Exec struct {
 	committed map[uint64]spec.Digest
 	// batches holds received batches by digest. Invariant: len ≤ 2L.
 	batches map[spec.Digest]*spec.Batch
+	// batchAge holds, for each stored batch, the stable checkpoint h at the time it was
+	// stored (§11.6 age rule). Invariant: same keys as batches.
+	batchAge map[spec.Digest]uint64
 	// table is the client table (§11.5), by client id. Invariant: every entry has
 	// Timestamp ≥ 1, at least one result, and Timestamp+len(Results)−1 without overflow.
 	table map[uint64]*spec.ClientEntry
@@ -106,9 +109,7 @@ func New(rand io.Reader, app Application) *Exec {
 // ErrBadInit.
 func (e *Exec) Init(req []byte) ([]byte, error) {
 	var r spec.InitRequest
-	// SPEC-AMBIGUITY: §2.4 gives no cap for an InitRequest; it gets the cap of "every
-	// other kind" (48 MiB).
-	if err := spec.Decode(req, &r, spec.MaxMessageBytes); err != nil {
+	if err := spec.Decode(req, &r, spec.MaxInitBytes); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadInit, err)
 	}
 	if r.Role != spec.RoleExec {

