@@ -119,6 +119,11 @@ const (
 	MaxBatchRequestsLimit = 4096
 	MaxRequestOpsLimit    = 256
 	MaxOpBytesLimit       = 64 << 10
+
+	// MaxNewViewCerts bounds (2f+1)²·L. A NEW-VIEW carries 2f+1 VIEW-CHANGEs of up to L
+	// prepared certificates of 2f+1 signed headers (about 130 bytes each), so this keeps
+	// the largest possible NEW-VIEW near 34 MB, inside its 48 MiB cap.
+	MaxNewViewCerts = 1 << 18
 )
 
 // Primary returns the replica id of the primary of view v: v mod N.
@@ -199,6 +204,8 @@ func (c *Config) checkShape() error {
 		return cfgErr("checkpoint interval must be ≥ 1")
 	case c.Window/2 < c.CheckpointInterval || c.Window%c.CheckpointInterval != 0 || c.Window > MaxWindow:
 		return cfgErr("window %d must be a multiple of K=%d, ≥ 2K and ≤ %d", c.Window, c.CheckpointInterval, MaxWindow)
+	case (2*c.F+1)*(2*c.F+1)*c.Window > MaxNewViewCerts:
+		return cfgErr("(2f+1)²·L = %d exceeds %d: a worst-case NEW-VIEW would not fit its size cap", (2*c.F+1)*(2*c.F+1)*c.Window, MaxNewViewCerts)
 	case c.MaxBatchRequests < 1 || c.MaxBatchRequests > MaxBatchRequestsLimit:
 		return cfgErr("max batch requests %d out of 1..%d", c.MaxBatchRequests, MaxBatchRequestsLimit)
 	case c.MaxRequestOps < 1 || c.MaxRequestOps > MaxRequestOpsLimit:

@@ -94,6 +94,7 @@ func TestConfigValidateBoundaries(t *testing.T) {
 	}{
 		{"f = 21, n = 64", validConfigF(MaxReplicas / 3), func(c *Config) {}},
 		{"window = 2k", validConfig(), func(c *Config) { c.Window = 2 * c.CheckpointInterval }},
+		{"(2f+1)²·L at its bound", validConfigF(MaxReplicas / 3), func(c *Config) { c.CheckpointInterval, c.Window = 1, MaxNewViewCerts/(43*43) }},
 		{"window = max", validConfig(), func(c *Config) { c.Window = MaxWindow }},
 		{"k = 1, window = 2", validConfig(), func(c *Config) { c.CheckpointInterval, c.Window = 1, 2 }},
 		{"k = window/2 = max/2", validConfig(), func(c *Config) { c.CheckpointInterval, c.Window = MaxWindow/2, MaxWindow }},
@@ -133,6 +134,10 @@ func TestConfigValidateRejects(t *testing.T) {
 		{"window not multiple of k", func(c *Config) { c.Window = 72 }, "window"},
 		{"window < 2k", func(c *Config) { c.Window = 16 }, "window"},
 		{"window > max", func(c *Config) { c.Window = MaxWindow + 16 }, "window"},
+		{"new-view too large", func(c *Config) {
+			*c = *validConfigF(MaxReplicas / 3)
+			c.CheckpointInterval, c.Window = 1, MaxNewViewCerts/(43*43)+1
+		}, "NEW-VIEW"},
 		{"window 0, 2k wraps to 0", func(c *Config) { c.CheckpointInterval, c.Window = 1<<63, 0 }, "window"},
 		{"max batch 0", func(c *Config) { c.MaxBatchRequests = 0 }, "max batch requests"},
 		{"max batch too big", func(c *Config) { c.MaxBatchRequests = MaxBatchRequestsLimit + 1 }, "max batch requests"},
