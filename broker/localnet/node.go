@@ -1,0 +1,124 @@
+package localnet
+
+import (
+	"sync"
+	"time"
+
+	"github.com/splitbft/splitbft/broker"
+)
+
+// node runs one replica's broker on its own goroutine. Every event is a closure run on
+// that goroutine, so the broker core (not safe for concurrent use) sees one caller.
+type node struct {
+	c     *Cluster
+	id    uint64
+	r     *broker.Replica
+	inbox chan func(*broker.Replica)
+	dead  chan struct{}
+	once  sync.Once
+}
+
+func newNode(c *Cluster, id uint64, enclaves [3]broker.Enclave, opt Options) *node {
+	nd := &node{c: c, id: id, inbox: make(chan func(*broker.Replica), opt.InboxSize), dead: make(chan struct{})}
+	nd.r = broker.NewReplica(id, c.Config, enclaves, netOf{c: c, from: id}, opt.Broker)
+	return nd
+}
+
+// post queues an event; it reports false if the inbox is full or the node is dead.
+func (nd *node) post(ev func(*broker.Replica)) bool {
+	select {
+	case <-nd.dead:
+		return false
+	default:
+	}
+	select {
+	case nd.inbox <- ev:
+		return true
+	default:
+		return false
+	}
+}
+
+// query runs f on the node's goroutine and waits for it.
+func (nd *node) query(f func(*broker.Replica)) error {
+	done := make(chan struct{})
+	ev := func(r *broker.Replica) { f(r); close(done) }
+	select {
+	case nd.inbox <- ev:
+	case <-nd.dead:
+		return ErrStopped
+	}
+	select {
+	case <-done:
+		return nil
+	case <-nd.dead:
+		return ErrStopped
+	}
+}
+
+func (nd *node) kill() { nd.once.Do(func() { close(nd.dead) }) }
+
+// run is the node's event loop: handle a burst of events, then Flush; tick on time.
+func (nd *node) run(wg *sync.WaitGroup, every time.Duration) {
+	defer wg.Done()
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		select {
+		case <-nd.c.stop:
+			return
+		case <-nd.dead:
+			return
+		case ev := <-nd.inbox:
+			ev(nd.r)
+			nd.drain(1024)
+		case <-tick.C:
+			nd.r.Tick()
+		}
+		nd.r.Flush()
+	}
+}
+
+// drain handles up to max queued events without blocking, so that one Flush (and one
+// Step per compartment) serves a whole burst.
+func (nd *node) drain(max int) {
+	for range max {
+		select {
+		case ev := <-nd.inbox:
+			ev(nd.r)
+		default:
+			return
+		}
+	}
+}
+
+// netOf is replica from's view of the in-process network.
+type netOf struct {
+	c    *Cluster
+	from uint64
+}
+
+func (n netOf) Send(to uint64, msg []byte)        { n.c.send(n.from, to, msg) }
+func (n netOf) Reply(client uint64, reply []byte) { n.c.reply(client, reply) }
+
+// transport is a client's connection: requests go to its home replica's broker (which
+// forwards them to the primary); retransmissions go to every replica.
+type transport struct {
+	c       *Cluster
+	home    uint64
+	replies chan []byte
+}
+
+func (t *transport) Send(req []byte) error {
+	t.c.nodes[t.home].post(func(r *broker.Replica) { r.HandleClient(req) })
+	return nil
+}
+
+func (t *transport) Broadcast(req []byte) error {
+	for _, nd := range t.c.nodes {
+		nd.post(func(r *broker.Replica) { r.HandleClient(req) })
+	}
+	return nil
+}
+
+func (t *transport) Replies() <-chan []byte { return t.replies }
