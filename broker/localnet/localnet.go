@@ -8,10 +8,12 @@
 package localnet
 
 import (
+	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
+	"runtime/pprof"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -87,7 +89,7 @@ func Start(opt Options) (*Cluster, error) {
 	c.checkpoints = make([]checkpointSeen, n)
 	for i, b := range opt.Replicas {
 		for role, f := range []Factory{b.Prep, b.Conf, b.Exec} {
-			t := &timed{e: broker.InProcess(f(opt.Rand)), ns: &c.stepNs[role]}
+			t := &timed{e: broker.InProcess(f(opt.Rand)), ns: &c.stepNs[role], label: roleLabels[role]}
 			if role == int(spec.RoleExec) {
 				t.seen = &c.checkpoints[i]
 			}
@@ -222,19 +224,29 @@ func (c *Cluster) reply(clientID uint64, rep []byte) {
 	}
 }
 
-// timed measures the time an enclave spends in Step and, for exec, notes the
-// checkpoints it emits (public data: they go to every replica).
+// roleLabels tag CPU profile samples taken inside each compartment's Step (and in
+// goroutines it starts), so a profile splits CPU time by compartment; samples without
+// the label are the host's (brokers, network, clients, runtime).
+var roleLabels = [3]pprof.LabelSet{
+	pprof.Labels("compartment", "prep"), pprof.Labels("compartment", "conf"), pprof.Labels("compartment", "exec"),
+}
+
+// timed measures the time an enclave spends in Step, labels its CPU samples and, for
+// exec, notes the checkpoints it emits (public data: they go to every replica).
 type timed struct {
-	e    broker.Enclave
-	ns   *atomic.Int64
-	seen *checkpointSeen
+	e     broker.Enclave
+	ns    *atomic.Int64
+	label pprof.LabelSet
+	seen  *checkpointSeen
 }
 
 func (t *timed) Init(req []byte) ([]byte, error) { return t.e.Init(req) }
 
 func (t *timed) Step(in []byte) ([]byte, error) {
+	var out []byte
+	var err error
 	start := time.Now()
-	out, err := t.e.Step(in)
+	pprof.Do(context.Background(), t.label, func(context.Context) { out, err = t.e.Step(in) })
 	t.ns.Add(int64(time.Since(start)))
 	if t.seen != nil && err == nil {
 		t.note(out)

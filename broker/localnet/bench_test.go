@@ -1,0 +1,130 @@
+package localnet_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"runtime"
+	"runtime/pprof"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/splitbft/splitbft/broker"
+	"github.com/splitbft/splitbft/broker/localnet"
+	"github.com/splitbft/splitbft/client"
+	confa "github.com/splitbft/splitbft/conf-a"
+	confb "github.com/splitbft/splitbft/conf-b"
+	"github.com/splitbft/splitbft/exec"
+	"github.com/splitbft/splitbft/exec/kv"
+	"github.com/splitbft/splitbft/internal/edcrypto"
+	"github.com/splitbft/splitbft/internal/stdcrypto"
+	prepa "github.com/splitbft/splitbft/prep-a"
+	prepb "github.com/splitbft/splitbft/prep-b"
+	"github.com/splitbft/splitbft/spec"
+)
+
+// mixed is the diversity matrix of the benchmark: (prep, conf) = (a,a), (a,b), (b,a), (b,b).
+func mixed() []localnet.Builds {
+	pa := func(r io.Reader) spec.Compartment { return prepa.New(r) }
+	pb := func(r io.Reader) spec.Compartment { return prepb.New(r) }
+	ca := func(r io.Reader) spec.Compartment { return confa.New(r) }
+	cb := func(r io.Reader) spec.Compartment { return confb.New(r) }
+	ex := func(r io.Reader) spec.Compartment { return exec.New(r, kv.New()) }
+	return []localnet.Builds{{Prep: pa, Conf: ca, Exec: ex}, {Prep: pa, Conf: cb, Exec: ex}, {Prep: pb, Conf: ca, Exec: ex}, {Prep: pb, Conf: cb, Exec: ex}}
+}
+
+// BenchmarkCluster measures the in-process 4-replica mixed cluster under 64 clients
+// writing 10-byte values, batches of up to 200 requests, for signed requests of 1 and
+// of 16 operations. In the same run it measures one Ed25519 verification on each crypto
+// stack and reports the ratio of the measured throughput to the bound that client
+// signature verification alone sets (every request is verified by the n preps, spread
+// over the machine's cores), and the share of CPU time spent inside each compartment
+// (from a CPU profile labelled per Step call) and in the host (brokers, network,
+// clients, runtime).
+func BenchmarkCluster(b *testing.B) {
+	verifyNs := measureVerify()
+	for _, ops := range []int{1, 16} {
+		b.Run(fmt.Sprintf("ops=%d", ops), func(b *testing.B) { benchCluster(b, ops, verifyNs) })
+	}
+}
+
+func benchCluster(b *testing.B, ops int, verifyNs float64) {
+	const clients = 64
+	cl, err := localnet.Start(localnet.Options{Replicas: mixed(), Clients: clients,
+		Setup:  broker.Setup{Name: "bench", MaxBatchRequests: 200, MaxRequestOps: 16},
+		Client: client.Options{Timeout: time.Minute}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer cl.Stop()
+	requests := max(b.N/ops, clients)
+	var prof bytes.Buffer
+	b.ResetTimer()
+	if err := pprof.StartCPUProfile(&prof); err != nil {
+		b.Fatal(err)
+	}
+	start := time.Now()
+	runRequests(b, cl, requests, ops)
+	elapsed := time.Since(start)
+	pprof.StopCPUProfile()
+	b.StopTimer()
+	shares, err := labelShares(&prof)
+	if err != nil {
+		b.Fatal(err)
+	}
+	opsPerSec := float64(requests*ops) / elapsed.Seconds()
+	bound := float64(runtime.NumCPU()) * 1e9 / (float64(cl.N()) * verifyNs) * float64(ops)
+	b.ReportMetric(opsPerSec, "ops/s")
+	b.ReportMetric(verifyNs, "verify-ns")
+	b.ReportMetric(bound, "bound-ops/s")
+	b.ReportMetric(opsPerSec/bound, "of-bound")
+	for _, k := range []string{"prep", "conf", "exec", "host"} {
+		b.ReportMetric(shares[k], "cpu-"+k)
+	}
+}
+
+// runRequests has every client issue its share of requests, each of ops puts.
+func runRequests(b *testing.B, cl *localnet.Cluster, requests, ops int) {
+	var wg sync.WaitGroup
+	per := requests / cl.Clients()
+	for i := range cl.Clients() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := cl.Client(i)
+			for j := range per {
+				req := make([][]byte, ops)
+				for k := range req {
+					req[k] = client.PutOp([]byte(fmt.Sprintf("c%d/k%d", i, k)), []byte(fmt.Sprintf("v%09d", j)))
+				}
+				if _, err := c.Do(context.Background(), req); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// measureVerify returns the mean cost in ns of one Ed25519 verification of a
+// request-sized message, averaged over the two crypto stacks (the benchmark cluster
+// runs two replicas of each).
+func measureVerify() float64 {
+	seed := bytes.Repeat([]byte{7}, 32)
+	msg := bytes.Repeat([]byte{1}, 160)
+	sa, _ := stdcrypto.NewSigner(seed)
+	sb, _ := edcrypto.NewKey(seed)
+	pa, pb := sa.Public(), sb.Public()
+	siga, sigb := sa.Sign(msg), sb.Sign(msg)
+	const n = 2000
+	start := time.Now()
+	for range n {
+		if !stdcrypto.Verify(pa[:], msg, siga[:]) || !edcrypto.Verify(pb[:], msg, sigb[:]) {
+			panic("benchmark signature does not verify")
+		}
+	}
+	return float64(time.Since(start).Nanoseconds()) / (2 * n)
+}
