@@ -1,8 +1,6 @@
 package confb
 
 import (
-	"bytes"
-
 	"github.com/splitbft/splitbft/spec"
 )
 
@@ -30,7 +28,12 @@ func (x *Confirmation) onConfigure(m *spec.Configure) uint64 {
 	return 0
 }
 
-// sameEnrollment reports whether e (possibly nil) has exactly the body self.
+// sameEnrollment reports whether e (possibly nil) enrolls this enclave: the same role,
+// replica and keys. The build name is not compared (F3): the evidence vouches for it.
 func sameEnrollment(e *spec.Enrollment, self *spec.EnrollmentBody) bool {
-	return e != nil && bytes.Equal(spec.Encode(&e.Body), spec.Encode(self))
+	if e == nil {
+		return false
+	}
+	b := &e.Body
+	return b.Role == self.Role && b.Replica == self.Replica && b.SignKey == self.SignKey && b.BoxKey == self.BoxKey
 }

@@ -60,10 +60,11 @@ func Generate(cases []Case) ([]*Vector, error) {
 	var out []*Vector
 	names := map[string]bool{}
 	for _, c := range cases {
-		if names[c.Name] {
-			return nil, fmt.Errorf("conformance: duplicate case name %q", c.Name)
+		key := spec.RoleName(c.Role) + "/" + c.Name // the vector's file name
+		if names[key] {
+			return nil, fmt.Errorf("conformance: duplicate case name %q", key)
 		}
-		names[c.Name] = true
+		names[key] = true
 		v, err := generate(c)
 		if err != nil {
 			return nil, fmt.Errorf("case %s: %w", c.Name, err)

@@ -48,7 +48,7 @@ func testInit(t *testing.T, role spec.Role, factory Factory) {
 	}
 	rs := Rejections(out)
 	wantCode := spec.CodeNotConfigured
-	if role == spec.RoleExec {
+	if role != spec.RoleConf { // only conf accepts prepare (A1 precedes A2)
 		wantCode = spec.CodeUnknownKind
 	}
 	if len(rs) != 1 || rs[0].Code != wantCode {

@@ -10,8 +10,8 @@ func (p *Prep) onNewView(nv *spec.NewView) verdict {
 	switch {
 	case b.Replica >= p.n():
 		return fail(spec.CodeUnknownSender) // W1 (NV1)
-	case b.Replica != p.cfg.Primary(b.View):
-		return fail(spec.CodeNotPrimary) // W2 (NV2)
+	case b.Replica != p.cfg.Primary(b.View) || b.Replica == p.self.Replica:
+		return fail(spec.CodeNotPrimary) // W2 (NV2, and never our own view)
 	case b.View <= p.v:
 		return fail(spec.CodeStale) // W3
 	}

@@ -10,7 +10,7 @@ func (p *Preparation) onNewView(out *outputs, nv *spec.NewView) uint64 {
 	switch {
 	case b.Replica >= c.n: // W1 (NV1)
 		return spec.CodeUnknownSender
-	case b.Replica != c.primary(b.View): // W2 (NV2)
+	case b.Replica != c.primary(b.View), b.Replica == p.self.Replica: // W2 (NV2; not for a view we lead)
 		return spec.CodeNotPrimary
 	case b.View <= p.view: // W3
 		return spec.CodeStale

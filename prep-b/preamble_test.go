@@ -41,8 +41,9 @@ func TestPreamble(t *testing.T) {
 	badVersion.Version = 2
 	otherKey := fx.cfg
 	otherKey.Replicas = append([]spec.ReplicaConfig(nil), fx.cfg.Replicas...)
-	otherKey.Replicas[1].Prep.Body.Build = []byte("prep-a") // not this enclave's body
-	otherKey.Builds = append(otherKey.Builds, spec.BuildPolicy{Role: spec.RolePrep, Build: []byte("prep-a")})
+	// Swap this enclave's signing key with replica 2's: still a valid configuration,
+	// but not this enclave's enrollment (the build name alone would not matter, F3).
+	otherKey.Replicas[1].Prep.Body.SignKey, otherKey.Replicas[2].Prep.Body.SignKey = fx.cfg.Replicas[2].Prep.Body.SignKey, fx.cfg.Replicas[1].Prep.Body.SignKey
 	smallOrder := fx.cfg
 	smallOrder.Clients = append([]spec.ClientConfig(nil), fx.cfg.Clients...)
 	smallOrder.Clients[0].SignKey = spec.PublicKey{1} // the identity: small order
