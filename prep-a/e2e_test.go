@@ -56,7 +56,7 @@ func TestFourPreps(t *testing.T) {
 			t.Fatalf("replica %d prepares %+v", i, p.Body)
 		}
 	}
-	hs[1].reject(nvIn(nv), spec.CodeStale, 0) // the new primary never takes its own NEW-VIEW
+	hs[1].reject(nvIn(nv), spec.CodeNotPrimary, 0) // the new primary never takes a NEW-VIEW for its own view (W2)
 	pr2 := hs[1].proposeAsPrimary(b)
 	if pr2.Header.Body.View != 1 || pr2.Header.Body.Seq != 2 {
 		t.Fatalf("new primary proposes %+v", pr2.Header.Body)

@@ -27,6 +27,18 @@ func (fx *fixture) enterViewByNewView(w uint64) {
 	}
 }
 
+// enterViewAsPrimary moves the prep under test, the primary of view w, to view w the
+// only way a primary can (§9.6, W2): it receives q VIEW-CHANGEs and builds the NEW-VIEW.
+func (fx *fixture) enterViewAsPrimary(w uint64) {
+	fx.t.Helper()
+	for r := uint64(0); r < 2*testF+1; r++ {
+		fx.mustAccept(input(spec.KindViewChange, ptr(fx.viewChange(w, r, genesis()))))
+	}
+	if st := fx.status(); st.View != w {
+		fx.t.Fatalf("seed %d: view %d, want %d", fx.seed, st.View, w)
+	}
+}
+
 // TestProposalAccepted checks the happy path of §9.4 across several slots.
 func TestProposalAccepted(t *testing.T) {
 	fx := newFixture(t, 2, 41)

@@ -18,7 +18,8 @@ func main() {
 
 // commands maps each subcommand to its entry point.
 var commands = map[string]func(args []string, stdout, stderr io.Writer) int{
-	"demo": demoMain,
+	"demo":        demoMain,
+	"conformance": conformanceMain,
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -42,6 +43,7 @@ commands:
   demo    run a local 4-replica cluster in one process under a key-value workload
           (dev-insecure: no enclave, no TEE protection) and report throughput,
           latency and the state digest every replica agrees on
+  conformance  run the conformance vectors of a role against a compartment binary
 
 Run "splitbft <command> -h" for the flags of a command.
 `)

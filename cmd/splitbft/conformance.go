@@ -1,0 +1,97 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+
+	"github.com/splitbft/splitbft/conformance"
+	"github.com/splitbft/splitbft/spec"
+)
+
+// conformanceMain implements "splitbft conformance": it runs the embedded conformance
+// vectors of one role against a compartment binary in process mode (the binary is
+// started with -test-seed per vector, SPEC.md Appendix A). It prints one line per
+// failing vector and a summary "N passed, M failed"; it returns 0 when every selected
+// vector passed, 1 when some failed (or none was selected), 2 for bad arguments.
+func conformanceMain(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("conformance", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	roleName := fs.String("role", "", "compartment role of the binary: prep, conf or exec")
+	binary := fs.String("exec", "", "path of the compartment binary (it must accept -test-seed N)")
+	run := fs.String("run", "", "run only the vectors whose name matches this regular expression")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, "usage: splitbft conformance --role prep|conf|exec --exec ./path/to/binary [--run REGEX]\n\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	role, filter, err := conformanceArgs(fs, *roleName, *binary, *run)
+	if err != nil {
+		fmt.Fprintf(stderr, "splitbft conformance: %v\n", err)
+		return 2
+	}
+	vs, err := conformance.LoadVectors(conformance.VectorFS(), conformance.VectorDir)
+	if err != nil {
+		fmt.Fprintf(stderr, "splitbft conformance: loading the embedded vectors: %v\n", err)
+		return 1
+	}
+	return runVectors(vs, role, filter, *binary, stdout)
+}
+
+// conformanceArgs checks the flags and returns the role and the vector name filter.
+func conformanceArgs(fs *flag.FlagSet, roleName, binary, run string) (spec.Role, *regexp.Regexp, error) {
+	if fs.NArg() > 0 {
+		return 0, nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	roles := map[string]spec.Role{"prep": spec.RolePrep, "conf": spec.RoleConf, "exec": spec.RoleExec}
+	role, ok := roles[roleName]
+	if !ok {
+		return 0, nil, fmt.Errorf("--role must be prep, conf or exec, not %q", roleName)
+	}
+	if binary == "" {
+		return 0, nil, errors.New("--exec is required")
+	}
+	if st, err := os.Stat(binary); err != nil || st.IsDir() {
+		return 0, nil, fmt.Errorf("--exec %s: not a file", binary)
+	}
+	filter, err := regexp.Compile(run)
+	if err != nil {
+		return 0, nil, fmt.Errorf("--run: %v", err)
+	}
+	return role, filter, nil
+}
+
+// runVectors runs every vector of role whose name matches filter against a fresh
+// process of binary and prints the failures and the summary.
+func runVectors(vs []*conformance.Vector, role spec.Role, filter *regexp.Regexp, binary string, stdout io.Writer) int {
+	pool := conformance.NewProcessPool(binary)
+	defer pool.Close()
+	passed, failed := 0, 0
+	for _, v := range vs {
+		if v.Role != role || !filter.MatchString(v.Name) {
+			continue
+		}
+		err := conformance.RunVector(v, pool.Factory)
+		hostErrs := pool.TakeErrors()
+		pool.Close()
+		if err == nil {
+			passed++
+			continue
+		}
+		failed++
+		fmt.Fprintf(stdout, "FAIL %s (rule %s, seed %d): %v\n", v.Name, v.Rule, v.Seed, err)
+		for _, he := range hostErrs {
+			fmt.Fprintf(stdout, "     host: %v\n", he)
+		}
+	}
+	fmt.Fprintf(stdout, "%d passed, %d failed\n", passed, failed)
+	if failed > 0 || passed == 0 {
+		return 1
+	}
+	return 0
+}

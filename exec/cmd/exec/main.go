@@ -1,0 +1,24 @@
+// Command exec runs the Execution compartment (exec-v1, application kv-v1) as its own
+// process: it serves frames (SPEC.md §7.5) on stdin/stdout, with randomness from
+// crypto/rand.
+//
+//	exec                 serve one compartment until stdin ends
+//	exec -test-seed N    TESTING ONLY: draw randomness from the conformance test
+//	                     stream Stream("enclave", N) (SPEC.md Appendix A); keys are
+//	                     predictable and a warning says so on stderr
+//
+// TRUSTED code: this is the binary meant to run inside an enclave.
+package main
+
+import (
+	"io"
+
+	"github.com/splitbft/splitbft/exec"
+	"github.com/splitbft/splitbft/exec/kv"
+	"github.com/splitbft/splitbft/internal/enclavemain"
+	"github.com/splitbft/splitbft/spec"
+)
+
+func main() {
+	enclavemain.Main("exec", func(rand io.Reader) spec.Compartment { return exec.New(rand, kv.New()) })
+}

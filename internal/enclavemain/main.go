@@ -1,0 +1,50 @@
+package enclavemain
+
+import (
+	cryptorand "crypto/rand"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/splitbft/splitbft/spec"
+)
+
+// NewCompartment makes a fresh compartment drawing all its randomness from rand.
+type NewCompartment func(rand io.Reader) spec.Compartment
+
+// Main runs the compartment binary called name and exits the process with Run's status.
+func Main(name string, newCompartment NewCompartment) {
+	os.Exit(Run(name, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, newCompartment))
+}
+
+// Run parses args, builds one compartment and serves frames from stdin on stdout
+// until stdin ends. It returns 0 at a clean end of stream, 1 when the stream broke
+// (over-cap frame, truncated frame, I/O error) and 2 for bad arguments.
+func Run(name string, args []string, stdin io.Reader, stdout, stderr io.Writer, newCompartment NewCompartment) int {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: %s [flags]\n\nServes SplitBFT frames (SPEC.md §7.5) on stdin/stdout.\n\n", name)
+		fs.PrintDefaults()
+	}
+	testSeed := testSeedFlag(fs)
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "%s: unexpected argument %q\n", name, fs.Arg(0))
+		return 2
+	}
+	var rand io.Reader = cryptorand.Reader
+	if seed, ok := testSeed(); ok {
+		fmt.Fprintf(stderr, "%s: WARNING: -test-seed %d: keys and nonces are PREDICTABLE; "+
+			"for conformance testing only, never for a real cluster\n", name, seed)
+		rand = spec.TestStream("enclave", seed)
+	}
+	if err := spec.Serve(stdin, stdout, newCompartment(rand)); err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", name, err)
+		return 1
+	}
+	return 0
+}
