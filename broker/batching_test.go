@@ -1,0 +1,176 @@
+package broker
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/splitbft/splitbft/spec"
+)
+
+// batchSizes decodes every client batch prep received and returns their sizes.
+func batchSizes(t *testing.T, f *fakeEnclave) []int {
+	var sizes []int
+	for _, in := range f.inputs() {
+		if in.Kind != spec.KindClientBatch {
+			continue
+		}
+		var b spec.Batch
+		if err := spec.Decode(in.Body, &b, spec.MaxMessageBytes); err != nil {
+			t.Fatal(err)
+		}
+		seen := map[uint64]bool{}
+		for _, q := range b.Requests {
+			if seen[q.Body.Client] {
+				t.Fatalf("client %d twice in one batch", q.Body.Client)
+			}
+			seen[q.Body.Client] = true
+		}
+		sizes = append(sizes, len(b.Requests))
+	}
+	return sizes
+}
+
+func TestBatchBySizeAndTime(t *testing.T) {
+	h := newHarness(t, 0, Options{BatchSize: 3, BatchTicks: 2})
+	for i := range 5 {
+		raw, _ := h.w.request(t, i, 1)
+		h.r.HandleClient(raw)
+		h.r.HandleClient(raw) // a duplicate is queued once
+	}
+	h.r.Flush()
+	if got := batchSizes(t, h.enc[0]); !slices.Equal(got, []int{3}) {
+		t.Fatalf("after flush: batches %v, want [3]", got)
+	}
+	h.ticks(1)
+	if got := batchSizes(t, h.enc[0]); len(got) != 1 {
+		t.Fatalf("after 1 tick: batches %v", got)
+	}
+	h.ticks(1)
+	if got := batchSizes(t, h.enc[0]); !slices.Equal(got, []int{3, 2}) {
+		t.Fatalf("after 2 ticks: batches %v, want [3 2]", got)
+	}
+}
+
+func TestBatchOneRequestPerClient(t *testing.T) {
+	h := newHarness(t, 0, Options{BatchSize: 4, BatchTicks: 1})
+	for ts := uint64(1); ts <= 3; ts++ {
+		raw, _ := h.w.request(t, 0, ts)
+		h.r.HandleClient(raw)
+	}
+	raw, _ := h.w.request(t, 1, 1)
+	h.r.HandleClient(raw)
+	h.ticks(3)
+	if got := batchSizes(t, h.enc[0]); !slices.Equal(got, []int{2, 1, 1}) {
+		t.Fatalf("batches %v, want [2 1 1]", got)
+	}
+}
+
+// TestBatchWindowFlowControl: no batch is cut while prep's window is full; a
+// window-full rejection puts the batch back.
+func TestBatchWindowFlowControl(t *testing.T) {
+	h := newHarness(t, 0, Options{BatchSize: 1})
+	prep := h.enc[spec.RolePrep]
+	prep.st.Last = h.w.cfg.Window // seqHigh = h + L: full
+	h.r.status[spec.RolePrep] = prep.st
+	raw, _ := h.w.request(t, 0, 1)
+	h.r.HandleClient(raw)
+	h.ticks(3)
+	if len(prep.inputs()) != 0 || h.r.Sizes().BatchQueue != 1 {
+		t.Fatalf("batch cut with a full window: %v, queue %d", prep.kinds(), h.r.Sizes().BatchQueue)
+	}
+	// The window opens (a checkpoint became stable), but prep still says window-full once.
+	h.r.status[spec.RolePrep].Stable = 4
+	prep.st.Stable = 4
+	rejected := false
+	prep.script = func(f *fakeEnclave, in spec.Input) []spec.Output {
+		if rejected {
+			return nil
+		}
+		rejected = true
+		return []spec.Output{{Kind: spec.KindReject, Body: spec.Encode(&spec.Rejection{Index: 0, Kind: in.Kind, Code: spec.CodeWindowFull})}}
+	}
+	h.ticks(1)
+	h.ticks(1)
+	if got := batchSizes(t, prep); !slices.Equal(got, []int{1, 1}) {
+		t.Fatalf("batches %v: a window-full batch must be retried", got)
+	}
+}
+
+// TestBackupForwards: a backup forwards a valid request to the primary's broker and
+// starts its timer; an invalid request is dropped.
+func TestBackupForwards(t *testing.T) {
+	h := newHarness(t, 1, Options{})
+	raw, q := h.w.request(t, 0, 1)
+	h.r.HandleClient(raw)
+	bad := *q
+	bad.Sig[0] ^= 1
+	h.r.HandleClient(spec.Encode(&bad))
+	tooMany := *q
+	tooMany.Body.Ops = slices.Repeat(q.Body.Ops, 5) // MaxRequestOps is 4
+	h.r.HandleClient(spec.Encode(&tooMany))
+	h.r.HandleClient([]byte{0x80})
+	h.r.Flush()
+	if k := h.net.sentKinds(t, 0); !slices.Equal(k, []uint64{spec.KindRequest}) {
+		t.Fatalf("sent to primary: %v", k)
+	}
+	m := h.r.Metrics()
+	if m.Forwarded != 1 || m.BadRequests != 3 || h.r.Sizes().Pending != 1 || h.r.Sizes().BatchQueue != 0 {
+		t.Fatalf("metrics %+v sizes %+v", m, h.r.Sizes())
+	}
+	// The primary's broker accepts the forwarded request into its batch queue.
+	p := newHarness(t, 0, Options{BatchSize: 1})
+	p.r.HandlePeer(1, h.net.sent[0].msg)
+	p.r.Flush()
+	if got := batchSizes(t, p.enc[0]); !slices.Equal(got, []int{1}) {
+		t.Fatalf("primary batches %v", got)
+	}
+	// A backup that receives a forwarded request does not forward it again.
+	h.r.HandlePeer(2, h.net.sent[0].msg)
+	if len(h.net.sent) != 1 || h.r.Metrics().Garbage != 1 {
+		t.Fatal("a forwarded request was forwarded again")
+	}
+}
+
+// TestNewPrimaryTakesPending: when prep enters a view in which this replica is the
+// primary, the requests with running timers are batched; when another replica
+// becomes primary, they are forwarded to it.
+func TestNewPrimaryTakesPending(t *testing.T) {
+	h := newHarness(t, 1, Options{BatchSize: 1})
+	raw, _ := h.w.request(t, 0, 1)
+	h.r.HandleClient(raw) // forwarded to 0, timer running
+	prep := h.enc[spec.RolePrep]
+	prep.st.View = 1
+	h.peer(2, spec.KindViewChange, h.w.viewChange(2, 1)) // any prep step reports view 1
+	h.r.Flush()
+	if got := batchSizes(t, prep); !slices.Equal(got, []int{1}) {
+		t.Fatalf("new primary batches %v", got)
+	}
+	prep.st.View = 2
+	h.peer(2, spec.KindViewChange, h.w.viewChange(2, 2))
+	h.r.Flush()
+	if k := h.net.sentKinds(t, 2); !slices.Contains(k, spec.KindRequest) {
+		t.Fatalf("pending request not forwarded to the new primary: %v", k)
+	}
+}
+
+// TestBatchSkipsRecentlyBatched: copies of a request that was just batched (forwarded
+// by several backups) are not ordered again until a request timeout has passed.
+func TestBatchSkipsRecentlyBatched(t *testing.T) {
+	h := newHarness(t, 0, Options{BatchSize: 1, RequestTimeoutTicks: 10})
+	raw, _ := h.w.request(t, 0, 1)
+	h.r.HandleClient(raw)
+	h.r.Flush()
+	h.ticks(2)
+	h.r.HandlePeer(1, EncodePeer(spec.KindRequest, raw))
+	h.r.HandleClient(raw)
+	h.ticks(2)
+	if got := batchSizes(t, h.enc[0]); !slices.Equal(got, []int{1}) {
+		t.Fatalf("batches %v: a copy was ordered again at once", got)
+	}
+	h.ticks(6)
+	h.r.HandleClient(raw)
+	h.r.Flush()
+	if got := batchSizes(t, h.enc[0]); !slices.Equal(got, []int{1, 1}) {
+		t.Fatalf("batches %v: a late retransmission must be ordered again (cached replies)", got)
+	}
+}

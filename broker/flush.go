@@ -1,0 +1,180 @@
+package broker
+
+import (
+	"slices"
+
+	"github.com/splitbft/splitbft/spec"
+)
+
+// Flush delivers everything queued: each round cuts the batches that are full, then
+// gives every compartment with waiting inputs one Step call holding all of them (to
+// amortise enclave transitions) and routes the outputs, which may queue more inputs.
+// It returns when nothing is queued, or after Options.MaxFlushRounds rounds (the rest
+// stays queued for the next Flush).
+func (r *Replica) Flush() {
+	for range r.opt.MaxFlushRounds {
+		r.cutBatches(false)
+		stepped := false
+		for role := spec.RolePrep; role <= spec.RoleExec; role++ {
+			if r.in[role].Len() > 0 {
+				r.step(role)
+				stepped = true
+			}
+		}
+		if !stepped {
+			return
+		}
+	}
+	if r.in[0].Len()+r.in[1].Len()+r.in[2].Len() > 0 {
+		r.m.FlushCutoffs++
+	}
+}
+
+// takeInputs removes the inputs of one Step call: at most MaxStepInputs of them and
+// MaxStepBytes of bodies (at least one).
+func (r *Replica) takeInputs(role spec.Role) []spec.Input {
+	var ins []spec.Input
+	size := 0
+	q := r.in[role]
+	for q.Len() > 0 && len(ins) < spec.MaxStepInputs {
+		if n := len(q.Peek().Body) + 16; len(ins) > 0 && size+n > r.opt.MaxStepBytes {
+			break
+		}
+		in := q.Pop()
+		size += len(in.Body) + 16
+		if in.Kind == spec.KindClientBatch {
+			r.batchIn--
+		}
+		ins = append(ins, in)
+	}
+	return ins
+}
+
+// step runs one Step call on a compartment and handles its outputs.
+func (r *Replica) step(role spec.Role) {
+	ins := r.takeInputs(role)
+	r.m.Steps[role]++
+	r.m.Inputs[role] += uint64(len(ins))
+	raw, err := r.enc[role].Step(spec.Encode(&spec.StepInput{Inputs: ins}))
+	if err != nil {
+		r.m.HostErrors[role]++
+		r.dead[role] = true
+		r.in[role].Reset()
+		return
+	}
+	var out spec.StepOutput
+	if err := spec.Decode(raw, &out, spec.MaxMessageBytes); err != nil {
+		r.m.Garbage++
+		return
+	}
+	for i := range out.Outputs {
+		r.handleOutput(role, ins, &out.Outputs[i])
+	}
+}
+
+// handleOutput acts on one output of a compartment.
+func (r *Replica) handleOutput(role spec.Role, ins []spec.Input, o *spec.Output) {
+	switch o.Kind {
+	case spec.KindStatus:
+		var st spec.Status
+		if spec.Decode(o.Body, &st, spec.MaxBodyBytes(spec.KindStatus)) != nil || st.Role != role {
+			r.m.Garbage++
+			return
+		}
+		r.onStatus(role, st)
+	case spec.KindReject:
+		var rj spec.Rejection
+		if spec.Decode(o.Body, &rj, spec.MaxBodyBytes(spec.KindReject)) != nil {
+			r.m.Garbage++
+			return
+		}
+		r.m.Rejections[rj.Code]++
+		r.onReject(role, ins, &rj)
+	case spec.KindReply:
+		r.onReply(role, o.Body)
+	default:
+		r.route(role, o)
+	}
+}
+
+// route sends a protocol output to the peers in its destination and queues it for the
+// local compartments the routing table names, never back to the producer (SPEC.md
+// §13.2 obligations 2 and 3).
+func (r *Replica) route(role spec.Role, o *spec.Output) {
+	prod, ok := producerOf(o.Kind)
+	if !ok || prod != role || o.Kind == spec.KindReply {
+		r.m.Garbage++
+		return
+	}
+	body, err := spec.DecodeKind(o.Kind, o.Body)
+	if err != nil {
+		r.m.Garbage++
+		return
+	}
+	r.observe(o.Kind, body)
+	var peers []uint64
+	local := false
+	for _, to := range o.To.Replicas { // a faulty compartment may list ids twice or out of range
+		switch {
+		case to == r.id:
+			local = true
+		case to < r.cfg.N && !slices.Contains(peers, to):
+			peers = append(peers, to)
+		}
+	}
+	if local {
+		r.deliverLocal(o.Kind, o.Body, body, tableRoles(o.Kind)&^(1<<role))
+	}
+	if len(peers) == 0 {
+		return
+	}
+	msg := EncodePeer(o.Kind, o.Body)
+	for _, to := range peers {
+		r.net.Send(to, msg)
+		r.m.PeerOut++
+	}
+	if o.Kind != spec.KindStateChunk {
+		r.remember(o.Kind, msg, peers, body)
+	}
+}
+
+// onReply hands an exec reply to its client and stops that request's timer.
+func (r *Replica) onReply(role spec.Role, body []byte) {
+	var rep spec.Reply
+	if role != spec.RoleExec || spec.Decode(body, &rep, spec.MaxBodyBytes(spec.KindReply)) != nil {
+		r.m.Garbage++
+		return
+	}
+	r.m.Replies++
+	r.net.Reply(rep.Client, body)
+	r.replied(rep.Client, rep.Timestamp)
+}
+
+// onReject reacts to a rejection: a client batch that prep could not order for lack
+// of window space is queued again.
+func (r *Replica) onReject(role spec.Role, ins []spec.Input, rj *spec.Rejection) {
+	if role != spec.RolePrep || rj.Index >= uint64(len(ins)) || rj.Sub != 0 {
+		return
+	}
+	in := ins[rj.Index]
+	if in.Kind == spec.KindClientBatch && (rj.Code == spec.CodeWindowFull || rj.Code == spec.CodeNotPrimary) {
+		r.requeueBatch(in.Body)
+	}
+}
+
+// onStatus records a compartment's status and lets timers, batching and recovery react.
+func (r *Replica) onStatus(role spec.Role, st spec.Status) {
+	old := r.status[role]
+	r.status[role] = st
+	switch role {
+	case spec.RolePrep:
+		if st.View != old.View {
+			r.onPrepView()
+		}
+	case spec.RoleConf:
+		r.onConfStatus(old, st)
+	case spec.RoleExec:
+		r.onExecStatus(old, st)
+	}
+	r.checkJoin()
+}

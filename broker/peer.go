@@ -1,0 +1,108 @@
+package broker
+
+import (
+	"github.com/splitbft/splitbft/spec"
+)
+
+// tableRoles is the routing table of SPEC.md §13.1 from the receiving side: the local
+// compartments a protocol message of each kind is delivered to.
+//
+// SPEC-AMBIGUITY: the comment on spec.KindViewChange says "conf → prep, conf", but the
+// table of §13.1 (normative) routes VIEW-CHANGE to prep only, and conf accepts no
+// view-change input (§10.1); the table is followed.
+func tableRoles(kind uint64) uint64 {
+	switch kind {
+	case spec.KindProposal, spec.KindCheckpoint, spec.KindNewView:
+		return spec.ToPrep | spec.ToConf | spec.ToExec
+	case spec.KindPrepare:
+		return spec.ToConf
+	case spec.KindCommit, spec.KindStateRequest, spec.KindStateChunk:
+		return spec.ToExec
+	case spec.KindViewChange:
+		return spec.ToPrep
+	}
+	return 0
+}
+
+// producerOf is the role that emits each protocol kind (SPEC.md §13.1); an output of
+// another kind, or from another role, is not routed.
+func producerOf(kind uint64) (spec.Role, bool) {
+	switch kind {
+	case spec.KindProposal, spec.KindPrepare, spec.KindNewView:
+		return spec.RolePrep, true
+	case spec.KindCommit, spec.KindViewChange:
+		return spec.RoleConf, true
+	case spec.KindCheckpoint, spec.KindStateChunk, spec.KindReply:
+		return spec.RoleExec, true
+	}
+	return 0, false
+}
+
+// HandlePeer takes a message from replica from's broker. It is decoded strictly; garbage
+// is dropped and counted. Protocol messages are queued for the local compartments by
+// the routing table; broker-level messages are answered or recorded.
+func (r *Replica) HandlePeer(from uint64, msg []byte) {
+	r.m.PeerIn++
+	m, body, err := DecodePeer(msg)
+	if err != nil || from >= r.cfg.N || from == r.id {
+		r.m.Garbage++
+		return
+	}
+	switch v := body.(type) {
+	case *spec.Request:
+		r.acceptRequest(m.Body, v, true)
+	case *BatchFetch:
+		r.serveFetch(from, v)
+	case *Hint:
+		r.onHint(from, v)
+	case *spec.Batch:
+		r.onFetchedBatch(m.Body, v)
+	case *spec.StateChunk:
+		if !r.status[spec.RoleExec].NeedState {
+			r.m.Unwanted++
+			return
+		}
+		r.onChunk(v)
+		r.enqueue(spec.RoleExec, spec.KindStateChunk, m.Body)
+	default:
+		r.observe(m.Kind, body)
+		r.deliverLocal(m.Kind, m.Body, body, tableRoles(m.Kind))
+	}
+}
+
+// execWants reports whether exec may still need the batch proposed for seq: not yet
+// executed and within its window (SPEC.md §11.4). Other batches would only occupy its
+// bounded store (until the batch age rule of §11.6 drops them).
+//
+// SPEC-AMBIGUITY: §13.1 says to deliver every proposal's Batch to every exec. A
+// retransmitted proposal for an executed seq would be stored again (E2 only checks
+// the store), and enough of them fill the 2L store within one window, which the age
+// rule cannot clear while the checkpoint is stuck: the broker filters them. Empty
+// batches (never valid in a proposal) are not delivered either (E1 rejects them).
+func (r *Replica) execWants(seq uint64) bool {
+	e := &r.status[spec.RoleExec]
+	return seq > e.Last && seq <= e.Stable+r.cfg.Window
+}
+
+// deliverLocal queues a protocol message for the local compartments in mask, splitting
+// a proposal into its header for conf and its batch for exec (SPEC.md §13.1).
+func (r *Replica) deliverLocal(kind uint64, raw []byte, body any, mask uint64) {
+	if kind == spec.KindProposal {
+		p := body.(*spec.Proposal)
+		if mask&spec.ToPrep != 0 {
+			r.enqueue(spec.RolePrep, spec.KindProposal, raw)
+		}
+		if mask&spec.ToConf != 0 {
+			r.enqueue(spec.RoleConf, spec.KindPrePrepare, spec.Encode(&p.Header))
+		}
+		if mask&spec.ToExec != 0 && len(p.Batch.Requests) > 0 && r.execWants(p.Header.Body.Seq) {
+			r.enqueue(spec.RoleExec, spec.KindBatch, spec.Encode(&p.Batch))
+		}
+		return
+	}
+	for role := spec.RolePrep; role <= spec.RoleExec; role++ {
+		if mask&(1<<role) != 0 {
+			r.enqueue(role, kind, raw)
+		}
+	}
+}

@@ -1,0 +1,192 @@
+package broker
+
+import (
+	"maps"
+
+	"github.com/splitbft/splitbft/spec"
+)
+
+// Net is how a Replica reaches the outside. Both calls must not block: a host queues
+// or drops. Send carries an encoded PeerMsg to replica to's broker; Reply carries an
+// encoded spec.Reply to a client.
+type Net interface {
+	Send(to uint64, msg []byte)
+	Reply(client uint64, reply []byte)
+}
+
+// Options tunes a Replica. Times are in abstract ticks (calls of Tick); zero values
+// take the defaults noted.
+type Options struct {
+	BatchSize           int // requests per client batch; default and cap cfg.MaxBatchRequests
+	BatchTicks          int // a partial batch is cut when its oldest request waited this long; default 1
+	RequestTimeoutTicks int // request timer; default 100
+	MaxBackoffShift     int // timeouts double per consecutive suspicion, at most 2^this; default 6
+	RetransmitTicks     int // minimum ticks between retransmissions to one peer; default 20
+	HintTicks           int // period of progress hints to peers; default 10
+	FetchTicks          int // period of batch fetches while exec needs batches; default 5
+	StateTicks          int // period of state requests while exec needs state; default 10
+	QueueLimit          int // inputs waiting per compartment; default 4096
+	BatchQueueLimit     int // requests waiting for a batch at the primary; default 8192
+	PendingLimit        int // requests with a running timer; default 8192
+	BatchCache          int // batches kept by digest to answer fetches; default 2L
+	RingLimit           int // recent outputs kept for retransmission; default 4L
+	RingBytes           int // their total size; default 32 MiB
+	MaxStepBytes        int // input bytes per Step call; default 32 MiB
+	MaxFlushRounds      int // Step rounds per Flush before yielding; default 64
+}
+
+func (o Options) withDefaults(cfg *spec.Config) Options {
+	def := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	def(&o.BatchSize, int(cfg.MaxBatchRequests))
+	o.BatchSize = min(o.BatchSize, int(cfg.MaxBatchRequests))
+	def(&o.BatchTicks, 1)
+	def(&o.RequestTimeoutTicks, 100)
+	def(&o.MaxBackoffShift, 6)
+	def(&o.RetransmitTicks, 20)
+	def(&o.HintTicks, 10)
+	def(&o.FetchTicks, 5)
+	def(&o.StateTicks, 10)
+	def(&o.QueueLimit, 4096)
+	def(&o.BatchQueueLimit, 8192)
+	def(&o.PendingLimit, 8192)
+	def(&o.BatchCache, int(2*cfg.Window))
+	def(&o.RingLimit, int(4*cfg.Window))
+	def(&o.RingBytes, 32<<20)
+	def(&o.MaxStepBytes, 32<<20)
+	def(&o.MaxFlushRounds, 64)
+	o.QueueLimit = min(o.QueueLimit, spec.MaxStepInputs*16)
+	return o
+}
+
+// Metrics are a replica broker's counters. All are monotonic.
+type Metrics struct {
+	Steps      [3]uint64         // Step calls per compartment (prep, conf, exec)
+	Inputs     [3]uint64         // inputs delivered per compartment
+	HostErrors [3]uint64         // Step calls that failed at the host level
+	Rejections map[uint64]uint64 // rejections by reject code, all compartments
+
+	ClientRequests uint64 // requests received from clients or forwarded by peers
+	BadRequests    uint64 // requests dropped by the broker's R1–R5 filter or undecodable
+	Forwarded      uint64 // requests forwarded to the primary's broker
+	Batches        uint64 // client batches delivered to prep
+	Requests       uint64 // requests in those batches
+	Replies        uint64 // replies handed to Net.Reply
+
+	PeerIn, PeerOut uint64 // peer messages received and sent
+	Garbage         uint64 // undecodable or unexpected messages and outputs dropped
+	Unwanted        uint64 // well-formed batches or chunks nobody asked for, dropped
+	QueueDrops      uint64 // items dropped from a full queue or store
+
+	Suspects      uint64 // suspect inputs delivered to conf
+	BatchFetches  uint64 // BatchFetch messages sent
+	BatchesServed uint64 // batches sent in answer to fetches
+	StateRequests uint64 // state-requests sent
+	Retransmits   uint64 // messages re-sent to lagging peers
+	FlushCutoffs  uint64 // Flush calls that stopped at MaxFlushRounds with work left
+}
+
+// Sizes reports how full the replica's bounded stores are, for tests and operators.
+type Sizes struct {
+	Inputs     [3]int // inputs waiting per compartment
+	BatchQueue int    // requests waiting for a batch
+	Pending    int    // requests with a running timer
+	Clients    int    // clients with a remembered timestamp (≤ registered clients)
+	BatchCache int    // batches cached for fetches
+	Ring       int    // outputs kept for retransmission
+	CertStates int    // checkpoint digests remembered for state transfer
+}
+
+// Replica is one replica's broker: an event-driven core with no goroutines and no
+// clock. Call HandlePeer, HandleClient and Tick as events happen, then Flush to
+// deliver what they queued. It is not safe for concurrent use.
+type Replica struct {
+	id  uint64
+	cfg *spec.Config
+	cd  spec.Digest
+	enc [3]Enclave
+	net Net
+	opt Options
+	now uint64 // ticks so far
+
+	in      [3]*fifo[spec.Input] // inputs waiting per compartment
+	batchIn int                  // client-batch inputs in in[prep]: proposals not yet reflected in prep's status
+	status  [3]spec.Status       // the latest status of each compartment
+	dead    [3]bool              // a host error marked the enclave dead
+	m       Metrics
+
+	batching
+	timers
+	recovery
+}
+
+// NewReplica returns the broker of replica id, hosting the three configured enclaves
+// (prep, conf, exec) of cluster cfg.
+func NewReplica(id uint64, cfg *spec.Config, enclaves [3]Enclave, net Net, opt Options) *Replica {
+	opt = opt.withDefaults(cfg)
+	r := &Replica{id: id, cfg: cfg, cd: spec.ConfigDigest(cfg), enc: enclaves, net: net, opt: opt}
+	for role := range r.in {
+		r.in[role] = newFIFO[spec.Input](opt.QueueLimit)
+		r.status[role] = spec.Status{Role: spec.Role(role), Replica: id, Configured: true, ViewActive: true}
+	}
+	r.m.Rejections = map[uint64]uint64{}
+	r.batching.init(opt)
+	r.timers.init()
+	r.recovery.init(cfg, opt)
+	return r
+}
+
+// ID returns the replica id.
+func (r *Replica) ID() uint64 { return r.id }
+
+// Status returns the latest status reported by prep, conf and exec (before any Step,
+// the configured state: view 0, active, nothing executed).
+func (r *Replica) Status() [3]spec.Status {
+	var out [3]spec.Status
+	for i := range out {
+		out[i] = r.status[i]
+		out[i].NeedBatch = append([]spec.Digest(nil), r.status[i].NeedBatch...)
+	}
+	return out
+}
+
+// Metrics returns a copy of the counters.
+func (r *Replica) Metrics() Metrics {
+	m := r.m
+	m.Rejections = maps.Clone(r.m.Rejections)
+	return m
+}
+
+// Sizes returns the current sizes of the bounded stores.
+func (r *Replica) Sizes() Sizes {
+	return Sizes{
+		Inputs:     [3]int{r.in[0].Len(), r.in[1].Len(), r.in[2].Len()},
+		BatchQueue: r.batchQ.Len(), Pending: len(r.pending), Clients: len(r.lastDone),
+		BatchCache: len(r.cache), Ring: r.ring.Len(), CertStates: len(r.certStates),
+	}
+}
+
+// primary returns the replica this broker believes is the primary: that of its prep's
+// view (prep's view changes exactly when a NEW-VIEW is built or accepted).
+func (r *Replica) primary() uint64 { return r.cfg.Primary(r.status[spec.RolePrep].View) }
+
+// enqueue queues one input for a local compartment, dropping the oldest when full.
+func (r *Replica) enqueue(role spec.Role, kind uint64, body []byte) {
+	if r.dead[role] {
+		r.m.QueueDrops++
+		return
+	}
+	if kind == spec.KindClientBatch {
+		r.batchIn++
+	}
+	if old, dropped := r.in[role].Push(spec.Input{Kind: kind, Body: body}); dropped {
+		r.m.QueueDrops++
+		if old.Kind == spec.KindClientBatch {
+			r.batchIn--
+			r.requeueBatch(old.Body)
+		}
+	}
+}

@@ -1,0 +1,144 @@
+package broker
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/splitbft/splitbft/spec"
+)
+
+// suspects returns the views of the Suspect inputs conf received.
+func suspects(t *testing.T, f *fakeEnclave) []uint64 {
+	var vs []uint64
+	for _, in := range f.inputs() {
+		if in.Kind == spec.KindSuspect {
+			var s spec.Suspect
+			if err := spec.Decode(in.Body, &s, 64); err != nil {
+				t.Fatal(err)
+			}
+			vs = append(vs, s.View)
+		}
+	}
+	return vs
+}
+
+// confMovesOnSuspect makes the fake conf behave like conf-v1 on suspect (§10.4).
+func confMovesOnSuspect(f *fakeEnclave, in spec.Input) []spec.Output {
+	if in.Kind == spec.KindSuspect {
+		f.st.View++
+		f.st.ViewActive = false
+	}
+	return nil
+}
+
+func TestRequestTimerSuspectsWithBackoff(t *testing.T) {
+	h := newHarness(t, 1, Options{RequestTimeoutTicks: 5})
+	conf := h.enc[spec.RoleConf]
+	conf.script = confMovesOnSuspect
+	raw, _ := h.w.request(t, 0, 1)
+	h.r.HandleClient(raw)
+	h.r.Flush()
+	h.ticks(4)
+	if got := suspects(t, conf); len(got) != 0 {
+		t.Fatalf("suspected early: %v", got)
+	}
+	h.ticks(1)
+	if got := suspects(t, conf); !slices.Equal(got, []uint64{0}) {
+		t.Fatalf("after timeout: %v", got)
+	}
+	// No NEW-VIEW arrives. The view-change timer does not run before q VIEW-CHANGEs
+	// for view 1 are known (so that replicas do not race to different views) …
+	h.ticks(50)
+	if got := suspects(t, conf); len(got) != 1 {
+		t.Fatalf("view-change timer ran without a quorum of view changes: %v", got)
+	}
+	// … then it runs, doubled (10 ticks), and suspects view 1.
+	for _, p := range []uint64{0, 2, 3} {
+		h.peer(p, spec.KindViewChange, h.w.viewChange(p, 1))
+	}
+	h.ticks(9)
+	if got := suspects(t, conf); len(got) != 1 {
+		t.Fatalf("view-change timer fired early: %v", got)
+	}
+	h.ticks(1)
+	if got := suspects(t, conf); !slices.Equal(got, []uint64{0, 1}) {
+		t.Fatalf("view-change timer: %v", got)
+	}
+	// Doubled again: 20 ticks, once q view changes for view 2 are known.
+	for _, p := range []uint64{0, 2, 3} {
+		h.peer(p, spec.KindViewChange, h.w.viewChange(p, 2))
+	}
+	h.ticks(19)
+	if got := suspects(t, conf); len(got) != 2 {
+		t.Fatalf("second back-off fired early: %v", got)
+	}
+	h.ticks(1)
+	if got := suspects(t, conf); !slices.Equal(got, []uint64{0, 1, 2}) {
+		t.Fatalf("second back-off: %v", got)
+	}
+}
+
+func TestReplyStopsTimer(t *testing.T) {
+	h := newHarness(t, 1, Options{RequestTimeoutTicks: 5})
+	conf := h.enc[spec.RoleConf]
+	conf.script = confMovesOnSuspect
+	raw, _ := h.w.request(t, 0, 7)
+	h.r.HandleClient(raw)
+	h.enc[spec.RoleExec].script = func(f *fakeEnclave, in spec.Input) []spec.Output {
+		return []spec.Output{{Kind: spec.KindReply, Body: spec.Encode(&spec.Reply{Client: h.w.clients[0].ID, Timestamp: 7})}}
+	}
+	h.peer(2, spec.KindCommit, &spec.Commit{})
+	h.r.Flush()
+	if h.r.Sizes().Pending != 0 {
+		t.Fatal("reply did not stop the timer")
+	}
+	// A replay of the answered request (or an older one) starts no timer.
+	h.r.HandleClient(raw)
+	old, _ := h.w.request(t, 0, 3)
+	h.r.HandleClient(old)
+	h.ticks(20)
+	if got := suspects(t, conf); len(got) != 0 || h.r.Sizes().Pending != 0 {
+		t.Fatalf("suspects %v pending %d", got, h.r.Sizes().Pending)
+	}
+	if h.r.Metrics().Forwarded != 3 {
+		t.Fatal("replays must still be forwarded (the client may need the cached replies)")
+	}
+}
+
+// TestJoinViewChange: f+1 validly signed VIEW-CHANGEs for higher views make the broker
+// suspect its conf's view; f of them, or badly signed ones, do not.
+func TestJoinViewChange(t *testing.T) {
+	h := newHarness(t, 1, Options{})
+	conf := h.enc[spec.RoleConf]
+	conf.script = confMovesOnSuspect
+	bad := h.w.viewChange(3, 1)
+	bad.Sig[5] ^= 1
+	h.peer(3, spec.KindViewChange, bad)
+	h.peer(2, spec.KindViewChange, h.w.viewChange(2, 1))
+	h.r.Flush()
+	if got := suspects(t, conf); len(got) != 0 {
+		t.Fatalf("joined with f valid view changes: %v", got)
+	}
+	h.peer(3, spec.KindViewChange, h.w.viewChange(3, 2))
+	h.r.Flush()
+	if got := suspects(t, conf); !slices.Equal(got, []uint64{0}) {
+		t.Fatalf("join: %v", got)
+	}
+	// conf is now in view 1 (changing); VCs for 1 and 2 are not both above 1.
+	h.r.Flush()
+	if got := suspects(t, conf); len(got) != 1 {
+		t.Fatalf("joined again: %v", got)
+	}
+}
+
+// TestPendingBounded: the timer table never exceeds PendingLimit.
+func TestPendingBounded(t *testing.T) {
+	h := newHarness(t, 1, Options{PendingLimit: 3})
+	for i := range 8 {
+		raw, _ := h.w.request(t, i, 1)
+		h.r.HandleClient(raw)
+	}
+	if h.r.Sizes().Pending != 3 || h.r.Metrics().QueueDrops != 5 {
+		t.Fatalf("pending %d drops %d", h.r.Sizes().Pending, h.r.Metrics().QueueDrops)
+	}
+}

@@ -1,0 +1,114 @@
+package broker
+
+import (
+	"fmt"
+
+	"github.com/splitbft/splitbft/spec"
+)
+
+// The broker-to-broker wire.
+//
+// Every message between two replicas' brokers is one PeerMsg, encoded with the spec
+// codec (canonical CBOR, toarray) and decoded strictly (spec.Decode, round-trip gate);
+// anything that does not decode, or whose Body does not decode as its Kind, is dropped
+// and counted as garbage, so a compartment never sees undecodable bytes.
+//
+//	PeerMsg{Kind, Body}
+//
+//	Kind                      Body                 receiver delivers it to
+//	spec.KindRequest      1   spec.Request         batching (if primary), timers
+//	spec.KindBatch        2   spec.Batch           local exec, only if its NeedBatch lists the digest
+//	spec.KindProposal     4   spec.Proposal        prep (proposal), conf (pre-prepare = Header), exec (batch)
+//	spec.KindPrepare      5   spec.Prepare         conf
+//	spec.KindCommit       6   spec.Commit          exec
+//	spec.KindCheckpoint   7   spec.Checkpoint      prep, conf, exec
+//	spec.KindViewChange   8   spec.ViewChange      prep (and the broker's view-change join rule)
+//	spec.KindNewView      9   spec.NewView         prep, conf, exec
+//	spec.KindStateRequest 10  spec.StateRequest    exec
+//	spec.KindStateChunk   11  spec.StateChunk      exec, only while it wants state
+//	KindFetchBatch        128 BatchFetch           answered with one KindBatch per cached digest
+//	KindHint              129 Hint                 nobody: a lag hint that triggers retransmission
+//
+// Protocol kinds travel exactly as the producing compartment emitted them (the sender
+// does not split a proposal; the receiver does, per SPEC.md §13.1). Nothing in a
+// PeerMsg is trusted: compartments verify every signature themselves, and the broker
+// only uses what it learns for timers and fetching.
+type PeerMsg struct {
+	_    struct{} `cbor:",toarray"`
+	Kind uint64
+	Body []byte
+}
+
+// Broker-level kinds (above every spec kind).
+const (
+	KindFetchBatch uint64 = 128 // BatchFetch: "send me these batches"
+	KindHint       uint64 = 129 // Hint: the sender's progress, for lag detection
+)
+
+// MaxFetchDigests bounds the digests in one BatchFetch (the size of exec's NeedBatch).
+const MaxFetchDigests = 64
+
+// maxPeerMsgBytes caps an encoded PeerMsg: the largest body plus the envelope.
+const maxPeerMsgBytes = spec.MaxMessageBytes + 64
+
+// BatchFetch asks a peer broker for the batches with these digests, which it answers
+// from the proposals it has seen.
+type BatchFetch struct {
+	_       struct{}      `cbor:",toarray"`
+	Digests []spec.Digest // at most MaxFetchDigests
+}
+
+// Hint is a broker's progress summary, sent to peers periodically. A receiver that is
+// ahead retransmits its recent outputs to the sender. It is a hint: a lie only costs
+// bandwidth, which retransmission rate limits bound.
+type Hint struct {
+	_        struct{} `cbor:",toarray"`
+	ExecLast uint64   // the sender's exec Status.Last
+	Stable   uint64   // the sender's exec Status.Stable
+	View     uint64   // the sender's conf Status.View
+	Active   bool     // the sender's conf Status.ViewActive
+}
+
+// EncodePeer returns enc(PeerMsg{kind, body}).
+func EncodePeer(kind uint64, body []byte) []byte {
+	return spec.Encode(&PeerMsg{Kind: kind, Body: body})
+}
+
+// DecodePeer decodes a PeerMsg strictly and checks that its Body decodes as its Kind.
+// It returns the message and the decoded body (a pointer to the kind's type).
+func DecodePeer(msg []byte) (*PeerMsg, any, error) {
+	var m PeerMsg
+	if err := spec.Decode(msg, &m, maxPeerMsgBytes); err != nil {
+		return nil, nil, err
+	}
+	v, err := decodePeerBody(m.Kind, m.Body)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &m, v, nil
+}
+
+// decodePeerBody decodes a body of a kind the peer wire accepts.
+func decodePeerBody(kind uint64, body []byte) (any, error) {
+	switch kind {
+	case KindFetchBatch:
+		var f BatchFetch
+		if err := spec.Decode(body, &f, 1<<12); err != nil {
+			return nil, err
+		}
+		if len(f.Digests) > MaxFetchDigests {
+			return nil, fmt.Errorf("%w: %d digests in a fetch", spec.ErrMalformed, len(f.Digests))
+		}
+		return &f, nil
+	case KindHint:
+		var h Hint
+		if err := spec.Decode(body, &h, 64); err != nil {
+			return nil, err
+		}
+		return &h, nil
+	case spec.KindRequest, spec.KindBatch, spec.KindProposal, spec.KindPrepare, spec.KindCommit,
+		spec.KindCheckpoint, spec.KindViewChange, spec.KindNewView, spec.KindStateRequest, spec.KindStateChunk:
+		return spec.DecodeKind(kind, body)
+	}
+	return nil, fmt.Errorf("%w: kind %d is not a peer kind", spec.ErrMalformed, kind)
+}

@@ -1,0 +1,147 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/splitbft/splitbft/spec"
+)
+
+// ErrTimeout is returned (wrapped together with context.DeadlineExceeded) when a
+// request did not complete before its deadline. The request's timestamps stay used.
+var ErrTimeout = errors.New("client: request timed out")
+
+// ErrClosed is returned when the transport's reply channel is closed.
+var ErrClosed = errors.New("client: transport closed")
+
+// Transport carries requests to the cluster and replies back. Send delivers an encoded
+// REQUEST to whichever replica(s) the transport chooses (typically the primary's
+// broker); Replies yields every encoded REPLY received for this client. Send must not
+// block for long.
+type Transport interface {
+	Send(req []byte) error
+	Replies() <-chan []byte
+}
+
+// Broadcaster is optionally implemented by a Transport: Broadcast sends a request to
+// every replica. Client uses it for retransmissions; without it Send is used again.
+type Broadcaster interface {
+	Broadcast(req []byte) error
+}
+
+// Options tunes a Client. Zero values take the defaults.
+type Options struct {
+	Timeout    time.Duration // per request when the context has no deadline; default 10s
+	Retransmit time.Duration // first retransmission delay, doubled each time; default 500ms
+	MaxBackoff time.Duration // cap on the retransmission delay; default 5s
+}
+
+func (o Options) withDefaults() Options {
+	if o.Timeout <= 0 {
+		o.Timeout = 10 * time.Second
+	}
+	if o.Retransmit <= 0 {
+		o.Retransmit = 500 * time.Millisecond
+	}
+	if o.MaxBackoff <= 0 {
+		o.MaxBackoff = 5 * time.Second
+	}
+	return o
+}
+
+// Client is a blocking client over a Transport. Its methods are safe for concurrent
+// use but run one request at a time (a Session has one outstanding request).
+type Client struct {
+	mu       sync.Mutex
+	s        *Session
+	t        Transport
+	opt      Options
+	rejected atomic.Uint64 // replies HandleReply rejected
+}
+
+// Rejected returns the number of replies rejected so far: forged, malformed,
+// duplicate, or late (for a request already completed).
+func (c *Client) Rejected() uint64 { return c.rejected.Load() }
+
+// New returns a Client for identity id in cluster cfg over transport t; rand supplies
+// AEAD nonces.
+func New(cfg *spec.Config, id Identity, rand io.Reader, t Transport, opt Options) (*Client, error) {
+	s, err := NewSession(cfg, id, rand)
+	if err != nil {
+		return nil, err
+	}
+	return &Client{s: s, t: t, opt: opt.withDefaults()}, nil
+}
+
+// Session returns the client's session (for SetNextTimestamp and inspection). Do not
+// use it concurrently with a request in progress.
+func (c *Client) Session() *Session { return c.s }
+
+// Do submits the operation plaintexts ops as one request and waits until every
+// operation has f+1 matching results. It retransmits to all replicas with exponential
+// back-off and gives up with ErrTimeout at the context's deadline (or Options.Timeout
+// when the context has none). Rejected replies are counted and ignored.
+func (c *Client) Do(ctx context.Context, ops [][]byte) ([]spec.Result, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.opt.Timeout)
+		defer cancel()
+	}
+	req, _, err := c.s.Prepare(ops)
+	if err != nil {
+		return nil, err
+	}
+	defer c.s.Abandon() // no-op after completion
+	if err := c.t.Send(req); err != nil {
+		return nil, fmt.Errorf("client: send: %w", err)
+	}
+	return c.wait(ctx, req)
+}
+
+// wait collects replies until completion, retransmitting on a back-off timer.
+func (c *Client) wait(ctx context.Context, req []byte) ([]spec.Result, error) {
+	delay := c.opt.Retransmit
+	timer := time.NewTimer(delay)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				return nil, fmt.Errorf("%w: %w", ErrTimeout, ctx.Err())
+			}
+			return nil, ctx.Err()
+		case <-timer.C:
+			c.retransmit(req)
+			delay = min(2*delay, c.opt.MaxBackoff)
+			timer.Reset(delay)
+		case rep, ok := <-c.t.Replies():
+			if !ok {
+				return nil, ErrClosed
+			}
+			comp, done, err := c.s.HandleReply(rep)
+			if err != nil {
+				c.rejected.Add(1)
+				continue
+			}
+			if done {
+				return comp.Results, nil
+			}
+		}
+	}
+}
+
+// retransmit re-sends the outstanding request to every replica when the transport can.
+func (c *Client) retransmit(req []byte) {
+	if b, ok := c.t.(Broadcaster); ok {
+		_ = b.Broadcast(req) // a failed retransmission is retried at the next timer
+		return
+	}
+	_ = c.t.Send(req)
+}

@@ -1,0 +1,132 @@
+package client
+
+import (
+	"crypto/ed25519"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/splitbft/splitbft/spec"
+)
+
+// fixture is a cluster configuration with known exec keys, so tests can play the
+// execution enclaves: open requests with the group key and seal replies.
+type fixture struct {
+	cfg      *spec.Config
+	cd       spec.Digest
+	execBox  [][32]byte // exec box private keys by replica
+	groupKey [32]byte   // exec group private key g
+	id       Identity
+	rnd      io.Reader
+}
+
+// seededReader is a deterministic byte stream for keys and nonces.
+type seededReader struct{ r *rand.ChaCha8 }
+
+func newReader(seed uint64) io.Reader {
+	var s [32]byte
+	copy(s[:], spec.U64(seed))
+	return seededReader{rand.NewChaCha8(s)}
+}
+
+func (s seededReader) Read(p []byte) (int, error) { return s.r.Read(p) }
+
+func read32(r io.Reader) (k [32]byte) {
+	if _, err := io.ReadFull(r, k[:]); err != nil {
+		panic(err)
+	}
+	return k
+}
+
+// newFixture builds a valid configuration with n = 3f+1 replicas and one client.
+func newFixture(t testing.TB, f uint64, seed uint64) *fixture {
+	t.Helper()
+	rnd := newReader(seed)
+	fx := &fixture{rnd: rnd, groupKey: read32(rnd)}
+	id, err := NewIdentity(7, rnd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fx.id = id
+	n := 3*f + 1
+	cfg := &spec.Config{Version: spec.WireVersion, Name: []byte("client-test"), N: n, F: f,
+		CheckpointInterval: 4, Window: 8, MaxBatchRequests: 8, MaxRequestOps: 4, MaxOpBytes: 64,
+		AllowDevInsecure: true, ExecGroupKey: x25519Base(fx.groupKey),
+		Clients: []spec.ClientConfig{id.Registration()}}
+	for _, r := range []spec.Role{spec.RolePrep, spec.RoleConf, spec.RoleExec} {
+		cfg.Builds = append(cfg.Builds, spec.BuildPolicy{Role: r, Build: []byte("test")})
+	}
+	for i := uint64(0); i < n; i++ {
+		rc := spec.ReplicaConfig{ID: i}
+		rc.Prep = enrollment(rnd, spec.RolePrep, i, spec.PublicKey{})
+		rc.Conf = enrollment(rnd, spec.RoleConf, i, spec.PublicKey{})
+		box := read32(rnd)
+		fx.execBox = append(fx.execBox, box)
+		rc.Exec = enrollment(rnd, spec.RoleExec, i, x25519Base(box))
+		cfg.Replicas = append(cfg.Replicas, rc)
+	}
+	if err := cfg.Validate(nil); err != nil {
+		t.Fatal(err)
+	}
+	fx.cfg, fx.cd = cfg, spec.ConfigDigest(cfg)
+	return fx
+}
+
+func enrollment(rnd io.Reader, role spec.Role, replica uint64, box spec.PublicKey) spec.Enrollment {
+	seed := read32(rnd)
+	var pub spec.PublicKey
+	copy(pub[:], ed25519.NewKeyFromSeed(seed[:]).Public().(ed25519.PublicKey))
+	return spec.Enrollment{Body: spec.EnrollmentBody{Role: role, Replica: replica, Build: []byte("test"), SignKey: pub, BoxKey: box}}
+}
+
+func (fx *fixture) session(t testing.TB) *Session {
+	t.Helper()
+	s, err := NewSession(fx.cfg, fx.id, fx.rnd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// openOps plays an exec: verifies the request signature and opens every op.
+func (fx *fixture) openOps(t testing.TB, req []byte) (*spec.Request, [][]byte) {
+	t.Helper()
+	var r spec.Request
+	if err := spec.Decode(req, &r, spec.MaxBodyBytes(spec.KindRequest)); err != nil {
+		t.Fatal(err)
+	}
+	pub := fx.cfg.Client(r.Body.Client).SignKey
+	if !ed25519.Verify(pub[:], spec.SignedBytes(spec.DomainRequest, fx.cd, spec.Encode(&r.Body)), r.Sig[:]) {
+		t.Fatal("request signature does not verify")
+	}
+	// The exec side derives the key as X25519(g, client BoxKey).
+	k, err := requestKey(fx.groupKey, fx.cfg.Client(r.Body.Client).BoxKey, fx.cd, r.Body.Client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out [][]byte
+	for j, op := range r.Body.Ops {
+		pt, err := open(k, op.Nonce, op.Ciphertext, requestAD(fx.cd, r.Body.Client, r.Body.Timestamp+uint64(j)))
+		if err != nil {
+			t.Fatalf("op %d does not open: %v", j, err)
+		}
+		out = append(out, pt)
+	}
+	return &r, out
+}
+
+// reply plays exec r: seals res for (client, ts) in view.
+func (fx *fixture) reply(r, ts, view uint64, res spec.Result) []byte {
+	k, err := replyKey(fx.execBox[r], fx.id.BoxKey(), fx.cd, fx.id.ID, r)
+	if err != nil {
+		panic(err)
+	}
+	nonce, _ := readNonce(fx.rnd)
+	ct := seal(k, nonce, spec.Encode(&res), replyAD(fx.cd, fx.id.ID, ts, r, view))
+	return spec.Encode(&spec.Reply{Client: fx.id.ID, Timestamp: ts, Replica: r, View: view, Nonce: nonce, Ciphertext: ct})
+}
+
+func ok(v string) spec.Result { return spec.Result{Status: spec.StatusOK, Value: []byte(v)} }
+
+func seedName(seed uint64) string { return fmt.Sprintf("seed=%d", seed) }

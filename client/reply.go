@@ -1,0 +1,102 @@
+package client
+
+import (
+	"fmt"
+	"math/bits"
+	"slices"
+
+	"github.com/splitbft/splitbft/spec"
+)
+
+// HandleReply processes one encoded REPLY. It returns done == true and the Completion
+// when the reply completes the outstanding request: every operation then has f+1
+// equal Results from distinct replicas (SPEC.md §12.3). A reply that is malformed, for
+// another client, from an unknown replica, for no operation of the outstanding request,
+// that does not open, or that repeats a replica's answer for an operation is rejected
+// with the matching error and changes nothing. A reply for an operation that is
+// already decided is accepted silently and changes nothing.
+//
+// With at most f faulty execution enclaves a wrong result is never accepted: f+1
+// equal results include one from a correct enclave, and no one can seal a reply under
+// another enclave's pairwise key.
+func (s *Session) HandleReply(reply []byte) (Completion, bool, error) {
+	var r spec.Reply
+	if err := spec.Decode(reply, &r, spec.MaxBodyBytes(spec.KindReply)); err != nil {
+		return Completion{}, false, fmt.Errorf("%w: %v", ErrMalformedReply, err)
+	}
+	res, j, err := s.openReply(&r)
+	if err != nil {
+		return Completion{}, false, err
+	}
+	ov := &s.out.ops[j]
+	if ov.voted&(1<<r.Replica) != 0 {
+		return Completion{}, false, fmt.Errorf("%w: replica %d, timestamp %d", ErrDuplicateReplica, r.Replica, r.Timestamp)
+	}
+	ov.voted |= 1 << r.Replica
+	if ov.decided != nil {
+		return Completion{}, false, nil
+	}
+	s.vote(ov, res, r.Replica, r.View)
+	if s.out.fresh > 0 {
+		return Completion{}, false, nil
+	}
+	return s.complete(), true, nil
+}
+
+// openReply checks the reply's header against the outstanding request and opens it,
+// returning the Result and the operation index.
+func (s *Session) openReply(r *spec.Reply) (spec.Result, int, error) {
+	var res spec.Result
+	switch {
+	case r.Client != s.id.ID:
+		return res, 0, fmt.Errorf("%w: client %d", ErrWrongClient, r.Client)
+	case r.Replica >= s.cfg.N:
+		return res, 0, fmt.Errorf("%w: replica %d, n=%d", ErrUnknownReplica, r.Replica, s.cfg.N)
+	case s.out == nil:
+		return res, 0, fmt.Errorf("%w: timestamp %d, nothing outstanding", ErrUnknownTimestamp, r.Timestamp)
+	case r.Timestamp < s.out.ts || r.Timestamp-s.out.ts >= uint64(len(s.out.ops)):
+		return res, 0, fmt.Errorf("%w: timestamp %d, outstanding %d+%d", ErrUnknownTimestamp, r.Timestamp, s.out.ts, len(s.out.ops))
+	case !s.replyOK[r.Replica]:
+		return res, 0, fmt.Errorf("%w: replica %d has a low-order box key", ErrUndecryptable, r.Replica)
+	}
+	pt, err := open(s.replyKeys[r.Replica], r.Nonce, r.Ciphertext, replyAD(s.cd, s.id.ID, r.Timestamp, r.Replica, r.View))
+	if err != nil {
+		return res, 0, fmt.Errorf("%w: replica %d, timestamp %d", ErrUndecryptable, r.Replica, r.Timestamp)
+	}
+	if err := spec.Decode(pt, &res, spec.MaxBodyBytes(spec.KindReply)); err != nil {
+		return res, 0, fmt.Errorf("%w: replica %d sealed a malformed Result: %v", ErrMalformedReply, r.Replica, err)
+	}
+	return res, int(r.Timestamp - s.out.ts), nil
+}
+
+// vote records replica r's result for an undecided operation and decides it once f+1
+// distinct replicas sent the same encoded Result.
+func (s *Session) vote(ov *opVotes, res spec.Result, r, view uint64) {
+	if ov.byValue == nil {
+		ov.byValue, ov.views = map[string]uint64{}, map[string][]uint64{}
+	}
+	key := string(spec.Encode(&res))
+	ov.byValue[key] |= 1 << r
+	ov.views[key] = append(ov.views[key], view)
+	if uint64(bits.OnesCount64(ov.byValue[key])) < s.cfg.F+1 {
+		return
+	}
+	ov.decided, ov.views0 = &res, ov.views[key]
+	ov.byValue, ov.views = nil, nil
+	s.out.fresh--
+}
+
+// complete ends the outstanding request and updates the primary hint to the lowest view
+// among the f+1 replies that decided the first operation (one of them is correct, so
+// the hint is never above a correct replica's view).
+func (s *Session) complete() Completion {
+	c := Completion{Timestamp: s.out.ts, Results: make([]spec.Result, len(s.out.ops))}
+	for i := range s.out.ops {
+		c.Results[i] = *s.out.ops[i].decided
+	}
+	if v := slices.Min(s.out.ops[0].views0); v > s.viewHint {
+		s.viewHint = v
+	}
+	s.out = nil
+	return c
+}

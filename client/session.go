@@ -1,0 +1,134 @@
+package client
+
+import (
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/splitbft/splitbft/spec"
+)
+
+// Errors of Session. HandleReply wraps exactly one of the reply errors, so callers can
+// classify with errors.Is; none of them changes the session's state.
+var (
+	ErrOutstanding        = errors.New("client: a request is already outstanding (one at a time per session)")
+	ErrOpCount            = errors.New("client: number of operations out of 1..MaxRequestOps")
+	ErrOpSize             = errors.New("client: operation size out of range for MaxOpBytes")
+	ErrTimestampExhausted = errors.New("client: timestamps exhausted")
+	ErrTimestampOrder     = errors.New("client: timestamp not above those already used")
+
+	ErrMalformedReply   = errors.New("client: reply is not a canonical REPLY or its Result is malformed")
+	ErrWrongClient      = errors.New("client: reply is for another client")
+	ErrUnknownReplica   = errors.New("client: reply names a replica outside the configuration")
+	ErrUnknownTimestamp = errors.New("client: reply is for no operation of the outstanding request")
+	ErrUndecryptable    = errors.New("client: reply does not open under the pairwise reply key")
+	ErrDuplicateReplica = errors.New("client: replica already answered this operation")
+)
+
+// Completion is an accepted request: the Result of every operation, each vouched for by
+// f+1 distinct replicas' execution enclaves.
+type Completion struct {
+	Timestamp uint64        // timestamp of the request (of its first operation)
+	Results   []spec.Result // one per operation, in order
+}
+
+// Session is the deterministic, I/O-free core of a client: it builds signed, sealed
+// REQUESTs and votes on replies. It is not safe for concurrent use.
+//
+// A session has at most one request outstanding: Execution caches only a client's
+// latest request's results (SPEC.md §11.5), so a second concurrent request would make
+// the first one's replies unrecoverable. Timestamps are never reused, even after
+// Abandon; a new session for the same identity must start above every timestamp the
+// identity ever used (SetNextTimestamp), or its requests are treated as old.
+type Session struct {
+	cfg       *spec.Config
+	cd        spec.Digest
+	id        Identity
+	sign      ed25519.PrivateKey
+	rand      io.Reader
+	reqKey    [32]byte
+	replyKeys [][32]byte // index = replica id; len == cfg.N
+	replyOK   []bool     // replyOK[r] false: exec r's box key is low order, its replies never open
+	next      uint64     // next unused timestamp; ≥ 1, or 0 when all are used
+	viewHint  uint64     // a view vouched for by f+1 replies (the primary guess)
+	out       *outstanding
+}
+
+// outstanding is the request in flight and the votes on its operations.
+type outstanding struct {
+	req   []byte
+	ts    uint64
+	ops   []opVotes // len == number of operations
+	fresh int       // operations still undecided
+}
+
+// opVotes collects the replies for one operation.
+type opVotes struct {
+	voted   uint64              // bit r set: replica r has answered (n ≤ 64)
+	byValue map[string]uint64   // enc(Result) → bit set of replicas that sent it
+	views   map[string][]uint64 // enc(Result) → the views those replies carried
+	decided *spec.Result        // set once f+1 replicas agree; never changes afterwards
+	views0  []uint64            // the views of the f+1 replies that decided
+}
+
+// NewSession starts a session for identity id in the cluster cfg. The identity must be
+// registered in cfg with exactly its keys. rand supplies the AEAD nonces.
+func NewSession(cfg *spec.Config, id Identity, rand io.Reader) (*Session, error) {
+	reg := cfg.Client(id.ID)
+	if reg == nil || *reg != id.Registration() {
+		return nil, fmt.Errorf("client: identity %d is not registered in the configuration with these keys", id.ID)
+	}
+	if uint64(len(cfg.Replicas)) != cfg.N || cfg.N > 64 {
+		return nil, fmt.Errorf("client: configuration lists %d replicas for n=%d", len(cfg.Replicas), cfg.N)
+	}
+	s := &Session{cfg: cfg, cd: spec.ConfigDigest(cfg), id: id, sign: id.signingKey(), rand: rand, next: 1}
+	k, err := requestKey(id.BoxPrivate, cfg.ExecGroupKey, s.cd, id.ID)
+	if err != nil {
+		return nil, err
+	}
+	s.reqKey = k
+	s.replyKeys = make([][32]byte, cfg.N)
+	s.replyOK = make([]bool, cfg.N)
+	for r := range cfg.Replicas {
+		k, err := replyKey(id.BoxPrivate, cfg.Replicas[r].Exec.Body.BoxKey, s.cd, id.ID, uint64(r))
+		s.replyKeys[r], s.replyOK[r] = k, err == nil
+	}
+	return s, nil
+}
+
+// Config returns the configuration the session was created for.
+func (s *Session) Config() *spec.Config { return s.cfg }
+
+// ID returns the session's client id.
+func (s *Session) ID() uint64 { return s.id.ID }
+
+// NextTimestamp returns the timestamp the next request's first operation will get.
+func (s *Session) NextTimestamp() uint64 { return s.next }
+
+// SetNextTimestamp makes the next request start at ts, which must not be below the
+// next unused timestamp (timestamps only grow). Use it when resuming an identity.
+func (s *Session) SetNextTimestamp(ts uint64) error {
+	if ts < s.next || ts == 0 || s.next == 0 {
+		return fmt.Errorf("%w: %d < %d", ErrTimestampOrder, ts, s.next)
+	}
+	s.next = ts
+	return nil
+}
+
+// PrimaryHint returns the replica the session believes is the primary: primary(v) for
+// the highest view that f+1 replies of a completed request vouched for (initially 0).
+func (s *Session) PrimaryHint() uint64 { return s.cfg.Primary(s.viewHint) }
+
+// Outstanding returns the encoded REQUEST in flight and its timestamp, for
+// retransmission; ok is false when no request is outstanding.
+func (s *Session) Outstanding() (req []byte, ts uint64, ok bool) {
+	if s.out == nil {
+		return nil, 0, false
+	}
+	return s.out.req, s.out.ts, true
+}
+
+// Abandon forgets the outstanding request (its timestamps stay used). Replies for it
+// are then rejected with ErrUnknownTimestamp.
+func (s *Session) Abandon() { s.out = nil }

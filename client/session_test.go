@@ -1,0 +1,333 @@
+package client
+
+import (
+	"bytes"
+	"errors"
+	"math"
+	"math/rand/v2"
+	"reflect"
+	"testing"
+
+	"github.com/splitbft/splitbft/spec"
+)
+
+func TestSealOpenRoundTrip(t *testing.T) {
+	fx := newFixture(t, 1, 1)
+	s := fx.session(t)
+	ops := [][]byte{PutOp([]byte("k"), []byte("v")), GetOp([]byte("k")), []byte{0x01}}
+	req, ts, err := s.Prepare(ops)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, got := fx.openOps(t, req)
+	if ts != 1 || r.Body.Timestamp != 1 || r.Body.Client != fx.id.ID {
+		t.Fatalf("ts=%d body=%+v", ts, r.Body)
+	}
+	if !reflect.DeepEqual(got, ops) {
+		t.Fatalf("opened %x, want %x", got, ops)
+	}
+	// The AEAD binds the op's own timestamp: op 0 does not open as timestamp 2.
+	k, _ := requestKey(fx.groupKey, fx.id.BoxKey(), fx.cd, fx.id.ID)
+	if _, err := open(k, r.Body.Ops[0].Nonce, r.Body.Ops[0].Ciphertext, requestAD(fx.cd, fx.id.ID, 2)); err == nil {
+		t.Fatal("op opened under another timestamp")
+	}
+	// Every op passes R3: 17 ≤ len(ciphertext) ≤ MaxOpBytes.
+	for _, op := range r.Body.Ops {
+		if len(op.Ciphertext) < 17 || uint64(len(op.Ciphertext)) > fx.cfg.MaxOpBytes {
+			t.Fatalf("ciphertext length %d", len(op.Ciphertext))
+		}
+	}
+}
+
+func TestReplyKeySymmetric(t *testing.T) {
+	fx := newFixture(t, 1, 2)
+	for r := range fx.cfg.N {
+		a, err1 := replyKey(fx.id.BoxPrivate, fx.cfg.Replicas[r].Exec.Body.BoxKey, fx.cd, fx.id.ID, r)
+		b, err2 := replyKey(fx.execBox[r], fx.id.BoxKey(), fx.cd, fx.id.ID, r)
+		if err1 != nil || err2 != nil || a != b {
+			t.Fatalf("replica %d: client and exec derive different reply keys", r)
+		}
+	}
+	if _, err := x25519(fx.id.BoxPrivate, spec.PublicKey{}); !errors.Is(err, errLowOrder) {
+		t.Fatalf("zero point: err=%v, want low order", err)
+	}
+}
+
+func TestCompletesOnFPlusOneMatching(t *testing.T) {
+	fx := newFixture(t, 1, 3)
+	s := fx.session(t)
+	_, ts, err := s.Prepare([][]byte{GetOp([]byte("a")), GetOp([]byte("b"))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := []struct {
+		reply []byte
+		done  bool
+	}{
+		{fx.reply(0, ts, 0, ok("A")), false},
+		{fx.reply(0, ts+1, 0, ok("B")), false},
+		{fx.reply(3, ts, 0, ok("WRONG")), false}, // one faulty exec
+		{fx.reply(1, ts, 0, ok("A")), false},     // op 0 decided
+		{fx.reply(2, ts, 0, ok("A")), false},     // late vote on a decided op
+		{fx.reply(2, ts+1, 0, ok("B")), true},
+	}
+	for i, st := range steps {
+		c, done, err := s.HandleReply(st.reply)
+		if err != nil || done != st.done {
+			t.Fatalf("step %d: done=%v err=%v, want done=%v", i, done, err, st.done)
+		}
+		if done && !reflect.DeepEqual(c, Completion{Timestamp: ts, Results: []spec.Result{ok("A"), ok("B")}}) {
+			t.Fatalf("completion %+v", c)
+		}
+	}
+	if _, _, ok := s.Outstanding(); ok {
+		t.Fatal("request still outstanding after completion")
+	}
+	if _, _, err := s.HandleReply(fx.reply(3, ts, 0, ok("A"))); !errors.Is(err, ErrUnknownTimestamp) {
+		t.Fatalf("late reply after completion: %v", err)
+	}
+}
+
+// TestNeverAcceptsWrongResult plays f faulty execs that send arbitrary (and colluding)
+// wrong results, repeatedly, interleaved at random with correct replies: the session
+// either completes with the correct results or not at all.
+func TestNeverAcceptsWrongResult(t *testing.T) {
+	for _, f := range []uint64{1, 2} {
+		for seed := uint64(0); seed < 40; seed++ {
+			fx := newFixture(t, f, 100+seed)
+			rng := rand.New(rand.NewPCG(seed, f))
+			s := fx.session(t)
+			_, ts, err := s.Prepare([][]byte{GetOp([]byte("x")), GetOp([]byte("y"))})
+			if err != nil {
+				t.Fatal(err)
+			}
+			faulty := map[uint64]bool{}
+			for uint64(len(faulty)) < f {
+				faulty[rng.Uint64N(fx.cfg.N)] = true
+			}
+			var replies [][]byte
+			for r := range fx.cfg.N {
+				for j := uint64(0); j < 2; j++ {
+					if faulty[r] {
+						replies = append(replies, fx.reply(r, ts+j, 0, ok("evil")), fx.reply(r, ts+j, 0, ok("evil2")))
+						continue
+					}
+					if rng.IntN(3) > 0 { // some correct replies are lost
+						replies = append(replies, fx.reply(r, ts+j, 0, ok("good")))
+					}
+				}
+			}
+			rng.Shuffle(len(replies), func(i, j int) { replies[i], replies[j] = replies[j], replies[i] })
+			for _, rep := range replies {
+				c, done, _ := s.HandleReply(rep)
+				if done {
+					for _, res := range c.Results {
+						if string(res.Value) != "good" {
+							t.Fatalf("f=%d %s: accepted %q", f, seedName(seed), res.Value)
+						}
+					}
+					break
+				}
+			}
+		}
+	}
+}
+
+func TestRejectsBadReplies(t *testing.T) {
+	fx := newFixture(t, 1, 4)
+	s := fx.session(t)
+	_, ts, err := s.Prepare([][]byte{GetOp([]byte("a"))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.HandleReply(fx.reply(1, ts, 0, ok("A"))); err != nil {
+		t.Fatal(err)
+	}
+	valid := fx.reply(2, ts, 0, ok("A"))
+	mutate := func(f func(r *spec.Reply)) []byte {
+		var r spec.Reply
+		if err := spec.Decode(valid, &r, 1<<20); err != nil {
+			t.Fatal(err)
+		}
+		f(&r)
+		return spec.Encode(&r)
+	}
+	// A faulty exec 2 sealing a malformed Result under its real key.
+	k, _ := replyKey(fx.execBox[2], fx.id.BoxKey(), fx.cd, fx.id.ID, 2)
+	garbage := mutate(func(r *spec.Reply) {
+		r.Ciphertext = seal(k, r.Nonce, []byte{0x82, 0x00}, replyAD(fx.cd, fx.id.ID, ts, 2, 0))
+	})
+	cases := []struct {
+		name  string
+		reply []byte
+		want  error
+	}{
+		{"not cbor", []byte{0xff}, ErrMalformedReply},
+		{"trailing bytes", append(bytes.Clone(valid), 0), ErrMalformedReply},
+		{"other client", mutate(func(r *spec.Reply) { r.Client = 8 }), ErrWrongClient},
+		{"replica out of range", mutate(func(r *spec.Reply) { r.Replica = 4 }), ErrUnknownReplica},
+		{"timestamp before", mutate(func(r *spec.Reply) { r.Timestamp = ts - 1 }), ErrUnknownTimestamp},
+		{"timestamp after", mutate(func(r *spec.Reply) { r.Timestamp = ts + 1 }), ErrUnknownTimestamp},
+		{"tampered ciphertext", mutate(func(r *spec.Reply) { r.Ciphertext[0] ^= 1 }), ErrUndecryptable},
+		{"short ciphertext", mutate(func(r *spec.Reply) { r.Ciphertext = r.Ciphertext[:3] }), ErrUndecryptable},
+		{"view rewritten", mutate(func(r *spec.Reply) { r.View = 9 }), ErrUndecryptable},
+		{"replica rewritten", mutate(func(r *spec.Reply) { r.Replica = 3 }), ErrUndecryptable},
+		{"other nonce", mutate(func(r *spec.Reply) { r.Nonce[0] ^= 1 }), ErrUndecryptable},
+		{"malformed result", garbage, ErrMalformedReply},
+		{"duplicate replica", fx.reply(1, ts, 0, ok("A")), ErrDuplicateReplica},
+		{"duplicate replica, other value", fx.reply(1, ts, 0, ok("B")), ErrDuplicateReplica},
+	}
+	for _, tc := range cases {
+		before := snapshot(s)
+		c, done, err := s.HandleReply(tc.reply)
+		if !errors.Is(err, tc.want) || done || c.Results != nil {
+			t.Errorf("%s: done=%v err=%v, want %v", tc.name, done, err, tc.want)
+		}
+		if !reflect.DeepEqual(before, snapshot(s)) {
+			t.Errorf("%s: session state changed", tc.name)
+		}
+	}
+	if _, done, err := s.HandleReply(valid); err != nil || !done {
+		t.Fatalf("valid reply after rejections: done=%v err=%v", done, err)
+	}
+	if _, _, err := s.HandleReply(valid); !errors.Is(err, ErrUnknownTimestamp) {
+		t.Fatalf("no request outstanding: %v", err)
+	}
+}
+
+// snapshot copies the session's mutable state for comparison.
+func snapshot(s *Session) any {
+	var out any
+	if s.out != nil {
+		cp := *s.out
+		cp.ops = nil
+		for _, o := range s.out.ops {
+			o.byValue = copyMap(o.byValue)
+			cp.ops = append(cp.ops, o)
+		}
+		out = cp
+	}
+	return []any{s.next, s.viewHint, out}
+}
+
+func copyMap(m map[string]uint64) map[string]uint64 {
+	if m == nil {
+		return nil
+	}
+	c := map[string]uint64{}
+	for k, v := range m {
+		c[k] = v
+	}
+	return c
+}
+
+func TestTimestamps(t *testing.T) {
+	fx := newFixture(t, 1, 5)
+	s := fx.session(t)
+	one := [][]byte{GetOp([]byte("a"))}
+	three := [][]byte{GetOp([]byte("a")), GetOp([]byte("b")), GetOp([]byte("c"))}
+	_, ts1, err := s.Prepare(three)
+	if err != nil || ts1 != 1 {
+		t.Fatalf("first: ts=%d err=%v", ts1, err)
+	}
+	if _, _, err := s.Prepare(one); !errors.Is(err, ErrOutstanding) {
+		t.Fatalf("second while outstanding: %v", err)
+	}
+	s.Abandon()
+	_, ts2, err := s.Prepare(one)
+	if err != nil || ts2 != 4 {
+		t.Fatalf("after abandoning a 3-op request: ts=%d err=%v, want 4", ts2, err)
+	}
+	s.Abandon()
+	if err := s.SetNextTimestamp(4); !errors.Is(err, ErrTimestampOrder) {
+		t.Fatalf("moving back: %v", err)
+	}
+	if err := s.SetNextTimestamp(1000); err != nil {
+		t.Fatal(err)
+	}
+	if _, ts, _ := s.Prepare(one); ts != 1000 {
+		t.Fatalf("ts=%d, want 1000", ts)
+	}
+	s.Abandon()
+	if err := s.SetNextTimestamp(math.MaxUint64 - 1); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.Prepare(three); !errors.Is(err, ErrTimestampExhausted) {
+		t.Fatalf("overflow: %v", err)
+	}
+	if _, ts, err := s.Prepare([][]byte{GetOp([]byte("a")), GetOp([]byte("b"))}); err != nil || ts != math.MaxUint64-1 {
+		t.Fatalf("last timestamps: ts=%d err=%v", ts, err)
+	}
+	s.Abandon()
+	if _, _, err := s.Prepare(one); !errors.Is(err, ErrTimestampExhausted) {
+		t.Fatalf("after the last timestamp: %v", err)
+	}
+}
+
+func TestPrepareLimits(t *testing.T) {
+	fx := newFixture(t, 1, 6)
+	s := fx.session(t)
+	big := make([]byte, fx.cfg.MaxOpBytes-aeadOverhead+1)
+	cases := []struct {
+		name string
+		ops  [][]byte
+		want error
+	}{
+		{"no ops", nil, ErrOpCount},
+		{"too many ops", make([][]byte, fx.cfg.MaxRequestOps+1), ErrOpCount},
+		{"empty op", [][]byte{{}}, ErrOpSize},
+		{"op too large", [][]byte{big}, ErrOpSize},
+	}
+	for _, tc := range cases {
+		if _, _, err := s.Prepare(tc.ops); !errors.Is(err, tc.want) {
+			t.Errorf("%s: %v, want %v", tc.name, err, tc.want)
+		}
+		if s.NextTimestamp() != 1 || s.out != nil {
+			t.Errorf("%s: session changed", tc.name)
+		}
+	}
+	if _, _, err := s.Prepare([][]byte{big[1:]}); err != nil {
+		t.Fatalf("largest op: %v", err)
+	}
+}
+
+func TestNewSessionChecksRegistration(t *testing.T) {
+	fx := newFixture(t, 1, 7)
+	other, _ := NewIdentity(7, newReader(99))
+	if _, err := NewSession(fx.cfg, other, fx.rnd); err == nil {
+		t.Fatal("accepted an identity with other keys")
+	}
+	other.ID = 8
+	if _, err := NewSession(fx.cfg, other, fx.rnd); err == nil {
+		t.Fatal("accepted an unregistered identity")
+	}
+}
+
+func TestPrimaryHint(t *testing.T) {
+	fx := newFixture(t, 1, 8)
+	s := fx.session(t)
+	_, ts, _ := s.Prepare([][]byte{GetOp([]byte("a"))})
+	s.HandleReply(fx.reply(3, ts, 9, ok("A"))) // a faulty exec claims view 9
+	s.HandleReply(fx.reply(1, ts, 2, ok("A")))
+	if s.PrimaryHint() != 2 {
+		t.Fatalf("primary hint %d, want 2 (lowest view among the deciding replies)", s.PrimaryHint())
+	}
+}
+
+// FuzzHandleReply: arbitrary reply bytes never panic the session, and a rejected reply
+// leaves its state unchanged.
+func FuzzHandleReply(f *testing.F) {
+	fx := newFixture(f, 1, 9)
+	f.Add(fx.reply(1, 1, 0, ok("A")))
+	f.Add([]byte{0x86, 0x07, 0x01, 0x01, 0x00})
+	f.Fuzz(func(t *testing.T, reply []byte) {
+		s := fx.session(t)
+		if _, _, err := s.Prepare([][]byte{GetOp([]byte("a")), GetOp([]byte("b"))}); err != nil {
+			t.Fatal(err)
+		}
+		before := snapshot(s)
+		if _, _, err := s.HandleReply(reply); err != nil && !reflect.DeepEqual(before, snapshot(s)) {
+			t.Fatalf("rejected reply changed the session: %v", err)
+		}
+	})
+}
