@@ -10,6 +10,38 @@ import (
 //go:embed testdata/vectors
 var vectorFS embed.FS
 
+//go:embed testdata/scenarios
+var scenarioFS embed.FS
+
+// ScenarioDir is the directory of the golden scenario scripts, by role, inside
+// ScenarioFS and relative to this package.
+const ScenarioDir = "testdata/scenarios"
+
+// ScenarioFS returns the embedded golden scenarios.
+func ScenarioFS() embed.FS { return scenarioFS }
+
+// LoadScenarios parses the embedded scenarios of role, sorted by name.
+func LoadScenarios(role spec.Role) ([]*Scenario, error) {
+	dir := ScenarioDir + "/" + spec.RoleName(role)
+	entries, err := scenarioFS.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var out []*Scenario
+	for _, e := range entries {
+		b, err := scenarioFS.ReadFile(dir + "/" + e.Name())
+		if err != nil {
+			return nil, err
+		}
+		sc, err := ParseScenario(spec.RoleName(role)+"/"+e.Name(), string(b))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, sc)
+	}
+	return out, nil
+}
+
 // VectorDir is the directory of the embedded vectors inside VectorFS.
 const VectorDir = "testdata/vectors"
 
@@ -41,6 +73,7 @@ func runSuite(t *testing.T, role spec.Role, factory Factory) {
 		t.Fatalf("loading vectors: %v", err)
 	}
 	t.Run("init", func(t *testing.T) { testInit(t, role, factory) })
+	t.Run("scenarios", func(t *testing.T) { runScenarios(t, role, factory) })
 	n := 0
 	for _, v := range vs {
 		if v.Role != role {
@@ -55,5 +88,19 @@ func runSuite(t *testing.T, role spec.Role, factory Factory) {
 	}
 	if n == 0 {
 		t.Fatalf("no %s vectors embedded", spec.RoleName(role))
+	}
+}
+
+func runScenarios(t *testing.T, role spec.Role, factory Factory) {
+	scs, err := LoadScenarios(role)
+	if err != nil || len(scs) == 0 {
+		t.Fatalf("loading %s scenarios: %v (found %d)", spec.RoleName(role), err, len(scs))
+	}
+	for _, sc := range scs {
+		t.Run(sc.Name, func(t *testing.T) {
+			if err := CheckScenario(sc, factory); err != nil {
+				t.Fatalf("seed %d: %v", sc.Seed, err)
+			}
+		})
 	}
 }
