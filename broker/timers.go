@@ -104,13 +104,28 @@ func (r *Replica) restartTimers() {
 	}
 }
 
-// tickTimers runs the request timers while conf's view is active, and the view-change
-// timer while it is not. An expiry suspects the current view (once per view) and
-// doubles the timeout.
+// tickTimers runs the request timers while conf's view is active and this replica is a
+// backup in it, and the view-change timer while the view is not active. An expiry
+// suspects the current view (once per view) and doubles the timeout. While the local
+// exec is behind (behind), the request timers wait: they restart from each tick.
+//
+// SPEC-AMBIGUITY: §13.3 obligation 5 does not say whose timers may suspect. As in PBFT,
+// only backups do: the primary's broker times every request (clients send to it
+// first), so a brief lag of its own exec (a lost COMMIT) would make it suspect its own
+// correct replica and take its conf out of the view, which stalls the cluster when
+// only q replicas are up. Its timers keep running and count again once it is a backup
+// (or it joins the backups' view change through the f+1 rule).
 func (r *Replica) tickTimers() {
 	conf := &r.status[spec.RoleConf]
 	if !conf.ViewActive {
 		r.tickViewChange(conf.View)
+		return
+	}
+	if r.cfg.Primary(conf.View) == r.id {
+		return
+	}
+	if r.behind() {
+		r.restartTimers()
 		return
 	}
 	for _, p := range r.pending {
@@ -121,6 +136,29 @@ func (r *Replica) tickTimers() {
 			return
 		}
 	}
+}
+
+// behind reports whether the local exec is known to lag the cluster, so that it cannot
+// answer a request yet whatever the primary does: it waits for a state transfer, or f+1
+// peers' hints (so at least one correct replica's) report a stable checkpoint above
+// what it has executed.
+//
+// SPEC-AMBIGUITY: §13.3 obligation 5 does not say what a lagging replica's timers do.
+// Left running, they expire while the replica catches up and make it suspect a primary
+// that the others follow (its conf then waits alone in the next view). A replica cut off
+// from its peers gets no hints and still suspects, as it must.
+func (r *Replica) behind() bool {
+	exec := &r.status[spec.RoleExec]
+	if exec.NeedState {
+		return true
+	}
+	n := uint64(0)
+	for p := range r.cfg.N {
+		if p != r.id && r.hints[p].Stable > exec.Last {
+			n++
+		}
+	}
+	return n >= r.cfg.F+1
 }
 
 // tickViewChange runs the view-change timer of view w, as PBFT does: it starts only
@@ -210,17 +248,26 @@ func (r *Replica) onConfStatus(old, st spec.Status) {
 	}
 }
 
-// onExecStatus resets the back-off on execution progress and restarts the timers
-// after a state transfer (the requests it covered get no local reply).
+// onExecStatus resets the back-off on execution progress and stops every request
+// timer after a state transfer.
 //
 // SPEC-AMBIGUITY: §13.2 says "exponential back-off per view" without saying when it
 // resets; it resets when exec makes progress (the new primary is working).
+//
+// SPEC-AMBIGUITY: §13.3 obligation 5 keeps a timer only for a request "newer than the
+// last one the local exec answered", but a state transfer executes requests without
+// local replies, and the broker cannot read which (the client table travels sealed in
+// the snapshot). A timer kept for a covered request would never be stopped by a reply
+// (exec answers an old request at most with cached results, and only if it is still
+// the client's latest) and would make this broker suspect a correct primary once it
+// expires. So a completed transfer stops every timer: a request it did not cover is
+// still outstanding at its client, whose retransmission starts the timer again.
 func (r *Replica) onExecStatus(old, st spec.Status) {
 	if st.Last > old.Last {
 		r.backoff = 0
 		r.progressAt = r.now
 	}
 	if old.NeedState && !st.NeedState {
-		r.restartTimers()
+		clear(r.pending)
 	}
 }

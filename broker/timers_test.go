@@ -142,3 +142,102 @@ func TestPendingBounded(t *testing.T) {
 		t.Fatalf("pending %d drops %d", h.r.Sizes().Pending, h.r.Metrics().QueueDrops)
 	}
 }
+
+// TestStateTransferStopsTimers: a completed state transfer (exec's NeedState clears)
+// stops every request timer, because the transfer may have covered the request and
+// then exec never replies to it; a retransmission by the client starts the timer
+// again.
+func TestStateTransferStopsTimers(t *testing.T) {
+	h := newHarness(t, 1, Options{RequestTimeoutTicks: 5})
+	conf, exec := h.enc[spec.RoleConf], h.enc[spec.RoleExec]
+	conf.script = confMovesOnSuspect
+	raw, _ := h.w.request(t, 0, 7)
+	h.r.HandleClient(raw)
+	exec.st.NeedState, exec.st.Stable = true, 8
+	h.peer(2, spec.KindCommit, &spec.Commit{}) // a Step of exec: it reports NeedState
+	h.r.Flush()
+	exec.st.NeedState, exec.st.Last = false, 8
+	h.peer(2, spec.KindCommit, &spec.Commit{}) // the transfer completed
+	h.r.Flush()
+	if h.r.Sizes().Pending != 0 {
+		t.Fatalf("%d timers still running after a state transfer", h.r.Sizes().Pending)
+	}
+	h.ticks(20)
+	if got := suspects(t, conf); len(got) != 0 {
+		t.Fatalf("suspected after a state transfer: %v", got)
+	}
+	h.r.HandleClient(raw) // the client retransmits: the timer runs again
+	h.ticks(5)
+	if got := suspects(t, conf); !slices.Equal(got, []uint64{0}) {
+		t.Fatalf("retransmitted request: suspects %v", got)
+	}
+}
+
+// TestPrimaryDoesNotSuspectItself: the broker of the primary of conf's view runs no
+// request timer into a suspicion (as in PBFT, only backups do); once its replica is a
+// backup in a later view, its timers suspect as usual.
+func TestPrimaryDoesNotSuspectItself(t *testing.T) {
+	h := newHarness(t, 0, Options{RequestTimeoutTicks: 5})
+	conf := h.enc[spec.RoleConf]
+	conf.script = confMovesOnSuspect
+	raw, _ := h.w.request(t, 0, 1)
+	h.r.HandleClient(raw)
+	h.r.Flush()
+	h.ticks(50)
+	if got := suspects(t, conf); len(got) != 0 {
+		t.Fatalf("the primary suspected its own view: %v", got)
+	}
+	// A NEW-VIEW makes replica 1 the primary (conf view 1, active): the timer, restarted
+	// with the view, now suspects view 1.
+	conf.st.View = 1
+	h.peer(2, spec.KindPrepare, &spec.Prepare{}) // a Step of conf reports view 1, active
+	h.r.Flush()
+	conf.steps = nil
+	h.ticks(4)
+	if got := suspects(t, conf); len(got) != 0 {
+		t.Fatalf("suspected before the restarted timeout: %v", got)
+	}
+	h.ticks(1)
+	if got := suspects(t, conf); !slices.Equal(got, []uint64{1}) {
+		t.Fatalf("as a backup: suspects %v, want [1]", got)
+	}
+}
+
+// TestLaggingReplicaDoesNotSuspect: while the local exec is behind — f+1 peers' hints
+// report a stable checkpoint above what it executed, or it needs state — the request
+// timers wait; f such hints are not enough, and once it is no longer behind a timer
+// expires a full timeout later.
+func TestLaggingReplicaDoesNotSuspect(t *testing.T) {
+	h := newHarness(t, 1, Options{RequestTimeoutTicks: 5, HintTicks: 1000})
+	conf, exec := h.enc[spec.RoleConf], h.enc[spec.RoleExec]
+	conf.script = confMovesOnSuspect
+	raw, _ := h.w.request(t, 0, 1)
+	h.r.HandleClient(raw)
+	h.peer(2, KindHint, &Hint{ExecLast: 40, Stable: 32})
+	h.peer(3, KindHint, &Hint{ExecLast: 40, Stable: 32})
+	h.ticks(20)
+	if got := suspects(t, conf); len(got) != 0 {
+		t.Fatalf("suspected while f+1 peers are a checkpoint ahead: %v", got)
+	}
+	h.peer(3, KindHint, &Hint{}) // only f peers ahead now
+	h.ticks(4)
+	if got := suspects(t, conf); len(got) != 0 {
+		t.Fatalf("suspected before a full timeout after catching up: %v", got)
+	}
+	h.ticks(1)
+	if got := suspects(t, conf); !slices.Equal(got, []uint64{0}) {
+		t.Fatalf("with f peers ahead only: suspects %v, want [0]", got)
+	}
+
+	h = newHarness(t, 1, Options{RequestTimeoutTicks: 5, HintTicks: 1000})
+	conf, exec = h.enc[spec.RoleConf], h.enc[spec.RoleExec]
+	conf.script = confMovesOnSuspect
+	h.r.HandleClient(raw)
+	exec.st.NeedState, exec.st.Stable = true, 16
+	h.peer(2, spec.KindCommit, &spec.Commit{}) // a Step of exec reports NeedState
+	h.r.Flush()
+	h.ticks(20)
+	if got := suspects(t, conf); len(got) != 0 || h.r.Sizes().Pending != 1 {
+		t.Fatalf("while waiting for state: suspects %v, %d timers", got, h.r.Sizes().Pending)
+	}
+}

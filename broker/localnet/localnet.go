@@ -198,6 +198,9 @@ func (c *Cluster) Dropped() uint64 { return c.dropped.Load() }
 // Kill stops replica i's broker and with it its compartments, as a crashed host would.
 func (c *Cluster) Kill(i int) { c.nodes[i].kill() }
 
+// Killed reports whether replica i was stopped by Kill.
+func (c *Cluster) Killed(i int) bool { return c.nodes[i].killed() }
+
 // Stop stops every replica and waits for them.
 func (c *Cluster) Stop() {
 	close(c.stop)

@@ -58,6 +58,16 @@ func (nd *node) query(f func(*broker.Replica)) error {
 
 func (nd *node) kill() { nd.once.Do(func() { close(nd.dead) }) }
 
+// killed reports whether kill was called.
+func (nd *node) killed() bool {
+	select {
+	case <-nd.dead:
+		return true
+	default:
+		return false
+	}
+}
+
 // run is the node's event loop: handle a burst of events, then Flush; tick on time.
 func (nd *node) run(wg *sync.WaitGroup, every time.Duration) {
 	defer wg.Done()
@@ -102,7 +112,8 @@ func (n netOf) Send(to uint64, msg []byte)        { n.c.send(n.from, to, msg) }
 func (n netOf) Reply(client uint64, reply []byte) { n.c.reply(client, reply) }
 
 // transport is a client's connection: requests go to its home replica's broker (which
-// forwards them to the primary); retransmissions go to every replica.
+// forwards them to the primary), or to the next live replica once its home was killed;
+// retransmissions go to every replica.
 type transport struct {
 	c       *Cluster
 	home    uint64
@@ -110,7 +121,14 @@ type transport struct {
 }
 
 func (t *transport) Send(req []byte) error {
-	t.c.nodes[t.home].post(func(r *broker.Replica) { r.HandleClient(req) })
+	n := uint64(len(t.c.nodes))
+	to := t.home
+	for i := range n {
+		if to = (t.home + i) % n; !t.c.nodes[to].killed() {
+			break
+		}
+	}
+	t.c.nodes[to].post(func(r *broker.Replica) { r.HandleClient(req) })
 	return nil
 }
 

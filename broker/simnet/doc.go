@@ -8,8 +8,16 @@
 // a reply, a tick — is an event in one queue ordered by virtual time and insertion
 // order, so a seed reproduces a run exactly. Tests print the seed on failure.
 //
-// Fault hooks: per link (from, to) drop, duplicate, delay (and with it reorder) and
-// mutate; partitions; per compartment (role, replica) drop, duplicate, delay, reorder
-// and mutate of the inputs the broker delivers (a malicious broker); and replacing an enclave by a Byzantine one that wraps the real
-// compartment and rewrites or injects outputs (Byzantine, EnclaveRand for its keys).
+// Fault hooks: per link (from, to) drop, duplicate, delay (and with it reorder), mutate
+// and hold (withhold selected messages until Release); partitions; crashing a replica
+// (Crash); per compartment (role, replica) drop, duplicate, delay, reorder and mutate
+// of the inputs the broker delivers, or extra inputs (InjectInput) — a malicious
+// broker; injecting broker messages as if from a peer (InjectPeer); and replacing an
+// enclave by a Byzantine one that wraps the real compartment and rewrites or injects
+// outputs (Byzantine, EnclaveRand for its keys).
+//
+// Observers: the checkpoint digests every exec signed (CheckAgreement, StateDigests),
+// every broker message as sent (Options.OnPeer), and, with Options.TrackExec, the batch
+// digest every exec executed at each sequence number (ExecLog, CheckExecAgreement: the
+// agreement oracle of the scenario tests in scenarios_*_test.go).
 package simnet

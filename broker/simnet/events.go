@@ -100,11 +100,28 @@ func (s *Sim) deliver(e *event) {
 	switch e.kind {
 	case evTick:
 		for i, r := range s.replicas {
-			r.Tick()
-			s.dirty[i] = true
+			if !s.crashed[i] {
+				r.Tick()
+				s.dirty[i] = true
+			}
 		}
 		s.tickClients()
 		s.schedule(s.now+1, event{kind: evTick})
+	case evPeer, evRequest:
+		if s.crashed[e.to] {
+			s.stats.Dropped++
+			return
+		}
+		s.deliverReplica(e)
+	case evReply:
+		s.stats.Delivered++
+		s.clientReply(e.to, e.msg)
+	}
+}
+
+// deliverReplica hands a broker message or client request to a running replica.
+func (s *Sim) deliverReplica(e *event) {
+	switch e.kind {
 	case evPeer:
 		s.stats.Delivered++
 		s.replicas[e.to].HandlePeer(e.from, e.msg)
@@ -113,8 +130,5 @@ func (s *Sim) deliver(e *event) {
 		s.stats.Delivered++
 		s.replicas[e.to].HandleClient(e.msg)
 		s.dirty[e.to] = true
-	case evReply:
-		s.stats.Delivered++
-		s.clientReply(e.to, e.msg)
 	}
 }

@@ -14,6 +14,9 @@ type LinkFault struct {
 	// Mutate, if set, rewrites a broker message's body (its PeerMsg kind is given) or a
 	// client message (kind spec.KindRequest or spec.KindReply) before delivery.
 	Mutate func(kind uint64, body []byte) []byte
+	// Hold, if set, selects broker messages (by PeerMsg kind and body) that the network
+	// withholds until Sim.Release: an arbitrarily long, test-controlled delay.
+	Hold func(kind uint64, body []byte) bool
 }
 
 // network holds the link faults and partition.
@@ -80,7 +83,7 @@ func (s *Sim) transmit(f *LinkFault, e event, kind uint64) {
 		}
 	}
 	for range copies {
-		d := s.opt.MinLatency + s.rng.Uint64N(s.opt.MaxLatency-s.opt.MinLatency+1)
+		d := s.latency()
 		if f.Delay > 0 {
 			d += s.rng.Uint64N(f.Delay + 1)
 		}
@@ -91,6 +94,9 @@ func (s *Sim) transmit(f *LinkFault, e event, kind uint64) {
 // sendPeer sends a broker message between replicas through the link fault.
 func (s *Sim) sendPeer(from, to uint64, msg []byte) {
 	s.obs.peerMsg(from, msg) // as sent, before the network touches it
+	if s.opt.OnPeer != nil {
+		s.opt.OnPeer(from, to, msg)
+	}
 	if to >= s.cfg.N {
 		s.stats.Dropped++
 		return
@@ -100,6 +106,9 @@ func (s *Sim) sendPeer(from, to uint64, msg []byte) {
 		return
 	}
 	f := &s.net.links[from][to]
+	if s.hold(f, from, to, msg) {
+		return
+	}
 	kind := uint64(0)
 	if f.Mutate != nil {
 		if m, _, err := broker.DecodePeer(msg); err == nil {
@@ -174,7 +183,11 @@ func (h *hooked) Step(in []byte) ([]byte, error) {
 	if h.fault.active() || len(h.held) > 0 {
 		in = h.tamper(in)
 	}
-	return h.inner.Step(in)
+	out, err := h.inner.Step(in)
+	if log := h.sim.execLogs; log != nil && h.id.Role == spec.RoleExec && err == nil {
+		log[h.id.Replica].step(h.sim, in, out)
+	}
+	return out, err
 }
 
 // tamper applies the delivery fault to a StepInput: held inputs first, then each

@@ -38,6 +38,8 @@ type Options struct {
 	OnResult       func(s *Sim, r Result)                                 // called when a client request completes
 	OnReply        func(client uint64, reply []byte)                      // called for every reply delivered to a client
 	DiscardResults bool                                                   // do not keep completed requests (long runs); Completed still counts them
+	OnPeer         func(from, to uint64, msg []byte)                      // called for every broker message as sent (an encoded broker.PeerMsg), before any link fault
+	TrackExec      bool                                                   // keep every exec's execution log (ExecLog, CheckExecAgreement); unbounded, for short runs
 }
 
 // Stats counts what the network did.
@@ -64,6 +66,9 @@ type Sim struct {
 	net       network
 	obs       observer
 	stats     Stats
+	crashed   []bool        // by replica: Crash was called
+	withheld  []withheldMsg // messages held back by LinkFault.Hold, until Release
+	execLogs  []*execLog    // by replica, when Options.TrackExec; else nil
 }
 
 // New builds, bootstraps and starts a cluster: n = 3F+1 replicas from the factory, the
@@ -77,6 +82,12 @@ func New(opt Options) (*Sim, error) {
 	n := 3*opt.F + 1
 	s.net.init(n)
 	s.obs.init(n)
+	s.crashed = make([]bool, n)
+	if opt.TrackExec {
+		for range n {
+			s.execLogs = append(s.execLogs, newExecLog())
+		}
+	}
 	encs := s.makeEnclaves(n)
 	ids := make([]client.Identity, opt.Clients)
 	setup := opt.Setup

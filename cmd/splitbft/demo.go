@@ -29,6 +29,7 @@ type demoFlags struct {
 	k, l      int
 	batch     int
 	quiet     bool
+	kill      time.Duration // -kill-primary: stop the primary's replica after this long (0: never)
 }
 
 func parseDemoFlags(args []string, stderr io.Writer) (*demoFlags, error) {
@@ -46,6 +47,7 @@ func parseDemoFlags(args []string, stderr io.Writer) (*demoFlags, error) {
 	fs.IntVar(&d.l, "window", 64, "window L in batches (a multiple of K, ≥ 2K)")
 	fs.IntVar(&d.batch, "batch", 200, "maximum requests per batch")
 	fs.BoolVar(&d.quiet, "quiet", false, "no live progress line")
+	fs.DurationVar(&d.kill, "kill-primary", 0, "stop the primary's replica (broker and enclaves) after this long, to show a view change")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -70,6 +72,8 @@ func (d *demoFlags) validate() error {
 		return fmt.Errorf("-window must be a multiple of -checkpoint and at least twice it")
 	case d.batch < 1 || d.batch > 4096:
 		return fmt.Errorf("-batch must be 1..4096")
+	case d.kill < 0 || (d.kill > 0 && d.kill >= d.duration):
+		return fmt.Errorf("-kill-primary must be shorter than -duration")
 	}
 	return nil
 }
@@ -110,10 +114,12 @@ func runDemo(cl *localnet.Cluster, fl *demoFlags, stdout, stderr io.Writer) int 
 	if fl.quiet {
 		progress = io.Discard
 	}
-	res := runWorkload(ctx, cl, fl, progress)
+	vw := newViewWatch()
+	res := runWorkload(ctx, cl, fl, progress, vw)
 	fmt.Fprintln(progress)
 	agreed, err := settle(cl)
-	report(stdout, cl, fl, res, agreed)
+	vw.observe(cl)
+	report(stdout, cl, fl, res, agreed, vw)
 	switch {
 	case res.wrong > 0:
 		fmt.Fprintf(stderr, "splitbft demo: %d results differed from the model of the store\n", res.wrong)
@@ -135,7 +141,7 @@ func printMatrix(w io.Writer, assign [][2]string) {
 	}
 }
 
-func report(w io.Writer, cl *localnet.Cluster, fl *demoFlags, res *workloadResult, agreed *agreement) {
+func report(w io.Writer, cl *localnet.Cluster, fl *demoFlags, res *workloadResult, agreed *agreement, vw *viewWatch) {
 	secs := res.elapsed.Seconds()
 	fmt.Fprintf(w, "\n%d clients, %d op(s) per signed request, %d-byte values, %s\n", fl.clients, fl.ops, fl.valueSize, res.elapsed.Round(time.Millisecond))
 	fmt.Fprintf(w, "operations   %d ok, %d failed requests, %d wrong results\n", res.ops, res.failed, res.wrong)
@@ -143,9 +149,10 @@ func report(w io.Writer, cl *localnet.Cluster, fl *demoFlags, res *workloadResul
 	fmt.Fprintf(w, "latency      p50 %s  p90 %s  p99 %s  max %s\n", res.pct(50), res.pct(90), res.pct(99), res.pct(100))
 	st := cl.StepTime()
 	fmt.Fprintf(w, "enclave time prep %s  conf %s  exec %s\n", st[0].Round(time.Millisecond), st[1].Round(time.Millisecond), st[2].Round(time.Millisecond))
+	vw.reportViews(w)
 	if agreed == nil {
 		return
 	}
-	fmt.Fprintf(w, "agreement    every replica executed %d batches; checkpoint %d state digest %x (%s)\n",
+	fmt.Fprintf(w, "agreement    every live replica executed %d batches; checkpoint %d state digest %x (%s)\n",
 		agreed.lastExec, agreed.seq, agreed.digest[:8], strings.Join(agreed.who, ","))
 }

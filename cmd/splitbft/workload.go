@@ -35,9 +35,10 @@ func (r *workloadResult) pct(p int) time.Duration {
 	return r.latencies[i].Round(10 * time.Microsecond)
 }
 
-// runWorkload runs every client until ctx ends. Each client owns its keys, so the
-// result of every operation is known from a sequential model of that client's keys.
-func runWorkload(ctx context.Context, cl *localnet.Cluster, fl *demoFlags, progress io.Writer) *workloadResult {
+// runWorkload runs every client until ctx ends (and kills the primary after -kill-primary).
+// Each client owns its keys, so the result of every operation is known from a
+// sequential model of that client's keys.
+func runWorkload(ctx context.Context, cl *localnet.Cluster, fl *demoFlags, progress io.Writer, vw *viewWatch) *workloadResult {
 	res := &workloadResult{}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
@@ -55,7 +56,10 @@ func runWorkload(ctx context.Context, cl *localnet.Cluster, fl *demoFlags, progr
 		}()
 	}
 	stop := make(chan struct{})
-	go showProgress(cl, &done, start, fl.duration, progress, stop)
+	go showProgress(cl, vw, &done, start, fl.duration, progress, stop)
+	if fl.kill > 0 {
+		go vw.killPrimaryAfter(cl, fl.kill, start, stop, progress)
+	}
 	wg.Wait()
 	close(stop)
 	res.elapsed = time.Since(start)
@@ -71,7 +75,7 @@ func (r *workloadResult) add(w *clientWork) {
 	r.latencies = append(r.latencies, w.latencies...)
 }
 
-func showProgress(cl *localnet.Cluster, done *atomic.Int64, start time.Time, total time.Duration, w io.Writer, stop chan struct{}) {
+func showProgress(cl *localnet.Cluster, vw *viewWatch, done *atomic.Int64, start time.Time, total time.Duration, w io.Writer, stop chan struct{}) {
 	t := time.NewTicker(250 * time.Millisecond)
 	defer t.Stop()
 	for {
@@ -80,9 +84,10 @@ func showProgress(cl *localnet.Cluster, done *atomic.Int64, start time.Time, tot
 			return
 		case <-t.C:
 			el := time.Since(start)
-			st, _ := cl.Status(0)
-			fmt.Fprintf(w, "\r[%4.1fs/%s] %8d ops  %7.0f ops/s  view %d  executed %d  stable %d   ",
-				el.Seconds(), total, done.Load(), float64(done.Load())/el.Seconds(), st[spec.RoleConf].View, st[spec.RoleExec].Last, st[spec.RoleExec].Stable)
+			st := vw.observe(cl)
+			_, changes, _, _, _ := vw.snapshot()
+			fmt.Fprintf(w, "\r[%4.1fs/%s] %8d ops  %7.0f ops/s  view %d (%d changes)  executed %d  stable %d   ",
+				el.Seconds(), total, done.Load(), float64(done.Load())/el.Seconds(), st[spec.RoleConf].View, changes, st[spec.RoleExec].Last, st[spec.RoleExec].Stable)
 		}
 	}
 }
