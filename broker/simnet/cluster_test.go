@@ -88,7 +88,8 @@ func converge(t *testing.T, s *Sim, faulty ...uint64) {
 	}
 }
 
-// TestClusterAgreement is scenario (a): 4 replicas, 8 clients × 300 operations.
+// TestClusterAgreement is scenario (a): 4 replicas, 8 clients × 300 operations, all on
+// the a implementations and on the fixed matrix (a,a), (a,b), (b,a), (b,b) ("mixed").
 func TestClusterAgreement(t *testing.T) {
 	for _, mix := range []string{"aaa", "mixed"} {
 		t.Run(mix, func(t *testing.T) {
@@ -99,11 +100,13 @@ func TestClusterAgreement(t *testing.T) {
 }
 
 // TestClusterUnreliableNetwork is scenario (b): every link drops 10%, duplicates 5%
-// and delays up to 6 extra ticks (reordering); client links drop 5%.
+// and delays up to 6 extra ticks (reordering); client links drop 5%. Each replica's
+// (prep, conf) implementations are drawn from the seed.
 func TestClusterUnreliableNetwork(t *testing.T) {
-	for _, seed := range []uint64{21, 22} {
-		t.Run("seed="+strconv.FormatUint(seed, 10), func(t *testing.T) {
-			s := runWorkload(t, Options{Seed: seed, Factory: factories("mixed"), Clients: 8}, 150, func(s *Sim) {
+	for _, seed := range []uint64{21, 22, 23} {
+		factory, impls := mixFactory("drawn", seed, 4)
+		t.Run("seed="+strconv.FormatUint(seed, 10)+"/"+impls, func(t *testing.T) {
+			s := runWorkload(t, Options{Seed: seed, Factory: factory, Clients: 8}, 150, func(s *Sim) {
 				s.SetAllLinks(LinkFault{Drop: 0.10, Duplicate: 0.05, Delay: 6})
 				s.SetClientLinks(LinkFault{Drop: 0.05, Duplicate: 0.05, Delay: 2})
 			})
