@@ -1,0 +1,213 @@
+package swarm
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"fmt"
+	"io"
+
+	"golang.org/x/crypto/chacha20poly1305"
+	"golang.org/x/crypto/curve25519"
+	"golang.org/x/crypto/hkdf"
+
+	"github.com/splitbft/splitbft/client"
+	"github.com/splitbft/splitbft/conformance"
+	"github.com/splitbft/splitbft/spec"
+)
+
+// opKey names one client operation: (client, timestamp).
+type opKey struct{ client, ts uint64 }
+
+// swarmClient is one correct client: a client.Session and what the oracles need.
+type swarmClient struct {
+	id        client.Identity
+	sess      *client.Session
+	replyKeys [][]byte // per replica, SPEC.md §12.3
+	issued    int      // requests prepared
+	done      int      // requests completed
+	lastDone  int      // s.step of the last completion
+}
+
+// request is a client REQUEST in the adversary's hands.
+type request struct {
+	raw    []byte
+	client uint64
+	ts     uint64
+}
+
+// addClient registers a session for identity id.
+func (s *sim) addClient(id client.Identity) error {
+	sess, err := client.NewSession(s.cfg, id, conformance.Stream("swarm-client-nonces", s.opt.Seed*131+id.ID))
+	if err != nil {
+		return err
+	}
+	c := &swarmClient{id: id, sess: sess}
+	for r := range s.cfg.N {
+		box := s.cfg.Replicas[r].Exec.Body.BoxKey
+		shared, err := curve25519.X25519(id.BoxPrivate[:], box[:])
+		if err != nil {
+			return err
+		}
+		info := append([]byte(spec.LabelReplyKey), spec.U64(id.ID)...)
+		info = append(info, spec.U64(r)...)
+		key := make([]byte, 32)
+		io.ReadFull(hkdf.New(sha256.New, shared, s.cd[:], info), key)
+		c.replyKeys = append(c.replyKeys, key)
+	}
+	s.clients = append(s.clients, c)
+	return nil
+}
+
+// issue makes client c prepare its next request: each operation is a put of a fresh
+// marked value or a read (a cas that cannot match, answered with the current value),
+// every plaintext unique so that the oracles can recognise it when it executes.
+func (s *sim) issue(c *swarmClient) {
+	if _, _, busy := c.sess.Outstanding(); busy {
+		return
+	}
+	ts := c.sess.NextTimestamp()
+	nops := 1 + s.rng.IntN(int(s.cfg.MaxRequestOps))
+	ops := make([][]byte, nops)
+	for j := range ops {
+		key := []byte(fmt.Sprintf("swarm-secret-k/%d/%d", c.id.ID, s.rng.IntN(3)))
+		val := []byte(fmt.Sprintf("swarm-secret-v/%d/%d/%x", c.id.ID, ts+uint64(j), s.rng.Uint32()))
+		if s.rng.IntN(3) == 0 {
+			ops[j] = client.CASOp(key, val, []byte("swarm-secret-never"), false)
+		} else {
+			ops[j] = client.PutOp(key, val)
+		}
+		s.ops[string(ops[j])] = opKey{c.id.ID, ts + uint64(j)}
+	}
+	raw, got, err := c.sess.Prepare(ops)
+	if err != nil || got != ts {
+		s.fail("client-safety", "client %d cannot prepare a request: %v", c.id.ID, err)
+		return
+	}
+	if bytes.Contains(raw, secretMarker) {
+		s.fail("confidentiality", "client %d's REQUEST carries plaintext", c.id.ID)
+	}
+	c.issued++
+	s.requests = append(s.requests, request{raw: raw, client: c.id.ID, ts: ts})
+	s.logf("  client %d issues ts %d (%d ops)", c.id.ID, ts, nops)
+}
+
+// replyDelivery is a reply on its way to a client.
+type replyDelivery struct {
+	client uint64
+	body   []byte
+}
+
+// replyOut handles a reply an exec emitted: a correct exec's result is recorded as
+// the correct result of that operation (and must equal every other correct exec's);
+// every reply is queued for its client.
+func (s *sim) replyOut(nd *node, og origin, body []byte) {
+	var r spec.Reply
+	if spec.Decode(body, &r, spec.MaxBodyBytes(spec.KindReply)) != nil {
+		return
+	}
+	c := s.clientByID(r.Client)
+	if c == nil {
+		return
+	}
+	if og == fromCorrect {
+		if r.Replica != nd.id.Replica {
+			s.fail("output-shape", "%s replied as replica %d", nd.id, r.Replica)
+			return
+		}
+		res, err := s.openReply(c, &r)
+		if err != nil {
+			s.fail("client-safety", "%s sealed a reply its client cannot open: %v", nd.id, err)
+			return
+		}
+		k := opKey{r.Client, r.Timestamp}
+		if old, ok := s.results[k]; ok && old.res != res {
+			s.fail("agreement", "client %d timestamp %d: %s replied %x, %s replied %x", r.Client, r.Timestamp, nd.id, res, old.who, old.res)
+		} else if !ok {
+			s.results[k] = resultSeen{res, nd.id.String()}
+		}
+	}
+	s.replies = append(s.replies, replyDelivery{client: r.Client, body: body})
+	if len(s.replies) > maxPending {
+		s.replies = s.replies[len(s.replies)-maxPending:]
+	}
+}
+
+// resultSeen is the first correct result of an operation and who produced it.
+type resultSeen struct {
+	res string // enc(Result)
+	who string
+}
+
+// openReply opens a reply with the client's pairwise key for the replying replica.
+func (s *sim) openReply(c *swarmClient, r *spec.Reply) (string, error) {
+	if r.Replica >= s.cfg.N {
+		return "", fmt.Errorf("replica %d out of range", r.Replica)
+	}
+	ad := append([]byte(spec.LabelReplyAD), 0)
+	ad = append(ad, s.cd[:]...)
+	for _, v := range []uint64{r.Client, r.Timestamp, r.Replica, r.View} {
+		ad = append(ad, spec.U64(v)...)
+	}
+	aead, err := chacha20poly1305.NewX(c.replyKeys[r.Replica])
+	if err != nil {
+		return "", err
+	}
+	pt, err := aead.Open(nil, r.Nonce[:], r.Ciphertext, ad)
+	if err != nil {
+		return "", err
+	}
+	var res spec.Result
+	if err := spec.Decode(pt, &res, spec.MaxBodyBytes(spec.KindReply)); err != nil {
+		return "", err
+	}
+	return string(spec.Encode(&res)), nil
+}
+
+// clientByID returns the client with that id, or nil.
+func (s *sim) clientByID(id uint64) *swarmClient {
+	for _, c := range s.clients {
+		if c.id.ID == id {
+			return c
+		}
+	}
+	return nil
+}
+
+// handReply gives a reply to its client's session; on completion the client-safety
+// oracle compares every result with the correct execs'.
+func (s *sim) handReply(rd replyDelivery) {
+	c := s.clientByID(rd.client)
+	comp, done, err := c.sess.HandleReply(rd.body)
+	if err != nil || !done {
+		return
+	}
+	for j, res := range comp.Results {
+		k := opKey{c.id.ID, comp.Timestamp + uint64(j)}
+		got := string(spec.Encode(&res))
+		want, ok := s.results[k]
+		switch {
+		case !ok:
+			s.fail("client-safety", "client %d accepted a result for timestamp %d that no correct exec produced", k.client, k.ts)
+		case want.res != got:
+			s.fail("client-safety", "client %d accepted %x for timestamp %d; correct execs replied %x", k.client, got, k.ts, want.res)
+		}
+	}
+	c.done++
+	c.lastDone = s.step
+	s.stats.Completed++
+	s.logf("  client %d completes ts %d", c.id.ID, comp.Timestamp)
+	if s.phase == "safety" && s.rng.IntN(4) != 0 {
+		s.issue(c)
+	}
+}
+
+// outstanding returns the requests the clients are waiting for.
+func (s *sim) outstanding() []request {
+	var out []request
+	for _, c := range s.clients {
+		if raw, ts, ok := c.sess.Outstanding(); ok {
+			out = append(out, request{raw: raw, client: c.id.ID, ts: ts})
+		}
+	}
+	return out
+}

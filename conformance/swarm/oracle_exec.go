@@ -1,0 +1,189 @@
+package swarm
+
+import (
+	"fmt"
+
+	"github.com/splitbft/splitbft/spec"
+)
+
+// execShadow is the oracles' model of one exec's commit quorums (SPEC.md §11.4): the
+// accepted COMMITs, highest view per sender, and the digest certified for each
+// sequence number by the first q of them that share (View, Digest). From it the
+// oracles learn which batch an exec executed at each sequence number, without
+// trusting the exec to say so.
+type execShadow struct {
+	commits   map[uint64]map[uint64]spec.Slot // seq → sender → accepted commit body
+	committed map[uint64]spec.Digest
+	markers   map[opKey]uint64 // operations this exec executed → at which seq
+}
+
+func newExecShadow() *execShadow {
+	return &execShadow{commits: map[uint64]map[uint64]spec.Slot{}, committed: map[uint64]spec.Digest{},
+		markers: map[opKey]uint64{}}
+}
+
+// addCommit records an accepted COMMIT (replacing the sender's lower-view one) and
+// returns nothing; committed[seq] is set when q stored commits share (View, Digest).
+func (sh *execShadow) addCommit(c *spec.Slot, q int) {
+	bySender := sh.commits[c.Seq]
+	if bySender == nil {
+		bySender = map[uint64]spec.Slot{}
+		sh.commits[c.Seq] = bySender
+	}
+	bySender[c.Replica] = *c
+	if _, ok := sh.committed[c.Seq]; ok {
+		return
+	}
+	n := 0
+	for _, o := range bySender {
+		if o.View == c.View && o.Digest == c.Digest {
+			n++
+		}
+	}
+	if n >= q {
+		sh.committed[c.Seq] = c.Digest
+	}
+}
+
+// stateDigester is implemented by the exec compartment (a read-only test helper).
+type stateDigester interface {
+	StateDigestAt() (uint64, spec.Digest)
+}
+
+// observeExec checks agreement, validity, integrity and checkpoint agreement on one
+// step of a correct exec.
+func (s *sim) observeExec(nd *node, res stepResult, before, after spec.Status) {
+	sh := nd.shadow
+	transfer := false
+	for i, in := range res.inputs {
+		if res.codes[i] != 0 {
+			continue
+		}
+		switch in.Kind {
+		case spec.KindCommit:
+			var c spec.Commit
+			if spec.Decode(in.Body, &c, spec.MaxBodyBytes(spec.KindCommit)) == nil {
+				sh.addCommit(&c.Body, s.cfg.Quorum())
+			}
+		case spec.KindStateChunk:
+			transfer = true
+		}
+	}
+	ops := nd.app.take()
+	for _, o := range res.outputs {
+		if o.Kind == spec.KindCheckpoint {
+			var c spec.Checkpoint
+			if spec.Decode(o.Body, &c, spec.MaxBodyBytes(spec.KindCheckpoint)) == nil {
+				s.agreeState(c.Body.Seq, c.Body.State, fmt.Sprintf("%s's checkpoint", nd.id))
+			}
+		}
+	}
+	if after.Last == before.Last {
+		if len(ops) > 0 {
+			s.fail("integrity", "%s executed %d operations without executing a batch", nd.id, len(ops))
+		}
+		return
+	}
+	from := before.Last
+	if transfer && before.NeedState && after.Last > before.Last {
+		from = s.observeTransfer(nd, before, after)
+	}
+	seqs := make([]uint64, 0, after.Last-from)
+	for q := from + 1; q <= after.Last && s.failure == nil; q++ {
+		s.executedAt(nd, q)
+		seqs = append(seqs, q)
+	}
+	s.attribute(nd, ops, seqs)
+	if sd, ok := nd.inst.c.(stateDigester); ok {
+		q, d := sd.StateDigestAt()
+		s.agreeState(q, d, fmt.Sprintf("%s's state", nd.id))
+	}
+}
+
+// observeTransfer handles a state transfer to the stable checkpoint: it returns the
+// sequence number the transfer reached.
+func (s *sim) observeTransfer(nd *node, before, after spec.Status) uint64 {
+	t := before.Stable
+	s.stats.Transfers++
+	if after.Last < t {
+		s.fail("integrity", "%s: a state transfer to %d left it at %d", nd.id, t, after.Last)
+	}
+	s.logf("  %s state transfer to %d", nd.id, t)
+	return t
+}
+
+// executedAt checks the batch an exec executed at seq: the one q COMMITs certified,
+// the same as every other correct exec's (agreement), and made only of valid
+// requests (validity).
+func (s *sim) executedAt(nd *node, seq uint64) {
+	d, ok := nd.shadow.committed[seq]
+	if !ok {
+		s.fail("agreement", "%s executed seq %d without q matching COMMITs accepted", nd.id, seq)
+		return
+	}
+	s.decide(nd, seq, d)
+	if d == s.null {
+		return
+	}
+	bi := s.batches[d]
+	if bi == nil {
+		s.fail("validity", "%s executed seq %d with batch %x that no one sent it", nd.id, seq, d[:6])
+		return
+	}
+	if !s.batchValid(bi) {
+		s.fail("validity", "%s executed seq %d: batch %x holds a request failing R1–R5", nd.id, seq, d[:6])
+	}
+}
+
+// attribute is the integrity oracle: every operation an exec executed belongs to a
+// request in one of the batches it executed in this step, was issued by a client, and
+// executes at most once per exec, at the same sequence number on every correct exec
+// (state transfer carries the client table, so no request executes again after it).
+func (s *sim) attribute(nd *node, ops []string, seqs []uint64) {
+	for _, op := range ops {
+		key, ok := s.ops[op]
+		if !ok {
+			s.fail("validity", "%s executed an operation no client issued", nd.id)
+			return
+		}
+		seq, ok := s.seqOf(key, seqs)
+		if !ok {
+			s.fail("integrity", "%s executed client %d timestamp %d, which no batch it executed holds", nd.id, key.client, key.ts)
+			return
+		}
+		if prev, dup := nd.shadow.markers[key]; dup {
+			s.fail("integrity", "%s executed client %d timestamp %d twice (seq %d and %d)", nd.id, key.client, key.ts, prev, seq)
+			return
+		}
+		nd.shadow.markers[key] = seq
+		if g, ok := s.markerSeq[key]; ok && g.seq != seq {
+			s.fail("integrity", "client %d timestamp %d executed at seq %d by %s but at seq %d by %s", key.client, key.ts, seq, nd.id, g.seq, g.who)
+			return
+		} else if !ok {
+			s.markerSeq[key] = markerSeen{seq, nd.id.String()}
+		}
+	}
+}
+
+// markerSeen is where an operation first executed.
+type markerSeen struct {
+	seq uint64
+	who string
+}
+
+// seqOf returns the lowest of seqs whose decided batch holds the operation key.
+func (s *sim) seqOf(key opKey, seqs []uint64) (uint64, bool) {
+	for _, q := range seqs {
+		d := s.decided[q].d
+		bi := s.batches[d]
+		if bi == nil {
+			continue
+		}
+		for _, r := range bi.b.Requests {
+			if r.Body.Client == key.client && r.Body.Timestamp <= key.ts && key.ts-r.Body.Timestamp < uint64(len(r.Body.Ops)) {
+				return q, true
+			}
+		}
+	}
+	return 0, false
+}

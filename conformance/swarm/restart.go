@@ -1,0 +1,158 @@
+package swarm
+
+import (
+	"crypto/ed25519"
+	"fmt"
+
+	"github.com/splitbft/splitbft/broker"
+	"github.com/splitbft/splitbft/exec"
+	"github.com/splitbft/splitbft/spec"
+)
+
+// actRestart restarts an enclave (SPEC.md §7.1, DESIGN §5): the broker kills it and
+// starts a fresh one, which draws fresh randomness and so has new keys that are not
+// in the configuration. A restarted slot counts against f for its role, so only a
+// slot that is already faulty, or one of a role with spare budget, is restarted.
+func (s *sim) actRestart() {
+	if s.restarts >= s.p.Restarts {
+		return
+	}
+	var cands []*node
+	for r := range s.nodes {
+		for role, nd := range s.nodes[r] {
+			if !nd.correct() || s.faulty(spec.Role(role)) < int(s.p.F) {
+				cands = append(cands, nd)
+			}
+		}
+	}
+	if len(cands) > 0 {
+		s.restart(cands[s.rng.IntN(len(cands))])
+	}
+}
+
+// faulty counts the Byzantine and restarted slots of a role.
+func (s *sim) faulty(role spec.Role) int {
+	n := 0
+	for r := range s.nodes {
+		if !s.nodes[r][role].correct() {
+			n++
+		}
+	}
+	return n
+}
+
+// restart replaces nd's enclave by a fresh one of the same build. The new enclave
+// must refuse the cluster's configuration (its key is not enrolled, rule F3); the
+// broker then configures it with a forked configuration enrolling its new keys, so
+// that it runs and signs — and every message it signs must be rejected by correct
+// compartments (checked on delivery by checkRestartedRejected).
+func (s *sim) restart(nd *node) {
+	s.restarts++
+	s.stats.Restarts++
+	nd.gen++
+	seed := enclaveSeed(s.opt.Seed, nd.id.Role, nd.id.Replica, nd.gen)
+	var app exec.Application
+	if nd.id.Role == spec.RoleExec {
+		nd.app = newRecApp()
+		app = nd.app
+	}
+	in := s.newInstance(nd.build, seed, app)
+	in.name = fmt.Sprintf("%s#%d", nd.id, nd.gen)
+	raw, err := in.initialize(spec.Encode(&spec.InitRequest{Role: nd.id.Role, Replica: nd.id.Replica}))
+	var enr spec.Enrollment
+	if err != nil || spec.Decode(raw, &enr, spec.MaxMessageBytes) != nil {
+		s.fail("restart-isolation", "restarted %s failed Init: %v", nd.id, err)
+		return
+	}
+	old := nd.key
+	nd.inst, nd.twin, nd.twinApp, nd.byz, nd.mut, nd.restarted = in, nil, nil, nil, nil, true
+	nd.key, nd.box = enclaveKeys(seed)
+	if string(enr.Body.SignKey[:]) == string(old.Public().(ed25519.PublicKey)) {
+		s.fail("restart-isolation", "restarted %s has its predecessor's signing key", nd.id)
+		return
+	}
+	s.logf("  restart %s (generation %d)", nd.id, nd.gen)
+	s.configureRestarted(nd, enr.Body)
+}
+
+// configureRestarted offers the real configuration (which must be refused), then a
+// forked one that enrols the restarted enclave's new keys.
+func (s *sim) configureRestarted(nd *node, enr spec.EnrollmentBody) {
+	real := spec.Configure{Config: spec.Encode(s.cfg)}
+	if nd.id.Role == spec.RoleExec {
+		real.Share = nil // no share opens for the new box key; F3 fails first anyway
+	}
+	out, _, ok := s.runInstance(nd.inst, []spec.Input{{Kind: spec.KindConfigure, Body: spec.Encode(&real)}})
+	if !ok {
+		return
+	}
+	if st, ok := lastStatus(out.Outputs); !ok || st.Configured {
+		s.fail("restart-isolation", "restarted %s accepted the cluster configuration with fresh keys", nd.id)
+		return
+	}
+	fork := *s.cfg
+	fork.Replicas = append([]spec.ReplicaConfig(nil), s.cfg.Replicas...)
+	slotOfRole(&fork.Replicas[nd.id.Replica], nd.id.Role).Body = enr
+	var share []spec.GroupKeyShare
+	if nd.id.Role == spec.RoleExec {
+		share = s.dealOwn(nd, enr)
+		if share == nil {
+			return
+		}
+		fork.ExecGroupKey = share[0].GroupKey
+	}
+	if fork.Validate(broker.AdmitKey) != nil {
+		return
+	}
+	c := spec.Configure{Config: spec.Encode(&fork), Share: share}
+	if out, _, ok := s.runInstance(nd.inst, []spec.Input{{Kind: spec.KindConfigure, Body: spec.Encode(&c)}}); ok {
+		if st, ok := lastStatus(out.Outputs); ok {
+			nd.status = st
+		}
+	}
+}
+
+// dealOwn has a restarted exec deal itself a new group key (it cannot learn the
+// cluster's): a share for its forked configuration.
+func (s *sim) dealOwn(nd *node, enr spec.EnrollmentBody) []spec.GroupKeyShare {
+	deal := spec.GroupKeyDeal{Execs: []spec.EnrollmentBody{enr}}
+	out, _, ok := s.runInstance(nd.inst, []spec.Input{{Kind: spec.KindGroupKeyDeal, Body: spec.Encode(&deal)}})
+	if !ok {
+		return nil
+	}
+	for _, o := range out.Outputs {
+		var gs spec.GroupKeyShares
+		if o.Kind == spec.KindGroupKeyShares && spec.Decode(o.Body, &gs, spec.MaxBodyBytes(o.Kind)) == nil && len(gs.Shares) == 1 {
+			return gs.Shares
+		}
+	}
+	return nil
+}
+
+func slotOfRole(rc *spec.ReplicaConfig, role spec.Role) *spec.Enrollment {
+	switch role {
+	case spec.RolePrep:
+		return &rc.Prep
+	case spec.RoleConf:
+		return &rc.Conf
+	}
+	return &rc.Exec
+}
+
+// restartedStep runs a restarted enclave; what it emits goes into the pool marked as
+// such.
+func (s *sim) restartedStep(nd *node, inputs []spec.Input) {
+	out, raw, ok := s.runInstance(nd.inst, inputs)
+	if !ok {
+		return
+	}
+	s.scanSecret(nd, raw)
+	if nd.app != nil {
+		nd.app.take()
+	}
+	if st, ok := lastStatus(out.Outputs); ok {
+		nd.status = st
+	}
+	s.logStep(nd, inputs, nil)
+	s.routeOutputs(nd, fromRestarted, out.Outputs)
+}
