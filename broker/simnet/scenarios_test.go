@@ -117,22 +117,20 @@ type scenarioOpts struct {
 	perOps  int          // operations per workload client; default 40
 	extra   int          // idle clients after the workload's, for the test to play; ids clients+1…
 	setup   broker.Setup // K and L; default K = 16, L = 64
-	options func(o *Options)
 }
 
 // scenario is one running row of a scenario table.
 type scenario struct {
-	t      *testing.T
-	c      scenarioCase
-	impl   string
-	s      *Sim
-	w      *workload
-	rng    *rand.Rand    // the scenario's own choices, drawn from the seed
-	views  [][3]uint64   // by replica: the highest view each compartment reported
-	faulty []uint64      // replicas whose exec is not correct: excluded from agreement
-	errs   []string      // invariant violations seen while running
-	notes  []string      // what the scenario chose, for the failure message
-	live   func() []bool // nil: every non-crashed replica is live
+	t     *testing.T
+	c     scenarioCase
+	impl  string
+	s     *Sim
+	w     *workload
+	rng   *rand.Rand    // the scenario's own choices, drawn from the seed
+	views [][3]uint64   // by replica: the highest view each compartment reported
+	errs  []string      // invariant violations seen while running
+	notes []string      // what the scenario chose, for the failure message
+	live  func() []bool // nil: every non-crashed replica is live
 	// watchers see every broker message of their kind as sent (once per destination).
 	watchers map[uint64][]func(from, to uint64, body []byte)
 	players  map[uint64]*player // test-driven clients, by id
@@ -156,9 +154,6 @@ func newScenario(t *testing.T, c scenarioCase, o scenarioOpts) *scenario {
 		rng: seededRand("scenario", c.seed), views: make([][3]uint64, 3*o.f+1)}
 	opt := Options{Seed: c.seed, F: o.f, Factory: fac, Clients: o.clients + o.extra, Setup: o.setup,
 		Broker: brokerOpts(), OnResult: sc.w.onResult, TrackExec: true, OnPeer: sc.onPeer, OnReply: sc.onReply}
-	if o.options != nil {
-		o.options(&opt)
-	}
 	s, err := New(opt)
 	if err != nil {
 		t.Fatalf("seed=%d mix=%s impl=%s: %v", c.seed, c.mix, impl, err)
@@ -173,29 +168,6 @@ func newScenario(t *testing.T, c scenarioCase, o scenarioOpts) *scenario {
 		}
 	})
 	return sc
-}
-
-// watch calls f for every broker message of kind sent from now on, once per
-// destination, with the message's body.
-func (sc *scenario) watch(kind uint64, f func(from, to uint64, body []byte)) {
-	if sc.watchers == nil {
-		sc.watchers = map[uint64][]func(from, to uint64, body []byte){}
-	}
-	sc.watchers[kind] = append(sc.watchers[kind], f)
-}
-
-// onPeer is the simulation's OnPeer hook: it dispatches to the watchers.
-func (sc *scenario) onPeer(from, to uint64, msg []byte) {
-	if len(sc.watchers) == 0 {
-		return
-	}
-	var m broker.PeerMsg
-	if spec.Decode(msg, &m, spec.MaxMessageBytes+64) != nil {
-		return
-	}
-	for _, f := range sc.watchers[m.Kind] {
-		f(from, to, m.Body)
-	}
 }
 
 // note records a scripted choice for the failure message.
@@ -227,6 +199,13 @@ func (sc *scenario) until(what string, cond func() bool, maxEvents int) {
 	case err != nil:
 		sc.fatalf("%s: %v (pending requests %d)", what, err, sc.s.Pending())
 	}
+}
+
+// runFor runs the simulation for ticks of virtual time, checking the invariants.
+func (sc *scenario) runFor(what string, ticks uint64) {
+	sc.t.Helper()
+	end := sc.s.Now() + ticks
+	sc.until(what, func() bool { return sc.s.Now() >= end }, 5_000_000)
 }
 
 // checkViews records every compartment's view and reports (true) a view that went
@@ -285,10 +264,10 @@ func (sc *scenario) finish(maxView uint64) {
 	sc.w.stopped = true
 	sc.readCounter()
 	sc.converge()
-	if err := sc.s.CheckExecAgreement(sc.faulty...); err != nil {
+	if err := sc.s.CheckExecAgreement(); err != nil { // every exec is correct (crashed ones were until then)
 		sc.fatalf("%v", err)
 	}
-	if err := sc.s.CheckAgreement(sc.faulty...); err != nil {
+	if err := sc.s.CheckAgreement(); err != nil {
 		sc.fatalf("%v", err)
 	}
 	if v := sc.maxView(); v > maxView && sc.synchronous() {
@@ -352,83 +331,8 @@ func (sc *scenario) converge() {
 	sc.until("convergence of the live replicas", same, 2_000_000)
 }
 
-// maxLast returns the highest exec Last among the live replicas.
-func (sc *scenario) maxLast() uint64 {
-	m := uint64(0)
-	for r := range sc.s.N() {
-		if sc.isLive(r) {
-			m = max(m, sc.s.Replica(r).Status()[spec.RoleExec].Last)
-		}
-	}
-	return m
-}
-
 // confView returns replica r's conf view and whether it is active.
 func (sc *scenario) confView(r uint64) (uint64, bool) {
 	st := sc.s.Replica(r).Status()[spec.RoleConf]
 	return st.View, st.ViewActive
-}
-
-// encodePeer returns enc(PeerMsg{kind, body}).
-func encodePeer(kind uint64, body []byte) []byte { return broker.EncodePeer(kind, body) }
-
-// player is a client the test drives itself (one of scenarioOpts.extra), with its own
-// session: it can keep a request's bytes and replay them as a faulty broker would.
-type player struct {
-	sc      *scenario
-	id      uint64
-	sess    *client.Session
-	done    *client.Completion
-	replies map[uint64]int // replies received, by timestamp
-}
-
-// player returns the test-driven client id (an extra client of the scenario).
-func (sc *scenario) player(id uint64) *player {
-	sess, err := client.NewSession(sc.s.Config(), sc.s.Identity(id), sc.s.streamFor("player", id, 0))
-	if err != nil {
-		sc.fatalf("player %d: %v", id, err)
-	}
-	p := &player{sc: sc, id: id, sess: sess, replies: map[uint64]int{}}
-	if sc.players == nil {
-		sc.players = map[uint64]*player{}
-	}
-	sc.players[id] = p
-	return p
-}
-
-// onReply is the simulation's OnReply hook: it hands players their replies.
-func (sc *scenario) onReply(c uint64, reply []byte) {
-	p := sc.players[c]
-	if p == nil {
-		return
-	}
-	var r spec.Reply
-	if spec.Decode(reply, &r, spec.MaxBodyBytes(spec.KindReply)) == nil {
-		p.replies[r.Timestamp]++
-	}
-	if comp, ok, err := p.sess.HandleReply(reply); err == nil && ok {
-		p.done = &comp
-	}
-}
-
-// do sends one request to every replica (and again every 150 ticks) and runs until
-// f+1 replicas agree on its results; it returns them and the request's bytes.
-func (p *player) do(ops [][]byte) ([]spec.Result, []byte) {
-	p.sc.t.Helper()
-	raw, _, err := p.sess.Prepare(ops)
-	if err != nil {
-		p.sc.fatalf("player %d: %v", p.id, err)
-	}
-	p.done = nil
-	next := uint64(0)
-	p.sc.until("a player's request", func() bool {
-		if p.done == nil && p.sc.s.Now() >= next {
-			for r := range p.sc.s.N() {
-				p.sc.s.InjectRequest(r, raw)
-			}
-			next = p.sc.s.Now() + 150
-		}
-		return p.done != nil
-	}, 2_000_000)
-	return p.done.Results, raw
 }

@@ -151,6 +151,21 @@ func (sc *scenario) replay(rp *replayer, p *player, other []byte) spec.Digest {
 	return spec.Digest{}
 }
 
+// replayAt replays the recorded request until replica r executes a batch with it
+// itself, and returns that batch's digest.
+func (sc *scenario) replayAt(rp *replayer, p *player, other []byte, r uint64) spec.Digest {
+	sc.t.Helper()
+	for range 5 {
+		d := sc.replay(rp, p, other)
+		sc.until("a replay everywhere", func() bool { return sc.doneWith(d) }, 5_000_000)
+		if sc.executedAt(r, d) > 0 {
+			return d
+		}
+	}
+	sc.fatalf("replica %d never executed a replay itself", r)
+	return spec.Digest{}
+}
+
 // orderedAt returns the sequence number at which some replica executed batch d itself
 // (all that did agree on it, as CheckExecAgreement verifies), or 0.
 func (sc *scenario) orderedAt(d spec.Digest) uint64 {
@@ -184,10 +199,11 @@ func (sc *scenario) doneWith(d spec.Digest) bool {
 // client batches, so A is ordered at two more sequence numbers; the cut-off replica
 // then falls beyond its window, and once the network heals it receives the client
 // table with A and B by state transfer; then the faulty broker appends A to a batch a
-// third time, which the lagger executes itself (on a lossy network, where a replica may
-// cover that batch by another state transfer, A is appended again until it does). No replay executes A again: k reads
-// "second", every replica's state converges, and no exec sends a reply for A's
-// timestamp again (§11.5 step 1: A is older than B, the client's last request).
+// third time, which the lagger executes itself (on a lossy network, where a replica
+// may cover that batch by another state transfer, A is appended again until it does).
+// No replay executes A again: k reads "second", every replica's state converges, and
+// no exec sends a reply for A's timestamp after the first replay (§11.5 step 1: A is
+// older than B, the client's last request).
 //
 // Bound: final view ≤ 0 for the replicas that were never cut off (nothing makes their
 // brokers suspect the correct primary) and ≤ 1 for the lagger: while cut off it sees the
@@ -209,34 +225,27 @@ func TestScenario09ReplayedRequestExecutesOnce(t *testing.T) {
 		sc.start()
 		sc.until("some progress", func() bool { return len(sc.s.Results()) >= after }, 5_000_000)
 		var tsA uint64
+		var repliesA int
 		var forged []spec.Digest // the batches with A that were ordered
 		replays := func() {
 			_, rawA := p.do([][]byte{client.PutOp(key, []byte("first"))})
 			tsA = p.sess.NextTimestamp() - 1
 			p.do([][]byte{client.PutOp(key, []byte("second"))})
+			settled := sc.s.Now() + 20 // replies for A still in flight arrive
+			sc.until("A's replies", func() bool { return sc.s.Now() >= settled }, 5_000_000)
+			repliesA = p.replies[tsA]
 			var a spec.Request
 			spec.Decode(rawA, &a, spec.MaxBodyBytes(spec.KindRequest))
 			rp.req = &a
 			forged = append(forged, sc.replay(rp, p, other), sc.replay(rp, p, other))
 		}
 		sc.lagBeyondWindow(lagger, replays, nil)
-		repliesA := p.replies[tsA]
 		sc.until("the lagger's state transfer", func() bool { return sc.caughtUp(lagger) }, 5_000_000)
 		xfer := sc.s.ExecLog(lagger).Transferred
 		if seq := sc.orderedAt(forged[1]); xfer[len(xfer)-1] < seq && sc.synchronous() {
 			sc.fatalf("replica %d transferred up to %d, below the second replay at %d", lagger, xfer[len(xfer)-1], seq)
 		}
-		for try := 0; ; try++ { // until the lagger executes a replay after its transfer itself
-			d := sc.replay(rp, p, other)
-			sc.until("a replay after the transfer", func() bool { return sc.doneWith(d) }, 5_000_000)
-			if sc.executedAt(lagger, d) > 0 {
-				forged = append(forged, d)
-				break
-			}
-			if try == 5 {
-				sc.fatalf("replica %d never executed a replay itself after its state transfer", lagger)
-			}
-		}
+		forged = append(forged, sc.replayAt(rp, p, other, lagger))
 		res, _ := p.do([][]byte{client.GetOp(key)})
 		if res[0].Status != spec.StatusOK || string(res[0].Value) != "second" {
 			sc.fatalf("k reads %d/%q after the replays; want \"second\"", res[0].Status, res[0].Value)
