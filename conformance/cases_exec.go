@@ -106,6 +106,15 @@ func execBatchCases() []Case {
 				g.Final(inBatch(g.batchOf(2, 1000)))
 				g.Accept()
 			}},
+		{Name: "E3-needed-batch-displaces", Rule: "E3", Replica: 1,
+			Comment: "2L = 32 unneeded batches stored, then q COMMITs for seq 1 name a 33rd: it is stored (evicting the lowest (storedAt, digest) unneeded batch) and executes",
+			Build: func(g *Gen) {
+				g.Setup(g.manyBatches(32)...)
+				b := g.batchOf(2, 1000)
+				g.Setup(g.commits(0, 1, digestOf(b), 0, 2, 3)...)
+				g.Final(inBatch(b))
+				g.Accept(spec.KindReply)
+			}},
 		{Name: "A4-batch-bad-nonce", Rule: "A4", Replica: 1,
 			Comment: "a batch whose request carries a 23-byte nonce does not decode",
 			Build: func(g *Gen) {

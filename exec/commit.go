@@ -1,6 +1,10 @@
 package exec
 
-import "github.com/splitbft/splitbft/spec"
+import (
+	"bytes"
+
+	"github.com/splitbft/splitbft/spec"
+)
 
 // This file is SPEC.md §11.4: storing batches by digest and collecting COMMITs into
 // commit certificates.
@@ -9,8 +13,9 @@ import "github.com/splitbft/splitbft/spec"
 // the batch's exact (canonical) encoding, so its digest is H(batch, raw).
 //
 // A batch that never executes here (replaced at a view change, covered by a state
-// transfer, or junk from the broker) is dropped by the age rule of §11.6, so the store
-// cannot fill up for good.
+// transfer, or junk from the broker) is dropped by the age rule of §11.6; and a batch
+// that a committed sequence number needs displaces one that none needs (E3), so a
+// store full of such batches cannot stall execution.
 func (e *Exec) onBatch(b *spec.Batch, raw []byte) uint64 {
 	switch n := uint64(len(b.Requests)); {
 	case n == 0:
@@ -23,12 +28,39 @@ func (e *Exec) onBatch(b *spec.Batch, raw []byte) uint64 {
 		return spec.CodeDuplicate
 	}
 	if uint64(len(e.batches)) >= 2*e.cfg.Window {
-		return spec.CodeStoreFull
+		if !e.stillCommitted(d) { // E3
+			return spec.CodeStoreFull
+		}
+		e.evictUnneeded()
 	}
 	e.batches[d] = b
 	e.batchAge[d] = e.ck.h
 	e.tryExecute()
 	return 0
+}
+
+// evictUnneeded removes, from a full store, the batch that no committed entry names
+// with the lowest storedAt, ties broken by the smallest digest (§11.4 E3). committed
+// names at most L digests and the store holds 2L, so there is one.
+func (e *Exec) evictUnneeded() {
+	needed := make(map[spec.Digest]bool, len(e.committed))
+	for _, d := range e.committed {
+		needed[d] = true
+	}
+	var victim spec.Digest
+	found := false
+	for d, at := range e.batchAge {
+		if needed[d] {
+			continue
+		}
+		if !found || at < e.batchAge[victim] || (at == e.batchAge[victim] && bytes.Compare(d[:], victim[:]) < 0) {
+			victim, found = d, true
+		}
+	}
+	if !found {
+		panic("exec: full batch store with every batch committed")
+	}
+	e.dropBatch(victim)
 }
 
 // onCommit handles a COMMIT (rules E4–E9): store it as its sender's commit for Seq,

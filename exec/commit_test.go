@@ -1,6 +1,7 @@
 package exec_test
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"fmt"
 	"strings"
@@ -35,6 +36,42 @@ func TestBatchRules(t *testing.T) {
 	// Executing a stored batch frees its place.
 	c.step(0, c.commitInputs(0, 1, spec.BatchDigest(&spec.Batch{Requests: []spec.Request{req}}))...)
 	expectAccept(t, x, last)
+}
+
+// TestStoreFullNeededBatch checks E3's second half: in a store full of batches that
+// nothing committed names, a batch that a committed sequence number needs is still
+// accepted, and it displaces the unneeded batch with the lowest (storedAt, digest).
+func TestStoreFullNeededBatch(t *testing.T) {
+	p := defaultParams()
+	c := newCluster(t, 33, p)
+	x := c.execs[0]
+	a := c.clients[0]
+	var stored []spec.Input
+	var digests []spec.Digest
+	for i := range int(2 * p.l) {
+		b, d := batchInput(c.request(a, uint64(1000+i), c.sealOp(a, uint64(1000+i), []byte{1})))
+		expectAccept(t, x, b)
+		stored, digests = append(stored, b), append(digests, d)
+	}
+	needed, nd := batchInput(c.kvRequest(a, put("k", "v")))
+	expectReject(t, x, needed, spec.CodeStoreFull) // not needed yet: E3
+	outs := c.step(0, c.commitInputs(0, 1, nd)...) // committed[1] = nd, batch missing
+	if st := status(t, outs); len(st.NeedBatch) != 1 || st.NeedBatch[0] != nd {
+		t.Fatalf("NeedBatch = %x, want [%x]", st.NeedBatch, nd)
+	}
+	c.checkReplies(t, expectAccept(t, x, needed), 0, 0, wantResult{a.id, 1, 0, ""})
+	victim := 0
+	for i, d := range digests {
+		if bytes.Compare(d[:], digests[victim][:]) < 0 {
+			victim = i
+		}
+	}
+	for i, b := range stored {
+		if i != victim {
+			expectReject(t, x, b, spec.CodeDuplicate) // still stored
+		}
+	}
+	expectAccept(t, x, stored[victim]) // it was the one evicted
 }
 
 // TestCommitRules checks E4–E9, each failing exactly its line.
