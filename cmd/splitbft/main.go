@@ -20,6 +20,7 @@ func main() {
 var commands = map[string]func(args []string, stdout, stderr io.Writer) int{
 	"demo":        demoMain,
 	"conformance": conformanceMain,
+	"sim":         simMain,
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -44,6 +45,8 @@ commands:
           (dev-insecure: no enclave, no TEE protection) and report throughput,
           latency and the state digest every replica agrees on
   conformance  run the conformance vectors of a role against a compartment binary
+  sim     run the Byzantine swarm simulator over many seeds (long mode), or
+          replay one failing scenario file
 
 Run "splitbft <command> -h" for the flags of a command.
 `)

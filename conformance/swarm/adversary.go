@@ -111,19 +111,6 @@ func (s *sim) adversaryStep() {
 	s.steer()
 }
 
-// steer is the adversary colluding with an equivocating Byzantine prep: while the
-// primary of the correct confs' view is a correct prep, it now and then fires every
-// timer, rotating the primary towards the Byzantine one.
-func (s *sim) steer() {
-	if !s.steering || len(s.splits) > 0 || s.rng.IntN(120) != 0 {
-		return
-	}
-	p := s.cfg.Primary(s.minConfView())
-	if nd := s.nodes[p][spec.RolePrep]; nd.byz == nil || nd.byz.beh&BEquivocate == 0 {
-		s.suspectAll()
-	}
-}
-
 // episode is a stretch of the safety phase during which the adversary withholds some
 // routes from some replicas (selective delivery: a message reaches one compartment of
 // a replica and not another, or some replicas and not others), possibly ending in a

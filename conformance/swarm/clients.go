@@ -69,7 +69,7 @@ func (s *sim) issue(c *swarmClient) {
 	nops := 1 + s.rng.IntN(int(s.cfg.MaxRequestOps))
 	ops := make([][]byte, nops)
 	for j := range ops {
-		key := []byte(fmt.Sprintf("swarm-secret-k/%d/%d", c.id.ID, s.rng.IntN(3)))
+		key := []byte(fmt.Sprintf("swarm-secret-k/%d", s.rng.IntN(numKeys))) // shared by all clients
 		val := []byte(fmt.Sprintf("swarm-secret-v/%d/%d/%x", c.id.ID, ts+uint64(j), s.rng.Uint32()))
 		if s.rng.IntN(3) == 0 {
 			ops[j] = client.CASOp(key, val, []byte("swarm-secret-never"), false)
@@ -87,6 +87,7 @@ func (s *sim) issue(c *swarmClient) {
 		s.fail("confidentiality", "client %d's REQUEST carries plaintext", c.id.ID)
 	}
 	c.issued++
+	s.recordCall(c.id.ID, ts, ops)
 	s.requests = append(s.requests, request{raw: raw, client: c.id.ID, ts: ts})
 	s.logf("  client %d issues ts %d (%d ops)", c.id.ID, ts, nops)
 }
@@ -192,6 +193,7 @@ func (s *sim) handReply(rd replyDelivery) {
 			s.fail("client-safety", "client %d accepted %x for timestamp %d; correct execs replied %x", k.client, got, k.ts, want.res)
 		}
 	}
+	s.recordReturn(c.id.ID, comp.Timestamp, comp.Results)
 	c.done++
 	c.lastDone = s.step
 	s.stats.Completed++

@@ -96,11 +96,12 @@ func slotOf(kind uint64, body []byte) (spec.Slot, spec.Batch, bool) {
 func (s *sim) equivocate(nd *node, kind uint64, body []byte) (uint64, []byte, bool) {
 	if sl, _, ok := slotOf(kind, body); ok {
 		if kind == spec.KindProposal {
-			b, ok := s.randomBatch()
-			if !ok {
-				return 0, nil, false
+			for range 4 { // another batch, with another digest
+				if b, ok := s.randomBatch(); ok && spec.BatchDigest(&b) != sl.Digest {
+					return kind, s.proposal(nd, sl, b), true
+				}
 			}
-			return kind, s.proposal(nd, sl, b), true
+			return 0, nil, false
 		}
 		sl.Digest = s.randomDigest()
 		return kind, s.signSlot(nd, kind, sl), true

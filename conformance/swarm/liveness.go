@@ -35,7 +35,6 @@ func (s *sim) liveness() {
 			s.fail("liveness", "%d requests still outstanding after %d steps with a fair network; %s",
 				len(s.outstanding()), s.step-start, s.statusSummary())
 			if s.storeFullNeeded > 0 {
-				s.failure.Known = knownStoreExhaustion
 				s.failure.Detail += fmt.Sprintf("; correct execs refused %d needed batches as store-full", s.storeFullNeeded)
 			}
 			return

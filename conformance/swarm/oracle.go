@@ -12,22 +12,8 @@ type Failure struct {
 	Step   int      // the step it was detected at
 	Phase  string   // safety or liveness
 	Detail string   // what was seen
-	Known  string   // non-empty: the signature of a known, reported bug (see KnownBugs)
 	Trace  []string // the last events before it
 }
-
-// KnownBugs describes the compartment bugs this simulator found that are reported and
-// not yet fixed; a failure carrying one of these signatures in Failure.Known is that
-// bug. Tests count such failures instead of failing, and a regression test pins each.
-var KnownBugs = map[string]string{
-	knownStoreExhaustion: "SPEC.md §11.4 E3 and §11.6: exec's batch store (2L) fills with batches that never execute " +
-		"(superseded proposals, a malicious broker's or a Byzantine primary's batches) while the stable checkpoint " +
-		"cannot advance; the age rule frees space only when h advances, h advances only when q execs execute, and " +
-		"an exec whose store is full can never store the batch it needs (store-full): the cluster stalls forever " +
-		"even after every broker becomes fair.",
-}
-
-const knownStoreExhaustion = "exec-batch-store-exhaustion"
 
 func (f *Failure) Error() string {
 	return fmt.Sprintf("%s violated at step %d (%s phase): %s", f.Oracle, f.Step, f.Phase, f.Detail)

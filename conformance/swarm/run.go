@@ -66,6 +66,7 @@ type Stats struct {
 	TraceSteps    int    // StepInputs replayed on the other build
 	MutantActs    int    // times a mutant did what a correct build would not
 	Splits        int    // split-brain attacks on an equivocated slot
+	HistoryOps    int    // completed requests checked for linearizability
 }
 
 // Report is the outcome of one run.
@@ -128,6 +129,8 @@ type sim struct {
 	results   map[opKey]resultSeen
 	markerSeq map[opKey]markerSeen
 	traces    []*trace
+	history   []histOp // every request the clients issued (linearizability)
+	clock     int64    // logical time of the history
 
 	step            int
 	phase           string
@@ -173,6 +176,9 @@ func run(opt Options) (*sim, Report) {
 	if s.failure == nil && !opt.SkipLiveness {
 		s.liveness()
 	}
+	if s.failure == nil {
+		s.checkLinearizable()
+	}
 	if s.failure == nil && !opt.SkipNVersion {
 		s.phase = "n-version"
 		s.checkNVersion()
@@ -204,9 +210,8 @@ func newSim(opt Options) *sim {
 		s.place = drawPlacement(opt.Seed, opt.Profile, opt.F)
 	}
 	s.w = s.weights()
-	for k, id := range s.place.Byz[spec.RolePrep] {
-		_ = id
-		if s.place.Beh[spec.RolePrep][k]&BEquivocate != 0 && (opt.Profile == ProfileEquivocate || s.rng.IntN(2) == 0) {
+	for _, beh := range s.place.Beh[spec.RolePrep] {
+		if beh&BEquivocate != 0 && (opt.Profile == ProfileEquivocate || s.rng.IntN(2) == 0) {
 			s.steering = true
 		}
 	}

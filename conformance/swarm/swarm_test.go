@@ -16,7 +16,6 @@ var (
 	flagSteps    = flag.Int("swarm.steps", 0, "safety-phase steps per run (0: default)")
 	flagScenario = flag.String("swarm.scenario", "", "replay one scenario file")
 	flagVerbose  = flag.Bool("swarm.v", false, "log every event of a replayed scenario")
-	flagStrict   = flag.Bool("swarm.strict", false, "fail on known, reported bugs too")
 )
 
 // scenarioDir is where failing runs write their scenario files.
@@ -30,10 +29,6 @@ func scenarioDir(t *testing.T) string {
 // check fails the test with the report of a failing run.
 func check(t *testing.T, rep Report) {
 	t.Helper()
-	if rep.Failure != nil && rep.Failure.Known != "" && !*flagStrict {
-		t.Logf("known bug %s: %s", rep.Failure.Known, rep)
-		return
-	}
 	if rep.Failure != nil {
 		t.Errorf("%s\nscenario: %s\nlast events:\n", rep, rep.Scenario)
 		for _, l := range rep.Failure.Trace {

@@ -1,0 +1,161 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/splitbft/splitbft/conformance/swarm"
+)
+
+// simMain is `splitbft sim`: the long mode of the Byzantine swarm simulator
+// (conformance/swarm). It runs seeds from..from+seeds−1 on all cores with a progress
+// line, prints every failing seed and writes its scenario file; `-scenario F` replays
+// one scenario file deterministically.
+func simMain(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("sim", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	seeds := fs.Int("seeds", 1000, "number of seeds to run")
+	from := fs.Uint64("from", 1, "first seed")
+	profile := fs.String("profile", string(swarm.ProfileMixed), "adversary profile: mixed, lossy, partition, timers, equivocate")
+	steps := fs.Int("steps", 0, "adversary actions in each safety phase (0: the simulator's default)")
+	jobs := fs.Int("j", runtime.GOMAXPROCS(0), "runs in parallel")
+	out := fs.String("out", "swarm-failures", "directory for the scenario files of failing runs")
+	scenario := fs.String("scenario", "", "replay this scenario file instead, and print its events")
+	every := fs.Duration("progress", 5*time.Second, "interval between progress lines")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *scenario != "" {
+		return replayScenario(*scenario, stdout, stderr)
+	}
+	if err := checkSimFlags(*seeds, *jobs, swarm.Profile(*profile)); err != nil {
+		fmt.Fprintf(stderr, "splitbft sim: %v\n", err)
+		return 2
+	}
+	if err := os.MkdirAll(*out, 0o755); err != nil {
+		fmt.Fprintf(stderr, "splitbft sim: scenario directory: %v\n", err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	res := runSeeds(ctx, simPlan{from: *from, seeds: *seeds, jobs: *jobs, every: *every,
+		base: swarm.Options{Profile: swarm.Profile(*profile), SafetySteps: *steps, ScenarioDir: *out}}, stdout)
+	fmt.Fprintf(stdout, "sim: %d seeds from %d (%s): %d failed; %s\n", res.done, *from, *profile, res.failed, res.stats.Summary())
+	switch {
+	case res.failed > 0:
+		return 1
+	case res.done < *seeds:
+		fmt.Fprintf(stderr, "splitbft sim: interrupted after %d of %d seeds\n", res.done, *seeds)
+		return 1
+	}
+	return 0
+}
+
+// checkSimFlags validates the run flags.
+func checkSimFlags(seeds, jobs int, p swarm.Profile) error {
+	switch {
+	case seeds < 1:
+		return fmt.Errorf("-seeds %d: want at least 1", seeds)
+	case jobs < 1:
+		return fmt.Errorf("-j %d: want at least 1", jobs)
+	}
+	if p == swarm.ProfileMixed {
+		return nil
+	}
+	for _, q := range swarm.Profiles {
+		if p == q {
+			return nil
+		}
+	}
+	return fmt.Errorf("-profile %q: unknown (mixed, lossy, partition, timers, equivocate)", p)
+}
+
+// simPlan is what runSeeds runs.
+type simPlan struct {
+	from        uint64
+	seeds, jobs int
+	every       time.Duration
+	base        swarm.Options
+}
+
+// simResult is what runSeeds did.
+type simResult struct {
+	done, failed int
+	stats        swarm.Stats
+}
+
+// runSeeds runs the plan's seeds on jobs workers, printing failures as they happen
+// and a progress line every interval; it stops early when ctx is cancelled.
+func runSeeds(ctx context.Context, p simPlan, w io.Writer) simResult {
+	next := make(chan uint64)
+	reports := make(chan swarm.Report)
+	var wg sync.WaitGroup
+	for range p.jobs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for seed := range next {
+				opt := p.base
+				opt.Seed = seed
+				reports <- swarm.Run(opt)
+			}
+		}()
+	}
+	go func() {
+		defer close(next)
+		for i := range p.seeds {
+			select {
+			case next <- p.from + uint64(i):
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	go func() { wg.Wait(); close(reports) }()
+	return collect(reports, p, w)
+}
+
+// collect gathers reports, printing failures and progress.
+func collect(reports <-chan swarm.Report, p simPlan, w io.Writer) simResult {
+	var res simResult
+	start, last := time.Now(), time.Now()
+	for rep := range reports {
+		res.done++
+		res.stats.Add(rep.Stats)
+		if rep.Failure != nil {
+			res.failed++
+			fmt.Fprintf(w, "FAIL seed %d: %s\n  scenario: %s (replay: splitbft sim -scenario %s)\n", rep.Seed, rep.Failure.Error(), rep.Scenario, rep.Scenario)
+		}
+		if time.Since(last) >= p.every || res.done == p.seeds {
+			last = time.Now()
+			rate := float64(res.done) / time.Since(start).Seconds()
+			eta := time.Duration(float64(p.seeds-res.done)/rate) * time.Second
+			fmt.Fprintf(w, "sim: %d/%d seeds (%.0f%%), %d failed, %.1f seeds/s, ETA %s\n",
+				res.done, p.seeds, 100*float64(res.done)/float64(p.seeds), res.failed, rate, eta.Round(time.Second))
+		}
+	}
+	return res
+}
+
+// replayScenario replays one scenario file, printing every event.
+func replayScenario(path string, stdout, stderr io.Writer) int {
+	opt, err := swarm.LoadScenario(path)
+	if err != nil {
+		fmt.Fprintf(stderr, "splitbft sim: %v\n", err)
+		return 2
+	}
+	opt.Log, opt.ScenarioDir = stdout, ""
+	rep := swarm.Run(opt)
+	fmt.Fprintln(stdout, rep)
+	if rep.Failure != nil {
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,75 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/splitbft/splitbft/conformance/swarm"
+)
+
+// TestSimRunsSeeds runs three seeds through `splitbft sim` and checks the progress
+// line and the summary.
+func TestSimRunsSeeds(t *testing.T) {
+	var out, errb bytes.Buffer
+	code := run([]string{"sim", "-seeds", "3", "-from", "7", "-j", "2", "-progress", "0s", "-out", t.TempDir()}, &out, &errb)
+	if code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errb.String())
+	}
+	for _, want := range []string{"sim: 3/3 seeds (100%), 0 failed", "sim: 3 seeds from 7 (mixed): 0 failed;", "requests completed"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+// TestSimReplaysScenario writes the scenario of a run caught by a mutant and replays
+// it with `splitbft sim -scenario`: the same failure, every event printed.
+func TestSimReplaysScenario(t *testing.T) {
+	dir := t.TempDir()
+	rep := swarm.Run(swarm.Options{Seed: 2, Mutant: swarm.MutantConfNoPrePrepare, SkipNVersion: true, ScenarioDir: dir})
+	if rep.Failure == nil || rep.Scenario == "" {
+		t.Fatalf("seed 2 with mutant %s: want a failure and a scenario file, got %s", swarm.MutantConfNoPrePrepare, rep)
+	}
+	var out, errb bytes.Buffer
+	if code := run([]string{"sim", "-scenario", rep.Scenario}, &out, &errb); code != 1 {
+		t.Fatalf("replay exit %d, want 1\nstderr:\n%s", code, errb.String())
+	}
+	if !strings.Contains(out.String(), rep.Failure.Error()) {
+		t.Errorf("replay did not reproduce %q; tail:\n%s", rep.Failure.Error(), lastLines(out.String(), 5))
+	}
+	if strings.Count(out.String(), "\n") < 100 {
+		t.Errorf("replay printed %d lines; want every event", strings.Count(out.String(), "\n"))
+	}
+}
+
+// TestSimBadFlags checks that bad flags get a clear message and exit code 2.
+func TestSimBadFlags(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "none.json")
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-seeds", "0"}, "-seeds 0: want at least 1"},
+		{[]string{"-j", "0"}, "-j 0: want at least 1"},
+		{[]string{"-profile", "chaos"}, `-profile "chaos": unknown`},
+		{[]string{"-scenario", missing}, "none.json"},
+	}
+	for _, tc := range cases {
+		var out, errb bytes.Buffer
+		if code := run(append([]string{"sim"}, tc.args...), &out, &errb); code != 2 || !strings.Contains(errb.String(), tc.want) {
+			t.Errorf("sim %v: exit %d, stderr %q; want 2 and %q", tc.args, code, errb.String(), tc.want)
+		}
+	}
+	if _, err := os.Stat(missing); err == nil {
+		t.Fatal("scenario file appeared")
+	}
+}
+
+// lastLines returns the last n lines of s.
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}

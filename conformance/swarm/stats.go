@@ -1,0 +1,25 @@
+package swarm
+
+import "fmt"
+
+// Add accumulates another run's statistics into s (counts add up; MaxExecuted and
+// MaxView become sums over runs).
+func (s *Stats) Add(b Stats) {
+	s.Steps += b.Steps
+	s.Completed += b.Completed
+	s.Transfers += b.Transfers
+	s.MaxExecuted += b.MaxExecuted
+	s.MaxView += b.MaxView
+	s.LivenessSteps += b.LivenessSteps
+	s.Restarts += b.Restarts
+	s.ByzMessages += b.ByzMessages
+	s.TraceSteps += b.TraceSteps
+	s.HistoryOps += b.HistoryOps
+	s.Splits += b.Splits
+}
+
+// Summary renders accumulated statistics on one line.
+func (s Stats) Summary() string {
+	return fmt.Sprintf("%d compartment steps, %d requests completed (%d checked linearizable), %d batches executed, %d views, %d state transfers, %d restarts, %d Byzantine messages, %d split-brain attacks, %d steps replayed on the other build",
+		s.Steps, s.Completed, s.HistoryOps, s.MaxExecuted, s.MaxView, s.Transfers, s.Restarts, s.ByzMessages, s.Splits, s.TraceSteps)
+}
