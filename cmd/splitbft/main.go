@@ -21,6 +21,7 @@ var commands = map[string]func(args []string, stdout, stderr io.Writer) int{
 	"demo":        demoMain,
 	"conformance": conformanceMain,
 	"sim":         simMain,
+	"tcb":         tcbMain,
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -47,6 +48,8 @@ commands:
   conformance  run the conformance vectors of a role against a compartment binary
   sim     run the Byzantine swarm simulator over many seeds (long mode), or
           replay one failing scenario file
+  tcb     lines of Go source linked into each enclave binary: its own logic, spec,
+          shared packages, third-party modules, standard library (for auditors)
 
 Run "splitbft <command> -h" for the flags of a command.
 `)

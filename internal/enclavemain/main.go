@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/splitbft/splitbft/attest"
 	"github.com/splitbft/splitbft/spec"
 )
 
@@ -21,7 +22,18 @@ func Main(name string, newCompartment NewCompartment) {
 // Run parses args, builds one compartment and serves frames from stdin on stdout
 // until stdin ends. It returns 0 at a clean end of stream, 1 when the stream broke
 // (over-cap frame, truncated frame, I/O error) and 2 for bad arguments.
+//
+// The compartment's enrollment gets the evidence of attest.SelfAttester: inside an
+// EGo enclave (an "enclave" build whose self-report succeeds) an ego-sgx report over
+// the enrollment digest (SPEC.md §7.2); anywhere else the compartment's own
+// dev-insecure evidence, unchanged.
 func Run(name string, args []string, stdin io.Reader, stdout, stderr io.Writer, newCompartment NewCompartment) int {
+	return runAttested(name, args, stdin, stdout, stderr, newCompartment, attest.SelfAttester)
+}
+
+// runAttested is Run with the source of the process's Attester, called once after the
+// arguments were accepted.
+func runAttested(name string, args []string, stdin io.Reader, stdout, stderr io.Writer, newCompartment NewCompartment, self func() attest.Attester) int {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
@@ -42,7 +54,7 @@ func Run(name string, args []string, stdin io.Reader, stdout, stderr io.Writer, 
 			"for conformance testing only, never for a real cluster\n", name, seed)
 		rand = spec.TestStream("enclave", seed)
 	}
-	if err := spec.Serve(stdin, stdout, newCompartment(rand)); err != nil {
+	if err := spec.Serve(stdin, stdout, withEvidence(name, newCompartment(rand), self(), stderr)); err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", name, err)
 		return 1
 	}
