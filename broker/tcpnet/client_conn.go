@@ -1,0 +1,282 @@
+package tcpnet
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/splitbft/splitbft/spec"
+)
+
+// ClientConn is a client's side of the front end: one TCP connection per replica's
+// broker, each redialled with back-off when it fails. It implements
+// client.Transport and client.Broadcaster, and is safe for concurrent use. Nothing a
+// broker sends is trusted: a frame that is not a reply for this client closes that
+// connection, and the client's session checks and opens every reply itself.
+type ClientConn struct {
+	id      uint64
+	opt     ClientOptions
+	links   []*clientLink // index = replica id
+	replies chan []byte   // closed by Close, after every goroutine ended
+	pref    atomic.Int64  // the replica whose connection last delivered a reply
+
+	up     chan struct{} // closed once the first connection is up
+	upOnce sync.Once
+
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
+	closed    atomic.Bool
+	closeOnce sync.Once
+
+	dropped, delivered, replyDrops, garbage atomic.Uint64
+}
+
+// clientLink is the connection to one replica's front end.
+type clientLink struct {
+	idx       int
+	addr      string
+	q         *queue // request frames waiting to be written
+	bo        *backoff
+	connected atomic.Bool
+
+	sent, connects, reconnects, dialErrors atomic.Uint64
+}
+
+// ClientConnStats are a ClientConn's counters (all monotonic but Connected).
+type ClientConnStats struct {
+	Connected  int    // replicas with a live connection now
+	Sent       uint64 // request frames written
+	Dropped    uint64 // request frames dropped: queue full, or lost with a broken connection
+	Replies    uint64 // replies delivered on Replies
+	ReplyDrops uint64 // replies dropped because Replies was full
+	Garbage    uint64 // connections closed because a broker sent something other than a reply for us
+	Connects   uint64 // connections established
+	Reconnects uint64 // connections established after an earlier one to the same replica was lost
+	DialErrors uint64 // failed dials
+}
+
+// linkQueueBytes bounds the request bytes waiting for one replica.
+const linkQueueBytes = 64 << 20
+
+// DialClient connects client clientID to the front ends at addrs (index = replica
+// id) and returns once one connection is up, or fails when ctx ends first. The
+// connections then live, and are redialled as needed, until Close: ctx bounds only
+// the wait.
+func DialClient(ctx context.Context, addrs []string, clientID uint64, opt ClientOptions) (*ClientConn, error) {
+	if len(addrs) == 0 {
+		return nil, errors.New("tcpnet: DialClient: no addresses")
+	}
+	opt = opt.withDefaults()
+	c := &ClientConn{id: clientID, opt: opt, replies: make(chan []byte, opt.RepliesLen), up: make(chan struct{})}
+	for i, a := range addrs {
+		bo, err := newBackoff(opt.MinBackoff, opt.MaxBackoff, opt.Rand)
+		if err != nil {
+			return nil, err
+		}
+		c.links = append(c.links, &clientLink{idx: i, addr: a, q: newQueue(opt.QueueLen, linkQueueBytes), bo: bo})
+	}
+	lctx, cancel := context.WithCancel(context.Background())
+	c.cancel = cancel
+	for _, l := range c.links {
+		goroutine(&c.wg, func() { c.run(lctx, l) })
+	}
+	select {
+	case <-c.up:
+		return c, nil
+	case <-ctx.Done():
+		c.Close()
+		return nil, fmt.Errorf("tcpnet: client %d: no front end reachable at %v: %w", clientID, addrs, ctx.Err())
+	}
+}
+
+// Send queues an encoded REQUEST for one replica: the one whose connection last
+// delivered a reply if it is up, else the next one up after it (or it, when none
+// is). It never blocks; a full queue drops the request (the client retransmits).
+func (c *ClientConn) Send(req []byte) error {
+	f, err := c.frame(req)
+	if err != nil {
+		return err
+	}
+	c.push(c.links[c.target()], f)
+	return nil
+}
+
+// Broadcast queues an encoded REQUEST for every replica.
+func (c *ClientConn) Broadcast(req []byte) error {
+	f, err := c.frame(req)
+	if err != nil {
+		return err
+	}
+	for _, l := range c.links {
+		c.push(l, f)
+	}
+	return nil
+}
+
+// Replies returns the channel of encoded REPLYs received for this client from any
+// replica. It is closed by Close.
+func (c *ClientConn) Replies() <-chan []byte { return c.replies }
+
+// Close closes every connection, waits for the connection goroutines, and closes
+// Replies. Later Send and Broadcast calls fail with ErrClosed.
+func (c *ClientConn) Close() error {
+	c.closeOnce.Do(func() {
+		c.closed.Store(true)
+		c.cancel()
+		c.wg.Wait()
+		close(c.replies)
+	})
+	return nil
+}
+
+// Stats returns a snapshot of the counters.
+func (c *ClientConn) Stats() ClientConnStats {
+	s := ClientConnStats{Dropped: c.dropped.Load(), Replies: c.delivered.Load(),
+		ReplyDrops: c.replyDrops.Load(), Garbage: c.garbage.Load()}
+	for _, l := range c.links {
+		if l.connected.Load() {
+			s.Connected++
+		}
+		s.Sent += l.sent.Load()
+		s.Connects += l.connects.Load()
+		s.Reconnects += l.reconnects.Load()
+		s.DialErrors += l.dialErrors.Load()
+	}
+	return s
+}
+
+// frame wraps a REQUEST in a request ClientMsg.
+func (c *ClientConn) frame(req []byte) ([]byte, error) {
+	if c.closed.Load() {
+		return nil, ErrClosed
+	}
+	f := spec.Encode(&ClientMsg{Kind: ClientRequest, Client: c.id, Body: req})
+	if len(f) > MaxClientFrame {
+		return nil, fmt.Errorf("tcpnet: %d-byte request frame exceeds the cap %d", len(f), MaxClientFrame)
+	}
+	return f, nil
+}
+
+func (c *ClientConn) push(l *clientLink, f []byte) {
+	if !l.q.push(f) {
+		c.dropped.Add(1)
+	}
+}
+
+// target picks the replica for Send.
+func (c *ClientConn) target() int {
+	n := len(c.links)
+	start := int(c.pref.Load())
+	for k := range n {
+		if i := (start + k) % n; c.links[i].connected.Load() {
+			return i
+		}
+	}
+	return start
+}
+
+// run keeps l's connection up until ctx ends.
+func (c *ClientConn) run(ctx context.Context, l *clientLink) {
+	log := c.opt.Logger.With("client", c.id, "replica", l.idx, "addr", l.addr)
+	lost := false
+	for ctx.Err() == nil {
+		conn, err := c.connect(ctx, l)
+		if err != nil {
+			l.dialErrors.Add(1)
+			log.Debug("tcpnet: cannot reach front end", "err", err)
+			if !l.bo.wait(ctx) {
+				return
+			}
+			continue
+		}
+		start := time.Now()
+		l.connects.Add(1)
+		if lost {
+			l.reconnects.Add(1)
+		}
+		l.connected.Store(true)
+		c.upOnce.Do(func() { close(c.up) })
+		err = c.serve(ctx, conn, l, log)
+		l.bo.ended(time.Since(start))
+		l.connected.Store(false)
+		lost = true
+		if ctx.Err() != nil {
+			return
+		}
+		log.Warn("tcpnet: lost the connection to front end; reconnecting", "err", err)
+		if !l.bo.wait(ctx) {
+			return
+		}
+	}
+}
+
+// connect dials l and sends the hello.
+func (c *ClientConn) connect(ctx context.Context, l *clientLink) (net.Conn, error) {
+	d := net.Dialer{Timeout: c.opt.WriteTimeout}
+	conn, err := d.DialContext(ctx, "tcp", l.addr)
+	if err != nil {
+		return nil, err
+	}
+	hello := spec.Encode(&ClientMsg{Kind: ClientHello, Client: c.id, Body: []byte(ClientProto)})
+	conn.SetWriteDeadline(time.Now().Add(c.opt.WriteTimeout))
+	if _, err := conn.Write(appendFrame(hello)); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return conn, nil
+}
+
+// serve writes l's queued requests and reads replies on conn until either fails or
+// ctx ends, and closes conn.
+func (c *ClientConn) serve(ctx context.Context, conn net.Conn, l *clientLink, log *slog.Logger) error {
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
+	readDone := make(chan struct{})
+	var rerr error
+	go func() { // joined below
+		defer close(readDone)
+		rerr = c.readReplies(conn, l, log)
+		conn.Close()
+	}()
+	err := pump(ctx, conn, l.q, c.opt.WriteTimeout, readDone, &l.sent, &c.dropped)
+	conn.Close()
+	<-readDone
+	if errors.Is(err, errStopped) {
+		err = rerr
+	}
+	return err
+}
+
+// readReplies reads reply frames from l's connection until it fails, handing each
+// REPLY to Replies (dropping it if Replies is full). Garbage ends it.
+func (c *ClientConn) readReplies(conn net.Conn, l *clientLink, log *slog.Logger) error {
+	r := bufio.NewReaderSize(conn, 64<<10)
+	for {
+		frame, err := readFrame(r, MaxReplyFrame)
+		if err != nil && !errors.Is(err, ErrFrameLength) {
+			return err
+		}
+		var rep []byte
+		if err == nil {
+			rep, err = decodeClientReply(frame, c.id)
+		}
+		if err != nil {
+			c.garbage.Add(1)
+			log.Error("tcpnet: garbage from front end; closing the connection", "err", err)
+			return err
+		}
+		c.pref.Store(int64(l.idx))
+		select {
+		case c.replies <- rep:
+			c.delivered.Add(1)
+		default:
+			c.replyDrops.Add(1)
+		}
+	}
+}

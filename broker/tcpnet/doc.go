@@ -1,0 +1,69 @@
+// Package tcpnet runs one SplitBFT replica's broker over TCP, as an operator deploys
+// it: a Host owns the broker.Replica on one event-loop goroutine, links it to the
+// other replicas' brokers, and serves clients on a front end port; ClientConn is the
+// client side of that front end.
+//
+// Trust: UNTRUSTED host code (part of the broker, SPEC.md §13). It holds no secret and
+// trusts nothing it receives: every protocol message is signed and verified by the
+// compartments, and replies are sealed for their client. The channel is plain TCP; an
+// attacker on the network can delay, drop or forge frames, which costs liveness at
+// most. What tcpnet guarantees is hygiene: every frame is decoded strictly before it
+// reaches the replica, and a connection that sends anything else is logged, counted
+// and closed, so garbage never reaches a compartment, or even broker.Replica.
+//
+// # Host duties
+//
+//  1. Listen binds the peer port and the client port; Net is given to
+//     broker.NewReplica; Run drives the replica until its context ends.
+//  2. The event loop alone calls the replica: HandlePeer and HandleClient for each
+//     frame (posted as closures by the connection readers, who wait while the loop is
+//     busy, pushing back on TCP), Tick every Options.Tick, and Flush after each burst.
+//  3. Send queues a frame on the peer's bounded outbound queue and Reply on each of
+//     the client's connections' bounded queues; a full queue drops and counts.
+//  4. Each host dials every peer and sends only on that outbound connection,
+//     redialling with jittered exponential back-off; it receives only on the
+//     connections other hosts dial to it.
+//
+// # Framing
+//
+// Both ports carry frames: u32 length (big-endian) || body, 1 ≤ length ≤ cap. A
+// length of 0 or over the cap closes the connection (the stream cannot be
+// resynchronised). Every body is canonical CBOR (SPEC.md §2) decoded strictly with the
+// round-trip gate. The first frame of a connection (its hello) has the cap
+// MaxHelloFrame (128 bytes) and must arrive within Options.HelloTimeout.
+//
+// # Peer port (SPEC.md §13.2)
+//
+//	hello   PeerHello{Proto: "splitbft/v1/peer", Replica: the dialer's id}
+//	then    enc(broker.PeerMsg{Kind, Body}), cap MaxPeerFrame = 48 MiB + 64
+//
+// The dialer only writes; the acceptor only reads. The hello's id (< n, not the
+// acceptor's own) labels the connection for logs and counters and is the `from` of
+// Replica.HandlePeer; nobody authenticates it. At most two inbound connections per
+// claimed id are kept (a reconnecting peer's new connection may overlap its stale
+// one); a third closes the oldest. A frame that is not a PeerMsg whose Body decodes as
+// its Kind (broker.DecodePeer) closes the connection with an error log naming the
+// remote address and the claimed id; the dialer may reconnect.
+//
+// # Client port
+//
+// Every frame is enc(ClientMsg{Kind, Client, Body}), a CBOR array of an unsigned
+// integer, an unsigned integer and a byte string:
+//
+//	Kind 1 hello    client → broker, first frame only, cap 128 bytes:
+//	                Client = the client's id, Body = "splitbft/v1/client"
+//	Kind 2 request  client → broker, cap MaxClientFrame (a §2.4 request + 64):
+//	                Client = the hello's id, Body = enc(spec.Request) with
+//	                Body.Client == Client
+//	Kind 3 reply    broker → client, cap MaxReplyFrame (a §2.4 reply + 64):
+//	                Client = the addressee, Body = enc(spec.Reply) as exec emitted it
+//
+// The broker hands each request to Replica.HandleClient, which applies R1–R5 (SPEC.md
+// §5) and starts the timer or forwards it; replies for a client id go to every live
+// connection that said hello with that id. Any other frame (wrong kind, wrong client,
+// an undecodable request) closes the connection with an error log. The client id is
+// a claim: anyone may ask for a client's replies, which are sealed for that client.
+// A client opens one connection per replica, sends a request to one replica and
+// retransmits to all; a broker frame that is not a reply for it closes that
+// connection.
+package tcpnet

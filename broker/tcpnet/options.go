@@ -1,0 +1,97 @@
+package tcpnet
+
+import (
+	"crypto/rand"
+	"io"
+	"log/slog"
+	"time"
+)
+
+// Options configures a Host. Zero values take defaults.
+type Options struct {
+	ID           uint64        // this replica's id
+	Listen       string        // peer listen address ("127.0.0.1:0" allowed); required
+	Peers        []string      // peer addresses, index = replica id (Peers[ID] unused); or SetPeers later
+	ClientListen string        // client front end listen address; "" = no client port
+	QueueLen     int           // frames per peer outbound queue; default 4096; full → drop + count
+	Tick         time.Duration // broker.Replica.Tick period; default 10ms
+
+	MinBackoff, MaxBackoff time.Duration // reconnection back-off; defaults 50ms, 2s
+	Logger                 *slog.Logger  // default: discard
+
+	QueueBytes     int           // bytes per peer outbound queue; default 256 MiB; over → drop + count
+	ClientQueueLen int           // reply frames per client connection; default 1024; full → drop + count
+	MaxClientConns int           // client connections at once (including before hello); default 1024
+	InboxLen       int           // events waiting for the event loop; default 4096 (readers then wait)
+	WriteTimeout   time.Duration // a blocked write closes its connection after this; default 10s
+	HelloTimeout   time.Duration // an accepted connection must say hello within this; default 5s
+	Rand           io.Reader     // seeds the back-off jitter; default crypto/rand
+}
+
+func (o Options) withDefaults() Options {
+	def := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	defDur := func(v *time.Duration, d time.Duration) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	def(&o.QueueLen, 4096)
+	def(&o.QueueBytes, 256<<20)
+	def(&o.ClientQueueLen, 1024)
+	def(&o.MaxClientConns, 1024)
+	def(&o.InboxLen, 4096)
+	defDur(&o.Tick, 10*time.Millisecond)
+	defDur(&o.MinBackoff, 50*time.Millisecond)
+	defDur(&o.MaxBackoff, 2*time.Second)
+	o.MaxBackoff = max(o.MaxBackoff, o.MinBackoff)
+	defDur(&o.WriteTimeout, 10*time.Second)
+	defDur(&o.HelloTimeout, 5*time.Second)
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Rand == nil {
+		o.Rand = rand.Reader
+	}
+	return o
+}
+
+// ClientOptions configures a ClientConn. Zero values take defaults.
+type ClientOptions struct {
+	QueueLen   int // request frames waiting per replica connection; default 256; full → drop + count
+	RepliesLen int // replies waiting to be read from Replies; default 4096; full → drop + count
+
+	MinBackoff, MaxBackoff time.Duration // reconnection back-off; defaults 50ms, 2s
+	WriteTimeout           time.Duration // a blocked write closes its connection after this; default 10s
+	Logger                 *slog.Logger  // default: discard
+	Rand                   io.Reader     // seeds the back-off jitter; default crypto/rand
+}
+
+func (o ClientOptions) withDefaults() ClientOptions {
+	if o.QueueLen <= 0 {
+		o.QueueLen = 256
+	}
+	if o.RepliesLen <= 0 {
+		o.RepliesLen = 4096
+	}
+	if o.MinBackoff <= 0 {
+		o.MinBackoff = 50 * time.Millisecond
+	}
+	if o.MaxBackoff <= 0 {
+		o.MaxBackoff = 2 * time.Second
+	}
+	o.MaxBackoff = max(o.MaxBackoff, o.MinBackoff)
+	if o.WriteTimeout <= 0 {
+		o.WriteTimeout = 10 * time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Rand == nil {
+		o.Rand = rand.Reader
+	}
+	return o
+}

@@ -1,0 +1,143 @@
+package tcpnet
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/splitbft/splitbft/spec"
+)
+
+// peer is one other broker: its outbound queue and connection state, the inbound
+// connections that claim its id, and its counters.
+type peer struct {
+	id   uint64
+	addr string
+	q    *queue // frames for the outbound connection
+	c    peerCounters
+
+	inMu sync.Mutex
+	in   []net.Conn // live inbound connections claiming id, oldest first; ≤ maxInboundPerPeer
+}
+
+func (p *peer) stats() PeerStats { return p.c.snapshot(p.addr, p.q) }
+
+// errPeerSpoke is the error for data arriving on an outbound connection (the remote
+// end only reads), or its end of stream.
+var errPeerSpoke = errors.New("the peer closed the connection or sent on it")
+
+// dial runs p's outbound connection until ctx ends: dial, hello, then write queued
+// frames; after any failure, back off and dial again.
+func (h *Host) dial(ctx context.Context, p *peer, bo *backoff) {
+	log := h.log.With("peer", p.id, "addr", p.addr)
+	lost := false
+	for ctx.Err() == nil {
+		conn, err := h.connect(ctx, p)
+		if err != nil {
+			p.c.dialErrors.Add(1)
+			log.Debug("tcpnet: cannot reach peer", "err", err)
+			if !bo.wait(ctx) {
+				return
+			}
+			continue
+		}
+		start := time.Now()
+		p.c.connects.Add(1)
+		if lost {
+			p.c.reconnects.Add(1)
+		}
+		p.c.connected.Store(true)
+		log.Info("tcpnet: connected to peer")
+		err = h.sendTo(ctx, conn, p)
+		bo.ended(time.Since(start))
+		p.c.connected.Store(false)
+		lost = true
+		if ctx.Err() != nil {
+			return
+		}
+		log.Warn("tcpnet: lost the connection to peer; reconnecting", "err", err)
+		if !bo.wait(ctx) {
+			return
+		}
+	}
+}
+
+// connect dials p and sends the hello.
+func (h *Host) connect(ctx context.Context, p *peer) (net.Conn, error) {
+	d := net.Dialer{Timeout: h.opt.WriteTimeout}
+	conn, err := d.DialContext(ctx, "tcp", p.addr)
+	if err != nil {
+		return nil, err
+	}
+	hello := spec.Encode(&PeerHello{Proto: []byte(PeerProto), Replica: h.opt.ID})
+	conn.SetWriteDeadline(time.Now().Add(h.opt.WriteTimeout))
+	if _, err := conn.Write(appendFrame(hello)); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return conn, nil
+}
+
+// sendTo writes p's queued frames to conn until ctx ends or the connection fails,
+// and closes conn. A remote end that sends anything, or closes, ends it too.
+func (h *Host) sendTo(ctx context.Context, conn net.Conn, p *peer) error {
+	spoke := make(chan struct{})
+	go func() { // joined below: sendTo returns only after it
+		defer close(spoke)
+		var b [1]byte
+		conn.Read(b[:])
+		conn.Close()
+	}()
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
+	err := pump(ctx, conn, p.q, h.opt.WriteTimeout, spoke, &p.c.sent, &p.c.dropped)
+	conn.Close()
+	<-spoke
+	if errors.Is(err, errStopped) {
+		err = errPeerSpoke
+	}
+	return err
+}
+
+// errStopped is pump's error when its stop channel closed.
+var errStopped = errors.New("tcpnet: stopped")
+
+// pump writes q's frames to conn as they arrive, until ctx ends, stop closes or a
+// write fails (a write blocked for timeout fails). Written frames are counted in
+// sent; frames taken from q but not known to be written, in lost.
+func pump(ctx context.Context, conn net.Conn, q *queue, timeout time.Duration, stop <-chan struct{}, sent, lost *atomic.Uint64) error {
+	w := bufio.NewWriterSize(conn, 64<<10)
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-stop:
+			return errStopped
+		case <-q.ready:
+		}
+		frames := q.take()
+		if len(frames) == 0 {
+			continue
+		}
+		conn.SetWriteDeadline(time.Now().Add(timeout))
+		if err := writeFrames(w, frames); err != nil {
+			lost.Add(uint64(len(frames)))
+			return err
+		}
+		sent.Add(uint64(len(frames)))
+	}
+}
+
+// writeFrames writes frames through w and flushes it.
+func writeFrames(w *bufio.Writer, frames [][]byte) error {
+	for _, f := range frames {
+		if err := writeFrame(w, f); err != nil {
+			return err
+		}
+	}
+	return w.Flush()
+}

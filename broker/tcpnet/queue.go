@@ -1,0 +1,50 @@
+package tcpnet
+
+import "sync"
+
+// queue is a bounded FIFO of frames with one consumer. push never blocks: a frame
+// that would exceed either bound is refused, and the caller counts the drop.
+type queue struct {
+	mu       sync.Mutex
+	items    [][]byte // waiting frames, oldest first; len(items) ≤ maxLen
+	bytes    int      // total length of items; ≤ maxBytes
+	maxLen   int
+	maxBytes int
+	ready    chan struct{} // capacity 1: signalled when items becomes non-empty
+}
+
+func newQueue(maxLen, maxBytes int) *queue {
+	return &queue{maxLen: maxLen, maxBytes: maxBytes, ready: make(chan struct{}, 1)}
+}
+
+// push appends b and reports whether it fit.
+func (q *queue) push(b []byte) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.items) >= q.maxLen || q.bytes+len(b) > q.maxBytes {
+		return false
+	}
+	q.items = append(q.items, b)
+	q.bytes += len(b)
+	select {
+	case q.ready <- struct{}{}:
+	default:
+	}
+	return true
+}
+
+// take removes and returns every waiting frame (nil if none).
+func (q *queue) take() [][]byte {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	out := q.items
+	q.items, q.bytes = nil, 0
+	return out
+}
+
+// len returns the number of waiting frames.
+func (q *queue) len() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.items)
+}

@@ -1,0 +1,106 @@
+package tcpnet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/splitbft/splitbft/broker"
+)
+
+// drainMax bounds the events handled in one burst before Flush.
+const drainMax = 1024
+
+// Run drives replica r (built with this host's Net) until ctx ends: it dials every
+// peer, accepts peer and client connections, and runs the event loop, which alone
+// calls r's methods (HandlePeer, HandleClient, Tick every Options.Tick, Flush after
+// each burst of events). When ctx ends it closes the listeners and every connection,
+// waits for all its goroutines, and returns nil. It returns an error at once if r is
+// not replica Options.ID, no peers are set, or Run was called before (or Close).
+func (h *Host) Run(ctx context.Context, r *broker.Replica) error {
+	ps := h.peers.Load()
+	switch {
+	case r.ID() != h.opt.ID:
+		return fmt.Errorf("tcpnet: replica %d on the host of replica %d", r.ID(), h.opt.ID)
+	case ps == nil:
+		return errors.New("tcpnet: no peers: set Options.Peers or call SetPeers")
+	case !h.state.CompareAndSwap(stateIdle, stateRunning):
+		return ErrRunning
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	err := h.start(ctx, &wg, ps)
+	if err == nil {
+		h.log.Info("tcpnet: replica running", "peers", h.PeerAddr(), "clients", h.ClientAddr())
+		h.loop(ctx, r)
+	}
+	cancel()
+	h.closeListeners()
+	wg.Wait()
+	h.state.Store(stateDone)
+	close(h.stopped)
+	h.log.Info("tcpnet: replica stopped")
+	return err
+}
+
+// start launches the accept loops and one outbound link per peer.
+func (h *Host) start(ctx context.Context, wg *sync.WaitGroup, ps *peerSet) error {
+	bos := make([]*backoff, len(ps.peers))
+	for i, p := range ps.peers {
+		if p == nil {
+			continue
+		}
+		var err error
+		if bos[i], err = newBackoff(h.opt.MinBackoff, h.opt.MaxBackoff, h.opt.Rand); err != nil {
+			return err
+		}
+	}
+	goroutine(wg, func() { h.acceptPeers(ctx, wg) })
+	if h.clientL != nil {
+		goroutine(wg, func() { h.acceptClients(ctx, wg) })
+	}
+	for i, p := range ps.peers {
+		if p != nil {
+			goroutine(wg, func() { h.dial(ctx, p, bos[i]) })
+		}
+	}
+	return nil
+}
+
+// loop is the event loop: handle a burst of events, then Flush; Tick on time.
+func (h *Host) loop(ctx context.Context, r *broker.Replica) {
+	tick := time.NewTicker(h.opt.Tick)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case ev := <-h.inbox:
+			ev(r)
+			h.drain(r)
+		case ev := <-h.clientIn:
+			ev(r)
+			h.drain(r)
+		case <-tick.C:
+			r.Tick()
+		}
+		r.Flush()
+	}
+}
+
+// drain handles queued events without blocking, up to drainMax, so that one Flush
+// (and one Step per compartment) serves a whole burst.
+func (h *Host) drain(r *broker.Replica) {
+	for range drainMax {
+		select {
+		case ev := <-h.inbox:
+			ev(r)
+		case ev := <-h.clientIn:
+			ev(r)
+		default:
+			return
+		}
+	}
+}

@@ -1,0 +1,122 @@
+package tcpnet
+
+import (
+	"bytes"
+	"fmt"
+
+	"github.com/splitbft/splitbft/broker"
+	"github.com/splitbft/splitbft/spec"
+)
+
+// The messages of tcpnet's two ports, besides broker.PeerMsg. All are encoded with
+// the spec codec (canonical CBOR, toarray) and decoded strictly (spec.Decode, with the
+// round-trip gate); see doc.go for the protocol.
+
+// Protocol labels carried in the hellos, so that a connection to the wrong port (a
+// client on the peer port, a broker on the client port) fails with a clear error.
+const (
+	PeerProto   = "splitbft/v1/peer"
+	ClientProto = "splitbft/v1/client"
+)
+
+// PeerHello is the first frame on a peer connection, sent by the dialing broker. It
+// only labels the connection for logs and counters: nothing in it is trusted.
+type PeerHello struct {
+	_       struct{} `cbor:",toarray"`
+	Proto   []byte   // PeerProto
+	Replica uint64   // the dialing replica's id
+}
+
+// ClientMsg is every frame of the client port.
+type ClientMsg struct {
+	_      struct{} `cbor:",toarray"`
+	Kind   uint64   // ClientHello, ClientRequest or ClientReply
+	Client uint64   // the client id (of the hello, for requests; the addressee, for replies)
+	Body   []byte   // ClientProto (hello), enc(spec.Request) (request), enc(spec.Reply) (reply)
+}
+
+// Kinds of ClientMsg.
+const (
+	ClientHello   uint64 = 1 // client → broker, first frame only
+	ClientRequest uint64 = 2 // client → broker
+	ClientReply   uint64 = 3 // broker → client
+)
+
+// decodePeerHello decodes and checks a peer hello from a cluster of n replicas
+// (n = len(Options.Peers)) received by replica self.
+func decodePeerHello(frame []byte, self uint64, n int) (uint64, error) {
+	var h PeerHello
+	if err := spec.Decode(frame, &h, MaxHelloFrame); err != nil {
+		return 0, fmt.Errorf("hello is not a PeerHello: %w", err)
+	}
+	switch {
+	case !bytes.Equal(h.Proto, []byte(PeerProto)):
+		return 0, fmt.Errorf("hello is for protocol %q, want %q", h.Proto, PeerProto)
+	case h.Replica >= uint64(n):
+		return 0, fmt.Errorf("hello claims replica %d of a %d-replica cluster", h.Replica, n)
+	case h.Replica == self:
+		return 0, fmt.Errorf("hello claims this replica's own id %d", self)
+	}
+	return h.Replica, nil
+}
+
+// decodePeerFrame decodes a peer frame strictly as a PeerMsg whose body decodes as
+// its kind (broker.DecodePeer), so that garbage is caught before the event loop.
+func decodePeerFrame(frame []byte) error {
+	if _, _, err := broker.DecodePeer(frame); err != nil {
+		return fmt.Errorf("%d-byte frame is not a PeerMsg: %w", len(frame), err)
+	}
+	return nil
+}
+
+// decodeClientHello decodes a client hello and returns the client id it claims.
+func decodeClientHello(frame []byte) (uint64, error) {
+	var m ClientMsg
+	if err := spec.Decode(frame, &m, MaxHelloFrame); err != nil {
+		return 0, fmt.Errorf("hello is not a ClientMsg: %w", err)
+	}
+	if m.Kind != ClientHello || !bytes.Equal(m.Body, []byte(ClientProto)) {
+		return 0, fmt.Errorf("first frame is kind %d body %q, want a hello (kind %d) for %q", m.Kind, m.Body, ClientHello, ClientProto)
+	}
+	return m.Client, nil
+}
+
+// decodeClientRequest decodes a request frame from the client that said hello as id
+// and returns the encoded REQUEST.
+func decodeClientRequest(frame []byte, id uint64) ([]byte, error) {
+	var m ClientMsg
+	if err := spec.Decode(frame, &m, MaxClientFrame); err != nil {
+		return nil, fmt.Errorf("%d-byte frame is not a ClientMsg: %w", len(frame), err)
+	}
+	if m.Kind != ClientRequest || m.Client != id {
+		return nil, fmt.Errorf("frame is kind %d for client %d, want a request (kind %d) for client %d", m.Kind, m.Client, ClientRequest, id)
+	}
+	var q spec.Request
+	if err := spec.Decode(m.Body, &q, spec.MaxBodyBytes(spec.KindRequest)); err != nil {
+		return nil, fmt.Errorf("request body is not a REQUEST: %w", err)
+	}
+	if q.Body.Client != id {
+		return nil, fmt.Errorf("request is signed as client %d on client %d's connection", q.Body.Client, id)
+	}
+	return m.Body, nil
+}
+
+// decodeClientReply decodes a reply frame for client id and returns the encoded REPLY
+// (whose contents the client's session checks and opens).
+func decodeClientReply(frame []byte, id uint64) ([]byte, error) {
+	var m ClientMsg
+	if err := spec.Decode(frame, &m, MaxReplyFrame); err != nil {
+		return nil, fmt.Errorf("%d-byte frame is not a ClientMsg: %w", len(frame), err)
+	}
+	if m.Kind != ClientReply || m.Client != id {
+		return nil, fmt.Errorf("frame is kind %d for client %d, want a reply (kind %d) for client %d", m.Kind, m.Client, ClientReply, id)
+	}
+	var r spec.Reply
+	if err := spec.Decode(m.Body, &r, spec.MaxBodyBytes(spec.KindReply)); err != nil {
+		return nil, fmt.Errorf("reply body is not a REPLY: %w", err)
+	}
+	if r.Client != id {
+		return nil, fmt.Errorf("reply for client %d on client %d's connection", r.Client, id)
+	}
+	return m.Body, nil
+}
