@@ -21,6 +21,10 @@ var commands = map[string]func(args []string, stdout, stderr io.Writer) int{
 	"demo":        demoMain,
 	"conformance": conformanceMain,
 	"sim":         simMain,
+	"init":        initMain,
+	"replica":     replicaMain,
+	"kv":          kvMain,
+	"status":      statusMain,
 	"tcb":         tcbMain,
 }
 
@@ -48,6 +52,11 @@ commands:
   conformance  run the conformance vectors of a role against a compartment binary
   sim     run the Byzantine swarm simulator over many seeds (long mode), or
           replay one failing scenario file
+  init    write a cluster directory (template, client credentials) for n = 3f+1
+          replicas and print its diversity matrix
+  replica run one replica: its broker and its prep, conf, exec compartments as processes
+  kv      a key-value client: put, get, del, cas, script (stdin), bench
+  status  every replica's view, last executed, stable checkpoint, builds, attestation
   tcb     lines of Go source linked into each enclave binary: its own logic, spec,
           shared packages, third-party modules, standard library (for auditors)
 

@@ -1,0 +1,89 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/splitbft/splitbft/operator"
+)
+
+// replicaMain is `splitbft replica`: it runs one replica until SIGINT or SIGTERM.
+func replicaMain(args []string, stdout, stderr io.Writer) int {
+	opt, err := parseReplicaFlags(args, stderr)
+	if err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintf(stderr, "splitbft replica: %v\n", err)
+		}
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := operator.RunReplica(ctx, opt); err != nil {
+		fmt.Fprintf(stderr, "splitbft replica: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// parseReplicaFlags parses the flags of replica into RunReplica's options.
+func parseReplicaFlags(args []string, stderr io.Writer) (operator.ReplicaOptions, error) {
+	fs := flag.NewFlagSet("replica", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, "usage: splitbft replica --dir DIR --id I [flags]\n\n"+
+			"Runs replica I of the cluster in DIR: starts its prep, conf and exec compartments as\n"+
+			"processes, forms the cluster with the other replicas, then serves peers, clients, and\n"+
+			"/status and /metrics on its status port, until SIGINT or SIGTERM.\n\n")
+		fs.PrintDefaults()
+	}
+	var opt operator.ReplicaOptions
+	var runner, level string
+	var jsonLogs bool
+	id := fs.Int("id", -1, "replica id (required)")
+	fs.StringVar(&opt.Dir, "dir", "", "cluster directory made by init (required)")
+	fs.StringVar(&opt.BinDir, "bin-dir", "", "directory of prebuilt compartment binaries named by build (default DIR/bin, built there with go build when missing)")
+	fs.StringVar(&runner, "enclave-runner", "", `command prefix for the compartment binaries, e.g. "ego run" (space-separated)`)
+	fs.DurationVar(&opt.Tick, "tick", 10*time.Millisecond, "broker tick")
+	fs.BoolVar(&jsonLogs, "log-json", false, "structured logs as JSON (default: text) on stderr")
+	fs.StringVar(&level, "log-level", "info", "debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		return opt, err
+	}
+	switch {
+	case opt.Dir == "":
+		return opt, errors.New("--dir is required")
+	case *id < 0:
+		return opt, errors.New("--id is required")
+	case fs.NArg() > 0:
+		return opt, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	case opt.Tick <= 0:
+		return opt, errors.New("--tick must be positive")
+	}
+	opt.ID = uint64(*id)
+	opt.Runner = strings.Fields(runner)
+	opt.Stderr = stderr
+	var err error
+	opt.Log, err = newLogger(stderr, jsonLogs, level)
+	return opt, err
+}
+
+// newLogger returns a slog logger writing to w as text or JSON at the given level.
+func newLogger(w io.Writer, jsonLogs bool, level string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level: %v", err)
+	}
+	ho := &slog.HandlerOptions{Level: lv}
+	if jsonLogs {
+		return slog.New(slog.NewJSONHandler(w, ho)), nil
+	}
+	return slog.New(slog.NewTextHandler(w, ho)), nil
+}

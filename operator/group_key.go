@@ -1,0 +1,127 @@
+package operator
+
+import (
+	"fmt"
+
+	"github.com/splitbft/splitbft/broker"
+	"github.com/splitbft/splitbft/spec"
+)
+
+// This file holds obligation 1 of SPEC.md §13.3 as one replica performs it once it has
+// every replica's enrollments: the dealer's exec wraps the group key for every exec,
+// and each replica configures its own compartments.
+
+// DealGroupKey has the dealer exec (before configure) create the exec group key and
+// wrap it for every exec enrollment in enr, in replica order (SPEC.md §11.2). It
+// returns the shares after CheckShares.
+func DealGroupKey(dealer broker.Enclave, dealerID uint64, enr [][3]spec.Enrollment) ([]spec.GroupKeyShare, error) {
+	deal := spec.GroupKeyDeal{}
+	for i := range enr {
+		deal.Execs = append(deal.Execs, enr[i][spec.RoleExec].Body)
+	}
+	outs, err := stepOnce(dealer, spec.KindGroupKeyDeal, spec.Encode(&deal))
+	if err != nil {
+		return nil, fmt.Errorf("operator: group key deal: %w", err)
+	}
+	for _, o := range outs {
+		if o.Kind != spec.KindGroupKeyShares {
+			continue
+		}
+		var gs spec.GroupKeyShares
+		if err := spec.Decode(o.Body, &gs, spec.MaxBodyBytes(spec.KindGroupKeyShares)); err != nil {
+			return nil, fmt.Errorf("operator: group key shares: %w", err)
+		}
+		if _, err := CheckShares(gs.Shares, dealerID, enr); err != nil {
+			return nil, err
+		}
+		return gs.Shares, nil
+	}
+	return nil, fmt.Errorf("operator: group key deal produced no shares")
+}
+
+// CheckShares checks a deal received from replica dealerID: one share per exec in
+// replica order, each for that exec's box key, all from the dealer's exec and for one
+// non-zero group key, which it returns. (Whether a share opens is checked by each
+// exec when it is configured, rule G3.)
+func CheckShares(shares []spec.GroupKeyShare, dealerID uint64, enr [][3]spec.Enrollment) (spec.PublicKey, error) {
+	if len(shares) != len(enr) || dealerID >= uint64(len(enr)) {
+		return spec.PublicKey{}, fmt.Errorf("operator: %d group key shares for %d execs", len(shares), len(enr))
+	}
+	dealer := enr[dealerID][spec.RoleExec].Body.BoxKey
+	g := shares[0].GroupKey
+	for i := range shares {
+		s := &shares[i]
+		switch {
+		case s.Recipient != enr[i][spec.RoleExec].Body.BoxKey:
+			return spec.PublicKey{}, fmt.Errorf("operator: group key share %d is not for replica %d's exec", i, i)
+		case s.Dealer != dealer:
+			return spec.PublicKey{}, fmt.Errorf("operator: group key share %d is not from replica %d's exec", i, dealerID)
+		case s.GroupKey != g || g == spec.PublicKey{}:
+			return spec.PublicKey{}, fmt.Errorf("operator: group key share %d names another (or no) group key", i)
+		}
+	}
+	return g, nil
+}
+
+// ConfigureAll delivers configure to a replica's three compartments — exec with its
+// own share — and checks that each accepted it and reports itself configured.
+func ConfigureAll(enclaves [3]broker.Enclave, cfg *spec.Config, share spec.GroupKeyShare) error {
+	raw := spec.Encode(cfg)
+	for r := spec.RolePrep; r <= spec.RoleExec; r++ {
+		c := spec.Configure{Config: raw}
+		if r == spec.RoleExec {
+			c.Share = []spec.GroupKeyShare{share}
+		}
+		outs, err := stepOnce(enclaves[r], spec.KindConfigure, spec.Encode(&c))
+		if err != nil {
+			return fmt.Errorf("operator: configure %s: %w", spec.RoleName(r), err)
+		}
+		var st spec.Status
+		last := outs[len(outs)-1]
+		if last.Kind != spec.KindStatus || spec.Decode(last.Body, &st, spec.MaxBodyBytes(spec.KindStatus)) != nil || !st.Configured {
+			return fmt.Errorf("operator: %s does not report itself configured", spec.RoleName(r))
+		}
+	}
+	return nil
+}
+
+// stepOnce runs one input through an enclave and returns its outputs (at least one),
+// failing on a host error, an undecodable output or any rejection.
+func stepOnce(e broker.Enclave, kind uint64, body []byte) ([]spec.Output, error) {
+	raw, err := e.Step(spec.Encode(&spec.StepInput{Inputs: []spec.Input{{Kind: kind, Body: body}}}))
+	if err != nil {
+		return nil, err
+	}
+	var out spec.StepOutput
+	if err := spec.Decode(raw, &out, spec.MaxMessageBytes); err != nil {
+		return nil, fmt.Errorf("step output: %w", err)
+	}
+	if len(out.Outputs) == 0 {
+		return nil, fmt.Errorf("step output without status")
+	}
+	for _, o := range out.Outputs {
+		if o.Kind == spec.KindReject {
+			return nil, fmt.Errorf("rejected: %s", spec.Describe(o.Kind, o.Body))
+		}
+	}
+	return out.Outputs, nil
+}
+
+// InitAll calls Init on a replica's three compartments and checks each enrollment
+// names its role and the replica.
+func InitAll(enclaves [3]broker.Enclave, id uint64) ([3]spec.Enrollment, error) {
+	var out [3]spec.Enrollment
+	for r := spec.RolePrep; r <= spec.RoleExec; r++ {
+		raw, err := enclaves[r].Init(spec.Encode(&spec.InitRequest{Role: r, Replica: id}))
+		if err != nil {
+			return out, fmt.Errorf("operator: init %s: %w", spec.RoleName(r), err)
+		}
+		if err := spec.Decode(raw, &out[r], spec.MaxMessageBytes); err != nil {
+			return out, fmt.Errorf("operator: %s enrollment: %w", spec.RoleName(r), err)
+		}
+		if out[r].Body.Role != r || out[r].Body.Replica != id {
+			return out, fmt.Errorf("operator: %s enrolled as role %d replica %d", spec.RoleName(r), out[r].Body.Role, out[r].Body.Replica)
+		}
+	}
+	return out, nil
+}

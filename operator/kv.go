@@ -1,0 +1,203 @@
+package operator
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/splitbft/splitbft/attest"
+	"github.com/splitbft/splitbft/broker/tcpnet"
+	"github.com/splitbft/splitbft/client"
+	"github.com/splitbft/splitbft/spec"
+)
+
+// ErrNotFormed is wrapped by FetchConfig when too few replicas serve a configuration
+// yet: waiting may help.
+var ErrNotFormed = errors.New("operator: the cluster has not formed")
+
+// FetchConfig fetches the configuration from every replica's GET /config and accepts
+// it only if (1) at least f+1 replicas served it and every copy received is the same,
+// (2) it is exactly the configuration the template makes from its enrollments and
+// group key (Assemble), and (3) every enrollment's evidence is admitted under the
+// template's policy (attest.CheckConfig). This is the client's view of the evidence.
+func FetchConfig(ctx context.Context, t *Template, v attest.Verifier, timeout time.Duration) (*spec.Config, error) {
+	raw, err := agreedCopy(ctx, t, timeout)
+	if err != nil {
+		return nil, err
+	}
+	var cfg spec.Config
+	if err := spec.Decode(raw, &cfg, spec.MaxMessageBytes); err != nil {
+		return nil, fmt.Errorf("operator: the replicas' configuration does not decode: %w", err)
+	}
+	enr := make([][3]spec.Enrollment, len(cfg.Replicas))
+	for i, rc := range cfg.Replicas {
+		enr[i] = [3]spec.Enrollment{rc.Prep, rc.Conf, rc.Exec}
+	}
+	again, err := Assemble(t, enr, cfg.ExecGroupKey)
+	if err != nil {
+		return nil, fmt.Errorf("operator: the replicas' configuration is not valid for %s: %w", TemplateFile, err)
+	}
+	if !bytes.Equal(spec.Encode(again), raw) {
+		return nil, fmt.Errorf("operator: the replicas' configuration differs from what %s makes of its enrollments", TemplateFile)
+	}
+	if err := attest.Rejected(attest.CheckConfig(&cfg, v)); err != nil {
+		return nil, fmt.Errorf("operator: the replicas' configuration has enclaves that are not admitted: %w", err)
+	}
+	return &cfg, nil
+}
+
+// agreedCopy fetches every replica's /config and returns the one copy they agree on.
+func agreedCopy(ctx context.Context, t *Template, timeout time.Duration) ([]byte, error) {
+	copies := make([][]byte, t.N)
+	errs := make([]error, t.N)
+	var wg sync.WaitGroup
+	for i := range t.Replicas {
+		wg.Go(func() {
+			copies[i], errs[i] = httpGet(ctx, t.Replicas[i].Status, "/config", timeout, spec.MaxMessageBytes)
+		})
+	}
+	wg.Wait()
+	groups := map[string][]string{}
+	for i, c := range copies {
+		if errs[i] == nil {
+			d := spec.Hash("splitbft/operator/copy", c)
+			groups[string(c)] = append(groups[string(c)], fmt.Sprintf("%d (%x)", i, d[:6]))
+		}
+	}
+	if len(groups) > 1 {
+		var desc []string
+		for _, ids := range groups {
+			desc = append(desc, strings.Join(ids, ", "))
+		}
+		sort.Strings(desc)
+		return nil, fmt.Errorf("operator: replicas serve different configurations: replicas %s", strings.Join(desc, " vs "))
+	}
+	var agreed []byte
+	var who []string
+	for c, ids := range groups {
+		agreed, who = []byte(c), ids
+	}
+	if uint64(len(who)) < t.F+1 {
+		return nil, fmt.Errorf("%w: %d replicas serve a configuration, need f+1 = %d (%v)", ErrNotFormed, len(who), t.F+1, errors.Join(errs...))
+	}
+	return agreed, nil
+}
+
+// KVOptions configure Connect. Zero values take the defaults noted.
+type KVOptions struct {
+	Dir      string          // cluster directory; required
+	ID       uint64          // client id (credentials in Dir/clients/client-<id>.json)
+	Wait     time.Duration   // how long to wait for the cluster to form; default 0 (try once)
+	Timeout  time.Duration   // per request; default 30s
+	Verifier attest.Verifier // default attest.DefaultVerifier()
+	Stderr   io.Writer       // the dev-insecure warning and waiting notes; default os.Stderr
+}
+
+// KV is a connected key-value client.
+type KV struct {
+	*client.Client
+	Config *spec.Config
+	conn   *tcpnet.ClientConn
+	tsPath string
+}
+
+// Connect loads the client's credentials and the template, fetches and checks the
+// configuration (FetchConfig, retried while the cluster has not formed, up to
+// opt.Wait), prints the dev-insecure warning if it applies, and connects to the
+// replicas' client ports. Timestamps continue above every timestamp this client
+// identity used before (a file beside its credentials, and the clock).
+func Connect(ctx context.Context, opt KVOptions) (*KV, error) {
+	if opt.Verifier == nil {
+		opt.Verifier = attest.DefaultVerifier()
+	}
+	if opt.Stderr == nil {
+		opt.Stderr = os.Stderr
+	}
+	t, err := LoadTemplate(opt.Dir)
+	if err != nil {
+		return nil, err
+	}
+	id, err := LoadIdentity(opt.Dir, opt.ID)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := waitConfig(ctx, t, opt)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprint(opt.Stderr, attest.InsecureWarning(cfg))
+	return dial(ctx, t, cfg, id, opt)
+}
+
+// waitConfig retries FetchConfig while the cluster has not formed, up to opt.Wait.
+func waitConfig(ctx context.Context, t *Template, opt KVOptions) (*spec.Config, error) {
+	deadline := time.Now().Add(opt.Wait)
+	for said := false; ; said = true {
+		cfg, err := FetchConfig(ctx, t, opt.Verifier, 3*time.Second)
+		if err == nil || !errors.Is(err, ErrNotFormed) || time.Now().After(deadline) {
+			return cfg, err
+		}
+		if !said {
+			fmt.Fprintf(opt.Stderr, "waiting up to %s for the cluster to form...\n", opt.Wait.Round(time.Second))
+		}
+		if err := sleepCtx(ctx, 250*time.Millisecond); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// dial connects the client ports and starts a client above the last used timestamp.
+func dial(ctx context.Context, t *Template, cfg *spec.Config, id client.Identity, opt KVOptions) (*KV, error) {
+	addrs := make([]string, t.N)
+	for i, r := range t.Replicas {
+		addrs[i] = r.Client
+	}
+	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	conn, err := tcpnet.DialClient(dctx, addrs, id.ID, tcpnet.ClientOptions{})
+	if err != nil {
+		return nil, err
+	}
+	c, err := client.New(cfg, id, rand.Reader, conn, client.Options{Timeout: cmpOr(opt.Timeout, 30*time.Second)})
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	kv := &KV{Client: c, Config: cfg, conn: conn, tsPath: CredentialsPath(opt.Dir, id.ID) + ".next"}
+	if err := c.Session().SetNextTimestamp(kv.firstTimestamp()); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return kv, nil
+}
+
+// firstTimestamp is the larger of the clock in nanoseconds and the next timestamp a
+// previous run of this client recorded.
+func (kv *KV) firstTimestamp() uint64 {
+	ts := uint64(time.Now().UnixNano())
+	if raw, err := os.ReadFile(kv.tsPath); err == nil {
+		if prev, err := strconv.ParseUint(strings.TrimSpace(string(raw)), 10, 64); err == nil && prev > ts {
+			ts = prev
+		}
+	}
+	return ts
+}
+
+// Close records the next unused timestamp and closes the connections.
+func (kv *KV) Close() error {
+	next := kv.Session().NextTimestamp()
+	tmp := kv.tsPath + ".tmp"
+	if err := os.WriteFile(tmp, []byte(strconv.FormatUint(next, 10)+"\n"), 0o600); err == nil {
+		os.Rename(tmp, kv.tsPath)
+	}
+	return kv.conn.Close()
+}

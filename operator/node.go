@@ -1,0 +1,166 @@
+package operator
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/splitbft/splitbft/attest"
+	"github.com/splitbft/splitbft/broker"
+	"github.com/splitbft/splitbft/broker/tcpnet"
+	"github.com/splitbft/splitbft/spec"
+)
+
+// node is a replica's state as its status server shows it. Formation and the broker
+// fill it in; HTTP handlers read it.
+type node struct {
+	id      uint64
+	t       *Template
+	watched [3]*Watched
+
+	mu     sync.Mutex
+	phase  string
+	err    string // a fatal error, shown until the process exits
+	enr    []byte // encoded ReplicaEnrollments, once Init succeeded
+	deal   []byte // encoded GroupKeyShares, on the dealer once dealt
+	cfgRaw []byte // encoded Config, once configured
+	cfg    *spec.Config
+	states [3]string    // attestation state of own compartments, once formed
+	host   *tcpnet.Host // set once the broker runs
+}
+
+// snapshot is what /status and /metrics show, taken at one moment.
+type snapshot struct {
+	phase, err string
+	cfg        *spec.Config
+	states     [3]string
+	running    bool
+	status     [3]spec.Status
+	metrics    broker.Metrics
+	net        tcpnet.Stats
+}
+
+func (n *node) set(f func(n *node)) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	f(n)
+}
+
+// formed records the configuration and the attestation states of own compartments.
+func (n *node) formed(cfg *spec.Config, results []attest.Result) {
+	n.set(func(n *node) {
+		n.cfg, n.cfgRaw = cfg, spec.Encode(cfg)
+		for _, r := range results {
+			if r.Replica == n.id {
+				n.states[r.Role] = r.State()
+			}
+		}
+	})
+}
+
+// take returns a snapshot; the broker's part is read on its event loop.
+func (n *node) take(ctx context.Context) snapshot {
+	n.mu.Lock()
+	s := snapshot{phase: n.phase, err: n.err, cfg: n.cfg, states: n.states}
+	host := n.host
+	n.mu.Unlock()
+	for r := range s.status {
+		s.status[r] = spec.Status{Role: spec.Role(r), Replica: n.id}
+	}
+	if host == nil {
+		return s
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	// f may still run after a timeout: it hands its result over a buffered channel
+	// rather than writing into s.
+	type view struct {
+		status  [3]spec.Status
+		metrics broker.Metrics
+	}
+	ch := make(chan view, 1)
+	err := host.Query(ctx, func(r *broker.Replica) { ch <- view{r.Status(), r.Metrics()} })
+	if s.running = err == nil; s.running {
+		v := <-ch
+		s.status, s.metrics = v.status, v.metrics
+	}
+	s.net = host.Stats()
+	return s
+}
+
+// handler serves the formation documents, /status and /metrics.
+func (n *node) handler() http.Handler {
+	mux := http.NewServeMux()
+	serveDoc := func(path string, get func(n *node) []byte) {
+		mux.HandleFunc("GET "+path, func(w http.ResponseWriter, _ *http.Request) {
+			n.mu.Lock()
+			body := get(n)
+			n.mu.Unlock()
+			if body == nil {
+				http.Error(w, "not ready", http.StatusServiceUnavailable)
+				return
+			}
+			w.Header().Set("Content-Type", "application/cbor")
+			w.Write(body)
+		})
+	}
+	serveDoc("/enrollments", func(n *node) []byte { return n.enr })
+	serveDoc("/group-key", func(n *node) []byte { return n.deal })
+	serveDoc("/config", func(n *node) []byte { return n.cfgRaw })
+	mux.HandleFunc("GET /status", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		enc.Encode(n.statusDoc(n.take(r.Context())))
+	})
+	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", MetricsContentType)
+		n.writeMetrics(w, n.take(r.Context()))
+	})
+	return mux
+}
+
+// statusDoc renders a snapshot as the /status document.
+func (n *node) statusDoc(s snapshot) *ReplicaStatus {
+	st := &ReplicaStatus{Replica: n.id, Cluster: n.t.Name, Phase: s.phase, Error: s.err}
+	if s.phase == PhaseRunning && !s.running && st.Error == "" {
+		st.Error = "the broker's event loop did not answer within 2s"
+	}
+	if s.cfg != nil {
+		d := spec.ConfigDigest(s.cfg)
+		st.ConfigDigest = hex.EncodeToString(d[:])
+		st.DevInsecure = attest.InsecureWarning(s.cfg) != ""
+		st.Primary = s.cfg.Primary(s.status[spec.RolePrep].View)
+	}
+	for r, w := range n.watched {
+		c := CompartmentStatus{Role: spec.RoleName(spec.Role(r)), Build: n.t.Replicas[n.id].Build(spec.Role(r)),
+			Alive: true, Attestation: s.states[r]}
+		if w != nil && w.Dead() != nil {
+			c.Alive, c.Error = false, w.Dead().Error()
+		}
+		cs := s.status[r]
+		c.Configured, c.View, c.ViewActive, c.Last, c.Stable, c.NeedState = cs.Configured, cs.View, cs.ViewActive, cs.Last, cs.Stable, cs.NeedState
+		st.Compartments = append(st.Compartments, c)
+	}
+	n.addCheckpoints(st, s.status[spec.RoleExec].Stable)
+	return st
+}
+
+// addCheckpoints fills in the exec's recent checkpoints and the stable one's digest.
+func (n *node) addCheckpoints(st *ReplicaStatus, stable uint64) {
+	st.Stable.Seq = stable
+	st.Checkpoints = []CheckpointStatus{}
+	if n.watched[spec.RoleExec] == nil {
+		return
+	}
+	for _, cp := range n.watched[spec.RoleExec].Checkpoints() {
+		c := CheckpointStatus{Seq: cp.Seq, State: hex.EncodeToString(cp.State[:])}
+		st.Checkpoints = append(st.Checkpoints, c)
+		if cp.Seq == stable {
+			st.Stable = c
+		}
+	}
+}

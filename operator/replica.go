@@ -1,0 +1,255 @@
+package operator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/splitbft/splitbft/attest"
+	"github.com/splitbft/splitbft/broker"
+	"github.com/splitbft/splitbft/broker/procenclave"
+	"github.com/splitbft/splitbft/broker/tcpnet"
+	"github.com/splitbft/splitbft/spec"
+)
+
+// ReplicaOptions configure RunReplica. Zero values take the defaults noted.
+type ReplicaOptions struct {
+	Dir      string          // cluster directory (cluster.json); required
+	ID       uint64          // replica id
+	BinDir   string          // compartment binaries; default Dir/bin, built there on demand
+	Runner   []string        // command prefix for compartment binaries, e.g. ["ego", "run"]
+	Log      *slog.Logger    // default: discard
+	Stderr   io.Writer       // compartments' stderr and the loud warnings; default os.Stderr
+	Broker   broker.Options  // broker tuning (ticks are Tick long)
+	Tick     time.Duration   // broker tick; default 10ms
+	Verifier attest.Verifier // default attest.DefaultVerifier()
+}
+
+// ConfigFile is where a replica writes the configuration it formed, inside its
+// folder replica-<id> of the cluster directory.
+const ConfigFile = "config.cbor"
+
+// replica is a running replica's resources.
+type replica struct {
+	opt    ReplicaOptions
+	t      *Template
+	log    *slog.Logger
+	n      *node
+	procs  [3]*procenclave.Process
+	own    [3]spec.Enrollment // own compartments' enrollments, after start
+	host   *tcpnet.Host
+	status net.Listener
+	srv    *http.Server
+}
+
+// RunReplica runs replica opt.ID of the cluster in opt.Dir until ctx ends: it starts
+// its three compartment processes, forms the cluster with its peers (formation.go),
+// configures its compartments, writes Dir/replica-<id>/config.cbor and runs the
+// broker over TCP. It returns nil when ctx ends after a clean shutdown (compartment
+// processes closed), or the error that stopped it. A compartment process that dies is
+// logged, shown in /status and /metrics, and never restarted.
+func RunReplica(ctx context.Context, opt ReplicaOptions) error {
+	rp, err := newReplica(opt)
+	if err != nil {
+		return err
+	}
+	defer rp.close()
+	err = rp.start(ctx)
+	var cfg *spec.Config
+	if err == nil {
+		cfg, err = rp.form(ctx)
+	}
+	switch {
+	case ctx.Err() != nil:
+		return nil // asked to stop before the broker ran
+	case err != nil:
+		rp.fail(err)
+		return err
+	}
+	return rp.run(ctx, cfg)
+}
+
+func newReplica(opt ReplicaOptions) (*replica, error) {
+	if opt.Log == nil {
+		opt.Log = slog.New(slog.DiscardHandler)
+	}
+	if opt.Stderr == nil {
+		opt.Stderr = os.Stderr
+	}
+	if opt.Verifier == nil {
+		opt.Verifier = attest.DefaultVerifier()
+	}
+	t, err := LoadTemplate(opt.Dir)
+	if err != nil {
+		return nil, err
+	}
+	if opt.ID >= t.N {
+		return nil, fmt.Errorf("operator: replica %d: the cluster has replicas 0..%d", opt.ID, t.N-1)
+	}
+	log := opt.Log.With("replica", opt.ID)
+	rp := &replica{opt: opt, t: t, log: log, n: &node{id: opt.ID, t: t, phase: PhaseStarting}}
+	return rp, rp.listen()
+}
+
+// listen binds the status, peer and client ports first, so that a port conflict
+// fails at once.
+func (rp *replica) listen() error {
+	me := rp.t.Replicas[rp.opt.ID]
+	var err error
+	if rp.status, err = net.Listen("tcp", me.Status); err != nil {
+		return fmt.Errorf("operator: status port: %w", err)
+	}
+	peers := make([]string, rp.t.N)
+	for i, r := range rp.t.Replicas {
+		peers[i] = r.Peer
+	}
+	rp.host, err = tcpnet.Listen(tcpnet.Options{ID: rp.opt.ID, Listen: me.Peer, Peers: peers, ClientListen: me.Client,
+		Tick: cmpOr(rp.opt.Tick, 10*time.Millisecond), Logger: rp.opt.Log})
+	if err != nil {
+		rp.status.Close()
+		return fmt.Errorf("operator: %w", err)
+	}
+	rp.srv = &http.Server{Handler: rp.n.handler(), ReadHeaderTimeout: 5 * time.Second}
+	go rp.srv.Serve(rp.status)
+	rp.log.Info("listening", "peer", me.Peer, "client", me.Client, "status", me.Status)
+	return nil
+}
+
+// start builds (if needed) and starts the compartment processes and Inits them.
+func (rp *replica) start(ctx context.Context) error {
+	me := &rp.t.Replicas[rp.opt.ID]
+	builds := [3]string{me.Prep, me.Conf, me.Exec}
+	binDir, build := rp.opt.BinDir, false
+	if binDir == "" {
+		binDir, build = filepath.Join(rp.opt.Dir, "bin"), true
+	}
+	paths, err := EnsureBinaries(ctx, binDir, builds, build, rp.log)
+	if err != nil {
+		return err
+	}
+	if rp.procs, err = StartCompartments(paths, rp.opt.Runner, rp.opt.Stderr); err != nil {
+		return err
+	}
+	var encl [3]broker.Enclave
+	for r := range rp.procs {
+		rp.n.watched[r] = Watch(rp.procs[r], spec.Role(r), builds[r], rp.log)
+		encl[r] = rp.n.watched[r]
+		rp.log.Info("compartment started", "role", spec.RoleName(spec.Role(r)), "build", builds[r], "pid", rp.procs[r].Pid())
+	}
+	if rp.own, err = InitAll(encl, rp.opt.ID); err != nil {
+		return err
+	}
+	body := spec.Encode(&ReplicaEnrollments{Replica: rp.opt.ID, Enrollments: rp.own[:]})
+	rp.n.set(func(n *node) { n.enr, n.phase = body, PhaseForming })
+	return nil
+}
+
+// form runs formation and configures the compartments.
+func (rp *replica) form(ctx context.Context) (*spec.Config, error) {
+	encl := rp.enclaves()
+	f := &Former{T: rp.t, ID: rp.opt.ID, Verifier: rp.opt.Verifier, Log: rp.log}
+	rp.log.Info("forming the cluster", "replicas", rp.t.N, "dealer", Dealer)
+	cfg, share, err := f.Form(ctx, rp.own, encl[spec.RoleExec], func(b []byte) { rp.n.set(func(n *node) { n.deal = b }) })
+	if err != nil {
+		return nil, err
+	}
+	rp.warnInsecure(cfg)
+	if err := ConfigureAll(encl, cfg, share); err != nil {
+		return nil, err
+	}
+	if err := writeConfig(rp.opt.Dir, rp.opt.ID, cfg); err != nil {
+		return nil, err
+	}
+	rp.n.formed(cfg, attest.CheckConfig(cfg, rp.opt.Verifier))
+	d := spec.ConfigDigest(cfg)
+	rp.log.Info("cluster formed; compartments configured", "config_digest", fmt.Sprintf("%x", d[:8]))
+	return cfg, nil
+}
+
+// enclaves returns the watched compartments as broker enclaves.
+func (rp *replica) enclaves() [3]broker.Enclave {
+	var encl [3]broker.Enclave
+	for r, w := range rp.n.watched {
+		encl[r] = w
+	}
+	return encl
+}
+
+// warnInsecure prints the loud dev-insecure warning to stderr and the log.
+func (rp *replica) warnInsecure(cfg *spec.Config) {
+	if w := attest.InsecureWarning(cfg); w != "" {
+		fmt.Fprint(rp.opt.Stderr, w)
+		rp.log.Warn("dev-insecure cluster: NO TEE PROTECTION; use for development and testing only")
+	}
+}
+
+// writeConfig writes the formed configuration to dir/replica-<id>/config.cbor.
+func writeConfig(dir string, id uint64, cfg *spec.Config) error {
+	d := filepath.Join(dir, fmt.Sprintf("replica-%d", id))
+	if err := os.MkdirAll(d, 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(d, ConfigFile), spec.Encode(cfg), 0o644)
+}
+
+// run runs the broker until ctx ends.
+func (rp *replica) run(ctx context.Context, cfg *spec.Config) error {
+	r := broker.NewReplica(rp.opt.ID, cfg, rp.enclaves(), rp.host.Net(), rp.opt.Broker)
+	rp.n.set(func(n *node) { n.host, n.phase = rp.host, PhaseRunning })
+	go rp.checkPeersConfig(ctx, spec.Encode(cfg))
+	err := rp.host.Run(ctx, r)
+	rp.host = nil // Run closed it
+	return err
+}
+
+// checkPeersConfig compares, in the background, the configuration every peer serves
+// with this replica's, and logs (and shows in /status) any difference: replicas that
+// formed different configurations cannot talk to each other.
+func (rp *replica) checkPeersConfig(ctx context.Context, own []byte) {
+	pending := map[uint64]bool{}
+	for i := range rp.t.N {
+		pending[i] = i != rp.opt.ID
+	}
+	for len(missingIDs(pending)) > 0 && sleepCtx(ctx, 200*time.Millisecond) == nil {
+		for _, i := range missingIDs(pending) {
+			raw, err := httpGet(ctx, rp.t.Replicas[i].Status, "/config", 2*time.Second, spec.MaxMessageBytes)
+			if err != nil {
+				continue
+			}
+			pending[i] = false
+			if string(raw) != string(own) {
+				err := fmt.Errorf("replica %d formed a different configuration: it cannot take part with this replica (restart every replica to form one cluster)", i)
+				rp.log.Error(err.Error())
+				rp.n.set(func(n *node) { n.err = err.Error() })
+			}
+		}
+	}
+}
+
+// fail records a fatal error for /status.
+func (rp *replica) fail(err error) {
+	rp.log.Error("replica stopped", "err", err)
+	rp.n.set(func(n *node) { n.err = err.Error() })
+}
+
+// close releases everything: the host (if Run did not), the compartment processes
+// and the status server.
+func (rp *replica) close() {
+	if rp.host != nil {
+		rp.host.Close()
+	}
+	CloseCompartments(rp.procs)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if err := rp.srv.Shutdown(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		rp.log.Warn("status server shutdown", "err", err)
+	}
+	rp.log.Info("replica stopped; compartment processes closed")
+}

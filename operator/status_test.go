@@ -1,0 +1,195 @@
+package operator
+
+import (
+	"bytes"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/splitbft/splitbft/broker"
+	"github.com/splitbft/splitbft/broker/tcpnet"
+	"github.com/splitbft/splitbft/spec"
+)
+
+// fakeEnclave answers every Step with outs, or fails with err.
+type fakeEnclave struct {
+	outs []spec.Output
+	err  error
+}
+
+func (f *fakeEnclave) Init([]byte) ([]byte, error) { return nil, f.err }
+func (f *fakeEnclave) Step([]byte) ([]byte, error) {
+	if f.err != nil {
+		return nil, f.err
+	}
+	return spec.Encode(&spec.StepOutput{Outputs: f.outs}), nil
+}
+
+// checkpointOutputs returns exec outputs carrying CHECKPOINTs at seqs, whose state
+// digest is the seq in its first byte.
+func checkpointOutputs(seqs ...uint64) []spec.Output {
+	var outs []spec.Output
+	for _, s := range seqs {
+		cp := spec.Checkpoint{Body: spec.CheckpointBody{Seq: s, State: spec.Digest{byte(s)}, Replica: 1}}
+		outs = append(outs, spec.Output{Kind: spec.KindCheckpoint, To: spec.Destination{Roles: 7, Replicas: []uint64{0, 1, 2, 3}}, Body: spec.Encode(&cp)})
+	}
+	return append(outs, spec.Output{Kind: spec.KindStatus, Body: spec.Encode(&spec.Status{Role: spec.RoleExec, Replica: 1})})
+}
+
+// testNode returns replica 1's node whose prep died, whose conf is idle, and whose
+// exec emitted checkpoints 8..160 in two steps of 3 ms each.
+func testNode(t *testing.T) *node {
+	log := slog.New(slog.DiscardHandler)
+	n := &node{id: 1, t: validTemplate(t), phase: PhaseRunning}
+	n.watched[spec.RolePrep] = Watch(&fakeEnclave{err: errors.New("procenclave: enclave process is dead")}, spec.RolePrep, "prep-a", log)
+	n.watched[spec.RoleConf] = Watch(&fakeEnclave{}, spec.RoleConf, "conf-b", log)
+	var seqs []uint64
+	for s := uint64(8); s <= 160; s += 8 {
+		seqs = append(seqs, s)
+	}
+	w := Watch(&fakeEnclave{outs: checkpointOutputs(seqs[:10]...)}, spec.RoleExec, "exec", log)
+	clock := time.Unix(0, 0)
+	w.now = func() time.Time { clock = clock.Add(3 * time.Millisecond); return clock }
+	w.Step(nil)
+	w.e = &fakeEnclave{outs: checkpointOutputs(seqs[10:]...)}
+	w.Step(nil)
+	n.watched[spec.RoleExec] = w
+	n.watched[spec.RolePrep].Step(nil)
+	return n
+}
+
+// testSnapshot is a running replica's snapshot.
+func testSnapshot() snapshot {
+	dev := "dev-insecure (NO TEE)"
+	s := snapshot{phase: PhaseRunning, running: true, states: [3]string{dev, dev, dev}}
+	s.status = [3]spec.Status{
+		{Role: spec.RolePrep, Replica: 1, Configured: true, View: 5, ViewActive: true, Last: 130},
+		{Role: spec.RoleConf, Replica: 1, Configured: true, View: 6, ViewActive: false, Last: 129, Stable: 128},
+		{Role: spec.RoleExec, Replica: 1, Configured: true, View: 5, ViewActive: true, Last: 129, Stable: 152},
+	}
+	s.metrics = broker.Metrics{Replies: 42, Batches: 3, Requests: 10, Steps: [3]uint64{1, 2, 3}, Rejections: map[uint64]uint64{spec.CodeBadSignature: 2}}
+	s.net = tcpnet.Stats{Peers: []tcpnet.PeerStats{{Addr: "a:1", Sent: 7, Connected: true}, {}, {Addr: "c:1"}, {Addr: "d:1", Garbage: 1}}}
+	return s
+}
+
+func TestStatusDoc(t *testing.T) {
+	n := testNode(t)
+	doc := n.statusDoc(testSnapshot())
+	if len(doc.Compartments) != 3 || doc.Phase != PhaseRunning || doc.Replica != 1 {
+		t.Fatalf("status %+v", doc)
+	}
+	prep, conf, exec := doc.Compartments[0], doc.Compartments[1], doc.Compartments[2]
+	if prep.Alive || !strings.Contains(prep.Error, "dead") || prep.Build != "prep-a" {
+		t.Errorf("prep %+v: want dead with the host error", prep)
+	}
+	if !conf.Alive || conf.ViewActive || conf.View != 6 || conf.Build != "conf-b" {
+		t.Errorf("conf %+v", conf)
+	}
+	if exec.Last != 129 || exec.Stable != 152 || exec.Attestation != "dev-insecure (NO TEE)" {
+		t.Errorf("exec %+v", exec)
+	}
+	if len(doc.Checkpoints) != checkpointRing || doc.Checkpoints[0].Seq != 40 || doc.Checkpoints[15].Seq != 160 {
+		t.Errorf("checkpoints %v: want the last %d, 40..160, oldest first", doc.Checkpoints, checkpointRing)
+	}
+	want := hex.EncodeToString([]byte{152}) + strings.Repeat("00", 31)
+	if doc.Stable.Seq != 152 || doc.Stable.State != want {
+		t.Errorf("stable %+v, want 152 with state %s", doc.Stable, want)
+	}
+}
+
+func TestStatusTable(t *testing.T) {
+	n := testNode(t)
+	results := []StatusResult{
+		{Replica: 0, Err: errors.New("dial tcp 127.0.0.1:7002: connection refused")},
+		{Replica: 1, Status: n.statusDoc(testSnapshot())},
+	}
+	var buf bytes.Buffer
+	if err := WriteStatusTable(&buf, results); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	want := [][]string{
+		{"REPLICA", "PHASE", "ROLE", "BUILD", "VIEW", "LAST", "STABLE", "ATTESTATION", "STATE"},
+		{"0", "unreachable", "-", "-", "-", "-", "-", "-", "dial tcp 127.0.0.1:7002: connection refused"},
+		{"1", "running", "prep", "prep-a", "5", "130", "0", "dev-insecure (NO TEE)", "DEAD: procenclave: enclave process is dead"},
+		{"1", "running", "conf", "conf-b", "6 (changing)", "129", "128", "dev-insecure (NO TEE)", "alive"},
+		{"1", "running", "exec", "exec", "5", "129", "152", "dev-insecure (NO TEE)", "alive"},
+		{"replica 1: stable checkpoint 152 state 98000000"},
+	}
+	if len(lines) != len(want) {
+		t.Fatalf("%d lines, want %d:\n%s", len(lines), len(want), buf.String())
+	}
+	for i, cells := range want {
+		for _, c := range cells {
+			if !strings.Contains(lines[i], c) {
+				t.Errorf("line %d %q lacks %q", i, lines[i], c)
+			}
+		}
+	}
+	if col := strings.Index(lines[0], "ATTESTATION"); strings.Index(lines[3], "dev-insecure") != col {
+		t.Errorf("columns not aligned:\n%s", buf.String())
+	}
+}
+
+func TestNodeMetrics(t *testing.T) {
+	n := testNode(t)
+	var buf bytes.Buffer
+	if err := n.writeMetrics(&buf, testSnapshot()); err != nil {
+		t.Fatal(err)
+	}
+	types, samples := mustParse(t, buf.String())
+	got := map[string]float64{}
+	for _, s := range samples {
+		got[s.name+labelString(s.labels)] = s.value
+	}
+	for series, v := range map[string]float64{
+		`splitbft_requests_executed_total`:                                     42,
+		`splitbft_batch_size_sum`:                                              10,
+		`splitbft_batch_size_count`:                                            3,
+		`splitbft_stable_checkpoint`:                                           152,
+		`splitbft_last_executed`:                                               129,
+		`splitbft_view{role=conf}`:                                             6,
+		`splitbft_enclave_dead{build=prep-a,role=prep}`:                        1,
+		`splitbft_enclave_dead{build=exec,role=exec}`:                          0,
+		`splitbft_enclave_call_seconds_count{build=exec,role=exec}`:            2,
+		`splitbft_enclave_call_seconds_sum{build=exec,role=exec}`:              0.006,
+		`splitbft_enclave_call_seconds_bucket{build=exec,le=0.0025,role=exec}`: 0,
+		`splitbft_enclave_call_seconds_bucket{build=exec,le=0.005,role=exec}`:  2,
+		`splitbft_enclave_steps_total{build=exec,role=exec}`:                   3,
+		`splitbft_rejections_total{code=bad-signature}`:                        2,
+		`splitbft_phase{phase=running}`:                                        1,
+		`splitbft_tcp_frames_sent_total{peer=0}`:                               7,
+		`splitbft_tcp_connected{peer=0}`:                                       1,
+		`splitbft_tcp_garbage_total{peer=3}`:                                   1,
+	} {
+		if g, ok := got[series]; !ok || g != v {
+			t.Errorf("%s = %v (present %v), want %v", series, g, ok, v)
+		}
+	}
+	if _, ok := got["splitbft_tcp_frames_sent_total{peer=1}"]; ok {
+		t.Error("a series for the replica's own id in the peer metrics")
+	}
+	for _, fam := range []string{"splitbft_enclave_call_seconds", "splitbft_batch_size", "splitbft_requests_executed_total", "splitbft_view"} {
+		if types[fam] == "" {
+			t.Errorf("family %s missing", fam)
+		}
+	}
+}
+
+// labelString renders labels sorted by name as {a=x,b=y}.
+func labelString(l map[string]string) string {
+	if len(l) == 0 {
+		return ""
+	}
+	var parts []string
+	for k, v := range l {
+		parts = append(parts, fmt.Sprintf("%s=%s", k, v))
+	}
+	slices.Sort(parts)
+	return "{" + strings.Join(parts, ",") + "}"
+}
