@@ -102,7 +102,7 @@ func dealGroupKey(dealer Enclave, enr [][3]spec.Enrollment) ([]spec.GroupKeyShar
 	for i := range enr {
 		deal.Execs = append(deal.Execs, enr[i][spec.RoleExec].Body)
 	}
-	outs, err := stepOnce(dealer, spec.KindGroupKeyDeal, spec.Encode(&deal))
+	outs, err := StepOnce(dealer, spec.KindGroupKeyDeal, spec.Encode(&deal))
 	if err != nil {
 		return nil, spec.PublicKey{}, fmt.Errorf("broker: group key deal: %w", err)
 	}
@@ -185,7 +185,7 @@ func configureAll(cfg *spec.Config, enclaves [][3]Enclave, shares []spec.GroupKe
 			if role == spec.RoleExec {
 				c.Share = []spec.GroupKeyShare{shares[i]}
 			}
-			outs, err := stepOnce(enclaves[i][role], spec.KindConfigure, spec.Encode(&c))
+			outs, err := StepOnce(enclaves[i][role], spec.KindConfigure, spec.Encode(&c))
 			if err != nil {
 				return fmt.Errorf("broker: configure replica %d %s: %w", i, spec.RoleName(role), err)
 			}
@@ -197,9 +197,11 @@ func configureAll(cfg *spec.Config, enclaves [][3]Enclave, shares []spec.GroupKe
 	return nil
 }
 
-// stepOnce runs one input through an enclave and returns its outputs, failing on a
-// host error, an undecodable output or any rejection.
-func stepOnce(e Enclave, kind uint64, body []byte) ([]spec.Output, error) {
+// StepOnce runs one input through an enclave and returns its outputs (at least one:
+// the status comes last), failing on a host error, an undecodable output, an output
+// without a status, or any rejection. Bootstrap and cluster formation use it for the
+// group-key deal and configure.
+func StepOnce(e Enclave, kind uint64, body []byte) ([]spec.Output, error) {
 	raw, err := e.Step(spec.Encode(&spec.StepInput{Inputs: []spec.Input{{Kind: kind, Body: body}}}))
 	if err != nil {
 		return nil, err
@@ -207,6 +209,9 @@ func stepOnce(e Enclave, kind uint64, body []byte) ([]spec.Output, error) {
 	var out spec.StepOutput
 	if err := spec.Decode(raw, &out, spec.MaxMessageBytes); err != nil {
 		return nil, fmt.Errorf("step output: %w", err)
+	}
+	if len(out.Outputs) == 0 {
+		return nil, fmt.Errorf("step output without status")
 	}
 	for _, o := range out.Outputs {
 		if o.Kind == spec.KindReject {

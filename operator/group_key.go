@@ -19,7 +19,7 @@ func DealGroupKey(dealer broker.Enclave, dealerID uint64, enr [][3]spec.Enrollme
 	for i := range enr {
 		deal.Execs = append(deal.Execs, enr[i][spec.RoleExec].Body)
 	}
-	outs, err := stepOnce(dealer, spec.KindGroupKeyDeal, spec.Encode(&deal))
+	outs, err := broker.StepOnce(dealer, spec.KindGroupKeyDeal, spec.Encode(&deal))
 	if err != nil {
 		return nil, fmt.Errorf("operator: group key deal: %w", err)
 	}
@@ -72,7 +72,7 @@ func ConfigureAll(enclaves [3]broker.Enclave, cfg *spec.Config, share spec.Group
 		if r == spec.RoleExec {
 			c.Share = []spec.GroupKeyShare{share}
 		}
-		outs, err := stepOnce(enclaves[r], spec.KindConfigure, spec.Encode(&c))
+		outs, err := broker.StepOnce(enclaves[r], spec.KindConfigure, spec.Encode(&c))
 		if err != nil {
 			return fmt.Errorf("operator: configure %s: %w", spec.RoleName(r), err)
 		}
@@ -83,28 +83,6 @@ func ConfigureAll(enclaves [3]broker.Enclave, cfg *spec.Config, share spec.Group
 		}
 	}
 	return nil
-}
-
-// stepOnce runs one input through an enclave and returns its outputs (at least one),
-// failing on a host error, an undecodable output or any rejection.
-func stepOnce(e broker.Enclave, kind uint64, body []byte) ([]spec.Output, error) {
-	raw, err := e.Step(spec.Encode(&spec.StepInput{Inputs: []spec.Input{{Kind: kind, Body: body}}}))
-	if err != nil {
-		return nil, err
-	}
-	var out spec.StepOutput
-	if err := spec.Decode(raw, &out, spec.MaxMessageBytes); err != nil {
-		return nil, fmt.Errorf("step output: %w", err)
-	}
-	if len(out.Outputs) == 0 {
-		return nil, fmt.Errorf("step output without status")
-	}
-	for _, o := range out.Outputs {
-		if o.Kind == spec.KindReject {
-			return nil, fmt.Errorf("rejected: %s", spec.Describe(o.Kind, o.Body))
-		}
-	}
-	return out.Outputs, nil
 }
 
 // InitAll calls Init on a replica's three compartments and checks each enrollment
