@@ -58,7 +58,7 @@ func checkEnrollment(e *spec.Enrollment, cfg *spec.Config, v Verifier) (Report, 
 		switch {
 		case !cfg.AllowDevInsecure:
 			return refuse(nil, "dev-insecure evidence (no TEE), but the configuration does not allow it (AllowDevInsecure is false)")
-		case len(e.Evidence.Data) != 0: // SPEC-AMBIGUITY: §7.2 says Data is empty; Config.Validate does not check it, this does.
+		case len(e.Evidence.Data) != 0: // §7.2: Data is empty (Config.Validate does not check it; this does).
 			return refuse(nil, "dev-insecure evidence must carry no data, it carries %d bytes", len(e.Evidence.Data))
 		case !cfg.BuildAccepted(e.Body.Role, e.Body.Build):
 			return refuse(nil, "no build policy accepts this build for role %s", spec.RoleName(e.Body.Role))
@@ -86,13 +86,12 @@ func checkEgo(e *spec.Enrollment, cfg *spec.Config, v Verifier, refuse refuseFun
 	if err != nil {
 		return refuse(err, "ego-sgx report does not verify: %v", err)
 	}
-	// SPEC-AMBIGUITY: §7.2 says the report data "is the 32-byte enrollment digest", but
-	// SGX report data is 64 bytes and EGo pads shorter data with zeros: the whole 64
-	// bytes must be the digest and 32 zero bytes, so that nothing else rides along.
+	// §7.2: SGX report data is 64 bytes and EGo pads shorter data with zeros: the
+	// whole 64 bytes must be the digest and 32 zero bytes, so nothing else rides along.
 	if want := ReportData(&e.Body); !bytes.Equal(rep.Data, want) {
 		return refuse(nil, "ego-sgx report data %x does not bind this enrollment: want %x (the enrollment digest, then 32 zero bytes)", rep.Data, want)
 	}
-	// SPEC-AMBIGUITY: §7.3 does not mention debug enclaves. Their host can read their
+	// §7.3: debug enclaves are refused unless dev-insecure is allowed. Their host can read their
 	// memory, so they protect no more than dev-insecure and are admitted only where that is.
 	if rep.Debug && !cfg.AllowDevInsecure {
 		return refuse(nil, "ego-sgx report is from a DEBUG enclave, whose memory its host can read; refused unless the configuration allows dev-insecure evidence")
@@ -128,7 +127,7 @@ func matchPolicy(p *spec.BuildPolicy, rep *Report) string {
 		}
 		return ""
 	}
-	// SPEC-AMBIGUITY: a policy with neither id never matches ego-sgx evidence (§7.3
+	// §7.3: a policy with neither id never matches ego-sgx evidence (§7.3
 	// read literally: an empty SignerID never equals a report's 32-byte signer id).
 	if len(p.SignerID) == 0 {
 		return "the policy has neither a unique id nor a signer id, so it admits dev-insecure evidence only"
@@ -137,7 +136,7 @@ func matchPolicy(p *spec.BuildPolicy, rep *Report) string {
 	if !bytes.Equal(rep.SignerID, p.SignerID) {
 		misses = append(misses, fmt.Sprintf("signer id %x, want %x", rep.SignerID, p.SignerID))
 	}
-	// SPEC-AMBIGUITY: BuildPolicy.ProductID is a uint64, SGX's ISVPRODID 16 bits in a
+	// §7.3: BuildPolicy.ProductID is a uint64, SGX's ISVPRODID 16 bits in a
 	// 16-byte field (see ProductID); a policy value above 65535 matches no report.
 	if id, ok := ProductID(rep.ProductID); !ok {
 		misses = append(misses, fmt.Sprintf("product id field %x is not a 16-bit ISVPRODID in 16 little-endian bytes", rep.ProductID))

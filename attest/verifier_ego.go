@@ -16,8 +16,8 @@ import (
 // attestation.ErrTCBLevelInvalid, which Verify returns as an error naming the status.
 func DefaultVerifier() Verifier { return VerifierFunc(egoVerify) }
 
-// SPEC-AMBIGUITY: §7.3 says nothing about the platform's TCB status; a report that EGo
-// does not consider up to date (ErrTCBLevelInvalid) is refused here.
+// SPEC.md §7.3: a report that EGo does not consider up to date (ErrTCBLevelInvalid)
+// is refused.
 
 func egoVerify(evidence []byte) (Report, error) {
 	r, err := eclient.VerifyRemoteReport(evidence)
