@@ -43,10 +43,9 @@ func (r *Replica) timeout() uint64 {
 // answered for its client and than the client's pending request. An older or equal
 // timestamp (a retransmission or a replay) keeps the running timer or starts none.
 //
-// SPEC-AMBIGUITY: §13.2 obligation 5 asks for a timer "for each forwarded request".
-// Exec answers a replayed or old request with nothing (§11.5 step 1), so such a timer
-// would expire and make correct brokers suspect a correct primary on a faulty client's
-// say-so; timers start only for requests newer than what the local exec answered.
+// SPEC.md §13.3 obligation 5, and why: exec answers a replayed or old request with
+// nothing (§11.5 step 1), so a timer for it would expire and make correct brokers
+// suspect a correct primary on a faulty client's say-so.
 func (r *Replica) startTimer(q *spec.Request) {
 	c, ts := q.Body.Client, q.Body.Timestamp
 	if ts <= r.lastDone[c] {
@@ -203,8 +202,8 @@ func (r *Replica) suspect(view uint64) {
 // checkJoin joins a view change that f+1 other confs have started: when f+1 validly
 // signed VIEW-CHANGEs name views above the local conf's view, suspect that view.
 //
-// SPEC-AMBIGUITY: PBFT joins at the smallest view of the f+1; Suspect{v} only moves
-// conf to v+1 (§10.4). The broker re-checks after each conf status, so repeated
+// SPEC.md §13.3 obligation 5: PBFT joins at the smallest view of the f+1; Suspect{v}
+// only moves conf to v+1 (§10.4). The broker re-checks after each conf status, so repeated
 // suspects walk conf up one view at a time while f+1 are still above it.
 func (r *Replica) checkJoin() {
 	v := r.status[spec.RoleConf].View
@@ -249,11 +248,9 @@ func (r *Replica) onConfStatus(old, st spec.Status) {
 // onExecStatus resets the back-off on execution progress and stops every request
 // timer after a state transfer.
 //
-// SPEC-AMBIGUITY: §13.2 says "exponential back-off per view" without saying when it
-// resets; it resets when exec makes progress (the new primary is working).
-//
-// SPEC-AMBIGUITY: §13.3 obligation 5 keeps a timer only for a request "newer than the
-// last one the local exec answered", but a state transfer executes requests without
+// SPEC.md §13.3 obligation 5: the back-off resets when exec makes progress (the new
+// primary is working). A timer is kept only for a request "newer than the last one
+// the local exec answered", but a state transfer executes requests without
 // local replies, and the broker cannot read which (the client table travels sealed in
 // the snapshot). A timer kept for a covered request would never be stopped by a reply
 // (exec answers an old request at most with cached results, and only if it is still
