@@ -190,11 +190,18 @@ func stateServeCases() []Case {
 				g.Final(inStateReq(spec.StateRequest{Seq: 4, State: D, Replica: 0}))
 				g.Reject(spec.CodeStale)
 			}},
-		{Name: "T2-not-stable", Rule: "T2", Replica: 1,
-			Comment: "the exec executed to 4 (snapshot kept) but the checkpoint is not stable (h = 0)",
+		{Name: "T2-own-unstable-snapshot", Rule: "T2", Replica: 1,
+			Comment: "the exec executed to 4 (own snapshot kept) but the checkpoint is not stable here (h = 0): T2's second case serves it",
 			Build: func(g *Gen) {
 				g.runScenario(true)
 				g.Final(inStateReq(spec.StateRequest{Seq: 4, State: D, Replica: 0}))
+				g.Accept(spec.KindStateChunk)
+			}},
+		{Name: "T2-own-unstable-other-state", Rule: "T2", Replica: 1,
+			Comment: "the exec holds its own unstable snapshot (4, D); a request for (4, D') is stale",
+			Build: func(g *Gen) {
+				g.runScenario(true)
+				g.Final(inStateReq(spec.StateRequest{Seq: 4, State: tag("state-b"), Replica: 0}))
 				g.Reject(spec.CodeStale)
 			}},
 		{Name: "T2-before-T3", Rule: "T2", Replica: 1,

@@ -41,10 +41,11 @@ func (e *Exec) onStateRequest(r *spec.StateRequest) uint64 {
 	if r.Replica >= e.cfg.N { // T1
 		return spec.CodeUnknownSender
 	}
-	if r.Seq != e.ck.h || r.State != e.ck.stableCert.State || e.stable == nil { // T2
+	held := e.servable(r.Seq, r.State)
+	if held == nil { // T2
 		return spec.CodeStale
 	}
-	snap := e.stable.data
+	snap := held.data
 	size := uint64(len(snap))
 	count := chunkCount(size)
 	if r.Index >= count { // T3
@@ -59,6 +60,22 @@ func (e *Exec) onStateRequest(r *spec.StateRequest) uint64 {
 		e.emit(spec.KindStateChunk, to, spec.Encode(&c))
 	}
 	return 0
+}
+
+// servable returns the snapshot T2 lets this exec serve for (seq, state): its stable
+// snapshot, or an own checkpoint snapshot not yet stable with that digest (a peer may
+// hold a certificate for a checkpoint that is not stable here yet), or nil.
+func (e *Exec) servable(seq uint64, state spec.Digest) *heldSnapshot {
+	switch {
+	case seq == 0:
+		return nil
+	case seq == e.ck.h && e.stable != nil && state == e.ck.stableCert.State:
+		return e.stable
+	}
+	if s := e.snapshots[seq]; s != nil && s.digest == state {
+		return s
+	}
+	return nil
 }
 
 // onStateChunk handles a state-chunk (T4–T7): hold it and, once all chunks are held,

@@ -282,3 +282,45 @@ func (b *behind) openChunk(c spec.StateChunk) []byte {
 	}
 	return plain
 }
+
+// TestStateTransferFromUnstableSnapshot checks T2's second case: exec 3 holds a valid
+// certificate for checkpoint 10 (signed by execs 0, 1 and 2) while at exec 0 it is not
+// stable yet (exec 0 saw only exec 1's checkpoint besides its own). Exec 0 serves its
+// own snapshot of 10, exec 3 installs it; a digest exec 0 does not hold stays stale.
+func TestStateTransferFromUnstableSnapshot(t *testing.T) {
+	c := newCluster(t, 62, defaultParams())
+	var cps [3][]spec.Input
+	var state spec.Digest
+	for s := uint64(1); s <= 10; s++ {
+		req := c.kvRequest(c.clients[int(s)%len(c.clients)], put(fmt.Sprintf("k%d", s), "v"))
+		for i := uint64(0); i < 3; i++ {
+			for _, o := range ofKind(c.order(i, s, req), spec.KindCheckpoint) {
+				var cp spec.Checkpoint
+				mustDecode(t, o.Body, &cp)
+				state = cp.Body.State
+				cps[i] = append(cps[i], spec.Input{Kind: spec.KindCheckpoint, Body: o.Body})
+			}
+		}
+	}
+	if len(cps[0]) != 1 {
+		t.Fatalf("exec 0 emitted %d checkpoints, want 1 (at 10)", len(cps[0]))
+	}
+	if st := status(t, c.step(0, cps[1]...)); st.Stable != 0 || st.Last != 10 {
+		t.Fatalf("exec 0 status %+v, want 10 executed and nothing stable", st)
+	}
+	if st := status(t, c.step(3, cps[0][0], cps[1][0], cps[2][0])); st.Stable != 10 || !st.NeedState {
+		t.Fatalf("exec 3 status %+v, want stable 10 and NeedState", st)
+	}
+	x0 := c.execs[0]
+	expectReject(t, x0, in(spec.KindStateRequest, &spec.StateRequest{Seq: 10, State: spec.Digest{9}, Replica: 3}), spec.CodeStale)
+	expectReject(t, x0, in(spec.KindStateRequest, &spec.StateRequest{Seq: 5, State: state, Replica: 3}), spec.CodeStale)
+	outs := expectAccept(t, x0, in(spec.KindStateRequest, &spec.StateRequest{Seq: 10, State: state, Replica: 3}))
+	chunks := ofKind(outs, spec.KindStateChunk)
+	if len(chunks) != 1 {
+		t.Fatalf("%d chunks, want 1", len(chunks))
+	}
+	st := status(t, expectAccept(t, c.execs[3], spec.Input{Kind: spec.KindStateChunk, Body: chunks[0].Body}))
+	if st.NeedState || st.Last != 10 || st.Stable != 10 {
+		t.Fatalf("exec 3 after the transfer: %+v", st)
+	}
+}
