@@ -5,6 +5,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/splitbft/splitbft/internal/agreea"
 	"github.com/splitbft/splitbft/internal/stdcrypto/fixture"
 	"github.com/splitbft/splitbft/spec"
 )
@@ -47,7 +48,7 @@ func TestInit(t *testing.T) {
 		t.Fatal(err)
 	}
 	if e.Body.Role != spec.RoleConf || e.Body.Replica != 3 || string(e.Body.Build) != "conf-a" ||
-		e.Body.BoxKey != (spec.PublicKey{}) || e.Evidence.Format != spec.EvidenceDevInsecure || !admitKey(e.Body.SignKey) {
+		e.Body.BoxKey != (spec.PublicKey{}) || e.Evidence.Format != spec.EvidenceDevInsecure || !agreea.AdmitKey(e.Body.SignKey) {
 		t.Fatalf("enrollment %+v", e)
 	}
 	if _, err := c.Init(good); !errors.Is(err, ErrBadInit) {

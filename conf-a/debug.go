@@ -3,6 +3,8 @@ package confa
 import (
 	"fmt"
 	"strings"
+
+	"github.com/splitbft/splitbft/internal/agreea"
 )
 
 // DebugState returns a deterministic text dump of the whole protocol state: identity,
@@ -17,18 +19,18 @@ func (c *Conf) DebugState() string {
 		return b.String()
 	}
 	fmt.Fprintf(&b, "cd=%x view=%d active=%t last=%d\n", c.cd, c.v, c.active, c.last)
-	dumpCheckpoints(&b, &c.cp)
-	for _, s := range sortedKeys(c.slots) {
+	c.cp.Dump(&b)
+	for _, s := range agreea.SortedKeys(c.slots) {
 		sl := c.slots[s]
 		fmt.Fprintf(&b, "slot s=%d committed=%t\n", s, sl.committed)
 		if sl.pp != nil {
 			fmt.Fprintf(&b, "  pre-prepare %+v sig=%x\n", sl.pp.Body, sl.pp.Sig)
 		}
-		for _, r := range sortedKeys(sl.prepares) {
+		for _, r := range agreea.SortedKeys(sl.prepares) {
 			fmt.Fprintf(&b, "  prepare %+v sig=%x\n", sl.prepares[r].Body, sl.prepares[r].Sig)
 		}
 	}
-	for _, s := range sortedKeys(c.pset) {
+	for _, s := range agreea.SortedKeys(c.pset) {
 		pc := c.pset[s]
 		fmt.Fprintf(&b, "pset s=%d header=%+v sig=%x\n", s, pc.Header.Body, pc.Header.Sig)
 		for _, p := range pc.Prepares {
@@ -36,18 +38,4 @@ func (c *Conf) DebugState() string {
 		}
 	}
 	return b.String()
-}
-
-// dumpCheckpoints writes h, the stable certificate and the checkpoint store.
-func dumpCheckpoints(b *strings.Builder, cp *checkpoints) {
-	fmt.Fprintf(b, "stable h=%d state=%x proof=%d\n", cp.h, cp.stable.State, len(cp.stable.Proof))
-	for _, ck := range cp.stable.Proof {
-		fmt.Fprintf(b, "  proof r=%d sig=%x\n", ck.Body.Replica, ck.Sig)
-	}
-	for _, r := range sortedKeys(cp.store) {
-		for _, s := range sortedKeys(cp.store[r]) {
-			ck := cp.store[r][s]
-			fmt.Fprintf(b, "checkpoint r=%d s=%d state=%x sig=%x\n", r, s, ck.Body.State, ck.Sig)
-		}
-	}
 }

@@ -26,6 +26,11 @@
 //  4. deliver suspect only when its request timer expires: it affects liveness only;
 //  5. treat the final Status output as a hint only.
 //
-// Every file but crypto.go is free of cryptographic imports: crypto.go is the one file
-// an auditor reads to know which crypto stack this compartment runs on.
+// The rules SPEC.md states once for both agreement roles, which this package and
+// prep-a apply identically (the Step frame and preamble, Init and configure,
+// checkpoint collection, certificate and NEW-VIEW validation), and the cryptography
+// are in the trusted package internal/agreea, shared by prep-a and conf-a only; this
+// package holds what is Confirmation's own. No file here has a cryptographic import:
+// internal/agreea/crypto.go is the one file an auditor reads to know which crypto
+// stack this compartment runs on.
 package confa

@@ -5,6 +5,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/splitbft/splitbft/internal/agreea"
 	"github.com/splitbft/splitbft/internal/stdcrypto/fixture"
 	"github.com/splitbft/splitbft/spec"
 )
@@ -22,11 +23,8 @@ func (c *Conf) clone() *Conf {
 		cp.prepares = maps.Clone(sl.prepares)
 		d.slots[s] = &cp
 	}
-	d.cp.store = map[uint64]map[uint64]spec.Checkpoint{}
-	for r, m := range c.cp.store {
-		d.cp.store[r] = maps.Clone(m)
-	}
-	d.out = nil
+	d.cp = c.cp.Clone()
+	d.out = agreea.Outbox{}
 	return &d
 }
 

@@ -1,6 +1,9 @@
 package confa
 
-import "github.com/splitbft/splitbft/spec"
+import (
+	"github.com/splitbft/splitbft/internal/agreea"
+	"github.com/splitbft/splitbft/spec"
+)
 
 // slot holds the view-v messages for one sequence number (SPEC.md §10.2).
 type slot struct {
@@ -14,7 +17,7 @@ type slot struct {
 // onSlotMessage handles a PRE-PREPARE or PREPARE (kind) with body b and signature sig
 // (§10.3, Q1–Q8): it stores it and commits the slot once it is prepared.
 func (c *Conf) onSlotMessage(kind uint64, b *spec.Slot, sig spec.Signature) verdict {
-	if v := c.checkSlotMessage(kind, b, sig); v.code != 0 {
+	if v := c.checkSlotMessage(kind, b, sig); v.Code != 0 {
 		return v
 	}
 	sl := c.slots[b.Seq]
@@ -49,15 +52,15 @@ func (c *Conf) checkSlotMessage(kind uint64, b *spec.Slot, sig spec.Signature) v
 		return fail(spec.CodeViewChanging) // Q3
 	case isPP != (b.Replica == c.cfg.Primary(c.v)):
 		return fail(spec.CodeNotPrimary) // Q4
-	case b.Seq <= c.cp.h:
+	case b.Seq <= c.cp.H():
 		return fail(spec.CodeStale) // Q5
-	case b.Seq-c.cp.h > c.window():
+	case b.Seq-c.cp.H() > c.window():
 		return fail(spec.CodeOutOfWindow) // Q5
 	case c.isStored(isPP, b, sig):
 		// The same message passed Q6 when stored (slots hold view-v messages only), so in
 		// rule order it passes Q6–Q7 and fails Q8; skip the signature check of a replay.
 		return fail(spec.CodeDuplicate) // Q8
-	case !verifySig(c.enrolledKey(spec.RolePrep, b.Replica), domain, c.cd, spec.Encode(b), sig):
+	case !agreea.VerifySender(c.cfg, c.cd, spec.RolePrep, b.Replica, domain, b, sig):
 		return fail(spec.CodeBadSignature) // Q6
 	}
 	if d, ok := c.storedDigest(isPP, b.Seq, b.Replica); ok {
@@ -109,7 +112,7 @@ func (c *Conf) tryCommit(s uint64, sl *slot) {
 	d := sl.pp.Body.Digest
 	need := int(2 * c.cfg.F)
 	cert := &spec.PreparedCert{Header: *sl.pp}
-	for _, r := range sortedKeys(sl.prepares) {
+	for _, r := range agreea.SortedKeys(sl.prepares) {
 		if p := sl.prepares[r]; p.Body.Digest == d && len(cert.Prepares) < need {
 			cert.Prepares = append(cert.Prepares, p)
 		}
@@ -119,6 +122,6 @@ func (c *Conf) tryCommit(s uint64, sl *slot) {
 	}
 	c.pset[s], sl.committed, c.last = cert, true, max(c.last, s)
 	body := spec.Slot{View: c.v, Seq: s, Digest: d, Replica: c.id()}
-	cm := spec.Commit{Body: body, Sig: c.key.sign(spec.DomainCommit, c.cd, spec.Encode(&body))}
+	cm := spec.Commit{Body: body, Sig: c.key.Sign(spec.DomainCommit, c.cd, spec.Encode(&body))}
 	c.broadcast(spec.KindCommit, spec.ToExec, spec.Encode(&cm))
 }

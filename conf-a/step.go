@@ -1,36 +1,26 @@
 package confa
 
-import "github.com/splitbft/splitbft/spec"
+import (
+	"github.com/splitbft/splitbft/internal/agreea"
+	"github.com/splitbft/splitbft/spec"
+)
 
-// verdict is a handler's answer for one input: code 0 accepts it; otherwise code is
-// the reject code of the first rule it failed (sub is always 0 in this compartment).
-type verdict struct{ code, sub uint64 }
+// verdict is a handler's answer for one input (agreea.Verdict): Code 0 accepts it;
+// otherwise Code is the reject code of the first rule it failed (Sub is always 0 in
+// this compartment).
+type verdict = agreea.Verdict
 
 // accept is the verdict of an accepted input.
-var accept = verdict{}
+var accept = agreea.Accept
 
 // fail returns the verdict of an input rejected with code.
-func fail(code uint64) verdict { return verdict{code: code} }
+func fail(code uint64) verdict { return agreea.Fail(code) }
 
 // Step handles one encoded StepInput (SPEC.md §7.4): each input in order, completely,
 // then exactly one Status. A StepInput that does not decode, or has more than 4096
 // inputs, yields one malformed Rejection (Index 0, Kind 0) and the Status.
 func (c *Conf) Step(in []byte) []byte {
-	c.out = nil
-	var si spec.StepInput
-	if err := spec.Decode(in, &si, spec.MaxMessageBytes); err != nil || len(si.Inputs) > spec.MaxStepInputs {
-		c.rejectInput(0, 0, fail(spec.CodeMalformed))
-	} else {
-		for i := range si.Inputs {
-			if v := c.dispatch(&si.Inputs[i]); v.code != 0 {
-				c.rejectInput(uint64(i), si.Inputs[i].Kind, v)
-			}
-		}
-	}
-	c.out = append(c.out, spec.Output{Kind: spec.KindStatus, Body: spec.Encode(c.status())})
-	out := spec.Encode(&spec.StepOutput{Outputs: c.out})
-	c.out = nil
-	return out
+	return agreea.Step(in, &c.out, c.dispatch, c.status)
 }
 
 // accepts reports whether kind is an input of Confirmation (§10.1).
@@ -44,19 +34,11 @@ func accepts(kind uint64) bool {
 }
 
 // dispatch applies the input preamble A1–A4 (§8.1) and hands the decoded body to its
-// handler.
-func (c *Conf) dispatch(in *spec.Input) verdict {
-	switch {
-	case !accepts(in.Kind):
-		return fail(spec.CodeUnknownKind)
-	case !c.configured && in.Kind != spec.KindConfigure:
-		return fail(spec.CodeNotConfigured)
-	case c.configured && in.Kind == spec.KindConfigure:
-		return fail(spec.CodeConfigured)
-	}
-	body, err := spec.DecodeKind(in.Kind, in.Body)
-	if err != nil {
-		return fail(spec.CodeMalformed)
+// handler (the input's index is not needed: no conf rule rejects part of an input).
+func (c *Conf) dispatch(_ uint64, in *spec.Input) verdict {
+	body, v := agreea.Preamble(in, accepts, c.configured)
+	if v.Code != 0 {
+		return v
 	}
 	switch m := body.(type) {
 	case *spec.Configure:
@@ -75,17 +57,7 @@ func (c *Conf) dispatch(in *spec.Input) verdict {
 	panic("confa: accepted kind without a handler")
 }
 
-// rejectInput appends the Rejection of input idx.
-func (c *Conf) rejectInput(idx, kind uint64, v verdict) {
-	r := spec.Rejection{Index: idx, Kind: kind, Code: v.code, Sub: v.sub}
-	c.out = append(c.out, spec.Output{Kind: spec.KindReject, Body: spec.Encode(&r)})
-}
-
 // broadcast appends an output of kind to the given roles of every replica.
 func (c *Conf) broadcast(kind, roles uint64, body []byte) {
-	all := make([]uint64, c.n())
-	for i := range all {
-		all[i] = uint64(i)
-	}
-	c.out = append(c.out, spec.Output{Kind: kind, To: spec.Destination{Roles: roles, Replicas: all}, Body: body})
+	c.out.Broadcast(kind, roles, c.n(), body)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/splitbft/splitbft/internal/agreea"
 	"github.com/splitbft/splitbft/internal/stdcrypto/fixture"
 	"github.com/splitbft/splitbft/spec"
 )
@@ -57,7 +58,7 @@ func TestInit(t *testing.T) {
 		e.Body.BoxKey != (spec.PublicKey{}) || e.Evidence.Format != spec.EvidenceDevInsecure || len(e.Evidence.Data) != 0 {
 		t.Fatalf("enrollment %+v", e)
 	}
-	if !admitKey(e.Body.SignKey) {
+	if !agreea.AdmitKey(e.Body.SignKey) {
 		t.Fatal("own key not admissible")
 	}
 	if _, err := p.Init(good); !errors.Is(err, ErrBadInit) {

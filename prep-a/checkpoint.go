@@ -2,123 +2,28 @@ package prepa
 
 import "github.com/splitbft/splitbft/spec"
 
-// checkpoints is the checkpoint state every compartment keeps (SPEC.md §8.3).
-type checkpoints struct {
-	h      uint64              // stable sequence number: 0 or a multiple of K
-	stable spec.CheckpointCert // certificate of h; the genesis certificate while h == 0
-	// store[r][s] is the checkpoint accepted from exec r for seq s. Invariant: every
-	// s > h; per sender at most one s > h + L (its "far" checkpoint); so at most
-	// n·(L/K + 1) entries.
-	store map[uint64]map[uint64]spec.Checkpoint
-}
-
-// newCheckpoints returns the state after configure: genesis, empty store.
-func newCheckpoints() checkpoints {
-	return checkpoints{store: map[uint64]map[uint64]spec.Checkpoint{}}
-}
-
-// onCheckpoint handles a CHECKPOINT (§8.3, CP1–CP7).
+// onCheckpoint handles a CHECKPOINT (SPEC.md §8.3, CP1–CP7: agreea.Checkpoints.Receive).
 func (p *Prep) onCheckpoint(c *spec.Checkpoint) verdict {
-	if v := p.checkCheckpoint(c); v.code != 0 {
-		return v
+	cert, code := p.cp.Receive(p.cfg, p.cd, c)
+	if code != 0 {
+		return fail(code)
 	}
-	if cert := p.cp.add(c, p.window(), p.q()); cert != nil {
+	if cert != nil {
 		p.stabilize(cert)
 	}
 	return accept
-}
-
-// checkCheckpoint applies CP1–CP7 in order.
-func (p *Prep) checkCheckpoint(c *spec.Checkpoint) verdict {
-	b := &c.Body
-	switch {
-	case b.Replica >= p.n():
-		return fail(spec.CodeUnknownSender) // CP1
-	case b.Seq == 0 || b.Seq%p.cfg.CheckpointInterval != 0:
-		return fail(spec.CodeBadCheckpoint) // CP2
-	case b.Seq <= p.cp.h:
-		return fail(spec.CodeStale) // CP3
-	case !verifySig(p.enrolledKey(spec.RoleExec, b.Replica), spec.DomainCheckpoint, p.cd, spec.Encode(b), c.Sig):
-		return fail(spec.CodeBadSignature) // CP4
-	}
-	if old, ok := p.cp.store[b.Replica][b.Seq]; ok {
-		if old.Body.State == b.State {
-			return fail(spec.CodeDuplicate) // CP5
-		}
-		return fail(spec.CodeConflict) // CP6
-	}
-	if !inWindow(b.Seq, p.cp.h, p.window()) {
-		if far, ok := p.cp.far(b.Replica, p.window()); ok && far >= b.Seq {
-			return fail(spec.CodeStale) // CP7
-		}
-	}
-	return accept
-}
-
-// far returns the seq of sender r's stored far checkpoint (s > h + L), if any.
-func (cp *checkpoints) far(r, l uint64) (uint64, bool) {
-	for s := range cp.store[r] {
-		if !inWindow(s, cp.h, l) {
-			return s, true
-		}
-	}
-	return 0, false
-}
-
-// add stores an accepted checkpoint, replacing its sender's previous far one if it is
-// far itself, and returns the new stable certificate if q senders now hold this
-// (Seq, State), else nil.
-func (cp *checkpoints) add(c *spec.Checkpoint, l uint64, q int) *spec.CheckpointCert {
-	b := &c.Body
-	if !inWindow(b.Seq, cp.h, l) {
-		if s, ok := cp.far(b.Replica, l); ok {
-			delete(cp.store[b.Replica], s)
-		}
-	}
-	if cp.store[b.Replica] == nil {
-		cp.store[b.Replica] = map[uint64]spec.Checkpoint{}
-	}
-	cp.store[b.Replica][b.Seq] = *c
-	return cp.certificate(b.Seq, b.State, q)
-}
-
-// certificate returns the certificate of (seq, state) from the q matching stored
-// checkpoints of the lowest replica ids, or nil if fewer than q match.
-func (cp *checkpoints) certificate(seq uint64, state spec.Digest, q int) *spec.CheckpointCert {
-	cert := &spec.CheckpointCert{Seq: seq, State: state}
-	for _, r := range sortedKeys(cp.store) {
-		if c, ok := cp.store[r][seq]; ok && c.Body.State == state {
-			cert.Proof = append(cert.Proof, c)
-			if len(cert.Proof) == q {
-				return cert
-			}
-		}
-	}
-	return nil
 }
 
 // stabilize makes cert (for a seq above h, valid) the stable checkpoint, as a new
 // stable checkpoint of §8.3 or an adopted one of §8.4, then applies the effect of
 // §9.5: accepted entries at or below h go, and seqHigh ≥ h.
 func (p *Prep) stabilize(cert *spec.CheckpointCert) {
-	if cert.Seq <= p.cp.h {
-		panic("prepa: stabilize would move h backwards")
-	}
-	p.cp.h, p.cp.stable = cert.Seq, *cert
-	for r, m := range p.cp.store {
-		for s := range m {
-			if s <= p.cp.h {
-				delete(m, s)
-			}
-		}
-		if len(m) == 0 {
-			delete(p.cp.store, r)
-		}
-	}
+	p.cp.Stabilize(cert)
+	h := p.cp.H()
 	for s := range p.accepted {
-		if s <= p.cp.h {
+		if s <= h {
 			delete(p.accepted, s)
 		}
 	}
-	p.seqHigh = max(p.seqHigh, p.cp.h)
+	p.seqHigh = max(p.seqHigh, h)
 }

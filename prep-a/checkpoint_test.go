@@ -38,7 +38,7 @@ func TestCheckpointStable(t *testing.T) {
 	if strings.Contains(dump, "accepted ") || strings.Contains(dump, "checkpoint r=") {
 		h.fatalf("entries at or below h survive:\n%s", dump)
 	}
-	cert := h.p.cp.stable
+	cert := h.p.cp.Stable()
 	if cert.Seq != 4 || len(cert.Proof) != 3 || cert.Proof[0].Body.Replica != 0 || cert.Proof[1].Body.Replica != 1 || cert.Proof[2].Body.Replica != 3 {
 		h.fatalf("certificate %+v", cert)
 	}

@@ -1,6 +1,9 @@
 package prepa
 
-import "github.com/splitbft/splitbft/spec"
+import (
+	"github.com/splitbft/splitbft/internal/agreea"
+	"github.com/splitbft/splitbft/spec"
+)
 
 // onClientBatch handles client-batch at the primary (SPEC.md §9.3): B1–B3, then R1–R5
 // per request; each failing request gets its own Rejection (Sub = its 1-based index)
@@ -13,13 +16,13 @@ func (p *Prep) onClientBatch(idx uint64, b *spec.Batch) verdict {
 		return fail(code) // B2
 	}
 	s := p.seqHigh + 1
-	if !inWindow(s, p.cp.h, p.window()) {
+	if !agreea.InWindow(s, p.cp.H(), p.window()) {
 		return fail(spec.CodeWindowFull) // B3 (s > h holds: seqHigh ≥ h)
 	}
 	var kept []spec.Request
 	for j, code := range p.checkRequests(b.Requests) {
 		if code != 0 {
-			p.rejectInput(idx, spec.KindClientBatch, verdict{code: code, sub: uint64(j) + 1})
+			p.out.Reject(idx, spec.KindClientBatch, verdict{Code: code, Sub: uint64(j) + 1})
 			continue
 		}
 		kept = append(kept, b.Requests[j])
@@ -37,6 +40,6 @@ func (p *Prep) propose(s uint64, batch spec.Batch) {
 	d := spec.BatchDigest(&batch)
 	p.accepted[s], p.seqHigh = d, s
 	slot := spec.Slot{View: p.v, Seq: s, Digest: d, Replica: p.id()}
-	pp := spec.PrePrepare{Body: slot, Sig: p.key.sign(spec.DomainPrePrepare, p.cd, spec.Encode(&slot))}
+	pp := spec.PrePrepare{Body: slot, Sig: p.key.Sign(spec.DomainPrePrepare, p.cd, spec.Encode(&slot))}
 	p.broadcast(spec.KindProposal, spec.ToPrep|spec.ToConf|spec.ToExec, spec.Encode(&spec.Proposal{Header: pp, Batch: batch}))
 }

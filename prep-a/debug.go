@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/splitbft/splitbft/internal/agreea"
 	"github.com/splitbft/splitbft/spec"
 )
 
@@ -18,27 +19,13 @@ func (p *Prep) DebugState() string {
 		return b.String()
 	}
 	fmt.Fprintf(&b, "cd=%x view=%d seqHigh=%d lastNewView=%d\n", p.cd, p.v, p.seqHigh, p.lastNewView)
-	dumpCheckpoints(&b, &p.cp)
-	for _, s := range sortedKeys(p.accepted) {
+	p.cp.Dump(&b)
+	for _, s := range agreea.SortedKeys(p.accepted) {
 		fmt.Fprintf(&b, "accepted s=%d d=%x\n", s, p.accepted[s])
 	}
-	for _, r := range sortedKeys(p.vcs) {
+	for _, r := range agreea.SortedKeys(p.vcs) {
 		s := p.vcs[r]
 		fmt.Fprintf(&b, "viewchange r=%d view=%d bytes=%x\n", r, s.vc.Body.View, spec.Hash("debug", s.raw))
 	}
 	return b.String()
-}
-
-// dumpCheckpoints writes h, the stable certificate and the checkpoint store.
-func dumpCheckpoints(b *strings.Builder, cp *checkpoints) {
-	fmt.Fprintf(b, "stable h=%d state=%x proof=%d\n", cp.h, cp.stable.State, len(cp.stable.Proof))
-	for _, c := range cp.stable.Proof {
-		fmt.Fprintf(b, "  proof r=%d sig=%x\n", c.Body.Replica, c.Sig)
-	}
-	for _, r := range sortedKeys(cp.store) {
-		for _, s := range sortedKeys(cp.store[r]) {
-			c := cp.store[r][s]
-			fmt.Fprintf(b, "checkpoint r=%d s=%d state=%x sig=%x\n", r, s, c.Body.State, c.Sig)
-		}
-	}
 }

@@ -5,6 +5,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/splitbft/splitbft/internal/agreea"
 	"github.com/splitbft/splitbft/internal/stdcrypto/fixture"
 	"github.com/splitbft/splitbft/spec"
 )
@@ -16,11 +17,8 @@ func (p *Prep) clone() *Prep {
 	q := *p
 	q.accepted = maps.Clone(p.accepted)
 	q.vcs = maps.Clone(p.vcs)
-	q.cp.store = map[uint64]map[uint64]spec.Checkpoint{}
-	for r, m := range p.cp.store {
-		q.cp.store[r] = maps.Clone(m)
-	}
-	q.out = nil
+	q.cp = p.cp.Clone()
+	q.out = agreea.Outbox{}
 	return &q
 }
 

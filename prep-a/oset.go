@@ -3,6 +3,7 @@ package prepa
 import (
 	"bytes"
 
+	"github.com/splitbft/splitbft/internal/agreea"
 	"github.com/splitbft/splitbft/spec"
 )
 
@@ -20,15 +21,11 @@ type choice struct {
 	digest spec.Digest
 }
 
-// computeO derives O for view w from vcs, which are sorted by replica id and valid
-// (V5 bounds every prepared seq by its Stable.Seq + L ≤ minS + L).
+// computeO derives O for view w from vcs: q ≥ 1 valid VIEW-CHANGEs sorted by replica
+// id (V5 bounds every prepared seq by its Stable.Seq + L ≤ minS + L).
 func computeO(cfg *spec.Config, w uint64, vcs []spec.ViewChange) oSet {
-	o := oSet{}
-	for i := range vcs {
-		if s := vcs[i].Body.Stable.Seq; s > o.minS || i == 0 {
-			o.best, o.minS = i, s // strict: the lowest replica id attaining the max
-		}
-	}
+	o := oSet{best: agreea.BestStable(vcs)} // step 1: the lowest replica id attaining minS
+	o.minS = vcs[o.best].Body.Stable.Seq
 	o.maxS = o.minS
 	chosen := map[uint64]choice{}
 	for i := range vcs {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/splitbft/splitbft/internal/agreea"
 	"github.com/splitbft/splitbft/spec"
 )
 
@@ -22,20 +23,20 @@ type Prep struct {
 	workers int       // goroutines verifying signatures within one Step; ≤ 1 means sequential
 
 	inited bool
-	key    signingKey
+	key    agreea.SigningKey   // valid once inited
 	self   spec.EnrollmentBody // this enclave's enrollment; valid once inited
 
 	configured bool
 	cfg        *spec.Config // valid once configured; never changes afterwards
 	cd         spec.Digest  // ConfigDigest(cfg)
 
-	v  uint64      // current view
-	cp checkpoints // h, stable certificate, checkpoint store (§8.3)
+	v  uint64             // current view
+	cp agreea.Checkpoints // h, stable certificate, checkpoint store (§8.3)
 	// seqHigh is the highest sequence number signed (PRE-PREPARE or PREPARE) in view
-	// v, as adjusted by checkpoints and view entry. Invariant: seqHigh ≥ cp.h.
+	// v, as adjusted by checkpoints and view entry. Invariant: seqHigh ≥ cp.H().
 	seqHigh uint64
 	// accepted[s] is the digest proposed or prepared at (v, s). Invariant: every key
-	// s has cp.h < s ≤ cp.h + L and s ≤ seqHigh.
+	// s has cp.H() < s ≤ cp.H() + L and s ≤ seqHigh.
 	accepted map[uint64]spec.Digest
 	// vcs[r] is the latest-view VIEW-CHANGE accepted from conf r. Invariant: every
 	// entry has Body.Replica == r and Body.View > v; at most n entries.
@@ -45,7 +46,7 @@ type Prep struct {
 	// view, so every view in nvSent is ≤ lastNewView ≤ v.
 	lastNewView uint64
 
-	out []spec.Output // outputs of the Step in progress
+	out agreea.Outbox // outputs of the Step in progress
 }
 
 // storedViewChange is an accepted VIEW-CHANGE and its exact received bytes.
@@ -55,42 +56,32 @@ type storedViewChange struct {
 }
 
 // New returns an uninitialised Preparation compartment whose only randomness is rand.
-// Signature verification of client batches and certificates uses defaultWorkers
-// goroutines per Step.
+// Signature verification of client batches and certificates uses
+// agreea.DefaultWorkers goroutines per Step.
 func New(rand io.Reader) *Prep {
-	return &Prep{rand: rand, workers: defaultWorkers()}
+	return &Prep{rand: rand, workers: agreea.DefaultWorkers()}
 }
 
 // Init handles the InitRequest (SPEC.md §7.1): rules I1–I3, then it reads the 32-byte
 // key seed and returns the encoded Enrollment with dev-insecure evidence. A failed
 // Init changes nothing (so it may be retried).
 func (p *Prep) Init(req []byte) ([]byte, error) {
-	// SPEC-AMBIGUITY: §2.4 lists no cap for an InitRequest; we use the cap of "every
-	// other kind" (48 MiB). §7.1 I3 says "Init has not been called before"; we count
-	// only a successful Init as called, since a rejected input changes no state.
-	var r spec.InitRequest
-	if err := spec.Decode(req, &r, spec.MaxMessageBytes); err != nil {
+	replica, err := agreea.CheckInit(req, spec.RolePrep, p.inited)
+	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadInit, err)
 	}
-	if r.Role != spec.RolePrep {
-		return nil, fmt.Errorf("%w: role %d is not prep", ErrBadInit, r.Role)
-	}
-	if p.inited {
-		return nil, fmt.Errorf("%w: Init called twice", ErrBadInit)
-	}
-	key, err := generateKey(p.rand)
+	key, self, enr, err := agreea.Enroll(p.rand, spec.RolePrep, replica, Build)
 	if err != nil {
 		return nil, fmt.Errorf("prepa: read key seed: %w", err)
 	}
-	p.inited, p.key = true, key
-	p.self = spec.EnrollmentBody{Role: spec.RolePrep, Replica: r.Replica, Build: []byte(Build), SignKey: key.public()}
-	return spec.Encode(&spec.Enrollment{Body: p.self, Evidence: spec.Evidence{Format: spec.EvidenceDevInsecure}}), nil
+	p.inited, p.key, p.self = true, key, self
+	return enr, nil
 }
 
 // status returns the Status of §9.8.
 func (p *Prep) status() *spec.Status {
 	return &spec.Status{Role: spec.RolePrep, Replica: p.self.Replica, Configured: p.configured,
-		View: p.v, ViewActive: true, Stable: p.cp.h, Last: p.seqHigh}
+		View: p.v, ViewActive: true, Stable: p.cp.H(), Last: p.seqHigh}
 }
 
 // n returns the number of replicas; q the quorum; window L.
@@ -105,11 +96,3 @@ func (p *Prep) id() uint64 { return p.self.Replica }
 
 // isPrimary reports whether this prep is primary(view).
 func (p *Prep) isPrimary(view uint64) bool { return p.cfg.Primary(view) == p.id() }
-
-// key returns the signing key enrolled for (role, r); r < n.
-func (p *Prep) enrolledKey(role spec.Role, r uint64) spec.PublicKey {
-	return p.cfg.Enrollment(role, r).Body.SignKey
-}
-
-// inWindow reports whether base < s ≤ base + l, without overflow.
-func inWindow(s, base, l uint64) bool { return s > base && s-base <= l }

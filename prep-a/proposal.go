@@ -1,11 +1,14 @@
 package prepa
 
-import "github.com/splitbft/splitbft/spec"
+import (
+	"github.com/splitbft/splitbft/internal/agreea"
+	"github.com/splitbft/splitbft/spec"
+)
 
 // onProposal handles a proposal at a backup (SPEC.md §9.4, P1–P11) and, on
 // acceptance, signs and emits the PREPARE for it.
 func (p *Prep) onProposal(m *spec.Proposal) verdict {
-	if v := p.checkProposalHeader(&m.Header); v.code != 0 {
+	if v := p.checkProposalHeader(&m.Header); v.Code != 0 {
 		return v
 	}
 	hb := &m.Header.Body
@@ -23,7 +26,7 @@ func (p *Prep) onProposal(m *spec.Proposal) verdict {
 	}
 	for j, code := range p.checkRequests(m.Batch.Requests) {
 		if code != 0 {
-			return verdict{code: spec.CodeBadRequest, sub: uint64(j) + 1} // P11
+			return verdict{Code: spec.CodeBadRequest, Sub: uint64(j) + 1} // P11
 		}
 	}
 	p.accepted[hb.Seq] = hb.Digest
@@ -46,11 +49,11 @@ func (p *Prep) checkProposalHeader(pp *spec.PrePrepare) verdict {
 		return fail(spec.CodeNotPrimary) // P3
 	case p.isPrimary(p.v):
 		return fail(spec.CodeNotPrimary) // P4
-	case hb.Seq <= p.cp.h:
+	case hb.Seq <= p.cp.H():
 		return fail(spec.CodeStale) // P5
-	case hb.Seq-p.cp.h > p.window():
+	case hb.Seq-p.cp.H() > p.window():
 		return fail(spec.CodeOutOfWindow) // P5
-	case !verifySig(p.enrolledKey(spec.RolePrep, hb.Replica), spec.DomainPrePrepare, p.cd, spec.Encode(hb), pp.Sig):
+	case !agreea.VerifySender(p.cfg, p.cd, spec.RolePrep, hb.Replica, spec.DomainPrePrepare, hb, pp.Sig):
 		return fail(spec.CodeBadSignature) // P6
 	}
 	return accept
@@ -59,6 +62,6 @@ func (p *Prep) checkProposalHeader(pp *spec.PrePrepare) verdict {
 // sendPrepare emits this prep's signed PREPARE for (v, s, d) to every conf.
 func (p *Prep) sendPrepare(s uint64, d spec.Digest) {
 	slot := spec.Slot{View: p.v, Seq: s, Digest: d, Replica: p.id()}
-	pr := spec.Prepare{Body: slot, Sig: p.key.sign(spec.DomainPrepare, p.cd, spec.Encode(&slot))}
+	pr := spec.Prepare{Body: slot, Sig: p.key.Sign(spec.DomainPrepare, p.cd, spec.Encode(&slot))}
 	p.broadcast(spec.KindPrepare, spec.ToConf, spec.Encode(&pr))
 }

@@ -3,6 +3,7 @@ package prepa
 import (
 	"math"
 
+	"github.com/splitbft/splitbft/internal/agreea"
 	"github.com/splitbft/splitbft/spec"
 )
 
@@ -13,7 +14,7 @@ import (
 // in turn.
 func (p *Prep) checkRequests(reqs []spec.Request) []uint64 {
 	codes := make([]uint64, len(reqs))
-	var jobs []sigJob
+	var jobs []agreea.SigJob
 	var owner []int // owner[k] is the request index of jobs[k]
 	for j := range reqs {
 		key, code := p.checkRequestShape(&reqs[j].Body)
@@ -21,10 +22,10 @@ func (p *Prep) checkRequests(reqs []spec.Request) []uint64 {
 			codes[j] = code
 			continue
 		}
-		jobs = append(jobs, sigJob{key: key, domain: spec.DomainRequest, body: spec.Encode(&reqs[j].Body), sig: reqs[j].Sig})
+		jobs = append(jobs, agreea.SigJob{Key: key, Domain: spec.DomainRequest, Body: spec.Encode(&reqs[j].Body), Sig: reqs[j].Sig})
 		owner = append(owner, j)
 	}
-	for k, ok := range verifyEach(p.cd, jobs, p.workers) {
+	for k, ok := range agreea.VerifyEach(p.cd, jobs, p.workers) {
 		if !ok {
 			codes[owner[k]] = spec.CodeBadSignature // R5
 		}

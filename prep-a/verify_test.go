@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/splitbft/splitbft/internal/agreea"
 	"github.com/splitbft/splitbft/internal/stdcrypto/fixture"
 	"github.com/splitbft/splitbft/spec"
 )
@@ -46,7 +47,7 @@ func TestParallelVerifyMatchesSequential(t *testing.T) {
 // signatures of a 200-request batch (R1–R5), the dominant cost of a primary's Step.
 func BenchmarkClientBatch(b *testing.B) {
 	h, reqs := batch200(b)
-	for _, w := range []int{1, max(2, defaultWorkers())} {
+	for _, w := range []int{1, max(2, agreea.DefaultWorkers())} {
 		name := "sequential"
 		if w > 1 {
 			name = fmt.Sprintf("parallel-%d", w)

@@ -3,6 +3,7 @@ package prepa
 import (
 	"bytes"
 
+	"github.com/splitbft/splitbft/internal/agreea"
 	"github.com/splitbft/splitbft/spec"
 )
 
@@ -21,11 +22,11 @@ func (p *Prep) onViewChange(raw []byte, vc *spec.ViewChange) verdict {
 		// view is > v), so in rule order they pass VC3–VC5 again and fail VC6; skip the
 		// signature checks of a replay.
 		return fail(spec.CodeDuplicate) // VC6
-	case !verifySig(p.enrolledKey(spec.RoleConf, b.Replica), spec.DomainViewChange, p.cd, spec.Encode(b), vc.Sig):
+	case !agreea.VerifySender(p.cfg, p.cd, spec.RoleConf, b.Replica, spec.DomainViewChange, b, vc.Sig):
 		return fail(spec.CodeBadSignature) // VC3
 	}
-	cc := certChecker{cfg: p.cfg}
-	if !cc.viewChangeBody(b) || !cc.verify(p.cd, p.workers) {
+	cc := agreea.NewCertChecker(p.cfg)
+	if !cc.ViewChangeBody(b) || !cc.Verify(p.cd, p.workers) {
 		return fail(spec.CodeBadCertificate) // VC4
 	}
 	if old, ok := p.vcs[b.Replica]; ok {
@@ -51,7 +52,7 @@ func (p *Prep) maybeBuildNewView(w uint64) {
 		return
 	}
 	var chosen []spec.ViewChange // the q lowest replica ids, ascending
-	for _, r := range sortedKeys(p.vcs) {
+	for _, r := range agreea.SortedKeys(p.vcs) {
 		if s := p.vcs[r]; s.vc.Body.View == w && len(chosen) < p.q() {
 			chosen = append(chosen, s.vc)
 		}
@@ -64,10 +65,10 @@ func (p *Prep) maybeBuildNewView(w uint64) {
 	p.lastNewView = w
 	body := spec.NewViewBody{View: w, Replica: p.id(), ViewChanges: chosen}
 	for i := range o.slots {
-		sig := p.key.sign(spec.DomainPrePrepare, p.cd, spec.Encode(&o.slots[i]))
+		sig := p.key.Sign(spec.DomainPrePrepare, p.cd, spec.Encode(&o.slots[i]))
 		body.PrePrepares = append(body.PrePrepares, spec.PrePrepare{Body: o.slots[i], Sig: sig})
 	}
-	nv := spec.NewView{Body: body, Sig: p.key.sign(spec.DomainNewView, p.cd, spec.Encode(&body))}
+	nv := spec.NewView{Body: body, Sig: p.key.Sign(spec.DomainNewView, p.cd, spec.Encode(&body))}
 	p.broadcast(spec.KindNewView, spec.ToPrep|spec.ToConf|spec.ToExec, spec.Encode(&nv))
 }
 
@@ -76,16 +77,16 @@ func (p *Prep) maybeBuildNewView(w uint64) {
 // and drop the stored view-changes for views up to w.
 func (p *Prep) enterView(w uint64, vcs []spec.ViewChange, o *oSet) {
 	p.v = w
-	if best := &vcs[o.best].Body.Stable; best.Seq > p.cp.h {
+	if best := &vcs[o.best].Body.Stable; best.Seq > p.cp.H() {
 		p.stabilize(best)
 	}
 	p.accepted = map[uint64]spec.Digest{}
 	for _, s := range o.slots {
-		if s.Seq > p.cp.h {
+		if s.Seq > p.cp.H() {
 			p.accepted[s.Seq] = s.Digest
 		}
 	}
-	p.seqHigh = max(p.cp.h, o.maxS)
+	p.seqHigh = max(p.cp.H(), o.maxS)
 	for r, s := range p.vcs {
 		if s.vc.Body.View <= w {
 			delete(p.vcs, r)
