@@ -1,6 +1,9 @@
 package confb
 
-import "github.com/splitbft/splitbft/spec"
+import (
+	"github.com/splitbft/splitbft/internal/agreeb"
+	"github.com/splitbft/splitbft/spec"
+)
 
 // slot is the agreement state of one sequence number in the current view (§10.2).
 type slot struct {
@@ -15,7 +18,7 @@ type slot struct {
 }
 
 // onPrePrepare handles a PRE-PREPARE (§10.3): lines Q1–Q8, store, try to commit.
-func (x *Confirmation) onPrePrepare(out *outputs, m *spec.PrePrepare) uint64 {
+func (x *Confirmation) onPrePrepare(out *agreeb.Outputs, m *spec.PrePrepare) uint64 {
 	b := &m.Body
 	if code := x.checkSlotMessage(b, true, spec.DomainPrePrepare, m.Sig); code != 0 {
 		return code
@@ -29,7 +32,7 @@ func (x *Confirmation) onPrePrepare(out *outputs, m *spec.PrePrepare) uint64 {
 }
 
 // onPrepare handles a PREPARE (§10.3): lines Q1–Q8, store, try to commit.
-func (x *Confirmation) onPrepare(out *outputs, m *spec.Prepare) uint64 {
+func (x *Confirmation) onPrepare(out *agreeb.Outputs, m *spec.Prepare) uint64 {
 	b := &m.Body
 	if code := x.checkSlotMessage(b, false, spec.DomainPrepare, m.Sig); code != 0 {
 		return code
@@ -56,7 +59,7 @@ func sameDigest(held, got spec.Digest) uint64 {
 func (x *Confirmation) checkSlotMessage(b *spec.Slot, fromPrimary bool, domain string, sig spec.Signature) uint64 {
 	c := x.cl
 	switch {
-	case b.Replica >= c.n: // Q1
+	case b.Replica >= c.N: // Q1
 		return spec.CodeUnknownSender
 	case b.View < x.view: // Q2
 		return spec.CodeStale
@@ -64,13 +67,13 @@ func (x *Confirmation) checkSlotMessage(b *spec.Slot, fromPrimary bool, domain s
 		return spec.CodeWrongView
 	case !x.active: // Q3
 		return spec.CodeViewChanging
-	case (b.Replica == c.primary(x.view)) != fromPrimary: // Q4
+	case (b.Replica == c.Primary(x.view)) != fromPrimary: // Q4
 		return spec.CodeNotPrimary
-	case b.Seq <= x.cps.h: // Q5
+	case b.Seq <= x.cps.H(): // Q5
 		return spec.CodeStale
-	case b.Seq-x.cps.h > c.l: // Q5
+	case b.Seq-x.cps.H() > c.L: // Q5
 		return spec.CodeOutOfWindow
-	case !c.verify(spec.RolePrep, b.Replica, domain, b, sig): // Q6
+	case !c.Verify(spec.RolePrep, b.Replica, domain, b, sig): // Q6
 		return spec.CodeBadSignature
 	}
 	return 0
@@ -90,7 +93,7 @@ func (x *Confirmation) slotAt(seq uint64) *slot {
 // with digest d and 2f PREPAREs with digest d and is not committed yet: the
 // certificate takes the matching PREPAREs of the lowest replica ids; it becomes
 // pset[seq], and the COMMIT (v, seq, d, i) goes to every exec (§10.3).
-func (x *Confirmation) tryCommit(out *outputs, seq uint64) {
+func (x *Confirmation) tryCommit(out *agreeb.Outputs, seq uint64) {
 	c := x.cl
 	sl := x.slots[seq]
 	if sl.committed || sl.prePrepare == nil {
@@ -98,18 +101,18 @@ func (x *Confirmation) tryCommit(out *outputs, seq uint64) {
 	}
 	d := sl.prePrepare.Body.Digest
 	var prs []spec.Prepare
-	for _, r := range sortedKeys(sl.prepares) {
-		if pr := sl.prepares[r]; pr.Body.Digest == d && uint64(len(prs)) < 2*c.f {
+	for _, r := range agreeb.SortedKeys(sl.prepares) {
+		if pr := sl.prepares[r]; pr.Body.Digest == d && uint64(len(prs)) < 2*c.F {
 			prs = append(prs, *pr)
 		}
 	}
-	if uint64(len(prs)) < 2*c.f {
+	if uint64(len(prs)) < 2*c.F {
 		return
 	}
 	x.pset[seq] = &spec.PreparedCert{Header: *sl.prePrepare, Prepares: prs}
 	sl.committed = true
 	x.last = max(x.last, seq)
-	body := spec.Slot{View: x.view, Seq: seq, Digest: d, Replica: x.self.Replica}
-	cm := spec.Commit{Body: body, Sig: x.key.sign(spec.DomainCommit, c.cd, &body)}
-	out.send(spec.KindCommit, spec.ToExec, c.allReplicas(), &cm)
+	body := spec.Slot{View: x.view, Seq: seq, Digest: d, Replica: x.id.Replica()}
+	cm := spec.Commit{Body: body, Sig: x.id.Sign(spec.DomainCommit, c.CD, &body)}
+	out.Send(spec.KindCommit, spec.ToExec, c.AllReplicas(), &cm)
 }

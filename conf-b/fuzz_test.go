@@ -3,19 +3,20 @@ package confb
 import (
 	"testing"
 
+	"github.com/splitbft/splitbft/internal/agreeb/agreebtest"
 	"github.com/splitbft/splitbft/spec"
 )
 
 // fuzzSeedInputs returns valid inputs of every kind conf accepts, as fuzz seeds.
 func fuzzSeedInputs(fx *fixture) []spec.Input {
-	vcs, o := fx.newViewScenario()
+	vcs, o := fx.NewViewScenario()
 	return []spec.Input{
-		input(spec.KindPrePrepare, ptr(fx.prePrepare(0, 1, digest(1), 0))),
-		input(spec.KindPrepare, ptr(fx.prepare(0, 1, digest(1), 3))),
-		input(spec.KindCheckpoint, ptr(fx.checkpoint(2, digest(2), 1))),
-		input(spec.KindSuspect, &spec.Suspect{View: 0}),
-		input(spec.KindNewView, ptr(fx.newView(5, vcs, o))),
-		input(spec.KindConfigure, &spec.Configure{Config: spec.Encode(&fx.cfg)}),
+		agreebtest.Input(spec.KindPrePrepare, agreebtest.Ptr(fx.PrePrepare(0, 1, agreebtest.Digest(1), 0))),
+		agreebtest.Input(spec.KindPrepare, agreebtest.Ptr(fx.Prepare(0, 1, agreebtest.Digest(1), 3))),
+		agreebtest.Input(spec.KindCheckpoint, agreebtest.Ptr(fx.Checkpoint(2, agreebtest.Digest(2), 1))),
+		agreebtest.Input(spec.KindSuspect, &spec.Suspect{View: 0}),
+		agreebtest.Input(spec.KindNewView, agreebtest.Ptr(fx.NewView(5, vcs, o))),
+		agreebtest.Input(spec.KindConfigure, &spec.Configure{Config: spec.Encode(&fx.Cfg)}),
 	}
 }
 
@@ -31,39 +32,8 @@ func FuzzStep(f *testing.F) {
 	}
 	f.Add(uint64(99), []byte{0x80}, spec.Encode(&spec.StepInput{Inputs: seeds[:3]}))
 	f.Fuzz(func(t *testing.T, kind uint64, body, raw []byte) {
-		for _, me := range []uint64{1, 2} {
-			fx := newFixture(t, me, 81)
-			for _, in := range [][]byte{spec.Encode(&spec.StepInput{Inputs: []spec.Input{{Kind: kind, Body: body}}}), raw} {
-				before := fx.p.DebugState()
-				outs := fx.splitStatus(fx.p.Step(in))
-				if allRejected(t, in, outs) && fx.p.DebugState() != before {
-					t.Fatalf("replica %d: all-rejected step changed the state:\n%s\n%s", me, before, fx.p.DebugState())
-				}
-			}
-		}
+		agreebtest.FuzzOne(t, &testSetup, []uint64{1, 2}, kind, body, raw)
 	})
-}
-
-// allRejected reports whether every input of the step in was rejected and nothing
-// but rejections was produced (a malformed StepInput counts as one rejected input).
-func allRejected(t *testing.T, in []byte, outs []spec.Output) bool {
-	inputs := 1
-	var si spec.StepInput
-	if spec.Decode(in, &si, spec.MaxMessageBytes) == nil && len(si.Inputs) <= spec.MaxStepInputs {
-		inputs = len(si.Inputs)
-	}
-	seen := map[uint64]bool{}
-	for _, o := range outs {
-		if o.Kind != spec.KindReject {
-			return false
-		}
-		var r spec.Rejection
-		if err := spec.Decode(o.Body, &r, 1024); err != nil {
-			t.Fatalf("rejection does not decode: %v", err)
-		}
-		seen[r.Index] = true
-	}
-	return len(seen) == inputs
 }
 
 // TestFuzzSeedsAccepted checks that every fuzz seed but configure is accepted by a
@@ -73,8 +43,8 @@ func TestFuzzSeedsAccepted(t *testing.T) {
 	seeds := fuzzSeedInputs(fx)
 	for i, in := range seeds[:len(seeds)-1] {
 		fresh := newFixture(t, 2, 81)
-		fresh.mustAccept(in)
-		if fresh.p.DebugState() == newFixture(t, 2, 81).p.DebugState() {
+		fresh.MustAccept(in)
+		if fresh.P.DebugState() == newFixture(t, 2, 81).P.DebugState() {
 			t.Fatalf("seed input %d (%s) changed nothing", i, spec.KindName(in.Kind))
 		}
 	}

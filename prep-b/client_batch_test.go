@@ -3,56 +3,57 @@ package prepb
 import (
 	"testing"
 
+	"github.com/splitbft/splitbft/internal/agreeb/agreebtest"
 	"github.com/splitbft/splitbft/spec"
 )
 
 // expectedProposal builds the proposal output the primary must emit for b at (v, s).
 func (fx *fixture) expectedProposal(v, s uint64, b spec.Batch) spec.Output {
-	body := spec.Slot{View: v, Seq: s, Digest: spec.BatchDigest(&b), Replica: fx.me}
-	pp := spec.PrePrepare{Body: body, Sig: fx.sign(fx.preps[fx.me], spec.DomainPrePrepare, &body)}
-	return output(spec.KindProposal, spec.ToPrep|spec.ToConf|spec.ToExec, &spec.Proposal{Header: pp, Batch: b})
+	body := spec.Slot{View: v, Seq: s, Digest: spec.BatchDigest(&b), Replica: fx.Me}
+	pp := spec.PrePrepare{Body: body, Sig: fx.Sign(fx.Preps[fx.Me], spec.DomainPrePrepare, &body)}
+	return agreebtest.Output(spec.KindProposal, spec.ToPrep|spec.ToConf|spec.ToExec, &spec.Proposal{Header: pp, Batch: b})
 }
 
 // TestClientBatchAccepted checks the happy path of §9.3 byte for byte, across
 // several steps, until the window is full.
 func TestClientBatchAccepted(t *testing.T) {
 	fx := newFixture(t, 0, 31)
-	for s := uint64(1); s <= testL; s++ {
-		b := fx.batch(int(s%testMaxBatch) + 1)
-		outs := fx.mustAccept(input(spec.KindClientBatch, &b))
-		fx.expectOutputs(outs, []spec.Output{fx.expectedProposal(0, s, b)})
-		if st := fx.status(); st.Last != s {
-			t.Fatalf("seed %d: Last = %d after proposing %d", fx.seed, st.Last, s)
+	for s := uint64(1); s <= agreebtest.L; s++ {
+		b := fx.Batch(int(s%agreebtest.MaxBatch) + 1)
+		outs := fx.MustAccept(agreebtest.Input(spec.KindClientBatch, &b))
+		fx.ExpectOutputs(outs, []spec.Output{fx.expectedProposal(0, s, b)})
+		if st := fx.Status(); st.Last != s {
+			t.Fatalf("seed %d: Last = %d after proposing %d", fx.Seed, st.Last, s)
 		}
 	}
-	b := fx.batch(1)
-	fx.expectReject(input(spec.KindClientBatch, &b), spec.CodeWindowFull, 0) // B3
+	b := fx.Batch(1)
+	fx.ExpectReject(agreebtest.Input(spec.KindClientBatch, &b), spec.CodeWindowFull, 0) // B3
 }
 
 // TestClientBatchRules covers B1, B2 (both codes) and B3, each failing alone.
 func TestClientBatchRules(t *testing.T) {
 	t.Run("B1 not primary", func(t *testing.T) {
 		fx := newFixture(t, 1, 32)
-		b := fx.batch(1)
-		fx.expectReject(input(spec.KindClientBatch, &b), spec.CodeNotPrimary, 0)
+		b := fx.Batch(1)
+		fx.ExpectReject(agreebtest.Input(spec.KindClientBatch, &b), spec.CodeNotPrimary, 0)
 	})
 	t.Run("B2 empty", func(t *testing.T) {
 		fx := newFixture(t, 0, 33)
-		fx.expectReject(input(spec.KindClientBatch, &spec.Batch{}), spec.CodeEmptyBatch, 0)
+		fx.ExpectReject(agreebtest.Input(spec.KindClientBatch, &spec.Batch{}), spec.CodeEmptyBatch, 0)
 	})
 	t.Run("B2 too many", func(t *testing.T) {
 		fx := newFixture(t, 0, 34)
-		b := fx.batch(testMaxBatch + 1)
-		fx.expectReject(input(spec.KindClientBatch, &b), spec.CodeBatchLimit, 0)
+		b := fx.Batch(agreebtest.MaxBatch + 1)
+		fx.ExpectReject(agreebtest.Input(spec.KindClientBatch, &b), spec.CodeBatchLimit, 0)
 	})
 	t.Run("B3 window full", func(t *testing.T) {
 		fx := newFixture(t, 0, 35)
-		for s := 0; s < testL; s++ {
-			b := fx.batch(1)
-			fx.mustAccept(input(spec.KindClientBatch, &b))
+		for s := 0; s < agreebtest.L; s++ {
+			b := fx.Batch(1)
+			fx.MustAccept(agreebtest.Input(spec.KindClientBatch, &b))
 		}
-		b := fx.batch(1)
-		fx.expectReject(input(spec.KindClientBatch, &b), spec.CodeWindowFull, 0)
+		b := fx.Batch(1)
+		fx.ExpectReject(agreebtest.Input(spec.KindClientBatch, &b), spec.CodeWindowFull, 0)
 	})
 }
 
@@ -62,15 +63,15 @@ func (fx *fixture) badRequests() []struct {
 	req  spec.Request
 	code uint64
 } {
-	good := fx.request(10, 5, 1)
-	unknown := fx.signRequest(spec.RequestBody{Client: 11, Timestamp: 1, Ops: good.Body.Ops})
-	noOps := fx.signRequest(spec.RequestBody{Client: 10, Timestamp: 1})
-	manyOps := fx.request(10, 1, testMaxOps+1)
-	shortOp := fx.signRequest(spec.RequestBody{Client: 10, Timestamp: 1, Ops: []spec.SealedOp{{Ciphertext: make([]byte, 16)}}})
-	longOp := fx.signRequest(spec.RequestBody{Client: 10, Timestamp: 1, Ops: []spec.SealedOp{{Ciphertext: make([]byte, testMaxOpSize+1)}}})
-	ts0 := fx.request(20, 0, 1)
-	tsOverflow := fx.request(20, ^uint64(0), 2)
-	badSig := fx.request(30, 9, 1)
+	good := fx.Request(10, 5, 1)
+	unknown := fx.SignRequest(spec.RequestBody{Client: 11, Timestamp: 1, Ops: good.Body.Ops})
+	noOps := fx.SignRequest(spec.RequestBody{Client: 10, Timestamp: 1})
+	manyOps := fx.Request(10, 1, agreebtest.MaxOps+1)
+	shortOp := fx.SignRequest(spec.RequestBody{Client: 10, Timestamp: 1, Ops: []spec.SealedOp{{Ciphertext: make([]byte, 16)}}})
+	longOp := fx.SignRequest(spec.RequestBody{Client: 10, Timestamp: 1, Ops: []spec.SealedOp{{Ciphertext: make([]byte, agreebtest.MaxOpSize+1)}}})
+	ts0 := fx.Request(20, 0, 1)
+	tsOverflow := fx.Request(20, ^uint64(0), 2)
+	badSig := fx.Request(30, 9, 1)
 	badSig.Sig[5] ^= 1
 	return []struct {
 		name string
@@ -96,41 +97,29 @@ func TestClientBatchRequestRules(t *testing.T) {
 	seq := uint64(0)
 	for _, c := range fx.badRequests() {
 		t.Run(c.name, func(t *testing.T) {
-			fx.t = t
-			ok1, ok2 := fx.request(10, 50, 1), fx.request(20, 60, 2)
+			fx.T = t
+			ok1, ok2 := fx.Request(10, 50, 1), fx.Request(20, 60, 2)
 			b := spec.Batch{Requests: []spec.Request{ok1, c.req, ok2}}
-			outs := fx.step(input(spec.KindClientBatch, &b))
+			outs := fx.Step(agreebtest.Input(spec.KindClientBatch, &b))
 			seq++
-			fx.expectOutputs(outs, []spec.Output{
-				rejection(0, spec.KindClientBatch, c.code, 2),
+			fx.ExpectOutputs(outs, []spec.Output{
+				agreebtest.Rejection(0, spec.KindClientBatch, c.code, 2),
 				fx.expectedProposal(0, seq, spec.Batch{Requests: []spec.Request{ok1, ok2}}),
 			})
 			// Alone, the bad request leaves nothing: per-request rejection, then empty-batch.
-			before := fx.p.DebugState()
-			outs = fx.step(input(spec.KindClientBatch, &spec.Batch{Requests: []spec.Request{c.req}}))
-			fx.expectOutputs(outs, []spec.Output{
-				rejection(0, spec.KindClientBatch, c.code, 1),
-				rejection(0, spec.KindClientBatch, spec.CodeEmptyBatch, 0),
+			before := fx.P.DebugState()
+			outs = fx.Step(agreebtest.Input(spec.KindClientBatch, &spec.Batch{Requests: []spec.Request{c.req}}))
+			fx.ExpectOutputs(outs, []spec.Output{
+				agreebtest.Rejection(0, spec.KindClientBatch, c.code, 1),
+				agreebtest.Rejection(0, spec.KindClientBatch, spec.CodeEmptyBatch, 0),
 			})
-			if fx.p.DebugState() != before {
-				t.Fatalf("seed %d: an all-rejected batch changed the state", fx.seed)
+			if fx.P.DebugState() != before {
+				t.Fatalf("seed %d: an all-rejected batch changed the state", fx.Seed)
 			}
 			// Let a checkpoint free the window for the next case.
-			if seq%testK == 0 {
-				fx.makeStable(seq)
+			if seq%agreebtest.K == 0 {
+				fx.MakeStable(seq)
 			}
 		})
-	}
-}
-
-// makeStable delivers q matching checkpoints for seq from the execs of 0..q−1.
-func (fx *fixture) makeStable(seq uint64) {
-	fx.t.Helper()
-	for r := uint64(0); r < 2*testF+1; r++ {
-		c := fx.checkpoint(seq, digest(byte(seq)), r)
-		fx.mustAccept(input(spec.KindCheckpoint, &c))
-	}
-	if st := fx.status(); st.Stable != seq {
-		fx.t.Fatalf("seed %d: stable %d, want %d", fx.seed, st.Stable, seq)
 	}
 }

@@ -11,8 +11,10 @@
 // randomness except the 32-byte key seed it reads from the io.Reader given to New at
 // Init (SPEC.md §3.5). Every input from the untrusted broker is checked by the accept
 // rules of SPEC.md in their order; a rejected input becomes a Rejection output and
-// changes no state. Ed25519 comes from internal/edcrypto (filippo.io/edwards25519),
-// never from crypto/ed25519; crypto.go is the only file that touches it.
+// changes no state. What prep-b and conf-b share (identity and Init, the Step loop
+// and preamble, configure, checkpoints, certificate and NEW-VIEW validity, Ed25519
+// through internal/edcrypto, never crypto/ed25519) lives in the trusted package
+// internal/agreeb; this package holds only its own compartment's rules and state.
 //
 // prep-b was written from SPEC.md alone, independently of prep-a; the two must
 // produce byte-identical outputs for identical inputs and randomness.

@@ -3,6 +3,7 @@ package prepb
 import (
 	"bytes"
 
+	"github.com/splitbft/splitbft/internal/agreeb"
 	"github.com/splitbft/splitbft/spec"
 )
 
@@ -14,22 +15,10 @@ type newViewPlan struct {
 	o    []spec.Slot      // PBFT's O: one entry per s in minS+1..maxS, increasing
 }
 
-// stableBase returns the index of best in vs and minS (§8.5 step 1). vs must be
-// non-empty and sorted by replica id, so the first maximum is the lowest id.
-func stableBase(vs []spec.ViewChange) (int, uint64) {
-	best := 0
-	for i := range vs {
-		if vs[i].Body.Stable.Seq > vs[best].Body.Stable.Seq {
-			best = i
-		}
-	}
-	return best, vs[best].Body.Stable.Seq
-}
-
 // planNewView computes §8.5 for view w with primary p from valid VIEW-CHANGEs vs
 // (sorted by replica id, non-empty). Validity bounds maxS − minS by L.
 func planNewView(w, p uint64, vs []spec.ViewChange) newViewPlan {
-	bi, minS := stableBase(vs)
+	bi, minS := agreeb.StableBase(vs)
 	plan := newViewPlan{best: &vs[bi], minS: minS, maxS: minS}
 	type choice struct {
 		view   uint64

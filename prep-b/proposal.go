@@ -1,15 +1,18 @@
 package prepb
 
-import "github.com/splitbft/splitbft/spec"
+import (
+	"github.com/splitbft/splitbft/internal/agreeb"
+	"github.com/splitbft/splitbft/spec"
+)
 
 // onProposal handles a primary's proposal at a backup (§9.4): lines P1–P11, then a
 // PREPARE for the slot to every conf. It returns the reject code and Sub.
-func (p *Preparation) onProposal(out *outputs, m *spec.Proposal) (uint64, uint64) {
+func (p *Preparation) onProposal(out *agreeb.Outputs, m *spec.Proposal) (uint64, uint64) {
 	if code := p.checkProposal(m); code != 0 {
 		return code, 0
 	}
 	for j := range m.Batch.Requests { // P11
-		if p.cl.checkRequest(&m.Batch.Requests[j]) != 0 {
+		if checkRequest(p.cl, &m.Batch.Requests[j]) != 0 {
 			return spec.CodeBadRequest, uint64(j) + 1
 		}
 	}
@@ -25,21 +28,21 @@ func (p *Preparation) checkProposal(m *spec.Proposal) uint64 {
 	c := p.cl
 	h := &m.Header.Body
 	switch {
-	case h.Replica >= c.n: // P1
+	case h.Replica >= c.N: // P1
 		return spec.CodeUnknownSender
 	case h.View < p.view: // P2
 		return spec.CodeStale
 	case h.View > p.view: // P2
 		return spec.CodeWrongView
-	case h.Replica != c.primary(p.view): // P3
+	case h.Replica != c.Primary(p.view): // P3
 		return spec.CodeNotPrimary
-	case p.self.Replica == c.primary(p.view): // P4
+	case p.id.Replica() == c.Primary(p.view): // P4
 		return spec.CodeNotPrimary
-	case h.Seq <= p.cps.h: // P5
+	case h.Seq <= p.cps.H(): // P5
 		return spec.CodeStale
-	case h.Seq-p.cps.h > c.l: // P5
+	case h.Seq-p.cps.H() > c.L: // P5
 		return spec.CodeOutOfWindow
-	case !c.verify(spec.RolePrep, h.Replica, spec.DomainPrePrepare, h, m.Header.Sig): // P6
+	case !c.Verify(spec.RolePrep, h.Replica, spec.DomainPrePrepare, h, m.Header.Sig): // P6
 		return spec.CodeBadSignature
 	}
 	if d, ok := p.accepted[h.Seq]; ok {
@@ -51,12 +54,12 @@ func (p *Preparation) checkProposal(m *spec.Proposal) uint64 {
 	if spec.BatchDigest(&m.Batch) != h.Digest { // P9
 		return spec.CodeDigestMismatch
 	}
-	return c.checkBatchSize(&m.Batch) // P10
+	return checkBatchSize(c, &m.Batch) // P10
 }
 
 // sendPrepare signs and emits PREPARE (v, seq, d, i) to every conf.
-func (p *Preparation) sendPrepare(out *outputs, seq uint64, d spec.Digest) {
-	slot := spec.Slot{View: p.view, Seq: seq, Digest: d, Replica: p.self.Replica}
-	pr := spec.Prepare{Body: slot, Sig: p.key.sign(spec.DomainPrepare, p.cl.cd, &slot)}
-	out.send(spec.KindPrepare, spec.ToConf, p.cl.allReplicas(), &pr)
+func (p *Preparation) sendPrepare(out *agreeb.Outputs, seq uint64, d spec.Digest) {
+	slot := spec.Slot{View: p.view, Seq: seq, Digest: d, Replica: p.id.Replica()}
+	pr := spec.Prepare{Body: slot, Sig: p.id.Sign(spec.DomainPrepare, p.cl.CD, &slot)}
+	out.Send(spec.KindPrepare, spec.ToConf, p.cl.AllReplicas(), &pr)
 }

@@ -3,6 +3,7 @@ package prepb
 import (
 	"sort"
 
+	"github.com/splitbft/splitbft/internal/agreeb"
 	"github.com/splitbft/splitbft/spec"
 )
 
@@ -19,17 +20,17 @@ const vcDomain = "prepb/local/view-change"
 
 // onViewChange handles a VIEW-CHANGE from a conf (§9.6): lines VC1–VC6, then, at
 // the primary of its view, the NEW-VIEW once q of them are stored.
-func (p *Preparation) onViewChange(out *outputs, vc *spec.ViewChange) uint64 {
+func (p *Preparation) onViewChange(out *agreeb.Outputs, vc *spec.ViewChange) uint64 {
 	c := p.cl
 	b := &vc.Body
 	switch {
-	case b.Replica >= c.n: // VC1
+	case b.Replica >= c.N: // VC1
 		return spec.CodeUnknownSender
 	case b.View <= p.view: // VC2
 		return spec.CodeStale
-	case !c.verify(spec.RoleConf, b.Replica, spec.DomainViewChange, b, vc.Sig): // VC3
+	case !c.Verify(spec.RoleConf, b.Replica, spec.DomainViewChange, b, vc.Sig): // VC3
 		return spec.CodeBadSignature
-	case !c.validViewChangeContent(vc): // VC4
+	case !c.ValidViewChangeContent(vc): // VC4
 		return spec.CodeBadCertificate
 	}
 	sum := spec.Hash(vcDomain, spec.Encode(vc))
@@ -50,9 +51,9 @@ func (p *Preparation) onViewChange(out *outputs, vc *spec.ViewChange) uint64 {
 
 // maybeBuildNewView builds and emits the NEW-VIEW for view w if this prep is its
 // primary, has not built one for w, and holds q VIEW-CHANGEs for w (§9.6).
-func (p *Preparation) maybeBuildNewView(out *outputs, w uint64) {
+func (p *Preparation) maybeBuildNewView(out *agreeb.Outputs, w uint64) {
 	c := p.cl
-	if p.self.Replica != c.primary(w) || w <= p.nvHigh {
+	if p.id.Replica() != c.Primary(w) || w <= p.nvHigh {
 		return
 	}
 	senders := make([]uint64, 0, len(p.vcs))
@@ -61,27 +62,27 @@ func (p *Preparation) maybeBuildNewView(out *outputs, w uint64) {
 			senders = append(senders, r)
 		}
 	}
-	if uint64(len(senders)) < c.q {
+	if uint64(len(senders)) < c.Q {
 		return
 	}
 	sort.Slice(senders, func(i, j int) bool { return senders[i] < senders[j] })
-	vs := make([]spec.ViewChange, c.q)
-	for i, r := range senders[:c.q] {
+	vs := make([]spec.ViewChange, c.Q)
+	for i, r := range senders[:c.Q] {
 		vs[i] = *p.vcs[r].vc
 	}
-	plan := planNewView(w, p.self.Replica, vs)
+	plan := planNewView(w, p.id.Replica(), vs)
 	p.enterView(w, &plan)
 	p.nvHigh = w
-	body := spec.NewViewBody{View: w, Replica: p.self.Replica, ViewChanges: vs, PrePrepares: p.signO(plan.o)}
-	nv := spec.NewView{Body: body, Sig: p.key.sign(spec.DomainNewView, c.cd, &body)}
-	out.send(spec.KindNewView, spec.ToPrep|spec.ToConf|spec.ToExec, c.allReplicas(), &nv)
+	body := spec.NewViewBody{View: w, Replica: p.id.Replica(), ViewChanges: vs, PrePrepares: p.signO(plan.o)}
+	nv := spec.NewView{Body: body, Sig: p.id.Sign(spec.DomainNewView, c.CD, &body)}
+	out.Send(spec.KindNewView, spec.ToPrep|spec.ToConf|spec.ToExec, c.AllReplicas(), &nv)
 }
 
 // signO signs each O entry as a PRE-PREPARE of this prep (§8.5 step 4).
 func (p *Preparation) signO(o []spec.Slot) []spec.PrePrepare {
 	pps := make([]spec.PrePrepare, len(o))
 	for i := range o {
-		pps[i] = spec.PrePrepare{Body: o[i], Sig: p.key.sign(spec.DomainPrePrepare, p.cl.cd, &o[i])}
+		pps[i] = spec.PrePrepare{Body: o[i], Sig: p.id.Sign(spec.DomainPrePrepare, p.cl.CD, &o[i])}
 	}
 	return pps
 }
@@ -91,16 +92,16 @@ func (p *Preparation) signO(o []spec.Slot) []spec.PrePrepare {
 // VIEW-CHANGEs for views ≤ w.
 func (p *Preparation) enterView(w uint64, plan *newViewPlan) {
 	p.view = w
-	if p.cps.adopt(&plan.best.Body.Stable) {
+	if p.cps.Adopt(&plan.best.Body.Stable) {
 		p.onStable()
 	}
 	p.accepted = map[uint64]spec.Digest{}
 	for _, e := range plan.o {
-		if e.Seq > p.cps.h {
+		if e.Seq > p.cps.H() {
 			p.accepted[e.Seq] = e.Digest
 		}
 	}
-	p.seqHigh = max(p.cps.h, plan.maxS)
+	p.seqHigh = max(p.cps.H(), plan.maxS)
 	for r, s := range p.vcs {
 		if s.vc.Body.View <= w {
 			delete(p.vcs, r)

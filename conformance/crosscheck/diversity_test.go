@@ -156,16 +156,43 @@ func shared(a, b map[string]string) []string {
 // normalised; blank, comment, import and brace-only lines ignored) occurs in both the
 // a and the b implementation of a compartment, tests and binaries included.
 func TestNoSharedCode(t *testing.T) {
-	for _, pair := range [][2]string{{"prep-a", "prep-b"}, {"conf-a", "conf-b"}} {
-		a := windows(t, filepath.Join("..", "..", pair[0]))
-		b := windows(t, filepath.Join("..", "..", pair[1]))
-		if len(a) == 0 || len(b) == 0 {
-			t.Fatalf("no code found in %s or %s", pair[0], pair[1])
-		}
-		if s := shared(a, b); len(s) > 0 {
-			t.Errorf("%s and %s share %d windows of %d lines; the first:\n%s", pair[0], pair[1], len(s), windowSize, s[0])
+	for _, da := range stackA {
+		for _, db := range stackB {
+			a := windows(t, filepath.Join("..", "..", da))
+			b := windows(t, filepath.Join("..", "..", db))
+			if len(a) == 0 || len(b) == 0 {
+				t.Fatalf("no code found in %s or %s", da, db)
+			}
+			if s := shared(a, b); len(s) > 0 {
+				t.Errorf("%s and %s share %d windows of %d lines; the first:\n%s", da, db, len(s), windowSize, s[0])
+			}
 		}
 	}
+}
+
+// stackA and stackB are the directories of the two independent implementations of
+// the agreement compartments: each compartment, the code its two compartments share,
+// and its crypto stack. Nothing in one may be copied from, or linked by, the other.
+var (
+	stackA = []string{"prep-a", "conf-a", "internal/agreea", "internal/stdcrypto"}
+	stackB = []string{"prep-b", "conf-b", "internal/agreeb", "internal/edcrypto"}
+)
+
+// TestStacksDoNotLink: no a-side package links a b-side package and vice versa.
+func TestStacksDoNotLink(t *testing.T) {
+	const mod = "github.com/splitbft/splitbft/"
+	check := func(from, other []string) {
+		for _, d := range from {
+			deps := deps(t, "./"+d+"/...")
+			for _, o := range other {
+				if bad := matching(deps, func(p string) bool { return p == mod+o || strings.HasPrefix(p, mod+o+"/") }); len(bad) > 0 {
+					t.Errorf("%s links %v", d, bad)
+				}
+			}
+		}
+	}
+	check(stackA, stackB)
+	check(stackB, stackA)
 }
 
 // TestSharedCodeDetector: the detector finds a copied function despite changed

@@ -1,4 +1,4 @@
-package prepb
+package agreeb
 
 import "github.com/splitbft/splitbft/spec"
 
@@ -7,16 +7,16 @@ import "github.com/splitbft/splitbft/spec"
 // cheap structural lines are checked before the signatures.
 
 // validCheckpointCert checks lines K1–K5.
-func (c *cluster) validCheckpointCert(cert *spec.CheckpointCert) bool {
+func (c *Cluster) validCheckpointCert(cert *spec.CheckpointCert) bool {
 	if cert.Seq == 0 { // K1: the genesis certificate
 		return cert.State == spec.Digest{} && len(cert.Proof) == 0
 	}
-	if cert.Seq%c.k != 0 || uint64(len(cert.Proof)) != c.q { // K2
+	if cert.Seq%c.K != 0 || uint64(len(cert.Proof)) != c.Q { // K2
 		return false
 	}
 	for i := range cert.Proof {
 		b := &cert.Proof[i].Body
-		if b.Replica >= c.n || (i > 0 && b.Replica <= cert.Proof[i-1].Body.Replica) { // K3
+		if b.Replica >= c.N || (i > 0 && b.Replica <= cert.Proof[i-1].Body.Replica) { // K3
 			return false
 		}
 		if b.Seq != cert.Seq || b.State != cert.State { // K4
@@ -25,7 +25,7 @@ func (c *cluster) validCheckpointCert(cert *spec.CheckpointCert) bool {
 	}
 	for i := range cert.Proof { // K5
 		pr := &cert.Proof[i]
-		if !c.verify(spec.RoleExec, pr.Body.Replica, spec.DomainCheckpoint, &pr.Body, pr.Sig) {
+		if !c.Verify(spec.RoleExec, pr.Body.Replica, spec.DomainCheckpoint, &pr.Body, pr.Sig) {
 			return false
 		}
 	}
@@ -33,38 +33,39 @@ func (c *cluster) validCheckpointCert(cert *spec.CheckpointCert) bool {
 }
 
 // validPreparedCert checks lines C1–C6.
-func (c *cluster) validPreparedCert(pc *spec.PreparedCert) bool {
+func (c *Cluster) validPreparedCert(pc *spec.PreparedCert) bool {
 	h := &pc.Header.Body
-	if h.Replica != c.primary(h.View) || uint64(len(pc.Prepares)) != 2*c.f { // C1, C3
+	if h.Replica != c.Primary(h.View) || uint64(len(pc.Prepares)) != 2*c.F { // C1, C3
 		return false
 	}
 	for i := range pc.Prepares {
 		b := &pc.Prepares[i].Body
-		if b.Replica >= c.n || b.Replica == h.Replica || (i > 0 && b.Replica <= pc.Prepares[i-1].Body.Replica) { // C4
+		if b.Replica >= c.N || b.Replica == h.Replica || (i > 0 && b.Replica <= pc.Prepares[i-1].Body.Replica) { // C4
 			return false
 		}
 		if b.View != h.View || b.Seq != h.Seq || b.Digest != h.Digest { // C5
 			return false
 		}
 	}
-	if !c.verify(spec.RolePrep, h.Replica, spec.DomainPrePrepare, h, pc.Header.Sig) { // C2
+	if !c.Verify(spec.RolePrep, h.Replica, spec.DomainPrePrepare, h, pc.Header.Sig) { // C2
 		return false
 	}
 	for i := range pc.Prepares { // C6
 		pr := &pc.Prepares[i]
-		if !c.verify(spec.RolePrep, pr.Body.Replica, spec.DomainPrepare, &pr.Body, pr.Sig) {
+		if !c.Verify(spec.RolePrep, pr.Body.Replica, spec.DomainPrepare, &pr.Body, pr.Sig) {
 			return false
 		}
 	}
 	return true
 }
 
-// validViewChangeContent checks lines V3–V6 of a VIEW-CHANGE whose sender and
-// signature (V1, V2) are already checked.
-func (c *cluster) validViewChangeContent(vc *spec.ViewChange) bool {
+// ValidViewChangeContent checks lines V3–V6 of §5.1 on a VIEW-CHANGE whose sender
+// and signature (V1, V2) the caller has already checked, and reports whether all
+// hold (a failure is bad-certificate).
+func (c *Cluster) ValidViewChangeContent(vc *spec.ViewChange) bool {
 	b := &vc.Body
 	st := b.Stable.Seq
-	if uint64(len(b.Prepared)) > c.l { // V4
+	if uint64(len(b.Prepared)) > c.L { // V4
 		return false
 	}
 	for i := range b.Prepared {
@@ -72,7 +73,7 @@ func (c *cluster) validViewChangeContent(vc *spec.ViewChange) bool {
 		if i > 0 && h.Seq <= b.Prepared[i-1].Header.Body.Seq { // V4
 			return false
 		}
-		if h.Seq <= st || h.Seq-st > c.l || h.View >= b.View { // V5
+		if h.Seq <= st || h.Seq-st > c.L || h.View >= b.View { // V5
 			return false
 		}
 	}
@@ -88,13 +89,13 @@ func (c *cluster) validViewChangeContent(vc *spec.ViewChange) bool {
 }
 
 // validViewChange checks lines V1–V6 of a VIEW-CHANGE carried inside a NEW-VIEW.
-func (c *cluster) validViewChange(vc *spec.ViewChange) bool {
+func (c *Cluster) validViewChange(vc *spec.ViewChange) bool {
 	r := vc.Body.Replica
-	if r >= c.n { // V1
+	if r >= c.N { // V1
 		return false
 	}
-	if !c.verify(spec.RoleConf, r, spec.DomainViewChange, &vc.Body, vc.Sig) { // V2
+	if !c.Verify(spec.RoleConf, r, spec.DomainViewChange, &vc.Body, vc.Sig) { // V2
 		return false
 	}
-	return c.validViewChangeContent(vc)
+	return c.ValidViewChangeContent(vc)
 }
