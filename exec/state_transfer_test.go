@@ -319,8 +319,18 @@ func TestStateTransferFromUnstableSnapshot(t *testing.T) {
 	if len(chunks) != 1 {
 		t.Fatalf("%d chunks, want 1", len(chunks))
 	}
-	st := status(t, expectAccept(t, c.execs[3], spec.Input{Kind: spec.KindStateChunk, Body: chunks[0].Body}))
-	if st.NeedState || st.Last != 10 || st.Stable != 10 {
+	outs = expectAccept(t, c.execs[3], spec.Input{Kind: spec.KindStateChunk, Body: chunks[0].Body})
+	if st := status(t, outs); st.NeedState || st.Last != 10 || st.Stable != 10 {
 		t.Fatalf("exec 3 after the transfer: %+v", st)
+	}
+	// §11.7: the installed state is signed like an executed checkpoint.
+	own := ofKind(outs, spec.KindCheckpoint)
+	if len(own) != 1 {
+		t.Fatalf("exec 3 emitted %d checkpoints after installing, want 1", len(own))
+	}
+	var cp spec.Checkpoint
+	mustDecode(t, own[0].Body, &cp)
+	if cp.Body.Seq != 10 || cp.Body.State != state || cp.Body.Replica != 3 {
+		t.Fatalf("checkpoint after install: %+v", cp.Body)
 	}
 }
