@@ -119,6 +119,15 @@ func (e *Exec) makeStable(cert spec.CheckpointCert) {
 	e.transfer = nil // any transfer in progress was for an older target
 }
 
+// signCheckpoint signs this exec's CHECKPOINT for (s, d) and emits it to every
+// compartment of every replica (§11.5, and §11.7 after installing a transfer).
+func (e *Exec) signCheckpoint(s uint64, d spec.Digest) *spec.Checkpoint {
+	body := spec.CheckpointBody{Seq: s, State: d, Replica: e.replica}
+	cp := &spec.Checkpoint{Body: body, Sig: e.signKey.sign(spec.DomainCheckpoint, e.cd, spec.Encode(&body))}
+	e.emit(spec.KindCheckpoint, spec.Destination{Roles: spec.ToPrep | spec.ToConf | spec.ToExec, Replicas: e.allReplicas()}, spec.Encode(cp))
+	return cp
+}
+
 // pruneBelow deletes the entries of m with key ≤ h.
 func pruneBelow[V any](m map[uint64]V, h uint64) {
 	for s := range m {
@@ -134,9 +143,7 @@ func (e *Exec) produceCheckpoint(s uint64) {
 	data := spec.Encode(&spec.Snapshot{Seq: s, App: e.app.Snapshot(), Clients: e.clientEntries()})
 	d := spec.StateDigest(data)
 	e.snapshots[s] = &heldSnapshot{seq: s, data: data, digest: d}
-	body := spec.CheckpointBody{Seq: s, State: d, Replica: e.replica}
-	cp := &spec.Checkpoint{Body: body, Sig: e.signKey.sign(spec.DomainCheckpoint, e.cd, spec.Encode(&body))}
-	e.emit(spec.KindCheckpoint, spec.Destination{Roles: spec.ToPrep | spec.ToConf | spec.ToExec, Replicas: e.allReplicas()}, spec.Encode(cp))
+	cp := e.signCheckpoint(s, d)
 	// By the same rule (§8.3): s > h and s ≤ h + L always hold here, and this exec has
 	// signed nothing else for s, so CP1–CP7 accept it.
 	if code := e.checkCheckpoint(cp); code != 0 {

@@ -144,9 +144,7 @@ func (e *Exec) installTransfer() uint64 {
 	pruneBelow(e.snapshots, snap.Seq)
 	// §11.7: sign the installed state, so that every correct exec vouches for every
 	// checkpoint it holds (not only those it reached by executing).
-	body := spec.CheckpointBody{Seq: snap.Seq, State: e.ck.stableCert.State, Replica: e.replica}
-	cp := &spec.Checkpoint{Body: body, Sig: e.signKey.sign(spec.DomainCheckpoint, e.cd, spec.Encode(&body))}
-	e.emit(spec.KindCheckpoint, spec.Destination{Roles: spec.ToPrep | spec.ToConf | spec.ToExec, Replicas: e.allReplicas()}, spec.Encode(cp))
+	e.signCheckpoint(snap.Seq, e.ck.stableCert.State) // not stored: Seq is stable here
 	e.tryExecute()
 	return 0
 }
