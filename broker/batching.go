@@ -4,7 +4,7 @@ import (
 	"github.com/splitbft/splitbft/spec"
 )
 
-// batching is the primary broker's batch former (SPEC.md §13.2 obligation 4).
+// batching is the primary broker's batch former (SPEC.md §13.3 obligation 4).
 type batching struct {
 	batchQ   *fifo[queuedReq]   // requests waiting for a batch, oldest first
 	queued   map[clientTS]bool  // exactly the (client, timestamp) pairs in batchQ

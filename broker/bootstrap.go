@@ -44,7 +44,7 @@ func (s Setup) withDefaults(n uint64) Setup {
 	return s
 }
 
-// Bootstrap performs obligation 1 of SPEC.md §13.2 for a whole cluster whose enclaves
+// Bootstrap performs obligation 1 of SPEC.md §13.3 for a whole cluster whose enclaves
 // are all reachable from here (tests, demos, a single operator): it Inits every
 // enclave (enclaves[i] = prep, conf, exec of replica i), has exec 0 deal the group key
 // to every exec enrollment, assembles and validates the configuration (key admission

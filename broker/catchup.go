@@ -7,7 +7,7 @@ import (
 )
 
 // This file holds the periodic recovery actions: progress hints, batch fetches, state
-// requests and retransmission to lagging peers (SPEC.md §13.2 obligation 6).
+// requests and retransmission to lagging peers (SPEC.md §13.3 obligation 6).
 
 // Tick advances the broker's clock by one abstract tick: cuts a partial batch that
 // waited long enough, runs the request and view-change timers, and performs the
@@ -114,7 +114,7 @@ func (r *Replica) onFetchedBatch(raw []byte, b *spec.Batch) {
 // requestState asks one peer (rotating) for the stable snapshot exec wants: exec's
 // status gives the seq h; the digest is any signed checkpoint digest seen for h.
 //
-// SPEC-AMBIGUITY: §13.2 obligation 6 says "on NeedState, send state-requests", but a
+// SPEC-AMBIGUITY: §13.3 obligation 6 says "on NeedState, send state-requests", but a
 // StateRequest must name State == the requester's stableCert.State (T2), and Status
 // carries only Stable (the seq). The broker therefore learns candidate digests from
 // the validly signed CHECKPOINTs and NEW-VIEW certificates it routes, and asks for

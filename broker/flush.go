@@ -99,7 +99,7 @@ func (r *Replica) handleOutput(role spec.Role, ins []spec.Input, o *spec.Output)
 
 // route sends a protocol output to the peers in its destination and queues it for the
 // local compartments the routing table names, never back to the producer (SPEC.md
-// §13.2 obligations 2 and 3).
+// §13.3 obligations 2 and 3).
 func (r *Replica) route(role spec.Role, o *spec.Output) {
 	prod, ok := producerOf(o.Kind)
 	if !ok || prod != role || o.Kind == spec.KindReply {

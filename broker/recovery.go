@@ -8,7 +8,7 @@ import (
 )
 
 // recovery holds what the broker keeps to help lagging compartments catch up (SPEC.md
-// §13.2 obligation 6): batches by digest for fetches, recent outputs for
+// §13.3 obligation 6): batches by digest for fetches, recent outputs for
 // retransmission, checkpoint digests for state requests, and peers' progress hints.
 type recovery struct {
 	cache      map[spec.Digest][]byte   // enc(Batch) by BatchDigest; ≤ BatchCache entries

@@ -36,9 +36,6 @@ func checkRequest(cfg *spec.Config, cd spec.Digest, r *spec.Request, verify bool
 	return nil
 }
 
-// lastTimestamp returns the timestamp of the request's last operation.
-func lastTimestamp(r *spec.Request) uint64 { return r.Body.Timestamp + uint64(len(r.Body.Ops)) - 1 }
-
 // HandleClient takes an encoded client REQUEST. A request that does not decode or
 // fails R1–R5 is dropped and counted. Otherwise its timer starts (unless the request
 // is not newer than what the local exec already answered) and it is queued for

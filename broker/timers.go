@@ -7,7 +7,7 @@ import (
 	"github.com/splitbft/splitbft/spec"
 )
 
-// timers holds the request timers and view-change state (SPEC.md §13.2 obligation 5).
+// timers holds the request timers and view-change state (SPEC.md §13.3 obligation 5).
 type timers struct {
 	pending       map[uint64]*pendingReq // by client: its newest request not yet answered by the local exec
 	lastDone      map[uint64]uint64      // by registered client: highest timestamp the local exec replied to

@@ -209,7 +209,7 @@ func TestPrimaryDoesNotSuspectItself(t *testing.T) {
 // expires a full timeout later.
 func TestLaggingReplicaDoesNotSuspect(t *testing.T) {
 	h := newHarness(t, 1, Options{RequestTimeoutTicks: 5, HintTicks: 1000})
-	conf, exec := h.enc[spec.RoleConf], h.enc[spec.RoleExec]
+	conf := h.enc[spec.RoleConf]
 	conf.script = confMovesOnSuspect
 	raw, _ := h.w.request(t, 0, 1)
 	h.r.HandleClient(raw)
@@ -230,7 +230,7 @@ func TestLaggingReplicaDoesNotSuspect(t *testing.T) {
 	}
 
 	h = newHarness(t, 1, Options{RequestTimeoutTicks: 5, HintTicks: 1000})
-	conf, exec = h.enc[spec.RoleConf], h.enc[spec.RoleExec]
+	conf, exec := h.enc[spec.RoleConf], h.enc[spec.RoleExec]
 	conf.script = confMovesOnSuspect
 	h.r.HandleClient(raw)
 	exec.st.NeedState, exec.st.Stable = true, 16

@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/splitbft/splitbft/spec"
 )
 
@@ -23,8 +24,8 @@ func TestSealOpenRoundTrip(t *testing.T) {
 	if ts != 1 || r.Body.Timestamp != 1 || r.Body.Client != fx.id.ID {
 		t.Fatalf("ts=%d body=%+v", ts, r.Body)
 	}
-	if !reflect.DeepEqual(got, ops) {
-		t.Fatalf("opened %x, want %x", got, ops)
+	if d := cmp.Diff(ops, got); d != "" {
+		t.Fatalf("opened ops differ (-sent +opened):\n%s", d)
 	}
 	// The AEAD binds the op's own timestamp: op 0 does not open as timestamp 2.
 	k, _ := requestKey(fx.groupKey, fx.id.BoxKey(), fx.cd, fx.id.ID)
@@ -76,8 +77,8 @@ func TestCompletesOnFPlusOneMatching(t *testing.T) {
 		if err != nil || done != st.done {
 			t.Fatalf("step %d: done=%v err=%v, want done=%v", i, done, err, st.done)
 		}
-		if done && !reflect.DeepEqual(c, Completion{Timestamp: ts, Results: []spec.Result{ok("A"), ok("B")}}) {
-			t.Fatalf("completion %+v", c)
+		if d := cmp.Diff(Completion{Timestamp: ts, Results: []spec.Result{ok("A"), ok("B")}}, c); done && d != "" {
+			t.Fatalf("step %d: completion (-want +got):\n%s", i, d)
 		}
 	}
 	if _, _, ok := s.Outstanding(); ok {
@@ -183,8 +184,8 @@ func TestRejectsBadReplies(t *testing.T) {
 		if !errors.Is(err, tc.want) || done || c.Results != nil {
 			t.Errorf("%s: done=%v err=%v, want %v", tc.name, done, err, tc.want)
 		}
-		if !reflect.DeepEqual(before, snapshot(s)) {
-			t.Errorf("%s: session state changed", tc.name)
+		if d := cmp.Diff(before, snapshot(s), allFields); d != "" {
+			t.Errorf("%s: session state changed (-before +after):\n%s", tc.name, d)
 		}
 	}
 	if _, done, err := s.HandleReply(valid); err != nil || !done {
@@ -196,6 +197,9 @@ func TestRejectsBadReplies(t *testing.T) {
 }
 
 // snapshot copies the session's mutable state for comparison.
+// allFields lets cmp compare the unexported fields of a snapshot.
+var allFields = cmp.Exporter(func(reflect.Type) bool { return true })
+
 func snapshot(s *Session) any {
 	var out any
 	if s.out != nil {
@@ -326,8 +330,10 @@ func FuzzHandleReply(f *testing.F) {
 			t.Fatal(err)
 		}
 		before := snapshot(s)
-		if _, _, err := s.HandleReply(reply); err != nil && !reflect.DeepEqual(before, snapshot(s)) {
-			t.Fatalf("rejected reply changed the session: %v", err)
+		if _, _, err := s.HandleReply(reply); err != nil {
+			if d := cmp.Diff(before, snapshot(s), allFields); d != "" {
+				t.Fatalf("rejected reply (%v) changed the session (-before +after):\n%s", err, d)
+			}
 		}
 	})
 }

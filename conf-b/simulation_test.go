@@ -129,7 +129,7 @@ func (c *system) route(role, from uint64, outs []spec.Output) {
 			}
 			for _, r := range o.To.Replicas {
 				if bit == role && r == from {
-					continue // never back to the producer (§13.2 item 2)
+					continue // never back to the producer (§13.3 obligation 2)
 				}
 				c.deliverTo(bit, r, o)
 			}

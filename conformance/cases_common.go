@@ -11,9 +11,6 @@ import (
 // the cases of SPEC.md §8.1 (input preamble, configure) and §8.3 (checkpoints), which
 // every role runs. Everything here is written from SPEC.md alone.
 
-// roles lists the three compartment roles in order.
-var roles = []spec.Role{spec.RolePrep, spec.RoleConf, spec.RoleExec}
-
 // tag returns a fixed digest derived from s: an arbitrary state or batch digest.
 func tag(s string) spec.Digest { return sha256.Sum256([]byte("conformance/" + s)) }
 
@@ -128,20 +125,6 @@ func (g *Gen) nvWith(w, replica uint64, vcs []spec.ViewChange, o []spec.PrePrepa
 func (g *Gen) nvO(w uint64, vcs []spec.ViewChange, o []spec.Slot) spec.NewView {
 	p := g.Primary(w)
 	return g.nvWith(w, p, vcs, g.oSigned(o), p)
-}
-
-// slotsOf returns the bodies of pps.
-func slotsOf(pps []spec.PrePrepare) []spec.Slot {
-	var out []spec.Slot
-	for _, pp := range pps {
-		out = append(out, pp.Body)
-	}
-	return out
-}
-
-// request builds a signed request of fixture client ci at ts with the given ops.
-func (g *Gen) request(ci int, ts uint64, ops ...[]byte) spec.Request {
-	return g.Request(ci, ts, ops...)
 }
 
 // batch returns a batch of the given requests.

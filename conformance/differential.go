@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
-	"testing"
 
 	"github.com/splitbft/splitbft/spec"
 )
@@ -25,10 +24,10 @@ const DiffEpisodeSteps = 200
 // RunDifferential feeds the first steps generated from seed for role to compartments
 // made by a and by b, and fails at the first step whose StepOutput bytes differ,
 // printing the seed, the step, the input and both outputs.
-func RunDifferential(t *testing.T, role spec.Role, a, b Factory, steps int, seed uint64) {
+func RunDifferential(t Failer, role spec.Role, a, b Factory, steps int, seed uint64) {
 	t.Helper()
 	if err := differential(role, a, b, steps, seed); err != nil {
-		t.Fatal(err)
+		t.Fatalf("%v", err)
 	}
 }
 

@@ -8,5 +8,10 @@
 // differential test between two implementations, and Ed25519 agreement tests on
 // public vectors.
 //
-// Trust: test code. It is never linked into a compartment or the broker.
+// The suite reports through a Reporter, which *testing.T satisfies and which
+// `splitbft conformance` implements by printing, so the package does not import
+// testing.
+//
+// Trust: test code. It is never linked into a compartment or the broker; the
+// operator binary links it for `splitbft conformance`.
 package conformance

@@ -1,13 +1,9 @@
 package conformance
 
-import (
-	"testing"
-
-	"github.com/splitbft/splitbft/spec"
-)
+import "github.com/splitbft/splitbft/spec"
 
 // testInit checks SPEC.md §7.1 (rules I1–I3) and the key derivation of §3.5.
-func testInit(t *testing.T, role spec.Role, factory Factory) {
+func testInit(t Failer, role spec.Role, factory Factory) {
 	const seed = 42
 	in, err := Start(factory, seed, role, 2)
 	if err != nil {
@@ -44,7 +40,7 @@ func testInit(t *testing.T, role spec.Role, factory Factory) {
 	}
 	out, _, err := in.Step(In(spec.KindPrepare, &spec.Prepare{}))
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("step: %v", err)
 	}
 	rs := Rejections(out)
 	wantCode := spec.CodeNotConfigured

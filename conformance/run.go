@@ -1,9 +1,10 @@
 package conformance
 
 import (
-	"bytes"
 	"fmt"
 	"io"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/splitbft/splitbft/spec"
 )
@@ -147,8 +148,8 @@ func (v *Vector) check(in *Instance, out *spec.StepOutput, before string) error 
 	if err != nil {
 		return err
 	}
-	if !bytes.Equal([]byte(before), []byte(after)) {
-		return fmt.Errorf("rejected input changed the state:\nbefore %s\nafter  %s", before, after)
+	if d := cmp.Diff(before, after); d != "" {
+		return fmt.Errorf("rejected input changed the state (-before +after):\n%s", d)
 	}
 	return nil
 }

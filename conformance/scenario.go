@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/splitbft/splitbft/spec"
 )
 
@@ -160,8 +161,8 @@ func CheckScenario(sc *Scenario, factory Factory) error {
 		return err
 	}
 	for i, st := range sc.Steps {
-		if got[i] != st.Want {
-			return fmt.Errorf("%s step %d %q:\nwant:\n%s\ngot:\n%s", sc.Name, i, st.Cmd, st.Want, got[i])
+		if d := cmp.Diff(st.Want, got[i]); d != "" {
+			return fmt.Errorf("%s step %d %q: outputs differ (-want +got):\n%s", sc.Name, i, st.Cmd, d)
 		}
 	}
 	return nil

@@ -2,7 +2,7 @@ package conformance
 
 import (
 	"embed"
-	"testing"
+	"regexp"
 
 	"github.com/splitbft/splitbft/spec"
 )
@@ -58,46 +58,52 @@ func AllCases() []Case {
 }
 
 // RunPreparation runs the Preparation suite against factory.
-func RunPreparation(t *testing.T, factory Factory) { runSuite(t, spec.RolePrep, factory) }
+func RunPreparation[R Reporter[R]](t R, factory Factory) { RunSuite(t, spec.RolePrep, factory, nil) }
 
 // RunConfirmation runs the Confirmation suite against factory.
-func RunConfirmation(t *testing.T, factory Factory) { runSuite(t, spec.RoleConf, factory) }
+func RunConfirmation[R Reporter[R]](t R, factory Factory) { RunSuite(t, spec.RoleConf, factory, nil) }
 
 // RunExecution runs the Execution suite against factory.
-func RunExecution(t *testing.T, factory Factory) { runSuite(t, spec.RoleExec, factory) }
+func RunExecution[R Reporter[R]](t R, factory Factory) { RunSuite(t, spec.RoleExec, factory, nil) }
 
-func runSuite(t *testing.T, role spec.Role, factory Factory) {
+// RunSuite runs the suite of role against factory: the Init checks ("init"), the
+// golden scenarios ("scenarios/NAME") and every embedded vector ("vector/NAME"),
+// each as a sub-check of t. With only non-nil it runs just the vectors whose name
+// matches only. It fails t when no vector was selected.
+func RunSuite[R Reporter[R]](t R, role spec.Role, factory Factory, only *regexp.Regexp) {
 	t.Helper()
 	vs, err := LoadVectors(vectorFS, VectorDir)
 	if err != nil {
 		t.Fatalf("loading vectors: %v", err)
 	}
-	t.Run("init", func(t *testing.T) { testInit(t, role, factory) })
-	t.Run("scenarios", func(t *testing.T) { runScenarios(t, role, factory) })
+	if only == nil {
+		t.Run("init", func(t R) { testInit(t, role, factory) })
+		t.Run("scenarios", func(t R) { runScenarios(t, role, factory) })
+	}
 	n := 0
 	for _, v := range vs {
-		if v.Role != role {
+		if v.Role != role || (only != nil && !only.MatchString(v.Name)) {
 			continue
 		}
 		n++
-		t.Run("vector/"+v.Name, func(t *testing.T) {
+		t.Run("vector/"+v.Name, func(t R) {
 			if err := RunVector(v, factory); err != nil {
 				t.Fatalf("vector %s (rule %s, seed %d): %v\n# %s", v.Name, v.Rule, v.Seed, err, v.Comment)
 			}
 		})
 	}
 	if n == 0 {
-		t.Fatalf("no %s vectors embedded", spec.RoleName(role))
+		t.Fatalf("no %s vectors selected", spec.RoleName(role))
 	}
 }
 
-func runScenarios(t *testing.T, role spec.Role, factory Factory) {
+func runScenarios[R Reporter[R]](t R, role spec.Role, factory Factory) {
 	scs, err := LoadScenarios(role)
 	if err != nil || len(scs) == 0 {
 		t.Fatalf("loading %s scenarios: %v (found %d)", spec.RoleName(role), err, len(scs))
 	}
 	for _, sc := range scs {
-		t.Run(sc.Name, func(t *testing.T) {
+		t.Run(sc.Name, func(t R) {
 			if err := CheckScenario(sc, factory); err != nil {
 				t.Fatalf("seed %d: %v", sc.Seed, err)
 			}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/splitbft/splitbft/spec"
 )
 
@@ -77,8 +78,8 @@ func TestVectorsParse(t *testing.T) {
 	}
 	for _, v := range vs {
 		b, _ := VectorFS().ReadFile(VectorDir + "/" + VectorPath(v))
-		if v.Format() != string(b) {
-			t.Errorf("%s does not round-trip through Format", v.Name)
+		if d := cmp.Diff(string(b), v.Format()); d != "" {
+			t.Errorf("%s does not round-trip through Format (-file +Format):\n%s", v.Name, d)
 		}
 	}
 }

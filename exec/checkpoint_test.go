@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/splitbft/splitbft/exec/kv"
 	"github.com/splitbft/splitbft/spec"
 )
@@ -25,8 +26,8 @@ func (m *model) apply(t *testing.T, cl *client, ts uint64, ops []spec.KVOp, got 
 	ent := spec.ClientEntry{Client: cl.id, Timestamp: ts}
 	for j := range ops {
 		r := m.app.Execute(spec.Encode(&ops[j]))
-		if !reflect.DeepEqual(normal(r), normal(got[j].res)) {
-			t.Fatalf("op %d: model result %+v, exec result %+v", j, r, got[j].res)
+		if d := cmp.Diff(normal(r), normal(got[j].res)); d != "" {
+			t.Fatalf("op %d: results differ (-model +exec):\n%s", j, d)
 		}
 		ent.Results = append(ent.Results, got[j].res)
 	}

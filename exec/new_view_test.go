@@ -175,8 +175,8 @@ func TestNewViewRules(t *testing.T) {
 			p.Prepares[1] = spec.Prepare{Body: s, Sig: c.sign(c.prep[s.Replica], "splitbft/v1/prepare", &s)}
 		}), spec.CodeBadCertificate},
 		{"C6 prepare signature", pcMod(func(p *spec.PreparedCert) { p.Prepares[1].Sig[9] ^= 1 }), spec.CodeBadCertificate},
-		{"NV6 too many", oMod(func(o []spec.PrePrepare) []spec.PrePrepare {
-			o = nil
+		{"NV6 too many", oMod(func([]spec.PrePrepare) []spec.PrePrepare {
+			var o []spec.PrePrepare
 			for s := uint64(11); s <= 11+c.p.l; s++ {
 				o = append(o, c.prePrepare(w, s, spec.Digest{1}))
 			}

@@ -189,7 +189,7 @@ func WriteInitReport(w io.Writer, dir string, t *Template) {
 	fmt.Fprintf(w, "\nwrote %s (template, no secrets)\n", filepath.Join(dir, TemplateFile))
 	fmt.Fprintf(w, "wrote %d client credentials in %s (secret, mode 0600)\n\n", len(t.Clients), filepath.Join(dir, ClientsDir))
 	fmt.Fprint(w, "No enclave keys were written. Every compartment generates its keys inside its own\n"+
-		"process when `splitbft replica` starts and never writes them anywhere (DESIGN.md §5):\n"+
+		"process when `splitbft replica` starts and never writes them anywhere (docs/DESIGN.md §5):\n"+
 		"a replica is never restarted from old state. A restarted replica has new keys and\n"+
 		"cannot rejoin this cluster; form a new one (init --force, then start all replicas).\n")
 	if t.AllowDevInsecure {

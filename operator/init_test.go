@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/splitbft/splitbft/spec"
 )
 
@@ -68,8 +69,11 @@ func TestInitWritesCluster(t *testing.T) {
 		t.Fatal(err)
 	}
 	loaded, err := LoadTemplate(dir)
-	if err != nil || !reflect.DeepEqual(loaded, tmpl) {
-		t.Fatalf("LoadTemplate = %+v, %v; want what Init returned %+v", loaded, err, tmpl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(tmpl, loaded); d != "" {
+		t.Fatalf("LoadTemplate differs from what Init returned (-init +loaded):\n%s", d)
 	}
 	if tmpl.N != 4 || tmpl.Replicas[3].Peer != "127.0.0.1:9009" || tmpl.Replicas[3].Status != "127.0.0.1:9011" {
 		t.Errorf("n=%d, replica 3 at %+v", tmpl.N, tmpl.Replicas[3])

@@ -96,14 +96,6 @@ func diag(data []byte, it *cborItem, indent string) string {
 	return "[\n" + indent + "  " + strings.Join(parts, ",\n"+indent+"  ") + "\n" + indent + "]"
 }
 
-// walk calls f for it and every item inside it, depth first.
-func (it *cborItem) walk(f func(*cborItem)) {
-	f(it)
-	for _, k := range it.kids {
-		k.walk(f)
-	}
-}
-
 // cborHead returns the shortest head of the given major type and argument, or a
 // longer one when size (1, 2, 4 or 8 argument bytes) is non-zero.
 func cborHead(major byte, arg uint64, size int) []byte {

@@ -26,7 +26,6 @@ func fill(n int, seed byte) []byte {
 }
 
 func dg(seed byte) (d Digest)    { copy(d[:], fill(32, seed)); return }
-func pk(seed byte) (k PublicKey) { copy(k[:], fill(32, seed)); return }
 func sg(seed byte) (s Signature) { copy(s[:], fill(64, seed)); return }
 func nc(seed byte) (n Nonce)     { copy(n[:], fill(24, seed)); return }
 

@@ -74,7 +74,7 @@ func (c *Cluster) Checkpoint(i int) (uint64, spec.Digest) {
 	return cs.seq, cs.d
 }
 
-// Start bootstraps the cluster (SPEC.md §13.2 obligation 1) and starts every replica.
+// Start bootstraps the cluster (SPEC.md §13.3 obligation 1) and starts every replica.
 func Start(opt Options) (*Cluster, error) {
 	opt = withDefaults(opt)
 	n := len(opt.Replicas)

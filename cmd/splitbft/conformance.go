@@ -12,17 +12,18 @@ import (
 	"github.com/splitbft/splitbft/spec"
 )
 
-// conformanceMain implements "splitbft conformance": it runs the embedded conformance
-// vectors of one role against a compartment binary in process mode (the binary is
-// started with -test-seed per vector, SPEC.md Appendix A). It prints one line per
-// failing vector and a summary "N passed, M failed"; it returns 0 when every selected
-// vector passed, 1 when some failed (or none was selected), 2 for bad arguments.
+// conformanceMain implements "splitbft conformance": it runs the conformance suite of
+// one role (Init checks, golden scenarios, embedded vectors; with --run only the
+// matching vectors) against a compartment binary in process mode (the binary is
+// started with -test-seed per compartment, SPEC.md Appendix A). It prints a line per
+// failure and a summary "N passed, M failed"; it returns 0 when every selected check
+// passed, 1 when some failed (or none was selected), 2 for bad arguments.
 func conformanceMain(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("conformance", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	roleName := fs.String("role", "", "compartment role of the binary: prep, conf or exec")
 	binary := fs.String("exec", "", "path of the compartment binary (it must accept -test-seed N)")
-	run := fs.String("run", "", "run only the vectors whose name matches this regular expression")
+	run := fs.String("run", "", "run only the vectors whose name matches this regular expression (default: every check)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, "usage: splitbft conformance --role prep|conf|exec --exec ./path/to/binary [--run REGEX]\n\n")
 		fs.PrintDefaults()
@@ -35,12 +36,7 @@ func conformanceMain(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "splitbft conformance: %v\n", err)
 		return 2
 	}
-	vs, err := conformance.LoadVectors(conformance.VectorFS(), conformance.VectorDir)
-	if err != nil {
-		fmt.Fprintf(stderr, "splitbft conformance: loading the embedded vectors: %v\n", err)
-		return 1
-	}
-	return runVectors(vs, role, filter, *binary, stdout)
+	return runVectors(role, filter, *binary, stdout)
 }
 
 // conformanceArgs checks the flags and returns the role and the vector name filter.
@@ -59,6 +55,9 @@ func conformanceArgs(fs *flag.FlagSet, roleName, binary, run string) (spec.Role,
 	if st, err := os.Stat(binary); err != nil || st.IsDir() {
 		return 0, nil, fmt.Errorf("--exec %s: not a file", binary)
 	}
+	if run == "" {
+		return role, nil, nil
+	}
 	filter, err := regexp.Compile(run)
 	if err != nil {
 		return 0, nil, fmt.Errorf("--run: %v", err)
@@ -66,31 +65,24 @@ func conformanceArgs(fs *flag.FlagSet, roleName, binary, run string) (spec.Role,
 	return role, filter, nil
 }
 
-// runVectors runs every vector of role whose name matches filter against a fresh
-// process of binary and prints the failures and the summary.
-func runVectors(vs []*conformance.Vector, role spec.Role, filter *regexp.Regexp, binary string, stdout io.Writer) int {
+// runVectors runs the suite of role against binary — every check, or with filter
+// only the vectors whose name matches it — each against fresh processes of binary,
+// and prints the failures (with what the processes wrote to stderr) and the summary.
+func runVectors(role spec.Role, filter *regexp.Regexp, binary string, stdout io.Writer) int {
 	pool := conformance.NewProcessPool(binary)
 	defer pool.Close()
-	passed, failed := 0, 0
-	for _, v := range vs {
-		if v.Role != role || !filter.MatchString(v.Name) {
-			continue
-		}
-		err := conformance.RunVector(v, pool.Factory)
+	root := newCLIReporter(stdout, spec.RoleName(role), func(failed bool) {
 		hostErrs := pool.TakeErrors()
 		pool.Close()
-		if err == nil {
-			passed++
-			continue
+		if failed {
+			for _, he := range hostErrs {
+				fmt.Fprintf(stdout, "     host: %v\n", he)
+			}
 		}
-		failed++
-		fmt.Fprintf(stdout, "FAIL %s (rule %s, seed %d): %v\n", v.Name, v.Rule, v.Seed, err)
-		for _, he := range hostErrs {
-			fmt.Fprintf(stdout, "     host: %v\n", he)
-		}
-	}
-	fmt.Fprintf(stdout, "%d passed, %d failed\n", passed, failed)
-	if failed > 0 || passed == 0 {
+	})
+	root.call(func(r *cliReporter) { conformance.RunSuite(r, role, pool.Factory, filter) })
+	fmt.Fprintf(stdout, "%d passed, %d failed\n", root.tally.passed, root.tally.failed)
+	if root.failed || root.tally.passed == 0 {
 		return 1
 	}
 	return 0

@@ -20,7 +20,6 @@ func main() {
 var commands = map[string]func(args []string, stdout, stderr io.Writer) int{
 	"demo":        demoMain,
 	"conformance": conformanceMain,
-	"sim":         simMain,
 	"init":        initMain,
 	"replica":     replicaMain,
 	"kv":          kvMain,
@@ -50,8 +49,6 @@ commands:
           (dev-insecure: no enclave, no TEE protection) and report throughput,
           latency and the state digest every replica agrees on
   conformance  run the conformance vectors of a role against a compartment binary
-  sim     run the Byzantine swarm simulator over many seeds (long mode), or
-          replay one failing scenario file
   init    write a cluster directory (template, client credentials) for n = 3f+1
           replicas and print its diversity matrix
   replica run one replica: its broker and its prep, conf, exec compartments as processes
@@ -60,6 +57,7 @@ commands:
   tcb     lines of Go source linked into each enclave binary: its own logic, spec,
           shared packages, third-party modules, standard library (for auditors)
 
-Run "splitbft <command> -h" for the flags of a command.
+Run "splitbft <command> -h" for the flags of a command. The Byzantine swarm
+simulator is a separate binary, splitbft-sim, so that this one links no test code.
 `)
 }

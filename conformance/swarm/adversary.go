@@ -24,9 +24,6 @@ const (
 	numActions
 )
 
-var actionNames = [numActions]string{"deliver", "replay", "client-batch", "suspect", "issue", "reply",
-	"state-request", "byzantine", "restart", "partition", "retransmit"}
-
 // weights returns the relative weight of each action for the run's profile.
 func (s *sim) weights() [numActions]float64 {
 	var w [numActions]float64
@@ -512,5 +509,5 @@ func (s *sim) suspectAll() {
 	}
 }
 
-// burstMax bounds the extra deliveries of a burst (a test hook).
-var burstMax = 5
+// burstMax bounds the extra deliveries of a burst.
+const burstMax = 5

@@ -16,8 +16,6 @@ const (
 	fromRestarted               // a restarted enclave: fresh keys not in the configuration
 )
 
-var originNames = []string{"correct", "byzantine", "restarted"}
-
 // msg is one message in the pool: every protocol message any enclave ever emitted.
 type msg struct {
 	kind   uint64 // as emitted: proposal, prepare, commit, checkpoint, view-change, new-view, state-chunk

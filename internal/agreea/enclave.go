@@ -24,7 +24,7 @@ func CheckInit(req []byte, role spec.Role, inited bool) (uint64, error) {
 		return 0, fmt.Errorf("role %d is not %s", r.Role, spec.RoleName(role)) // I2
 	}
 	if inited {
-		return 0, errors.New("Init called twice") // I3
+		return 0, errors.New("second Init call") // I3
 	}
 	return r.Replica, nil
 }

@@ -146,8 +146,3 @@ func (p point) double() point {
 func (p point) isIdentity() bool {
 	return p.X.Sign() == 0 && p.Y.Cmp(p.Z) == 0
 }
-
-// equal reports whether p and q are the same point.
-func (p point) equal(q point) bool {
-	return fieldMul(p.X, q.Z).Cmp(fieldMul(q.X, p.Z)) == 0 && fieldMul(p.Y, q.Z).Cmp(fieldMul(q.Y, p.Z)) == 0
-}

@@ -10,11 +10,11 @@ import (
 	"github.com/splitbft/splitbft/conformance/swarm"
 )
 
-// TestSimRunsSeeds runs three seeds through `splitbft sim` and checks the progress
+// TestSimRunsSeeds runs three seeds through splitbft-sim and checks the progress
 // line and the summary.
 func TestSimRunsSeeds(t *testing.T) {
 	var out, errb bytes.Buffer
-	code := run([]string{"sim", "-seeds", "3", "-from", "7", "-j", "2", "-progress", "0s", "-out", t.TempDir()}, &out, &errb)
+	code := run([]string{"-seeds", "3", "-from", "7", "-j", "2", "-progress", "0s", "-out", t.TempDir()}, &out, &errb)
 	if code != 0 {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errb.String())
 	}
@@ -26,7 +26,7 @@ func TestSimRunsSeeds(t *testing.T) {
 }
 
 // TestSimReplaysScenario writes the scenario of a run caught by a mutant and replays
-// it with `splitbft sim -scenario`: the same failure, every event printed.
+// it with `splitbft-sim -scenario`: the same failure, every event printed.
 func TestSimReplaysScenario(t *testing.T) {
 	dir := t.TempDir()
 	rep := swarm.Run(swarm.Options{Seed: 2, Mutant: swarm.MutantConfNoPrePrepare, SkipNVersion: true, ScenarioDir: dir})
@@ -34,7 +34,7 @@ func TestSimReplaysScenario(t *testing.T) {
 		t.Fatalf("seed 2 with mutant %s: want a failure and a scenario file, got %s", swarm.MutantConfNoPrePrepare, rep)
 	}
 	var out, errb bytes.Buffer
-	if code := run([]string{"sim", "-scenario", rep.Scenario}, &out, &errb); code != 1 {
+	if code := run([]string{"-scenario", rep.Scenario}, &out, &errb); code != 1 {
 		t.Fatalf("replay exit %d, want 1\nstderr:\n%s", code, errb.String())
 	}
 	if !strings.Contains(out.String(), rep.Failure.Error()) {
@@ -56,10 +56,12 @@ func TestSimBadFlags(t *testing.T) {
 		{[]string{"-j", "0"}, "-j 0: want at least 1"},
 		{[]string{"-profile", "chaos"}, `-profile "chaos": unknown`},
 		{[]string{"-scenario", missing}, "none.json"},
+		{[]string{"-mutant", "nope"}, `-mutant "nope": unknown`},
+		{[]string{"-log", filepath.Join(missing, "x.log")}, "-log: "},
 	}
 	for _, tc := range cases {
 		var out, errb bytes.Buffer
-		if code := run(append([]string{"sim"}, tc.args...), &out, &errb); code != 2 || !strings.Contains(errb.String(), tc.want) {
+		if code := run(tc.args, &out, &errb); code != 2 || !strings.Contains(errb.String(), tc.want) {
 			t.Errorf("sim %v: exit %d, stderr %q; want 2 and %q", tc.args, code, errb.String(), tc.want)
 		}
 	}
@@ -72,4 +74,25 @@ func TestSimBadFlags(t *testing.T) {
 func lastLines(s string, n int) string {
 	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
 	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
+
+// TestSimMutantDebug runs one seed with a mutant deployed and every event logged: the
+// seed catches it (exit 1, the catch count printed) and the log holds the events.
+func TestSimMutantDebug(t *testing.T) {
+	logPath := filepath.Join(t.TempDir(), "events.log")
+	var out, errb bytes.Buffer
+	args := []string{"-seeds", "1", "-from", "2", "-mutant", string(swarm.MutantConfNoPrePrepare), "-log", logPath, "-progress", "0s", "-out", t.TempDir()}
+	if code := run(args, &out, &errb); code != 1 {
+		t.Fatalf("exit %d, want 1 (the mutant caught)\nstdout:\n%s\nstderr:\n%s", code, out.String(), errb.String())
+	}
+	if want := "mutant " + string(swarm.MutantConfNoPrePrepare) + " caught by 1 of 1 seeds"; !strings.Contains(out.String(), want) {
+		t.Errorf("output lacks %q:\n%s", want, out.String())
+	}
+	b, err := os.ReadFile(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := bytes.Count(b, []byte("\n")); n < 100 {
+		t.Errorf("event log has %d lines; want every event", n)
+	}
 }

@@ -1,3 +1,18 @@
+// Command splitbft-sim is the long mode of the Byzantine swarm simulator
+// (conformance/swarm): many seeds on all cores, a scenario file for every failing
+// seed, and deterministic replay of one scenario file.
+//
+//	splitbft-sim [-seeds N] [-from S] [-profile P] [-steps K] [-j J] [-out DIR]
+//	splitbft-sim -scenario FILE
+//	splitbft-sim -mutant NAME ...   deploy a deliberately broken build: every failing
+//	                                seed is a seed that catches it
+//	splitbft-sim -log FILE ...      write every event of every run to FILE (runs one
+//	                                seed at a time)
+//
+// It is its own binary, not a subcommand of splitbft, so that the operator binary
+// links neither the simulator nor its linearizability checker.
+//
+// Trust: test code. It hosts compartments in-process, outside any enclave.
 package main
 
 import (
@@ -8,18 +23,24 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/splitbft/splitbft/conformance/swarm"
 )
 
-// simMain is `splitbft sim`: the long mode of the Byzantine swarm simulator
-// (conformance/swarm). It runs seeds from..from+seeds−1 on all cores with a progress
-// line, prints every failing seed and writes its scenario file; `-scenario F` replays
-// one scenario file deterministically.
-func simMain(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("sim", flag.ContinueOnError)
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run is splitbft-sim with its arguments. It runs seeds from..from+seeds−1 on all
+// cores with a progress line, prints every failing seed and writes its scenario file;
+// `-scenario F` replays one scenario file deterministically. It returns 0 when every
+// seed passed, 1 when one failed or the run was interrupted, 2 for bad arguments.
+func run(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("splitbft-sim", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	seeds := fs.Int("seeds", 1000, "number of seeds to run")
 	from := fs.Uint64("from", 1, "first seed")
@@ -29,42 +50,64 @@ func simMain(args []string, stdout, stderr io.Writer) int {
 	out := fs.String("out", "swarm-failures", "directory for the scenario files of failing runs")
 	scenario := fs.String("scenario", "", "replay this scenario file instead, and print its events")
 	every := fs.Duration("progress", 5*time.Second, "interval between progress lines")
+	mutant := fs.String("mutant", "", "debug: deploy this broken build on every replica; failing seeds are the ones that catch it")
+	logFile := fs.String("log", "", "debug: write every event of every run to this file (runs one seed at a time)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	if *scenario != "" {
 		return replayScenario(*scenario, stdout, stderr)
 	}
-	if err := checkSimFlags(*seeds, *jobs, swarm.Profile(*profile)); err != nil {
-		fmt.Fprintf(stderr, "splitbft sim: %v\n", err)
+	if err := checkSimFlags(*seeds, *jobs, swarm.Profile(*profile), swarm.Mutant(*mutant)); err != nil {
+		fmt.Fprintf(stderr, "splitbft-sim: %v\n", err)
 		return 2
 	}
 	if err := os.MkdirAll(*out, 0o755); err != nil {
-		fmt.Fprintf(stderr, "splitbft sim: scenario directory: %v\n", err)
+		fmt.Fprintf(stderr, "splitbft-sim: scenario directory: %v\n", err)
 		return 2
 	}
+	plan := simPlan{from: *from, seeds: *seeds, jobs: *jobs, every: *every,
+		base: swarm.Options{Profile: swarm.Profile(*profile), SafetySteps: *steps, ScenarioDir: *out, Mutant: swarm.Mutant(*mutant)}}
+	if *logFile != "" {
+		f, err := os.Create(*logFile)
+		if err != nil {
+			fmt.Fprintf(stderr, "splitbft-sim: -log: %v\n", err)
+			return 2
+		}
+		defer f.Close()
+		plan.base.Log, plan.jobs = f, 1
+	}
+	return runPlan(plan, *profile, stdout, stderr)
+}
+
+// runPlan runs plan until done or interrupted and prints the summary.
+func runPlan(plan simPlan, profile string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	res := runSeeds(ctx, simPlan{from: *from, seeds: *seeds, jobs: *jobs, every: *every,
-		base: swarm.Options{Profile: swarm.Profile(*profile), SafetySteps: *steps, ScenarioDir: *out}}, stdout)
-	fmt.Fprintf(stdout, "sim: %d seeds from %d (%s): %d failed; %s\n", res.done, *from, *profile, res.failed, res.stats.Summary())
+	res := runSeeds(ctx, plan, stdout)
+	fmt.Fprintf(stdout, "sim: %d seeds from %d (%s): %d failed; %s\n", res.done, plan.from, profile, res.failed, res.stats.Summary())
+	if plan.base.Mutant != swarm.MutantNone {
+		fmt.Fprintf(stdout, "sim: mutant %s caught by %d of %d seeds\n", plan.base.Mutant, res.failed, res.done)
+	}
 	switch {
 	case res.failed > 0:
 		return 1
-	case res.done < *seeds:
-		fmt.Fprintf(stderr, "splitbft sim: interrupted after %d of %d seeds\n", res.done, *seeds)
+	case res.done < plan.seeds:
+		fmt.Fprintf(stderr, "splitbft-sim: interrupted after %d of %d seeds\n", res.done, plan.seeds)
 		return 1
 	}
 	return 0
 }
 
 // checkSimFlags validates the run flags.
-func checkSimFlags(seeds, jobs int, p swarm.Profile) error {
+func checkSimFlags(seeds, jobs int, p swarm.Profile, m swarm.Mutant) error {
 	switch {
 	case seeds < 1:
 		return fmt.Errorf("-seeds %d: want at least 1", seeds)
 	case jobs < 1:
 		return fmt.Errorf("-j %d: want at least 1", jobs)
+	case m != swarm.MutantNone && !slices.Contains(swarm.Mutants, m):
+		return fmt.Errorf("-mutant %q: unknown (%s)", m, mutantNames())
 	}
 	if p == swarm.ProfileMixed {
 		return nil
@@ -75,6 +118,15 @@ func checkSimFlags(seeds, jobs int, p swarm.Profile) error {
 		}
 	}
 	return fmt.Errorf("-profile %q: unknown (mixed, lossy, partition, timers, equivocate)", p)
+}
+
+// mutantNames lists the known mutants for a message.
+func mutantNames() string {
+	var names []string
+	for _, m := range swarm.Mutants {
+		names = append(names, string(m))
+	}
+	return strings.Join(names, ", ")
 }
 
 // simPlan is what runSeeds runs.
@@ -131,7 +183,7 @@ func collect(reports <-chan swarm.Report, p simPlan, w io.Writer) simResult {
 		res.stats.Add(rep.Stats)
 		if rep.Failure != nil {
 			res.failed++
-			fmt.Fprintf(w, "FAIL seed %d: %s\n  scenario: %s (replay: splitbft sim -scenario %s)\n", rep.Seed, rep.Failure.Error(), rep.Scenario, rep.Scenario)
+			fmt.Fprintf(w, "FAIL seed %d: %s\n  scenario: %s (replay: splitbft-sim -scenario %s)\n", rep.Seed, rep.Failure.Error(), rep.Scenario, rep.Scenario)
 		}
 		if time.Since(last) >= p.every || res.done == p.seeds {
 			last = time.Now()
@@ -148,7 +200,7 @@ func collect(reports <-chan swarm.Report, p simPlan, w io.Writer) simResult {
 func replayScenario(path string, stdout, stderr io.Writer) int {
 	opt, err := swarm.LoadScenario(path)
 	if err != nil {
-		fmt.Fprintf(stderr, "splitbft sim: %v\n", err)
+		fmt.Fprintf(stderr, "splitbft-sim: %v\n", err)
 		return 2
 	}
 	opt.Log, opt.ScenarioDir = stdout, ""

@@ -1,0 +1,78 @@
+package repocheck
+
+import (
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/splitbft/splitbft"
+
+// testTools are the main packages that are test tools, allowed to link test code;
+// every other main package is a production binary.
+var testTools = []string{module + "/cmd/splitbft-sim"}
+
+// forbidden reports why a production binary must not link dep, or "". Compartment
+// binaries may not link the conformance suite either; the operator binary links it
+// for `splitbft conformance`.
+func forbidden(bin, dep string) string {
+	switch {
+	case dep == "testing" || strings.HasPrefix(dep, "testing/"):
+		return "the test framework"
+	case dep == module+"/conformance/swarm", dep == "github.com/anishathalye/porcupine":
+		return "the swarm simulator"
+	case bin != module+"/cmd/splitbft" && dep == module+"/conformance":
+		return "the conformance suite"
+	}
+	return ""
+}
+
+// TestBinariesLinkNoTestCode lists every main package of the module with its
+// dependencies (go list -deps) and fails for a production binary that links test
+// code: the operator binary (cmd/splitbft) and every compartment binary.
+func TestBinariesLinkNoTestCode(t *testing.T) {
+	deps := mainDeps(t)
+	var prod []string
+	for bin, ds := range deps {
+		if slices.Contains(testTools, bin) {
+			continue
+		}
+		prod = append(prod, bin)
+		for _, d := range ds {
+			if why := forbidden(bin, d); why != "" {
+				t.Errorf("%s links %s (%s)", bin, d, why)
+			}
+		}
+	}
+	slices.Sort(prod)
+	if !slices.Contains(prod, module+"/cmd/splitbft") || len(prod) < 6 {
+		t.Errorf("production binaries %v: want cmd/splitbft and the five compartment binaries", prod)
+	}
+	// The check can see what it looks for: the simulator binary links the swarm.
+	if !slices.Contains(deps[testTools[0]], module+"/conformance/swarm") {
+		t.Errorf("%s: conformance/swarm not among its dependencies %v", testTools[0], deps[testTools[0]])
+	}
+}
+
+// mainDeps returns every main package of the module with its dependencies.
+func mainDeps(t *testing.T) map[string][]string {
+	t.Helper()
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("go tool not available: cannot list dependencies")
+	}
+	cmd := exec.Command(goTool, "list", "-f", `{{if eq .Name "main"}}{{.ImportPath}}{{range .Deps}} {{.}}{{end}}{{end}}`, "./...")
+	cmd.Dir = root
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	deps := map[string][]string{}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		if f := strings.Fields(line); len(f) > 0 {
+			deps[f[0]] = f[1:]
+		}
+	}
+	return deps
+}
