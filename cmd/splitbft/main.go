@@ -1,7 +1,10 @@
 // Command splitbft is the SplitBFT command-line tool.
 //
-//	splitbft demo [flags]   run a local 4-replica cluster in one process under a
-//	                        key-value workload and report throughput and agreement
+//	splitbft <command> [flags] [arguments]
+//	splitbft help [command]
+//
+// Commands: demo, conformance, sim, init, replica, kv, status, tcb, bench-table
+// (see usage below, and cli.go for the flag handling they share).
 //
 // Trust: untrusted host code. It hosts compartments in-process, outside any enclave.
 package main
@@ -28,10 +31,19 @@ var commands = map[string]func(args []string, stdout, stderr io.Writer) int{
 	"tcb":         tcbMain,
 }
 
+// run runs the command line args (without the program name) and returns the exit
+// status: help (no arguments is a usage error) exits 0, an unknown command 2.
 func run(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	if len(args) == 0 {
 		usage(stderr)
 		return 2
+	}
+	switch args[0] {
+	case "-h", "-help", "--help":
+		usage(stdout)
+		return 0
+	case "help":
+		return help(args[1:], stdout, stderr)
 	}
 	cmd, ok := commands[args[0]]
 	if !ok {
@@ -40,6 +52,25 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	return cmd(args[1:], stdout, stderr)
+}
+
+// help is `splitbft help [VERB]`: the overview, or the verb's own help.
+func help(args []string, stdout, stderr io.Writer) int {
+	switch {
+	case len(args) == 0:
+		usage(stdout)
+		return 0
+	case len(args) > 1:
+		fmt.Fprintln(stderr, "splitbft help: takes at most one command name")
+		return 2
+	}
+	cmd, ok := commands[args[0]]
+	if !ok {
+		fmt.Fprintf(stderr, "splitbft help: unknown command %q\n\n", args[0])
+		usage(stderr)
+		return 2
+	}
+	return cmd([]string{"-h"}, stdout, stderr)
 }
 
 func usage(w io.Writer) {
@@ -60,6 +91,7 @@ commands:
   tcb     lines of Go source linked into each enclave binary: its own logic, spec,
           shared packages, third-party modules, standard library (for auditors)
 
-Run "splitbft <command> -h" for the flags of a command.
+Run "splitbft help <command>" (or "splitbft <command> -h") for a command's synopsis,
+an example and its flags. Flags may come before or after a command's arguments.
 `)
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -14,13 +13,24 @@ import (
 	"github.com/splitbft/splitbft/conformance/swarm"
 )
 
+const simUsage = `usage: splitbft sim [-seeds N] [-from S] [-profile P] [-j J] [-out DIR]
+       splitbft sim -scenario FILE
+
+Runs the Byzantine swarm simulator (conformance/swarm) over seeds S..S+N-1 on J cores
+with a progress line; every failing seed is printed and its scenario file written to
+DIR. -scenario replays one scenario file deterministically, event by event.
+Exit status: 0 every seed passed, 1 some failed or interrupted, 2 usage.
+
+example:
+  splitbft sim -seeds 10000 -from 100001 -j 2
+  splitbft sim -scenario swarm-failures/seed-107115.txt`
+
 // simMain is `splitbft sim`: the long mode of the Byzantine swarm simulator
 // (conformance/swarm). It runs seeds from..from+seeds−1 on all cores with a progress
 // line, prints every failing seed and writes its scenario file; `-scenario F` replays
 // one scenario file deterministically.
 func simMain(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("sim", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("sim", simUsage, stderr)
 	seeds := fs.Int("seeds", 1000, "number of seeds to run")
 	from := fs.Uint64("from", 1, "first seed")
 	profile := fs.String("profile", string(swarm.ProfileMixed), "adversary profile: mixed, lossy, partition, timers, equivocate")
@@ -29,8 +39,12 @@ func simMain(args []string, stdout, stderr io.Writer) int {
 	out := fs.String("out", "swarm-failures", "directory for the scenario files of failing runs")
 	scenario := fs.String("scenario", "", "replay this scenario file instead, and print its events")
 	every := fs.Duration("progress", 5*time.Second, "interval between progress lines")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	words, err := parseFlags(fs, args, stdout)
+	if err == nil && len(words) > 0 {
+		err = fmt.Errorf("unexpected argument %q", words[0])
+	}
+	if err != nil {
+		return usageError("sim", err, stderr)
 	}
 	if *scenario != "" {
 		return replayScenario(*scenario, stdout, stderr)
