@@ -24,12 +24,24 @@ type Event struct {
 // EventWatch derives Events from successive observations of one replica's broker.
 // It is not safe for concurrent use.
 type EventWatch struct {
-	cfg     *spec.Config
-	seen    bool
-	status  [3]spec.Status
-	m       broker.Metrics
-	stalled bool
+	cfg    *spec.Config
+	seen   bool
+	status [3]spec.Status
+	m      broker.Metrics
+	counts EventCounts
 }
+
+// EventCounts are the events an EventWatch saw, for the metrics.
+type EventCounts struct {
+	ViewChanges        uint64 // views prep entered above the first observed one (a jump of 2 counts 2)
+	ViewChangesStarted uint64 // view changes conf started
+	StateTransfers     uint64 // state transfers exec started
+	Stalls             uint64 // checkpoint stalls
+	Stalled            bool   // a checkpoint stall lasts
+}
+
+// Counts returns the events counted so far.
+func (w *EventWatch) Counts() EventCounts { return w.counts }
 
 // NewEventWatch returns a watch for a replica of cluster cfg.
 func NewEventWatch(cfg *spec.Config) *EventWatch { return &EventWatch{cfg: cfg} }
@@ -70,11 +82,13 @@ func (w *EventWatch) views(st [3]spec.Status, m broker.Metrics) []Event {
 		if m.Suspects > w.m.Suspects {
 			cause = "this replica suspected the primary (request timer)"
 		}
+		w.counts.ViewChangesStarted++
 		ev = append(ev, Event{"view change started", []any{"to_view", now.View, "from_view", was.View,
 			"new_primary", w.cfg.Primary(now.View), "cause", cause}})
 	}
 	pw, pn := w.status[spec.RolePrep], st[spec.RolePrep]
 	if pn.View > pw.View && pn.ViewActive {
+		w.counts.ViewChanges += pn.View - pw.View
 		ev = append(ev, Event{"entered view", []any{"view", pn.View, "from_view", pw.View, "primary", w.cfg.Primary(pn.View),
 			"cause", "a valid NEW-VIEW (2f+1 VIEW-CHANGEs)"}})
 	}
@@ -86,6 +100,7 @@ func (w *EventWatch) stateTransfer(st [3]spec.Status, m broker.Metrics) []Event 
 	was, now := w.status[spec.RoleExec], st[spec.RoleExec]
 	switch {
 	case now.NeedState && !was.NeedState:
+		w.counts.StateTransfers++
 		return []Event{{"state transfer started", []any{"executed", now.Last, "stable_checkpoint", now.Stable,
 			"cause", "a stable checkpoint above the last executed batch is certified; fetching its state from another exec"}}}
 	case was.NeedState && !now.NeedState:
@@ -109,12 +124,13 @@ func (w *EventWatch) stall(st [3]spec.Status) []Event {
 		cause = "exec's checkpoints above the stable one have not gathered 2f+1 matching CHECKPOINTs"
 	}
 	switch {
-	case cause != "" && !w.stalled:
-		w.stalled = true
+	case cause != "" && !w.counts.Stalled:
+		w.counts.Stalled = true
+		w.counts.Stalls++
 		return []Event{{"checkpoint stall", []any{"executed", exec.Last, "stable_checkpoint", exec.Stable,
 			"prep_last", prep.Last, "prep_stable", prep.Stable, "k", k, "l", l, "cause", cause}}}
-	case cause == "" && w.stalled:
-		w.stalled = false
+	case cause == "" && w.counts.Stalled:
+		w.counts.Stalled = false
 		return []Event{{"checkpoint stall over", []any{"executed", exec.Last, "stable_checkpoint", exec.Stable}}}
 	}
 	return nil
@@ -131,5 +147,7 @@ func (rp *replica) logEvents(ctx context.Context, cfg *spec.Config, period time.
 		for _, e := range w.Observe(s.status, s.metrics) {
 			rp.log.Info(e.Msg, e.Attrs...)
 		}
+		c := w.Counts()
+		rp.n.set(func(n *node) { n.events = c })
 	}
 }

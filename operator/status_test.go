@@ -73,7 +73,9 @@ func testSnapshot() snapshot {
 		{Role: spec.RoleExec, Replica: 1, Configured: true, View: 5, ViewActive: true, Last: 129, Stable: 152},
 	}
 	s.metrics = broker.Metrics{Replies: 42, Batches: 3, Requests: 10, Steps: [3]uint64{1, 2, 3}, Rejections: map[uint64]uint64{spec.CodeBadSignature: 2}}
-	s.net = tcpnet.Stats{Peers: []tcpnet.PeerStats{{Addr: "a:1", Sent: 7, Connected: true}, {}, {Addr: "c:1"}, {Addr: "d:1", Garbage: 1}}}
+	s.net = tcpnet.Stats{Peers: []tcpnet.PeerStats{{Addr: "a:1", Sent: 7, Connected: true}, {}, {Addr: "c:1"}, {Addr: "d:1", Garbage: 1}},
+		Refused: 5, Clients: tcpnet.ClientStats{Refused: 6}}
+	s.events = EventCounts{ViewChanges: 2, StateTransfers: 1, Stalled: true}
 	return s
 }
 
@@ -168,6 +170,11 @@ func TestNodeMetrics(t *testing.T) {
 		`splitbft_tcp_frames_sent_total{peer=0}`:                               7,
 		`splitbft_tcp_connected{peer=0}`:                                       1,
 		`splitbft_tcp_garbage_total{peer=3}`:                                   1,
+		`splitbft_view_changes_total`:                                          2,
+		`splitbft_state_transfers_total`:                                       1,
+		`splitbft_checkpoint_stalled`:                                          1,
+		`splitbft_tcp_rejected_connections_total{port=peer}`:                   5,
+		`splitbft_tcp_rejected_connections_total{port=client}`:                 6,
 	} {
 		if g, ok := got[series]; !ok || g != v {
 			t.Errorf("%s = %v (present %v), want %v", series, g, ok, v)
