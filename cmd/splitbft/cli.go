@@ -19,26 +19,27 @@ import (
 // errUsage marks a usage error already reported on stderr (exit 2).
 var errUsage = errors.New("usage error")
 
+// flagSet is a verb's flag set and its help text.
+type flagSet struct {
+	*flag.FlagSet
+	usage string // synopsis, description, example
+}
+
 // newFlagSet returns a flag set for verb whose help is usage (synopsis, description,
 // example) followed by the flag defaults. Parse errors go to stderr; help goes to
 // stdout through parseFlags.
-func newFlagSet(verb, usage string, stderr io.Writer) *flag.FlagSet {
+func newFlagSet(verb, usage string, stderr io.Writer) *flagSet {
 	fs := flag.NewFlagSet(verb, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {} // parseFlags prints the help, or a one-line pointer to it
-	helpText[fs] = usage
-	return fs
+	return &flagSet{FlagSet: fs, usage: usage}
 }
-
-// helpText maps each flag set made by newFlagSet to its usage text. The CLI is
-// single-threaded: one verb runs per process (and per test call of run).
-var helpText = map[*flag.FlagSet]string{}
 
 // parseFlags parses args with fs, accepting flags anywhere among the positional
 // arguments, and returns the positional arguments in order. On -h or --help it prints
 // the help on stdout and returns flag.ErrHelp; on a bad flag it prints the error (the
 // flag package's message) and a pointer to the help on stderr and returns errUsage.
-func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer) ([]string, error) {
+func parseFlags(fs *flagSet, args []string, stdout io.Writer) ([]string, error) {
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
@@ -61,8 +62,8 @@ func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer) ([]string, er
 }
 
 // printHelp writes fs's usage text and flag defaults to w.
-func printHelp(fs *flag.FlagSet, w io.Writer) {
-	fmt.Fprint(w, strings.TrimRight(helpText[fs], "\n")+"\n\nflags:\n")
+func printHelp(fs *flagSet, w io.Writer) {
+	fmt.Fprint(w, strings.TrimRight(fs.usage, "\n")+"\n\nflags:\n")
 	out := fs.Output()
 	fs.SetOutput(w)
 	fs.PrintDefaults()
@@ -88,10 +89,10 @@ func setFlags(fs *flag.FlagSet) map[string]bool {
 	return set
 }
 
-// replicaID checks a replica or client id flag: required, and not negative.
-func requiredID(fs *flag.FlagSet, name string, v int64) error {
+// requiredID checks a replica or client id flag: required, and not negative.
+func requiredID(fs *flagSet, name string, v int64) error {
 	switch {
-	case !setFlags(fs)[name]:
+	case !setFlags(fs.FlagSet)[name]:
 		return fmt.Errorf("--%s is required", name)
 	case v < 0:
 		return fmt.Errorf("--%s %d: ids are 0 or more", name, v)

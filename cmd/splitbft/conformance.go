@@ -40,7 +40,7 @@ func conformanceMain(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return usageError("conformance", err, stderr)
 	}
-	role, filter, err := conformanceArgs(fs, *roleName, *binary, *run)
+	role, filter, err := conformanceArgs(fs.FlagSet, *roleName, *binary, *run)
 	if err != nil {
 		fmt.Fprintf(stderr, "splitbft conformance: %v\n", err)
 		return 2

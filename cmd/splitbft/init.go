@@ -71,7 +71,7 @@ func parseInitFlags(args []string, stdout, stderr io.Writer) (string, operator.I
 		return "", opt, fmt.Errorf("unexpected argument %q", words[0])
 	}
 	opt.Hosts = strings.Split(hosts, ",")
-	return dir, opt, checkInitFlags(fs, dir, n, &opt)
+	return dir, opt, checkInitFlags(fs.FlagSet, dir, n, &opt)
 }
 
 // checkInitFlags rejects what the flag package cannot: a missing directory, extra

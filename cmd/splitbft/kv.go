@@ -121,7 +121,7 @@ func parseKVFlags(args []string, stdout, stderr io.Writer) (*kvFlags, error) {
 	if err != nil {
 		return nil, err
 	}
-	fl.set = setFlags(fs)
+	fl.set = setFlags(fs.FlagSet)
 	switch {
 	case fl.opt.Dir == "":
 		return nil, errors.New("--dir is required")

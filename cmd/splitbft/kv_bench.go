@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -25,7 +24,7 @@ type benchFlags struct {
 var benchFlagNames = []string{"clients", "ops", "pack", "duration", "keys", "value-size", "seed", "report", "label"}
 
 // define adds the bench flags to the kv flag set.
-func (b *benchFlags) define(fs *flag.FlagSet) {
+func (b *benchFlags) define(fs *flagSet) {
 	fs.IntVar(&b.clients, "clients", 1, "bench: concurrent clients, ids --client.. (each registered in cluster.json)")
 	fs.IntVar(&b.bo.Ops, "ops", 0, "bench: operations in all (default 1000 without --duration)")
 	fs.DurationVar(&b.bo.Duration, "duration", 0, "bench: run this long instead of a number of operations")

@@ -29,6 +29,7 @@ var commands = map[string]func(args []string, stdout, stderr io.Writer) int{
 	"kv":          kvMain,
 	"status":      statusMain,
 	"tcb":         tcbMain,
+	"bench-table": benchTableMain,
 }
 
 // run runs the command line args (without the program name) and returns the exit
@@ -90,6 +91,7 @@ commands:
   status  every replica's view, last executed, stable checkpoint, builds, attestation
   tcb     lines of Go source linked into each enclave binary: its own logic, spec,
           shared packages, third-party modules, standard library (for auditors)
+  bench-table  render "kv bench --report" files as the README's performance table
 
 Run "splitbft help <command>" (or "splitbft <command> -h") for a command's synopsis,
 an example and its flags. Flags may come before or after a command's arguments.
