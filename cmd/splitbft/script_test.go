@@ -24,6 +24,7 @@ import (
 //	status-until N DIR              run `status --dir DIR` until it exits N (at most 2 minutes)
 //	build-compartments DIR          go build the five compartment binaries into DIR
 //	kill-compartment LOG ROLE       SIGKILL the ROLE compartment a replica's LOG says it started
+//	log-until REGEXP LOG            wait until a line of LOG matches REGEXP (at most 30 seconds)
 //
 // and $BASEPORT, a base port whose 12 ports were free a moment ago. The live-cluster
 // script skips itself with -short.
@@ -48,6 +49,7 @@ func TestScripts(t *testing.T) {
 			"status-until":       cmdStatusUntil,
 			"build-compartments": cmdBuildCompartments,
 			"kill-compartment":   cmdKillCompartment,
+			"log-until":          cmdLogUntil,
 		},
 	})
 }
@@ -149,6 +151,7 @@ func cmdBuildCompartments(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 1 {
 		ts.Fatalf("usage: build-compartments DIR")
 	}
+	ts.Check(os.MkdirAll(ts.MkAbs(args[0]), 0o755))
 	cmd := exec.Command("go", "build", "-o", ts.MkAbs(args[0]), "./prep-a/cmd/prep-a", "./prep-b/cmd/prep-b",
 		"./conf-a/cmd/conf-a", "./conf-b/cmd/conf-b", "./exec/cmd/exec")
 	wd, err := os.Getwd()
@@ -175,4 +178,21 @@ func cmdKillCompartment(ts *testscript.TestScript, neg bool, args []string) {
 		}
 	}
 	ts.Fatalf("%s records no %s compartment starting", args[0], args[1])
+}
+
+// cmdLogUntil waits until a line of a replica's log matches: the replica logs events
+// as its poll of the broker sees them.
+func cmdLogUntil(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: log-until REGEXP LOG")
+	}
+	re, err := regexp.Compile("(?m)" + args[0])
+	ts.Check(err)
+	deadline := time.Now().Add(30 * time.Second)
+	for !re.MatchString(ts.ReadFile(args[1])) {
+		if time.Now().After(deadline) {
+			ts.Fatalf("%s has no line matching %s:\n%s", args[1], args[0], ts.ReadFile(args[1]))
+		}
+		time.Sleep(100 * time.Millisecond) // polling a live process's log
+	}
 }
