@@ -59,3 +59,18 @@ func TestBenchTableReadme(t *testing.T) {
 		}
 	}
 }
+
+// TestReadmeBenchTable checks that the README's performance table is what the report
+// files in docs/bench give (regenerate: splitbft bench-table --readme README.md
+// docs/bench/*.json, from the repository root).
+func TestReadmeBenchTable(t *testing.T) {
+	t.Chdir(filepath.Join("..", ".."))
+	files, err := filepath.Glob(filepath.Join("docs", "bench", "*.json"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no reports in docs/bench: %v", err)
+	}
+	var out, errOut bytes.Buffer
+	if code := run(append([]string{"bench-table", "--readme", "README.md", "--check"}, files...), &out, &errOut); code != 0 {
+		t.Errorf("exit %d: %s", code, errOut.String())
+	}
+}
