@@ -2,12 +2,14 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/splitbft/splitbft/operator"
 )
@@ -157,4 +159,27 @@ func closedPort(t *testing.T) int {
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
 	return min(port, 65000)
+}
+
+// TestStatusWatch runs one round of `status --watch` (its context already ended):
+// the screen is cleared and the table redrawn from the top, and the exit status is
+// that round's verdict.
+func TestStatusWatch(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "c")
+	var out, errOut bytes.Buffer
+	if code := run([]string{"init", "--dir", dir, "--allow-dev-insecure", "--base-port", fmt.Sprint(closedPort(t))}, &out, &errOut); code != 0 {
+		t.Fatalf("init: exit %d: %s", code, errOut.String())
+	}
+	tmpl, err := operator.LoadTemplate(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	out.Reset()
+	code := statusWatch(ctx, tmpl, time.Second, time.Hour, false, &out, &errOut)
+	if code != 2 || !strings.HasPrefix(out.String(), "\x1b[H\x1b[2J") || strings.Count(out.String(), "\x1b[2J") != 1 ||
+		!strings.Contains(out.String(), "NO QUORUM") {
+		t.Errorf("one watch round: exit %d\n%q", code, out.String())
+	}
 }
