@@ -78,7 +78,7 @@ type BenchOptions struct {
 	ValueSize int                                              // bytes per value; default 10
 	Seed      uint64                                           // the workload's random stream (client i uses Seed+i)
 	Prefix    string                                           // key prefix, unique per run so the models start empty; required
-	Progress  func(ops, requests int64, elapsed time.Duration) // called about every Every; may be nil
+	Progress  func(ops, requests int64, elapsed time.Duration) // called about every Every, never after RunBench returns; may be nil
 	Every     time.Duration                                    // progress period; default 1s
 }
 
@@ -119,8 +119,11 @@ func RunBench(ctx context.Context, doers []Doer, opt BenchOptions) BenchResult {
 	}
 	b := &bench{opt: opt, cancel: cancel}
 	start := time.Now()
-	stop := make(chan struct{})
-	go b.progress(start, stop)
+	stop, stopped := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(stopped)
+		b.progress(start, stop)
+	}()
 	var wg sync.WaitGroup
 	parts := make([]BenchResult, len(doers))
 	for i, d := range doers {
@@ -128,6 +131,7 @@ func RunBench(ctx context.Context, doers []Doer, opt BenchOptions) BenchResult {
 	}
 	wg.Wait()
 	close(stop)
+	<-stopped // no Progress call after RunBench returns
 	res := BenchResult{Clients: len(doers), Options: opt, Elapsed: time.Since(start)}
 	for _, p := range parts {
 		res.merge(p)

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/splitbft/splitbft/exec/kv"
 	"github.com/splitbft/splitbft/spec"
@@ -178,5 +179,44 @@ func TestRunBenchClients(t *testing.T) {
 	res = RunBench(context.Background(), []Doer{failing, failing}, BenchOptions{Ops: 100000, Prefix: "p"})
 	if res.Failed != 1 || res.Ops >= 100000 || res.FirstFailure == nil {
 		t.Errorf("a failing client: %+v", res)
+	}
+}
+
+// gatedDoer holds its first request until the gate opens.
+type gatedDoer struct {
+	gate <-chan struct{}
+	d    *storeDoer
+}
+
+func (g *gatedDoer) Do(ctx context.Context, ops [][]byte) ([]spec.Result, error) {
+	<-g.gate
+	return g.d.Do(ctx, ops)
+}
+
+// TestRunBenchProgress checks that the progress callback runs while requests are
+// outstanding (the first request waits for it) and never after RunBench returns.
+func TestRunBenchProgress(t *testing.T) {
+	gate := make(chan struct{})
+	var mu sync.Mutex
+	calls, returned, late := 0, false, false
+	opt := BenchOptions{Ops: 50, Prefix: "p", Every: time.Millisecond, Progress: func(ops, reqs int64, _ time.Duration) {
+		mu.Lock()
+		defer mu.Unlock()
+		if calls++; calls == 1 {
+			close(gate)
+		}
+		late = late || returned
+	}}
+	res := RunBench(context.Background(), []Doer{&gatedDoer{gate: gate, d: &storeDoer{s: kv.New()}}}, opt)
+	mu.Lock()
+	returned = true
+	mu.Unlock()
+	if res.Ops != 50 || calls == 0 {
+		t.Fatalf("ops %d, progress calls %d", res.Ops, calls)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if late {
+		t.Error("Progress was called after RunBench returned")
 	}
 }

@@ -74,7 +74,9 @@ func (b *benchFlags) run(ctx context.Context, kvs []*operator.KV, stdout, stderr
 		return 2
 	}
 	bo.Prefix = fmt.Sprintf("bench-%d-%d-", kvs[0].Session().ID(), kvs[0].Session().NextTimestamp())
+	progressed := false
 	bo.Progress = func(ops, reqs int64, el time.Duration) {
+		progressed = true
 		fmt.Fprintf(stderr, "\r[%5.1fs] %9d ops  %8.0f ops/s  %8.0f requests/s   ", el.Seconds(), ops, float64(ops)/el.Seconds(), float64(reqs)/el.Seconds())
 	}
 	doers := make([]operator.Doer, len(kvs))
@@ -82,7 +84,9 @@ func (b *benchFlags) run(ctx context.Context, kvs []*operator.KV, stdout, stderr
 		doers[i] = kv
 	}
 	res := operator.RunBench(ctx, doers, bo)
-	fmt.Fprint(stderr, "\r\x1b[K")
+	if progressed {
+		fmt.Fprintln(stderr) // keep the last progress line
+	}
 	res.Report(stdout)
 	if b.report != "" {
 		if err := b.writeReport(res, kvs[0]); err != nil {
