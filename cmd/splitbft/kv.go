@@ -111,7 +111,7 @@ func connectAll(ctx context.Context, fl *kvFlags) ([]*operator.KV, error) {
 func parseKVFlags(args []string, stdout, stderr io.Writer) (*kvFlags, error) {
 	fs := newFlagSet("kv", kvUsage, stderr)
 	fl := &kvFlags{}
-	id := fs.Int64("client", -1, "client id (credentials DIR/clients/client-ID.json; required)")
+	id := fs.Int64("client", 0, "client id (credentials DIR/clients/client-ID.json; required)")
 	fs.StringVar(&fl.opt.Dir, "dir", "", "cluster directory (required)")
 	fs.DurationVar(&fl.opt.Wait, "wait", time.Minute, "how long to wait for the cluster to form")
 	fs.DurationVar(&fl.opt.Timeout, "timeout", 30*time.Second, "per request")

@@ -88,7 +88,8 @@ commands:
           replicas and print its diversity matrix
   replica run one replica: its broker and its prep, conf, exec compartments as processes
   kv      a key-value client: put, get, del, cas, script (stdin), bench
-  status  every replica's view, last executed, stable checkpoint, builds, attestation
+  status  every replica's view, last executed, stable checkpoint, builds, attestation,
+          and the cluster's health as the exit status (0 healthy, 1 degraded, 2 no quorum)
   tcb     lines of Go source linked into each enclave binary: its own logic, spec,
           shared packages, third-party modules, standard library (for auditors)
   bench-table  render "kv bench --report" files as the README's performance table

@@ -47,7 +47,7 @@ func parseReplicaFlags(args []string, stdout, stderr io.Writer) (operator.Replic
 	var opt operator.ReplicaOptions
 	var runner, level string
 	var jsonLogs bool
-	id := fs.Int64("id", -1, "replica id (required)")
+	id := fs.Int64("id", 0, "replica id (required)")
 	fs.StringVar(&opt.Dir, "dir", "", "cluster directory made by init (required)")
 	fs.StringVar(&opt.BinDir, "bin-dir", "", "directory of prebuilt compartment binaries named by build (default DIR/bin, built there with go build when missing)")
 	fs.StringVar(&runner, "enclave-runner", "", `command prefix for the compartment binaries, e.g. "ego run" (space-separated)`)
