@@ -13,7 +13,7 @@ import (
 // scripts and monitors (`splitbft status` exits with ExitCode).
 type Health struct {
 	N, F     uint64
-	View     uint64 // the current view: the view most running replicas' conf and prep are in (ties: the higher)
+	View     uint64 // the current view: the view most running replicas' conf is in (ties: the higher)
 	Primary  uint64 // primary of View
 	Config   string // the configuration digest most running replicas formed (hex)
 	Replicas []ReplicaHealth
@@ -52,8 +52,8 @@ func AssessHealth(t *Template, results []StatusResult) *Health {
 	h := &Health{N: t.N, F: t.F}
 	h.Config = majority(results, func(st *ReplicaStatus) (string, bool) { return st.ConfigDigest, st.ConfigDigest != "" })
 	view := majority(results, func(st *ReplicaStatus) (string, bool) {
-		p, c, ok := viewsOf(st)
-		return fmt.Sprintf("%020d", c), ok && p == c
+		_, c, ok := viewsOf(st)
+		return fmt.Sprintf("%020d", c), ok
 	})
 	fmt.Sscan(view, &h.View)
 	h.Primary = h.View % t.N

@@ -123,7 +123,7 @@ func TestStatusTable(t *testing.T) {
 		{"1", "running", "conf", "conf-b", "6 (changing)", "129", "128", "dev-insecure (NO TEE)", "alive"},
 		{"1", "running", "exec", "exec", "5", "129", "152", "dev-insecure (NO TEE)", "alive"},
 		{"replica 1: stable checkpoint 152 state 98000000"},
-		{"NO QUORUM: view 0, primary 0; 0 of 4 replicas healthy, a quorum needs 2f+1 = 3; replica 0 unreachable; replica 1 prep dead"},
+		{"NO QUORUM: view 6, primary 2; 0 of 4 replicas healthy, a quorum needs 2f+1 = 3; replica 0 unreachable; replica 1 prep dead"},
 	}
 	if len(lines) != len(want) {
 		t.Fatalf("%d lines, want %d:\n%s", len(lines), len(want), buf.String())
@@ -236,6 +236,8 @@ func TestAssessHealth(t *testing.T) {
 		{"alone with its own configuration", []StatusResult{ok(0), ok(1), ok(2), mod(3, func(s *ReplicaStatus) { s.ConfigDigest = "bb" })}, ExitDegraded, 5, "replica 3 formed another configuration"},
 		{"behind in view", []StatusResult{ok(0), ok(1), ok(2), mod(3, func(s *ReplicaStatus) { s.Compartments[1].View = 4 })}, ExitDegraded, 5, "replica 3 not in the current view"},
 		{"changing view", []StatusResult{ok(0), ok(1), mod(2, func(s *ReplicaStatus) { s.Compartments[1].ViewActive = false }), ok(3)}, ExitDegraded, 5, "replica 2 not in the current view"},
+		{"all changing view", []StatusResult{mod(0, func(s *ReplicaStatus) { s.Compartments[1].View, s.Compartments[1].ViewActive = 6, false }),
+			mod(1, func(s *ReplicaStatus) { s.Compartments[1].View, s.Compartments[1].ViewActive = 6, false }), ok(2), ok(3)}, ExitNoQuorum, 6, "replicas 0, 1, 2, 3 not in the current view"},
 		{"forming", []StatusResult{ok(0), ok(1), ok(2), mod(3, func(s *ReplicaStatus) { s.Phase = PhaseForming })}, ExitDegraded, 5, "replica 3 forming"},
 		{"no quorum", []StatusResult{ok(0), {Replica: 1, Err: down}, {Replica: 2, Err: down}, ok(3)}, ExitNoQuorum, 5, "replicas 1, 2 unreachable"},
 		{"all down", []StatusResult{{Replica: 0, Err: down}, {Replica: 1, Err: down}, {Replica: 2, Err: down}, {Replica: 3, Err: down}}, ExitNoQuorum, 0, "replicas 0, 1, 2, 3 unreachable"},
