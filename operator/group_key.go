@@ -88,6 +88,7 @@ type KeyChangedError struct {
 	What    string // "for": the recipient's key changed; "from": the dealer's
 }
 
+// Error names the share, the replica and what to do.
 func (e *KeyChangedError) Error() string {
 	return fmt.Sprintf("operator: group key share %d is %s an exec key replica %d no longer has: replica %d restarted during formation (a restarted replica has new keys), or the dealer is faulty; restart every replica to form a new cluster",
 		e.Share, e.What, e.Replica, e.Replica)

@@ -80,6 +80,9 @@ type BenchOptions struct {
 	Prefix    string                                           // key prefix, unique per run so the models start empty; required
 	Progress  func(ops, requests int64, elapsed time.Duration) // called about every Every, never after RunBench returns; may be nil
 	Every     time.Duration                                    // progress period; default 1s
+	// RequestTimeout bounds each request; default 30s. A request that times out fails
+	// the run, also within Duration: a stuck cluster must not pass as a slow one.
+	RequestTimeout time.Duration
 }
 
 func (o BenchOptions) withDefaults() BenchOptions {
@@ -87,7 +90,7 @@ func (o BenchOptions) withDefaults() BenchOptions {
 		o.Ops = cmpInt(o.Ops, 1000)
 	}
 	o.Pack, o.Keys, o.ValueSize = cmpInt(o.Pack, 1), cmpInt(o.Keys, 16), cmpInt(o.ValueSize, 10)
-	o.Every = cmpOr(o.Every, time.Second)
+	o.Every, o.RequestTimeout = cmpOr(o.Every, time.Second), cmpOr(o.RequestTimeout, 30*time.Second)
 	return o
 }
 
@@ -170,7 +173,9 @@ func (b *bench) client(ctx context.Context, i int, d Doer) BenchResult {
 			want[j], plain[j] = m.Apply(ops[j]), ops[j].Plaintext()
 		}
 		t0 := time.Now()
-		got, err := d.Do(ctx, plain)
+		rctx, cancel := context.WithTimeout(ctx, b.opt.RequestTimeout)
+		got, err := d.Do(rctx, plain)
+		cancel()
 		if err != nil {
 			if ctx.Err() == nil || !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
 				res.Failed, res.FirstFailure = 1, err

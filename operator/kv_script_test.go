@@ -220,3 +220,25 @@ func TestRunBenchProgress(t *testing.T) {
 		t.Error("Progress was called after RunBench returned")
 	}
 }
+
+// stuckDoer never answers: it returns when its context ends, as a client does.
+type stuckDoer struct{}
+
+func (stuckDoer) Do(ctx context.Context, _ [][]byte) ([]spec.Result, error) {
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+// TestRunBenchStuck checks that a request outlasting RequestTimeout fails the run even
+// when a Duration is set (a stuck cluster is not a slow one), while requests cut off
+// by the end of the Duration do not.
+func TestRunBenchStuck(t *testing.T) {
+	res := RunBench(context.Background(), []Doer{stuckDoer{}}, BenchOptions{Duration: time.Hour, RequestTimeout: time.Millisecond, Prefix: "p"})
+	if res.Failed != 1 || !errors.Is(res.FirstFailure, context.DeadlineExceeded) {
+		t.Errorf("a stuck request: %+v", res)
+	}
+	res = RunBench(context.Background(), []Doer{stuckDoer{}}, BenchOptions{Duration: time.Millisecond, RequestTimeout: time.Hour, Prefix: "p"})
+	if res.Failed != 0 || res.Ops != 0 {
+		t.Errorf("a request cut off by the duration: %+v", res)
+	}
+}

@@ -114,7 +114,7 @@ func parseKVFlags(args []string, stdout, stderr io.Writer) (*kvFlags, error) {
 	id := fs.Int64("client", 0, "client id (credentials DIR/clients/client-ID.json; required)")
 	fs.StringVar(&fl.opt.Dir, "dir", "", "cluster directory (required)")
 	fs.DurationVar(&fl.opt.Wait, "wait", time.Minute, "how long to wait for the cluster to form")
-	fs.DurationVar(&fl.opt.Timeout, "timeout", 30*time.Second, "per request")
+	fs.DurationVar(&fl.opt.Timeout, "timeout", 30*time.Second, "per request (bench: a request over it fails the run)")
 	fs.BoolVar(&fl.absent, "absent", false, "cas only: set KEY only if it does not exist: cas --absent KEY NEW")
 	fl.bench.define(fs)
 	words, err := parseFlags(fs, args, stdout)
@@ -159,7 +159,7 @@ func kvCommand(fl *kvFlags) (kvRun, error) {
 			return runKVScript(ctx, kvs[0], stdout, stderr)
 		}, nil
 	case "bench":
-		return fl.bench.command(args[1:], fl.set)
+		return fl.bench.command(args[1:], fl.set, fl.opt.Timeout)
 	case "cas-absent":
 		return nil, errors.New("use cas --absent KEY NEW")
 	case "cas":

@@ -47,7 +47,7 @@ func (b *benchFlags) used(set map[string]bool) string {
 }
 
 // command checks the bench flags and returns the run.
-func (b *benchFlags) command(args []string, set map[string]bool) (kvRun, error) {
+func (b *benchFlags) command(args []string, set map[string]bool, timeout time.Duration) (kvRun, error) {
 	switch {
 	case len(args) > 0:
 		return nil, fmt.Errorf("bench takes no arguments, got %q", args[0])
@@ -62,13 +62,16 @@ func (b *benchFlags) command(args []string, set map[string]bool) (kvRun, error) 
 	case b.label != "" && b.report == "":
 		return nil, errors.New("bench: --label only applies with --report")
 	}
-	return b.run, nil
+	return func(ctx context.Context, kvs []*operator.KV, stdout, stderr io.Writer) int {
+		return b.run(ctx, kvs, timeout, stdout, stderr)
+	}, nil
 }
 
 // run runs the benchmark on the connected clients, prints a progress line (on
 // stderr) and the summary, and writes the report file.
-func (b *benchFlags) run(ctx context.Context, kvs []*operator.KV, stdout, stderr io.Writer) int {
+func (b *benchFlags) run(ctx context.Context, kvs []*operator.KV, timeout time.Duration, stdout, stderr io.Writer) int {
 	bo := b.bo
+	bo.RequestTimeout = timeout
 	if max := kvs[0].Config.MaxRequestOps; uint64(bo.Pack) > max {
 		fmt.Fprintf(stderr, "splitbft kv bench: --pack %d is over the cluster's max_request_ops %d\n", bo.Pack, max)
 		return 2
