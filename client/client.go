@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -114,7 +115,7 @@ func (c *Client) wait(ctx context.Context, req []byte) ([]spec.Result, error) {
 		select {
 		case <-ctx.Done():
 			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				return nil, fmt.Errorf("%w: %w", ErrTimeout, ctx.Err())
+				return nil, fmt.Errorf("%w (%s): %w", ErrTimeout, c.answeredNote(), ctx.Err())
 			}
 			return nil, ctx.Err()
 		case <-timer.C:
@@ -135,6 +136,21 @@ func (c *Client) wait(ctx context.Context, req []byte) ([]spec.Result, error) {
 			}
 		}
 	}
+}
+
+// answeredNote says which replicas sent valid replies for the outstanding request,
+// against the f+1 matching replies it needs.
+func (c *Client) answeredNote() string {
+	got := c.s.Answered()
+	need := c.s.cfg.F + 1
+	if len(got) == 0 {
+		return fmt.Sprintf("no valid reply from any of the %d replicas; %d matching needed", c.s.cfg.N, need)
+	}
+	ids := make([]string, len(got))
+	for i, r := range got {
+		ids[i] = fmt.Sprint(r)
+	}
+	return fmt.Sprintf("valid replies from replicas %s only; %d matching needed", strings.Join(ids, ", "), need)
 }
 
 // retransmit re-sends the outstanding request to every replica when the transport can.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -154,6 +155,9 @@ func TestClientTimeoutAndRetransmit(t *testing.T) {
 		_, err := c.Do(ctx, [][]byte{GetOp([]byte("k"))})
 		if !errors.Is(err, ErrTimeout) || !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("err=%v, want ErrTimeout", err)
+		}
+		if !strings.Contains(err.Error(), "no valid reply from any of the 4 replicas; 2 matching needed") {
+			t.Fatalf("err=%v does not say who answered", err)
 		}
 		if el := time.Since(start); el != 4*time.Second {
 			t.Fatalf("gave up after %v", el)

@@ -129,6 +129,25 @@ func (s *Session) Outstanding() (req []byte, ts uint64, ok bool) {
 	return s.out.req, s.out.ts, true
 }
 
+// Answered returns, in increasing order, the replicas that sent a valid reply for some
+// operation of the outstanding request (none when nothing is outstanding).
+func (s *Session) Answered() []uint64 {
+	if s.out == nil {
+		return nil
+	}
+	var any uint64
+	for i := range s.out.ops {
+		any |= s.out.ops[i].voted
+	}
+	var out []uint64
+	for r := range s.cfg.N {
+		if any&(1<<r) != 0 {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
 // Abandon forgets the outstanding request (its timestamps stay used). Replies for it
 // are then rejected with ErrUnknownTimestamp.
 func (s *Session) Abandon() { s.out = nil }

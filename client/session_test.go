@@ -337,3 +337,28 @@ func FuzzHandleReply(f *testing.F) {
 		}
 	})
 }
+
+// TestAnswered checks the replicas a timed-out request reports as having answered:
+// only valid replies count, each replica once, in increasing order.
+func TestAnswered(t *testing.T) {
+	fx := newFixture(t, 1, 7)
+	s := fx.session(t)
+	if got := s.Answered(); got != nil {
+		t.Fatalf("nothing outstanding: answered %v", got)
+	}
+	_, ts, err := s.Prepare([][]byte{GetOp([]byte("a")), GetOp([]byte("b"))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rep := range [][]byte{
+		fx.reply(3, ts+1, 0, spec.Result{Status: spec.StatusNotFound}),
+		fx.reply(1, ts, 0, spec.Result{Status: spec.StatusNotFound}),
+		fx.reply(3, ts, 0, spec.Result{Status: spec.StatusNotFound}),
+		{0xff}, // garbage counts for nobody
+	} {
+		s.HandleReply(rep)
+	}
+	if got := s.Answered(); !reflect.DeepEqual(got, []uint64{1, 3}) {
+		t.Fatalf("answered %v, want [1 3]", got)
+	}
+}

@@ -127,12 +127,22 @@ func TestCheckShares(t *testing.T) {
 	}{
 		{"count", func(s []spec.GroupKeyShare) []spec.GroupKeyShare { return s[:3] }, "3 group key shares"},
 		{"recipient", func(s []spec.GroupKeyShare) []spec.GroupKeyShare { s[1], s[2] = s[2], s[1]; return s }, "not for replica 1"},
-		{"dealer", func(s []spec.GroupKeyShare) []spec.GroupKeyShare { s[3].Dealer[0] ^= 1; return s }, "not from replica 0"},
+		{"dealer", func(s []spec.GroupKeyShare) []spec.GroupKeyShare { s[3].Dealer = s[1].Recipient; return s }, "not from replica 0"},
+		{"recipient restarted", func(s []spec.GroupKeyShare) []spec.GroupKeyShare { s[2].Recipient[0] ^= 1; return s },
+			"share 2 is for an exec key replica 2 no longer has: replica 2 restarted during formation"},
+		{"dealer restarted", func(s []spec.GroupKeyShare) []spec.GroupKeyShare { s[3].Dealer[0] ^= 1; return s },
+			"share 3 is from an exec key replica 0 no longer has: replica 0 restarted during formation"},
 		{"group key", func(s []spec.GroupKeyShare) []spec.GroupKeyShare { s[2].GroupKey[0] ^= 1; return s }, "another (or no) group key"},
 	} {
 		s := tc.mod(append([]spec.GroupKeyShare(nil), shares...))
-		if _, err := CheckShares(s, 0, enr); err == nil || !strings.Contains(err.Error(), tc.want) {
+		_, err := CheckShares(s, 0, enr)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v, want %q", tc.name, err, tc.want)
+		}
+		// Only a key no current enrollment has is reported as a restart.
+		var kc *KeyChangedError
+		if restarted := strings.Contains(tc.name, "restarted"); errors.As(err, &kc) != restarted || strings.Contains(err.Error(), "restart") != restarted {
+			t.Errorf("%s: %v: says a replica restarted: %v, want %v", tc.name, err, !restarted, restarted)
 		}
 	}
 	if _, err := CheckShares(shares, 1, enr); err == nil {

@@ -174,7 +174,7 @@ func (f *Former) checkDeal(raw []byte, all [][3]spec.Enrollment) ([]spec.GroupKe
 		return nil, fmt.Errorf("operator: the dealer's group key shares do not decode: %w", err)
 	}
 	if _, err := CheckShares(gs.Shares, Dealer, all); err != nil {
-		return nil, fmt.Errorf("%w (did a replica restart during formation? a restarted replica has new keys: restart every replica to form a new cluster)", err)
+		return nil, err // a *KeyChangedError says which replica restarted
 	}
 	return gs.Shares, nil
 }

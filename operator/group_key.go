@@ -42,7 +42,9 @@ func DealGroupKey(dealer broker.Enclave, dealerID uint64, enr [][3]spec.Enrollme
 // CheckShares checks a deal received from replica dealerID: one share per exec in
 // replica order, each for that exec's box key, all from the dealer's exec and for one
 // non-zero group key, which it returns. (Whether a share opens is checked by each
-// exec when it is configured, rule G3.)
+// exec when it is configured, rule G3.) A share for, or from, an exec key that no
+// current enrollment has is a *KeyChangedError: that replica's keys changed since the
+// deal, as they do when it restarts.
 func CheckShares(shares []spec.GroupKeyShare, dealerID uint64, enr [][3]spec.Enrollment) (spec.PublicKey, error) {
 	if len(shares) != len(enr) || dealerID >= uint64(len(enr)) {
 		return spec.PublicKey{}, fmt.Errorf("operator: %d group key shares for %d execs", len(shares), len(enr))
@@ -52,8 +54,12 @@ func CheckShares(shares []spec.GroupKeyShare, dealerID uint64, enr [][3]spec.Enr
 	for i := range shares {
 		s := &shares[i]
 		switch {
+		case s.Recipient != enr[i][spec.RoleExec].Body.BoxKey && !knownExec(enr, s.Recipient):
+			return spec.PublicKey{}, &KeyChangedError{Share: i, Replica: uint64(i), What: "for"}
 		case s.Recipient != enr[i][spec.RoleExec].Body.BoxKey:
 			return spec.PublicKey{}, fmt.Errorf("operator: group key share %d is not for replica %d's exec", i, i)
+		case s.Dealer != dealer && !knownExec(enr, s.Dealer):
+			return spec.PublicKey{}, &KeyChangedError{Share: i, Replica: dealerID, What: "from"}
 		case s.Dealer != dealer:
 			return spec.PublicKey{}, fmt.Errorf("operator: group key share %d is not from replica %d's exec", i, dealerID)
 		case s.GroupKey != g || g == spec.PublicKey{}:
@@ -61,6 +67,31 @@ func CheckShares(shares []spec.GroupKeyShare, dealerID uint64, enr [][3]spec.Enr
 		}
 	}
 	return g, nil
+}
+
+// knownExec reports whether key is the box key of some exec in enr.
+func knownExec(enr [][3]spec.Enrollment, key spec.PublicKey) bool {
+	for i := range enr {
+		if enr[i][spec.RoleExec].Body.BoxKey == key {
+			return true
+		}
+	}
+	return false
+}
+
+// KeyChangedError is a group key share made for (or by) an exec key that replica
+// Replica's exec no longer has: the replica restarted after the deal (a restarted
+// compartment has new keys), or the dealer is faulty.
+type KeyChangedError struct {
+	Share   int
+	Replica uint64
+	What    string // "for": the recipient's key changed; "from": the dealer's
+}
+
+// Error names the share, the replica and what to do.
+func (e *KeyChangedError) Error() string {
+	return fmt.Sprintf("operator: group key share %d is %s an exec key replica %d no longer has: replica %d restarted during formation (a restarted replica has new keys), or the dealer is faulty; restart every replica to form a new cluster",
+		e.Share, e.What, e.Replica, e.Replica)
 }
 
 // ConfigureAll delivers configure to a replica's three compartments — exec with its

@@ -200,15 +200,18 @@ type statusEntry struct {
 	Error   string         `json:"error"`
 }
 
-// status runs `splitbft status --json` in the client's network.
+// status runs `splitbft status --json` in the client's network and returns its
+// replicas.
 func (pc *procCluster) status() []statusEntry {
 	argv := pc.wrap(-1, []string{filepath.Join(pc.bin, "splitbft"), "status", "--dir", pc.dir, "--json", "--timeout", "2s"})
-	out, _ := exec.Command(argv[0], argv[1:]...).Output() // exit 1 with a dead replica
-	var st []statusEntry
-	if err := json.Unmarshal(out, &st); err != nil {
+	out, _ := exec.Command(argv[0], argv[1:]...).Output() // exit 1 or 2 with a dead replica
+	var doc struct {
+		Replicas []statusEntry `json:"replicas"`
+	}
+	if err := json.Unmarshal(out, &doc); err != nil {
 		pc.t.Fatalf("splitbft status --json: %v\n%s", err, out)
 	}
-	return st
+	return doc.Replicas
 }
 
 // agreeingCheckpoint polls until every replica in live reports an own checkpoint at

@@ -99,15 +99,18 @@ type KVOptions struct {
 	Wait     time.Duration   // how long to wait for the cluster to form; default 0 (try once)
 	Timeout  time.Duration   // per request; default 30s
 	Verifier attest.Verifier // default attest.DefaultVerifier()
-	Stderr   io.Writer       // the dev-insecure warning and waiting notes; default os.Stderr
+	Stderr   io.Writer       // the dev-insecure note and waiting notes; default os.Stderr
+	Quiet    bool            // print no dev-insecure note (another client of this invocation did)
 }
 
 // KV is a connected key-value client.
 type KV struct {
 	*client.Client
-	Config *spec.Config
-	conn   *tcpnet.ClientConn
-	tsPath string
+	Config  *spec.Config
+	conn    *tcpnet.ClientConn
+	tsPath  string
+	t       *Template
+	timeout time.Duration
 }
 
 // Connect loads the client's credentials and the template, fetches and checks the
@@ -126,6 +129,9 @@ func Connect(ctx context.Context, opt KVOptions) (*KV, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := t.checkClient(opt.ID); err != nil {
+		return nil, err
+	}
 	id, err := LoadIdentity(opt.Dir, opt.ID)
 	if err != nil {
 		return nil, err
@@ -134,8 +140,15 @@ func Connect(ctx context.Context, opt KVOptions) (*KV, error) {
 	if err != nil {
 		return nil, err
 	}
-	fmt.Fprint(opt.Stderr, attest.InsecureWarning(cfg))
-	return dial(ctx, t, cfg, id, opt)
+	if !opt.Quiet {
+		fmt.Fprint(opt.Stderr, InsecureNote(cfg))
+	}
+	kv, err := dial(ctx, t, cfg, id, opt)
+	if err != nil {
+		return nil, err
+	}
+	kv.t, kv.timeout = t, cmpOr(opt.Timeout, 30*time.Second)
+	return kv, nil
 }
 
 // waitConfig retries FetchConfig while the cluster has not formed, up to opt.Wait.
@@ -178,6 +191,43 @@ func dial(ctx context.Context, t *Template, cfg *spec.Config, id client.Identity
 		return nil, err
 	}
 	return kv, nil
+}
+
+// checkClient fails, listing the registered ids, unless id is a client of the template.
+func (t *Template) checkClient(id uint64) error {
+	ids := make([]string, len(t.Clients))
+	for i, c := range t.Clients {
+		if c.ID == id {
+			return nil
+		}
+		ids[i] = strconv.FormatUint(c.ID, 10)
+	}
+	return fmt.Errorf("operator: client %d is not registered in %s (registered clients: %s)", id, TemplateFile, strings.Join(ids, ", "))
+}
+
+// InsecureNote is the short dev-insecure warning a client prints once per invocation
+// (replicas, init and the demo print the long one): empty when every enclave of cfg
+// has TEE evidence.
+func InsecureNote(cfg *spec.Config) string {
+	if attest.InsecureWarning(cfg) == "" {
+		return ""
+	}
+	return fmt.Sprintf("WARNING: cluster %q runs compartments WITHOUT AN ENCLAVE (dev-insecure): NO TEE protection;\n"+
+		"their hosts can read and change keys, state and client data (splitbft status shows which).\n", cfg.Name)
+}
+
+// Do runs ops as one request (client.Client.Do). When the request times out it asks
+// every replica's status port and, when no quorum of replicas is healthy, says which
+// replicas are unreachable or unhealthy instead of a bare deadline.
+func (kv *KV) Do(ctx context.Context, ops [][]byte) ([]spec.Result, error) {
+	res, err := kv.Client.Do(ctx, ops)
+	if err == nil || !errors.Is(err, client.ErrTimeout) || kv.t == nil {
+		return res, err
+	}
+	dctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	h := AssessHealth(kv.t, FetchStatus(dctx, kv.t, 2*time.Second))
+	return nil, h.explainTimeout(err, kv.timeout)
 }
 
 // firstTimestamp is the larger of the clock in nanoseconds and the next timestamp a

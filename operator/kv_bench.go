@@ -2,11 +2,14 @@ package operator
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"slices"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/splitbft/splitbft/spec"
@@ -68,16 +71,33 @@ func RandomOp(rng *rand.Rand, m Model, prefix string, keys, valueSize int) Op {
 
 // BenchOptions shape RunBench. Zero values take the defaults noted.
 type BenchOptions struct {
-	Ops       int    // operations in all; default 1000
-	Pack      int    // operations per signed request; default 1
-	Keys      int    // distinct keys; default 16
-	ValueSize int    // bytes per value; default 10
-	Seed      uint64 // the workload's random stream
-	Prefix    string // key prefix, unique per run so the model starts empty; required
+	Ops       int                                              // operations in all; default 1000 when Duration is 0, else unbounded
+	Duration  time.Duration                                    // stop issuing requests after this long; default 0 (run until Ops)
+	Pack      int                                              // operations per signed request; default 1
+	Keys      int                                              // distinct keys per client; default 16
+	ValueSize int                                              // bytes per value; default 10
+	Seed      uint64                                           // the workload's random stream (client i uses Seed+i)
+	Prefix    string                                           // key prefix, unique per run so the models start empty; required
+	Progress  func(ops, requests int64, elapsed time.Duration) // called about every Every, never after RunBench returns; may be nil
+	Every     time.Duration                                    // progress period; default 1s
+	// RequestTimeout bounds each request; default 30s. A request that times out fails
+	// the run, also within Duration: a stuck cluster must not pass as a slow one.
+	RequestTimeout time.Duration
+}
+
+func (o BenchOptions) withDefaults() BenchOptions {
+	if o.Duration <= 0 {
+		o.Ops = cmpInt(o.Ops, 1000)
+	}
+	o.Pack, o.Keys, o.ValueSize = cmpInt(o.Pack, 1), cmpInt(o.Keys, 16), cmpInt(o.ValueSize, 10)
+	o.Every, o.RequestTimeout = cmpOr(o.Every, time.Second), cmpOr(o.RequestTimeout, 30*time.Second)
+	return o
 }
 
 // BenchResult is what RunBench measured.
 type BenchResult struct {
+	Clients       int             // concurrent clients (one outstanding request each)
+	Options       BenchOptions    // the options, defaults applied
 	Ops, Requests int             // operations and requests completed
 	Wrong, Failed int             // results that differed from the model; requests that failed
 	Elapsed       time.Duration   // wall time of the run
@@ -86,38 +106,123 @@ type BenchResult struct {
 	FirstFailure  error           // the first failed request
 }
 
-// RunBench runs a seeded workload of opt.Ops operations, opt.Pack per request, one
-// request at a time, and checks every result against a Model. A failed request ends
-// the run (its operations' effects are unknown, so the model cannot continue).
-func RunBench(ctx context.Context, d Doer, opt BenchOptions) BenchResult {
-	opt.Ops, opt.Pack = cmpInt(opt.Ops, 1000), cmpInt(opt.Pack, 1)
-	opt.Keys, opt.ValueSize = cmpInt(opt.Keys, 16), cmpInt(opt.ValueSize, 10)
-	rng := rand.New(rand.NewPCG(opt.Seed, 0xbe4c))
-	m := Model{}
-	var res BenchResult
-	start := time.Now()
-	for res.Ops < opt.Ops && res.Failed == 0 {
-		ops := make([]Op, min(opt.Pack, opt.Ops-res.Ops))
-		want := make([]string, len(ops))
-		plain := make([][]byte, len(ops))
-		for i := range ops {
-			ops[i] = RandomOp(rng, m, opt.Prefix, opt.Keys, opt.ValueSize)
-			want[i], plain[i] = m.Apply(ops[i]), ops[i].Plaintext()
-		}
-		t0 := time.Now()
-		got, err := d.Do(ctx, plain)
-		res.Latencies = append(res.Latencies, time.Since(t0))
-		if err != nil {
-			res.Failed, res.FirstFailure = 1, err
-			break
-		}
-		res.Requests++
-		res.Ops += len(ops)
-		res.check(ops, want, got)
+// RunBench runs a seeded workload from len(doers) concurrent clients, each with one
+// request of opt.Pack operations outstanding at a time on its own keys, until opt.Ops
+// operations were issued or opt.Duration passed, and checks every result against a
+// Model per client. A failed request ends the run (its operations' effects are
+// unknown, so the model cannot continue); a request cut off by the end of the
+// duration is not counted.
+func RunBench(ctx context.Context, doers []Doer, opt BenchOptions) BenchResult {
+	opt = opt.withDefaults()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if opt.Duration > 0 {
+		ctx, cancel = context.WithTimeout(ctx, opt.Duration)
+		defer cancel()
 	}
-	res.Elapsed = time.Since(start)
+	b := &bench{opt: opt, cancel: cancel}
+	start := time.Now()
+	stop, stopped := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(stopped)
+		b.progress(start, stop)
+	}()
+	var wg sync.WaitGroup
+	parts := make([]BenchResult, len(doers))
+	for i, d := range doers {
+		wg.Go(func() { parts[i] = b.client(ctx, i, d) })
+	}
+	wg.Wait()
+	close(stop)
+	<-stopped // no Progress call after RunBench returns
+	res := BenchResult{Clients: len(doers), Options: opt, Elapsed: time.Since(start)}
+	for _, p := range parts {
+		res.merge(p)
+	}
 	slices.Sort(res.Latencies)
 	return res
+}
+
+// bench is the state the clients of one RunBench share.
+type bench struct {
+	opt           BenchOptions
+	cancel        func()
+	issued        atomic.Int64 // operations claimed by clients (against opt.Ops)
+	ops, requests atomic.Int64 // completed, for the progress line
+}
+
+// claim reserves up to opt.Pack operations and returns how many (0: the run is over).
+func (b *bench) claim() int {
+	if b.opt.Ops <= 0 {
+		return b.opt.Pack
+	}
+	end := b.issued.Add(int64(b.opt.Pack))
+	return max(0, min(b.opt.Pack, b.opt.Ops-int(end-int64(b.opt.Pack))))
+}
+
+// client runs client i's loop on its own keys and model.
+func (b *bench) client(ctx context.Context, i int, d Doer) BenchResult {
+	rng := rand.New(rand.NewPCG(b.opt.Seed+uint64(i), 0xbe4c))
+	prefix := fmt.Sprintf("%sc%d/", b.opt.Prefix, i)
+	m := Model{}
+	var res BenchResult
+	for n := b.claim(); n > 0 && ctx.Err() == nil; n = b.claim() {
+		ops, want, plain := make([]Op, n), make([]string, n), make([][]byte, n)
+		for j := range ops {
+			ops[j] = RandomOp(rng, m, prefix, b.opt.Keys, b.opt.ValueSize)
+			want[j], plain[j] = m.Apply(ops[j]), ops[j].Plaintext()
+		}
+		t0 := time.Now()
+		rctx, cancel := context.WithTimeout(ctx, b.opt.RequestTimeout)
+		got, err := d.Do(rctx, plain)
+		cancel()
+		if err != nil {
+			if ctx.Err() == nil || !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
+				res.Failed, res.FirstFailure = 1, err
+				b.cancel()
+			}
+			break
+		}
+		res.Latencies = append(res.Latencies, time.Since(t0))
+		res.Requests++
+		res.Ops += n
+		b.ops.Add(int64(n))
+		b.requests.Add(1)
+		res.check(ops, want, got)
+	}
+	return res
+}
+
+// progress calls opt.Progress every opt.Every until stop is closed.
+func (b *bench) progress(start time.Time, stop <-chan struct{}) {
+	if b.opt.Progress == nil {
+		return
+	}
+	t := time.NewTicker(b.opt.Every)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+			b.opt.Progress(b.ops.Load(), b.requests.Load(), time.Since(start))
+		}
+	}
+}
+
+// merge adds one client's result.
+func (res *BenchResult) merge(p BenchResult) {
+	res.Ops += p.Ops
+	res.Requests += p.Requests
+	res.Wrong += p.Wrong
+	res.Failed += p.Failed
+	res.Latencies = append(res.Latencies, p.Latencies...)
+	if res.FirstWrong == "" {
+		res.FirstWrong = p.FirstWrong
+	}
+	if res.FirstFailure == nil {
+		res.FirstFailure = p.FirstFailure
+	}
 }
 
 func (res *BenchResult) check(ops []Op, want []string, got []spec.Result) {
@@ -146,13 +251,23 @@ func (res *BenchResult) Percentile(p int) time.Duration {
 	return res.Latencies[min(len(res.Latencies)-1, p*len(res.Latencies)/100)]
 }
 
-// Report writes a summary of the run.
+// Report writes a summary of the run: the request shape, what was checked,
+// throughput and latency, and the ceiling that shape sets (each client has one
+// request outstanding, so clients × pack / latency bounds the throughput).
 func (res *BenchResult) Report(w io.Writer) {
 	secs := max(res.Elapsed.Seconds(), 1e-9)
+	o := res.Options
+	fmt.Fprintf(w, "shape        %d client(s), each with 1 signed request of %d op(s) outstanding, %d-byte values, %d keys per client\n",
+		res.Clients, o.Pack, o.ValueSize, o.Keys)
 	fmt.Fprintf(w, "operations   %d ok in %d requests, %d wrong, %d failed requests, %s\n", res.Ops, res.Requests, res.Wrong, res.Failed, res.Elapsed.Round(time.Millisecond))
 	fmt.Fprintf(w, "throughput   %.0f ops/s (%.0f requests/s)\n", float64(res.Ops)/secs, float64(res.Requests)/secs)
 	fmt.Fprintf(w, "latency      p50 %s  p90 %s  p99 %s  max %s\n", res.Percentile(50).Round(time.Microsecond),
 		res.Percentile(90).Round(time.Microsecond), res.Percentile(99).Round(time.Microsecond), res.Percentile(100).Round(time.Microsecond))
+	if p50 := res.Percentile(50).Seconds(); p50 > 0 {
+		fmt.Fprintf(w, "ceiling      %d client(s) × %d op(s) / p50 latency = %.0f ops/s: add --clients or --pack to go faster\n",
+			res.Clients, o.Pack, float64(res.Clients*o.Pack)/p50)
+		fmt.Fprintln(w, "             (`splitbft demo` runs 8 clients in one process without TCP or process boundaries)")
+	}
 	if res.FirstWrong != "" {
 		fmt.Fprintf(w, "first wrong  %s\n", res.FirstWrong)
 	}

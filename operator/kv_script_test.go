@@ -6,7 +6,9 @@ import (
 	"errors"
 	"math/rand/v2"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/splitbft/splitbft/exec/kv"
 	"github.com/splitbft/splitbft/spec"
@@ -120,8 +122,21 @@ func TestModelMatchesApplication(t *testing.T) {
 	}
 }
 
+// sharedStore is one kv store that several bench clients use concurrently, as the
+// replicated store is: each client's keys are its own, so each model stays exact.
+type sharedStore struct {
+	mu sync.Mutex
+	d  *storeDoer
+}
+
+func (s *sharedStore) Do(ctx context.Context, ops [][]byte) ([]spec.Result, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.d.Do(ctx, ops)
+}
+
 func TestRunBench(t *testing.T) {
-	res := RunBench(context.Background(), &storeDoer{s: kv.New()}, BenchOptions{Ops: 500, Pack: 7, Prefix: "p", Seed: 3})
+	res := RunBench(context.Background(), []Doer{&storeDoer{s: kv.New()}}, BenchOptions{Ops: 500, Pack: 7, Prefix: "p", Seed: 3})
 	if res.Ops != 500 || res.Requests != 72 || res.Wrong != 0 || res.Failed != 0 || len(res.Latencies) != 72 {
 		t.Fatalf("bench %+v", res)
 	}
@@ -130,14 +145,100 @@ func TestRunBench(t *testing.T) {
 			r.Status = spec.StatusOK
 		}
 	}}
-	res = RunBench(context.Background(), bad, BenchOptions{Ops: 200, Prefix: "p"})
+	res = RunBench(context.Background(), []Doer{bad}, BenchOptions{Ops: 200, Prefix: "p"})
 	if res.Wrong == 0 || !strings.Contains(res.FirstWrong, "want notfound") {
 		t.Errorf("a store that never says notfound: %d wrong, first %q", res.Wrong, res.FirstWrong)
 	}
-	res = RunBench(context.Background(), &storeDoer{s: kv.New(), failAt: 5}, BenchOptions{Ops: 200, Prefix: "p"})
+	res = RunBench(context.Background(), []Doer{&storeDoer{s: kv.New(), failAt: 5}}, BenchOptions{Ops: 200, Prefix: "p"})
 	var out bytes.Buffer
 	res.Report(&out)
 	if res.Failed != 1 || res.Ops != 4 || !strings.Contains(out.String(), "failure      client: request timed out") {
 		t.Errorf("a failed request: %+v\n%s", res, out.String())
+	}
+}
+
+// TestRunBenchClients runs 4 concurrent clients on one store: every operation is
+// counted once (the request count does not depend on the interleaving), every result
+// matches each client's model, and the summary states the request shape.
+func TestRunBenchClients(t *testing.T) {
+	shared := &sharedStore{d: &storeDoer{s: kv.New()}}
+	doers := []Doer{shared, shared, shared, shared}
+	res := RunBench(context.Background(), doers, BenchOptions{Ops: 1000, Pack: 16, Keys: 4, Prefix: "p", Seed: 5})
+	if res.Ops != 1000 || res.Requests != 63 || res.Wrong != 0 || res.Failed != 0 || res.Clients != 4 {
+		t.Fatalf("4 clients: %+v", res)
+	}
+	var out bytes.Buffer
+	res.Report(&out)
+	for _, want := range []string{"4 client(s), each with 1 signed request of 16 op(s) outstanding, 10-byte values, 4 keys per client", "ceiling", "1000 ok in 63 requests, 0 wrong"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("summary lacks %q:\n%s", want, out.String())
+		}
+	}
+	// One client failing ends the run for all, and is reported once.
+	failing := &sharedStore{d: &storeDoer{s: kv.New(), failAt: 3}}
+	res = RunBench(context.Background(), []Doer{failing, failing}, BenchOptions{Ops: 100000, Prefix: "p"})
+	if res.Failed != 1 || res.Ops >= 100000 || res.FirstFailure == nil {
+		t.Errorf("a failing client: %+v", res)
+	}
+}
+
+// gatedDoer holds its first request until the gate opens.
+type gatedDoer struct {
+	gate <-chan struct{}
+	d    *storeDoer
+}
+
+func (g *gatedDoer) Do(ctx context.Context, ops [][]byte) ([]spec.Result, error) {
+	<-g.gate
+	return g.d.Do(ctx, ops)
+}
+
+// TestRunBenchProgress checks that the progress callback runs while requests are
+// outstanding (the first request waits for it) and never after RunBench returns.
+func TestRunBenchProgress(t *testing.T) {
+	gate := make(chan struct{})
+	var mu sync.Mutex
+	calls, returned, late := 0, false, false
+	opt := BenchOptions{Ops: 50, Prefix: "p", Every: time.Millisecond, Progress: func(ops, reqs int64, _ time.Duration) {
+		mu.Lock()
+		defer mu.Unlock()
+		if calls++; calls == 1 {
+			close(gate)
+		}
+		late = late || returned
+	}}
+	res := RunBench(context.Background(), []Doer{&gatedDoer{gate: gate, d: &storeDoer{s: kv.New()}}}, opt)
+	mu.Lock()
+	returned = true
+	mu.Unlock()
+	if res.Ops != 50 || calls == 0 {
+		t.Fatalf("ops %d, progress calls %d", res.Ops, calls)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if late {
+		t.Error("Progress was called after RunBench returned")
+	}
+}
+
+// stuckDoer never answers: it returns when its context ends, as a client does.
+type stuckDoer struct{}
+
+func (stuckDoer) Do(ctx context.Context, _ [][]byte) ([]spec.Result, error) {
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+// TestRunBenchStuck checks that a request outlasting RequestTimeout fails the run even
+// when a Duration is set (a stuck cluster is not a slow one), while requests cut off
+// by the end of the Duration do not.
+func TestRunBenchStuck(t *testing.T) {
+	res := RunBench(context.Background(), []Doer{stuckDoer{}}, BenchOptions{Duration: time.Hour, RequestTimeout: time.Millisecond, Prefix: "p"})
+	if res.Failed != 1 || !errors.Is(res.FirstFailure, context.DeadlineExceeded) {
+		t.Errorf("a stuck request: %+v", res)
+	}
+	res = RunBench(context.Background(), []Doer{stuckDoer{}}, BenchOptions{Duration: time.Millisecond, RequestTimeout: time.Hour, Prefix: "p"})
+	if res.Failed != 0 || res.Ops != 0 {
+		t.Errorf("a request cut off by the duration: %+v", res)
 	}
 }

@@ -3,9 +3,15 @@ package operator
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"fmt"
+	"io"
 	"maps"
 	"math"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -169,40 +175,6 @@ func checkHistograms(types map[string]string, samples []sample) error {
 	return nil
 }
 
-func TestExposition(t *testing.T) {
-	h := NewHistogram([]float64{0.001, 0.01, 0.1})
-	for _, v := range []float64{0.0005, 0.001, 0.002, 0.5, 3} {
-		h.Observe(v)
-	}
-	var buf bytes.Buffer
-	e := NewExposition(&buf)
-	e.Family("x_seconds", "histogram", "a help\nwith a newline and a \\")
-	e.Histogram("x_seconds", h.Snapshot(), Label{"who", `a "quoted" \ name` + "\n"})
-	e.Single("x_total", "counter", "a counter", 12)
-	e.Single("x_inf", "gauge", "a gauge", math.Inf(1))
-	if err := e.Flush(); err != nil {
-		t.Fatal(err)
-	}
-	types, samples := mustParse(t, buf.String())
-	if types["x_seconds"] != "histogram" || types["x_total"] != "counter" {
-		t.Fatalf("types %v", types)
-	}
-	want := map[string]float64{"0.001": 2, "0.01": 3, "0.1": 3, "+Inf": 5}
-	for _, s := range samples {
-		if s.name == "x_seconds_bucket" {
-			if s.labels["who"] != `a "quoted" \ name`+"\n" || s.value != want[s.labels["le"]] {
-				t.Errorf("bucket %v = %v, want %v", s.labels, s.value, want[s.labels["le"]])
-			}
-		}
-		if s.name == "x_seconds_sum" && math.Abs(s.value-3.5035) > 1e-9 {
-			t.Errorf("sum %v, want 3.5035", s.value)
-		}
-	}
-	if !strings.Contains(buf.String(), "x_inf +Inf\n") || !strings.Contains(buf.String(), `# HELP x_seconds a help\nwith a newline and a \\`) {
-		t.Errorf("exposition:\n%s", buf.String())
-	}
-}
-
 func TestExpositionRejectsBadText(t *testing.T) {
 	// The parser itself must catch what it claims to.
 	for _, bad := range []string{
@@ -215,5 +187,118 @@ func TestExpositionRejectsBadText(t *testing.T) {
 		if _, _, err := parseExposition(bad); err == nil {
 			t.Errorf("the parser accepted %q", bad)
 		}
+	}
+}
+
+// metricFamiliesBefore are the metric families /metrics had before it moved to
+// client_golang (fdc9302): dashboards and alerts use these names, so none may go.
+var metricFamiliesBefore = []string{
+	"splitbft_bad_requests_total", "splitbft_batch_size", "splitbft_client_requests_total", "splitbft_dev_insecure",
+	"splitbft_enclave_call_seconds", "splitbft_enclave_dead", "splitbft_enclave_inputs_total", "splitbft_enclave_steps_total",
+	"splitbft_forwarded_requests_total", "splitbft_garbage_total", "splitbft_host_errors_total", "splitbft_last_executed",
+	"splitbft_peer_messages_in_total", "splitbft_peer_messages_out_total", "splitbft_phase", "splitbft_queue_drops_total",
+	"splitbft_rejections_total", "splitbft_requests_executed_total", "splitbft_retransmits_total", "splitbft_stable_checkpoint",
+	"splitbft_state_requests_total", "splitbft_suspects_total", "splitbft_tcp_bad_hellos_total", "splitbft_tcp_client_connections",
+	"splitbft_tcp_client_garbage_total", "splitbft_tcp_client_replies_total", "splitbft_tcp_client_reply_drops_total",
+	"splitbft_tcp_client_requests_total", "splitbft_tcp_connected", "splitbft_tcp_dial_errors_total", "splitbft_tcp_frames_dropped_total",
+	"splitbft_tcp_frames_received_total", "splitbft_tcp_frames_sent_total", "splitbft_tcp_garbage_total", "splitbft_tcp_queued",
+	"splitbft_tcp_reconnects_total", "splitbft_view",
+}
+
+// metricFamiliesAdded are the families issue 17 added.
+var metricFamiliesAdded = []string{
+	"splitbft_view_changes_total", "splitbft_view_changes_started_total", "splitbft_state_transfers_total",
+	"splitbft_checkpoint_stalls_total", "splitbft_checkpoint_stalled", "splitbft_tcp_rejected_connections_total",
+}
+
+// testExposition is the /metrics text of the test node's snapshot.
+func testExposition(t *testing.T) (map[string]string, []sample) {
+	t.Helper()
+	n := testNode(t)
+	var buf bytes.Buffer
+	if err := n.writeMetrics(&buf, testSnapshot()); err != nil {
+		t.Fatal(err)
+	}
+	return mustParse(t, buf.String())
+}
+
+func TestMetricNamesKept(t *testing.T) {
+	types, _ := testExposition(t)
+	for _, name := range append(metricFamiliesBefore, metricFamiliesAdded...) {
+		if types[name] == "" {
+			t.Errorf("metric family %s is missing from /metrics", name)
+		}
+	}
+}
+
+// TestDashboardMetricsExist checks that every metric the shipped Grafana dashboard
+// queries is in the exposition (a renamed metric would leave a panel empty).
+func TestDashboardMetricsExist(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("..", "deploy", "grafana", "splitbft.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dash struct {
+		Panels []struct {
+			Title   string
+			Targets []struct{ Expr string }
+		}
+	}
+	if err := json.Unmarshal(raw, &dash); err != nil {
+		t.Fatal(err)
+	}
+	types, _ := testExposition(t)
+	name := regexp.MustCompile(`splitbft_[a-z_]+`)
+	queried := 0
+	for _, p := range dash.Panels {
+		if len(p.Targets) == 0 {
+			t.Errorf("panel %q queries nothing", p.Title)
+		}
+		for _, tg := range p.Targets {
+			for _, m := range name.FindAllString(tg.Expr, -1) {
+				queried++
+				if !exposed(types, m) {
+					t.Errorf("panel %q queries %s, which /metrics does not have", p.Title, m)
+				}
+			}
+		}
+	}
+	if queried < 10 {
+		t.Errorf("the dashboard queries only %d metrics", queried)
+	}
+}
+
+// exposed reports whether series name belongs to a family of the exposition: the
+// family itself, or a _bucket, _sum or _count series of a histogram or summary.
+func exposed(types map[string]string, name string) bool {
+	if types[name] != "" {
+		return true
+	}
+	for _, suf := range []string{"_bucket", "_sum", "_count"} {
+		base, ok := strings.CutSuffix(name, suf)
+		if ok && (types[base] == "histogram" || (types[base] == "summary" && suf != "_bucket")) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestMetricsHandler serves /metrics over HTTP from a node whose broker is not
+// running yet: the Prometheus text format, with the phase.
+func TestMetricsHandler(t *testing.T) {
+	srv := httptest.NewServer(testNode(t).handler())
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain") {
+		t.Fatalf("GET /metrics: %s %q", resp.Status, resp.Header.Get("Content-Type"))
+	}
+	types, samples := mustParse(t, string(body))
+	if types["splitbft_phase"] != "gauge" || len(samples) < 20 {
+		t.Errorf("exposition of %d samples, phase %q:\n%s", len(samples), types["splitbft_phase"], body)
 	}
 }

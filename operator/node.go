@@ -30,6 +30,7 @@ type node struct {
 	cfg    *spec.Config
 	states [3]string    // attestation state of own compartments, once formed
 	host   *tcpnet.Host // set once the broker runs
+	events EventCounts  // what the event watch counted (events.go)
 }
 
 // snapshot is what /status and /metrics show, taken at one moment.
@@ -41,6 +42,7 @@ type snapshot struct {
 	status     [3]spec.Status
 	metrics    broker.Metrics
 	net        tcpnet.Stats
+	events     EventCounts
 }
 
 func (n *node) set(f func(n *node)) {
@@ -64,7 +66,7 @@ func (n *node) formed(cfg *spec.Config, results []attest.Result) {
 // take returns a snapshot; the broker's part is read on its event loop.
 func (n *node) take(ctx context.Context) snapshot {
 	n.mu.Lock()
-	s := snapshot{phase: n.phase, err: n.err, cfg: n.cfg, states: n.states}
+	s := snapshot{phase: n.phase, err: n.err, cfg: n.cfg, states: n.states, events: n.events}
 	host := n.host
 	n.mu.Unlock()
 	for r := range s.status {
@@ -116,10 +118,7 @@ func (n *node) handler() http.Handler {
 		enc.SetIndent("", "  ")
 		enc.Encode(n.statusDoc(n.take(r.Context())))
 	})
-	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", MetricsContentType)
-		n.writeMetrics(w, n.take(r.Context()))
-	})
+	mux.Handle("GET /metrics", n.metricsHandler())
 	return mux
 }
 

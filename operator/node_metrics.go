@@ -1,29 +1,113 @@
 package operator
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"maps"
+	"net/http"
 	"slices"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/common/expfmt"
 
 	"github.com/splitbft/splitbft/attest"
 	"github.com/splitbft/splitbft/spec"
 )
 
-// writeMetrics writes a snapshot as the /metrics exposition.
-func (n *node) writeMetrics(w io.Writer, s snapshot) error {
-	e := NewExposition(w)
-	e.Family("splitbft_phase", "gauge", "1 for the replica's current phase (starting, forming, running)")
+// Label is one name="value" pair of a sample.
+type Label struct{ Name, Value string }
+
+// snapCollector is a prometheus.Collector that emits one snapshot of a replica as
+// constant metrics: the broker's counters and the compartments' last Status are read
+// once per scrape, on the broker's event loop (node.take).
+type snapCollector struct {
+	n    *node
+	take func() snapshot
+}
+
+// Describe sends nothing: the collector is unchecked (its series depend on the
+// snapshot: peers, reject codes).
+func (c *snapCollector) Describe(chan<- *prometheus.Desc) {}
+
+// Collect emits every metric of one snapshot.
+func (c *snapCollector) Collect(ch chan<- prometheus.Metric) {
+	s := c.take()
+	e := emitter{ch}
+	n := c.n
 	for _, p := range []string{PhaseStarting, PhaseForming, PhaseRunning} {
-		e.Sample("splitbft_phase", b2f(s.phase == p), Label{"phase", p})
+		e.gauge("splitbft_phase", "1 for the replica's current phase (starting, forming, running)", b2f(s.phase == p), Label{"phase", p})
 	}
-	e.Single("splitbft_dev_insecure", "gauge", "1 if some enclave of the cluster runs without TEE protection (dev-insecure evidence)",
+	e.gauge("splitbft_dev_insecure", "1 if some enclave of the cluster runs without TEE protection (dev-insecure evidence)",
 		b2f(s.cfg != nil && attest.InsecureWarning(s.cfg) != ""))
-	n.writeEnclaveMetrics(e, s)
-	n.writeProtocolMetrics(e, s)
-	writeBrokerCounters(e, s)
-	writeNetMetrics(e, s)
-	return e.Flush()
+	n.collectEnclaves(e, s)
+	n.collectProtocol(e, s)
+	collectEvents(e, s)
+	collectBroker(e, s)
+	collectNet(e, s)
+}
+
+// metricsHandler serves /metrics in the Prometheus exposition format.
+func (n *node) metricsHandler() http.Handler {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(&snapCollector{n: n, take: func() snapshot { return n.take(context.Background()) }})
+	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
+}
+
+// writeMetrics writes a snapshot in the text exposition format through a pedantic
+// registry (which checks every family's consistency).
+func (n *node) writeMetrics(w io.Writer, s snapshot) error {
+	reg := prometheus.NewPedanticRegistry()
+	if err := reg.Register(&snapCollector{n: n, take: func() snapshot { return s }}); err != nil {
+		return err
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		return err
+	}
+	enc := expfmt.NewEncoder(w, expfmt.NewFormat(expfmt.TypeTextPlain))
+	for _, mf := range mfs {
+		if err := enc.Encode(mf); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// emitter sends constant metrics to a collector's channel.
+type emitter struct{ ch chan<- prometheus.Metric }
+
+func (e emitter) emit(name, help string, typ prometheus.ValueType, v float64, labels []Label) {
+	names, values := splitLabels(labels)
+	e.ch <- prometheus.MustNewConstMetric(prometheus.NewDesc(name, help, names, nil), typ, v, values...)
+}
+
+func (e emitter) gauge(name, help string, v float64, labels ...Label) {
+	e.emit(name, help, prometheus.GaugeValue, v, labels)
+}
+
+func (e emitter) counter(name, help string, v float64, labels ...Label) {
+	e.emit(name, help, prometheus.CounterValue, v, labels)
+}
+
+// histogram emits one histogram series from a snapshot (per-bucket counts).
+func (e emitter) histogram(name, help string, h HistogramSnapshot, labels ...Label) {
+	names, values := splitLabels(labels)
+	buckets := map[float64]uint64{}
+	var cum uint64
+	for i, b := range h.Bounds {
+		cum += h.Counts[i]
+		buckets[b] = cum
+	}
+	e.ch <- prometheus.MustNewConstHistogram(prometheus.NewDesc(name, help, names, nil), h.Count, h.Sum, buckets, values...)
+}
+
+func splitLabels(labels []Label) (names, values []string) {
+	for _, l := range labels {
+		names, values = append(names, l.Name), append(values, l.Value)
+	}
+	return names, values
 }
 
 func b2f(b bool) float64 {
@@ -38,50 +122,54 @@ func (n *node) roleLabels(r spec.Role) []Label {
 	return []Label{{"role", spec.RoleName(r)}, {"build", n.t.Replicas[n.id].Build(r)}}
 }
 
-// writeEnclaveMetrics writes per-compartment call latency, liveness and step counts.
-func (n *node) writeEnclaveMetrics(e *Exposition, s snapshot) {
-	e.Family("splitbft_enclave_call_seconds", "histogram", "wall time of Step calls into each compartment, including the process boundary")
+// collectEnclaves emits per-compartment call latency, liveness and step counts.
+func (n *node) collectEnclaves(e emitter, s snapshot) {
 	for r, w := range n.watched {
 		if w != nil {
-			e.Histogram("splitbft_enclave_call_seconds", w.Latency(), n.roleLabels(spec.Role(r))...)
+			e.histogram("splitbft_enclave_call_seconds", "wall time of Step calls into each compartment, including the process boundary",
+				w.Latency(), n.roleLabels(spec.Role(r))...)
 		}
 	}
-	e.Family("splitbft_enclave_dead", "gauge", "1 once a compartment failed (it is never restarted: new keys would not be in the configuration)")
 	for r, w := range n.watched {
-		e.Sample("splitbft_enclave_dead", b2f(w != nil && w.Dead() != nil), n.roleLabels(spec.Role(r))...)
+		e.gauge("splitbft_enclave_dead", "1 once a compartment failed (it is never restarted: new keys would not be in the configuration)",
+			b2f(w != nil && w.Dead() != nil), n.roleLabels(spec.Role(r))...)
 	}
-	e.Family("splitbft_enclave_steps_total", "counter", "Step calls per compartment")
 	for r := range 3 {
-		e.Sample("splitbft_enclave_steps_total", float64(s.metrics.Steps[r]), n.roleLabels(spec.Role(r))...)
-	}
-	e.Family("splitbft_enclave_inputs_total", "counter", "inputs delivered per compartment")
-	for r := range 3 {
-		e.Sample("splitbft_enclave_inputs_total", float64(s.metrics.Inputs[r]), n.roleLabels(spec.Role(r))...)
+		e.counter("splitbft_enclave_steps_total", "Step calls per compartment", float64(s.metrics.Steps[r]), n.roleLabels(spec.Role(r))...)
+		e.counter("splitbft_enclave_inputs_total", "inputs delivered per compartment", float64(s.metrics.Inputs[r]), n.roleLabels(spec.Role(r))...)
 	}
 }
 
-// writeProtocolMetrics writes the compartments' progress from their last Status.
-func (n *node) writeProtocolMetrics(e *Exposition, s snapshot) {
-	e.Family("splitbft_view", "gauge", "the view each compartment reports")
+// collectProtocol emits the compartments' progress from their last Status.
+func (n *node) collectProtocol(e emitter, s snapshot) {
 	for r := range 3 {
-		e.Sample("splitbft_view", float64(s.status[r].View), Label{"role", spec.RoleName(spec.Role(r))})
+		e.gauge("splitbft_view", "the view each compartment reports", float64(s.status[r].View), Label{"role", spec.RoleName(spec.Role(r))})
 	}
 	exec := s.status[spec.RoleExec]
-	e.Single("splitbft_stable_checkpoint", "gauge", "sequence number of exec's stable checkpoint", float64(exec.Stable))
-	e.Single("splitbft_last_executed", "gauge", "sequence number of the last batch exec executed", float64(exec.Last))
-	e.Single("splitbft_requests_executed_total", "counter",
+	e.gauge("splitbft_stable_checkpoint", "sequence number of exec's stable checkpoint", float64(exec.Stable))
+	e.gauge("splitbft_last_executed", "sequence number of the last batch exec executed", float64(exec.Last))
+	e.counter("splitbft_requests_executed_total",
 		"operations executed by this replica's exec (one reply each, including replies re-sent from its cache)", float64(s.metrics.Replies))
-	e.Family("splitbft_batch_size", "summary", "requests per client batch this replica's broker delivered to its prep (as primary)")
-	e.Sample("splitbft_batch_size_sum", float64(s.metrics.Requests))
-	e.Sample("splitbft_batch_size_count", float64(s.metrics.Batches))
-	e.Family("splitbft_rejections_total", "counter", "inputs the compartments rejected, by reject code")
+	e.ch <- prometheus.MustNewConstSummary(prometheus.NewDesc("splitbft_batch_size",
+		"requests per client batch this replica's broker delivered to its prep (as primary)", nil, nil),
+		s.metrics.Batches, float64(s.metrics.Requests), nil)
 	for _, code := range slices.Sorted(maps.Keys(s.metrics.Rejections)) {
-		e.Sample("splitbft_rejections_total", float64(s.metrics.Rejections[code]), Label{"code", spec.CodeName(code)})
+		e.counter("splitbft_rejections_total", "inputs the compartments rejected, by reject code",
+			float64(s.metrics.Rejections[code]), Label{"code", spec.CodeName(code)})
 	}
 }
 
-// writeBrokerCounters writes the broker core's other counters.
-func writeBrokerCounters(e *Exposition, s snapshot) {
+// collectEvents emits the counts of the events the replica logged (events.go).
+func collectEvents(e emitter, s snapshot) {
+	e.counter("splitbft_view_changes_total", "views this replica's prep entered after view 0 (one per view, even when a poll saw several at once)", float64(s.events.ViewChanges))
+	e.counter("splitbft_view_changes_started_total", "view changes this replica's conf started (VIEW-CHANGE sent)", float64(s.events.ViewChangesStarted))
+	e.counter("splitbft_state_transfers_total", "state transfers this replica's exec started", float64(s.events.StateTransfers))
+	e.counter("splitbft_checkpoint_stalls_total", "checkpoint stalls logged (exec 2K past its stable checkpoint, or prep's window full)", float64(s.events.Stalls))
+	e.gauge("splitbft_checkpoint_stalled", "1 while a checkpoint stall lasts", b2f(s.events.Stalled))
+}
+
+// collectBroker emits the broker core's other counters.
+func collectBroker(e emitter, s snapshot) {
 	m := s.metrics
 	for _, c := range []struct {
 		name, help string
@@ -94,43 +182,47 @@ func writeBrokerCounters(e *Exposition, s snapshot) {
 		{"splitbft_peer_messages_out_total", "peer messages sent", m.PeerOut},
 		{"splitbft_garbage_total", "undecodable or unexpected messages and outputs dropped", m.Garbage},
 		{"splitbft_queue_drops_total", "items dropped from a full queue or store", m.QueueDrops},
-		{"splitbft_suspects_total", "suspect inputs delivered to conf (request timer expiries)", m.Suspects},
+		{"splitbft_suspects_total", "suspicions of the primary: suspect inputs delivered to conf (request timer expiries)", m.Suspects},
 		{"splitbft_retransmits_total", "messages re-sent to lagging peers", m.Retransmits},
 		{"splitbft_state_requests_total", "state-requests sent", m.StateRequests},
 		{"splitbft_host_errors_total", "Step calls that failed at the host level", m.HostErrors[0] + m.HostErrors[1] + m.HostErrors[2]},
 	} {
-		e.Single(c.name, "counter", c.help, float64(c.v))
+		e.counter(c.name, c.help, float64(c.v))
 	}
 }
 
-// writeNetMetrics writes the TCP transport's counters per peer and for clients.
-func writeNetMetrics(e *Exposition, s snapshot) {
+// collectNet emits the TCP transport's counters per peer and for clients.
+func collectNet(e emitter, s snapshot) {
 	peers := s.net.Peers
 	for _, c := range []struct {
-		name, typ, help string
-		get             func(i int) float64
+		name, help string
+		typ        prometheus.ValueType
+		get        func(i int) float64
 	}{
-		{"splitbft_tcp_frames_sent_total", "counter", "frames written to each peer", func(i int) float64 { return float64(peers[i].Sent) }},
-		{"splitbft_tcp_frames_dropped_total", "counter", "frames to each peer dropped (queue full, over the cap, or lost with a connection)", func(i int) float64 { return float64(peers[i].Dropped) }},
-		{"splitbft_tcp_frames_received_total", "counter", "frames from each peer handed to the broker", func(i int) float64 { return float64(peers[i].Received) }},
-		{"splitbft_tcp_garbage_total", "counter", "frames from each peer that were not PeerMsgs (each closed its connection)", func(i int) float64 { return float64(peers[i].Garbage) }},
-		{"splitbft_tcp_reconnects_total", "counter", "outbound connections re-established to each peer", func(i int) float64 { return float64(peers[i].Reconnects) }},
-		{"splitbft_tcp_dial_errors_total", "counter", "failed dials to each peer", func(i int) float64 { return float64(peers[i].DialErrors) }},
-		{"splitbft_tcp_connected", "gauge", "1 while the outbound connection to each peer is up", func(i int) float64 { return b2f(peers[i].Connected) }},
-		{"splitbft_tcp_queued", "gauge", "frames waiting for each peer", func(i int) float64 { return float64(peers[i].Queued) }},
+		{"splitbft_tcp_frames_sent_total", "frames written to each peer", prometheus.CounterValue, func(i int) float64 { return float64(peers[i].Sent) }},
+		{"splitbft_tcp_frames_dropped_total", "frames to each peer dropped (queue full, over the cap, or lost with a connection)", prometheus.CounterValue, func(i int) float64 { return float64(peers[i].Dropped) }},
+		{"splitbft_tcp_frames_received_total", "frames from each peer handed to the broker", prometheus.CounterValue, func(i int) float64 { return float64(peers[i].Received) }},
+		{"splitbft_tcp_garbage_total", "frames from each peer that were not PeerMsgs (each closed its connection)", prometheus.CounterValue, func(i int) float64 { return float64(peers[i].Garbage) }},
+		{"splitbft_tcp_reconnects_total", "outbound connections re-established to each peer", prometheus.CounterValue, func(i int) float64 { return float64(peers[i].Reconnects) }},
+		{"splitbft_tcp_dial_errors_total", "failed dials to each peer", prometheus.CounterValue, func(i int) float64 { return float64(peers[i].DialErrors) }},
+		{"splitbft_tcp_connected", "1 while the outbound connection to each peer is up", prometheus.GaugeValue, func(i int) float64 { return b2f(peers[i].Connected) }},
+		{"splitbft_tcp_queued", "frames waiting for each peer", prometheus.GaugeValue, func(i int) float64 { return float64(peers[i].Queued) }},
 	} {
-		e.Family(c.name, c.typ, c.help)
 		for i := range peers {
 			if peers[i].Addr != "" {
-				e.Sample(c.name, c.get(i), Label{"peer", fmt.Sprint(i)})
+				e.emit(c.name, c.help, c.typ, c.get(i), []Label{{"peer", fmt.Sprint(i)}})
 			}
 		}
 	}
 	cl := s.net.Clients
-	e.Single("splitbft_tcp_client_connections", "gauge", "live client connections", float64(cl.Conns))
-	e.Single("splitbft_tcp_client_requests_total", "counter", "requests received on the client port", float64(cl.Requests))
-	e.Single("splitbft_tcp_client_replies_total", "counter", "reply frames queued to clients", float64(cl.Replies))
-	e.Single("splitbft_tcp_client_reply_drops_total", "counter", "reply frames dropped on a full client queue", float64(cl.ReplyDrops))
-	e.Single("splitbft_tcp_client_garbage_total", "counter", "client connections closed for garbage", float64(cl.Garbage))
-	e.Single("splitbft_tcp_bad_hellos_total", "counter", "peer connections closed for a bad, missing or late hello", float64(s.net.BadHellos))
+	e.gauge("splitbft_tcp_client_connections", "live client connections", float64(cl.Conns))
+	e.counter("splitbft_tcp_client_requests_total", "requests received on the client port", float64(cl.Requests))
+	e.counter("splitbft_tcp_client_replies_total", "reply frames queued to clients", float64(cl.Replies))
+	e.counter("splitbft_tcp_client_reply_drops_total", "reply frames dropped on a full client queue", float64(cl.ReplyDrops))
+	e.counter("splitbft_tcp_client_garbage_total", "client connections closed for garbage", float64(cl.Garbage))
+	e.counter("splitbft_tcp_bad_hellos_total", "peer connections closed for a bad, missing or late hello", float64(s.net.BadHellos))
+	e.counter("splitbft_tcp_rejected_connections_total", "connections closed at accept: too many peer connections waiting for hello, or the client connection limit reached",
+		float64(s.net.Refused), Label{"port", "peer"})
+	e.counter("splitbft_tcp_rejected_connections_total", "connections closed at accept: too many peer connections waiting for hello, or the client connection limit reached",
+		float64(cl.Refused), Label{"port", "client"})
 }

@@ -119,38 +119,52 @@ func httpGet(ctx context.Context, addr, path string, timeout time.Duration, max 
 	return body, nil
 }
 
-// WriteStatusTable prints one row per compartment of every replica: replica, role,
-// build, view, last executed (or prepared/committed), stable checkpoint, attestation
-// state and alive/dead; an unreachable replica is one row saying so.
-func WriteStatusTable(w io.Writer, results []StatusResult) error {
+// WriteStatusTable prints one row per compartment of every replica: replica (with
+// "*" on the primary of the current view), role, build, view, last executed (or
+// prepared/committed), stable checkpoint, attestation state, alive/dead and the
+// replica's health; an unreachable replica is one row saying so. It ends with the
+// stable checkpoint digests and h's one-line verdict.
+func WriteStatusTable(w io.Writer, results []StatusResult, h *Health) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "REPLICA\tPHASE\tROLE\tBUILD\tVIEW\tLAST\tSTABLE\tATTESTATION\tSTATE")
-	for _, r := range results {
+	fmt.Fprintln(tw, "REPLICA\tPHASE\tROLE\tBUILD\tVIEW\tLAST\tSTABLE\tATTESTATION\tSTATE\tHEALTH")
+	for i, r := range results {
+		id, health := fmt.Sprint(r.Replica), "ok"
+		if r.Replica == h.Primary {
+			id += "*"
+		}
+		if i < len(h.Replicas) && !h.Replicas[i].Healthy {
+			health = h.Replicas[i].Problem
+		}
 		if r.Err != nil {
-			fmt.Fprintf(tw, "%d\tunreachable\t-\t-\t-\t-\t-\t-\t%s\n", r.Replica, oneLine(r.Err.Error()))
+			fmt.Fprintf(tw, "%s\tunreachable\t-\t-\t-\t-\t-\t-\t%s\t%s\n", id, oneLine(r.Err.Error()), health)
 			continue
 		}
-		st := r.Status
-		for _, c := range st.Compartments {
-			state := "alive"
-			if !c.Alive {
-				state = "DEAD: " + oneLine(c.Error)
-			}
-			view := fmt.Sprint(c.View)
-			if !c.ViewActive {
-				view += " (changing)"
-			}
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\n", st.Replica, st.Phase, c.Role, c.Build, view, c.Last, c.Stable, orDash(c.Attestation), state)
-		}
-		if st.Error != "" {
-			fmt.Fprintf(tw, "%d\t%s\t-\t-\t-\t-\t-\t-\terror: %s\n", st.Replica, st.Phase, oneLine(st.Error))
-		}
+		writeCompartmentRows(tw, id, r.Status, health)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
 	writeStableDigests(w, results)
+	fmt.Fprintln(w, h.Summary())
 	return nil
+}
+
+// writeCompartmentRows writes a reachable replica's rows.
+func writeCompartmentRows(tw io.Writer, id string, st *ReplicaStatus, health string) {
+	for _, c := range st.Compartments {
+		state := "alive"
+		if !c.Alive {
+			state = "DEAD: " + oneLine(c.Error)
+		}
+		view := fmt.Sprint(c.View)
+		if !c.ViewActive {
+			view += " (changing)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\n", id, st.Phase, c.Role, c.Build, view, c.Last, c.Stable, orDash(c.Attestation), state, health)
+	}
+	if st.Error != "" {
+		fmt.Fprintf(tw, "%s\t%s\t-\t-\t-\t-\t-\t-\terror: %s\t%s\n", id, st.Phase, oneLine(st.Error), health)
+	}
 }
 
 // writeStableDigests prints each reachable replica's stable checkpoint digest, the

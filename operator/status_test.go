@@ -73,7 +73,9 @@ func testSnapshot() snapshot {
 		{Role: spec.RoleExec, Replica: 1, Configured: true, View: 5, ViewActive: true, Last: 129, Stable: 152},
 	}
 	s.metrics = broker.Metrics{Replies: 42, Batches: 3, Requests: 10, Steps: [3]uint64{1, 2, 3}, Rejections: map[uint64]uint64{spec.CodeBadSignature: 2}}
-	s.net = tcpnet.Stats{Peers: []tcpnet.PeerStats{{Addr: "a:1", Sent: 7, Connected: true}, {}, {Addr: "c:1"}, {Addr: "d:1", Garbage: 1}}}
+	s.net = tcpnet.Stats{Peers: []tcpnet.PeerStats{{Addr: "a:1", Sent: 7, Connected: true}, {}, {Addr: "c:1"}, {Addr: "d:1", Garbage: 1}},
+		Refused: 5, Clients: tcpnet.ClientStats{Refused: 6}}
+	s.events = EventCounts{ViewChanges: 2, StateTransfers: 1, Stalled: true}
 	return s
 }
 
@@ -108,18 +110,20 @@ func TestStatusTable(t *testing.T) {
 		{Replica: 0, Err: errors.New("dial tcp 127.0.0.1:7002: connection refused")},
 		{Replica: 1, Status: n.statusDoc(testSnapshot())},
 	}
+	tmpl := &Template{N: 4, F: 1}
 	var buf bytes.Buffer
-	if err := WriteStatusTable(&buf, results); err != nil {
+	if err := WriteStatusTable(&buf, results, AssessHealth(tmpl, results)); err != nil {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
 	want := [][]string{
-		{"REPLICA", "PHASE", "ROLE", "BUILD", "VIEW", "LAST", "STABLE", "ATTESTATION", "STATE"},
-		{"0", "unreachable", "-", "-", "-", "-", "-", "-", "dial tcp 127.0.0.1:7002: connection refused"},
-		{"1", "running", "prep", "prep-a", "5", "130", "0", "dev-insecure (NO TEE)", "DEAD: procenclave: enclave process is dead"},
+		{"REPLICA", "PHASE", "ROLE", "BUILD", "VIEW", "LAST", "STABLE", "ATTESTATION", "STATE", "HEALTH"},
+		{"0", "unreachable", "-", "-", "-", "-", "-", "-", "dial tcp 127.0.0.1:7002: connection refused", "unreachable"},
+		{"1", "running", "prep", "prep-a", "5", "130", "0", "dev-insecure (NO TEE)", "DEAD: procenclave: enclave process is dead", "prep dead"},
 		{"1", "running", "conf", "conf-b", "6 (changing)", "129", "128", "dev-insecure (NO TEE)", "alive"},
 		{"1", "running", "exec", "exec", "5", "129", "152", "dev-insecure (NO TEE)", "alive"},
 		{"replica 1: stable checkpoint 152 state 98000000"},
+		{"NO QUORUM: view 6, primary 2; 0 of 4 replicas healthy, a quorum needs 2f+1 = 3; replica 0 unreachable; replica 1 prep dead"},
 	}
 	if len(lines) != len(want) {
 		t.Fatalf("%d lines, want %d:\n%s", len(lines), len(want), buf.String())
@@ -166,6 +170,11 @@ func TestNodeMetrics(t *testing.T) {
 		`splitbft_tcp_frames_sent_total{peer=0}`:                               7,
 		`splitbft_tcp_connected{peer=0}`:                                       1,
 		`splitbft_tcp_garbage_total{peer=3}`:                                   1,
+		`splitbft_view_changes_total`:                                          2,
+		`splitbft_state_transfers_total`:                                       1,
+		`splitbft_checkpoint_stalled`:                                          1,
+		`splitbft_tcp_rejected_connections_total{port=peer}`:                   5,
+		`splitbft_tcp_rejected_connections_total{port=client}`:                 6,
 	} {
 		if g, ok := got[series]; !ok || g != v {
 			t.Errorf("%s = %v (present %v), want %v", series, g, ok, v)
@@ -192,4 +201,67 @@ func labelString(l map[string]string) string {
 	}
 	slices.Sort(parts)
 	return "{" + strings.Join(parts, ",") + "}"
+}
+
+// healthDoc is a running replica's /status document for the health tests: prep and
+// conf in view (active), all alive, configuration cfg.
+func healthDoc(id, view uint64, cfg string) *ReplicaStatus {
+	st := &ReplicaStatus{Replica: id, Phase: PhaseRunning, ConfigDigest: cfg}
+	for _, r := range []string{"prep", "conf", "exec"} {
+		st.Compartments = append(st.Compartments, CompartmentStatus{Role: r, Alive: true, View: view, ViewActive: true})
+	}
+	return st
+}
+
+// TestAssessHealth checks the verdict `splitbft status` exits with and kv explains a
+// timeout by: 0 all healthy, 1 degraded with a quorum, 2 without one.
+func TestAssessHealth(t *testing.T) {
+	down := errors.New("connection refused")
+	ok := func(id uint64) StatusResult { return StatusResult{Replica: id, Status: healthDoc(id, 5, "aa")} }
+	mod := func(id uint64, f func(*ReplicaStatus)) StatusResult {
+		r := ok(id)
+		f(r.Status)
+		return r
+	}
+	for _, tc := range []struct {
+		name     string
+		results  []StatusResult
+		exit     int
+		view     uint64
+		problems string
+	}{
+		{"all healthy", []StatusResult{ok(0), ok(1), ok(2), ok(3)}, ExitHealthy, 5, ""},
+		{"one unreachable", []StatusResult{ok(0), {Replica: 1, Err: down}, ok(2), ok(3)}, ExitDegraded, 5, "replica 1 unreachable"},
+		{"a dead compartment", []StatusResult{ok(0), ok(1), mod(2, func(s *ReplicaStatus) { s.Compartments[2].Alive = false }), ok(3)}, ExitDegraded, 5, "replica 2 exec dead"},
+		{"alone with its own configuration", []StatusResult{ok(0), ok(1), ok(2), mod(3, func(s *ReplicaStatus) { s.ConfigDigest = "bb" })}, ExitDegraded, 5, "replica 3 formed another configuration"},
+		{"behind in view", []StatusResult{ok(0), ok(1), ok(2), mod(3, func(s *ReplicaStatus) { s.Compartments[1].View = 4 })}, ExitDegraded, 5, "replica 3 not in the current view"},
+		{"changing view", []StatusResult{ok(0), ok(1), mod(2, func(s *ReplicaStatus) { s.Compartments[1].ViewActive = false }), ok(3)}, ExitDegraded, 5, "replica 2 not in the current view"},
+		{"all changing view", []StatusResult{mod(0, func(s *ReplicaStatus) { s.Compartments[1].View, s.Compartments[1].ViewActive = 6, false }),
+			mod(1, func(s *ReplicaStatus) { s.Compartments[1].View, s.Compartments[1].ViewActive = 6, false }), ok(2), ok(3)}, ExitNoQuorum, 6, "replicas 0, 1, 2, 3 not in the current view"},
+		{"forming", []StatusResult{ok(0), ok(1), ok(2), mod(3, func(s *ReplicaStatus) { s.Phase = PhaseForming })}, ExitDegraded, 5, "replica 3 forming"},
+		{"no quorum", []StatusResult{ok(0), {Replica: 1, Err: down}, {Replica: 2, Err: down}, ok(3)}, ExitNoQuorum, 5, "replicas 1, 2 unreachable"},
+		{"all down", []StatusResult{{Replica: 0, Err: down}, {Replica: 1, Err: down}, {Replica: 2, Err: down}, {Replica: 3, Err: down}}, ExitNoQuorum, 0, "replicas 0, 1, 2, 3 unreachable"},
+	} {
+		h := AssessHealth(&Template{N: 4, F: 1}, tc.results)
+		if h.ExitCode() != tc.exit || h.View != tc.view || h.Primary != tc.view%4 || h.Problems() != tc.problems {
+			t.Errorf("%s: exit %d view %d primary %d problems %q; want %d, %d, %q", tc.name, h.ExitCode(), h.View, h.Primary, h.Problems(), tc.exit, tc.view, tc.problems)
+		}
+	}
+}
+
+// TestTimeoutError checks what kv prints when a request times out.
+func TestTimeoutError(t *testing.T) {
+	down := errors.New("connection refused")
+	cause := fmt.Errorf("%w: context deadline exceeded", errors.New("client: request timed out"))
+	h := AssessHealth(&Template{N: 4, F: 1}, []StatusResult{
+		{Replica: 0, Status: healthDoc(0, 1, "aa")}, {Replica: 1, Err: down}, {Replica: 2, Err: down}, {Replica: 3, Status: healthDoc(3, 1, "aa")}})
+	err := h.explainTimeout(cause, 30*time.Second)
+	if want := "no quorum: replicas 1, 2 unreachable (2 of 4 replicas healthy, 2f+1 = 3 needed; gave up after 30s)"; err.Error() != want || !errors.Is(err, cause) {
+		t.Errorf("no quorum: %q, want %q (wrapping the cause)", err, want)
+	}
+	h = AssessHealth(&Template{N: 4, F: 1}, []StatusResult{
+		{Replica: 0, Status: healthDoc(0, 1, "aa")}, {Replica: 1, Status: healthDoc(1, 1, "aa")}, {Replica: 2, Err: down}, {Replica: 3, Status: healthDoc(3, 1, "aa")}})
+	if err := h.explainTimeout(cause, time.Second); !strings.Contains(err.Error(), "yet 3 of 4 replicas look healthy (view 1, primary 1)") {
+		t.Errorf("with a quorum: %q", err)
+	}
 }

@@ -1,6 +1,7 @@
 package operator
 
 import (
+	"bytes"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -103,8 +104,13 @@ func LoadTemplate(dir string) (*Template, error) {
 		return nil, fmt.Errorf("operator: %w", err)
 	}
 	var t Template
-	if err := json.Unmarshal(raw, &t); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields() // a misspelt field must not be silently ignored
+	if err := dec.Decode(&t); err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrTemplate, TemplateFile, err)
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("%w: %s: data after the JSON object", ErrTemplate, TemplateFile)
 	}
 	if err := t.Validate(); err != nil {
 		return nil, err

@@ -89,6 +89,34 @@ func TestLoadTemplateErrors(t *testing.T) {
 	if _, err := LoadTemplate(dir); !errors.Is(err, ErrTemplate) {
 		t.Errorf("bad hex: %v", err)
 	}
+	// A misspelt field is an error naming it, not silently ignored.
+	if err := validTemplate(t).Save(dir); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadTemplate(dir); err != nil {
+		t.Fatalf("a saved template does not load: %v", err)
+	}
+	raw, _ := os.ReadFile(filepath.Join(dir, TemplateFile))
+	for _, tc := range []struct{ from, to, want string }{
+		{`"window"`, `"windw"`, `unknown field "windw"`},
+		{`"peer"`, `"peers"`, `unknown field "peers"`},
+		{"\n}\n", "\n}\n{}", "data after the JSON object"},
+	} {
+		os.WriteFile(filepath.Join(dir, TemplateFile), []byte(strings.Replace(string(raw), tc.from, tc.to, 1)), 0o644)
+		if _, err := LoadTemplate(dir); !errors.Is(err, ErrTemplate) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want %q", tc.to, err, tc.want)
+		}
+	}
+}
+
+func TestCheckClient(t *testing.T) {
+	tmpl := validTemplate(t)
+	if err := tmpl.checkClient(tmpl.Clients[0].ID); err != nil {
+		t.Errorf("a registered client: %v", err)
+	}
+	if err := tmpl.checkClient(99); err == nil || !strings.Contains(err.Error(), "client 99 is not registered in cluster.json (registered clients: 1, 2") {
+		t.Errorf("an unknown client: %v", err)
+	}
 }
 
 func TestCredentialsErrors(t *testing.T) {

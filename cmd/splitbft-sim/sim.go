@@ -17,6 +17,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -31,6 +32,18 @@ import (
 	"github.com/splitbft/splitbft/conformance/swarm"
 )
 
+const simUsage = `usage: splitbft-sim [-seeds N] [-from S] [-profile P] [-j J] [-out DIR]
+       splitbft-sim -scenario FILE
+
+Runs the Byzantine swarm simulator (conformance/swarm) over seeds S..S+N-1 on J cores
+with a progress line; every failing seed is printed and its scenario file written to
+DIR. -scenario replays one scenario file deterministically, event by event.
+Exit status: 0 every seed passed, 1 some failed or interrupted, 2 usage.
+
+example:
+  go run ./cmd/splitbft-sim -seeds 10000 -from 100001 -j 2
+  go run ./cmd/splitbft-sim -scenario swarm-failures/seed-107115.txt`
+
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
@@ -42,6 +55,7 @@ func main() {
 func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("splitbft-sim", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, simUsage+"\n\nflags:\n"); fs.PrintDefaults() }
 	seeds := fs.Int("seeds", 1000, "number of seeds to run")
 	from := fs.Uint64("from", 1, "first seed")
 	profile := fs.String("profile", string(swarm.ProfileMixed), "adversary profile: mixed, lossy, partition, timers, equivocate")
@@ -53,6 +67,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 	mutant := fs.String("mutant", "", "debug: deploy this broken build on every replica; failing seeds are the ones that catch it")
 	logFile := fs.String("log", "", "debug: write every event of every run to this file (runs one seed at a time)")
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "splitbft-sim: unexpected argument %q\n", fs.Arg(0))
 		return 2
 	}
 	if *scenario != "" {

@@ -12,6 +12,18 @@ import (
 	"github.com/splitbft/splitbft/spec"
 )
 
+const conformanceUsage = `usage: splitbft conformance --role prep|conf|exec --exec ./path/to/binary [--run REGEX]
+
+Runs the conformance suite of one role (Init checks, golden scenarios, embedded
+vectors; with --run only the matching vectors) against a compartment binary that
+speaks the frame protocol of SPEC §7.5 on stdin/stdout (started with -test-seed N per
+compartment). Prints one line per failure and "N passed, M failed".
+Exit status: 0 all passed, 1 some failed (or none selected), 2 usage.
+
+example:
+  go build -o /tmp/prep-b ./prep-b/cmd/prep-b
+  splitbft conformance --role prep --exec /tmp/prep-b --run P7`
+
 // conformanceMain implements "splitbft conformance": it runs the conformance suite of
 // one role (Init checks, golden scenarios, embedded vectors; with --run only the
 // matching vectors) against a compartment binary in process mode (the binary is
@@ -19,19 +31,18 @@ import (
 // failure and a summary "N passed, M failed"; it returns 0 when every selected check
 // passed, 1 when some failed (or none was selected), 2 for bad arguments.
 func conformanceMain(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("conformance", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("conformance", conformanceUsage, stderr)
 	roleName := fs.String("role", "", "compartment role of the binary: prep, conf or exec")
 	binary := fs.String("exec", "", "path of the compartment binary (it must accept -test-seed N)")
 	run := fs.String("run", "", "run only the vectors whose name matches this regular expression (default: every check)")
-	fs.Usage = func() {
-		fmt.Fprint(stderr, "usage: splitbft conformance --role prep|conf|exec --exec ./path/to/binary [--run REGEX]\n\n")
-		fs.PrintDefaults()
+	words, err := parseFlags(fs, args, stdout)
+	if err == nil && len(words) > 0 {
+		err = fmt.Errorf("unexpected argument %q", words[0])
 	}
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if err != nil {
+		return usageError("conformance", err, stderr)
 	}
-	role, filter, err := conformanceArgs(fs, *roleName, *binary, *run)
+	role, filter, err := conformanceArgs(fs.FlagSet, *roleName, *binary, *run)
 	if err != nil {
 		fmt.Fprintf(stderr, "splitbft conformance: %v\n", err)
 		return 2

@@ -14,6 +14,7 @@ var (
 	viewsLine     = regexp.MustCompile(`(?m)^views +final view (\d+), (\d+) view change\(s\) seen; replica (\d+) \(primary of view 0\) killed at `)
 	agreementLine = regexp.MustCompile(`(?m)^agreement +every live replica executed (\d+) batches; checkpoint (\d+) state digest [0-9a-f]{16} \(([r0-9,]+)\)$`)
 	opsLine       = regexp.MustCompile(`(?m)^operations +(\d+) ok, 0 failed requests, 0 wrong results$`)
+	passRE        = regexp.MustCompile(`PASS: ([0-9,]+) operations checked against a model of the store; (\d+) replicas agree on the state at checkpoint ([0-9,]+)\n$`)
 )
 
 // TestDemoKillPrimary runs `splitbft demo -duration 3s -kill-primary 1s`: the primary
@@ -51,6 +52,18 @@ func TestDemoKillPrimary(t *testing.T) {
 	}
 	if a[1] == "0" || a[1] != a[2] {
 		t.Errorf("agreement on %s batches, checkpoint %s", a[1], a[2])
+	}
+	p := passRE.FindStringSubmatch(report)
+	if p == nil || p[2] != "3" || strings.ReplaceAll(p[1], ",", "") != opsLine.FindStringSubmatch(report)[1] || strings.ReplaceAll(p[3], ",", "") != a[2] {
+		t.Errorf("the last line is not the PASS line for %s: %q", a[0], p)
+	}
+}
+
+func TestThousands(t *testing.T) {
+	for n, want := range map[int64]string{0: "0", 999: "999", 1000: "1,000", 5800: "5,800", 1234567: "1,234,567", -1234: "-1,234"} {
+		if got := thousands(n); got != want {
+			t.Errorf("thousands(%d) = %q, want %q", n, got, want)
+		}
 	}
 }
 

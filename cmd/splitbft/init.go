@@ -11,15 +11,23 @@ import (
 	"github.com/splitbft/splitbft/operator"
 )
 
+const initUsage = `usage: splitbft init --dir DIR [flags]
+
+Writes DIR/cluster.json (the cluster template) and DIR/clients/client-<id>.json
+(client credentials), and prints the diversity matrix. Enclave keys are made by
+the compartments when the replicas start, and never written to disk. cluster.json
+is strict: an unknown (misspelt) field is an error naming it.
+
+example:
+  splitbft init --dir /tmp/sbft --allow-dev-insecure
+  splitbft init --dir /tmp/sbft --n 7 --hosts 10.0.0.1,10.0.0.2,10.0.0.3,10.0.0.4,10.0.0.5,10.0.0.6,10.0.0.7`
+
 // initMain is `splitbft init`: it writes a cluster directory and prints its diversity
 // matrix.
 func initMain(args []string, stdout, stderr io.Writer) int {
-	dir, opt, err := parseInitFlags(args, stderr)
+	dir, opt, err := parseInitFlags(args, stdout, stderr)
 	if err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintf(stderr, "splitbft init: %v\n", err)
-		}
-		return 2
+		return usageError("init", err, stderr)
 	}
 	t, err := operator.Init(dir, opt, rand.Reader)
 	if err != nil {
@@ -34,16 +42,8 @@ func initMain(args []string, stdout, stderr io.Writer) int {
 }
 
 // parseInitFlags parses the flags of init into the cluster directory and the options.
-func parseInitFlags(args []string, stderr io.Writer) (string, operator.InitOptions, error) {
-	fs := flag.NewFlagSet("init", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, "usage: splitbft init --dir DIR [flags]\n\n"+
-			"Writes DIR/cluster.json (the cluster template) and DIR/clients/client-<id>.json\n"+
-			"(client credentials), and prints the diversity matrix. Enclave keys are made by\n"+
-			"the compartments when the replicas start, and never written to disk.\n\n")
-		fs.PrintDefaults()
-	}
+func parseInitFlags(args []string, stdout, stderr io.Writer) (string, operator.InitOptions, error) {
+	fs := newFlagSet("init", initUsage, stderr)
 	var opt operator.InitOptions
 	var dir, hosts string
 	var n uint64
@@ -63,11 +63,15 @@ func parseInitFlags(args []string, stderr io.Writer) (string, operator.InitOptio
 	fs.Uint64Var(&opt.MaxOps, "max-ops", 16, "maximum operations per signed request")
 	fs.Uint64Var(&opt.MaxOpBytes, "max-op-bytes", 4096, "maximum ciphertext bytes per operation")
 	fs.BoolVar(&opt.Force, "force", false, "replace the cluster in an existing directory")
-	if err := fs.Parse(args); err != nil {
+	words, err := parseFlags(fs, args, stdout)
+	if err != nil {
 		return "", opt, err
 	}
+	if len(words) > 0 {
+		return "", opt, fmt.Errorf("unexpected argument %q", words[0])
+	}
 	opt.Hosts = strings.Split(hosts, ",")
-	return dir, opt, checkInitFlags(fs, dir, n, &opt)
+	return dir, opt, checkInitFlags(fs.FlagSet, dir, n, &opt)
 }
 
 // checkInitFlags rejects what the flag package cannot: a missing directory, extra
@@ -78,8 +82,6 @@ func checkInitFlags(fs *flag.FlagSet, dir string, n uint64, opt *operator.InitOp
 	switch {
 	case dir == "":
 		return errors.New("--dir is required")
-	case fs.NArg() > 0:
-		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	case set["f"] && opt.F < 1:
 		return errors.New("--f must be at least 1")
 	case set["n"] && (n < 4 || (n-1)%3 != 0):

@@ -3,11 +3,11 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -18,7 +18,7 @@ import (
 // kvStdin is where `kv script` reads its operations (a variable for tests).
 var kvStdin io.Reader = os.Stdin
 
-const kvUsage = `usage: splitbft kv --dir DIR --client ID [flags] COMMAND
+const kvUsage = `usage: splitbft kv --dir DIR --client ID [flags] COMMAND [ARGS]
 
 commands:
   put KEY VALUE              set KEY (prints ok)
@@ -30,122 +30,155 @@ commands:
                              (put K V | get K | del K | cas K OLD NEW | cas-absent K NEW),
                              printing one result line each: ok, ok "V", notfound,
                              mismatch "CUR", or error: ...
-  bench [--ops N --pack P --keys K --value-size S --seed X]
-                             run a seeded workload in one session, check every
-                             result against a model, report throughput and latency
+  bench [--clients N --pack OPS --duration D | --ops N] [--value-size S --keys K
+        --seed X --report FILE]
+                             run a seeded workload from N concurrent clients (ids ID..ID+N-1,
+                             one signed request of OPS operations outstanding each), check
+                             every result against a model, print a progress line and a
+                             summary of the request shape, throughput and latency; --report
+                             writes the result as JSON with a latency histogram
 
 The client fetches the configuration from the replicas, requires their copies to agree
 and every enclave's evidence to be admitted by cluster.json, then talks to the client
-ports. Exit status: 0 ok, 1 operation failed (or not found, or mismatch), 2 usage.
+ports. Flags may come before or after the command. When a request times out, kv asks
+every replica's status port and says whether a quorum is reachable.
 
-flags:
-`
+Exit status: 0 ok, 1 operation failed (or not found, or mismatch), 2 usage.
 
-// kvFlags are the flags before the kv command.
+example:
+  splitbft kv --dir /tmp/sbft --client 1 put hello world
+  splitbft kv get hello --dir /tmp/sbft --client 1 --timeout 5s
+  splitbft kv bench --dir /tmp/sbft --client 1 --clients 4 --pack 16 --duration 10s`
+
+// kvFlags are the parsed flags and words of a kv command line.
 type kvFlags struct {
-	opt  operator.KVOptions
-	args []string
+	opt    operator.KVOptions
+	args   []string
+	absent bool
+	bench  benchFlags
+	set    map[string]bool
 }
 
 // kvMain is `splitbft kv`.
 func kvMain(args []string, stdout, stderr io.Writer) int {
-	fl, err := parseKVFlags(args, stderr)
+	fl, err := parseKVFlags(args, stdout, stderr)
 	if err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintf(stderr, "splitbft kv: %v\n", err)
-		}
-		return 2
+		return usageError("kv", err, stderr)
 	}
-	run, err := kvCommand(fl.args, stderr)
+	run, err := kvCommand(fl)
 	if err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintf(stderr, "splitbft kv: %v\n", err)
-		}
-		return 2
+		return usageError("kv", err, stderr)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	kv, err := operator.Connect(ctx, fl.opt)
+	kvs, err := connectAll(ctx, fl)
 	if err != nil {
 		fmt.Fprintf(stderr, "splitbft kv: %v\n", err)
 		return 1
 	}
-	defer kv.Close()
-	return run(ctx, kv, stdout, stderr)
+	defer func() {
+		for _, kv := range kvs {
+			kv.Close()
+		}
+	}()
+	return run(ctx, kvs, stdout, stderr)
 }
 
-func parseKVFlags(args []string, stderr io.Writer) (*kvFlags, error) {
-	fs := flag.NewFlagSet("kv", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, kvUsage); fs.PrintDefaults() }
+// connectAll connects the clients a command needs: one, or --clients for bench, with
+// consecutive ids from --client. The dev-insecure note is printed once.
+func connectAll(ctx context.Context, fl *kvFlags) ([]*operator.KV, error) {
+	n := 1
+	if fl.args[0] == "bench" {
+		n = fl.bench.clients
+	}
+	var kvs []*operator.KV
+	for i := range n {
+		opt := fl.opt
+		opt.ID += uint64(i)
+		opt.Quiet = i > 0
+		kv, err := operator.Connect(ctx, opt)
+		if err != nil {
+			for _, k := range kvs {
+				k.Close()
+			}
+			return nil, err
+		}
+		kvs = append(kvs, kv)
+	}
+	return kvs, nil
+}
+
+func parseKVFlags(args []string, stdout, stderr io.Writer) (*kvFlags, error) {
+	fs := newFlagSet("kv", kvUsage, stderr)
 	fl := &kvFlags{}
-	id := fs.Int64("client", -1, "client id (credentials DIR/clients/client-ID.json; required)")
+	id := fs.Int64("client", 0, "client id (credentials DIR/clients/client-ID.json; required)")
 	fs.StringVar(&fl.opt.Dir, "dir", "", "cluster directory (required)")
 	fs.DurationVar(&fl.opt.Wait, "wait", time.Minute, "how long to wait for the cluster to form")
-	fs.DurationVar(&fl.opt.Timeout, "timeout", 30*time.Second, "per request")
-	if err := fs.Parse(args); err != nil {
+	fs.DurationVar(&fl.opt.Timeout, "timeout", 30*time.Second, "per request (bench: a request over it fails the run)")
+	fs.BoolVar(&fl.absent, "absent", false, "cas only: set KEY only if it does not exist: cas --absent KEY NEW")
+	fl.bench.define(fs)
+	words, err := parseFlags(fs, args, stdout)
+	if err != nil {
 		return nil, err
 	}
+	fl.set = setFlags(fs.FlagSet)
 	switch {
 	case fl.opt.Dir == "":
 		return nil, errors.New("--dir is required")
-	case *id < 0:
-		return nil, errors.New("--client is required")
-	case fs.NArg() == 0:
+	case requiredID(fs, "client", *id) != nil:
+		return nil, requiredID(fs, "client", *id)
+	case len(words) == 0:
 		return nil, errors.New("no command (put, get, del, cas, script or bench)")
 	}
 	fl.opt.ID = uint64(*id)
 	fl.opt.Stderr = stderr
-	fl.args = fs.Args()
+	fl.args = words
 	return fl, nil
 }
 
-// kvRun runs a parsed kv command on a connected client and returns the exit status.
-type kvRun func(ctx context.Context, kv *operator.KV, stdout, stderr io.Writer) int
+// kvRun runs a parsed kv command on its connected clients and returns the exit status.
+type kvRun func(ctx context.Context, kvs []*operator.KV, stdout, stderr io.Writer) int
 
-// kvCommand parses the command words after the flags.
-func kvCommand(args []string, stderr io.Writer) (kvRun, error) {
+// kvCommand checks the command words and the flags that only some commands take.
+func kvCommand(fl *kvFlags) (kvRun, error) {
+	args := fl.args
+	if fl.absent && args[0] != "cas" {
+		return nil, errors.New("--absent only applies to cas")
+	}
+	if args[0] != "bench" {
+		if f := fl.bench.used(fl.set); f != "" {
+			return nil, fmt.Errorf("--%s only applies to bench", f)
+		}
+	}
 	switch args[0] {
 	case "script":
 		if len(args) > 1 {
 			return nil, fmt.Errorf("script takes no arguments")
 		}
-		return runKVScript, nil
+		return func(ctx context.Context, kvs []*operator.KV, stdout, stderr io.Writer) int {
+			return runKVScript(ctx, kvs[0], stdout, stderr)
+		}, nil
 	case "bench":
-		return parseBench(args[1:], stderr)
+		return fl.bench.command(args[1:], fl.set, fl.opt.Timeout)
+	case "cas-absent":
+		return nil, errors.New("use cas --absent KEY NEW")
 	case "cas":
-		return parseCAS(args[1:], stderr)
+		if fl.absent {
+			args = append([]string{"cas-absent"}, args[1:]...)
+		}
+	case "put", "get", "del":
+	default:
+		return nil, fmt.Errorf("unknown operation %q (want put, get, del, cas, cas --absent, script or bench)", args[0])
 	}
 	op, err := operator.ParseOp(args)
-	if err == nil && op.Verb == "cas-absent" {
-		err = errors.New("use cas --absent KEY NEW")
+	if err != nil && fl.absent {
+		err = errors.New(strings.Replace(err.Error(), "cas-absent", "cas --absent", 1))
 	}
 	if err != nil {
 		return nil, err
 	}
-	return func(ctx context.Context, kv *operator.KV, stdout, stderr io.Writer) int {
-		return runKVOp(ctx, kv, op, stdout, stderr)
-	}, nil
-}
-
-// parseCAS parses `cas [--absent] KEY OLD NEW` (KEY NEW with --absent).
-func parseCAS(args []string, stderr io.Writer) (kvRun, error) {
-	fs := flag.NewFlagSet("kv cas", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	absent := fs.Bool("absent", false, "set KEY only if it does not exist: cas --absent KEY NEW")
-	if err := fs.Parse(args); err != nil {
-		return nil, err
-	}
-	words := append([]string{"cas"}, fs.Args()...)
-	if *absent {
-		words[0] = "cas-absent"
-	}
-	op, err := operator.ParseOp(words)
-	if err != nil {
-		return nil, err
-	}
-	return func(ctx context.Context, kv *operator.KV, stdout, stderr io.Writer) int {
-		return runKVOp(ctx, kv, op, stdout, stderr)
+	return func(ctx context.Context, kvs []*operator.KV, stdout, stderr io.Writer) int {
+		return runKVOp(ctx, kvs[0], op, stdout, stderr)
 	}, nil
 }
 
@@ -185,31 +218,4 @@ func runKVScript(ctx context.Context, kv *operator.KV, stdout, stderr io.Writer)
 		return 1
 	}
 	return 0
-}
-
-// parseBench parses the flags of `kv bench`.
-func parseBench(args []string, stderr io.Writer) (kvRun, error) {
-	fs := flag.NewFlagSet("kv bench", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var bo operator.BenchOptions
-	fs.IntVar(&bo.Ops, "ops", 1000, "operations in all")
-	fs.IntVar(&bo.Pack, "pack", 1, "operations per signed request (at most the cluster's max-ops)")
-	fs.IntVar(&bo.Keys, "keys", 16, "distinct keys")
-	fs.IntVar(&bo.ValueSize, "value-size", 10, "bytes per value")
-	fs.Uint64Var(&bo.Seed, "seed", 1, "workload seed")
-	if err := fs.Parse(args); err != nil {
-		return nil, err
-	}
-	if fs.NArg() > 0 || bo.Ops < 1 || bo.Pack < 1 || bo.Keys < 1 || bo.ValueSize < 1 || bo.ValueSize > spec.MaxKVValue {
-		return nil, errors.New("bench: --ops, --pack and --keys must be positive, --value-size 1..16384, no arguments")
-	}
-	return func(ctx context.Context, kv *operator.KV, stdout, stderr io.Writer) int {
-		bo.Prefix = fmt.Sprintf("bench-%d-%d-k", kv.Session().ID(), kv.Session().NextTimestamp())
-		res := operator.RunBench(ctx, kv, bo)
-		res.Report(stdout)
-		if res.Wrong > 0 || res.Failed > 0 {
-			return 1
-		}
-		return 0
-	}, nil
 }

@@ -1,7 +1,10 @@
 // Command splitbft is the SplitBFT command-line tool.
 //
-//	splitbft demo [flags]   run a local 4-replica cluster in one process under a
-//	                        key-value workload and report throughput and agreement
+//	splitbft <command> [flags] [arguments]
+//	splitbft help [command]
+//
+// Commands: demo, conformance, init, replica, kv, status, tcb, bench-table
+// (see usage below, and cli.go for the flag handling they share).
 //
 // Trust: untrusted host code. It hosts compartments in-process, outside any enclave.
 package main
@@ -25,12 +28,22 @@ var commands = map[string]func(args []string, stdout, stderr io.Writer) int{
 	"kv":          kvMain,
 	"status":      statusMain,
 	"tcb":         tcbMain,
+	"bench-table": benchTableMain,
 }
 
+// run runs the command line args (without the program name) and returns the exit
+// status: help (no arguments is a usage error) exits 0, an unknown command 2.
 func run(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	if len(args) == 0 {
 		usage(stderr)
 		return 2
+	}
+	switch args[0] {
+	case "-h", "-help", "--help":
+		usage(stdout)
+		return 0
+	case "help":
+		return help(args[1:], stdout, stderr)
 	}
 	cmd, ok := commands[args[0]]
 	if !ok {
@@ -39,6 +52,25 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	return cmd(args[1:], stdout, stderr)
+}
+
+// help is `splitbft help [VERB]`: the overview, or the verb's own help.
+func help(args []string, stdout, stderr io.Writer) int {
+	switch {
+	case len(args) == 0:
+		usage(stdout)
+		return 0
+	case len(args) > 1:
+		fmt.Fprintln(stderr, "splitbft help: takes at most one command name")
+		return 2
+	}
+	cmd, ok := commands[args[0]]
+	if !ok {
+		fmt.Fprintf(stderr, "splitbft help: unknown command %q\n\n", args[0])
+		usage(stderr)
+		return 2
+	}
+	return cmd([]string{"-h"}, stdout, stderr)
 }
 
 func usage(w io.Writer) {
@@ -53,11 +85,15 @@ commands:
           replicas and print its diversity matrix
   replica run one replica: its broker and its prep, conf, exec compartments as processes
   kv      a key-value client: put, get, del, cas, script (stdin), bench
-  status  every replica's view, last executed, stable checkpoint, builds, attestation
+  status  every replica's view, last executed, stable checkpoint, builds, attestation,
+          and the cluster's health as the exit status (0 healthy, 1 degraded, 2 no quorum)
   tcb     lines of Go source linked into each enclave binary: its own logic, spec,
           shared packages, third-party modules, standard library (for auditors)
+  bench-table  render "kv bench --report" files as the README's performance table
 
-Run "splitbft <command> -h" for the flags of a command. The Byzantine swarm
-simulator is a separate binary, splitbft-sim, so that this one links no test code.
+Run "splitbft help <command>" (or "splitbft <command> -h") for a command's synopsis,
+an example and its flags. Flags may come before or after a command's arguments.
+The Byzantine swarm simulator is a separate binary, splitbft-sim, so that this one
+links no test code.
 `)
 }

@@ -2,12 +2,14 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/splitbft/splitbft/operator"
 )
@@ -88,11 +90,17 @@ func TestReplicaAndKVFlagErrors(t *testing.T) {
 		{[]string{"kv", "--dir", "x", "--client", "1", "get"}, "get takes 1 argument(s), got 0"},
 		{[]string{"kv", "--dir", "x", "--client", "1", "frob", "k"}, `unknown operation "frob"`},
 		{[]string{"kv", "--dir", "x", "--client", "1", "cas", "k", "v"}, "cas takes 3 argument(s), got 2"},
-		{[]string{"kv", "--dir", "x", "--client", "1", "cas", "--absent", "k", "old", "new"}, "cas-absent takes 2 argument(s), got 3"},
+		{[]string{"kv", "--dir", "x", "--client", "1", "cas", "--absent", "k", "old", "new"}, "cas --absent takes 2 argument(s), got 3"},
 		{[]string{"kv", "--dir", "x", "--client", "1", "cas-absent", "k", "v"}, "use cas --absent"},
 		{[]string{"kv", "--dir", "x", "--client", "1", "script", "more"}, "script takes no arguments"},
 		{[]string{"kv", "--dir", "x", "--client", "1", "bench", "--ops", "0"}, "must be positive"},
 		{[]string{"status"}, "--dir is required"},
+		{[]string{"replica", "--dir", "x", "--id", "-1"}, "--id -1: ids are 0 or more"},
+		{[]string{"kv", "--dir", "x", "--client", "1", "frob", "k"}, "cas --absent, script or bench"},
+		{[]string{"kv", "--dir", "x", "--client", "1", "get", "k", "--clients", "2"}, "--clients only applies to bench"},
+		{[]string{"kv", "--dir", "x", "--client", "1", "put", "k", "v", "--absent"}, "--absent only applies to cas"},
+		{[]string{"kv", "--dir", "x", "--client", "1", "bench", "--ops", "5", "--duration", "1s"}, "not both"},
+		{[]string{"kv", "--dir", "x", "--client", "1", "bench", "--label", "x"}, "--label only applies with --report"},
 	} {
 		var out, errOut bytes.Buffer
 		if code := run(tc.args, &out, &errOut); code != 2 || !strings.Contains(errOut.String(), tc.want) {
@@ -102,8 +110,8 @@ func TestReplicaAndKVFlagErrors(t *testing.T) {
 }
 
 // TestOfflineCluster runs status and kv against a cluster whose replicas are not
-// running: status shows every replica unreachable and exits 1; kv fails with exit 1
-// saying the cluster has not formed.
+// running: status shows every replica unreachable and exits 2 (no quorum); kv fails
+// with exit 1 saying the cluster has not formed.
 func TestOfflineCluster(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "c")
 	port := closedPort(t)
@@ -112,26 +120,32 @@ func TestOfflineCluster(t *testing.T) {
 		t.Fatalf("init: exit %d: %s", code, errOut.String())
 	}
 	out.Reset()
-	if code := run([]string{"status", "--dir", dir, "--timeout", "1s"}, &out, &errOut); code != 1 || strings.Count(out.String(), "unreachable") != 4 {
+	if code := run([]string{"status", "--dir", dir, "--timeout", "1s"}, &out, &errOut); code != 2 || strings.Count(out.String(), "unreachable") != 9 || !strings.Contains(out.String(), "NO QUORUM") {
 		t.Errorf("status of a stopped cluster: exit %d\n%s", code, out.String())
 	}
 	out.Reset()
-	if code := run([]string{"status", "--dir", dir, "--json", "--timeout", "1s"}, &out, &errOut); code != 1 {
+	if code := run([]string{"status", "--dir", dir, "--json", "--timeout", "1s"}, &out, &errOut); code != 2 {
 		t.Errorf("status --json of a stopped cluster: exit %d", code)
 	}
-	var entries []struct {
-		Replica uint64
-		Status  any
-		Error   string
+	var doc struct {
+		Replicas []struct {
+			Replica uint64
+			Status  any
+			Error   string
+			Problem string
+		}
+		Quorum bool
+		Exit   int
 	}
-	if err := json.Unmarshal(out.Bytes(), &entries); err != nil || len(entries) != 4 || entries[3].Error == "" || entries[3].Status != nil {
-		t.Errorf("status --json: %v %+v\n%s", err, entries, out.String())
+	if err := json.Unmarshal(out.Bytes(), &doc); err != nil || len(doc.Replicas) != 4 || doc.Replicas[3].Error == "" || doc.Replicas[3].Status != nil ||
+		doc.Replicas[3].Problem != "unreachable" || doc.Quorum || doc.Exit != 2 {
+		t.Errorf("status --json: %v %+v\n%s", err, doc, out.String())
 	}
 	errOut.Reset()
 	if code := run([]string{"kv", "--dir", dir, "--client", "1", "--wait", "0s", "get", "k"}, &out, &errOut); code != 1 || !strings.Contains(errOut.String(), "has not formed") {
 		t.Errorf("kv against a stopped cluster: exit %d, stderr %q", code, errOut.String())
 	}
-	if code := run([]string{"kv", "--dir", dir, "--client", "9", "get", "k"}, &out, &errOut); code != 1 || !strings.Contains(errOut.String(), "client-9.json") {
+	if code := run([]string{"kv", "--dir", dir, "--client", "9", "get", "k"}, &out, &errOut); code != 1 || !strings.Contains(errOut.String(), "client 9 is not registered in cluster.json (registered clients: 1, 2, 3, 4)") {
 		t.Errorf("kv with unknown credentials: exit %d, stderr %q", code, errOut.String())
 	}
 }
@@ -145,4 +159,27 @@ func closedPort(t *testing.T) int {
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
 	return min(port, 65000)
+}
+
+// TestStatusWatch runs one round of `status --watch` (its context already ended):
+// the screen is cleared and the table redrawn from the top, and the exit status is
+// that round's verdict.
+func TestStatusWatch(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "c")
+	var out, errOut bytes.Buffer
+	if code := run([]string{"init", "--dir", dir, "--allow-dev-insecure", "--base-port", fmt.Sprint(closedPort(t))}, &out, &errOut); code != 0 {
+		t.Fatalf("init: exit %d: %s", code, errOut.String())
+	}
+	tmpl, err := operator.LoadTemplate(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	out.Reset()
+	code := statusWatch(ctx, tmpl, time.Second, time.Hour, false, &out, &errOut)
+	if code != 2 || !strings.HasPrefix(out.String(), "\x1b[H\x1b[2J") || strings.Count(out.String(), "\x1b[2J") != 1 ||
+		!strings.Contains(out.String(), "NO QUORUM") {
+		t.Errorf("one watch round: exit %d\n%q", code, out.String())
+	}
 }

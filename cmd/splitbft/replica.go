@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -15,14 +14,23 @@ import (
 	"github.com/splitbft/splitbft/operator"
 )
 
+const replicaUsage = `usage: splitbft replica --dir DIR --id I [flags]
+
+Runs replica I of the cluster in DIR: starts its prep, conf and exec compartments as
+processes, forms the cluster with the other replicas, then serves peers, clients, and
+/status and /metrics on its status port, until SIGINT or SIGTERM. It logs (info level)
+every view change, suspicion of the primary, state transfer and checkpoint stall with
+its cause, and every compartment that dies.
+
+example:
+  splitbft replica --dir /tmp/sbft --id 0 2>/tmp/sbft/replica-0.log &
+  splitbft replica --dir /tmp/sbft --id 1 --log-json --log-level debug`
+
 // replicaMain is `splitbft replica`: it runs one replica until SIGINT or SIGTERM.
 func replicaMain(args []string, stdout, stderr io.Writer) int {
-	opt, err := parseReplicaFlags(args, stderr)
+	opt, err := parseReplicaFlags(args, stdout, stderr)
 	if err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintf(stderr, "splitbft replica: %v\n", err)
-		}
-		return 2
+		return usageError("replica", err, stderr)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
@@ -34,43 +42,35 @@ func replicaMain(args []string, stdout, stderr io.Writer) int {
 }
 
 // parseReplicaFlags parses the flags of replica into RunReplica's options.
-func parseReplicaFlags(args []string, stderr io.Writer) (operator.ReplicaOptions, error) {
-	fs := flag.NewFlagSet("replica", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, "usage: splitbft replica --dir DIR --id I [flags]\n\n"+
-			"Runs replica I of the cluster in DIR: starts its prep, conf and exec compartments as\n"+
-			"processes, forms the cluster with the other replicas, then serves peers, clients, and\n"+
-			"/status and /metrics on its status port, until SIGINT or SIGTERM.\n\n")
-		fs.PrintDefaults()
-	}
+func parseReplicaFlags(args []string, stdout, stderr io.Writer) (operator.ReplicaOptions, error) {
+	fs := newFlagSet("replica", replicaUsage, stderr)
 	var opt operator.ReplicaOptions
 	var runner, level string
 	var jsonLogs bool
-	id := fs.Int("id", -1, "replica id (required)")
+	id := fs.Int64("id", 0, "replica id (required)")
 	fs.StringVar(&opt.Dir, "dir", "", "cluster directory made by init (required)")
 	fs.StringVar(&opt.BinDir, "bin-dir", "", "directory of prebuilt compartment binaries named by build (default DIR/bin, built there with go build when missing)")
 	fs.StringVar(&runner, "enclave-runner", "", `command prefix for the compartment binaries, e.g. "ego run" (space-separated)`)
 	fs.DurationVar(&opt.Tick, "tick", 10*time.Millisecond, "broker tick")
 	fs.BoolVar(&jsonLogs, "log-json", false, "structured logs as JSON (default: text) on stderr")
 	fs.StringVar(&level, "log-level", "info", "debug, info, warn or error")
-	if err := fs.Parse(args); err != nil {
+	words, err := parseFlags(fs, args, stdout)
+	if err != nil {
 		return opt, err
 	}
 	switch {
 	case opt.Dir == "":
 		return opt, errors.New("--dir is required")
-	case *id < 0:
-		return opt, errors.New("--id is required")
-	case fs.NArg() > 0:
-		return opt, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	case requiredID(fs, "id", *id) != nil:
+		return opt, requiredID(fs, "id", *id)
+	case len(words) > 0:
+		return opt, fmt.Errorf("unexpected argument %q", words[0])
 	case opt.Tick <= 0:
 		return opt, errors.New("--tick must be positive")
 	}
 	opt.ID = uint64(*id)
 	opt.Runner = strings.Fields(runner)
 	opt.Stderr = stderr
-	var err error
 	opt.Log, err = newLogger(stderr, jsonLogs, level)
 	return opt, err
 }

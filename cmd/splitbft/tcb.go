@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"go/scanner"
 	"go/token"
@@ -75,17 +74,16 @@ const tcbCounting = "non-blank lines holding Go code (not only comments) of GoFi
 // for auditors. It returns 0, 1 when go list or reading a file fails, 2 for bad
 // arguments.
 func tcbMain(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("tcb", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("tcb", tcbUsage(), stderr)
 	asJSON := fs.Bool("json", false, "print the report as JSON, with every package")
 	stdlib := fs.Bool("stdlib", false, "also break the standard library down (table) or list its packages (JSON)")
 	tags := fs.String("tags", "", `build tags for go list, e.g. "enclave" for the EGo enclave builds`)
 	dir := fs.String("C", ".", "a directory inside the SplitBFT module source tree")
-	fs.Usage = func() { tcbUsage(fs, stderr) }
-	if err := fs.Parse(args); err != nil {
-		return 2
+	builds, err := parseFlags(fs, args, stdout)
+	if err != nil {
+		return usageError("tcb", err, stderr)
 	}
-	for _, a := range fs.Args() {
+	for _, a := range builds {
 		if !slices.ContainsFunc(enclaveBinaries, func(b struct{ build, pkg string }) bool { return b.build == a }) {
 			fmt.Fprintf(stderr, "splitbft tcb: unknown build %q\n", a)
 			return 2
@@ -96,8 +94,8 @@ func tcbMain(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "splitbft tcb: %v\n", err)
 		return 1
 	}
-	if len(fs.Args()) > 0 {
-		rep.Binaries = slices.DeleteFunc(rep.Binaries, func(b tcbBinary) bool { return !slices.Contains(fs.Args(), b.Build) })
+	if len(builds) > 0 {
+		rep.Binaries = slices.DeleteFunc(rep.Binaries, func(b tcbBinary) bool { return !slices.Contains(builds, b.Build) })
 	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
@@ -109,14 +107,16 @@ func tcbMain(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-func tcbUsage(fs *flag.FlagSet, w io.Writer) {
-	fmt.Fprint(w, "usage: splitbft tcb [-json] [-stdlib] [-tags TAGS] [-C DIR] [build...]\n\n"+
+// tcbUsage is the help of tcb.
+func tcbUsage() string {
+	var b strings.Builder
+	b.WriteString("usage: splitbft tcb [-json] [-stdlib] [-tags TAGS] [-C DIR] [build...]\n\n" +
 		"Counts the Go source lines linked into each enclave binary (go list -deps).\nBuilds: ")
-	for _, b := range enclaveBinaries {
-		fmt.Fprint(w, b.build, " ")
+	for _, e := range enclaveBinaries {
+		b.WriteString(e.build + " ")
 	}
-	fmt.Fprint(w, "(default all)\n\n")
-	fs.PrintDefaults()
+	b.WriteString("(default all)\n\nexample:\n  splitbft tcb prep-a exec\n  splitbft tcb -tags enclave -json")
+	return b.String()
 }
 
 // goPackage is the part of go list -json output that tcb reads.
