@@ -45,6 +45,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "help":
 		return help(args[1:], stdout, stderr)
 	}
+	if args[0] == "sim" {
+		fmt.Fprintln(stderr, "splitbft: the swarm simulator is its own binary now (this one links no test code):\n  go run ./cmd/splitbft-sim -h")
+		return 2
+	}
 	cmd, ok := commands[args[0]]
 	if !ok {
 		fmt.Fprintf(stderr, "splitbft: unknown command %q\n\n", args[0])
