@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -24,19 +25,52 @@ import (
 // yet: waiting may help.
 var ErrNotFormed = errors.New("operator: the cluster has not formed")
 
-// FetchConfig fetches the configuration from every replica's GET /config and accepts
-// it only if (1) at least f+1 replicas served it and every copy received is the same,
-// (2) it is exactly the configuration the template makes from its enrollments and
-// group key (Assemble), and (3) every enrollment's evidence is admitted under the
+// FetchConfig fetches the configuration from every replica's GET /config and returns
+// the one configuration that (1) at least f+1 replicas serve byte for byte, (2) is
+// exactly the configuration the template makes from its enrollments and group key
+// (Assemble), and (3) whose every enrollment's evidence is admitted under the
 // template's policy (attest.CheckConfig). This is the client's view of the evidence.
+//
+// Replicas that serve something else (a replica restarted alone and formed a
+// configuration of its own, or up to f faulty replicas serving a forged one) are
+// ignored: at most f replicas can be faulty, so a copy served by f+1 comes from at
+// least one correct replica, and one replica must not be able to deny service to every
+// client (DESIGN §2: liveness needs only 2f+1 correct replicas). Two different valid
+// configurations each served by f+1 replicas are refused as ambiguous.
 func FetchConfig(ctx context.Context, t *Template, v attest.Verifier, timeout time.Duration) (*spec.Config, error) {
-	raw, err := agreedCopy(ctx, t, timeout)
-	if err != nil {
-		return nil, err
+	groups, errs := fetchCopies(ctx, t, timeout)
+	var found *spec.Config
+	var foundBy []int
+	var problems []string
+	for _, g := range groups {
+		if uint64(len(g.replicas)) < t.F+1 {
+			continue
+		}
+		cfg, err := checkCopy(t, v, g.raw)
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("replicas %v: %v", g.replicas, err))
+			continue
+		}
+		if found != nil {
+			return nil, fmt.Errorf("operator: replicas %v and replicas %v serve two different valid configurations", foundBy, g.replicas)
+		}
+		found, foundBy = cfg, g.replicas
 	}
+	if found != nil {
+		return found, nil
+	}
+	if len(problems) > 0 {
+		return nil, fmt.Errorf("operator: no configuration served by f+1 = %d replicas is valid: %s", t.F+1, strings.Join(problems, "; "))
+	}
+	return nil, fmt.Errorf("%w: no configuration is served by f+1 = %d replicas (%s)", ErrNotFormed, t.F+1, describeCopies(groups, errs))
+}
+
+// checkCopy decodes one served configuration and checks it against the template and
+// the build policy (FetchConfig's conditions 2 and 3).
+func checkCopy(t *Template, v attest.Verifier, raw []byte) (*spec.Config, error) {
 	var cfg spec.Config
 	if err := spec.Decode(raw, &cfg, spec.MaxMessageBytes); err != nil {
-		return nil, fmt.Errorf("operator: the replicas' configuration does not decode: %w", err)
+		return nil, fmt.Errorf("the configuration does not decode: %w", err)
 	}
 	enr := make([][3]spec.Enrollment, len(cfg.Replicas))
 	for i, rc := range cfg.Replicas {
@@ -44,19 +78,26 @@ func FetchConfig(ctx context.Context, t *Template, v attest.Verifier, timeout ti
 	}
 	again, err := Assemble(t, enr, cfg.ExecGroupKey)
 	if err != nil {
-		return nil, fmt.Errorf("operator: the replicas' configuration is not valid for %s: %w", TemplateFile, err)
+		return nil, fmt.Errorf("the configuration is not valid for %s: %w", TemplateFile, err)
 	}
 	if !bytes.Equal(spec.Encode(again), raw) {
-		return nil, fmt.Errorf("operator: the replicas' configuration differs from what %s makes of its enrollments", TemplateFile)
+		return nil, fmt.Errorf("the configuration differs from what %s makes of its enrollments", TemplateFile)
 	}
 	if err := attest.Rejected(attest.CheckConfig(&cfg, v)); err != nil {
-		return nil, fmt.Errorf("operator: the replicas' configuration has enclaves that are not admitted: %w", err)
+		return nil, fmt.Errorf("the configuration has enclaves that are not admitted: %w", err)
 	}
 	return &cfg, nil
 }
 
-// agreedCopy fetches every replica's /config and returns the one copy they agree on.
-func agreedCopy(ctx context.Context, t *Template, timeout time.Duration) ([]byte, error) {
+// copyGroup is one distinct configuration copy and the replicas that served it.
+type copyGroup struct {
+	raw      []byte
+	replicas []int
+}
+
+// fetchCopies fetches every replica's /config and groups identical copies, the most
+// served first (ties by lowest replica id); errs holds each replica's fetch error.
+func fetchCopies(ctx context.Context, t *Template, timeout time.Duration) ([]copyGroup, []error) {
 	copies := make([][]byte, t.N)
 	errs := make([]error, t.N)
 	var wg sync.WaitGroup
@@ -66,30 +107,33 @@ func agreedCopy(ctx context.Context, t *Template, timeout time.Duration) ([]byte
 		})
 	}
 	wg.Wait()
-	groups := map[string][]string{}
+	var groups []copyGroup
 	for i, c := range copies {
-		if errs[i] == nil {
-			d := spec.Hash("splitbft/operator/copy", c)
-			groups[string(c)] = append(groups[string(c)], fmt.Sprintf("%d (%x)", i, d[:6]))
+		if errs[i] != nil {
+			continue
 		}
-	}
-	if len(groups) > 1 {
-		var desc []string
-		for _, ids := range groups {
-			desc = append(desc, strings.Join(ids, ", "))
+		j := slices.IndexFunc(groups, func(g copyGroup) bool { return bytes.Equal(g.raw, c) })
+		if j < 0 {
+			groups = append(groups, copyGroup{raw: c})
+			j = len(groups) - 1
 		}
-		sort.Strings(desc)
-		return nil, fmt.Errorf("operator: replicas serve different configurations: replicas %s", strings.Join(desc, " vs "))
+		groups[j].replicas = append(groups[j].replicas, i)
 	}
-	var agreed []byte
-	var who []string
-	for c, ids := range groups {
-		agreed, who = []byte(c), ids
+	sort.SliceStable(groups, func(a, b int) bool { return len(groups[a].replicas) > len(groups[b].replicas) })
+	return groups, errs
+}
+
+// describeCopies says who served which copy and who could not be reached.
+func describeCopies(groups []copyGroup, errs []error) string {
+	var desc []string
+	for _, g := range groups {
+		d := spec.Hash("splitbft/operator/copy", g.raw)
+		desc = append(desc, fmt.Sprintf("replicas %v serve %x", g.replicas, d[:6]))
 	}
-	if uint64(len(who)) < t.F+1 {
-		return nil, fmt.Errorf("%w: %d replicas serve a configuration, need f+1 = %d (%v)", ErrNotFormed, len(who), t.F+1, errors.Join(errs...))
+	if err := errors.Join(errs...); err != nil {
+		desc = append(desc, err.Error())
 	}
-	return agreed, nil
+	return strings.Join(desc, "; ")
 }
 
 // KVOptions configure Connect. Zero values take the defaults noted.
