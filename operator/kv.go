@@ -130,8 +130,10 @@ func describeCopies(groups []copyGroup, errs []error) string {
 		d := spec.Hash("splitbft/operator/copy", g.raw)
 		desc = append(desc, fmt.Sprintf("replicas %v serve %x", g.replicas, d[:6]))
 	}
-	if err := errors.Join(errs...); err != nil {
-		desc = append(desc, err.Error())
+	for i, err := range errs {
+		if err != nil {
+			desc = append(desc, fmt.Sprintf("replica %d: %v", i, err))
+		}
 	}
 	return strings.Join(desc, "; ")
 }
