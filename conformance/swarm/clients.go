@@ -2,13 +2,8 @@ package swarm
 
 import (
 	"bytes"
-	"crypto/sha256"
+	"crypto/cipher"
 	"fmt"
-	"io"
-
-	"golang.org/x/crypto/chacha20poly1305"
-	"golang.org/x/crypto/curve25519"
-	"golang.org/x/crypto/hkdf"
 
 	"github.com/splitbft/splitbft/client"
 	"github.com/splitbft/splitbft/conformance"
@@ -20,12 +15,12 @@ type opKey struct{ client, ts uint64 }
 
 // swarmClient is one correct client: a client.Session and what the oracles need.
 type swarmClient struct {
-	id        client.Identity
-	sess      *client.Session
-	replyKeys [][]byte // per replica, SPEC.md §12.3
-	issued    int      // requests prepared
-	done      int      // requests completed
-	lastDone  int      // s.step of the last completion
+	id         client.Identity
+	sess       *client.Session
+	replyAEADs []cipher.AEAD // per replica, under the pairwise reply key (SPEC §12.3)
+	issued     int           // requests prepared
+	done       int           // requests completed
+	lastDone   int           // s.step of the last completion
 }
 
 // request is a client REQUEST in the adversary's hands.
@@ -43,16 +38,11 @@ func (s *sim) addClient(id client.Identity) error {
 	}
 	c := &swarmClient{id: id, sess: sess}
 	for r := range s.cfg.N {
-		box := s.cfg.Replicas[r].Exec.Body.BoxKey
-		shared, err := curve25519.X25519(id.BoxPrivate[:], box[:])
+		aead, err := replyAEAD(id.BoxPrivate, s.cfg.Replicas[r].Exec.Body.BoxKey, s.cd, id.ID, r)
 		if err != nil {
 			return err
 		}
-		info := append([]byte(spec.LabelReplyKey), spec.U64(id.ID)...)
-		info = append(info, spec.U64(r)...)
-		key := make([]byte, 32)
-		io.ReadFull(hkdf.New(sha256.New, shared, s.cd[:], info), key)
-		c.replyKeys = append(c.replyKeys, key)
+		c.replyAEADs = append(c.replyAEADs, aead)
 	}
 	s.clients = append(s.clients, c)
 	return nil
@@ -144,16 +134,7 @@ func (s *sim) openReply(c *swarmClient, r *spec.Reply) (string, error) {
 	if r.Replica >= s.cfg.N {
 		return "", fmt.Errorf("replica %d out of range", r.Replica)
 	}
-	ad := append([]byte(spec.LabelReplyAD), 0)
-	ad = append(ad, s.cd[:]...)
-	for _, v := range []uint64{r.Client, r.Timestamp, r.Replica, r.View} {
-		ad = append(ad, spec.U64(v)...)
-	}
-	aead, err := chacha20poly1305.NewX(c.replyKeys[r.Replica])
-	if err != nil {
-		return "", err
-	}
-	pt, err := aead.Open(nil, r.Nonce[:], r.Ciphertext, ad)
+	pt, err := c.replyAEADs[r.Replica].Open(nil, r.Nonce[:], r.Ciphertext, replyAD(s.cd, r, r.Replica))
 	if err != nil {
 		return "", err
 	}
