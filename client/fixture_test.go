@@ -33,13 +33,6 @@ func newReader(seed uint64) io.Reader {
 
 func (s seededReader) Read(p []byte) (int, error) { return s.r.Read(p) }
 
-func read32(r io.Reader) (k [32]byte) {
-	if _, err := io.ReadFull(r, k[:]); err != nil {
-		panic(err)
-	}
-	return k
-}
-
 // newFixture builds a valid configuration with n = 3f+1 replicas and one client.
 func newFixture(t testing.TB, f uint64, seed uint64) *fixture {
 	t.Helper()
