@@ -1,7 +1,10 @@
 package simnet
 
 import (
+	"testing"
+
 	"github.com/splitbft/splitbft/internal/builds"
+	"github.com/splitbft/splitbft/internal/testcluster"
 )
 
 // trio returns the factory of a replica running implementation prep of Preparation
@@ -31,4 +34,15 @@ func factories(mix string) func(uint64) Factory {
 		}
 		return trio(prep, conf)
 	}
+}
+
+// enclaveKeys returns the keys of compartment id, learned from the randomness the
+// simulator gave it (SPEC §3.5); it fails t if they cannot be read.
+func enclaveKeys(t testing.TB, s *Sim, id EnclaveID) testcluster.Keys {
+	t.Helper()
+	k, err := testcluster.DeriveKeys(s.EnclaveRand(id), id.Role)
+	if err != nil {
+		t.Fatalf("seed %d: keys of %v: %v", s.Seed(), id, err)
+	}
+	return k
 }

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
-	"io"
 
 	"github.com/splitbft/splitbft/broker"
 	"github.com/splitbft/splitbft/client"
@@ -13,6 +12,7 @@ import (
 	"github.com/splitbft/splitbft/exec"
 	"github.com/splitbft/splitbft/exec/kv"
 	"github.com/splitbft/splitbft/internal/builds"
+	"github.com/splitbft/splitbft/internal/testcluster"
 	"github.com/splitbft/splitbft/spec"
 )
 
@@ -46,14 +46,15 @@ func enclaveSeed(run uint64, role spec.Role, replica, gen uint64) uint64 {
 	return binary.BigEndian.Uint64(h.Sum(nil))
 }
 
-// enclaveKeys returns the Ed25519 key and (exec) the X25519 private key a compartment
-// built from Stream("enclave", seed) generates at Init (SPEC.md §3.5).
+// enclaveKeys returns the Ed25519 key and the X25519 private key (an exec's box key;
+// for prep and conf the next 32 bytes of the stream, unused) that a compartment built
+// from Stream("enclave", seed) generates at Init (SPEC §3.5).
 func enclaveKeys(seed uint64) (ed25519.PrivateKey, [32]byte) {
-	r := conformance.Stream("enclave", seed)
-	var s, box [32]byte
-	io.ReadFull(r, s[:])
-	io.ReadFull(r, box[:])
-	return ed25519.NewKeyFromSeed(s[:]), box
+	k, err := testcluster.DeriveKeys(conformance.Stream("enclave", seed), spec.RoleExec)
+	if err != nil {
+		panic("swarm: the conformance test stream failed: " + err.Error()) // it never does
+	}
+	return k.Sign, k.Box
 }
 
 // recApp is kv-v1 with a record of the operations executed during the current step:
