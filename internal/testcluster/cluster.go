@@ -30,6 +30,10 @@ type Options struct {
 	// Override gives the slots whose keys are read from their own stream instead:
 	// the compartments under test, built with those streams.
 	Override map[Slot]io.Reader
+	// Group is the stream the exec group private key is read from; nil means Keys.
+	// (An exec that deals the group key draws it from its own stream after its keys:
+	// pass that exec's Override stream.)
+	Group io.Reader
 	// Admit is the key admission rule Validate applies; nil checks structure only.
 	Admit func(spec.PublicKey) bool
 }
@@ -60,6 +64,9 @@ func (o *Options) defaults(seed uint64) {
 	if o.Keys == nil {
 		o.Keys = spec.TestStream("testcluster-keys", seed)
 	}
+	if o.Group == nil {
+		o.Group = o.Keys
+	}
 }
 
 // Cluster is a test cluster: a valid configuration and every private key in it.
@@ -75,8 +82,8 @@ type Cluster struct {
 // New builds the cluster of seed shaped by opt. Keys are read in this fixed order,
 // each enclave's as DeriveKeys reads them: for each replica 0..n−1, prep, conf, exec
 // (from its Override stream if it has one, else from opt.Keys); then the exec group
-// private key (32 bytes); then each client's Ed25519 seed and X25519 key. It returns
-// an error if the configuration does not validate.
+// private key (32 bytes, from opt.Group); then each client's Ed25519 seed and X25519
+// key (from opt.Keys). It returns an error if the configuration does not validate.
 func New(seed uint64, opt Options) (*Cluster, error) {
 	opt.defaults(seed)
 	c := &Cluster{keys: map[Slot]Keys{}}
@@ -94,7 +101,7 @@ func New(seed uint64, opt Options) (*Cluster, error) {
 			c.keys[Slot{role, r}] = k
 		}
 	}
-	if _, err := io.ReadFull(opt.Keys, c.group[:]); err != nil {
+	if _, err := io.ReadFull(opt.Group, c.group[:]); err != nil {
 		return nil, fmt.Errorf("testcluster: group key: %w", err)
 	}
 	for _, id := range opt.Clients {
