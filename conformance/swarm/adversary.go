@@ -27,26 +27,50 @@ const (
 var actionNames = [numActions]string{"deliver", "replay", "client-batch", "suspect", "issue", "reply",
 	"state-request", "byzantine", "restart", "partition", "retransmit"}
 
-// weights returns the relative weight of each action for the run's profile.
-func (s *sim) weights() [numActions]float64 {
+// adversary is the state of the malicious brokers' strategy: how it weighs its moves
+// and the attacks it has under way. Only its moves (methods of sim) change it; the
+// oracles never read it.
+type adversary struct {
+	w    [numActions]float64 // weight of each action for the run's profile
+	wsum float64             // their sum
+
+	handed         map[[3]uint64]bool  // (prep, view, client<<32|ts) the adversary handed over
+	splits         map[[2]uint64]split // (view, seq) → an active split-brain attack
+	splitOrder     [][2]uint64         // the keys of splits, oldest first
+	steering       bool                // the adversary rotates views towards an equivocating Byzantine primary
+	lastSuspectAll int                 // the step of the last suspectAll (one view change per step)
+	lags           map[[2]uint64]lag   // (view, seq) → COMMITs held back from some execs
+	partition      uint64              // one side of the active partition as a replica bit set; 0: none
+	partitionUntil int                 // the step the partition heals at
+	restarts       int                 // enclaves restarted so far
+	episode        episode             // the fault episode under way
+}
+
+func newAdversary() adversary {
+	return adversary{handed: map[[3]uint64]bool{}, splits: map[[2]uint64]split{}, lags: map[[2]uint64]lag{}}
+}
+
+// weightsFor returns the relative weight of each action for a run's parameters,
+// profile and placement.
+func weightsFor(p Params, profile Profile, place Placement) [numActions]float64 {
 	var w [numActions]float64
 	w[actDeliver] = 80
-	w[actReplay] = 80 * s.p.Replay / (1 - s.p.Replay + 1e-9) / 2
+	w[actReplay] = 80 * p.Replay / (1 - p.Replay + 1e-9) / 2
 	w[actClientBatch] = 8
-	w[actSuspect] = s.p.Suspect
+	w[actSuspect] = p.Suspect
 	w[actIssue] = 3
 	w[actReply] = 12
 	w[actStateReq] = 1
-	if s.hasByz() {
+	if place.hasByz() {
 		w[actByz] = 4
-		if s.opt.Profile == ProfileEquivocate {
+		if profile == ProfileEquivocate {
 			w[actByz] = 12
 		}
 	}
-	if s.p.Restarts > 0 {
+	if p.Restarts > 0 {
 		w[actRestart] = 0.15
 	}
-	if s.p.Partitions {
+	if p.Partitions {
 		w[actPartition] = 0.4
 	}
 	w[actRetransmit] = 6
@@ -54,8 +78,8 @@ func (s *sim) weights() [numActions]float64 {
 }
 
 // hasByz reports whether the placement has any Byzantine enclave.
-func (s *sim) hasByz() bool {
-	for _, ids := range s.place.Byz {
+func (pl Placement) hasByz() bool {
+	for _, ids := range pl.Byz {
 		if len(ids) > 0 {
 			return true
 		}
@@ -63,17 +87,36 @@ func (s *sim) hasByz() bool {
 	return false
 }
 
-// adversaryStep performs one safety-phase action.
-func (s *sim) adversaryStep() {
-	x := s.rng.Float64() * s.wsum
-	a := actDeliver
-	for i, w := range s.w {
+// setWeights sets the action weights.
+func (a *adversary) setWeights(w [numActions]float64) {
+	a.w = w
+	for _, x := range w {
+		a.wsum += x
+	}
+}
+
+// choose returns the action that u, drawn uniformly from [0, 1), selects by weight.
+func (a *adversary) choose(u float64) action {
+	x := u * a.wsum
+	for i, w := range a.w {
 		if x < w {
-			a = action(i)
-			break
+			return action(i)
 		}
 		x -= w
 	}
+	return actDeliver
+}
+
+// healPartition ends the partition if its time is up at step.
+func (a *adversary) healPartition(step int) {
+	if a.partition != 0 && step >= a.partitionUntil {
+		a.partition = 0
+	}
+}
+
+// adversaryStep performs one safety-phase action.
+func (s *sim) adversaryStep() {
+	a := s.choose(s.rng.Float64())
 	s.stats.Actions[a]++
 	switch a {
 	case actDeliver:
@@ -101,9 +144,7 @@ func (s *sim) adversaryStep() {
 	case actRetransmit:
 		s.actRetransmit()
 	}
-	if s.partition != 0 && s.step >= s.partitionUntil {
-		s.partition = 0
-	}
+	s.healPartition(s.step)
 	if s.step >= s.episode.until {
 		s.newEpisode()
 	}

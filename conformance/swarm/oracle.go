@@ -19,30 +19,56 @@ func (f *Failure) Error() string {
 	return fmt.Sprintf("%s violated at step %d (%s phase): %s", f.Oracle, f.Step, f.Phase, f.Detail)
 }
 
+// oracles is what the checks of a run know: what was executed where, the states and
+// results seen, the client history, the recorded traces, and the first failure. The
+// world feeds them observations; they read nothing of the adversary. Where the run is
+// (for a Failure) comes through where, the run's counters through stats, and the
+// world's batches through seen.
+type oracles struct {
+	ops       map[string]opKey     // plaintext of every issued operation → (client, timestamp)
+	decided   map[uint64]stateSeen // seq → the batch digest correct execs executed there
+	stateAt   map[uint64]stateSeen // seq → the state digest correct compartments reached or certified
+	results   map[opKey]resultSeen // the result a client accepted for an operation
+	markerSeq map[opKey]markerSeen // where an operation was executed
+	traces    []*trace             // N-version traces of correct enclaves
+	history   []histOp             // every request the clients issued (linearizability)
+	clock     int64                // logical time of the history
+	failure   *Failure             // the first violation; nil while every oracle holds
+
+	where func() (step int, phase string, trace []string) // where the run is
+	stats *Stats                                          // the run's counters
+	seen  worldView                                       // what they read of the world
+}
+
+func newOracles() oracles {
+	return oracles{ops: map[string]opKey{}, decided: map[uint64]stateSeen{}, stateAt: map[uint64]stateSeen{},
+		results: map[opKey]resultSeen{}, markerSeq: map[opKey]markerSeen{}}
+}
+
 // fail records the first violation of the run; later ones are ignored (the run stops).
-func (s *sim) fail(oracle, format string, a ...any) {
-	if s.failure != nil {
+func (o *oracles) fail(oracle, format string, a ...any) {
+	if o.failure != nil {
 		return
 	}
-	s.failure = &Failure{Oracle: oracle, Step: s.step, Phase: s.phase, Detail: fmt.Sprintf(format, a...),
-		Trace: s.events.lines()}
+	step, phase, trace := o.where()
+	o.failure = &Failure{Oracle: oracle, Step: step, Phase: phase, Detail: fmt.Sprintf(format, a...), Trace: trace}
 }
 
 // checkMonotone is the monotonicity oracle: a correct compartment's view and stable
 // checkpoint never go backwards, nor does the last executed (exec) or committed
 // (conf) sequence number, and it never becomes unconfigured.
-func (s *sim) checkMonotone(nd *node, before, after spec.Status) {
+func (o *oracles) checkMonotone(nd *node, before, after spec.Status) {
 	switch {
 	case !after.Configured:
-		s.fail("monotonicity", "%s reports itself unconfigured", nd.id)
+		o.fail("monotonicity", "%s reports itself unconfigured", nd.id)
 	case after.Role != nd.id.Role || after.Replica != nd.id.Replica:
-		s.fail("output-shape", "%s reports role %d replica %d", nd.id, after.Role, after.Replica)
+		o.fail("output-shape", "%s reports role %d replica %d", nd.id, after.Role, after.Replica)
 	case after.View < before.View:
-		s.fail("monotonicity", "%s view went back from %d to %d", nd.id, before.View, after.View)
+		o.fail("monotonicity", "%s view went back from %d to %d", nd.id, before.View, after.View)
 	case after.Stable < before.Stable:
-		s.fail("monotonicity", "%s stable checkpoint went back from %d to %d", nd.id, before.Stable, after.Stable)
+		o.fail("monotonicity", "%s stable checkpoint went back from %d to %d", nd.id, before.Stable, after.Stable)
 	case nd.id.Role != spec.RolePrep && after.Last < before.Last:
-		s.fail("monotonicity", "%s last went back from %d to %d", nd.id, before.Last, after.Last)
+		o.fail("monotonicity", "%s last went back from %d to %d", nd.id, before.Last, after.Last)
 	}
 }
 
@@ -64,17 +90,17 @@ func (s *sim) checkRestartedRejected(nd *node, ds []delivery, codes []uint64) {
 // agreeState is the checkpoint-agreement oracle: every state digest a correct exec
 // reaches at seq, and every stable checkpoint certificate a correct compartment
 // carries for seq, name one digest.
-func (s *sim) agreeState(seq uint64, d spec.Digest, who string) {
+func (o *oracles) agreeState(seq uint64, d spec.Digest, who string) {
 	if seq == 0 {
 		return
 	}
-	if old, ok := s.stateAt[seq]; ok {
+	if old, ok := o.stateAt[seq]; ok {
 		if old.d != d {
-			s.fail("checkpoint-agreement", "state at seq %d: %s has %x, %s had %x", seq, who, d[:6], old.who, old.d[:6])
+			o.fail("checkpoint-agreement", "state at seq %d: %s has %x, %s had %x", seq, who, d[:6], old.who, old.d[:6])
 		}
 		return
 	}
-	s.stateAt[seq] = stateSeen{d, who}
+	o.stateAt[seq] = stateSeen{d, who}
 }
 
 // stateSeen is the first state digest seen for a sequence number and who had it.
@@ -85,18 +111,18 @@ type stateSeen struct {
 
 // checkCerts checks the stable checkpoint certificates inside a VIEW-CHANGE or
 // NEW-VIEW a correct compartment emitted.
-func (s *sim) checkCerts(nd *node, kind uint64, body []byte) {
+func (o *oracles) checkCerts(nd *node, kind uint64, body []byte) {
 	switch kind {
 	case spec.KindViewChange:
 		var vc spec.ViewChange
 		if spec.Decode(body, &vc, spec.MaxMessageBytes) == nil {
-			s.agreeState(vc.Body.Stable.Seq, vc.Body.Stable.State, fmt.Sprintf("stable cert in %s's view-change", nd.id))
+			o.agreeState(vc.Body.Stable.Seq, vc.Body.Stable.State, fmt.Sprintf("stable cert in %s's view-change", nd.id))
 		}
 	case spec.KindNewView:
 		var nv spec.NewView
 		if spec.Decode(body, &nv, spec.MaxMessageBytes) == nil {
 			for _, vc := range nv.Body.ViewChanges {
-				s.agreeState(vc.Body.Stable.Seq, vc.Body.Stable.State, fmt.Sprintf("stable cert in %s's new-view", nd.id))
+				o.agreeState(vc.Body.Stable.Seq, vc.Body.Stable.State, fmt.Sprintf("stable cert in %s's new-view", nd.id))
 			}
 		}
 	}
@@ -105,15 +131,15 @@ func (s *sim) checkCerts(nd *node, kind uint64, body []byte) {
 // decide is the agreement oracle: no two correct execs execute different digests at
 // one sequence number. Each exec executes sequence numbers in order (or skips a
 // prefix by state transfer), so this also makes the execution logs prefix-consistent.
-func (s *sim) decide(nd *node, seq uint64, d spec.Digest) {
-	if old, ok := s.decided[seq]; ok {
+func (o *oracles) decide(nd *node, seq uint64, d spec.Digest) {
+	if old, ok := o.decided[seq]; ok {
 		if old.d != d {
-			s.fail("agreement", "seq %d: %s executed batch %x, %s executed %x", seq, nd.id, d[:6], old.who, old.d[:6])
+			o.fail("agreement", "seq %d: %s executed batch %x, %s executed %x", seq, nd.id, d[:6], old.who, old.d[:6])
 		}
 		return
 	}
-	s.decided[seq] = stateSeen{d, nd.id.String()}
-	if seq > s.stats.MaxExecuted {
-		s.stats.MaxExecuted = seq
+	o.decided[seq] = stateSeen{d, nd.id.String()}
+	if seq > o.stats.MaxExecuted {
+		o.stats.MaxExecuted = seq
 	}
 }
