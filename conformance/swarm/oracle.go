@@ -75,14 +75,18 @@ func (o *oracles) checkMonotone(nd *node, before, after spec.Status) {
 // checkRestartedRejected is the restart-isolation oracle: everything a restarted
 // enclave signs (or seals) is rejected by correct compartments — it has fresh keys
 // that are not in the configuration. Batches are not signed and are exempt.
-func (s *sim) checkRestartedRejected(nd *node, ds []delivery, codes []uint64) {
+func (o *oracles) checkRestartedRejected(nd *node, ds []delivery, codes []uint64) {
 	for i, d := range ds {
-		if d.msg < 0 || s.pool[d.msg].origin != fromRestarted || d.kind == spec.KindBatch {
+		if d.msg < 0 || d.kind == spec.KindBatch {
+			continue
+		}
+		m := o.seen.message(d.msg)
+		if m.origin != fromRestarted {
 			continue
 		}
 		if codes[i] == 0 {
-			s.fail("restart-isolation", "%s accepted a %s from the restarted enclave %s (generation %d keys)",
-				nd.id, spec.KindName(d.kind), s.pool[d.msg].from, s.nodes[s.pool[d.msg].from.Replica][s.pool[d.msg].from.Role].gen)
+			o.fail("restart-isolation", "%s accepted a %s from the restarted enclave %s (generation %d keys)",
+				nd.id, spec.KindName(d.kind), m.from, o.seen.node(m.from).gen)
 		}
 	}
 }
@@ -142,4 +146,38 @@ func (o *oracles) decide(nd *node, seq uint64, d spec.Digest) {
 	if seq > o.stats.MaxExecuted {
 		o.stats.MaxExecuted = seq
 	}
+}
+
+// resultSeen is the first correct result of an operation and who produced it.
+type resultSeen struct {
+	res string // enc(Result)
+	who string
+}
+
+// correctResult records res, opened from correct exec nd's reply, as the result of
+// operation k; it must equal every other correct exec's (agreement).
+func (o *oracles) correctResult(nd *node, k opKey, res string) {
+	if old, ok := o.results[k]; ok && old.res != res {
+		o.fail("agreement", "client %d timestamp %d: %s replied %x, %s replied %x", k.client, k.ts, nd.id, res, old.who, old.res)
+	} else if !ok {
+		o.results[k] = resultSeen{res, nd.id.String()}
+	}
+}
+
+// checkAccepted is the client-safety oracle: every result a client accepted for its
+// request (client, ts) is the one the correct execs produced. It then completes the
+// request in the history.
+func (o *oracles) checkAccepted(client, ts uint64, results []spec.Result) {
+	for j, res := range results {
+		k := opKey{client, ts + uint64(j)}
+		got := string(spec.Encode(&res))
+		want, ok := o.results[k]
+		switch {
+		case !ok:
+			o.fail("client-safety", "client %d accepted a result for timestamp %d that no correct exec produced", k.client, k.ts)
+		case want.res != got:
+			o.fail("client-safety", "client %d accepted %x for timestamp %d; correct execs replied %x", k.client, got, k.ts, want.res)
+		}
+	}
+	o.recordReturn(client, ts, results)
 }

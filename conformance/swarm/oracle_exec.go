@@ -167,12 +167,14 @@ func (o *oracles) attribute(nd *node, ops []string, seqs []uint64) {
 
 // worldView is what the oracles read of the world beyond the nodes handed to them:
 // the batches seen and whether their requests are valid, the quorum, the null batch,
-// and the event log.
+// pool messages and slots by id, and the event log.
 type worldView interface {
 	batch(d spec.Digest) *batchInfo // nil if never seen
 	batchValid(bi *batchInfo) bool
 	quorum() int
 	nullDigest() spec.Digest
+	message(id int) *msg     // pool message id
+	node(id enclaveID) *node // the slot id
 	logf(format string, a ...any)
 }
 

@@ -98,7 +98,7 @@ func (r Report) String() string {
 // the oracles that check every step; plus what they share: the run's options, its
 // one random stream and where the run is.
 //
-// The three parts are separate types that own their state (world.go, adversary.go,
+// The three parts are separate types that own their state (world.go, strategy.go,
 // oracle.go); the run loop and the moves are methods of sim, which sees all three.
 type sim struct {
 	opt   Options

@@ -37,3 +37,9 @@ func (w *world) quorum() int { return w.cfg.Quorum() }
 
 // nullDigest returns the null batch's digest.
 func (w *world) nullDigest() spec.Digest { return w.null }
+
+// message returns pool message id.
+func (w *world) message(id int) *msg { return &w.pool[id] }
+
+// node returns the slot id.
+func (w *world) node(id enclaveID) *node { return w.nodes[id.Replica][id.Role] }
