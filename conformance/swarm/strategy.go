@@ -21,9 +21,6 @@ const (
 	numActions
 )
 
-var actionNames = [numActions]string{"deliver", "replay", "client-batch", "suspect", "issue", "reply",
-	"state-request", "byzantine", "restart", "partition", "retransmit"}
-
 // adversary is the state of the malicious brokers' strategy: how it weighs its moves
 // and the attacks it has under way. Only its moves (methods of sim) change it; the
 // oracles never read it.
