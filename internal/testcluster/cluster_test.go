@@ -1,8 +1,10 @@
 package testcluster_test
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"io"
+	"strings"
 	"testing"
 
 	"github.com/splitbft/splitbft/internal/builds"
@@ -89,5 +91,25 @@ func TestClusterDeterministic(t *testing.T) {
 	}
 	if o.Keys(testcluster.Slot{Role: spec.RolePrep, Replica: 0}).SignKey() != a.Keys(testcluster.Slot{Role: spec.RolePrep, Replica: 0}).SignKey() {
 		t.Errorf("the keys before the overridden slot changed")
+	}
+}
+
+// TestNewReportsErrors: a key stream that runs dry and a configuration that does not
+// validate are errors naming the problem, not panics.
+func TestNewReportsErrors(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		opt  testcluster.Options
+		want string
+	}{
+		{"short key stream", testcluster.Options{Keys: bytes.NewReader(make([]byte, 100))}, "reading a"},
+		{"short group stream", testcluster.Options{Group: bytes.NewReader(nil)}, "group key"},
+		{"window not a multiple of K", testcluster.Options{K: 4, L: 6}, "window 6 must be a multiple of K=4"},
+		{"duplicate client ids", testcluster.Options{Clients: []uint64{5, 5}}, "clients not sorted by distinct id"},
+	} {
+		_, err := testcluster.New(3, c.opt)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: got %v, want an error containing %q", c.name, err, c.want)
+		}
 	}
 }
