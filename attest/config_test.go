@@ -8,12 +8,7 @@ import (
 	"testing"
 
 	"github.com/splitbft/splitbft/broker"
-	confa "github.com/splitbft/splitbft/conf-a"
-	confb "github.com/splitbft/splitbft/conf-b"
-	"github.com/splitbft/splitbft/exec"
-	"github.com/splitbft/splitbft/exec/kv"
-	prepa "github.com/splitbft/splitbft/prep-a"
-	prepb "github.com/splitbft/splitbft/prep-b"
+	"github.com/splitbft/splitbft/internal/builds"
 	"github.com/splitbft/splitbft/spec"
 )
 
@@ -71,24 +66,26 @@ func mixedCluster(t *testing.T, seed uint64) (*spec.Config, *fakeVerifier) {
 	for i := range 4 {
 		var trio [3]broker.Enclave
 		if i < 2 {
-			trio[0] = ego(idPrepA, broker.InProcess(prepa.New(rnd)))
-			trio[1] = ego(idConfA, broker.InProcess(confa.New(rnd)))
+			f := builds.Trio("a", "a")
+			trio[0] = ego(idPrepA, broker.InProcess(f[0](rnd)))
+			trio[1] = ego(idConfA, broker.InProcess(f[1](rnd)))
 		} else {
-			trio[0] = broker.InProcess(prepb.New(rnd))
-			trio[1] = broker.InProcess(confb.New(rnd))
+			f := builds.Trio("b", "b")
+			trio[0] = broker.InProcess(f[0](rnd))
+			trio[1] = broker.InProcess(f[1](rnd))
 		}
-		trio[2] = broker.InProcess(exec.New(rnd, kv.New()))
+		trio[2] = broker.InProcess(builds.MustLookup(builds.Exec).New(rnd))
 		if i == 0 {
 			trio[2] = ego(idExec, trio[2])
 		}
 		encs = append(encs, trio)
 	}
 	setup := broker.Setup{AllowDevInsecure: true, Builds: []spec.BuildPolicy{
-		{Role: spec.RolePrep, Build: []byte(prepa.Build), UniqueID: uidPrepA},
-		{Role: spec.RolePrep, Build: []byte(prepb.Build)},
-		{Role: spec.RoleConf, Build: []byte(confa.Build), SignerID: signerOps, ProductID: 3, MinSVN: 2},
-		{Role: spec.RoleConf, Build: []byte(confb.Build)},
-		{Role: spec.RoleExec, Build: []byte(exec.BuildName), SignerID: signerOps, ProductID: 5, MinSVN: 1},
+		{Role: spec.RolePrep, Build: []byte(builds.PrepA), UniqueID: uidPrepA},
+		{Role: spec.RolePrep, Build: []byte(builds.PrepB)},
+		{Role: spec.RoleConf, Build: []byte(builds.ConfA), SignerID: signerOps, ProductID: 3, MinSVN: 2},
+		{Role: spec.RoleConf, Build: []byte(builds.ConfB)},
+		{Role: spec.RoleExec, Build: []byte(builds.Exec), SignerID: signerOps, ProductID: 5, MinSVN: 1},
 	}}
 	cfg, err := broker.Bootstrap(setup, encs)
 	if err != nil {

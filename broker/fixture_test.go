@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/splitbft/splitbft/client"
+	"github.com/splitbft/splitbft/internal/testcluster"
 	"github.com/splitbft/splitbft/spec"
 	"golang.org/x/crypto/curve25519"
 )
@@ -46,51 +47,30 @@ func edPub(k ed25519.PrivateKey) (p spec.PublicKey) {
 
 // world is a test cluster configuration with every key known.
 type world struct {
+	tc      *testcluster.Cluster
 	cfg     *spec.Config
 	cd      spec.Digest
-	keys    [][3]ed25519.PrivateKey // signing keys by replica and role
 	clients []client.Identity
-	rnd     io.Reader
+	rnd     io.Reader // the seeded stream the keys came from, continued (nonces)
 }
 
 // newWorld builds a valid configuration for n = 3f+1 replicas and nc clients.
 func newWorld(t testing.TB, f uint64, nc int, seed uint64) *world {
 	t.Helper()
 	w := &world{rnd: newSeeded(seed)}
-	n := 3*f + 1
-	cfg := &spec.Config{Version: spec.WireVersion, Name: []byte("broker-test"), N: n, F: f,
-		CheckpointInterval: 4, Window: 8, MaxBatchRequests: 8, MaxRequestOps: 4, MaxOpBytes: 256,
-		AllowDevInsecure: true, ExecGroupKey: x25519Pub(read32(w.rnd))}
-	for r := spec.RolePrep; r <= spec.RoleExec; r++ {
-		cfg.Builds = append(cfg.Builds, spec.BuildPolicy{Role: r, Build: []byte("fake")})
+	ids := make([]uint64, nc)
+	for i := range ids {
+		ids[i] = uint64(100 + i)
 	}
-	for i := range n {
-		var ks [3]ed25519.PrivateKey
-		cfg.Replicas = append(cfg.Replicas, spec.ReplicaConfig{ID: i})
-		for role := spec.RolePrep; role <= spec.RoleExec; role++ {
-			seed := read32(w.rnd)
-			ks[role] = ed25519.NewKeyFromSeed(seed[:])
-			var box spec.PublicKey
-			if role == spec.RoleExec {
-				box = x25519Pub(read32(w.rnd))
-			}
-			e := spec.Enrollment{Body: spec.EnrollmentBody{Role: role, Replica: i, Build: []byte("fake"), SignKey: edPub(ks[role]), BoxKey: box}}
-			*cfg.Enrollment(role, i) = e
-		}
-		w.keys = append(w.keys, ks)
+	tc, err := testcluster.New(seed, testcluster.Options{F: f, K: 4, L: 8, MaxBatch: 8, MaxOps: 4, MaxOpBytes: 256,
+		Name: "broker-test", Builds: [3]string{"fake", "fake", "fake"}, Clients: ids, Keys: w.rnd, Admit: AdmitKey})
+	if err != nil {
+		t.Fatalf("seed %d: %v", seed, err)
 	}
-	for i := range nc {
-		id, err := client.NewIdentity(uint64(100+i), w.rnd)
-		if err != nil {
-			t.Fatal(err)
-		}
-		w.clients = append(w.clients, id)
-		cfg.Clients = append(cfg.Clients, id.Registration())
+	w.tc, w.cfg, w.cd = tc, tc.Config, tc.CD
+	for _, c := range tc.Clients() {
+		w.clients = append(w.clients, client.Identity(c))
 	}
-	if err := cfg.Validate(AdmitKey); err != nil {
-		t.Fatal(err)
-	}
-	w.cfg, w.cd = cfg, spec.ConfigDigest(cfg)
 	return w
 }
 
@@ -115,9 +95,8 @@ func (w *world) request(t testing.TB, i int, ts uint64) ([]byte, *spec.Request) 
 	return raw, &q
 }
 
-func (w *world) sign(replica uint64, role spec.Role, domain string, body any) (sig spec.Signature) {
-	copy(sig[:], ed25519.Sign(w.keys[replica][role], spec.SignedBytes(domain, w.cd, spec.Encode(body))))
-	return sig
+func (w *world) sign(replica uint64, role spec.Role, domain string, body any) spec.Signature {
+	return w.tc.Sign(role, replica, domain, body)
 }
 
 func (w *world) viewChange(replica, view uint64) *spec.ViewChange {

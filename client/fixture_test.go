@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/splitbft/splitbft/internal/testcluster"
 	"github.com/splitbft/splitbft/spec"
 )
 
@@ -32,52 +33,20 @@ func newReader(seed uint64) io.Reader {
 
 func (s seededReader) Read(p []byte) (int, error) { return s.r.Read(p) }
 
-func read32(r io.Reader) (k [32]byte) {
-	if _, err := io.ReadFull(r, k[:]); err != nil {
-		panic(err)
-	}
-	return k
-}
-
 // newFixture builds a valid configuration with n = 3f+1 replicas and one client.
 func newFixture(t testing.TB, f uint64, seed uint64) *fixture {
 	t.Helper()
 	rnd := newReader(seed)
-	fx := &fixture{rnd: rnd, groupKey: read32(rnd)}
-	id, err := NewIdentity(7, rnd)
+	tc, err := testcluster.New(seed, testcluster.Options{F: f, K: 4, L: 8, MaxBatch: 8, MaxOps: 4, MaxOpBytes: 64,
+		Name: "client-test", Builds: [3]string{"test", "test", "test"}, Clients: []uint64{7}, Keys: rnd})
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("seed %d: %v", seed, err)
 	}
-	fx.id = id
-	n := 3*f + 1
-	cfg := &spec.Config{Version: spec.WireVersion, Name: []byte("client-test"), N: n, F: f,
-		CheckpointInterval: 4, Window: 8, MaxBatchRequests: 8, MaxRequestOps: 4, MaxOpBytes: 64,
-		AllowDevInsecure: true, ExecGroupKey: x25519Base(fx.groupKey),
-		Clients: []spec.ClientConfig{id.Registration()}}
-	for _, r := range []spec.Role{spec.RolePrep, spec.RoleConf, spec.RoleExec} {
-		cfg.Builds = append(cfg.Builds, spec.BuildPolicy{Role: r, Build: []byte("test")})
+	fx := &fixture{cfg: tc.Config, cd: tc.CD, rnd: rnd, groupKey: tc.GroupKey(), id: Identity(tc.Clients()[0])}
+	for i := range tc.N() {
+		fx.execBox = append(fx.execBox, tc.Keys(testcluster.Slot{Role: spec.RoleExec, Replica: i}).Box)
 	}
-	for i := uint64(0); i < n; i++ {
-		rc := spec.ReplicaConfig{ID: i}
-		rc.Prep = enrollment(rnd, spec.RolePrep, i, spec.PublicKey{})
-		rc.Conf = enrollment(rnd, spec.RoleConf, i, spec.PublicKey{})
-		box := read32(rnd)
-		fx.execBox = append(fx.execBox, box)
-		rc.Exec = enrollment(rnd, spec.RoleExec, i, x25519Base(box))
-		cfg.Replicas = append(cfg.Replicas, rc)
-	}
-	if err := cfg.Validate(nil); err != nil {
-		t.Fatal(err)
-	}
-	fx.cfg, fx.cd = cfg, spec.ConfigDigest(cfg)
 	return fx
-}
-
-func enrollment(rnd io.Reader, role spec.Role, replica uint64, box spec.PublicKey) spec.Enrollment {
-	seed := read32(rnd)
-	var pub spec.PublicKey
-	copy(pub[:], ed25519.NewKeyFromSeed(seed[:]).Public().(ed25519.PublicKey))
-	return spec.Enrollment{Body: spec.EnrollmentBody{Role: role, Replica: replica, Build: []byte("test"), SignKey: pub, BoxKey: box}}
 }
 
 func (fx *fixture) session(t testing.TB) *Session {

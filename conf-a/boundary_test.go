@@ -61,7 +61,7 @@ func TestStepInputMalformed(t *testing.T) {
 	h := newHarness(t, 1, defaultOpts(1))
 	tooMany := make([]spec.Input, spec.MaxStepInputs+1)
 	for _, in := range [][]byte{nil, {0x01}, {0x98, 0x00}, append(fixture.StepBytes(), 0), fixture.StepBytes(tooMany...)} {
-		before := h.state()
+		before := h.State()
 		out, st, err := fixture.DecodeOutput(h.p.Step(in))
 		if err != nil {
 			t.Fatal(err)
@@ -70,7 +70,7 @@ func TestStepInputMalformed(t *testing.T) {
 		if len(out.Outputs) != 1 || len(rs) != 1 || rs[0] != (spec.Rejection{Code: spec.CodeMalformed}) {
 			t.Errorf("%x: outputs %s", in[:min(len(in), 8)], describe(out.Outputs))
 		}
-		if st.Role != spec.RoleConf || !st.Configured || !st.ViewActive || h.state() != before {
+		if st.Role != spec.RoleConf || !st.Configured || !st.ViewActive || h.State() != before {
 			t.Errorf("status %+v or state changed", st)
 		}
 	}
@@ -80,14 +80,14 @@ func TestStepInputMalformed(t *testing.T) {
 func TestPreamble(t *testing.T) {
 	p, e := newConf(t, 2, 1)
 	c := fixture.New(defaultOpts(2), e)
-	h := &harness{t: t, seed: 2, p: p, c: c}
-	h.reject(ppIn(c.PrePrepare(0, 1, dg(1))), spec.CodeNotConfigured, 0) // A2
-	h.reject(fixture.In(spec.KindViewChange, ptr(c.ViewChange(1, 0, genesis()))), spec.CodeUnknownKind, 0)
-	if _, st := h.step(); st.Configured || st.ViewActive || st.Role != spec.RoleConf || st.Replica != 1 {
+	h := wrap(t, 2, p, c)
+	h.Reject(ppIn(c.PrePrepare(0, 1, dg(1))), spec.CodeNotConfigured, 0) // A2
+	h.Reject(fixture.In(spec.KindViewChange, ptr(c.ViewChange(1, 0, genesis()))), spec.CodeUnknownKind, 0)
+	if _, st := h.Step(); st.Configured || st.ViewActive || st.Role != spec.RoleConf || st.Replica != 1 {
 		t.Fatalf("unconfigured status %+v", st)
 	}
-	h.accept(c.Configure())
-	h.reject(c.Configure(), spec.CodeConfigured, 0) // A3
+	h.Accept(c.Configure())
+	h.Reject(c.Configure(), spec.CodeConfigured, 0) // A3
 	tests := []struct {
 		name string
 		in   spec.Input
@@ -105,7 +105,7 @@ func TestPreamble(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			h.t = t
-			h.reject(tc.in, tc.code, 0)
+			h.Reject(tc.in, tc.code, 0)
 		})
 	}
 }
@@ -115,7 +115,7 @@ func TestConfigure(t *testing.T) {
 	seed := uint64(3)
 	p, e := newConf(t, seed, 2)
 	c := fixture.New(defaultOpts(seed), e)
-	h := &harness{t: t, seed: seed, p: p, c: c}
+	h := wrap(t, seed, p, c)
 	withCfg := func(mut func(*spec.Config)) spec.Input {
 		cfg := *c.Config
 		cfg.Replicas = append([]spec.ReplicaConfig(nil), c.Config.Replicas...)
@@ -142,11 +142,11 @@ func TestConfigure(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			h.t = t
-			h.reject(tc.in, spec.CodeBadConfig, 0)
+			h.Reject(tc.in, spec.CodeBadConfig, 0)
 		})
 	}
 	h.t = t
-	outs, st := h.step(c.Configure())
+	outs, st := h.Step(c.Configure())
 	if len(outs) != 0 || !st.Configured || !st.ViewActive || st.View != 0 || st.Stable != 0 || st.Last != 0 {
 		t.Fatalf("after configure: %s %+v", describe(outs), st)
 	}
@@ -157,23 +157,23 @@ func TestConfigure(t *testing.T) {
 func TestStepManyInputs(t *testing.T) {
 	h := newHarness(t, 3, defaultOpts(4))
 	c := h.c
-	outs, st := h.step(ppIn(c.PrePrepare(0, 1, dg(1))), prIn(c.Prepare(0, 1, dg(1), 1)),
+	outs, st := h.Step(ppIn(c.PrePrepare(0, 1, dg(1))), prIn(c.Prepare(0, 1, dg(1), 1)),
 		prIn(c.Prepare(0, 1, dg(1), 1)), prIn(c.Prepare(0, 1, dg(1), 2)), suspectIn(0), prIn(c.Prepare(0, 1, dg(1), 3)))
 	kinds := []uint64{spec.KindReject, spec.KindCommit, spec.KindViewChange, spec.KindReject}
 	if len(outs) != len(kinds) {
-		h.fatalf("outputs:\n%s", describe(outs))
+		h.Fatalf("outputs:\n%s", describe(outs))
 	}
 	for i, k := range kinds {
 		if outs[i].Kind != k {
-			h.fatalf("output %d is %s, want %s", i, spec.KindName(outs[i].Kind), spec.KindName(k))
+			h.Fatalf("output %d is %s, want %s", i, spec.KindName(outs[i].Kind), spec.KindName(k))
 		}
 	}
 	rs := fixture.Rejections(outs)
 	if rs[0] != (spec.Rejection{Index: 2, Kind: spec.KindPrepare, Code: spec.CodeDuplicate}) ||
 		rs[1] != (spec.Rejection{Index: 5, Kind: spec.KindPrepare, Code: spec.CodeStale}) {
-		h.fatalf("rejections %+v", rs)
+		h.Fatalf("rejections %+v", rs)
 	}
 	if st.View != 1 || st.ViewActive || st.Last != 1 {
-		h.fatalf("status %+v", st)
+		h.Fatalf("status %+v", st)
 	}
 }

@@ -12,8 +12,8 @@ import (
 func TestCheckpointRules(t *testing.T) {
 	h := newHarness(t, 0, defaultOpts(30))
 	c := h.c
-	h.accept(h.checkpoint(2, state(1), 1))
-	h.accept(h.checkpoint(30, state(1), 2)) // far
+	h.Accept(h.checkpoint(2, state(1), 1))
+	h.Accept(h.checkpoint(30, state(1), 2)) // far
 	bad := c.Checkpoint(4, state(1), 1)
 	bad.Sig[2] ^= 1
 	tests := []struct {
@@ -32,14 +32,14 @@ func TestCheckpointRules(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			h.t = t
-			h.reject(tc.in, tc.code, 0)
+			h.Reject(tc.in, tc.code, 0)
 		})
 	}
 	h.t = t
-	h.accept(h.checkpoint(32, state(1), 2))
-	h.accept(h.checkpoint(2, state(1), 2))
-	h.accept(h.checkpoint(2, state(1), 3))
-	h.reject(h.checkpoint(2, state(1), 0), spec.CodeStale, 0) // CP3
+	h.Accept(h.checkpoint(32, state(1), 2))
+	h.Accept(h.checkpoint(2, state(1), 2))
+	h.Accept(h.checkpoint(2, state(1), 3))
+	h.Reject(h.checkpoint(2, state(1), 0), spec.CodeStale, 0) // CP3
 }
 
 // TestCheckpointEffect: a stable checkpoint drops slots and prepared certificates at
@@ -49,17 +49,17 @@ func TestCheckpointEffect(t *testing.T) {
 	c := h.c
 	h.commit(h.prepared(0, 2, dg(2), 2, 3))
 	h.commit(h.prepared(0, 3, dg(3), 2, 3))
-	h.accept(ppIn(c.PrePrepare(0, 4, dg(4))))
+	h.Accept(ppIn(c.PrePrepare(0, 4, dg(4))))
 	for _, r := range []uint64{0, 2, 3} {
-		h.accept(h.checkpoint(4, state(4), r))
+		h.Accept(h.checkpoint(4, state(4), r))
 	}
-	dump := h.state()
+	dump := h.State()
 	if strings.Contains(dump, "slot ") || strings.Contains(dump, "pset ") {
-		h.fatalf("entries at or below h survive:\n%s", dump)
+		h.Fatalf("entries at or below h survive:\n%s", dump)
 	}
-	if _, st := h.step(); st.Stable != 4 || st.Last != 3 {
-		h.fatalf("status %+v", st)
+	if _, st := h.Step(); st.Stable != 4 || st.Last != 3 {
+		h.Fatalf("status %+v", st)
 	}
-	h.reject(ppIn(c.PrePrepare(0, 4, dg(4))), spec.CodeStale, 0)
-	h.accept(ppIn(c.PrePrepare(0, 12, dg(4)))) // h + L
+	h.Reject(ppIn(c.PrePrepare(0, 4, dg(4))), spec.CodeStale, 0)
+	h.Accept(ppIn(c.PrePrepare(0, 12, dg(4)))) // h + L
 }

@@ -48,25 +48,25 @@ func fuzzHarness(t testing.TB, sel uint8) *harness {
 		}
 		h.prepared(0, 1, dg(1), rs...)
 		h.prepared(0, 2, dg(2), rs[0])
-		h.accept(h.checkpoint(2, state(2), 3))
+		h.Accept(h.checkpoint(2, state(2), 3))
 		if k&4 != 0 {
-			h.accept(suspectIn(0))
+			h.Accept(suspectIn(0))
 		}
 		fuzzBases[k] = h
 	})
 	base := fuzzBases[k]
-	return &harness{t: t, seed: base.seed, p: base.p.clone(), c: base.c}
+	return wrap(t, base.seed, base.p.clone(), base.c)
 }
 
 // TestClone: a clone has the same state and diverges independently.
 func TestClone(t *testing.T) {
 	h, g := fuzzHarness(t, 1), fuzzHarness(t, 1)
-	if h.state() != g.state() {
+	if h.State() != g.State() {
 		t.Fatal("clones differ")
 	}
-	g.accept(prIn(g.c.Prepare(0, 2, dg(2), 3))) // completes slot 2: a commit
-	g.accept(g.checkpoint(4, state(4), 0))
-	if h.state() == g.state() || h.state() != fuzzHarness(t, 1).state() {
+	g.Accept(prIn(g.c.Prepare(0, 2, dg(2), 3))) // completes slot 2: a commit
+	g.Accept(g.checkpoint(4, state(4), 0))
+	if h.State() == g.State() || h.State() != fuzzHarness(t, 1).State() {
 		t.Fatal("clones share state")
 	}
 }
@@ -89,7 +89,7 @@ func FuzzStep(f *testing.F) {
 	f.Fuzz(func(t *testing.T, sel uint8, kind uint64, body []byte, raw []byte) {
 		h := fuzzHarness(t, sel)
 		for _, in := range [][]byte{fixture.StepBytes(spec.Input{Kind: kind, Body: body}), raw} {
-			before := h.state()
+			before := h.State()
 			out, _, err := fixture.DecodeOutput(h.p.Step(in))
 			if err != nil {
 				t.Fatalf("bad output: %v", err)
@@ -99,8 +99,8 @@ func FuzzStep(f *testing.F) {
 			if spec.Decode(in, &si, spec.MaxMessageBytes) == nil {
 				n = len(si.Inputs)
 			}
-			if n > 0 && fixture.WholeInputsRejected(out.Outputs, n) && h.state() != before {
-				t.Fatalf("every input rejected but state changed:\n%s\n%s", before, h.state())
+			if n > 0 && fixture.WholeInputsRejected(out.Outputs, n) && h.State() != before {
+				t.Fatalf("every input rejected but state changed:\n%s\n%s", before, h.State())
 			}
 		}
 	})

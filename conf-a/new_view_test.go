@@ -35,42 +35,42 @@ func TestNewViewEndsViewChange(t *testing.T) {
 	h := newHarness(t, 2, defaultOpts(40))
 	c := h.c
 	h.commit(h.prepared(0, 1, dg(1), 1, 3))
-	h.accept(suspectIn(0))
+	h.Accept(suspectIn(0))
 	vcs, o := h.nvScenario(1)
 	if fmt.Sprint(len(o), o[2].Digest == spec.NullBatchDigest()) != "4 true" {
 		t.Fatalf("scenario O %v", o)
 	}
-	if outs := h.accept(nvIn(c.NewView(1, vcs, o))); len(outs) != 0 {
-		h.fatalf("new-view produced %s", describe(outs))
+	if outs := h.Accept(nvIn(c.NewView(1, vcs, o))); len(outs) != 0 {
+		h.Fatalf("new-view produced %s", describe(outs))
 	}
-	_, st := h.step()
+	_, st := h.Step()
 	if st.View != 1 || !st.ViewActive || st.Stable != 2 || st.Last != 1 {
-		h.fatalf("status %+v", st)
+		h.Fatalf("status %+v", st)
 	}
-	if strings.Contains(h.state(), "pset s=1 ") {
-		h.fatalf("certificate below the adopted checkpoint survives")
+	if strings.Contains(h.State(), "pset s=1 ") {
+		h.Fatalf("certificate below the adopted checkpoint survives")
 	}
 	for _, e := range o { // seqs 3..6; backups of view 1 are 0, 2, 3
-		h.accept(prIn(c.Prepare(1, e.Seq, e.Digest, 0)))
-		cm := h.commit(h.accept(prIn(c.Prepare(1, e.Seq, e.Digest, 3))))
+		h.Accept(prIn(c.Prepare(1, e.Seq, e.Digest, 0)))
+		cm := h.commit(h.Accept(prIn(c.Prepare(1, e.Seq, e.Digest, 3))))
 		if cm.Body != (spec.Slot{View: 1, Seq: e.Seq, Digest: e.Digest, Replica: 2}) {
-			h.fatalf("commit %+v", cm.Body)
+			h.Fatalf("commit %+v", cm.Body)
 		}
 	}
-	h.reject(ppIn(c.PrePrepare(1, 3, dg(9))), spec.CodeConflict, 0) // O entry is the slot's PRE-PREPARE
-	h.reject(ppIn(c.PrePrepare(1, 3, o[0].Digest)), spec.CodeDuplicate, 0)
-	h.reject(nvIn(c.NewView(1, vcs, o)), spec.CodeStale, 0) // N3: same view, active
+	h.Reject(ppIn(c.PrePrepare(1, 3, dg(9))), spec.CodeConflict, 0) // O entry is the slot's PRE-PREPARE
+	h.Reject(ppIn(c.PrePrepare(1, 3, o[0].Digest)), spec.CodeDuplicate, 0)
+	h.Reject(nvIn(c.NewView(1, vcs, o)), spec.CodeStale, 0) // N3: same view, active
 }
 
 // TestNewViewJumps: an active conf accepts a NEW-VIEW for a later view.
 func TestNewViewJumps(t *testing.T) {
 	h := newHarness(t, 2, defaultOpts(41))
 	vcs, o := h.nvScenario(5)
-	h.accept(nvIn(h.c.NewView(5, vcs, o)))
-	if _, st := h.step(); st.View != 5 || !st.ViewActive {
-		h.fatalf("status %+v", st)
+	h.Accept(nvIn(h.c.NewView(5, vcs, o)))
+	if _, st := h.Step(); st.View != 5 || !st.ViewActive {
+		h.Fatalf("status %+v", st)
 	}
-	h.reject(nvIn(h.c.NewView(4, mustVCs(h, 4), nil)), spec.CodeStale, 0) // N3: older view
+	h.Reject(nvIn(h.c.NewView(4, mustVCs(h, 4), nil)), spec.CodeStale, 0) // N3: older view
 }
 
 func mustVCs(h *harness, w uint64) []spec.ViewChange {
@@ -82,7 +82,7 @@ func mustVCs(h *harness, w uint64) []spec.ViewChange {
 func TestNewViewRules(t *testing.T) {
 	h := newHarness(t, 2, defaultOpts(42))
 	c := h.c
-	h.accept(suspectIn(0))
+	h.Accept(suspectIn(0))
 	vcs, o := h.nvScenario(1)
 	good := c.NewView(1, vcs, o)
 	body := func(f func(b *spec.NewViewBody)) spec.NewView {
@@ -120,12 +120,12 @@ func TestNewViewRules(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			h.t = t
-			h.reject(nvIn(tc.nv), tc.code, 0)
+			h.Reject(nvIn(tc.nv), tc.code, 0)
 		})
 	}
 	h.t = t
 	// conf does not re-derive O (§8.6): another valid-looking set is accepted.
 	other := append([]spec.Slot(nil), o...)
 	other[0].Digest = dg(0x77)
-	h.accept(nvIn(c.NewView(1, vcs, other)))
+	h.Accept(nvIn(c.NewView(1, vcs, other)))
 }

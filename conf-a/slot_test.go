@@ -14,45 +14,45 @@ func TestCommitOnPrepared(t *testing.T) {
 	c := h.c
 	// PRE-PREPARE first.
 	if outs := h.prepared(0, 1, dg(1), 1); len(outs) != 0 {
-		h.fatalf("commit before 2f prepares: %s", describe(outs))
+		h.Fatalf("commit before 2f prepares: %s", describe(outs))
 	}
-	cm := h.commit(h.accept(prIn(c.Prepare(0, 1, dg(1), 3))))
+	cm := h.commit(h.Accept(prIn(c.Prepare(0, 1, dg(1), 3))))
 	if cm.Body != (spec.Slot{View: 0, Seq: 1, Digest: dg(1), Replica: 2}) {
-		h.fatalf("commit %+v", cm.Body)
+		h.Fatalf("commit %+v", cm.Body)
 	}
-	h.reject(prIn(c.Prepare(0, 1, dg(1), 3)), spec.CodeDuplicate, 0)
+	h.Reject(prIn(c.Prepare(0, 1, dg(1), 3)), spec.CodeDuplicate, 0)
 	// the harness's own replica's prep also prepares: stored, no second commit.
-	if outs := h.accept(prIn(c.Prepare(0, 1, dg(1), 2))); len(outs) != 0 {
-		h.fatalf("second commit: %s", describe(outs))
+	if outs := h.Accept(prIn(c.Prepare(0, 1, dg(1), 2))); len(outs) != 0 {
+		h.Fatalf("second commit: %s", describe(outs))
 	}
 	// PREPAREs first, one with another digest; the PRE-PREPARE completes the slot.
-	h.accept(prIn(c.Prepare(0, 2, dg(2), 1)))
-	h.accept(prIn(c.Prepare(0, 2, dg(9), 2)))
-	h.accept(prIn(c.Prepare(0, 2, dg(2), 3)))
-	h.commit(h.accept(ppIn(c.PrePrepare(0, 2, dg(2)))))
+	h.Accept(prIn(c.Prepare(0, 2, dg(2), 1)))
+	h.Accept(prIn(c.Prepare(0, 2, dg(9), 2)))
+	h.Accept(prIn(c.Prepare(0, 2, dg(2), 3)))
+	h.commit(h.Accept(ppIn(c.PrePrepare(0, 2, dg(2)))))
 	// mismatching PREPAREs never commit.
-	h.accept(ppIn(c.PrePrepare(0, 3, dg(3))))
-	h.accept(prIn(c.Prepare(0, 3, dg(4), 1)))
-	if outs := h.accept(prIn(c.Prepare(0, 3, dg(4), 3))); len(outs) != 0 {
-		h.fatalf("committed on mismatching prepares: %s", describe(outs))
+	h.Accept(ppIn(c.PrePrepare(0, 3, dg(3))))
+	h.Accept(prIn(c.Prepare(0, 3, dg(4), 1)))
+	if outs := h.Accept(prIn(c.Prepare(0, 3, dg(4), 3))); len(outs) != 0 {
+		h.Fatalf("committed on mismatching prepares: %s", describe(outs))
 	}
 	// three matching PREPAREs before the PRE-PREPARE: the certificate takes the lowest ids.
 	for _, r := range []uint64{3, 2, 1} {
-		h.accept(prIn(c.Prepare(0, 4, dg(4), r)))
+		h.Accept(prIn(c.Prepare(0, 4, dg(4), r)))
 	}
-	h.commit(h.accept(ppIn(c.PrePrepare(0, 4, dg(4)))))
+	h.commit(h.Accept(ppIn(c.PrePrepare(0, 4, dg(4)))))
 	if pc := h.p.pset[4]; len(pc.Prepares) != 2 || pc.Prepares[0].Body.Replica != 1 || pc.Prepares[1].Body.Replica != 2 {
-		h.fatalf("certificate of seq 4: %+v", pc.Prepares)
+		h.Fatalf("certificate of seq 4: %+v", pc.Prepares)
 	}
 	// a certificate is formed when the slot commits and kept: replicas 1 and 3 for seq 1.
 	if pc := h.p.pset[1]; len(pc.Prepares) != 2 || pc.Prepares[0].Body.Replica != 1 || pc.Prepares[1].Body.Replica != 3 {
-		h.fatalf("certificate of seq 1: %+v", pc.Prepares)
+		h.Fatalf("certificate of seq 1: %+v", pc.Prepares)
 	}
 	if pc := h.p.pset[2]; pc.Prepares[0].Body.Replica != 1 || pc.Prepares[1].Body.Replica != 3 {
-		h.fatalf("certificate of seq 2: %+v", pc.Prepares)
+		h.Fatalf("certificate of seq 2: %+v", pc.Prepares)
 	}
-	if _, st := h.step(); st.Last != 4 {
-		h.fatalf("Last = %d, want 4", st.Last)
+	if _, st := h.Step(); st.Last != 4 {
+		h.Fatalf("Last = %d, want 4", st.Last)
 	}
 }
 
@@ -60,8 +60,8 @@ func TestCommitOnPrepared(t *testing.T) {
 func TestSlotRules(t *testing.T) {
 	h := newHarness(t, 2, defaultOpts(11))
 	c := h.c
-	h.accept(ppIn(c.PrePrepare(0, 2, dg(2))))
-	h.accept(prIn(c.Prepare(0, 2, dg(2), 1)))
+	h.Accept(ppIn(c.PrePrepare(0, 2, dg(2))))
+	h.Accept(prIn(c.Prepare(0, 2, dg(2), 1)))
 	badPP := c.PrePrepare(0, 3, dg(3))
 	badPP.Sig[0] ^= 1
 	badPr := c.Prepare(0, 3, dg(3), 1)
@@ -93,17 +93,17 @@ func TestSlotRules(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			h.t = t
-			h.reject(tc.in, tc.code, 0)
+			h.Reject(tc.in, tc.code, 0)
 		})
 	}
 	h.t = t
-	h.accept(suspectIn(0))                                              // now view 1, not active
-	h.reject(ppIn(c.PrePrepare(1, 1, dg(1))), spec.CodeViewChanging, 0) // Q3
-	h.reject(prIn(c.Prepare(1, 1, dg(1), 3)), spec.CodeViewChanging, 0) // Q3
-	h.reject(ppIn(c.PrePrepare(0, 4, dg(1))), spec.CodeStale, 0)        // Q2 old view
-	h.reject(prIn(c.Prepare(2, 1, dg(1), 3)), spec.CodeWrongView, 0)    // Q2 before Q3
-	h.reject(prIn(spec.Prepare{Body: spec.Slot{View: 1, Replica: 4}}), spec.CodeUnknownSender, 0)
-	if strings.Contains(h.state(), "slot ") {
-		h.fatalf("slots survive a suspicion:\n%s", h.state())
+	h.Accept(suspectIn(0))                                              // now view 1, not active
+	h.Reject(ppIn(c.PrePrepare(1, 1, dg(1))), spec.CodeViewChanging, 0) // Q3
+	h.Reject(prIn(c.Prepare(1, 1, dg(1), 3)), spec.CodeViewChanging, 0) // Q3
+	h.Reject(ppIn(c.PrePrepare(0, 4, dg(1))), spec.CodeStale, 0)        // Q2 old view
+	h.Reject(prIn(c.Prepare(2, 1, dg(1), 3)), spec.CodeWrongView, 0)    // Q2 before Q3
+	h.Reject(prIn(spec.Prepare{Body: spec.Slot{View: 1, Replica: 4}}), spec.CodeUnknownSender, 0)
+	if strings.Contains(h.State(), "slot ") {
+		h.Fatalf("slots survive a suspicion:\n%s", h.State())
 	}
 }

@@ -1,7 +1,9 @@
 package conformance
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 
 	"github.com/splitbft/splitbft/spec"
 )
@@ -245,14 +247,14 @@ func configureCases(r spec.Role) []Case {
 		{Name: "F3-other-sign-key", Rule: "F3", Replica: 1, NoConfigure: true,
 			Comment: "the configuration enrolls another signing key for this enclave's (role, replica)",
 			Build: func(g *Gen) {
-				g.Final(g.configureWith(func(c *spec.Config) { enrollmentSlot(&c.Replicas[1], r).Body.SignKey = freshKey("f3") }))
+				g.Final(g.configureWith(func(c *spec.Config) { c.Enrollment(r, 1).Body.SignKey = freshKey("f3") }))
 				g.Reject(spec.CodeBadConfig)
 			}},
 		{Name: "F3-enrolled-in-other-slot", Rule: "F3", Replica: 1, NoConfigure: true,
 			Comment: "this enclave's keys are enrolled at replica 2 and replica 2's at replica 1",
 			Build: func(g *Gen) {
 				g.Final(g.configureWith(func(c *spec.Config) {
-					a, b := enrollmentSlot(&c.Replicas[1], r), enrollmentSlot(&c.Replicas[2], r)
+					a, b := c.Enrollment(r, 1), c.Enrollment(r, 2)
 					a.Body.SignKey, b.Body.SignKey = b.Body.SignKey, a.Body.SignKey
 					a.Body.BoxKey, b.Body.BoxKey = b.Body.BoxKey, a.Body.BoxKey
 				}))
@@ -263,9 +265,9 @@ func configureCases(r spec.Role) []Case {
 			Build: func(g *Gen) {
 				g.Final(g.configureWith(func(c *spec.Config) {
 					name := []byte(spec.RoleName(r) + "-other")
-					enrollmentSlot(&c.Replicas[1], r).Body.Build = name
+					c.Enrollment(r, 1).Body.Build = name
 					c.Builds = append(c.Builds, spec.BuildPolicy{Role: r, Build: name})
-					sortBuilds(c.Builds)
+					slices.SortStableFunc(c.Builds, func(a, b spec.BuildPolicy) int { return cmp.Compare(a.Role, b.Role) })
 				}))
 				g.Accept()
 			}},

@@ -90,7 +90,7 @@ func (w *world) preConfigure() spec.Input {
 		cfg.Name = nil
 	case 3: // F3: another key enrolled in this enclave's slot
 		cfg.Replicas = append([]spec.ReplicaConfig{}, cfg.Replicas...)
-		e := enrollmentSlot(&cfg.Replicas[w.id], w.role)
+		e := cfg.Enrollment(w.role, w.id)
 		seed := spec.Hash("splitbft/v1/differential-other-key", spec.U64(w.fx.Seed))
 		copy(e.Body.SignKey[:], ed25519.NewKeyFromSeed(seed[:]).Public().(ed25519.PublicKey))
 	case 4: // F4: a share for prep or conf

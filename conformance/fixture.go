@@ -1,11 +1,13 @@
 package conformance
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"io"
 
+	"github.com/splitbft/splitbft/internal/testcluster"
 	"github.com/splitbft/splitbft/spec"
 )
 
@@ -71,42 +73,59 @@ func NewFixture(seed uint64, p Params, role spec.Role, id uint64, enrollment spe
 	if id >= fx.N {
 		return nil, fmt.Errorf("conformance: replica %d out of range for n=%d", id, fx.N)
 	}
-	if err := fx.deriveKeys(enrollment); err != nil {
-		return nil, err
-	}
-	cfg, err := fx.buildConfig(enrollment)
+	tc, err := testcluster.New(seed, fx.clusterOptions())
 	if err != nil {
 		return nil, err
 	}
-	fx.Config, fx.CD = cfg, spec.ConfigDigest(cfg)
+	fx.takeKeys(tc)
+	if err := fx.checkEnrollment(enrollment); err != nil {
+		return nil, err
+	}
+	fx.Config, fx.CD = tc.Config, tc.CD
 	if role == spec.RoleExec {
 		fx.ownShare = []spec.GroupKeyShare{fx.wrapGroupKey(id)}
 	}
 	return fx, nil
 }
 
-// deriveKeys creates every key of the cluster. The under-test enclave's keys come from
-// Stream("enclave", seed); all others from Stream("fixture-keys", seed).
-func (fx *Fixture) deriveKeys(enr spec.EnrollmentBody) error {
-	keys := Stream("fixture-keys", fx.Seed)
-	own := Stream("enclave", fx.Seed)
+// clusterOptions shapes the test cluster: every key from Stream("fixture-keys", seed)
+// except the under-test enclave's, which come from Stream("enclave", seed); one
+// fixture build per role (a and b implementations then run under one identical
+// configuration: SPEC.md §8.1, F3).
+func (fx *Fixture) clusterOptions() testcluster.Options {
+	p := fx.Params
+	opt := testcluster.Options{F: p.F, K: p.K, L: p.L, MaxBatch: p.MaxBatch, MaxOps: p.MaxOps, MaxOpBytes: p.MaxOpBytes,
+		Name: "conformance", Builds: [3]string{"prep-fixture", "conf-fixture", "exec-fixture"},
+		Address: func(r uint64) string { return fmt.Sprintf("replica-%d", r) }, Clients: []uint64{},
+		Keys:     Stream("fixture-keys", fx.Seed),
+		Override: map[testcluster.Slot]io.Reader{{Role: fx.Role, Replica: fx.ID}: Stream("enclave", fx.Seed)}}
+	for i := 0; i < p.Clients; i++ {
+		opt.Clients = append(opt.Clients, uint64(100+i))
+	}
+	return opt
+}
+
+// takeKeys copies the cluster's private keys into the fixture.
+func (fx *Fixture) takeKeys(tc *testcluster.Cluster) {
 	for r := uint64(0); r < fx.N; r++ {
 		for _, role := range []spec.Role{spec.RolePrep, spec.RoleConf, spec.RoleExec} {
-			src := keys
-			if role == fx.Role && r == fx.ID {
-				src = own
-			}
-			fx.sign[slot{role, r}] = ed25519.NewKeyFromSeed(read(src, 32))
+			k := tc.Keys(testcluster.Slot{Role: role, Replica: r})
+			fx.sign[slot{role, r}] = k.Sign
 			if role == spec.RoleExec {
-				fx.execBox[r] = read(src, 32)
+				fx.execBox[r] = bytes.Clone(k.Box[:])
 			}
 		}
 	}
-	fx.group = read(keys, 32)
-	for i := 0; i < fx.Params.Clients; i++ {
-		fx.clients = append(fx.clients, Client{ID: uint64(100 + i),
-			Sign: ed25519.NewKeyFromSeed(read(keys, 32)), BoxPriv: read(keys, 32)})
+	g := tc.GroupKey()
+	fx.group = g[:]
+	for _, c := range tc.Clients() {
+		fx.clients = append(fx.clients, Client{ID: c.ID, Sign: ed25519.NewKeyFromSeed(c.Seed[:]), BoxPriv: bytes.Clone(c.BoxPrivate[:])})
 	}
+}
+
+// checkEnrollment checks that the under-test enclave enrolled with the keys §3.5
+// derives from its stream.
+func (fx *Fixture) checkEnrollment(enr spec.EnrollmentBody) error {
 	want := fx.SignKey(fx.Role, fx.ID)
 	if enr.SignKey != want || enr.Role != fx.Role || enr.Replica != fx.ID {
 		return errors.New("conformance: the enrollment's signing key is not the one SPEC.md §3.5 derives from the randomness stream")
@@ -132,59 +151,6 @@ func (fx *Fixture) SignKey(role spec.Role, replica uint64) spec.PublicKey {
 	return k
 }
 
-func (fx *Fixture) buildConfig(enr spec.EnrollmentBody) (*spec.Config, error) {
-	p := fx.Params
-	cfg := &spec.Config{Version: spec.WireVersion, Name: []byte("conformance"), N: fx.N, F: p.F,
-		CheckpointInterval: p.K, Window: p.L, MaxBatchRequests: p.MaxBatch, MaxRequestOps: p.MaxOps,
-		MaxOpBytes: p.MaxOpBytes, AllowDevInsecure: true, ExecGroupKey: x25519Base(fx.group)}
-	builds := map[spec.Role][]byte{spec.RolePrep: []byte("prep-fixture"), spec.RoleConf: []byte("conf-fixture"), spec.RoleExec: []byte("exec-fixture")}
-	for r := uint64(0); r < fx.N; r++ {
-		rc := spec.ReplicaConfig{ID: r, Address: []byte(fmt.Sprintf("replica-%d", r))}
-		for _, role := range []spec.Role{spec.RolePrep, spec.RoleConf, spec.RoleExec} {
-			body := spec.EnrollmentBody{Role: role, Replica: r, Build: builds[role], SignKey: fx.SignKey(role, r)}
-			if role == spec.RoleExec {
-				body.BoxKey = x25519Base(fx.execBox[r])
-			}
-			if role == fx.Role && r == fx.ID {
-				// Keys from the enclave, build name fixed: a and b implementations
-				// then run under one identical configuration (SPEC.md §8.1, F3).
-				body.SignKey, body.BoxKey = enr.SignKey, enr.BoxKey
-			}
-			*enrollmentSlot(&rc, role) = spec.Enrollment{Body: body, Evidence: spec.Evidence{Format: spec.EvidenceDevInsecure}}
-		}
-		cfg.Replicas = append(cfg.Replicas, rc)
-	}
-	for role, b := range builds {
-		cfg.Builds = append(cfg.Builds, spec.BuildPolicy{Role: role, Build: b})
-	}
-	sortBuilds(cfg.Builds)
-	for _, c := range fx.clients {
-		var sk, bk spec.PublicKey
-		copy(sk[:], c.Sign.Public().(ed25519.PublicKey))
-		bk = x25519Base(c.BoxPriv)
-		cfg.Clients = append(cfg.Clients, spec.ClientConfig{ID: c.ID, SignKey: sk, BoxKey: bk})
-	}
-	return cfg, cfg.Validate(nil)
-}
-
-func enrollmentSlot(rc *spec.ReplicaConfig, role spec.Role) *spec.Enrollment {
-	switch role {
-	case spec.RolePrep:
-		return &rc.Prep
-	case spec.RoleConf:
-		return &rc.Conf
-	}
-	return &rc.Exec
-}
-
-func sortBuilds(b []spec.BuildPolicy) {
-	for i := 1; i < len(b); i++ {
-		for j := i; j > 0 && b[j].Role < b[j-1].Role; j-- {
-			b[j], b[j-1] = b[j-1], b[j]
-		}
-	}
-}
-
 // Clients returns the fixture's registered clients.
 func (fx *Fixture) Clients() []Client { return fx.clients }
 
@@ -204,11 +170,9 @@ func (fx *Fixture) Primary(v uint64) uint64 { return v % fx.N }
 // returns from Init when its randomness is Stream("enclave", seed) (SPEC.md §3.5),
 // with the fixture's build name for that role.
 func DerivedEnrollment(seed uint64, role spec.Role, id uint64) spec.EnrollmentBody {
-	own := Stream("enclave", seed)
-	body := spec.EnrollmentBody{Role: role, Replica: id, Build: []byte(spec.RoleName(role) + "-fixture")}
-	copy(body.SignKey[:], ed25519.NewKeyFromSeed(read(own, 32)).Public().(ed25519.PublicKey))
-	if role == spec.RoleExec {
-		body.BoxKey = x25519Base(read(own, 32))
+	k, err := testcluster.DeriveKeys(Stream("enclave", seed), role)
+	if err != nil {
+		panic(err) // Stream never fails
 	}
-	return body
+	return k.Enrollment(role, id, spec.RoleName(role)+"-fixture")
 }

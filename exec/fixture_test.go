@@ -1,6 +1,7 @@
 package exec_test
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"crypto/sha256"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/splitbft/splitbft/exec"
 	"github.com/splitbft/splitbft/exec/kv"
+	"github.com/splitbft/splitbft/internal/testcluster"
 	"github.com/splitbft/splitbft/spec"
 )
 
@@ -109,7 +111,7 @@ func newUnconfigured(t testing.TB, seed uint64, p params) *cluster {
 		})
 	}
 	c := &cluster{t: t, seed: seed, p: p, n: 3*p.f + 1, nonces: rand.NewChaCha8(seedBytes("nonces/%d", seed))}
-	keys := rand.NewChaCha8(seedBytes("keys/%d", seed))
+	mirrors := map[testcluster.Slot]io.Reader{}
 	for i := uint64(0); i < c.n; i++ {
 		x := exec.New(execRand(seed, i), kv.New())
 		raw, err := x.Init(spec.Encode(&spec.InitRequest{Role: spec.RoleExec, Replica: i}))
@@ -120,24 +122,54 @@ func newUnconfigured(t testing.TB, seed uint64, p params) *cluster {
 		if err := spec.Decode(raw, &enr, 1<<20); err != nil {
 			t.Fatalf("enrollment: %v", err)
 		}
-		mirror := execRand(seed, i) // the same stream: §3.5 fixes what Init reads
-		c.execSig = append(c.execSig, ed25519.NewKeyFromSeed(readN(mirror, 32)))
-		c.execBox = append(c.execBox, readN(mirror, 32))
-		if i == 0 {
-			c.g = readN(mirror, 32) // exec 0 deals next: its 32 bytes are g
-		}
 		c.execs, c.enr = append(c.execs, x), append(c.enr, enr)
-		c.prep = append(c.prep, ed25519.NewKeyFromSeed(readN(keys, 32)))
-		c.conf = append(c.conf, ed25519.NewKeyFromSeed(readN(keys, 32)))
+		mirrors[testcluster.Slot{Role: spec.RoleExec, Replica: i}] = execRand(seed, i) // the same stream: §3.5 fixes what Init reads
 	}
-	for i := 0; i < p.clients; i++ {
-		cl := &client{id: uint64(100 + 7*i), sign: ed25519.NewKeyFromSeed(readN(keys, 32)), boxPriv: readN(keys, 32), nextTS: 1}
-		cl.boxPub = x25519Pub(cl.boxPriv)
-		c.clients = append(c.clients, cl)
-	}
+	c.takeCluster(c.newTestCluster(mirrors))
 	c.deal()
-	c.buildConfig()
 	return c
+}
+
+// newTestCluster builds the configuration: every exec's keys read from its mirror
+// stream, the group key g next from exec 0's (it deals next: its 32 bytes are g), the
+// fake prep and conf keys and the clients from the seed's key stream.
+func (c *cluster) newTestCluster(mirrors map[testcluster.Slot]io.Reader) *testcluster.Cluster {
+	c.t.Helper()
+	var ids []uint64
+	for i := 0; i < c.p.clients; i++ {
+		ids = append(ids, uint64(100+7*i))
+	}
+	tc, err := testcluster.New(c.seed, testcluster.Options{F: c.p.f, K: c.p.k, L: c.p.l, MaxBatch: c.p.maxBatch,
+		MaxOps: c.p.maxOps, MaxOpBytes: c.p.maxOpB, Name: "exec-test", Builds: [3]string{"prep-t", "conf-t", exec.BuildName},
+		Address: func(r uint64) string { return fmt.Sprintf("r%d:1", r) }, Clients: ids,
+		Keys: rand.NewChaCha8(seedBytes("keys/%d", c.seed)), Override: mirrors,
+		Group: mirrors[testcluster.Slot{Role: spec.RoleExec, Replica: 0}]})
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	for i, e := range c.enr {
+		if want := tc.Config.Replicas[i].Exec; string(spec.Encode(&want)) != string(spec.Encode(&e)) {
+			c.t.Fatalf("exec %d enrolled %+v, not the keys SPEC §3.5 derives from its stream (%+v)", i, e.Body, want.Body)
+		}
+	}
+	return tc
+}
+
+// takeCluster copies the test cluster's keys and configuration into c.
+func (c *cluster) takeCluster(tc *testcluster.Cluster) {
+	for i := range c.n {
+		k := func(r spec.Role) testcluster.Keys { return tc.Keys(testcluster.Slot{Role: r, Replica: i}) }
+		x := k(spec.RoleExec)
+		c.execSig, c.execBox = append(c.execSig, x.Sign), append(c.execBox, x.Box[:])
+		c.prep, c.conf = append(c.prep, k(spec.RolePrep).Sign), append(c.conf, k(spec.RoleConf).Sign)
+	}
+	g := tc.GroupKey()
+	c.g = g[:]
+	for _, cl := range tc.Clients() {
+		boxPub := testcluster.X25519Base(cl.BoxPrivate)
+		c.clients = append(c.clients, &client{id: cl.ID, sign: ed25519.NewKeyFromSeed(cl.Seed[:]), boxPriv: bytes.Clone(cl.BoxPrivate[:]), boxPub: boxPub, nextTS: 1})
+	}
+	c.setConfig(tc.Config)
 }
 
 // deal runs group-key-deal on exec 0 for all exec enrollments.
@@ -159,35 +191,9 @@ func (c *cluster) deal() {
 	}
 }
 
-func (c *cluster) buildConfig() {
-	cfg := &spec.Config{Version: 1, Name: []byte("exec-test"), N: c.n, F: c.p.f, CheckpointInterval: c.p.k,
-		Window: c.p.l, MaxBatchRequests: c.p.maxBatch, MaxRequestOps: c.p.maxOps, MaxOpBytes: c.p.maxOpB,
-		AllowDevInsecure: true, ExecGroupKey: c.G}
-	for i := uint64(0); i < c.n; i++ {
-		cfg.Replicas = append(cfg.Replicas, spec.ReplicaConfig{ID: i, Address: []byte(fmt.Sprintf("r%d:1", i)),
-			Prep: fakeEnrollment(spec.RolePrep, i, "prep-t", c.prep[i]),
-			Conf: fakeEnrollment(spec.RoleConf, i, "conf-t", c.conf[i]),
-			Exec: c.enr[i]})
-	}
-	cfg.Builds = []spec.BuildPolicy{{Role: spec.RolePrep, Build: []byte("prep-t")},
-		{Role: spec.RoleConf, Build: []byte("conf-t")}, {Role: spec.RoleExec, Build: []byte(exec.BuildName)}}
-	for _, cl := range c.clients {
-		var sk spec.PublicKey
-		copy(sk[:], cl.sign.Public().(ed25519.PublicKey))
-		cfg.Clients = append(cfg.Clients, spec.ClientConfig{ID: cl.id, SignKey: sk, BoxKey: cl.boxPub})
-	}
-	c.setConfig(cfg)
-}
-
 // setConfig installs cfg as the cluster's configuration (not yet delivered).
 func (c *cluster) setConfig(cfg *spec.Config) {
 	c.cfg, c.cfgRaw, c.cd = cfg, spec.Encode(cfg), spec.ConfigDigest(cfg)
-}
-
-func fakeEnrollment(role spec.Role, id uint64, build string, k ed25519.PrivateKey) spec.Enrollment {
-	var pk spec.PublicKey
-	copy(pk[:], k.Public().(ed25519.PublicKey))
-	return spec.Enrollment{Body: spec.EnrollmentBody{Role: role, Replica: id, Build: []byte(build), SignKey: pk}}
 }
 
 // configureInput returns exec i's configure input.

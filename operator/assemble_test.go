@@ -4,30 +4,15 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"strings"
 	"testing"
 
 	"github.com/splitbft/splitbft/attest"
 	"github.com/splitbft/splitbft/broker"
-	confa "github.com/splitbft/splitbft/conf-a"
-	confb "github.com/splitbft/splitbft/conf-b"
-	execpkg "github.com/splitbft/splitbft/exec"
-	"github.com/splitbft/splitbft/exec/kv"
-	prepa "github.com/splitbft/splitbft/prep-a"
-	prepb "github.com/splitbft/splitbft/prep-b"
+	"github.com/splitbft/splitbft/internal/builds"
 	"github.com/splitbft/splitbft/spec"
 )
-
-// inProcess makes each build's compartment in this process.
-var inProcess = map[string]func(io.Reader) spec.Compartment{
-	"prep-a": func(r io.Reader) spec.Compartment { return prepa.New(r) },
-	"prep-b": func(r io.Reader) spec.Compartment { return prepb.New(r) },
-	"conf-a": func(r io.Reader) spec.Compartment { return confa.New(r) },
-	"conf-b": func(r io.Reader) spec.Compartment { return confb.New(r) },
-	"exec":   func(r io.Reader) spec.Compartment { return execpkg.New(r, kv.New()) },
-}
 
 // testReplicas starts and Inits in-process compartments for every replica of tmpl,
 // with randomness from seed.
@@ -38,7 +23,7 @@ func testReplicas(t *testing.T, tmpl *Template, seed uint64) ([][3]broker.Enclav
 	for i, rt := range tmpl.Replicas {
 		for r := spec.RolePrep; r <= spec.RoleExec; r++ {
 			rand := spec.TestStream(fmt.Sprintf("assemble-%d-%d", i, r), seed)
-			encl[i][r] = broker.InProcess(inProcess[rt.Build(r)](rand))
+			encl[i][r] = broker.InProcess(builds.MustLookup(rt.Build(r)).New(rand))
 		}
 		var err error
 		if enr[i], err = InitAll(encl[i], uint64(i)); err != nil {

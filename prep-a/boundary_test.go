@@ -89,7 +89,7 @@ func TestStepInputMalformed(t *testing.T) {
 		{"4097 inputs", fixture.StepBytes(tooMany...)},
 	}
 	for _, tc := range tests {
-		before := h.state()
+		before := h.State()
 		out, st, err := fixture.DecodeOutput(h.p.Step(tc.in))
 		if err != nil {
 			t.Fatalf("%s: %v", tc.name, err)
@@ -102,12 +102,12 @@ func TestStepInputMalformed(t *testing.T) {
 		if !st.Configured || st.Role != spec.RolePrep || st.Replica != 1 {
 			t.Errorf("%s: status %+v", tc.name, st)
 		}
-		if h.state() != before {
+		if h.State() != before {
 			t.Errorf("%s: state changed", tc.name)
 		}
 	}
 	// Exactly 4096 inputs are handled one by one.
-	outs, _ := h.step(tooMany[:spec.MaxStepInputs]...)
+	outs, _ := h.Step(tooMany[:spec.MaxStepInputs]...)
 	if len(outs) != spec.MaxStepInputs {
 		t.Fatalf("4096 inputs gave %d outputs", len(outs))
 	}
@@ -117,18 +117,18 @@ func TestStepInputMalformed(t *testing.T) {
 func TestPreamble(t *testing.T) {
 	p, e := newPrep(t, 2, 1)
 	c := fixture.New(defaultOpts(2), e)
-	un := &harness{t: t, seed: 2, p: p, c: c}
+	un := wrap(t, 2, p, c)
 	pr := c.Proposal(0, 1, un.batch(1))
-	un.reject(fixture.In(spec.KindProposal, &pr), spec.CodeNotConfigured, 0) // A2
-	un.reject(spec.Input{Kind: spec.KindCommit}, spec.CodeUnknownKind, 0)    // A1 before A2
-	un.reject(spec.Input{Kind: spec.KindGroupKeyDeal}, spec.CodeUnknownKind, 0)
-	_, st := un.step()
+	un.Reject(fixture.In(spec.KindProposal, &pr), spec.CodeNotConfigured, 0) // A2
+	un.Reject(spec.Input{Kind: spec.KindCommit}, spec.CodeUnknownKind, 0)    // A1 before A2
+	un.Reject(spec.Input{Kind: spec.KindGroupKeyDeal}, spec.CodeUnknownKind, 0)
+	_, st := un.Step()
 	if st.Configured || st.View != 0 || !st.ViewActive || st.Replica != 1 {
 		t.Fatalf("unconfigured status %+v", st)
 	}
-	un.accept(c.Configure())
+	un.Accept(c.Configure())
 	h := un
-	h.reject(c.Configure(), spec.CodeConfigured, 0) // A3
+	h.Reject(c.Configure(), spec.CodeConfigured, 0) // A3
 	tests := []struct {
 		name string
 		in   spec.Input
@@ -147,7 +147,7 @@ func TestPreamble(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			h.t = t
-			h.reject(tc.in, tc.code, 0)
+			h.Reject(tc.in, tc.code, 0)
 		})
 	}
 }
@@ -157,7 +157,7 @@ func TestConfigure(t *testing.T) {
 	seed := uint64(3)
 	p, e := newPrep(t, seed, 2)
 	c := fixture.New(defaultOpts(seed), e)
-	h := &harness{t: t, seed: seed, p: p, c: c}
+	h := wrap(t, seed, p, c)
 	withCfg := func(mut func(*spec.Config)) spec.Input {
 		cfg := *c.Config
 		cfg.Replicas = append([]spec.ReplicaConfig(nil), c.Config.Replicas...)
@@ -185,18 +185,18 @@ func TestConfigure(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			h.t = t
-			h.reject(tc.in, spec.CodeBadConfig, 0)
+			h.Reject(tc.in, spec.CodeBadConfig, 0)
 		})
 	}
 	h.t = t
 	// F3 compares role, replica and keys, not the build name: a configuration naming
 	// another build at this slot (as the conformance fixture does) is accepted.
 	same, _ := newPrep(t, seed, 2) // same seed: same keys as p
-	renamed := &harness{t: t, seed: seed, p: same, c: c}
-	renamed.accept(withCfg(func(c *spec.Config) { c.Replicas[2].Prep.Body.Build = []byte("prep-b") }))
-	noInit := &harness{t: t, seed: seed, p: New(fixture.NewReader(1)), c: c}
-	noInit.reject(c.Configure(), spec.CodeBadConfig, 0) // no enrollment yet
-	outs, st := h.step(c.Configure())
+	renamed := wrap(t, seed, same, c)
+	renamed.Accept(withCfg(func(c *spec.Config) { c.Replicas[2].Prep.Body.Build = []byte("prep-b") }))
+	noInit := wrap(t, seed, New(fixture.NewReader(1)), c)
+	noInit.Reject(c.Configure(), spec.CodeBadConfig, 0) // no enrollment yet
+	outs, st := h.Step(c.Configure())
 	if len(outs) != 0 || !st.Configured || st.View != 0 || st.Stable != 0 || st.Last != 0 || !st.ViewActive {
 		t.Fatalf("after configure: %s %+v", describe(outs), st)
 	}
@@ -208,22 +208,22 @@ func TestStepManyInputs(t *testing.T) {
 	h := newHarness(t, 3, defaultOpts(4))
 	b1, b2 := h.batch(1), h.batch(2)
 	p1 := fixture.In(spec.KindProposal, ptr(h.c.Proposal(0, 1, b1)))
-	outs, st := h.step(p1, spec.Input{Kind: spec.KindCommit}, p1, fixture.In(spec.KindProposal, ptr(h.c.Proposal(0, 2, b2))))
+	outs, st := h.Step(p1, spec.Input{Kind: spec.KindCommit}, p1, fixture.In(spec.KindProposal, ptr(h.c.Proposal(0, 2, b2))))
 	kinds := []uint64{spec.KindPrepare, spec.KindReject, spec.KindReject, spec.KindPrepare}
 	if len(outs) != len(kinds) {
-		h.fatalf("outputs:\n%s", describe(outs))
+		h.Fatalf("outputs:\n%s", describe(outs))
 	}
 	for i, k := range kinds {
 		if outs[i].Kind != k {
-			h.fatalf("output %d is %s, want %s", i, spec.KindName(outs[i].Kind), spec.KindName(k))
+			h.Fatalf("output %d is %s, want %s", i, spec.KindName(outs[i].Kind), spec.KindName(k))
 		}
 	}
 	rs := fixture.Rejections(outs)
 	if rs[0] != (spec.Rejection{Index: 1, Kind: spec.KindCommit, Code: spec.CodeUnknownKind}) ||
 		rs[1] != (spec.Rejection{Index: 2, Kind: spec.KindProposal, Code: spec.CodeDuplicate}) {
-		h.fatalf("rejections %+v", rs)
+		h.Fatalf("rejections %+v", rs)
 	}
 	if st.Last != 2 {
-		h.fatalf("status %+v", st)
+		h.Fatalf("status %+v", st)
 	}
 }

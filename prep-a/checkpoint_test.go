@@ -21,29 +21,29 @@ func TestCheckpointStable(t *testing.T) {
 		h.prepareAsBackup(0, s, h.batch(s))
 	}
 	for _, r := range []uint64{3, 0} {
-		if outs := h.accept(h.checkpoint(4, state(1), r)); len(outs) != 0 {
-			h.fatalf("checkpoint produced %s", describe(outs))
+		if outs := h.Accept(h.checkpoint(4, state(1), r)); len(outs) != 0 {
+			h.Fatalf("checkpoint produced %s", describe(outs))
 		}
 	}
-	h.accept(h.checkpoint(4, state(9), 2)) // disagreeing state: no quorum yet
-	if _, st := h.step(); st.Stable != 0 {
-		h.fatalf("stable too early")
+	h.Accept(h.checkpoint(4, state(9), 2)) // disagreeing state: no quorum yet
+	if _, st := h.Step(); st.Stable != 0 {
+		h.Fatalf("stable too early")
 	}
-	h.accept(h.checkpoint(4, state(1), 1))
-	_, st := h.step()
+	h.Accept(h.checkpoint(4, state(1), 1))
+	_, st := h.Step()
 	if st.Stable != 4 || st.Last != 4 {
-		h.fatalf("status %+v, want Stable 4 Last 4", st)
+		h.Fatalf("status %+v, want Stable 4 Last 4", st)
 	}
-	dump := h.state()
+	dump := h.State()
 	if strings.Contains(dump, "accepted ") || strings.Contains(dump, "checkpoint r=") {
-		h.fatalf("entries at or below h survive:\n%s", dump)
+		h.Fatalf("entries at or below h survive:\n%s", dump)
 	}
 	cert := h.p.cp.Stable()
 	if cert.Seq != 4 || len(cert.Proof) != 3 || cert.Proof[0].Body.Replica != 0 || cert.Proof[1].Body.Replica != 1 || cert.Proof[2].Body.Replica != 3 {
-		h.fatalf("certificate %+v", cert)
+		h.Fatalf("certificate %+v", cert)
 	}
-	h.reject(h.checkpoint(4, state(1), 2), spec.CodeStale, 0)
-	h.reject(h.checkpoint(2, state(1), 2), spec.CodeStale, 0)
+	h.Reject(h.checkpoint(4, state(1), 2), spec.CodeStale, 0)
+	h.Reject(h.checkpoint(2, state(1), 2), spec.CodeStale, 0)
 	// the window moved: a proposal at 12 = h + L is now inside.
 	h.prepareAsBackup(0, 12, h.batch(12))
 }
@@ -52,8 +52,8 @@ func TestCheckpointStable(t *testing.T) {
 func TestCheckpointRules(t *testing.T) {
 	h := newHarness(t, 1, defaultOpts(21))
 	c := h.c
-	h.accept(h.checkpoint(2, state(1), 0))
-	h.accept(h.checkpoint(20, state(1), 2)) // far (h + L = 8)
+	h.Accept(h.checkpoint(2, state(1), 0))
+	h.Accept(h.checkpoint(20, state(1), 2)) // far (h + L = 8)
 	badSig := c.Checkpoint(4, state(1), 0)
 	badSig.Sig[0] ^= 1
 	tests := []struct {
@@ -73,24 +73,24 @@ func TestCheckpointRules(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			h.t = t
-			h.reject(tc.in, tc.code, 0)
+			h.Reject(tc.in, tc.code, 0)
 		})
 	}
 	h.t = t
 	// a higher far checkpoint replaces the sender's previous far one.
-	h.accept(h.checkpoint(22, state(1), 2))
-	if strings.Contains(h.state(), "r=2 s=20 ") || !strings.Contains(h.state(), "r=2 s=22 ") {
-		h.fatalf("far checkpoint not replaced:\n%s", h.state())
+	h.Accept(h.checkpoint(22, state(1), 2))
+	if strings.Contains(h.State(), "r=2 s=20 ") || !strings.Contains(h.State(), "r=2 s=22 ") {
+		h.Fatalf("far checkpoint not replaced:\n%s", h.State())
 	}
-	h.accept(h.checkpoint(20, state(1), 3)) // another sender's far one is independent
-	h.accept(h.checkpoint(8, state(1), 2))  // in-window ones do not touch the far one
+	h.Accept(h.checkpoint(20, state(1), 3)) // another sender's far one is independent
+	h.Accept(h.checkpoint(8, state(1), 2))  // in-window ones do not touch the far one
 	// CP3: after h = 2, seq 2 is stale.
-	h.accept(h.checkpoint(2, state(1), 2))
-	h.accept(h.checkpoint(2, state(1), 3))
-	if _, st := h.step(); st.Stable != 2 {
-		h.fatalf("Stable = %d, want 2", st.Stable)
+	h.Accept(h.checkpoint(2, state(1), 2))
+	h.Accept(h.checkpoint(2, state(1), 3))
+	if _, st := h.Step(); st.Stable != 2 {
+		h.Fatalf("Stable = %d, want 2", st.Stable)
 	}
-	h.reject(h.checkpoint(2, state(1), 1), spec.CodeStale, 0) // CP3
+	h.Reject(h.checkpoint(2, state(1), 1), spec.CodeStale, 0) // CP3
 }
 
 // TestCheckpointFarStable: q far checkpoints (Seq > h + L) still make a stable
@@ -99,13 +99,13 @@ func TestCheckpointFarStable(t *testing.T) {
 	h := newHarness(t, 0, defaultOpts(22))
 	h.proposeAsPrimary(h.batch(1))
 	for _, r := range []uint64{1, 2, 3} {
-		h.accept(h.checkpoint(40, state(4), r))
+		h.Accept(h.checkpoint(40, state(4), r))
 	}
-	_, st := h.step()
+	_, st := h.Step()
 	if st.Stable != 40 || st.Last != 40 {
-		h.fatalf("status %+v", st)
+		h.Fatalf("status %+v", st)
 	}
 	if p := h.proposeAsPrimary(h.batch(2)); p.Header.Body.Seq != 41 {
-		h.fatalf("next proposal at %d, want 41", p.Header.Body.Seq)
+		h.Fatalf("next proposal at %d, want 41", p.Header.Body.Seq)
 	}
 }

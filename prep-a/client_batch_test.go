@@ -15,20 +15,20 @@ func TestClientBatchProposes(t *testing.T) {
 	h := newHarness(t, 0, defaultOpts(10))
 	for s := uint64(1); s <= 3; s++ {
 		b := h.batch(s, s+100)
-		o := h.only(h.accept(fixture.In(spec.KindClientBatch, &b)), spec.KindProposal)
-		h.checkTo(o, spec.ToPrep|spec.ToConf|spec.ToExec)
+		o := h.Only(h.Accept(fixture.In(spec.KindClientBatch, &b)), spec.KindProposal)
+		h.CheckTo(o, spec.ToPrep|spec.ToConf|spec.ToExec)
 		var pr spec.Proposal
-		h.decode(o, &pr)
+		h.Decode(o, &pr)
 		want := spec.Slot{View: 0, Seq: s, Digest: spec.BatchDigest(&b), Replica: 0}
 		if pr.Header.Body != want || len(pr.Batch.Requests) != 2 {
-			h.fatalf("proposal %+v, want %+v", pr.Header.Body, want)
+			h.Fatalf("proposal %+v, want %+v", pr.Header.Body, want)
 		}
 		if !h.c.Verify(spec.RolePrep, 0, spec.DomainPrePrepare, &pr.Header.Body, pr.Header.Sig) {
-			h.fatalf("proposal signature does not verify")
+			h.Fatalf("proposal signature does not verify")
 		}
-		_, st := h.step()
+		_, st := h.Step()
 		if st.Last != s {
-			h.fatalf("status Last %d, want %d", st.Last, s)
+			h.Fatalf("status Last %d, want %d", st.Last, s)
 		}
 	}
 }
@@ -38,14 +38,14 @@ func TestClientBatchRules(t *testing.T) {
 	h := newHarness(t, 0, defaultOpts(11))
 	backup := newHarness(t, 1, defaultOpts(11))
 	b := h.batch(1)
-	backup.reject(fixture.In(spec.KindClientBatch, &b), spec.CodeNotPrimary, 0) // B1
-	h.reject(fixture.In(spec.KindClientBatch, &spec.Batch{}), spec.CodeEmptyBatch, 0)
+	backup.Reject(fixture.In(spec.KindClientBatch, &b), spec.CodeNotPrimary, 0) // B1
+	h.Reject(fixture.In(spec.KindClientBatch, &spec.Batch{}), spec.CodeEmptyBatch, 0)
 	big := h.batch(1, 2, 3, 4, 5, 6, 7, 8, 9)                                // MaxBatchRequests is 8
-	h.reject(fixture.In(spec.KindClientBatch, &big), spec.CodeBatchLimit, 0) // B2
+	h.Reject(fixture.In(spec.KindClientBatch, &big), spec.CodeBatchLimit, 0) // B2
 	for s := uint64(1); s <= h.c.Opt.L; s++ {
 		h.proposeAsPrimary(h.batch(s))
 	}
-	h.reject(fixture.In(spec.KindClientBatch, &b), spec.CodeWindowFull, 0) // B3
+	h.Reject(fixture.In(spec.KindClientBatch, &b), spec.CodeWindowFull, 0) // B3
 }
 
 // TestClientBatchRequestRules covers R1–R5 inside a client batch: each failing request
@@ -76,27 +76,27 @@ func TestClientBatchRequestRules(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			h.t = t
 			all := spec.Batch{Requests: []spec.Request{tc.req}}
-			before := h.state()
-			outs, _ := h.step(fixture.In(spec.KindClientBatch, &all))
+			before := h.State()
+			outs, _ := h.Step(fixture.In(spec.KindClientBatch, &all))
 			rs := fixture.Rejections(outs)
 			want := []spec.Rejection{{Kind: spec.KindClientBatch, Code: tc.code, Sub: 1}, {Kind: spec.KindClientBatch, Code: spec.CodeEmptyBatch}}
 			if len(outs) != 2 || fmt.Sprint(rs) != fmt.Sprint(want) {
-				h.fatalf("all bad: %s", describe(outs))
+				h.Fatalf("all bad: %s", describe(outs))
 			}
-			if h.state() != before {
-				h.fatalf("rejected batch changed state")
+			if h.State() != before {
+				h.Fatalf("rejected batch changed state")
 			}
 			mixed := spec.Batch{Requests: []spec.Request{good, tc.req, edge}}
-			outs, _ = h.step(fixture.In(spec.KindClientBatch, &mixed))
+			outs, _ = h.Step(fixture.In(spec.KindClientBatch, &mixed))
 			rs = fixture.Rejections(outs)
 			if len(outs) != 2 || len(rs) != 1 || rs[0] != (spec.Rejection{Kind: spec.KindClientBatch, Code: tc.code, Sub: 2}) {
-				h.fatalf("mixed: %s", describe(outs))
+				h.Fatalf("mixed: %s", describe(outs))
 			}
 			var pr spec.Proposal
-			h.decode(outs[1], &pr)
+			h.Decode(outs[1], &pr)
 			kept := spec.Batch{Requests: []spec.Request{good, edge}}
 			if pr.Header.Body.Digest != spec.BatchDigest(&kept) {
-				h.fatalf("proposal does not carry exactly the valid requests in order")
+				h.Fatalf("proposal does not carry exactly the valid requests in order")
 			}
 		})
 	}

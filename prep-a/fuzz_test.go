@@ -41,27 +41,27 @@ func fuzzHarness(t testing.TB, sel uint8) *harness {
 		} else {
 			h.prepareAsBackup(0, 1, b)
 		}
-		h.accept(h.checkpoint(2, state(2), 3))
+		h.Accept(h.checkpoint(2, state(2), 3))
 		if id != 1 {
-			h.accept(vcIn(h.c.ViewChange(1, 3, genesis())))
+			h.Accept(vcIn(h.c.ViewChange(1, 3, genesis())))
 		}
 		fuzzBases[id] = h
 	})
 	base := fuzzBases[id]
-	return &harness{t: t, seed: base.seed, p: base.p.clone(), c: base.c}
+	return wrap(t, base.seed, base.p.clone(), base.c)
 }
 
 // TestClone: a clone has the same state and diverges independently.
 func TestClone(t *testing.T) {
 	h := fuzzHarness(t, 2)
 	g := fuzzHarness(t, 2)
-	if h.state() != g.state() {
+	if h.State() != g.State() {
 		t.Fatal("clones differ")
 	}
-	g.accept(g.checkpoint(2, state(2), 0))
-	g.accept(g.checkpoint(4, state(4), 0))
+	g.Accept(g.checkpoint(2, state(2), 0))
+	g.Accept(g.checkpoint(4, state(4), 0))
 	g.prepareAsBackup(0, 2, g.batch(2))
-	if h.state() == g.state() || h.state() != fuzzHarness(t, 2).state() {
+	if h.State() == g.State() || h.State() != fuzzHarness(t, 2).State() {
 		t.Fatal("clones share state")
 	}
 }
@@ -95,7 +95,7 @@ func FuzzStep(f *testing.F) {
 		h := fuzzHarness(t, sel)
 		steps := [][]byte{fixture.StepBytes(spec.Input{Kind: kind, Body: body}), raw}
 		for _, in := range steps {
-			before := h.state()
+			before := h.State()
 			out, _, err := fixture.DecodeOutput(h.p.Step(in))
 			if err != nil {
 				t.Fatalf("bad output: %v", err)
@@ -105,8 +105,8 @@ func FuzzStep(f *testing.F) {
 			if spec.Decode(in, &si, spec.MaxMessageBytes) == nil {
 				n = len(si.Inputs)
 			}
-			if n > 0 && fixture.WholeInputsRejected(out.Outputs, n) && h.state() != before {
-				t.Fatalf("every input rejected but state changed:\n%s\n%s", before, h.state())
+			if n > 0 && fixture.WholeInputsRejected(out.Outputs, n) && h.State() != before {
+				t.Fatalf("every input rejected but state changed:\n%s\n%s", before, h.State())
 			}
 		}
 	})

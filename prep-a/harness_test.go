@@ -1,15 +1,16 @@
 package prepa
 
 import (
-	"fmt"
 	"testing"
 
 	"github.com/splitbft/splitbft/internal/stdcrypto/fixture"
 	"github.com/splitbft/splitbft/spec"
 )
 
-// harness drives one configured Prep inside a fixture cluster.
+// harness drives one configured Prep inside a fixture cluster: the shared
+// fixture.Harness plus this package's view of the prep under test.
 type harness struct {
+	*fixture.Harness
 	t    testing.TB
 	seed uint64
 	p    *Prep
@@ -23,96 +24,25 @@ func defaultOpts(seed uint64) fixture.Options { return fixture.Options{Seed: see
 func newPrep(t testing.TB, seed, id uint64) (*Prep, spec.Enrollment) {
 	t.Helper()
 	p := New(fixture.NewReader(seed*1000 + id))
-	b, err := p.Init(spec.Encode(&spec.InitRequest{Role: spec.RolePrep, Replica: id}))
-	if err != nil {
-		t.Fatalf("seed %d: Init: %v", seed, err)
-	}
-	var e spec.Enrollment
-	if err := spec.Decode(b, &e, spec.MaxMessageBytes); err != nil {
-		t.Fatalf("seed %d: enrollment: %v", seed, err)
-	}
-	return p, e
+	return p, fixture.Enroll(t, seed, p, spec.RolePrep, id)
 }
 
 // newHarness returns a configured prep of replica id in a cluster shaped by opt.
 func newHarness(t testing.TB, id uint64, opt fixture.Options) *harness {
 	t.Helper()
 	p, e := newPrep(t, opt.Seed, id)
-	h := &harness{t: t, seed: opt.Seed, p: p, c: fixture.New(opt, e)}
-	h.accept(h.c.Configure())
+	h := wrap(t, opt.Seed, p, fixture.New(opt, e))
+	h.Accept(h.c.Configure())
 	return h
 }
 
-func (h *harness) fatalf(format string, a ...any) {
-	h.t.Helper()
-	h.t.Fatalf("seed %d: %s", h.seed, fmt.Sprintf(format, a...))
-}
-
-// step runs one StepInput and returns its outputs without the final status.
-func (h *harness) step(ins ...spec.Input) ([]spec.Output, *spec.Status) {
-	h.t.Helper()
-	out, st, err := fixture.DecodeOutput(h.p.Step(fixture.StepBytes(ins...)))
-	if err != nil {
-		h.fatalf("step output: %v", err)
-	}
-	return out.Outputs, st
-}
-
-// accept runs in alone and fails the test if any output is a rejection.
-func (h *harness) accept(in spec.Input) []spec.Output {
-	h.t.Helper()
-	outs, _ := h.step(in)
-	if rs := fixture.Rejections(outs); len(rs) != 0 {
-		h.fatalf("%s rejected: %s (sub %d)", spec.KindName(in.Kind), spec.CodeName(rs[0].Code), rs[0].Sub)
-	}
-	return outs
-}
-
-// reject runs in alone and checks that its only output is the Rejection with code
-// and sub, and that the state is unchanged.
-func (h *harness) reject(in spec.Input, code, sub uint64) {
-	h.t.Helper()
-	before := h.p.DebugState()
-	outs, _ := h.step(in)
-	want := spec.Rejection{Index: 0, Kind: in.Kind, Code: code, Sub: sub}
-	rs := fixture.Rejections(outs)
-	if len(outs) != 1 || len(rs) != 1 || rs[0] != want {
-		h.fatalf("%s: got %s, want only rejection %s sub %d", spec.KindName(in.Kind), describe(outs), spec.CodeName(code), sub)
-	}
-	if after := h.p.DebugState(); after != before {
-		h.fatalf("%s rejected with %s but state changed:\nbefore:\n%s\nafter:\n%s", spec.KindName(in.Kind), spec.CodeName(code), before, after)
-	}
+// wrap returns the harness of p in c, as it is (not configured).
+func wrap(t testing.TB, seed uint64, p *Prep, c *fixture.Cluster) *harness {
+	return &harness{Harness: fixture.NewHarness(t, seed, c, p), t: t, seed: seed, p: p, c: c}
 }
 
 // describe renders outputs for failure messages.
-func describe(outs []spec.Output) string {
-	return spec.DescribeOutput(&spec.StepOutput{Outputs: outs})
-}
-
-// only returns the single output of outs, which must have the given kind.
-func (h *harness) only(outs []spec.Output, kind uint64) spec.Output {
-	h.t.Helper()
-	if len(outs) != 1 || outs[0].Kind != kind {
-		h.fatalf("want exactly one %s, got:\n%s", spec.KindName(kind), describe(outs))
-	}
-	return outs[0]
-}
-
-// checkTo fails unless o goes to roles at every replica.
-func (h *harness) checkTo(o spec.Output, roles uint64) {
-	h.t.Helper()
-	if o.To.Roles != roles || fmt.Sprint(o.To.Replicas) != fmt.Sprint(h.c.AllReplicas()) {
-		h.fatalf("%s to %+v, want roles %b at every replica", spec.KindName(o.Kind), o.To, roles)
-	}
-}
-
-// decode decodes an output body of kind into v.
-func (h *harness) decode(o spec.Output, v any) {
-	h.t.Helper()
-	if err := spec.Decode(o.Body, v, spec.MaxBodyBytes(o.Kind)); err != nil {
-		h.fatalf("decode %s: %v", spec.KindName(o.Kind), err)
-	}
-}
+var describe = fixture.Describe
 
 // batch returns a batch of one valid request per given client timestamp.
 func (h *harness) batch(tss ...uint64) spec.Batch {
@@ -127,9 +57,9 @@ func (h *harness) batch(tss ...uint64) spec.Batch {
 // the decoded proposal.
 func (h *harness) proposeAsPrimary(b spec.Batch) spec.Proposal {
 	h.t.Helper()
-	o := h.only(h.accept(fixture.In(spec.KindClientBatch, &b)), spec.KindProposal)
+	o := h.Only(h.Accept(fixture.In(spec.KindClientBatch, &b)), spec.KindProposal)
 	var pr spec.Proposal
-	h.decode(o, &pr)
+	h.Decode(o, &pr)
 	return pr
 }
 
@@ -137,9 +67,9 @@ func (h *harness) proposeAsPrimary(b spec.Batch) spec.Proposal {
 func (h *harness) prepareAsBackup(view, seq uint64, b spec.Batch) spec.Prepare {
 	h.t.Helper()
 	pr := h.c.Proposal(view, seq, b)
-	o := h.only(h.accept(fixture.In(spec.KindProposal, &pr)), spec.KindPrepare)
+	o := h.Only(h.Accept(fixture.In(spec.KindProposal, &pr)), spec.KindPrepare)
 	var p spec.Prepare
-	h.decode(o, &p)
+	h.Decode(o, &p)
 	return p
 }
 
@@ -152,6 +82,3 @@ func state(b byte) spec.Digest { return spec.Digest{b, 0xcc} }
 
 // genesis returns the genesis checkpoint certificate.
 func genesis() spec.CheckpointCert { return spec.CheckpointCert{} }
-
-// state returns the dump of the prep under test.
-func (h *harness) state() string { return h.p.DebugState() }

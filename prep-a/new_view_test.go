@@ -24,49 +24,49 @@ func backupScenario(t *testing.T, seed uint64) (*harness, []spec.ViewChange, []s
 func TestNewViewAccepted(t *testing.T) {
 	h, vcs, o := backupScenario(t, 40)
 	h.prepareAsBackup(0, 1, h.batch(1))
-	outs := h.accept(nvIn(h.c.NewView(5, vcs, o)))
+	outs := h.Accept(nvIn(h.c.NewView(5, vcs, o)))
 	if len(outs) != len(o) || len(o) != 5 {
-		h.fatalf("want %d prepares, got:\n%s", len(o), describe(outs))
+		h.Fatalf("want %d prepares, got:\n%s", len(o), describe(outs))
 	}
 	for i, out := range outs {
 		var p spec.Prepare
-		h.decode(out, &p)
-		h.checkTo(out, spec.ToConf)
+		h.Decode(out, &p)
+		h.CheckTo(out, spec.ToConf)
 		want := spec.Slot{View: 5, Seq: o[i].Seq, Digest: o[i].Digest, Replica: 2}
 		if out.Kind != spec.KindPrepare || p.Body != want || !h.c.Verify(spec.RolePrep, 2, spec.DomainPrepare, &p.Body, p.Sig) {
-			h.fatalf("output %d: %+v, want prepare %+v", i, p.Body, want)
+			h.Fatalf("output %d: %+v, want prepare %+v", i, p.Body, want)
 		}
 	}
-	_, st := h.step()
+	_, st := h.Step()
 	if st.View != 5 || st.Stable != 2 || st.Last != 7 {
-		h.fatalf("status %+v", st)
+		h.Fatalf("status %+v", st)
 	}
 	// the new view's proposals continue after maxS; old-view input is stale.
 	h.prepareAsBackup(5, 8, h.batch(8))
 	b := h.batch(9)
-	h.reject(fixture.In(spec.KindProposal, ptr(h.c.Proposal(4, 9, b))), spec.CodeStale, 0)             // P2 stale
-	h.reject(fixture.In(spec.KindProposal, ptr(h.c.Proposal(5, 4, h.batch(3)))), spec.CodeConflict, 0) // O entry holds seq 4
-	h.reject(nvIn(h.c.NewView(5, vcs, o)), spec.CodeStale, 0)                                          // W3
+	h.Reject(fixture.In(spec.KindProposal, ptr(h.c.Proposal(4, 9, b))), spec.CodeStale, 0)             // P2 stale
+	h.Reject(fixture.In(spec.KindProposal, ptr(h.c.Proposal(5, 4, h.batch(3)))), spec.CodeConflict, 0) // O entry holds seq 4
+	h.Reject(nvIn(h.c.NewView(5, vcs, o)), spec.CodeStale, 0)                                          // W3
 }
 
 // TestNewViewAboveH: O entries at or below this prep's own h are not prepared.
 func TestNewViewAboveH(t *testing.T) {
 	h, vcs, o := backupScenario(t, 41)
 	for _, r := range []uint64{0, 1, 3} {
-		h.accept(h.checkpoint(4, state(4), r))
+		h.Accept(h.checkpoint(4, state(4), r))
 	}
-	outs := h.accept(nvIn(h.c.NewView(5, vcs, o)))
+	outs := h.Accept(nvIn(h.c.NewView(5, vcs, o)))
 	var seqs []uint64
 	for _, out := range outs {
 		var p spec.Prepare
-		h.decode(out, &p)
+		h.Decode(out, &p)
 		seqs = append(seqs, p.Body.Seq)
 	}
 	if fmt.Sprint(seqs) != "[5 6 7]" {
-		h.fatalf("prepared %v, want [5 6 7]", seqs)
+		h.Fatalf("prepared %v, want [5 6 7]", seqs)
 	}
-	if _, st := h.step(); st.Stable != 4 || st.Last != 7 {
-		h.fatalf("status %+v", st)
+	if _, st := h.Step(); st.Stable != 4 || st.Last != 7 {
+		h.Fatalf("status %+v", st)
 	}
 }
 
@@ -118,11 +118,11 @@ func TestNewViewRules(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			h.t = t
-			h.reject(nvIn(tc.nv), tc.code, 0)
+			h.Reject(nvIn(tc.nv), tc.code, 0)
 		})
 	}
 	h.t = t
-	h.accept(nvIn(good))
+	h.Accept(nvIn(good))
 }
 
 func setSlot(o []spec.Slot, i int, f func(*spec.Slot)) []spec.Slot {

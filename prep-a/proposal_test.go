@@ -14,17 +14,17 @@ func TestProposalPrepares(t *testing.T) {
 	for _, s := range []uint64{3, 1, 8} {
 		b := h.batch(s)
 		pr := h.c.Proposal(0, s, b)
-		o := h.only(h.accept(fixture.In(spec.KindProposal, &pr)), spec.KindPrepare)
-		h.checkTo(o, spec.ToConf)
+		o := h.Only(h.Accept(fixture.In(spec.KindProposal, &pr)), spec.KindPrepare)
+		h.CheckTo(o, spec.ToConf)
 		var p spec.Prepare
-		h.decode(o, &p)
+		h.Decode(o, &p)
 		want := spec.Slot{View: 0, Seq: s, Digest: spec.BatchDigest(&b), Replica: 2}
 		if p.Body != want || !h.c.Verify(spec.RolePrep, 2, spec.DomainPrepare, &p.Body, p.Sig) {
-			h.fatalf("prepare %+v", p.Body)
+			h.Fatalf("prepare %+v", p.Body)
 		}
 	}
-	if _, st := h.step(); st.Last != 8 {
-		h.fatalf("Last = %d, want 8", st.Last)
+	if _, st := h.Step(); st.Last != 8 {
+		h.Fatalf("Last = %d, want 8", st.Last)
 	}
 }
 
@@ -69,10 +69,10 @@ func TestProposalRules(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			h.t = t
-			h.reject(tc.in, tc.code, tc.sub)
+			h.Reject(tc.in, tc.code, tc.sub)
 		})
 	}
 	h.t = t
 	primary := newHarness(t, 0, defaultOpts(14))
-	primary.reject(fixture.In(spec.KindProposal, ptr(c.Proposal(0, 1, b))), spec.CodeNotPrimary, 0) // P4
+	primary.Reject(fixture.In(spec.KindProposal, ptr(c.Proposal(0, 1, b))), spec.CodeNotPrimary, 0) // P4
 }

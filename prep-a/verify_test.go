@@ -33,12 +33,12 @@ func TestParallelVerifyMatchesSequential(t *testing.T) {
 	for _, w := range []int{2, 3, 8, 199, 200, 300} {
 		h.p.workers = w
 		if got := fmt.Sprint(h.p.checkRequests(reqs)); got != want {
-			h.fatalf("workers %d: %s, want %s", w, got, want)
+			h.Fatalf("workers %d: %s, want %s", w, got, want)
 		}
 	}
 	for j, code := range h.p.checkRequests(reqs) {
 		if (code == spec.CodeBadSignature) != (j%7 == 3) || (code != 0 && code != spec.CodeBadSignature) {
-			h.fatalf("request %d: code %d", j, code)
+			h.Fatalf("request %d: code %d", j, code)
 		}
 	}
 }

@@ -39,8 +39,8 @@ func TestViewChangeRules(t *testing.T) {
 	c := h.c
 	ok := h.cert(0, 3, dg(1))
 	stored := c.ViewChange(2, 3, h.stableAt(2), h.cert(0, 3, dg(1)))
-	if outs := h.accept(vcIn(stored)); len(outs) != 0 {
-		h.fatalf("view-change produced %s", describe(outs))
+	if outs := h.Accept(vcIn(stored)); len(outs) != 0 {
+		h.Fatalf("view-change produced %s", describe(outs))
 	}
 	badSig := c.ViewChange(1, 0, genesis())
 	badSig.Sig[3] ^= 1
@@ -88,7 +88,7 @@ func TestViewChangeRules(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			h.t = t
-			h.reject(vcIn(tc.vc), tc.code, 0)
+			h.Reject(vcIn(tc.vc), tc.code, 0)
 		})
 	}
 	h.t = t
@@ -96,11 +96,11 @@ func TestViewChangeRules(t *testing.T) {
 	for s := uint64(1); s <= 9; s++ {
 		many = append(many, h.cert(0, s, dg(1)))
 	}
-	h.reject(vcIn(c.ViewChange(1, 0, genesis(), many...)), spec.CodeBadCertificate, 0) // V4 len > L (and V5)
+	h.Reject(vcIn(c.ViewChange(1, 0, genesis(), many...)), spec.CodeBadCertificate, 0) // V4 len > L (and V5)
 	// a higher view replaces the stored one.
-	h.accept(vcIn(c.ViewChange(3, 3, genesis())))
-	if !strings.Contains(h.state(), "viewchange r=3 view=3 ") {
-		h.fatalf("higher view did not replace:\n%s", h.state())
+	h.Accept(vcIn(c.ViewChange(3, 3, genesis())))
+	if !strings.Contains(h.State(), "viewchange r=3 view=3 ") {
+		h.Fatalf("higher view did not replace:\n%s", h.State())
 	}
 }
 
@@ -123,15 +123,15 @@ func (h *harness) nvScenario(confs [3]uint64, views [3]uint64) []spec.ViewChange
 func TestNewViewBuilt(t *testing.T) {
 	h := newHarness(t, 1, defaultOpts(31)) // primary(5) = 1
 	vcs := h.nvScenario([3]uint64{0, 2, 3}, [3]uint64{0, 2, 3})
-	h.accept(vcIn(h.c.ViewChange(6, 1, genesis()))) // another view does not count
-	h.accept(vcIn(vcs[0]))
-	if outs := h.accept(vcIn(vcs[1])); len(outs) != 0 {
-		h.fatalf("NEW-VIEW before q view-changes: %s", describe(outs))
+	h.Accept(vcIn(h.c.ViewChange(6, 1, genesis()))) // another view does not count
+	h.Accept(vcIn(vcs[0]))
+	if outs := h.Accept(vcIn(vcs[1])); len(outs) != 0 {
+		h.Fatalf("NEW-VIEW before q view-changes: %s", describe(outs))
 	}
-	o := h.only(h.accept(vcIn(vcs[2])), spec.KindNewView)
-	h.checkTo(o, spec.ToPrep|spec.ToConf|spec.ToExec)
+	o := h.Only(h.Accept(vcIn(vcs[2])), spec.KindNewView)
+	h.CheckTo(o, spec.ToPrep|spec.ToConf|spec.ToExec)
 	var nv spec.NewView
-	h.decode(o, &nv)
+	h.Decode(o, &nv)
 	null := spec.NullBatchDigest()
 	want := []spec.Slot{{View: 5, Seq: 3, Digest: dg(0xc), Replica: 1}, {View: 5, Seq: 4, Digest: dg(0xd), Replica: 1},
 		{View: 5, Seq: 5, Digest: dg(0xf), Replica: 1}, {View: 5, Seq: 6, Digest: null, Replica: 1}, {View: 5, Seq: 7, Digest: dg(0x7), Replica: 1}}
@@ -140,17 +140,17 @@ func TestNewViewBuilt(t *testing.T) {
 		t.Fatalf("fixture O %v disagrees with the hand-derived %v", fixO, want)
 	}
 	h.checkNewView(&nv, vcs, want)
-	_, st := h.step()
+	_, st := h.Step()
 	if st.View != 5 || st.Stable != 2 || st.Last != 7 {
-		h.fatalf("status %+v", st)
+		h.Fatalf("status %+v", st)
 	}
-	if strings.Contains(h.state(), "viewchange r=0 ") || !strings.Contains(h.state(), "viewchange r=1 view=6") {
-		h.fatalf("view-changes for views ≤ 5 must go, later ones stay:\n%s", h.state())
+	if strings.Contains(h.State(), "viewchange r=0 ") || !strings.Contains(h.State(), "viewchange r=1 view=6") {
+		h.Fatalf("view-changes for views ≤ 5 must go, later ones stay:\n%s", h.State())
 	}
 	if p := h.proposeAsPrimary(h.batch(1)); p.Header.Body.View != 5 || p.Header.Body.Seq != 8 {
-		h.fatalf("proposal %+v, want view 5 seq 8", p.Header.Body)
+		h.Fatalf("proposal %+v, want view 5 seq 8", p.Header.Body)
 	}
-	h.reject(vcIn(h.c.ViewChange(5, 0, genesis())), spec.CodeStale, 0)
+	h.Reject(vcIn(h.c.ViewChange(5, 0, genesis())), spec.CodeStale, 0)
 }
 
 // checkNewView checks a NEW-VIEW built by the prep under test.
@@ -158,17 +158,17 @@ func (h *harness) checkNewView(nv *spec.NewView, vcs []spec.ViewChange, o []spec
 	h.t.Helper()
 	b := &nv.Body
 	if b.View != 5 || b.Replica != h.id() || fmt.Sprint(spec.Encode(&b.ViewChanges)) != fmt.Sprint(spec.Encode(&vcs)) {
-		h.fatalf("new-view body %d %d with %d view-changes", b.View, b.Replica, len(b.ViewChanges))
+		h.Fatalf("new-view body %d %d with %d view-changes", b.View, b.Replica, len(b.ViewChanges))
 	}
 	if !h.c.Verify(spec.RolePrep, h.id(), spec.DomainNewView, b, nv.Sig) {
-		h.fatalf("new-view signature")
+		h.Fatalf("new-view signature")
 	}
 	if len(b.PrePrepares) != len(o) {
-		h.fatalf("%d pre-prepares, want %d", len(b.PrePrepares), len(o))
+		h.Fatalf("%d pre-prepares, want %d", len(b.PrePrepares), len(o))
 	}
 	for i, pp := range b.PrePrepares {
 		if pp.Body != o[i] || !h.c.Verify(spec.RolePrep, h.id(), spec.DomainPrePrepare, &pp.Body, pp.Sig) {
-			h.fatalf("pre-prepare %d: %+v, want %+v", i, pp.Body, o[i])
+			h.Fatalf("pre-prepare %d: %+v, want %+v", i, pp.Body, o[i])
 		}
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"runtime"
 	"runtime/pprof"
 	"sync"
@@ -14,25 +13,19 @@ import (
 	"github.com/splitbft/splitbft/broker"
 	"github.com/splitbft/splitbft/broker/localnet"
 	"github.com/splitbft/splitbft/client"
-	confa "github.com/splitbft/splitbft/conf-a"
-	confb "github.com/splitbft/splitbft/conf-b"
-	"github.com/splitbft/splitbft/exec"
-	"github.com/splitbft/splitbft/exec/kv"
+	"github.com/splitbft/splitbft/internal/builds"
 	"github.com/splitbft/splitbft/internal/edcrypto"
 	"github.com/splitbft/splitbft/internal/stdcrypto"
-	prepa "github.com/splitbft/splitbft/prep-a"
-	prepb "github.com/splitbft/splitbft/prep-b"
-	"github.com/splitbft/splitbft/spec"
 )
 
 // mixed is the diversity matrix of the benchmark: (prep, conf) = (a,a), (a,b), (b,a), (b,b).
 func mixed() []localnet.Builds {
-	pa := func(r io.Reader) spec.Compartment { return prepa.New(r) }
-	pb := func(r io.Reader) spec.Compartment { return prepb.New(r) }
-	ca := func(r io.Reader) spec.Compartment { return confa.New(r) }
-	cb := func(r io.Reader) spec.Compartment { return confb.New(r) }
-	ex := func(r io.Reader) spec.Compartment { return exec.New(r, kv.New()) }
-	return []localnet.Builds{{Prep: pa, Conf: ca, Exec: ex}, {Prep: pa, Conf: cb, Exec: ex}, {Prep: pb, Conf: ca, Exec: ex}, {Prep: pb, Conf: cb, Exec: ex}}
+	var out []localnet.Builds
+	for _, pc := range [][2]string{{"a", "a"}, {"a", "b"}, {"b", "a"}, {"b", "b"}} {
+		t := builds.Trio(pc[0], pc[1])
+		out = append(out, localnet.Builds{Prep: localnet.Factory(t[0]), Conf: localnet.Factory(t[1]), Exec: localnet.Factory(t[2])})
+	}
+	return out
 }
 
 // BenchmarkCluster measures the in-process 4-replica mixed cluster under 64 clients

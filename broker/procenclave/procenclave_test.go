@@ -3,7 +3,6 @@ package procenclave_test
 import (
 	"bytes"
 	"errors"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,30 +13,15 @@ import (
 
 	"github.com/splitbft/splitbft/broker"
 	"github.com/splitbft/splitbft/broker/procenclave"
-	confa "github.com/splitbft/splitbft/conf-a"
-	confb "github.com/splitbft/splitbft/conf-b"
 	"github.com/splitbft/splitbft/conformance"
-	execpkg "github.com/splitbft/splitbft/exec"
-	"github.com/splitbft/splitbft/exec/kv"
-	prepa "github.com/splitbft/splitbft/prep-a"
-	prepb "github.com/splitbft/splitbft/prep-b"
+	"github.com/splitbft/splitbft/internal/builds"
 	"github.com/splitbft/splitbft/spec"
 )
 
 var _ broker.Enclave = (*procenclave.Process)(nil)
 
-// binaries maps each compartment binary to its role and in-process constructor.
-var binaries = []struct {
-	name string
-	role spec.Role
-	new  func(io.Reader) spec.Compartment
-}{
-	{"prep-a", spec.RolePrep, func(r io.Reader) spec.Compartment { return prepa.New(r) }},
-	{"prep-b", spec.RolePrep, func(r io.Reader) spec.Compartment { return prepb.New(r) }},
-	{"conf-a", spec.RoleConf, func(r io.Reader) spec.Compartment { return confa.New(r) }},
-	{"conf-b", spec.RoleConf, func(r io.Reader) spec.Compartment { return confb.New(r) }},
-	{"exec", spec.RoleExec, func(r io.Reader) spec.Compartment { return execpkg.New(r, kv.New()) }},
-}
+// binaries are the compartment binaries, from the build registry.
+var binaries = builds.All()
 
 var (
 	buildOnce sync.Once
@@ -58,8 +42,11 @@ func bin(t *testing.T, name string) string {
 		if buildErr != nil {
 			return
 		}
-		cmd := exec.Command(goTool, "build", "-o", binDir, "./prep-a/cmd/prep-a", "./prep-b/cmd/prep-b",
-			"./conf-a/cmd/conf-a", "./conf-b/cmd/conf-b", "./exec/cmd/exec")
+		args := []string{"build", "-o", binDir}
+		for _, b := range binaries {
+			args = append(args, "./"+b.Cmd)
+		}
+		cmd := exec.Command(goTool, args...)
 		cmd.Dir = filepath.Join("..", "..")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			buildErr = errors.New(err.Error() + ": " + string(out))
@@ -99,10 +86,10 @@ func start(t *testing.T, path string, args ...string) (*procenclave.Process, *sy
 func TestMatchesInProcess(t *testing.T) {
 	const seed, replica = 11, 1
 	for _, b := range binaries {
-		t.Run(b.name, func(t *testing.T) {
-			p, stderr := start(t, bin(t, b.name), "-test-seed", "11")
-			local := b.new(spec.TestStream("enclave", seed))
-			req := spec.Encode(&spec.InitRequest{Role: b.role, Replica: replica})
+		t.Run(b.Name, func(t *testing.T) {
+			p, stderr := start(t, bin(t, b.Name), "-test-seed", "11")
+			local := b.New(spec.TestStream("enclave", seed))
+			req := spec.Encode(&spec.InitRequest{Role: b.Role, Replica: replica})
 			got, err := p.Init(req)
 			want, _ := local.Init(req)
 			if err != nil || !bytes.Equal(got, want) {
@@ -112,7 +99,7 @@ func TestMatchesInProcess(t *testing.T) {
 			if err := spec.Decode(got, &enr, spec.MaxMessageBytes); err != nil {
 				t.Fatal(err)
 			}
-			fx, err := conformance.NewFixture(seed, conformance.DefaultParams(), b.role, replica, enr.Body)
+			fx, err := conformance.NewFixture(seed, conformance.DefaultParams(), b.Role, replica, enr.Body)
 			if err != nil {
 				t.Fatal(err)
 			}

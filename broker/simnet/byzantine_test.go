@@ -17,12 +17,9 @@ import (
 // real keys (learned through EnclaveRand) to seal a wrong Result into every reply and
 // sign a wrong state digest into every checkpoint. Its replies open and its
 // checkpoints verify: only quorums protect the clients and the other replicas.
-func lyingExec(s *Sim, r uint64) func(real broker.Enclave) broker.Enclave {
-	rnd := s.EnclaveRand(EnclaveID{Role: spec.RoleExec, Replica: r})
-	var seed, box [32]byte
-	io.ReadFull(rnd, seed[:])
-	io.ReadFull(rnd, box[:])
-	sign := ed25519.NewKeyFromSeed(seed[:])
+func lyingExec(t testing.TB, s *Sim, r uint64) func(real broker.Enclave) broker.Enclave {
+	keys := enclaveKeys(t, s, EnclaveID{Role: spec.RoleExec, Replica: r})
+	sign, box := keys.Sign, keys.Box
 	cd := spec.ConfigDigest(s.Config())
 	return func(real broker.Enclave) broker.Enclave {
 		return &Byzantine{Real: real, Rewrite: func(_ *spec.StepInput, out *spec.StepOutput) {
@@ -73,7 +70,7 @@ func TestByzantineExec(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.SetEnclave(EnclaveID{Role: spec.RoleExec, Replica: 3}, lyingExec(s, 3))
+	s.SetEnclave(EnclaveID{Role: spec.RoleExec, Replica: 3}, lyingExec(t, s, 3))
 	forged := 0
 	w.start(s)
 	if err := s.RunUntil(func() bool { return w.done(s) || len(w.errs) > 0 }, 20_000_000); err != nil {

@@ -2,7 +2,6 @@ package simnet
 
 import (
 	"crypto/ed25519"
-	"io"
 	"slices"
 	"testing"
 
@@ -82,12 +81,10 @@ func TestScenario01PrimaryCrashMidBatch(t *testing.T) {
 	})
 }
 
-// signer returns the Ed25519 key of compartment id, learned from its randomness (the
-// first 32 bytes are its seed, SPEC.md §3.5), and the cluster's config digest.
+// signer returns the Ed25519 key of compartment id, learned from its randomness
+// (SPEC.md §3.5), and the cluster's config digest.
 func (sc *scenario) signer(id EnclaveID) (ed25519.PrivateKey, spec.Digest) {
-	var seed [32]byte
-	io.ReadFull(sc.s.EnclaveRand(id), seed[:])
-	return ed25519.NewKeyFromSeed(seed[:]), spec.ConfigDigest(sc.s.Config())
+	return enclaveKeys(sc.t, sc.s, id).Sign, spec.ConfigDigest(sc.s.Config())
 }
 
 // forgeProposal returns an encoded proposal of batch b at (view, seq) signed with the

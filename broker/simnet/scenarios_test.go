@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"flag"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"strconv"
 	"strings"
@@ -12,12 +11,6 @@ import (
 
 	"github.com/splitbft/splitbft/broker"
 	"github.com/splitbft/splitbft/client"
-	confa "github.com/splitbft/splitbft/conf-a"
-	confb "github.com/splitbft/splitbft/conf-b"
-	"github.com/splitbft/splitbft/exec"
-	"github.com/splitbft/splitbft/exec/kv"
-	prepa "github.com/splitbft/splitbft/prep-a"
-	prepb "github.com/splitbft/splitbft/prep-b"
 	"github.com/splitbft/splitbft/spec"
 )
 
@@ -91,17 +84,8 @@ func mixFactory(mix string, seed, n uint64) (func(uint64) Factory, string) {
 			impl[i] = string([]byte{"ab"[rng.IntN(2)], "ab"[rng.IntN(2)]})
 		}
 	}
-	preps := map[byte]func(io.Reader) spec.Compartment{
-		'a': func(r io.Reader) spec.Compartment { return prepa.New(r) },
-		'b': func(r io.Reader) spec.Compartment { return prepb.New(r) },
-	}
-	confs := map[byte]func(io.Reader) spec.Compartment{
-		'a': func(r io.Reader) spec.Compartment { return confa.New(r) },
-		'b': func(r io.Reader) spec.Compartment { return confb.New(r) },
-	}
 	return func(i uint64) Factory {
-		return Factory{Prep: preps[impl[i][0]], Conf: confs[impl[i][1]],
-			Exec: func(r io.Reader) spec.Compartment { return exec.New(r, kv.New()) }}
+		return trio(impl[i][:1], impl[i][1:])
 	}, strings.Join(impl, ",")
 }
 

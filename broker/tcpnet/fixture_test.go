@@ -15,12 +15,7 @@ import (
 	"github.com/splitbft/splitbft/broker"
 	"github.com/splitbft/splitbft/broker/tcpnet"
 	"github.com/splitbft/splitbft/client"
-	confa "github.com/splitbft/splitbft/conf-a"
-	confb "github.com/splitbft/splitbft/conf-b"
-	"github.com/splitbft/splitbft/exec"
-	"github.com/splitbft/splitbft/exec/kv"
-	prepa "github.com/splitbft/splitbft/prep-a"
-	prepb "github.com/splitbft/splitbft/prep-b"
+	"github.com/splitbft/splitbft/internal/builds"
 	"github.com/splitbft/splitbft/spec"
 )
 
@@ -82,17 +77,17 @@ func newFixture(t *testing.T, seed uint64, nClients int, listen ...int) *fixture
 	return f
 }
 
-// builds is the diversity matrix: (prep, conf) = (a,a), (a,b), (b,a), (b,b).
-func builds(i int, rand io.Reader) [3]spec.Compartment {
-	prep := []func() spec.Compartment{func() spec.Compartment { return prepa.New(rand) }, func() spec.Compartment { return prepb.New(rand) }}
-	conf := []func() spec.Compartment{func() spec.Compartment { return confa.New(rand) }, func() spec.Compartment { return confb.New(rand) }}
-	return [3]spec.Compartment{prep[i/2%2](), conf[i%2](), exec.New(rand, kv.New())}
+// trio is the diversity matrix: (prep, conf) = (a,a), (a,b), (b,a), (b,b); all three
+// compartments of replica i draw from rand.
+func trio(i int, rand io.Reader) [3]spec.Compartment {
+	t := builds.Trio("ab"[i/2%2:i/2%2+1], "ab"[i%2:i%2+1])
+	return [3]spec.Compartment{t[0](rand), t[1](rand), t[2](rand)}
 }
 
 func (f *fixture) bootstrap(nClients int) {
 	f.enc = make([][3]broker.Enclave, replicas)
 	for i := range replicas {
-		for role, c := range builds(i, spec.TestStream("tcpnet-enclave", f.seed*16+uint64(i))) {
+		for role, c := range trio(i, spec.TestStream("tcpnet-enclave", f.seed*16+uint64(i))) {
 			f.enc[i][role] = broker.InProcess(c)
 		}
 	}

@@ -2,29 +2,10 @@ package main
 
 import (
 	"fmt"
-	"io"
 
 	"github.com/splitbft/splitbft/broker/localnet"
-	confa "github.com/splitbft/splitbft/conf-a"
-	confb "github.com/splitbft/splitbft/conf-b"
-	"github.com/splitbft/splitbft/exec"
-	"github.com/splitbft/splitbft/exec/kv"
-	prepa "github.com/splitbft/splitbft/prep-a"
-	prepb "github.com/splitbft/splitbft/prep-b"
+	"github.com/splitbft/splitbft/internal/builds"
 	"github.com/splitbft/splitbft/spec"
-)
-
-// The compartment implementations this binary can host.
-var (
-	prepImpls = map[string]localnet.Factory{
-		"a": func(r io.Reader) spec.Compartment { return prepa.New(r) },
-		"b": func(r io.Reader) spec.Compartment { return prepb.New(r) },
-	}
-	confImpls = map[string]localnet.Factory{
-		"a": func(r io.Reader) spec.Compartment { return confa.New(r) },
-		"b": func(r io.Reader) spec.Compartment { return confb.New(r) },
-	}
-	execImpl localnet.Factory = func(r io.Reader) spec.Compartment { return exec.New(r, kv.New()) }
 )
 
 // diversity returns the (prep, conf) implementation letters of each of n replicas:
@@ -48,7 +29,17 @@ func diversity(mode string, n int) ([][2]string, error) {
 func replicaBuilds(assign [][2]string) []localnet.Builds {
 	var bs []localnet.Builds
 	for _, a := range assign {
-		bs = append(bs, localnet.Builds{Prep: prepImpls[a[0]], Conf: confImpls[a[1]], Exec: execImpl})
+		bs = append(bs, localnet.Builds{Prep: variant(spec.RolePrep, a[0]), Conf: variant(spec.RoleConf, a[1]), Exec: variant(spec.RoleExec, "")})
 	}
 	return bs
+}
+
+// variant returns the in-process constructor of implementation v of role r from the
+// build registry; diversity only produces letters the registry has.
+func variant(r spec.Role, v string) localnet.Factory {
+	b, ok := builds.Variant(r, v)
+	if !ok {
+		panic(fmt.Sprintf("splitbft: no %s build %q", spec.RoleName(r), v))
+	}
+	return localnet.Factory(b.New)
 }

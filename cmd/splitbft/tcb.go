@@ -13,18 +13,20 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/splitbft/splitbft/internal/builds"
 )
 
-// enclaveBinaries are the compartment binaries that run inside enclaves: build name
-// and main package, relative to the module root. The build name is also the directory
-// of the implementation's own packages.
-var enclaveBinaries = []struct{ build, pkg string }{
-	{"prep-a", "prep-a/cmd/prep-a"},
-	{"prep-b", "prep-b/cmd/prep-b"},
-	{"conf-a", "conf-a/cmd/conf-a"},
-	{"conf-b", "conf-b/cmd/conf-b"},
-	{"exec", "exec/cmd/exec"},
-}
+// enclaveBinaries are the compartment binaries that run inside enclaves, from the
+// build registry: build name and main package, relative to the module root. The build
+// name is also the directory of the implementation's own packages.
+var enclaveBinaries = func() []struct{ build, pkg string } {
+	var out []struct{ build, pkg string }
+	for _, b := range builds.All() {
+		out = append(out, struct{ build, pkg string }{b.Name, b.Cmd})
+	}
+	return out
+}()
 
 // tcbPkg is one package linked into a binary and its counted lines.
 type tcbPkg struct {

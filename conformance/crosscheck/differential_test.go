@@ -2,16 +2,12 @@ package crosscheck
 
 import (
 	"encoding/hex"
-	"io"
 	"os"
 	"regexp"
 	"testing"
 
-	confa "github.com/splitbft/splitbft/conf-a"
-	confb "github.com/splitbft/splitbft/conf-b"
 	"github.com/splitbft/splitbft/conformance"
-	prepa "github.com/splitbft/splitbft/prep-a"
-	prepb "github.com/splitbft/splitbft/prep-b"
+	"github.com/splitbft/splitbft/internal/builds"
 	"github.com/splitbft/splitbft/spec"
 )
 
@@ -22,10 +18,10 @@ const (
 )
 
 var (
-	prepA conformance.Factory = func(r io.Reader) spec.Compartment { return prepa.New(r) }
-	prepB conformance.Factory = func(r io.Reader) spec.Compartment { return prepb.New(r) }
-	confA conformance.Factory = func(r io.Reader) spec.Compartment { return confa.New(r) }
-	confB conformance.Factory = func(r io.Reader) spec.Compartment { return confb.New(r) }
+	prepA = conformance.Factory(builds.MustLookup(builds.PrepA).New)
+	prepB = conformance.Factory(builds.MustLookup(builds.PrepB).New)
+	confA = conformance.Factory(builds.MustLookup(builds.ConfA).New)
+	confB = conformance.Factory(builds.MustLookup(builds.ConfB).New)
 )
 
 // steps is the published step count, or a tenth of it in -short mode.

@@ -2,18 +2,12 @@ package crosscheck
 
 import (
 	"flag"
-	"io"
 	"os"
 	"path/filepath"
 	"testing"
 
-	confa "github.com/splitbft/splitbft/conf-a"
-	confb "github.com/splitbft/splitbft/conf-b"
 	"github.com/splitbft/splitbft/conformance"
-	"github.com/splitbft/splitbft/exec"
-	"github.com/splitbft/splitbft/exec/kv"
-	prepa "github.com/splitbft/splitbft/prep-a"
-	prepb "github.com/splitbft/splitbft/prep-b"
+	"github.com/splitbft/splitbft/internal/builds"
 	"github.com/splitbft/splitbft/spec"
 )
 
@@ -21,11 +15,14 @@ var rewriteScenarios = flag.Bool("rewrite-scenarios", false, "re-render conforma
 
 // scenarioImpls are the implementations of each role: the first renders goldens on
 // -rewrite-scenarios, and every one must reproduce them unchanged.
-var scenarioImpls = map[spec.Role][]conformance.Factory{
-	spec.RolePrep: {func(r io.Reader) spec.Compartment { return prepa.New(r) }, func(r io.Reader) spec.Compartment { return prepb.New(r) }},
-	spec.RoleConf: {func(r io.Reader) spec.Compartment { return confa.New(r) }, func(r io.Reader) spec.Compartment { return confb.New(r) }},
-	spec.RoleExec: {func(r io.Reader) spec.Compartment { return exec.New(r, kv.New()) }},
-}
+var scenarioImpls = func() map[spec.Role][]conformance.Factory {
+	m := map[spec.Role][]conformance.Factory{}
+	for _, name := range []string{builds.PrepA, builds.PrepB, builds.ConfA, builds.ConfB, builds.Exec} {
+		b := builds.MustLookup(name)
+		m[b.Role] = append(m[b.Role], conformance.Factory(b.New))
+	}
+	return m
+}()
 
 // TestScenarioGoldens renders the golden scenario scripts (issue: "multi-step scripts,
 // rendered through spec.Describe, that both implementations pass unchanged") and checks

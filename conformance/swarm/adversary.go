@@ -6,71 +6,9 @@ import (
 	"github.com/splitbft/splitbft/spec"
 )
 
-// action is one kind of adversary move in the safety phase.
-type action int
-
-const (
-	actDeliver     action = iota // deliver (or drop, or duplicate) a pending message
-	actReplay                    // deliver any message ever seen to any compartment
-	actClientBatch               // hand a batch of client requests to a prep
-	actSuspect                   // fire a conf's request timer (early, late, or for the wrong view)
-	actIssue                     // a client prepares its next request
-	actReply                     // deliver (or drop) a reply to its client
-	actStateReq                  // ask an exec for state on behalf of another
-	actByz                       // a Byzantine enclave acts on its own
-	actRestart                   // restart an enclave (fresh keys, not in the configuration)
-	actPartition                 // start or heal a partition
-	actRetransmit                // a broker retransmits what its compartment could use
-	numActions
-)
-
-// weights returns the relative weight of each action for the run's profile.
-func (s *sim) weights() [numActions]float64 {
-	var w [numActions]float64
-	w[actDeliver] = 80
-	w[actReplay] = 80 * s.p.Replay / (1 - s.p.Replay + 1e-9) / 2
-	w[actClientBatch] = 8
-	w[actSuspect] = s.p.Suspect
-	w[actIssue] = 3
-	w[actReply] = 12
-	w[actStateReq] = 1
-	if s.hasByz() {
-		w[actByz] = 4
-		if s.opt.Profile == ProfileEquivocate {
-			w[actByz] = 12
-		}
-	}
-	if s.p.Restarts > 0 {
-		w[actRestart] = 0.15
-	}
-	if s.p.Partitions {
-		w[actPartition] = 0.4
-	}
-	w[actRetransmit] = 6
-	return w
-}
-
-// hasByz reports whether the placement has any Byzantine enclave.
-func (s *sim) hasByz() bool {
-	for _, ids := range s.place.Byz {
-		if len(ids) > 0 {
-			return true
-		}
-	}
-	return false
-}
-
 // adversaryStep performs one safety-phase action.
 func (s *sim) adversaryStep() {
-	x := s.rng.Float64() * s.wsum
-	a := actDeliver
-	for i, w := range s.w {
-		if x < w {
-			a = action(i)
-			break
-		}
-		x -= w
-	}
+	a := s.choose(s.rng.Float64())
 	s.stats.Actions[a]++
 	switch a {
 	case actDeliver:
@@ -98,9 +36,7 @@ func (s *sim) adversaryStep() {
 	case actRetransmit:
 		s.actRetransmit()
 	}
-	if s.partition != 0 && s.step >= s.partitionUntil {
-		s.partition = 0
-	}
+	s.healPartition(s.step)
 	if s.step >= s.episode.until {
 		s.newEpisode()
 	}

@@ -2,13 +2,8 @@ package swarm
 
 import (
 	"bytes"
-	"crypto/sha256"
+	"crypto/cipher"
 	"fmt"
-	"io"
-
-	"golang.org/x/crypto/chacha20poly1305"
-	"golang.org/x/crypto/curve25519"
-	"golang.org/x/crypto/hkdf"
 
 	"github.com/splitbft/splitbft/client"
 	"github.com/splitbft/splitbft/conformance"
@@ -20,12 +15,12 @@ type opKey struct{ client, ts uint64 }
 
 // swarmClient is one correct client: a client.Session and what the oracles need.
 type swarmClient struct {
-	id        client.Identity
-	sess      *client.Session
-	replyKeys [][]byte // per replica, SPEC.md §12.3
-	issued    int      // requests prepared
-	done      int      // requests completed
-	lastDone  int      // s.step of the last completion
+	id         client.Identity
+	sess       *client.Session
+	replyAEADs []cipher.AEAD // per replica, under the pairwise reply key (SPEC §12.3)
+	issued     int           // requests prepared
+	done       int           // requests completed
+	lastDone   int           // s.step of the last completion
 }
 
 // request is a client REQUEST in the adversary's hands.
@@ -43,16 +38,11 @@ func (s *sim) addClient(id client.Identity) error {
 	}
 	c := &swarmClient{id: id, sess: sess}
 	for r := range s.cfg.N {
-		box := s.cfg.Replicas[r].Exec.Body.BoxKey
-		shared, err := curve25519.X25519(id.BoxPrivate[:], box[:])
+		aead, err := replyAEAD(id.BoxPrivate, s.cfg.Replicas[r].Exec.Body.BoxKey, s.cd, id.ID, r)
 		if err != nil {
 			return err
 		}
-		info := append([]byte(spec.LabelReplyKey), spec.U64(id.ID)...)
-		info = append(info, spec.U64(r)...)
-		key := make([]byte, 32)
-		io.ReadFull(hkdf.New(sha256.New, shared, s.cd[:], info), key)
-		c.replyKeys = append(c.replyKeys, key)
+		c.replyAEADs = append(c.replyAEADs, aead)
 	}
 	s.clients = append(s.clients, c)
 	return nil
@@ -120,12 +110,7 @@ func (s *sim) replyOut(nd *node, og origin, body []byte) {
 			s.fail("client-safety", "%s sealed a reply its client cannot open: %v", nd.id, err)
 			return
 		}
-		k := opKey{r.Client, r.Timestamp}
-		if old, ok := s.results[k]; ok && old.res != res {
-			s.fail("agreement", "client %d timestamp %d: %s replied %x, %s replied %x", r.Client, r.Timestamp, nd.id, res, old.who, old.res)
-		} else if !ok {
-			s.results[k] = resultSeen{res, nd.id.String()}
-		}
+		s.correctResult(nd, opKey{r.Client, r.Timestamp}, res)
 	}
 	s.replies = append(s.replies, replyDelivery{client: r.Client, body: body})
 	if len(s.replies) > maxPending {
@@ -133,27 +118,12 @@ func (s *sim) replyOut(nd *node, og origin, body []byte) {
 	}
 }
 
-// resultSeen is the first correct result of an operation and who produced it.
-type resultSeen struct {
-	res string // enc(Result)
-	who string
-}
-
 // openReply opens a reply with the client's pairwise key for the replying replica.
-func (s *sim) openReply(c *swarmClient, r *spec.Reply) (string, error) {
-	if r.Replica >= s.cfg.N {
+func (w *world) openReply(c *swarmClient, r *spec.Reply) (string, error) {
+	if r.Replica >= w.cfg.N {
 		return "", fmt.Errorf("replica %d out of range", r.Replica)
 	}
-	ad := append([]byte(spec.LabelReplyAD), 0)
-	ad = append(ad, s.cd[:]...)
-	for _, v := range []uint64{r.Client, r.Timestamp, r.Replica, r.View} {
-		ad = append(ad, spec.U64(v)...)
-	}
-	aead, err := chacha20poly1305.NewX(c.replyKeys[r.Replica])
-	if err != nil {
-		return "", err
-	}
-	pt, err := aead.Open(nil, r.Nonce[:], r.Ciphertext, ad)
+	pt, err := c.replyAEADs[r.Replica].Open(nil, r.Nonce[:], r.Ciphertext, replyAD(w.cd, r, r.Replica))
 	if err != nil {
 		return "", err
 	}
@@ -165,8 +135,8 @@ func (s *sim) openReply(c *swarmClient, r *spec.Reply) (string, error) {
 }
 
 // clientByID returns the client with that id, or nil.
-func (s *sim) clientByID(id uint64) *swarmClient {
-	for _, c := range s.clients {
+func (w *world) clientByID(id uint64) *swarmClient {
+	for _, c := range w.clients {
 		if c.id.ID == id {
 			return c
 		}
@@ -175,25 +145,14 @@ func (s *sim) clientByID(id uint64) *swarmClient {
 }
 
 // handReply gives a reply to its client's session; on completion the client-safety
-// oracle compares every result with the correct execs'.
+// oracle compares every result with the correct execs' (checkAccepted).
 func (s *sim) handReply(rd replyDelivery) {
 	c := s.clientByID(rd.client)
 	comp, done, err := c.sess.HandleReply(rd.body)
 	if err != nil || !done {
 		return
 	}
-	for j, res := range comp.Results {
-		k := opKey{c.id.ID, comp.Timestamp + uint64(j)}
-		got := string(spec.Encode(&res))
-		want, ok := s.results[k]
-		switch {
-		case !ok:
-			s.fail("client-safety", "client %d accepted a result for timestamp %d that no correct exec produced", k.client, k.ts)
-		case want.res != got:
-			s.fail("client-safety", "client %d accepted %x for timestamp %d; correct execs replied %x", k.client, got, k.ts, want.res)
-		}
-	}
-	s.recordReturn(c.id.ID, comp.Timestamp, comp.Results)
+	s.checkAccepted(c.id.ID, comp.Timestamp, comp.Results)
 	c.done++
 	c.lastDone = s.step
 	s.stats.Completed++
@@ -204,9 +163,9 @@ func (s *sim) handReply(rd replyDelivery) {
 }
 
 // outstanding returns the requests the clients are waiting for.
-func (s *sim) outstanding() []request {
+func (w *world) outstanding() []request {
 	var out []request
-	for _, c := range s.clients {
+	for _, c := range w.clients {
 		if raw, ts, ok := c.sess.Outstanding(); ok {
 			out = append(out, request{raw: raw, client: c.id.ID, ts: ts})
 		}

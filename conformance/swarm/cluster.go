@@ -5,17 +5,14 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
-	"io"
 
 	"github.com/splitbft/splitbft/broker"
 	"github.com/splitbft/splitbft/client"
-	confa "github.com/splitbft/splitbft/conf-a"
-	confb "github.com/splitbft/splitbft/conf-b"
 	"github.com/splitbft/splitbft/conformance"
 	"github.com/splitbft/splitbft/exec"
 	"github.com/splitbft/splitbft/exec/kv"
-	prepa "github.com/splitbft/splitbft/prep-a"
-	prepb "github.com/splitbft/splitbft/prep-b"
+	"github.com/splitbft/splitbft/internal/builds"
+	"github.com/splitbft/splitbft/internal/testcluster"
 	"github.com/splitbft/splitbft/spec"
 )
 
@@ -27,40 +24,19 @@ type enclaveID struct {
 
 func (e enclaveID) String() string { return fmt.Sprintf("%s%d", spec.RoleName(e.Role), e.Replica) }
 
-// newCompartment builds a fresh compartment of build from Stream("enclave", seed).
-// For exec, app receives the recording application.
+// newCompartment builds a fresh compartment of build (a name of the build registry)
+// from Stream("enclave", seed). For exec, app receives the recording application.
 func newCompartment(build string, seed uint64, app exec.Application) spec.Compartment {
 	r := conformance.Stream("enclave", seed)
-	switch build {
-	case "prep-a":
-		return prepa.New(r)
-	case "prep-b":
-		return prepb.New(r)
-	case "conf-a":
-		return confa.New(r)
-	case "conf-b":
-		return confb.New(r)
-	case "exec":
-		return exec.New(r, app)
+	if build == builds.Exec {
+		return builds.NewExec(r, app)
 	}
-	panic("swarm: unknown build " + build)
+	return builds.MustLookup(build).New(r)
 }
 
 // otherBuild returns the other implementation of build for N-version replay, or "" if
 // there is none (exec has one implementation).
-func otherBuild(build string) string {
-	switch build {
-	case "prep-a":
-		return "prep-b"
-	case "prep-b":
-		return "prep-a"
-	case "conf-a":
-		return "conf-b"
-	case "conf-b":
-		return "conf-a"
-	}
-	return ""
-}
+func otherBuild(build string) string { return builds.MustLookup(build).Partner }
 
 // enclaveSeed derives the test-stream seed of enclave (role, replica) in generation
 // gen (0 at bootstrap, +1 per restart) of run seed.
@@ -70,14 +46,15 @@ func enclaveSeed(run uint64, role spec.Role, replica, gen uint64) uint64 {
 	return binary.BigEndian.Uint64(h.Sum(nil))
 }
 
-// enclaveKeys returns the Ed25519 key and (exec) the X25519 private key a compartment
-// built from Stream("enclave", seed) generates at Init (SPEC.md §3.5).
+// enclaveKeys returns the Ed25519 key and the X25519 private key (an exec's box key;
+// for prep and conf the next 32 bytes of the stream, unused) that a compartment built
+// from Stream("enclave", seed) generates at Init (SPEC §3.5).
 func enclaveKeys(seed uint64) (ed25519.PrivateKey, [32]byte) {
-	r := conformance.Stream("enclave", seed)
-	var s, box [32]byte
-	io.ReadFull(r, s[:])
-	io.ReadFull(r, box[:])
-	return ed25519.NewKeyFromSeed(s[:]), box
+	k, err := testcluster.DeriveKeys(conformance.Stream("enclave", seed), spec.RoleExec)
+	if err != nil {
+		panic("swarm: the conformance test stream failed: " + err.Error()) // it never does
+	}
+	return k.Sign, k.Box
 }
 
 // recApp is kv-v1 with a record of the operations executed during the current step:
@@ -246,12 +223,10 @@ func (s *sim) buildCluster() error {
 func (s *sim) newNode(role spec.Role, r uint64) *node {
 	nd := &node{id: enclaveID{role, r}}
 	switch role {
-	case spec.RolePrep:
-		nd.build = "prep-" + string(s.p.Builds[r][0])
-	case spec.RoleConf:
-		nd.build = "conf-" + string(s.p.Builds[r][1])
+	case spec.RolePrep, spec.RoleConf:
+		nd.build = variant(role, string(s.p.Builds[r][role:role+1]))
 	default:
-		nd.build = "exec"
+		nd.build = builds.Exec
 		nd.app = newRecApp()
 		nd.shadow = newExecShadow()
 	}
@@ -264,6 +239,15 @@ func (s *sim) newNode(role spec.Role, r uint64) *node {
 	nd.inst.name = nd.id.String()
 	nd.key, nd.box = enclaveKeys(seed)
 	return nd
+}
+
+// variant returns the registry name of implementation letter v of role r.
+func variant(r spec.Role, v string) string {
+	b, ok := builds.Variant(r, v)
+	if !ok {
+		panic(fmt.Sprintf("swarm: no %s build %q", spec.RoleName(r), v))
+	}
+	return b.Name
 }
 
 // afterBoot installs the Byzantine enclaves (and their Twins) and the mutants, and

@@ -26,6 +26,14 @@
 // end. Mutants (deliberately broken builds, deployed on every replica for one role)
 // show that the oracles can fail.
 //
+// A run (sim) has three parts, each a type that owns its state: the world (world.go:
+// the configuration, the compartment slots, the clients and every message in
+// flight), the adversary (strategy.go: its weights and the attacks under way; its
+// moves are in adversary.go), and the oracles (oracle.go: what was executed, seen and
+// returned, and the first failure). The oracles read the world only through the
+// nodes handed to them and the worldView interface, and never the adversary; the
+// moves and the run loop are methods of sim.
+//
 // Trust: test code on the UNTRUSTED side. It is never linked into a compartment or a
 // broker.
 package swarm

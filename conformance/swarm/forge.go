@@ -1,13 +1,6 @@
 package swarm
 
 import (
-	"crypto/sha256"
-	"io"
-
-	"golang.org/x/crypto/chacha20poly1305"
-	"golang.org/x/crypto/curve25519"
-	"golang.org/x/crypto/hkdf"
-
 	"github.com/splitbft/splitbft/spec"
 )
 
@@ -304,21 +297,11 @@ func (s *sim) forgeReply(nd *node, body []byte) ([]byte, bool) {
 	if cl == nil {
 		return nil, false
 	}
-	shared, err := curve25519.X25519(nd.box[:], cl.BoxKey[:])
+	aead, err := replyAEAD(nd.box, cl.BoxKey, s.cd, r.Client, nd.id.Replica)
 	if err != nil {
 		return nil, false
 	}
-	info := append([]byte(spec.LabelReplyKey), spec.U64(r.Client)...)
-	info = append(info, spec.U64(nd.id.Replica)...)
-	key := make([]byte, 32)
-	io.ReadFull(hkdf.New(sha256.New, shared, s.cd[:], info), key)
-	ad := append([]byte(spec.LabelReplyAD), 0)
-	ad = append(ad, s.cd[:]...)
-	for _, v := range []uint64{r.Client, r.Timestamp, nd.id.Replica, r.View} {
-		ad = append(ad, spec.U64(v)...)
-	}
-	aead, _ := chacha20poly1305.NewX(key)
 	wrong := spec.Result{Status: spec.StatusOK, Value: []byte("forged by a Byzantine exec")}
-	r.Ciphertext = aead.Seal(nil, r.Nonce[:], spec.Encode(&wrong), ad)
+	r.Ciphertext = aead.Seal(nil, r.Nonce[:], spec.Encode(&wrong), replyAD(s.cd, &r, nd.id.Replica))
 	return spec.Encode(&r), true
 }

@@ -110,8 +110,8 @@ func describeOps(ops []spec.KVOp, res []spec.Result) string {
 }
 
 // recordCall starts a history entry for a request client c just prepared.
-func (s *sim) recordCall(c uint64, ts uint64, ops [][]byte) {
-	h := histOp{client: c, ts: ts, call: s.tick()}
+func (o *oracles) recordCall(c uint64, ts uint64, ops [][]byte) {
+	h := histOp{client: c, ts: ts, call: o.tick()}
 	for _, raw := range ops {
 		var op spec.KVOp
 		if err := spec.Decode(raw, &op, spec.MaxMessageBytes); err != nil {
@@ -119,42 +119,42 @@ func (s *sim) recordCall(c uint64, ts uint64, ops [][]byte) {
 		}
 		h.ops = append(h.ops, op)
 	}
-	s.history = append(s.history, h)
+	o.history = append(o.history, h)
 }
 
 // recordReturn completes the history entry of (c, ts) with the accepted results.
-func (s *sim) recordReturn(c uint64, ts uint64, results []spec.Result) {
-	for i := len(s.history) - 1; i >= 0; i-- {
-		if h := &s.history[i]; h.client == c && h.ts == ts && h.ret == 0 {
-			h.ret, h.results = s.tick(), results
+func (o *oracles) recordReturn(c uint64, ts uint64, results []spec.Result) {
+	for i := len(o.history) - 1; i >= 0; i-- {
+		if h := &o.history[i]; h.client == c && h.ts == ts && h.ret == 0 {
+			h.ret, h.results = o.tick(), results
 			return
 		}
 	}
-	s.fail("client-safety", "client %d completed timestamp %d, which it never issued", c, ts)
+	o.fail("client-safety", "client %d completed timestamp %d, which it never issued", c, ts)
 }
 
 // tick advances the logical clock of the history.
-func (s *sim) tick() int64 {
-	s.clock++
-	return s.clock
+func (o *oracles) tick() int64 {
+	o.clock++
+	return o.clock
 }
 
-// checkLinearizable runs porcupine over the history. A request that never completed
+// checkLinearizable runs porcupine over the history of the run's clients. A request that never completed
 // may or may not have taken effect: it is pending until the end of time, with an
 // unknown output (nil), which the model accepts whatever it would have returned.
-func (s *sim) checkLinearizable() {
+func (o *oracles) checkLinearizable(clients int) {
 	var hist []porcupine.Operation
-	for _, h := range s.history {
+	for _, h := range o.history {
 		op := porcupine.Operation{ClientId: int(h.client), Input: h.ops, Call: h.call, Return: h.ret}
 		if h.ret == 0 {
 			op.Return, op.Output = math.MaxInt64, []spec.Result(nil)
 		} else {
 			op.Output = h.results
-			s.stats.HistoryOps++
+			o.stats.HistoryOps++
 		}
 		hist = append(hist, op)
 	}
 	if !porcupine.CheckOperations(kvModel, hist) {
-		s.fail("linearizability", "the history of %d requests of %d clients is not linearizable against kv-v1", len(hist), len(s.clients))
+		o.fail("linearizability", "the history of %d requests of %d clients is not linearizable against kv-v1", len(hist), clients)
 	}
 }

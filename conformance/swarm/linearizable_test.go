@@ -39,8 +39,8 @@ func TestLinearizabilityOracle(t *testing.T) {
 		}, false},
 	}
 	for _, tc := range cases {
-		s := &sim{history: tc.hist}
-		s.checkLinearizable()
+		s := &oracles{history: tc.hist, stats: &Stats{}, where: func() (int, string, []string) { return 0, "test", nil }}
+		s.checkLinearizable(3)
 		if got := s.failure == nil; got != tc.good {
 			t.Errorf("%s: linearizable = %v, want %v (%v)", tc.name, got, tc.good, s.failure)
 		}

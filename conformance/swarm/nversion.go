@@ -39,15 +39,16 @@ func (s *sim) newInstance(build string, seed uint64, app exec.Application) *inst
 
 // checkNVersion is the N-version oracle: every recorded trace, replayed into the
 // other implementation of its compartment (same randomness), gives byte-identical
-// StepOutputs. The first divergence fails the run and its trace is written out.
-func (s *sim) checkNVersion() {
-	for _, t := range s.traces {
+// StepOutputs. The first divergence fails the run and its trace is written to dir
+// (named after the run's seed), if dir is not "".
+func (o *oracles) checkNVersion(dir string, runSeed uint64) {
+	for _, t := range o.traces {
 		if i, err := replayTrace(t); err != nil {
-			path := s.writeTrace(t, i)
-			s.fail("n-version", "%s trace (seed %d) replayed on %s: %v (trace: %s)", t.build, t.seed, otherBuild(t.build), err, path)
+			path := writeTrace(dir, runSeed, t, i)
+			o.fail("n-version", "%s trace (seed %d) replayed on %s: %v (trace: %s)", t.build, t.seed, otherBuild(t.build), err, path)
 			return
 		}
-		s.stats.TraceSteps += len(t.inputs)
+		o.stats.TraceSteps += len(t.inputs)
 	}
 }
 
@@ -82,9 +83,10 @@ func safeStep(c spec.Compartment, in []byte) (out []byte, err error) {
 }
 
 // writeTrace saves a trace (up to and including step upto) as hex lines: build, seed,
-// init, then one StepInput per line. It returns the path, or "" without a directory.
-func (s *sim) writeTrace(t *trace, upto int) string {
-	if s.opt.ScenarioDir == "" {
+// init, then one StepInput per line, into dir. It returns the path, or "" without a
+// directory.
+func writeTrace(dir string, runSeed uint64, t *trace, upto int) string {
+	if dir == "" {
 		return ""
 	}
 	var b strings.Builder
@@ -95,7 +97,7 @@ func (s *sim) writeTrace(t *trace, upto int) string {
 		}
 		fmt.Fprintf(&b, "step %s %s\n", hex.EncodeToString(in), hex.EncodeToString(t.outs[i][:]))
 	}
-	path := filepath.Join(s.opt.ScenarioDir, fmt.Sprintf("swarm-trace-%d-%s-%d.txt", s.opt.Seed, t.build, t.seed))
+	path := filepath.Join(dir, fmt.Sprintf("swarm-trace-%d-%s-%d.txt", runSeed, t.build, t.seed))
 	if os.WriteFile(path, []byte(b.String()), 0o644) != nil {
 		return ""
 	}

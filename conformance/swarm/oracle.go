@@ -19,44 +19,74 @@ func (f *Failure) Error() string {
 	return fmt.Sprintf("%s violated at step %d (%s phase): %s", f.Oracle, f.Step, f.Phase, f.Detail)
 }
 
+// oracles is what the checks of a run know: what was executed where, the states and
+// results seen, the client history, the recorded traces, and the first failure. The
+// world feeds them observations; they read nothing of the adversary. Where the run is
+// (for a Failure) comes through where, the run's counters through stats, and the
+// world's batches through seen.
+type oracles struct {
+	ops       map[string]opKey     // plaintext of every issued operation → (client, timestamp)
+	decided   map[uint64]stateSeen // seq → the batch digest correct execs executed there
+	stateAt   map[uint64]stateSeen // seq → the state digest correct compartments reached or certified
+	results   map[opKey]resultSeen // the result a client accepted for an operation
+	markerSeq map[opKey]markerSeen // where an operation was executed
+	traces    []*trace             // N-version traces of correct enclaves
+	history   []histOp             // every request the clients issued (linearizability)
+	clock     int64                // logical time of the history
+	failure   *Failure             // the first violation; nil while every oracle holds
+
+	where func() (step int, phase string, trace []string) // where the run is
+	stats *Stats                                          // the run's counters
+	seen  worldView                                       // what they read of the world
+}
+
+func newOracles() oracles {
+	return oracles{ops: map[string]opKey{}, decided: map[uint64]stateSeen{}, stateAt: map[uint64]stateSeen{},
+		results: map[opKey]resultSeen{}, markerSeq: map[opKey]markerSeen{}}
+}
+
 // fail records the first violation of the run; later ones are ignored (the run stops).
-func (s *sim) fail(oracle, format string, a ...any) {
-	if s.failure != nil {
+func (o *oracles) fail(oracle, format string, a ...any) {
+	if o.failure != nil {
 		return
 	}
-	s.failure = &Failure{Oracle: oracle, Step: s.step, Phase: s.phase, Detail: fmt.Sprintf(format, a...),
-		Trace: s.events.lines()}
+	step, phase, trace := o.where()
+	o.failure = &Failure{Oracle: oracle, Step: step, Phase: phase, Detail: fmt.Sprintf(format, a...), Trace: trace}
 }
 
 // checkMonotone is the monotonicity oracle: a correct compartment's view and stable
 // checkpoint never go backwards, nor does the last executed (exec) or committed
 // (conf) sequence number, and it never becomes unconfigured.
-func (s *sim) checkMonotone(nd *node, before, after spec.Status) {
+func (o *oracles) checkMonotone(nd *node, before, after spec.Status) {
 	switch {
 	case !after.Configured:
-		s.fail("monotonicity", "%s reports itself unconfigured", nd.id)
+		o.fail("monotonicity", "%s reports itself unconfigured", nd.id)
 	case after.Role != nd.id.Role || after.Replica != nd.id.Replica:
-		s.fail("output-shape", "%s reports role %d replica %d", nd.id, after.Role, after.Replica)
+		o.fail("output-shape", "%s reports role %d replica %d", nd.id, after.Role, after.Replica)
 	case after.View < before.View:
-		s.fail("monotonicity", "%s view went back from %d to %d", nd.id, before.View, after.View)
+		o.fail("monotonicity", "%s view went back from %d to %d", nd.id, before.View, after.View)
 	case after.Stable < before.Stable:
-		s.fail("monotonicity", "%s stable checkpoint went back from %d to %d", nd.id, before.Stable, after.Stable)
+		o.fail("monotonicity", "%s stable checkpoint went back from %d to %d", nd.id, before.Stable, after.Stable)
 	case nd.id.Role != spec.RolePrep && after.Last < before.Last:
-		s.fail("monotonicity", "%s last went back from %d to %d", nd.id, before.Last, after.Last)
+		o.fail("monotonicity", "%s last went back from %d to %d", nd.id, before.Last, after.Last)
 	}
 }
 
 // checkRestartedRejected is the restart-isolation oracle: everything a restarted
 // enclave signs (or seals) is rejected by correct compartments — it has fresh keys
 // that are not in the configuration. Batches are not signed and are exempt.
-func (s *sim) checkRestartedRejected(nd *node, ds []delivery, codes []uint64) {
+func (o *oracles) checkRestartedRejected(nd *node, ds []delivery, codes []uint64) {
 	for i, d := range ds {
-		if d.msg < 0 || s.pool[d.msg].origin != fromRestarted || d.kind == spec.KindBatch {
+		if d.msg < 0 || d.kind == spec.KindBatch {
+			continue
+		}
+		m := o.seen.message(d.msg)
+		if m.origin != fromRestarted {
 			continue
 		}
 		if codes[i] == 0 {
-			s.fail("restart-isolation", "%s accepted a %s from the restarted enclave %s (generation %d keys)",
-				nd.id, spec.KindName(d.kind), s.pool[d.msg].from, s.nodes[s.pool[d.msg].from.Replica][s.pool[d.msg].from.Role].gen)
+			o.fail("restart-isolation", "%s accepted a %s from the restarted enclave %s (generation %d keys)",
+				nd.id, spec.KindName(d.kind), m.from, o.seen.node(m.from).gen)
 		}
 	}
 }
@@ -64,17 +94,17 @@ func (s *sim) checkRestartedRejected(nd *node, ds []delivery, codes []uint64) {
 // agreeState is the checkpoint-agreement oracle: every state digest a correct exec
 // reaches at seq, and every stable checkpoint certificate a correct compartment
 // carries for seq, name one digest.
-func (s *sim) agreeState(seq uint64, d spec.Digest, who string) {
+func (o *oracles) agreeState(seq uint64, d spec.Digest, who string) {
 	if seq == 0 {
 		return
 	}
-	if old, ok := s.stateAt[seq]; ok {
+	if old, ok := o.stateAt[seq]; ok {
 		if old.d != d {
-			s.fail("checkpoint-agreement", "state at seq %d: %s has %x, %s had %x", seq, who, d[:6], old.who, old.d[:6])
+			o.fail("checkpoint-agreement", "state at seq %d: %s has %x, %s had %x", seq, who, d[:6], old.who, old.d[:6])
 		}
 		return
 	}
-	s.stateAt[seq] = stateSeen{d, who}
+	o.stateAt[seq] = stateSeen{d, who}
 }
 
 // stateSeen is the first state digest seen for a sequence number and who had it.
@@ -85,18 +115,18 @@ type stateSeen struct {
 
 // checkCerts checks the stable checkpoint certificates inside a VIEW-CHANGE or
 // NEW-VIEW a correct compartment emitted.
-func (s *sim) checkCerts(nd *node, kind uint64, body []byte) {
+func (o *oracles) checkCerts(nd *node, kind uint64, body []byte) {
 	switch kind {
 	case spec.KindViewChange:
 		var vc spec.ViewChange
 		if spec.Decode(body, &vc, spec.MaxMessageBytes) == nil {
-			s.agreeState(vc.Body.Stable.Seq, vc.Body.Stable.State, fmt.Sprintf("stable cert in %s's view-change", nd.id))
+			o.agreeState(vc.Body.Stable.Seq, vc.Body.Stable.State, fmt.Sprintf("stable cert in %s's view-change", nd.id))
 		}
 	case spec.KindNewView:
 		var nv spec.NewView
 		if spec.Decode(body, &nv, spec.MaxMessageBytes) == nil {
 			for _, vc := range nv.Body.ViewChanges {
-				s.agreeState(vc.Body.Stable.Seq, vc.Body.Stable.State, fmt.Sprintf("stable cert in %s's new-view", nd.id))
+				o.agreeState(vc.Body.Stable.Seq, vc.Body.Stable.State, fmt.Sprintf("stable cert in %s's new-view", nd.id))
 			}
 		}
 	}
@@ -105,15 +135,49 @@ func (s *sim) checkCerts(nd *node, kind uint64, body []byte) {
 // decide is the agreement oracle: no two correct execs execute different digests at
 // one sequence number. Each exec executes sequence numbers in order (or skips a
 // prefix by state transfer), so this also makes the execution logs prefix-consistent.
-func (s *sim) decide(nd *node, seq uint64, d spec.Digest) {
-	if old, ok := s.decided[seq]; ok {
+func (o *oracles) decide(nd *node, seq uint64, d spec.Digest) {
+	if old, ok := o.decided[seq]; ok {
 		if old.d != d {
-			s.fail("agreement", "seq %d: %s executed batch %x, %s executed %x", seq, nd.id, d[:6], old.who, old.d[:6])
+			o.fail("agreement", "seq %d: %s executed batch %x, %s executed %x", seq, nd.id, d[:6], old.who, old.d[:6])
 		}
 		return
 	}
-	s.decided[seq] = stateSeen{d, nd.id.String()}
-	if seq > s.stats.MaxExecuted {
-		s.stats.MaxExecuted = seq
+	o.decided[seq] = stateSeen{d, nd.id.String()}
+	if seq > o.stats.MaxExecuted {
+		o.stats.MaxExecuted = seq
 	}
+}
+
+// resultSeen is the first correct result of an operation and who produced it.
+type resultSeen struct {
+	res string // enc(Result)
+	who string
+}
+
+// correctResult records res, opened from correct exec nd's reply, as the result of
+// operation k; it must equal every other correct exec's (agreement).
+func (o *oracles) correctResult(nd *node, k opKey, res string) {
+	if old, ok := o.results[k]; ok && old.res != res {
+		o.fail("agreement", "client %d timestamp %d: %s replied %x, %s replied %x", k.client, k.ts, nd.id, res, old.who, old.res)
+	} else if !ok {
+		o.results[k] = resultSeen{res, nd.id.String()}
+	}
+}
+
+// checkAccepted is the client-safety oracle: every result a client accepted for its
+// request (client, ts) is the one the correct execs produced. It then completes the
+// request in the history.
+func (o *oracles) checkAccepted(client, ts uint64, results []spec.Result) {
+	for j, res := range results {
+		k := opKey{client, ts + uint64(j)}
+		got := string(spec.Encode(&res))
+		want, ok := o.results[k]
+		switch {
+		case !ok:
+			o.fail("client-safety", "client %d accepted a result for timestamp %d that no correct exec produced", k.client, k.ts)
+		case want.res != got:
+			o.fail("client-safety", "client %d accepted %x for timestamp %d; correct execs replied %x", k.client, got, k.ts, want.res)
+		}
+	}
+	o.recordReturn(client, ts, results)
 }

@@ -52,7 +52,7 @@ type stateDigester interface {
 
 // observeExec checks agreement, validity, integrity and checkpoint agreement on one
 // step of a correct exec.
-func (s *sim) observeExec(nd *node, res stepResult, before, after spec.Status) {
+func (o *oracles) observeExec(nd *node, res stepResult, before, after spec.Status) {
 	sh := nd.shadow
 	transfer := false
 	for i, in := range res.inputs {
@@ -63,75 +63,75 @@ func (s *sim) observeExec(nd *node, res stepResult, before, after spec.Status) {
 		case spec.KindCommit:
 			var c spec.Commit
 			if spec.Decode(in.Body, &c, spec.MaxBodyBytes(spec.KindCommit)) == nil {
-				sh.addCommit(&c.Body, s.cfg.Quorum())
+				sh.addCommit(&c.Body, o.seen.quorum())
 			}
 		case spec.KindStateChunk:
 			transfer = true
 		}
 	}
 	ops := nd.app.take()
-	for _, o := range res.outputs {
-		if o.Kind == spec.KindCheckpoint {
+	for _, out := range res.outputs {
+		if out.Kind == spec.KindCheckpoint {
 			var c spec.Checkpoint
-			if spec.Decode(o.Body, &c, spec.MaxBodyBytes(spec.KindCheckpoint)) == nil {
-				s.agreeState(c.Body.Seq, c.Body.State, fmt.Sprintf("%s's checkpoint", nd.id))
+			if spec.Decode(out.Body, &c, spec.MaxBodyBytes(spec.KindCheckpoint)) == nil {
+				o.agreeState(c.Body.Seq, c.Body.State, fmt.Sprintf("%s's checkpoint", nd.id))
 			}
 		}
 	}
 	if after.Last == before.Last {
 		if len(ops) > 0 {
-			s.fail("integrity", "%s executed %d operations without executing a batch", nd.id, len(ops))
+			o.fail("integrity", "%s executed %d operations without executing a batch", nd.id, len(ops))
 		}
 		return
 	}
 	from := before.Last
 	if transfer && before.NeedState && after.Last > before.Last {
-		from = s.observeTransfer(nd, before, after)
+		from = o.observeTransfer(nd, before, after)
 	}
 	seqs := make([]uint64, 0, after.Last-from)
-	for q := from + 1; q <= after.Last && s.failure == nil; q++ {
-		s.executedAt(nd, q)
+	for q := from + 1; q <= after.Last && o.failure == nil; q++ {
+		o.executedAt(nd, q)
 		seqs = append(seqs, q)
 	}
-	s.attribute(nd, ops, seqs)
+	o.attribute(nd, ops, seqs)
 	if sd, ok := nd.inst.c.(stateDigester); ok {
 		q, d := sd.StateDigestAt()
-		s.agreeState(q, d, fmt.Sprintf("%s's state", nd.id))
+		o.agreeState(q, d, fmt.Sprintf("%s's state", nd.id))
 	}
 }
 
 // observeTransfer handles a state transfer to the stable checkpoint: it returns the
 // sequence number the transfer reached.
-func (s *sim) observeTransfer(nd *node, before, after spec.Status) uint64 {
+func (o *oracles) observeTransfer(nd *node, before, after spec.Status) uint64 {
 	t := before.Stable
-	s.stats.Transfers++
+	o.stats.Transfers++
 	if after.Last < t {
-		s.fail("integrity", "%s: a state transfer to %d left it at %d", nd.id, t, after.Last)
+		o.fail("integrity", "%s: a state transfer to %d left it at %d", nd.id, t, after.Last)
 	}
-	s.logf("  %s state transfer to %d", nd.id, t)
+	o.seen.logf("  %s state transfer to %d", nd.id, t)
 	return t
 }
 
 // executedAt checks the batch an exec executed at seq: the one q COMMITs certified,
 // the same as every other correct exec's (agreement), and made only of valid
 // requests (validity).
-func (s *sim) executedAt(nd *node, seq uint64) {
+func (o *oracles) executedAt(nd *node, seq uint64) {
 	d, ok := nd.shadow.committed[seq]
 	if !ok {
-		s.fail("agreement", "%s executed seq %d without q matching COMMITs accepted", nd.id, seq)
+		o.fail("agreement", "%s executed seq %d without q matching COMMITs accepted", nd.id, seq)
 		return
 	}
-	s.decide(nd, seq, d)
-	if d == s.null {
+	o.decide(nd, seq, d)
+	if d == o.seen.nullDigest() {
 		return
 	}
-	bi := s.batches[d]
+	bi := o.seen.batch(d)
 	if bi == nil {
-		s.fail("validity", "%s executed seq %d with batch %x that no one sent it", nd.id, seq, d[:6])
+		o.fail("validity", "%s executed seq %d with batch %x that no one sent it", nd.id, seq, d[:6])
 		return
 	}
-	if !s.batchValid(bi) {
-		s.fail("validity", "%s executed seq %d: batch %x holds a request failing R1–R5", nd.id, seq, d[:6])
+	if !o.seen.batchValid(bi) {
+		o.fail("validity", "%s executed seq %d: batch %x holds a request failing R1–R5", nd.id, seq, d[:6])
 	}
 }
 
@@ -139,30 +139,43 @@ func (s *sim) executedAt(nd *node, seq uint64) {
 // request in one of the batches it executed in this step, was issued by a client, and
 // executes at most once per exec, at the same sequence number on every correct exec
 // (state transfer carries the client table, so no request executes again after it).
-func (s *sim) attribute(nd *node, ops []string, seqs []uint64) {
+func (o *oracles) attribute(nd *node, ops []string, seqs []uint64) {
 	for _, op := range ops {
-		key, ok := s.ops[op]
+		key, ok := o.ops[op]
 		if !ok {
-			s.fail("validity", "%s executed an operation no client issued", nd.id)
+			o.fail("validity", "%s executed an operation no client issued", nd.id)
 			return
 		}
-		seq, ok := s.seqOf(key, seqs)
+		seq, ok := o.seqOf(key, seqs)
 		if !ok {
-			s.fail("integrity", "%s executed client %d timestamp %d, which no batch it executed holds", nd.id, key.client, key.ts)
+			o.fail("integrity", "%s executed client %d timestamp %d, which no batch it executed holds", nd.id, key.client, key.ts)
 			return
 		}
 		if prev, dup := nd.shadow.markers[key]; dup {
-			s.fail("integrity", "%s executed client %d timestamp %d twice (seq %d and %d)", nd.id, key.client, key.ts, prev, seq)
+			o.fail("integrity", "%s executed client %d timestamp %d twice (seq %d and %d)", nd.id, key.client, key.ts, prev, seq)
 			return
 		}
 		nd.shadow.markers[key] = seq
-		if g, ok := s.markerSeq[key]; ok && g.seq != seq {
-			s.fail("integrity", "client %d timestamp %d executed at seq %d by %s but at seq %d by %s", key.client, key.ts, seq, nd.id, g.seq, g.who)
+		if g, ok := o.markerSeq[key]; ok && g.seq != seq {
+			o.fail("integrity", "client %d timestamp %d executed at seq %d by %s but at seq %d by %s", key.client, key.ts, seq, nd.id, g.seq, g.who)
 			return
 		} else if !ok {
-			s.markerSeq[key] = markerSeen{seq, nd.id.String()}
+			o.markerSeq[key] = markerSeen{seq, nd.id.String()}
 		}
 	}
+}
+
+// worldView is what the oracles read of the world beyond the nodes handed to them:
+// the batches seen and whether their requests are valid, the quorum, the null batch,
+// pool messages and slots by id, and the event log.
+type worldView interface {
+	batch(d spec.Digest) *batchInfo // nil if never seen
+	batchValid(bi *batchInfo) bool
+	quorum() int
+	nullDigest() spec.Digest
+	message(id int) *msg     // pool message id
+	node(id enclaveID) *node // the slot id
+	logf(format string, a ...any)
 }
 
 // markerSeen is where an operation first executed.
@@ -172,10 +185,10 @@ type markerSeen struct {
 }
 
 // seqOf returns the lowest of seqs whose decided batch holds the operation key.
-func (s *sim) seqOf(key opKey, seqs []uint64) (uint64, bool) {
+func (o *oracles) seqOf(key opKey, seqs []uint64) (uint64, bool) {
 	for _, q := range seqs {
-		d := s.decided[q].d
-		bi := s.batches[d]
+		d := o.decided[q].d
+		bi := o.seen.batch(d)
 		if bi == nil {
 			continue
 		}

@@ -157,21 +157,21 @@ func (s *sim) anyRoute(id int) delivery {
 }
 
 // noteBatch indexes a batch by digest.
-func (s *sim) noteBatch(raw []byte, b *spec.Batch) spec.Digest {
+func (w *world) noteBatch(raw []byte, b *spec.Batch) spec.Digest {
 	d := spec.BatchDigest(b)
-	if _, ok := s.batches[d]; !ok {
-		s.batches[d] = &batchInfo{raw: raw, b: *b}
-		s.batchList = append(s.batchList, d)
+	if _, ok := w.batches[d]; !ok {
+		w.batches[d] = &batchInfo{raw: raw, b: *b}
+		w.batchList = append(w.batchList, d)
 	}
 	return d
 }
 
 // batchValid reports whether every request of the batch passes R1–R5 (SPEC.md §5).
-func (s *sim) batchValid(bi *batchInfo) bool {
+func (w *world) batchValid(bi *batchInfo) bool {
 	if bi.valid == 0 {
 		bi.valid = 1
 		for i := range bi.b.Requests {
-			if !s.requestValid(&bi.b.Requests[i]) {
+			if !w.requestValid(&bi.b.Requests[i]) {
 				bi.valid = -1
 				break
 			}
@@ -181,47 +181,47 @@ func (s *sim) batchValid(bi *batchInfo) bool {
 }
 
 // requestValid checks R1–R5 of SPEC.md §5 on one request.
-func (s *sim) requestValid(r *spec.Request) bool {
-	c := s.cfg.Client(r.Body.Client)
-	if c == nil || len(r.Body.Ops) == 0 || uint64(len(r.Body.Ops)) > s.cfg.MaxRequestOps {
+func (w *world) requestValid(r *spec.Request) bool {
+	c := w.cfg.Client(r.Body.Client)
+	if c == nil || len(r.Body.Ops) == 0 || uint64(len(r.Body.Ops)) > w.cfg.MaxRequestOps {
 		return false
 	}
 	for _, op := range r.Body.Ops {
-		if len(op.Ciphertext) < 17 || uint64(len(op.Ciphertext)) > s.cfg.MaxOpBytes {
+		if len(op.Ciphertext) < 17 || uint64(len(op.Ciphertext)) > w.cfg.MaxOpBytes {
 			return false
 		}
 	}
 	if r.Body.Timestamp == 0 || r.Body.Timestamp-1 > ^uint64(0)-uint64(len(r.Body.Ops)) {
 		return false
 	}
-	return ed25519.Verify(c.SignKey[:], spec.SignedBytes(spec.DomainRequest, s.cd, spec.Encode(&r.Body)), r.Sig[:])
+	return ed25519.Verify(c.SignKey[:], spec.SignedBytes(spec.DomainRequest, w.cd, spec.Encode(&r.Body)), r.Sig[:])
 }
 
 // noteCheckpoint records a validly signed CHECKPOINT's signer under (seq, state), so
 // that the adversary and the fair broker can name certified states in state requests.
-func (s *sim) noteCheckpoint(c *spec.Checkpoint) {
+func (w *world) noteCheckpoint(c *spec.Checkpoint) {
 	b := &c.Body
-	if b.Replica >= s.cfg.N {
+	if b.Replica >= w.cfg.N {
 		return
 	}
-	key := s.cfg.Replicas[b.Replica].Exec.Body.SignKey
-	if !ed25519.Verify(key[:], spec.SignedBytes(spec.DomainCheckpoint, s.cd, spec.Encode(b)), c.Sig[:]) {
+	key := w.cfg.Replicas[b.Replica].Exec.Body.SignKey
+	if !ed25519.Verify(key[:], spec.SignedBytes(spec.DomainCheckpoint, w.cd, spec.Encode(b)), c.Sig[:]) {
 		return
 	}
-	byState := s.ckSigners[b.Seq]
+	byState := w.ckSigners[b.Seq]
 	if byState == nil {
 		byState = map[spec.Digest]uint64{}
-		s.ckSigners[b.Seq] = byState
+		w.ckSigners[b.Seq] = byState
 	}
 	byState[b.State] |= 1 << b.Replica
 }
 
 // certifiedState returns the state digest that q distinct execs signed for seq.
-func (s *sim) certifiedState(seq uint64) (spec.Digest, bool) {
+func (w *world) certifiedState(seq uint64) (spec.Digest, bool) {
 	var best spec.Digest
 	found := false
-	for d, set := range s.ckSigners[seq] { // at most one digest has a quorum unless execs disagree
-		if popcount(set) >= s.cfg.Quorum() && (!found || bytes.Compare(d[:], best[:]) < 0) {
+	for d, set := range w.ckSigners[seq] { // at most one digest has a quorum unless execs disagree
+		if popcount(set) >= w.cfg.Quorum() && (!found || bytes.Compare(d[:], best[:]) < 0) {
 			best, found = d, true
 		}
 	}

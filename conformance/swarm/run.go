@@ -93,57 +93,31 @@ func (r Report) String() string {
 		r.Stats.Transfers, r.Stats.Restarts, r.Stats.LivenessSteps, res)
 }
 
-// sim is one simulated cluster and its adversary.
+// sim is one run: the world (the cluster and the messages in flight), the adversary
+// that moves it (a malicious broker of every replica and the Byzantine enclaves), and
+// the oracles that check every step; plus what they share: the run's options, its
+// one random stream and where the run is.
+//
+// The three parts are separate types that own their state (world.go, strategy.go,
+// oracle.go); the run loop and the moves are methods of sim, which sees all three.
 type sim struct {
 	opt   Options
 	p     Params
 	place Placement
-	rng   *rand.Rand
-	w     [numActions]float64
-	wsum  float64
+	rng   *rand.Rand // the run's one random stream: the adversary's moves and the clients' operations draw from it in turn
 
-	cfg   *spec.Config
-	cd    spec.Digest
-	null  spec.Digest
-	nodes [][3]*node
+	step   int    // the adversary action (safety phase) or round (liveness phase) under way
+	phase  string // safety, liveness or n-version
+	events eventLog
+	stats  Stats
+	notes  []string
 
-	clients        []*swarmClient
-	pool           []msg
-	byKind         map[uint64][]int
-	pending        []delivery
-	replies        []replyDelivery
-	requests       []request
-	handed         map[[3]uint64]bool  // (prep, view, client<<32|ts) the adversary handed over
-	splits         map[[2]uint64]split // (view, seq) → an active split-brain attack
-	splitOrder     [][2]uint64         // the keys of splits, oldest first
-	steering       bool                // the adversary rotates views towards an equivocating Byzantine primary
-	lastSuspectAll int                 // the step of the last suspectAll (one view change per step)
-	lags           map[[2]uint64]lag   // (view, seq) → COMMITs held back from some execs
+	live            *fairState // liveness phase: the fair broker's state
+	storeFullNeeded int        // liveness phase: needed batches correct execs refused as store-full
 
-	batches   map[spec.Digest]*batchInfo
-	batchList []spec.Digest
-	ckSigners map[uint64]map[spec.Digest]uint64
-	ops       map[string]opKey
-	decided   map[uint64]stateSeen
-	stateAt   map[uint64]stateSeen
-	results   map[opKey]resultSeen
-	markerSeq map[opKey]markerSeen
-	traces    []*trace
-	history   []histOp // every request the clients issued (linearizability)
-	clock     int64    // logical time of the history
-
-	step            int
-	phase           string
-	failure         *Failure
-	events          eventLog
-	stats           Stats
-	partition       uint64 // one side of the active partition as a replica bit set; 0: none
-	partitionUntil  int
-	restarts        int
-	episode         episode
-	live            *fairState
-	notes           []string
-	storeFullNeeded int // liveness phase: needed batches correct execs refused as store-full
+	world
+	adversary
+	oracles
 }
 
 // note records an observation for the report (at most a few).
@@ -177,11 +151,11 @@ func run(opt Options) (*sim, Report) {
 		s.liveness()
 	}
 	if s.failure == nil {
-		s.checkLinearizable()
+		s.checkLinearizable(len(s.clients))
 	}
 	if s.failure == nil && !opt.SkipNVersion {
 		s.phase = "n-version"
-		s.checkNVersion()
+		s.checkNVersion(opt.ScenarioDir, opt.Seed)
 	}
 	s.finishStats()
 	rep.Stats, rep.Failure, rep.Notes = s.stats, s.failure, s.notes
@@ -194,10 +168,10 @@ func run(opt Options) (*sim, Report) {
 // newSim draws the run's parameters and placement.
 func newSim(opt Options) *sim {
 	s := &sim{opt: opt, rng: rand.New(rand.NewPCG(opt.Seed, 0x5177a12)),
-		byKind: map[uint64][]int{}, batches: map[spec.Digest]*batchInfo{},
-		ckSigners: map[uint64]map[spec.Digest]uint64{}, ops: map[string]opKey{},
-		decided: map[uint64]stateSeen{}, stateAt: map[uint64]stateSeen{},
-		results: map[opKey]resultSeen{}, markerSeq: map[opKey]markerSeen{}, handed: map[[3]uint64]bool{}, splits: map[[2]uint64]split{}, lags: map[[2]uint64]lag{}}
+		world: newWorld(), adversary: newAdversary(), oracles: newOracles()}
+	s.oracles.where = func() (int, string, []string) { return s.step, s.phase, s.events.lines() }
+	s.oracles.stats = &s.stats
+	s.oracles.seen = s
 	s.events.w = opt.Log
 	if opt.Params != nil {
 		s.p = *opt.Params
@@ -209,14 +183,11 @@ func newSim(opt Options) *sim {
 	} else {
 		s.place = drawPlacement(opt.Seed, opt.Profile, opt.F)
 	}
-	s.w = s.weights()
+	s.setWeights(weightsFor(s.p, opt.Profile, s.place))
 	for _, beh := range s.place.Beh[spec.RolePrep] {
 		if beh&BEquivocate != 0 && (opt.Profile == ProfileEquivocate || s.rng.IntN(2) == 0) {
 			s.steering = true
 		}
-	}
-	for _, w := range s.w {
-		s.wsum += w
 	}
 	return s
 }

@@ -150,9 +150,9 @@ func lastStatus(outs []spec.Output) (spec.Status, bool) {
 var secretMarker = []byte("swarm-secret")
 
 // scanSecret is the confidentiality oracle on one raw StepOutput.
-func (s *sim) scanSecret(nd *node, raw []byte) {
+func (o *oracles) scanSecret(nd *node, raw []byte) {
 	if bytes.Contains(raw, secretMarker) {
-		s.fail("confidentiality", "%s emitted plaintext (a planted marker) in its outputs", nd.id)
+		o.fail("confidentiality", "%s emitted plaintext (a planted marker) in its outputs", nd.id)
 	}
 }
 

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/splitbft/splitbft/internal/builds"
 )
 
 // config is EGo's enclave.json (EGo v1.9.0, docs/reference/config.md): every field
@@ -27,8 +29,16 @@ type config struct {
 	Files           []json.RawMessage `json:"files"`
 }
 
-// builds are the compartment implementations that must each have an enclave.json.
-var builds = []string{"conf-a", "conf-b", "exec", "prep-a", "prep-b"}
+// buildNames returns, sorted, the compartment implementations of the build registry:
+// each must have an enclave.json.
+func buildNames() []string {
+	var names []string
+	for _, b := range builds.All() {
+		names = append(names, b.Name)
+	}
+	slices.Sort(names)
+	return names
+}
 
 func load(t *testing.T, path string) config {
 	t.Helper()
@@ -54,8 +64,8 @@ func TestEnclaveConfigs(t *testing.T) {
 	for _, p := range paths {
 		names = append(names, filepath.Dir(p))
 	}
-	if !slices.Equal(names, builds) {
-		t.Fatalf("enclave.json files for %v, want one for each of %v", names, builds)
+	if want := buildNames(); !slices.Equal(names, want) {
+		t.Fatalf("enclave.json files for %v, want one for each of %v", names, want)
 	}
 	documented := documentedTable(t)
 	products := map[int]string{}
