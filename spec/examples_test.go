@@ -173,6 +173,7 @@ func wireTypes() []wireType {
 		{"Frame", &Frame{Op: FrameStep, Body: Encode(&StepInput{Inputs: []Input{{Kind: KindSuspect, Body: Encode(&Suspect{View: 1})}}})}},
 		{"Result", &exClientEntry().Results[1]},
 		{"KVOp", &KVOp{Op: KVCAS, Key: []byte("k"), Value: []byte("v2"), Expected: []byte("v1"), Absent: false}},
+		{"KVOp2", &KVOp2{Op: KVMSetNX, Keys: [][]byte{[]byte("a"), []byte("b")}, Values: [][]byte{[]byte("1"), []byte("2")}}},
 		{"Snapshot", &Snapshot{Seq: 128, App: Encode(exKVSnapshot()), Clients: []ClientEntry{*exClientEntry()}}},
 		{"ClientEntry", exClientEntry()},
 		{"KVSnapshot", exKVSnapshot()},
