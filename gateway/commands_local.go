@@ -138,14 +138,8 @@ func clientCmd(_ *Gateway, c *conn, args [][]byte) plan {
 	return errPlan("ERR unknown subcommand or wrong number of arguments for 'client|" + printable(args[1], 32) + "' command")
 }
 
-// info answers INFO with a minimal server section.
+// info answers INFO with a minimal server section and the gateway's counters (which
+// `splitbft status` and the replica's metrics read).
 func info(g *Gateway, _ *conn, _ [][]byte) plan {
-	return localPlan(func(w *writer) {
-		s := g.Stats()
-		var b strings.Builder
-		b.WriteString("# Server\r\nredis_version:" + ServerVersion + "\r\nredis_mode:standalone\r\n")
-		b.WriteString("splitbft_gateway:1\r\n")
-		b.WriteString("# Clients\r\nconnected_clients:" + itoa(s.Connections) + "\r\n")
-		w.bulk([]byte(b.String()))
-	})
+	return localPlan(func(w *writer) { w.bulk([]byte(g.Stats().info())) })
 }

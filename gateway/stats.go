@@ -3,6 +3,7 @@ package gateway
 import (
 	"fmt"
 	"net"
+	"strings"
 	"sync/atomic"
 )
 
@@ -34,7 +35,24 @@ func (g *Gateway) Stats() Stats {
 		Failed: s.failed.Load(), ProtocolErrors: s.protocolErrors.Load()}
 }
 
-func itoa(n int) string { return fmt.Sprint(n) }
+// InfoPrefix starts every counter line of INFO's Stats section: "<prefix>name:value".
+const InfoPrefix = "splitbft_gateway_"
+
+// info renders the INFO reply: a server section and the counters.
+func (s Stats) info() string {
+	var b strings.Builder
+	b.WriteString("# Server\r\nredis_version:" + ServerVersion + "\r\nredis_mode:standalone\r\nsplitbft_gateway:1\r\n")
+	fmt.Fprintf(&b, "\r\n# Clients\r\nconnected_clients:%d\r\n\r\n# Stats\r\n", s.Connections)
+	for _, kv := range []struct {
+		k string
+		v uint64
+	}{{"connections", uint64(s.Connections)}, {"accepted", s.Accepted}, {"refused", s.Refused},
+		{"commands", s.Commands}, {"ordered_ops", s.Ordered}, {"requests", s.Requests},
+		{"failed", s.Failed}, {"protocol_errors", s.ProtocolErrors}} {
+		fmt.Fprintf(&b, "%s%s:%d\r\n", InfoPrefix, kv.k, kv.v)
+	}
+	return b.String()
+}
 
 // DevWarning is printed by a host that serves plain TCP (SPEC.md §16.2).
 const DevWarning = "WARNING: the SplitBFT Redis gateway serves plain TCP on loopback: no TLS, no TEE " +

@@ -27,8 +27,18 @@ type config struct {
 	Files           []json.RawMessage `json:"files"`
 }
 
-// builds are the compartment implementations that must each have an enclave.json.
-var builds = []string{"conf-a", "conf-b", "exec", "prep-a", "prep-b"}
+// builds are the compartment implementations (and the Redis gateway, SPEC.md §16)
+// that must each have an enclave.json.
+var builds = []string{"conf-a", "conf-b", "exec", "gateway", "prep-a", "prep-b"}
+
+// mainMarker is what a build's main.go must contain: compartments serve frames through
+// enclavemain.Main; the gateway is no compartment and runs the gateway package.
+func mainMarker(name string) string {
+	if name == "gateway" {
+		return "gateway.New("
+	}
+	return `enclavemain.Main("` + name + `"`
+}
 
 func load(t *testing.T, path string) config {
 	t.Helper()
@@ -84,8 +94,8 @@ func checkConfig(t *testing.T, name string, c config) {
 	pkg, err := build.ImportDir(pkgDir, 0)
 	if err != nil || pkg.Name != "main" {
 		t.Errorf("%s: %s is not a main package: %v", name, pkgDir, err)
-	} else if src, _ := os.ReadFile(filepath.Join(pkgDir, "main.go")); !strings.Contains(string(src), `enclavemain.Main("`+name+`"`) {
-		t.Errorf("%s: %s/main.go does not serve build %q through enclavemain.Main", name, pkgDir, name)
+	} else if src, _ := os.ReadFile(filepath.Join(pkgDir, "main.go")); !strings.Contains(string(src), mainMarker(name)) {
+		t.Errorf("%s: %s/main.go does not contain %s", name, pkgDir, mainMarker(name))
 	}
 	if c.Debug || c.ExecutableHeap {
 		t.Errorf("%s: debug %v, executableHeap %v; want both false", name, c.Debug, c.ExecutableHeap)
