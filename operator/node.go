@@ -41,6 +41,8 @@ type snapshot struct {
 	status     [3]spec.Status
 	metrics    broker.Metrics
 	net        tcpnet.Stats
+	gateway    GatewayStats // nil without a gateway
+	gatewayErr string
 }
 
 func (n *node) set(f func(n *node)) {
@@ -70,6 +72,7 @@ func (n *node) take(ctx context.Context) snapshot {
 	for r := range s.status {
 		s.status[r] = spec.Status{Role: spec.Role(r), Replica: n.id}
 	}
+	s.gateway, s.gatewayErr = n.gatewayStats(ctx)
 	if host == nil {
 		return s
 	}
@@ -146,6 +149,7 @@ func (n *node) statusDoc(s snapshot) *ReplicaStatus {
 		st.Compartments = append(st.Compartments, c)
 	}
 	n.addCheckpoints(st, s.status[spec.RoleExec].Stable)
+	st.Gateway, st.GatewayError = s.gateway, s.gatewayErr
 	return st
 }
 

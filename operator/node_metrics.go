@@ -23,6 +23,7 @@ func (n *node) writeMetrics(w io.Writer, s snapshot) error {
 	n.writeProtocolMetrics(e, s)
 	writeBrokerCounters(e, s)
 	writeNetMetrics(e, s)
+	writeGatewayMetrics(e, s)
 	return e.Flush()
 }
 

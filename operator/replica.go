@@ -204,6 +204,7 @@ func (rp *replica) run(ctx context.Context, cfg *spec.Config) error {
 	r := broker.NewReplica(rp.opt.ID, cfg, rp.enclaves(), rp.host.Net(), rp.opt.Broker)
 	rp.n.set(func(n *node) { n.host, n.phase = rp.host, PhaseRunning })
 	go rp.checkPeersConfig(ctx, spec.Encode(cfg))
+	go rp.runGateway(ctx)
 	err := rp.host.Run(ctx, r)
 	rp.host = nil // Run closed it
 	return err

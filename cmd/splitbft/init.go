@@ -63,6 +63,8 @@ func parseInitFlags(args []string, stderr io.Writer) (string, operator.InitOptio
 	fs.Uint64Var(&opt.MaxOps, "max-ops", 16, "maximum operations per signed request")
 	fs.Uint64Var(&opt.MaxOpBytes, "max-op-bytes", 4096, "maximum ciphertext bytes per operation")
 	fs.BoolVar(&opt.Force, "force", false, "replace the cluster in an existing directory")
+	fs.IntVar(&opt.RedisPort, "redis-port", 0, "give replica i a Redis gateway on 127.0.0.1:PORT+i (SPEC.md §16; 0: none)")
+	fs.IntVar(&opt.GatewayClients, "gateway-clients", 4, "with --redis-port: client identities per gateway")
 	if err := fs.Parse(args); err != nil {
 		return "", opt, err
 	}
