@@ -57,16 +57,22 @@ func builds(byzantine int) []localnet.Builds {
 }
 
 // startCluster runs a 4-replica in-process cluster and a gateway over its clients.
-func startCluster(t *testing.T, byzantine int) (*localnet.Cluster, *Gateway, string) {
+func startCluster(t testing.TB, byzantine int) (*localnet.Cluster, *Gateway, string) {
+	return startClusterN(t, byzantine, 4, 0)
+}
+
+// startClusterN is startCluster with gw client identities for the gateway and extra
+// ones for native clients (cl.Client(gw) onwards).
+func startClusterN(t testing.TB, byzantine, gw, extra int) (*localnet.Cluster, *Gateway, string) {
 	t.Helper()
-	cl, err := localnet.Start(localnet.Options{Replicas: builds(byzantine), Clients: 4,
+	cl, err := localnet.Start(localnet.Options{Replicas: builds(byzantine), Clients: gw + extra,
 		Setup:  broker.Setup{Name: "gateway-test", MaxRequestOps: 64, MaxOpBytes: 32 << 10},
 		Client: client.Options{Timeout: 30 * time.Second, Retransmit: 200 * time.Millisecond}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(cl.Stop)
-	doers := make([]Doer, cl.Clients())
+	doers := make([]Doer, gw)
 	for i := range doers {
 		doers[i] = cl.Client(i)
 	}

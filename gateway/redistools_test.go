@@ -13,7 +13,7 @@ import (
 
 // needTool skips the test when a Redis command-line tool is not installed (CI
 // installs Debian's redis-tools).
-func needTool(t *testing.T, name string) string {
+func needTool(t testing.TB, name string) string {
 	t.Helper()
 	p, err := exec.LookPath(name)
 	if err != nil {
@@ -23,7 +23,7 @@ func needTool(t *testing.T, name string) string {
 }
 
 // runTool runs a tool with a deadline and returns its standard output.
-func runTool(t *testing.T, bin string, args ...string) string {
+func runTool(t testing.TB, bin string, args ...string) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -75,7 +75,7 @@ func TestRedisCLI(t *testing.T) {
 
 // benchRates runs redis-benchmark with --csv and returns requests per second by test
 // name (SET, GET), failing unless both are present and positive.
-func benchRates(t *testing.T, bin string, args ...string) map[string]float64 {
+func benchRates(t testing.TB, bin string, args ...string) map[string]float64 {
 	t.Helper()
 	out := runTool(t, bin, append(args, "--csv")...)
 	rows, err := csv.NewReader(strings.NewReader(out)).ReadAll()
