@@ -200,3 +200,21 @@ func (s *Store) msetnx(keys, values [][]byte) spec.Result {
 	}
 	return spec.Result{Status: spec.StatusOK, Value: []byte("1")}
 }
+
+// ExecuteRead answers a read-only operation — a kv-v1 get or a kv-v2 strlen — without
+// changing the state, for the fast read path (SPEC.md §16.6); ok is false for any
+// other operation.
+func (s *Store) ExecuteRead(op []byte) (spec.Result, bool) {
+	var o spec.KVOp
+	if spec.Decode(op, &o, maxOpBytes) == nil {
+		if o.Op != spec.KVGet || !validOp(&o) {
+			return spec.Result{}, false
+		}
+		return s.get(o.Key), true
+	}
+	var o2 spec.KVOp2
+	if spec.Decode(op, &o2, maxOpBytes) != nil || o2.Op != spec.KVStrlen || !validOp2(&o2) {
+		return spec.Result{}, false
+	}
+	return s.strlen(o2.Keys[0]), true
+}
