@@ -33,8 +33,15 @@ import (
 // its exec then seals properly under its own reply key.
 type lyingStore struct{ *kv.Store }
 
-func (l lyingStore) Execute(op []byte) spec.Result {
-	r := l.Store.Execute(op)
+func (l lyingStore) Execute(op []byte) spec.Result { return lie(l.Store.Execute(op)) }
+
+// ExecuteRead lies on the fast read path too (SPEC.md §16.6).
+func (l lyingStore) ExecuteRead(op []byte) (spec.Result, bool) {
+	r, ok := l.Store.ExecuteRead(op)
+	return lie(r), ok
+}
+
+func lie(r spec.Result) spec.Result {
 	if r.Status == spec.StatusOK && len(r.Value) > 0 {
 		r.Value = []byte("evil")
 	}
@@ -64,6 +71,11 @@ func startCluster(t testing.TB, byzantine int) (*localnet.Cluster, *Gateway, str
 // startClusterN is startCluster with gw client identities for the gateway and extra
 // ones for native clients (cl.Client(gw) onwards).
 func startClusterN(t testing.TB, byzantine, gw, extra int) (*localnet.Cluster, *Gateway, string) {
+	return startClusterOpt(t, byzantine, gw, extra, Options{Timeout: 30 * time.Second})
+}
+
+// startClusterOpt is startClusterN with the gateway's options.
+func startClusterOpt(t testing.TB, byzantine, gw, extra int, opt Options) (*localnet.Cluster, *Gateway, string) {
 	t.Helper()
 	cl, err := localnet.Start(localnet.Options{Replicas: builds(byzantine), Clients: gw + extra,
 		Setup:  broker.Setup{Name: "gateway-test", MaxRequestOps: 64, MaxOpBytes: 32 << 10},
@@ -76,7 +88,7 @@ func startClusterN(t testing.TB, byzantine, gw, extra int) (*localnet.Cluster, *
 	for i := range doers {
 		doers[i] = cl.Client(i)
 	}
-	g, err := New(cl.Config, doers, Options{Timeout: 30 * time.Second})
+	g, err := New(cl.Config, doers, opt)
 	if err != nil {
 		t.Fatal(err)
 	}

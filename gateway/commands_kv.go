@@ -90,7 +90,13 @@ func intResult(w *writer, r spec.Result) {
 }
 
 func get(g *Gateway, _ *conn, a [][]byte) plan {
-	return g.kvPlan(a[1:2], nil, [][]byte{client.GetOp(a[1])}, func(w *writer, res []spec.Result) { bulkOrNull(w, res[0]) })
+	return readOnly(g.kvPlan(a[1:2], nil, [][]byte{client.GetOp(a[1])}, func(w *writer, res []spec.Result) { bulkOrNull(w, res[0]) }))
+}
+
+// readOnly marks a plan whose operations are all read-only (get, strlen).
+func readOnly(p plan) plan {
+	p.readOnly = len(p.ops) > 0
+	return p
 }
 
 // set parses SET key value [NX|XX] [GET]; expiry options are refused.
@@ -179,7 +185,7 @@ func exists(g *Gateway, _ *conn, a [][]byte) plan {
 	for _, k := range a[1:] {
 		ops = append(ops, op2(spec.KVOp2{Op: spec.KVStrlen, Keys: [][]byte{k}}))
 	}
-	return g.kvPlan(a[1:], nil, ops, countFound)
+	return readOnly(g.kvPlan(a[1:], nil, ops, countFound))
 }
 
 // incrFixed is INCR (d = 1) and DECR (d = −1).
@@ -232,13 +238,13 @@ func appendCmd(g *Gateway, _ *conn, a [][]byte) plan {
 
 func strlen(g *Gateway, _ *conn, a [][]byte) plan {
 	op := op2(spec.KVOp2{Op: spec.KVStrlen, Keys: a[1:2]})
-	return g.kvPlan(a[1:2], nil, [][]byte{op}, func(w *writer, res []spec.Result) {
+	return readOnly(g.kvPlan(a[1:2], nil, [][]byte{op}, func(w *writer, res []spec.Result) {
 		if res[0].Status == spec.StatusNotFound {
 			w.integer(0)
 			return
 		}
 		intResult(w, res[0])
-	})
+	}))
 }
 
 func mget(g *Gateway, _ *conn, a [][]byte) plan {
@@ -246,7 +252,7 @@ func mget(g *Gateway, _ *conn, a [][]byte) plan {
 	for _, k := range a[1:] {
 		ops = append(ops, client.GetOp(k))
 	}
-	return g.kvPlan(a[1:], nil, ops, func(w *writer, res []spec.Result) {
+	return readOnly(g.kvPlan(a[1:], nil, ops, func(w *writer, res []spec.Result) {
 		for _, r := range res {
 			if r.Status != spec.StatusOK && r.Status != spec.StatusNotFound {
 				rejected(w, r)
@@ -257,7 +263,7 @@ func mget(g *Gateway, _ *conn, a [][]byte) plan {
 		for _, r := range res {
 			bulkOrNull(w, r)
 		}
-	})
+	}))
 }
 
 // pairs splits "k1 v1 k2 v2 ..." into keys and values; ok is false for an odd count.

@@ -105,8 +105,11 @@ func (c *conn) answer(plans []plan, nops int) bool {
 		for _, p := range plans {
 			ops = append(ops, p.ops...)
 		}
-		c.g.stats.ordered.Add(uint64(nops))
-		res, err = c.g.run(ops)
+		read := c.g.opt.FastReads && allReadOnly(plans)
+		if !read {
+			c.g.stats.ordered.Add(uint64(nops))
+		}
+		res, err = c.g.run(ops, read)
 		if errors.Is(err, ErrClosed) {
 			return false
 		}
@@ -147,4 +150,14 @@ func (c *conn) flush() bool {
 	}
 	c.w.buf = c.w.buf[:0]
 	return err == nil
+}
+
+// allReadOnly reports whether every plan with operations is read-only.
+func allReadOnly(plans []plan) bool {
+	for _, p := range plans {
+		if len(p.ops) > 0 && !p.readOnly {
+			return false
+		}
+	}
+	return true
 }

@@ -9,6 +9,7 @@ import (
 // job is the operations of one connection's pipeline, waiting for a Doer.
 type job struct {
 	ops  [][]byte
+	read bool           // read-only: try the fast read path first (never joined)
 	done chan jobResult // buffered, capacity 1
 }
 
@@ -20,8 +21,8 @@ type jobResult struct {
 
 // run submits ops (at most MaxOps) and waits for their results. It returns an error
 // when the gateway is closing or the cluster did not answer in time.
-func (g *Gateway) run(ops [][]byte) ([]spec.Result, error) {
-	j := &job{ops: ops, done: make(chan jobResult, 1)}
+func (g *Gateway) run(ops [][]byte, read bool) ([]spec.Result, error) {
+	j := &job{ops: ops, read: read, done: make(chan jobResult, 1)}
 	select {
 	case g.jobs <- j:
 	case <-g.stop:
@@ -51,13 +52,16 @@ func (g *Gateway) worker(d Doer) {
 				return
 			}
 		}
+		if first.read && g.fastRead(d, first) {
+			continue
+		}
 		batch := []*job{first}
 		n := len(first.ops)
 	fill:
 		for n < g.opt.MaxOps {
 			select {
 			case j := <-g.jobs:
-				if n+len(j.ops) > g.opt.MaxOps {
+				if j.read || n+len(j.ops) > g.opt.MaxOps {
 					carry = j
 					break fill
 				}
@@ -96,4 +100,25 @@ func (g *Gateway) do(d Doer, batch []*job, n int) {
 		off += len(j.ops)
 		j.done <- r
 	}
+}
+
+// fastRead tries job j on the fast read path (SPEC.md §16.6) and reports whether it
+// answered it; false means the job must be ordered (a fallback, or a Doer that cannot
+// read fast).
+func (g *Gateway) fastRead(d Doer, j *job) bool {
+	fr, ok := d.(FastReader)
+	if !ok {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), g.opt.Timeout)
+	res, hit, err := fr.FastRead(ctx, j.ops, g.opt.FastReadWait)
+	cancel()
+	if err != nil || !hit || len(res) != len(j.ops) {
+		g.stats.fallbacks.Add(1)
+		g.stats.ordered.Add(uint64(len(j.ops)))
+		return false
+	}
+	g.stats.fastHits.Add(1)
+	j.done <- jobResult{res: res}
+	return true
 }

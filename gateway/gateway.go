@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/splitbft/splitbft/client"
 	"github.com/splitbft/splitbft/spec"
 )
 
@@ -27,9 +28,22 @@ type Options struct {
 	IdleTimeout time.Duration // an idle connection is closed after it; default 5 minutes
 	Logger      *slog.Logger  // connection errors (never keys or values); default discards
 
+	// FastReads answers pipelines of read-only commands by the fast read path
+	// (SPEC.md §16.6) when the Doers can (FastReader), falling back to ordering after
+	// FastReadWait (default 100ms). New then makes every Doer acknowledge ordered
+	// operations only on 2f+1 matching replies (FR2), which needs Doers with a
+	// client.Session (*client.Client).
+	FastReads    bool
+	FastReadWait time.Duration
+
 	// MaxOps and MaxOpBytes are the configuration's MaxRequestOps and MaxOpBytes; New
 	// sets them from the configuration.
 	MaxOps, MaxOpBytes int
+}
+
+// FastReader is a Doer that can also read without ordering: *client.Client.
+type FastReader interface {
+	FastRead(ctx context.Context, ops [][]byte, wait time.Duration) ([]spec.Result, bool, error)
 }
 
 // Gateway serves RESP connections and turns their commands into requests. Create it
@@ -62,6 +76,11 @@ func New(cfg *spec.Config, doers []Doer, opt Options) (*Gateway, error) {
 	}
 	opt.MaxOps, opt.MaxOpBytes = int(cfg.MaxRequestOps), int(cfg.MaxOpBytes)
 	opt = opt.withDefaults()
+	if opt.FastReads {
+		if err := strictQuorum(cfg, doers); err != nil {
+			return nil, err
+		}
+	}
 	g := &Gateway{opt: opt, doers: doers, jobs: make(chan *job, opt.MaxConns), stop: make(chan struct{}),
 		slots: make(chan struct{}, opt.MaxConns), conns: map[*conn]struct{}{}}
 	for _, d := range doers {
@@ -81,10 +100,27 @@ func (o Options) withDefaults() Options {
 	if o.IdleTimeout <= 0 {
 		o.IdleTimeout = 5 * time.Minute
 	}
+	if o.FastReadWait <= 0 {
+		o.FastReadWait = 100 * time.Millisecond
+	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	return o
+}
+
+// strictQuorum sets every Doer's ordered quorum to 2f+1 (SPEC.md §16.6 FR2).
+func strictQuorum(cfg *spec.Config, doers []Doer) error {
+	for i, d := range doers {
+		s, ok := d.(interface{ Session() *client.Session })
+		if !ok {
+			return fmt.Errorf("gateway: fast reads need Doers with a client session (Doer %d has none)", i)
+		}
+		if err := s.Session().SetQuorum(2*cfg.F + 1); err != nil {
+			return fmt.Errorf("gateway: %w", err)
+		}
+	}
+	return nil
 }
 
 // Serve accepts connections on l until Close; it returns ErrClosed then, or the

@@ -15,6 +15,9 @@ type plan struct {
 	ops   [][]byte
 	reply func(w *writer, res []spec.Result)
 	last  bool // QUIT: nothing after it in the pipeline is read or run
+	// readOnly: every operation is read-only (kv-v1 get, kv-v2 strlen), so the plan may
+	// take the fast read path (SPEC.md §16.6).
+	readOnly bool
 }
 
 // handler plans one command; args[0] is the command name.

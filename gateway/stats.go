@@ -11,7 +11,7 @@ import (
 type counters struct {
 	open                                           atomic.Int64
 	accepted, refused, commands, ordered, requests atomic.Uint64
-	failed, protocolErrors                         atomic.Uint64
+	failed, protocolErrors, fastHits, fallbacks    atomic.Uint64
 }
 
 // Stats is a snapshot of a gateway's counters, for status and metrics. All but
@@ -25,6 +25,8 @@ type Stats struct {
 	Requests       uint64 // signed requests sent (pipelines joined into one request count once)
 	Failed         uint64 // requests that did not complete in time
 	ProtocolErrors uint64 // connections closed for malformed RESP
+	FastHits       uint64 // pipelines of read-only commands answered by the fast read path
+	Fallbacks      uint64 // such pipelines ordered because the fast read did not succeed
 }
 
 // Stats returns the current counters.
@@ -32,7 +34,7 @@ func (g *Gateway) Stats() Stats {
 	s := &g.stats
 	return Stats{Connections: int(s.open.Load()), Accepted: s.accepted.Load(), Refused: s.refused.Load(),
 		Commands: s.commands.Load(), Ordered: s.ordered.Load(), Requests: s.requests.Load(),
-		Failed: s.failed.Load(), ProtocolErrors: s.protocolErrors.Load()}
+		Failed: s.failed.Load(), ProtocolErrors: s.protocolErrors.Load(), FastHits: s.fastHits.Load(), Fallbacks: s.fallbacks.Load()}
 }
 
 // InfoPrefix starts every counter line of INFO's Stats section: "<prefix>name:value".
@@ -48,7 +50,8 @@ func (s Stats) info() string {
 		v uint64
 	}{{"connections", uint64(s.Connections)}, {"accepted", s.Accepted}, {"refused", s.Refused},
 		{"commands", s.Commands}, {"ordered_ops", s.Ordered}, {"requests", s.Requests},
-		{"failed", s.Failed}, {"protocol_errors", s.ProtocolErrors}} {
+		{"failed", s.Failed}, {"protocol_errors", s.ProtocolErrors}, {"fast_read_hits", s.FastHits},
+		{"fast_read_fallbacks", s.Fallbacks}} {
 		fmt.Fprintf(&b, "%s%s:%d\r\n", InfoPrefix, kv.k, kv.v)
 	}
 	return b.String()
