@@ -59,7 +59,7 @@ func startDemoGateway(cl *localnet.Cluster, i, basePort int) (*gateway.Gateway, 
 	for k := range doers {
 		doers[k] = cl.Client(i*gatewayIdentities + k)
 	}
-	g, err := gateway.New(cl.Config, doers, gateway.Options{})
+	g, err := gateway.New(cl.Config, doers, gateway.Options{FastReads: true})
 	if err != nil {
 		return nil, "", err
 	}

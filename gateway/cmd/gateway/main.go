@@ -3,7 +3,7 @@
 // configuration the replicas serve (f+1 identical copies, every enrollment's evidence),
 // and serves RESP on a loopback address.
 //
-//	gateway --dir D --id I [--listen 127.0.0.1:PORT] [--clients 17,18] [--wait 60s]
+//	gateway --dir D --id I [--listen 127.0.0.1:PORT] [--clients 17,18] [--wait 60s] [--fast-reads=false]
 //
 // --listen and --clients default to the replica's "redis" and "gateway_clients" entries
 // in D/cluster.json. `splitbft replica` starts it when the template asks for one.
@@ -42,6 +42,7 @@ type flags struct {
 	dir, listen, clients string
 	id                   uint64
 	wait                 time.Duration
+	fast                 bool
 }
 
 func parse(args []string) (flags, error) {
@@ -52,6 +53,7 @@ func parse(args []string) (flags, error) {
 	fs.StringVar(&f.listen, "listen", "", "RESP listen address (default: the replica's redis entry)")
 	fs.StringVar(&f.clients, "clients", "", "comma-separated client ids (default: the replica's gateway_clients)")
 	fs.DurationVar(&f.wait, "wait", time.Minute, "how long to wait for the cluster to form")
+	fs.BoolVar(&f.fast, "fast-reads", true, "answer read-only commands by the fast read path (SPEC.md §16.6); ordered writes then need 2f+1 matching replies")
 	if err := fs.Parse(args); err != nil {
 		return f, err
 	}
@@ -84,7 +86,7 @@ func run(args []string) error {
 		defer kv.Close()
 		doers = append(doers, kv)
 	}
-	return serve(ctx, listen, doers, doers[0].(*operator.KV))
+	return serve(ctx, listen, doers, doers[0].(*operator.KV), f.fast)
 }
 
 // resolve returns the listen address and client ids from the flags or the template.
@@ -118,8 +120,8 @@ func resolve(f flags) (string, []uint64, error) {
 }
 
 // serve runs the gateway on listen until ctx ends.
-func serve(ctx context.Context, listen string, doers []gateway.Doer, first *operator.KV) error {
-	g, err := gateway.New(first.Config, doers, gateway.Options{})
+func serve(ctx context.Context, listen string, doers []gateway.Doer, first *operator.KV, fast bool) error {
+	g, err := gateway.New(first.Config, doers, gateway.Options{FastReads: fast})
 	if err != nil {
 		return err
 	}
