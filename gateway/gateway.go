@@ -24,7 +24,7 @@ type Doer interface {
 // Options tune a Gateway. Zero values take the defaults noted.
 type Options struct {
 	Timeout     time.Duration // per request to the cluster; default 10s
-	MaxConns    int           // concurrent connections (SPEC.md §16.3 B6); default 1024
+	MaxConns    int           // concurrent connections (SPEC.md §16.3 RB7); default 1024
 	IdleTimeout time.Duration // an idle connection is closed after it; default 5 minutes
 	Logger      *slog.Logger  // connection errors (never keys or values); default discards
 

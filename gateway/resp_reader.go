@@ -11,11 +11,11 @@ import (
 
 // Input bounds of SPEC.md §16.3.
 const (
-	MaxLine         = 64 << 10 // B1: longest line (inline command or type line)
-	MaxArgs         = 1024     // B2: elements of a request array
-	MaxBulk         = 64 << 10 // B3: longest bulk string
-	MaxCommandBytes = 1 << 20  // B5: all elements of one command
-	MaxPipelineRead = 1 << 20  // B5': commands read but not answered, per connection
+	MaxLine         = 64 << 10 // RB1: longest line (inline command or type line)
+	MaxArgs         = 1024     // RB2: elements of a request array
+	MaxBulk         = 64 << 10 // RB3: longest bulk string
+	MaxCommandBytes = 1 << 20  // RB5: all elements of one command
+	MaxPipelineRead = 1 << 20  // RB6: commands read but not answered, per connection
 )
 
 // ErrProtocol is wrapped by every error for input that breaks RESP or a bound: the
