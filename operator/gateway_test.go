@@ -1,9 +1,13 @@
 package operator
 
 import (
+	"context"
 	"errors"
+	"net"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/splitbft/splitbft/spec"
 )
@@ -54,4 +58,53 @@ func TestParseGatewayInfo(t *testing.T) {
 	if len(st) != 2 || st["commands"] != 12 || st["fast_read_hits"] != 3 {
 		t.Fatalf("parsed %v", st)
 	}
+}
+
+// TestClusterGateway runs `splitbft init --redis-port` and four `splitbft replica`
+// processes, each of which starts its Redis gateway (SPEC.md §16), then talks RESP to
+// two different gateways and checks status and the gateway counters.
+func TestClusterGateway(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts 20 processes; skipped in -short mode")
+	}
+	pc := &procCluster{t: t, wrap: func(_ int, argv []string) []string { return argv }}
+	base := freeBase(t, 16)
+	pc.start(4, "--base-port", strconv.Itoa(base), "--redis-port", strconv.Itoa(base+12))
+	gw := func(i int) string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(base+12+i)) }
+	var got string
+	for deadline := time.Now().Add(90 * time.Second); got != "+OK\r\n"; {
+		got, _ = respExchange(gw(1), "SET gk gv\r\n")
+		if time.Now().After(deadline) {
+			t.Fatalf("gateway of replica 1 never answered SET with +OK (last %q)", got)
+		}
+		time.Sleep(200 * time.Millisecond) // waiting for formation and the gateway process
+	}
+	if got, err := respExchange(gw(2), "GET gk\r\n"); err != nil || got != "$2\r\ngv\r\n" {
+		t.Fatalf("GET through replica 2's gateway: %q, %v", got, err)
+	}
+	st, err := FetchGatewayStats(context.Background(), gw(2), 2*time.Second)
+	if err != nil || st["commands"] < 1 || st["fast_read_hits"]+st["fast_read_fallbacks"] < 1 {
+		t.Fatalf("gateway 2 counters %v, %v", st, err)
+	}
+	for _, e := range pc.status() {
+		if e.Status == nil || e.Status.Gateway == nil {
+			t.Fatalf("replica %d status shows no gateway: %+v", e.Replica, e.Status)
+		}
+	}
+}
+
+// respExchange sends raw RESP to addr and returns what arrives within a second.
+func respExchange(addr, req string) (string, error) {
+	c, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		return "", err
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(2 * time.Second))
+	if _, err := c.Write([]byte(req)); err != nil {
+		return "", err
+	}
+	buf := make([]byte, 512)
+	n, err := c.Read(buf)
+	return string(buf[:n]), err
 }
