@@ -23,6 +23,14 @@ const gatewayIdentities = 4
 // redisDemo runs the in-process cluster with one Redis gateway per replica (SPEC.md
 // §16) on loopback and prints the ports, until interrupted.
 func redisDemo(assign [][2]string, fl *demoFlags, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return serveRedisDemo(ctx, assign, fl, stdout, stderr, nil)
+}
+
+// serveRedisDemo is redisDemo until ctx ends; ready, if set, gets the gateways'
+// addresses once they listen.
+func serveRedisDemo(ctx context.Context, assign [][2]string, fl *demoFlags, stdout, stderr io.Writer, ready func([]string)) int {
 	n := len(assign)
 	cl, err := localnet.Start(localnet.Options{
 		Replicas: replicaBuilds(assign), Clients: n * gatewayIdentities,
@@ -36,6 +44,7 @@ func redisDemo(assign [][2]string, fl *demoFlags, stdout, stderr io.Writer) int 
 	}
 	defer cl.Stop()
 	fmt.Fprintln(stderr, gateway.DevWarning)
+	var addrs []string
 	for i := range n {
 		g, addr, err := startDemoGateway(cl, i, fl.redisPort)
 		if err != nil {
@@ -45,10 +54,12 @@ func redisDemo(assign [][2]string, fl *demoFlags, stdout, stderr io.Writer) int 
 		defer g.Close()
 		_, port, _ := net.SplitHostPort(addr)
 		fmt.Fprintf(stdout, "replica %d: Redis gateway on %s    redis-cli -p %s\n", i, addr, port)
+		addrs = append(addrs, addr)
 	}
 	fmt.Fprintln(stdout, "serving until interrupted (Ctrl-C)")
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	if ready != nil {
+		ready(addrs)
+	}
 	<-ctx.Done()
 	return 0
 }
