@@ -15,6 +15,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"flag"
 	"fmt"
@@ -40,6 +41,7 @@ func main() {
 // flags are the command line.
 type flags struct {
 	dir, listen, clients string
+	tlsCert              string // --tls-cert: serve TLS, write the certificate here
 	id                   uint64
 	wait                 time.Duration
 	fast                 bool
@@ -53,6 +55,7 @@ func parse(args []string) (flags, error) {
 	fs.StringVar(&f.listen, "listen", "", "RESP listen address (default: the replica's redis entry)")
 	fs.StringVar(&f.clients, "clients", "", "comma-separated client ids (default: the replica's gateway_clients)")
 	fs.DurationVar(&f.wait, "wait", time.Minute, "how long to wait for the cluster to form")
+	fs.StringVar(&f.tlsCert, "tls-cert", "", "serve TLS 1.3 with a key generated at start, and write its certificate (PEM) to this file for clients to pin (redis-cli --tls --cacert FILE)")
 	fs.BoolVar(&f.fast, "fast-reads", true, "answer read-only commands by the fast read path (SPEC.md §16.6); ordered writes then need 2f+1 matching replies")
 	if err := fs.Parse(args); err != nil {
 		return f, err
@@ -72,8 +75,10 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := gateway.CheckDevAddress(listen); err != nil {
-		return err
+	if f.tlsCert == "" {
+		if err := gateway.CheckDevAddress(listen); err != nil {
+			return err
+		}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -86,7 +91,11 @@ func run(args []string) error {
 		defer kv.Close()
 		doers = append(doers, kv)
 	}
-	return serve(ctx, listen, doers, doers[0].(*operator.KV), f.fast)
+	l, err := listener(listen, f.tlsCert)
+	if err != nil {
+		return err
+	}
+	return serve(ctx, l, doers, doers[0].(*operator.KV), f.fast)
 }
 
 // resolve returns the listen address and client ids from the flags or the template.
@@ -120,16 +129,12 @@ func resolve(f flags) (string, []uint64, error) {
 }
 
 // serve runs the gateway on listen until ctx ends.
-func serve(ctx context.Context, listen string, doers []gateway.Doer, first *operator.KV, fast bool) error {
+func serve(ctx context.Context, l net.Listener, doers []gateway.Doer, first *operator.KV, fast bool) error {
 	g, err := gateway.New(first.Config, doers, gateway.Options{FastReads: fast})
 	if err != nil {
+		l.Close()
 		return err
 	}
-	l, err := net.Listen("tcp", listen)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintln(os.Stderr, gateway.DevWarning)
 	fmt.Fprintf(os.Stderr, "gateway: serving RESP on %s for %d client identities (redis-cli -p %s)\n", l.Addr(), len(doers), portOf(l.Addr()))
 	go func() {
 		<-ctx.Done()
@@ -144,4 +149,28 @@ func serve(ctx context.Context, listen string, doers []gateway.Doer, first *oper
 func portOf(a net.Addr) string {
 	_, p, _ := net.SplitHostPort(a.String())
 	return p
+}
+
+// listener listens on addr: plain TCP (loopback only, with the development warning),
+// or TLS under a key generated here, whose certificate goes to certFile.
+func listener(addr, certFile string) (net.Listener, error) {
+	if certFile == "" {
+		fmt.Fprintln(os.Stderr, gateway.DevWarning)
+		return net.Listen("tcp", addr)
+	}
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, err
+	}
+	id, err := gateway.NewTLSIdentity(rand.Reader, []string{host}, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(certFile, id.CertPEM(), 0o644); err != nil {
+		return nil, err
+	}
+	fp := id.Fingerprint()
+	fmt.Fprintf(os.Stderr, "gateway: TLS certificate (SHA-256 %x) written to %s\n", fp, certFile)
+	fmt.Fprintln(os.Stderr, "WARNING: this gateway runs outside any enclave: its TLS key is not bound to an attestation (SPEC.md §16.2).")
+	return id.Listen(addr)
 }
