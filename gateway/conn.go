@@ -50,7 +50,7 @@ func (g *Gateway) serveConn(c *conn) {
 				c.w.err("ERR " + perr.Error())
 				c.flush()
 				c.linger()
-				g.opt.Logger.Debug("gateway: protocol error, closing", "conn", c.id, "err", perr)
+				g.opt.Logger.Debug("gateway: protocol error, closing", "conn", c.id) // not the error: it may quote client data
 			}
 			return
 		}

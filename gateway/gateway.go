@@ -26,7 +26,7 @@ type Options struct {
 	Timeout     time.Duration // per request to the cluster; default 10s
 	MaxConns    int           // concurrent connections (SPEC.md §16.3 RB7); default 1024
 	IdleTimeout time.Duration // an idle connection is closed after it; default 5 minutes
-	Logger      *slog.Logger  // connection errors (never keys or values); default discards
+	Logger      *slog.Logger  // connection events (never keys, values or error texts quoting them); default discards
 
 	// FastReads answers pipelines of read-only commands by the fast read path
 	// (SPEC.md §16.6) when the Doers can (FastReader), falling back to ordering after
