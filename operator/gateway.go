@@ -218,17 +218,16 @@ func (n *node) gatewayStats(ctx context.Context) (GatewayStats, string) {
 	return st, ""
 }
 
-// writeGatewayMetrics exposes the gateway's counters, one family each.
-func writeGatewayMetrics(e *Exposition, s snapshot) {
-	if s.gateway == nil {
-		return
-	}
-	for _, k := range slices.Sorted(maps.Keys(s.gateway)) {
+// gatewayMetrics calls emit for each of the gateway's counters, in name order: its
+// metric name, type ("counter", or "gauge" for connections), help and value. It is
+// independent of the exposition code so that the metrics writer only forwards.
+func gatewayMetrics(st GatewayStats, emit func(name, typ, help string, v float64)) {
+	for _, k := range slices.Sorted(maps.Keys(st)) {
 		typ := "counter"
 		if k == "connections" {
 			typ = "gauge"
 		}
-		e.Single("splitbft_gateway_"+k, typ, "Redis gateway (SPEC.md §16): "+strings.ReplaceAll(k, "_", " "), float64(s.gateway[k]))
+		emit("splitbft_gateway_"+k, typ, "Redis gateway (SPEC.md §16): "+strings.ReplaceAll(k, "_", " "), float64(st[k]))
 	}
 }
 

@@ -3,6 +3,7 @@ package operator
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"strconv"
 	"strings"
@@ -107,4 +108,16 @@ func respExchange(addr, req string) (string, error) {
 	buf := make([]byte, 512)
 	n, err := c.Read(buf)
 	return string(buf[:n]), err
+}
+
+// TestGatewayMetrics checks the metric families made from the gateway's counters.
+func TestGatewayMetrics(t *testing.T) {
+	var got []string
+	gatewayMetrics(GatewayStats{"connections": 2, "commands": 7}, func(name, typ, _ string, v float64) {
+		got = append(got, fmt.Sprintf("%s %s %g", name, typ, v))
+	})
+	want := []string{"splitbft_gateway_commands counter 7", "splitbft_gateway_connections gauge 2"}
+	if strings.Join(got, ";") != strings.Join(want, ";") {
+		t.Fatalf("got %v, want %v", got, want)
+	}
 }

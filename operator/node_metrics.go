@@ -23,7 +23,7 @@ func (n *node) writeMetrics(w io.Writer, s snapshot) error {
 	n.writeProtocolMetrics(e, s)
 	writeBrokerCounters(e, s)
 	writeNetMetrics(e, s)
-	writeGatewayMetrics(e, s)
+	gatewayMetrics(s.gateway, e.Single) // the Redis gateway's counters, if it runs one
 	return e.Flush()
 }
 
