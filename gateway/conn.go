@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"strings"
 	"time"
 
 	"github.com/splitbft/splitbft/spec"
@@ -47,7 +48,7 @@ func (g *Gateway) serveConn(c *conn) {
 		if perr != nil {
 			if errors.Is(perr, ErrProtocol) {
 				g.stats.protocolErrors.Add(1)
-				c.w.err("ERR " + perr.Error())
+				c.w.err("ERR Protocol error: " + strings.TrimPrefix(perr.Error(), ErrProtocol.Error()+": "))
 				c.flush()
 				c.linger()
 				g.opt.Logger.Debug("gateway: protocol error, closing", "conn", c.id) // not the error: it may quote client data

@@ -19,8 +19,8 @@ const (
 )
 
 // ErrProtocol is wrapped by every error for input that breaks RESP or a bound: the
-// connection gets "-ERR Protocol error: ..." and is closed.
-var ErrProtocol = errors.New("Protocol error")
+// connection gets "-ERR Protocol error: <reason>" and is closed.
+var ErrProtocol = errors.New("gateway: protocol error")
 
 // reader reads RESP requests from one connection within the bounds above.
 type reader struct {

@@ -3,6 +3,7 @@ package gateway
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"io"
 	"net"
 	"strings"
@@ -96,7 +97,7 @@ func trim(s string) string {
 func TestReaderBoundsMemory(t *testing.T) {
 	for _, in := range []string{"*1\r\n$9223372036854775807\r\n", "*99999999999\r\n", "*1\r\n$1" + strings.Repeat("0", 30) + "\r\n"} {
 		r := newReader(bytes.NewReader([]byte(in)))
-		if _, err := r.command(); err == nil || !strings.Contains(err.Error(), "Protocol error") {
+		if _, err := r.command(); !errors.Is(err, ErrProtocol) {
 			t.Errorf("%q: got %v, want a protocol error", in, err)
 		}
 	}

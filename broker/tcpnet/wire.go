@@ -114,7 +114,7 @@ func decodeClientReply(frame []byte, id uint64) ([]byte, error) {
 	}
 	var r spec.Reply
 	var rr spec.ReadReply
-	client := r.Client
+	var client uint64
 	if err := spec.Decode(m.Body, &r, spec.MaxBodyBytes(spec.KindReply)); err == nil {
 		client = r.Client
 	} else if err := spec.Decode(m.Body, &rr, spec.MaxBodyBytes(spec.KindReadReply)); err == nil {
