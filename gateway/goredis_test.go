@@ -8,14 +8,19 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
 
 // newRedis returns a go-redis client for addr speaking the given protocol version.
+// Its read timeout is a minute, not go-redis's 3 seconds: under -race on a loaded
+// machine a cluster with a crashed replica (every live exec must answer when fast
+// reads ask for 2f+1) can take longer, and these tests check answers, not latency.
 func newRedis(t testing.TB, addr string, proto int) *redis.Client {
 	t.Helper()
-	rdb := redis.NewClient(&redis.Options{Addr: addr, Protocol: proto, MaxRetries: -1})
+	rdb := redis.NewClient(&redis.Options{Addr: addr, Protocol: proto, MaxRetries: -1,
+		ReadTimeout: time.Minute, WriteTimeout: time.Minute})
 	t.Cleanup(func() { _ = rdb.Close() })
 	return rdb
 }
