@@ -92,6 +92,8 @@ func (r *Replica) handleOutput(role spec.Role, ins []spec.Input, o *spec.Output)
 		r.onReject(role, ins, &rj)
 	case spec.KindReply:
 		r.onReply(role, o.Body)
+	case spec.KindReadReply:
+		r.onReadReply(role, o.Body)
 	default:
 		r.route(role, o)
 	}

@@ -75,6 +75,8 @@ type Metrics struct {
 	Batches        uint64 // client batches delivered to prep
 	Requests       uint64 // requests in those batches
 	Replies        uint64 // replies handed to Net.Reply
+	Reads          uint64 // READs queued for the local exec (SPEC.md §16.6)
+	ReadReplies    uint64 // READ-REPLYs handed to Net.Reply
 
 	PeerIn, PeerOut uint64 // peer messages received and sent
 	Garbage         uint64 // undecodable or unexpected messages and outputs dropped

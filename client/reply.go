@@ -69,8 +69,9 @@ func (s *Session) openReply(r *spec.Reply) (spec.Result, int, error) {
 	return res, int(r.Timestamp - s.out.ts), nil
 }
 
-// vote records replica r's result for an undecided operation and decides it once f+1
-// distinct replicas sent the same encoded Result.
+// vote records replica r's result for an undecided operation and decides it once the
+// session's quorum (f+1 unless SetQuorum) of distinct replicas sent the same encoded
+// Result.
 func (s *Session) vote(ov *opVotes, res spec.Result, r, view uint64) {
 	if ov.byValue == nil {
 		ov.byValue, ov.views = map[string]uint64{}, map[string][]uint64{}
@@ -78,7 +79,7 @@ func (s *Session) vote(ov *opVotes, res spec.Result, r, view uint64) {
 	key := string(spec.Encode(&res))
 	ov.byValue[key] |= 1 << r
 	ov.views[key] = append(ov.views[key], view)
-	if uint64(bits.OnesCount64(ov.byValue[key])) < s.cfg.F+1 {
+	if uint64(bits.OnesCount64(ov.byValue[key])) < s.quorum {
 		return
 	}
 	ov.decided, ov.views0 = &res, ov.views[key]

@@ -53,6 +53,18 @@ type Session struct {
 	next      uint64     // next unused timestamp; ≥ 1, or 0 when all are used
 	viewHint  uint64     // a view vouched for by f+1 replies (the primary guess)
 	out       *outstanding
+	quorum    uint64 // equal results that decide an operation: f+1 unless SetQuorum
+}
+
+// SetQuorum makes an operation decided only on q equal results from distinct
+// replicas, f+1 ≤ q ≤ 2f+1 (default f+1). A gateway that answers fast reads needs
+// 2f+1 (SPEC.md §16.6 FR2).
+func (s *Session) SetQuorum(q uint64) error {
+	if q < s.cfg.F+1 || q > 2*s.cfg.F+1 {
+		return fmt.Errorf("client: quorum %d outside f+1..2f+1 = %d..%d", q, s.cfg.F+1, 2*s.cfg.F+1)
+	}
+	s.quorum = q
+	return nil
 }
 
 // outstanding is the request in flight and the votes on its operations.
@@ -82,7 +94,7 @@ func NewSession(cfg *spec.Config, id Identity, rand io.Reader) (*Session, error)
 	if uint64(len(cfg.Replicas)) != cfg.N || cfg.N > 64 {
 		return nil, fmt.Errorf("client: configuration lists %d replicas for n=%d", len(cfg.Replicas), cfg.N)
 	}
-	s := &Session{cfg: cfg, cd: spec.ConfigDigest(cfg), id: id, sign: id.signingKey(), rand: rand, next: 1}
+	s := &Session{cfg: cfg, cd: spec.ConfigDigest(cfg), id: id, sign: id.signingKey(), rand: rand, next: 1, quorum: cfg.F + 1}
 	k, err := requestKey(id.BoxPrivate, cfg.ExecGroupKey, s.cd, id.ID)
 	if err != nil {
 		return nil, err

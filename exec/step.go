@@ -31,7 +31,7 @@ func (e *Exec) reject(index, kind, code uint64) {
 func accepts(kind uint64) bool {
 	switch kind {
 	case spec.KindGroupKeyDeal, spec.KindConfigure, spec.KindBatch, spec.KindCommit,
-		spec.KindCheckpoint, spec.KindNewView, spec.KindStateRequest, spec.KindStateChunk:
+		spec.KindCheckpoint, spec.KindNewView, spec.KindStateRequest, spec.KindStateChunk, spec.KindRead:
 		return true
 	}
 	return false
@@ -82,6 +82,8 @@ func (e *Exec) dispatch(body any, raw []byte) uint64 {
 		return e.onStateRequest(m)
 	case *spec.StateChunk:
 		return e.onStateChunk(m)
+	case *spec.Read:
+		return e.onRead(m)
 	}
 	panic("exec: dispatch of a kind that accepts() admits but has no handler")
 }

@@ -55,21 +55,7 @@ func goBuild(ctx context.Context, r spec.Role, build, out string) error {
 	if !ok {
 		return fmt.Errorf("operator: unknown %s build %q", spec.RoleName(r), build)
 	}
-	root, err := moduleRoot(ctx)
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
-		return err
-	}
-	tmp := fmt.Sprintf("%s.tmp%d", out, os.Getpid())
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", tmp, pkg)
-	cmd.Dir = root
-	if msg, err := cmd.CombinedOutput(); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("operator: go build %s: %v\n%s", pkg, err, msg)
-	}
-	return os.Rename(tmp, out)
+	return goBuildPackage(ctx, pkg, out)
 }
 
 // moduleRoot returns the directory of the splitbft module containing the working

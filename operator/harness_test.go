@@ -41,7 +41,7 @@ func binaries(t *testing.T) string {
 			return
 		}
 		cmd := exec.Command(goTool, "build", "-o", binDir, "./cmd/splitbft", "./prep-a/cmd/prep-a", "./prep-b/cmd/prep-b",
-			"./conf-a/cmd/conf-a", "./conf-b/cmd/conf-b", "./exec/cmd/exec")
+			"./conf-a/cmd/conf-a", "./conf-b/cmd/conf-b", "./exec/cmd/exec", "./gateway/cmd/gateway")
 		cmd.Dir = ".."
 		if out, err := cmd.CombinedOutput(); err != nil {
 			buildErr = errors.New(err.Error() + ": " + string(out))

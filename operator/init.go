@@ -28,6 +28,10 @@ type InitOptions struct {
 	MaxOps           uint64   // max operations per request; default 16
 	MaxOpBytes       uint64   // max ciphertext bytes per operation; default 4096
 	Force            bool     // replace an existing cluster directory's template and credentials
+	// RedisPort, when not 0, gives replica i a Redis gateway on 127.0.0.1:RedisPort+i
+	// (SPEC.md §16) with GatewayClients client identities of its own (default 4),
+	// numbered after the Clients.
+	RedisPort, GatewayClients int
 }
 
 func (o InitOptions) withDefaults() InitOptions {
@@ -90,10 +94,11 @@ func NewTemplate(opt InitOptions, rand io.Reader) (*Template, []client.Identity,
 		t.Replicas = append(t.Replicas, ReplicaTemplate{ID: uint64(i), Peer: port(0), Client: port(1), Status: port(2),
 			Prep: builds[i][0], Conf: builds[i][1], Exec: builds[i][2]})
 	}
-	ids, err := newClients(opt.Clients, rand)
+	ids, err := newClients(opt.Clients+gatewayClients(opt, n), rand)
 	if err != nil {
 		return nil, nil, err
 	}
+	assignGateways(t, opt)
 	for _, id := range ids {
 		reg := id.Registration()
 		t.Clients = append(t.Clients, ClientKeys{ID: id.ID, SignKey: reg.SignKey[:], BoxKey: reg.BoxKey[:]})

@@ -43,6 +43,8 @@ type snapshot struct {
 	metrics    broker.Metrics
 	net        tcpnet.Stats
 	events     EventCounts
+	gateway    GatewayStats // nil without a gateway
+	gatewayErr string
 }
 
 func (n *node) set(f func(n *node)) {
@@ -72,6 +74,7 @@ func (n *node) take(ctx context.Context) snapshot {
 	for r := range s.status {
 		s.status[r] = spec.Status{Role: spec.Role(r), Replica: n.id}
 	}
+	s.gateway, s.gatewayErr = n.gatewayStats(ctx)
 	if host == nil {
 		return s
 	}
@@ -145,6 +148,7 @@ func (n *node) statusDoc(s snapshot) *ReplicaStatus {
 		st.Compartments = append(st.Compartments, c)
 	}
 	n.addCheckpoints(st, s.status[spec.RoleExec].Stable)
+	st.Gateway, st.GatewayError = s.gateway, s.gatewayErr
 	return st
 }
 

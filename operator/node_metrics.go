@@ -46,6 +46,13 @@ func (c *snapCollector) Collect(ch chan<- prometheus.Metric) {
 	collectEvents(e, s)
 	collectBroker(e, s)
 	collectNet(e, s)
+	gatewayMetrics(s.gateway, func(name, typ, help string, v float64) {
+		if typ == "gauge" {
+			e.gauge(name, help, v)
+		} else {
+			e.counter(name, help, v)
+		}
+	}) // the Redis gateway's counters, if it runs one
 }
 
 // metricsHandler serves /metrics in the Prometheus exposition format.

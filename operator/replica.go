@@ -205,6 +205,7 @@ func (rp *replica) run(ctx context.Context, cfg *spec.Config) error {
 	rp.n.set(func(n *node) { n.host, n.phase = rp.host, PhaseRunning })
 	go rp.checkPeersConfig(ctx, spec.Encode(cfg))
 	go rp.logEvents(ctx, cfg, 100*time.Millisecond)
+	go rp.runGateway(ctx)
 	err := rp.host.Run(ctx, r)
 	rp.host = nil // Run closed it
 	return err

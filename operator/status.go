@@ -28,6 +28,10 @@ type ReplicaStatus struct {
 	// for example after a state transfer).
 	Stable      CheckpointStatus   `json:"stable"`
 	Checkpoints []CheckpointStatus `json:"checkpoints"` // the exec's recent own checkpoints, oldest first
+	// Gateway holds the Redis gateway's counters (SPEC.md §16), when the replica runs
+	// one; GatewayError says why they could not be read.
+	Gateway      GatewayStats `json:"gateway,omitempty"`
+	GatewayError string       `json:"gateway_error,omitempty"`
 }
 
 // Replica phases.
@@ -145,6 +149,7 @@ func WriteStatusTable(w io.Writer, results []StatusResult, h *Health) error {
 		return err
 	}
 	writeStableDigests(w, results)
+	writeGatewayLines(w, results)
 	fmt.Fprintln(w, h.Summary())
 	return nil
 }

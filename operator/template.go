@@ -48,6 +48,10 @@ type ReplicaTemplate struct {
 	Prep   string `json:"prep"`   // build name of the Preparation compartment (prep-a, prep-b)
 	Conf   string `json:"conf"`   // conf-a, conf-b
 	Exec   string `json:"exec"`   // exec
+	// Redis, when set, is the loopback address where `splitbft replica` runs this
+	// replica's Redis gateway (SPEC.md §16), as the client ids GatewayClients.
+	Redis          string   `json:"redis,omitempty"`
+	GatewayClients []uint64 `json:"gateway_clients,omitempty"`
 }
 
 // Build returns the build name the replica runs for role r.
@@ -142,6 +146,9 @@ func (t *Template) Validate() error {
 		return err
 	}
 	if err := t.checkClients(); err != nil {
+		return err
+	}
+	if err := t.checkGateways(); err != nil {
 		return err
 	}
 	return t.checkParams()

@@ -103,6 +103,10 @@ func MaxBodyBytes(kind uint64) int {
 		return MaxRequestOpsLimit*(MaxOpBytesLimit+64) + 1<<10
 	case KindReply:
 		return MaxKVValue + 1<<10
+	case KindRead:
+		return MaxRequestOpsLimit*(MaxOpBytesLimit+64) + 1<<10
+	case KindReadReply:
+		return MaxRequestOpsLimit*(MaxKVValue+64) + 1<<10
 	case KindStateChunk:
 		return MaxStateChunkBytes + 1<<10
 	case KindGroupKeyDeal, KindGroupKeyShares:
@@ -150,6 +154,10 @@ func newBody(kind uint64) any {
 		return new(StateChunk)
 	case KindReply:
 		return new(Reply)
+	case KindRead:
+		return new(Read)
+	case KindReadReply:
+		return new(ReadReply)
 	case KindConfigure:
 		return new(Configure)
 	case KindSuspect:

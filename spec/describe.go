@@ -65,6 +65,10 @@ func describeDest(d *Destination) string {
 // describeBody renders a decoded body without its kind name.
 func describeBody(v any) string {
 	switch m := v.(type) {
+	case *Read:
+		return describeRead(m)
+	case *ReadReply:
+		return describeReadReply(m)
 	case *Request:
 		return describeRequest(m)
 	case *Batch:

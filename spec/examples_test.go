@@ -172,6 +172,10 @@ func wireTypes() []wireType {
 		{"Frame", &Frame{Op: FrameStep, Body: Encode(&StepInput{Inputs: []Input{{Kind: KindSuspect, Body: Encode(&Suspect{View: 1})}}})}},
 		{"Result", &exClientEntry().Results[1]},
 		{"KVOp", &KVOp{Op: KVCAS, Key: []byte("k"), Value: []byte("v2"), Expected: []byte("v1"), Absent: false}},
+		{"Read", &Read{Client: 5, ReadID: 77, Ops: []SealedOp{{Nonce: Nonce{1}, Ciphertext: make([]byte, 17)}}}},
+		{"ReadReply", &ReadReply{Client: 5, ReadID: 77, Replica: 2, Last: 40, View: 1, Nonce: Nonce{2}, Ciphertext: make([]byte, 17)}},
+		{"ReadResults", &ReadResults{Results: []Result{{Status: StatusOK, Value: []byte("v")}, {Status: StatusNotFound}}}},
+		{"KVOp2", &KVOp2{Op: KVMSetNX, Keys: [][]byte{[]byte("a"), []byte("b")}, Values: [][]byte{[]byte("1"), []byte("2")}}},
 		{"Snapshot", &Snapshot{Seq: 128, App: Encode(exKVSnapshot()), Clients: []ClientEntry{*exClientEntry()}}},
 		{"ClientEntry", exClientEntry()},
 		{"KVSnapshot", exKVSnapshot()},
@@ -186,6 +190,7 @@ var kindTypes = map[uint64]string{
 	KindNewView: "NewView", KindStateRequest: "StateRequest", KindStateChunk: "StateChunk", KindReply: "Reply",
 	KindConfigure: "Configure", KindClientBatch: "Batch", KindSuspect: "Suspect", KindGroupKeyDeal: "GroupKeyDeal",
 	KindReject: "Rejection", KindStatus: "Status", KindGroupKeyShares: "GroupKeyShares",
+	KindRead: "Read", KindReadReply: "ReadReply",
 }
 
 // allKinds returns every kind in ascending order.

@@ -15,7 +15,7 @@ import (
 
 // nonKindTargets are decoded by FuzzDecode besides every kind's body type.
 var nonKindTargets = []any{&Config{}, &StepInput{}, &StepOutput{}, &Frame{}, &InitRequest{}, &Enrollment{},
-	&Snapshot{}, &KVSnapshot{}, &KVOp{}, &Result{}}
+	&Snapshot{}, &KVSnapshot{}, &KVOp{}, &KVOp2{}, &Result{}}
 
 // checkDecodeAll decodes data as every kind and every non-kind target: no panic, only
 // ErrMalformed errors, and an accepted input re-encodes to exactly itself.

@@ -21,6 +21,8 @@ const (
 	KindStateRequest uint64 = 10 // StateRequest: exec → exec
 	KindStateChunk   uint64 = 11 // StateChunk: exec → exec
 	KindReply        uint64 = 12 // Reply: exec → client
+	KindRead         uint64 = 13 // Read: client → broker → own exec (SPEC.md §16.6)
+	KindReadReply    uint64 = 14 // ReadReply: exec → client
 
 	KindConfigure    uint64 = 32 // Configure: broker → any compartment, once
 	KindClientBatch  uint64 = 33 // Batch: broker → primary prep, requests to order
@@ -39,7 +41,7 @@ var kindNames = map[uint64]string{
 	KindStateRequest: "state-request", KindStateChunk: "state-chunk", KindReply: "reply",
 	KindConfigure: "configure", KindClientBatch: "client-batch", KindSuspect: "suspect",
 	KindGroupKeyDeal: "group-key-deal", KindReject: "reject", KindStatus: "status",
-	KindGroupKeyShares: "group-key-shares",
+	KindGroupKeyShares: "group-key-shares", KindRead: "read", KindReadReply: "read-reply",
 }
 
 // KindName returns the spec name of a kind, or "kind<N>" for an unknown one.

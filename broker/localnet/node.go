@@ -140,3 +140,11 @@ func (t *transport) Broadcast(req []byte) error {
 }
 
 func (t *transport) Replies() <-chan []byte { return t.replies }
+
+// SendRead delivers a READ (SPEC.md §16.6) to every live replica's broker.
+func (t *transport) SendRead(read []byte) error {
+	for _, nd := range t.c.nodes {
+		nd.post(func(r *broker.Replica) { r.HandleRead(read) })
+	}
+	return nil
+}

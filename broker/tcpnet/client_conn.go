@@ -119,6 +119,21 @@ func (c *ClientConn) Broadcast(req []byte) error {
 	return nil
 }
 
+// SendRead queues an encoded READ (SPEC.md §16.6) for every replica.
+func (c *ClientConn) SendRead(read []byte) error {
+	if c.closed.Load() {
+		return ErrClosed
+	}
+	f := spec.Encode(&ClientMsg{Kind: ClientRead, Client: c.id, Body: read})
+	if len(f) > MaxClientFrame {
+		return fmt.Errorf("tcpnet: %d-byte read frame exceeds the cap %d", len(f), MaxClientFrame)
+	}
+	for _, l := range c.links {
+		c.push(l, f)
+	}
+	return nil
+}
+
 // Replies returns the channel of encoded REPLYs received for this client from any
 // replica. It is closed by Close.
 func (c *ClientConn) Replies() <-chan []byte { return c.replies }

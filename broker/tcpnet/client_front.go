@@ -147,7 +147,11 @@ func (h *Host) readClient(ctx context.Context, r *bufio.Reader, id uint64, addr 
 			return // the client went away
 		}
 		var req []byte
-		if err == nil {
+		read := err == nil && isReadFrame(frame)
+		switch {
+		case read:
+			req, err = decodeClientRead(frame, id)
+		case err == nil:
 			req, err = decodeClientRequest(frame, id)
 		}
 		if err != nil {
@@ -155,7 +159,11 @@ func (h *Host) readClient(ctx context.Context, r *bufio.Reader, id uint64, addr 
 			h.log.Error("tcpnet: garbage from client; closing the connection", "addr", addr, "claimed", id, "err", err)
 			return
 		}
-		if !h.post(ctx, h.clientIn, func(rep *broker.Replica) { rep.HandleClient(req) }) {
+		handle := func(rep *broker.Replica) { rep.HandleClient(req) }
+		if read {
+			handle = func(rep *broker.Replica) { rep.HandleRead(req) }
+		}
+		if !h.post(ctx, h.clientIn, handle) {
 			return
 		}
 		h.c.clientRequests.Add(1)

@@ -56,7 +56,12 @@
 //	                Client = the hello's id, Body = enc(spec.Request) with
 //	                Body.Client == Client
 //	Kind 3 reply    broker → client, cap MaxReplyFrame (a §2.4 reply + 64):
-//	                Client = the addressee, Body = enc(spec.Reply) as exec emitted it
+//	                Client = the addressee, Body = enc(spec.Reply) or
+//	                enc(spec.ReadReply) as exec emitted it (a larger read reply is
+//	                dropped: the reader falls back to ordering)
+//	Kind 4 read     client → broker, cap MaxClientFrame: Client = the hello's id,
+//	                Body = enc(spec.Read) with Client == Client, for the broker's
+//	                own exec (Replica.HandleRead; SPEC.md §16.6)
 //
 // The broker hands each request to Replica.HandleClient, which applies R1–R5 (SPEC.md
 // §5) and starts the timer or forwards it; replies for a client id go to every live

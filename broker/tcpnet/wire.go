@@ -39,7 +39,8 @@ type ClientMsg struct {
 const (
 	ClientHello   uint64 = 1 // client → broker, first frame only
 	ClientRequest uint64 = 2 // client → broker
-	ClientReply   uint64 = 3 // broker → client
+	ClientReply   uint64 = 3 // broker → client: a REPLY, or a READ-REPLY (SPEC.md §16.6)
+	ClientRead    uint64 = 4 // client → broker: a READ for the broker's own exec (SPEC.md §16.6)
 )
 
 // decodePeerHello decodes and checks a peer hello from a cluster of n replicas
@@ -112,11 +113,44 @@ func decodeClientReply(frame []byte, id uint64) ([]byte, error) {
 		return nil, fmt.Errorf("frame is kind %d for client %d, want a reply (kind %d) for client %d", m.Kind, m.Client, ClientReply, id)
 	}
 	var r spec.Reply
-	if err := spec.Decode(m.Body, &r, spec.MaxBodyBytes(spec.KindReply)); err != nil {
-		return nil, fmt.Errorf("reply body is not a REPLY: %w", err)
+	var rr spec.ReadReply
+	var client uint64
+	if err := spec.Decode(m.Body, &r, spec.MaxBodyBytes(spec.KindReply)); err == nil {
+		client = r.Client
+	} else if err := spec.Decode(m.Body, &rr, spec.MaxBodyBytes(spec.KindReadReply)); err == nil {
+		client = rr.Client
+	} else {
+		return nil, fmt.Errorf("reply body is neither a REPLY nor a READ-REPLY: %w", err)
+	}
+	if client != id {
+		return nil, fmt.Errorf("reply for client %d on client %d's connection", client, id)
+	}
+	return m.Body, nil
+}
+
+// isReadFrame reports whether a client frame claims kind ClientRead: enc(ClientMsg)
+// starts with the array header 0x83 and then the kind, one byte for kinds below 24.
+// The frame is still decoded strictly (decodeClientRead).
+func isReadFrame(frame []byte) bool {
+	return len(frame) > 2 && frame[0] == 0x83 && uint64(frame[1]) == ClientRead
+}
+
+// decodeClientRead decodes a read frame from the client that said hello as id and
+// returns the encoded READ (SPEC.md §16.6).
+func decodeClientRead(frame []byte, id uint64) ([]byte, error) {
+	var m ClientMsg
+	if err := spec.Decode(frame, &m, MaxClientFrame); err != nil {
+		return nil, fmt.Errorf("%d-byte frame is not a ClientMsg: %w", len(frame), err)
+	}
+	var r spec.Read
+	if m.Kind != ClientRead || m.Client != id {
+		return nil, fmt.Errorf("frame is kind %d for client %d, want a read (kind %d) for client %d", m.Kind, m.Client, ClientRead, id)
+	}
+	if err := spec.Decode(m.Body, &r, spec.MaxBodyBytes(spec.KindRead)); err != nil {
+		return nil, fmt.Errorf("read body is not a READ: %w", err)
 	}
 	if r.Client != id {
-		return nil, fmt.Errorf("reply for client %d on client %d's connection", r.Client, id)
+		return nil, fmt.Errorf("read is for client %d on client %d's connection", r.Client, id)
 	}
 	return m.Body, nil
 }

@@ -29,6 +29,8 @@ type demoFlags struct {
 	batch     int
 	quiet     bool
 	kill      time.Duration // -kill-primary: stop the primary's replica after this long (0: never)
+	redis     bool          // -redis: serve Redis gateways instead of running the workload
+	redisPort int           // -redis-port: replica i's gateway listens on this + i (0: any free port)
 }
 
 const demoUsage = `usage: splitbft demo [flags]
@@ -43,7 +45,8 @@ PASS line saying what was proven, or exits 1.
 example:
   splitbft demo
   splitbft demo -clients 16 -ops 16 -duration 10s
-  splitbft demo -kill-primary 2s`
+  splitbft demo -kill-primary 2s
+  splitbft demo -redis          # then: redis-cli -p 6380`
 
 func parseDemoFlags(args []string, stdout, stderr io.Writer) (*demoFlags, error) {
 	fs := newFlagSet("demo", demoUsage, stderr)
@@ -60,6 +63,8 @@ func parseDemoFlags(args []string, stdout, stderr io.Writer) (*demoFlags, error)
 	fs.IntVar(&d.batch, "batch", 200, "maximum requests per batch")
 	fs.BoolVar(&d.quiet, "quiet", false, "no live progress line")
 	fs.DurationVar(&d.kill, "kill-primary", 0, "stop the primary's replica (broker and enclaves) after this long, to show a view change")
+	fs.BoolVar(&d.redis, "redis", false, "serve a Redis gateway per replica on loopback (SPEC.md §16) until interrupted, instead of the workload")
+	fs.IntVar(&d.redisPort, "redis-port", 6380, "with -redis: replica i's gateway listens on 127.0.0.1:PORT+i (0: any free port)")
 	words, err := parseFlags(fs, args, stdout)
 	if err != nil {
 		return nil, err
@@ -107,6 +112,9 @@ func demoMain(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	printMatrix(stdout, assign)
+	if fl.redis {
+		return redisDemo(assign, fl, stdout, stderr)
+	}
 	cl, err := localnet.Start(localnet.Options{
 		Replicas: replicaBuilds(assign), Clients: fl.clients,
 		Setup:  broker.Setup{Name: "demo", F: uint64(fl.f), K: uint64(fl.k), L: uint64(fl.l), MaxBatchRequests: uint64(fl.batch), MaxRequestOps: 16},

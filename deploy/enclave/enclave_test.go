@@ -29,15 +29,24 @@ type config struct {
 	Files           []json.RawMessage `json:"files"`
 }
 
-// buildNames returns, sorted, the compartment implementations of the build registry:
-// each must have an enclave.json.
+// buildNames returns, sorted, the compartment implementations of the build registry
+// and the Redis gateway (SPEC §16, not a compartment): each must have an enclave.json.
 func buildNames() []string {
-	var names []string
+	names := []string{"gateway"}
 	for _, b := range builds.All() {
 		names = append(names, b.Name)
 	}
 	slices.Sort(names)
 	return names
+}
+
+// mainMarker is what a build's main.go must contain: compartments serve frames through
+// enclavemain.Main; the gateway is no compartment and runs the gateway package.
+func mainMarker(name string) string {
+	if name == "gateway" {
+		return "gateway.New("
+	}
+	return `enclavemain.Main("` + name + `"`
 }
 
 func load(t *testing.T, path string) config {
@@ -94,8 +103,8 @@ func checkConfig(t *testing.T, name string, c config) {
 	pkg, err := build.ImportDir(pkgDir, 0)
 	if err != nil || pkg.Name != "main" {
 		t.Errorf("%s: %s is not a main package: %v", name, pkgDir, err)
-	} else if src, _ := os.ReadFile(filepath.Join(pkgDir, "main.go")); !strings.Contains(string(src), `enclavemain.Main("`+name+`"`) {
-		t.Errorf("%s: %s/main.go does not serve build %q through enclavemain.Main", name, pkgDir, name)
+	} else if src, _ := os.ReadFile(filepath.Join(pkgDir, "main.go")); !strings.Contains(string(src), mainMarker(name)) {
+		t.Errorf("%s: %s/main.go does not contain %s", name, pkgDir, mainMarker(name))
 	}
 	if c.Debug || c.ExecutableHeap {
 		t.Errorf("%s: debug %v, executableHeap %v; want both false", name, c.Debug, c.ExecutableHeap)

@@ -1,4 +1,4 @@
-// Package kv is kv-v1, the key-value application of the SplitBFT Execution
+// Package kv is kv-v1 and its superset kv-v2 (SPEC.md §12.7), the key-value application of the SplitBFT Execution
 // compartment (SPEC.md §12.6): a map from byte-string keys (1..256 bytes) to
 // byte-string values (at most 16 KiB) with the operations PUT, GET, DELETE and CAS.
 //

@@ -11,7 +11,8 @@ import (
 // can be a real operation.
 const maxOpBytes = spec.MaxOpBytesLimit
 
-// Store is the kv-v1 application state. The zero value is not usable; use New.
+// Store is the kv-v1 application state, which also executes the kv-v2 operations
+// (SPEC.md §12.7) on the same map. The zero value is not usable; use New.
 // A Store is not safe for concurrent use: the Execution compartment calls it from one
 // Step at a time.
 type Store struct {
@@ -33,11 +34,14 @@ func New() *Store { return &Store{m: map[string][]byte{}} }
 func (s *Store) Len() int { return len(s.m) }
 
 // Execute applies one operation, given as the plaintext enc(KVOp), and returns its
-// result (SPEC.md §12.6). It is deterministic and never panics: bytes that are not a
+// result (SPEC.md §12.6, §12.7). It is deterministic and never panics: bytes that are not a
 // valid operation give Result{StatusBadOp} and change nothing.
 func (s *Store) Execute(op []byte) spec.Result {
 	var o spec.KVOp
-	if err := spec.Decode(op, &o, maxOpBytes); err != nil || !validOp(&o) {
+	if err := spec.Decode(op, &o, maxOpBytes); err != nil {
+		return s.execute2(op) // not a kv-v1 operation: maybe kv-v2 (SPEC.md §12.7)
+	}
+	if !validOp(&o) {
 		return spec.Result{Status: spec.StatusBadOp}
 	}
 	switch o.Op {
