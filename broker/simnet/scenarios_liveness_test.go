@@ -50,9 +50,20 @@ func (sc *scenario) coveredBy(lagger, seq uint64) {
 	sc.until("the lagger's state transfer", func() bool { return sc.caughtUp(lagger) }, 5_000_000)
 	xfer := sc.s.ExecLog(lagger).Transferred
 	if last := xfer[len(xfer)-1]; last < seq {
-		sc.fatalf("replica %d transferred up to %d, below the player's request at ≤ %d", lagger, last, seq)
+		sc.preconditionFailed("replica %d transferred up to %d, below the player's request at ≤ %d", lagger, last, seq)
 	}
 	sc.note("replica %d transferred up to %d (request at ≤ %d)", lagger, xfer[len(xfer)-1], seq)
+}
+
+// preconditionFailed fails the row when a scripted precondition does not hold under
+// synchrony (the scenario would test nothing); on lossy links (-simnet.noise), where
+// timing is not argued, it skips the row instead.
+func (sc *scenario) preconditionFailed(format string, a ...any) {
+	sc.t.Helper()
+	if !sc.synchronous() {
+		sc.t.Skipf("precondition not met on lossy links: "+format, a...)
+	}
+	sc.fatalf(format, a...)
 }
 
 // passStable runs until the others' stable checkpoint is at least seq + K, so that
@@ -67,10 +78,13 @@ func (sc *scenario) passStable(other, seq uint64) {
 
 // noSuspicion runs for ticks and fails the row if any broker delivered a suspect from
 // base on (base: every broker's Suspects count before) or any conf is not active in
-// view 0.
+// view 0. Like the harness's view bounds, it is checked under synchrony only.
 func (sc *scenario) noSuspicion(what string, base []uint64, ticks uint64) {
 	sc.t.Helper()
 	sc.runFor(what, ticks)
+	if !sc.synchronous() {
+		return
+	}
 	for r := range sc.s.N() {
 		if got := sc.s.Replica(r).Metrics().Suspects; got != base[r] {
 			sc.fatalf("%s: replica %d's broker delivered %d suspects", what, r, got-base[r])
@@ -95,7 +109,7 @@ func (sc *scenario) settle() {
 // the bug).
 func (sc *scenario) noTimer(r, base uint64) {
 	sc.t.Helper()
-	if got := sc.s.Replica(r).Metrics().Expiries; got != base {
+	if got := sc.s.Replica(r).Metrics().Expiries; got != base && sc.synchronous() {
 		sc.fatalf("replica %d's broker: %d request timers expired after the delayed copy", r, got-base)
 	}
 }
@@ -177,7 +191,7 @@ func TestScenario13LonePartitionHeals(t *testing.T) {
 		timeout := uint64(brokerOpts().RequestTimeoutTicks)
 		sc.runFor("the partition", 5*timeout)
 		if sc.s.Replica(cut).Metrics().Expiries == 0 {
-			sc.fatalf("replica %d's request timer never expired: the scenario tests nothing", cut)
+			sc.preconditionFailed("replica %d's request timer never expired: the scenario tests nothing", cut)
 		}
 		sc.s.Heal()
 		sc.noSuspicion("after healing", base, 5*timeout)
@@ -220,7 +234,7 @@ func TestScenario12DroppedDuplicateAfterStateTransfer(t *testing.T) {
 		})
 		sc.coveredBy(lagger, top)
 		if since := sc.s.Now() - sentAt; since+50 > dedupTimeout {
-			sc.fatalf("the lagger caught up %d ticks after A was sent: the primary no longer drops copies of A", since)
+			sc.preconditionFailed("the lagger caught up %d ticks after A was sent: the primary no longer drops copies of A", since)
 		}
 		base, expiries := sc.suspects(), sc.s.Replica(lagger).Metrics().Expiries
 		sc.s.InjectRequest(lagger, rawA)
@@ -255,17 +269,17 @@ func TestScenario14LoneConfReturnsToService(t *testing.T) {
 		opt := brokerOpts()
 		bound := at + uint64(4*opt.RequestTimeoutTicks+2*opt.RequestTimeoutTicks) // LoneViewTicks defaults to 4 timeouts
 		sc.until("every conf active in view 1", func() bool { return sc.allActive(1) || sc.s.Now() > bound }, 5_000_000)
-		if !sc.allActive(1) {
+		if !sc.allActive(1) && sc.synchronous() {
 			sc.fatalf("not every conf active in view 1 by t=%d (lone since %d)", bound, at)
 		}
 		if sc.w.done(sc.s) {
-			sc.fatalf("the workload ended before the group joined: no progress to measure")
+			sc.preconditionFailed("the workload ended before the group joined: no progress to measure")
 		}
 		sc.note("all active at t=%d", sc.s.Now())
 		sc.finish(1)
 		sc.wantView(1, "the group moves up to the lone conf once")
 		for r := range sc.s.N() {
-			if m := sc.s.Replica(r).Metrics(); r != lone && m.LoneJoins+m.Suspects == 0 {
+			if m := sc.s.Replica(r).Metrics(); r != lone && m.LoneJoins+m.Suspects == 0 && sc.synchronous() {
 				sc.fatalf("replica %d's broker never suspected view 0", r)
 			}
 		}
