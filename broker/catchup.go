@@ -51,7 +51,7 @@ func (r *Replica) broadcast(msg []byte) {
 func (r *Replica) sendHints() {
 	conf := &r.status[spec.RoleConf]
 	exec := &r.status[spec.RoleExec]
-	h := Hint{ExecLast: exec.Last, Stable: exec.Stable, View: conf.View, Active: conf.ViewActive}
+	h := Hint{ExecLast: exec.Last, Stable: exec.Stable, View: conf.View, Active: conf.ViewActive, Suspect: r.suspecting()}
 	r.broadcast(EncodePeer(KindHint, spec.Encode(&h)))
 }
 

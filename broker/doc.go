@@ -2,7 +2,8 @@
 // compartments (SPEC.md §13). It holds no secret and nothing it does can break safety;
 // its obligations are for liveness only: initialise and configure the enclaves
 // (Bootstrap), route every compartment output by the routing table of §13.1, batch
-// client requests at the primary, run request timers and suspect the primary, fetch
+// client requests at the primary, run request timers and suspect the primary together
+// with f other brokers (and bring back a conf left alone in a higher view), fetch
 // missing batches and state, retransmit to lagging peers, deliver replies, and bound
 // every queue.
 //

@@ -94,6 +94,8 @@ func (r *Replica) handleOutput(role spec.Role, ins []spec.Input, o *spec.Output)
 		r.onReply(role, o.Body)
 	case spec.KindReadReply:
 		r.onReadReply(role, o.Body)
+	case spec.KindTransferSummary:
+		r.onSummary(role, o.Body)
 	default:
 		r.route(role, o)
 	}
@@ -150,6 +152,19 @@ func (r *Replica) onReply(role spec.Role, body []byte) {
 	r.m.Replies++
 	r.net.Reply(rep.Client, body)
 	r.replied(rep.Client, rep.Timestamp)
+}
+
+// onSummary stops the request timers that a state transfer of the local exec covered
+// (SPEC.md §11.7, §13.3 obligation 5).
+func (r *Replica) onSummary(role spec.Role, body []byte) {
+	var sum spec.TransferSummary
+	if role != spec.RoleExec || spec.Decode(body, &sum, spec.MaxBodyBytes(spec.KindTransferSummary)) != nil {
+		r.m.Garbage++
+		return
+	}
+	for _, c := range sum.Clients {
+		r.replied(c.Client, c.Timestamp)
+	}
 }
 
 // onReject reacts to a rejection: a client batch that prep could not order for lack

@@ -20,6 +20,7 @@ type Options struct {
 	BatchSize           int // requests per client batch; default and cap cfg.MaxBatchRequests
 	BatchTicks          int // a partial batch is cut when its oldest request waited this long; default 1
 	RequestTimeoutTicks int // request timer; default 100
+	LoneViewTicks       int // a conf alone in a higher view this long, with progress, is fetched back; default 4 × RequestTimeoutTicks
 	MaxBackoffShift     int // timeouts double per consecutive suspicion, at most 2^this; default 6
 	RetransmitTicks     int // minimum ticks between retransmissions to one peer; default 20
 	HintTicks           int // period of progress hints to peers; default 10
@@ -45,6 +46,7 @@ func (o Options) withDefaults(cfg *spec.Config) Options {
 	o.BatchSize = min(o.BatchSize, int(cfg.MaxBatchRequests))
 	def(&o.BatchTicks, 1)
 	def(&o.RequestTimeoutTicks, 100)
+	def(&o.LoneViewTicks, 4*o.RequestTimeoutTicks)
 	def(&o.MaxBackoffShift, 6)
 	def(&o.RetransmitTicks, 20)
 	def(&o.HintTicks, 10)
@@ -84,6 +86,8 @@ type Metrics struct {
 	QueueDrops      uint64 // items dropped from a full queue or store
 
 	Suspects      uint64 // suspect inputs delivered to conf
+	Expiries      uint64 // request timer expiries announced to the peers (each may or may not become a suspect)
+	LoneJoins     uint64 // suspects delivered to move up to a conf alone in a higher view
 	BatchFetches  uint64 // BatchFetch messages sent
 	BatchesServed uint64 // batches sent in answer to fetches
 	StateRequests uint64 // state-requests sent

@@ -18,6 +18,11 @@ type timers struct {
 	suspected     bool                   // a suspect was delivered …
 	suspectedView uint64                 // … for this conf view (never twice for one view)
 	vcViews       map[uint64]uint64      // by sender < n: highest view of a validly signed VIEW-CHANGE
+	announced     bool                   // peers were told at once that a request timer expired
+	lone          bool                   // a lone VIEW-CHANGE above conf's active view is known …
+	loneView      uint64                 // … while conf is active in this view …
+	loneSince     uint64                 // … since this tick …
+	loneExec      uint64                 // … when exec's Last was this
 }
 
 // pendingReq is a request with a running timer. Invariant: req.Body.Timestamp >
@@ -104,9 +109,11 @@ func (r *Replica) restartTimers() {
 }
 
 // tickTimers runs the request timers while conf's view is active and this replica is a
-// backup in it, and the view-change timer while the view is not active. An expiry
-// suspects the current view (once per view) and doubles the timeout. While the local
-// exec is behind (behind), the request timers wait: they restart from each tick.
+// backup in it, and the view-change timer while the view is not active. An expired
+// request timer makes this broker suspect the current view; it delivers the suspect
+// only together with f other brokers (suspicion gating, suspicion.go). While the local
+// exec is behind (behind), the request timers wait: they restart from each tick. The
+// return-to-service rule (tickLone) runs in every active view, the primary's included.
 //
 // As in PBFT only backups' timers suspect (SPEC.md §13.3 obligation 5): the primary's
 // broker times every request (clients send to it first), so a brief lag of its own exec
@@ -117,24 +124,18 @@ func (r *Replica) restartTimers() {
 func (r *Replica) tickTimers() {
 	conf := &r.status[spec.RoleConf]
 	if !conf.ViewActive {
+		r.announced = false
 		r.tickViewChange(conf.View)
 		return
 	}
+	r.tickLone(conf.View)
 	if r.cfg.Primary(conf.View) == r.id {
 		return
 	}
 	if r.behind() {
 		r.restartTimers()
-		return
 	}
-	for _, p := range r.pending {
-		if p.deadline <= r.now {
-			r.backoff++
-			r.restartTimers()
-			r.suspect(conf.View)
-			return
-		}
-	}
+	r.tickSuspicion(conf.View)
 }
 
 // behind reports whether the local exec is known to lag the cluster, so that it cannot
@@ -245,24 +246,16 @@ func (r *Replica) onConfStatus(old, st spec.Status) {
 	}
 }
 
-// onExecStatus resets the back-off on execution progress and stops every request
-// timer after a state transfer.
+// onExecStatus resets the back-off on execution progress.
 //
 // SPEC.md §13.3 obligation 5: the back-off resets when exec makes progress (the new
-// primary is working). A timer is kept only for a request "newer than the last one
-// the local exec answered", but a state transfer executes requests without
-// local replies, and the broker cannot read which (the client table travels sealed in
-// the snapshot). A timer kept for a covered request would never be stopped by a reply
-// (exec answers an old request at most with cached results, and only if it is still
-// the client's latest) and would make this broker suspect a correct primary once it
-// expires. So a completed transfer stops every timer: a request it did not cover is
-// still outstanding at its client, whose retransmission starts the timer again.
+// primary is working). A state transfer executes requests without local replies; the
+// timers of those it covered are stopped by exec's transfer summary (§11.7,
+// onSummary), which advances lastDone as replies do, so a delayed, duplicated or
+// replayed copy of a covered request starts no timer either.
 func (r *Replica) onExecStatus(old, st spec.Status) {
 	if st.Last > old.Last {
 		r.backoff = 0
 		r.progressAt = r.now
-	}
-	if old.NeedState && !st.NeedState {
-		clear(r.pending)
 	}
 }

@@ -38,6 +38,7 @@ func TestRequestTimerSuspectsWithBackoff(t *testing.T) {
 	raw, _ := h.w.request(t, 0, 1)
 	h.r.HandleClient(raw)
 	h.r.Flush()
+	coSuspect(h, 2, 0) // f other brokers suspect view 0 too (suspicion gating)
 	h.ticks(4)
 	if got := suspects(t, conf); len(got) != 0 {
 		t.Fatalf("suspected early: %v", got)
@@ -143,33 +144,48 @@ func TestPendingBounded(t *testing.T) {
 	}
 }
 
-// TestStateTransferStopsTimers: a completed state transfer (exec's NeedState clears)
-// stops every request timer, because the transfer may have covered the request and
-// then exec never replies to it; a retransmission by the client starts the timer
-// again.
-func TestStateTransferStopsTimers(t *testing.T) {
+// TestTransferSummaryStopsTimers: exec's transfer summary (SPEC.md §11.7) stops the
+// timer of every request the transfer covered and advances what the broker counts as
+// answered, so a delayed copy of a covered request starts no timer; a request newer
+// than the summary keeps its timer. A summary from another compartment is garbage.
+func TestTransferSummaryStopsTimers(t *testing.T) {
 	h := newHarness(t, 1, Options{RequestTimeoutTicks: 5})
-	conf, exec := h.enc[spec.RoleConf], h.enc[spec.RoleExec]
+	conf, exec, prep := h.enc[spec.RoleConf], h.enc[spec.RoleExec], h.enc[spec.RolePrep]
 	conf.script = confMovesOnSuspect
+	c0, c1 := h.w.clients[0].ID, h.w.clients[1].ID
 	raw, _ := h.w.request(t, 0, 7)
+	newer, _ := h.w.request(t, 1, 30)
 	h.r.HandleClient(raw)
-	exec.st.NeedState, exec.st.Stable = true, 8
-	h.peer(2, spec.KindCommit, &spec.Commit{}) // a Step of exec: it reports NeedState
-	h.r.Flush()
-	exec.st.NeedState, exec.st.Last = false, 8
-	h.peer(2, spec.KindCommit, &spec.Commit{}) // the transfer completed
-	h.r.Flush()
-	if h.r.Sizes().Pending != 0 {
-		t.Fatalf("%d timers still running after a state transfer", h.r.Sizes().Pending)
+	h.r.HandleClient(newer)
+	summary := func(c ...spec.ClientDone) []spec.Output {
+		return []spec.Output{{Kind: spec.KindTransferSummary, Body: spec.Encode(&spec.TransferSummary{Seq: 8, Clients: c})}}
 	}
-	h.ticks(20)
-	if got := suspects(t, conf); len(got) != 0 {
-		t.Fatalf("suspected after a state transfer: %v", got)
+	prep.script = func(*fakeEnclave, spec.Input) []spec.Output {
+		return summary(spec.ClientDone{Client: c1, Timestamp: 99})
 	}
-	h.r.HandleClient(raw) // the client retransmits: the timer runs again
+	h.peer(2, spec.KindCheckpoint, h.w.checkpoint(2, 4, spec.Digest{})) // a Step of prep (and conf, exec)
+	h.r.Flush()
+	if h.r.Sizes().Pending != 2 || h.r.Metrics().Garbage != 1 {
+		t.Fatalf("a summary from prep: %d timers, garbage %d", h.r.Sizes().Pending, h.r.Metrics().Garbage)
+	}
+	exec.script = func(*fakeEnclave, spec.Input) []spec.Output {
+		return summary(spec.ClientDone{Client: c0, Timestamp: 7}, spec.ClientDone{Client: c1, Timestamp: 29})
+	}
+	exec.st.Last = 8
+	h.peer(2, spec.KindCommit, &spec.Commit{}) // the transfer completes
+	h.r.Flush()
+	exec.script = nil
+	if h.r.Sizes().Pending != 1 {
+		t.Fatalf("%d timers after the summary, want 1 (client 1's newer request)", h.r.Sizes().Pending)
+	}
+	h.r.HandleClient(raw) // the delayed copy of the covered request
+	if h.r.Sizes().Pending != 1 {
+		t.Fatal("a delayed copy of a covered request started a timer")
+	}
+	coSuspect(h, 2, 0)
 	h.ticks(5)
 	if got := suspects(t, conf); !slices.Equal(got, []uint64{0}) {
-		t.Fatalf("retransmitted request: suspects %v", got)
+		t.Fatalf("the uncovered request's timer: suspects %v, want [0]", got)
 	}
 }
 
@@ -193,6 +209,7 @@ func TestPrimaryDoesNotSuspectItself(t *testing.T) {
 	h.peer(2, spec.KindPrepare, &spec.Prepare{}) // a Step of conf reports view 1, active
 	h.r.Flush()
 	conf.steps = nil
+	coSuspect(h, 2, 1)
 	h.ticks(4)
 	if got := suspects(t, conf); len(got) != 0 {
 		t.Fatalf("suspected before the restarted timeout: %v", got)
@@ -213,7 +230,7 @@ func TestLaggingReplicaDoesNotSuspect(t *testing.T) {
 	conf.script = confMovesOnSuspect
 	raw, _ := h.w.request(t, 0, 1)
 	h.r.HandleClient(raw)
-	h.peer(2, KindHint, &Hint{ExecLast: 40, Stable: 32})
+	h.peer(2, KindHint, &Hint{ExecLast: 40, Stable: 32, Active: true, Suspect: true}) // and suspects view 0
 	h.peer(3, KindHint, &Hint{ExecLast: 40, Stable: 32})
 	h.ticks(20)
 	if got := suspects(t, conf); len(got) != 0 {
@@ -239,5 +256,131 @@ func TestLaggingReplicaDoesNotSuspect(t *testing.T) {
 	h.ticks(20)
 	if got := suspects(t, conf); len(got) != 0 || h.r.Sizes().Pending != 1 {
 		t.Fatalf("while waiting for state: suspects %v, %d timers", got, h.r.Sizes().Pending)
+	}
+}
+
+// coSuspect has peer p's broker report, in a hint, that it suspects view v.
+func coSuspect(h *harness, p, v uint64) {
+	h.peer(p, KindHint, &Hint{View: v, Active: true, Suspect: true})
+}
+
+// hintsSent decodes the hints the replica sent to peer p.
+func hintsSent(t *testing.T, h *harness, p uint64) []Hint {
+	var out []Hint
+	for _, s := range h.net.sent {
+		var m PeerMsg
+		if s.to != p || spec.Decode(s.msg, &m, maxPeerMsgBytes) != nil || m.Kind != KindHint {
+			continue
+		}
+		var hint Hint
+		if err := spec.Decode(m.Body, &hint, 64); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, hint)
+	}
+	return out
+}
+
+// TestSuspicionGating (SPEC.md §13.3 obligation 5): an expired request timer is
+// announced to every peer at once (Hint.Suspect) but turns into suspect{v} only when f
+// other brokers suspect view v too. Hints for another view, from an inactive conf, or
+// without Suspect do not count; f brokers' suspicion without an own expired timer
+// does nothing.
+func TestSuspicionGating(t *testing.T) {
+	h := newHarness(t, 1, Options{RequestTimeoutTicks: 5, HintTicks: 1000})
+	conf := h.enc[spec.RoleConf]
+	conf.script = confMovesOnSuspect
+	coSuspect(h, 3, 0) // a lying broker: no timer of ours has expired
+	h.ticks(50)
+	if got := suspects(t, conf); len(got) != 0 {
+		t.Fatalf("f brokers' suspicion alone made the broker suspect: %v", got)
+	}
+	h.peer(3, KindHint, &Hint{})
+	raw, _ := h.w.request(t, 0, 1)
+	h.r.HandleClient(raw)
+	h.ticks(4)
+	if got := hintsSent(t, h, 2); len(got) != 0 {
+		t.Fatalf("hinted before the timer expired: %+v", got)
+	}
+	h.ticks(1)
+	if got := hintsSent(t, h, 2); len(got) != 1 || !got[0].Suspect || got[0].View != 0 {
+		t.Fatalf("at expiry the peers were not told at once: %+v", got)
+	}
+	for _, hint := range []Hint{
+		{View: 1, Active: true, Suspect: true},  // another view
+		{View: 0, Active: false, Suspect: true}, // conf not active
+		{View: 0, Active: true},                 // not suspecting
+	} {
+		h.peer(2, KindHint, &hint)
+		h.ticks(20)
+		if got := suspects(t, conf); len(got) != 0 {
+			t.Fatalf("hint %+v counted: suspects %v", hint, got)
+		}
+	}
+	if h.r.Metrics().Expiries != 1 {
+		t.Fatalf("%d expiries announced, want 1", h.r.Metrics().Expiries)
+	}
+	coSuspect(h, 2, 0)
+	h.ticks(1)
+	if got := suspects(t, conf); !slices.Equal(got, []uint64{0}) {
+		t.Fatalf("with f+1 suspecting brokers: suspects %v, want [0]", got)
+	}
+}
+
+// TestLoneConfReturnsToService (SPEC.md §10.4, §13.3 obligation 5): while conf is
+// active in view v and another conf's validly signed VIEW-CHANGE for a view above v is
+// known, the broker delivers suspect{v} once that has lasted LoneViewTicks and its exec
+// executed something meanwhile. Its own VIEW-CHANGE, a badly signed one, or the time
+// alone without progress do not count.
+func TestLoneConfReturnsToService(t *testing.T) {
+	h := newHarness(t, 1, Options{RequestTimeoutTicks: 5, LoneViewTicks: 30})
+	conf, exec := h.enc[spec.RoleConf], h.enc[spec.RoleExec]
+	conf.script = confMovesOnSuspect
+	bad := h.w.viewChange(3, 1)
+	bad.Sig[0] ^= 1
+	h.peer(3, spec.KindViewChange, bad)
+	h.peer(1, spec.KindViewChange, h.w.viewChange(1, 1)) // its own conf's (a replay)
+	h.ticks(40)
+	progress := func() {
+		exec.st.Last++
+		h.peer(2, spec.KindCommit, &spec.Commit{})
+		h.r.Flush()
+	}
+	progress()
+	h.ticks(40)
+	if got := suspects(t, conf); len(got) != 0 {
+		t.Fatalf("suspected without another conf's valid VIEW-CHANGE: %v", got)
+	}
+	h.peer(3, spec.KindViewChange, h.w.viewChange(3, 1))
+	h.ticks(40)
+	if got := suspects(t, conf); len(got) != 0 {
+		t.Fatalf("suspected without execution progress: %v", got)
+	}
+	progress()
+	h.ticks(1)
+	if got := suspects(t, conf); !slices.Equal(got, []uint64{0}) || h.r.Metrics().LoneJoins != 1 {
+		t.Fatalf("after %d ticks with progress: suspects %v, lone joins %d", 41, got, h.r.Metrics().LoneJoins)
+	}
+}
+
+// TestLoneTimerNeedsFullPeriod: the lone period starts when the VIEW-CHANGE becomes
+// known, and progress alone before LoneViewTicks have passed does not suspect.
+func TestLoneTimerNeedsFullPeriod(t *testing.T) {
+	h := newHarness(t, 1, Options{RequestTimeoutTicks: 5, LoneViewTicks: 30})
+	conf, exec := h.enc[spec.RoleConf], h.enc[spec.RoleExec]
+	conf.script = confMovesOnSuspect
+	h.peer(3, spec.KindViewChange, h.w.viewChange(3, 1))
+	h.ticks(1) // the lone period starts at this tick
+	for range 29 {
+		exec.st.Last++
+		h.peer(2, spec.KindCommit, &spec.Commit{})
+		h.ticks(1)
+	}
+	if got := suspects(t, conf); len(got) != 0 {
+		t.Fatalf("suspected before LoneViewTicks: %v", got)
+	}
+	h.ticks(1)
+	if got := suspects(t, conf); !slices.Equal(got, []uint64{0}) {
+		t.Fatalf("after LoneViewTicks with progress: suspects %v, want [0]", got)
 	}
 }

@@ -27,7 +27,7 @@ import (
 //	spec.KindStateRequest 10  spec.StateRequest    exec
 //	spec.KindStateChunk   11  spec.StateChunk      exec, only while it wants state
 //	KindFetchBatch        128 BatchFetch           answered with one KindBatch per cached digest
-//	KindHint              129 Hint                 nobody: a lag hint that triggers retransmission
+//	KindHint              129 Hint                 nobody: a lag hint (retransmission) and a suspicion (gating)
 //
 // Protocol kinds travel exactly as the producing compartment emitted them (the sender
 // does not split a proposal; the receiver does, per SPEC.md §13.1). Nothing in a
@@ -58,15 +58,19 @@ type BatchFetch struct {
 	Digests []spec.Digest // at most MaxFetchDigests
 }
 
-// Hint is a broker's progress summary, sent to peers periodically. A receiver that is
-// ahead retransmits its recent outputs to the sender. It is a hint: a lie only costs
-// bandwidth, which retransmission rate limits bound.
+// Hint is a broker's progress summary, sent to peers periodically (and at once when a
+// request timer expires). A receiver that is ahead retransmits its recent outputs to
+// the sender; a receiver whose own request timer expired counts the sender's Suspect
+// towards the f+1 brokers it needs to suspect a view. It is a hint: a lie costs
+// bandwidth, which retransmission rate limits bound, or helps a correct broker whose
+// own timer expired to suspect — which f liars alone cannot make happen.
 type Hint struct {
 	_        struct{} `cbor:",toarray"`
 	ExecLast uint64   // the sender's exec Status.Last
 	Stable   uint64   // the sender's exec Status.Stable
 	View     uint64   // the sender's conf Status.View
 	Active   bool     // the sender's conf Status.ViewActive
+	Suspect  bool     // the sender's broker suspects View: a request timer expired (SPEC.md §13.3 obligation 5)
 }
 
 // EncodePeer returns enc(PeerMsg{kind, body}).

@@ -11,11 +11,11 @@ func stateChunkCases() []Case {
 	const big = 1<<20 + 10 // a two-chunk snapshot size: chunk 1 has 10 bytes
 	return []Case{
 		{Name: "T-chunk-accept", Rule: "T7", Replica: 1,
-			Comment: "an exec behind at (4, D) receives the single chunk of the snapshot of §11.5: restored, nothing emitted",
+			Comment: "an exec behind at (4, D) receives the single chunk of the snapshot of §11.5: restored; emits its CHECKPOINT and the transfer summary",
 			Build: func(g *Gen) {
 				g.behind(D)
 				g.Final(inChunk(g.wholeChunk(D, snap)))
-				g.Accept(spec.KindCheckpoint)
+				g.Accept(spec.KindCheckpoint, spec.KindTransferSummary)
 			}},
 		{Name: "T-chunk-then-execute", Rule: "T7", Replica: 1,
 			Comment: "seq 5 committed with its batch while behind; the chunk restores (4, D) incl. the client table, then seq 5 executes: client 100's ts-2 request is old (nothing), client 102's ts-6 request replies",
@@ -25,21 +25,21 @@ func stateChunkCases() []Case {
 				g.Setup(inBatch(b5))
 				g.Setup(g.commits(0, 5, digestOf(b5), 0, 2, 3)...)
 				g.Final(inChunk(g.wholeChunk(D, snap)))
-				g.Accept(spec.KindCheckpoint, spec.KindReply)
+				g.Accept(spec.KindCheckpoint, spec.KindTransferSummary, spec.KindReply)
 			}},
 		{Name: "T-chunk-after-new-view", Rule: "T4", Replica: 1,
 			Comment: "the exec adopted (4, D) from a NEW-VIEW's checkpoint certificate and is behind: the chunk restores it",
 			Build: func(g *Gen) {
 				g.Setup(inNV(g.NewView(1, g.vcsWith(0, g.ViewChange(1, 0, g.CheckpointCert(4, D, 0, 2, 3))))))
 				g.Final(inChunk(g.wholeChunk(D, snap)))
-				g.Accept(spec.KindCheckpoint)
+				g.Accept(spec.KindCheckpoint, spec.KindTransferSummary)
 			}},
 		{Name: "T-chunk-null-snapshot", Rule: "T7", Replica: 1,
 			Comment: "behind at (4, D0) where D0 certifies the empty snapshot of seq 4: its chunk is accepted",
 			Build: func(g *Gen) {
 				g.behind(nullSnapshotDigest())
 				g.Final(inChunk(g.wholeChunk(nullSnapshotDigest(), nullSnapshot())))
-				g.Accept(spec.KindCheckpoint)
+				g.Accept(spec.KindCheckpoint, spec.KindTransferSummary)
 			}},
 		{Name: "T-digest-mismatch", Rule: "T7", Replica: 1,
 			Comment: "behind at (4, D): a well-sealed chunk of another snapshot (the empty one) completes, does not hash to D: digest-mismatch",

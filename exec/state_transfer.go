@@ -145,6 +145,7 @@ func (e *Exec) installTransfer() uint64 {
 	// §11.7: sign the installed state, so that every correct exec vouches for every
 	// checkpoint it holds (not only those it reached by executing).
 	e.signCheckpoint(snap.Seq, e.ck.stableCert.State) // not stored: Seq is stable here
+	e.emitSummary(snap.Seq)
 	e.tryExecute()
 	return 0
 }
@@ -173,4 +174,17 @@ func (e *Exec) decodeSnapshot(data []byte) (*spec.Snapshot, map[uint64]*spec.Cli
 		table[ent.Client] = ent
 	}
 	return &snap, table, true
+}
+
+// emitSummary tells the local broker, per client of the installed table, the last
+// executed timestamp (§11.7), so that it can stop request timers for requests the
+// transfer covered. The broker sees every client id and timestamp in the requests
+// anyway (§12.5): the summary reveals no request or state content.
+func (e *Exec) emitSummary(seq uint64) {
+	sum := spec.TransferSummary{Seq: seq}
+	for _, c := range sortedKeys(e.table) {
+		ent := e.table[c]
+		sum.Clients = append(sum.Clients, spec.ClientDone{Client: c, Timestamp: ent.Timestamp + uint64(len(ent.Results)) - 1})
+	}
+	e.emit(spec.KindTransferSummary, spec.Destination{}, spec.Encode(&sum))
 }

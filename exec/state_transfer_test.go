@@ -334,3 +334,46 @@ func TestStateTransferFromUnstableSnapshot(t *testing.T) {
 		t.Fatalf("checkpoint after install: %+v", cp.Body)
 	}
 }
+
+// TestTransferSummary checks the summary an installed transfer emits for the local
+// broker (§11.7): once, after the CHECKPOINT, with an empty destination, the installed
+// Seq and, per client of the installed table in increasing id order, the timestamp of
+// its last executed operation.
+func TestTransferSummary(t *testing.T) {
+	b := newBehind(t, 62, false)
+	x3 := b.execs[3]
+	chunks := b.stateRequest(0, 0)
+	if len(chunks) != 1 {
+		t.Fatalf("%d chunks, want 1", len(chunks))
+	}
+	outs := expectAccept(t, x3, in(spec.KindStateChunk, &chunks[0]))
+	var kinds []uint64
+	for _, o := range outs {
+		kinds = append(kinds, o.Kind)
+	}
+	want := []uint64{spec.KindCheckpoint, spec.KindTransferSummary, spec.KindStatus}
+	if fmt.Sprint(kinds) != fmt.Sprint(want) {
+		t.Fatalf("outputs %v, want %v", kinds, want)
+	}
+	o := ofKind(outs, spec.KindTransferSummary)[0]
+	if o.To.Roles != 0 || len(o.To.Replicas) != 0 {
+		t.Fatalf("summary destination %+v: must be local", o.To)
+	}
+	var sum spec.TransferSummary
+	mustDecode(t, o.Body, &sum)
+	var exp []spec.ClientDone
+	for i := range b.clients {
+		q := b.last[i].Body
+		exp = append(exp, spec.ClientDone{Client: q.Client, Timestamp: q.Timestamp + uint64(len(q.Ops)) - 1})
+	}
+	if sum.Seq != 20 || fmt.Sprint(sum.Clients) != fmt.Sprint(exp) {
+		t.Fatalf("summary %s, want n=20 clients %v", spec.Describe(spec.KindTransferSummary, o.Body), exp)
+	}
+	for i := 1; i < len(sum.Clients); i++ {
+		if sum.Clients[i].Client <= sum.Clients[i-1].Client {
+			t.Fatalf("summary clients not in increasing order: %v", sum.Clients)
+		}
+	}
+	c := b.stateRequest(0, 0)[0]
+	expectReject(t, x3, in(spec.KindStateChunk, &c), spec.CodeStale) // installed: a second copy changes nothing
+}

@@ -39,8 +39,8 @@ type StepInput struct {
 
 // Destination says where an output goes. Roles is a bit set (1 << role); Replicas is
 // sorted and duplicate-free. For KindReply both are empty: the reply goes to its
-// client. For KindReject, KindStatus and KindGroupKeyShares both are empty: the output
-// is for the local broker.
+// client. For KindReject, KindStatus, KindGroupKeyShares and KindTransferSummary both
+// are empty: the output is for the local broker.
 type Destination struct {
 	_        struct{} `cbor:",toarray"`
 	Roles    uint64
@@ -86,6 +86,25 @@ type Status struct {
 	Last       uint64 // prep: last assigned or prepared seq; conf: last committed; exec: last executed
 	NeedState  bool   // exec: a stable checkpoint above Last is known, state transfer wanted
 	NeedBatch  []Digest
+}
+
+// TransferSummary is what an exec tells its own broker after it installed a state by
+// transfer (kind KindTransferSummary, SPEC.md §11.7): Seq, the installed checkpoint,
+// and for every client in the installed client table, in increasing Client order, the
+// timestamp of the last operation executed for it. It is local (never sent to a peer)
+// and a hint: the broker uses it only to stop request timers (§13.3 obligation 5),
+// and nobody trusts it.
+type TransferSummary struct {
+	_       struct{} `cbor:",toarray"`
+	Seq     uint64
+	Clients []ClientDone
+}
+
+// ClientDone is one client's entry in a TransferSummary.
+type ClientDone struct {
+	_         struct{} `cbor:",toarray"`
+	Client    uint64
+	Timestamp uint64 // the client's last executed timestamp: ClientEntry.Timestamp + len(Results) − 1
 }
 
 // Configure delivers the cluster configuration (kind KindConfigure). Share is the

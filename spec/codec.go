@@ -111,6 +111,8 @@ func MaxBodyBytes(kind uint64) int {
 		return MaxStateChunkBytes + 1<<10
 	case KindGroupKeyDeal, KindGroupKeyShares:
 		return MaxReplicas * 1 << 10
+	case KindTransferSummary:
+		return MaxClients*20 + 1<<10 // one (client, timestamp) pair of at most 19 bytes per client
 	}
 	return MaxMessageBytes
 }
@@ -170,6 +172,8 @@ func newBody(kind uint64) any {
 		return new(Status)
 	case KindGroupKeyShares:
 		return new(GroupKeyShares)
+	case KindTransferSummary:
+		return new(TransferSummary)
 	}
 	return nil
 }

@@ -115,6 +115,8 @@ func describeLocal(v any) string {
 		return describeStatus(m)
 	case *GroupKeyShares:
 		return describeShares(m.Shares)
+	case *TransferSummary:
+		return describeSummary(m)
 	}
 	return fmt.Sprintf("%T", v) // unreachable: DecodeKind returns only the types above
 }
@@ -249,4 +251,17 @@ func hexBytes(b []byte) string {
 		return fmt.Sprintf("%s..(%d)", hex.EncodeToString(b[:32]), len(b))
 	}
 	return hex.EncodeToString(b)
+}
+
+// describeSummary shows the installed seq and the first 8 clients as client:timestamp.
+func describeSummary(m *TransferSummary) string {
+	items := make([]string, 0, min(len(m.Clients), 8))
+	for i := range m.Clients[:min(len(m.Clients), 8)] {
+		items = append(items, fmt.Sprintf("%d:%d", m.Clients[i].Client, m.Clients[i].Timestamp))
+	}
+	more := ""
+	if len(m.Clients) > 8 {
+		more = " …"
+	}
+	return fmt.Sprintf("n=%d clients=%d [%s%s]", m.Seq, len(m.Clients), strings.Join(items, " "), more)
 }

@@ -116,6 +116,10 @@ func exDeal() *GroupKeyDeal {
 	return d
 }
 
+func exSummary() *TransferSummary {
+	return &TransferSummary{Seq: 128, Clients: []ClientDone{{Client: 7, Timestamp: 1002}, {Client: 65536, Timestamp: 1 << 40}}}
+}
+
 func exKVSnapshot() *KVSnapshot {
 	return &KVSnapshot{Entries: []KVEntry{{Key: []byte("a"), Value: []byte("1")}, {Key: []byte("b"), Value: nil}}}
 }
@@ -169,6 +173,8 @@ func wireTypes() []wireType {
 		{"GroupKeyDeal", exDeal()},
 		{"GroupKeyShare", &exShares().Shares[2]},
 		{"GroupKeyShares", exShares()},
+		{"TransferSummary", exSummary()},
+		{"ClientDone", &exSummary().Clients[1]},
 		{"Frame", &Frame{Op: FrameStep, Body: Encode(&StepInput{Inputs: []Input{{Kind: KindSuspect, Body: Encode(&Suspect{View: 1})}}})}},
 		{"Result", &exClientEntry().Results[1]},
 		{"KVOp", &KVOp{Op: KVCAS, Key: []byte("k"), Value: []byte("v2"), Expected: []byte("v1"), Absent: false}},
@@ -191,6 +197,7 @@ var kindTypes = map[uint64]string{
 	KindConfigure: "Configure", KindClientBatch: "Batch", KindSuspect: "Suspect", KindGroupKeyDeal: "GroupKeyDeal",
 	KindReject: "Rejection", KindStatus: "Status", KindGroupKeyShares: "GroupKeyShares",
 	KindRead: "Read", KindReadReply: "ReadReply",
+	KindTransferSummary: "TransferSummary",
 }
 
 // allKinds returns every kind in ascending order.

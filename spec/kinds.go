@@ -29,9 +29,10 @@ const (
 	KindSuspect      uint64 = 34 // Suspect: broker → conf
 	KindGroupKeyDeal uint64 = 35 // GroupKeyDeal: broker → one exec, before Configure
 
-	KindReject         uint64 = 64 // Rejection
-	KindStatus         uint64 = 65 // Status
-	KindGroupKeyShares uint64 = 66 // GroupKeyShares
+	KindReject          uint64 = 64 // Rejection
+	KindStatus          uint64 = 65 // Status
+	KindGroupKeyShares  uint64 = 66 // GroupKeyShares
+	KindTransferSummary uint64 = 67 // TransferSummary: exec → its own broker, after a state transfer
 )
 
 var kindNames = map[uint64]string{
@@ -42,6 +43,7 @@ var kindNames = map[uint64]string{
 	KindConfigure: "configure", KindClientBatch: "client-batch", KindSuspect: "suspect",
 	KindGroupKeyDeal: "group-key-deal", KindReject: "reject", KindStatus: "status",
 	KindGroupKeyShares: "group-key-shares", KindRead: "read", KindReadReply: "read-reply",
+	KindTransferSummary: "transfer-summary",
 }
 
 // KindName returns the spec name of a kind, or "kind<N>" for an unknown one.

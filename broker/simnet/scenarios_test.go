@@ -96,11 +96,12 @@ func seededRand(purpose string, seed uint64) *rand.Rand {
 
 // scenarioOpts sizes a scenario. Zero values take the defaults noted.
 type scenarioOpts struct {
-	f       uint64       // default 1
-	clients int          // workload clients; default 4
-	perOps  int          // operations per workload client; default 40
-	extra   int          // idle clients after the workload's, for the test to play; ids clients+1…
-	setup   broker.Setup // K and L; default K = 16, L = 64
+	f       uint64                // default 1
+	clients int                   // workload clients; default 4
+	perOps  int                   // operations per workload client; default 40
+	extra   int                   // idle clients after the workload's, for the test to play; ids clients+1…
+	setup   broker.Setup          // K and L; default K = 16, L = 64
+	tune    func(*broker.Options) // adjusts brokerOpts() for every replica, if set
 }
 
 // scenario is one running row of a scenario table.
@@ -136,8 +137,12 @@ func newScenario(t *testing.T, c scenarioCase, o scenarioOpts) *scenario {
 	fac, impl := mixFactory(c.mix, c.seed, 3*o.f+1)
 	sc := &scenario{t: t, c: c, impl: impl, w: newWorkload(c.seed, o.clients, o.perOps),
 		rng: seededRand("scenario", c.seed), views: make([][3]uint64, 3*o.f+1)}
+	bo := brokerOpts()
+	if o.tune != nil {
+		o.tune(&bo)
+	}
 	opt := Options{Seed: c.seed, F: o.f, Factory: fac, Clients: o.clients + o.extra, Setup: o.setup,
-		Broker: brokerOpts(), OnResult: sc.w.onResult, TrackExec: true, OnPeer: sc.onPeer, OnReply: sc.onReply}
+		Broker: bo, OnResult: sc.w.onResult, TrackExec: true, OnPeer: sc.onPeer, OnReply: sc.onReply}
 	s, err := New(opt)
 	if err != nil {
 		t.Fatalf("seed=%d mix=%s impl=%s: %v", c.seed, c.mix, impl, err)

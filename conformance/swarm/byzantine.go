@@ -122,7 +122,7 @@ func (s *sim) byzOutput(nd *node, o spec.Output) {
 		}
 		s.replyOut(nd, fromByzantine, o.Body)
 		return
-	case spec.KindStatus, spec.KindReject, spec.KindGroupKeyShares:
+	case spec.KindStatus, spec.KindReject, spec.KindGroupKeyShares, spec.KindTransferSummary:
 		return
 	}
 	s.byzEmit(nd, o.Kind, o.Body, o.To.Replicas)

@@ -12,7 +12,8 @@ import (
 // in order, retransmits what a lagging compartment still needs, proposes outstanding
 // requests to the primary, fetches batches and state for execs, and fires request
 // timers when nothing progresses (SPEC.md §13.3). Each client must then complete its
-// outstanding request (every client has one) within LivenessSteps compartment steps.
+// outstanding request (every client has one) within LivenessSteps compartment steps,
+// and then every correct replica's conf must be active again (returnToService).
 func (s *sim) liveness() {
 	s.phase = "liveness"
 	s.partition = 0
@@ -28,6 +29,7 @@ func (s *sim) liveness() {
 	start, idle := s.step, 0
 	for s.failure == nil {
 		if len(s.outstanding()) == 0 {
+			s.returnToService()
 			s.stats.LivenessSteps = s.step - start
 			return
 		}

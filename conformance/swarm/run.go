@@ -63,6 +63,7 @@ type Stats struct {
 	MaxExecuted   uint64 // highest sequence number a correct exec executed
 	MaxView       uint64 // highest view of a correct conf
 	LivenessSteps int    // steps the liveness phase took
+	InactiveConfs int    // correct replicas' confs inactive when the liveness phase's requests completed (returned to service after)
 	TraceSteps    int    // StepInputs replayed on the other build
 	MutantActs    int    // times a mutant did what a correct build would not
 	Splits        int    // split-brain attacks on an equivocated slot

@@ -16,10 +16,11 @@ func (s *Stats) Add(b Stats) {
 	s.TraceSteps += b.TraceSteps
 	s.HistoryOps += b.HistoryOps
 	s.Splits += b.Splits
+	s.InactiveConfs += b.InactiveConfs
 }
 
 // Summary renders accumulated statistics on one line.
 func (s Stats) Summary() string {
-	return fmt.Sprintf("%d compartment steps, %d requests completed (%d checked linearizable), %d batches executed, %d views, %d state transfers, %d restarts, %d Byzantine messages, %d split-brain attacks, %d steps replayed on the other build",
-		s.Steps, s.Completed, s.HistoryOps, s.MaxExecuted, s.MaxView, s.Transfers, s.Restarts, s.ByzMessages, s.Splits, s.TraceSteps)
+	return fmt.Sprintf("%d compartment steps, %d requests completed (%d checked linearizable), %d batches executed, %d views, %d state transfers, %d restarts, %d Byzantine messages, %d split-brain attacks, %d steps replayed on the other build, %d confs returned to service",
+		s.Steps, s.Completed, s.HistoryOps, s.MaxExecuted, s.MaxView, s.Transfers, s.Restarts, s.ByzMessages, s.Splits, s.TraceSteps, s.InactiveConfs)
 }

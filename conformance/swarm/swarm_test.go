@@ -52,6 +52,7 @@ func TestSwarmLong(t *testing.T) {
 		agg.MaxView += rep.Stats.MaxView
 		agg.LivenessSteps += rep.Stats.LivenessSteps
 		agg.Restarts += rep.Stats.Restarts
+		agg.InactiveConfs += rep.Stats.InactiveConfs
 		if rep.Failure != nil {
 			fails++
 			check(t, rep)
@@ -59,6 +60,6 @@ func TestSwarmLong(t *testing.T) {
 			t.Log(rep)
 		}
 	}
-	t.Logf("%d seeds, %d failures, %d steps, %d completions, %d transfers, %d executed, %d views, %d liveness steps, %d restarts",
-		*flagSeeds, fails, agg.Steps, agg.Completed, agg.Transfers, agg.MaxExecuted, agg.MaxView, agg.LivenessSteps, agg.Restarts)
+	t.Logf("%d seeds, %d failures, %d steps, %d completions, %d transfers, %d executed, %d views, %d liveness steps, %d restarts, %d confs returned to service",
+		*flagSeeds, fails, agg.Steps, agg.Completed, agg.Transfers, agg.MaxExecuted, agg.MaxView, agg.LivenessSteps, agg.Restarts, agg.InactiveConfs)
 }
