@@ -53,9 +53,18 @@ func (r *Replica) windowOpen() bool {
 	return p.Last+uint64(r.batchIn) < p.Stable+r.cfg.Window
 }
 
-// cutBatches delivers batches to prep: every full one, and with timeout also a partial
-// one, while prep's window has room. A broker that is not the primary forwards its
-// queue to the primary instead.
+// inFlight returns the batches this primary's prep holds or has proposed that the
+// local exec has not executed yet, as far as the last statuses tell.
+func (r *Replica) inFlight() uint64 {
+	p, e := &r.status[spec.RolePrep], &r.status[spec.RoleExec]
+	return uint64(r.batchIn) + p.Last - min(p.Last, e.Last)
+}
+
+// cutBatches delivers batches to prep while prep's window has room: every full one,
+// with timeout also a partial one, and a partial one at once while fewer than
+// Options.PipelineDepth batches are in flight. So a request reaching an idle pipeline
+// waits for no tick, and under load requests gather while earlier batches run. A
+// broker that is not the primary forwards its queue to the primary instead.
 func (r *Replica) cutBatches(timeout bool) {
 	if r.batchQ.Len() == 0 {
 		return
@@ -64,7 +73,11 @@ func (r *Replica) cutBatches(timeout bool) {
 		r.forwardQueued()
 		return
 	}
-	for r.batchQ.Len() > 0 && (timeout || r.batchQ.Len() >= r.opt.BatchSize) && r.windowOpen() {
+	for r.batchQ.Len() > 0 && r.windowOpen() {
+		idle := r.inFlight() < uint64(max(r.opt.PipelineDepth, 0))
+		if !timeout && !idle && r.batchQ.Len() < r.opt.BatchSize {
+			return
+		}
 		r.cutOne()
 	}
 }

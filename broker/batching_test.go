@@ -30,8 +30,10 @@ func batchSizes(t *testing.T, f *fakeEnclave) []int {
 	return sizes
 }
 
+// TestBatchBySizeAndTime: with no early cut (PipelineDepth negative), a full batch is
+// cut at once and a partial one after BatchTicks.
 func TestBatchBySizeAndTime(t *testing.T) {
-	h := newHarness(t, 0, Options{BatchSize: 3, BatchTicks: 2})
+	h := newHarness(t, 0, Options{BatchSize: 3, BatchTicks: 2, PipelineDepth: -1})
 	for i := range 5 {
 		raw, _ := h.w.request(t, i, 1)
 		h.r.HandleClient(raw)
@@ -48,6 +50,48 @@ func TestBatchBySizeAndTime(t *testing.T) {
 	h.ticks(1)
 	if got := batchSizes(t, h.enc[0]); !slices.Equal(got, []int{3, 2}) {
 		t.Fatalf("after 2 ticks: batches %v, want [3 2]", got)
+	}
+}
+
+// TestBatchIdlePipeline: a partial batch is cut without waiting for a tick while fewer
+// than PipelineDepth batches are in flight (queued for prep, or proposed by prep and
+// not yet executed by the local exec), and waits for BatchTicks otherwise.
+func TestBatchIdlePipeline(t *testing.T) {
+	tests := []struct {
+		name      string
+		depth     int
+		prepLast  uint64 // prep's highest proposed seq
+		execLast  uint64 // exec's last executed seq
+		wantFlush []int  // batches after Flush alone
+		wantTick  []int  // batches after one more tick
+	}{
+		{"idle", 1, 0, 0, []int{2}, []int{2}},
+		{"one in flight, depth 1", 1, 1, 0, nil, []int{2}},
+		{"one in flight, depth 2", 2, 5, 4, []int{2}, []int{2}},
+		{"two in flight, depth 2", 2, 6, 4, nil, []int{2}},
+		{"exec ahead of prep (new view)", 1, 3, 7, []int{2}, []int{2}},
+		{"disabled", -1, 0, 0, nil, []int{2}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, 0, Options{BatchSize: 8, BatchTicks: 1, PipelineDepth: tc.depth})
+			h.enc[spec.RolePrep].st.Last = tc.prepLast
+			h.r.status[spec.RolePrep].Last = tc.prepLast
+			h.enc[spec.RoleExec].st.Last = tc.execLast
+			h.r.status[spec.RoleExec].Last = tc.execLast
+			for i := range 2 {
+				raw, _ := h.w.request(t, i, 1)
+				h.r.HandleClient(raw)
+			}
+			h.r.Flush()
+			if got := batchSizes(t, h.enc[spec.RolePrep]); !slices.Equal(got, tc.wantFlush) {
+				t.Fatalf("after flush: batches %v, want %v", got, tc.wantFlush)
+			}
+			h.ticks(1)
+			if got := batchSizes(t, h.enc[spec.RolePrep]); !slices.Equal(got, tc.wantTick) {
+				t.Fatalf("after a tick: batches %v, want %v", got, tc.wantTick)
+			}
+		})
 	}
 }
 

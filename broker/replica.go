@@ -19,6 +19,7 @@ type Net interface {
 type Options struct {
 	BatchSize           int // requests per client batch; default and cap cfg.MaxBatchRequests
 	BatchTicks          int // a partial batch is cut when its oldest request waited this long; default 1
+	PipelineDepth       int // a partial batch is cut at once while fewer batches are in flight; default 2, negative: never
 	RequestTimeoutTicks int // request timer; default 100
 	MaxBackoffShift     int // timeouts double per consecutive suspicion, at most 2^this; default 6
 	RetransmitTicks     int // minimum ticks between retransmissions to one peer; default 20
@@ -44,6 +45,9 @@ func (o Options) withDefaults(cfg *spec.Config) Options {
 	def(&o.BatchSize, int(cfg.MaxBatchRequests))
 	o.BatchSize = min(o.BatchSize, int(cfg.MaxBatchRequests))
 	def(&o.BatchTicks, 1)
+	if o.PipelineDepth == 0 {
+		o.PipelineDepth = 2
+	}
 	def(&o.RequestTimeoutTicks, 100)
 	def(&o.MaxBackoffShift, 6)
 	def(&o.RetransmitTicks, 20)
