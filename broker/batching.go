@@ -17,9 +17,11 @@ type batched struct{ ts, at uint64 }
 // clientTS names a request.
 type clientTS struct{ client, ts uint64 }
 
-// queuedReq is a request waiting for a batch.
+// queuedReq is a request waiting for a batch, kept as the exact bytes received (which
+// passed the round-trip gate): batches are assembled from them by concatenation.
 type queuedReq struct {
-	req spec.Request
+	raw []byte
+	key clientTS
 	at  uint64 // tick it was queued
 }
 
@@ -33,14 +35,16 @@ func (b *batching) init(opt Options) {
 // or was batched less than a request timeout ago (copies forwarded by several backups,
 // or a retransmission racing the original). After that, a copy is ordered again so
 // that exec re-sends the cached replies a client may have lost (SPEC.md §11.5).
-func (r *Replica) addToBatch(q *spec.Request) {
+//
+// raw is the request's exact encoding and q its decoding.
+func (r *Replica) addToBatch(raw []byte, q *spec.Request) {
 	k := clientTS{q.Body.Client, q.Body.Timestamp}
 	if p, ok := r.proposed[k.client]; r.queued[k] || (ok && p.ts == k.ts && r.now-p.at < uint64(r.opt.RequestTimeoutTicks)) {
 		return
 	}
 	r.queued[k] = true
-	if old, dropped := r.batchQ.Push(queuedReq{req: *q, at: r.now}); dropped {
-		delete(r.queued, clientTS{old.req.Body.Client, old.req.Body.Timestamp})
+	if old, dropped := r.batchQ.Push(queuedReq{raw: raw, key: k, at: r.now}); dropped {
+		delete(r.queued, old.key)
 		r.m.QueueDrops++
 	}
 }
@@ -83,43 +87,48 @@ func (r *Replica) cutBatches(timeout bool) {
 }
 
 // cutOne takes up to BatchSize queued requests, at most one per client, in queue order,
-// and queues them for prep as one client batch.
+// and queues them for prep as one client batch, assembled from their exact bytes.
 func (r *Replica) cutOne() {
-	var b spec.Batch
+	var reqs [][]byte
 	var rest []queuedReq
 	seen := map[uint64]bool{}
 	for r.batchQ.Len() > 0 {
 		qr := r.batchQ.Pop()
-		c := qr.req.Body.Client
-		if seen[c] || len(b.Requests) >= r.opt.BatchSize {
+		c := qr.key.client
+		if seen[c] || len(reqs) >= r.opt.BatchSize {
 			rest = append(rest, qr)
 			continue
 		}
 		seen[c] = true
-		delete(r.queued, clientTS{c, qr.req.Body.Timestamp})
-		r.proposed[c] = batched{ts: qr.req.Body.Timestamp, at: r.now}
-		b.Requests = append(b.Requests, qr.req)
+		delete(r.queued, qr.key)
+		r.proposed[c] = batched{ts: qr.key.ts, at: r.now}
+		reqs = append(reqs, qr.raw)
 	}
 	for _, qr := range rest {
 		r.batchQ.Push(qr)
 	}
 	r.m.Batches++
-	r.m.Requests += uint64(len(b.Requests))
-	r.enqueue(spec.RolePrep, spec.KindClientBatch, spec.Encode(&b))
+	r.m.Requests += uint64(len(reqs))
+	r.enqueue(spec.RolePrep, spec.KindClientBatch, spec.EncodeBatchRaw(reqs))
 }
 
 // requeueBatch puts the requests of a client batch that prep did not order back in
-// the queue (or forwards them when this replica is no longer the primary).
+// the queue (or forwards them when this replica is no longer the primary). body is a
+// batch this broker assembled, split back into its requests' exact bytes.
 func (r *Replica) requeueBatch(body []byte) {
-	var b spec.Batch
-	if spec.Decode(body, &b, spec.MaxMessageBytes) != nil {
+	raws, err := spec.BatchRequestsRaw(body)
+	if err != nil {
 		return
 	}
-	for i := range b.Requests {
-		if p := r.proposed[b.Requests[i].Body.Client]; p.ts == b.Requests[i].Body.Timestamp {
-			delete(r.proposed, b.Requests[i].Body.Client) // it was not ordered after all
+	for _, raw := range raws {
+		var q spec.Request
+		if spec.Decode(raw, &q, spec.MaxBodyBytes(spec.KindRequest)) != nil {
+			continue
 		}
-		r.addToBatch(&b.Requests[i])
+		if p := r.proposed[q.Body.Client]; p.ts == q.Body.Timestamp {
+			delete(r.proposed, q.Body.Client) // it was not ordered after all
+		}
+		r.addToBatch(raw, &q)
 	}
 }
 
@@ -128,7 +137,7 @@ func (r *Replica) requeueBatch(body []byte) {
 func (r *Replica) forwardQueued() {
 	p := r.primary()
 	for _, qr := range r.batchQ.Items() {
-		r.net.Send(p, EncodePeer(spec.KindRequest, spec.Encode(&qr.req)))
+		r.net.Send(p, EncodePeer(spec.KindRequest, qr.raw))
 		r.m.PeerOut++
 		r.m.Forwarded++
 	}
@@ -149,7 +158,7 @@ func (r *Replica) tickBatch() {
 func (r *Replica) onPrepView() {
 	for _, p := range r.pendingSorted() {
 		if r.primary() == r.id {
-			r.addToBatch(&p.req)
+			r.addToBatch(spec.Encode(&p.req), &p.req)
 		} else {
 			r.net.Send(r.primary(), EncodePeer(spec.KindRequest, spec.Encode(&p.req)))
 			r.m.PeerOut++

@@ -102,7 +102,7 @@ func (r *Replica) serveFetch(from uint64, f *BatchFetch) {
 
 // onFetchedBatch delivers a fetched batch to exec if exec asked for its digest.
 func (r *Replica) onFetchedBatch(raw []byte, b *spec.Batch) {
-	d := spec.Hash(spec.DomainBatch, raw)
+	d := batchDigest(raw)
 	if !slices.Contains(r.status[spec.RoleExec].NeedBatch, d) {
 		r.m.Unwanted++
 		return

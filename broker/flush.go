@@ -55,7 +55,7 @@ func (r *Replica) step(role spec.Role) {
 	ins := r.takeInputs(role)
 	r.m.Steps[role]++
 	r.m.Inputs[role] += uint64(len(ins))
-	raw, err := r.enc[role].Step(spec.Encode(&spec.StepInput{Inputs: ins}))
+	raw, err := r.enc[role].Step(spec.EncodeStepInput(ins))
 	if err != nil {
 		r.m.HostErrors[role]++
 		r.dead[role] = true
@@ -111,7 +111,7 @@ func (r *Replica) route(role spec.Role, o *spec.Output) {
 		r.m.Garbage++
 		return
 	}
-	r.observe(o.Kind, body)
+	r.observe(o.Kind, o.Body, body)
 	var peers []uint64
 	local := false
 	for _, to := range o.To.Replicas { // a faulty compartment may list ids twice or out of range

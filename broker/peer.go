@@ -42,9 +42,22 @@ func producerOf(kind uint64) (spec.Role, bool) {
 // is dropped and counted. Protocol messages are queued for the local compartments by
 // the routing table; broker-level messages are answered or recorded.
 func (r *Replica) HandlePeer(from uint64, msg []byte) {
-	r.m.PeerIn++
 	m, body, err := DecodePeer(msg)
-	if err != nil || from >= r.cfg.N || from == r.id {
+	if err != nil {
+		r.m.PeerIn++
+		r.m.Garbage++
+		return
+	}
+	r.HandlePeerDecoded(from, m, body)
+}
+
+// HandlePeerDecoded takes a message from replica from's broker that a host already
+// decoded with DecodePeer (on its reader goroutine, say): m and body exactly as
+// DecodePeer returned them. The message is not decoded again; m.Body stays the exact
+// bytes received and is what compartments and peers get.
+func (r *Replica) HandlePeerDecoded(from uint64, m *PeerMsg, body any) {
+	r.m.PeerIn++
+	if from >= r.cfg.N || from == r.id {
 		r.m.Garbage++
 		return
 	}
@@ -65,7 +78,7 @@ func (r *Replica) HandlePeer(from uint64, msg []byte) {
 		r.onChunk(v)
 		r.enqueue(spec.RoleExec, spec.KindStateChunk, m.Body)
 	default:
-		r.observe(m.Kind, body)
+		r.observe(m.Kind, m.Body, body)
 		r.deliverLocal(m.Kind, m.Body, body, tableRoles(m.Kind))
 	}
 }
@@ -85,18 +98,25 @@ func (r *Replica) execWants(seq uint64) bool {
 }
 
 // deliverLocal queues a protocol message for the local compartments in mask, splitting
-// a proposal into its header for conf and its batch for exec (SPEC.md §13.1).
+// a proposal into its header for conf and its batch for exec (SPEC.md §13.1). The
+// parts are sub-slices of the proposal's exact bytes (spec.ProposalPartsRaw), which
+// equal their encodings because the proposal passed the round-trip gate.
 func (r *Replica) deliverLocal(kind uint64, raw []byte, body any, mask uint64) {
 	if kind == spec.KindProposal {
 		p := body.(*spec.Proposal)
+		header, batch, err := spec.ProposalPartsRaw(raw)
+		if err != nil { // cannot happen for a body that decoded as a proposal
+			r.m.Garbage++
+			return
+		}
 		if mask&spec.ToPrep != 0 {
 			r.enqueue(spec.RolePrep, spec.KindProposal, raw)
 		}
 		if mask&spec.ToConf != 0 {
-			r.enqueue(spec.RoleConf, spec.KindPrePrepare, spec.Encode(&p.Header))
+			r.enqueue(spec.RoleConf, spec.KindPrePrepare, header)
 		}
 		if mask&spec.ToExec != 0 && len(p.Batch.Requests) > 0 && r.execWants(p.Header.Body.Seq) {
-			r.enqueue(spec.RoleExec, spec.KindBatch, spec.Encode(&p.Batch))
+			r.enqueue(spec.RoleExec, spec.KindBatch, batch)
 		}
 		return
 	}

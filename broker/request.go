@@ -1,7 +1,6 @@
 package broker
 
 import (
-	"crypto/ed25519"
 	"fmt"
 	"math"
 
@@ -13,8 +12,10 @@ import (
 // forwarding, so a faulty client cannot make correct brokers suspect a correct primary
 // with requests that prep would reject anyway. Prep checks the same rules itself.
 //
-// With verify false, R5 (the client signature) is skipped: see acceptRequest.
-func checkRequest(cfg *spec.Config, cd spec.Digest, r *spec.Request, verify bool) error {
+// raw is the request's exact encoding (it passed the round-trip gate), whose Body
+// part the signature covers. With verify false, R5 (the client signature) is skipped:
+// see acceptRequest.
+func checkRequest(cfg *spec.Config, cd spec.Digest, raw []byte, r *spec.Request, verify bool) error {
 	b := &r.Body
 	cl := cfg.Client(b.Client)
 	switch {
@@ -30,7 +31,7 @@ func checkRequest(cfg *spec.Config, cd spec.Digest, r *spec.Request, verify bool
 			return fmt.Errorf("R3: op %d has %d bytes", i, n)
 		}
 	}
-	if verify && !ed25519.Verify(cl.SignKey[:], spec.SignedBytes(spec.DomainRequest, cd, spec.Encode(b)), r.Sig[:]) {
+	if verify && !verifyRequest(cl.SignKey, cd, raw, &r.Sig) {
 		return fmt.Errorf("R5: bad signature")
 	}
 	return nil
@@ -52,6 +53,13 @@ func (r *Replica) HandleClient(req []byte) {
 	r.acceptRequest(req, &q, false)
 }
 
+// HandleClientDecoded is HandleClient for a request a host already decoded with
+// spec.Decode under the request cap: raw its exact bytes, q their decoding. It is not
+// decoded again.
+func (r *Replica) HandleClientDecoded(raw []byte, q *spec.Request) {
+	r.acceptRequest(raw, q, false)
+}
+
 // acceptRequest handles a decoded request from a client or (forwarded) a peer broker.
 func (r *Replica) acceptRequest(raw []byte, q *spec.Request, forwarded bool) {
 	r.m.ClientRequests++
@@ -63,16 +71,16 @@ func (r *Replica) acceptRequest(raw []byte, q *spec.Request, forwarded bool) {
 	// prep what it would have cost us, and starts no timer here.
 	relayed := forwarded && p == r.id
 	// R2 is also checked here (as R4 depends on it): R1–R5 in order.
-	if err := checkRequest(r.cfg, r.cd, q, !relayed); err != nil {
+	if err := checkRequest(r.cfg, r.cd, raw, q, !relayed); err != nil {
 		r.m.BadRequests++
 		return
 	}
 	switch {
 	case relayed:
-		r.addToBatch(q)
+		r.addToBatch(raw, q)
 	case p == r.id:
 		r.startTimer(q)
-		r.addToBatch(q)
+		r.addToBatch(raw, q)
 	case !forwarded:
 		r.startTimer(q)
 		r.net.Send(p, EncodePeer(spec.KindRequest, raw))

@@ -1,7 +1,6 @@
 package broker
 
 import (
-	"crypto/ed25519"
 	"slices"
 
 	"github.com/splitbft/splitbft/spec"
@@ -225,7 +224,7 @@ func (r *Replica) recordViewChange(vc *spec.ViewChange) {
 		return
 	}
 	key := r.cfg.Replicas[s].Conf.Body.SignKey
-	if !ed25519.Verify(key[:], spec.SignedBytes(spec.DomainViewChange, r.cd, spec.Encode(&vc.Body)), vc.Sig[:]) {
+	if !verifySig(key, spec.DomainViewChange, r.cd, spec.Encode(&vc.Body), &vc.Sig) {
 		return
 	}
 	r.vcViews[s] = vc.Body.View

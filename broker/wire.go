@@ -69,9 +69,9 @@ type Hint struct {
 	Active   bool     // the sender's conf Status.ViewActive
 }
 
-// EncodePeer returns enc(PeerMsg{kind, body}).
+// EncodePeer returns enc(PeerMsg{kind, body}), assembled from heads and the body bytes.
 func EncodePeer(kind uint64, body []byte) []byte {
-	return spec.Encode(&PeerMsg{Kind: kind, Body: body})
+	return spec.AppendKindBody(make([]byte, 0, len(body)+20), kind, body)
 }
 
 // DecodePeer decodes a PeerMsg strictly and checks that its Body decodes as its Kind.

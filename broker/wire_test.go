@@ -15,9 +15,13 @@ func TestPeerMsgRoundTrip(t *testing.T) {
 		{KindHint, &Hint{ExecLast: 5, View: 2, Active: true}},
 		{KindFetchBatch, &BatchFetch{Digests: []spec.Digest{{1}, {2}}}},
 		{spec.KindPrepare, &spec.Prepare{Body: spec.Slot{Seq: 3}}},
+		{spec.KindBatch, &spec.Batch{Requests: make([]spec.Request, 3)}}, // a body over 255 bytes
 	}
 	for _, b := range bodies {
 		msg := EncodePeer(b.kind, spec.Encode(b.body))
+		if want := spec.Encode(&PeerMsg{Kind: b.kind, Body: spec.Encode(b.body)}); !bytes.Equal(msg, want) {
+			t.Fatalf("%s: EncodePeer differs from spec.Encode", spec.KindName(b.kind))
+		}
 		m, v, err := DecodePeer(msg)
 		if err != nil || m.Kind != b.kind || !bytes.Equal(spec.Encode(v), spec.Encode(b.body)) {
 			t.Fatalf("%s: %v", spec.KindName(b.kind), err)

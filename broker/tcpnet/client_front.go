@@ -88,7 +88,7 @@ func (h *Host) acceptClients(ctx context.Context, wg *sync.WaitGroup) {
 }
 
 // serveClient serves one client connection: the hello, then request frames, each
-// decoded strictly before it goes to Replica.HandleClient; replies are written by a
+// decoded strictly once before it goes to Replica.HandleClientDecoded; replies are written by a
 // second goroutine. Garbage is logged, counted, and closes the connection.
 func (h *Host) serveClient(ctx context.Context, conn net.Conn) {
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
@@ -147,15 +147,16 @@ func (h *Host) readClient(ctx context.Context, r *bufio.Reader, id uint64, addr 
 			return // the client went away
 		}
 		var req []byte
+		var q *spec.Request
 		if err == nil {
-			req, err = decodeClientRequest(frame, id)
+			req, q, err = decodeClientRequest(frame, id)
 		}
 		if err != nil {
 			h.c.clientGarbage.Add(1)
 			h.log.Error("tcpnet: garbage from client; closing the connection", "addr", addr, "claimed", id, "err", err)
 			return
 		}
-		if !h.post(ctx, h.clientIn, func(rep *broker.Replica) { rep.HandleClient(req) }) {
+		if !h.post(ctx, h.clientIn, func(rep *broker.Replica) { rep.HandleClientDecoded(req, q) }) {
 			return
 		}
 		h.c.clientRequests.Add(1)

@@ -101,7 +101,7 @@ func FuzzPeerFrame(f *testing.F) {
 			if err != nil {
 				return
 			}
-			if decodePeerFrame(frame) == nil {
+			if _, _, err := decodePeerFrame(frame); err == nil {
 				if _, _, err := broker.DecodePeer(frame); err != nil {
 					t.Fatalf("accepted a frame the broker rejects: %v", err)
 				}
