@@ -141,14 +141,14 @@ func TestBatchWindowFlowControl(t *testing.T) {
 }
 
 // TestBackupForwards: a backup forwards a valid request to the primary's broker and
-// starts its timer; an invalid request is dropped.
+// starts its timer; a request failing R1–R4 is dropped. (R5 is deferred: see
+// TestDeferredSignatureCheck.)
 func TestBackupForwards(t *testing.T) {
 	h := newHarness(t, 1, Options{})
 	raw, q := h.w.request(t, 0, 1)
 	h.r.HandleClient(raw)
 	bad := *q
 	bad.Sig[0] ^= 1
-	h.r.HandleClient(spec.Encode(&bad))
 	tooMany := *q
 	tooMany.Body.Ops = slices.Repeat(q.Body.Ops, 5) // MaxRequestOps is 4
 	h.r.HandleClient(spec.Encode(&tooMany))
@@ -158,7 +158,7 @@ func TestBackupForwards(t *testing.T) {
 		t.Fatalf("sent to primary: %v", k)
 	}
 	m := h.r.Metrics()
-	if m.Forwarded != 1 || m.BadRequests != 3 || h.r.Sizes().Pending != 1 || h.r.Sizes().BatchQueue != 0 {
+	if m.Forwarded != 1 || m.BadRequests != 2 || h.r.Sizes().Pending != 1 || h.r.Sizes().BatchQueue != 0 {
 		t.Fatalf("metrics %+v sizes %+v", m, h.r.Sizes())
 	}
 	// The primary's broker accepts the forwarded request into its batch queue.
@@ -168,14 +168,13 @@ func TestBackupForwards(t *testing.T) {
 	if got := batchSizes(t, p.enc[0]); !slices.Equal(got, []int{1}) {
 		t.Fatalf("primary batches %v", got)
 	}
-	// The primary's broker neither re-verifies nor times a relayed request: the
-	// forwarding broker did both, and prep verifies it. A relayed request with a bad
-	// signature is batched (prep drops it); one sent directly by a client is not.
+	// The primary's broker does not time a relayed request: the forwarding broker does,
+	// and prep verifies it. A relayed request with a bad signature is batched (prep
+	// drops it).
 	p2 := newHarness(t, 0, Options{BatchSize: 1})
 	p2.r.HandlePeer(1, EncodePeer(spec.KindRequest, spec.Encode(&bad)))
-	p2.r.HandleClient(spec.Encode(&bad))
 	p2.r.Flush()
-	if got := batchSizes(t, p2.enc[0]); !slices.Equal(got, []int{1}) || p2.r.Sizes().Pending != 0 || p2.r.Metrics().BadRequests != 1 {
+	if got := batchSizes(t, p2.enc[0]); !slices.Equal(got, []int{1}) || p2.r.Sizes().Pending != 0 || p2.r.Metrics().BadRequests != 0 {
 		t.Fatalf("relayed bad request: batches %v, pending %d, bad %d", got, p2.r.Sizes().Pending, p2.r.Metrics().BadRequests)
 	}
 	// A backup that receives a forwarded request does not forward it again.

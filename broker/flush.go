@@ -151,14 +151,17 @@ func (r *Replica) onReply(role spec.Role, body []byte) {
 }
 
 // onReject reacts to a rejection: a client batch that prep could not order for lack
-// of window space is queued again.
+// of window space is queued again; a request of a client batch with a bad signature
+// marks its client for verification on arrival.
 func (r *Replica) onReject(role spec.Role, ins []spec.Input, rj *spec.Rejection) {
-	if role != spec.RolePrep || rj.Index >= uint64(len(ins)) || rj.Sub != 0 {
+	if role != spec.RolePrep || rj.Index >= uint64(len(ins)) || ins[rj.Index].Kind != spec.KindClientBatch {
 		return
 	}
-	in := ins[rj.Index]
-	if in.Kind == spec.KindClientBatch && (rj.Code == spec.CodeWindowFull || rj.Code == spec.CodeNotPrimary) {
+	switch in := ins[rj.Index]; {
+	case rj.Sub == 0 && (rj.Code == spec.CodeWindowFull || rj.Code == spec.CodeNotPrimary):
 		r.requeueBatch(in.Body)
+	case rj.Sub > 0 && rj.Code == spec.CodeBadSignature:
+		r.onBadSignature(in.Body, rj.Sub-1)
 	}
 }
 

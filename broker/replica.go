@@ -74,7 +74,7 @@ type Metrics struct {
 	Rejections map[uint64]uint64 // rejections by reject code, all compartments
 
 	ClientRequests uint64 // requests received from clients or forwarded by peers
-	BadRequests    uint64 // requests dropped by the broker's R1–R5 filter or undecodable
+	BadRequests    uint64 // requests dropped by the broker's R1–R5 filter (R5 on arrival or at timer expiry) or undecodable
 	Forwarded      uint64 // requests forwarded to the primary's broker
 	Batches        uint64 // client batches delivered to prep
 	Requests       uint64 // requests in those batches
@@ -122,6 +122,10 @@ type Replica struct {
 	dead    [3]bool              // a host error marked the enclave dead
 	m       Metrics
 
+	// sigFailed holds the registered clients with a request that failed R5 here or in
+	// prep: their requests are verified on arrival (acceptRequest).
+	sigFailed map[uint64]bool
+
 	batching
 	timers
 	recovery
@@ -137,6 +141,7 @@ func NewReplica(id uint64, cfg *spec.Config, enclaves [3]Enclave, net Net, opt O
 		r.status[role] = spec.Status{Role: spec.Role(role), Replica: id, Configured: true, ViewActive: true}
 	}
 	r.m.Rejections = map[uint64]uint64{}
+	r.sigFailed = map[uint64]bool{}
 	r.batching.init(opt)
 	r.timers.init()
 	r.recovery.init(cfg, opt)

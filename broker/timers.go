@@ -126,8 +126,8 @@ func (r *Replica) tickTimers() {
 		r.restartTimers()
 		return
 	}
-	for _, p := range r.pending {
-		if p.deadline <= r.now {
+	for c, p := range r.pending {
+		if p.deadline <= r.now && r.expiredGenuine(c, p) {
 			r.backoff++
 			r.restartTimers()
 			r.suspect(conf.View)
