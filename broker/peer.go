@@ -5,37 +5,17 @@ import (
 )
 
 // tableRoles is the routing table of SPEC.md §13.1 from the receiving side: the local
-// compartments a protocol message of each kind is delivered to.
-//
-// SPEC-AMBIGUITY: the comment on spec.KindViewChange says "conf → prep, conf", but the
-// table of §13.1 (normative) routes VIEW-CHANGE to prep only, and conf accepts no
-// view-change input (§10.1); the table is followed.
+// compartments a protocol message of each kind is delivered to (spec.KindInfo.Deliver).
 func tableRoles(kind uint64) uint64 {
-	switch kind {
-	case spec.KindProposal, spec.KindCheckpoint, spec.KindNewView:
-		return spec.ToPrep | spec.ToConf | spec.ToExec
-	case spec.KindPrepare:
-		return spec.ToConf
-	case spec.KindCommit, spec.KindStateRequest, spec.KindStateChunk:
-		return spec.ToExec
-	case spec.KindViewChange:
-		return spec.ToPrep
-	}
-	return 0
+	info, _ := spec.LookupKind(kind)
+	return info.Deliver
 }
 
 // producerOf is the role that emits each protocol kind (SPEC.md §13.1); an output of
 // another kind, or from another role, is not routed.
 func producerOf(kind uint64) (spec.Role, bool) {
-	switch kind {
-	case spec.KindProposal, spec.KindPrepare, spec.KindNewView:
-		return spec.RolePrep, true
-	case spec.KindCommit, spec.KindViewChange:
-		return spec.RoleConf, true
-	case spec.KindCheckpoint, spec.KindStateChunk, spec.KindReply:
-		return spec.RoleExec, true
-	}
-	return 0, false
+	info, ok := spec.LookupKind(kind)
+	return info.Producer, ok && info.Produced
 }
 
 // HandlePeer takes a message from replica from's broker. It is decoded strictly; garbage

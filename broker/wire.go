@@ -106,8 +106,8 @@ func decodePeerBody(kind uint64, body []byte) (any, error) {
 			return nil, err
 		}
 		return &h, nil
-	case spec.KindRequest, spec.KindBatch, spec.KindProposal, spec.KindPrepare, spec.KindCommit,
-		spec.KindCheckpoint, spec.KindViewChange, spec.KindNewView, spec.KindStateRequest, spec.KindStateChunk:
+	}
+	if info, ok := spec.LookupKind(kind); ok && info.Peer {
 		return spec.DecodeKind(kind, body)
 	}
 	return nil, fmt.Errorf("%w: kind %d is not a peer kind", spec.ErrMalformed, kind)

@@ -47,3 +47,19 @@ func FuzzHandlePeer(f *testing.F) {
 		h.ticks(2)
 	})
 }
+
+// TestPeerKindsFromTable: the peer wire accepts exactly the spec kinds the kind table
+// marks as peer kinds, plus the broker's own.
+func TestPeerKindsFromTable(t *testing.T) {
+	for _, info := range spec.Kinds() {
+		_, _, err := DecodePeer(EncodePeer(info.Kind, spec.Encode(info.New())))
+		if (err == nil) != info.Peer {
+			t.Errorf("%s: peer wire error %v, peer kind %v", info.Name, err, info.Peer)
+		}
+	}
+	for _, k := range []uint64{0, 13, 127, 130} {
+		if _, _, err := DecodePeer(EncodePeer(k, []byte{0x80})); err == nil {
+			t.Errorf("kind %d accepted on the peer wire", k)
+		}
+	}
+}

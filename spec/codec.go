@@ -92,21 +92,11 @@ func DecodeUint(data []byte) (uint64, error) {
 	return v, nil
 }
 
-// MaxBodyBytes returns the size cap of a body of the given kind (SPEC.md §2.4).
+// MaxBodyBytes returns the size cap of a body of the given kind (SPEC.md §2.4): its
+// row of the kind table, or MaxMessageBytes for an unknown kind.
 func MaxBodyBytes(kind uint64) int {
-	switch kind {
-	case KindPrePrepare, KindPrepare, KindCommit, KindCheckpoint, KindSuspect, KindReject, KindStateRequest:
-		return 1 << 10
-	case KindStatus:
-		return 4 << 10 // up to 64 NeedBatch digests
-	case KindRequest:
-		return MaxRequestOpsLimit*(MaxOpBytesLimit+64) + 1<<10
-	case KindReply:
-		return MaxKVValue + 1<<10
-	case KindStateChunk:
-		return MaxStateChunkBytes + 1<<10
-	case KindGroupKeyDeal, KindGroupKeyShares:
-		return MaxReplicas * 1 << 10
+	if info, ok := LookupKind(kind); ok {
+		return info.MaxBytes
 	}
 	return MaxMessageBytes
 }
@@ -114,56 +104,15 @@ func MaxBodyBytes(kind uint64) int {
 // DecodeKind decodes a body of the given kind under its cap, returning a pointer to
 // the kind's body type (e.g. *Prepare for KindPrepare, *Batch for KindClientBatch).
 func DecodeKind(kind uint64, body []byte) (any, error) {
-	v := newBody(kind)
-	if v == nil {
+	info, ok := LookupKind(kind)
+	if !ok {
 		return nil, fmt.Errorf("%w: unknown kind %d", ErrMalformed, kind)
 	}
-	if err := Decode(body, v, MaxBodyBytes(kind)); err != nil {
+	v := info.New()
+	if err := Decode(body, v, info.MaxBytes); err != nil {
 		return nil, err
 	}
 	return v, nil
-}
-
-func newBody(kind uint64) any {
-	switch kind {
-	case KindRequest:
-		return new(Request)
-	case KindBatch, KindClientBatch:
-		return new(Batch)
-	case KindPrePrepare:
-		return new(PrePrepare)
-	case KindProposal:
-		return new(Proposal)
-	case KindPrepare:
-		return new(Prepare)
-	case KindCommit:
-		return new(Commit)
-	case KindCheckpoint:
-		return new(Checkpoint)
-	case KindViewChange:
-		return new(ViewChange)
-	case KindNewView:
-		return new(NewView)
-	case KindStateRequest:
-		return new(StateRequest)
-	case KindStateChunk:
-		return new(StateChunk)
-	case KindReply:
-		return new(Reply)
-	case KindConfigure:
-		return new(Configure)
-	case KindSuspect:
-		return new(Suspect)
-	case KindGroupKeyDeal:
-		return new(GroupKeyDeal)
-	case KindReject:
-		return new(Rejection)
-	case KindStatus:
-		return new(Status)
-	case KindGroupKeyShares:
-		return new(GroupKeyShares)
-	}
-	return nil
 }
 
 // SignedBytes returns the bytes an Ed25519 signature covers (SPEC.md §3.4):

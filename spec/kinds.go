@@ -32,20 +32,10 @@ const (
 	KindGroupKeyShares uint64 = 66 // GroupKeyShares
 )
 
-var kindNames = map[uint64]string{
-	KindRequest: "request", KindBatch: "batch", KindPrePrepare: "pre-prepare",
-	KindProposal: "proposal", KindPrepare: "prepare", KindCommit: "commit",
-	KindCheckpoint: "checkpoint", KindViewChange: "view-change", KindNewView: "new-view",
-	KindStateRequest: "state-request", KindStateChunk: "state-chunk", KindReply: "reply",
-	KindConfigure: "configure", KindClientBatch: "client-batch", KindSuspect: "suspect",
-	KindGroupKeyDeal: "group-key-deal", KindReject: "reject", KindStatus: "status",
-	KindGroupKeyShares: "group-key-shares",
-}
-
 // KindName returns the spec name of a kind, or "kind<N>" for an unknown one.
 func KindName(k uint64) string {
-	if s, ok := kindNames[k]; ok {
-		return s
+	if info, ok := LookupKind(k); ok {
+		return info.Name
 	}
 	return fmt.Sprintf("kind%d", k)
 }
