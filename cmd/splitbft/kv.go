@@ -30,9 +30,11 @@ commands:
                              (put K V | get K | del K | cas K OLD NEW | cas-absent K NEW),
                              printing one result line each: ok, ok "V", notfound,
                              mismatch "CUR", or error: ...
-  bench [--ops N --pack P --keys K --value-size S --seed X]
-                             run a seeded workload in one session, check every
-                             result against a model, report throughput and latency
+  bench [--ops N --pack P --keys K --value-size S --seed X --sessions M]
+                             run a seeded workload in one session (or M concurrent
+                             sessions as clients ID..ID+M-1, N operations each), check
+                             every result against a model, report throughput, latency
+                             and the replicas' average batch size during the run
 
 The client fetches the configuration from the replicas, requires their copies to agree
 and every enclave's evidence to be admitted by cluster.json, then talks to the client
@@ -56,7 +58,7 @@ func kvMain(args []string, stdout, stderr io.Writer) int {
 		}
 		return 2
 	}
-	run, err := kvCommand(fl.args, stderr)
+	run, err := kvCommand(fl.args, fl.opt, stderr)
 	if err != nil {
 		if !errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintf(stderr, "splitbft kv: %v\n", err)
@@ -104,7 +106,7 @@ func parseKVFlags(args []string, stderr io.Writer) (*kvFlags, error) {
 type kvRun func(ctx context.Context, kv *operator.KV, stdout, stderr io.Writer) int
 
 // kvCommand parses the command words after the flags.
-func kvCommand(args []string, stderr io.Writer) (kvRun, error) {
+func kvCommand(args []string, opt operator.KVOptions, stderr io.Writer) (kvRun, error) {
 	switch args[0] {
 	case "script":
 		if len(args) > 1 {
@@ -112,7 +114,7 @@ func kvCommand(args []string, stderr io.Writer) (kvRun, error) {
 		}
 		return runKVScript, nil
 	case "bench":
-		return parseBench(args[1:], stderr)
+		return parseBench(args[1:], opt, stderr)
 	case "cas":
 		return parseCAS(args[1:], stderr)
 	}
@@ -187,29 +189,69 @@ func runKVScript(ctx context.Context, kv *operator.KV, stdout, stderr io.Writer)
 	return 0
 }
 
-// parseBench parses the flags of `kv bench`.
-func parseBench(args []string, stderr io.Writer) (kvRun, error) {
+// parseBench parses the flags of `kv bench`; opt is how the first session connected.
+func parseBench(args []string, opt operator.KVOptions, stderr io.Writer) (kvRun, error) {
 	fs := flag.NewFlagSet("kv bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var bo operator.BenchOptions
-	fs.IntVar(&bo.Ops, "ops", 1000, "operations in all")
+	fs.IntVar(&bo.Ops, "ops", 1000, "operations in all (per session)")
 	fs.IntVar(&bo.Pack, "pack", 1, "operations per signed request (at most the cluster's max-ops)")
 	fs.IntVar(&bo.Keys, "keys", 16, "distinct keys")
 	fs.IntVar(&bo.ValueSize, "value-size", 10, "bytes per value")
-	fs.Uint64Var(&bo.Seed, "seed", 1, "workload seed")
+	fs.Uint64Var(&bo.Seed, "seed", 1, "workload seed (session i uses seed+i)")
+	sessions := fs.Int("sessions", 1, "concurrent sessions, as clients ID, ID+1, ... (each needs credentials)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
-	if fs.NArg() > 0 || bo.Ops < 1 || bo.Pack < 1 || bo.Keys < 1 || bo.ValueSize < 1 || bo.ValueSize > spec.MaxKVValue {
-		return nil, errors.New("bench: --ops, --pack and --keys must be positive, --value-size 1..16384, no arguments")
+	if fs.NArg() > 0 || bo.Ops < 1 || bo.Pack < 1 || bo.Keys < 1 || bo.ValueSize < 1 || bo.ValueSize > spec.MaxKVValue || *sessions < 1 || *sessions > 4096 {
+		return nil, errors.New("bench: --ops, --pack and --keys must be positive, --value-size 1..16384, --sessions 1..4096, no arguments")
 	}
 	return func(ctx context.Context, kv *operator.KV, stdout, stderr io.Writer) int {
 		bo.Prefix = fmt.Sprintf("bench-%d-%d-k", kv.Session().ID(), kv.Session().NextTimestamp())
-		res := operator.RunBench(ctx, kv, bo)
-		res.Report(stdout)
-		if res.Wrong > 0 || res.Failed > 0 {
+		if *sessions == 1 {
+			res := operator.RunBench(ctx, kv, bo)
+			res.Report(stdout)
+			return benchStatus(res)
+		}
+		return runBenchSessions(ctx, kv, opt, bo, *sessions, stdout, stderr)
+	}, nil
+}
+
+// runBenchSessions connects sessions-1 more clients beside kv, runs the workload on
+// all of them at once and reports it with the replicas' average batch size.
+func runBenchSessions(ctx context.Context, kv *operator.KV, opt operator.KVOptions, bo operator.BenchOptions, sessions int, stdout, stderr io.Writer) int {
+	doers := []operator.Doer{kv}
+	for i := 1; i < sessions; i++ {
+		o := opt
+		o.ID, o.Wait, o.Stderr = opt.ID+uint64(i), 0, io.Discard
+		k, err := operator.Connect(ctx, o)
+		if err != nil {
+			fmt.Fprintf(stderr, "splitbft kv: bench session %d (client %d): %v\n", i, o.ID, err)
 			return 1
 		}
-		return 0
-	}, nil
+		defer k.Close()
+		doers = append(doers, k)
+	}
+	t, err := operator.LoadTemplate(opt.Dir)
+	if err != nil {
+		fmt.Fprintf(stderr, "splitbft kv: %v\n", err)
+		return 1
+	}
+	before, errBefore := operator.ScrapeBatches(ctx, t)
+	res := operator.RunBenchSessions(ctx, doers, bo)
+	after, errAfter := operator.ScrapeBatches(ctx, t)
+	fmt.Fprintf(stdout, "sessions     %d concurrent, %d operations each\n", sessions, bo.Ops)
+	res.Report(stdout)
+	if b := after.Batches - before.Batches; errBefore == nil && errAfter == nil && b > 0 {
+		fmt.Fprintf(stdout, "batches      %.0f, %.1f requests on average\n", b, (after.Requests-before.Requests)/b)
+	}
+	return benchStatus(res)
+}
+
+// benchStatus is the exit status of a bench: 1 if any result was wrong or failed.
+func benchStatus(res operator.BenchResult) int {
+	if res.Wrong > 0 || res.Failed > 0 {
+		return 1
+	}
+	return 0
 }
