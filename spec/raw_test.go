@@ -2,6 +2,7 @@ package spec
 
 import (
 	"bytes"
+	"errors"
 	"math/rand/v2"
 	"testing"
 )
@@ -145,6 +146,52 @@ func TestEncodeStepInputMatchesEncode(t *testing.T) {
 		}
 		if !bytes.Equal(EncodeStepInput(in.Inputs), Encode(&in)) {
 			t.Fatalf("seed %d, %d inputs: EncodeStepInput differs from Encode", seed, n)
+		}
+	}
+}
+
+// FuzzDecodeFrame: the frame decoder accepts exactly the inputs that Decode (the
+// general strict decoder with its round-trip gate, kept as the oracle) accepts as a
+// Frame, with equal values.
+func FuzzDecodeFrame(f *testing.F) {
+	for _, fr := range []Frame{{}, {Op: 2, Body: []byte{0x81, 0x80}}, {Op: 24, Body: make([]byte, 300)}, {Op: 1 << 40, Body: make([]byte, 70000)}} {
+		f.Add(Encode(&fr))
+	}
+	for _, bad := range [][]byte{{0x82, 0x18, 0x01, 0x40}, {0x82, 0x01, 0x58, 0x01, 0x00}, {0x83, 0x01, 0x40, 0x00},
+		{0x82, 0x01, 0x40, 0x00}, {0x82, 0x01, 0x60}, {0x82, 0x01, 0x5f, 0xff}, {0x98, 0x02, 0x01, 0x40}, {0x82, 0x20, 0x40}, {0x82, 0xf6, 0x40}, {0x82, 0x01, 0xf6}} {
+		f.Add(bad)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		got, err := decodeFrame(data)
+		var want Frame
+		werr := Decode(data, &want, MaxFrameBytes)
+		if (err == nil) != (werr == nil) {
+			t.Fatalf("% x: decodeFrame error %v, Decode error %v", data, err, werr)
+		}
+		if err == nil && (got.Op != want.Op || !bytes.Equal(got.Body, want.Body)) {
+			t.Fatalf("% x: decodeFrame %d/% x, Decode %d/% x", data, got.Op, got.Body, want.Op, want.Body)
+		}
+		if err != nil && !errors.Is(err, ErrMalformed) {
+			t.Fatalf("% x: error %v does not wrap ErrMalformed", data, err)
+		}
+	})
+}
+
+// TestWriteFrameMatchesEncode: WriteFrame writes the length and then exactly
+// Encode(&Frame), for ops and bodies across the head boundaries.
+func TestWriteFrameMatchesEncode(t *testing.T) {
+	for _, op := range []uint64{0, 3, 23, 24, 1 << 20} {
+		for _, n := range []int{0, 23, 24, 255, 256, 70000} {
+			f := Frame{Op: op, Body: bytes.Repeat([]byte{7}, n)}
+			var got bytes.Buffer
+			if err := WriteFrame(&got, &f); err != nil {
+				t.Fatal(err)
+			}
+			enc := Encode(&f)
+			want := append([]byte{byte(len(enc) >> 24), byte(len(enc) >> 16), byte(len(enc) >> 8), byte(len(enc))}, enc...)
+			if !bytes.Equal(got.Bytes(), want) {
+				t.Fatalf("op %d, %d-byte body: WriteFrame differs from the length and Encode", op, n)
+			}
 		}
 	}
 }
