@@ -50,7 +50,7 @@ const clientQueueBytes = 64 << 20
 
 // reply queues an encoded REPLY on every live connection of client.
 func (h *Host) reply(client uint64, rep []byte) {
-	frame := spec.Encode(&ClientMsg{Kind: ClientReply, Client: client, Body: rep})
+	frame := encodeClientMsg(ClientReply, client, rep)
 	h.clients.mu.Lock()
 	defer h.clients.mu.Unlock()
 	conns := h.clients.byID[client]

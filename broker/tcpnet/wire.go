@@ -42,6 +42,16 @@ const (
 	ClientReply   uint64 = 3 // broker → client
 )
 
+// encodeClientMsg returns enc(ClientMsg{kind, client, body}), equal to spec.Encode of
+// it, by appending heads and the body.
+func encodeClientMsg(kind, client uint64, body []byte) []byte {
+	out := spec.AppendHead(make([]byte, 0, len(body)+24), 4, 3)
+	out = spec.AppendHead(out, 0, kind)
+	out = spec.AppendHead(out, 0, client)
+	out = spec.AppendHead(out, 2, uint64(len(body)))
+	return append(out, body...)
+}
+
 // decodePeerHello decodes and checks a peer hello from a cluster of n replicas
 // (n = len(Options.Peers)) received by replica self.
 func decodePeerHello(frame []byte, self uint64, n int) (uint64, error) {
