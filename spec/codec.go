@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/fxamacker/cbor/v2"
 )
@@ -14,9 +15,28 @@ import (
 // as empty, and a strict decoder whose every accepted input re-encodes to itself.
 
 var (
-	encMode cbor.EncMode
+	encMode cbor.UserBufferEncMode
 	decMode cbor.DecMode
 )
+
+// gateBufs holds the buffers the round-trip gate re-encodes into, so that the gate
+// allocates nothing per decode; buffers over gateBufMax are not kept.
+var gateBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+const gateBufMax = 1 << 20
+
+// canonical reports whether v re-encodes to exactly data: the round-trip gate of
+// SPEC.md §2.3, rule 6.
+func canonical(v any, data []byte) bool {
+	buf := gateBufs.Get().(*bytes.Buffer)
+	buf.Reset()
+	err := encMode.MarshalToBuffer(v, buf)
+	ok := err == nil && bytes.Equal(buf.Bytes(), data)
+	if buf.Cap() <= gateBufMax {
+		gateBufs.Put(buf)
+	}
+	return ok
+}
 
 func init() {
 	eo := cbor.CoreDetEncOptions()
@@ -24,7 +44,7 @@ func init() {
 	eo.NilContainers = cbor.NilContainerAsEmpty
 	eo.Time = cbor.TimeUnix
 	var err error
-	if encMode, err = eo.EncMode(); err != nil {
+	if encMode, err = eo.UserBufferEncMode(); err != nil {
 		panic(err)
 	}
 	do := cbor.DecOptions{
@@ -70,8 +90,7 @@ func Decode(data []byte, v any, maxBytes int) error {
 	if err := decMode.Unmarshal(data, v); err != nil {
 		return fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
-	again, err := encMode.Marshal(v)
-	if err != nil || !bytes.Equal(again, data) {
+	if !canonical(v, data) {
 		return fmt.Errorf("%w: not the canonical encoding", ErrMalformed)
 	}
 	return nil
