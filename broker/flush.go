@@ -13,7 +13,7 @@ import (
 // stays queued for the next Flush).
 func (r *Replica) Flush() {
 	for range r.opt.MaxFlushRounds {
-		r.cutBatches(false)
+		r.batch.cut(false)
 		stepped := false
 		for role := spec.RolePrep; role <= spec.RoleExec; role++ {
 			if r.in[role].Len() > 0 {
@@ -159,7 +159,7 @@ func (r *Replica) onReject(role spec.Role, ins []spec.Input, rj *spec.Rejection)
 	}
 	switch in := ins[rj.Index]; {
 	case rj.Sub == 0 && (rj.Code == spec.CodeWindowFull || rj.Code == spec.CodeNotPrimary):
-		r.requeueBatch(in.Body)
+		r.batch.requeue(in.Body)
 	case rj.Sub > 0 && rj.Code == spec.CodeBadSignature:
 		r.onBadSignature(in.Body, rj.Sub-1)
 	}

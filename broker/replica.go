@@ -126,7 +126,7 @@ type Replica struct {
 	// prep: their requests are verified on arrival (acceptRequest).
 	sigFailed map[uint64]bool
 
-	batching
+	batch batcher
 	timers
 	recovery
 }
@@ -142,7 +142,7 @@ func NewReplica(id uint64, cfg *spec.Config, enclaves [3]Enclave, net Net, opt O
 	}
 	r.m.Rejections = map[uint64]uint64{}
 	r.sigFailed = map[uint64]bool{}
-	r.batching.init(opt)
+	r.batch = newBatcher(batchHostOf{r}, &r.opt)
 	r.timers.init()
 	r.recovery.init(cfg, opt)
 	return r
@@ -173,7 +173,7 @@ func (r *Replica) Metrics() Metrics {
 func (r *Replica) Sizes() Sizes {
 	return Sizes{
 		Inputs:     [3]int{r.in[0].Len(), r.in[1].Len(), r.in[2].Len()},
-		BatchQueue: r.batchQ.Len(), Pending: len(r.pending), Clients: len(r.lastDone),
+		BatchQueue: r.batch.Len(), Pending: len(r.pending), Clients: len(r.lastDone),
 		BatchCache: len(r.cache), Ring: r.ring.Len(), CertStates: len(r.certStates),
 	}
 }
@@ -195,7 +195,7 @@ func (r *Replica) enqueue(role spec.Role, kind uint64, body []byte) {
 		r.m.QueueDrops++
 		if old.Kind == spec.KindClientBatch {
 			r.batchIn--
-			r.requeueBatch(old.Body)
+			r.batch.requeue(old.Body)
 		}
 	}
 }

@@ -84,15 +84,13 @@ func (r *Replica) acceptRequest(raw []byte, q *spec.Request, forwarded bool) {
 	}
 	switch {
 	case relayed:
-		r.addToBatch(raw, q)
+		r.batch.add(raw, q)
 	case p == r.id:
 		r.startTimer(q)
-		r.addToBatch(raw, q)
+		r.batch.add(raw, q)
 	case !forwarded:
 		r.startTimer(q)
-		r.net.Send(p, EncodePeer(spec.KindRequest, raw))
-		r.m.PeerOut++
-		r.m.Forwarded++
+		r.forward(raw)
 	default:
 		r.m.Garbage++ // forwarded to a broker that is not the primary: views disagree
 	}
@@ -130,9 +128,7 @@ func (r *Replica) onBadSignature(batch []byte, j uint64) {
 	}
 	c, ts := q.Body.Client, q.Body.Timestamp
 	r.sigFailed[c] = true
-	if p, ok := r.proposed[c]; ok && p.ts == ts {
-		delete(r.proposed, c)
-	}
+	r.batch.unorder(c, ts)
 	if p := r.pending[c]; p != nil && p.req.Body.Timestamp == ts && p.req.Sig == q.Sig {
 		delete(r.pending, c)
 	}
