@@ -48,67 +48,67 @@ func (r *Replica) broadcast(msg []byte) {
 }
 
 // sendHints tells every peer this replica's progress.
-func (rc *recovery) sendHints() {
-	conf := rc.host.status(spec.RoleConf)
-	exec := rc.host.status(spec.RoleExec)
+func (r *Replica) sendHints() {
+	conf := &r.status[spec.RoleConf]
+	exec := &r.status[spec.RoleExec]
 	h := Hint{ExecLast: exec.Last, Stable: exec.Stable, View: conf.View, Active: conf.ViewActive}
-	rc.host.broadcast(EncodePeer(KindHint, spec.Encode(&h)))
+	r.broadcast(EncodePeer(KindHint, spec.Encode(&h)))
 }
 
 // onHint records a peer's progress. The peer counts as stuck behind this replica when
 // it reports exactly what it reported last time and this replica was already ahead of
 // that when the previous hint arrived: it made no progress for a whole hint period
 // while something it needs existed here.
-func (rc *recovery) onHint(from uint64, h *Hint) {
-	rc.stuck[from] = *h == rc.hints[from] && rc.aheadOf[from]
-	rc.hints[from] = *h
-	rc.aheadOf[from] = rc.isAhead(h)
+func (r *Replica) onHint(from uint64, h *Hint) {
+	r.stuck[from] = *h == r.hints[from] && r.aheadOf[from]
+	r.hints[from] = *h
+	r.aheadOf[from] = r.isAhead(h)
 }
 
 // isAhead reports whether this replica has executed or moved views beyond a hint.
-func (rc *recovery) isAhead(h *Hint) bool {
-	conf := rc.host.status(spec.RoleConf)
-	exec := rc.host.status(spec.RoleExec)
+func (r *Replica) isAhead(h *Hint) bool {
+	conf := &r.status[spec.RoleConf]
+	exec := &r.status[spec.RoleExec]
 	return h.ExecLast < exec.Last || h.Stable < exec.Stable || h.View < conf.View ||
 		(h.View == conf.View && !h.Active && conf.ViewActive)
 }
 
 // fetchBatches delivers the batches exec needs from the cache and asks every peer for
 // the others.
-func (rc *recovery) fetchBatches() {
+func (r *Replica) fetchBatches() {
 	var missing []spec.Digest
-	for _, d := range rc.host.status(spec.RoleExec).NeedBatch {
-		if raw, ok := rc.cache[d]; ok {
-			rc.host.toExec(spec.KindBatch, raw)
+	for _, d := range r.status[spec.RoleExec].NeedBatch {
+		if raw, ok := r.cache[d]; ok {
+			r.enqueue(spec.RoleExec, spec.KindBatch, raw)
 		} else if len(missing) < MaxFetchDigests {
 			missing = append(missing, d)
 		}
 	}
 	if len(missing) > 0 {
-		rc.m.BatchFetches++
-		rc.host.broadcast(EncodePeer(KindFetchBatch, spec.Encode(&BatchFetch{Digests: missing})))
+		r.m.BatchFetches++
+		r.broadcast(EncodePeer(KindFetchBatch, spec.Encode(&BatchFetch{Digests: missing})))
 	}
 }
 
 // serveFetch answers a peer's fetch with every requested batch in the cache.
-func (rc *recovery) serveFetch(from uint64, f *BatchFetch) {
+func (r *Replica) serveFetch(from uint64, f *BatchFetch) {
 	for _, d := range f.Digests {
-		if raw, ok := rc.cache[d]; ok {
-			rc.m.BatchesServed++
-			rc.host.sendPeer(from, EncodePeer(spec.KindBatch, raw))
+		if raw, ok := r.cache[d]; ok {
+			r.m.BatchesServed++
+			r.sendPeer(from, EncodePeer(spec.KindBatch, raw))
 		}
 	}
 }
 
 // onFetchedBatch delivers a fetched batch to exec if exec asked for its digest.
-func (rc *recovery) onFetchedBatch(raw []byte, b *spec.Batch) {
+func (r *Replica) onFetchedBatch(raw []byte, b *spec.Batch) {
 	d := batchDigest(raw)
-	if !slices.Contains(rc.host.status(spec.RoleExec).NeedBatch, d) {
-		rc.m.Unwanted++
+	if !slices.Contains(r.status[spec.RoleExec].NeedBatch, d) {
+		r.m.Unwanted++
 		return
 	}
-	rc.cacheBatch(d, raw)
-	rc.host.toExec(spec.KindBatch, raw)
+	r.cacheBatch(d, raw)
+	r.enqueue(spec.RoleExec, spec.KindBatch, raw)
 }
 
 // requestState asks one peer (rotating) for the stable snapshot exec wants: exec's
@@ -119,51 +119,51 @@ func (rc *recovery) onFetchedBatch(raw []byte, b *spec.Batch) {
 // carries only Stable (the seq). The broker therefore learns candidate digests from
 // the validly signed CHECKPOINTs and NEW-VIEW certificates it routes, and asks for
 // each candidate of seq h; a wrong one is rejected stale by the responder.
-func (rc *recovery) requestState() {
-	h := rc.host.status(spec.RoleExec).Stable
-	cands := rc.certStates[h]
+func (r *Replica) requestState() {
+	h := r.status[spec.RoleExec].Stable
+	cands := r.certStates[h]
 	if len(cands) == 0 {
 		return
 	}
-	rc.statePeer = (rc.statePeer + 1) % rc.cfg.N
-	if rc.statePeer == rc.id {
-		rc.statePeer = (rc.statePeer + 1) % rc.cfg.N
+	r.statePeer = (r.statePeer + 1) % r.cfg.N
+	if r.statePeer == r.id {
+		r.statePeer = (r.statePeer + 1) % r.cfg.N
 	}
 	for _, d := range cands {
 		from := uint64(0)
-		if h == rc.chunkSeq && d == rc.chunkState {
-			for rc.chunkHave[from] {
+		if h == r.chunkSeq && d == r.chunkState {
+			for r.chunkHave[from] {
 				from++
 			}
 		}
-		req := spec.StateRequest{Seq: h, State: d, Replica: rc.id, Index: from}
-		rc.m.StateRequests++
-		rc.host.sendPeer(rc.statePeer, EncodePeer(spec.KindStateRequest, spec.Encode(&req)))
+		req := spec.StateRequest{Seq: h, State: d, Replica: r.id, Index: from}
+		r.m.StateRequests++
+		r.sendPeer(r.statePeer, EncodePeer(spec.KindStateRequest, spec.Encode(&req)))
 	}
 }
 
 // onChunk records which chunks of which snapshot were delivered to exec, so that state
 // requests ask for the first missing one.
-func (rc *recovery) onChunk(c *spec.StateChunk) {
-	if c.Seq != rc.chunkSeq || c.State != rc.chunkState {
-		rc.chunkSeq, rc.chunkState = c.Seq, c.State
-		clear(rc.chunkHave)
+func (r *Replica) onChunk(c *spec.StateChunk) {
+	if c.Seq != r.chunkSeq || c.State != r.chunkState {
+		r.chunkSeq, r.chunkState = c.Seq, c.State
+		clear(r.chunkHave)
 	}
 	if c.Index < spec.MaxSnapshotBytes/spec.MaxStateChunkBytes {
-		rc.chunkHave[c.Index] = true
+		r.chunkHave[c.Index] = true
 	}
 }
 
 // trackProgress notes the tick of the last change in any compartment's progress.
-func (rc *recovery) trackProgress() {
-	st := rc.host.statuses()
+func (r *Replica) trackProgress() {
+	st := &r.status
 	active := uint64(0)
 	if st[spec.RoleConf].ViewActive {
 		active = 1
 	}
 	mark := [5]uint64{st[0].Last, st[1].Last, st[2].Last, st[1].View, active}
-	if mark != rc.progress {
-		rc.progress, rc.progressAt = mark, rc.host.now()
+	if mark != r.progress {
+		r.progress, r.progressAt = mark, r.now
 	}
 }
 
@@ -178,28 +178,28 @@ func (r *Replica) hasWork() bool {
 // retransmit re-sends recent outputs: to every peer when this replica has work but made
 // no progress for RetransmitTicks (some message it needs, or others need, was lost),
 // and to a peer whose hints show it stuck behind this replica.
-func (rc *recovery) retransmit() {
-	wait := uint64(rc.opt.RetransmitTicks)
-	stalled := rc.host.hasWork() && rc.host.now()-rc.progressAt >= wait
-	for p := range rc.cfg.N {
-		if p == rc.id || rc.host.now()-rc.pushedAt[p] < wait {
+func (r *Replica) retransmit() {
+	wait := uint64(r.opt.RetransmitTicks)
+	stalled := r.hasWork() && r.now-r.progressAt >= wait
+	for p := range r.cfg.N {
+		if p == r.id || r.now-r.pushedAt[p] < wait {
 			continue
 		}
-		if stalled || (rc.stuck[p] && rc.isAhead(&rc.hints[p])) {
-			rc.pushedAt[p] = rc.host.now()
-			rc.pushRing(p)
+		if stalled || (r.stuck[p] && r.isAhead(&r.hints[p])) {
+			r.pushedAt[p] = r.now
+			r.pushRing(p)
 		}
 	}
 }
 
 // pushRing re-sends to peer p every remembered message that was sent to p and that
 // p's latest hint says it may still need.
-func (rc *recovery) pushRing(p uint64) {
-	h := &rc.hints[p]
-	for _, e := range rc.ring.Items() {
+func (r *Replica) pushRing(p uint64) {
+	h := &r.hints[p]
+	for _, e := range r.ring.Items() {
 		if slices.Contains(e.to, p) && mayNeed(&e, h) {
-			rc.m.Retransmits++
-			rc.host.sendPeer(p, e.msg)
+			r.m.Retransmits++
+			r.sendPeer(p, e.msg)
 		}
 	}
 }

@@ -9,14 +9,7 @@ import (
 // recovery holds what the broker keeps to help lagging compartments catch up (SPEC.md
 // §13.2 obligation 6): batches by digest for fetches, recent outputs for
 // retransmission, checkpoint digests for state requests, and peers' progress hints.
-// It reaches its replica only through recoveryHost (and counts in its Metrics).
 type recovery struct {
-	host       recoveryHost
-	cfg        *spec.Config
-	opt        *Options
-	id         uint64
-	cd         spec.Digest
-	m          *Metrics
 	cache      map[spec.Digest][]byte   // enc(Batch) by BatchDigest; ≤ BatchCache entries
 	cacheOrder *fifo[spec.Digest]       // exactly the keys of cache, oldest first
 	ring       *fifo[ringEntry]         // recent PeerMsgs sent, for retransmission
@@ -69,23 +62,6 @@ func aboutOf(body any) (seq, view uint64) {
 // maxCertSeqs bounds the checkpoint sequence numbers remembered for state transfer.
 const maxCertSeqs = 16
 
-// recoveryHost is what catch-up needs from its replica.
-type recoveryHost interface {
-	now() uint64                        // ticks so far
-	status(role spec.Role) *spec.Status // a compartment's latest status; read only
-	statuses() *[3]spec.Status          // all three; read only
-	toExec(kind uint64, body []byte)    // queue an input for the local exec
-	sendPeer(to uint64, msg []byte)     // send a PeerMsg to one peer
-	broadcast(msg []byte)               // send a PeerMsg to every peer
-	hasWork() bool                      // the replica waits for something to happen
-}
-
-func newRecovery(host recoveryHost, cfg *spec.Config, opt *Options, id uint64, cd spec.Digest, m *Metrics) recovery {
-	rc := recovery{host: host, cfg: cfg, opt: opt, id: id, cd: cd, m: m}
-	rc.init(cfg, *opt)
-	return rc
-}
-
 func (rc *recovery) init(cfg *spec.Config, opt Options) {
 	rc.cache = map[spec.Digest][]byte{}
 	rc.cacheOrder = newFIFO[spec.Digest](opt.BatchCache)
@@ -117,74 +93,74 @@ func (r *Replica) observe(kind uint64, raw []byte, body any) {
 }
 
 // cacheBatch keeps a batch for answering fetches, evicting the oldest.
-func (rc *recovery) cacheBatch(d spec.Digest, raw []byte) {
-	if _, ok := rc.cache[d]; ok {
+func (r *Replica) cacheBatch(d spec.Digest, raw []byte) {
+	if _, ok := r.cache[d]; ok {
 		return
 	}
-	rc.cache[d] = raw
-	if old, dropped := rc.cacheOrder.Push(d); dropped {
-		delete(rc.cache, old)
+	r.cache[d] = raw
+	if old, dropped := r.cacheOrder.Push(d); dropped {
+		delete(r.cache, old)
 	}
 }
 
 // observeCheckpoint remembers the state digest of a validly signed CHECKPOINT.
-func (rc *recovery) observeCheckpoint(c *spec.Checkpoint) {
+func (r *Replica) observeCheckpoint(c *spec.Checkpoint) {
 	b := &c.Body
-	if b.Replica >= rc.cfg.N || b.Seq == 0 {
+	if b.Replica >= r.cfg.N || b.Seq == 0 {
 		return
 	}
-	key := rc.cfg.Replicas[b.Replica].Exec.Body.SignKey
-	if verifySig(key, spec.DomainCheckpoint, rc.cd, spec.Encode(b), &c.Sig) {
-		rc.addCertState(b.Seq, b.State)
+	key := r.cfg.Replicas[b.Replica].Exec.Body.SignKey
+	if verifySig(key, spec.DomainCheckpoint, r.cd, spec.Encode(b), &c.Sig) {
+		r.addCertState(b.Seq, b.State)
 	}
 }
 
 // observeNewView remembers the checkpoint digests that a validly signed NEW-VIEW's
 // view changes carry: an exec adopting one may need state for it.
-func (rc *recovery) observeNewView(nv *spec.NewView) {
+func (r *Replica) observeNewView(nv *spec.NewView) {
 	p := nv.Body.Replica
-	if p >= rc.cfg.N {
+	if p >= r.cfg.N {
 		return
 	}
-	key := rc.cfg.Replicas[p].Prep.Body.SignKey
-	if !verifySig(key, spec.DomainNewView, rc.cd, spec.Encode(&nv.Body), &nv.Sig) {
+	key := r.cfg.Replicas[p].Prep.Body.SignKey
+	if !verifySig(key, spec.DomainNewView, r.cd, spec.Encode(&nv.Body), &nv.Sig) {
 		return
 	}
 	for i := range nv.Body.ViewChanges {
 		if st := &nv.Body.ViewChanges[i].Body.Stable; st.Seq > 0 {
-			rc.addCertState(st.Seq, st.State)
+			r.addCertState(st.Seq, st.State)
 		}
 	}
 }
 
 // addCertState records a candidate state digest for checkpoint seq, keeping the
 // maxCertSeqs highest seqs and at most n digests per seq.
-func (rc *recovery) addCertState(seq uint64, d spec.Digest) {
-	ds := rc.certStates[seq]
-	if slices.Contains(ds, d) || uint64(len(ds)) >= rc.cfg.N {
+func (r *Replica) addCertState(seq uint64, d spec.Digest) {
+	ds := r.certStates[seq]
+	if slices.Contains(ds, d) || uint64(len(ds)) >= r.cfg.N {
 		return
 	}
-	rc.certStates[seq] = append(ds, d)
-	if len(rc.certStates) > maxCertSeqs {
+	r.certStates[seq] = append(ds, d)
+	if len(r.certStates) > maxCertSeqs {
 		lowest := seq
-		for s := range rc.certStates {
+		for s := range r.certStates {
 			lowest = min(lowest, s)
 		}
-		delete(rc.certStates, lowest)
+		delete(r.certStates, lowest)
 	}
 }
 
 // remember keeps a sent PeerMsg for retransmission, bounded by count and bytes.
-func (rc *recovery) remember(kind uint64, msg []byte, to []uint64, body any) {
-	if len(msg) > rc.opt.RingBytes {
+func (r *Replica) remember(kind uint64, msg []byte, to []uint64, body any) {
+	if len(msg) > r.opt.RingBytes {
 		return
 	}
 	seq, view := aboutOf(body)
-	if old, dropped := rc.ring.Push(ringEntry{msg: msg, to: to, seq: seq, view: view, kind: kind}); dropped {
-		rc.ringBytes -= len(old.msg)
+	if old, dropped := r.ring.Push(ringEntry{msg: msg, to: to, seq: seq, view: view, kind: kind}); dropped {
+		r.ringBytes -= len(old.msg)
 	}
-	rc.ringBytes += len(msg)
-	for rc.ringBytes > rc.opt.RingBytes {
-		rc.ringBytes -= len(rc.ring.Pop().msg)
+	r.ringBytes += len(msg)
+	for r.ringBytes > r.opt.RingBytes {
+		r.ringBytes -= len(r.ring.Pop().msg)
 	}
 }

@@ -144,7 +144,7 @@ func NewReplica(id uint64, cfg *spec.Config, enclaves [3]Enclave, net Net, opt O
 	r.sigFailed = map[uint64]bool{}
 	r.batch = newBatcher(batchHostOf{r}, &r.opt)
 	r.timers = newTimers(timerHostOf{r}, cfg, &r.opt, id)
-	r.recovery = newRecovery(recoveryHostOf{r}, cfg, &r.opt, id, r.cd, &r.m)
+	r.recovery.init(cfg, opt)
 	return r
 }
 
