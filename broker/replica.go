@@ -143,7 +143,7 @@ func NewReplica(id uint64, cfg *spec.Config, enclaves [3]Enclave, net Net, opt O
 	r.m.Rejections = map[uint64]uint64{}
 	r.sigFailed = map[uint64]bool{}
 	r.batch = newBatcher(batchHostOf{r}, &r.opt)
-	r.timers = newTimers(timerHostOf{r}, cfg, &r.opt, id)
+	r.timers.init()
 	r.recovery.init(cfg, opt)
 	return r
 }

@@ -66,7 +66,7 @@ func (r *Replica) HandleClientDecoded(raw []byte, q *spec.Request) {
 // R1–R4 are checked on every request. R5, the client signature and the broker's one
 // costly check, is checked on arrival only for a client whose signature failed before
 // (sigFailed); otherwise when the request's timer expires, before it may suspect the
-// primary (genuineRequest; SPEC.md §13.3 obligation 5). Prep checks R1–R5 itself, so
+// primary (expiredGenuine; SPEC.md §13.3 obligation 5). Prep checks R1–R5 itself, so
 // verifying here as well would repeat the work that bounds throughput; a request
 // with a bad signature costs prep one verification and gets its client's requests
 // verified on arrival from then on (onBadSignature).
@@ -96,14 +96,16 @@ func (r *Replica) acceptRequest(raw []byte, q *spec.Request, forwarded bool) {
 	}
 }
 
-// genuineRequest reports whether the pending request of client c, whose timer expired,
-// carries c's valid signature (R5, deferred to here by acceptRequest). If it does not,
-// it is counted, and c's requests are verified on arrival from then on.
-func (r *Replica) genuineRequest(c uint64, p *pendingReq) bool {
+// expiredGenuine reports whether the pending request of client c, whose timer expired,
+// carries c's valid signature (R5, deferred to here by acceptRequest). One that does
+// not is dropped without a suspicion, and c's requests are verified on arrival from
+// then on.
+func (r *Replica) expiredGenuine(c uint64, p *pendingReq) bool {
 	cl := r.cfg.Client(c)
 	if cl != nil && verifySig(cl.SignKey, spec.DomainRequest, r.cd, spec.Encode(&p.req.Body), &p.req.Sig) {
 		return true
 	}
+	delete(r.pending, c)
 	r.m.BadRequests++
 	if cl != nil {
 		r.sigFailed[c] = true

@@ -7,12 +7,7 @@ import (
 )
 
 // timers holds the request timers and view-change state (SPEC.md §13.2 obligation 5).
-// It reaches its replica only through timerHost.
 type timers struct {
-	host          timerHost
-	cfg           *spec.Config
-	opt           *Options
-	id            uint64
 	pending       map[uint64]*pendingReq // by client: its newest request not yet answered by the local exec
 	lastDone      map[uint64]uint64      // by registered client: highest timestamp the local exec replied to
 	arrivals      uint64                 // counter ordering pending entries for eviction
@@ -32,26 +27,15 @@ type pendingReq struct {
 	arrival  uint64
 }
 
-// timerHost is what the timers need from their replica.
-type timerHost interface {
-	now() uint64                               // ticks so far
-	conf() spec.Status                         // the local conf's latest status
-	behind() bool                              // the local exec is known to lag the cluster
-	genuine(c uint64, p *pendingReq) bool      // p, expired, carries client c's valid signature
-	suspectConf(view uint64)                   // deliver Suspect{view} to the local conf
-	dropped()                                  // count a pending request evicted
-	progressed()                               // exec made progress (for retransmission)
-	viewChangeSigned(vc *spec.ViewChange) bool // vc carries its conf's valid signature
-}
-
-func newTimers(host timerHost, cfg *spec.Config, opt *Options, id uint64) timers {
-	return timers{host: host, cfg: cfg, opt: opt, id: id, pending: map[uint64]*pendingReq{},
-		lastDone: map[uint64]uint64{}, vcViews: map[uint64]uint64{}}
+func (t *timers) init() {
+	t.pending = map[uint64]*pendingReq{}
+	t.lastDone = map[uint64]uint64{}
+	t.vcViews = map[uint64]uint64{}
 }
 
 // timeout is the current request timeout: doubled per consecutive suspicion.
-func (t *timers) timeout() uint64 {
-	return uint64(t.opt.RequestTimeoutTicks) << min(t.backoff, t.opt.MaxBackoffShift)
+func (r *Replica) timeout() uint64 {
+	return uint64(r.opt.RequestTimeoutTicks) << min(r.backoff, r.opt.MaxBackoffShift)
 }
 
 // startTimer starts the timer of a request that is newer than anything the local exec
@@ -61,50 +45,50 @@ func (t *timers) timeout() uint64 {
 // SPEC.md §13.3 obligation 5, and why: exec answers a replayed or old request with
 // nothing (§11.5 step 1), so a timer for it would expire and make correct brokers
 // suspect a correct primary on a faulty client's say-so.
-func (t *timers) startTimer(q *spec.Request) {
+func (r *Replica) startTimer(q *spec.Request) {
 	c, ts := q.Body.Client, q.Body.Timestamp
-	if ts <= t.lastDone[c] {
+	if ts <= r.lastDone[c] {
 		return
 	}
-	if p := t.pending[c]; p != nil && ts <= p.req.Body.Timestamp {
+	if p := r.pending[c]; p != nil && ts <= p.req.Body.Timestamp {
 		return
 	}
-	if t.pending[c] == nil && len(t.pending) >= t.opt.PendingLimit {
-		t.evictOldestPending()
+	if r.pending[c] == nil && len(r.pending) >= r.opt.PendingLimit {
+		r.evictOldestPending()
 	}
-	t.arrivals++
-	t.pending[c] = &pendingReq{req: *q, deadline: t.host.now() + t.timeout(), arrival: t.arrivals}
+	r.arrivals++
+	r.pending[c] = &pendingReq{req: *q, deadline: r.now + r.timeout(), arrival: r.arrivals}
 }
 
 // evictOldestPending drops the pending request that arrived first.
-func (t *timers) evictOldestPending() {
+func (r *Replica) evictOldestPending() {
 	var oldest uint64
 	var found *pendingReq
-	for c, p := range t.pending {
+	for c, p := range r.pending {
 		if found == nil || p.arrival < found.arrival {
 			oldest, found = c, p
 		}
 	}
-	delete(t.pending, oldest)
-	t.host.dropped()
+	delete(r.pending, oldest)
+	r.m.QueueDrops++
 }
 
 // replied records that the local exec answered client c at timestamp ts and stops
 // the timer of any request of c it covers.
-func (t *timers) replied(c, ts uint64) {
-	if t.cfg.Client(c) == nil {
+func (r *Replica) replied(c, ts uint64) {
+	if r.cfg.Client(c) == nil {
 		return
 	}
-	t.lastDone[c] = max(t.lastDone[c], ts)
-	if p := t.pending[c]; p != nil && p.req.Body.Timestamp <= ts {
-		delete(t.pending, c)
+	r.lastDone[c] = max(r.lastDone[c], ts)
+	if p := r.pending[c]; p != nil && p.req.Body.Timestamp <= ts {
+		delete(r.pending, c)
 	}
 }
 
 // pendingSorted returns the pending requests ordered by client id (deterministic).
-func (t *timers) pendingSorted() []*pendingReq {
-	out := make([]*pendingReq, 0, len(t.pending))
-	for _, p := range t.pending {
+func (r *Replica) pendingSorted() []*pendingReq {
+	out := make([]*pendingReq, 0, len(r.pending))
+	for _, p := range r.pending {
 		out = append(out, p)
 	}
 	slices.SortFunc(out, func(a, b *pendingReq) int { return cmpU64(a.req.Body.Client, b.req.Body.Client) })
@@ -112,9 +96,9 @@ func (t *timers) pendingSorted() []*pendingReq {
 }
 
 // restartTimers gives every pending request a full timeout from now.
-func (t *timers) restartTimers() {
-	for _, p := range t.pending {
-		p.deadline = t.host.now() + t.timeout()
+func (r *Replica) restartTimers() {
+	for _, p := range r.pending {
+		p.deadline = r.now + r.timeout()
 	}
 }
 
@@ -129,38 +113,27 @@ func (t *timers) restartTimers() {
 // the view, which stalls the cluster when only q replicas are up. Its timers keep
 // running and count again once it is a backup (or it joins the backups' view change
 // through the f+1 rule).
-func (t *timers) tickTimers() {
-	conf := t.host.conf()
+func (r *Replica) tickTimers() {
+	conf := &r.status[spec.RoleConf]
 	if !conf.ViewActive {
-		t.tickViewChange(conf.View)
+		r.tickViewChange(conf.View)
 		return
 	}
-	if t.cfg.Primary(conf.View) == t.id {
+	if r.cfg.Primary(conf.View) == r.id {
 		return
 	}
-	if t.host.behind() {
-		t.restartTimers()
+	if r.behind() {
+		r.restartTimers()
 		return
 	}
-	for c, p := range t.pending {
-		if p.deadline <= t.host.now() && t.expiredGenuine(c, p) {
-			t.backoff++
-			t.restartTimers()
-			t.suspect(conf.View)
+	for c, p := range r.pending {
+		if p.deadline <= r.now && r.expiredGenuine(c, p) {
+			r.backoff++
+			r.restartTimers()
+			r.suspect(conf.View)
 			return
 		}
 	}
-}
-
-// expiredGenuine reports whether the pending request of client c, whose timer expired,
-// carries c's valid signature (R5, deferred to here: see Replica.acceptRequest). One
-// that does not is dropped without a suspicion.
-func (t *timers) expiredGenuine(c uint64, p *pendingReq) bool {
-	if t.host.genuine(c, p) {
-		return true
-	}
-	delete(t.pending, c)
-	return false
 }
 
 // behind reports whether the local exec is known to lag the cluster, so that it cannot
@@ -188,40 +161,41 @@ func (r *Replica) behind() bool {
 // once VIEW-CHANGEs for w (or later) from q distinct confs are known, so that a
 // replica does not race ahead of the others to a view nobody else is in (a NEW-VIEW
 // needs q VIEW-CHANGEs for one view); when it expires, the next view is suspected.
-func (t *timers) tickViewChange(w uint64) {
-	t.startViewChangeTimer()
-	if t.vcTimer && t.host.now() >= t.vcDeadline {
-		t.backoff++
-		t.vcTimer = false
-		t.suspect(w)
+func (r *Replica) tickViewChange(w uint64) {
+	r.startViewChangeTimer()
+	if r.vcTimer && r.now >= r.vcDeadline {
+		r.backoff++
+		r.vcTimer = false
+		r.suspect(w)
 	}
 }
 
 // startViewChangeTimer starts the view-change timer while conf changes to view w and
 // VIEW-CHANGEs for w or later from q distinct confs are known.
-func (t *timers) startViewChangeTimer() {
-	conf := t.host.conf()
-	if conf.ViewActive || t.vcTimer {
+func (r *Replica) startViewChangeTimer() {
+	conf := &r.status[spec.RoleConf]
+	if conf.ViewActive || r.vcTimer {
 		return
 	}
 	n := 0
-	for _, v := range t.vcViews {
+	for _, v := range r.vcViews {
 		if v >= conf.View {
 			n++
 		}
 	}
-	if n >= t.cfg.Quorum() {
-		t.vcTimer, t.vcDeadline = true, t.host.now()+t.timeout()
+	if n >= r.cfg.Quorum() {
+		r.vcTimer, r.vcDeadline = true, r.now+r.timeout()
 	}
 }
 
 // suspect delivers Suspect{view} to the local conf, at most once per view.
-func (t *timers) suspect(view uint64) {
-	if t.suspected && view <= t.suspectedView {
+func (r *Replica) suspect(view uint64) {
+	if r.suspected && view <= r.suspectedView {
 		return
 	}
-	t.suspected, t.suspectedView = true, view
-	t.host.suspectConf(view)
+	r.suspected, r.suspectedView = true, view
+	r.m.Suspects++
+	r.enqueue(spec.RoleConf, spec.KindSuspect, spec.Encode(&spec.Suspect{View: view}))
 }
 
 // checkJoin joins a view change that f+1 other confs have started: when f+1 validly
@@ -230,42 +204,43 @@ func (t *timers) suspect(view uint64) {
 // SPEC.md §13.3 obligation 5: PBFT joins at the smallest view of the f+1; Suspect{v}
 // only moves conf to v+1 (§10.4). The broker re-checks after each conf status, so repeated
 // suspects walk conf up one view at a time while f+1 are still above it.
-func (t *timers) checkJoin() {
-	v := t.host.conf().View
+func (r *Replica) checkJoin() {
+	v := r.status[spec.RoleConf].View
 	n := uint64(0)
-	for _, w := range t.vcViews {
+	for _, w := range r.vcViews {
 		if w > v {
 			n++
 		}
 	}
-	if n >= t.cfg.F+1 {
-		t.suspect(v)
+	if n >= r.cfg.F+1 {
+		r.suspect(v)
 	}
 }
 
 // recordViewChange remembers the view of a validly signed VIEW-CHANGE for checkJoin.
-func (t *timers) recordViewChange(vc *spec.ViewChange) {
+func (r *Replica) recordViewChange(vc *spec.ViewChange) {
 	s := vc.Body.Replica
-	if s >= t.cfg.N || vc.Body.View <= t.vcViews[s] {
+	if s >= r.cfg.N || vc.Body.View <= r.vcViews[s] {
 		return
 	}
-	if !t.host.viewChangeSigned(vc) {
+	key := r.cfg.Replicas[s].Conf.Body.SignKey
+	if !verifySig(key, spec.DomainViewChange, r.cd, spec.Encode(&vc.Body), &vc.Sig) {
 		return
 	}
-	t.vcViews[s] = vc.Body.View
-	t.checkJoin()
-	t.startViewChangeTimer()
+	r.vcViews[s] = vc.Body.View
+	r.checkJoin()
+	r.startViewChangeTimer()
 }
 
 // onConfStatus restarts the request timers when a view becomes active and starts the
 // view-change timer when a view change begins.
-func (t *timers) onConfStatus(old, st spec.Status) {
+func (r *Replica) onConfStatus(old, st spec.Status) {
 	switch {
 	case st.ViewActive && (!old.ViewActive || st.View != old.View):
-		t.restartTimers()
+		r.restartTimers()
 	case !st.ViewActive && (old.ViewActive || st.View != old.View):
-		t.vcTimer = false
-		t.startViewChangeTimer()
+		r.vcTimer = false
+		r.startViewChangeTimer()
 	}
 }
 
@@ -281,12 +256,12 @@ func (t *timers) onConfStatus(old, st spec.Status) {
 // the client's latest) and would make this broker suspect a correct primary once it
 // expires. So a completed transfer stops every timer: a request it did not cover is
 // still outstanding at its client, whose retransmission starts the timer again.
-func (t *timers) onExecStatus(old, st spec.Status) {
+func (r *Replica) onExecStatus(old, st spec.Status) {
 	if st.Last > old.Last {
-		t.backoff = 0
-		t.host.progressed()
+		r.backoff = 0
+		r.progressAt = r.now
 	}
 	if old.NeedState && !st.NeedState {
-		clear(t.pending)
+		clear(r.pending)
 	}
 }
