@@ -4,11 +4,26 @@ import (
 	"github.com/splitbft/splitbft/spec"
 )
 
-// batching is the primary broker's batch former (SPEC.md §13.3 obligation 4).
-type batching struct {
+// batcher is the primary broker's batch former (SPEC.md §13.3 obligation 4): it queues
+// requests, cuts client batches for prep, and takes back the ones prep did not order.
+// It reaches its replica only through batchHost.
+type batcher struct {
+	host     batchHost
+	opt      *Options
 	batchQ   *fifo[queuedReq]   // requests waiting for a batch, oldest first
 	queued   map[clientTS]bool  // exactly the (client, timestamp) pairs in batchQ
 	proposed map[uint64]batched // by client: its latest request put in a batch
+}
+
+// batchHost is what the batch former needs from its replica.
+type batchHost interface {
+	now() uint64                   // ticks so far
+	isPrimary() bool               // this replica is the primary of its prep's view
+	windowOpen() bool              // prep has a free sequence number for one more batch
+	inFlight() uint64              // batches prep holds or proposed that exec has not executed
+	toPrep(batch []byte, reqs int) // deliver a client batch of reqs requests to prep
+	toPrimary(req []byte)          // forward a request to the primary's broker
+	dropped()                      // count an item dropped from a full queue
 }
 
 // batched records when a client's request was put in a batch.
@@ -17,133 +32,126 @@ type batched struct{ ts, at uint64 }
 // clientTS names a request.
 type clientTS struct{ client, ts uint64 }
 
-// queuedReq is a request waiting for a batch.
+// queuedReq is a request waiting for a batch, kept as the exact bytes received (which
+// passed the round-trip gate): batches are assembled from them by concatenation.
 type queuedReq struct {
-	req spec.Request
+	raw []byte
+	key clientTS
 	at  uint64 // tick it was queued
 }
 
-func (b *batching) init(opt Options) {
-	b.batchQ = newFIFO[queuedReq](opt.BatchQueueLimit)
-	b.queued = map[clientTS]bool{}
-	b.proposed = map[uint64]batched{}
+func newBatcher(host batchHost, opt *Options) batcher {
+	return batcher{host: host, opt: opt, batchQ: newFIFO[queuedReq](opt.BatchQueueLimit),
+		queued: map[clientTS]bool{}, proposed: map[uint64]batched{}}
 }
 
-// addToBatch queues a request for the next batch unless the same request is queued,
-// or was batched less than a request timeout ago (copies forwarded by several backups,
-// or a retransmission racing the original). After that, a copy is ordered again so
-// that exec re-sends the cached replies a client may have lost (SPEC.md §11.5).
-func (r *Replica) addToBatch(q *spec.Request) {
+// add queues a request for the next batch unless the same request is queued, or was
+// batched less than a request timeout ago (copies forwarded by several backups, or a
+// retransmission racing the original). After that, a copy is ordered again so that
+// exec re-sends the cached replies a client may have lost (SPEC.md §11.5).
+//
+// raw is the request's exact encoding and q its decoding.
+func (b *batcher) add(raw []byte, q *spec.Request) {
 	k := clientTS{q.Body.Client, q.Body.Timestamp}
-	if p, ok := r.proposed[k.client]; r.queued[k] || (ok && p.ts == k.ts && r.now-p.at < uint64(r.opt.RequestTimeoutTicks)) {
+	now := b.host.now()
+	if p, ok := b.proposed[k.client]; b.queued[k] || (ok && p.ts == k.ts && now-p.at < uint64(b.opt.RequestTimeoutTicks)) {
 		return
 	}
-	r.queued[k] = true
-	if old, dropped := r.batchQ.Push(queuedReq{req: *q, at: r.now}); dropped {
-		delete(r.queued, clientTS{old.req.Body.Client, old.req.Body.Timestamp})
-		r.m.QueueDrops++
+	b.queued[k] = true
+	if old, dropped := b.batchQ.Push(queuedReq{raw: raw, key: k, at: now}); dropped {
+		delete(b.queued, old.key)
+		b.host.dropped()
 	}
 }
 
-// windowOpen reports whether prep has a free sequence number for one more batch, as
-// far as its last status and the batches already queued for it tell (prep's Last is
-// its highest assigned seq, Stable its h; SPEC.md §9.3 B3).
-func (r *Replica) windowOpen() bool {
-	p := &r.status[spec.RolePrep]
-	return p.Last+uint64(r.batchIn) < p.Stable+r.cfg.Window
-}
-
-// cutBatches delivers batches to prep: every full one, and with timeout also a partial
-// one, while prep's window has room. A broker that is not the primary forwards its
-// queue to the primary instead.
-func (r *Replica) cutBatches(timeout bool) {
-	if r.batchQ.Len() == 0 {
+// cut delivers batches to prep while prep's window has room: every full one, with
+// timeout also a partial one, and a partial one at once while fewer than
+// Options.PipelineDepth batches are in flight. So a request reaching an idle pipeline
+// waits for no tick, and under load requests gather while earlier batches run. A
+// broker that is not the primary forwards its queue to the primary instead.
+func (b *batcher) cut(timeout bool) {
+	if b.batchQ.Len() == 0 {
 		return
 	}
-	if r.primary() != r.id {
-		r.forwardQueued()
+	if !b.host.isPrimary() {
+		b.forwardAll()
 		return
 	}
-	for r.batchQ.Len() > 0 && (timeout || r.batchQ.Len() >= r.opt.BatchSize) && r.windowOpen() {
-		r.cutOne()
+	for b.batchQ.Len() > 0 && b.host.windowOpen() {
+		idle := b.host.inFlight() < uint64(max(b.opt.PipelineDepth, 0))
+		if !timeout && !idle && b.batchQ.Len() < b.opt.BatchSize {
+			return
+		}
+		b.cutOne()
 	}
 }
 
 // cutOne takes up to BatchSize queued requests, at most one per client, in queue order,
-// and queues them for prep as one client batch.
-func (r *Replica) cutOne() {
-	var b spec.Batch
+// and delivers them to prep as one client batch, assembled from their exact bytes.
+func (b *batcher) cutOne() {
+	var reqs [][]byte
 	var rest []queuedReq
 	seen := map[uint64]bool{}
-	for r.batchQ.Len() > 0 {
-		qr := r.batchQ.Pop()
-		c := qr.req.Body.Client
-		if seen[c] || len(b.Requests) >= r.opt.BatchSize {
+	now := b.host.now()
+	for b.batchQ.Len() > 0 {
+		qr := b.batchQ.Pop()
+		c := qr.key.client
+		if seen[c] || len(reqs) >= b.opt.BatchSize {
 			rest = append(rest, qr)
 			continue
 		}
 		seen[c] = true
-		delete(r.queued, clientTS{c, qr.req.Body.Timestamp})
-		r.proposed[c] = batched{ts: qr.req.Body.Timestamp, at: r.now}
-		b.Requests = append(b.Requests, qr.req)
+		delete(b.queued, qr.key)
+		b.proposed[c] = batched{ts: qr.key.ts, at: now}
+		reqs = append(reqs, qr.raw)
 	}
 	for _, qr := range rest {
-		r.batchQ.Push(qr)
+		b.batchQ.Push(qr)
 	}
-	r.m.Batches++
-	r.m.Requests += uint64(len(b.Requests))
-	r.enqueue(spec.RolePrep, spec.KindClientBatch, spec.Encode(&b))
+	b.host.toPrep(spec.EncodeBatchRaw(reqs), len(reqs))
 }
 
-// requeueBatch puts the requests of a client batch that prep did not order back in
-// the queue (or forwards them when this replica is no longer the primary).
-func (r *Replica) requeueBatch(body []byte) {
-	var b spec.Batch
-	if spec.Decode(body, &b, spec.MaxMessageBytes) != nil {
+// requeue puts the requests of a client batch that prep did not order back in the
+// queue (to be forwarded when this replica is no longer the primary). body is a batch
+// this batcher assembled, split back into its requests' exact bytes.
+func (b *batcher) requeue(body []byte) {
+	raws, err := spec.BatchRequestsRaw(body)
+	if err != nil {
 		return
 	}
-	for i := range b.Requests {
-		if p := r.proposed[b.Requests[i].Body.Client]; p.ts == b.Requests[i].Body.Timestamp {
-			delete(r.proposed, b.Requests[i].Body.Client) // it was not ordered after all
+	for _, raw := range raws {
+		var q spec.Request
+		if spec.Decode(raw, &q, spec.MaxBodyBytes(spec.KindRequest)) != nil {
+			continue
 		}
-		r.addToBatch(&b.Requests[i])
+		b.unorder(q.Body.Client, q.Body.Timestamp) // it was not ordered after all
+		b.add(raw, &q)
 	}
 }
 
-// forwardQueued sends every queued request to the primary's broker and empties the
-// queue.
-func (r *Replica) forwardQueued() {
-	p := r.primary()
-	for _, qr := range r.batchQ.Items() {
-		r.net.Send(p, EncodePeer(spec.KindRequest, spec.Encode(&qr.req)))
-		r.m.PeerOut++
-		r.m.Forwarded++
-	}
-	r.batchQ.Reset()
-	clear(r.queued)
-}
-
-// tickBatch cuts a partial batch once the oldest queued request has waited BatchTicks.
-func (r *Replica) tickBatch() {
-	if r.batchQ.Len() > 0 && r.now-r.batchQ.Peek().at >= uint64(r.opt.BatchTicks) {
-		r.cutBatches(true)
+// unorder forgets that client c's request ts was put in a batch, so that a copy of it
+// is batched again when it comes.
+func (b *batcher) unorder(c, ts uint64) {
+	if p, ok := b.proposed[c]; ok && p.ts == ts {
+		delete(b.proposed, c)
 	}
 }
 
-// onPrepView reacts to prep entering a new view: a new primary queues every request
-// with a running timer; a backup forwards its queue and those requests to the new
-// primary, so that requests do not wait for clients to retransmit.
-func (r *Replica) onPrepView() {
-	for _, p := range r.pendingSorted() {
-		if r.primary() == r.id {
-			r.addToBatch(&p.req)
-		} else {
-			r.net.Send(r.primary(), EncodePeer(spec.KindRequest, spec.Encode(&p.req)))
-			r.m.PeerOut++
-			r.m.Forwarded++
-		}
+// forwardAll sends every queued request to the primary's broker and empties the queue.
+func (b *batcher) forwardAll() {
+	for _, qr := range b.batchQ.Items() {
+		b.host.toPrimary(qr.raw)
 	}
-	if r.primary() != r.id {
-		r.forwardQueued()
+	b.batchQ.Reset()
+	clear(b.queued)
+}
+
+// tick cuts a partial batch once the oldest queued request has waited BatchTicks.
+func (b *batcher) tick() {
+	if b.batchQ.Len() > 0 && b.host.now()-b.batchQ.Peek().at >= uint64(b.opt.BatchTicks) {
+		b.cut(true)
 	}
 }
+
+// Len returns the number of requests waiting for a batch.
+func (b *batcher) Len() int { return b.batchQ.Len() }

@@ -30,8 +30,10 @@ func batchSizes(t *testing.T, f *fakeEnclave) []int {
 	return sizes
 }
 
+// TestBatchBySizeAndTime: with no early cut (PipelineDepth negative), a full batch is
+// cut at once and a partial one after BatchTicks.
 func TestBatchBySizeAndTime(t *testing.T) {
-	h := newHarness(t, 0, Options{BatchSize: 3, BatchTicks: 2})
+	h := newHarness(t, 0, Options{BatchSize: 3, BatchTicks: 2, PipelineDepth: -1})
 	for i := range 5 {
 		raw, _ := h.w.request(t, i, 1)
 		h.r.HandleClient(raw)
@@ -48,6 +50,48 @@ func TestBatchBySizeAndTime(t *testing.T) {
 	h.ticks(1)
 	if got := batchSizes(t, h.enc[0]); !slices.Equal(got, []int{3, 2}) {
 		t.Fatalf("after 2 ticks: batches %v, want [3 2]", got)
+	}
+}
+
+// TestBatchIdlePipeline: a partial batch is cut without waiting for a tick while fewer
+// than PipelineDepth batches are in flight (queued for prep, or proposed by prep and
+// not yet executed by the local exec), and waits for BatchTicks otherwise.
+func TestBatchIdlePipeline(t *testing.T) {
+	tests := []struct {
+		name      string
+		depth     int
+		prepLast  uint64 // prep's highest proposed seq
+		execLast  uint64 // exec's last executed seq
+		wantFlush []int  // batches after Flush alone
+		wantTick  []int  // batches after one more tick
+	}{
+		{"idle", 1, 0, 0, []int{2}, []int{2}},
+		{"one in flight, depth 1", 1, 1, 0, nil, []int{2}},
+		{"one in flight, depth 2", 2, 5, 4, []int{2}, []int{2}},
+		{"two in flight, depth 2", 2, 6, 4, nil, []int{2}},
+		{"exec ahead of prep (new view)", 1, 3, 7, []int{2}, []int{2}},
+		{"disabled", -1, 0, 0, nil, []int{2}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, 0, Options{BatchSize: 8, BatchTicks: 1, PipelineDepth: tc.depth})
+			h.enc[spec.RolePrep].st.Last = tc.prepLast
+			h.r.status[spec.RolePrep].Last = tc.prepLast
+			h.enc[spec.RoleExec].st.Last = tc.execLast
+			h.r.status[spec.RoleExec].Last = tc.execLast
+			for i := range 2 {
+				raw, _ := h.w.request(t, i, 1)
+				h.r.HandleClient(raw)
+			}
+			h.r.Flush()
+			if got := batchSizes(t, h.enc[spec.RolePrep]); !slices.Equal(got, tc.wantFlush) {
+				t.Fatalf("after flush: batches %v, want %v", got, tc.wantFlush)
+			}
+			h.ticks(1)
+			if got := batchSizes(t, h.enc[spec.RolePrep]); !slices.Equal(got, tc.wantTick) {
+				t.Fatalf("after a tick: batches %v, want %v", got, tc.wantTick)
+			}
+		})
 	}
 }
 
@@ -97,14 +141,14 @@ func TestBatchWindowFlowControl(t *testing.T) {
 }
 
 // TestBackupForwards: a backup forwards a valid request to the primary's broker and
-// starts its timer; an invalid request is dropped.
+// starts its timer; a request failing R1–R4 is dropped. (R5 is deferred: see
+// TestDeferredSignatureCheck.)
 func TestBackupForwards(t *testing.T) {
 	h := newHarness(t, 1, Options{})
 	raw, q := h.w.request(t, 0, 1)
 	h.r.HandleClient(raw)
 	bad := *q
 	bad.Sig[0] ^= 1
-	h.r.HandleClient(spec.Encode(&bad))
 	tooMany := *q
 	tooMany.Body.Ops = slices.Repeat(q.Body.Ops, 5) // MaxRequestOps is 4
 	h.r.HandleClient(spec.Encode(&tooMany))
@@ -114,7 +158,7 @@ func TestBackupForwards(t *testing.T) {
 		t.Fatalf("sent to primary: %v", k)
 	}
 	m := h.r.Metrics()
-	if m.Forwarded != 1 || m.BadRequests != 3 || h.r.Sizes().Pending != 1 || h.r.Sizes().BatchQueue != 0 {
+	if m.Forwarded != 1 || m.BadRequests != 2 || h.r.Sizes().Pending != 1 || h.r.Sizes().BatchQueue != 0 {
 		t.Fatalf("metrics %+v sizes %+v", m, h.r.Sizes())
 	}
 	// The primary's broker accepts the forwarded request into its batch queue.
@@ -124,14 +168,13 @@ func TestBackupForwards(t *testing.T) {
 	if got := batchSizes(t, p.enc[0]); !slices.Equal(got, []int{1}) {
 		t.Fatalf("primary batches %v", got)
 	}
-	// The primary's broker neither re-verifies nor times a relayed request: the
-	// forwarding broker did both, and prep verifies it. A relayed request with a bad
-	// signature is batched (prep drops it); one sent directly by a client is not.
+	// The primary's broker does not time a relayed request: the forwarding broker does,
+	// and prep verifies it. A relayed request with a bad signature is batched (prep
+	// drops it).
 	p2 := newHarness(t, 0, Options{BatchSize: 1})
 	p2.r.HandlePeer(1, EncodePeer(spec.KindRequest, spec.Encode(&bad)))
-	p2.r.HandleClient(spec.Encode(&bad))
 	p2.r.Flush()
-	if got := batchSizes(t, p2.enc[0]); !slices.Equal(got, []int{1}) || p2.r.Sizes().Pending != 0 || p2.r.Metrics().BadRequests != 1 {
+	if got := batchSizes(t, p2.enc[0]); !slices.Equal(got, []int{1}) || p2.r.Sizes().Pending != 0 || p2.r.Metrics().BadRequests != 0 {
 		t.Fatalf("relayed bad request: batches %v, pending %d, bad %d", got, p2.r.Sizes().Pending, p2.r.Metrics().BadRequests)
 	}
 	// A backup that receives a forwarded request does not forward it again.

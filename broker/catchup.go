@@ -14,7 +14,7 @@ import (
 // periodic recovery actions. Call Flush afterwards to deliver what it queued.
 func (r *Replica) Tick() {
 	r.now++
-	r.tickBatch()
+	r.batch.tick()
 	r.tickTimers()
 	r.trackProgress()
 	if r.now%uint64(r.opt.HintTicks) == 0 {
@@ -102,7 +102,7 @@ func (r *Replica) serveFetch(from uint64, f *BatchFetch) {
 
 // onFetchedBatch delivers a fetched batch to exec if exec asked for its digest.
 func (r *Replica) onFetchedBatch(raw []byte, b *spec.Batch) {
-	d := spec.Hash(spec.DomainBatch, raw)
+	d := batchDigest(raw)
 	if !slices.Contains(r.status[spec.RoleExec].NeedBatch, d) {
 		r.m.Unwanted++
 		return
@@ -170,7 +170,7 @@ func (r *Replica) trackProgress() {
 // hasWork reports whether this replica is waiting for something to happen.
 func (r *Replica) hasWork() bool {
 	st := &r.status
-	return len(r.pending) > 0 || r.batchQ.Len() > 0 || !st[spec.RoleConf].ViewActive ||
+	return len(r.pending) > 0 || r.batch.Len() > 0 || !st[spec.RoleConf].ViewActive ||
 		st[spec.RoleExec].NeedState || len(st[spec.RoleExec].NeedBatch) > 0 ||
 		st[spec.RolePrep].Last > st[spec.RoleExec].Last || st[spec.RoleConf].Last > st[spec.RoleExec].Last
 }

@@ -13,7 +13,7 @@ import (
 // stays queued for the next Flush).
 func (r *Replica) Flush() {
 	for range r.opt.MaxFlushRounds {
-		r.cutBatches(false)
+		r.batch.cut(false)
 		stepped := false
 		for role := spec.RolePrep; role <= spec.RoleExec; role++ {
 			if r.in[role].Len() > 0 {
@@ -55,7 +55,7 @@ func (r *Replica) step(role spec.Role) {
 	ins := r.takeInputs(role)
 	r.m.Steps[role]++
 	r.m.Inputs[role] += uint64(len(ins))
-	raw, err := r.enc[role].Step(spec.Encode(&spec.StepInput{Inputs: ins}))
+	raw, err := r.enc[role].Step(spec.EncodeStepInput(ins))
 	if err != nil {
 		r.m.HostErrors[role]++
 		r.dead[role] = true
@@ -115,7 +115,7 @@ func (r *Replica) route(role spec.Role, o *spec.Output) {
 		r.m.Garbage++
 		return
 	}
-	r.observe(o.Kind, body)
+	r.observe(o.Kind, o.Body, body)
 	var peers []uint64
 	local := false
 	for _, to := range o.To.Replicas { // a faulty compartment may list ids twice or out of range
@@ -168,14 +168,17 @@ func (r *Replica) onSummary(role spec.Role, body []byte) {
 }
 
 // onReject reacts to a rejection: a client batch that prep could not order for lack
-// of window space is queued again.
+// of window space is queued again; a request of a client batch with a bad signature
+// marks its client for verification on arrival.
 func (r *Replica) onReject(role spec.Role, ins []spec.Input, rj *spec.Rejection) {
-	if role != spec.RolePrep || rj.Index >= uint64(len(ins)) || rj.Sub != 0 {
+	if role != spec.RolePrep || rj.Index >= uint64(len(ins)) || ins[rj.Index].Kind != spec.KindClientBatch {
 		return
 	}
-	in := ins[rj.Index]
-	if in.Kind == spec.KindClientBatch && (rj.Code == spec.CodeWindowFull || rj.Code == spec.CodeNotPrimary) {
-		r.requeueBatch(in.Body)
+	switch in := ins[rj.Index]; {
+	case rj.Sub == 0 && (rj.Code == spec.CodeWindowFull || rj.Code == spec.CodeNotPrimary):
+		r.batch.requeue(in.Body)
+	case rj.Sub > 0 && rj.Code == spec.CodeBadSignature:
+		r.onBadSignature(in.Body, rj.Sub-1)
 	}
 }
 

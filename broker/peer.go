@@ -5,46 +5,39 @@ import (
 )
 
 // tableRoles is the routing table of SPEC.md §13.1 from the receiving side: the local
-// compartments a protocol message of each kind is delivered to.
-//
-// SPEC-AMBIGUITY: the comment on spec.KindViewChange says "conf → prep, conf", but the
-// table of §13.1 (normative) routes VIEW-CHANGE to prep only, and conf accepts no
-// view-change input (§10.1); the table is followed.
+// compartments a protocol message of each kind is delivered to (spec.KindInfo.Deliver).
 func tableRoles(kind uint64) uint64 {
-	switch kind {
-	case spec.KindProposal, spec.KindCheckpoint, spec.KindNewView:
-		return spec.ToPrep | spec.ToConf | spec.ToExec
-	case spec.KindPrepare:
-		return spec.ToConf
-	case spec.KindCommit, spec.KindStateRequest, spec.KindStateChunk:
-		return spec.ToExec
-	case spec.KindViewChange:
-		return spec.ToPrep
-	}
-	return 0
+	info, _ := spec.LookupKind(kind)
+	return info.Deliver
 }
 
 // producerOf is the role that emits each protocol kind (SPEC.md §13.1); an output of
 // another kind, or from another role, is not routed.
 func producerOf(kind uint64) (spec.Role, bool) {
-	switch kind {
-	case spec.KindProposal, spec.KindPrepare, spec.KindNewView:
-		return spec.RolePrep, true
-	case spec.KindCommit, spec.KindViewChange:
-		return spec.RoleConf, true
-	case spec.KindCheckpoint, spec.KindStateChunk, spec.KindReply:
-		return spec.RoleExec, true
-	}
-	return 0, false
+	info, ok := spec.LookupKind(kind)
+	return info.Producer, ok && info.Produced
 }
 
 // HandlePeer takes a message from replica from's broker. It is decoded strictly; garbage
 // is dropped and counted. Protocol messages are queued for the local compartments by
 // the routing table; broker-level messages are answered or recorded.
 func (r *Replica) HandlePeer(from uint64, msg []byte) {
-	r.m.PeerIn++
 	m, body, err := DecodePeer(msg)
-	if err != nil || from >= r.cfg.N || from == r.id {
+	if err != nil {
+		r.m.PeerIn++
+		r.m.Garbage++
+		return
+	}
+	r.HandlePeerDecoded(from, m, body)
+}
+
+// HandlePeerDecoded takes a message from replica from's broker that a host already
+// decoded with DecodePeer (on its reader goroutine, say): m and body exactly as
+// DecodePeer returned them. The message is not decoded again; m.Body stays the exact
+// bytes received and is what compartments and peers get.
+func (r *Replica) HandlePeerDecoded(from uint64, m *PeerMsg, body any) {
+	r.m.PeerIn++
+	if from >= r.cfg.N || from == r.id {
 		r.m.Garbage++
 		return
 	}
@@ -65,7 +58,7 @@ func (r *Replica) HandlePeer(from uint64, msg []byte) {
 		r.onChunk(v)
 		r.enqueue(spec.RoleExec, spec.KindStateChunk, m.Body)
 	default:
-		r.observe(m.Kind, body)
+		r.observe(m.Kind, m.Body, body)
 		r.deliverLocal(m.Kind, m.Body, body, tableRoles(m.Kind))
 	}
 }
@@ -85,18 +78,25 @@ func (r *Replica) execWants(seq uint64) bool {
 }
 
 // deliverLocal queues a protocol message for the local compartments in mask, splitting
-// a proposal into its header for conf and its batch for exec (SPEC.md §13.1).
+// a proposal into its header for conf and its batch for exec (SPEC.md §13.1). The
+// parts are sub-slices of the proposal's exact bytes (spec.ProposalPartsRaw), which
+// equal their encodings because the proposal passed the round-trip gate.
 func (r *Replica) deliverLocal(kind uint64, raw []byte, body any, mask uint64) {
 	if kind == spec.KindProposal {
 		p := body.(*spec.Proposal)
+		header, batch, err := spec.ProposalPartsRaw(raw)
+		if err != nil { // cannot happen for a body that decoded as a proposal
+			r.m.Garbage++
+			return
+		}
 		if mask&spec.ToPrep != 0 {
 			r.enqueue(spec.RolePrep, spec.KindProposal, raw)
 		}
 		if mask&spec.ToConf != 0 {
-			r.enqueue(spec.RoleConf, spec.KindPrePrepare, spec.Encode(&p.Header))
+			r.enqueue(spec.RoleConf, spec.KindPrePrepare, header)
 		}
 		if mask&spec.ToExec != 0 && len(p.Batch.Requests) > 0 && r.execWants(p.Header.Body.Seq) {
-			r.enqueue(spec.RoleExec, spec.KindBatch, spec.Encode(&p.Batch))
+			r.enqueue(spec.RoleExec, spec.KindBatch, batch)
 		}
 		return
 	}

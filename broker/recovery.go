@@ -1,7 +1,6 @@
 package broker
 
 import (
-	"crypto/ed25519"
 	"slices"
 
 	"github.com/splitbft/splitbft/spec"
@@ -75,14 +74,14 @@ func (rc *recovery) init(cfg *spec.Config, opt Options) {
 	rc.pushedAt = make([]uint64, cfg.N)
 }
 
-// observe learns from a protocol message passing through the broker (either way):
-// batches of proposals, checkpoint digests, and view changes.
-func (r *Replica) observe(kind uint64, body any) {
+// observe learns from a protocol message passing through the broker (either way), raw
+// its exact bytes and body their decoding: batches of proposals, checkpoint digests,
+// and view changes.
+func (r *Replica) observe(kind uint64, raw []byte, body any) {
 	switch m := body.(type) {
 	case *spec.Proposal:
-		if len(m.Batch.Requests) > 0 {
-			raw := spec.Encode(&m.Batch)
-			r.cacheBatch(spec.Hash(spec.DomainBatch, raw), raw)
+		if _, batch, err := spec.ProposalPartsRaw(raw); err == nil && len(m.Batch.Requests) > 0 {
+			r.cacheBatch(batchDigest(batch), batch)
 		}
 	case *spec.Checkpoint:
 		r.observeCheckpoint(m)
@@ -111,7 +110,7 @@ func (r *Replica) observeCheckpoint(c *spec.Checkpoint) {
 		return
 	}
 	key := r.cfg.Replicas[b.Replica].Exec.Body.SignKey
-	if ed25519.Verify(key[:], spec.SignedBytes(spec.DomainCheckpoint, r.cd, spec.Encode(b)), c.Sig[:]) {
+	if verifySig(key, spec.DomainCheckpoint, r.cd, spec.Encode(b), &c.Sig) {
 		r.addCertState(b.Seq, b.State)
 	}
 }
@@ -124,7 +123,7 @@ func (r *Replica) observeNewView(nv *spec.NewView) {
 		return
 	}
 	key := r.cfg.Replicas[p].Prep.Body.SignKey
-	if !ed25519.Verify(key[:], spec.SignedBytes(spec.DomainNewView, r.cd, spec.Encode(&nv.Body)), nv.Sig[:]) {
+	if !verifySig(key, spec.DomainNewView, r.cd, spec.Encode(&nv.Body), &nv.Sig) {
 		return
 	}
 	for i := range nv.Body.ViewChanges {

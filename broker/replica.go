@@ -19,6 +19,7 @@ type Net interface {
 type Options struct {
 	BatchSize           int // requests per client batch; default and cap cfg.MaxBatchRequests
 	BatchTicks          int // a partial batch is cut when its oldest request waited this long; default 1
+	PipelineDepth       int // a partial batch is cut at once while fewer batches are in flight; default 2, negative: never
 	RequestTimeoutTicks int // request timer; default 100
 	LoneViewTicks       int // a conf alone in a higher view this long, with progress, is fetched back; default 4 × RequestTimeoutTicks
 	MaxBackoffShift     int // timeouts double per consecutive suspicion, at most 2^this; default 6
@@ -45,6 +46,9 @@ func (o Options) withDefaults(cfg *spec.Config) Options {
 	def(&o.BatchSize, int(cfg.MaxBatchRequests))
 	o.BatchSize = min(o.BatchSize, int(cfg.MaxBatchRequests))
 	def(&o.BatchTicks, 1)
+	if o.PipelineDepth == 0 {
+		o.PipelineDepth = 2
+	}
 	def(&o.RequestTimeoutTicks, 100)
 	def(&o.LoneViewTicks, 4*o.RequestTimeoutTicks)
 	def(&o.MaxBackoffShift, 6)
@@ -72,7 +76,7 @@ type Metrics struct {
 	Rejections map[uint64]uint64 // rejections by reject code, all compartments
 
 	ClientRequests uint64 // requests received from clients or forwarded by peers
-	BadRequests    uint64 // requests dropped by the broker's R1–R5 filter or undecodable
+	BadRequests    uint64 // requests dropped by the broker's R1–R5 filter (R5 on arrival or at timer expiry) or undecodable
 	Forwarded      uint64 // requests forwarded to the primary's broker
 	Batches        uint64 // client batches delivered to prep
 	Requests       uint64 // requests in those batches
@@ -124,7 +128,11 @@ type Replica struct {
 	dead    [3]bool              // a host error marked the enclave dead
 	m       Metrics
 
-	batching
+	// sigFailed holds the registered clients with a request that failed R5 here or in
+	// prep: their requests are verified on arrival (acceptRequest).
+	sigFailed map[uint64]bool
+
+	batch batcher
 	timers
 	recovery
 }
@@ -139,7 +147,8 @@ func NewReplica(id uint64, cfg *spec.Config, enclaves [3]Enclave, net Net, opt O
 		r.status[role] = spec.Status{Role: spec.Role(role), Replica: id, Configured: true, ViewActive: true}
 	}
 	r.m.Rejections = map[uint64]uint64{}
-	r.batching.init(opt)
+	r.sigFailed = map[uint64]bool{}
+	r.batch = newBatcher(batchHostOf{r}, &r.opt)
 	r.timers.init()
 	r.recovery.init(cfg, opt)
 	return r
@@ -170,7 +179,7 @@ func (r *Replica) Metrics() Metrics {
 func (r *Replica) Sizes() Sizes {
 	return Sizes{
 		Inputs:     [3]int{r.in[0].Len(), r.in[1].Len(), r.in[2].Len()},
-		BatchQueue: r.batchQ.Len(), Pending: len(r.pending), Clients: len(r.lastDone),
+		BatchQueue: r.batch.Len(), Pending: len(r.pending), Clients: len(r.lastDone),
 		BatchCache: len(r.cache), Ring: r.ring.Len(), CertStates: len(r.certStates),
 	}
 }
@@ -192,7 +201,7 @@ func (r *Replica) enqueue(role spec.Role, kind uint64, body []byte) {
 		r.m.QueueDrops++
 		if old.Kind == spec.KindClientBatch {
 			r.batchIn--
-			r.requeueBatch(old.Body)
+			r.batch.requeue(old.Body)
 		}
 	}
 }

@@ -1,7 +1,6 @@
 package broker
 
 import (
-	"crypto/ed25519"
 	"fmt"
 	"math"
 
@@ -9,12 +8,15 @@ import (
 )
 
 // checkRequest applies the well-formedness rules R1–R5 of SPEC.md §5 with public
-// information only. The broker filters with them before starting a timer or
-// forwarding, so a faulty client cannot make correct brokers suspect a correct primary
-// with requests that prep would reject anyway. Prep checks the same rules itself.
+// information only. The broker filters with R1–R4 before starting a timer or
+// forwarding, and with R5 before a timer may suspect (SPEC.md §13.3 obligation 5), so a
+// faulty client cannot make correct brokers suspect a correct primary with requests
+// that prep would reject anyway. Prep checks the same rules itself.
 //
-// With verify false, R5 (the client signature) is skipped: see acceptRequest.
-func checkRequest(cfg *spec.Config, cd spec.Digest, r *spec.Request, verify bool) error {
+// raw is the request's exact encoding (it passed the round-trip gate), whose Body
+// part the signature covers. With verify false, R5 (the client signature) is skipped:
+// see acceptRequest.
+func checkRequest(cfg *spec.Config, cd spec.Digest, raw []byte, r *spec.Request, verify bool) error {
 	b := &r.Body
 	cl := cfg.Client(b.Client)
 	switch {
@@ -30,14 +32,14 @@ func checkRequest(cfg *spec.Config, cd spec.Digest, r *spec.Request, verify bool
 			return fmt.Errorf("R3: op %d has %d bytes", i, n)
 		}
 	}
-	if verify && !ed25519.Verify(cl.SignKey[:], spec.SignedBytes(spec.DomainRequest, cd, spec.Encode(b)), r.Sig[:]) {
+	if verify && !verifyRequest(cl.SignKey, cd, raw, &r.Sig) {
 		return fmt.Errorf("R5: bad signature")
 	}
 	return nil
 }
 
 // HandleClient takes an encoded client REQUEST. A request that does not decode or
-// fails R1–R5 is dropped and counted. Otherwise its timer starts (unless the request
+// fails R1–R4 (or R5, when acceptRequest checks it on arrival) is dropped and counted. Otherwise its timer starts (unless the request
 // is not newer than what the local exec already answered) and it is queued for
 // batching if this replica is the primary, or forwarded to the primary's broker.
 func (r *Replica) HandleClient(req []byte) {
@@ -49,33 +51,86 @@ func (r *Replica) HandleClient(req []byte) {
 	r.acceptRequest(req, &q, false)
 }
 
+// HandleClientDecoded is HandleClient for a request a host already decoded with
+// spec.Decode under the request cap: raw its exact bytes, q their decoding. It is not
+// decoded again.
+func (r *Replica) HandleClientDecoded(raw []byte, q *spec.Request) {
+	r.acceptRequest(raw, q, false)
+}
+
 // acceptRequest handles a decoded request from a client or (forwarded) a peer broker.
+//
+// R1–R4 are checked on every request. R5, the client signature and the broker's one
+// costly check, is checked on arrival only for a client whose signature failed before
+// (sigFailed); otherwise when the request's timer expires, before it may suspect the
+// primary (expiredGenuine; SPEC.md §13.3 obligation 5). Prep checks R1–R5 itself, so
+// verifying here as well would repeat the work that bounds throughput; a request
+// with a bad signature costs prep one verification and gets its client's requests
+// verified on arrival from then on (onBadSignature).
 func (r *Replica) acceptRequest(raw []byte, q *spec.Request, forwarded bool) {
 	r.m.ClientRequests++
 	p := r.primary()
 	// A request a peer broker forwarded to us as the primary is only batched: the
-	// forwarding broker checked it and holds its timer, and prep checks R1–R5 itself,
-	// so verifying the client signature here would repeat prep's work on the hot path
-	// (signature verification bounds throughput). Junk from a faulty peer broker costs
-	// prep what it would have cost us, and starts no timer here.
+	// forwarding broker holds its timer. Junk from a faulty peer broker costs prep what
+	// it would have cost us, and starts no timer here.
 	relayed := forwarded && p == r.id
 	// R2 is also checked here (as R4 depends on it): R1–R5 in order.
-	if err := checkRequest(r.cfg, r.cd, q, !relayed); err != nil {
+	if err := checkRequest(r.cfg, r.cd, raw, q, r.sigFailed[q.Body.Client]); err != nil {
 		r.m.BadRequests++
 		return
 	}
 	switch {
 	case relayed:
-		r.addToBatch(q)
+		r.batch.add(raw, q)
 	case p == r.id:
 		r.startTimer(q)
-		r.addToBatch(q)
+		r.batch.add(raw, q)
 	case !forwarded:
 		r.startTimer(q)
-		r.net.Send(p, EncodePeer(spec.KindRequest, raw))
-		r.m.PeerOut++
-		r.m.Forwarded++
+		r.forward(raw)
 	default:
 		r.m.Garbage++ // forwarded to a broker that is not the primary: views disagree
+	}
+}
+
+// expiredGenuine reports whether the pending request of client c, whose timer expired,
+// carries c's valid signature (R5, deferred to here by acceptRequest). One that does
+// not is dropped without a suspicion, and c's requests are verified on arrival from
+// then on.
+func (r *Replica) expiredGenuine(c uint64, p *pendingReq) bool {
+	if p.verified {
+		return true
+	}
+	cl := r.cfg.Client(c)
+	if cl != nil && verifySig(cl.SignKey, spec.DomainRequest, r.cd, spec.Encode(&p.req.Body), &p.req.Sig) {
+		p.verified = true
+		return true
+	}
+	delete(r.pending, c)
+	r.m.BadRequests++
+	if cl != nil {
+		r.sigFailed[c] = true
+	}
+	return false
+}
+
+// onBadSignature reacts to prep finding that request j of a client batch this broker
+// cut fails R5: its client's requests are verified on arrival from now on, and the
+// request no longer counts as ordered or pending, so that the client's genuine request
+// with the same timestamp is batched and timed when it comes.
+func (r *Replica) onBadSignature(batch []byte, j uint64) {
+	raws, err := spec.BatchRequestsRaw(batch)
+	if err != nil || j >= uint64(len(raws)) {
+		return
+	}
+	var q spec.Request
+	if spec.Decode(raws[j], &q, spec.MaxBodyBytes(spec.KindRequest)) != nil || r.cfg.Client(q.Body.Client) == nil {
+		return
+	}
+	c, ts := q.Body.Client, q.Body.Timestamp
+	r.sigFailed[c] = true
+	r.batch.unorder(c, ts)
+	if p := r.pending[c]; p != nil && p.req.Body.Timestamp == ts && p.req.Sig == q.Sig {
+		delete(r.pending, c)
 	}
 }

@@ -10,10 +10,12 @@ import "github.com/splitbft/splitbft/spec"
 //   - return to service: a conf left alone in a higher view is fetched back by the group,
 //     which moves up to it after LoneViewTicks of progress without it.
 
-// expired reports whether some pending request's timer has expired.
+// expired reports whether some pending request's timer has expired. An expired
+// request's client signature is checked first (once; SPEC §13.3 obligation 5): one
+// that fails it is dropped and suspects no one.
 func (r *Replica) expired() bool {
-	for _, p := range r.pending {
-		if p.deadline <= r.now {
+	for c, p := range r.pending {
+		if p.deadline <= r.now && r.expiredGenuine(c, p) {
 			return true
 		}
 	}

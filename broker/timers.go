@@ -1,7 +1,6 @@
 package broker
 
 import (
-	"crypto/ed25519"
 	"slices"
 
 	"github.com/splitbft/splitbft/spec"
@@ -31,6 +30,7 @@ type pendingReq struct {
 	req      spec.Request
 	deadline uint64 // tick at which the timer expires
 	arrival  uint64
+	verified bool // its client signature was checked when the timer expired (R5)
 }
 
 func (t *timers) init() {
@@ -226,7 +226,7 @@ func (r *Replica) recordViewChange(vc *spec.ViewChange) {
 		return
 	}
 	key := r.cfg.Replicas[s].Conf.Body.SignKey
-	if !ed25519.Verify(key[:], spec.SignedBytes(spec.DomainViewChange, r.cd, spec.Encode(&vc.Body)), vc.Sig[:]) {
+	if !verifySig(key, spec.DomainViewChange, r.cd, spec.Encode(&vc.Body), &vc.Sig) {
 		return
 	}
 	r.vcViews[s] = vc.Body.View

@@ -73,9 +73,9 @@ type Hint struct {
 	Suspect  bool     // the sender's broker suspects View: a request timer expired (SPEC.md §13.3 obligation 5)
 }
 
-// EncodePeer returns enc(PeerMsg{kind, body}).
+// EncodePeer returns enc(PeerMsg{kind, body}), assembled from heads and the body bytes.
 func EncodePeer(kind uint64, body []byte) []byte {
-	return spec.Encode(&PeerMsg{Kind: kind, Body: body})
+	return spec.AppendKindBody(make([]byte, 0, len(body)+20), kind, body)
 }
 
 // DecodePeer decodes a PeerMsg strictly and checks that its Body decodes as its Kind.
@@ -110,8 +110,8 @@ func decodePeerBody(kind uint64, body []byte) (any, error) {
 			return nil, err
 		}
 		return &h, nil
-	case spec.KindRequest, spec.KindBatch, spec.KindProposal, spec.KindPrepare, spec.KindCommit,
-		spec.KindCheckpoint, spec.KindViewChange, spec.KindNewView, spec.KindStateRequest, spec.KindStateChunk:
+	}
+	if info, ok := spec.LookupKind(kind); ok && info.Peer {
 		return spec.DecodeKind(kind, body)
 	}
 	return nil, fmt.Errorf("%w: kind %d is not a peer kind", spec.ErrMalformed, kind)

@@ -15,9 +15,13 @@ func TestPeerMsgRoundTrip(t *testing.T) {
 		{KindHint, &Hint{ExecLast: 5, View: 2, Active: true}},
 		{KindFetchBatch, &BatchFetch{Digests: []spec.Digest{{1}, {2}}}},
 		{spec.KindPrepare, &spec.Prepare{Body: spec.Slot{Seq: 3}}},
+		{spec.KindBatch, &spec.Batch{Requests: make([]spec.Request, 3)}}, // a body over 255 bytes
 	}
 	for _, b := range bodies {
 		msg := EncodePeer(b.kind, spec.Encode(b.body))
+		if want := spec.Encode(&PeerMsg{Kind: b.kind, Body: spec.Encode(b.body)}); !bytes.Equal(msg, want) {
+			t.Fatalf("%s: EncodePeer differs from spec.Encode", spec.KindName(b.kind))
+		}
 		m, v, err := DecodePeer(msg)
 		if err != nil || m.Kind != b.kind || !bytes.Equal(spec.Encode(v), spec.Encode(b.body)) {
 			t.Fatalf("%s: %v", spec.KindName(b.kind), err)
@@ -42,4 +46,20 @@ func FuzzHandlePeer(f *testing.F) {
 		h.r.Flush()
 		h.ticks(2)
 	})
+}
+
+// TestPeerKindsFromTable: the peer wire accepts exactly the spec kinds the kind table
+// marks as peer kinds, plus the broker's own.
+func TestPeerKindsFromTable(t *testing.T) {
+	for _, info := range spec.Kinds() {
+		_, _, err := DecodePeer(EncodePeer(info.Kind, spec.Encode(info.New())))
+		if (err == nil) != info.Peer {
+			t.Errorf("%s: peer wire error %v, peer kind %v", info.Name, err, info.Peer)
+		}
+	}
+	for _, k := range []uint64{0, 13, 127, 130} {
+		if _, _, err := DecodePeer(EncodePeer(k, []byte{0x80})); err == nil {
+			t.Errorf("kind %d accepted on the peer wire", k)
+		}
+	}
 }

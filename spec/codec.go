@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/fxamacker/cbor/v2"
 )
@@ -14,9 +15,28 @@ import (
 // as empty, and a strict decoder whose every accepted input re-encodes to itself.
 
 var (
-	encMode cbor.EncMode
+	encMode cbor.UserBufferEncMode
 	decMode cbor.DecMode
 )
+
+// gateBufs holds the buffers the round-trip gate re-encodes into, so that the gate
+// allocates nothing per decode; buffers over gateBufMax are not kept.
+var gateBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+const gateBufMax = 1 << 20
+
+// canonical reports whether v re-encodes to exactly data: the round-trip gate of
+// SPEC.md §2.3, rule 6.
+func canonical(v any, data []byte) bool {
+	buf := gateBufs.Get().(*bytes.Buffer)
+	buf.Reset()
+	err := encMode.MarshalToBuffer(v, buf)
+	ok := err == nil && bytes.Equal(buf.Bytes(), data)
+	if buf.Cap() <= gateBufMax {
+		gateBufs.Put(buf)
+	}
+	return ok
+}
 
 func init() {
 	eo := cbor.CoreDetEncOptions()
@@ -24,7 +44,7 @@ func init() {
 	eo.NilContainers = cbor.NilContainerAsEmpty
 	eo.Time = cbor.TimeUnix
 	var err error
-	if encMode, err = eo.EncMode(); err != nil {
+	if encMode, err = eo.UserBufferEncMode(); err != nil {
 		panic(err)
 	}
 	do := cbor.DecOptions{
@@ -70,8 +90,7 @@ func Decode(data []byte, v any, maxBytes int) error {
 	if err := decMode.Unmarshal(data, v); err != nil {
 		return fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
-	again, err := encMode.Marshal(v)
-	if err != nil || !bytes.Equal(again, data) {
+	if !canonical(v, data) {
 		return fmt.Errorf("%w: not the canonical encoding", ErrMalformed)
 	}
 	return nil
@@ -92,27 +111,11 @@ func DecodeUint(data []byte) (uint64, error) {
 	return v, nil
 }
 
-// MaxBodyBytes returns the size cap of a body of the given kind (SPEC.md §2.4).
+// MaxBodyBytes returns the size cap of a body of the given kind (SPEC.md §2.4): its
+// row of the kind table, or MaxMessageBytes for an unknown kind.
 func MaxBodyBytes(kind uint64) int {
-	switch kind {
-	case KindPrePrepare, KindPrepare, KindCommit, KindCheckpoint, KindSuspect, KindReject, KindStateRequest:
-		return 1 << 10
-	case KindStatus:
-		return 4 << 10 // up to 64 NeedBatch digests
-	case KindRequest:
-		return MaxRequestOpsLimit*(MaxOpBytesLimit+64) + 1<<10
-	case KindReply:
-		return MaxKVValue + 1<<10
-	case KindRead:
-		return MaxRequestOpsLimit*(MaxOpBytesLimit+64) + 1<<10
-	case KindReadReply:
-		return MaxRequestOpsLimit*(MaxKVValue+64) + 1<<10
-	case KindStateChunk:
-		return MaxStateChunkBytes + 1<<10
-	case KindGroupKeyDeal, KindGroupKeyShares:
-		return MaxReplicas * 1 << 10
-	case KindTransferSummary:
-		return MaxClients*20 + 1<<10 // one (client, timestamp) pair of at most 19 bytes per client
+	if info, ok := LookupKind(kind); ok {
+		return info.MaxBytes
 	}
 	return MaxMessageBytes
 }
@@ -120,62 +123,15 @@ func MaxBodyBytes(kind uint64) int {
 // DecodeKind decodes a body of the given kind under its cap, returning a pointer to
 // the kind's body type (e.g. *Prepare for KindPrepare, *Batch for KindClientBatch).
 func DecodeKind(kind uint64, body []byte) (any, error) {
-	v := newBody(kind)
-	if v == nil {
+	info, ok := LookupKind(kind)
+	if !ok {
 		return nil, fmt.Errorf("%w: unknown kind %d", ErrMalformed, kind)
 	}
-	if err := Decode(body, v, MaxBodyBytes(kind)); err != nil {
+	v := info.New()
+	if err := Decode(body, v, info.MaxBytes); err != nil {
 		return nil, err
 	}
 	return v, nil
-}
-
-func newBody(kind uint64) any {
-	switch kind {
-	case KindRequest:
-		return new(Request)
-	case KindBatch, KindClientBatch:
-		return new(Batch)
-	case KindPrePrepare:
-		return new(PrePrepare)
-	case KindProposal:
-		return new(Proposal)
-	case KindPrepare:
-		return new(Prepare)
-	case KindCommit:
-		return new(Commit)
-	case KindCheckpoint:
-		return new(Checkpoint)
-	case KindViewChange:
-		return new(ViewChange)
-	case KindNewView:
-		return new(NewView)
-	case KindStateRequest:
-		return new(StateRequest)
-	case KindStateChunk:
-		return new(StateChunk)
-	case KindReply:
-		return new(Reply)
-	case KindRead:
-		return new(Read)
-	case KindReadReply:
-		return new(ReadReply)
-	case KindConfigure:
-		return new(Configure)
-	case KindSuspect:
-		return new(Suspect)
-	case KindGroupKeyDeal:
-		return new(GroupKeyDeal)
-	case KindReject:
-		return new(Rejection)
-	case KindStatus:
-		return new(Status)
-	case KindGroupKeyShares:
-		return new(GroupKeyShares)
-	case KindTransferSummary:
-		return new(TransferSummary)
-	}
-	return nil
 }
 
 // SignedBytes returns the bytes an Ed25519 signature covers (SPEC.md §3.4):

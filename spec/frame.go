@@ -19,13 +19,12 @@ var ErrFrameTooLarge = errors.New("spec: frame exceeds MaxFrameBytes")
 // WriteFrame writes f as one frame in a single Write call. It fails, writing nothing,
 // if the encoding is longer than MaxFrameBytes.
 func WriteFrame(w io.Writer, f *Frame) error {
-	body := Encode(f)
-	if len(body) > MaxFrameBytes {
-		return fmt.Errorf("%w: %d bytes", ErrFrameTooLarge, len(body))
+	buf := AppendKindBody(make([]byte, 4, 4+20+len(f.Body)), f.Op, f.Body) // enc(Frame), as Encode gives it
+	if n := len(buf) - 4; n > MaxFrameBytes {
+		return fmt.Errorf("%w: %d bytes", ErrFrameTooLarge, n)
 	}
-	buf := make([]byte, 4, 4+len(body))
-	binary.BigEndian.PutUint32(buf, uint32(len(body)))
-	_, err := w.Write(append(buf, body...))
+	binary.BigEndian.PutUint32(buf, uint32(len(buf)-4))
+	_, err := w.Write(buf)
 	return err
 }
 
@@ -51,11 +50,49 @@ func ReadFrame(r io.Reader) (*Frame, error) {
 	if len(body) < int(n) {
 		return nil, io.ErrUnexpectedEOF
 	}
-	var f Frame
-	if err := Decode(body, &f, MaxFrameBytes); err != nil {
+	return decodeFrame(body)
+}
+
+// decodeFrame decodes enc(Frame{Op, Body}) under the strict rules of §2.3 without a
+// general decoder: the input must be exactly an array head of 2, an unsigned integer
+// and a byte string, each head in its shortest form, the string ending the input.
+// That is every input Decode accepts as a Frame, and only those (FuzzDecodeFrame checks
+// it against Decode). Body is a sub-slice of data, not a copy.
+func decodeFrame(data []byte) (*Frame, error) {
+	if len(data) > MaxFrameBytes {
+		return nil, fmt.Errorf("%w: %d bytes exceeds cap %d", ErrMalformed, len(data), MaxFrameBytes)
+	}
+	if len(data) == 0 || data[0] != 0x82 {
+		return nil, fmt.Errorf("%w: a frame is not an array of 2", ErrMalformed)
+	}
+	op, pos, err := canonicalHead(data, 1, 0)
+	if err != nil {
 		return nil, err
 	}
-	return &f, nil
+	n, pos, err := canonicalHead(data, pos, 2)
+	if err != nil {
+		return nil, err
+	}
+	if n != uint64(len(data)-pos) {
+		return nil, fmt.Errorf("%w: frame body of %d bytes in %d", ErrMalformed, n, len(data)-pos)
+	}
+	return &Frame{Op: op, Body: data[pos:]}, nil
+}
+
+// canonicalHead decodes the head at pos, which must be of the given major type and in
+// its shortest form, and returns its argument and the offset after it.
+func canonicalHead(b []byte, pos int, major byte) (uint64, int, error) {
+	if pos >= len(b) || b[pos]>>5 != major {
+		return 0, 0, fmt.Errorf("%w: want major type %d at offset %d", ErrMalformed, major, pos)
+	}
+	n, next, err := head(b, pos)
+	if err != nil {
+		return 0, 0, err
+	}
+	if next-pos != len(AppendHead(nil, major, n)) {
+		return 0, 0, fmt.Errorf("%w: not the canonical encoding", ErrMalformed)
+	}
+	return n, next, nil
 }
 
 // Serve runs compartment c behind frames (§7.5): it reads frames from r until a clean

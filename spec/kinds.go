@@ -35,21 +35,10 @@ const (
 	KindTransferSummary uint64 = 67 // TransferSummary: exec → its own broker, after a state transfer
 )
 
-var kindNames = map[uint64]string{
-	KindRequest: "request", KindBatch: "batch", KindPrePrepare: "pre-prepare",
-	KindProposal: "proposal", KindPrepare: "prepare", KindCommit: "commit",
-	KindCheckpoint: "checkpoint", KindViewChange: "view-change", KindNewView: "new-view",
-	KindStateRequest: "state-request", KindStateChunk: "state-chunk", KindReply: "reply",
-	KindConfigure: "configure", KindClientBatch: "client-batch", KindSuspect: "suspect",
-	KindGroupKeyDeal: "group-key-deal", KindReject: "reject", KindStatus: "status",
-	KindGroupKeyShares: "group-key-shares", KindRead: "read", KindReadReply: "read-reply",
-	KindTransferSummary: "transfer-summary",
-}
-
 // KindName returns the spec name of a kind, or "kind<N>" for an unknown one.
 func KindName(k uint64) string {
-	if s, ok := kindNames[k]; ok {
-		return s
+	if info, ok := LookupKind(k); ok {
+		return info.Name
 	}
 	return fmt.Sprintf("kind%d", k)
 }

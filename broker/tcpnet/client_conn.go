@@ -171,7 +171,7 @@ func (c *ClientConn) frame(req []byte) ([]byte, error) {
 	if c.closed.Load() {
 		return nil, ErrClosed
 	}
-	f := spec.Encode(&ClientMsg{Kind: ClientRequest, Client: c.id, Body: req})
+	f := encodeClientMsg(ClientRequest, c.id, req)
 	if len(f) > MaxClientFrame {
 		return nil, fmt.Errorf("tcpnet: %d-byte request frame exceeds the cap %d", len(f), MaxClientFrame)
 	}

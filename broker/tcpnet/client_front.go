@@ -50,7 +50,7 @@ const clientQueueBytes = 64 << 20
 
 // reply queues an encoded REPLY on every live connection of client.
 func (h *Host) reply(client uint64, rep []byte) {
-	frame := spec.Encode(&ClientMsg{Kind: ClientReply, Client: client, Body: rep})
+	frame := encodeClientMsg(ClientReply, client, rep)
 	h.clients.mu.Lock()
 	defer h.clients.mu.Unlock()
 	conns := h.clients.byID[client]
@@ -88,7 +88,7 @@ func (h *Host) acceptClients(ctx context.Context, wg *sync.WaitGroup) {
 }
 
 // serveClient serves one client connection: the hello, then request frames, each
-// decoded strictly before it goes to Replica.HandleClient; replies are written by a
+// decoded strictly once before it goes to Replica.HandleClientDecoded; replies are written by a
 // second goroutine. Garbage is logged, counted, and closes the connection.
 func (h *Host) serveClient(ctx context.Context, conn net.Conn) {
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
@@ -148,18 +148,19 @@ func (h *Host) readClient(ctx context.Context, r *bufio.Reader, id uint64, addr 
 		}
 		var req []byte
 		read := err == nil && isReadFrame(frame)
+		var q *spec.Request
 		switch {
 		case read:
 			req, err = decodeClientRead(frame, id)
 		case err == nil:
-			req, err = decodeClientRequest(frame, id)
+			req, q, err = decodeClientRequest(frame, id)
 		}
 		if err != nil {
 			h.c.clientGarbage.Add(1)
 			h.log.Error("tcpnet: garbage from client; closing the connection", "addr", addr, "claimed", id, "err", err)
 			return
 		}
-		handle := func(rep *broker.Replica) { rep.HandleClient(req) }
+		handle := func(rep *broker.Replica) { rep.HandleClientDecoded(req, q) }
 		if read {
 			handle = func(rep *broker.Replica) { rep.HandleRead(req) }
 		}

@@ -63,8 +63,8 @@
 //	                Body = enc(spec.Read) with Client == Client, for the broker's
 //	                own exec (Replica.HandleRead; SPEC.md §16.6)
 //
-// The broker hands each request to Replica.HandleClient, which applies R1–R5 (SPEC.md
-// §5) and starts the timer or forwards it; replies for a client id go to every live
+// The broker hands each request to Replica.HandleClientDecoded, which applies R1–R4
+// (and R5 when obligation 5 of SPEC.md §13.3 asks for it on arrival) and starts the timer or forwards it; replies for a client id go to every live
 // connection that said hello with that id. Any other frame (wrong kind, wrong client,
 // an undecodable request) closes the connection with an error log. The client id is
 // a claim: anyone may ask for a client's replies, which are sealed for that client.

@@ -105,8 +105,10 @@ func (h *Host) readPeer(ctx context.Context, r *bufio.Reader, p *peer, addr stri
 			}
 			return
 		}
+		var m *broker.PeerMsg
+		var body any
 		if err == nil {
-			err = decodePeerFrame(frame)
+			m, body, err = decodePeerFrame(frame)
 		}
 		if err != nil {
 			p.c.garbage.Add(1)
@@ -114,7 +116,7 @@ func (h *Host) readPeer(ctx context.Context, r *bufio.Reader, p *peer, addr stri
 			return
 		}
 		from := p.id
-		if !h.post(ctx, h.inbox, func(rep *broker.Replica) { rep.HandlePeer(from, frame) }) {
+		if !h.post(ctx, h.inbox, func(rep *broker.Replica) { rep.HandlePeerDecoded(from, m, body) }) {
 			return
 		}
 		p.c.received.Add(1)

@@ -43,6 +43,16 @@ const (
 	ClientRead    uint64 = 4 // client → broker: a READ for the broker's own exec (SPEC.md §16.6)
 )
 
+// encodeClientMsg returns enc(ClientMsg{kind, client, body}), equal to spec.Encode of
+// it, by appending heads and the body.
+func encodeClientMsg(kind, client uint64, body []byte) []byte {
+	out := spec.AppendHead(make([]byte, 0, len(body)+24), 4, 3)
+	out = spec.AppendHead(out, 0, kind)
+	out = spec.AppendHead(out, 0, client)
+	out = spec.AppendHead(out, 2, uint64(len(body)))
+	return append(out, body...)
+}
+
 // decodePeerHello decodes and checks a peer hello from a cluster of n replicas
 // (n = len(Options.Peers)) received by replica self.
 func decodePeerHello(frame []byte, self uint64, n int) (uint64, error) {
@@ -62,12 +72,14 @@ func decodePeerHello(frame []byte, self uint64, n int) (uint64, error) {
 }
 
 // decodePeerFrame decodes a peer frame strictly as a PeerMsg whose body decodes as
-// its kind (broker.DecodePeer), so that garbage is caught before the event loop.
-func decodePeerFrame(frame []byte) error {
-	if _, _, err := broker.DecodePeer(frame); err != nil {
-		return fmt.Errorf("%d-byte frame is not a PeerMsg: %w", len(frame), err)
+// its kind (broker.DecodePeer), so that garbage is caught before the event loop, which
+// gets the decoded message and never decodes it again.
+func decodePeerFrame(frame []byte) (*broker.PeerMsg, any, error) {
+	m, body, err := broker.DecodePeer(frame)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%d-byte frame is not a PeerMsg: %w", len(frame), err)
 	}
-	return nil
+	return m, body, nil
 }
 
 // decodeClientHello decodes a client hello and returns the client id it claims.
@@ -83,23 +95,23 @@ func decodeClientHello(frame []byte) (uint64, error) {
 }
 
 // decodeClientRequest decodes a request frame from the client that said hello as id
-// and returns the encoded REQUEST.
-func decodeClientRequest(frame []byte, id uint64) ([]byte, error) {
+// and returns the encoded REQUEST (its exact bytes) with its decoding.
+func decodeClientRequest(frame []byte, id uint64) ([]byte, *spec.Request, error) {
 	var m ClientMsg
 	if err := spec.Decode(frame, &m, MaxClientFrame); err != nil {
-		return nil, fmt.Errorf("%d-byte frame is not a ClientMsg: %w", len(frame), err)
+		return nil, nil, fmt.Errorf("%d-byte frame is not a ClientMsg: %w", len(frame), err)
 	}
 	if m.Kind != ClientRequest || m.Client != id {
-		return nil, fmt.Errorf("frame is kind %d for client %d, want a request (kind %d) for client %d", m.Kind, m.Client, ClientRequest, id)
+		return nil, nil, fmt.Errorf("frame is kind %d for client %d, want a request (kind %d) for client %d", m.Kind, m.Client, ClientRequest, id)
 	}
 	var q spec.Request
 	if err := spec.Decode(m.Body, &q, spec.MaxBodyBytes(spec.KindRequest)); err != nil {
-		return nil, fmt.Errorf("request body is not a REQUEST: %w", err)
+		return nil, nil, fmt.Errorf("request body is not a REQUEST: %w", err)
 	}
 	if q.Body.Client != id {
-		return nil, fmt.Errorf("request is signed as client %d on client %d's connection", q.Body.Client, id)
+		return nil, nil, fmt.Errorf("request is signed as client %d on client %d's connection", q.Body.Client, id)
 	}
-	return m.Body, nil
+	return m.Body, &q, nil
 }
 
 // decodeClientReply decodes a reply frame for client id and returns the encoded REPLY

@@ -86,11 +86,16 @@ func (b *benchFlags) run(ctx context.Context, kvs []*operator.KV, timeout time.D
 	for i, kv := range kvs {
 		doers[i] = kv
 	}
+	before, scraped := operator.ScrapeBatches(ctx, kvs[0].Template())
 	res := operator.RunBench(ctx, doers, bo)
 	if progressed {
 		fmt.Fprintln(stderr) // keep the last progress line
 	}
 	res.Report(stdout)
+	if after, err := operator.ScrapeBatches(ctx, kvs[0].Template()); scraped == nil && err == nil && after.Batches > before.Batches {
+		fmt.Fprintf(stdout, "the primaries cut %.0f batches of %.1f requests on average during the run\n",
+			after.Batches-before.Batches, (after.Requests-before.Requests)/(after.Batches-before.Batches))
+	}
 	if b.report != "" {
 		if err := b.writeReport(res, kvs[0]); err != nil {
 			fmt.Fprintf(stderr, "splitbft kv bench: %v\n", err)
