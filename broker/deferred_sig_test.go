@@ -33,7 +33,9 @@ func TestDeferredSignatureCheck(t *testing.T) {
 	if m := h.r.Metrics(); m.Forwarded != 2 || m.BadRequests != 2 {
 		t.Fatalf("after marking: forwarded %d, bad %d; want 2, 2", m.Forwarded, m.BadRequests)
 	}
-	// A genuine request whose timer expires suspects the primary.
+	// A genuine request whose timer expires suspects the primary (with f = 1 other
+	// broker suspecting the view too: suspicion gating).
+	h.peer(2, KindHint, &Hint{View: 0, Active: true, Suspect: true})
 	h.ticks(4)
 	if m := h.r.Metrics(); m.Suspects != 1 {
 		t.Fatalf("a genuine request's expiry delivered %d suspects, want 1", m.Suspects)

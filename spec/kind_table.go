@@ -54,6 +54,8 @@ var kindTable = []KindInfo{
 	{Kind: KindStateChunk, Name: "state-chunk", New: func() any { return new(StateChunk) }, MaxBytes: capChunk,
 		Producer: RoleExec, Produced: true, Deliver: ToExec, Peer: true},
 	{Kind: KindReply, Name: "reply", New: func() any { return new(Reply) }, MaxBytes: capReply, Producer: RoleExec},
+	{Kind: KindRead, Name: "read", New: func() any { return new(Read) }, MaxBytes: capRequest},
+	{Kind: KindReadReply, Name: "read-reply", New: func() any { return new(ReadReply) }, MaxBytes: capReadReply, Producer: RoleExec},
 	{Kind: KindConfigure, Name: "configure", New: func() any { return new(Configure) }, MaxBytes: capAny},
 	{Kind: KindClientBatch, Name: "client-batch", New: func() any { return new(Batch) }, MaxBytes: capAny},
 	{Kind: KindSuspect, Name: "suspect", New: func() any { return new(Suspect) }, MaxBytes: capSmall},
@@ -61,8 +63,6 @@ var kindTable = []KindInfo{
 	{Kind: KindReject, Name: "reject", New: func() any { return new(Rejection) }, MaxBytes: capSmall},
 	{Kind: KindStatus, Name: "status", New: func() any { return new(Status) }, MaxBytes: capStatus},
 	{Kind: KindGroupKeyShares, Name: "group-key-shares", New: func() any { return new(GroupKeyShares) }, MaxBytes: capDeal},
-	{Kind: KindRead, Name: "read", New: func() any { return new(Read) }, MaxBytes: capRequest},
-	{Kind: KindReadReply, Name: "read-reply", New: func() any { return new(ReadReply) }, MaxBytes: capReadReply, Producer: RoleExec},
 	{Kind: KindTransferSummary, Name: "transfer-summary", New: func() any { return new(TransferSummary) }, MaxBytes: capSummary, Producer: RoleExec},
 }
 
