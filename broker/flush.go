@@ -151,12 +151,19 @@ func (r *Replica) onReply(role spec.Role, body []byte) {
 }
 
 // onReject reacts to a rejection: a client batch that prep could not order for lack
-// of window space is queued again.
+// of window space is queued again; a state chunk exec refused is asked for again.
 func (r *Replica) onReject(role spec.Role, ins []spec.Input, rj *spec.Rejection) {
-	if role != spec.RolePrep || rj.Index >= uint64(len(ins)) || rj.Sub != 0 {
+	if rj.Index >= uint64(len(ins)) || rj.Sub != 0 {
 		return
 	}
 	in := ins[rj.Index]
+	if role == spec.RoleExec && in.Kind == spec.KindStateChunk {
+		r.onChunkRejected(in.Body, rj.Code)
+		return
+	}
+	if role != spec.RolePrep {
+		return
+	}
 	if in.Kind == spec.KindClientBatch && (rj.Code == spec.CodeWindowFull || rj.Code == spec.CodeNotPrimary) {
 		r.requeueBatch(in.Body)
 	}
