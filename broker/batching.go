@@ -29,7 +29,8 @@ func (b *batching) init(opt Options) {
 	b.proposed = map[uint64]batched{}
 }
 
-// addToBatch queues a request for the next batch unless the same request is queued,
+// addToBatch queues a request for the next batch unless its client is over its
+// budget (Options.ClientQueueLimit), or the same request is queued,
 // or was batched less than a request timeout ago (copies forwarded by several backups,
 // or a retransmission racing the original). After that, a copy is ordered again so
 // that exec re-sends the cached replies a client may have lost (SPEC.md §11.5).
@@ -38,9 +39,15 @@ func (r *Replica) addToBatch(q *spec.Request) {
 	if p, ok := r.proposed[k.client]; r.queued[k] || (ok && p.ts == k.ts && r.now-p.at < uint64(r.opt.RequestTimeoutTicks)) {
 		return
 	}
+	if r.overBudget(k.client) {
+		r.m.BudgetDrops++
+		return
+	}
 	r.queued[k] = true
+	r.queuedAdd(k.client)
 	if old, dropped := r.batchQ.Push(queuedReq{req: *q, at: r.now}); dropped {
 		delete(r.queued, clientTS{old.req.Body.Client, old.req.Body.Timestamp})
+		r.queuedDel(old.req.Body.Client)
 		r.m.QueueDrops++
 	}
 }
@@ -84,6 +91,7 @@ func (r *Replica) cutOne() {
 		}
 		seen[c] = true
 		delete(r.queued, clientTS{c, qr.req.Body.Timestamp})
+		r.queuedDel(c)
 		r.proposed[c] = batched{ts: qr.req.Body.Timestamp, at: r.now}
 		b.Requests = append(b.Requests, qr.req)
 	}
@@ -121,6 +129,7 @@ func (r *Replica) forwardQueued() {
 	}
 	r.batchQ.Reset()
 	clear(r.queued)
+	r.queuedClear()
 }
 
 // tickBatch cuts a partial batch once the oldest queued request has waited BatchTicks.

@@ -28,6 +28,7 @@ type Options struct {
 	QueueLimit          int // inputs waiting per compartment; default 4096
 	BatchQueueLimit     int // requests waiting for a batch at the primary; default 8192
 	PendingLimit        int // requests with a running timer; default 8192
+	ClientQueueLimit    int // requests of one client waiting for a batch; more are dropped; default 4
 	BatchCache          int // batches kept by digest to answer fetches; default 2L
 	RingLimit           int // recent outputs kept for retransmission; default 4L
 	RingBytes           int // their total size; default 32 MiB
@@ -53,6 +54,7 @@ func (o Options) withDefaults(cfg *spec.Config) Options {
 	def(&o.QueueLimit, 4096)
 	def(&o.BatchQueueLimit, 8192)
 	def(&o.PendingLimit, 8192)
+	def(&o.ClientQueueLimit, 4)
 	def(&o.BatchCache, int(2*cfg.Window))
 	def(&o.RingLimit, int(4*cfg.Window))
 	def(&o.RingBytes, 32<<20)
@@ -71,6 +73,8 @@ type Metrics struct {
 
 	ClientRequests uint64 // requests received from clients or forwarded by peers
 	BadRequests    uint64 // requests dropped by the broker's R1–R5 filter or undecodable
+	StaleRequests  uint64 // requests dropped at the edge: older than the client's last answered one
+	BudgetDrops    uint64 // requests dropped because their client had ClientQueueLimit waiting for a batch
 	Forwarded      uint64 // requests forwarded to the primary's broker
 	Batches        uint64 // client batches delivered to prep
 	Requests       uint64 // requests in those batches
@@ -119,6 +123,7 @@ type Replica struct {
 	m       Metrics
 
 	batching
+	budgets
 	timers
 	recovery
 }
@@ -134,6 +139,7 @@ func NewReplica(id uint64, cfg *spec.Config, enclaves [3]Enclave, net Net, opt O
 	}
 	r.m.Rejections = map[uint64]uint64{}
 	r.batching.init(opt)
+	r.budgets.init()
 	r.timers.init()
 	r.recovery.init(cfg, opt)
 	return r

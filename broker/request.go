@@ -53,14 +53,17 @@ func (r *Replica) HandleClient(req []byte) {
 func (r *Replica) acceptRequest(raw []byte, q *spec.Request, forwarded bool) {
 	r.m.ClientRequests++
 	p := r.primary()
-	// A request a peer broker forwarded to us as the primary is only batched: the
-	// forwarding broker checked it and holds its timer, and prep checks R1–R5 itself,
-	// so verifying the client signature here would repeat prep's work on the hot path
-	// (signature verification bounds throughput). Junk from a faulty peer broker costs
-	// prep what it would have cost us, and starts no timer here.
+	// A request a peer broker forwarded to us as the primary is only batched (the
+	// forwarding broker holds its timer), but it is checked like a client's (SPEC
+	// §13.3 obligation 5): a faulty peer broker must not fill the batch queue with
+	// junk under real clients' ids, which would use up their budgets.
 	relayed := forwarded && p == r.id
+	if r.staleAtEdge(q) {
+		r.m.StaleRequests++
+		return
+	}
 	// R2 is also checked here (as R4 depends on it): R1–R5 in order.
-	if err := checkRequest(r.cfg, r.cd, q, !relayed); err != nil {
+	if err := checkRequest(r.cfg, r.cd, q, true); err != nil {
 		r.m.BadRequests++
 		return
 	}

@@ -1,0 +1,64 @@
+package broker
+
+import (
+	"testing"
+
+	"github.com/splitbft/splitbft/spec"
+)
+
+// batchedClients returns, per client batch delivered to prep, the clients in it.
+func batchedClients(t *testing.T, f *fakeEnclave) [][]uint64 {
+	var out [][]uint64
+	for _, in := range f.inputs() {
+		if in.Kind != spec.KindClientBatch {
+			continue
+		}
+		var b spec.Batch
+		if err := spec.Decode(in.Body, &b, spec.MaxMessageBytes); err != nil {
+			t.Fatal(err)
+		}
+		var cs []uint64
+		for _, q := range b.Requests {
+			cs = append(cs, q.Body.Client)
+		}
+		out = append(out, cs)
+	}
+	return out
+}
+
+// TestFloodingClientBudget: one client flooding the primary's broker with signed
+// requests keeps at most ClientQueueLimit of them queued, so a quieter client's
+// request is neither pushed out of the bounded queue nor starved (issue 15 finding 3);
+// without the budget the flood would evict it.
+func TestFloodingClientBudget(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		limit       int
+		wantQuiet   bool
+		wantDropped uint64
+	}{
+		{"budget 4", 4, true, 36},
+		{"no effective budget", 1 << 20, false, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, 0, Options{BatchQueueLimit: 8, ClientQueueLimit: tc.limit, BatchTicks: 1000})
+			quiet, _ := h.w.request(t, 1, 1)
+			h.r.HandleClient(quiet)
+			for ts := uint64(1); ts <= 40; ts++ {
+				raw, _ := h.w.request(t, 0, ts)
+				h.r.HandleClient(raw)
+			}
+			h.r.cutBatches(true)
+			h.r.Flush()
+			got := false
+			for _, b := range batchedClients(t, h.enc[spec.RolePrep]) {
+				for _, c := range b {
+					got = got || c == h.w.clients[1].ID
+				}
+			}
+			if m := h.r.Metrics(); got != tc.wantQuiet || m.BudgetDrops != tc.wantDropped {
+				t.Fatalf("quiet client batched: %v (want %v); budget drops %d (want %d)", got, tc.wantQuiet, m.BudgetDrops, tc.wantDropped)
+			}
+		})
+	}
+}
