@@ -29,8 +29,8 @@ func (b *batching) init(opt Options) {
 	b.proposed = map[uint64]batched{}
 }
 
-// addToBatch queues a request for the next batch unless its client is over its
-// budget (Options.ClientQueueLimit), or the same request is queued,
+// addToBatch queues a request for the next batch (withdrawing its client's oldest
+// queued one beyond Options.ClientQueueLimit) unless the same request is queued,
 // or was batched less than a request timeout ago (copies forwarded by several backups,
 // or a retransmission racing the original). After that, a copy is ordered again so
 // that exec re-sends the cached replies a client may have lost (SPEC.md §11.5).
@@ -39,15 +39,14 @@ func (r *Replica) addToBatch(q *spec.Request) {
 	if p, ok := r.proposed[k.client]; r.queued[k] || (ok && p.ts == k.ts && r.now-p.at < uint64(r.opt.RequestTimeoutTicks)) {
 		return
 	}
-	if r.overBudget(k.client) {
-		r.m.BudgetDrops++
-		return
-	}
+	r.makeRoom(k.client)
 	r.queued[k] = true
-	r.queuedAdd(k.client)
-	if old, dropped := r.batchQ.Push(queuedReq{req: *q, at: r.now}); dropped {
+	r.queuedAdd(k.client, k.ts)
+	if old, dropped := r.batchQ.Push(queuedReq{req: *q, at: r.now}); dropped && !r.live(old) {
+		r.dropTomb()
+	} else if dropped {
 		delete(r.queued, clientTS{old.req.Body.Client, old.req.Body.Timestamp})
-		r.queuedDel(old.req.Body.Client)
+		r.queuedDel(old.req.Body.Client, old.req.Body.Timestamp)
 		r.m.QueueDrops++
 	}
 }
@@ -85,18 +84,25 @@ func (r *Replica) cutOne() {
 	for r.batchQ.Len() > 0 {
 		qr := r.batchQ.Pop()
 		c := qr.req.Body.Client
+		if !r.live(qr) {
+			r.dropTomb() // withdrawn by makeRoom
+			continue
+		}
 		if seen[c] || len(b.Requests) >= r.opt.BatchSize {
 			rest = append(rest, qr)
 			continue
 		}
 		seen[c] = true
 		delete(r.queued, clientTS{c, qr.req.Body.Timestamp})
-		r.queuedDel(c)
+		r.queuedDel(c, qr.req.Body.Timestamp)
 		r.proposed[c] = batched{ts: qr.req.Body.Timestamp, at: r.now}
 		b.Requests = append(b.Requests, qr.req)
 	}
 	for _, qr := range rest {
 		r.batchQ.Push(qr)
+	}
+	if len(b.Requests) == 0 {
+		return // only withdrawn entries were left
 	}
 	r.m.Batches++
 	r.m.Requests += uint64(len(b.Requests))
@@ -123,6 +129,9 @@ func (r *Replica) requeueBatch(body []byte) {
 func (r *Replica) forwardQueued() {
 	p := r.primary()
 	for _, qr := range r.batchQ.Items() {
+		if !r.live(qr) {
+			continue // withdrawn by makeRoom
+		}
 		r.net.Send(p, EncodePeer(spec.KindRequest, spec.Encode(&qr.req)))
 		r.m.PeerOut++
 		r.m.Forwarded++

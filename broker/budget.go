@@ -8,26 +8,75 @@ import "github.com/splitbft/splitbft/spec"
 
 // budgets is the per-client bookkeeping of the batch queue.
 type budgets struct {
-	inQueue map[uint64]int // by client: its requests in batchQ (the pairs of queued)
+	inQueue map[uint64][]uint64 // by client: timestamps of its live requests in batchQ, oldest first
+	tombs   int                 // withdrawn entries still in batchQ
 }
 
-func (b *budgets) init() { b.inQueue = map[uint64]int{} }
+func (b *budgets) init() { b.inQueue = map[uint64][]uint64{} }
 
-// overBudget reports whether client c already has Options.ClientQueueLimit requests
-// waiting for a batch.
-func (r *Replica) overBudget(c uint64) bool { return r.inQueue[c] >= r.opt.ClientQueueLimit }
-
-// queuedAdd and queuedDel keep inQueue in step with batching.queued.
-func (r *Replica) queuedAdd(c uint64) { r.inQueue[c]++ }
-
-func (r *Replica) queuedDel(c uint64) {
-	if r.inQueue[c]--; r.inQueue[c] <= 0 {
-		delete(r.inQueue, c)
+// makeRoom keeps client c within Options.ClientQueueLimit before one more of its
+// requests is queued: its oldest queued request is withdrawn (its batchQ entry stays
+// as a tombstone that cutOne and forwardQueued skip). The newest request wins
+// because that is the one a backup's timer waits for (SPEC §13.3 obligation 5): a
+// flooding client's latest request must still be ordered, or correct backups would
+// suspect a correct primary.
+func (r *Replica) makeRoom(c uint64) {
+	for len(r.inQueue[c]) >= r.opt.ClientQueueLimit {
+		ts := r.inQueue[c][0]
+		delete(r.queued, clientTS{c, ts})
+		r.queuedDel(c, ts)
+		r.tombs++
+		r.m.BudgetDrops++
+	}
+	if r.tombs > 0 && r.batchQ.Len() >= r.opt.BatchQueueLimit {
+		r.compactQueue()
 	}
 }
 
-// queuedClear empties inQueue with batching.queued.
-func (r *Replica) queuedClear() { clear(r.inQueue) }
+// compactQueue removes the withdrawn entries from a full batchQ, so that they never
+// push out another client's live request.
+func (r *Replica) compactQueue() {
+	items := append([]queuedReq(nil), r.batchQ.Items()...)
+	r.batchQ.Reset()
+	for _, qr := range items {
+		if r.live(qr) {
+			r.batchQ.Push(qr)
+		}
+	}
+	r.tombs = 0
+}
+
+// dropTomb notes that a withdrawn entry left batchQ.
+func (r *Replica) dropTomb() { r.tombs = max(r.tombs-1, 0) }
+
+// queuedAdd and queuedDel keep inQueue in step with batching.queued.
+func (r *Replica) queuedAdd(c, ts uint64) { r.inQueue[c] = append(r.inQueue[c], ts) }
+
+func (r *Replica) queuedDel(c, ts uint64) {
+	l := r.inQueue[c]
+	for i, x := range l {
+		if x == ts {
+			l = append(l[:i:i], l[i+1:]...)
+			break
+		}
+	}
+	if len(l) == 0 {
+		delete(r.inQueue, c)
+		return
+	}
+	r.inQueue[c] = l
+}
+
+// queuedClear empties inQueue with batching.queued (and batchQ).
+func (r *Replica) queuedClear() {
+	clear(r.inQueue)
+	r.tombs = 0
+}
+
+// live reports whether a batchQ entry is still queued (not a withdrawn tombstone).
+func (r *Replica) live(qr queuedReq) bool {
+	return r.queued[clientTS{qr.req.Body.Client, qr.req.Body.Timestamp}]
+}
 
 // staleAtEdge reports whether q is older than the newest request of its client the
 // local exec answered: exec answers such a request with nothing (SPEC §11.5), so it

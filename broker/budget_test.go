@@ -6,7 +6,8 @@ import (
 	"github.com/splitbft/splitbft/spec"
 )
 
-// batchedClients returns, per client batch delivered to prep, the clients in it.
+// batchedClients returns, per client batch delivered to prep, client<<32|timestamp
+// of each request in it.
 func batchedClients(t *testing.T, f *fakeEnclave) [][]uint64 {
 	var out [][]uint64
 	for _, in := range f.inputs() {
@@ -19,7 +20,7 @@ func batchedClients(t *testing.T, f *fakeEnclave) [][]uint64 {
 		}
 		var cs []uint64
 		for _, q := range b.Requests {
-			cs = append(cs, q.Body.Client)
+			cs = append(cs, q.Body.Client<<32|q.Body.Timestamp)
 		}
 		out = append(out, cs)
 	}
@@ -27,9 +28,10 @@ func batchedClients(t *testing.T, f *fakeEnclave) [][]uint64 {
 }
 
 // TestFloodingClientBudget: one client flooding the primary's broker with signed
-// requests keeps at most ClientQueueLimit of them queued, so a quieter client's
-// request is neither pushed out of the bounded queue nor starved (issue 15 finding 3);
-// without the budget the flood would evict it.
+// requests keeps at most ClientQueueLimit of them queued (its newest), so a quieter
+// client's request is neither pushed out of the bounded queue nor starved (issue 15
+// finding 3), and the flooder's newest request, which backups time, is still
+// ordered; without the budget the flood would evict the quiet client's request.
 func TestFloodingClientBudget(t *testing.T) {
 	for _, tc := range []struct {
 		name        string
@@ -50,11 +52,15 @@ func TestFloodingClientBudget(t *testing.T) {
 			}
 			h.r.cutBatches(true)
 			h.r.Flush()
-			got := false
+			got, newest := false, false
 			for _, b := range batchedClients(t, h.enc[spec.RolePrep]) {
 				for _, c := range b {
-					got = got || c == h.w.clients[1].ID
+					got = got || c == h.w.clients[1].ID<<32|1
+					newest = newest || c == h.w.clients[0].ID<<32|40
 				}
+			}
+			if tc.wantQuiet && !newest {
+				t.Error("the flooding client's newest request was not batched: a backup's timer waits for it")
 			}
 			if m := h.r.Metrics(); got != tc.wantQuiet || m.BudgetDrops != tc.wantDropped {
 				t.Fatalf("quiet client batched: %v (want %v); budget drops %d (want %d)", got, tc.wantQuiet, m.BudgetDrops, tc.wantDropped)

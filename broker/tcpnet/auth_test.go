@@ -100,8 +100,8 @@ func TestConnectionBudgets(t *testing.T) {
 	nd := f.startCustom(f.peerAddrs, func(o *tcpnet.Options) { o.MaxPendingPerIP, o.MaxConnsPerClient = 2, 2 })
 	s1, s2 := dialAs(t, f.peerAddrs[0], nil), dialAs(t, f.peerAddrs[0], nil)
 	expectClosed(t, dialAs(t, f.peerAddrs[0], nil), "a third unauthenticated connection from one IP")
-	if st := nd.host.Stats(); st.AuthFailures != 1 {
-		t.Errorf("auth failures %d, want 1 (the refused one)", st.AuthFailures)
+	if n := len(nd.logs.lines("too many unauthenticated peer connections from one source")); n != 1 {
+		t.Errorf("%d refusals at accept logged, want 1 (the third connection)", n)
 	}
 	s1.Close()
 	s2.Close()
@@ -123,4 +123,17 @@ func TestConnectionBudgets(t *testing.T) {
 	g.startCustom(g.peerAddrs, func(o *tcpnet.Options) { o.IdleTimeout = 200 * time.Millisecond })
 	idle := dialHello(t, g.peerAddrs[0], transportKey(2), peerHello(tcpnet.PeerProto, 2))
 	expectClosed(t, idle, "an idle authenticated peer connection")
+
+	r := newFixture(t, 15, 1)
+	rn := r.startCustom(r.peerAddrs, func(o *tcpnet.Options) { o.AcceptRate, o.AcceptBurst = 1, 3 })
+	for k := range 3 {
+		dialAs(t, r.peerAddrs[0], nil)
+		eventually(t, 5*time.Second, "a connection within the rate to be accepted", func() (bool, string) {
+			return rn.host.Stats().AuthFailures == 0, fmt.Sprintf("connection %d: %d auth failures", k, rn.host.Stats().AuthFailures)
+		})
+	}
+	expectClosed(t, dialAs(t, r.peerAddrs[0], nil), "a connection beyond the accept rate")
+	if n := len(rn.logs.lines("too many unauthenticated peer connections from one source")); n != 1 {
+		t.Errorf("%d refusals at accept logged, want 1 (the fourth connection):\n%s", n, rn.logs.tail(2000))
+	}
 }

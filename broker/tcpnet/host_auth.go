@@ -21,7 +21,8 @@ type hostAuth struct {
 // initAuth checks the keys of opt and builds the acceptors' TLS configurations.
 func (h *Host) initAuth() error {
 	o := &h.opt
-	h.auth.peerSrc, h.auth.clientSrc = newSourceLimit(o.MaxPendingPerIP), newSourceLimit(o.MaxPendingPerIP)
+	rate, burst := float64(o.AcceptRate), float64(o.AcceptBurst)
+	h.auth.peerSrc, h.auth.clientSrc = newSourceLimit(o.MaxPendingPerIP, rate, burst), newSourceLimit(o.MaxPendingPerIP, rate, burst)
 	if o.Insecure {
 		h.log.Warn("tcpnet: INSECURE TRANSPORT: plain TCP, no authentication; anyone can claim any replica or client id")
 		return nil

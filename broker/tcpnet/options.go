@@ -41,6 +41,8 @@ type Options struct {
 
 	IdleTimeout       time.Duration // a connection that delivers no complete frame for this long is closed; default 5m
 	MaxPendingPerIP   int           // connections from one IP not yet authenticated, per port; default 16
+	AcceptRate        int           // new connections accepted per second per IP and port; default 10
+	AcceptBurst       int           // … and at once after a quiet spell; default 64
 	MaxConnsPerClient int           // live connections of one authenticated client; more close the oldest; default 4
 }
 
@@ -68,6 +70,8 @@ func (o Options) withDefaults() Options {
 	defDur(&o.HelloTimeout, 5*time.Second)
 	defDur(&o.IdleTimeout, 5*time.Minute)
 	def(&o.MaxPendingPerIP, 16)
+	def(&o.AcceptRate, 10)
+	def(&o.AcceptBurst, 64)
 	def(&o.MaxConnsPerClient, 4)
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
