@@ -10,9 +10,51 @@ import "github.com/splitbft/splitbft/spec"
 type budgets struct {
 	inQueue map[uint64][]uint64 // by client: timestamps of its live requests in batchQ, oldest first
 	tombs   int                 // withdrawn entries still in batchQ
+	rate    map[uint64]*bucket  // by registered client: its request budget at this broker's client port
 }
 
-func (b *budgets) init() { b.inQueue = map[uint64][]uint64{} }
+// bucket is a token bucket refilled by ticks.
+type bucket struct {
+	tokens int
+	at     uint64 // tick of the last refill
+}
+
+func (b *budgets) init() { b.inQueue, b.rate = map[uint64][]uint64{}, map[uint64]*bucket{} }
+
+// admitRate spends one of client c's request tokens at the client port: one comes
+// back every Options.ClientTicksPerRequest ticks, up to Options.ClientBurst. A correct
+// client has one request outstanding and retransmits it on a timer, far below that;
+// a flooding client's excess is dropped before its signature is checked, so it
+// costs each broker a bounded amount of verification (SPEC §13.3 obligation 5).
+// Only registered clients have a bucket (R1 drops the others right after).
+func (r *Replica) admitRate(c uint64) bool {
+	if r.cfg.Client(c) == nil {
+		return true
+	}
+	b := r.rate[c]
+	if b == nil {
+		b = &bucket{tokens: r.opt.ClientBurst, at: r.now}
+		r.rate[c] = b
+	}
+	if n := (r.now - b.at) / uint64(r.opt.ClientTicksPerRequest); n > 0 {
+		b.tokens = int(min(uint64(r.opt.ClientBurst), uint64(b.tokens)+n))
+		b.at += n * uint64(r.opt.ClientTicksPerRequest)
+	}
+	if b.tokens == 0 {
+		return false
+	}
+	b.tokens--
+	return true
+}
+
+// duplicateAtPrimary reports whether a relayed request is one the primary's broker
+// already queued or recently batched (addToBatch would drop it): the copies every
+// backup forwards are then dropped before their signatures are checked again.
+func (r *Replica) duplicateAtPrimary(q *spec.Request) bool {
+	k := clientTS{q.Body.Client, q.Body.Timestamp}
+	p, ok := r.proposed[k.client]
+	return r.queued[k] || (ok && p.ts == k.ts && r.now-p.at < uint64(r.opt.RequestTimeoutTicks))
+}
 
 // makeRoom keeps client c within Options.ClientQueueLimit before one more of its
 // requests is queued: its oldest queued request is withdrawn (its batchQ entry stays

@@ -43,7 +43,7 @@ func TestFloodingClientBudget(t *testing.T) {
 		{"no effective budget", 1 << 20, false, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			h := newHarness(t, 0, Options{BatchQueueLimit: 8, ClientQueueLimit: tc.limit, BatchTicks: 1000})
+			h := newHarness(t, 0, Options{BatchQueueLimit: 8, ClientQueueLimit: tc.limit, BatchTicks: 1000, ClientBurst: 1 << 20})
 			quiet, _ := h.w.request(t, 1, 1)
 			h.r.HandleClient(quiet)
 			for ts := uint64(1); ts <= 40; ts++ {
@@ -66,5 +66,34 @@ func TestFloodingClientBudget(t *testing.T) {
 				t.Fatalf("quiet client batched: %v (want %v); budget drops %d (want %d)", got, tc.wantQuiet, m.BudgetDrops, tc.wantDropped)
 			}
 		})
+	}
+}
+
+// TestClientRateBudget: a client's requests beyond its budget at the client port are
+// dropped before their signatures are checked; the budget refills with ticks; the
+// copies a backup relays are not charged to it again at the primary.
+func TestClientRateBudget(t *testing.T) {
+	h := newHarness(t, 1, Options{ClientBurst: 4, ClientTicksPerRequest: 2, BatchTicks: 1000})
+	send := func(from, to uint64) {
+		for ts := from; ts <= to; ts++ {
+			raw, _ := h.w.request(t, 0, ts)
+			h.r.HandleClient(raw)
+		}
+	}
+	send(1, 10)
+	if m := h.r.Metrics(); m.RateDrops != 6 || m.Forwarded != 4 {
+		t.Fatalf("burst: %d rate drops, %d forwarded; want 6, 4", m.RateDrops, m.Forwarded)
+	}
+	h.ticks(2)
+	send(11, 12)
+	if m := h.r.Metrics(); m.RateDrops != 7 || m.Forwarded != 5 {
+		t.Fatalf("after 2 ticks: %d rate drops, %d forwarded; want 7, 5", m.RateDrops, m.Forwarded)
+	}
+	p := newHarness(t, 0, Options{ClientBurst: 1, BatchTicks: 1000})
+	for _, s := range h.net.sent {
+		p.r.HandlePeer(1, s.msg)
+	}
+	if m := p.r.Metrics(); m.RateDrops != 0 || m.BadRequests != 0 {
+		t.Fatalf("relayed requests charged at the primary: %d rate drops, %d bad", m.RateDrops, m.BadRequests)
 	}
 }

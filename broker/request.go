@@ -58,8 +58,14 @@ func (r *Replica) acceptRequest(raw []byte, q *spec.Request, forwarded bool) {
 	// §13.3 obligation 5): a faulty peer broker must not fill the batch queue with
 	// junk under real clients' ids, which would use up their budgets.
 	relayed := forwarded && p == r.id
-	if r.staleAtEdge(q) {
+	switch {
+	case r.staleAtEdge(q):
 		r.m.StaleRequests++
+		return
+	case relayed && r.duplicateAtPrimary(q):
+		return
+	case !forwarded && !r.admitRate(q.Body.Client):
+		r.m.RateDrops++
 		return
 	}
 	// R2 is also checked here (as R4 depends on it): R1–R5 in order.
