@@ -6,7 +6,7 @@ import "sync/atomic"
 // (bool, int) are current values.
 type Stats struct {
 	Peers      []PeerStats // index = replica id; Peers[ID] stays zero
-	BadHellos  uint64      // peer connections closed for a bad, missing or late hello
+	BadHellos  uint64      // authenticated peer connections closed for a bad, missing or late hello
 	Refused    uint64      // peer connections closed at accept: too many waiting for hello
 	Unroutable uint64      // Send calls for no known peer (own id, or beyond Peers)
 	// AuthFailures counts connections (both ports) closed because the TLS handshake
