@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -28,7 +29,8 @@ import (
 // rounds are noisy; the brokers' CPU seconds per operation, reported beside, show
 // what an attack costs them).
 // Long form: SPLITBFT_ATTACK_LONG=1 go test ./operator -run TestAttacks -timeout 30m
-// (20 s rounds, 3 rounds per attack). Skipped in -short mode (it starts 16 processes).
+// (20 s rounds, 3 rounds per attack). SPLITBFT_ATTACKS=word runs only the attacks
+// whose name contains word. Skipped in -short mode (it starts 16 processes).
 
 // attackPlan is the size of one run.
 type attackPlan struct {
@@ -87,6 +89,9 @@ func TestAttacks(t *testing.T) {
 		{name: "client port: impersonation and partial 16 MiB frames", start: clientSlowloris},
 		{name: "status port: idle keep-alive connections", start: statusHog},
 		{name: "one registered client flooding signed requests", flood: true, start: floodingClient(plan.clients+1, plan.flood)},
+	}
+	if only := os.Getenv("SPLITBFT_ATTACKS"); only != "" { // e.g. SPLITBFT_ATTACKS=status
+		attacks = slices.DeleteFunc(attacks, func(a attack) bool { return !strings.Contains(a.name, only) })
 	}
 	base := pc.measure(ctx, kvs, plan.round, "base0", nil)
 	t.Logf("baseline: %.0f ops/s", base.opsPerSec)

@@ -10,7 +10,7 @@ import (
 // Bounds of the status port's HTTP server (SPEC §13.2: every server bounds its
 // connections and time per peer).
 const (
-	statusMaxConns       = 64               // connections served at once; more wait in the kernel's backlog
+	statusMaxConns       = 64               // connections served at once; more are closed at accept
 	statusHeaderTimeout  = 5 * time.Second  // to read a request's headers
 	statusReadTimeout    = 10 * time.Second // to read a whole request
 	statusWriteTimeout   = 30 * time.Second // to write a response
@@ -24,8 +24,9 @@ func newStatusServer(h http.Handler) *http.Server {
 		WriteTimeout: statusWriteTimeout, IdleTimeout: statusIdleTimeout, MaxHeaderBytes: statusMaxHeaderBytes}
 }
 
-// limitListener returns l accepting at most n connections at once: Accept waits
-// while n are open.
+// limitListener returns l serving at most n connections at once: a connection
+// accepted while n are open is closed at once (the client may retry), so that the
+// accept loop never blocks.
 func limitListener(l net.Listener, n int) net.Listener {
 	return &limitedListener{Listener: l, sem: make(chan struct{}, n)}
 }
@@ -35,15 +36,20 @@ type limitedListener struct {
 	sem chan struct{}
 }
 
-// Accept waits for a free slot, then accepts.
+// Accept accepts the next connection that finds a free slot.
 func (l *limitedListener) Accept() (net.Conn, error) {
-	l.sem <- struct{}{}
-	c, err := l.Listener.Accept()
-	if err != nil {
-		<-l.sem
-		return nil, err
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		select {
+		case l.sem <- struct{}{}:
+			return &limitedConn{Conn: c, release: func() { <-l.sem }}, nil
+		default:
+			c.Close()
+		}
 	}
-	return &limitedConn{Conn: c, release: func() { <-l.sem }}, nil
 }
 
 type limitedConn struct {
