@@ -120,10 +120,15 @@ func (r *Replica) live(qr queuedReq) bool {
 	return r.queued[clientTS{qr.req.Body.Client, qr.req.Body.Timestamp}]
 }
 
-// staleAtEdge reports whether q is older than the newest request of its client the
-// local exec answered: exec answers such a request with nothing (SPEC §11.5), so it
-// is dropped at once, before the costly signature check. (An equal timestamp passes:
-// it may be a retransmission whose replies were lost, which exec answers again.)
+// staleAtEdge reports whether every operation of q is older than the newest one of
+// its client the local exec answered (exec replies per operation, Reply.Timestamp =
+// the operation's): exec answers such a request with nothing (SPEC §11.5), so it is
+// dropped at once, before the costly signature check. A request whose last operation
+// is the newest answered passes: it may be a retransmission whose replies were lost,
+// which exec answers again from its cache. (A timestamp range that overflows is left
+// to R4.)
 func (r *Replica) staleAtEdge(q *spec.Request) bool {
-	return q.Body.Timestamp < r.lastDone[q.Body.Client]
+	n := uint64(len(q.Body.Ops))
+	last := q.Body.Timestamp + n - 1
+	return n > 0 && last >= q.Body.Timestamp && last < r.lastDone[q.Body.Client]
 }

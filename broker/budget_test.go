@@ -97,3 +97,29 @@ func TestClientRateBudget(t *testing.T) {
 		t.Fatalf("relayed requests charged at the primary: %d rate drops, %d bad", m.RateDrops, m.BadRequests)
 	}
 }
+
+// TestStaleAtEdge: a request is stale only if all its operations are older than the
+// newest operation the local exec answered for its client (exec replies per
+// operation); the latest request passes, so that lost replies can be re-sent.
+func TestStaleAtEdge(t *testing.T) {
+	h := newHarness(t, 1, Options{})
+	c := h.w.clients[0].ID
+	h.r.lastDone[c] = 9 // the local exec answered operations up to timestamp 9
+	for _, tc := range []struct {
+		ts    uint64
+		ops   int
+		stale bool
+	}{
+		{7, 3, false}, // the answered request (operations 7, 8, 9): a retransmission
+		{10, 1, false},
+		{8, 1, true},
+		{5, 3, true},
+		{1<<64 - 1, 2, false}, // overflowing range: left to R4
+		{3, 0, false},         // no operations: left to R2
+	} {
+		q := &spec.Request{Body: spec.RequestBody{Client: c, Timestamp: tc.ts, Ops: make([]spec.SealedOp, tc.ops)}}
+		if got := h.r.staleAtEdge(q); got != tc.stale {
+			t.Errorf("timestamp %d with %d ops: stale %v, want %v", tc.ts, tc.ops, got, tc.stale)
+		}
+	}
+}
