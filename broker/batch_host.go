@@ -54,3 +54,4 @@ func (r *Replica) onPrepView() {
 		r.batch.forwardAll()
 	}
 }
+func (h batchHostOf) withdrawn() { h.r.m.BudgetDrops++ }

@@ -10,9 +10,11 @@ import (
 type batcher struct {
 	host     batchHost
 	opt      *Options
-	batchQ   *fifo[queuedReq]   // requests waiting for a batch, oldest first
-	queued   map[clientTS]bool  // exactly the (client, timestamp) pairs in batchQ
-	proposed map[uint64]batched // by client: its latest request put in a batch
+	batchQ   *fifo[queuedReq]    // requests waiting for a batch, oldest first (and withdrawn tombstones)
+	queued   map[clientTS]bool   // exactly the (client, timestamp) pairs of the live entries of batchQ
+	proposed map[uint64]batched  // by client: its latest request put in a batch
+	inQueue  map[uint64][]uint64 // by client: timestamps of its live requests in batchQ, oldest first
+	tombs    int                 // withdrawn entries still in batchQ
 }
 
 // batchHost is what the batch former needs from its replica.
@@ -24,6 +26,7 @@ type batchHost interface {
 	toPrep(batch []byte, reqs int) // deliver a client batch of reqs requests to prep
 	toPrimary(req []byte)          // forward a request to the primary's broker
 	dropped()                      // count an item dropped from a full queue
+	withdrawn()                    // count a request withdrawn by its client's queue budget
 }
 
 // batched records when a client's request was put in a batch.
@@ -42,26 +45,39 @@ type queuedReq struct {
 
 func newBatcher(host batchHost, opt *Options) batcher {
 	return batcher{host: host, opt: opt, batchQ: newFIFO[queuedReq](opt.BatchQueueLimit),
-		queued: map[clientTS]bool{}, proposed: map[uint64]batched{}}
+		queued: map[clientTS]bool{}, proposed: map[uint64]batched{}, inQueue: map[uint64][]uint64{}}
 }
 
-// add queues a request for the next batch unless the same request is queued, or was
-// batched less than a request timeout ago (copies forwarded by several backups, or a
-// retransmission racing the original). After that, a copy is ordered again so that
-// exec re-sends the cached replies a client may have lost (SPEC.md §11.5).
+// add queues a request for the next batch (withdrawing its client's oldest queued one
+// beyond Options.ClientQueueLimit) unless it is a duplicate. After a request timeout, a
+// copy is ordered again so that exec re-sends the cached replies a client may have
+// lost (SPEC.md §11.5).
 //
 // raw is the request's exact encoding and q its decoding.
 func (b *batcher) add(raw []byte, q *spec.Request) {
 	k := clientTS{q.Body.Client, q.Body.Timestamp}
-	now := b.host.now()
-	if p, ok := b.proposed[k.client]; b.queued[k] || (ok && p.ts == k.ts && now-p.at < uint64(b.opt.RequestTimeoutTicks)) {
+	if b.duplicate(k) {
 		return
 	}
+	b.makeRoom(k.client)
 	b.queued[k] = true
-	if old, dropped := b.batchQ.Push(queuedReq{raw: raw, key: k, at: now}); dropped {
+	b.queuedAdd(k)
+	if old, dropped := b.batchQ.Push(queuedReq{raw: raw, key: k, at: b.host.now()}); dropped && !b.live(old) {
+		b.dropTomb()
+	} else if dropped {
 		delete(b.queued, old.key)
+		b.queuedDel(old.key)
 		b.host.dropped()
 	}
+}
+
+// duplicate reports whether request k is queued, or was batched less than a request
+// timeout ago (copies forwarded by several backups, or a retransmission racing the
+// original): add drops it, and the primary drops such a relayed copy before checking
+// its signature again.
+func (b *batcher) duplicate(k clientTS) bool {
+	p, ok := b.proposed[k.client]
+	return b.queued[k] || (ok && p.ts == k.ts && b.host.now()-p.at < uint64(b.opt.RequestTimeoutTicks))
 }
 
 // cut delivers batches to prep while prep's window has room: every full one, with
@@ -96,17 +112,25 @@ func (b *batcher) cutOne() {
 	for b.batchQ.Len() > 0 {
 		qr := b.batchQ.Pop()
 		c := qr.key.client
+		if !b.live(qr) {
+			b.dropTomb() // withdrawn by makeRoom
+			continue
+		}
 		if seen[c] || len(reqs) >= b.opt.BatchSize {
 			rest = append(rest, qr)
 			continue
 		}
 		seen[c] = true
 		delete(b.queued, qr.key)
+		b.queuedDel(qr.key)
 		b.proposed[c] = batched{ts: qr.key.ts, at: now}
 		reqs = append(reqs, qr.raw)
 	}
 	for _, qr := range rest {
 		b.batchQ.Push(qr)
+	}
+	if len(reqs) == 0 {
+		return // only withdrawn entries were left
 	}
 	b.host.toPrep(spec.EncodeBatchRaw(reqs), len(reqs))
 }
@@ -140,10 +164,14 @@ func (b *batcher) unorder(c, ts uint64) {
 // forwardAll sends every queued request to the primary's broker and empties the queue.
 func (b *batcher) forwardAll() {
 	for _, qr := range b.batchQ.Items() {
-		b.host.toPrimary(qr.raw)
+		if b.live(qr) { // not withdrawn by makeRoom
+			b.host.toPrimary(qr.raw)
+		}
 	}
 	b.batchQ.Reset()
 	clear(b.queued)
+	clear(b.inQueue)
+	b.tombs = 0
 }
 
 // tick cuts a partial batch once the oldest queued request has waited BatchTicks.

@@ -168,14 +168,19 @@ func TestBackupForwards(t *testing.T) {
 	if got := batchSizes(t, p.enc[0]); !slices.Equal(got, []int{1}) {
 		t.Fatalf("primary batches %v", got)
 	}
-	// The primary's broker does not time a relayed request: the forwarding broker does,
-	// and prep verifies it. A relayed request with a bad signature is batched (prep
-	// drops it).
+	// The primary's broker verifies a relayed request like a client's (SPEC §13.3
+	// obligation 5: a faulty peer broker must not queue junk under real clients' ids)
+	// but does not time it: the forwarding broker holds the timer.
 	p2 := newHarness(t, 0, Options{BatchSize: 1})
 	p2.r.HandlePeer(1, EncodePeer(spec.KindRequest, spec.Encode(&bad)))
 	p2.r.Flush()
-	if got := batchSizes(t, p2.enc[0]); !slices.Equal(got, []int{1}) || p2.r.Sizes().Pending != 0 || p2.r.Metrics().BadRequests != 0 {
+	if got := batchSizes(t, p2.enc[0]); len(got) != 0 || p2.r.Sizes().Pending != 0 || p2.r.Metrics().BadRequests != 1 {
 		t.Fatalf("relayed bad request: batches %v, pending %d, bad %d", got, p2.r.Sizes().Pending, p2.r.Metrics().BadRequests)
+	}
+	p2.r.HandlePeer(1, h.net.sent[0].msg)
+	p2.r.Flush()
+	if got := batchSizes(t, p2.enc[0]); !slices.Equal(got, []int{1}) || p2.r.Sizes().Pending != 0 {
+		t.Fatalf("relayed good request: batches %v, pending %d", got, p2.r.Sizes().Pending)
 	}
 	// A backup that receives a forwarded request does not forward it again.
 	h.r.HandlePeer(2, h.net.sent[0].msg)

@@ -143,8 +143,14 @@ func (r *Replica) requestState() {
 }
 
 // onChunk records which chunks of which snapshot were delivered to exec, so that state
-// requests ask for the first missing one.
+// requests ask for the first missing one. Only a chunk of a snapshot the broker asks
+// for (exec's stable seq, a digest seen signed) is recorded, so a forged chunk for
+// another snapshot cannot reset the bookkeeping; onChunkRejected takes back the mark
+// of a chunk exec refused (SPEC §13.3 obligation 6).
 func (r *Replica) onChunk(c *spec.StateChunk) {
+	if c.Seq != r.status[spec.RoleExec].Stable || !slices.Contains(r.certStates[c.Seq], c.State) {
+		return
+	}
 	if c.Seq != r.chunkSeq || c.State != r.chunkState {
 		r.chunkSeq, r.chunkState = c.Seq, c.State
 		clear(r.chunkHave)
@@ -152,6 +158,24 @@ func (r *Replica) onChunk(c *spec.StateChunk) {
 	if c.Index < spec.MaxSnapshotBytes/spec.MaxStateChunkBytes {
 		r.chunkHave[c.Index] = true
 	}
+}
+
+// onChunkRejected unmarks a chunk exec rejected (a forged or corrupted one), so the
+// next state request asks for its index again; a digest mismatch drops every held
+// chunk (SPEC §11.7), so every mark goes. A duplicate keeps its mark: exec holds it.
+func (r *Replica) onChunkRejected(raw []byte, code uint64) {
+	var c spec.StateChunk
+	if code == spec.CodeDuplicate || spec.Decode(raw, &c, spec.MaxBodyBytes(spec.KindStateChunk)) != nil {
+		return
+	}
+	if c.Seq != r.chunkSeq || c.State != r.chunkState {
+		return
+	}
+	if code == spec.CodeDigestMismatch {
+		clear(r.chunkHave)
+		return
+	}
+	delete(r.chunkHave, c.Index)
 }
 
 // trackProgress notes the tick of the last change in any compartment's progress.

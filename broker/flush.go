@@ -169,9 +169,17 @@ func (r *Replica) onSummary(role spec.Role, body []byte) {
 
 // onReject reacts to a rejection: a client batch that prep could not order for lack
 // of window space is queued again; a request of a client batch with a bad signature
-// marks its client for verification on arrival.
+// marks its client for verification on arrival; a state chunk exec refused is asked
+// for again.
 func (r *Replica) onReject(role spec.Role, ins []spec.Input, rj *spec.Rejection) {
-	if role != spec.RolePrep || rj.Index >= uint64(len(ins)) || ins[rj.Index].Kind != spec.KindClientBatch {
+	if rj.Index >= uint64(len(ins)) {
+		return
+	}
+	if in := ins[rj.Index]; role == spec.RoleExec && in.Kind == spec.KindStateChunk && rj.Sub == 0 {
+		r.onChunkRejected(in.Body, rj.Code)
+		return
+	}
+	if role != spec.RolePrep || ins[rj.Index].Kind != spec.KindClientBatch {
 		return
 	}
 	switch in := ins[rj.Index]; {

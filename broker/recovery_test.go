@@ -194,3 +194,54 @@ func TestRingBounded(t *testing.T) {
 		t.Fatalf("ring %d", h.r.Sizes().Ring)
 	}
 }
+
+// TestStateChunkRejected: a chunk exec rejects (forged, corrupted) is not counted as
+// received: the next state request asks for its index again; a duplicate keeps its
+// mark; a chunk for a snapshot the broker did not ask for changes nothing (issue 15,
+// finding 6).
+func TestStateChunkRejected(t *testing.T) {
+	state := spec.Digest{9}
+	for _, tc := range []struct {
+		name   string
+		code   uint64 // exec's answer to chunk 1; 0 accepts
+		other  bool   // chunk 1 names another snapshot (not a signed candidate)
+		wantIx uint64 // index of the next state request
+	}{
+		{"accepted", 0, false, 2},
+		{"bad chunk", spec.CodeBadChunk, false, 1},
+		{"stale", spec.CodeStale, false, 1},
+		{"duplicate", spec.CodeDuplicate, false, 2},
+		{"other snapshot", spec.CodeStale, true, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, 1, Options{StateTicks: 3})
+			h.peer(2, spec.KindCheckpoint, h.w.checkpoint(2, 8, state))
+			exec := h.enc[spec.RoleExec]
+			exec.st.NeedState, exec.st.Stable = true, 8
+			exec.script = func(_ *fakeEnclave, in spec.Input) []spec.Output {
+				var c spec.StateChunk
+				if in.Kind != spec.KindStateChunk || spec.Decode(in.Body, &c, 1<<20) != nil || c.Index != 1 || tc.code == 0 {
+					return nil
+				}
+				return []spec.Output{{Kind: spec.KindReject, Body: spec.Encode(&spec.Rejection{Index: 1, Code: tc.code})}}
+			}
+			h.r.Flush()
+			other := state
+			if tc.other {
+				other = spec.Digest{7}
+			}
+			h.peer(2, spec.KindStateChunk, &spec.StateChunk{Seq: 8, State: state, Index: 0, Count: 3})
+			h.peer(3, spec.KindStateChunk, &spec.StateChunk{Seq: 8, State: other, Index: 1, Count: 3})
+			h.r.Flush()
+			h.net.sent = nil
+			h.ticks(3)
+			if len(h.net.sent) == 0 {
+				t.Fatal("no state request sent")
+			}
+			_, body, _ := DecodePeer(h.net.sent[len(h.net.sent)-1].msg)
+			if sr, ok := body.(*spec.StateRequest); !ok || sr.Index != tc.wantIx {
+				t.Fatalf("next request %+v, want index %d", body, tc.wantIx)
+			}
+		})
+	}
+}

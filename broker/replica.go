@@ -17,24 +17,27 @@ type Net interface {
 // Options tunes a Replica. Times are in abstract ticks (calls of Tick); zero values
 // take the defaults noted.
 type Options struct {
-	BatchSize           int // requests per client batch; default and cap cfg.MaxBatchRequests
-	BatchTicks          int // a partial batch is cut when its oldest request waited this long; default 1
-	PipelineDepth       int // a partial batch is cut at once while fewer batches are in flight; default 2, negative: never
-	RequestTimeoutTicks int // request timer; default 100
-	LoneViewTicks       int // a conf alone in a higher view this long, with progress, is fetched back; default 4 × RequestTimeoutTicks
-	MaxBackoffShift     int // timeouts double per consecutive suspicion, at most 2^this; default 6
-	RetransmitTicks     int // minimum ticks between retransmissions to one peer; default 20
-	HintTicks           int // period of progress hints to peers; default 10
-	FetchTicks          int // period of batch fetches while exec needs batches; default 5
-	StateTicks          int // period of state requests while exec needs state; default 10
-	QueueLimit          int // inputs waiting per compartment; default 4096
-	BatchQueueLimit     int // requests waiting for a batch at the primary; default 8192
-	PendingLimit        int // requests with a running timer; default 8192
-	BatchCache          int // batches kept by digest to answer fetches; default 2L
-	RingLimit           int // recent outputs kept for retransmission; default 4L
-	RingBytes           int // their total size; default 32 MiB
-	MaxStepBytes        int // input bytes per Step call; default 32 MiB
-	MaxFlushRounds      int // Step rounds per Flush before yielding; default 64
+	BatchSize             int // requests per client batch; default and cap cfg.MaxBatchRequests
+	BatchTicks            int // a partial batch is cut when its oldest request waited this long; default 1
+	PipelineDepth         int // a partial batch is cut at once while fewer batches are in flight; default 2, negative: never
+	RequestTimeoutTicks   int // request timer; default 100
+	LoneViewTicks         int // a conf alone in a higher view this long, with progress, is fetched back; default 4 × RequestTimeoutTicks
+	MaxBackoffShift       int // timeouts double per consecutive suspicion, at most 2^this; default 6
+	RetransmitTicks       int // minimum ticks between retransmissions to one peer; default 20
+	HintTicks             int // period of progress hints to peers; default 10
+	FetchTicks            int // period of batch fetches while exec needs batches; default 5
+	StateTicks            int // period of state requests while exec needs state; default 10
+	QueueLimit            int // inputs waiting per compartment; default 4096
+	BatchQueueLimit       int // requests waiting for a batch at the primary; default 8192
+	PendingLimit          int // requests with a running timer; default 8192
+	ClientQueueLimit      int // requests of one client waiting for a batch; a newer one withdraws its oldest; default 4
+	ClientBurst           int // requests one client may send to this broker at once; default 16
+	ClientTicksPerRequest int // … and one more every this many ticks; default 1
+	BatchCache            int // batches kept by digest to answer fetches; default 2L
+	RingLimit             int // recent outputs kept for retransmission; default 4L
+	RingBytes             int // their total size; default 32 MiB
+	MaxStepBytes          int // input bytes per Step call; default 32 MiB
+	MaxFlushRounds        int // Step rounds per Flush before yielding; default 64
 }
 
 func (o Options) withDefaults(cfg *spec.Config) Options {
@@ -59,6 +62,9 @@ func (o Options) withDefaults(cfg *spec.Config) Options {
 	def(&o.QueueLimit, 4096)
 	def(&o.BatchQueueLimit, 8192)
 	def(&o.PendingLimit, 8192)
+	def(&o.ClientQueueLimit, 4)
+	def(&o.ClientBurst, 16)
+	def(&o.ClientTicksPerRequest, 1)
 	def(&o.BatchCache, int(2*cfg.Window))
 	def(&o.RingLimit, int(4*cfg.Window))
 	def(&o.RingBytes, 32<<20)
@@ -77,6 +83,9 @@ type Metrics struct {
 
 	ClientRequests uint64 // requests received from clients or forwarded by peers
 	BadRequests    uint64 // requests dropped by the broker's R1–R5 filter (R5 on arrival or at timer expiry) or undecodable
+	StaleRequests  uint64 // requests dropped at the edge: older than the client's last answered one
+	BudgetDrops    uint64 // requests withdrawn because their client had ClientQueueLimit waiting for a batch
+	RateDrops      uint64 // client requests dropped at the edge: the client used up its request budget
 	Forwarded      uint64 // requests forwarded to the primary's broker
 	Batches        uint64 // client batches delivered to prep
 	Requests       uint64 // requests in those batches
@@ -133,6 +142,7 @@ type Replica struct {
 	sigFailed map[uint64]bool
 
 	batch batcher
+	budgets
 	timers
 	recovery
 }
@@ -149,6 +159,7 @@ func NewReplica(id uint64, cfg *spec.Config, enclaves [3]Enclave, net Net, opt O
 	r.m.Rejections = map[uint64]uint64{}
 	r.sigFailed = map[uint64]bool{}
 	r.batch = newBatcher(batchHostOf{r}, &r.opt)
+	r.budgets.init()
 	r.timers.init()
 	r.recovery.init(cfg, opt)
 	return r

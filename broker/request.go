@@ -70,12 +70,25 @@ func (r *Replica) HandleClientDecoded(raw []byte, q *spec.Request) {
 func (r *Replica) acceptRequest(raw []byte, q *spec.Request, forwarded bool) {
 	r.m.ClientRequests++
 	p := r.primary()
-	// A request a peer broker forwarded to us as the primary is only batched: the
-	// forwarding broker holds its timer. Junk from a faulty peer broker costs prep what
-	// it would have cost us, and starts no timer here.
+	// A request a peer broker forwarded to us as the primary is only batched (the
+	// forwarding broker holds its timer), but it is checked like a client's, signature
+	// included (SPEC §13.3 obligation 5): a faulty peer broker must not fill the batch
+	// queue with junk under real clients' ids, which would use up their budgets. A
+	// request from a client connection has its signature checked lazily (when its
+	// timer expires, or on arrival once its client sent a bad one).
 	relayed := forwarded && p == r.id
+	switch {
+	case r.staleAtEdge(q):
+		r.m.StaleRequests++
+		return
+	case relayed && r.batch.duplicate(clientTS{q.Body.Client, q.Body.Timestamp}):
+		return
+	case !forwarded && !r.admitRate(q.Body.Client):
+		r.m.RateDrops++
+		return
+	}
 	// R2 is also checked here (as R4 depends on it): R1–R5 in order.
-	if err := checkRequest(r.cfg, r.cd, raw, q, r.sigFailed[q.Body.Client]); err != nil {
+	if err := checkRequest(r.cfg, r.cd, raw, q, relayed || r.sigFailed[q.Body.Client]); err != nil {
 		r.m.BadRequests++
 		return
 	}

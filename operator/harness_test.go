@@ -68,6 +68,8 @@ type procCluster struct {
 	bin  string                               // binaries
 	wrap func(ns int, argv []string) []string // runs argv in replica ns's network (ns = -1: the client's)
 	reps []*exec.Cmd
+	// replicaArgs are extra flags of every `splitbft replica`.
+	replicaArgs []string
 }
 
 // start inits the cluster with extra init flags and starts every replica.
@@ -80,8 +82,8 @@ func (pc *procCluster) start(n int, initArgs ...string) {
 		t.Fatalf("splitbft init: %v\n%s", err, out)
 	}
 	for i := range n {
-		pc.reps = append(pc.reps, pc.spawn(i, fmt.Sprintf("replica-%d.log", i),
-			"replica", "--dir", pc.dir, "--id", strconv.Itoa(i), "--bin-dir", pc.bin))
+		args := append([]string{"replica", "--dir", pc.dir, "--id", strconv.Itoa(i), "--bin-dir", pc.bin}, pc.replicaArgs...)
+		pc.reps = append(pc.reps, pc.spawn(i, fmt.Sprintf("replica-%d.log", i), args...))
 	}
 }
 

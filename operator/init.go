@@ -1,6 +1,7 @@
 package operator
 
 import (
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"io"
@@ -65,25 +66,32 @@ func (o InitOptions) withDefaults() InitOptions {
 }
 
 // NewTemplate builds a validated template and the clients' identities, whose keys
-// are read from rand (64 bytes per client, client.NewIdentity).
+// are read from rand (64 bytes per client, client.NewIdentity, then 32 bytes per
+// replica for its transport key, whose private half it drops).
 func NewTemplate(opt InitOptions, rand io.Reader) (*Template, []client.Identity, error) {
+	t, ids, _, err := newTemplate(opt, rand)
+	return t, ids, err
+}
+
+// newTemplate is NewTemplate, also returning the replicas' transport keys.
+func newTemplate(opt InitOptions, rand io.Reader) (*Template, []client.Identity, []ed25519.PrivateKey, error) {
 	opt = opt.withDefaults()
 	n := 3*opt.F + 1
 	if opt.F > spec.MaxReplicas/3 {
-		return nil, nil, tmplErr("f=%d: at most %d replicas", opt.F, spec.MaxReplicas)
+		return nil, nil, nil, tmplErr("f=%d: at most %d replicas", opt.F, spec.MaxReplicas)
 	}
 	if len(opt.Hosts) != 1 && uint64(len(opt.Hosts)) != n {
-		return nil, nil, tmplErr("%d hosts for %d replicas: give one host, or one per replica", len(opt.Hosts), n)
+		return nil, nil, nil, tmplErr("%d hosts for %d replicas: give one host, or one per replica", len(opt.Hosts), n)
 	}
 	if opt.Clients < 0 || opt.Clients > spec.MaxClients {
-		return nil, nil, tmplErr("clients %d out of 0..%d", opt.Clients, spec.MaxClients)
+		return nil, nil, nil, tmplErr("clients %d out of 0..%d", opt.Clients, spec.MaxClients)
 	}
 	if opt.BasePort < 1 || opt.BasePort+3*int(n) > 65536 {
-		return nil, nil, tmplErr("base port %d: ports %d..%d must lie in 1..65535", opt.BasePort, opt.BasePort, opt.BasePort+3*int(n)-1)
+		return nil, nil, nil, tmplErr("base port %d: ports %d..%d must lie in 1..65535", opt.BasePort, opt.BasePort, opt.BasePort+3*int(n)-1)
 	}
 	builds, err := Assign(opt.Diversity, int(n), opt.Seed)
 	if err != nil {
-		return nil, nil, tmplErr("%v", err)
+		return nil, nil, nil, tmplErr("%v", err)
 	}
 	t := &Template{Name: opt.Name, N: n, F: opt.F, CheckpointInterval: opt.K, Window: opt.L,
 		MaxBatchRequests: opt.Batch, MaxRequestOps: opt.MaxOps, MaxOpBytes: opt.MaxOpBytes,
@@ -96,14 +104,21 @@ func NewTemplate(opt InitOptions, rand io.Reader) (*Template, []client.Identity,
 	}
 	ids, err := newClients(opt.Clients+gatewayClients(opt, n), rand)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	assignGateways(t, opt)
 	for _, id := range ids {
 		reg := id.Registration()
 		t.Clients = append(t.Clients, ClientKeys{ID: id.ID, SignKey: reg.SignKey[:], BoxKey: reg.BoxKey[:]})
 	}
-	return t, ids, t.Validate()
+	keys, err := newTransportKeys(n, rand)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	for i, k := range keys {
+		t.Replicas[i].TransportKey = Hex(k.Public().(ed25519.PublicKey))
+	}
+	return t, ids, keys, t.Validate()
 }
 
 // devPolicies returns one policy per known (role, build), without measurements: it
@@ -136,12 +151,13 @@ func newClients(n int, rand io.Reader) ([]client.Identity, error) {
 // when Force is not set.
 var ErrExists = errors.New("operator: cluster directory already exists")
 
-// Init creates cluster directory dir: cluster.json and clients/client-<id>.json. A
+// Init creates cluster directory dir: cluster.json, clients/client-<id>.json and
+// replica-<id>/transport.key. A
 // directory that exists and is not empty is refused unless opt.Force is set, in which
 // case its template, credentials and replica configurations (not its bin folder) are
 // replaced.
 func Init(dir string, opt InitOptions, rand io.Reader) (*Template, error) {
-	t, ids, err := NewTemplate(opt, rand)
+	t, ids, keys, err := newTemplate(opt, rand)
 	if err != nil {
 		return nil, err
 	}
@@ -156,6 +172,11 @@ func Init(dir string, opt InitOptions, rand io.Reader) (*Template, error) {
 	}
 	for _, id := range ids {
 		if err := SaveIdentity(dir, id); err != nil {
+			return nil, err
+		}
+	}
+	for i, k := range keys {
+		if err := saveTransportKey(dir, uint64(i), k); err != nil {
 			return nil, err
 		}
 	}
@@ -192,7 +213,9 @@ func WriteInitReport(w io.Writer, dir string, t *Template) {
 		t.CheckpointInterval, t.Window, t.MaxBatchRequests, t.MaxRequestOps)
 	WriteMatrix(w, t)
 	fmt.Fprintf(w, "\nwrote %s (template, no secrets)\n", filepath.Join(dir, TemplateFile))
-	fmt.Fprintf(w, "wrote %d client credentials in %s (secret, mode 0600)\n\n", len(t.Clients), filepath.Join(dir, ClientsDir))
+	fmt.Fprintf(w, "wrote %d client credentials in %s (secret, mode 0600)\n", len(t.Clients), filepath.Join(dir, ClientsDir))
+	fmt.Fprintf(w, "wrote %d broker transport keys, %s (secret, mode 0600; copy each to its replica's host)\n\n", len(t.Replicas),
+		filepath.Join(dir, "replica-<id>", TransportKeyFile))
 	fmt.Fprint(w, "No enclave keys were written. Every compartment generates its keys inside its own\n"+
 		"process when `splitbft replica` starts and never writes them anywhere (docs/DESIGN.md §5):\n"+
 		"a replica is never restarted from old state. A restarted replica has new keys and\n"+

@@ -3,6 +3,7 @@ package operator
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -131,7 +132,11 @@ func TestInitExistingDirectory(t *testing.T) {
 	}
 	old, _ := LoadIdentity(dir, 1)
 	os.MkdirAll(filepath.Join(dir, "bin"), 0o755)
-	os.MkdirAll(filepath.Join(dir, "replica-0"), 0o755)
+	os.WriteFile(filepath.Join(dir, "replica-0", ConfigFile), []byte("old"), 0o644)
+	oldKey, err := os.ReadFile(filepath.Join(dir, "replica-0", TransportKeyFile))
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := Init(dir, testOptions(), spec.TestStream("init", 4)); !errors.Is(err, ErrExists) {
 		t.Fatalf("Init over an existing cluster: %v, want ErrExists", err)
 	}
@@ -146,8 +151,30 @@ func TestInitExistingDirectory(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "bin")); err != nil {
 		t.Error("--force removed the bin folder")
 	}
-	if _, err := os.Stat(filepath.Join(dir, "replica-0")); err == nil {
+	if _, err := os.Stat(filepath.Join(dir, "replica-0", ConfigFile)); err == nil {
 		t.Error("--force kept the old replica folder")
+	}
+	tmpl, err := LoadTemplate(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := LoadTransportKey(dir, tmpl, 0)
+	if err != nil {
+		t.Fatalf("--force: transport key: %v", err)
+	}
+	if string(oldKey) == fmt.Sprintf("%x\n", key.Seed()) {
+		t.Error("--force kept the old transport key")
+	}
+	if st, err := os.Stat(filepath.Join(dir, "replica-0", TransportKeyFile)); err != nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("transport key file: %v, %v; want mode 0600", st, err)
+	}
+	if _, err := LoadTransportKey(dir, tmpl, 1); err != nil {
+		t.Fatal(err)
+	}
+	other, _ := os.ReadFile(filepath.Join(dir, "replica-1", TransportKeyFile))
+	os.WriteFile(filepath.Join(dir, "replica-0", TransportKeyFile), other, 0o600)
+	if _, err := LoadTransportKey(dir, tmpl, 0); err == nil || !strings.Contains(err.Error(), "not the transport key") {
+		t.Errorf("replica 1's transport key loaded as replica 0's: %v", err)
 	}
 	empty := t.TempDir()
 	if _, err := Init(empty, testOptions(), spec.TestStream("init", 6)); err != nil {

@@ -3,6 +3,7 @@ package operator
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -147,6 +148,9 @@ type KVOptions struct {
 	Verifier attest.Verifier // default attest.DefaultVerifier()
 	Stderr   io.Writer       // the dev-insecure note and waiting notes; default os.Stderr
 	Quiet    bool            // print no dev-insecure note (another client of this invocation did)
+	// InsecureTransport connects over plain TCP without authentication (SPEC §13.2),
+	// to replicas run the same way, for measuring the transport's cost only.
+	InsecureTransport bool
 }
 
 // KV is a connected key-value client.
@@ -222,7 +226,8 @@ func dial(ctx context.Context, t *Template, cfg *spec.Config, id client.Identity
 	}
 	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	conn, err := tcpnet.DialClient(dctx, addrs, id.ID, tcpnet.ClientOptions{})
+	conn, err := tcpnet.DialClient(dctx, addrs, id.ID, tcpnet.ClientOptions{Insecure: opt.InsecureTransport,
+		Key: ed25519.NewKeyFromSeed(id.Seed[:]), ServerKeys: t.TransportKeys()})
 	if err != nil {
 		return nil, err
 	}

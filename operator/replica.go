@@ -30,6 +30,9 @@ type ReplicaOptions struct {
 	Broker   broker.Options  // broker tuning (ticks are Tick long)
 	Tick     time.Duration   // broker tick; default 10ms
 	Verifier attest.Verifier // default attest.DefaultVerifier()
+	// InsecureTransport runs the broker's ports over plain TCP without
+	// authentication (SPEC §13.2), for measuring the transport's cost only.
+	InsecureTransport bool
 }
 
 // ConfigFile is where a replica writes the configuration it formed, inside its
@@ -110,14 +113,21 @@ func (rp *replica) listen() error {
 	for i, r := range rp.t.Replicas {
 		peers[i] = r.Peer
 	}
-	rp.host, err = tcpnet.Listen(tcpnet.Options{ID: rp.opt.ID, Listen: me.Peer, Peers: peers, ClientListen: me.Client,
-		Tick: cmpOr(rp.opt.Tick, 10*time.Millisecond), Logger: rp.opt.Log})
+	topt := tcpnet.Options{ID: rp.opt.ID, Listen: me.Peer, Peers: peers, ClientListen: me.Client,
+		Tick: cmpOr(rp.opt.Tick, 10*time.Millisecond), Logger: rp.opt.Log, Insecure: rp.opt.InsecureTransport,
+		PeerKeys: rp.t.TransportKeys(), ClientKeys: rp.t.ClientSignKeys()}
+	if !topt.Insecure {
+		topt.Key, err = LoadTransportKey(rp.opt.Dir, rp.t, rp.opt.ID)
+	}
+	if err == nil {
+		rp.host, err = tcpnet.Listen(topt)
+	}
 	if err != nil {
 		rp.status.Close()
 		return fmt.Errorf("operator: %w", err)
 	}
-	rp.srv = &http.Server{Handler: rp.n.handler(), ReadHeaderTimeout: 5 * time.Second}
-	go rp.srv.Serve(rp.status)
+	rp.srv = newStatusServer(rp.n.handler())
+	go rp.srv.Serve(limitListener(rp.status, statusMaxConns))
 	rp.log.Info("listening", "peer", me.Peer, "client", me.Client, "status", me.Status)
 	return nil
 }

@@ -52,6 +52,10 @@ type ReplicaTemplate struct {
 	// replica's Redis gateway (SPEC.md §16), as the client ids GatewayClients.
 	Redis          string   `json:"redis,omitempty"`
 	GatewayClients []uint64 `json:"gateway_clients,omitempty"`
+	// TransportKey is the broker's Ed25519 transport public key, pinned by its peers
+	// and clients for the TLS links (SPEC §13.2); the private key is in the replica's
+	// folder (TransportKeyFile).
+	TransportKey Hex `json:"transport_key"`
 }
 
 // Build returns the build name the replica runs for role r.
@@ -200,6 +204,9 @@ func (t *Template) checkReplicas() error {
 				return tmplErr("replica %d: address %q used twice", i, a)
 			}
 			seen[a] = true
+		}
+		if err := checkTransportKey(rt.TransportKey); err != nil {
+			return tmplErr("replica %d: %v", i, err)
 		}
 		for r := spec.RolePrep; r <= spec.RoleExec; r++ {
 			if err := t.checkBuild(r, rt.Build(r)); err != nil {

@@ -3,6 +3,7 @@ package tcpnet
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -22,6 +23,7 @@ import (
 type ClientConn struct {
 	id      uint64
 	opt     ClientOptions
+	tls     []*tls.Config // per replica, pinned to its transport key; nil when Insecure
 	links   []*clientLink // index = replica id
 	replies chan []byte   // closed by Close, after every goroutine ended
 	pref    atomic.Int64  // the replica whose connection last delivered a reply
@@ -74,6 +76,9 @@ func DialClient(ctx context.Context, addrs []string, clientID uint64, opt Client
 	}
 	opt = opt.withDefaults()
 	c := &ClientConn{id: clientID, opt: opt, replies: make(chan []byte, opt.RepliesLen), up: make(chan struct{})}
+	if err := c.initAuth(len(addrs)); err != nil {
+		return nil, err
+	}
 	for i, a := range addrs {
 		bo, err := newBackoff(opt.MinBackoff, opt.MaxBackoff, opt.Rand)
 		if err != nil {
@@ -231,12 +236,22 @@ func (c *ClientConn) run(ctx context.Context, l *clientLink) {
 	}
 }
 
-// connect dials l and sends the hello.
+// connect dials l, authenticates both ends (TLS pinned to the replica's transport
+// key, the client's registered key; SPEC §13.2) and sends the hello.
 func (c *ClientConn) connect(ctx context.Context, l *clientLink) (net.Conn, error) {
 	d := net.Dialer{Timeout: c.opt.WriteTimeout}
-	conn, err := d.DialContext(ctx, "tcp", l.addr)
+	raw, err := d.DialContext(ctx, "tcp", l.addr)
 	if err != nil {
 		return nil, err
+	}
+	conn := raw
+	if c.tls != nil {
+		raw.SetDeadline(time.Now().Add(c.opt.WriteTimeout))
+		if conn, _, err = handshake(ctx, raw, c.tls[l.idx], false); err != nil {
+			raw.Close()
+			return nil, err
+		}
+		raw.SetDeadline(time.Time{})
 	}
 	hello := spec.Encode(&ClientMsg{Kind: ClientHello, Client: c.id, Body: []byte(ClientProto)})
 	conn.SetWriteDeadline(time.Now().Add(c.opt.WriteTimeout))
@@ -294,4 +309,24 @@ func (c *ClientConn) readReplies(conn net.Conn, l *clientLink, log *slog.Logger)
 			c.replyDrops.Add(1)
 		}
 	}
+}
+
+// initAuth checks the keys of the options and builds one TLS configuration per
+// replica, pinned to that replica's transport key.
+func (c *ClientConn) initAuth(n int) error {
+	if c.opt.Insecure {
+		c.opt.Logger.Warn("tcpnet: INSECURE TRANSPORT: plain TCP to the front ends, no authentication")
+		return nil
+	}
+	if len(c.opt.ServerKeys) != n {
+		return fmt.Errorf("tcpnet: DialClient: %d transport keys for %d addresses", len(c.opt.ServerKeys), n)
+	}
+	cert, err := selfSigned(c.opt.Key)
+	if err != nil {
+		return err
+	}
+	for _, k := range c.opt.ServerKeys {
+		c.tls = append(c.tls, dialerTLS(cert, k))
+	}
+	return nil
 }

@@ -15,25 +15,45 @@ import (
 
 // frontConn is one live client connection on the front end.
 type frontConn struct {
-	id uint64 // the client id of its hello (a claim: replies are sealed for that client)
-	q  *queue // reply frames waiting to be written
+	id   uint64   // the authenticated client id (SPEC §13.2): replies go only to its connections
+	q    *queue   // reply frames waiting to be written
+	conn net.Conn // closed when the client's newer connections push it out
+	seq  uint64   // registration order, to find the oldest
 }
 
 // clientRegistry maps client ids to their live connections, for Reply.
 type clientRegistry struct {
 	mu   sync.Mutex
 	byID map[uint64]map[*frontConn]struct{}
+	seq  uint64
 }
 
 func (g *clientRegistry) init() { g.byID = map[uint64]map[*frontConn]struct{}{} }
 
-func (g *clientRegistry) add(fc *frontConn) {
+// add registers fc and unregisters and returns the client's oldest connection beyond
+// max, for the caller to close (only the authenticated client itself can open one,
+// so it can only push out its own).
+func (g *clientRegistry) add(fc *frontConn, max int) *frontConn {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.byID[fc.id] == nil {
 		g.byID[fc.id] = map[*frontConn]struct{}{}
 	}
-	g.byID[fc.id][fc] = struct{}{}
+	g.seq++
+	fc.seq = g.seq
+	conns := g.byID[fc.id]
+	conns[fc] = struct{}{}
+	if len(conns) <= max {
+		return nil
+	}
+	var oldest *frontConn
+	for c := range conns {
+		if oldest == nil || c.seq < oldest.seq {
+			oldest = c
+		}
+	}
+	delete(conns, oldest) // its remove finds nothing
+	return oldest
 }
 
 func (g *clientRegistry) remove(fc *frontConn) {
@@ -78,6 +98,13 @@ func (h *Host) acceptClients(ctx context.Context, wg *sync.WaitGroup) {
 			conn.Close()
 			return false
 		}
+		if _, ok := h.auth.clientSrc.take(conn); !ok {
+			open.Add(-1)
+			h.c.authFailures.Add(1)
+			h.log.Debug("tcpnet: too many unauthenticated client connections from one source; closing", "addr", conn.RemoteAddr().String())
+			conn.Close()
+			return false
+		}
 		return true
 	}
 	serve := func(ctx context.Context, conn net.Conn) {
@@ -87,31 +114,51 @@ func (h *Host) acceptClients(ctx context.Context, wg *sync.WaitGroup) {
 	h.acceptLoop(ctx, wg, h.clientL, admit, serve)
 }
 
-// serveClient serves one client connection: the hello, then request frames, each
-// decoded strictly once before it goes to Replica.HandleClientDecoded; replies are written by a
-// second goroutine. Garbage is logged, counted, and closes the connection.
-func (h *Host) serveClient(ctx context.Context, conn net.Conn) {
-	stop := context.AfterFunc(ctx, func() { conn.Close() })
+// serveClient serves one client connection: the TLS handshake and the hello (whose
+// client id must be the one whose registered key authenticated), then request
+// frames, each decoded strictly once before it goes to Replica.HandleClientDecoded; replies are
+// written by a second goroutine. Garbage is logged, counted, and closes the connection.
+func (h *Host) serveClient(ctx context.Context, raw net.Conn) {
+	stop := context.AfterFunc(ctx, func() { raw.Close() })
 	defer stop()
-	defer conn.Close()
-	addr := conn.RemoteAddr().String()
-	r := bufio.NewReaderSize(conn, 64<<10)
-	id, err := h.readClientHello(conn, r)
+	defer raw.Close()
+	addr := raw.RemoteAddr().String()
+	conn, r, id, err := h.authClient(ctx, raw)
+	h.auth.clientSrc.release(sourceIP(raw))
 	if err != nil {
-		if ctx.Err() == nil && !errors.Is(err, errNoHello) {
-			h.c.clientGarbage.Add(1)
-			h.log.Error("tcpnet: bad hello from client; closing the connection", "addr", addr, "claimed", "none", "err", err)
-		}
+		h.rejected(ctx, err, "client", addr)
 		return
 	}
 	h.clientSession(ctx, conn, r, id, addr)
 }
 
+// authClient runs the handshake and reads the hello, both within Options.HelloTimeout.
+func (h *Host) authClient(ctx context.Context, raw net.Conn) (net.Conn, *bufio.Reader, uint64, error) {
+	raw.SetDeadline(time.Now().Add(h.opt.HelloTimeout))
+	defer raw.SetDeadline(time.Time{})
+	conn, key, err := handshake(ctx, raw, h.auth.clientTLS, true)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	r := bufio.NewReaderSize(conn, 64<<10)
+	frame, err := readHello(r)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	id, err := decodeClientHello(frame)
+	if err == nil {
+		err = h.clientIdentity(key, id)
+	}
+	return conn, r, id, err
+}
+
 // clientSession serves a client connection after its hello: replies are written by a
 // second goroutine while this one reads requests; both end together.
 func (h *Host) clientSession(ctx context.Context, conn net.Conn, r *bufio.Reader, id uint64, addr string) {
-	fc := &frontConn{id: id, q: newQueue(h.opt.ClientQueueLen, clientQueueBytes)}
-	h.clients.add(fc)
+	fc := &frontConn{id: id, q: newQueue(h.opt.ClientQueueLen, clientQueueBytes), conn: conn}
+	if old := h.clients.add(fc, h.opt.MaxConnsPerClient); old != nil {
+		old.conn.Close() // its session ends
+	}
 	h.c.clientConns.Add(1)
 	h.c.clientAccepted.Add(1)
 	defer h.c.clientConns.Add(-1)
@@ -122,26 +169,16 @@ func (h *Host) clientSession(ctx context.Context, conn net.Conn, r *bufio.Reader
 		pump(ctx, conn, fc.q, h.opt.WriteTimeout, readDone, &h.c.repliesWritten, &h.c.replyLost)
 		conn.Close()
 	}()
-	h.readClient(ctx, r, id, addr)
+	h.readClient(ctx, conn, r, id, addr)
 	close(readDone)
 	conn.Close()
 	<-written
 }
 
-// readClientHello reads the hello within Options.HelloTimeout.
-func (h *Host) readClientHello(conn net.Conn, r *bufio.Reader) (uint64, error) {
-	conn.SetReadDeadline(time.Now().Add(h.opt.HelloTimeout))
-	frame, err := readHello(r)
-	if err != nil {
-		return 0, err
-	}
-	conn.SetReadDeadline(time.Time{})
-	return decodeClientHello(frame)
-}
-
 // readClient reads request frames of client id until the connection fails.
-func (h *Host) readClient(ctx context.Context, r *bufio.Reader, id uint64, addr string) {
+func (h *Host) readClient(ctx context.Context, conn net.Conn, r *bufio.Reader, id uint64, addr string) {
 	for {
+		conn.SetReadDeadline(time.Now().Add(h.opt.IdleTimeout))
 		frame, err := readFrame(r, MaxClientFrame)
 		if err != nil && !errors.Is(err, ErrFrameLength) {
 			return // the client went away

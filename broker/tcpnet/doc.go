@@ -3,13 +3,19 @@
 // other replicas' brokers, and serves clients on a front end port; ClientConn is the
 // client side of that front end.
 //
-// Trust: UNTRUSTED host code (part of the broker, SPEC.md §13). It holds no secret and
-// trusts nothing it receives: every protocol message is signed and verified by the
-// compartments, and replies are sealed for their client. The channel is plain TCP; an
-// attacker on the network can delay, drop or forge frames, which costs liveness at
-// most. What tcpnet guarantees is hygiene: every frame is decoded strictly before it
-// reaches the replica, and a connection that sends anything else is logged, counted
-// and closed, so garbage never reaches a compartment, or even broker.Replica.
+// Trust: UNTRUSTED host code (part of the broker, SPEC.md §13). It trusts nothing it
+// receives: every protocol message is signed and verified by the compartments, and
+// replies are sealed for their client. Its one key, the broker's transport key, is a
+// liveness identity: every connection is TLS 1.3 with mutual authentication by
+// Ed25519 keys pinned to the cluster (tlsauth.go): a broker by its transport key, a
+// client by its registered signing key. So no one outside the cluster can claim a
+// replica's or a client's id: hints, fetches and relayed requests are attributed to
+// the authenticated broker, and replies go only to the authenticated client. An
+// unauthenticated connection gets nothing and costs a bounded amount: a handshake
+// deadline, a cap on waiting connections per source IP and in all, and an accept rate
+// per source IP (limits.go). Every frame is decoded strictly before it reaches the
+// replica, and a connection that sends anything else is logged, counted and closed.
+// Options.Insecure (plain TCP, no authentication) exists only to measure the cost.
 //
 // # Host duties
 //
@@ -38,10 +44,10 @@
 //	then    enc(broker.PeerMsg{Kind, Body}), cap MaxPeerFrame = 48 MiB + 64
 //
 // The dialer only writes; the acceptor only reads. The hello's id (< n, not the
-// acceptor's own) labels the connection for logs and counters and is the `from` of
-// Replica.HandlePeer; nobody authenticates it. At most two inbound connections per
-// claimed id are kept (a reconnecting peer's new connection may overlap its stale
-// one); a third closes the oldest. A frame that is not a PeerMsg whose Body decodes as
+// acceptor's own) must be the replica whose transport key authenticated the
+// connection; it is the `from` of Replica.HandlePeer. At most two inbound connections
+// per peer are kept (a reconnecting peer's new connection may overlap its stale one);
+// a third closes the oldest (only that peer can open one). A frame that is not a PeerMsg whose Body decodes as
 // its Kind (broker.DecodePeer) closes the connection with an error log naming the
 // remote address and the claimed id; the dialer may reconnect.
 //
@@ -64,10 +70,11 @@
 //	                own exec (Replica.HandleRead; SPEC.md §16.6)
 //
 // The broker hands each request to Replica.HandleClientDecoded, which applies R1–R4
-// (and R5 when obligation 5 of SPEC.md §13.3 asks for it on arrival) and starts the timer or forwards it; replies for a client id go to every live
-// connection that said hello with that id. Any other frame (wrong kind, wrong client,
-// an undecodable request) closes the connection with an error log. The client id is
-// a claim: anyone may ask for a client's replies, which are sealed for that client.
+// (and R5 when SPEC.md §13.3 obligation 5 asks for it on arrival) and starts the timer or forwards it; replies for a client id go to every live
+// connection authenticated as that client (at most Options.MaxConnsPerClient; a newer
+// one closes the oldest). Any other frame (wrong kind, wrong client, an undecodable
+// request) closes the connection with an error log. The hello's client id must be
+// the one whose registered key authenticated the connection.
 // A client opens one connection per replica, sends a request to one replica and
 // retransmits to all; a broker frame that is not a reply for it closes that
 // connection.

@@ -3,6 +3,7 @@ package tcpnet_test
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"fmt"
 	"io"
 	"log/slog"
@@ -120,9 +121,14 @@ func reserveAddr(t *testing.T) string {
 
 // hostOptions are the options of replica i's host in tests.
 func (f *fixture) hostOptions(i int, peer, cl string, logs *logSink) tcpnet.Options {
+	clients := map[uint64]ed25519.PublicKey{}
+	for _, id := range f.ids {
+		clients[id.ID] = clientKey(id).Public().(ed25519.PublicKey)
+	}
 	return tcpnet.Options{ID: uint64(i), Listen: peer, ClientListen: cl, Tick: 5 * time.Millisecond,
 		MinBackoff: 10 * time.Millisecond, MaxBackoff: 200 * time.Millisecond, Logger: logs.logger(),
-		Rand: spec.TestStream("tcpnet-jitter", f.seed*16+uint64(i))}
+		Rand: spec.TestStream("tcpnet-jitter", f.seed*16+uint64(i)),
+		Key:  transportKey(i), PeerKeys: transportPubs(), ClientKeys: clients}
 }
 
 // listen binds replica i's host and builds its broker; the addresses it got
@@ -212,7 +218,7 @@ func (f *fixture) client(c int) *client.Client {
 	defer cancel()
 	conn, err := tcpnet.DialClient(ctx, f.clientAddrs, id.ID, tcpnet.ClientOptions{
 		MinBackoff: 10 * time.Millisecond, MaxBackoff: 200 * time.Millisecond,
-		Rand: spec.TestStream("tcpnet-client-jitter", f.seed*1000+id.ID)})
+		Rand: spec.TestStream("tcpnet-client-jitter", f.seed*1000+id.ID), Key: clientKey(id), ServerKeys: transportPubs()})
 	if err != nil {
 		f.t.Fatalf("client %d: %v", id.ID, err)
 	}

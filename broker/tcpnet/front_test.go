@@ -3,6 +3,7 @@ package tcpnet_test
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -53,6 +54,7 @@ func TestClientGarbageIsRejected(t *testing.T) {
 		{"request before the hello", "bad hello from client", "none", "bad frame length", clientMsg(tcpnet.ClientRequest, 100, req100)},
 		{"small request before the hello", "bad hello from client", "none", "want a hello", clientMsg(tcpnet.ClientRequest, 100, []byte{0x80})},
 		{"hello for another protocol", "bad hello from client", "none", "want a hello", clientMsg(tcpnet.ClientHello, 100, []byte("splitbft/v2/client"))},
+		{"hello claiming another client than its key", "bad hello from client", "none", "another identity", clientMsg(tcpnet.ClientHello, 101, []byte(tcpnet.ClientProto))},
 		{"request for another client", "garbage from client", "100", "for client 101, want a request", append(hello, clientMsg(tcpnet.ClientRequest, 101, req101)...)},
 		{"request signed as another client", "garbage from client", "100", "signed as client 101", append(hello, clientMsg(tcpnet.ClientRequest, 100, req101)...)},
 		{"request body not a REQUEST", "garbage from client", "100", "not a REQUEST", append(hello, clientMsg(tcpnet.ClientRequest, 100, seeded("tcpnet-req", seed, 50))...)},
@@ -64,7 +66,7 @@ func TestClientGarbageIsRejected(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			before := nd.host.Stats().Clients.Garbage
-			local := sendGarbage(t, f.clientAddrs[0], garbageCase{name: tc.name, bytes: tc.bytes})
+			local := sendGarbage(t, f.clientAddrs[0], clientKey(f.ids[0]), garbageCase{name: tc.name, bytes: tc.bytes})
 			if got := nd.host.Stats().Clients.Garbage; got != before+1 {
 				t.Errorf("client garbage %d → %d, want one more", before, got)
 			}
@@ -76,11 +78,7 @@ func TestClientGarbageIsRejected(t *testing.T) {
 	if m := f.metrics(0); m.ClientRequests != 0 || m.BadRequests != 0 {
 		t.Fatalf("garbage reached the broker: %d requests, %d bad", m.ClientRequests, m.BadRequests)
 	}
-	conn, err := net.Dial("tcp", f.clientAddrs[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := dialAs(t, f.clientAddrs[0], clientKey(f.ids[0]))
 	conn.Write(append(hello, clientMsg(tcpnet.ClientRequest, 100, req100)...))
 	eventually(t, 5*time.Second, "the valid request to reach the broker", func() (bool, string) {
 		m := f.metrics(0)
@@ -109,7 +107,12 @@ func newFakeFrontEnd(t *testing.T, id uint64) *fakeFrontEnd {
 				return
 			}
 			t.Cleanup(func() { conn.Close() })
-			fe.conns <- conn
+			tc := tlsServe(t, conn, transportKey(0)).(*tls.Conn)
+			go func() { // the client's DialClient waits for the handshake
+				if tc.Handshake() == nil {
+					fe.conns <- tc
+				}
+			}()
 		}
 	}()
 	return fe
@@ -148,7 +151,8 @@ func TestClientConnDropsGarbageAndReconnects(t *testing.T) {
 	fe := newFakeFrontEnd(t, 7)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	cc, err := tcpnet.DialClient(ctx, []string{fe.l.Addr().String()}, 7, tcpnet.ClientOptions{MinBackoff: time.Millisecond, Rand: spec.TestStream("tcpnet-cc", 1)})
+	cc, err := tcpnet.DialClient(ctx, []string{fe.l.Addr().String()}, 7, tcpnet.ClientOptions{MinBackoff: time.Millisecond, Rand: spec.TestStream("tcpnet-cc", 1),
+		Key: transportKey(7), ServerKeys: transportPubs()[:1]})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -187,7 +191,8 @@ func TestClientConnDropsGarbageAndReconnects(t *testing.T) {
 func TestDialClientFailsWithoutFrontEnd(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
-	cc, err := tcpnet.DialClient(ctx, []string{reserveAddr(t)}, 1, tcpnet.ClientOptions{MinBackoff: time.Millisecond, Rand: spec.TestStream("tcpnet-cc", 2)})
+	cc, err := tcpnet.DialClient(ctx, []string{reserveAddr(t)}, 1, tcpnet.ClientOptions{MinBackoff: time.Millisecond, Rand: spec.TestStream("tcpnet-cc", 2),
+		Key: transportKey(7), ServerKeys: transportPubs()[:1]})
 	if err == nil {
 		cc.Close()
 		t.Fatal("DialClient succeeded with no front end")

@@ -1,6 +1,7 @@
 package tcpnet_test
 
 import (
+	"crypto/ed25519"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -67,6 +68,7 @@ func peerGarbage(seed, self uint64) []garbageCase {
 		{"client hello on the peer port", frame(spec.Encode(&tcpnet.ClientMsg{Kind: tcpnet.ClientHello, Client: 2, Body: []byte(tcpnet.ClientProto)})), true, "not a PeerHello"},
 		{"hello for another protocol", peerHello("splitbft/v2/peer", 2), true, "protocol"},
 		{"hello claiming the host's own id", peerHello(tcpnet.PeerProto, self), true, "own id"},
+		{"hello claiming another replica than its key", peerHello(tcpnet.PeerProto, 3), true, "another identity"},
 		{"hello claiming a replica beyond the cluster", peerHello(tcpnet.PeerProto, 4), true, "4-replica cluster"},
 		{"zero frame length", cat(hello, header(0)), false, "bad frame length: 0"},
 		{"frame length over the cap", cat(hello, header(tcpnet.MaxPeerFrame+1)), false, "bad frame length"},
@@ -78,15 +80,11 @@ func peerGarbage(seed, self uint64) []garbageCase {
 	}
 }
 
-// sendGarbage writes gc's bytes to addr and waits for the host to close the
+// sendGarbage writes gc's bytes to addr (authenticated with key) and waits for the host to close the
 // connection; it returns the local address the host saw.
-func sendGarbage(t *testing.T, addr string, gc garbageCase) string {
+func sendGarbage(t *testing.T, addr string, key ed25519.PrivateKey, gc garbageCase) string {
 	t.Helper()
-	conn, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := dialAs(t, addr, key)
 	if _, err := conn.Write(gc.bytes); err != nil {
 		t.Fatalf("%s: write: %v", gc.name, err)
 	}
@@ -133,18 +131,14 @@ func TestPeerGarbageIsRejected(t *testing.T) {
 	for _, gc := range peerGarbage(seed, 0) {
 		t.Run(gc.name, func(t *testing.T) {
 			before := nd.host.Stats()
-			local := sendGarbage(t, f.peerAddrs[0], gc)
+			local := sendGarbage(t, f.peerAddrs[0], transportKey(2), gc)
 			checkGarbage(t, nd, gc, local, before)
 		})
 	}
 	if m := f.metrics(0); m.PeerIn != 0 || m.Garbage != 0 {
 		t.Fatalf("garbage reached the broker: PeerIn %d, Garbage %d", m.PeerIn, m.Garbage)
 	}
-	conn, err := net.Dial("tcp", f.peerAddrs[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := dialAs(t, f.peerAddrs[0], transportKey(2))
 	conn.Write(append(peerHello(tcpnet.PeerProto, 2), frame(hintMsg())...))
 	eventually(t, 5*time.Second, "the valid hint to be received", func() (bool, string) {
 		st := nd.host.Stats().Peers[2]
@@ -171,7 +165,7 @@ func TestClusterSurvivesGarbage(t *testing.T) {
 	received := nd.host.Stats().Peers[2].Received
 	var garbage, bad uint64
 	for _, gc := range peerGarbage(seed, 1) {
-		sendGarbage(t, f.peerAddrs[1], gc)
+		sendGarbage(t, f.peerAddrs[1], transportKey(2), gc)
 		if gc.badHello {
 			bad++
 		} else {

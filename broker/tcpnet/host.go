@@ -41,6 +41,7 @@ type Host struct {
 	clientIn chan func(*broker.Replica) // client requests, for the event loop
 	hellos   chan struct{}              // one token per peer connection waiting for its hello
 	clients  clientRegistry
+	auth     hostAuth
 	c        hostCounters
 
 	state   atomic.Int32  // stateIdle → stateRunning → stateDone, or stateIdle → stateDone
@@ -66,6 +67,9 @@ func Listen(opt Options) (*Host, error) {
 		inbox: make(chan func(*broker.Replica), opt.InboxLen), clientIn: make(chan func(*broker.Replica), opt.InboxLen),
 		hellos: make(chan struct{}, maxPendingHellos), stopped: make(chan struct{})}
 	h.clients.init()
+	if err := h.initAuth(); err != nil {
+		return nil, err
+	}
 	if opt.Peers != nil {
 		if err := h.SetPeers(opt.Peers); err != nil {
 			return nil, err
@@ -163,7 +167,7 @@ func (h *Host) closeListeners() {
 
 // Stats returns a snapshot of the counters. It is safe to call at any time.
 func (h *Host) Stats() Stats {
-	s := Stats{BadHellos: h.c.badHellos.Load(), Refused: h.c.refused.Load(),
+	s := Stats{BadHellos: h.c.badHellos.Load(), Refused: h.c.refused.Load(), AuthFailures: h.c.authFailures.Load(),
 		Unroutable: h.c.unroutable.Load(), Clients: h.c.clientStats()}
 	if ps := h.peers.Load(); ps != nil {
 		s.Peers = make([]PeerStats, len(ps.peers))

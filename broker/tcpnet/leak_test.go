@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"runtime"
 	"testing"
 	"time"
@@ -27,12 +26,10 @@ func TestRunStopsWithoutLeaks(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, addr := range []string{f.peerAddrs[0], f.clientAddrs[0]} {
-		conn, err := net.Dial("tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.Close()
+		dialAs(t, addr, nil)
 	}
+	dialAs(t, f.peerAddrs[0], transportKey(2))
+	dialAs(t, f.clientAddrs[0], clientKey(f.ids[0]))
 	f.closeClients()
 	for i := range replicas {
 		f.stop(i)

@@ -3,6 +3,8 @@ package tcpnet_test
 import (
 	"bufio"
 	"context"
+	"crypto/ed25519"
+	"crypto/tls"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -45,7 +47,7 @@ func TestFullQueueDropsAndCounts(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			h, err := tcpnet.Listen(tcpnet.Options{ID: 0, Listen: "127.0.0.1:0", QueueLen: tc.queueLen, QueueBytes: tc.queueBytes,
-				Peers: []string{"", reserveAddr(t), reserveAddr(t), reserveAddr(t)}})
+				Peers: []string{"", reserveAddr(t), reserveAddr(t), reserveAddr(t)}, Key: transportKey(0), PeerKeys: transportPubs()})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -82,6 +84,7 @@ func sinkPeer(t *testing.T) string {
 				return
 			}
 			t.Cleanup(func() { conn.Close() })
+			go tlsServe(t, conn, transportKey(1)).(*tls.Conn).Handshake() // then never reads
 		}
 	}()
 	return l.Addr().String()
@@ -150,7 +153,7 @@ func fakePeer(t *testing.T) (string, chan net.Conn) {
 				return
 			}
 			t.Cleanup(func() { conn.Close() })
-			conns <- conn
+			conns <- tlsServe(t, conn, transportKey(1))
 		}
 	}()
 	return l.Addr().String(), conns
@@ -210,14 +213,11 @@ func TestOutboundReconnects(t *testing.T) {
 	})
 }
 
-// dialHello connects to addr and writes hello.
-func dialHello(t *testing.T, addr string, hello []byte) net.Conn {
+// dialHello connects to addr, authenticates with key (plain TCP for nil) and writes
+// hello.
+func dialHello(t *testing.T, addr string, key ed25519.PrivateKey, hello []byte) net.Conn {
 	t.Helper()
-	conn, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
+	conn := dialAs(t, addr, key)
 	if _, err := conn.Write(hello); err != nil {
 		t.Fatal(err)
 	}
@@ -226,36 +226,41 @@ func dialHello(t *testing.T, addr string, hello []byte) net.Conn {
 
 // TestConnectionLimits checks the bounds on connections: a silent connection is
 // closed at the hello timeout, client connections beyond MaxClientConns are refused,
-// and a third inbound connection claiming one peer id closes the oldest.
+// and a third inbound connection authenticated as one peer closes the oldest.
 func TestConnectionLimits(t *testing.T) {
 	f := newFixture(t, 9, 1)
 	nd := f.startCustom(f.peerAddrs, func(o *tcpnet.Options) {
 		o.HelloTimeout, o.MaxClientConns = 100*time.Millisecond, 1
 	})
-	silent := dialHello(t, f.peerAddrs[0], nil)
+	silent := dialHello(t, f.peerAddrs[0], nil, nil)
 	expectClosed(t, silent, "a silent peer connection")
+	if st := nd.host.Stats(); st.AuthFailures != 1 || len(nd.logs.lines("handshake failed", "addr="+silent.LocalAddr().String(), "timeout")) != 1 {
+		t.Errorf("silent connection: %d auth failures; log:\n%s", st.AuthFailures, nd.logs.tail(2000))
+	}
+	silent = dialHello(t, f.peerAddrs[0], transportKey(2), nil)
+	expectClosed(t, silent, "a silent authenticated peer connection")
 	if st := nd.host.Stats(); st.BadHellos != 1 || len(nd.logs.lines("bad hello from peer", "addr="+silent.LocalAddr().String(), "timeout")) != 1 {
 		t.Errorf("silent connection: %d bad hellos; log:\n%s", st.BadHellos, nd.logs.tail(2000))
 	}
 
-	dialHello(t, f.clientAddrs[0], clientMsg(tcpnet.ClientHello, 100, []byte(tcpnet.ClientProto)))
+	dialHello(t, f.clientAddrs[0], clientKey(f.ids[0]), clientMsg(tcpnet.ClientHello, 100, []byte(tcpnet.ClientProto)))
 	eventually(t, 5*time.Second, "the first client connection", func() (bool, string) {
 		st := nd.host.Stats().Clients
 		return st.Conns == 1, fmt.Sprintf("%+v", st)
 	})
-	expectClosed(t, dialHello(t, f.clientAddrs[0], nil), "a client connection beyond MaxClientConns")
+	expectClosed(t, dialHello(t, f.clientAddrs[0], nil, nil), "a client connection beyond MaxClientConns")
 	if st := nd.host.Stats().Clients; st.Refused != 1 || st.Conns != 1 {
 		t.Errorf("clients %+v; want 1 refused, 1 live", st)
 	}
 
 	hello := peerHello(tcpnet.PeerProto, 2)
-	oldest := dialHello(t, f.peerAddrs[0], hello)
+	oldest := dialHello(t, f.peerAddrs[0], transportKey(2), hello)
 	eventually(t, 5*time.Second, "the first inbound connection of peer 2", func() (bool, string) {
 		st := nd.host.Stats().Peers[2]
 		return st.Inbound == 1, fmt.Sprintf("%+v", st)
 	})
-	dialHello(t, f.peerAddrs[0], hello)
-	dialHello(t, f.peerAddrs[0], hello)
+	dialHello(t, f.peerAddrs[0], transportKey(2), hello)
+	dialHello(t, f.peerAddrs[0], transportKey(2), hello)
 	expectClosed(t, oldest, "the oldest of three connections claiming peer 2")
 	eventually(t, 5*time.Second, "two inbound connections of peer 2", func() (bool, string) {
 		st := nd.host.Stats().Peers[2]

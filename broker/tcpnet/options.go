@@ -1,6 +1,7 @@
 package tcpnet
 
 import (
+	"crypto/ed25519"
 	"crypto/rand"
 	"io"
 	"log/slog"
@@ -26,6 +27,23 @@ type Options struct {
 	WriteTimeout   time.Duration // a blocked write closes its connection after this; default 10s
 	HelloTimeout   time.Duration // an accepted connection must say hello within this; default 5s
 	Rand           io.Reader     // seeds the back-off jitter; default crypto/rand
+
+	// Authentication (SPEC §13.2). Both ports speak TLS 1.3 with keys pinned to the
+	// cluster: Key is this broker's transport key, PeerKeys the brokers' transport
+	// public keys (index = replica id, PeerKeys[ID] == Key's public key), ClientKeys
+	// the registered clients' signing keys (a client authenticates with its own).
+	Key        ed25519.PrivateKey
+	PeerKeys   []ed25519.PublicKey
+	ClientKeys map[uint64]ed25519.PublicKey
+	// Insecure runs both ports over plain TCP with no authentication: anyone can then
+	// claim any replica or client id. For measuring the transport's cost only.
+	Insecure bool
+
+	IdleTimeout       time.Duration // a connection that delivers no complete frame for this long is closed; default 5m
+	MaxPendingPerIP   int           // connections from one IP not yet authenticated, per port; default 16
+	AcceptRate        int           // new connections accepted per second per IP and port; default 10
+	AcceptBurst       int           // … and at once after a quiet spell; default 64
+	MaxConnsPerClient int           // live connections of one authenticated client; more close the oldest; default 4
 }
 
 func (o Options) withDefaults() Options {
@@ -50,6 +68,11 @@ func (o Options) withDefaults() Options {
 	o.MaxBackoff = max(o.MaxBackoff, o.MinBackoff)
 	defDur(&o.WriteTimeout, 10*time.Second)
 	defDur(&o.HelloTimeout, 5*time.Second)
+	defDur(&o.IdleTimeout, 5*time.Minute)
+	def(&o.MaxPendingPerIP, 16)
+	def(&o.AcceptRate, 10)
+	def(&o.AcceptBurst, 64)
+	def(&o.MaxConnsPerClient, 4)
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -68,6 +91,13 @@ type ClientOptions struct {
 	WriteTimeout           time.Duration // a blocked write closes its connection after this; default 10s
 	Logger                 *slog.Logger  // default: discard
 	Rand                   io.Reader     // seeds the back-off jitter; default crypto/rand
+
+	// Key is the client's registered signing key, with which it authenticates
+	// (SPEC §13.2); ServerKeys are the brokers' transport public keys, index =
+	// replica id. Both are required unless Insecure (plain TCP, measurements only).
+	Key        ed25519.PrivateKey
+	ServerKeys []ed25519.PublicKey
+	Insecure   bool
 }
 
 func (o ClientOptions) withDefaults() ClientOptions {

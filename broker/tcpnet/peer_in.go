@@ -11,8 +11,9 @@ import (
 	"github.com/splitbft/splitbft/broker"
 )
 
-// maxInboundPerPeer bounds the inbound connections claiming one id: a reconnecting
-// peer's new connection may overlap its stale one; a further one closes the oldest.
+// maxInboundPerPeer bounds the inbound connections authenticated as one peer: a
+// reconnecting peer's new connection may overlap its stale one; a further one closes
+// the oldest (only that peer, holding its transport key, can open one).
 const maxInboundPerPeer = 2
 
 // acceptRetry is the pause after a failed Accept (for example, out of descriptors).
@@ -45,59 +46,93 @@ func (h *Host) acceptPeers(ctx context.Context, wg *sync.WaitGroup) {
 	h.acceptLoop(ctx, wg, h.peerL, h.admitPeer, h.servePeer)
 }
 
-// admitPeer takes a hello token, or refuses the connection when too many wait.
+// admitPeer takes a hello token and a slot of the connection's source IP, or
+// refuses the connection when too many wait for their handshake and hello.
 func (h *Host) admitPeer(conn net.Conn) bool {
 	select {
 	case h.hellos <- struct{}{}:
-		return true
 	default:
 		h.c.refused.Add(1)
 		h.log.Warn("tcpnet: too many peer connections waiting for hello; closing", "addr", conn.RemoteAddr().String())
 		conn.Close()
 		return false
 	}
+	if _, ok := h.auth.peerSrc.take(conn); !ok {
+		<-h.hellos
+		h.c.authFailures.Add(1)
+		h.log.Debug("tcpnet: too many unauthenticated peer connections from one source; closing", "addr", conn.RemoteAddr().String())
+		conn.Close()
+		return false
+	}
+	return true
 }
 
-// servePeer reads one inbound peer connection: the hello, then PeerMsg frames, each
-// decoded strictly before it is handed to the event loop. Anything else closes it.
-func (h *Host) servePeer(ctx context.Context, conn net.Conn) {
-	stop := context.AfterFunc(ctx, func() { conn.Close() })
+// servePeer reads one inbound peer connection: the TLS handshake, the hello (whose
+// replica id must be the authenticated one), then PeerMsg frames, each decoded
+// strictly before it is handed to the event loop. Anything else closes it.
+func (h *Host) servePeer(ctx context.Context, raw net.Conn) {
+	stop := context.AfterFunc(ctx, func() { raw.Close() })
 	defer stop()
-	defer conn.Close()
-	addr := conn.RemoteAddr().String()
-	r := bufio.NewReaderSize(conn, 64<<10)
+	defer raw.Close()
+	addr := raw.RemoteAddr().String()
 	ps := h.peers.Load()
-	id, err := h.readPeerHello(conn, r, ps)
+	conn, r, id, err := h.authPeer(ctx, raw, ps)
 	<-h.hellos
+	h.auth.peerSrc.release(sourceIP(raw))
 	if err != nil {
-		if ctx.Err() == nil && !errors.Is(err, errNoHello) {
-			h.c.badHellos.Add(1)
-			h.log.Error("tcpnet: bad hello from peer; closing the connection", "addr", addr, "claimed", "none", "err", err)
-		}
+		h.rejected(ctx, err, "peer", addr)
 		return
 	}
 	p := ps.peers[id]
 	p.addInbound(conn)
 	defer p.removeInbound(conn)
 	h.log.Debug("tcpnet: peer connected", "addr", addr, "claimed", id)
-	h.readPeer(ctx, r, p, addr)
+	h.readPeer(ctx, conn, r, p, addr)
 }
 
-// readPeerHello reads the hello within Options.HelloTimeout.
-func (h *Host) readPeerHello(conn net.Conn, r *bufio.Reader, ps *peerSet) (uint64, error) {
-	conn.SetReadDeadline(time.Now().Add(h.opt.HelloTimeout))
+// authPeer runs the handshake and reads the hello, both within Options.HelloTimeout.
+func (h *Host) authPeer(ctx context.Context, raw net.Conn, ps *peerSet) (net.Conn, *bufio.Reader, uint64, error) {
+	raw.SetDeadline(time.Now().Add(h.opt.HelloTimeout))
+	defer raw.SetDeadline(time.Time{})
+	conn, key, err := handshake(ctx, raw, h.auth.peerTLS, true)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	r := bufio.NewReaderSize(conn, 64<<10)
 	frame, err := readHello(r)
 	if err != nil {
-		return 0, err
+		return nil, nil, 0, err
 	}
-	conn.SetReadDeadline(time.Time{})
-	return decodePeerHello(frame, h.opt.ID, len(ps.peers))
+	id, err := decodePeerHello(frame, h.opt.ID, len(ps.peers))
+	if err == nil {
+		err = h.peerIdentity(key, id)
+	}
+	return conn, r, id, err
+}
+
+// rejected logs and counts a connection that failed its handshake or hello. A failed
+// handshake (no key of the cluster) is only counted and logged at debug level, so
+// that a flood of them cannot flood the log either.
+func (h *Host) rejected(ctx context.Context, err error, port, addr string) {
+	switch {
+	case ctx.Err() != nil || errors.Is(err, errNoHello):
+	case isHandshakeErr(err):
+		h.c.authFailures.Add(1)
+		h.log.Debug("tcpnet: handshake failed; closing the connection", "port", port, "addr", addr, "err", err)
+	case port == "peer":
+		h.c.badHellos.Add(1)
+		h.log.Error("tcpnet: bad hello from peer; closing the connection", "addr", addr, "claimed", "none", "err", err)
+	default:
+		h.c.clientGarbage.Add(1)
+		h.log.Error("tcpnet: bad hello from client; closing the connection", "addr", addr, "claimed", "none", "err", err)
+	}
 }
 
 // readPeer reads frames from peer p's inbound connection until it fails, posting
 // each valid PeerMsg to the event loop. Garbage is logged, counted, and ends it.
-func (h *Host) readPeer(ctx context.Context, r *bufio.Reader, p *peer, addr string) {
+func (h *Host) readPeer(ctx context.Context, conn net.Conn, r *bufio.Reader, p *peer, addr string) {
 	for {
+		conn.SetReadDeadline(time.Now().Add(h.opt.IdleTimeout))
 		frame, err := readFrame(r, MaxPeerFrame)
 		if err != nil && !errors.Is(err, ErrFrameLength) {
 			if ctx.Err() == nil {

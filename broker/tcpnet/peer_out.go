@@ -66,13 +66,21 @@ func (h *Host) dial(ctx context.Context, p *peer, bo *backoff) {
 	}
 }
 
-// connect dials p and sends the hello.
+// connect dials p, authenticates it (TLS, pinned to p's transport key; SPEC §13.2)
+// and sends the hello.
 func (h *Host) connect(ctx context.Context, p *peer) (net.Conn, error) {
 	d := net.Dialer{Timeout: h.opt.WriteTimeout}
-	conn, err := d.DialContext(ctx, "tcp", p.addr)
+	raw, err := d.DialContext(ctx, "tcp", p.addr)
 	if err != nil {
 		return nil, err
 	}
+	raw.SetDeadline(time.Now().Add(h.opt.WriteTimeout))
+	conn, err := h.dialPeerTLS(ctx, raw, p)
+	if err != nil {
+		raw.Close()
+		return nil, err
+	}
+	raw.SetDeadline(time.Time{})
 	hello := spec.Encode(&PeerHello{Proto: []byte(PeerProto), Replica: h.opt.ID})
 	conn.SetWriteDeadline(time.Now().Add(h.opt.WriteTimeout))
 	if _, err := conn.Write(appendFrame(hello)); err != nil {

@@ -26,7 +26,11 @@ func (h *Host) Run(ctx context.Context, r *broker.Replica) error {
 		return fmt.Errorf("tcpnet: replica %d on the host of replica %d", r.ID(), h.opt.ID)
 	case ps == nil:
 		return errors.New("tcpnet: no peers: set Options.Peers or call SetPeers")
-	case !h.state.CompareAndSwap(stateIdle, stateRunning):
+	}
+	if err := h.checkPeerKeys(len(ps.peers)); err != nil {
+		return err
+	}
+	if !h.state.CompareAndSwap(stateIdle, stateRunning) {
 		return ErrRunning
 	}
 	ctx, cancel := context.WithCancel(ctx)

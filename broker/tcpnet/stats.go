@@ -6,15 +6,18 @@ import "sync/atomic"
 // (bool, int) are current values.
 type Stats struct {
 	Peers      []PeerStats // index = replica id; Peers[ID] stays zero
-	BadHellos  uint64      // peer connections closed for a bad, missing or late hello
+	BadHellos  uint64      // authenticated peer connections closed for a bad, missing or late hello
 	Refused    uint64      // peer connections closed at accept: too many waiting for hello
 	Unroutable uint64      // Send calls for no known peer (own id, or beyond Peers)
-	Clients    ClientStats
+	// AuthFailures counts connections (both ports) closed because the TLS handshake
+	// failed or the source IP had too many connections not yet authenticated.
+	AuthFailures uint64
+	Clients      ClientStats
 }
 
 // PeerStats are the counters of one peer. "Sent" side counters are about the
 // outbound connection this host dials; "received" side ones about the inbound
-// connections that claim the peer's id in their hello (a claim nobody checks).
+// connections authenticated as the peer (SPEC §13.2).
 type PeerStats struct {
 	Addr       string // the configured address
 	Sent       uint64 // frames written to the outbound connection
@@ -26,7 +29,7 @@ type PeerStats struct {
 	DialErrors uint64 // failed dials (and failed hellos) of the outbound connection
 	Queued     int    // frames waiting in the outbound queue
 	Connected  bool   // the outbound connection is up
-	Inbound    int    // live inbound connections claiming this peer's id
+	Inbound    int    // live inbound connections authenticated as this peer
 }
 
 // ClientStats are the client front end's counters.
@@ -65,6 +68,7 @@ func (c *peerCounters) snapshot(addr string, q *queue) PeerStats {
 // hostCounters are the live counters of a Host outside any one peer.
 type hostCounters struct {
 	badHellos, refused, unroutable atomic.Uint64
+	authFailures                   atomic.Uint64
 	clientConns                    atomic.Int64
 	clientAccepted, clientRefused  atomic.Uint64
 	clientGarbage, clientRequests  atomic.Uint64

@@ -116,6 +116,7 @@ func parseKVFlags(args []string, stdout, stderr io.Writer) (*kvFlags, error) {
 	fs.DurationVar(&fl.opt.Wait, "wait", time.Minute, "how long to wait for the cluster to form")
 	fs.DurationVar(&fl.opt.Timeout, "timeout", 30*time.Second, "per request (bench: a request over it fails the run)")
 	fs.BoolVar(&fl.absent, "absent", false, "cas only: set KEY only if it does not exist: cas --absent KEY NEW")
+	fs.BoolVar(&fl.opt.InsecureTransport, "insecure-transport", false, "plain TCP without authentication, to replicas run with it (measurements only; INSECURE)")
 	fl.bench.define(fs)
 	words, err := parseFlags(fs, args, stdout)
 	if err != nil {

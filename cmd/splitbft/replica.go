@@ -54,6 +54,7 @@ func parseReplicaFlags(args []string, stdout, stderr io.Writer) (operator.Replic
 	fs.DurationVar(&opt.Tick, "tick", 10*time.Millisecond, "broker tick")
 	fs.BoolVar(&jsonLogs, "log-json", false, "structured logs as JSON (default: text) on stderr")
 	fs.StringVar(&level, "log-level", "info", "debug, info, warn or error")
+	fs.BoolVar(&opt.InsecureTransport, "insecure-transport", false, "serve peers and clients over plain TCP without authentication, to measure the transport's cost (INSECURE: anyone can impersonate any replica or client)")
 	words, err := parseFlags(fs, args, stdout)
 	if err != nil {
 		return opt, err
@@ -71,6 +72,10 @@ func parseReplicaFlags(args []string, stdout, stderr io.Writer) (operator.Replic
 	opt.ID = uint64(*id)
 	opt.Runner = strings.Fields(runner)
 	opt.Stderr = stderr
+	if opt.InsecureTransport {
+		fmt.Fprint(stderr, "WARNING: --insecure-transport: peer and client ports use plain TCP with NO AUTHENTICATION;\n"+
+			"anyone who can reach them can impersonate any replica or client. For measurements only.\n")
+	}
 	opt.Log, err = newLogger(stderr, jsonLogs, level)
 	return opt, err
 }

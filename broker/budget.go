@@ -1,0 +1,116 @@
+package broker
+
+import "github.com/splitbft/splitbft/spec"
+
+// Edge budgets (SPEC §13.3 obligation 4): one client cannot fill the batch queue and
+// push out the others' requests, and a request older than what the local exec
+// already answered for its client is dropped before its signature is checked.
+
+// budgets holds the per-client request budgets of the client port (the per-client
+// share of the batch queue is the batcher's: makeRoom).
+type budgets struct {
+	rate map[uint64]*bucket // by registered client: its request budget at this broker's client port
+}
+
+// bucket is a token bucket refilled by ticks.
+type bucket struct {
+	tokens int
+	at     uint64 // tick of the last refill
+}
+
+func (b *budgets) init() { b.rate = map[uint64]*bucket{} }
+
+// admitRate spends one of client c's request tokens at the client port: one comes
+// back every Options.ClientTicksPerRequest ticks, up to Options.ClientBurst. A correct
+// client has one request outstanding and retransmits it on a timer, far below that;
+// a flooding client's excess is dropped before its signature is checked, so it
+// costs each broker a bounded amount of verification (SPEC §13.3 obligation 5).
+// Only registered clients have a bucket (R1 drops the others right after).
+func (r *Replica) admitRate(c uint64) bool {
+	if r.cfg.Client(c) == nil {
+		return true
+	}
+	b := r.rate[c]
+	if b == nil {
+		b = &bucket{tokens: r.opt.ClientBurst, at: r.now}
+		r.rate[c] = b
+	}
+	if n := (r.now - b.at) / uint64(r.opt.ClientTicksPerRequest); n > 0 {
+		b.tokens = int(min(uint64(r.opt.ClientBurst), uint64(b.tokens)+n))
+		b.at += n * uint64(r.opt.ClientTicksPerRequest)
+	}
+	if b.tokens == 0 {
+		return false
+	}
+	b.tokens--
+	return true
+}
+
+// makeRoom keeps client c within Options.ClientQueueLimit before one more of its
+// requests is queued: its oldest queued request is withdrawn (its batchQ entry stays
+// as a tombstone that cutOne and forwardAll skip). The newest request wins because
+// that is the one a backup's timer waits for (SPEC §13.3 obligation 5): a flooding
+// client's latest request must still be ordered, or correct backups would suspect a
+// correct primary.
+func (b *batcher) makeRoom(c uint64) {
+	for len(b.inQueue[c]) >= b.opt.ClientQueueLimit {
+		k := clientTS{c, b.inQueue[c][0]}
+		delete(b.queued, k)
+		b.queuedDel(k)
+		b.tombs++
+		b.host.withdrawn()
+	}
+	if b.tombs > 0 && b.batchQ.Len() >= b.opt.BatchQueueLimit {
+		b.compact()
+	}
+}
+
+// compact removes the withdrawn entries from a full batchQ, so that they never push
+// out another client's live request.
+func (b *batcher) compact() {
+	items := append([]queuedReq(nil), b.batchQ.Items()...)
+	b.batchQ.Reset()
+	for _, qr := range items {
+		if b.live(qr) {
+			b.batchQ.Push(qr)
+		}
+	}
+	b.tombs = 0
+}
+
+// dropTomb notes that a withdrawn entry left batchQ.
+func (b *batcher) dropTomb() { b.tombs = max(b.tombs-1, 0) }
+
+// queuedAdd and queuedDel keep inQueue in step with queued.
+func (b *batcher) queuedAdd(k clientTS) { b.inQueue[k.client] = append(b.inQueue[k.client], k.ts) }
+
+func (b *batcher) queuedDel(k clientTS) {
+	l := b.inQueue[k.client]
+	for i, x := range l {
+		if x == k.ts {
+			l = append(l[:i:i], l[i+1:]...)
+			break
+		}
+	}
+	if len(l) == 0 {
+		delete(b.inQueue, k.client)
+		return
+	}
+	b.inQueue[k.client] = l
+}
+
+// live reports whether a batchQ entry is still queued (not a withdrawn tombstone).
+func (b *batcher) live(qr queuedReq) bool { return b.queued[qr.key] }
+
+// staleAtEdge reports whether every operation of q is older than the newest one of
+// its client the local exec answered (exec replies per operation, Reply.Timestamp =
+// the operation's): exec answers such a request with nothing (SPEC §11.5), so it is
+// dropped at once, before the costly signature check. A request whose last operation
+// is the newest answered passes: it may be a retransmission whose replies were lost,
+// which exec answers again from its cache. (A timestamp range that overflows is left
+// to R4.)
+func (r *Replica) staleAtEdge(q *spec.Request) bool {
+	n := uint64(len(q.Body.Ops))
+	last := q.Body.Timestamp + n - 1
+	return n > 0 && last >= q.Body.Timestamp && last < r.lastDone[q.Body.Client]
+}

@@ -1,0 +1,125 @@
+package broker
+
+import (
+	"testing"
+
+	"github.com/splitbft/splitbft/spec"
+)
+
+// batchedClients returns, per client batch delivered to prep, client<<32|timestamp
+// of each request in it.
+func batchedClients(t *testing.T, f *fakeEnclave) [][]uint64 {
+	var out [][]uint64
+	for _, in := range f.inputs() {
+		if in.Kind != spec.KindClientBatch {
+			continue
+		}
+		var b spec.Batch
+		if err := spec.Decode(in.Body, &b, spec.MaxMessageBytes); err != nil {
+			t.Fatal(err)
+		}
+		var cs []uint64
+		for _, q := range b.Requests {
+			cs = append(cs, q.Body.Client<<32|q.Body.Timestamp)
+		}
+		out = append(out, cs)
+	}
+	return out
+}
+
+// TestFloodingClientBudget: one client flooding the primary's broker with signed
+// requests keeps at most ClientQueueLimit of them queued (its newest), so a quieter
+// client's request is neither pushed out of the bounded queue nor starved (issue 15
+// finding 3), and the flooder's newest request, which backups time, is still
+// ordered; without the budget the flood would evict the quiet client's request.
+func TestFloodingClientBudget(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		limit       int
+		wantQuiet   bool
+		wantDropped uint64
+	}{
+		{"budget 4", 4, true, 36},
+		{"no effective budget", 1 << 20, false, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, 0, Options{BatchQueueLimit: 8, ClientQueueLimit: tc.limit, BatchTicks: 1000, ClientBurst: 1 << 20})
+			quiet, _ := h.w.request(t, 1, 1)
+			h.r.HandleClient(quiet)
+			for ts := uint64(1); ts <= 40; ts++ {
+				raw, _ := h.w.request(t, 0, ts)
+				h.r.HandleClient(raw)
+			}
+			h.r.batch.cut(true)
+			h.r.Flush()
+			got, newest := false, false
+			for _, b := range batchedClients(t, h.enc[spec.RolePrep]) {
+				for _, c := range b {
+					got = got || c == h.w.clients[1].ID<<32|1
+					newest = newest || c == h.w.clients[0].ID<<32|40
+				}
+			}
+			if tc.wantQuiet && !newest {
+				t.Error("the flooding client's newest request was not batched: a backup's timer waits for it")
+			}
+			if m := h.r.Metrics(); got != tc.wantQuiet || m.BudgetDrops != tc.wantDropped {
+				t.Fatalf("quiet client batched: %v (want %v); budget drops %d (want %d)", got, tc.wantQuiet, m.BudgetDrops, tc.wantDropped)
+			}
+		})
+	}
+}
+
+// TestClientRateBudget: a client's requests beyond its budget at the client port are
+// dropped before their signatures are checked; the budget refills with ticks; the
+// copies a backup relays are not charged to it again at the primary.
+func TestClientRateBudget(t *testing.T) {
+	h := newHarness(t, 1, Options{ClientBurst: 4, ClientTicksPerRequest: 2, BatchTicks: 1000})
+	send := func(from, to uint64) {
+		for ts := from; ts <= to; ts++ {
+			raw, _ := h.w.request(t, 0, ts)
+			h.r.HandleClient(raw)
+		}
+	}
+	send(1, 10)
+	if m := h.r.Metrics(); m.RateDrops != 6 || m.Forwarded != 4 {
+		t.Fatalf("burst: %d rate drops, %d forwarded; want 6, 4", m.RateDrops, m.Forwarded)
+	}
+	h.ticks(2)
+	send(11, 12)
+	if m := h.r.Metrics(); m.RateDrops != 7 || m.Forwarded != 5 {
+		t.Fatalf("after 2 ticks: %d rate drops, %d forwarded; want 7, 5", m.RateDrops, m.Forwarded)
+	}
+	p := newHarness(t, 0, Options{ClientBurst: 1, BatchTicks: 1000})
+	for _, s := range h.net.sent {
+		p.r.HandlePeer(1, s.msg)
+	}
+	if m := p.r.Metrics(); m.RateDrops != 0 || m.BadRequests != 0 {
+		t.Fatalf("relayed requests charged at the primary: %d rate drops, %d bad", m.RateDrops, m.BadRequests)
+	}
+}
+
+// TestStaleAtEdge: a request is stale only if all its operations are older than the
+// newest operation the local exec answered for its client (exec replies per
+// operation); the latest request passes, so that lost replies can be re-sent.
+func TestStaleAtEdge(t *testing.T) {
+	h := newHarness(t, 1, Options{})
+	c := h.w.clients[0].ID
+	h.r.lastDone[c] = 9 // the local exec answered operations up to timestamp 9
+	for _, tc := range []struct {
+		ts    uint64
+		ops   int
+		stale bool
+	}{
+		{7, 3, false}, // the answered request (operations 7, 8, 9): a retransmission
+		{10, 1, false},
+		{8, 1, true},
+		{5, 3, true},
+		{1<<64 - 1, 2, false}, // overflowing range: left to R4
+		{3, 0, false},         // no operations: left to R2
+	} {
+		q := &spec.Request{Body: spec.RequestBody{Client: c, Timestamp: tc.ts, Ops: make([]spec.SealedOp, tc.ops)}}
+		if got := h.r.staleAtEdge(q); got != tc.stale {
+			t.Errorf("timestamp %d with %d ops: stale %v, want %v", tc.ts, tc.ops, got, tc.stale)
+		}
+	}
+}

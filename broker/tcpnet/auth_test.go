@@ -1,0 +1,139 @@
+package tcpnet_test
+
+import (
+	"bufio"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"fmt"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/splitbft/splitbft/broker/tcpnet"
+	"github.com/splitbft/splitbft/spec"
+)
+
+// strangerKey is a key the cluster does not know.
+func strangerKey() ed25519.PrivateKey {
+	seed := sha256.Sum256([]byte("tcpnet-stranger"))
+	return ed25519.NewKeyFromSeed(seed[:])
+}
+
+// TestUnauthenticatedGetsNothing: a connection that does not authenticate as an
+// identity the cluster names for that port is closed, counted as an authentication
+// failure, and nothing it sent reaches the broker (issue 15, findings 1 and 5).
+func TestUnauthenticatedGetsNothing(t *testing.T) {
+	f := newFixture(t, 11, 2, 0)
+	nd := f.start(0)
+	peerMsgs := append(peerHello(tcpnet.PeerProto, 2), frame(hintMsg())...)
+	clientMsgs := append(clientMsg(tcpnet.ClientHello, 100, []byte(tcpnet.ClientProto)), clientMsg(tcpnet.ClientRequest, 100, f.signedRequest(0))...)
+	cases := []struct {
+		name  string
+		addr  string
+		key   ed25519.PrivateKey
+		bytes []byte
+	}{
+		{"peer port, plain TCP", f.peerAddrs[0], nil, peerMsgs},
+		{"peer port, unknown key", f.peerAddrs[0], strangerKey(), peerMsgs},
+		{"peer port, a client's key", f.peerAddrs[0], clientKey(f.ids[0]), peerMsgs},
+		{"peer port, the host's own key", f.peerAddrs[0], transportKey(0), append(peerHello(tcpnet.PeerProto, 0), frame(hintMsg())...)},
+		{"client port, plain TCP", f.clientAddrs[0], nil, clientMsgs},
+		{"client port, unknown key", f.clientAddrs[0], strangerKey(), clientMsgs},
+		{"client port, a replica's transport key", f.clientAddrs[0], transportKey(2), clientMsgs},
+	}
+	for k, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			conn := dialAs(t, tc.addr, tc.key)
+			conn.Write(tc.bytes) // may fail once the host has closed: either way it must close
+			expectClosed(t, conn, tc.name)
+			eventually(t, 5*time.Second, "the failure to be counted", func() (bool, string) {
+				st := nd.host.Stats()
+				return st.AuthFailures == uint64(k+1), fmt.Sprintf("%d auth failures", st.AuthFailures)
+			})
+		})
+	}
+	st := nd.host.Stats()
+	if m := f.metrics(0); m.PeerIn != 0 || m.ClientRequests != 0 || st.Peers[2].Received != 0 || st.Clients.Accepted != 0 {
+		t.Fatalf("unauthenticated input reached the broker: PeerIn %d, client requests %d, stats %+v", m.PeerIn, m.ClientRequests, st)
+	}
+}
+
+// readReplyFrame reads one ClientMsg from conn within 5 s.
+func readReplyFrame(t *testing.T, r *bufio.Reader, conn net.Conn) tcpnet.ClientMsg {
+	t.Helper()
+	var m tcpnet.ClientMsg
+	if err := spec.Decode(readPeerFrame(t, r, conn), &m, tcpnet.MaxReplyFrame); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// TestRepliesGoOnlyToTheAuthenticatedClient: a reply for client 100 is written to
+// the connections authenticated as 100 and to no other (issue 15, finding 5).
+func TestRepliesGoOnlyToTheAuthenticatedClient(t *testing.T) {
+	f := newFixture(t, 12, 2, 0)
+	nd := f.start(0)
+	a := dialHello(t, f.clientAddrs[0], clientKey(f.ids[0]), clientMsg(tcpnet.ClientHello, 100, []byte(tcpnet.ClientProto)))
+	b := dialHello(t, f.clientAddrs[0], clientKey(f.ids[1]), clientMsg(tcpnet.ClientHello, 101, []byte(tcpnet.ClientProto)))
+	eventually(t, 5*time.Second, "both clients to be accepted", func() (bool, string) {
+		st := nd.host.Stats().Clients
+		return st.Conns == 2, fmt.Sprintf("%+v", st)
+	})
+	for _, c := range []uint64{100, 101} {
+		nd.host.Net().Reply(c, spec.Encode(&spec.Reply{Client: c, Timestamp: 1}))
+	}
+	ra, rb := bufio.NewReader(a), bufio.NewReader(b)
+	if m := readReplyFrame(t, ra, a); m.Client != 100 {
+		t.Fatalf("client 100's connection got a reply for client %d", m.Client)
+	}
+	if m := readReplyFrame(t, rb, b); m.Client != 101 { // its first frame: 100's reply never came
+		t.Fatalf("client 101's connection got a reply for client %d", m.Client)
+	}
+}
+
+// TestConnectionBudgets: unauthenticated connections from one source beyond
+// MaxPendingPerIP are closed at accept; an authenticated client's connections beyond
+// MaxConnsPerClient close its oldest; an authenticated connection idle for
+// IdleTimeout is closed.
+func TestConnectionBudgets(t *testing.T) {
+	f := newFixture(t, 13, 1)
+	nd := f.startCustom(f.peerAddrs, func(o *tcpnet.Options) { o.MaxPendingPerIP, o.MaxConnsPerClient = 2, 2 })
+	s1, s2 := dialAs(t, f.peerAddrs[0], nil), dialAs(t, f.peerAddrs[0], nil)
+	expectClosed(t, dialAs(t, f.peerAddrs[0], nil), "a third unauthenticated connection from one IP")
+	if n := len(nd.logs.lines("too many unauthenticated peer connections from one source")); n != 1 {
+		t.Errorf("%d refusals at accept logged, want 1 (the third connection)", n)
+	}
+	s1.Close()
+	s2.Close()
+
+	hello := clientMsg(tcpnet.ClientHello, 100, []byte(tcpnet.ClientProto))
+	oldest := dialHello(t, f.clientAddrs[0], clientKey(f.ids[0]), hello)
+	eventually(t, 5*time.Second, "the first client connection", func() (bool, string) {
+		return nd.host.Stats().Clients.Conns == 1, fmt.Sprintf("%+v", nd.host.Stats().Clients)
+	})
+	dialHello(t, f.clientAddrs[0], clientKey(f.ids[0]), hello)
+	dialHello(t, f.clientAddrs[0], clientKey(f.ids[0]), hello)
+	expectClosed(t, oldest, "the oldest of three connections of client 100")
+
+	live := dialHello(t, f.peerAddrs[0], transportKey(2), peerHello(tcpnet.PeerProto, 2))
+	f.stop(0)
+	expectClosed(t, live, "a peer connection of a stopped host") // (not idle: IdleTimeout is 5 min)
+
+	g := newFixture(t, 14, 1)
+	g.startCustom(g.peerAddrs, func(o *tcpnet.Options) { o.IdleTimeout = 200 * time.Millisecond })
+	idle := dialHello(t, g.peerAddrs[0], transportKey(2), peerHello(tcpnet.PeerProto, 2))
+	expectClosed(t, idle, "an idle authenticated peer connection")
+
+	r := newFixture(t, 15, 1)
+	rn := r.startCustom(r.peerAddrs, func(o *tcpnet.Options) { o.AcceptRate, o.AcceptBurst = 1, 3 })
+	for k := range 3 {
+		dialAs(t, r.peerAddrs[0], nil)
+		eventually(t, 5*time.Second, "a connection within the rate to be accepted", func() (bool, string) {
+			return rn.host.Stats().AuthFailures == 0, fmt.Sprintf("connection %d: %d auth failures", k, rn.host.Stats().AuthFailures)
+		})
+	}
+	expectClosed(t, dialAs(t, r.peerAddrs[0], nil), "a connection beyond the accept rate")
+	if n := len(rn.logs.lines("too many unauthenticated peer connections from one source")); n != 1 {
+		t.Errorf("%d refusals at accept logged, want 1 (the fourth connection):\n%s", n, rn.logs.tail(2000))
+	}
+}

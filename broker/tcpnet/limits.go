@@ -1,0 +1,94 @@
+package tcpnet
+
+import (
+	"net"
+	"sync"
+	"time"
+)
+
+// sourceLimit bounds, per source IP, the connections that have not yet authenticated
+// (TLS handshake and hello) and the rate at which new ones are accepted, so that one
+// unauthenticated source can neither take every handshake slot of a port nor spend
+// the host's CPU on handshakes (SPEC §13.2). Refused connections are closed at once,
+// before any handshake work.
+type sourceLimit struct {
+	max   int     // connections waiting per IP
+	rate  float64 // new connections per second per IP
+	burst float64 // bucket size
+	mu    sync.Mutex
+	n     map[string]int
+	items map[string]*bucket
+}
+
+// bucket is one source's token bucket.
+type bucket struct {
+	tokens float64
+	at     time.Time
+}
+
+// maxBuckets bounds the sources remembered; beyond it, full buckets are forgotten.
+const maxBuckets = 4096
+
+func newSourceLimit(limit int, rate, burst float64) *sourceLimit {
+	return &sourceLimit{max: limit, rate: rate, burst: max(burst, 1), n: map[string]int{}, items: map[string]*bucket{}}
+}
+
+// take reserves a slot for conn's source; false when its source holds max already
+// or has used up its rate.
+func (s *sourceLimit) take(conn net.Conn) (string, bool) {
+	ip := sourceIP(conn)
+	now := time.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.n[ip] >= s.max || !s.spend(ip, now) {
+		return ip, false
+	}
+	s.n[ip]++
+	return ip, true
+}
+
+// spend takes one token from ip's bucket, refilled at rate per second up to burst.
+func (s *sourceLimit) spend(ip string, now time.Time) bool {
+	b := s.items[ip]
+	if b == nil {
+		if len(s.items) >= maxBuckets {
+			s.forgetFull(now)
+		}
+		b = &bucket{tokens: s.burst, at: now}
+		s.items[ip] = b
+	}
+	b.tokens = min(s.burst, b.tokens+now.Sub(b.at).Seconds()*s.rate)
+	b.at = now
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
+}
+
+// forgetFull drops the buckets that have refilled (they hold no information).
+func (s *sourceLimit) forgetFull(now time.Time) {
+	for ip, b := range s.items {
+		if b.tokens+now.Sub(b.at).Seconds()*s.rate >= s.burst {
+			delete(s.items, ip)
+		}
+	}
+}
+
+// release frees a slot taken for ip.
+func (s *sourceLimit) release(ip string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.n[ip]--; s.n[ip] <= 0 {
+		delete(s.n, ip)
+	}
+}
+
+// sourceIP is the IP of conn's remote end (its whole address if it has no port).
+func sourceIP(conn net.Conn) string {
+	a := conn.RemoteAddr().String()
+	if host, _, err := net.SplitHostPort(a); err == nil {
+		return host
+	}
+	return a
+}
