@@ -6,10 +6,12 @@ import "github.com/splitbft/splitbft/spec"
 // push out the others' requests, and a request older than what the local exec
 // already answered for its client is dropped before its signature is checked.
 
-// budgets holds the per-client request budgets of the client port (the per-client
-// share of the batch queue is the batcher's: makeRoom).
+// budgets holds the per-client request budgets of the client port and the per-peer
+// budgets of relayed requests (the per-client share of the batch queue is the
+// batcher's: makeRoom).
 type budgets struct {
-	rate map[uint64]*bucket // by registered client: its request budget at this broker's client port
+	rate  map[uint64]*bucket // by registered client: its request budget at this broker's client port
+	relay map[uint64]*bucket // by authenticated peer replica: its budget of relayed requests
 }
 
 // bucket is a token bucket refilled by ticks.
@@ -18,7 +20,21 @@ type bucket struct {
 	at     uint64 // tick of the last refill
 }
 
-func (b *budgets) init() { b.rate = map[uint64]*bucket{} }
+func (b *budgets) init() { b.rate, b.relay = map[uint64]*bucket{}, map[uint64]*bucket{} }
+
+// take spends one token of b at tick now, after adding add tokens for every full
+// period of every ticks since the last refill, up to burst; false if none is left.
+func (b *bucket) take(now uint64, burst, add, every int) bool {
+	if n := (now - b.at) / uint64(every); n > 0 {
+		b.tokens = int(min(uint64(burst), uint64(b.tokens)+n*uint64(add)))
+		b.at += n * uint64(every)
+	}
+	if b.tokens == 0 {
+		return false
+	}
+	b.tokens--
+	return true
+}
 
 // admitRate spends one of client c's request tokens at the client port: one comes
 // back every Options.ClientTicksPerRequest ticks, up to Options.ClientBurst. A correct
@@ -35,15 +51,24 @@ func (r *Replica) admitRate(c uint64) bool {
 		b = &bucket{tokens: r.opt.ClientBurst, at: r.now}
 		r.rate[c] = b
 	}
-	if n := (r.now - b.at) / uint64(r.opt.ClientTicksPerRequest); n > 0 {
-		b.tokens = int(min(uint64(r.opt.ClientBurst), uint64(b.tokens)+n))
-		b.at += n * uint64(r.opt.ClientTicksPerRequest)
+	return b.take(r.now, r.opt.ClientBurst, 1, r.opt.ClientTicksPerRequest)
+}
+
+// admitRelay spends one of peer broker from's tokens for a request it relayed: up to
+// Options.PeerRelayBurst at once and Options.PeerRelayPerTick more per tick (SPEC
+// §13.3 obligation 5). from is the authenticated replica id of the connection the
+// request came on, never a field of the message. A request beyond the budget is
+// dropped before its signature is checked, so one faulty peer broker costs the
+// primary a bounded number of verifications per tick whatever it sends. A bad
+// signature in a relayed request is not held against the peer (a correct backup
+// relays its clients' requests unverified): only the rate is bounded.
+func (r *Replica) admitRelay(from uint64) bool {
+	b := r.relay[from]
+	if b == nil {
+		b = &bucket{tokens: r.opt.PeerRelayBurst, at: r.now}
+		r.relay[from] = b
 	}
-	if b.tokens == 0 {
-		return false
-	}
-	b.tokens--
-	return true
+	return b.take(r.now, r.opt.PeerRelayBurst, r.opt.PeerRelayPerTick, 1)
 }
 
 // makeRoom keeps client c within Options.ClientQueueLimit before one more of its
