@@ -22,13 +22,18 @@ type bucket struct {
 
 func (b *budgets) init() { b.rate, b.relay = map[uint64]*bucket{}, map[uint64]*bucket{} }
 
-// take spends one token of b at tick now, after adding add tokens for every full
-// period of every ticks since the last refill, up to burst; false if none is left.
-func (b *bucket) take(now uint64, burst, add, every int) bool {
+// refill adds add tokens to b for every full period of every ticks since its last
+// refill, up to burst.
+func (b *bucket) refill(now uint64, burst, add, every int) {
 	if n := (now - b.at) / uint64(every); n > 0 {
 		b.tokens = int(min(uint64(burst), uint64(b.tokens)+n*uint64(add)))
 		b.at += n * uint64(every)
 	}
+}
+
+// take spends one token of b at tick now, after refilling it; false if none is left.
+func (b *bucket) take(now uint64, burst, add, every int) bool {
+	b.refill(now, burst, add, every)
 	if b.tokens == 0 {
 		return false
 	}
@@ -54,21 +59,38 @@ func (r *Replica) admitRate(c uint64) bool {
 	return b.take(r.now, r.opt.ClientBurst, 1, r.opt.ClientTicksPerRequest)
 }
 
-// admitRelay spends one of peer broker from's tokens for a request it relayed: up to
+// relayOpen reports whether peer broker from may have one more relayed request
+// verified at this (primary's) broker: its relay budget is not used up. The budget
+// is spent only by relayed requests that fail R5 (relayFailed): up to
 // Options.PeerRelayBurst at once and Options.PeerRelayPerTick more per tick (SPEC
-// §13.3 obligation 5). from is the authenticated replica id of the connection the
-// request came on, never a field of the message. A request beyond the budget is
-// dropped before its signature is checked, so one faulty peer broker costs the
-// primary a bounded number of verifications per tick whatever it sends. A bad
-// signature in a relayed request is not held against the peer (a correct backup
-// relays its clients' requests unverified): only the rate is bounded.
-func (r *Replica) admitRelay(from uint64) bool {
+// §13.3 obligation 5). So a correct backup relaying its clients' genuine requests
+// is never held back, while one faulty peer broker costs the primary a bounded
+// number of wasted verifications per tick whatever it sends: once its budget is
+// used up, its relayed requests are dropped unverified until the budget refills.
+// from is the authenticated replica id of the connection the request came on,
+// never a field of the message. A bad signature is not held against the peer
+// beyond that (a correct backup relays its clients' requests unverified).
+func (r *Replica) relayOpen(from uint64) bool {
+	b := r.relayBucket(from)
+	b.refill(r.now, r.opt.PeerRelayBurst, r.opt.PeerRelayPerTick, 1)
+	return b.tokens > 0
+}
+
+// relayFailed spends one of peer broker from's relay tokens: a request it relayed
+// failed R5 here.
+func (r *Replica) relayFailed(from uint64) {
+	if b := r.relayBucket(from); b.tokens > 0 {
+		b.tokens--
+	}
+}
+
+func (r *Replica) relayBucket(from uint64) *bucket {
 	b := r.relay[from]
 	if b == nil {
 		b = &bucket{tokens: r.opt.PeerRelayBurst, at: r.now}
 		r.relay[from] = b
 	}
-	return b.take(r.now, r.opt.PeerRelayBurst, r.opt.PeerRelayPerTick, 1)
+	return b
 }
 
 // makeRoom keeps client c within Options.ClientQueueLimit before one more of its

@@ -126,10 +126,11 @@ func TestStaleAtEdge(t *testing.T) {
 
 // TestRelayBudget: a peer broker flooding the primary with relayed requests that fail
 // R5 gets at most its relay budget verified (the rest is dropped unverified and
-// counted), refilled per tick; another peer's relayed requests, and the flooder's
-// own genuine ones once its budget refills, are still batched: a bad signature in
-// a relayed request bans neither the peer nor the client. Without an effective
-// budget every junk request is verified.
+// counted), refilled per tick; another peer's relayed requests, more of them than
+// the burst (genuine relays spend no budget), and the flooder's own genuine ones once
+// its budget refills, are still batched: a bad signature in a relayed request bans
+// neither the peer nor the client. Without an effective budget every junk request is
+// verified.
 func TestRelayBudget(t *testing.T) {
 	for _, tc := range []struct {
 		name             string
@@ -155,6 +156,15 @@ func TestRelayBudget(t *testing.T) {
 			}
 			good, _ := h.w.request(t, 0, 50) // the same client's genuine request, via a correct peer
 			h.r.HandlePeer(2, EncodePeer(spec.KindRequest, good))
+			want := map[uint64]bool{h.w.clients[0].ID<<32 | 50: false, h.w.clients[1].ID<<32 | 1: false}
+			for c := 2; c < 8; c++ { // more genuine relays than the burst: they spend no budget
+				raw, _ := h.w.request(t, c, 1)
+				h.r.HandlePeer(2, EncodePeer(spec.KindRequest, raw))
+				want[h.w.clients[c].ID<<32|1] = false
+			}
+			if m := h.r.Metrics(); m.RelayDrops != tc.wantDrp {
+				t.Fatalf("the correct peer's genuine relays were dropped: %d relay drops, want %d", m.RelayDrops, tc.wantDrp)
+			}
 			h.ticks(1)
 			for ts := uint64(21); ts <= 23; ts++ {
 				h.r.HandlePeer(1, junk(ts))
@@ -167,7 +177,6 @@ func TestRelayBudget(t *testing.T) {
 			h.r.HandlePeer(1, EncodePeer(spec.KindRequest, own))
 			h.r.batch.cut(true)
 			h.r.Flush()
-			want := map[uint64]bool{h.w.clients[0].ID<<32 | 50: false, h.w.clients[1].ID<<32 | 1: false}
 			for _, b := range batchedClients(t, h.enc[spec.RolePrep]) {
 				for _, c := range b {
 					if _, ok := want[c]; ok {

@@ -1,11 +1,15 @@
 package broker
 
 import (
+	"errors"
 	"fmt"
 	"math"
 
 	"github.com/splitbft/splitbft/spec"
 )
+
+// errBadSignature is checkRequest's error for a request that fails R5 only.
+var errBadSignature = errors.New("R5: bad signature")
 
 // checkRequest applies the well-formedness rules R1–R5 of SPEC.md §5 with public
 // information only. The broker filters with R1–R4 before starting a timer or
@@ -33,7 +37,7 @@ func checkRequest(cfg *spec.Config, cd spec.Digest, raw []byte, r *spec.Request,
 		}
 	}
 	if verify && !verifyRequest(cl.SignKey, cd, raw, &r.Sig) {
-		return fmt.Errorf("R5: bad signature")
+		return errBadSignature
 	}
 	return nil
 }
@@ -87,12 +91,16 @@ func (r *Replica) acceptRequest(raw []byte, q *spec.Request, forwarded bool, fro
 	case !forwarded && !r.admitRate(q.Body.Client):
 		r.m.RateDrops++
 		return
-	case forwarded && !r.admitRelay(from):
+	case relayed && !r.relayOpen(from):
 		r.m.RelayDrops++
 		return
 	}
 	// R2 is also checked here (as R4 depends on it): R1–R5 in order.
-	if err := checkRequest(r.cfg, r.cd, raw, q, relayed || r.sigFailed[q.Body.Client]); err != nil {
+	verify := relayed || (!forwarded && r.sigFailed[q.Body.Client])
+	if err := checkRequest(r.cfg, r.cd, raw, q, verify); err != nil {
+		if relayed && errors.Is(err, errBadSignature) {
+			r.relayFailed(from)
+		}
 		r.m.BadRequests++
 		return
 	}
