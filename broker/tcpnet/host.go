@@ -103,7 +103,7 @@ func (h *Host) SetPeers(addrs []string) error {
 	for i, a := range addrs {
 		if uint64(i) != h.opt.ID {
 			ps.peers[i] = &peer{id: uint64(i), addr: a, q: newQueue(h.opt.QueueLen, h.opt.QueueBytes),
-				inb: newInBudget(h.opt.PeerInLen, h.opt.PeerInBytes)}
+				inb: newInBudget(h.opt.PeerInLen, h.opt.PeerInBytes), rate: newFrameRate(h.opt.PeerFrameRate, h.opt.PeerFrameRate)}
 		}
 	}
 	h.peers.Store(ps)

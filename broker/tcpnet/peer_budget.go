@@ -3,6 +3,7 @@ package tcpnet
 import (
 	"context"
 	"sync"
+	"time"
 )
 
 // inBudget bounds what one peer's inbound connections have handed to the event loop
@@ -62,4 +63,36 @@ func (b *inBudget) release(n int) {
 	case b.room <- struct{}{}:
 	default:
 	}
+}
+
+// frameRate is a token bucket of frames per second for one peer's inbound
+// connections (SPEC §13.2): a reader that has used it up sleeps before handing its
+// next frame on, so a peer sending faster than any correct broker does is slowed by
+// TCP flow control instead of costing this host decoding and event-loop time.
+type frameRate struct {
+	mu     sync.Mutex
+	rate   float64 // frames per second
+	burst  float64
+	tokens float64
+	at     time.Time
+}
+
+func newFrameRate(rate, burst int) *frameRate {
+	return &frameRate{rate: float64(max(rate, 1)), burst: float64(max(burst, 1)), tokens: float64(max(burst, 1))}
+}
+
+// wait spends one token at now, and returns how long the reader must sleep first
+// (zero when a token was left).
+func (f *frameRate) wait(now time.Time) time.Duration {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.at.IsZero() {
+		f.tokens = min(f.burst, f.tokens+now.Sub(f.at).Seconds()*f.rate)
+	}
+	f.at = now
+	f.tokens--
+	if f.tokens >= 0 {
+		return 0
+	}
+	return time.Duration(-f.tokens / f.rate * float64(time.Second))
 }

@@ -75,3 +75,28 @@ func TestInBudgetWakes(t *testing.T) {
 		}
 	}
 }
+
+// TestFrameRate: a peer's first burst of frames passes at once; beyond it each frame
+// waits 1/rate per frame owed, and the bucket refills with (given, not wall-clock)
+// time up to the burst.
+func TestFrameRate(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	f := newFrameRate(100, 3) // 100 frames/s, burst 3
+	for _, tc := range []struct {
+		at   time.Duration // since t0
+		want time.Duration
+	}{
+		{0, 0}, {0, 0}, {0, 0}, // the burst
+		{0, 10 * time.Millisecond}, // one owed
+		{0, 20 * time.Millisecond}, // two owed
+		{20 * time.Millisecond, 10 * time.Millisecond},
+		{time.Second, 0}, // refilled to the burst, not beyond
+		{time.Second, 0},
+		{time.Second, 0},
+		{time.Second, 10 * time.Millisecond},
+	} {
+		if got := f.wait(t0.Add(tc.at)); (got - tc.want).Abs() > time.Microsecond {
+			t.Fatalf("frame at +%v: wait %v, want %v", tc.at, got, tc.want)
+		}
+	}
+}

@@ -150,6 +150,12 @@ func (h *Host) readPeer(ctx context.Context, conn net.Conn, r *bufio.Reader, p *
 			h.log.Error("tcpnet: garbage from peer; closing the connection", "addr", addr, "claimed", p.id, "err", err)
 			return
 		}
+		if d := p.rate.wait(time.Now()); d > 0 {
+			p.c.throttled.Add(1)
+			if !sleepCtx(ctx, d) {
+				return
+			}
+		}
 		if !h.postPeer(ctx, p, m, body, len(frame)) {
 			return
 		}
