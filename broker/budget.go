@@ -6,10 +6,12 @@ import "github.com/splitbft/splitbft/spec"
 // push out the others' requests, and a request older than what the local exec
 // already answered for its client is dropped before its signature is checked.
 
-// budgets holds the per-client request budgets of the client port (the per-client
-// share of the batch queue is the batcher's: makeRoom).
+// budgets holds the per-client request budgets of the client port and the per-peer
+// budgets of relayed requests (the per-client share of the batch queue is the
+// batcher's: makeRoom).
 type budgets struct {
-	rate map[uint64]*bucket // by registered client: its request budget at this broker's client port
+	rate  map[uint64]*bucket // by registered client: its request budget at this broker's client port
+	relay map[uint64]*bucket // by authenticated peer replica: its budget of relayed requests
 }
 
 // bucket is a token bucket refilled by ticks.
@@ -18,7 +20,26 @@ type bucket struct {
 	at     uint64 // tick of the last refill
 }
 
-func (b *budgets) init() { b.rate = map[uint64]*bucket{} }
+func (b *budgets) init() { b.rate, b.relay = map[uint64]*bucket{}, map[uint64]*bucket{} }
+
+// refill adds add tokens to b for every full period of every ticks since its last
+// refill, up to burst.
+func (b *bucket) refill(now uint64, burst, add, every int) {
+	if n := (now - b.at) / uint64(every); n > 0 {
+		b.tokens = int(min(uint64(burst), uint64(b.tokens)+n*uint64(add)))
+		b.at += n * uint64(every)
+	}
+}
+
+// take spends one token of b at tick now, after refilling it; false if none is left.
+func (b *bucket) take(now uint64, burst, add, every int) bool {
+	b.refill(now, burst, add, every)
+	if b.tokens == 0 {
+		return false
+	}
+	b.tokens--
+	return true
+}
 
 // admitRate spends one of client c's request tokens at the client port: one comes
 // back every Options.ClientTicksPerRequest ticks, up to Options.ClientBurst. A correct
@@ -35,15 +56,41 @@ func (r *Replica) admitRate(c uint64) bool {
 		b = &bucket{tokens: r.opt.ClientBurst, at: r.now}
 		r.rate[c] = b
 	}
-	if n := (r.now - b.at) / uint64(r.opt.ClientTicksPerRequest); n > 0 {
-		b.tokens = int(min(uint64(r.opt.ClientBurst), uint64(b.tokens)+n))
-		b.at += n * uint64(r.opt.ClientTicksPerRequest)
+	return b.take(r.now, r.opt.ClientBurst, 1, r.opt.ClientTicksPerRequest)
+}
+
+// relayOpen reports whether peer broker from may have one more relayed request
+// verified at this (primary's) broker: its relay budget is not used up. The budget
+// is spent only by relayed requests that fail R5 (relayFailed): up to
+// Options.PeerRelayBurst at once and Options.PeerRelayPerTick more per tick (SPEC
+// §13.3 obligation 5). So a correct backup relaying its clients' genuine requests
+// is never held back, while one faulty peer broker costs the primary a bounded
+// number of wasted verifications per tick whatever it sends: once its budget is
+// used up, its relayed requests are dropped unverified until the budget refills.
+// from is the authenticated replica id of the connection the request came on,
+// never a field of the message. A bad signature is not held against the peer
+// beyond that (a correct backup relays its clients' requests unverified).
+func (r *Replica) relayOpen(from uint64) bool {
+	b := r.relayBucket(from)
+	b.refill(r.now, r.opt.PeerRelayBurst, r.opt.PeerRelayPerTick, 1)
+	return b.tokens > 0
+}
+
+// relayFailed spends one of peer broker from's relay tokens: a request it relayed
+// failed R5 here.
+func (r *Replica) relayFailed(from uint64) {
+	if b := r.relayBucket(from); b.tokens > 0 {
+		b.tokens--
 	}
-	if b.tokens == 0 {
-		return false
+}
+
+func (r *Replica) relayBucket(from uint64) *bucket {
+	b := r.relay[from]
+	if b == nil {
+		b = &bucket{tokens: r.opt.PeerRelayBurst, at: r.now}
+		r.relay[from] = b
 	}
-	b.tokens--
-	return true
+	return b
 }
 
 // makeRoom keeps client c within Options.ClientQueueLimit before one more of its

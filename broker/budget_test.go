@@ -123,3 +123,72 @@ func TestStaleAtEdge(t *testing.T) {
 		}
 	}
 }
+
+// TestRelayBudget: a peer broker flooding the primary with relayed requests that fail
+// R5 gets at most its relay budget verified (the rest is dropped unverified and
+// counted), refilled per tick; another peer's relayed requests, more of them than
+// the burst (genuine relays spend no budget), and the flooder's own genuine ones once
+// its budget refills, are still batched: a bad signature in a relayed request bans
+// neither the peer nor the client. Without an effective budget every junk request is
+// verified.
+func TestRelayBudget(t *testing.T) {
+	for _, tc := range []struct {
+		name             string
+		burst, perTick   int
+		wantBad, wantDrp uint64 // after the flood of 20
+		wantBad2         uint64 // after 1 tick and 3 more
+	}{
+		{"budget 4, 2 per tick", 4, 2, 4, 16, 6},
+		{"no effective budget", 1 << 20, 1, 20, 0, 23},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, 0, Options{PeerRelayBurst: tc.burst, PeerRelayPerTick: tc.perTick, BatchTicks: 1000})
+			junk := func(ts uint64) []byte {
+				_, q := h.w.request(t, 0, ts)
+				q.Sig[0] ^= 1
+				return EncodePeer(spec.KindRequest, spec.Encode(q))
+			}
+			for ts := uint64(1); ts <= 20; ts++ {
+				h.r.HandlePeer(1, junk(ts))
+			}
+			if m := h.r.Metrics(); m.BadRequests != tc.wantBad || m.RelayDrops != tc.wantDrp {
+				t.Fatalf("flood: %d verified and bad, %d relay drops; want %d, %d", m.BadRequests, m.RelayDrops, tc.wantBad, tc.wantDrp)
+			}
+			good, _ := h.w.request(t, 0, 50) // the same client's genuine request, via a correct peer
+			h.r.HandlePeer(2, EncodePeer(spec.KindRequest, good))
+			want := map[uint64]bool{h.w.clients[0].ID<<32 | 50: false, h.w.clients[1].ID<<32 | 1: false}
+			for c := 2; c < 8; c++ { // more genuine relays than the burst: they spend no budget
+				raw, _ := h.w.request(t, c, 1)
+				h.r.HandlePeer(2, EncodePeer(spec.KindRequest, raw))
+				want[h.w.clients[c].ID<<32|1] = false
+			}
+			if m := h.r.Metrics(); m.RelayDrops != tc.wantDrp {
+				t.Fatalf("the correct peer's genuine relays were dropped: %d relay drops, want %d", m.RelayDrops, tc.wantDrp)
+			}
+			h.ticks(1)
+			for ts := uint64(21); ts <= 23; ts++ {
+				h.r.HandlePeer(1, junk(ts))
+			}
+			if m := h.r.Metrics(); m.BadRequests != tc.wantBad2 {
+				t.Fatalf("after a tick: %d verified and bad; want %d", m.BadRequests, tc.wantBad2)
+			}
+			h.ticks(1)
+			own, _ := h.w.request(t, 1, 1) // a genuine request the flooder relays
+			h.r.HandlePeer(1, EncodePeer(spec.KindRequest, own))
+			h.r.batch.cut(true)
+			h.r.Flush()
+			for _, b := range batchedClients(t, h.enc[spec.RolePrep]) {
+				for _, c := range b {
+					if _, ok := want[c]; ok {
+						want[c] = true
+					}
+				}
+			}
+			for c, got := range want {
+				if !got {
+					t.Errorf("client %d timestamp %d not batched", c>>32, c&(1<<32-1))
+				}
+			}
+		})
+	}
+}

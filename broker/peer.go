@@ -43,7 +43,7 @@ func (r *Replica) HandlePeerDecoded(from uint64, m *PeerMsg, body any) {
 	}
 	switch v := body.(type) {
 	case *spec.Request:
-		r.acceptRequest(m.Body, v, true)
+		r.acceptRequest(m.Body, v, true, from)
 	case *BatchFetch:
 		r.serveFetch(from, v)
 	case *Hint:

@@ -33,6 +33,8 @@ type Options struct {
 	ClientQueueLimit      int // requests of one client waiting for a batch; a newer one withdraws its oldest; default 4
 	ClientBurst           int // requests one client may send to this broker at once; default 16
 	ClientTicksPerRequest int // … and one more every this many ticks; default 1
+	PeerRelayBurst        int // relayed requests failing R5 one peer broker may send this (primary's) broker at once; default 64
+	PeerRelayPerTick      int // … and this many more per tick; default 1
 	BatchCache            int // batches kept by digest to answer fetches; default 2L
 	RingLimit             int // recent outputs kept for retransmission; default 4L
 	RingBytes             int // their total size; default 32 MiB
@@ -65,6 +67,8 @@ func (o Options) withDefaults(cfg *spec.Config) Options {
 	def(&o.ClientQueueLimit, 4)
 	def(&o.ClientBurst, 16)
 	def(&o.ClientTicksPerRequest, 1)
+	def(&o.PeerRelayBurst, 64)
+	def(&o.PeerRelayPerTick, 1)
 	def(&o.BatchCache, int(2*cfg.Window))
 	def(&o.RingLimit, int(4*cfg.Window))
 	def(&o.RingBytes, 32<<20)
@@ -86,6 +90,7 @@ type Metrics struct {
 	StaleRequests  uint64 // requests dropped at the edge: older than the client's last answered one
 	BudgetDrops    uint64 // requests withdrawn because their client had ClientQueueLimit waiting for a batch
 	RateDrops      uint64 // client requests dropped at the edge: the client used up its request budget
+	RelayDrops     uint64 // relayed requests dropped unverified: their peer broker used up its budget of bad signatures
 	Forwarded      uint64 // requests forwarded to the primary's broker
 	Batches        uint64 // client batches delivered to prep
 	Requests       uint64 // requests in those batches

@@ -1,11 +1,15 @@
 package broker
 
 import (
+	"errors"
 	"fmt"
 	"math"
 
 	"github.com/splitbft/splitbft/spec"
 )
+
+// errBadSignature is checkRequest's error for a request that fails R5 only.
+var errBadSignature = errors.New("R5: bad signature")
 
 // checkRequest applies the well-formedness rules R1–R5 of SPEC.md §5 with public
 // information only. The broker filters with R1–R4 before starting a timer or
@@ -33,7 +37,7 @@ func checkRequest(cfg *spec.Config, cd spec.Digest, raw []byte, r *spec.Request,
 		}
 	}
 	if verify && !verifyRequest(cl.SignKey, cd, raw, &r.Sig) {
-		return fmt.Errorf("R5: bad signature")
+		return errBadSignature
 	}
 	return nil
 }
@@ -48,17 +52,18 @@ func (r *Replica) HandleClient(req []byte) {
 		r.m.BadRequests++
 		return
 	}
-	r.acceptRequest(req, &q, false)
+	r.acceptRequest(req, &q, false, 0)
 }
 
 // HandleClientDecoded is HandleClient for a request a host already decoded with
 // spec.Decode under the request cap: raw its exact bytes, q their decoding. It is not
 // decoded again.
 func (r *Replica) HandleClientDecoded(raw []byte, q *spec.Request) {
-	r.acceptRequest(raw, q, false)
+	r.acceptRequest(raw, q, false, 0)
 }
 
-// acceptRequest handles a decoded request from a client or (forwarded) a peer broker.
+// acceptRequest handles a decoded request from a client or (forwarded) from peer
+// broker from (its authenticated replica id; unused for a client's request).
 //
 // R1–R4 are checked on every request. R5, the client signature and the broker's one
 // costly check, is checked on arrival only for a client whose signature failed before
@@ -67,7 +72,7 @@ func (r *Replica) HandleClientDecoded(raw []byte, q *spec.Request) {
 // verifying here as well would repeat the work that bounds throughput; a request
 // with a bad signature costs prep one verification and gets its client's requests
 // verified on arrival from then on (onBadSignature).
-func (r *Replica) acceptRequest(raw []byte, q *spec.Request, forwarded bool) {
+func (r *Replica) acceptRequest(raw []byte, q *spec.Request, forwarded bool, from uint64) {
 	r.m.ClientRequests++
 	p := r.primary()
 	// A request a peer broker forwarded to us as the primary is only batched (the
@@ -86,9 +91,16 @@ func (r *Replica) acceptRequest(raw []byte, q *spec.Request, forwarded bool) {
 	case !forwarded && !r.admitRate(q.Body.Client):
 		r.m.RateDrops++
 		return
+	case relayed && !r.relayOpen(from):
+		r.m.RelayDrops++
+		return
 	}
 	// R2 is also checked here (as R4 depends on it): R1–R5 in order.
-	if err := checkRequest(r.cfg, r.cd, raw, q, relayed || r.sigFailed[q.Body.Client]); err != nil {
+	verify := relayed || (!forwarded && r.sigFailed[q.Body.Client])
+	if err := checkRequest(r.cfg, r.cd, raw, q, verify); err != nil {
+		if relayed && errors.Is(err, errBadSignature) {
+			r.relayFailed(from)
+		}
 		r.m.BadRequests++
 		return
 	}

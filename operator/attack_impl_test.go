@@ -49,6 +49,11 @@ func strangerTLS(t *testing.T) *tls.Config {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return keyTLS(t, key)
+}
+
+// keyTLS is a TLS configuration presenting key in a self-signed certificate.
+func keyTLS(t *testing.T, key ed25519.PrivateKey) *tls.Config {
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), NotBefore: time.Unix(0, 0), NotAfter: time.Now().Add(time.Hour)}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
 	if err != nil {
@@ -208,4 +213,72 @@ func floodingClient(id, n int) func(t *testing.T, pc *procCluster) func() {
 		})
 		return func() { stop(); kv.Close() }
 	}
+}
+
+// faultyPeerFlood: replica 3 is faulty (one of the f = 1): with its transport key, a
+// connection to the primary's (replica 0's) peer port relays junk requests (R1–R4
+// valid, bad signature, ever newer timestamps, so neither stale nor duplicate) as
+// fast as the connection takes them (some 40,000 frames a second). The primary's
+// budget of bad signatures for replica 3 (SPEC §13.3 obligation 5) bounds the
+// signatures it verifies for them, and the transport's per-peer frame rate (§13.2)
+// the frames it decodes; replica 3's own outbound connection to 0 keeps working
+// beside this one (two inbound per peer).
+func faultyPeerFlood(t *testing.T, pc *procCluster) func() {
+	tmpl, err := LoadTemplate(pc.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := LoadTransportKey(pc.dir, tmpl, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, addr := keyTLS(t, key), pc.addrs("peer")[0]
+	hello := frameOf(spec.Encode(&tcpnet.PeerHello{Proto: []byte(tcpnet.PeerProto), Replica: 3}))
+	var conn net.Conn
+	ts := uint64(1) << 62
+	stop := repeat(5*time.Millisecond, func() {
+		if conn == nil {
+			if conn = dialTLS(addr, cfg, hello); conn == nil {
+				return
+			}
+		}
+		var out []byte
+		for range 200 {
+			ts++
+			req := spec.Request{Body: spec.RequestBody{Client: 1, Timestamp: ts, Ops: []spec.SealedOp{{Ciphertext: make([]byte, 32)}}}}
+			out = append(out, frameOf(broker.EncodePeer(spec.KindRequest, spec.Encode(&req)))...)
+		}
+		conn.SetWriteDeadline(time.Now().Add(time.Second))
+		if _, err := conn.Write(out); err != nil {
+			conn.Close()
+			conn = nil
+		}
+	})
+	return func() {
+		stop()
+		if conn != nil {
+			conn.Close()
+		}
+	}
+}
+
+// dialTLS dials addr, completes a TLS handshake with cfg and writes hello; nil on
+// any failure.
+func dialTLS(addr string, cfg *tls.Config, hello []byte) net.Conn {
+	c, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		return nil
+	}
+	tc := tls.Client(c, cfg)
+	tc.SetDeadline(time.Now().Add(2 * time.Second))
+	if tc.Handshake() != nil {
+		c.Close()
+		return nil
+	}
+	if _, err := tc.Write(hello); err != nil {
+		c.Close()
+		return nil
+	}
+	tc.SetDeadline(time.Time{})
+	return tc
 }

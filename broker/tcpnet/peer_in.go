@@ -150,8 +150,13 @@ func (h *Host) readPeer(ctx context.Context, conn net.Conn, r *bufio.Reader, p *
 			h.log.Error("tcpnet: garbage from peer; closing the connection", "addr", addr, "claimed", p.id, "err", err)
 			return
 		}
-		from := p.id
-		if !h.post(ctx, h.inbox, func(rep *broker.Replica) { rep.HandlePeerDecoded(from, m, body) }) {
+		if d := p.rate.wait(time.Now()); d > 0 {
+			p.c.throttled.Add(1)
+			if !sleepCtx(ctx, d) {
+				return
+			}
+		}
+		if !h.postPeer(ctx, p, m, body, len(frame)) {
 			return
 		}
 		p.c.received.Add(1)
@@ -183,4 +188,21 @@ func (p *peer) removeInbound(conn net.Conn) {
 			return
 		}
 	}
+}
+
+// postPeer hands a message of n frame bytes from peer p to the event loop once p's
+// inbound budget has room for it (inBudget); false if ctx ended first.
+func (h *Host) postPeer(ctx context.Context, p *peer, m *broker.PeerMsg, body any, n int) bool {
+	waited, ok := p.inb.acquire(ctx, n)
+	if waited {
+		p.c.throttled.Add(1)
+	}
+	if !ok {
+		return false
+	}
+	from := p.id
+	if !h.post(ctx, h.inbox, func(rep *broker.Replica) { rep.HandlePeerDecoded(from, m, body); p.inb.release(n) }) {
+		return false
+	}
+	return true
 }

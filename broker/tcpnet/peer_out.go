@@ -19,6 +19,8 @@ type peer struct {
 	addr string
 	q    *queue // frames for the outbound connection
 	c    peerCounters
+	inb  *inBudget  // its messages handed to the event loop and not yet handled
+	rate *frameRate // its inbound frames per second
 
 	inMu sync.Mutex
 	in   []net.Conn // live inbound connections claiming id, oldest first; ≤ maxInboundPerPeer

@@ -24,6 +24,7 @@ type PeerStats struct {
 	Dropped    uint64 // frames dropped: queue full or frame over the cap, or lost with a broken connection
 	Received   uint64 // frames decoded as PeerMsgs and handed to the replica
 	Garbage    uint64 // frames that were not PeerMsgs; each closed its connection
+	Throttled  uint64 // frames whose reader waited: the peer had its inbound budget waiting for the event loop
 	Connects   uint64 // outbound connections established
 	Reconnects uint64 // outbound connections established after an earlier one was lost
 	DialErrors uint64 // failed dials (and failed hellos) of the outbound connection
@@ -49,6 +50,7 @@ type ClientStats struct {
 // peerCounters are the live counters behind PeerStats.
 type peerCounters struct {
 	sent, dropped, received, garbage atomic.Uint64
+	throttled                        atomic.Uint64
 	connects, reconnects, dialErrors atomic.Uint64
 	connected                        atomic.Bool
 	inbound                          atomic.Int64
@@ -57,7 +59,8 @@ type peerCounters struct {
 func (c *peerCounters) snapshot(addr string, q *queue) PeerStats {
 	s := PeerStats{Addr: addr,
 		Sent: c.sent.Load(), Dropped: c.dropped.Load(), Received: c.received.Load(), Garbage: c.garbage.Load(),
-		Connects: c.connects.Load(), Reconnects: c.reconnects.Load(), DialErrors: c.dialErrors.Load(),
+		Throttled: c.throttled.Load(),
+		Connects:  c.connects.Load(), Reconnects: c.reconnects.Load(), DialErrors: c.dialErrors.Load(),
 		Connected: c.connected.Load(), Inbound: int(c.inbound.Load())}
 	if q != nil {
 		s.Queued = q.len()

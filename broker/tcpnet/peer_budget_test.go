@@ -1,0 +1,102 @@
+package tcpnet
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+// TestInBudget: a peer's reader gets room for messages up to the event and byte
+// limits, waits beyond them (here: gives up at once on a cancelled context) until
+// the event loop releases one, and a single frame larger than the byte limit still
+// fits when nothing of the peer is waiting.
+func TestInBudget(t *testing.T) {
+	done, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, tc := range []struct {
+		name               string
+		maxEvents, maxByte int
+		sizes              []int // acquired in order; all but the last fit
+		wantLastFits       bool
+	}{
+		{"by count", 3, 1000, []int{10, 10, 10, 10}, false},
+		{"by bytes", 100, 100, []int{60, 30, 20}, false},
+		{"within both", 3, 100, []int{50, 40}, true},
+		{"one huge frame alone", 3, 100, []int{500}, true},
+		{"huge frame after one", 3, 100, []int{1, 500}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := newInBudget(tc.maxEvents, tc.maxByte)
+			for i, n := range tc.sizes {
+				waited, ok := b.acquire(done, n)
+				last := i == len(tc.sizes)-1
+				want := !last || tc.wantLastFits
+				if ok != want || waited == ok {
+					t.Fatalf("message %d (%d bytes): ok %v waited %v; want ok %v", i, n, ok, waited, want)
+				}
+			}
+			if tc.wantLastFits {
+				return
+			}
+			b.release(tc.sizes[0])
+			if len(tc.sizes) > 1 {
+				for _, n := range tc.sizes[1 : len(tc.sizes)-1] {
+					b.release(n)
+				}
+			}
+			if _, ok := b.acquire(done, tc.sizes[len(tc.sizes)-1]); !ok {
+				t.Fatal("no room after the loop released every message")
+			}
+		})
+	}
+}
+
+// TestInBudgetWakes: a reader waiting for room proceeds once the loop releases a
+// message, whichever of the two comes first (a lost wake-up would hang it).
+func TestInBudgetWakes(t *testing.T) {
+	for round := range 200 {
+		b := newInBudget(1, 100)
+		if _, ok := b.acquire(context.Background(), 10); !ok {
+			t.Fatal("first message refused")
+		}
+		got := make(chan bool)
+		go func() {
+			_, ok := b.acquire(context.Background(), 10)
+			got <- ok
+		}()
+		b.release(10)
+		select {
+		case ok := <-got:
+			if !ok {
+				t.Fatalf("round %d: the waiting reader was refused", round)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("round %d: the waiting reader never got the released room", round)
+		}
+	}
+}
+
+// TestFrameRate: a peer's first burst of frames passes at once; beyond it each frame
+// waits 1/rate per frame owed, and the bucket refills with (given, not wall-clock)
+// time up to the burst.
+func TestFrameRate(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	f := newFrameRate(100, 3) // 100 frames/s, burst 3
+	for _, tc := range []struct {
+		at   time.Duration // since t0
+		want time.Duration
+	}{
+		{0, 0}, {0, 0}, {0, 0}, // the burst
+		{0, 10 * time.Millisecond}, // one owed
+		{0, 20 * time.Millisecond}, // two owed
+		{20 * time.Millisecond, 10 * time.Millisecond},
+		{time.Second, 0}, // refilled to the burst, not beyond
+		{time.Second, 0},
+		{time.Second, 0},
+		{time.Second, 10 * time.Millisecond},
+	} {
+		if got := f.wait(t0.Add(tc.at)); (got - tc.want).Abs() > time.Microsecond {
+			t.Fatalf("frame at +%v: wait %v, want %v", tc.at, got, tc.want)
+		}
+	}
+}
