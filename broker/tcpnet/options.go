@@ -26,7 +26,7 @@ type Options struct {
 	InboxLen       int           // events waiting for the event loop; default 4096 (readers then wait)
 	PeerInLen      int           // messages of one peer waiting for the event loop; default 1024 (its readers then wait)
 	PeerInBytes    int           // … and their frame bytes; default 64 MiB (one message always fits)
-	PeerFrameRate  int           // frames per second read from one peer (and at once); default 5000 (its readers then sleep)
+	PeerFrameRate  int           // frames per second read from one peer (and at once); default 50000 (its readers then sleep)
 	WriteTimeout   time.Duration // a blocked write closes its connection after this; default 10s
 	HelloTimeout   time.Duration // an accepted connection must say hello within this; default 5s
 	Rand           io.Reader     // seeds the back-off jitter; default crypto/rand
@@ -67,7 +67,7 @@ func (o Options) withDefaults() Options {
 	def(&o.InboxLen, 4096)
 	def(&o.PeerInLen, 1024)
 	def(&o.PeerInBytes, 64<<20)
-	def(&o.PeerFrameRate, 5000)
+	def(&o.PeerFrameRate, 50000)
 	defDur(&o.Tick, 10*time.Millisecond)
 	defDur(&o.MinBackoff, 50*time.Millisecond)
 	defDur(&o.MaxBackoff, 2*time.Second)
