@@ -201,8 +201,5 @@ func (h *Host) postPeer(ctx context.Context, p *peer, m *broker.PeerMsg, body an
 		return false
 	}
 	from := p.id
-	if !h.post(ctx, h.inbox, func(rep *broker.Replica) { rep.HandlePeerDecoded(from, m, body); p.inb.release(n) }) {
-		return false
-	}
-	return true
+	return h.post(ctx, h.inbox, func(rep *broker.Replica) { rep.HandlePeerDecoded(from, m, body); p.inb.release(n) })
 }
