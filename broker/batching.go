@@ -11,10 +11,11 @@ type batcher struct {
 	host     batchHost
 	opt      *Options
 	batchQ   *fifo[queuedReq]    // requests waiting for a batch, oldest first (and withdrawn tombstones)
-	queued   map[clientTS]bool   // exactly the (client, timestamp) pairs of the live entries of batchQ
+	queued   map[clientTS]uint64 // the live entries of batchQ: (client, timestamp) → the entry's seq
 	proposed map[uint64]batched  // by client: its latest request put in a batch
 	inQueue  map[uint64][]uint64 // by client: timestamps of its live requests in batchQ, oldest first
-	tombs    int                 // withdrawn entries still in batchQ
+	tombs    int                 // withdrawn entries still in batchQ (entries whose seq queued does not hold)
+	seq      uint64              // the last entry number given out
 }
 
 // batchHost is what the batch former needs from its replica.
@@ -41,11 +42,12 @@ type queuedReq struct {
 	raw []byte
 	key clientTS
 	at  uint64 // tick it was queued
+	seq uint64 // entry number: the entry is live while queued[key] == seq
 }
 
 func newBatcher(host batchHost, opt *Options) batcher {
 	return batcher{host: host, opt: opt, batchQ: newFIFO[queuedReq](opt.BatchQueueLimit),
-		queued: map[clientTS]bool{}, proposed: map[uint64]batched{}, inQueue: map[uint64][]uint64{}}
+		queued: map[clientTS]uint64{}, proposed: map[uint64]batched{}, inQueue: map[uint64][]uint64{}}
 }
 
 // add queues a request for the next batch (withdrawing its client's oldest queued one
@@ -60,9 +62,10 @@ func (b *batcher) add(raw []byte, q *spec.Request) {
 		return
 	}
 	b.makeRoom(k.client)
-	b.queued[k] = true
+	b.seq++
+	b.queued[k] = b.seq
 	b.queuedAdd(k)
-	if old, dropped := b.batchQ.Push(queuedReq{raw: raw, key: k, at: b.host.now()}); dropped && !b.live(old) {
+	if old, dropped := b.batchQ.Push(queuedReq{raw: raw, key: k, at: b.host.now(), seq: b.seq}); dropped && !b.live(old) {
 		b.dropTomb()
 	} else if dropped {
 		delete(b.queued, old.key)
@@ -77,7 +80,8 @@ func (b *batcher) add(raw []byte, q *spec.Request) {
 // its signature again.
 func (b *batcher) duplicate(k clientTS) bool {
 	p, ok := b.proposed[k.client]
-	return b.queued[k] || (ok && p.ts == k.ts && b.host.now()-p.at < uint64(b.opt.RequestTimeoutTicks))
+	_, queued := b.queued[k]
+	return queued || (ok && p.ts == k.ts && b.host.now()-p.at < uint64(b.opt.RequestTimeoutTicks))
 }
 
 // cut delivers batches to prep while prep's window has room: every full one, with

@@ -146,8 +146,12 @@ func (b *batcher) queuedDel(k clientTS) {
 	b.inQueue[k.client] = l
 }
 
-// live reports whether a batchQ entry is still queued (not a withdrawn tombstone).
-func (b *batcher) live(qr queuedReq) bool { return b.queued[qr.key] }
+// live reports whether a batchQ entry is still queued: not a withdrawn tombstone, even
+// when its request was queued again since (a newer entry then holds the key).
+func (b *batcher) live(qr queuedReq) bool {
+	seq, ok := b.queued[qr.key]
+	return ok && seq == qr.seq
+}
 
 // staleAtEdge reports whether every operation of q is older than the newest one of
 // its client the local exec answered (exec replies per operation, Reply.Timestamp =

@@ -66,21 +66,22 @@ func (r *Replica) HandleClientDecoded(raw []byte, q *spec.Request) {
 // broker from (its authenticated replica id; unused for a client's request).
 //
 // R1–R4 are checked on every request. R5, the client signature and the broker's one
-// costly check, is checked on arrival only for a client whose signature failed before
-// (sigFailed); otherwise when the request's timer expires, before it may suspect the
-// primary (expiredGenuine; SPEC.md §13.3 obligation 5). Prep checks R1–R5 itself, so
-// verifying here as well would repeat the work that bounds throughput; a request
-// with a bad signature costs prep one verification and gets its client's requests
-// verified on arrival from then on (onBadSignature).
+// costly check, is checked on arrival by a backup's broker (before it forwards the
+// request or starts its timer: a correct broker never relays junk, so the primary's
+// per-peer relay budget is spent only by faulty brokers) and by the primary's broker
+// for a relayed request. The primary's broker batches a request from its own client
+// port unverified unless its client failed R5 before (sigFailed): prep checks R1–R5
+// itself, and correct clients send to the primary, so verifying there too would
+// repeat the work that bounds throughput; a request with a bad signature costs prep
+// one verification and gets its client's requests verified on arrival from then on
+// (onBadSignature). SPEC.md §13.3 obligation 5.
 func (r *Replica) acceptRequest(raw []byte, q *spec.Request, forwarded bool, from uint64) {
 	r.m.ClientRequests++
 	p := r.primary()
 	// A request a peer broker forwarded to us as the primary is only batched (the
 	// forwarding broker holds its timer), but it is checked like a client's, signature
 	// included (SPEC §13.3 obligation 5): a faulty peer broker must not fill the batch
-	// queue with junk under real clients' ids, which would use up their budgets. A
-	// request from a client connection has its signature checked lazily (when its
-	// timer expires, or on arrival once its client sent a bad one).
+	// queue with junk under real clients' ids, which would use up their budgets.
 	relayed := forwarded && p == r.id
 	switch {
 	case r.staleAtEdge(q):
@@ -96,7 +97,7 @@ func (r *Replica) acceptRequest(raw []byte, q *spec.Request, forwarded bool, fro
 		return
 	}
 	// R2 is also checked here (as R4 depends on it): R1–R5 in order.
-	verify := relayed || (!forwarded && r.sigFailed[q.Body.Client])
+	verify := relayed || (!forwarded && (p != r.id || r.sigFailed[q.Body.Client]))
 	if err := checkRequest(r.cfg, r.cd, raw, q, verify); err != nil {
 		if relayed && errors.Is(err, errBadSignature) {
 			r.relayFailed(from)
@@ -112,14 +113,24 @@ func (r *Replica) acceptRequest(raw []byte, q *spec.Request, forwarded bool, fro
 		r.batch.add(raw, q)
 	case !forwarded:
 		r.startTimer(q)
+		r.markVerified(q)
 		r.forward(raw)
 	default:
 		r.m.Garbage++ // forwarded to a broker that is not the primary: views disagree
 	}
 }
 
+// markVerified records that the pending request q (if its timer runs) passed R5 on
+// arrival, so that its expiry does not verify it again.
+func (r *Replica) markVerified(q *spec.Request) {
+	if p := r.pending[q.Body.Client]; p != nil && p.req.Body.Timestamp == q.Body.Timestamp {
+		p.verified = true
+	}
+}
+
 // expiredGenuine reports whether the pending request of client c, whose timer expired,
-// carries c's valid signature (R5, deferred to here by acceptRequest). One that does
+// carries c's valid signature (R5; a backup verified it on arrival already, so this
+// is a second line of defence). One that does
 // not is dropped without a suspicion, and c's requests are verified on arrival from
 // then on.
 func (r *Replica) expiredGenuine(c uint64, p *pendingReq) bool {

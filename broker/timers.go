@@ -30,7 +30,7 @@ type pendingReq struct {
 	req      spec.Request
 	deadline uint64 // tick at which the timer expires
 	arrival  uint64
-	verified bool // its client signature was checked when the timer expired (R5)
+	verified bool // its client signature passed R5 (on arrival at a backup, or when the timer expired)
 }
 
 func (t *timers) init() {
