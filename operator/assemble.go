@@ -57,7 +57,7 @@ func Assemble(t *Template, enr [][3]spec.Enrollment, group spec.PublicKey) (*spe
 		rc := spec.ReplicaConfig{ID: uint64(i), Address: []byte(t.Replicas[i].Peer),
 			Prep: enr[i][spec.RolePrep], Conf: enr[i][spec.RoleConf], Exec: enr[i][spec.RoleExec]}
 		for r := spec.RolePrep; r <= spec.RoleExec; r++ {
-			if err := t.CheckSlot(uint64(i), r, enrollmentOf(&rc, r)); err != nil {
+			if err := t.CheckSlot(uint64(i), r, rc.Slot(r)); err != nil {
 				return nil, fmt.Errorf("operator: %w", err)
 			}
 		}

@@ -170,7 +170,7 @@ func (t *Template) checkParams() error {
 	for i := range t.Replicas {
 		rc := spec.ReplicaConfig{ID: uint64(i)}
 		for r := spec.RolePrep; r <= spec.RoleExec; r++ {
-			e := enrollmentOf(&rc, r)
+			e := rc.Slot(r)
 			e.Body = spec.EnrollmentBody{Role: r, Replica: uint64(i), Build: []byte(t.Replicas[i].Build(r)),
 				SignKey: spec.PublicKey{0xAA, byte(r), byte(i)}}
 			if r == spec.RoleExec {
@@ -275,9 +275,4 @@ func (t *Template) ClientConfigs() []spec.ClientConfig {
 		copy(out[i].BoxKey[:], c.BoxKey)
 	}
 	return out
-}
-
-// enrollmentOf returns the enrollment slot of role r in rc.
-func enrollmentOf(rc *spec.ReplicaConfig, r spec.Role) *spec.Enrollment {
-	return [3]*spec.Enrollment{&rc.Prep, &rc.Conf, &rc.Exec}[r]
 }

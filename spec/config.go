@@ -70,6 +70,18 @@ type ReplicaConfig struct {
 	Exec    Enrollment
 }
 
+// Slot returns the enrollment of role r in rc (Prep, Conf or Exec; any other role
+// gets Exec's slot, so callers pass one of the three).
+func (rc *ReplicaConfig) Slot(r Role) *Enrollment {
+	switch r {
+	case RolePrep:
+		return &rc.Prep
+	case RoleConf:
+		return &rc.Conf
+	}
+	return &rc.Exec
+}
+
 // BuildPolicy admits a build for a role (SPEC.md §7.3). For dev-insecure evidence only
 // Role and Build are checked.
 type BuildPolicy struct {

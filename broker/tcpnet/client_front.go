@@ -3,6 +3,7 @@ package tcpnet
 import (
 	"bufio"
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"net"
 	"sync"
@@ -123,33 +124,19 @@ func (h *Host) serveClient(ctx context.Context, raw net.Conn) {
 	defer stop()
 	defer raw.Close()
 	addr := raw.RemoteAddr().String()
-	conn, r, id, err := h.authClient(ctx, raw)
+	conn, r, id, err := h.authConn(ctx, raw, h.auth.clientTLS, func(frame []byte, key ed25519.PublicKey) (uint64, error) {
+		id, err := decodeClientHello(frame)
+		if err == nil {
+			err = h.clientIdentity(key, id)
+		}
+		return id, err
+	})
 	h.auth.clientSrc.release(sourceIP(raw))
 	if err != nil {
 		h.rejected(ctx, err, "client", addr)
 		return
 	}
 	h.clientSession(ctx, conn, r, id, addr)
-}
-
-// authClient runs the handshake and reads the hello, both within Options.HelloTimeout.
-func (h *Host) authClient(ctx context.Context, raw net.Conn) (net.Conn, *bufio.Reader, uint64, error) {
-	raw.SetDeadline(time.Now().Add(h.opt.HelloTimeout))
-	defer raw.SetDeadline(time.Time{})
-	conn, key, err := handshake(ctx, raw, h.auth.clientTLS, true)
-	if err != nil {
-		return nil, nil, 0, err
-	}
-	r := bufio.NewReaderSize(conn, 64<<10)
-	frame, err := readHello(r)
-	if err != nil {
-		return nil, nil, 0, err
-	}
-	id, err := decodeClientHello(frame)
-	if err == nil {
-		err = h.clientIdentity(key, id)
-	}
-	return conn, r, id, err
 }
 
 // clientSession serves a client connection after its hello: replies are written by a

@@ -3,6 +3,8 @@ package tcpnet
 import (
 	"bufio"
 	"context"
+	"crypto/ed25519"
+	"crypto/tls"
 	"errors"
 	"net"
 	"sync"
@@ -76,7 +78,13 @@ func (h *Host) servePeer(ctx context.Context, raw net.Conn) {
 	defer raw.Close()
 	addr := raw.RemoteAddr().String()
 	ps := h.peers.Load()
-	conn, r, id, err := h.authPeer(ctx, raw, ps)
+	conn, r, id, err := h.authConn(ctx, raw, h.auth.peerTLS, func(frame []byte, key ed25519.PublicKey) (uint64, error) {
+		id, err := decodePeerHello(frame, h.opt.ID, len(ps.peers))
+		if err == nil {
+			err = h.peerIdentity(key, id)
+		}
+		return id, err
+	})
 	<-h.hellos
 	h.auth.peerSrc.release(sourceIP(raw))
 	if err != nil {
@@ -90,11 +98,13 @@ func (h *Host) servePeer(ctx context.Context, raw net.Conn) {
 	h.readPeer(ctx, conn, r, p, addr)
 }
 
-// authPeer runs the handshake and reads the hello, both within Options.HelloTimeout.
-func (h *Host) authPeer(ctx context.Context, raw net.Conn, ps *peerSet) (net.Conn, *bufio.Reader, uint64, error) {
+// authConn runs the TLS handshake with cfg and reads the hello, both within
+// Options.HelloTimeout; identify decodes the hello and checks that its id is the one
+// the authenticated key belongs to.
+func (h *Host) authConn(ctx context.Context, raw net.Conn, cfg *tls.Config, identify func(frame []byte, key ed25519.PublicKey) (uint64, error)) (net.Conn, *bufio.Reader, uint64, error) {
 	raw.SetDeadline(time.Now().Add(h.opt.HelloTimeout))
 	defer raw.SetDeadline(time.Time{})
-	conn, key, err := handshake(ctx, raw, h.auth.peerTLS, true)
+	conn, key, err := handshake(ctx, raw, cfg, true)
 	if err != nil {
 		return nil, nil, 0, err
 	}
@@ -103,10 +113,7 @@ func (h *Host) authPeer(ctx context.Context, raw net.Conn, ps *peerSet) (net.Con
 	if err != nil {
 		return nil, nil, 0, err
 	}
-	id, err := decodePeerHello(frame, h.opt.ID, len(ps.peers))
-	if err == nil {
-		err = h.peerIdentity(key, id)
-	}
+	id, err := identify(frame, key)
 	return conn, r, id, err
 }
 

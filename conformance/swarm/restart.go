@@ -92,7 +92,7 @@ func (s *sim) configureRestarted(nd *node, enr spec.EnrollmentBody) {
 	}
 	fork := *s.cfg
 	fork.Replicas = append([]spec.ReplicaConfig(nil), s.cfg.Replicas...)
-	slotOfRole(&fork.Replicas[nd.id.Replica], nd.id.Role).Body = enr
+	fork.Replicas[nd.id.Replica].Slot(nd.id.Role).Body = enr
 	var share []spec.GroupKeyShare
 	if nd.id.Role == spec.RoleExec {
 		share = s.dealOwn(nd, enr)
@@ -127,16 +127,6 @@ func (s *sim) dealOwn(nd *node, enr spec.EnrollmentBody) []spec.GroupKeyShare {
 		}
 	}
 	return nil
-}
-
-func slotOfRole(rc *spec.ReplicaConfig, role spec.Role) *spec.Enrollment {
-	switch role {
-	case spec.RolePrep:
-		return &rc.Prep
-	case spec.RoleConf:
-		return &rc.Conf
-	}
-	return &rc.Exec
 }
 
 // restartedStep runs a restarted enclave; what it emits goes into the pool marked as

@@ -130,7 +130,7 @@ func (c *Cluster) config(opt *Options, n uint64) *spec.Config {
 		}
 		for role := spec.RolePrep; role <= spec.RoleExec; role++ {
 			// Zero evidence is dev-insecure, which the configuration allows.
-			*enrollmentOf(&rc, role) = spec.Enrollment{Body: c.keys[Slot{role, r}].Enrollment(role, r, opt.Builds[role])}
+			*rc.Slot(role) = spec.Enrollment{Body: c.keys[Slot{role, r}].Enrollment(role, r, opt.Builds[role])}
 		}
 		cfg.Replicas = append(cfg.Replicas, rc)
 	}
@@ -141,16 +141,6 @@ func (c *Cluster) config(opt *Options, n uint64) *spec.Config {
 		cfg.Clients = append(cfg.Clients, cl.Registration())
 	}
 	return cfg
-}
-
-func enrollmentOf(rc *spec.ReplicaConfig, role spec.Role) *spec.Enrollment {
-	switch role {
-	case spec.RolePrep:
-		return &rc.Prep
-	case spec.RoleConf:
-		return &rc.Conf
-	}
-	return &rc.Exec
 }
 
 // N returns n = 3f+1.
