@@ -19,9 +19,10 @@ type Compartment interface {
 
 // InitRequest tells a new enclave who it is.
 type InitRequest struct {
-	_       struct{} `cbor:",toarray"`
-	Role    Role
-	Replica uint64
+	_         struct{} `cbor:",toarray"`
+	Role      Role
+	Replica   uint64
+	Challenge Digest // the digest of the epoch the instance starts for, zero at formation; bound into the evidence (SPEC.md §7.2, §17.5)
 }
 
 // Input is one item of a StepInput: a message or a local event, by kind.

@@ -121,6 +121,12 @@ type Config struct {
 	Builds             []BuildPolicy
 	Clients            []ClientConfig // sorted by ID, IDs distinct
 	ExecGroupKey       PublicKey      // X25519 public key of the execution group
+	Epoch              uint64         // 0 for the configuration formed at start (SPEC.md §17.1)
+	Prev               Digest         // ConfigDigest of epoch Epoch−1; zero in epoch 0
+	StartSeq           uint64         // the sequence number the epoch starts from; 0 in epoch 0
+	StartState         Digest         // the state digest at StartSeq; zero in epoch 0
+	Members            []PublicKey    // Ed25519 keys of the governance members, at most MaxMembers
+	Threshold          uint64         // member signatures a proposal needs; ≤ len(Members), ≥ 1 if any
 }
 
 // Hard limits on configuration values, so that every size cap is finite.
@@ -131,6 +137,7 @@ const (
 	MaxBatchRequestsLimit = 4096
 	MaxRequestOpsLimit    = 256
 	MaxOpBytesLimit       = 64 << 10
+	MaxMembers            = 64
 
 	// MaxNewViewCerts bounds (2f+1)²·L. A NEW-VIEW carries 2f+1 VIEW-CHANGEs of up to L
 	// prepared certificates of 2f+1 signed headers (about 130 bytes each), so this keeps
@@ -189,7 +196,7 @@ type KeyAdmitter func(PublicKey) bool
 // Validate checks every rule of SPEC.md §6.2 except build admission of evidence
 // (§7.3), using admit for Ed25519 key admission. A nil admit skips that check.
 func (c *Config) Validate(admit KeyAdmitter) error {
-	checks := []func() error{c.checkShape, c.checkReplicas, c.checkClients, c.checkBuilds}
+	checks := []func() error{c.checkShape, c.checkEpoch, c.checkReplicas, c.checkClients, c.checkBuilds}
 	for _, chk := range checks {
 		if err := chk(); err != nil {
 			return err
@@ -230,6 +237,30 @@ func (c *Config) checkShape() error {
 		return cfgErr("exec group key missing")
 	}
 	return nil
+}
+
+// checkEpoch applies rules 8 and 9 of SPEC.md §6.2: the epoch fields and the members.
+func (c *Config) checkEpoch() error {
+	switch {
+	case c.Epoch == 0 && (c.Prev != Digest{} || c.StartSeq != 0 || c.StartState != Digest{}):
+		return cfgErr("epoch 0 must have zero Prev, StartSeq and StartState")
+	case c.Epoch > 0 && c.Prev == Digest{}:
+		return cfgErr("epoch %d has no Prev digest", c.Epoch)
+	case len(c.Members) > MaxMembers:
+		return cfgErr("%d members, at most %d", len(c.Members), MaxMembers)
+	case c.Threshold > uint64(len(c.Members)):
+		return cfgErr("threshold %d exceeds the %d members", c.Threshold, len(c.Members))
+	case len(c.Members) > 0 && c.Threshold == 0:
+		return cfgErr("members need a threshold ≥ 1")
+	}
+	return nil
+}
+
+// GenesisCert returns the epoch's genesis checkpoint certificate (SPEC.md §17.1):
+// StartSeq and StartState with no proof. In epoch 0 it is the cluster's genesis
+// certificate (Seq 0, zero state).
+func (c *Config) GenesisCert() CheckpointCert {
+	return CheckpointCert{Seq: c.StartSeq, State: c.StartState}
 }
 
 func (c *Config) checkReplicas() error {
@@ -336,6 +367,11 @@ func (c *Config) checkKeys(admit KeyAdmitter) error {
 					return err
 				}
 			}
+		}
+	}
+	for i, m := range c.Members {
+		if err := addSign(m, fmt.Sprintf("member %d", i)); err != nil {
+			return err
 		}
 	}
 	for i := range c.Clients {

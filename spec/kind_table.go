@@ -26,6 +26,7 @@ const (
 	capChunk     = MaxStateChunkBytes + 1<<10                      // one state chunk
 	capReadReply = MaxRequestOpsLimit*(MaxKVValue+64) + 1<<10      // one result per read operation
 	capSummary   = MaxClients*20 + 1<<10                           // one (client, timestamp) pair of at most 19 bytes per client
+	capEvidence  = 64 << 10                                        // one enrollment with its evidence (an EGo report is a few KiB)
 	allRoles     = ToPrep | ToConf | ToExec                        // every compartment
 	capAny       = MaxMessageBytes                                 // any other body
 )
@@ -56,6 +57,14 @@ var kindTable = []KindInfo{
 	{Kind: KindReply, Name: "reply", New: func() any { return new(Reply) }, MaxBytes: capReply, Producer: RoleExec},
 	{Kind: KindRead, Name: "read", New: func() any { return new(Read) }, MaxBytes: capRequest},
 	{Kind: KindReadReply, Name: "read-reply", New: func() any { return new(ReadReply) }, MaxBytes: capReadReply, Producer: RoleExec},
+	{Kind: KindEpochVote, Name: "epoch-vote", New: func() any { return new(EpochVote) }, MaxBytes: capSmall,
+		Producer: RoleExec, Produced: true, Deliver: ToExec, Peer: true},
+	{Kind: KindEpochChange, Name: "epoch-change", New: func() any { return new(EpochChange) }, MaxBytes: capAny,
+		Producer: RoleExec, Produced: true, Deliver: allRoles, Peer: true},
+	{Kind: KindAttest, Name: "attest", New: func() any { return new(Enrollment) }, MaxBytes: capEvidence,
+		Deliver: ToExec, Peer: true},
+	{Kind: KindAttestation, Name: "attestation", New: func() any { return new(Attestation) }, MaxBytes: capSmall,
+		Producer: RoleExec, Peer: true},
 	{Kind: KindConfigure, Name: "configure", New: func() any { return new(Configure) }, MaxBytes: capAny},
 	{Kind: KindClientBatch, Name: "client-batch", New: func() any { return new(Batch) }, MaxBytes: capAny},
 	{Kind: KindSuspect, Name: "suspect", New: func() any { return new(Suspect) }, MaxBytes: capSmall},

@@ -23,6 +23,10 @@ const (
 	KindReply        uint64 = 12 // Reply: exec → client
 	KindRead         uint64 = 13 // Read: client → broker → own exec (SPEC.md §16.6)
 	KindReadReply    uint64 = 14 // ReadReply: exec → client
+	KindEpochVote    uint64 = 15 // EpochVote: exec → exec (SPEC.md §17.3)
+	KindEpochChange  uint64 = 16 // EpochChange: exec → prep, conf, exec (SPEC.md §17.4)
+	KindAttest       uint64 = 17 // Enrollment: a recovering replica's broker → exec of every other replica (SPEC.md §17.5)
+	KindAttestation  uint64 = 18 // Attestation: exec → its broker → the requesting broker
 
 	KindConfigure    uint64 = 32 // Configure: broker → any compartment, once
 	KindClientBatch  uint64 = 33 // Batch: broker → primary prep, requests to order
@@ -79,6 +83,8 @@ const (
 	CodeBadTimestamp   uint64 = 25 // request timestamp 0 or timestamps overflow
 	CodeBadShare       uint64 = 26 // group key share missing, does not open, or does not match the group key
 	CodeBadInit        uint64 = 27 // InitRequest malformed, or Init called twice
+	CodeBadEvidence    uint64 = 28 // evidence not admitted under the build policies (SPEC.md §17.5)
+	CodeRetired        uint64 = 29 // replaced in a later epoch; accepts nothing more (SPEC.md §17.4)
 )
 
 var codeNames = map[uint64]string{
@@ -91,6 +97,7 @@ var codeNames = map[uint64]string{
 	CodeBadCertificate: "bad-certificate", CodeStale: "stale", CodeBadNewView: "bad-new-view",
 	CodeStoreFull: "store-full", CodeBadCheckpoint: "bad-checkpoint", CodeBadChunk: "bad-chunk",
 	CodeBadTimestamp: "bad-timestamp", CodeBadShare: "bad-share", CodeBadInit: "bad-init",
+	CodeBadEvidence: "bad-evidence", CodeRetired: "retired",
 }
 
 // CodeName returns the spec name of a reject code, or "code<N>".
@@ -124,6 +131,9 @@ const (
 	DomainConfig     = "splitbft/v1/config"
 	DomainBatch      = "splitbft/v1/batch"
 	DomainState      = "splitbft/v1/state"
+	DomainEpochVote  = "splitbft/v1/epoch-vote"
+	DomainAttest     = "splitbft/v1/attestation"
+	DomainProposal   = "splitbft/v1/proposal"
 )
 
 // HKDF info labels and AEAD domains (SPEC.md §12).
