@@ -334,7 +334,7 @@ func TestEncodeCanonical(t *testing.T) {
 		{&Result{Status: 24}, "821818" + "40"},                   // nil []byte is an empty byte string
 		{&Suspect{View: math.MaxUint64}, "811bffffffffffffffff"}, // shortest heads
 		{&Destination{Roles: 3, Replicas: []uint64{0, 23, 24}}, "8203830017" + "1818"},
-		{&InitRequest{Role: RoleExec, Replica: 256}, "8202190100"},
+		{&InitRequest{Role: RoleExec, Replica: 256}, "830219010058200000000000000000000000000000000000000000000000000000000000000000"},
 		{&KVOp{Absent: true}, "8500404040f5"},
 	}
 	for _, tt := range tests {

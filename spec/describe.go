@@ -118,6 +118,26 @@ func describeLocal(v any) string {
 	case *TransferSummary:
 		return describeSummary(m)
 	}
+	return describeEpoch(v)
+}
+
+// describeEpoch renders the bodies of the epoch kinds (SPEC.md §17).
+func describeEpoch(v any) string {
+	switch m := v.(type) {
+	case *EpochVote:
+		return fmt.Sprintf("next=%s r=%d %s", short(m.Body.Next[:]), m.Body.Replica, sigStr(m.Sig))
+	case *EpochChange:
+		var c Config
+		if err := Decode(m.Config, &c, MaxMessageBytes); err != nil {
+			return fmt.Sprintf("config=undecodable(%d bytes) votes=%d", len(m.Config), len(m.Votes))
+		}
+		cd := Hash(DomainConfig, m.Config)
+		return fmt.Sprintf("epoch=%d start=%d cd=%s votes=%d", c.Epoch, c.StartSeq, short(cd[:]), len(m.Votes))
+	case *Enrollment:
+		return fmt.Sprintf("%s r=%d build=%q evidence=%d", RoleName(m.Body.Role), m.Body.Replica, m.Body.Build, m.Evidence.Format)
+	case *Attestation:
+		return fmt.Sprintf("enrollment=%s r=%d %s", short(m.Body.Enrollment[:]), m.Body.Replica, sigStr(m.Sig))
+	}
 	return fmt.Sprintf("%T", v) // unreachable: DecodeKind returns only the types above
 }
 

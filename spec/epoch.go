@@ -50,13 +50,13 @@ type Attestation struct {
 
 // ConfigOpTag is the first element of every ConfigOp: no application operation
 // decodes as a ConfigOp (SPEC.md §17.2).
-const ConfigOpTag = "splitbft/v1/config-op"
+var ConfigOpTag = []byte("splitbft/v1/config-op")
 
 // ConfigOp is the plaintext of a sealed operation that changes the configuration
 // (SPEC.md §17.2): exactly one of Admit (non-empty) or Change (a ConfigProposal with signatures) is set.
 type ConfigOp struct {
 	_      struct{} `cbor:",toarray"`
-	Tag    string   // ConfigOpTag
+	Tag    []byte   // ConfigOpTag
 	Admit  []Admission
 	Change ConfigProposal
 }

@@ -128,6 +128,37 @@ func exClientEntry() *ClientEntry {
 	return &ClientEntry{Client: 7, Timestamp: 1001, Results: []Result{{Status: StatusOK}, {Status: StatusCASMismatch, Value: []byte("old")}}}
 }
 
+func exEpochVote(r uint64) *EpochVote {
+	return &EpochVote{Body: EpochVoteBody{Next: dg(0x21), Replica: r}, Sig: sg(0x22 + byte(r))}
+}
+
+func exEpochChange() *EpochChange {
+	c := validConfig()
+	c.Epoch, c.Prev, c.StartSeq, c.StartState = 1, dg(0x23), 77, dg(0x24)
+	return &EpochChange{Config: Encode(c), Votes: []EpochVote{*exEpochVote(0), *exEpochVote(1), *exEpochVote(3)}}
+}
+
+func exAttestation() *Attestation {
+	return &Attestation{Body: AttestationBody{Enrollment: dg(0x25), Replica: 2}, Sig: sg(0x26)}
+}
+
+func exConfigOp() *ConfigOp {
+	c := validConfig()
+	return &ConfigOp{Tag: ConfigOpTag, Admit: []Admission{{Enrollment: c.Replicas[3].Exec, Attestations: []Attestation{*exAttestation()}}}}
+}
+
+func exConfigProposal() *ConfigOp {
+	c := validConfig()
+	return &ConfigOp{Tag: ConfigOpTag, Change: ConfigProposal{
+		Body: ConfigProposalBody{Epoch: 1, Changes: []Change{
+			{Op: ChangeAddClient, Client: c.Clients[0]},
+			{Op: ChangeSetAddress, Replica: 2, Address: []byte("10.0.0.9:7000")},
+			{Op: ChangeAddMember, Key: fakeKey(tagBox, 9)},
+		}},
+		Sigs: []MemberSig{{Member: 0, Sig: sg(0x27)}, {Member: 2, Sig: sg(0x28)}},
+	}}
+}
+
 // wireTypes lists every struct type of the package, each with an example. The CDDL
 // test checks that this list is complete.
 func wireTypes() []wireType {
@@ -160,7 +191,7 @@ func wireTypes() []wireType {
 		{"BuildPolicy", &BuildPolicy{Role: RoleConf, Build: []byte("conf-b"), UniqueID: fill(32, 0x11), ProductID: 7, MinSVN: 18446744073709551615}},
 		{"ClientConfig", &c.Clients[0]},
 		{"Config", c},
-		{"InitRequest", &InitRequest{Role: RoleExec, Replica: 3}},
+		{"InitRequest", &InitRequest{Role: RoleExec, Replica: 3, Challenge: dg(0x33)}},
 		{"Input", &exStepInput().Inputs[0]},
 		{"StepInput", exStepInput()},
 		{"Destination", &exStepOutput().Outputs[0].To},
@@ -186,6 +217,17 @@ func wireTypes() []wireType {
 		{"ClientEntry", exClientEntry()},
 		{"KVSnapshot", exKVSnapshot()},
 		{"KVEntry", &exKVSnapshot().Entries[0]},
+		{"EpochVoteBody", &exEpochVote(1).Body},
+		{"EpochVote", exEpochVote(1)},
+		{"EpochChange", exEpochChange()},
+		{"AttestationBody", &exAttestation().Body},
+		{"Attestation", exAttestation()},
+		{"ConfigOp", exConfigOp()},
+		{"Admission", &exConfigOp().Admit[0]},
+		{"ConfigProposal", &exConfigProposal().Change},
+		{"ConfigProposalBody", &exConfigProposal().Change.Body},
+		{"MemberSig", &exConfigProposal().Change.Sigs[0]},
+		{"Change", &exConfigProposal().Change.Body.Changes[0]},
 	}
 }
 
@@ -198,6 +240,7 @@ var kindTypes = map[uint64]string{
 	KindReject: "Rejection", KindStatus: "Status", KindGroupKeyShares: "GroupKeyShares",
 	KindRead: "Read", KindReadReply: "ReadReply",
 	KindTransferSummary: "TransferSummary",
+	KindEpochVote:       "EpochVote", KindEpochChange: "EpochChange", KindAttest: "Enrollment", KindAttestation: "Attestation",
 }
 
 // allKinds returns every kind in ascending order.

@@ -65,6 +65,8 @@ func TestKindTableRoutes(t *testing.T) {
 		{KindViewChange, RoleConf, ToPrep},
 		{KindNewView, RolePrep, all},
 		{KindStateChunk, RoleExec, ToExec},
+		{KindEpochVote, RoleExec, ToExec},
+		{KindEpochChange, RoleExec, all},
 	}
 	produced := 0
 	for _, info := range Kinds() {
