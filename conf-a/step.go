@@ -27,7 +27,7 @@ func (c *Conf) Step(in []byte) []byte {
 func accepts(kind uint64) bool {
 	switch kind {
 	case spec.KindConfigure, spec.KindPrePrepare, spec.KindPrepare,
-		spec.KindCheckpoint, spec.KindSuspect, spec.KindNewView:
+		spec.KindCheckpoint, spec.KindSuspect, spec.KindNewView, spec.KindEpochChange:
 		return true
 	}
 	return false
@@ -36,6 +36,9 @@ func accepts(kind uint64) bool {
 // dispatch applies the input preamble A1–A4 (§8.1) and hands the decoded body to its
 // handler (the input's index is not needed: no conf rule rejects part of an input).
 func (c *Conf) dispatch(_ uint64, in *spec.Input) verdict {
+	if c.retired {
+		return fail(spec.CodeRetired) // §8.1: a retired compartment accepts nothing (§17.4)
+	}
 	body, v := agreea.Preamble(in, accepts, c.configured)
 	if v.Code != 0 {
 		return v
@@ -53,6 +56,8 @@ func (c *Conf) dispatch(_ uint64, in *spec.Input) verdict {
 		return c.onSuspect(m)
 	case *spec.NewView:
 		return c.onNewView(m)
+	case *spec.EpochChange:
+		return c.onEpochChange(m)
 	}
 	panic("confa: accepted kind without a handler")
 }

@@ -185,6 +185,7 @@ func commonCases(r spec.Role) []Case {
 	cs = append(cs, preambleCases(r)...)
 	cs = append(cs, configureCases(r)...)
 	cs = append(cs, checkpointCases(r)...)
+	cs = append(cs, epochCases(r)...)
 	return withRole(r, cs)
 }
 

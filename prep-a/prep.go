@@ -27,7 +27,8 @@ type Prep struct {
 	self   spec.EnrollmentBody // this enclave's enrollment; valid once inited
 
 	configured bool
-	cfg        *spec.Config // valid once configured; never changes afterwards
+	cfg        *spec.Config // valid once configured; replaced only by an accepted epoch change (§17.4)
+	retired    bool         // replaced in a later epoch: every input is rejected (§17.4)
 	cd         spec.Digest  // ConfigDigest(cfg)
 
 	v  uint64             // current view

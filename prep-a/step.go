@@ -27,7 +27,7 @@ func (p *Prep) Step(in []byte) []byte {
 func accepts(kind uint64) bool {
 	switch kind {
 	case spec.KindConfigure, spec.KindClientBatch, spec.KindProposal,
-		spec.KindCheckpoint, spec.KindViewChange, spec.KindNewView:
+		spec.KindCheckpoint, spec.KindViewChange, spec.KindNewView, spec.KindEpochChange:
 		return true
 	}
 	return false
@@ -36,6 +36,9 @@ func accepts(kind uint64) bool {
 // dispatch applies the input preamble A1–A4 (§8.1) and hands the decoded body to its
 // handler; idx is the input's index in its StepInput.
 func (p *Prep) dispatch(idx uint64, in *spec.Input) verdict {
+	if p.retired {
+		return fail(spec.CodeRetired) // §8.1: a retired compartment accepts nothing (§17.4)
+	}
 	body, v := agreea.Preamble(in, accepts, p.configured)
 	if v.Code != 0 {
 		return v
@@ -53,6 +56,8 @@ func (p *Prep) dispatch(idx uint64, in *spec.Input) verdict {
 		return p.onViewChange(in.Body, m)
 	case *spec.NewView:
 		return p.onNewView(m)
+	case *spec.EpochChange:
+		return p.onEpochChange(m)
 	}
 	panic("prepa: accepted kind without a handler")
 }

@@ -32,10 +32,10 @@ func (cc *CertChecker) Verify(cd spec.Digest, workers int) bool {
 
 // CheckpointCert applies K1–K4 to c and queues K5.
 func (cc *CertChecker) CheckpointCert(c *spec.CheckpointCert) bool {
-	if c.Seq == 0 {
-		return c.State == spec.Digest{} && len(c.Proof) == 0 // K1
+	if c.Seq == cc.cfg.StartSeq {
+		return c.State == cc.cfg.StartState && len(c.Proof) == 0 // K1: the epoch's genesis certificate
 	}
-	if c.Seq%cc.cfg.CheckpointInterval != 0 || len(c.Proof) != cc.cfg.Quorum() {
+	if c.Seq < cc.cfg.StartSeq || c.Seq%cc.cfg.CheckpointInterval != 0 || len(c.Proof) != cc.cfg.Quorum() {
 		return false // K2
 	}
 	for i := range c.Proof {

@@ -23,10 +23,17 @@ type Checkpoints struct {
 	store map[uint64]map[uint64]spec.Checkpoint
 }
 
-// NewCheckpoints returns the state after configure: h = 0, the genesis certificate,
-// an empty store.
+// NewCheckpoints returns the state after configure in epoch 0: h = 0, the genesis
+// certificate, an empty store.
 func NewCheckpoints() Checkpoints {
 	return Checkpoints{store: map[uint64]map[uint64]spec.Checkpoint{}}
+}
+
+// NewCheckpointsAt returns the state after configure or an epoch change (SPEC.md
+// §8.1, §17.4): the epoch's genesis certificate g is stable (h = g.Seq), the store is
+// empty.
+func NewCheckpointsAt(g spec.CheckpointCert) Checkpoints {
+	return Checkpoints{h: g.Seq, stable: g, store: map[uint64]map[uint64]spec.Checkpoint{}}
 }
 
 // H returns the stable sequence number h.
