@@ -15,6 +15,7 @@ func execCases() []Case {
 	cs = append(cs, stateServeCases()...)
 	cs = append(cs, stateChunkCases()...)
 	cs = append(cs, execReadCases()...)
+	cs = append(cs, execEpochCases()...)
 	cs = append(cs, commonCases(spec.RoleExec)...)
 	return withRole(spec.RoleExec, cs)
 }

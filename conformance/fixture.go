@@ -23,6 +23,8 @@ type Params struct {
 	MaxOps     uint64
 	MaxOpBytes uint64
 	Clients    int
+	Members    int    // governance members (SPEC.md §17.2); 0: none
+	Threshold  uint64 // their threshold
 }
 
 // DefaultParams is a small cluster: n = 4, K = 4, L = 16, three clients.
@@ -54,6 +56,7 @@ type Fixture struct {
 	clients  []Client
 	nonces   io.Reader // the fixture's own randomness for AEAD nonces
 	ownShare []spec.GroupKeyShare
+	members  []ed25519.PrivateKey // governance members' keys, in Config.Members order
 }
 
 // Client is a fixture client's registration and private keys.
@@ -82,10 +85,29 @@ func NewFixture(seed uint64, p Params, role spec.Role, id uint64, enrollment spe
 		return nil, err
 	}
 	fx.Config, fx.CD = tc.Config, tc.CD
+	fx.addMembers()
 	if role == spec.RoleExec {
 		fx.ownShare = []spec.GroupKeyShare{fx.wrapGroupKey(id)}
 	}
 	return fx, nil
+}
+
+// addMembers registers Params.Members governance members (keys from
+// Stream("fixture-members", seed)) with Params.Threshold, before anything is signed.
+func (fx *Fixture) addMembers() {
+	if fx.Params.Members == 0 {
+		return
+	}
+	keys := Stream("fixture-members", fx.Seed)
+	for i := 0; i < fx.Params.Members; i++ {
+		k := ed25519.NewKeyFromSeed(read(keys, 32))
+		fx.members = append(fx.members, k)
+		var pub spec.PublicKey
+		copy(pub[:], k.Public().(ed25519.PublicKey))
+		fx.Config.Members = append(fx.Config.Members, pub)
+	}
+	fx.Config.Threshold = fx.Params.Threshold
+	fx.CD = spec.ConfigDigest(fx.Config)
 }
 
 // clusterOptions shapes the test cluster: every key from Stream("fixture-keys", seed)

@@ -50,7 +50,11 @@ func (v *Vector) Format() string {
 	}
 	fmt.Fprintf(&b, "compartment: %s\nrule: %s\nseed: %d\nreplica: %d\n", spec.RoleName(v.Role), v.Rule, v.Seed, v.Replica)
 	p := v.Params
-	fmt.Fprintf(&b, "params: f=%d k=%d l=%d batch=%d ops=%d opbytes=%d clients=%d\n", p.F, p.K, p.L, p.MaxBatch, p.MaxOps, p.MaxOpBytes, p.Clients)
+	fmt.Fprintf(&b, "params: f=%d k=%d l=%d batch=%d ops=%d opbytes=%d clients=%d", p.F, p.K, p.L, p.MaxBatch, p.MaxOps, p.MaxOpBytes, p.Clients)
+	if p.Members > 0 {
+		fmt.Fprintf(&b, " members=%d threshold=%d", p.Members, p.Threshold)
+	}
+	b.WriteString("\n")
 	fmt.Fprintf(&b, "expect: %s\n", v.expectString())
 	for i := range v.Steps {
 		fmt.Fprintf(&b, "step: %x\n", spec.Encode(&v.Steps[i]))
@@ -158,8 +162,15 @@ func parseParams(s string) (Params, error) {
 		if err != nil {
 			return p, fmt.Errorf("%s: %v", k, err)
 		}
-		if k == "clients" {
+		switch k {
+		case "clients":
 			p.Clients = int(n)
+			continue
+		case "members":
+			p.Members = int(n)
+			continue
+		case "threshold":
+			p.Threshold = n
 			continue
 		}
 		dst, ok := fields[k]
