@@ -112,7 +112,9 @@ func epochConfigCases() []EpochCase {
 func epochVoteCases() []EpochCase {
 	type votes = []spec.EpochVote
 	return []EpochCase{
-		{"EC4 two votes", func(w *World) spec.EpochChange { return withVotes(w, func(_ spec.Digest, v votes) votes { return v[:2] }) }, spec.CodeBadCertificate},
+		{"EC4 two votes", func(w *World) spec.EpochChange {
+			return withVotes(w, func(_ spec.Digest, v votes) votes { return v[:2] })
+		}, spec.CodeBadCertificate},
 		{"EC4 four votes", func(w *World) spec.EpochChange {
 			return withVotes(w, func(d spec.Digest, v votes) votes { return append(v, w.Vote(d, 3)) })
 		}, spec.CodeBadCertificate},
