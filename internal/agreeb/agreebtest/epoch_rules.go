@@ -160,16 +160,42 @@ func RunEpochChangeRules(t *testing.T, s *Setup) {
 		t.Run(c.Name, func(t *testing.T) {
 			w := NewConfigured(t, s, 2, int64(800+i))
 			ec := c.Setup(w)
+			if got := oracleCode(w, &ec); got != c.Code {
+				t.Fatalf("seed %d: spec.VerifyEpochChange says %s, the case expects %s", w.Seed, spec.CodeName(got), spec.CodeName(c.Code))
+			}
 			w.ExpectReject(Input(spec.KindEpochChange, &ec), c.Code, 0)
 		})
 	}
 	w := NewConfigured(t, s, 2, 800)
 	w.MakeStable(2)
-	outs := w.MustAccept(Input(spec.KindEpochChange, Ptr(nextWith(w, func(*spec.Config) {}))))
+	ec := nextWith(w, func(*spec.Config) {})
+	if got := oracleCode(w, &ec); got != 0 {
+		t.Fatalf("seed %d: spec.VerifyEpochChange rejects the base epoch change: %s", w.Seed, spec.CodeName(got))
+	}
+	outs := w.MustAccept(Input(spec.KindEpochChange, &ec))
 	w.ExpectOutputs(outs, nil)
 	if st := w.Status(); st.Stable != 3 || st.View != 0 || !st.ViewActive {
 		t.Fatalf("seed %d: status %+v after the epoch change, want view 0 active, stable 3", w.Seed, st)
 	}
+}
+
+// oracleCode is the verdict of spec.VerifyEpochChange (the tools' check, used here
+// only as a second opinion on the cases) on ec at w's current configuration and h:
+// the reject code of the line its error names, or 0.
+func oracleCode(w *World, ec *spec.EpochChange) uint64 {
+	verify := func(pub spec.PublicKey, msg []byte, sig spec.Signature) bool {
+		return edcrypto.Verify(pub[:], msg, sig[:])
+	}
+	_, err := spec.VerifyEpochChange(&w.Cfg, w.CD, w.Status().Stable, ec, verify, func(k spec.PublicKey) bool { return edcrypto.Admissible(k) })
+	switch {
+	case err == nil:
+		return 0
+	case strings.Contains(err.Error(), "EC2:"):
+		return spec.CodeStale
+	case strings.Contains(err.Error(), "EC4:"):
+		return spec.CodeBadCertificate
+	}
+	return spec.CodeBadConfig // EC1, EC3
 }
 
 // hasLine reports whether dump has a line starting with prefix.
