@@ -40,6 +40,10 @@ type Confirmation struct {
 	pset map[uint64]*spec.PreparedCert
 	last uint64             // the highest Seq of any COMMIT this conf signed
 	cps  agreeb.Checkpoints // h, stableCert and the checkpoint store (§8.3)
+	// retired is set once an accepted epoch change no longer enrolls this conf
+	// (SPEC §17.4 step 1) and never cleared; every later input is rejected retired
+	// and no other field changes again.
+	retired bool
 }
 
 // New returns an uninitialised Confirmation that draws its key seed from rand.
@@ -59,6 +63,7 @@ func (x *Confirmation) Step(in []byte) []byte {
 	return agreeb.Step(in, &agreeb.Handler{
 		Accepts:    accepts,
 		Configured: func() bool { return x.cl != nil },
+		Retired:    func() bool { return x.retired },
 		Dispatch:   x.dispatch,
 		Status:     x.status,
 	})
@@ -68,6 +73,7 @@ func (x *Confirmation) Step(in []byte) []byte {
 var accepts = map[uint64]bool{
 	spec.KindConfigure: true, spec.KindPrePrepare: true, spec.KindPrepare: true,
 	spec.KindCheckpoint: true, spec.KindSuspect: true, spec.KindNewView: true,
+	spec.KindEpochChange: true,
 }
 
 // dispatch hands a decoded body to its rule set and returns its reject code (0:
@@ -86,6 +92,8 @@ func (x *Confirmation) dispatch(out *agreeb.Outputs, _ uint64, body any) (uint64
 		return x.onSuspect(out, m), 0
 	case *spec.NewView:
 		return x.onNewView(m), 0
+	case *spec.EpochChange:
+		return x.onEpochChange(m), 0
 	}
 	panic(fmt.Sprintf("confb: no handler for %T", body)) // accepts and DecodeKind agree
 }

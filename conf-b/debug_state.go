@@ -16,7 +16,7 @@ func (x *Confirmation) DebugState() string {
 	if !agreeb.WriteDebugHeader(&b, &x.id, x.cl) {
 		return b.String()
 	}
-	fmt.Fprintf(&b, "view=%d active=%v last=%d\n", x.view, x.active, x.last)
+	fmt.Fprintf(&b, "retired=%v view=%d active=%v last=%d\n", x.retired, x.view, x.active, x.last)
 	x.cps.WriteDebug(&b)
 	for _, s := range agreeb.SortedKeys(x.slots) {
 		writeSlot(&b, s, x.slots[s])

@@ -16,6 +16,7 @@ func fuzzSeedInputs(fx *fixture) []spec.Input {
 		agreebtest.Input(spec.KindCheckpoint, agreebtest.Ptr(fx.Checkpoint(2, agreebtest.Digest(2), 1))),
 		agreebtest.Input(spec.KindSuspect, &spec.Suspect{View: 0}),
 		agreebtest.Input(spec.KindNewView, agreebtest.Ptr(fx.NewView(5, vcs, o))),
+		agreebtest.Input(spec.KindEpochChange, agreebtest.Ptr(fx.EpochChange(agreebtest.Ptr(fx.NextConfig(3, agreebtest.Digest(0x33)))))),
 		agreebtest.Input(spec.KindConfigure, &spec.Configure{Config: spec.Encode(&fx.Cfg)}),
 	}
 }

@@ -17,7 +17,7 @@ func (p *Preparation) onClientBatch(out *agreeb.Outputs, idx uint64, b *spec.Bat
 		return code
 	}
 	s := p.seqHigh + 1
-	if s-p.cps.H() > c.L { // B3: s ≤ h + L (seqHigh ≥ h, so s > h)
+	if s <= p.cps.H() || s-p.cps.H() > c.L { // B3: s ≤ h + L (seqHigh ≥ h, so s > h unless seqHigh+1 wrapped)
 		return spec.CodeWindowFull
 	}
 	kept := make([]spec.Request, 0, len(b.Requests))

@@ -15,7 +15,7 @@ func (p *Preparation) DebugState() string {
 	if !agreeb.WriteDebugHeader(&b, &p.id, p.cl) {
 		return b.String()
 	}
-	fmt.Fprintf(&b, "view=%d seqHigh=%d nvHigh=%d\n", p.view, p.seqHigh, p.nvHigh)
+	fmt.Fprintf(&b, "retired=%v view=%d seqHigh=%d nvHigh=%d\n", p.retired, p.view, p.seqHigh, p.nvHigh)
 	p.cps.WriteDebug(&b)
 	for _, s := range agreeb.SortedKeys(p.accepted) {
 		fmt.Fprintf(&b, "accepted seq=%d digest=%x\n", s, p.accepted[s])

@@ -11,7 +11,9 @@
 // randomness except the 32-byte key seed it reads from the io.Reader given to New at
 // Init (SPEC.md §3.5). Every input from the untrusted broker is checked by the accept
 // rules of SPEC.md in their order; a rejected input becomes a Rejection output and
-// changes no state. What prep-b and conf-b share (identity and Init, the Step loop
+// changes no state. An accepted epoch change (SPEC §17.4) either retires the
+// compartment, which then rejects everything, or restarts it in the new
+// configuration at the epoch's StartSeq. What prep-b and conf-b share (identity and Init, the Step loop
 // and preamble, configure, checkpoints, certificate and NEW-VIEW validity, Ed25519
 // through internal/edcrypto, never crypto/ed25519) lives in the trusted package
 // internal/agreeb; this package holds only its own compartment's rules and state.

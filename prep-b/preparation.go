@@ -30,7 +30,8 @@ type Preparation struct {
 
 	view uint64 // v: the current view; never decreases
 	// seqHigh is the highest sequence number this prep signed a PRE-PREPARE or
-	// PREPARE for in view v, as adjusted by §9.5 and §9.6; h ≤ seqHigh once h > 0.
+	// PREPARE for in view v, as adjusted by §9.5 and §9.6; it starts at the epoch's
+	// StartSeq (SPEC §17.4), so h ≤ seqHigh always.
 	seqHigh uint64
 	// accepted[s] is the digest proposed or prepared at (v, s); keys are in
 	// (h, h+L] and belong to the current view only.
@@ -43,8 +44,15 @@ type Preparation struct {
 	// as w > nvHigh, and one number bounds the state.
 	// SPEC-AMBIGUITY: §9.7 "enter view w as in §9.6" could include "add w to nvSent";
 	// we do not add it (this prep built nothing), which no output can distinguish.
+	// SPEC-AMBIGUITY: §17.4 drops "every stored protocol message" at an epoch
+	// change; we also reset nvHigh to 0 there, since views restart at 0 in the new
+	// epoch and a NEW-VIEW built in the old one is no longer valid.
 	nvHigh uint64
 	cps    agreeb.Checkpoints // h, stableCert and the checkpoint store (§8.3)
+	// retired is set once an accepted epoch change no longer enrolls this prep
+	// (SPEC §17.4 step 1) and never cleared; every later input is rejected retired
+	// and no other field changes again.
+	retired bool
 }
 
 // New returns an uninitialised Preparation that draws its key seed from rand.
@@ -64,6 +72,7 @@ func (p *Preparation) Step(in []byte) []byte {
 	return agreeb.Step(in, &agreeb.Handler{
 		Accepts:    accepts,
 		Configured: func() bool { return p.cl != nil },
+		Retired:    func() bool { return p.retired },
 		Dispatch:   p.dispatch,
 		Status:     p.status,
 	})
@@ -73,6 +82,7 @@ func (p *Preparation) Step(in []byte) []byte {
 var accepts = map[uint64]bool{
 	spec.KindConfigure: true, spec.KindClientBatch: true, spec.KindProposal: true,
 	spec.KindCheckpoint: true, spec.KindViewChange: true, spec.KindNewView: true,
+	spec.KindEpochChange: true,
 }
 
 // dispatch hands a decoded body to its rule set and returns its reject code and Sub
@@ -91,6 +101,8 @@ func (p *Preparation) dispatch(out *agreeb.Outputs, idx uint64, body any) (uint6
 		return p.onViewChange(out, m), 0
 	case *spec.NewView:
 		return p.onNewView(out, m), 0
+	case *spec.EpochChange:
+		return p.onEpochChange(m), 0
 	}
 	panic(fmt.Sprintf("prepb: no handler for %T", body)) // accepts and DecodeKind agree
 }

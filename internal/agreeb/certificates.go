@@ -6,12 +6,15 @@ import "github.com/splitbft/splitbft/spec"
 // gives a single verdict (every failure inside a message is bad-certificate), so the
 // cheap structural lines are checked before the signatures.
 
-// validCheckpointCert checks lines K1–K5.
+// validCheckpointCert checks lines K1–K5. The genesis certificate of K1 is the
+// epoch's (StartSeq, StartState) with no proof (SPEC §17.1); every other
+// certificate is above StartSeq, at a multiple of K, with q proofs (K2).
 func (c *Cluster) validCheckpointCert(cert *spec.CheckpointCert) bool {
-	if cert.Seq == 0 { // K1: the genesis certificate
-		return cert.State == spec.Digest{} && len(cert.Proof) == 0
+	start := c.Cfg.StartSeq
+	if cert.Seq == start { // K1: the epoch's genesis certificate
+		return cert.State == c.Cfg.StartState && len(cert.Proof) == 0
 	}
-	if cert.Seq%c.K != 0 || uint64(len(cert.Proof)) != c.Q { // K2
+	if cert.Seq < start || cert.Seq%c.K != 0 || uint64(len(cert.Proof)) != c.Q { // K2
 		return false
 	}
 	for i := range cert.Proof {

@@ -13,7 +13,8 @@ type Checkpoints struct {
 	// h is the sequence number of the latest stable checkpoint; h == stable.Seq, and
 	// it never decreases.
 	h uint64
-	// stable is a valid checkpoint certificate for h (the genesis certificate at 0).
+	// stable is a valid checkpoint certificate for h (at first the epoch's genesis
+	// certificate, SPEC §17.1).
 	stable spec.CheckpointCert
 	// bySender[r][s] is the accepted CHECKPOINT of exec r for sequence number s.
 	// Invariants: every stored s > h; at most one stored s per sender is above h + L
@@ -21,10 +22,12 @@ type Checkpoints struct {
 	bySender map[uint64]map[uint64]*spec.Checkpoint
 }
 
-// NewCheckpoints returns the state after configure: h = 0, the genesis certificate,
-// an empty store.
-func NewCheckpoints() Checkpoints {
-	return Checkpoints{bySender: map[uint64]map[uint64]*spec.Checkpoint{}}
+// NewCheckpoints returns the state at the start of cl's epoch, after configure or
+// the adoption of an epoch change (SPEC §8.1, §17.4): h = StartSeq, the epoch's
+// genesis certificate, an empty store.
+func NewCheckpoints(cl *Cluster) Checkpoints {
+	g := cl.Cfg.GenesisCert()
+	return Checkpoints{h: g.Seq, stable: g, bySender: map[uint64]map[uint64]*spec.Checkpoint{}}
 }
 
 // H returns h, the sequence number of the latest stable checkpoint.

@@ -18,7 +18,7 @@ func WriteDebugHeader(b *strings.Builder, id *Identity, cl *Cluster) bool {
 		b.WriteString("unconfigured\n")
 		return false
 	}
-	fmt.Fprintf(b, "configured cd=%x n=%d f=%d K=%d L=%d\n", cl.CD, cl.N, cl.F, cl.K, cl.L)
+	fmt.Fprintf(b, "configured cd=%x epoch=%d start=%d n=%d f=%d K=%d L=%d\n", cl.CD, cl.Cfg.Epoch, cl.Cfg.StartSeq, cl.N, cl.F, cl.K, cl.L)
 	return true
 }
 

@@ -2,9 +2,11 @@
 // and conf-b (SPEC.md §10), have in common because they enforce the same rules of
 // SPEC.md on the same data: the enclave identity and Init (§7.1), the Step loop and
 // input preamble A1–A4 (§7.4, §8.1), configure F1–F4 (§8.1), the cluster values of an
-// accepted configuration, checkpoint collection and adoption (§8.3, §8.4), the
-// certificate validity rules (§5.1), the NEW-VIEW checks NV3–NV7 and the choice of
-// best (§8.5, §8.6), and the deterministic state dump helpers. Each compartment keeps
+// accepted configuration, checkpoint collection and adoption (§8.3, §8.4) from the
+// epoch's genesis certificate, the certificate validity rules (§5.1), the NEW-VIEW
+// checks NV3–NV7 and the choice of best (§8.5, §8.6), the epoch-change rules
+// EC1–EC4 and the retired check (§17.1, §17.4, §8.1), and the deterministic state
+// dump helpers. Each compartment keeps
 // its own rules, state and effects in its own package.
 //
 // TRUSTED code, meant to run inside an SGX enclave: it is linked into the prep-b and

@@ -9,6 +9,10 @@ type Handler struct {
 	// Configured reports whether a configure input has been accepted (lines A2,
 	// A3); it is asked again for every input.
 	Configured func() bool
+	// Retired reports whether the compartment retired at an epoch change (SPEC
+	// §17.4): every later input is then rejected retired before line A1 (§8.1). It
+	// is asked again for every input.
+	Retired func() bool
 	// Dispatch applies the compartment's rules to the decoded body of input idx,
 	// appending to out any outputs of an accepted input (and of the Rejections with
 	// Sub it emits itself); it returns the reject code and Sub (code 0: accepted).
@@ -37,8 +41,8 @@ func Step(in []byte, h *Handler) []byte {
 	return spec.Encode(&spec.StepOutput{Outputs: out.list})
 }
 
-// handle runs the input preamble A1–A4 (§8.1), dispatches one input and emits its
-// Rejection if it is rejected.
+// handle runs the retired check and the input preamble A1–A4 (§8.1), dispatches
+// one input and emits its Rejection if it is rejected.
 func (h *Handler) handle(out *Outputs, idx uint64, in *spec.Input) {
 	code, sub := h.preamble(in.Kind), uint64(0)
 	if code == 0 {
@@ -54,10 +58,12 @@ func (h *Handler) handle(out *Outputs, idx uint64, in *spec.Input) {
 	}
 }
 
-// preamble applies lines A1–A3 to an input of kind k.
+// preamble applies the retired check and lines A1–A3 to an input of kind k.
 func (h *Handler) preamble(k uint64) uint64 {
 	configured := h.Configured()
 	switch {
+	case h.Retired(): // §8.1: before A1
+		return spec.CodeRetired
 	case !h.Accepts[k]: // A1
 		return spec.CodeUnknownKind
 	case !configured && k != spec.KindConfigure: // A2

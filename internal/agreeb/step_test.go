@@ -10,6 +10,7 @@ import (
 // stub is a compartment side of Step that records what it is given.
 type stub struct {
 	configured bool
+	retired    bool
 	code, sub  uint64   // returned by every dispatch
 	seen       []uint64 // the index of each dispatched input
 }
@@ -18,6 +19,7 @@ func (s *stub) handler() *Handler {
 	return &Handler{
 		Accepts:    map[uint64]bool{spec.KindConfigure: true, spec.KindSuspect: true},
 		Configured: func() bool { return s.configured },
+		Retired:    func() bool { return s.retired },
 		Dispatch: func(out *Outputs, idx uint64, body any) (uint64, uint64) {
 			s.seen = append(s.seen, idx)
 			if _, ok := body.(*spec.Configure); ok && s.code == 0 {
@@ -75,6 +77,25 @@ func TestStep(t *testing.T) {
 		if !equal(s.seen, c.dispatched) {
 			t.Errorf("%s: dispatched %v, want %v", c.name, s.seen, c.dispatched)
 		}
+	}
+}
+
+// TestStepRetired checks §8.1 after retirement (§17.4): every input, whatever its
+// kind or body, is rejected retired before line A1 and never dispatched.
+func TestStepRetired(t *testing.T) {
+	s := &stub{configured: true, retired: true}
+	in := []spec.Input{{Kind: 99}, input(spec.KindConfigure, &spec.Configure{}), input(spec.KindSuspect, &spec.Suspect{View: 0}), {Kind: spec.KindSuspect, Body: []byte{0x80}}}
+	got := Step(spec.Encode(&spec.StepInput{Inputs: in}), s.handler())
+	var want []spec.Output
+	for i := range in {
+		want = append(want, reject(uint64(i), in[i].Kind, spec.CodeRetired, 0))
+	}
+	want = append(want, local(spec.KindStatus, &spec.Status{Configured: true}))
+	if !bytes.Equal(got, spec.Encode(&spec.StepOutput{Outputs: want})) {
+		t.Fatalf("got\n%s", spec.DescribeOutput(decode(t, got)))
+	}
+	if len(s.seen) != 0 {
+		t.Fatalf("dispatched %v at a retired compartment", s.seen)
 	}
 }
 
