@@ -173,7 +173,7 @@ func (w *world) input() spec.Input {
 
 func (w *world) prepInput() spec.Input {
 	primary := w.fx.Primary(w.v) == w.id
-	switch w.pick(30, 16, 16, 8, 3) {
+	switch w.pick(30, 16, 16, 8, 3, 2) {
 	case 0:
 		if primary != w.chance(10) {
 			return w.clientBatch()
@@ -185,6 +185,8 @@ func (w *world) prepInput() spec.Input {
 		return w.viewChange()
 	case 3:
 		return w.newView()
+	case 5:
+		return w.epochChange()
 	}
 	return w.configureAgain()
 }
@@ -194,7 +196,7 @@ func (w *world) confInput() spec.Input {
 	if !w.active {
 		nv = 30 // end view changes soon, so that most prepares meet an active conf
 	}
-	switch w.pick(14, 34, 14, 4, nv, 3) {
+	switch w.pick(14, 34, 14, 4, nv, 3, 2) {
 	case 0:
 		return w.prePrepare()
 	case 1:
@@ -205,6 +207,8 @@ func (w *world) confInput() spec.Input {
 		return w.suspect()
 	case 4:
 		return w.newView()
+	case 6:
+		return w.epochChange()
 	}
 	return w.configureAgain()
 }

@@ -138,6 +138,7 @@ const (
 	MaxRequestOpsLimit    = 256
 	MaxOpBytesLimit       = 64 << 10
 	MaxMembers            = 64
+	MaxStartSeq           = 1 << 62 // bound of Config.StartSeq (SPEC.md §6.2 rule 8)
 
 	// MaxNewViewCerts bounds (2f+1)²·L. A NEW-VIEW carries 2f+1 VIEW-CHANGEs of up to L
 	// prepared certificates of 2f+1 signed headers (about 130 bytes each), so this keeps
@@ -246,6 +247,8 @@ func (c *Config) checkEpoch() error {
 		return cfgErr("epoch 0 must have zero Prev, StartSeq and StartState")
 	case c.Epoch > 0 && c.Prev == Digest{}:
 		return cfgErr("epoch %d has no Prev digest", c.Epoch)
+	case c.StartSeq > MaxStartSeq:
+		return cfgErr("start seq %d exceeds 2^62", c.StartSeq)
 	case len(c.Members) > MaxMembers:
 		return cfgErr("%d members, at most %d", len(c.Members), MaxMembers)
 	case c.Threshold > uint64(len(c.Members)):
