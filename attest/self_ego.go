@@ -24,9 +24,8 @@ func SelfAttester() Attester {
 // egoAttester produces ego-sgx evidence. It exists only after a self-report succeeded.
 type egoAttester struct{}
 
-// Evidence returns an EGo remote report whose report data is reportData followed by
-// 32 zero bytes (GetRemoteReport pads to the 64 bytes of SGX report data).
-func (egoAttester) Evidence(reportData [32]byte) (spec.Evidence, error) {
+// Evidence returns an EGo remote report whose 64-byte report data is reportData.
+func (egoAttester) Evidence(reportData [64]byte) (spec.Evidence, error) {
 	report, err := enclave.GetRemoteReport(reportData[:])
 	if err != nil {
 		return spec.Evidence{}, fmt.Errorf("EGo GetRemoteReport: %w", err)
