@@ -114,7 +114,7 @@ func TestEveryCodeCovered(t *testing.T) {
 		spec.CodeBadConfig, spec.CodeUnknownSender, spec.CodeBadSignature, spec.CodeOutOfWindow, spec.CodeNotPrimary,
 		spec.CodeConflict, spec.CodeDuplicate, spec.CodeDigestMismatch, spec.CodeBatchLimit, spec.CodeEmptyBatch,
 		spec.CodeBadCertificate, spec.CodeStale, spec.CodeBadNewView, spec.CodeStoreFull, spec.CodeBadCheckpoint,
-		spec.CodeBadChunk, spec.CodeBadShare, spec.CodeBadInit} {
+		spec.CodeBadChunk, spec.CodeBadShare, spec.CodeBadInit, spec.CodeBadEvidence, spec.CodeRetired} {
 		if !codesSeen[code] {
 			t.Errorf("reject code %s never exercised", spec.CodeName(code))
 		}
