@@ -1,7 +1,8 @@
 package exec
 
 import (
-	"github.com/splitbft/splitbft/attest"
+	"errors"
+
 	"github.com/splitbft/splitbft/spec"
 )
 
@@ -18,16 +19,28 @@ type EvidenceCheck func(e *spec.Enrollment, cfg *spec.Config, challenge spec.Dig
 // Option configures an Exec at New.
 type Option func(*Exec)
 
-// WithEvidenceCheck makes check decide rule AT3. Without this option an Exec admits
-// dev-insecure evidence where the configuration allows it and refuses all ego-sgx
-// evidence (it has no report verifier): attest.CheckEnrollmentFor with a nil Verifier.
+// WithEvidenceCheck makes check decide rule AT3 (the exec binary passes
+// attest.CheckEnrollmentFor with the enclave's report verifier). Without this option
+// an Exec has no report verifier: it admits dev-insecure evidence as §7.3 does and
+// refuses all ego-sgx evidence.
 func WithEvidenceCheck(check EvidenceCheck) Option {
 	return func(e *Exec) { e.checkEvidence = check }
 }
 
-// noVerifierCheck is the default EvidenceCheck.
-func noVerifierCheck(en *spec.Enrollment, cfg *spec.Config, challenge spec.Digest) error {
-	return attest.CheckEnrollmentFor(en, cfg, nil, challenge)
+// noVerifierCheck is the default EvidenceCheck: §7.3 for dev-insecure evidence (the
+// configuration allows it, Data is empty, a policy accepts the build for the role);
+// every other format refused. (This package does not import package attest: attest's
+// tests build clusters of compartments, exec among them.)
+func noVerifierCheck(en *spec.Enrollment, cfg *spec.Config, _ spec.Digest) error {
+	switch {
+	case en.Evidence.Format != spec.EvidenceDevInsecure:
+		return errors.New("exec: no report verifier for this evidence format")
+	case !cfg.AllowDevInsecure || len(en.Evidence.Data) != 0:
+		return errors.New("exec: dev-insecure evidence not allowed, or not empty")
+	case !cfg.BuildAccepted(en.Body.Role, en.Body.Build):
+		return errors.New("exec: build not accepted for the role")
+	}
+	return nil
 }
 
 // onAttest handles an attest input (AT1–AT3) and emits the ATTESTATION; it changes no
