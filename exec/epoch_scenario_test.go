@@ -3,6 +3,7 @@ package exec_test
 import (
 	"bytes"
 	"crypto/ed25519"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/splitbft/splitbft/exec"
@@ -189,4 +190,69 @@ func (c *cluster) adoptEpoch(run epochRun, r uint64, x *exec.Exec, label uint64)
 	}
 	c.execs[r], c.enr[r] = x, run.next.Replicas[r].Exec
 	c.execSig[r], c.execBox[r] = k.Sign, k.Box[:]
+}
+
+// TestEpochBoundary at one exec, the others played by the test's keys: config
+// operations of one batch build on each other (pending, §17.2); an epoch ending at a
+// multiple of K uses the checkpoint's snapshot; nothing above it executes; a stored
+// vote is replaced by its sender's later one; q votes make the epoch change, which
+// then arrives as an input too late (stale).
+func TestEpochBoundary(t *testing.T) {
+	c := newCluster(t, 49, defaultParams())
+	rnd := rand.NewChaCha8(seedBytes("boundary/%d", c.seed))
+	x := c.execs[0]
+	for s := uint64(1); s < 10; s++ {
+		c.order(0, s, c.kvRequest(c.clients[0], put("k", "v")))
+	}
+	a := c.admission(spec.Enrollment{Body: enrollmentBody(rnd, spec.RoleExec, 2, exec.BuildName)}, 1, 2, 3)
+	b := c.admission(spec.Enrollment{Body: enrollmentBody(rnd, spec.RoleConf, 1, "conf-t")}, 0, 1, 2)
+	early := c.vote(1, spec.Digest{1})
+	expectAccept(t, x, in(spec.KindEpochVote, &early))
+	reqs := []spec.Request{c.configOpRequest(c.clients[0], admitOp(a)), c.configOpRequest(c.clients[1], admitOp(b)),
+		c.configOpRequest(c.clients[2], admitOp(a))}
+	outs := c.order(0, 10, reqs...)
+	res := c.results(t, outs)
+	if len(res) != 3 || !sameEnc(&res[0], ptr(accepted(1))) || !sameEnc(&res[1], ptr(accepted(1))) || !sameEnc(&res[2], ptr(rejected(spec.CodeDuplicate))) {
+		t.Fatalf("results %+v:%s", res, describe(outs))
+	}
+	cps, votes := ofKind(outs, spec.KindCheckpoint), ofKind(outs, spec.KindEpochVote)
+	if len(cps) != 1 || len(votes) != 1 || len(ofKind(outs, spec.KindEpochChange)) != 0 {
+		t.Fatalf("want one checkpoint and one vote, no change yet:%s", describe(outs))
+	}
+	var cp spec.Checkpoint
+	var v spec.EpochVote
+	mustDecode(t, cps[0].Body, &cp)
+	mustDecode(t, votes[0].Body, &v)
+	want := c.successor(10, cp.Body.State, func(n *spec.Config) {
+		n.Replicas[2].Exec, n.Replicas[1].Conf = a.Enrollment, b.Enrollment
+	})
+	if v.Body.Next != spec.ConfigDigest(want) || v.Body.Replica != 0 {
+		t.Fatalf("vote %+v is not for the configuration with both admissions from (10, %x)", v.Body, cp.Body.State)
+	}
+	if res := c.order(0, 11, c.kvRequest(c.clients[1], put("x", "y"))); len(ofKind(res, spec.KindReply)) != 0 || status(t, res).Last != 10 {
+		t.Fatalf("executed above the end of the epoch:%s", describe(res))
+	}
+	v1, v2 := c.vote(1, v.Body.Next), c.vote(3, v.Body.Next)
+	vouts := expectAccept(t, x, in(spec.KindEpochVote, &v1), in(spec.KindEpochVote, &v2))
+	change := ofKind(vouts, spec.KindEpochChange)
+	if len(change) != 1 {
+		t.Fatalf("no epoch change after q votes")
+	}
+	// The new exec 2 gets a share of G from exec 0, and nobody else does.
+	var gs spec.GroupKeyShares
+	if sh := ofKind(vouts, spec.KindGroupKeyShares); len(sh) != 1 || sh[0].To.Roles != 0 {
+		t.Fatalf("want one group-key-shares output:%s", describe(vouts))
+	} else if mustDecode(t, sh[0].Body, &gs); len(gs.Shares) != 1 || gs.Shares[0].Recipient != a.Enrollment.Body.BoxKey ||
+		gs.Shares[0].Dealer != c.enr[0].Body.BoxKey || gs.Shares[0].GroupKey != c.G {
+		t.Fatalf("share %+v", gs.Shares)
+	}
+	var ec spec.EpochChange
+	mustDecode(t, change[0].Body, &ec)
+	if !bytes.Equal(ec.Config, spec.Encode(want)) || len(ec.Votes) != 3 || ec.Votes[0].Body.Replica != 0 || ec.Votes[1].Body.Replica != 1 || ec.Votes[2].Body.Replica != 3 {
+		t.Fatalf("epoch change %+v", ec.Votes)
+	}
+	if st := status(t, c.step(0)); st.Stable != 10 || st.Last != 10 || st.NeedState {
+		t.Fatalf("after the change: %+v", st)
+	}
+	expectReject(t, x, in(spec.KindEpochChange, &ec), spec.CodeStale)
 }
