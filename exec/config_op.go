@@ -50,7 +50,10 @@ func (e *Exec) candidate(op *spec.ConfigOp) (*spec.Config, uint64) {
 	if e.pending != nil {
 		base = e.pending
 	}
-	base = copyConfig(base)
+	base, ok := copyConfig(base)
+	if !ok {
+		return nil, spec.CodeBadConfig
+	}
 	hasChange := !bytes.Equal(spec.Encode(&op.Change), spec.Encode(&spec.ConfigProposal{}))
 	var code uint64
 	switch {
@@ -69,16 +72,21 @@ func (e *Exec) candidate(op *spec.ConfigOp) (*spec.Config, uint64) {
 	if base.Validate(admitKey) != nil || !sameFrame(e.cfg, base) { // EC1, EC3
 		return nil, spec.CodeBadConfig
 	}
+	if _, ok := copyConfig(base); !ok { // EC1: C' must decode (§2.3)
+		return nil, spec.CodeBadConfig
+	}
 	return base, 0
 }
 
-// copyConfig returns a deep copy of c.
-func copyConfig(c *spec.Config) *spec.Config {
+// copyConfig returns a deep copy of c, or false if c does not pass the strict decoder
+// (§2.3; possible only for a candidate that a proposal grew past a decoding cap: such
+// a candidate cannot become a configuration, since EC1 would refuse it).
+func copyConfig(c *spec.Config) (*spec.Config, bool) {
 	var out spec.Config
-	if err := spec.Decode(spec.Encode(c), &out, spec.MaxMessageBytes); err != nil {
-		panic("exec: a stored configuration does not round-trip: " + err.Error())
+	if spec.Decode(spec.Encode(c), &out, spec.MaxMessageBytes) != nil {
+		return nil, false
 	}
-	return &out
+	return &out, true
 }
 
 // applyAdmissions applies AD1–AD3 to each admission in order and its effect on base:
