@@ -152,8 +152,8 @@ func TestEpochAdmission(t *testing.T) {
 		chunks = append(chunks, spec.Input{Kind: spec.KindStateChunk, Body: o.Body})
 	}
 	got := expectAccept(t, nx, chunks...)
-	if len(ofKind(got, spec.KindTransferSummary)) != 1 {
-		t.Fatalf("no transfer summary:%s", describe(got))
+	if len(ofKind(got, spec.KindTransferSummary)) != 1 || len(ofKind(got, spec.KindCheckpoint)) != 0 {
+		t.Fatalf("want a transfer summary and no checkpoint for the epoch's start (SPEC §11.7):%s", describe(got))
 	}
 	if s, d := nx.StateDigestAt(); s != 1 || d != state {
 		t.Fatalf("new exec state (%d, %x), want (1, %x)", s, d, state)
