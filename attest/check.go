@@ -40,15 +40,25 @@ func (r *Refusal) Unwrap() error { return r.Err }
 //   - every other format is refused.
 //
 // cfg must not be nil. A nil v refuses ego-sgx evidence with ErrNoVerifier. cfg is not validated here
-// (Config.Validate does that).
+// (Config.Validate does that). It is CheckEnrollmentFor with the all-zero challenge
+// (an enclave started when the cluster formed, SPEC.md §7.1).
 func CheckEnrollment(e spec.Enrollment, cfg *spec.Config, v Verifier) error {
-	_, err := checkEnrollment(&e, cfg, v)
+	_, err := checkEnrollment(&e, cfg, v, spec.Digest{})
 	return err
 }
 
-// checkEnrollment is CheckEnrollment that also returns the accepted report (the zero
+// CheckEnrollmentFor is CheckEnrollment for an enclave started with InitRequest.Challenge
+// challenge: an ego-sgx report must carry ReportDataFor(e's body, challenge), the
+// enrollment digest followed by the challenge (SPEC.md §7.2; rule AT3 of §17.5, where
+// the challenge is the digest of the current epoch).
+func CheckEnrollmentFor(e *spec.Enrollment, cfg *spec.Config, v Verifier, challenge spec.Digest) error {
+	_, err := checkEnrollment(e, cfg, v, challenge)
+	return err
+}
+
+// checkEnrollment is CheckEnrollmentFor that also returns the accepted report (the zero
 // Report for dev-insecure evidence).
-func checkEnrollment(e *spec.Enrollment, cfg *spec.Config, v Verifier) (Report, error) {
+func checkEnrollment(e *spec.Enrollment, cfg *spec.Config, v Verifier, challenge spec.Digest) (Report, error) {
 	refuse := func(err error, format string, a ...any) (Report, error) {
 		return Report{}, &Refusal{Replica: e.Body.Replica, Role: e.Body.Role, Build: string(e.Body.Build),
 			Reason: fmt.Sprintf(format, a...), Err: err}
@@ -65,7 +75,7 @@ func checkEnrollment(e *spec.Enrollment, cfg *spec.Config, v Verifier) (Report, 
 		}
 		return Report{}, nil
 	case spec.EvidenceEgoSGX:
-		return checkEgo(e, cfg, v, refuse)
+		return checkEgo(e, cfg, v, challenge, refuse)
 	}
 	return refuse(nil, "unknown evidence format %d", e.Evidence.Format)
 }
@@ -74,7 +84,7 @@ type refuseFunc func(err error, format string, a ...any) (Report, error)
 
 // checkEgo checks ego-sgx evidence: policies exist, the report verifies, binds the
 // enrollment, is not a debug enclave, and matches a policy.
-func checkEgo(e *spec.Enrollment, cfg *spec.Config, v Verifier, refuse refuseFunc) (Report, error) {
+func checkEgo(e *spec.Enrollment, cfg *spec.Config, v Verifier, challenge spec.Digest, refuse refuseFunc) (Report, error) {
 	policies := policiesFor(cfg, e.Body.Role, e.Body.Build)
 	if len(policies) == 0 {
 		return refuse(nil, "no build policy accepts this build for role %s", spec.RoleName(e.Body.Role))
@@ -86,10 +96,10 @@ func checkEgo(e *spec.Enrollment, cfg *spec.Config, v Verifier, refuse refuseFun
 	if err != nil {
 		return refuse(err, "ego-sgx report does not verify: %v", err)
 	}
-	// §7.2: SGX report data is 64 bytes and EGo pads shorter data with zeros: the
-	// whole 64 bytes must be the digest and 32 zero bytes, so nothing else rides along.
-	if want := ReportData(&e.Body); !bytes.Equal(rep.Data, want) {
-		return refuse(nil, "ego-sgx report data %x does not bind this enrollment: want %x (the enrollment digest, then 32 zero bytes)", rep.Data, want)
+	// §7.2: SGX report data is 64 bytes: the whole 64 bytes must be the digest and
+	// the challenge, so nothing else rides along.
+	if want := ReportDataFor(&e.Body, challenge); !bytes.Equal(rep.Data, want) {
+		return refuse(nil, "ego-sgx report data %x does not bind this enrollment and challenge: want %x (the enrollment digest, then the challenge)", rep.Data, want)
 	}
 	// §7.3: debug enclaves are refused unless dev-insecure is allowed. Their host can read their
 	// memory, so they protect no more than dev-insecure and are admitted only where that is.

@@ -229,4 +229,8 @@ func TestReportData(t *testing.T) {
 	if len(got) != 64 || !bytes.Equal(got[:32], d[:]) || !bytes.Equal(got[32:], make([]byte, 32)) {
 		t.Fatalf("ReportData = %x, want %x and 32 zero bytes", got, d)
 	}
+	ch := spec.Digest{1, 2, 3}
+	if got := ReportDataFor(&body, ch); len(got) != 64 || !bytes.Equal(got[:32], d[:]) || !bytes.Equal(got[32:], ch[:]) {
+		t.Fatalf("ReportDataFor = %x, want %x then %x", got, d, ch)
+	}
 }

@@ -20,10 +20,10 @@ type recordingAttester struct {
 	identity Report
 }
 
-func (a *recordingAttester) Evidence(d [32]byte) (spec.Evidence, error) {
+func (a *recordingAttester) Evidence(d [64]byte) (spec.Evidence, error) {
 	quote := fmt.Sprintf("quote-%d", len(a.v.reports))
 	r := a.identity
-	r.Data = append(d[:], make([]byte, 32)...)
+	r.Data = append([]byte(nil), d[:]...)
 	a.v.reports[quote] = r
 	return spec.Evidence{Format: spec.EvidenceEgoSGX, Data: []byte(quote)}, nil
 }
@@ -40,7 +40,7 @@ func (e attestedEnclave) Init(req []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return Attach(e.a, raw)
+	return Attach(e.a, raw, spec.Digest{})
 }
 
 // Identities of the builds in the mixed cluster.
@@ -211,7 +211,7 @@ func TestDebugResult(t *testing.T) {
 // errAttester fails every evidence request.
 type errAttester struct{}
 
-func (errAttester) Evidence([32]byte) (spec.Evidence, error) {
+func (errAttester) Evidence([64]byte) (spec.Evidence, error) {
 	return spec.Evidence{}, errors.New("no quote provider")
 }
 
@@ -219,7 +219,7 @@ func TestAttach(t *testing.T) {
 	body := confBody()
 	raw := spec.Encode(&spec.Enrollment{Body: body, Evidence: spec.Evidence{Format: spec.EvidenceDevInsecure}})
 	v := &fakeVerifier{reports: map[string]Report{}}
-	out, err := Attach(&recordingAttester{v: v, identity: idConfA}, raw)
+	out, err := Attach(&recordingAttester{v: v, identity: idConfA}, raw, spec.Digest{})
 	var e spec.Enrollment
 	if err != nil || spec.Decode(out, &e, spec.MaxMessageBytes) != nil {
 		t.Fatalf("Attach: %v", err)
@@ -242,9 +242,41 @@ func TestAttach(t *testing.T) {
 		{"not an enrollment", DevInsecure{}, []byte{0x01}, "does not decode"},
 		{"evidence already there", errAttester{}, out, ""},
 	} {
-		got, err := Attach(c.a, c.in)
+		got, err := Attach(c.a, c.in, spec.Digest{})
 		if string(got) != string(c.in) || (err == nil) != (c.err == "") || (err != nil && !strings.Contains(err.Error(), c.err)) {
 			t.Errorf("%s: Attach returned %x, %v; want the input unchanged and error %q", c.name, got, err, c.err)
 		}
+	}
+}
+
+// TestAttachChallenge: evidence attached for a challenge (SPEC.md §7.2, §17.5) is
+// admitted by CheckEnrollmentFor with that challenge only.
+func TestAttachChallenge(t *testing.T) {
+	body := confBody()
+	raw := spec.Encode(&spec.Enrollment{Body: body, Evidence: spec.Evidence{Format: spec.EvidenceDevInsecure}})
+	v := &fakeVerifier{reports: map[string]Report{}}
+	ch := spec.Digest{7, 7, 7}
+	out, err := Attach(&recordingAttester{v: v, identity: idConfA}, raw, ch)
+	var e spec.Enrollment
+	if err != nil || spec.Decode(out, &e, spec.MaxMessageBytes) != nil {
+		t.Fatalf("Attach: %v", err)
+	}
+	cfg := &spec.Config{Builds: []spec.BuildPolicy{uniquePolicy(uidConfA)}}
+	for _, c := range []struct {
+		name      string
+		challenge spec.Digest
+		ok        bool
+	}{
+		{"the challenge", ch, true},
+		{"zero challenge", spec.Digest{}, false},
+		{"another challenge", spec.Digest{7, 7, 8}, false},
+	} {
+		err := CheckEnrollmentFor(&e, cfg, v, c.challenge)
+		if (err == nil) != c.ok || (err != nil && !strings.Contains(err.Error(), "challenge")) {
+			t.Errorf("%s: CheckEnrollmentFor = %v, want ok=%v", c.name, err, c.ok)
+		}
+	}
+	if CheckEnrollment(e, cfg, v) == nil {
+		t.Errorf("CheckEnrollment (zero challenge) admitted evidence made for challenge %x", ch)
 	}
 }

@@ -48,14 +48,22 @@ func (noVerifier) Verify([]byte) (Report, error) { return Report{}, ErrNoVerifie
 // data with zero bytes to this size.
 const reportDataLen = 64
 
-// ReportData returns the 64-byte report data that an ego-sgx report of body must
-// carry: the 32-byte enrollment digest (SPEC.md §3.2) followed by 32 zero bytes,
-// which is what EGo's GetRemoteReport(digest) puts into the report.
+// ReportData returns the 64-byte report data that an ego-sgx report of body made
+// when a cluster forms must carry: the 32-byte enrollment digest (SPEC.md §3.2)
+// followed by 32 zero bytes (the all-zero challenge, §7.1). It is
+// ReportDataFor(body, the zero digest).
 func ReportData(body *spec.EnrollmentBody) []byte {
+	return ReportDataFor(body, spec.Digest{})
+}
+
+// ReportDataFor returns the 64-byte report data that an ego-sgx report of body must
+// carry when its enclave was started with InitRequest.Challenge challenge: the 32-byte
+// enrollment digest followed by the challenge (SPEC.md §7.2, §17.5).
+func ReportDataFor(body *spec.EnrollmentBody, challenge spec.Digest) []byte {
 	d := spec.EnrollmentDigest(body)
-	out := make([]byte, reportDataLen)
-	copy(out, d[:])
-	return out
+	out := make([]byte, 0, reportDataLen)
+	out = append(out, d[:]...)
+	return append(out, challenge[:]...)
 }
 
 // sgxProductIDLen is the size of Open Enclave's product id field (OE_PRODUCT_ID_SIZE).

@@ -37,14 +37,15 @@ func (r Result) State() string {
 	return "dev-insecure (NO TEE)"
 }
 
-// CheckConfig runs CheckEnrollment on every enrollment of cfg, replica by replica in
+// CheckConfig runs CheckEnrollment (the all-zero challenge of a forming cluster) on
+// every enrollment of cfg, replica by replica in
 // the order prep, conf, exec, and returns one Result each.
 func CheckConfig(cfg *spec.Config, v Verifier) []Result {
 	var out []Result
 	for i := range cfg.Replicas {
 		for _, role := range []spec.Role{spec.RolePrep, spec.RoleConf, spec.RoleExec} {
 			e := cfg.Enrollment(role, uint64(i))
-			rep, err := checkEnrollment(e, cfg, v)
+			rep, err := checkEnrollment(e, cfg, v, spec.Digest{})
 			out = append(out, Result{Replica: uint64(i), Role: role, Build: string(e.Body.Build),
 				Format: e.Evidence.Format, Debug: err == nil && rep.Debug, Err: err})
 		}

@@ -16,7 +16,7 @@ func TestSelfAttesterOutsideEnclave(t *testing.T) {
 	if !ok || !strings.Contains(d.Why, "not inside an enclave") {
 		t.Fatalf("SelfAttester() = %#v, want DevInsecure with a reason", a)
 	}
-	if ev, err := (egoAttester{}).Evidence([32]byte{1}); err == nil {
+	if ev, err := (egoAttester{}).Evidence([64]byte{1}); err == nil {
 		t.Errorf("GetRemoteReport outside an enclave gave evidence %+v", ev)
 	}
 }

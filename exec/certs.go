@@ -8,10 +8,10 @@ import "github.com/splitbft/splitbft/spec"
 
 // validCheckpointCert applies K1–K5.
 func (e *Exec) validCheckpointCert(c *spec.CheckpointCert) bool {
-	if c.Seq == 0 { // K1
-		return c.State == (spec.Digest{}) && len(c.Proof) == 0
+	if c.Seq == e.cfg.StartSeq { // K1: the epoch's genesis certificate (§17.1)
+		return c.State == e.cfg.StartState && len(c.Proof) == 0
 	}
-	if c.Seq%e.cfg.CheckpointInterval != 0 || len(c.Proof) != e.quorum() { // K2
+	if c.Seq < e.cfg.StartSeq || c.Seq%e.cfg.CheckpointInterval != 0 || len(c.Proof) != e.quorum() { // K2
 		return false
 	}
 	for i := range c.Proof {

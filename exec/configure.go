@@ -3,8 +3,9 @@ package exec
 import "github.com/splitbft/splitbft/spec"
 
 // onConfigure handles configure (SPEC.md §8.1 F1–F3, F5 with §11.2 G1–G3). On
-// acceptance the compartment is configured: view 0, genesis stable checkpoint (h = 0),
-// nothing executed.
+// acceptance the compartment is configured: view 0, the epoch's genesis certificate as
+// stable checkpoint (h = StartSeq, §17.1), nothing executed (so an exec configured with
+// StartSeq > 0 wants state transfer at once).
 func (e *Exec) onConfigure(c *spec.Configure) uint64 {
 	var cfg spec.Config
 	if err := spec.Decode(c.Config, &cfg, spec.MaxMessageBytes); err != nil { // F1
@@ -35,6 +36,8 @@ func (e *Exec) install(cfg *spec.Config, g [keySize]byte) {
 	e.groupPub = cfg.ExecGroupKey
 	e.stKey = stateKey(&e.group, e.cd)
 	e.ck = newCheckpoints()
+	e.ck.h, e.ck.stableCert = cfg.StartSeq, cfg.GenesisCert()
+	e.votes = map[uint64]*spec.EpochVote{}
 	e.commits = map[uint64]map[uint64]*spec.Commit{}
 	e.committed = map[uint64]spec.Digest{}
 	e.batches = map[spec.Digest]*spec.Batch{}

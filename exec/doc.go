@@ -5,6 +5,13 @@
 // client, produces and collects CHECKPOINTs, follows NEW-VIEWs, and moves state
 // between execution compartments (state transfer).
 //
+// It also runs the epochs of SPEC.md §17: config operations (admissions and member
+// proposals, config_op.go and governance.go) are executed by exec itself; the batch
+// that accepts one ends the epoch (epoch.go: snapshot, EPOCH-VOTE, EPOCH-CHANGE on q
+// votes); an epoch change is adopted or, when this exec's slot was replaced, the
+// compartment retires (epoch_change.go); and attest inputs check a fresh enclave's
+// evidence with an injected EvidenceCheck (attest.go).
+//
 // Trust: this is TRUSTED code, meant to run inside an SGX enclave. It holds the
 // compartment's Ed25519 signing key, its X25519 box key and the execution group's
 // private key, none of which ever leaves it. Everything it receives through Step comes

@@ -51,7 +51,7 @@ type Exec struct {
 	groupPub spec.PublicKey // G = X25519(g, basepoint) once dealt or configured
 
 	configured bool
-	cfg        *spec.Config // set once configured; never changes afterwards
+	cfg        *spec.Config // set once configured; replaced only by an epoch change (§17.4)
 	cd         spec.Digest  // ConfigDigest(cfg)
 	null       spec.Digest  // NullBatchDigest()
 	stKey      []byte       // the state-chunk key (§12.4), derived at configure
@@ -86,8 +86,21 @@ type Exec struct {
 	// Invariant: if non-nil, this exec is behind and the target is (h, stableCert.State).
 	transfer *transfer
 
-	keys map[uint64]clientKeys // cache of derived per-client keys; not protocol state
-	out  []spec.Output         // outputs of the Step in progress
+	// pending is the candidate configuration produced by the config operations
+	// executed so far in the batch being executed (§17.2); nil between batches.
+	pending *spec.Config
+	// next is set when the epoch ended after executing next.cfg.StartSeq (§17.3):
+	// nothing more is executed under cfg. Invariant: nil, or lastExec == next's StartSeq.
+	next *epochNext
+	// votes[sender] is the one EPOCH-VOTE stored from sender in this epoch; at most n.
+	votes map[uint64]*spec.EpochVote
+	// retired is set when an epoch change replaced this exec's slot (§17.4): every
+	// later input is rejected retired.
+	retired bool
+
+	checkEvidence EvidenceCheck         // rule AT3 (§17.5)
+	keys          map[uint64]clientKeys // cache of derived per-client keys; not protocol state
+	out           []spec.Output         // outputs of the Step in progress
 }
 
 // heldSnapshot is an encoded exec Snapshot with its sequence number and StateDigest.
@@ -98,9 +111,13 @@ type heldSnapshot struct {
 }
 
 // New returns an uninitialised Execution compartment drawing randomness from rand and
-// driving app, which must be fresh (empty state), e.g. kv.New().
-func New(rand io.Reader, app Application) *Exec {
-	return &Exec{rand: rand, app: app, keys: map[uint64]clientKeys{}}
+// driving app, which must be fresh (empty state), e.g. kv.New(), configured by opts.
+func New(rand io.Reader, app Application, opts ...Option) *Exec {
+	e := &Exec{rand: rand, app: app, keys: map[uint64]clientKeys{}, checkEvidence: noVerifierCheck}
+	for _, o := range opts {
+		o(e)
+	}
+	return e
 }
 
 // Init handles the InitRequest (SPEC.md §7.1): rules I1–I3, then key generation

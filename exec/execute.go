@@ -18,9 +18,10 @@ type clientKeys struct {
 }
 
 // tryExecute executes committed batches in sequence order while the next one is known
-// and its batch held (the null batch is always held).
+// and its batch held (the null batch is always held), until the epoch ends (§17.3): a
+// batch after which pending is set is the last one executed under cfg.
 func (e *Exec) tryExecute() {
-	for {
+	for e.next == nil {
 		s := e.lastExec + 1
 		d, ok := e.committed[s]
 		if !ok {
@@ -32,6 +33,7 @@ func (e *Exec) tryExecute() {
 				return
 			}
 		}
+		e.pending = nil
 		for i := range b.Requests {
 			e.executeRequest(&b.Requests[i])
 		}
@@ -43,6 +45,9 @@ func (e *Exec) tryExecute() {
 		}
 		if s%e.cfg.CheckpointInterval == 0 {
 			e.produceCheckpoint(s)
+		}
+		if e.pending != nil {
+			e.endEpoch(s)
 		}
 	}
 }
@@ -85,7 +90,7 @@ func (e *Exec) executeRequest(r *spec.Request) {
 			results[j] = spec.Result{Status: spec.StatusUndecryptable}
 			continue
 		}
-		results[j] = e.app.Execute(plain)
+		results[j] = e.executeOp(plain)
 	}
 	e.table[c] = &spec.ClientEntry{Client: c, Timestamp: t, Results: results}
 	e.sendReplies(c, t, results, keys)

@@ -36,14 +36,19 @@ func (e *Exec) onGroupKeyDeal(d *spec.GroupKeyDeal) uint64 {
 	}
 	var out spec.GroupKeyShares
 	for i := range d.Execs {
-		recipient := d.Execs[i].BoxKey
-		key := wrapKey(shared[i], e.body.BoxKey, recipient, e.groupPub)
-		n := e.readNonce()
-		out.Shares = append(out.Shares, spec.GroupKeyShare{Dealer: e.body.BoxKey, Recipient: recipient,
-			GroupKey: e.groupPub, Nonce: n, Sealed: aeadSeal(key, n, e.group[:], wrapAD(e.groupPub))})
+		out.Shares = append(out.Shares, e.makeShare(d.Execs[i].BoxKey, shared[i]))
 	}
 	e.emit(spec.KindGroupKeyShares, spec.Destination{}, spec.Encode(&out))
 	return 0
+}
+
+// makeShare wraps g for recipient, given X25519(own box private, recipient), with a
+// fresh nonce (§11.2).
+func (e *Exec) makeShare(recipient spec.PublicKey, shared []byte) spec.GroupKeyShare {
+	key := wrapKey(shared, e.body.BoxKey, recipient, e.groupPub)
+	n := e.readNonce()
+	return spec.GroupKeyShare{Dealer: e.body.BoxKey, Recipient: recipient,
+		GroupKey: e.groupPub, Nonce: n, Sealed: aeadSeal(key, n, e.group[:], wrapAD(e.groupPub))}
 }
 
 // validDeal reports whether every entry has Role exec and a non-zero BoxKey, the

@@ -89,10 +89,11 @@ func TestPreamble(t *testing.T) {
 	cm := c.commit(0, 0, 1, spec.Digest{1})
 	for _, k := range []uint64{spec.KindRequest, spec.KindPrePrepare, spec.KindProposal, spec.KindPrepare,
 		spec.KindViewChange, spec.KindReply, spec.KindClientBatch, spec.KindSuspect, spec.KindReject,
-		spec.KindStatus, spec.KindGroupKeyShares, spec.KindReadReply, 0, 15, 1 << 40} {
+		spec.KindStatus, spec.KindGroupKeyShares, spec.KindReadReply, spec.KindAttestation, 0, 99, 1 << 40} {
 		expectReject(t, x, rawInput(k, []byte{0x80}), spec.CodeUnknownKind) // A1 before configure
 	}
-	for _, k := range []uint64{spec.KindBatch, spec.KindCommit, spec.KindCheckpoint, spec.KindNewView, spec.KindStateRequest, spec.KindStateChunk, spec.KindRead} {
+	for _, k := range []uint64{spec.KindBatch, spec.KindCommit, spec.KindCheckpoint, spec.KindNewView, spec.KindStateRequest, spec.KindStateChunk, spec.KindRead,
+		spec.KindEpochVote, spec.KindEpochChange, spec.KindAttest} {
 		expectReject(t, x, rawInput(k, spec.Encode(&cm)), spec.CodeNotConfigured) // A2
 	}
 	expectReject(t, x, rawInput(spec.KindConfigure, []byte{0x82, 0x40}), spec.CodeMalformed)    // A4

@@ -143,8 +143,11 @@ func (e *Exec) installTransfer() uint64 {
 	pruneBelow(e.committed, snap.Seq)
 	pruneBelow(e.snapshots, snap.Seq)
 	// §11.7: sign the installed state, so that every correct exec vouches for every
-	// checkpoint it holds (not only those it reached by executing).
-	e.signCheckpoint(snap.Seq, e.ck.stableCert.State) // not stored: Seq is stable here
+	// checkpoint it holds (not only those it reached by executing); not the epoch's
+	// start, whose genesis certificate needs no signature (§17.1).
+	if snap.Seq != e.cfg.StartSeq {
+		e.signCheckpoint(snap.Seq, e.ck.stableCert.State) // not stored: Seq is stable here
+	}
 	e.emitSummary(snap.Seq)
 	e.tryExecute()
 	return 0

@@ -75,7 +75,14 @@ func (e *Exec) DebugState() string {
 	if !e.configured {
 		return b.String()
 	}
+	fmt.Fprintf(&b, "epoch=%d cd=%x retired=%t\n", e.cfg.Epoch, e.cd[:8], e.retired)
 	fmt.Fprintf(&b, "view=%d h=%d stable=%x proof=%d last=%d app=%x\n", e.view, e.ck.h, e.ck.stableCert.State[:8], len(e.ck.stableCert.Proof), e.lastExec, e.app.Digest())
+	if e.next != nil {
+		fmt.Fprintf(&b, "next=%x start=%d state=%x\n", e.next.digest[:8], e.next.cfg.StartSeq, e.next.snap.digest[:8])
+	}
+	for _, r := range sortedKeys(e.votes) {
+		fmt.Fprintf(&b, "vote r=%d next=%x\n", r, e.votes[r].Body.Next[:8])
+	}
 	for _, s := range sortedKeys(e.commits) {
 		for _, r := range sortedKeys(e.commits[s]) {
 			c := e.commits[s][r]

@@ -31,18 +31,22 @@ func (e *Exec) reject(index, kind, code uint64) {
 func accepts(kind uint64) bool {
 	switch kind {
 	case spec.KindGroupKeyDeal, spec.KindConfigure, spec.KindBatch, spec.KindCommit,
-		spec.KindCheckpoint, spec.KindNewView, spec.KindStateRequest, spec.KindStateChunk, spec.KindRead:
+		spec.KindCheckpoint, spec.KindNewView, spec.KindStateRequest, spec.KindStateChunk, spec.KindRead,
+		spec.KindEpochVote, spec.KindEpochChange, spec.KindAttest:
 		return true
 	}
 	return false
 }
 
-// handle runs one input through the preamble A1–A4 (§8.1) and its kind's handler;
-// a non-zero code from either is emitted as the input's rejection.
+// handle runs one input through the preamble A1–A4 (§8.1), after the retired check,
+// and its kind's handler; a non-zero code from either is emitted as the input's
+// rejection.
 func (e *Exec) handle(index uint64, in *spec.Input) {
 	setup := in.Kind == spec.KindConfigure || in.Kind == spec.KindGroupKeyDeal
 	var code uint64
 	switch {
+	case e.retired:
+		code = spec.CodeRetired
 	case !accepts(in.Kind):
 		code = spec.CodeUnknownKind
 	case !e.configured && !setup:
@@ -84,6 +88,12 @@ func (e *Exec) dispatch(body any, raw []byte) uint64 {
 		return e.onStateChunk(m)
 	case *spec.Read:
 		return e.onRead(m)
+	case *spec.EpochVote:
+		return e.onEpochVote(m)
+	case *spec.EpochChange:
+		return e.onEpochChange(m)
+	case *spec.Enrollment:
+		return e.onAttest(m)
 	}
 	panic("exec: dispatch of a kind that accepts() admits but has no handler")
 }

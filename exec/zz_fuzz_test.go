@@ -33,6 +33,9 @@ func newFuzzFixture(t testing.TB) *fuzzFixture {
 		in(spec.KindStateRequest, &spec.StateRequest{Seq: 0, Replica: 1}),
 		in(spec.KindStateChunk, ptr(c.sealChunk(10, spec.Digest{0x42}, 0, 1, 3, []byte{0x82, 0x80, 0x80}))),
 		c.configureInput(0), in(spec.KindGroupKeyDeal, &spec.GroupKeyDeal{}),
+		in(spec.KindEpochVote, ptr(c.vote(2, spec.Digest{0x44}))),
+		in(spec.KindEpochChange, ptr(c.epochChange(c.successor(1, spec.Digest{0x45}, nil), 0, 1, 2))),
+		in(spec.KindAttest, &spec.Enrollment{Body: spec.EnrollmentBody{Role: spec.RoleConf, Replica: 1, Build: []byte("conf-t"), SignKey: spec.PublicKey{0x46}}}),
 	}
 	return fx
 }
@@ -114,7 +117,7 @@ func TestEveryCodeCovered(t *testing.T) {
 		spec.CodeBadConfig, spec.CodeUnknownSender, spec.CodeBadSignature, spec.CodeOutOfWindow, spec.CodeNotPrimary,
 		spec.CodeConflict, spec.CodeDuplicate, spec.CodeDigestMismatch, spec.CodeBatchLimit, spec.CodeEmptyBatch,
 		spec.CodeBadCertificate, spec.CodeStale, spec.CodeBadNewView, spec.CodeStoreFull, spec.CodeBadCheckpoint,
-		spec.CodeBadChunk, spec.CodeBadShare, spec.CodeBadInit} {
+		spec.CodeBadChunk, spec.CodeBadShare, spec.CodeBadInit, spec.CodeBadEvidence, spec.CodeRetired} {
 		if !codesSeen[code] {
 			t.Errorf("reject code %s never exercised", spec.CodeName(code))
 		}

@@ -10,8 +10,8 @@ type Result struct {
 	Value  []byte
 }
 
-// Result statuses. StatusUndecryptable is produced by Execution itself; the others by
-// the application.
+// Result statuses. StatusUndecryptable and StatusRejected are produced by Execution
+// itself; the others by the application.
 const (
 	StatusOK            uint64 = 0
 	StatusNotFound      uint64 = 1 // kv: no such key
@@ -21,7 +21,7 @@ const (
 	StatusNotInteger    uint64 = 5 // kv-v2 incrby: the value does not hold a 64-bit integer
 	StatusOverflow      uint64 = 6 // kv-v2 incrby: the result leaves the int64 range
 	StatusTooLarge      uint64 = 7 // kv-v2 append: the value would exceed MaxKVValue
-	StatusRejected      uint64 = 8 // a config operation was rejected; Value names the reject code (SPEC.md §17.2)
+	StatusRejected      uint64 = 8 // a config operation was rejected; Value is the reject code's name (SPEC.md §17.2)
 )
 
 // KVOp is an operation of the kv-v1 application: the plaintext of a SealedOp.

@@ -29,7 +29,8 @@ type attested struct {
 	stderr io.Writer
 }
 
-// Init calls the compartment's Init and attaches the evidence. If no evidence can be
+// Init calls the compartment's Init and attaches the evidence, whose report data is
+// the enrollment digest followed by the InitRequest's Challenge (SPEC.md §7.2). If no evidence can be
 // had (for example no quote provider, or simulation mode), the enrollment keeps its
 // dev-insecure evidence, which a configuration refuses unless it allows dev-insecure,
 // and a warning on stderr says why: the compartment has already generated its keys and
@@ -39,7 +40,12 @@ func (c *attested) Init(req []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	out, err := attest.Attach(c.a, enr)
+	var r spec.InitRequest
+	if err := spec.Decode(req, &r, spec.MaxInitBytes); err != nil {
+		// Unreachable: the compartment's Init accepted req (rule I1), so it decodes.
+		return nil, fmt.Errorf("%s: init request does not decode: %w", c.name, err)
+	}
+	out, err := attest.Attach(c.a, enr, r.Challenge)
 	if err != nil {
 		fmt.Fprintf(c.stderr, "%s: WARNING: %v; the enrollment carries dev-insecure evidence (NO TEE protection)\n", c.name, err)
 	}

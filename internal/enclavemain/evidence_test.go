@@ -33,19 +33,22 @@ func (c *enroller) Step(in []byte) []byte { return in }
 // fails.
 type fakeAttester struct{ fail bool }
 
-func (a fakeAttester) Evidence(d [32]byte) (spec.Evidence, error) {
+func (a fakeAttester) Evidence(d [64]byte) (spec.Evidence, error) {
 	if a.fail {
 		return spec.Evidence{}, errors.New("OE_QUOTE_PROVIDER_LOAD_ERROR")
 	}
 	return spec.Evidence{Format: spec.EvidenceEgoSGX, Data: append([]byte("report:"), d[:]...)}, nil
 }
 
-// initWith serves one init frame to an enroller behind runAttested with attester a and
-// returns the exit status, the answer frame and stderr.
+// testChallenge is the InitRequest challenge of initWith.
+var testChallenge = spec.Digest{0xc4, 0xa1, 0x1e}
+
+// initWith serves one init frame (with testChallenge) to an enroller behind
+// runAttested with attester a and returns the exit status, the answer frame and stderr.
 func initWith(t *testing.T, a attest.Attester, fail bool) (int, *spec.Frame, string) {
 	t.Helper()
 	var in, out, errOut bytes.Buffer
-	spec.WriteFrame(&in, &spec.Frame{Op: spec.FrameInit, Body: spec.Encode(&spec.InitRequest{Role: spec.RolePrep, Replica: 1})})
+	spec.WriteFrame(&in, &spec.Frame{Op: spec.FrameInit, Body: spec.Encode(&spec.InitRequest{Role: spec.RolePrep, Replica: 1, Challenge: testChallenge})})
 	code := runAttested("prep-x", []string{}, &in, &out, &errOut,
 		func(r io.Reader) spec.Compartment { return &enroller{rand: r, fail: fail} }, func() attest.Attester { return a })
 	f, err := spec.ReadFrame(&out)
@@ -68,8 +71,9 @@ func TestEgoEvidenceAttached(t *testing.T) {
 	code, f, stderr := initWith(t, fakeAttester{}, false)
 	e := decodeEnrollment(t, f)
 	d := spec.EnrollmentDigest(&e.Body)
-	if code != 0 || stderr != "" || e.Evidence.Format != spec.EvidenceEgoSGX || !bytes.Equal(e.Evidence.Data, append([]byte("report:"), d[:]...)) {
-		t.Fatalf("exit %d, stderr %q, evidence %+v; want ego-sgx over the enrollment digest %x", code, stderr, e.Evidence, d)
+	want := append(append([]byte("report:"), d[:]...), testChallenge[:]...) // SPEC §7.2: digest || challenge
+	if code != 0 || stderr != "" || e.Evidence.Format != spec.EvidenceEgoSGX || !bytes.Equal(e.Evidence.Data, want) {
+		t.Fatalf("exit %d, stderr %q, evidence %+v; want ego-sgx over the enrollment digest %x and the challenge %x", code, stderr, e.Evidence, d, testChallenge)
 	}
 	if e.Body.Replica != 1 || string(e.Body.Build) != "prep-x" || e.Body.SignKey == (spec.PublicKey{}) {
 		t.Errorf("body changed: %+v", e.Body)

@@ -13,6 +13,7 @@ package main
 import (
 	"io"
 
+	"github.com/splitbft/splitbft/attest"
 	"github.com/splitbft/splitbft/exec"
 	"github.com/splitbft/splitbft/exec/kv"
 	"github.com/splitbft/splitbft/internal/enclavemain"
@@ -20,5 +21,14 @@ import (
 )
 
 func main() {
-	enclavemain.Main("exec", func(rand io.Reader) spec.Compartment { return exec.New(rand, kv.New()) })
+	enclavemain.Main("exec", func(rand io.Reader) spec.Compartment {
+		return exec.New(rand, kv.New(), exec.WithEvidenceCheck(checkEvidence))
+	})
+}
+
+// checkEvidence is rule AT3 (SPEC.md §17.5): the §7.3 check with the enclave's report
+// verifier (EGo's, in an enclave build; none otherwise, so that ego-sgx evidence is
+// refused) and the epoch digest as challenge.
+func checkEvidence(e *spec.Enrollment, cfg *spec.Config, challenge spec.Digest) error {
+	return attest.CheckEnrollmentFor(e, cfg, attest.EnclaveVerifier(), challenge)
 }
