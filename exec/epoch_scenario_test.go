@@ -256,3 +256,43 @@ func TestEpochBoundary(t *testing.T) {
 	}
 	expectReject(t, x, in(spec.KindEpochChange, &ec), spec.CodeStale)
 }
+
+// TestEpochChangeInput: the EPOCH-CHANGE one exec made is adopted by an exec that
+// voted (it installs its own snapshot of StartSeq) and by one that never executed the
+// config operation (it wants state transfer); both deal a share to the new exec.
+func TestEpochChangeInput(t *testing.T) {
+	c := newCluster(t, 50, defaultParams())
+	rnd := rand.NewChaCha8(seedBytes("ecin/%d", c.seed))
+	a := c.admission(spec.Enrollment{Body: enrollmentBody(rnd, spec.RoleExec, 3, exec.BuildName)}, 0, 1, 2)
+	req := c.configOpRequest(c.clients[0], admitOp(a))
+	outs := c.orderAll([]uint64{0, 1}, 1, req)
+	var v1 spec.EpochVote
+	mustDecode(t, ofKind(outs[1], spec.KindEpochVote)[0].Body, &v1)
+	v2 := c.vote(2, v1.Body.Next)
+	change := ofKind(expectAccept(t, c.execs[0], in(spec.KindEpochVote, &v1), in(spec.KindEpochVote, &v2)), spec.KindEpochChange)
+	if len(change) != 1 {
+		t.Fatalf("no epoch change at exec 0")
+	}
+	ecIn := spec.Input{Kind: spec.KindEpochChange, Body: change[0].Body}
+	for _, tc := range []struct {
+		exec       uint64
+		last       uint64
+		needState  bool
+		sharesWant int
+	}{{1, 1, false, 1}, {2, 0, true, 1}} {
+		res := expectAccept(t, c.execs[tc.exec], ecIn)
+		st := status(t, res)
+		if st.Stable != 1 || st.Last != tc.last || st.NeedState != tc.needState || len(ofKind(res, spec.KindGroupKeyShares)) != tc.sharesWant {
+			t.Fatalf("exec %d after the epoch-change input: %+v:%s", tc.exec, st, describe(res))
+		}
+	}
+	_, d0 := c.execs[0].StateDigestAt()
+	if _, d1 := c.execs[1].StateDigestAt(); d1 != d0 {
+		t.Fatalf("exec 1 state %x, exec 0 %x", d1, d0)
+	}
+	// Exec 3, whose slot the admission replaced, accepts the change and retires.
+	if res := expectAccept(t, c.execs[3], ecIn); len(ofKind(res, spec.KindGroupKeyShares)) != 0 {
+		t.Fatalf("a retiring exec dealt a share:%s", describe(res))
+	}
+	expectReject(t, c.execs[3], ecIn, spec.CodeRetired)
+}
