@@ -87,22 +87,7 @@ func TestEpochAdmission(t *testing.T) {
 	if enr.Evidence.Format != spec.EvidenceDevInsecure {
 		t.Fatalf("fresh exec evidence %+v", enr.Evidence)
 	}
-	adm := spec.Admission{Enrollment: enr}
-	for i := range c.execs { // §17.5 step 2: every exec of the epoch attests
-		outs := expectAccept(t, c.execs[i], in(spec.KindAttest, &enr))
-		a := ofKind(outs, spec.KindAttestation)
-		if len(a) != 1 || a[0].To.Roles != 0 || len(a[0].To.Replicas) != 0 {
-			t.Fatalf("exec %d: want one attestation with an empty destination:%s", i, describe(outs))
-		}
-		var att spec.Attestation
-		mustDecode(t, a[0].Body, &att)
-		if want := c.attestation(uint64(i), &enr.Body); !sameEnc(&att, &want) {
-			t.Fatalf("exec %d attestation %+v, want %+v", i, att, want)
-		}
-		if i < 3 {
-			adm.Attestations = append(adm.Attestations, att)
-		}
-	}
+	adm := spec.Admission{Enrollment: enr, Attestations: c.attestAll(t, &enr)[:3]}
 	req := c.configOpRequest(c.clients[0], admitOp(adm))
 	outs := c.orderAll(all, 1, req)
 	_, state := c.execs[0].StateDigestAt()
@@ -146,18 +131,7 @@ func TestEpochAdmission(t *testing.T) {
 		t.Fatalf("new exec status %+v", st)
 	}
 	c.adoptEpoch(run, 3, nx, 1)
-	sreq := spec.StateRequest{Seq: 1, State: state, Replica: 3}
-	var chunks []spec.Input
-	for _, o := range ofKind(expectAccept(t, c.execs[0], in(spec.KindStateRequest, &sreq)), spec.KindStateChunk) {
-		chunks = append(chunks, spec.Input{Kind: spec.KindStateChunk, Body: o.Body})
-	}
-	got := expectAccept(t, nx, chunks...)
-	if len(ofKind(got, spec.KindTransferSummary)) != 1 || len(ofKind(got, spec.KindCheckpoint)) != 0 {
-		t.Fatalf("want a transfer summary and no checkpoint for the epoch's start (SPEC §11.7):%s", describe(got))
-	}
-	if s, d := nx.StateDigestAt(); s != 1 || d != state {
-		t.Fatalf("new exec state (%d, %x), want (1, %x)", s, d, state)
-	}
+	c.transfer(t, 0, nx, 3, 1, state)
 
 	// The request in flight is re-sealed under the new digest with its timestamp, and
 	// executes at StartSeq+1 at all four.
@@ -295,4 +269,45 @@ func TestEpochChangeInput(t *testing.T) {
 		t.Fatalf("a retiring exec dealt a share:%s", describe(res))
 	}
 	expectReject(t, c.execs[3], ecIn, spec.CodeRetired)
+}
+
+// attestAll gives enr to every exec as attest input and returns their attestations,
+// checking each is exec i's signature on the enrollment digest with an empty
+// destination (§17.5 step 2).
+func (c *cluster) attestAll(t *testing.T, enr *spec.Enrollment) []spec.Attestation {
+	t.Helper()
+	var atts []spec.Attestation
+	for i := range c.execs {
+		outs := expectAccept(t, c.execs[i], in(spec.KindAttest, enr))
+		a := ofKind(outs, spec.KindAttestation)
+		if len(a) != 1 || a[0].To.Roles != 0 || len(a[0].To.Replicas) != 0 {
+			t.Fatalf("exec %d: want one attestation with an empty destination:%s", i, describe(outs))
+		}
+		var att spec.Attestation
+		mustDecode(t, a[0].Body, &att)
+		if want := c.attestation(uint64(i), &enr.Body); !sameEnc(&att, &want) {
+			t.Fatalf("exec %d attestation %+v, want %+v", i, att, want)
+		}
+		atts = append(atts, att)
+	}
+	return atts
+}
+
+// transfer moves the snapshot (seq, state) from exec from to x (replica r) by state
+// transfer and checks that x installed it: a transfer summary, no checkpoint for the
+// epoch's start (SPEC §11.7), and the same state digest.
+func (c *cluster) transfer(t *testing.T, from uint64, x *exec.Exec, r, seq uint64, state spec.Digest) {
+	t.Helper()
+	sreq := spec.StateRequest{Seq: seq, State: state, Replica: r}
+	var chunks []spec.Input
+	for _, o := range ofKind(expectAccept(t, c.execs[from], in(spec.KindStateRequest, &sreq)), spec.KindStateChunk) {
+		chunks = append(chunks, spec.Input{Kind: spec.KindStateChunk, Body: o.Body})
+	}
+	got := expectAccept(t, x, chunks...)
+	if len(ofKind(got, spec.KindTransferSummary)) != 1 || len(ofKind(got, spec.KindCheckpoint)) != 0 {
+		t.Fatalf("want a transfer summary and no checkpoint for the epoch's start:%s", describe(got))
+	}
+	if s, d := x.StateDigestAt(); s != seq || d != state {
+		t.Fatalf("new exec state (%d, %x), want (%d, %x)", s, d, seq, state)
+	}
 }
