@@ -136,8 +136,7 @@ func TestEpochChangeRules(t *testing.T) {
 	expectAccept(t, x, in(spec.KindEpochChange, &ok)) // StartSeq == h is fine
 }
 
-// TestAttestRules: AT1–AT3, the challenge given to the injected evidence check, and
-// the retired rejection.
+// TestAttestRules: AT1–AT3 with the default evidence check (no report verifier).
 func TestAttestRules(t *testing.T) {
 	c := newCluster(t, 48, defaultParams())
 	rnd := rand.NewChaCha8(seedBytes("att/%d", c.seed))
@@ -171,8 +170,15 @@ func TestAttestRules(t *testing.T) {
 	if a := ofKind(expectAccept(t, x, in(spec.KindAttest, &fresh)), spec.KindAttestation); len(a) != 1 {
 		t.Fatalf("no attestation")
 	}
+}
 
-	// An injected check decides AT3 and gets the current digest as the challenge.
+// TestAttestInjectedCheck: an EvidenceCheck given to New decides AT3 and gets the
+// current configuration digest as the challenge.
+func TestAttestInjectedCheck(t *testing.T) {
+	c := newCluster(t, 51, defaultParams())
+	rnd := rand.NewChaCha8(seedBytes("inj/%d", c.seed))
+	ego := &spec.Enrollment{Body: enrollmentBody(rnd, spec.RoleConf, 1, "conf-t"),
+		Evidence: spec.Evidence{Format: spec.EvidenceEgoSGX, Data: []byte("report")}}
 	var gotChallenge spec.Digest
 	refuse := true
 	check := func(e *spec.Enrollment, cfg *spec.Config, ch spec.Digest) error {
@@ -189,9 +195,6 @@ func TestAttestRules(t *testing.T) {
 	c.setConfig(c.cfg)
 	c.shares[2] = c.forgeShare(0, 2, c.g)
 	c.configure(2)
-	ego := with(func(e *spec.Enrollment) {
-		e.Evidence = spec.Evidence{Format: spec.EvidenceEgoSGX, Data: []byte("report")}
-	})
 	expectReject(t, y, in(spec.KindAttest, ego), spec.CodeBadEvidence)
 	if gotChallenge != c.cd {
 		t.Fatalf("evidence check got challenge %x, want the configuration digest %x", gotChallenge, c.cd)

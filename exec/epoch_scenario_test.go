@@ -87,22 +87,7 @@ func TestEpochAdmission(t *testing.T) {
 	if enr.Evidence.Format != spec.EvidenceDevInsecure {
 		t.Fatalf("fresh exec evidence %+v", enr.Evidence)
 	}
-	adm := spec.Admission{Enrollment: enr}
-	for i := range c.execs { // §17.5 step 2: every exec of the epoch attests
-		outs := expectAccept(t, c.execs[i], in(spec.KindAttest, &enr))
-		a := ofKind(outs, spec.KindAttestation)
-		if len(a) != 1 || a[0].To.Roles != 0 || len(a[0].To.Replicas) != 0 {
-			t.Fatalf("exec %d: want one attestation with an empty destination:%s", i, describe(outs))
-		}
-		var att spec.Attestation
-		mustDecode(t, a[0].Body, &att)
-		if want := c.attestation(uint64(i), &enr.Body); !sameEnc(&att, &want) {
-			t.Fatalf("exec %d attestation %+v, want %+v", i, att, want)
-		}
-		if i < 3 {
-			adm.Attestations = append(adm.Attestations, att)
-		}
-	}
+	adm := spec.Admission{Enrollment: enr, Attestations: c.attestAll(t, &enr)[:3]}
 	req := c.configOpRequest(c.clients[0], admitOp(adm))
 	outs := c.orderAll(all, 1, req)
 	_, state := c.execs[0].StateDigestAt()
@@ -146,18 +131,7 @@ func TestEpochAdmission(t *testing.T) {
 		t.Fatalf("new exec status %+v", st)
 	}
 	c.adoptEpoch(run, 3, nx, 1)
-	sreq := spec.StateRequest{Seq: 1, State: state, Replica: 3}
-	var chunks []spec.Input
-	for _, o := range ofKind(expectAccept(t, c.execs[0], in(spec.KindStateRequest, &sreq)), spec.KindStateChunk) {
-		chunks = append(chunks, spec.Input{Kind: spec.KindStateChunk, Body: o.Body})
-	}
-	got := expectAccept(t, nx, chunks...)
-	if len(ofKind(got, spec.KindTransferSummary)) != 1 || len(ofKind(got, spec.KindCheckpoint)) != 0 {
-		t.Fatalf("want a transfer summary and no checkpoint for the epoch's start (SPEC §11.7):%s", describe(got))
-	}
-	if s, d := nx.StateDigestAt(); s != 1 || d != state {
-		t.Fatalf("new exec state (%d, %x), want (1, %x)", s, d, state)
-	}
+	c.transfer(t, 0, nx, 3, 1, state)
 
 	// The request in flight is re-sealed under the new digest with its timestamp, and
 	// executes at StartSeq+1 at all four.
@@ -255,4 +229,85 @@ func TestEpochBoundary(t *testing.T) {
 		t.Fatalf("after the change: %+v", st)
 	}
 	expectReject(t, x, in(spec.KindEpochChange, &ec), spec.CodeStale)
+}
+
+// TestEpochChangeInput: the EPOCH-CHANGE one exec made is adopted by an exec that
+// voted (it installs its own snapshot of StartSeq) and by one that never executed the
+// config operation (it wants state transfer); both deal a share to the new exec.
+func TestEpochChangeInput(t *testing.T) {
+	c := newCluster(t, 50, defaultParams())
+	rnd := rand.NewChaCha8(seedBytes("ecin/%d", c.seed))
+	a := c.admission(spec.Enrollment{Body: enrollmentBody(rnd, spec.RoleExec, 3, exec.BuildName)}, 0, 1, 2)
+	req := c.configOpRequest(c.clients[0], admitOp(a))
+	outs := c.orderAll([]uint64{0, 1}, 1, req)
+	var v1 spec.EpochVote
+	mustDecode(t, ofKind(outs[1], spec.KindEpochVote)[0].Body, &v1)
+	v2 := c.vote(2, v1.Body.Next)
+	change := ofKind(expectAccept(t, c.execs[0], in(spec.KindEpochVote, &v1), in(spec.KindEpochVote, &v2)), spec.KindEpochChange)
+	if len(change) != 1 {
+		t.Fatalf("no epoch change at exec 0")
+	}
+	ecIn := spec.Input{Kind: spec.KindEpochChange, Body: change[0].Body}
+	for _, tc := range []struct {
+		exec       uint64
+		last       uint64
+		needState  bool
+		sharesWant int
+	}{{1, 1, false, 1}, {2, 0, true, 1}} {
+		res := expectAccept(t, c.execs[tc.exec], ecIn)
+		st := status(t, res)
+		if st.Stable != 1 || st.Last != tc.last || st.NeedState != tc.needState || len(ofKind(res, spec.KindGroupKeyShares)) != tc.sharesWant {
+			t.Fatalf("exec %d after the epoch-change input: %+v:%s", tc.exec, st, describe(res))
+		}
+	}
+	_, d0 := c.execs[0].StateDigestAt()
+	if _, d1 := c.execs[1].StateDigestAt(); d1 != d0 {
+		t.Fatalf("exec 1 state %x, exec 0 %x", d1, d0)
+	}
+	// Exec 3, whose slot the admission replaced, accepts the change and retires.
+	if res := expectAccept(t, c.execs[3], ecIn); len(ofKind(res, spec.KindGroupKeyShares)) != 0 {
+		t.Fatalf("a retiring exec dealt a share:%s", describe(res))
+	}
+	expectReject(t, c.execs[3], ecIn, spec.CodeRetired)
+}
+
+// attestAll gives enr to every exec as attest input and returns their attestations,
+// checking each is exec i's signature on the enrollment digest with an empty
+// destination (§17.5 step 2).
+func (c *cluster) attestAll(t *testing.T, enr *spec.Enrollment) []spec.Attestation {
+	t.Helper()
+	var atts []spec.Attestation
+	for i := range c.execs {
+		outs := expectAccept(t, c.execs[i], in(spec.KindAttest, enr))
+		a := ofKind(outs, spec.KindAttestation)
+		if len(a) != 1 || a[0].To.Roles != 0 || len(a[0].To.Replicas) != 0 {
+			t.Fatalf("exec %d: want one attestation with an empty destination:%s", i, describe(outs))
+		}
+		var att spec.Attestation
+		mustDecode(t, a[0].Body, &att)
+		if want := c.attestation(uint64(i), &enr.Body); !sameEnc(&att, &want) {
+			t.Fatalf("exec %d attestation %+v, want %+v", i, att, want)
+		}
+		atts = append(atts, att)
+	}
+	return atts
+}
+
+// transfer moves the snapshot (seq, state) from exec from to x (replica r) by state
+// transfer and checks that x installed it: a transfer summary, no checkpoint for the
+// epoch's start (SPEC §11.7), and the same state digest.
+func (c *cluster) transfer(t *testing.T, from uint64, x *exec.Exec, r, seq uint64, state spec.Digest) {
+	t.Helper()
+	sreq := spec.StateRequest{Seq: seq, State: state, Replica: r}
+	var chunks []spec.Input
+	for _, o := range ofKind(expectAccept(t, c.execs[from], in(spec.KindStateRequest, &sreq)), spec.KindStateChunk) {
+		chunks = append(chunks, spec.Input{Kind: spec.KindStateChunk, Body: o.Body})
+	}
+	got := expectAccept(t, x, chunks...)
+	if len(ofKind(got, spec.KindTransferSummary)) != 1 || len(ofKind(got, spec.KindCheckpoint)) != 0 {
+		t.Fatalf("want a transfer summary and no checkpoint for the epoch's start:%s", describe(got))
+	}
+	if s, d := x.StateDigestAt(); s != seq || d != state {
+		t.Fatalf("new exec state (%d, %x), want (%d, %x)", s, d, seq, state)
+	}
 }
