@@ -134,3 +134,37 @@ func RunEpochStart(t *testing.T, s *Setup) {
 		t.Fatalf("seed %d: status %+v, want view 1, stable 6", w.Seed, st)
 	}
 }
+
+// RunEpochRetireAsF3 checks that §17.4 step 1 compares this compartment's slot
+// (replica 2) as F3 does: an epoch change that gives the slot another build name
+// (accepted by a new build policy) but the same keys switches to the new epoch
+// (h = Last = StartSeq = 2, not retired); one that also gives it a new key
+// retires it with its status as it was.
+func RunEpochRetireAsF3(t *testing.T, s *Setup) {
+	cases := []struct {
+		name   string
+		newKey bool
+	}{
+		{"new build, same keys", false},
+		{"new build, new key", true},
+	}
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			w := NewConfigured(t, s, 2, 300+int64(i))
+			want := w.Status()
+			next := w.NextConfig(2, Digest(2))
+			if c.newKey {
+				w.Replace(&next, s.Role, 2)
+			} else {
+				want.Stable, want.Last = 2, 2
+			}
+			next.Builds = append(next.Builds, spec.BuildPolicy{Role: s.Role, Build: []byte("other-build")})
+			ownEnrollment(&next, s.Role, 2).Body.Build = []byte("other-build")
+			w.ExpectOutputs(w.MustAccept(Input(spec.KindEpochChange, Ptr(w.EpochChange(&next)))), nil)
+			st := w.Status()
+			if !bytes.Equal(spec.Encode(&st), spec.Encode(&want)) || !hasLine(w.P.DebugState(), fmt.Sprintf("retired=%v", c.newKey)) {
+				t.Fatalf("seed %d: status %+v, want %+v, retired %v:\n%s", w.Seed, st, want, c.newKey, w.P.DebugState())
+			}
+		})
+	}
+}
