@@ -6,14 +6,13 @@ import (
 )
 
 // onConfigure applies lines F1–F4 of §8.1 and, on acceptance, starts the epoch of
-// the configuration (install) with no COMMIT signed yet.
+// the configuration (install).
 func (x *Confirmation) onConfigure(m *spec.Configure) uint64 {
 	cl, code := agreeb.Configure(m, &x.id)
 	if code != 0 {
 		return code
 	}
 	x.install(cl)
-	x.last = 0
 	return 0
 }
 
@@ -25,23 +24,21 @@ func (x *Confirmation) onEpochChange(ec *spec.EpochChange) uint64 {
 	if code != 0 {
 		return code
 	}
-	if !x.id.EnrolledIn(next) { // §17.4 step 1: the status keeps its last values
+	if !x.id.EnrolledIn(next) { // §17.4 step 1 (compared as F3): the status stays what it was
 		x.retired = true
 		return 0
 	}
-	// SPEC-AMBIGUITY: §17.4 step 2 does not mention last (the highest Seq of any
-	// COMMIT this conf signed, a status hint); it is not a stored message, so we
-	// keep it.
 	x.install(next) // §17.4 step 2
 	return 0
 }
 
 // install starts the epoch of cl, at configure (§8.1) or at an epoch change
 // (§17.4 step 2): view 0 and active; h = StartSeq with the epoch's genesis
-// certificate; every stored protocol message and prepared certificate dropped.
+// certificate; last = StartSeq (SPEC §10.2: no COMMIT signed in this epoch yet);
+// every stored protocol message and prepared certificate dropped.
 func (x *Confirmation) install(cl *agreeb.Cluster) {
 	x.cl = cl
-	x.view, x.active = 0, true
+	x.view, x.active, x.last = 0, true, cl.Cfg.StartSeq
 	x.slots = map[uint64]*slot{}
 	x.pset = map[uint64]*spec.PreparedCert{}
 	x.cps = agreeb.NewCheckpoints(cl)

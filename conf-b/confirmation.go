@@ -38,7 +38,10 @@ type Confirmation struct {
 	// s, kept across views; keys are in (h, h+L] (a certificate is formed only inside
 	// the window, and h only grows), so at most L entries.
 	pset map[uint64]*spec.PreparedCert
-	last uint64             // the highest Seq of any COMMIT this conf signed
+	// last is the highest Seq of any COMMIT this conf signed in this epoch, or the
+	// epoch's StartSeq if none (SPEC §10.2); it is reset at configure and at every
+	// epoch change, and never decreases within an epoch.
+	last uint64
 	cps  agreeb.Checkpoints // h, stableCert and the checkpoint store (§8.3)
 	// retired is set once an accepted epoch change no longer enrolls this conf
 	// (SPEC §17.4 step 1) and never cleared; every later input is rejected retired

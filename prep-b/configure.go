@@ -24,7 +24,7 @@ func (p *Preparation) onEpochChange(ec *spec.EpochChange) uint64 {
 	if code != 0 {
 		return code
 	}
-	if !p.id.EnrolledIn(next) { // §17.4 step 1: the status keeps its last values
+	if !p.id.EnrolledIn(next) { // §17.4 step 1 (compared as F3): the status stays what it was
 		p.retired = true
 		return 0
 	}
@@ -34,8 +34,8 @@ func (p *Preparation) onEpochChange(ec *spec.EpochChange) uint64 {
 
 // install starts the epoch of cl, at configure (§8.1) or at an epoch change
 // (§17.4 step 2): view 0; h = StartSeq with the epoch's genesis certificate; the
-// next sequence number StartSeq + 1 (seqHigh = StartSeq); every stored protocol
-// message dropped; no NEW-VIEW built yet in this epoch.
+// next sequence number StartSeq + 1 (seqHigh = StartSeq, §9.2); every stored
+// protocol message dropped; nvSent emptied (nvHigh = 0).
 func (p *Preparation) install(cl *agreeb.Cluster) {
 	p.cl = cl
 	p.view, p.seqHigh, p.nvHigh = 0, cl.Cfg.StartSeq, 0

@@ -19,6 +19,9 @@ func TestEpochChangeSwitch(t *testing.T) { agreebtest.RunEpochChangeSwitch(t, &t
 // TestEpochRetire covers §17.4 step 1 and the retired rule of §8.1.
 func TestEpochRetire(t *testing.T) { agreebtest.RunEpochRetire(t, &testSetup) }
 
+// TestEpochRetireAsF3 covers §17.4 step 1's comparison "as in F3" (not the build).
+func TestEpochRetireAsF3(t *testing.T) { agreebtest.RunEpochRetireAsF3(t, &testSetup) }
+
 // TestEpochStart covers configure with StartSeq > 0 (§8.1) and K1/K2 (§5.1).
 func TestEpochStart(t *testing.T) { agreebtest.RunEpochStart(t, &testSetup) }
 

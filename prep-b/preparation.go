@@ -44,9 +44,7 @@ type Preparation struct {
 	// as w > nvHigh, and one number bounds the state.
 	// SPEC-AMBIGUITY: §9.7 "enter view w as in §9.6" could include "add w to nvSent";
 	// we do not add it (this prep built nothing), which no output can distinguish.
-	// SPEC-AMBIGUITY: §17.4 drops "every stored protocol message" at an epoch
-	// change; we also reset nvHigh to 0 there, since views restart at 0 in the new
-	// epoch and a NEW-VIEW built in the old one is no longer valid.
+	// An epoch change drops nvSent (SPEC §17.4 step 2): nvHigh is reset to 0.
 	nvHigh uint64
 	cps    agreeb.Checkpoints // h, stableCert and the checkpoint store (§8.3)
 	// retired is set once an accepted epoch change no longer enrolls this prep

@@ -13,10 +13,11 @@ import (
 // the compartment under test (replica 2) but admits a new exec at replica 3 and a
 // new compartment of the other agreement role at replica 2 (SPEC §17.4 step 2):
 // no output; view 0 and active; h = StartSeq = 3 (not a multiple of K) with the
-// epoch's genesis certificate; stored checkpoints dropped; the same epoch change
-// again is stale; a CHECKPOINT signed under the old digest, or under the new digest
-// by the replaced exec key, is rejected bad-signature; one at or below StartSeq is
-// stale; q CHECKPOINTs for 4 under the new digest (the admitted exec's included)
+// epoch's genesis certificate; Last = StartSeq (prep's seqHigh, conf's last, §9.2,
+// §10.2); stored checkpoints dropped; the same epoch change again is stale; a
+// CHECKPOINT signed under the old digest, or under the new digest by the replaced
+// exec key, is rejected bad-signature; one at or below StartSeq is stale; q
+// CHECKPOINTs for 4 under the new digest (the admitted exec's included)
 // become stable.
 func RunEpochChangeSwitch(t *testing.T, s *Setup) {
 	w := NewConfigured(t, s, 2, 90)
@@ -27,8 +28,8 @@ func RunEpochChangeSwitch(t *testing.T, s *Setup) {
 	w.Replace(&next, otherRole(s.Role), 2)
 	ec := w.EpochChange(&next)
 	w.ExpectOutputs(w.MustAccept(Input(spec.KindEpochChange, &ec)), nil)
-	if st := w.Status(); st.View != 0 || !st.ViewActive || st.Stable != 3 || !st.Configured {
-		t.Fatalf("seed %d: status %+v, want view 0 active, stable 3", w.Seed, st)
+	if st := w.Status(); st.View != 0 || !st.ViewActive || st.Stable != 3 || st.Last != 3 || !st.Configured {
+		t.Fatalf("seed %d: status %+v, want view 0 active, stable 3, last 3", w.Seed, st)
 	}
 	dump := w.P.DebugState()
 	genesis := next.GenesisCert()
@@ -93,15 +94,16 @@ func StartAt5(cfg *spec.Config) {
 }
 
 // RunEpochStart checks configure with StartSeq = 5 (SPEC §8.1, §17.1) at replica
-// 2: h = 5; CP3 rejects a CHECKPOINT for 4 as stale and accepts one for 6; and K1/K2
-// of §5.1 through a NEW-VIEW for view 1: the epoch's genesis certificate (5,
-// Digest(0x55), no proof) is valid, while another state, a proof, the epoch-0
-// genesis, a certificate below 5, one not at a multiple of K and a short proof are
-// not; the NEW-VIEW whose best certificate is for 6 is accepted and adopted.
+// 2: h = Last = 5 (§9.2, §10.2); CP3 rejects a CHECKPOINT for 4 as stale and
+// accepts one for 6; and K1/K2 of §5.1 through a NEW-VIEW for view 1: the epoch's
+// genesis certificate (5, Digest(0x55), no proof) is valid, while another state, a
+// proof, the epoch-0 genesis, a certificate below 5, one not at a multiple of K and
+// a short proof are not; the NEW-VIEW whose best certificate is for 6 is accepted
+// and adopted.
 func RunEpochStart(t *testing.T, s *Setup) {
 	w := NewConfiguredWith(t, s, 2, 92, StartAt5)
-	if st := w.Status(); st.Stable != 5 || st.View != 0 || !st.ViewActive {
-		t.Fatalf("seed %d: status %+v after configure, want stable 5", w.Seed, st)
+	if st := w.Status(); st.Stable != 5 || st.Last != 5 || st.View != 0 || !st.ViewActive {
+		t.Fatalf("seed %d: status %+v after configure, want stable 5, last 5", w.Seed, st)
 	}
 	w.ExpectReject(Input(spec.KindCheckpoint, Ptr(w.Checkpoint(4, Digest(4), 0))), spec.CodeStale, 0)
 	w.MustAccept(Input(spec.KindCheckpoint, Ptr(w.Checkpoint(6, Digest(6), 0))))
@@ -130,5 +132,39 @@ func RunEpochStart(t *testing.T, s *Setup) {
 	w.MustAccept(newView(w.CheckpointCert(6, Digest(6), 0, 1, 2)))
 	if st := w.Status(); st.Stable != 6 || st.View != 1 {
 		t.Fatalf("seed %d: status %+v, want view 1, stable 6", w.Seed, st)
+	}
+}
+
+// RunEpochRetireAsF3 checks that §17.4 step 1 compares this compartment's slot
+// (replica 2) as F3 does: an epoch change that gives the slot another build name
+// (accepted by a new build policy) but the same keys switches to the new epoch
+// (h = Last = StartSeq = 2, not retired); one that also gives it a new key
+// retires it with its status as it was.
+func RunEpochRetireAsF3(t *testing.T, s *Setup) {
+	cases := []struct {
+		name   string
+		newKey bool
+	}{
+		{"new build, same keys", false},
+		{"new build, new key", true},
+	}
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			w := NewConfigured(t, s, 2, 300+int64(i))
+			want := w.Status()
+			next := w.NextConfig(2, Digest(2))
+			if c.newKey {
+				w.Replace(&next, s.Role, 2)
+			} else {
+				want.Stable, want.Last = 2, 2
+			}
+			next.Builds = append(next.Builds, spec.BuildPolicy{Role: s.Role, Build: []byte("other-build")})
+			ownEnrollment(&next, s.Role, 2).Body.Build = []byte("other-build")
+			w.ExpectOutputs(w.MustAccept(Input(spec.KindEpochChange, Ptr(w.EpochChange(&next)))), nil)
+			st := w.Status()
+			if !bytes.Equal(spec.Encode(&st), spec.Encode(&want)) || !hasLine(w.P.DebugState(), fmt.Sprintf("retired=%v", c.newKey)) {
+				t.Fatalf("seed %d: status %+v, want %+v, retired %v:\n%s", w.Seed, st, want, c.newKey, w.P.DebugState())
+			}
+		})
 	}
 }
