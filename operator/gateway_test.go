@@ -14,7 +14,8 @@ import (
 )
 
 // TestTemplateGateways checks init's gateway entries (--redis-port) and every rule of
-// checkGateways (SPEC.md §16.2: loopback only; own registered client ids).
+// checkGateways (SPEC.md §16.2: loopback only; client ids of its own that are not in
+// clients, since the gateway generates their keys; a gateway build policy).
 func TestTemplateGateways(t *testing.T) {
 	opt := testOptions()
 	opt.RedisPort, opt.GatewayClients = 6380, 2
@@ -23,8 +24,8 @@ func TestTemplateGateways(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(ids) != opt.Clients+8 {
-			t.Fatalf("%d identities, want %d clients + 2 per gateway", len(ids), opt.Clients)
+		if len(ids) != opt.Clients || len(tmpl.Clients) != opt.Clients {
+			t.Fatalf("%d identities, %d registered, want %d: none for the gateways", len(ids), len(tmpl.Clients), opt.Clients)
 		}
 		return tmpl
 	}
@@ -39,9 +40,12 @@ func TestTemplateGateways(t *testing.T) {
 	}{
 		{"not loopback", func(t *Template) { t.Replicas[1].Redis = "10.0.0.1:6380" }, "not a loopback address"},
 		{"bad address", func(t *Template) { t.Replicas[1].Redis = "nohost" }, "redis"},
-		{"no clients", func(t *Template) { t.Replicas[1].GatewayClients = nil }, "needs gateway_clients"},
+		{"no clients", func(t *Template) { t.Replicas[1].GatewayClients = nil }, "needs 1..256 gateway_clients"},
 		{"clients without address", func(t *Template) { t.Replicas[1].Redis = "" }, "without a redis address"},
-		{"unregistered client", func(t *Template) { t.Replicas[1].GatewayClients[0] = 999 }, "not registered"},
+		{"registered client", func(t *Template) { t.Replicas[1].GatewayClients[0] = t.Clients[0].ID }, "is also in clients"},
+		{"not increasing", func(t *Template) { t.Replicas[1].GatewayClients[1] = t.Replicas[1].GatewayClients[0] }, "not in increasing order"},
+		{"no gateway policy", func(t *Template) { t.Builds = t.Builds[:len(t.Builds)-1] }, `build policy with role "gateway"`},
+		{"bad gateway policy", func(t *Template) { t.Builds[len(t.Builds)-1].UniqueID = Hex{1} }, "not 0 or 32 bytes"},
 		{"shared client", func(t *Template) { t.Replicas[2].GatewayClients[0] = t.Replicas[1].GatewayClients[0] }, "is also replica 1's"},
 	} {
 		tmpl := good()

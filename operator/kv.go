@@ -77,7 +77,7 @@ func checkCopy(t *Template, v attest.Verifier, raw []byte) (*spec.Config, error)
 	for i, rc := range cfg.Replicas {
 		enr[i] = [3]spec.Enrollment{rc.Prep, rc.Conf, rc.Exec}
 	}
-	again, err := Assemble(t, enr, cfg.ExecGroupKey)
+	again, err := Assemble(t, enr, t.gatewayRegistrations(&cfg), cfg.ExecGroupKey)
 	if err != nil {
 		return nil, fmt.Errorf("the configuration is not valid for %s: %w", TemplateFile, err)
 	}
