@@ -3,6 +3,7 @@ package operator
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"maps"
@@ -32,7 +33,7 @@ func assignGateways(t *Template, opt InitOptions) {
 	per := max(opt.GatewayClients, 1)
 	for i := range t.Replicas {
 		rt := &t.Replicas[i]
-		rt.Redis = net.JoinHostPort("127.0.0.1", strconv.Itoa(opt.RedisPort+i))
+		rt.Redis, rt.RedisTLS = net.JoinHostPort("127.0.0.1", strconv.Itoa(opt.RedisPort+i)), opt.RedisTLS
 		for k := range per {
 			rt.GatewayClients = append(rt.GatewayClients, uint64(opt.Clients+i*per+k+1))
 		}
@@ -65,7 +66,10 @@ func (t *Template) checkGateways() error {
 
 // checkGateway checks replica i's gateway entry.
 func (t *Template) checkGateway(i uint64, rt *ReplicaTemplate, registered map[uint64]bool, used map[uint64]uint64) error {
-	if err := checkLoopback(rt.Redis); err != nil {
+	if _, _, err := net.SplitHostPort(rt.Redis); err != nil {
+		return tmplErr("replica %d: redis: %v", i, err)
+	}
+	if err := checkLoopback(rt.Redis); err != nil && !rt.RedisTLS {
 		return tmplErr("replica %d: redis: %v", i, err)
 	}
 	if n := len(rt.GatewayClients); n == 0 || n > spec.MaxGatewayClients {
@@ -125,7 +129,11 @@ func startGateway(ctx context.Context, dir string, id uint64, rt *ReplicaTemplat
 	if err != nil {
 		return nil, nil, err
 	}
-	cmd := exec.CommandContext(ctx, bin, "--dir", abs, "--id", strconv.FormatUint(id, 10))
+	args := []string{"--dir", abs, "--id", strconv.FormatUint(id, 10)}
+	if rt.RedisTLS {
+		args = append(args, "--tls-cert", GatewayCertPath(abs, id))
+	}
+	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Stderr = stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -158,10 +166,28 @@ func goBuildPackage(ctx context.Context, pkg, out string) error {
 // the "splitbft_gateway_" prefix: connections, commands, ordered_ops, requests, ...).
 type GatewayStats map[string]uint64
 
+// GatewayCertPath is where replica id's gateway writes its certificate when it serves
+// TLS: replica-<id>/gateway-cert.pem in the cluster directory. The host wrote it:
+// pin the one `splitbft gateway verify` writes instead.
+func GatewayCertPath(dir string, id uint64) string {
+	return filepath.Join(dir, fmt.Sprintf("replica-%d", id), "gateway-cert.pem")
+}
+
 // FetchGatewayStats asks the gateway at addr for INFO over RESP and parses its
 // counters. It reads at most 64 KiB.
 func FetchGatewayStats(ctx context.Context, addr string, timeout time.Duration) (GatewayStats, error) {
-	d := net.Dialer{Timeout: timeout}
+	return fetchGatewayStats(ctx, addr, false, timeout)
+}
+
+// fetchGatewayStats is FetchGatewayStats, over TLS when useTLS. It does not check the
+// gateway's certificate: it reads counters only and sends nothing secret.
+func fetchGatewayStats(ctx context.Context, addr string, useTLS bool, timeout time.Duration) (GatewayStats, error) {
+	var d interface {
+		DialContext(ctx context.Context, network, addr string) (net.Conn, error)
+	} = &net.Dialer{Timeout: timeout}
+	if useTLS {
+		d = &tls.Dialer{NetDialer: &net.Dialer{Timeout: timeout}, Config: &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS13}}
+	}
 	c, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, err
@@ -248,11 +274,11 @@ func (rp *replica) waitGateway(ctx context.Context) {
 
 // gatewayStats reads the gateway's counters for a status snapshot.
 func (n *node) gatewayStats(ctx context.Context) (GatewayStats, string) {
-	addr := n.t.Replicas[n.id].Redis
-	if addr == "" {
+	rt := &n.t.Replicas[n.id]
+	if rt.Redis == "" {
 		return nil, ""
 	}
-	st, err := FetchGatewayStats(ctx, addr, time.Second)
+	st, err := fetchGatewayStats(ctx, rt.Redis, rt.RedisTLS, time.Second)
 	if err != nil {
 		return nil, err.Error()
 	}

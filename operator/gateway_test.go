@@ -2,9 +2,12 @@ package operator
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -123,5 +126,54 @@ func TestGatewayMetrics(t *testing.T) {
 	want := []string{"splitbft_gateway_commands counter 7", "splitbft_gateway_connections gauge 2"}
 	if strings.Join(got, ";") != strings.Join(want, ";") {
 		t.Fatalf("got %v, want %v", got, want)
+	}
+}
+
+// TestClusterGatewayTLS runs four replicas whose gateways serve TLS under their
+// attested keys (SPEC.md §16.2): VerifyGateway checks replica 1's gateway and returns
+// its certificate, a client pinning it talks RESP over TLS, and a gateway presenting
+// another gateway's certificate (the template pointing at replica 2's) is refused.
+func TestClusterGatewayTLS(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts 20 processes; skipped in -short mode")
+	}
+	pc := &procCluster{t: t, wrap: func(_ int, argv []string) []string { return argv }}
+	base := freeBase(t, 16)
+	pc.start(4, "--base-port", strconv.Itoa(base), "--redis-port", strconv.Itoa(base+12), "--redis-tls")
+	tmpl, err := LoadTemplate(pc.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	var vg *VerifiedGateway
+	for deadline := time.Now().Add(90 * time.Second); vg == nil; {
+		vg, err = VerifyGateway(ctx, tmpl, 1, nil, 2*time.Second)
+		if err != nil && time.Now().After(deadline) {
+			t.Fatalf("gateway 1 never verified: %v", err)
+		}
+		time.Sleep(200 * time.Millisecond) // waiting for formation and the gateway process
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(vg.CertPEM) || !vg.Insecure {
+		t.Fatalf("certificate %q, insecure %v", vg.CertPEM, vg.Insecure)
+	}
+	c, err := tls.Dial("tcp", tmpl.Replicas[1].Redis, &tls.Config{RootCAs: pool, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS13})
+	if err != nil {
+		t.Fatalf("TLS with the verified certificate pinned: %v", err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(30 * time.Second))
+	if _, err := c.Write([]byte("SET tk tv\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 64)
+	if n, err := c.Read(buf); err != nil || string(buf[:n]) != "+OK\r\n" {
+		t.Fatalf("SET over pinned TLS: %q, %v", buf[:n], err)
+	}
+	swapped := *tmpl
+	swapped.Replicas = slices.Clone(tmpl.Replicas)
+	swapped.Replicas[1].Redis = tmpl.Replicas[2].Redis
+	if _, err := VerifyGateway(ctx, &swapped, 1, nil, 2*time.Second); err == nil || !strings.Contains(err.Error(), "not the attested TLS key") {
+		t.Fatalf("another gateway's certificate: %v, want a refusal naming the TLS key", err)
 	}
 }

@@ -34,6 +34,8 @@ type InitOptions struct {
 	// numbered after the Clients; the gateway generates their keys (§16.2), so init
 	// writes no credentials for them.
 	RedisPort, GatewayClients int
+	// RedisTLS makes the gateways serve TLS under their attested keys (SPEC.md §16.2).
+	RedisTLS bool
 }
 
 func (o InitOptions) withDefaults() InitOptions {

@@ -54,6 +54,10 @@ type ReplicaTemplate struct {
 	// Clients.
 	Redis          string   `json:"redis,omitempty"`
 	GatewayClients []uint64 `json:"gateway_clients,omitempty"`
+	// RedisTLS makes the gateway serve TLS 1.3 under its attested key (SPEC.md §16.2)
+	// instead of plain TCP on loopback; `splitbft gateway verify` then checks it and
+	// writes the certificate to pin.
+	RedisTLS bool `json:"redis_tls,omitempty"`
 	// TransportKey is the broker's Ed25519 transport public key, pinned by its peers
 	// and clients for the TLS links (SPEC §13.2); the private key is in the replica's
 	// folder (TransportKeyFile).

@@ -26,6 +26,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -214,6 +215,9 @@ func listener(addr, certFile string, id *gateway.TLSIdentity) (net.Listener, err
 	if certFile == "" {
 		fmt.Fprintln(os.Stderr, gateway.DevWarning)
 		return net.Listen("tcp", addr)
+	}
+	if err := os.MkdirAll(filepath.Dir(certFile), 0o755); err != nil {
+		return nil, err
 	}
 	if err := os.WriteFile(certFile, id.CertPEM(), 0o644); err != nil {
 		return nil, err
