@@ -89,6 +89,13 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
+	// Bind the port first, so that a conflict fails at once, before the replica
+	// registers identities that would then serve nobody.
+	l, err := listener(listen, f.tlsCert, e.TLS)
+	if err != nil {
+		return err
+	}
+	defer l.Close()
 	if err := spec.WriteFrame(os.Stdout, &spec.Frame{Op: spec.FrameResult, Body: spec.Encode(&e.Attestation)}); err != nil {
 		return fmt.Errorf("publishing the enrollment: %w", err)
 	}
@@ -103,10 +110,6 @@ func run(args []string) error {
 		return err
 	}
 	defer closeAll()
-	l, err := listener(listen, f.tlsCert, e.TLS)
-	if err != nil {
-		return err
-	}
 	return serve(ctx, l, cfg, doers, f.fast)
 }
 
