@@ -2,8 +2,10 @@ package operator
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
@@ -109,10 +111,11 @@ func checkLoopback(addr string) error {
 const GatewayPackage = modulePath + "/gateway/cmd/gateway"
 
 // startGateway starts the replica's gateway process when its template entry asks for
-// one: binDir/gateway (built there on demand when build is set). It returns the
+// one: binDir/gateway (built there on demand when build is set), with the template
+// (cluster.json) on its stdin. It returns the
 // process and its stdout, where the gateway first writes its attestation
 // (ReadGatewayAttestation). The process ends with ctx.
-func startGateway(ctx context.Context, dir string, id uint64, rt *ReplicaTemplate, binDir string, build bool, stderr io.Writer) (*exec.Cmd, io.Reader, error) {
+func startGateway(ctx context.Context, template []byte, id uint64, rt *ReplicaTemplate, binDir string, build bool, stderr io.Writer) (*exec.Cmd, io.Reader, error) {
 	if rt.Redis == "" {
 		return nil, nil, nil
 	}
@@ -125,15 +128,12 @@ func startGateway(ctx context.Context, dir string, id uint64, rt *ReplicaTemplat
 			return nil, nil, err
 		}
 	}
-	abs, err := filepath.Abs(dir)
-	if err != nil {
-		return nil, nil, err
-	}
-	args := []string{"--dir", abs, "--id", strconv.FormatUint(id, 10)}
+	args := []string{"--cluster-stdin", "--id", strconv.FormatUint(id, 10)}
 	if rt.RedisTLS {
-		args = append(args, "--tls-cert", GatewayCertPath(abs, id))
+		args = append(args, "--tls")
 	}
 	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Stdin = bytes.NewReader(template) // the gateway opens no file (docs/ENCLAVES.md)
 	cmd.Stderr = stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -165,13 +165,6 @@ func goBuildPackage(ctx context.Context, pkg, out string) error {
 // GatewayStats are a gateway's counters as its INFO reply gives them (names without
 // the "splitbft_gateway_" prefix: connections, commands, ordered_ops, requests, ...).
 type GatewayStats map[string]uint64
-
-// GatewayCertPath is where replica id's gateway writes its certificate when it serves
-// TLS: replica-<id>/gateway-cert.pem in the cluster directory. The host wrote it:
-// pin the one `splitbft gateway verify` writes instead.
-func GatewayCertPath(dir string, id uint64) string {
-	return filepath.Join(dir, fmt.Sprintf("replica-%d", id), "gateway-cert.pem")
-}
 
 // FetchGatewayStats asks the gateway at addr for INFO over RESP and parses its
 // counters. It reads at most 64 KiB.
@@ -235,7 +228,11 @@ func (rp *replica) enrollGateway(ctx context.Context) error {
 	if binDir == "" {
 		binDir, build = filepath.Join(rp.opt.Dir, "bin"), true
 	}
-	cmd, out, err := startGateway(ctx, rp.opt.Dir, rp.opt.ID, me, binDir, build, rp.opt.Stderr)
+	tmpl, err := json.Marshal(rp.t)
+	if err != nil {
+		return err
+	}
+	cmd, out, err := startGateway(ctx, tmpl, rp.opt.ID, me, binDir, build, rp.opt.Stderr)
 	if err != nil || cmd == nil {
 		return err
 	}

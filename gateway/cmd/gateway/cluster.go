@@ -48,12 +48,32 @@ func (h *hexBytes) UnmarshalText(b []byte) error {
 	return err
 }
 
-// loadCluster reads dir/cluster.json and checks the fields the gateway uses.
-func loadCluster(dir string) (*cluster, error) {
-	raw, err := os.ReadFile(filepath.Join(dir, "cluster.json"))
-	if err != nil {
-		return nil, err
+// maxClusterBytes caps the cluster.json the gateway reads.
+const maxClusterBytes = 16 << 20
+
+// loadCluster reads cluster.json from dir, or from r when dir is "" (the replica
+// passes it on stdin, so that the gateway needs no file system, as in an enclave).
+func loadCluster(dir string, r io.Reader) (*cluster, error) {
+	if dir != "" {
+		f, err := os.Open(filepath.Join(dir, "cluster.json"))
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		r = f
 	}
+	raw, err := io.ReadAll(io.LimitReader(r, maxClusterBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("cluster.json: %w", err)
+	}
+	if len(raw) > maxClusterBytes {
+		return nil, fmt.Errorf("cluster.json: over %d bytes", maxClusterBytes)
+	}
+	return parseCluster(raw)
+}
+
+// parseCluster decodes cluster.json and checks the fields the gateway uses.
+func parseCluster(raw []byte) (*cluster, error) {
 	var c cluster
 	if err := json.Unmarshal(raw, &c); err != nil {
 		return nil, fmt.Errorf("cluster.json: %w", err)

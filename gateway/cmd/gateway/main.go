@@ -5,12 +5,14 @@
 // at formation; then it waits until f+1 replicas serve a configuration that registers
 // its identities, connects to the cluster as them, and serves RESP.
 //
-//	gateway --dir D --id I [--listen ADDR] [--tls-cert FILE] [--wait 10m] [--fast-reads=false]
+//	gateway (--dir D | --cluster-stdin) --id I [--listen ADDR] [--tls] [--tls-cert FILE] [--wait 10m] [--fast-reads=false]
 //
-// --listen defaults to the replica's "redis" entry in D/cluster.json; the client ids
+// --listen defaults to the replica's "redis" entry in cluster.json; the client ids
 // are the replica's "gateway_clients". `splitbft replica` starts it when the template
-// asks for one. Without --tls-cert the gateway serves plain TCP on loopback only, with a
-// loud warning (development); with it, TLS 1.3 under the attested key.
+// asks for one, passing cluster.json on stdin, so that the gateway opens no file (as
+// in an enclave without mounts). Without --tls the gateway serves plain TCP on
+// loopback only, with a loud warning (development); with it, TLS 1.3 under the
+// attested key (--tls-cert also writes the certificate to a file).
 //
 // TRUSTED code: this is the binary meant to run inside its own enclave. It does not
 // link package operator (internal/repocheck checks).
@@ -47,6 +49,8 @@ func main() {
 // flags are the command line.
 type flags struct {
 	dir, listen string
+	stdin       bool   // --cluster-stdin: read cluster.json from stdin
+	tls         bool   // --tls: serve TLS under the attested key
 	tlsCert     string // --tls-cert: serve TLS, write the certificate here
 	id          uint64
 	wait        time.Duration
@@ -56,17 +60,19 @@ type flags struct {
 func parse(args []string) (flags, error) {
 	var f flags
 	fs := flag.NewFlagSet("gateway", flag.ContinueOnError)
-	fs.StringVar(&f.dir, "dir", "", "cluster directory (required)")
+	fs.StringVar(&f.dir, "dir", "", "cluster directory (its cluster.json)")
+	fs.BoolVar(&f.stdin, "cluster-stdin", false, "read cluster.json from stdin instead of --dir")
+	fs.BoolVar(&f.tls, "tls", false, "serve TLS 1.3 under the attested key (check and pin its certificate with `splitbft gateway verify`)")
 	fs.Uint64Var(&f.id, "id", 0, "replica id whose gateway entry to use")
 	fs.StringVar(&f.listen, "listen", "", "RESP listen address (default: the replica's redis entry)")
 	fs.DurationVar(&f.wait, "wait", 10*time.Minute, "how long to wait for the cluster to form")
-	fs.StringVar(&f.tlsCert, "tls-cert", "", "serve TLS 1.3 under the attested key, and write its certificate (PEM) to this file (pin the one `splitbft gateway verify` writes)")
+	fs.StringVar(&f.tlsCert, "tls-cert", "", "with --tls, also write the certificate (PEM) to this file (pin the one `splitbft gateway verify` writes)")
 	fs.BoolVar(&f.fast, "fast-reads", true, "answer read-only commands by the fast read path (SPEC.md §16.6); ordered writes then need 2f+1 matching replies")
 	if err := fs.Parse(args); err != nil {
 		return f, err
 	}
-	if f.dir == "" || fs.NArg() != 0 {
-		return f, errors.New("usage: gateway --dir D --id I [--listen ADDR] [--tls-cert FILE] [--wait DUR]")
+	if (f.dir == "") == !f.stdin || fs.NArg() != 0 || (f.tlsCert != "" && !f.tls) {
+		return f, errors.New("usage: gateway (--dir D | --cluster-stdin) --id I [--listen ADDR] [--tls [--tls-cert FILE]] [--wait DUR]")
 	}
 	return f, nil
 }
@@ -80,7 +86,7 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
-	if f.tlsCert == "" {
+	if !f.tls {
 		if err := gateway.CheckDevAddress(listen); err != nil {
 			return err
 		}
@@ -91,7 +97,7 @@ func run(args []string) error {
 	}
 	// Bind the port first, so that a conflict fails at once, before the replica
 	// registers identities that would then serve nobody.
-	l, err := listener(listen, f.tlsCert, e.TLS)
+	l, err := listener(listen, f.tls, f.tlsCert, e.TLS)
 	if err != nil {
 		return err
 	}
@@ -115,7 +121,7 @@ func run(args []string) error {
 
 // resolve returns the cluster, the listen address and the client ids.
 func resolve(f flags) (*cluster, string, []uint64, error) {
-	cl, err := loadCluster(f.dir)
+	cl, err := loadCluster(f.dir, os.Stdin)
 	if err != nil {
 		return nil, "", nil, err
 	}
@@ -213,19 +219,21 @@ func portOf(a net.Addr) string {
 }
 
 // listener listens on addr: plain TCP (loopback only, with the development warning),
-// or TLS under the attested key, whose certificate goes to certFile.
-func listener(addr, certFile string, id *gateway.TLSIdentity) (net.Listener, error) {
-	if certFile == "" {
+// or TLS under the attested key, whose certificate also goes to certFile if set.
+func listener(addr string, useTLS bool, certFile string, id *gateway.TLSIdentity) (net.Listener, error) {
+	if !useTLS {
 		fmt.Fprintln(os.Stderr, gateway.DevWarning)
 		return net.Listen("tcp", addr)
 	}
-	if err := os.MkdirAll(filepath.Dir(certFile), 0o755); err != nil {
-		return nil, err
-	}
-	if err := os.WriteFile(certFile, id.CertPEM(), 0o644); err != nil {
-		return nil, err
-	}
 	fp := id.Fingerprint()
-	fmt.Fprintf(os.Stderr, "gateway: TLS certificate (SHA-256 %x) under the attested key written to %s; check it with `splitbft gateway verify`\n", fp, certFile)
+	fmt.Fprintf(os.Stderr, "gateway: TLS 1.3 under the attested key, certificate SHA-256 %x; check and pin it with `splitbft gateway verify`\n", fp)
+	if certFile != "" {
+		if err := os.MkdirAll(filepath.Dir(certFile), 0o755); err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(certFile, id.CertPEM(), 0o644); err != nil {
+			return nil, err
+		}
+	}
 	return id.Listen(addr)
 }
