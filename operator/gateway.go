@@ -237,7 +237,7 @@ func (rp *replica) enrollGateway(ctx context.Context) error {
 		return err
 	}
 	rp.gwCmd = cmd
-	a, err := ReadGatewayAttestation(out)
+	a, err := readWithin(ctx, out, gatewayEnrollTimeout)
 	if err != nil {
 		return err
 	}
@@ -248,6 +248,33 @@ func (rp *replica) enrollGateway(ctx context.Context) error {
 	rp.log.Info("redis gateway enrolled", "listen", me.Redis, "clients", a.Enrollment.ClientIDs, "pid", cmd.Process.Pid,
 		"evidence", evidenceName(a.Evidence.Format))
 	return nil
+}
+
+// gatewayEnrollTimeout bounds the wait for a started gateway's attestation.
+const gatewayEnrollTimeout = 2 * time.Minute
+
+// readWithin is ReadGatewayAttestation(out), failing when ctx ends or d passes first
+// (the caller then kills the process, which ends the read).
+func readWithin(ctx context.Context, out io.Reader, d time.Duration) (*spec.GatewayAttestation, error) {
+	type result struct {
+		a   *spec.GatewayAttestation
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		a, err := ReadGatewayAttestation(out)
+		done <- result{a, err}
+	}()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case r := <-done:
+		return r.a, r.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-t.C:
+		return nil, fmt.Errorf("operator: the gateway published no enrollment within %s", d)
+	}
 }
 
 // evidenceName names an evidence format for logs.

@@ -1,8 +1,10 @@
 package operator
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -129,5 +131,39 @@ func TestFormationRefusesGateways(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("seed %d: %s: %v, want an error containing %q", seed, c.name, err, c.want)
 		}
+	}
+}
+
+// TestReadGatewayAttestation: the gateway's first frame is read strictly, and a gateway
+// that publishes nothing in time is given up on.
+func TestReadGatewayAttestation(t *testing.T) {
+	_, gws := gatewayFixture(t, 23)
+	var good bytes.Buffer
+	spec.WriteFrame(&good, &spec.Frame{Op: spec.FrameResult, Body: spec.Encode(&gws[1].Attestation)})
+	var wrongOp, garbage bytes.Buffer
+	spec.WriteFrame(&wrongOp, &spec.Frame{Op: spec.FrameError, Body: spec.Encode(&gws[1].Attestation)})
+	spec.WriteFrame(&garbage, &spec.Frame{Op: spec.FrameResult, Body: []byte{0x83, 1, 2}})
+	for _, c := range []struct {
+		name string
+		in   io.Reader
+		want string
+	}{
+		{"good", &good, ""},
+		{"empty", strings.NewReader(""), "published no enrollment: EOF"},
+		{"wrong op", &wrongOp, "has op 4"},
+		{"garbage", &garbage, "does not decode"},
+	} {
+		a, err := ReadGatewayAttestation(c.in)
+		switch {
+		case c.want == "" && (err != nil || a.Enrollment.Replica != 1):
+			t.Errorf("%s: %v", c.name, err)
+		case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)):
+			t.Errorf("%s: %v, want %q", c.name, err, c.want)
+		}
+	}
+	r, w := io.Pipe()
+	defer w.Close()
+	if _, err := readWithin(context.Background(), r, time.Millisecond); err == nil || !strings.Contains(err.Error(), "within") {
+		t.Errorf("a silent gateway: %v", err)
 	}
 }

@@ -170,6 +170,11 @@ func TestClusterGatewayTLS(t *testing.T) {
 	if n, err := c.Read(buf); err != nil || string(buf[:n]) != "+OK\r\n" {
 		t.Fatalf("SET over pinned TLS: %q, %v", buf[:n], err)
 	}
+	for _, e := range pc.status() { // status reads the counters over TLS
+		if e.Status == nil || e.Status.Gateway == nil {
+			t.Fatalf("replica %d status shows no gateway: %+v", e.Replica, e.Status)
+		}
+	}
 	swapped := *tmpl
 	swapped.Replicas = slices.Clone(tmpl.Replicas)
 	swapped.Replicas[1].Redis = tmpl.Replicas[2].Redis
