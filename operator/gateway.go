@@ -42,8 +42,8 @@ func assignGateways(t *Template, opt InitOptions) {
 	}
 }
 
-// checkGateways checks the gateway entries: a loopback address (plain TCP is for
-// development only, SPEC.md §16.2), client ids that no other gateway and no
+// checkGateways checks the gateway entries: a loopback address unless it serves TLS
+// (plain TCP is for development only, SPEC.md §16.2), client ids that no other gateway and no
 // registered client has (the gateway generates their keys, §16.2), and a gateway
 // build policy.
 func (t *Template) checkGateways() error {
@@ -112,9 +112,9 @@ const GatewayPackage = modulePath + "/gateway/cmd/gateway"
 
 // startGateway starts the replica's gateway process when its template entry asks for
 // one: binDir/gateway (built there on demand when build is set), with the template
-// (cluster.json) on its stdin. It returns the
-// process and its stdout, where the gateway first writes its attestation
-// (ReadGatewayAttestation). The process ends with ctx.
+// (cluster.json) on its stdin. It returns the process and its stdout, where the
+// gateway first writes its attestation (ReadGatewayAttestation). The process ends
+// with ctx.
 func startGateway(ctx context.Context, template []byte, id uint64, rt *ReplicaTemplate, binDir string, build bool, stderr io.Writer) (*exec.Cmd, io.Reader, error) {
 	if rt.Redis == "" {
 		return nil, nil, nil
@@ -128,7 +128,8 @@ func startGateway(ctx context.Context, template []byte, id uint64, rt *ReplicaTe
 			return nil, nil, err
 		}
 	}
-	args := []string{"--cluster-stdin", "--id", strconv.FormatUint(id, 10)}
+	// It waits for formation as long as the replica does (it dies with the replica).
+	args := []string{"--cluster-stdin", "--id", strconv.FormatUint(id, 10), "--wait", "8760h"}
 	if rt.RedisTLS {
 		args = append(args, "--tls")
 	}

@@ -51,7 +51,7 @@ type flags struct {
 	dir, listen string
 	stdin       bool   // --cluster-stdin: read cluster.json from stdin
 	tls         bool   // --tls: serve TLS under the attested key
-	tlsCert     string // --tls-cert: serve TLS, write the certificate here
+	tlsCert     string // --tls-cert: with --tls, also write the certificate here
 	id          uint64
 	wait        time.Duration
 	fast        bool
