@@ -59,47 +59,65 @@ func CheckEnrollmentFor(e *spec.Enrollment, cfg *spec.Config, v Verifier, challe
 // checkEnrollment is CheckEnrollmentFor that also returns the accepted report (the zero
 // Report for dev-insecure evidence).
 func checkEnrollment(e *spec.Enrollment, cfg *spec.Config, v Verifier, challenge spec.Digest) (Report, error) {
+	return checkClaim(&claim{replica: e.Body.Replica, role: e.Body.Role, build: e.Body.Build,
+		data: ReportDataFor(&e.Body, challenge), what: "enrollment", ev: &e.Evidence}, cfg, v)
+}
+
+// claim is what evidence must show: an enclave of a build, for a role at a replica,
+// whose report data is data (a compartment's enrollment digest then its Init challenge,
+// or a gateway's enrollment digest then 32 zero bytes).
+type claim struct {
+	replica uint64
+	role    spec.Role
+	build   []byte
+	data    []byte
+	what    string // "enrollment" or "gateway enrollment", for refusals
+	ev      *spec.Evidence
+}
+
+// checkClaim applies SPEC.md §7.2 and §7.3 to c's evidence.
+func checkClaim(c *claim, cfg *spec.Config, v Verifier) (Report, error) {
 	refuse := func(err error, format string, a ...any) (Report, error) {
-		return Report{}, &Refusal{Replica: e.Body.Replica, Role: e.Body.Role, Build: string(e.Body.Build),
+		return Report{}, &Refusal{Replica: c.replica, Role: c.role, Build: string(c.build),
 			Reason: fmt.Sprintf(format, a...), Err: err}
 	}
-	switch e.Evidence.Format {
+	switch c.ev.Format {
 	case spec.EvidenceDevInsecure:
 		switch {
 		case !cfg.AllowDevInsecure:
 			return refuse(nil, "dev-insecure evidence (no TEE), but the configuration does not allow it (AllowDevInsecure is false)")
-		case len(e.Evidence.Data) != 0: // §7.2: Data is empty (Config.Validate does not check it; this does).
-			return refuse(nil, "dev-insecure evidence must carry no data, it carries %d bytes", len(e.Evidence.Data))
-		case !cfg.BuildAccepted(e.Body.Role, e.Body.Build):
-			return refuse(nil, "no build policy accepts this build for role %s", spec.RoleName(e.Body.Role))
+		case len(c.ev.Data) != 0: // §7.2: Data is empty (Config.Validate does not check it; this does).
+			return refuse(nil, "dev-insecure evidence must carry no data, it carries %d bytes", len(c.ev.Data))
+		case !cfg.BuildAccepted(c.role, c.build):
+			return refuse(nil, "no build policy accepts this build for role %s", spec.RoleName(c.role))
 		}
 		return Report{}, nil
 	case spec.EvidenceEgoSGX:
-		return checkEgo(e, cfg, v, challenge, refuse)
+		return checkEgo(c, cfg, v, refuse)
 	}
-	return refuse(nil, "unknown evidence format %d", e.Evidence.Format)
+	return refuse(nil, "unknown evidence format %d", c.ev.Format)
 }
 
 type refuseFunc func(err error, format string, a ...any) (Report, error)
 
 // checkEgo checks ego-sgx evidence: policies exist, the report verifies, binds the
-// enrollment, is not a debug enclave, and matches a policy.
-func checkEgo(e *spec.Enrollment, cfg *spec.Config, v Verifier, challenge spec.Digest, refuse refuseFunc) (Report, error) {
-	policies := policiesFor(cfg, e.Body.Role, e.Body.Build)
+// claim, is not a debug enclave, and matches a policy.
+func checkEgo(c *claim, cfg *spec.Config, v Verifier, refuse refuseFunc) (Report, error) {
+	policies := policiesFor(cfg, c.role, c.build)
 	if len(policies) == 0 {
-		return refuse(nil, "no build policy accepts this build for role %s", spec.RoleName(e.Body.Role))
+		return refuse(nil, "no build policy accepts this build for role %s", spec.RoleName(c.role))
 	}
 	if v == nil {
 		return refuse(ErrNoVerifier, "ego-sgx report not verified: %v", ErrNoVerifier)
 	}
-	rep, err := v.Verify(e.Evidence.Data)
+	rep, err := v.Verify(c.ev.Data)
 	if err != nil {
 		return refuse(err, "ego-sgx report does not verify: %v", err)
 	}
-	// §7.2: SGX report data is 64 bytes: the whole 64 bytes must be the digest and
-	// the challenge, so nothing else rides along.
-	if want := ReportDataFor(&e.Body, challenge); !bytes.Equal(rep.Data, want) {
-		return refuse(nil, "ego-sgx report data %x does not bind this enrollment and challenge: want %x (the enrollment digest, then the challenge)", rep.Data, want)
+	// §7.2: SGX report data is 64 bytes and EGo pads shorter data with zeros: the
+	// whole 64 bytes must be the digest and the challenge (zero for a gateway), so nothing else rides along.
+	if !bytes.Equal(rep.Data, c.data) {
+		return refuse(nil, "ego-sgx report data %x does not bind this %s: want %x (its digest, then the challenge or 32 zero bytes)", rep.Data, c.what, c.data)
 	}
 	// §7.3: debug enclaves are refused unless dev-insecure is allowed. Their host can read their
 	// memory, so they protect no more than dev-insecure and are admitted only where that is.

@@ -13,17 +13,19 @@ import (
 	"io"
 	"math/big"
 	"net"
+	"slices"
 	"time"
 )
 
 // TLSIdentity is the gateway's TLS key and self-signed certificate (SPEC.md §16.2),
-// generated inside the gateway at start; the private key never leaves it. Legacy
-// clients pin the certificate (redis-cli --tls --cacert FILE). In an enclave build the
-// certificate's fingerprint is what the gateway's attestation binds; this version
-// generates and serves it, and prints the fingerprint, but produces no attestation.
+// generated inside the gateway at start; the private key never leaves it. The
+// gateway's attestation binds the certificate's public key (PublicKeyDER, the
+// enrollment's TLSKey); legacy clients pin the certificate that `splitbft gateway
+// verify` checked against it (redis-cli --tls --cacert FILE).
 type TLSIdentity struct {
 	cert tls.Certificate
 	der  []byte
+	leaf *x509.Certificate
 }
 
 // NewTLSIdentity generates a P-256 key from rand and a certificate valid for hosts (IP
@@ -56,7 +58,11 @@ func NewTLSIdentity(rand io.Reader, hosts []string, now time.Time) (*TLSIdentity
 	if err != nil {
 		return nil, fmt.Errorf("gateway: TLS certificate: %w", err)
 	}
-	return &TLSIdentity{cert: tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, der: der}, nil
+	leaf, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, fmt.Errorf("gateway: TLS certificate: %w", err)
+	}
+	return &TLSIdentity{cert: tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, der: der, leaf: leaf}, nil
 }
 
 // CertPEM returns the certificate in PEM, for clients to pin.
@@ -66,6 +72,10 @@ func (id *TLSIdentity) CertPEM() []byte {
 
 // Fingerprint returns SHA-256 of the certificate (DER): what an attestation binds.
 func (id *TLSIdentity) Fingerprint() [32]byte { return sha256.Sum256(id.der) }
+
+// PublicKeyDER returns the certificate's DER SubjectPublicKeyInfo: the TLSKey of the
+// gateway's enrollment.
+func (id *TLSIdentity) PublicKeyDER() []byte { return slices.Clone(id.leaf.RawSubjectPublicKeyInfo) }
 
 // Listen listens on addr with TLS 1.3 under this identity.
 func (id *TLSIdentity) Listen(addr string) (net.Listener, error) {

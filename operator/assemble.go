@@ -39,12 +39,14 @@ func (t *Template) CheckSlot(id uint64, r spec.Role, e *spec.Enrollment) error {
 }
 
 // Assemble builds the cluster configuration from the template, the enrollments of
-// every replica (enr[i] = prep, conf, exec of replica i) and the exec group key. It
+// every replica (enr[i] = prep, conf, exec of replica i), the registrations of the
+// gateways' client identities (gw: exactly the ids the template assigns to gateways,
+// SPEC.md §16.2; admitted by Template.CheckGateway) and the exec group key. It
 // is a pure function of its arguments, so every replica computes the same bytes and
 // the same ConfigDigest. The result is validated (SPEC.md §6.2, key admission by
 // broker.AdmitKey) and every enrollment is checked against its template slot;
 // evidence is not checked here (attest.CheckConfig).
-func Assemble(t *Template, enr [][3]spec.Enrollment, group spec.PublicKey) (*spec.Config, error) {
+func Assemble(t *Template, enr [][3]spec.Enrollment, gw []spec.ClientConfig, group spec.PublicKey) (*spec.Config, error) {
 	if uint64(len(enr)) != t.N {
 		return nil, fmt.Errorf("operator: %d replicas' enrollments for n=%d", len(enr), t.N)
 	}
@@ -53,6 +55,9 @@ func Assemble(t *Template, enr [][3]spec.Enrollment, group spec.PublicKey) (*spe
 		return nil, err
 	}
 	cfg.ExecGroupKey = group
+	if cfg.Clients, err = t.registerClients(gw); err != nil {
+		return nil, err
+	}
 	for i := range enr {
 		rc := spec.ReplicaConfig{ID: uint64(i), Address: []byte(t.Replicas[i].Peer),
 			Prep: enr[i][spec.RolePrep], Conf: enr[i][spec.RoleConf], Exec: enr[i][spec.RoleExec]}

@@ -54,7 +54,7 @@ func TestAssembleDeterministic(t *testing.T) {
 			spec.Decode(spec.Encode(&ReplicaEnrollments{Enrollments: e[:]}), &re, maxFormationBody)
 			copyOf = append(copyOf, [3]spec.Enrollment(re.Enrollments))
 		}
-		cfg, err := Assemble(validTemplate(t), copyOf, g)
+		cfg, err := Assemble(validTemplate(t), copyOf, nil, g)
 		if err != nil {
 			t.Fatalf("replica %d: %v", i, err)
 		}
@@ -80,20 +80,20 @@ func TestAssembleErrors(t *testing.T) {
 	tmpl := validTemplate(t)
 	_, enr := testReplicas(t, tmpl, 2)
 	g := spec.PublicKey{9}
-	if _, err := Assemble(tmpl, enr[:3], g); err == nil {
+	if _, err := Assemble(tmpl, enr[:3], nil, g); err == nil {
 		t.Error("three replicas' enrollments assembled for n=4")
 	}
 	swapped := append([][3]spec.Enrollment(nil), enr...)
 	swapped[1], swapped[2] = swapped[2], swapped[1]
-	if _, err := Assemble(tmpl, swapped, g); err == nil || !strings.Contains(err.Error(), "enrollment names") {
+	if _, err := Assemble(tmpl, swapped, nil, g); err == nil || !strings.Contains(err.Error(), "enrollment names") {
 		t.Errorf("enrollments in the wrong slots: %v", err)
 	}
 	other := validTemplate(t)
 	other.Replicas[3].Prep = "prep-a"
-	if _, err := Assemble(other, enr, g); err == nil || !strings.Contains(err.Error(), `the template assigns "prep-a"`) {
+	if _, err := Assemble(other, enr, nil, g); err == nil || !strings.Contains(err.Error(), `the template assigns "prep-a"`) {
 		t.Errorf("a build the template does not assign: %v", err)
 	}
-	if _, err := Assemble(tmpl, enr, spec.PublicKey{}); err == nil {
+	if _, err := Assemble(tmpl, enr, nil, spec.PublicKey{}); err == nil {
 		t.Error("a configuration without a group key validated")
 	}
 }

@@ -21,6 +21,7 @@ import (
 //	GET /group-key    CBOR spec.GroupKeyShares: the dealer's shares, one per exec in
 //	                  replica order (served by the dealer, the lowest replica id, once dealt)
 //	GET /config       the canonical spec.Config, once this replica has configured its compartments
+//	GET /gateway-enrollment  CBOR spec.GatewayAttestation of the replica's gateway, if it runs one (gateway_enroll.go)
 //
 // A resource that is not ready yet answers 503; clients poll.
 
@@ -45,6 +46,9 @@ type Former struct {
 	Log      *slog.Logger
 	Every    time.Duration // polling period; default 100ms
 	Timeout  time.Duration // per HTTP request; default 2s
+	// Gateway is this replica's gateway's attestation (SPEC.md §16.2), nil when the
+	// template gives it no gateway.
+	Gateway *spec.GatewayAttestation
 }
 
 func (f *Former) every() time.Duration   { return cmpOr(f.Every, 100*time.Millisecond) }
@@ -179,7 +183,7 @@ func (f *Former) checkDeal(raw []byte, all [][3]spec.Enrollment) ([]spec.GroupKe
 	return gs.Shares, nil
 }
 
-// Form runs Gather and GroupKey, then assembles the configuration and checks the
+// Form runs Gather, GatherGateways and GroupKey, then assembles the configuration and checks the
 // evidence of all its enrollments once more as a whole (attest.CheckConfig). It
 // returns the configuration and this replica's exec share.
 func (f *Former) Form(ctx context.Context, own [3]spec.Enrollment, exec broker.Enclave, publish func([]byte)) (*spec.Config, spec.GroupKeyShare, error) {
@@ -187,11 +191,15 @@ func (f *Former) Form(ctx context.Context, own [3]spec.Enrollment, exec broker.E
 	if err != nil {
 		return nil, spec.GroupKeyShare{}, err
 	}
+	gw, err := f.GatherGateways(ctx, f.Gateway)
+	if err != nil {
+		return nil, spec.GroupKeyShare{}, err
+	}
 	shares, err := f.GroupKey(ctx, all, exec, publish)
 	if err != nil {
 		return nil, spec.GroupKeyShare{}, err
 	}
-	cfg, err := Assemble(f.T, all, shares[0].GroupKey)
+	cfg, err := Assemble(f.T, all, gw, shares[0].GroupKey)
 	if err != nil {
 		return nil, spec.GroupKeyShare{}, err
 	}

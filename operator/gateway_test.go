@@ -2,9 +2,12 @@ package operator
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -14,7 +17,8 @@ import (
 )
 
 // TestTemplateGateways checks init's gateway entries (--redis-port) and every rule of
-// checkGateways (SPEC.md §16.2: loopback only; own registered client ids).
+// checkGateways (SPEC.md §16.2: loopback only; client ids of its own that are not in
+// clients, since the gateway generates their keys; a gateway build policy).
 func TestTemplateGateways(t *testing.T) {
 	opt := testOptions()
 	opt.RedisPort, opt.GatewayClients = 6380, 2
@@ -23,8 +27,8 @@ func TestTemplateGateways(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(ids) != opt.Clients+8 {
-			t.Fatalf("%d identities, want %d clients + 2 per gateway", len(ids), opt.Clients)
+		if len(ids) != opt.Clients || len(tmpl.Clients) != opt.Clients {
+			t.Fatalf("%d identities, %d registered, want %d: none for the gateways", len(ids), len(tmpl.Clients), opt.Clients)
 		}
 		return tmpl
 	}
@@ -39,9 +43,12 @@ func TestTemplateGateways(t *testing.T) {
 	}{
 		{"not loopback", func(t *Template) { t.Replicas[1].Redis = "10.0.0.1:6380" }, "not a loopback address"},
 		{"bad address", func(t *Template) { t.Replicas[1].Redis = "nohost" }, "redis"},
-		{"no clients", func(t *Template) { t.Replicas[1].GatewayClients = nil }, "needs gateway_clients"},
+		{"no clients", func(t *Template) { t.Replicas[1].GatewayClients = nil }, "needs 1..256 gateway_clients"},
 		{"clients without address", func(t *Template) { t.Replicas[1].Redis = "" }, "without a redis address"},
-		{"unregistered client", func(t *Template) { t.Replicas[1].GatewayClients[0] = 999 }, "not registered"},
+		{"registered client", func(t *Template) { t.Replicas[1].GatewayClients[0] = t.Clients[0].ID }, "is also in clients"},
+		{"not increasing", func(t *Template) { t.Replicas[1].GatewayClients[1] = t.Replicas[1].GatewayClients[0] }, "not in increasing order"},
+		{"no gateway policy", func(t *Template) { t.Builds = t.Builds[:len(t.Builds)-1] }, `build policy with role "gateway"`},
+		{"bad gateway policy", func(t *Template) { t.Builds[len(t.Builds)-1].UniqueID = Hex{1} }, "not 0 or 32 bytes"},
 		{"shared client", func(t *Template) { t.Replicas[2].GatewayClients[0] = t.Replicas[1].GatewayClients[0] }, "is also replica 1's"},
 	} {
 		tmpl := good()
@@ -119,5 +126,59 @@ func TestGatewayMetrics(t *testing.T) {
 	want := []string{"splitbft_gateway_commands counter 7", "splitbft_gateway_connections gauge 2"}
 	if strings.Join(got, ";") != strings.Join(want, ";") {
 		t.Fatalf("got %v, want %v", got, want)
+	}
+}
+
+// TestClusterGatewayTLS runs four replicas whose gateways serve TLS under their
+// attested keys (SPEC.md §16.2): VerifyGateway checks replica 1's gateway and returns
+// its certificate, a client pinning it talks RESP over TLS, and a gateway presenting
+// another gateway's certificate (the template pointing at replica 2's) is refused.
+func TestClusterGatewayTLS(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts 20 processes; skipped in -short mode")
+	}
+	pc := &procCluster{t: t, wrap: func(_ int, argv []string) []string { return argv }}
+	base := freeBase(t, 16)
+	pc.start(4, "--base-port", strconv.Itoa(base), "--redis-port", strconv.Itoa(base+12), "--redis-tls")
+	tmpl, err := LoadTemplate(pc.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	var vg *VerifiedGateway
+	for deadline := time.Now().Add(90 * time.Second); vg == nil; {
+		vg, err = VerifyGateway(ctx, tmpl, 1, nil, 2*time.Second)
+		if err != nil && time.Now().After(deadline) {
+			t.Fatalf("gateway 1 never verified: %v", err)
+		}
+		time.Sleep(200 * time.Millisecond) // waiting for formation and the gateway process
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(vg.CertPEM) || !vg.Insecure {
+		t.Fatalf("certificate %q, insecure %v", vg.CertPEM, vg.Insecure)
+	}
+	c, err := tls.Dial("tcp", tmpl.Replicas[1].Redis, &tls.Config{RootCAs: pool, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS13})
+	if err != nil {
+		t.Fatalf("TLS with the verified certificate pinned: %v", err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(30 * time.Second))
+	if _, err := c.Write([]byte("SET tk tv\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 64)
+	if n, err := c.Read(buf); err != nil || string(buf[:n]) != "+OK\r\n" {
+		t.Fatalf("SET over pinned TLS: %q, %v", buf[:n], err)
+	}
+	for _, e := range pc.status() { // status reads the counters over TLS
+		if e.Status == nil || e.Status.Gateway == nil {
+			t.Fatalf("replica %d status shows no gateway: %+v", e.Replica, e.Status)
+		}
+	}
+	swapped := *tmpl
+	swapped.Replicas = slices.Clone(tmpl.Replicas)
+	swapped.Replicas[1].Redis = tmpl.Replicas[2].Redis
+	if _, err := VerifyGateway(ctx, &swapped, 1, nil, 2*time.Second); err == nil || !strings.Contains(err.Error(), "not the attested TLS key") {
+		t.Fatalf("another gateway's certificate: %v, want a refusal naming the TLS key", err)
 	}
 }

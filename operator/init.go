@@ -31,8 +31,11 @@ type InitOptions struct {
 	Force            bool     // replace an existing cluster directory's template and credentials
 	// RedisPort, when not 0, gives replica i a Redis gateway on 127.0.0.1:RedisPort+i
 	// (SPEC.md §16) with GatewayClients client identities of its own (default 4),
-	// numbered after the Clients.
+	// numbered after the Clients; the gateway generates their keys (§16.2), so init
+	// writes no credentials for them.
 	RedisPort, GatewayClients int
+	// RedisTLS makes the gateways serve TLS under their attested keys (SPEC.md §16.2).
+	RedisTLS bool
 }
 
 func (o InitOptions) withDefaults() InitOptions {
@@ -102,7 +105,7 @@ func newTemplate(opt InitOptions, rand io.Reader) (*Template, []client.Identity,
 		t.Replicas = append(t.Replicas, ReplicaTemplate{ID: uint64(i), Peer: port(0), Client: port(1), Status: port(2),
 			Prep: builds[i][0], Conf: builds[i][1], Exec: builds[i][2]})
 	}
-	ids, err := newClients(opt.Clients+gatewayClients(opt, n), rand)
+	ids, err := newClients(opt.Clients, rand)
 	if err != nil {
 		return nil, nil, nil, err
 	}

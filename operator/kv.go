@@ -28,8 +28,10 @@ var ErrNotFormed = errors.New("operator: the cluster has not formed")
 
 // FetchConfig fetches the configuration from every replica's GET /config and returns
 // the one configuration that (1) at least f+1 replicas serve byte for byte, (2) is
-// exactly the configuration the template makes from its enrollments and group key
-// (Assemble), and (3) whose every enrollment's evidence is admitted under the
+// exactly the configuration the template makes from its enrollments, the gateway
+// identities it registers and its group key (Assemble; a client does not check the
+// gateways' attestations, which the replicas did: to it a gateway is only clients,
+// SPEC.md §16.1), and (3) whose every enrollment's evidence is admitted under the
 // template's policy (attest.CheckConfig). This is the client's view of the evidence.
 //
 // Replicas that serve something else (a replica restarted alone and formed a
@@ -77,7 +79,7 @@ func checkCopy(t *Template, v attest.Verifier, raw []byte) (*spec.Config, error)
 	for i, rc := range cfg.Replicas {
 		enr[i] = [3]spec.Enrollment{rc.Prep, rc.Conf, rc.Exec}
 	}
-	again, err := Assemble(t, enr, cfg.ExecGroupKey)
+	again, err := Assemble(t, enr, t.gatewayRegistrations(&cfg), cfg.ExecGroupKey)
 	if err != nil {
 		return nil, fmt.Errorf("the configuration is not valid for %s: %w", TemplateFile, err)
 	}

@@ -28,7 +28,7 @@ func assembled(t *testing.T, tmpl *Template, seed uint64) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := Assemble(tmpl, enr, g)
+	cfg, err := Assemble(tmpl, enr, nil, g)
 	if err != nil {
 		t.Fatal(err)
 	}

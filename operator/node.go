@@ -26,6 +26,7 @@ type node struct {
 	err    string // a fatal error, shown until the process exits
 	enr    []byte // encoded ReplicaEnrollments, once Init succeeded
 	deal   []byte // encoded GroupKeyShares, on the dealer once dealt
+	gwEnr  []byte // encoded spec.GatewayAttestation of the replica's gateway, once it enrolled
 	cfgRaw []byte // encoded Config, once configured
 	cfg    *spec.Config
 	states [3]string    // attestation state of own compartments, once formed
@@ -115,6 +116,7 @@ func (n *node) handler() http.Handler {
 	serveDoc("/enrollments", func(n *node) []byte { return n.enr })
 	serveDoc("/group-key", func(n *node) []byte { return n.deal })
 	serveDoc("/config", func(n *node) []byte { return n.cfgRaw })
+	serveDoc("/gateway-enrollment", func(n *node) []byte { return n.gwEnr })
 	mux.HandleFunc("GET /status", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		enc := json.NewEncoder(w)

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"time"
 
@@ -50,6 +51,8 @@ type replica struct {
 	host   *tcpnet.Host
 	status net.Listener
 	srv    *http.Server
+	gw     *spec.GatewayAttestation // this replica's gateway's, if it runs one
+	gwCmd  *exec.Cmd                // the gateway process
 }
 
 // RunReplica runs replica opt.ID of the cluster in opt.Dir until ctx ends: it starts
@@ -156,6 +159,9 @@ func (rp *replica) start(ctx context.Context) error {
 	if rp.own, err = InitAll(encl, rp.opt.ID); err != nil {
 		return err
 	}
+	if err := rp.enrollGateway(ctx); err != nil {
+		return err
+	}
 	body := spec.Encode(&ReplicaEnrollments{Replica: rp.opt.ID, Enrollments: rp.own[:]})
 	rp.n.set(func(n *node) { n.enr, n.phase = body, PhaseForming })
 	return nil
@@ -164,7 +170,7 @@ func (rp *replica) start(ctx context.Context) error {
 // form runs formation and configures the compartments.
 func (rp *replica) form(ctx context.Context) (*spec.Config, error) {
 	encl := rp.enclaves()
-	f := &Former{T: rp.t, ID: rp.opt.ID, Verifier: rp.opt.Verifier, Log: rp.log}
+	f := &Former{T: rp.t, ID: rp.opt.ID, Verifier: rp.opt.Verifier, Log: rp.log, Gateway: rp.gw}
 	rp.log.Info("forming the cluster", "replicas", rp.t.N, "dealer", Dealer)
 	cfg, share, err := f.Form(ctx, rp.own, encl[spec.RoleExec], func(b []byte) { rp.n.set(func(n *node) { n.deal = b }) })
 	if err != nil {
@@ -177,6 +183,7 @@ func (rp *replica) form(ctx context.Context) (*spec.Config, error) {
 	if err := writeConfig(rp.opt.Dir, rp.opt.ID, cfg); err != nil {
 		return nil, err
 	}
+	rp.host.SetClientKeys(clientSignKeys(cfg)) // the gateways' identities, registered at formation
 	rp.n.formed(cfg, attest.CheckConfig(cfg, rp.opt.Verifier))
 	d := spec.ConfigDigest(cfg)
 	rp.log.Info("cluster formed; compartments configured", "config_digest", fmt.Sprintf("%x", d[:8]))
@@ -215,7 +222,7 @@ func (rp *replica) run(ctx context.Context, cfg *spec.Config) error {
 	rp.n.set(func(n *node) { n.host, n.phase = rp.host, PhaseRunning })
 	go rp.checkPeersConfig(ctx, spec.Encode(cfg))
 	go rp.logEvents(ctx, cfg, 100*time.Millisecond)
-	go rp.runGateway(ctx)
+	go rp.waitGateway(ctx)
 	err := rp.host.Run(ctx, r)
 	rp.host = nil // Run closed it
 	return err
@@ -258,6 +265,9 @@ func (rp *replica) close() {
 		rp.host.Close()
 	}
 	CloseCompartments(rp.procs)
+	if rp.gwCmd != nil && rp.gwCmd.Process != nil {
+		rp.gwCmd.Process.Kill()
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	if err := rp.srv.Shutdown(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {

@@ -35,7 +35,7 @@ type Template struct {
 	// enclave, with NO TEE protection.
 	AllowDevInsecure bool              `json:"allow_dev_insecure"`
 	Replicas         []ReplicaTemplate `json:"replicas"` // Replicas[i].ID == i
-	Builds           []BuildPolicy     `json:"builds"`   // the accepted builds per role (§7.3)
+	Builds           []BuildPolicy     `json:"builds"`   // the accepted builds per role (§7.3; role "gateway": §16.2)
 	Clients          []ClientKeys      `json:"clients"`  // sorted by strictly increasing ID
 }
 
@@ -49,9 +49,15 @@ type ReplicaTemplate struct {
 	Conf   string `json:"conf"`   // conf-a, conf-b
 	Exec   string `json:"exec"`   // exec
 	// Redis, when set, is the loopback address where `splitbft replica` runs this
-	// replica's Redis gateway (SPEC.md §16), as the client ids GatewayClients.
+	// replica's Redis gateway (SPEC.md §16), as the client ids GatewayClients, whose
+	// keys the gateway generates and formation registers (§16.2): they are not in
+	// Clients.
 	Redis          string   `json:"redis,omitempty"`
 	GatewayClients []uint64 `json:"gateway_clients,omitempty"`
+	// RedisTLS makes the gateway serve TLS 1.3 under its attested key (SPEC.md §16.2)
+	// instead of plain TCP on loopback; `splitbft gateway verify` then checks it and
+	// writes the certificate to pin.
+	RedisTLS bool `json:"redis_tls,omitempty"`
 	// TransportKey is the broker's Ed25519 transport public key, pinned by its peers
 	// and clients for the TLS links (SPEC §13.2); the private key is in the replica's
 	// folder (TransportKeyFile).
@@ -247,10 +253,18 @@ func (t *Template) checkClients() error {
 	return nil
 }
 
-// Policies returns the build policies as spec.BuildPolicy values, in template order.
+// Policies returns the compartments' build policies as spec.BuildPolicy values, in
+// template order; gateway policies are checked here but left out (GatewayPolicyConfig).
 func (t *Template) Policies() ([]spec.BuildPolicy, error) {
 	out := make([]spec.BuildPolicy, 0, len(t.Builds))
 	for i, p := range t.Builds {
+		if p.Role == gatewayRole { // not a compartment role: GatewayPolicyConfig (SPEC.md §16.2)
+			if !spec.ValidBuildName([]byte(p.Build)) || (len(p.UniqueID) != 0 && len(p.UniqueID) != 32) ||
+				(len(p.SignerID) != 0 && len(p.SignerID) != 32) {
+				return nil, tmplErr("build policy %d: bad build name, or unique/signer id not 0 or 32 bytes", i)
+			}
+			continue
+		}
 		r, ok := roleByName[p.Role]
 		if !ok {
 			return nil, tmplErr("build policy %d: unknown role %q", i, p.Role)

@@ -16,7 +16,7 @@ const (
 	RoleExec Role = 2 // Execution
 )
 
-// RoleName returns the short name of a role ("prep", "conf", "exec") or "role?".
+// RoleName returns the short name of a role ("prep", "conf", "exec", "gateway") or "role?".
 func RoleName(r Role) string {
 	switch r {
 	case RolePrep:
@@ -25,6 +25,8 @@ func RoleName(r Role) string {
 		return "conf"
 	case RoleExec:
 		return "exec"
+	case RoleGateway:
+		return "gateway"
 	}
 	return fmt.Sprintf("role%d", r)
 }

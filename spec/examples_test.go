@@ -191,6 +191,8 @@ func wireTypes() []wireType {
 		{"BuildPolicy", &BuildPolicy{Role: RoleConf, Build: []byte("conf-b"), UniqueID: fill(32, 0x11), ProductID: 7, MinSVN: 18446744073709551615}},
 		{"ClientConfig", &c.Clients[0]},
 		{"Config", c},
+		{"GatewayEnrollment", exGatewayEnrollment()},
+		{"GatewayAttestation", &GatewayAttestation{Enrollment: *exGatewayEnrollment(), Evidence: Evidence{Format: EvidenceEgoSGX, Data: fill(5, 0x71)}}},
 		{"InitRequest", &InitRequest{Role: RoleExec, Replica: 3, Challenge: dg(0x33)}},
 		{"Input", &exStepInput().Inputs[0]},
 		{"StepInput", exStepInput()},
@@ -283,4 +285,10 @@ func kebab(s string) string {
 		b.WriteRune(unicode.ToLower(c))
 	}
 	return b.String()
+}
+
+func exGatewayEnrollment() *GatewayEnrollment {
+	return &GatewayEnrollment{Replica: 1, Build: []byte("gateway"), ClientIDs: []uint64{9, 10},
+		SignKeys: []PublicKey{fakeKey(tagClient, 9), fakeKey(tagClient, 10)}, BoxKeys: []PublicKey{fakeKey(tagClientBox, 9), fakeKey(tagClientBox, 10)},
+		TLSKey: fill(91, 0x30)}
 }

@@ -137,3 +137,21 @@ func TestConnectionBudgets(t *testing.T) {
 		t.Errorf("%d refusals at accept logged, want 1 (the fourth connection):\n%s", n, rn.logs.tail(2000))
 	}
 }
+
+// TestSetClientKeys: a client registered after Listen (a gateway's identity, SPEC
+// §16.2) is refused before SetClientKeys names it and accepted after; the keys it
+// replaces are refused then.
+func TestSetClientKeys(t *testing.T) {
+	f := newFixture(t, 13, 2, 0)
+	nd := f.start(0)
+	hello := clientMsg(tcpnet.ClientHello, 200, []byte(tcpnet.ClientProto))
+	expectClosed(t, dialHello(t, f.clientAddrs[0], strangerKey(), hello), "an unregistered client")
+	nd.host.SetClientKeys(map[uint64]ed25519.PublicKey{200: strangerKey().Public().(ed25519.PublicKey)})
+	dialHello(t, f.clientAddrs[0], strangerKey(), hello)
+	eventually(t, 5*time.Second, "the newly registered client to be accepted", func() (bool, string) {
+		st := nd.host.Stats().Clients
+		return st.Conns == 1, fmt.Sprintf("%+v", st)
+	})
+	old := clientMsg(tcpnet.ClientHello, 100, []byte(tcpnet.ClientProto))
+	expectClosed(t, dialHello(t, f.clientAddrs[0], clientKey(f.ids[0]), old), "a client no longer registered")
+}

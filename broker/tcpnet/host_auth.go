@@ -7,15 +7,40 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"sync/atomic"
 )
 
-// hostAuth is a Host's authentication state (SPEC §13.2), fixed at Listen.
+// hostAuth is a Host's authentication state (SPEC §13.2), fixed at Listen but for
+// the client keys (SetClientKeys).
 type hostAuth struct {
 	cert      tls.Certificate
 	peerTLS   *tls.Config // peer port acceptor; nil when Insecure
 	clientTLS *tls.Config // client port acceptor; nil when Insecure
 	peerSrc   *sourceLimit
 	clientSrc *sourceLimit
+	clients   atomic.Pointer[clientSet] // the registered clients' keys; SetClientKeys replaces them
+}
+
+// clientSet is the registered clients' signing keys, by id and by key.
+type clientSet struct {
+	byID  map[uint64]ed25519.PublicKey
+	byKey map[string]bool
+}
+
+func newClientSet(keys map[uint64]ed25519.PublicKey) *clientSet {
+	cs := &clientSet{byID: make(map[uint64]ed25519.PublicKey, len(keys)), byKey: make(map[string]bool, len(keys))}
+	for id, k := range keys {
+		cs.byID[id], cs.byKey[string(k)] = k, true
+	}
+	return cs
+}
+
+// SetClientKeys replaces the registered clients' signing keys that the client port
+// accepts (Options.ClientKeys): a cluster whose formation registers client identities
+// (a gateway's, SPEC §16.2) calls it once the configuration is known. Connections
+// already authenticated are not affected. Safe for concurrent use.
+func (h *Host) SetClientKeys(keys map[uint64]ed25519.PublicKey) {
+	h.auth.clients.Store(newClientSet(keys))
 }
 
 // initAuth checks the keys of opt and builds the acceptors' TLS configurations.
@@ -40,13 +65,10 @@ func (h *Host) initAuth() error {
 		}
 	}
 	others := func(k ed25519.PublicKey) bool { return keyIn(o.PeerKeys, k) && !o.PeerKeys[o.ID].Equal(k) }
-	clients := map[string]bool{}
-	for _, k := range o.ClientKeys {
-		clients[string(k)] = true
-	}
+	h.SetClientKeys(o.ClientKeys)
 	h.auth.cert = cert
 	h.auth.peerTLS = serverTLS(cert, others)
-	h.auth.clientTLS = serverTLS(cert, func(k ed25519.PublicKey) bool { return clients[string(k)] })
+	h.auth.clientTLS = serverTLS(cert, func(k ed25519.PublicKey) bool { return h.auth.clients.Load().byKey[string(k)] })
 	return nil
 }
 
@@ -78,7 +100,7 @@ func (h *Host) clientIdentity(key ed25519.PublicKey, id uint64) error {
 	if h.opt.Insecure {
 		return nil
 	}
-	if k, ok := h.opt.ClientKeys[id]; !ok || !k.Equal(key) {
+	if k, ok := h.auth.clients.Load().byID[id]; !ok || !k.Equal(key) {
 		return fmt.Errorf("%w: hello claims client %d", errIdentity, id)
 	}
 	return nil

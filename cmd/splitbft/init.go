@@ -64,6 +64,7 @@ func parseInitFlags(args []string, stdout, stderr io.Writer) (string, operator.I
 	fs.Uint64Var(&opt.MaxOpBytes, "max-op-bytes", 4096, "maximum ciphertext bytes per operation")
 	fs.BoolVar(&opt.Force, "force", false, "replace the cluster in an existing directory")
 	fs.IntVar(&opt.RedisPort, "redis-port", 0, "give replica i a Redis gateway on 127.0.0.1:PORT+i (SPEC.md §16; 0: none)")
+	fs.BoolVar(&opt.RedisTLS, "redis-tls", false, "with --redis-port: the gateways serve TLS under their attested keys (check and pin with `splitbft gateway verify`)")
 	fs.IntVar(&opt.GatewayClients, "gateway-clients", 4, "with --redis-port: client identities per gateway")
 	words, err := parseFlags(fs, args, stdout)
 	if err != nil {

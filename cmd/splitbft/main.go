@@ -3,7 +3,7 @@
 //	splitbft <command> [flags] [arguments]
 //	splitbft help [command]
 //
-// Commands: demo, conformance, init, replica, kv, status, tcb, bench-table
+// Commands: demo, conformance, init, replica, kv, status, gateway, tcb, bench-table
 // (see usage below, and cli.go for the flag handling they share).
 //
 // Trust: untrusted host code. It hosts compartments in-process, outside any enclave.
@@ -27,6 +27,7 @@ var commands = map[string]func(args []string, stdout, stderr io.Writer) int{
 	"replica":     replicaMain,
 	"kv":          kvMain,
 	"status":      statusMain,
+	"gateway":     gatewayMain,
 	"tcb":         tcbMain,
 	"bench-table": benchTableMain,
 }
@@ -91,6 +92,8 @@ commands:
   kv      a key-value client: put, get, del, cas, script (stdin), bench
   status  every replica's view, last executed, stable checkpoint, builds, attestation,
           and the cluster's health as the exit status (0 healthy, 1 degraded, 2 no quorum)
+  gateway verify a replica's Redis gateway (attestation, registered identities, TLS key)
+          and write its certificate for redis-cli to pin
   tcb     lines of Go source linked into each enclave binary: its own logic, spec,
           shared packages, third-party modules, standard library (for auditors)
   bench-table  render "kv bench --report" files as the README's performance table

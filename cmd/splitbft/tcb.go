@@ -15,17 +15,19 @@ import (
 	"strings"
 
 	"github.com/splitbft/splitbft/internal/builds"
+	"github.com/splitbft/splitbft/operator"
 )
 
-// enclaveBinaries are the compartment binaries that run inside enclaves, from the
-// build registry: build name and main package, relative to the module root. The build
-// name is also the directory of the implementation's own packages.
+// enclaveBinaries are the binaries that run inside enclaves: the compartments, from
+// the build registry, and the Redis gateway (SPEC.md §16): build name and main
+// package, relative to the module root. The build name is also the directory of the
+// binary's own packages.
 var enclaveBinaries = func() []struct{ build, pkg string } {
 	var out []struct{ build, pkg string }
 	for _, b := range builds.All() {
 		out = append(out, struct{ build, pkg string }{b.Name, b.Cmd})
 	}
-	return out
+	return append(out, struct{ build, pkg string }{operator.GatewayBuild, "gateway/cmd/gateway"})
 }()
 
 // tcbPkg is one package linked into a binary and its counted lines.

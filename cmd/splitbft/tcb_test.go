@@ -181,3 +181,33 @@ func TestCodeLines(t *testing.T) {
 		}
 	}
 }
+
+// TestTCBGateway: the gateway is counted like the compartments (issue 16): its own
+// packages are its folder's and those only it links (the client library, the
+// transport), and its trusted code links no host-side operator code.
+func TestTCBGateway(t *testing.T) {
+	rep := runTCB(t, "gateway")
+	if len(rep.Binaries) != 1 || rep.Binaries[0].Build != "gateway" {
+		t.Fatalf("report for %+v, want the gateway only", rep.Binaries)
+	}
+	b := rep.Binaries[0]
+	own := map[string]bool{}
+	for _, p := range b.Own.Packages {
+		own[strings.TrimPrefix(p.Path, modulePathSplitBFT+"/")] = true
+	}
+	for _, want := range []string{"gateway", "gateway/cmd/gateway", "client"} {
+		if !own[want] {
+			t.Errorf("own packages %v lack %s", own, want)
+		}
+	}
+	for _, part := range [][]tcbPkg{b.Own.Packages, b.Module.Packages} {
+		for _, p := range part {
+			if strings.Contains(p.Path, "/operator") {
+				t.Errorf("the gateway links %s", p.Path)
+			}
+		}
+	}
+	if b.Own.Lines < independentLines(t, "../../gateway") || b.Spec.Lines == 0 {
+		t.Errorf("own %d lines, spec %d", b.Own.Lines, b.Spec.Lines)
+	}
+}

@@ -15,9 +15,12 @@ var testTools = []string{module + "/cmd/splitbft-sim"}
 
 // forbidden reports why a production binary must not link dep, or "". Compartment
 // binaries may not link the conformance suite either; the operator binary links it
-// for `splitbft conformance`.
+// for `splitbft conformance`. Only the operator binary links package operator (host
+// code): the gateway and the compartments are trusted code (SPEC.md §16.2).
 func forbidden(bin, dep string) string {
 	switch {
+	case bin != module+"/cmd/splitbft" && dep == module+"/operator":
+		return "the untrusted operator package"
 	case dep == "testing" || strings.HasPrefix(dep, "testing/"):
 		return "the test framework"
 	case dep == module+"/conformance/swarm", dep == "github.com/anishathalye/porcupine":
@@ -46,8 +49,8 @@ func TestBinariesLinkNoTestCode(t *testing.T) {
 		}
 	}
 	slices.Sort(prod)
-	if !slices.Contains(prod, module+"/cmd/splitbft") || len(prod) < 6 {
-		t.Errorf("production binaries %v: want cmd/splitbft and the five compartment binaries", prod)
+	if !slices.Contains(prod, module+"/cmd/splitbft") || !slices.Contains(prod, module+"/gateway/cmd/gateway") || len(prod) < 7 {
+		t.Errorf("production binaries %v: want cmd/splitbft, the gateway and the five compartment binaries", prod)
 	}
 	// The check can see what it looks for: the simulator binary links the swarm.
 	if !slices.Contains(deps[testTools[0]], module+"/conformance/swarm") {
@@ -75,4 +78,25 @@ func mainDeps(t *testing.T) map[string][]string {
 		}
 	}
 	return deps
+}
+
+// TestForbiddenRules: the rules name what each binary may not link, so that
+// TestBinariesLinkNoTestCode fails on, for example, a gateway that imports operator.
+func TestForbiddenRules(t *testing.T) {
+	for _, c := range []struct {
+		bin, dep string
+		bad      bool
+	}{
+		{module + "/gateway/cmd/gateway", module + "/operator", true},
+		{module + "/exec/cmd/exec", module + "/operator", true},
+		{module + "/cmd/splitbft", module + "/operator", false},
+		{module + "/gateway/cmd/gateway", module + "/client", false},
+		{module + "/gateway/cmd/gateway", "testing", true},
+		{module + "/cmd/splitbft", module + "/conformance", false},
+		{module + "/prep-a/cmd/prep-a", module + "/conformance", true},
+	} {
+		if got := forbidden(c.bin, c.dep) != ""; got != c.bad {
+			t.Errorf("forbidden(%s, %s) = %q, want forbidden %v", c.bin, c.dep, forbidden(c.bin, c.dep), c.bad)
+		}
+	}
 }

@@ -1,20 +1,26 @@
 // Command gateway runs the SplitBFT Redis gateway (SPEC.md §16) of one replica as its
-// own process: it connects to the cluster as the client identities given, checks the
-// configuration the replicas serve (f+1 identical copies, every enrollment's evidence),
-// and serves RESP on a loopback address.
+// own process. At start it generates, inside itself, its client identities and its TLS
+// key, and writes its attested enrollment (SPEC.md §16.2) to stdout as one frame
+// (SPEC.md §7.5, Op result, Body enc(GatewayAttestation)) for its replica to publish
+// at formation; then it waits until f+1 replicas serve a configuration that registers
+// its identities, connects to the cluster as them, and serves RESP.
 //
-//	gateway --dir D --id I [--listen 127.0.0.1:PORT] [--clients 17,18] [--wait 60s] [--fast-reads=false]
+//	gateway (--dir D | --cluster-stdin) --id I [--listen ADDR] [--tls] [--tls-cert FILE] [--wait 10m] [--fast-reads=false]
 //
-// --listen and --clients default to the replica's "redis" and "gateway_clients" entries
-// in D/cluster.json. `splitbft replica` starts it when the template asks for one.
+// --listen defaults to the replica's "redis" entry in cluster.json; the client ids
+// are the replica's "gateway_clients". `splitbft replica` starts it when the template
+// asks for one, passing cluster.json on stdin, so that the gateway opens no file (as
+// in an enclave without mounts). Without --tls the gateway serves plain TCP on
+// loopback only, with a loud warning (development); with it, TLS 1.3 under the
+// attested key (--tls-cert also writes the certificate to a file).
 //
-// TRUSTED code: this is the binary meant to run inside its own enclave. This version
-// implements the development mode of SPEC.md §16.2 only: client credentials come from
-// the cluster directory and the port is plain TCP on loopback, with a loud warning.
+// TRUSTED code: this is the binary meant to run inside its own enclave. It does not
+// link package operator (internal/repocheck checks).
 package main
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/rand"
 	"errors"
 	"flag"
@@ -22,13 +28,15 @@ import (
 	"net"
 	"os"
 	"os/signal"
-	"strconv"
-	"strings"
+	"path/filepath"
 	"syscall"
 	"time"
 
+	"github.com/splitbft/splitbft/attest"
+	"github.com/splitbft/splitbft/broker/tcpnet"
+	"github.com/splitbft/splitbft/client"
 	"github.com/splitbft/splitbft/gateway"
-	"github.com/splitbft/splitbft/operator"
+	"github.com/splitbft/splitbft/spec"
 )
 
 func main() {
@@ -40,28 +48,31 @@ func main() {
 
 // flags are the command line.
 type flags struct {
-	dir, listen, clients string
-	tlsCert              string // --tls-cert: serve TLS, write the certificate here
-	id                   uint64
-	wait                 time.Duration
-	fast                 bool
+	dir, listen string
+	stdin       bool   // --cluster-stdin: read cluster.json from stdin
+	tls         bool   // --tls: serve TLS under the attested key
+	tlsCert     string // --tls-cert: with --tls, also write the certificate here
+	id          uint64
+	wait        time.Duration
+	fast        bool
 }
 
 func parse(args []string) (flags, error) {
 	var f flags
 	fs := flag.NewFlagSet("gateway", flag.ContinueOnError)
-	fs.StringVar(&f.dir, "dir", "", "cluster directory (required)")
+	fs.StringVar(&f.dir, "dir", "", "cluster directory (its cluster.json)")
+	fs.BoolVar(&f.stdin, "cluster-stdin", false, "read cluster.json from stdin instead of --dir")
+	fs.BoolVar(&f.tls, "tls", false, "serve TLS 1.3 under the attested key (check and pin its certificate with `splitbft gateway verify`)")
 	fs.Uint64Var(&f.id, "id", 0, "replica id whose gateway entry to use")
 	fs.StringVar(&f.listen, "listen", "", "RESP listen address (default: the replica's redis entry)")
-	fs.StringVar(&f.clients, "clients", "", "comma-separated client ids (default: the replica's gateway_clients)")
-	fs.DurationVar(&f.wait, "wait", time.Minute, "how long to wait for the cluster to form")
-	fs.StringVar(&f.tlsCert, "tls-cert", "", "serve TLS 1.3 with a key generated at start, and write its certificate (PEM) to this file for clients to pin (redis-cli --tls --cacert FILE)")
+	fs.DurationVar(&f.wait, "wait", 10*time.Minute, "how long to wait for the cluster to form")
+	fs.StringVar(&f.tlsCert, "tls-cert", "", "with --tls, also write the certificate (PEM) to this file (pin the one `splitbft gateway verify` writes)")
 	fs.BoolVar(&f.fast, "fast-reads", true, "answer read-only commands by the fast read path (SPEC.md §16.6); ordered writes then need 2f+1 matching replies")
 	if err := fs.Parse(args); err != nil {
 		return f, err
 	}
-	if f.dir == "" || fs.NArg() != 0 {
-		return f, errors.New("usage: gateway --dir D --id I [--listen ADDR] [--clients IDS] [--wait DUR]")
+	if (f.dir == "") == !f.stdin || fs.NArg() != 0 || (f.tlsCert != "" && !f.tls) {
+		return f, errors.New("usage: gateway (--dir D | --cluster-stdin) --id I [--listen ADDR] [--tls [--tls-cert FILE]] [--wait DUR]")
 	}
 	return f, nil
 }
@@ -71,66 +82,122 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
-	listen, ids, err := resolve(f)
+	cl, listen, ids, err := resolve(f)
 	if err != nil {
 		return err
 	}
-	if f.tlsCert == "" {
+	if !f.tls {
 		if err := gateway.CheckDevAddress(listen); err != nil {
 			return err
 		}
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	doers := make([]gateway.Doer, 0, len(ids))
-	for _, id := range ids {
-		kv, err := operator.Connect(ctx, operator.KVOptions{Dir: f.dir, ID: id, Wait: f.wait})
-		if err != nil {
-			return fmt.Errorf("client %d: %w", id, err)
-		}
-		defer kv.Close()
-		doers = append(doers, kv)
-	}
-	l, err := listener(listen, f.tlsCert)
+	e, enclave, err := enroll(f.id, listen, ids)
 	if err != nil {
 		return err
 	}
-	return serve(ctx, l, doers, doers[0].(*operator.KV), f.fast)
+	// Bind the port first, so that a conflict fails at once, before the replica
+	// registers identities that would then serve nobody.
+	l, err := listener(listen, f.tls, f.tlsCert, e.TLS)
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	if err := spec.WriteFrame(os.Stdout, &spec.Frame{Op: spec.FrameResult, Body: spec.Encode(&e.Attestation)}); err != nil {
+		return fmt.Errorf("publishing the enrollment: %w", err)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	cfg, err := waitConfig(ctx, cl, &e.Attestation.Enrollment, enclave, f.wait)
+	if err != nil {
+		return err
+	}
+	doers, closeAll, err := connect(ctx, cl, cfg, e.Identities)
+	if err != nil {
+		return err
+	}
+	defer closeAll()
+	return serve(ctx, l, cfg, doers, f.fast)
 }
 
-// resolve returns the listen address and client ids from the flags or the template.
-func resolve(f flags) (string, []uint64, error) {
-	t, err := operator.LoadTemplate(f.dir)
+// resolve returns the cluster, the listen address and the client ids.
+func resolve(f flags) (*cluster, string, []uint64, error) {
+	cl, err := loadCluster(f.dir, os.Stdin)
 	if err != nil {
-		return "", nil, err
+		return nil, "", nil, err
 	}
-	if f.id >= t.N {
-		return "", nil, fmt.Errorf("replica %d: the cluster has replicas 0..%d", f.id, t.N-1)
+	if f.id >= cl.N {
+		return nil, "", nil, fmt.Errorf("replica %d: the cluster has replicas 0..%d", f.id, cl.N-1)
 	}
-	me := t.Replicas[f.id]
-	listen, ids := me.Redis, me.GatewayClients
+	me := cl.Replicas[f.id]
+	listen := me.Redis
 	if f.listen != "" {
 		listen = f.listen
 	}
-	if f.clients != "" {
-		ids = nil
-		for _, s := range strings.Split(f.clients, ",") {
-			id, err := strconv.ParseUint(strings.TrimSpace(s), 10, 64)
-			if err != nil {
-				return "", nil, fmt.Errorf("--clients: %q is not a client id", s)
-			}
-			ids = append(ids, id)
-		}
+	if listen == "" || len(me.GatewayClients) == 0 {
+		return nil, "", nil, fmt.Errorf("replica %d has no gateway: set redis and gateway_clients in cluster.json", f.id)
 	}
-	if listen == "" || len(ids) == 0 {
-		return "", nil, fmt.Errorf("replica %d has no gateway: give --listen and --clients, or set redis and gateway_clients in cluster.json", f.id)
-	}
-	return listen, ids, nil
+	return cl, listen, me.GatewayClients, nil
 }
 
-// serve runs the gateway on listen until ctx ends.
-func serve(ctx context.Context, l net.Listener, doers []gateway.Doer, first *operator.KV, fast bool) error {
-	g, err := gateway.New(first.Config, doers, gateway.Options{FastReads: fast})
+// enroll generates the identities and the TLS key and attests them; enclave reports
+// whether the evidence is a TEE's.
+func enroll(replica uint64, listen string, ids []uint64) (*gateway.Enrolled, bool, error) {
+	host, _, err := net.SplitHostPort(listen)
+	if err != nil {
+		return nil, false, err
+	}
+	a := attest.SelfAttester()
+	e, err := gateway.Enroll(rand.Reader, replica, ids, []string{host}, time.Now(), a)
+	if err != nil {
+		return nil, false, err
+	}
+	enclave := e.Attestation.Evidence.Format != spec.EvidenceDevInsecure
+	if !enclave {
+		why := "this is not an enclave build"
+		if d, ok := a.(attest.DevInsecure); ok && d.Why != "" {
+			why = d.Why
+		}
+		fmt.Fprintf(os.Stderr, "gateway: WARNING: %s; the gateway's enrollment carries dev-insecure evidence (NO TEE protection)\n", why)
+	}
+	return e, enclave, nil
+}
+
+// connect dials the replicas' client ports once per identity and returns a client for each.
+func connect(ctx context.Context, cl *cluster, cfg *spec.Config, ids []client.Identity) ([]gateway.Doer, func(), error) {
+	addrs := make([]string, cl.N)
+	keys := make([]ed25519.PublicKey, cl.N)
+	for i, r := range cl.Replicas {
+		addrs[i], keys[i] = r.Client, ed25519.PublicKey(r.TransportKey)
+	}
+	var conns []*tcpnet.ClientConn
+	closeAll := func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}
+	var doers []gateway.Doer
+	for _, id := range ids {
+		dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		conn, err := tcpnet.DialClient(dctx, addrs, id.ID, tcpnet.ClientOptions{Key: ed25519.NewKeyFromSeed(id.Seed[:]), ServerKeys: keys})
+		cancel()
+		if err != nil {
+			closeAll()
+			return nil, nil, fmt.Errorf("client %d: %w", id.ID, err)
+		}
+		conns = append(conns, conn)
+		c, err := client.New(cfg, id, rand.Reader, conn, client.Options{Timeout: 30 * time.Second})
+		if err != nil {
+			closeAll()
+			return nil, nil, fmt.Errorf("client %d: %w", id.ID, err)
+		}
+		doers = append(doers, c)
+	}
+	return doers, closeAll, nil
+}
+
+// serve runs the gateway on l until ctx ends.
+func serve(ctx context.Context, l net.Listener, cfg *spec.Config, doers []gateway.Doer, fast bool) error {
+	g, err := gateway.New(cfg, doers, gateway.Options{FastReads: fast})
 	if err != nil {
 		l.Close()
 		return err
@@ -152,25 +219,21 @@ func portOf(a net.Addr) string {
 }
 
 // listener listens on addr: plain TCP (loopback only, with the development warning),
-// or TLS under a key generated here, whose certificate goes to certFile.
-func listener(addr, certFile string) (net.Listener, error) {
-	if certFile == "" {
+// or TLS under the attested key, whose certificate also goes to certFile if set.
+func listener(addr string, useTLS bool, certFile string, id *gateway.TLSIdentity) (net.Listener, error) {
+	if !useTLS {
 		fmt.Fprintln(os.Stderr, gateway.DevWarning)
 		return net.Listen("tcp", addr)
 	}
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return nil, err
-	}
-	id, err := gateway.NewTLSIdentity(rand.Reader, []string{host}, time.Now())
-	if err != nil {
-		return nil, err
-	}
-	if err := os.WriteFile(certFile, id.CertPEM(), 0o644); err != nil {
-		return nil, err
-	}
 	fp := id.Fingerprint()
-	fmt.Fprintf(os.Stderr, "gateway: TLS certificate (SHA-256 %x) written to %s\n", fp, certFile)
-	fmt.Fprintln(os.Stderr, "WARNING: this gateway runs outside any enclave: its TLS key is not bound to an attestation (SPEC.md §16.2).")
+	fmt.Fprintf(os.Stderr, "gateway: TLS 1.3 under the attested key, certificate SHA-256 %x; check and pin it with `splitbft gateway verify`\n", fp)
+	if certFile != "" {
+		if err := os.MkdirAll(filepath.Dir(certFile), 0o755); err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(certFile, id.CertPEM(), 0o644); err != nil {
+			return nil, err
+		}
+	}
 	return id.Listen(addr)
 }
