@@ -2,8 +2,12 @@ package tcpnet
 
 import (
 	"context"
+	"fmt"
+	"reflect"
 	"testing"
 	"time"
+
+	"github.com/splitbft/splitbft/broker"
 )
 
 // TestInBudget: a peer's reader gets room for messages up to the event and byte
@@ -98,5 +102,36 @@ func TestFrameRate(t *testing.T) {
 		if got := f.wait(t0.Add(tc.at)); (got - tc.want).Abs() > time.Microsecond {
 			t.Fatalf("frame at +%v: wait %v, want %v", tc.at, got, tc.want)
 		}
+	}
+}
+
+// TestPeerInboxRoundRobin: the event loop takes one message of every peer with one
+// waiting per round, starting one peer further each round, so peer 2's single message
+// is handled second, not after peer 1's backlog of five, and the loop is woken again
+// while messages remain.
+func TestPeerInboxRoundRobin(t *testing.T) {
+	b := newPeerInbox(4)
+	var got []string
+	ev := func(label string) func(*broker.Replica) {
+		return func(*broker.Replica) { got = append(got, label) }
+	}
+	for k := range 5 {
+		b.push(1, ev(fmt.Sprintf("1.%d", k)))
+	}
+	b.push(2, ev("2.0"))
+	b.push(3, ev("3.0"))
+	b.push(3, ev("3.1"))
+	var rounds [][]string
+	for len(b.ready) > 0 {
+		<-b.ready
+		got = nil
+		for _, e := range b.round(nil) {
+			e(nil)
+		}
+		rounds = append(rounds, got)
+	}
+	want := [][]string{{"1.0", "2.0", "3.0"}, {"1.1", "3.1"}, {"1.2"}, {"1.3"}, {"1.4"}}
+	if !reflect.DeepEqual(rounds, want) {
+		t.Fatalf("rounds %v, want %v", rounds, want)
 	}
 }
