@@ -135,3 +135,26 @@ func TestPeerInboxRoundRobin(t *testing.T) {
 		t.Fatalf("rounds %v, want %v", rounds, want)
 	}
 }
+
+// TestSourceBucketsBounded: more than maxBuckets sources each opening a connection
+// within one refill time leave at most maxBuckets buckets (none is full yet, so
+// some others make room; before, the map grew without bound), and a remembered
+// source that used its burst is still refused.
+func TestSourceBucketsBounded(t *testing.T) {
+	s := newSourceLimit(16, 10, 2)
+	t0 := time.Unix(1000, 0)
+	for i := range 3 * maxBuckets {
+		now := t0.Add(time.Duration(i) * time.Microsecond) // all within 0.2 s, refill time 0.2 s
+		if !s.spend(fmt.Sprintf("10.0.%d.%d", i/256, i%256), now) {
+			t.Fatalf("source %d refused its first connection", i)
+		}
+		if len(s.items) > maxBuckets {
+			t.Fatalf("%d buckets after %d sources, cap %d", len(s.items), i+1, maxBuckets)
+		}
+	}
+	last := t0.Add(3 * maxBuckets * time.Microsecond)
+	ip := fmt.Sprintf("10.0.%d.%d", (3*maxBuckets-1)/256, (3*maxBuckets-1)%256)
+	if !s.spend(ip, last) || s.spend(ip, last) {
+		t.Fatalf("the newest source's burst of 2 was not kept")
+	}
+}
