@@ -75,12 +75,11 @@ func (r *Replica) admitRate(c uint64) bool {
 // a relayed request shows its relay faulty: as Aardvark blacklists a replica that
 // sends it a bad message, the budget of a peer that relays junk shrinks to one wasted
 // verification per 2^maxRelayShift ticks after a few (paced or not), while a correct
-// backup relaying its
-// clients' genuine requests never spends a token and is never held back. Once a
-// peer's budget is used up, its relayed requests are dropped unverified (genuine ones
-// too: the clients of a faulty replica retransmit to all) until it refills. from is
-// the authenticated replica id of the connection the request came on, never a field
-// of the message.
+// backup relaying its clients' genuine requests never spends a token and is never
+// held back. Once a peer's budget is used up, its relayed requests are dropped
+// unverified (genuine ones too: the clients of a faulty replica retransmit to all)
+// until it refills. from is the authenticated replica id of the connection the
+// request came on, never a field of the message.
 func (r *Replica) relayOpen(from uint64) bool {
 	b := r.relayBucket(from)
 	b.refill(r.now, r.opt.PeerRelayBurst, r.opt.PeerRelayPerTick, 1<<min(b.bad, maxRelayShift))
