@@ -30,7 +30,31 @@ func (h batchHostOf) toPrep(batch []byte, reqs int) {
 	h.r.enqueue(spec.RolePrep, spec.KindClientBatch, batch)
 }
 
-func (h batchHostOf) toPrimary(req []byte) { h.r.forward(req) }
+func (h batchHostOf) toPrimary(req []byte, verified bool) { h.r.forwardQueued(req, verified) }
+
+// forwardQueued relays a request this broker queued as the primary to the new
+// primary's broker, verifying its signature (R5) first unless it passed R5 here
+// already: a correct broker relays only requests that pass R5, so that a relayed bad
+// signature proves its relaying broker faulty and spends only a faulty broker's
+// relay budget (SPEC §13.3 obligation 5), even for the unverified requests a primary
+// batches from its own client port. One that fails is dropped and counted, and its
+// client's requests are verified on arrival from then on.
+func (r *Replica) forwardQueued(raw []byte, verified bool) {
+	if !verified {
+		var q spec.Request
+		if spec.Decode(raw, &q, spec.MaxBodyBytes(spec.KindRequest)) != nil {
+			return // cannot happen: it passed the round-trip gate when it was queued
+		}
+		if err := checkRequest(r.cfg, r.cd, raw, &q, true); err != nil {
+			r.m.BadRequests++
+			if r.cfg.Client(q.Body.Client) != nil {
+				r.sigFailed[q.Body.Client] = true
+			}
+			return
+		}
+	}
+	r.forward(raw)
+}
 
 // forward sends an encoded request to the primary's broker.
 func (r *Replica) forward(req []byte) {
@@ -41,12 +65,14 @@ func (r *Replica) forward(req []byte) {
 
 // onPrepView reacts to prep entering a new view: a new primary queues every request
 // with a running timer; a backup forwards its queue and those requests to the new
-// primary, so that requests do not wait for clients to retransmit.
+// primary, so that requests do not wait for clients to retransmit, but only the
+// ones that pass R5 (a former primary did not verify its own clients' requests).
 func (r *Replica) onPrepView() {
 	for _, p := range r.pendingSorted() {
-		if r.primary() == r.id {
-			r.batch.add(spec.Encode(&p.req), &p.req)
-		} else {
+		switch {
+		case r.primary() == r.id:
+			r.batch.add(spec.Encode(&p.req), &p.req, p.verified)
+		case r.pendingGenuine(p.req.Body.Client, p):
 			r.forward(spec.Encode(&p.req))
 		}
 	}

@@ -10,14 +10,14 @@ import (
 // stillHost is a batchHost whose prep window never opens: the batcher only queues.
 type stillHost struct{ drops, withdrawals int }
 
-func (h *stillHost) now() uint64        { return 0 }
-func (h *stillHost) isPrimary() bool    { return true }
-func (h *stillHost) windowOpen() bool   { return false }
-func (h *stillHost) inFlight() uint64   { return 0 }
-func (h *stillHost) toPrep([]byte, int) {}
-func (h *stillHost) toPrimary([]byte)   {}
-func (h *stillHost) dropped()           { h.drops++ }
-func (h *stillHost) withdrawn()         { h.withdrawals++ }
+func (h *stillHost) now() uint64            { return 0 }
+func (h *stillHost) isPrimary() bool        { return true }
+func (h *stillHost) windowOpen() bool       { return false }
+func (h *stillHost) inFlight() uint64       { return 0 }
+func (h *stillHost) toPrep([]byte, int)     {}
+func (h *stillHost) toPrimary([]byte, bool) {}
+func (h *stillHost) dropped()               { h.drops++ }
+func (h *stillHost) withdrawn()             { h.withdrawals++ }
 func request(c, ts uint64) *spec.Request {
 	return &spec.Request{Body: spec.RequestBody{Client: c, Timestamp: ts}}
 }
@@ -49,7 +49,7 @@ func TestBatcherTombstones(t *testing.T) {
 			c, ts := uint64(rng.IntN(3)), uint64(1+rng.IntN(8))
 			k := clientTS{c, ts}
 			_, was := b.queued[k]
-			b.add(requestBytes(c, ts), request(c, ts))
+			b.add(requestBytes(c, ts), request(c, ts), false)
 			if _, now := b.queued[k]; !was && !now {
 				t.Fatalf("seed %d step %d: request %v accepted but not live", seed, i, k)
 			}

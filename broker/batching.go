@@ -20,14 +20,14 @@ type batcher struct {
 
 // batchHost is what the batch former needs from its replica.
 type batchHost interface {
-	now() uint64                   // ticks so far
-	isPrimary() bool               // this replica is the primary of its prep's view
-	windowOpen() bool              // prep has a free sequence number for one more batch
-	inFlight() uint64              // batches prep holds or proposed that exec has not executed
-	toPrep(batch []byte, reqs int) // deliver a client batch of reqs requests to prep
-	toPrimary(req []byte)          // forward a request to the primary's broker
-	dropped()                      // count an item dropped from a full queue
-	withdrawn()                    // count a request withdrawn by its client's queue budget
+	now() uint64                         // ticks so far
+	isPrimary() bool                     // this replica is the primary of its prep's view
+	windowOpen() bool                    // prep has a free sequence number for one more batch
+	inFlight() uint64                    // batches prep holds or proposed that exec has not executed
+	toPrep(batch []byte, reqs int)       // deliver a client batch of reqs requests to prep
+	toPrimary(req []byte, verified bool) // forward a request to the primary's broker (verified: it passed R5 here)
+	dropped()                            // count an item dropped from a full queue
+	withdrawn()                          // count a request withdrawn by its client's queue budget
 }
 
 // batched records when a client's request was put in a batch.
@@ -43,6 +43,10 @@ type queuedReq struct {
 	key clientTS
 	at  uint64 // tick it was queued
 	seq uint64 // entry number: the entry is live while queued[key] == seq
+	// verified: its client signature passed R5 at this broker (a relayed request, or
+	// one whose client failed R5 before); a request from this primary's own client
+	// port usually did not (SPEC §13.3 obligation 5).
+	verified bool
 }
 
 func newBatcher(host batchHost, opt *Options) batcher {
@@ -55,8 +59,9 @@ func newBatcher(host batchHost, opt *Options) batcher {
 // copy is ordered again so that exec re-sends the cached replies a client may have
 // lost (SPEC.md §11.5).
 //
-// raw is the request's exact encoding and q its decoding.
-func (b *batcher) add(raw []byte, q *spec.Request) {
+// raw is the request's exact encoding and q its decoding; verified says whether it
+// passed R5 at this broker.
+func (b *batcher) add(raw []byte, q *spec.Request, verified bool) {
 	k := clientTS{q.Body.Client, q.Body.Timestamp}
 	if b.duplicate(k) {
 		return
@@ -65,7 +70,7 @@ func (b *batcher) add(raw []byte, q *spec.Request) {
 	b.seq++
 	b.queued[k] = b.seq
 	b.queuedAdd(k)
-	if old, dropped := b.batchQ.Push(queuedReq{raw: raw, key: k, at: b.host.now(), seq: b.seq}); dropped && !b.live(old) {
+	if old, dropped := b.batchQ.Push(queuedReq{raw: raw, key: k, at: b.host.now(), seq: b.seq, verified: verified}); dropped && !b.live(old) {
 		b.dropTomb()
 	} else if dropped {
 		delete(b.queued, old.key)
@@ -153,7 +158,7 @@ func (b *batcher) requeue(body []byte) {
 			continue
 		}
 		b.unorder(q.Body.Client, q.Body.Timestamp) // it was not ordered after all
-		b.add(raw, &q)
+		b.add(raw, &q, false)
 	}
 }
 
@@ -165,11 +170,12 @@ func (b *batcher) unorder(c, ts uint64) {
 	}
 }
 
-// forwardAll sends every queued request to the primary's broker and empties the queue.
+// forwardAll sends every queued request to the primary's broker (toPrimary verifies
+// the ones that did not pass R5 here) and empties the queue.
 func (b *batcher) forwardAll() {
 	for _, qr := range b.batchQ.Items() {
 		if b.live(qr) { // not withdrawn by makeRoom
-			b.host.toPrimary(qr.raw)
+			b.host.toPrimary(qr.raw, qr.verified)
 		}
 	}
 	b.batchQ.Reset()

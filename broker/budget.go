@@ -18,7 +18,13 @@ type budgets struct {
 type bucket struct {
 	tokens int
 	at     uint64 // tick of the last refill
+	bad    int    // relay buckets only: relayed requests that failed R5
 }
+
+// maxRelayShift caps the slowdown of a peer's relay budget: after k relayed requests
+// failed R5, it refills every 2^min(k, maxRelayShift) ticks (1,024 ticks: about 10 s
+// at the TCP host's tick).
+const maxRelayShift = 10
 
 func (b *budgets) init() { b.rate, b.relay = map[uint64]*bucket{}, map[uint64]*bucket{} }
 
@@ -62,26 +68,42 @@ func (r *Replica) admitRate(c uint64) bool {
 // relayOpen reports whether peer broker from may have one more relayed request
 // verified at this (primary's) broker: its relay budget is not used up. The budget
 // is spent only by relayed requests that fail R5 (relayFailed): up to
-// Options.PeerRelayBurst at once and Options.PeerRelayPerTick more per tick (SPEC
-// §13.3 obligation 5). So a correct backup relaying its clients' genuine requests
-// is never held back, while one faulty peer broker costs the primary a bounded
-// number of wasted verifications per tick whatever it sends: once its budget is
-// used up, its relayed requests are dropped unverified until the budget refills.
-// from is the authenticated replica id of the connection the request came on,
-// never a field of the message. A bad signature is not held against the peer
-// beyond that (a correct backup relays its clients' requests unverified).
+// Options.PeerRelayBurst at once, refilled by Options.PeerRelayPerTick tokens per
+// period, a period being one tick at first and doubling with every relayed request
+// of the peer that failed R5, up to 2^maxRelayShift ticks (SPEC §13.3 obligation 5).
+// A correct broker verifies every request before relaying it, so a bad signature in
+// a relayed request shows its relay faulty: as Aardvark blacklists a replica that
+// sends it a bad message, the budget of a peer that relays junk shrinks to one wasted
+// verification per 2^maxRelayShift ticks after a few (paced or not), while a correct
+// backup relaying its clients' genuine requests never spends a token and is never
+// held back. Once a peer's budget is used up, its relayed requests are dropped
+// unverified (genuine ones too: the clients of a faulty replica retransmit to all)
+// until it refills. from is the authenticated replica id of the connection the
+// request came on, never a field of the message.
 func (r *Replica) relayOpen(from uint64) bool {
 	b := r.relayBucket(from)
-	b.refill(r.now, r.opt.PeerRelayBurst, r.opt.PeerRelayPerTick, 1)
+	b.refill(r.now, r.opt.PeerRelayBurst, r.opt.PeerRelayPerTick, 1<<min(b.bad, maxRelayShift))
 	return b.tokens > 0
 }
 
-// relayFailed spends one of peer broker from's relay tokens: a request it relayed
-// failed R5 here.
-func (r *Replica) relayFailed(from uint64) {
-	if b := r.relayBucket(from); b.tokens > 0 {
-		b.tokens--
+// RelayClosed reports whether this broker drops the requests peer broker from relays
+// without decoding or verifying them: from used up its relay budget (relayOpen) and
+// it has not refilled. A host may drop such a peer's relayed requests before it
+// decodes them, the cheap check before the costly ones. Like every Replica method it
+// must be called from the goroutine that drives the replica.
+func (r *Replica) RelayClosed(from uint64) bool {
+	if r.relay[from] == nil {
+		return false
 	}
+	return !r.relayOpen(from)
+}
+
+// relayFailed spends one of peer broker from's relay tokens, and doubles its refill
+// period (relayOpen): a request it relayed failed R5 here.
+func (r *Replica) relayFailed(from uint64) {
+	b := r.relayBucket(from)
+	b.tokens = max(b.tokens-1, 0)
+	b.bad++
 }
 
 func (r *Replica) relayBucket(from uint64) *bucket {

@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/splitbft/splitbft/spec"
@@ -126,11 +127,11 @@ func TestStaleAtEdge(t *testing.T) {
 
 // TestRelayBudget: a peer broker flooding the primary with relayed requests that fail
 // R5 gets at most its relay budget verified (the rest is dropped unverified and
-// counted), refilled per tick; another peer's relayed requests, more of them than
-// the burst (genuine relays spend no budget), and the flooder's own genuine ones once
-// its budget refills, are still batched: a bad signature in a relayed request bans
-// neither the peer nor the client. Without an effective budget every junk request is
-// verified.
+// counted), refilled every period (16 ticks after 4 bad signatures); another peer's
+// relayed requests, more of them than the burst (genuine relays spend no budget), and
+// the flooder's own genuine ones once its budget refills, are still batched: a bad
+// signature in a relayed request bans neither the peer nor the client for good.
+// Without an effective budget every junk request is verified.
 func TestRelayBudget(t *testing.T) {
 	for _, tc := range []struct {
 		name             string
@@ -138,7 +139,7 @@ func TestRelayBudget(t *testing.T) {
 		wantBad, wantDrp uint64 // after the flood of 20
 		wantBad2         uint64 // after 1 tick and 3 more
 	}{
-		{"budget 4, 2 per tick", 4, 2, 4, 16, 6},
+		{"budget 4, 2 per period", 4, 2, 4, 16, 4},
 		{"no effective budget", 1 << 20, 1, 20, 0, 23},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -172,7 +173,7 @@ func TestRelayBudget(t *testing.T) {
 			if m := h.r.Metrics(); m.BadRequests != tc.wantBad2 {
 				t.Fatalf("after a tick: %d verified and bad; want %d", m.BadRequests, tc.wantBad2)
 			}
-			h.ticks(1)
+			h.ticks(15)
 			own, _ := h.w.request(t, 1, 1) // a genuine request the flooder relays
 			h.r.HandlePeer(1, EncodePeer(spec.KindRequest, own))
 			h.r.batch.cut(true)
@@ -191,4 +192,60 @@ func TestRelayBudget(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestRelayBudgetShrinks: a peer broker that relays junk, flooding or paced at one
+// bad signature a tick, gets its refill period doubled by every bad signature, so
+// after its burst of two the primary verifies its junk only at ticks 4, 12, 28, 60
+// and 124, and RelayClosed reports exactly the drops a host may make before
+// decoding; a correct peer relaying genuine requests all the while is never closed.
+// (The old budget, one token per tick for good, verified one a tick.)
+func TestRelayBudgetShrinks(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		perTick uint64
+		want    []uint64
+	}{
+		{"flooding, 3 per tick", 3, []uint64{0, 0, 4, 12, 28, 60, 124}},
+		{"paced, 1 per tick", 1, []uint64{0, 1, 4, 12, 28, 60, 124}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, 0, Options{PeerRelayBurst: 2, PeerRelayPerTick: 1, BatchTicks: 1 << 20, RequestTimeoutTicks: 1 << 20})
+			var verifiedAt []uint64
+			for tick := uint64(0); tick < 200; tick++ {
+				for k := range tc.perTick {
+					if h.junkVerified(t, 1, 1000+3*tick+k) {
+						verifiedAt = append(verifiedAt, tick)
+					}
+				}
+				good, _ := h.w.request(t, 1+int(tick%7), 1+tick)
+				h.r.HandlePeer(2, EncodePeer(spec.KindRequest, good))
+				if h.r.RelayClosed(2) {
+					t.Fatalf("tick %d: the correct peer's relays are closed", tick)
+				}
+				h.r.Tick()
+			}
+			if !slices.Equal(verifiedAt, tc.want) {
+				t.Fatalf("junk verified at ticks %v, want %v", verifiedAt, tc.want)
+			}
+			if m, want := h.r.Metrics(), 200*tc.perTick-uint64(len(tc.want)); m.RelayDrops != want {
+				t.Fatalf("%d relay drops, want %d", m.RelayDrops, want)
+			}
+		})
+	}
+}
+
+// junkVerified has peer from relay a request of client 0 with timestamp ts and a bad
+// signature, and reports whether the primary verified it (else it dropped it
+// unverified, which RelayClosed must have announced).
+func (h *harness) junkVerified(t *testing.T, from, ts uint64) bool {
+	_, q := h.w.request(t, 0, ts)
+	q.Sig[0] ^= 1
+	before, closed := h.r.Metrics().BadRequests, h.r.RelayClosed(from)
+	h.r.HandlePeer(from, EncodePeer(spec.KindRequest, spec.Encode(q)))
+	verified := h.r.Metrics().BadRequests > before
+	if closed == verified {
+		t.Fatalf("timestamp %d: RelayClosed %v, verified %v", ts, closed, verified)
+	}
+	return verified
 }

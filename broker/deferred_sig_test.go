@@ -71,3 +71,39 @@ func TestPrepBadSignature(t *testing.T) {
 		t.Fatalf("batches %v, bad %d; want [1 1], 1", got, h.r.Metrics().BadRequests)
 	}
 }
+
+// TestFormerPrimaryRelaysOnlyVerified: the primary's broker batches its own clients'
+// requests unverified, but when its prep enters a view in which it is a backup it
+// relays its queue and pending requests to the new primary only after checking R5
+// (SPEC.md §13.3 obligation 5): a faulty client's bad signature must not reach the new
+// primary as a relay from a correct broker, which would spend that broker's relay
+// budget there. The genuine request is relayed.
+func TestFormerPrimaryRelaysOnlyVerified(t *testing.T) {
+	h := newHarness(t, 0, Options{BatchTicks: 1 << 20, PipelineDepth: -1})
+	_, q := h.w.request(t, 0, 7)
+	bad := *q
+	bad.Sig[0] ^= 1
+	h.r.HandleClient(spec.Encode(&bad))
+	good, _ := h.w.request(t, 1, 9)
+	h.r.HandleClient(good)
+	if n := h.r.Sizes().BatchQueue; n != 2 {
+		t.Fatalf("%d requests queued unverified, want 2", n)
+	}
+	st := h.r.status[spec.RolePrep]
+	st.View = 1
+	h.r.onStatus(spec.RolePrep, st)
+	relayed := 0
+	for _, s := range h.net.sent {
+		m, body, err := DecodePeer(s.msg)
+		if err != nil || m.Kind != spec.KindRequest {
+			continue
+		}
+		if r := body.(*spec.Request); s.to != 1 || r.Body.Client != h.w.clients[1].ID {
+			t.Fatalf("relayed client %d's request to replica %d; want only client %d's, to 1", r.Body.Client, s.to, h.w.clients[1].ID)
+		}
+		relayed++
+	}
+	if relayed == 0 || h.r.Metrics().BadRequests == 0 {
+		t.Fatalf("relayed %d genuine requests, %d bad dropped; want some of each", relayed, h.r.Metrics().BadRequests)
+	}
+}

@@ -107,16 +107,24 @@ func (r *Replica) acceptRequest(raw []byte, q *spec.Request, forwarded bool, fro
 	}
 	switch {
 	case relayed:
-		r.batch.add(raw, q)
+		r.batch.add(raw, q, true)
 	case p == r.id:
 		r.startTimer(q)
-		r.batch.add(raw, q)
+		r.markVerifiedIf(q, verify)
+		r.batch.add(raw, q, verify)
 	case !forwarded:
 		r.startTimer(q)
 		r.markVerified(q)
 		r.forward(raw)
 	default:
 		r.m.Garbage++ // forwarded to a broker that is not the primary: views disagree
+	}
+}
+
+// markVerifiedIf is markVerified when verified.
+func (r *Replica) markVerifiedIf(q *spec.Request, verified bool) {
+	if verified {
+		r.markVerified(q)
 	}
 }
 
@@ -128,12 +136,13 @@ func (r *Replica) markVerified(q *spec.Request) {
 	}
 }
 
-// expiredGenuine reports whether the pending request of client c, whose timer expired,
-// carries c's valid signature (R5; a backup verified it on arrival already, so this
-// is a second line of defence). One that does
-// not is dropped without a suspicion, and c's requests are verified on arrival from
-// then on.
-func (r *Replica) expiredGenuine(c uint64, p *pendingReq) bool {
+// pendingGenuine reports whether the pending request of client c carries c's valid
+// signature (R5), verifying it unless it was verified here before. It is asked when
+// the request's timer expired (a backup verified it on arrival already, so this is a
+// second line of defence) and before a former primary relays it to the new primary
+// (onPrepView). One that does not is dropped without a suspicion or a relay, and c's
+// requests are verified on arrival from then on.
+func (r *Replica) pendingGenuine(c uint64, p *pendingReq) bool {
 	if p.verified {
 		return true
 	}

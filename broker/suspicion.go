@@ -15,7 +15,7 @@ import "github.com/splitbft/splitbft/spec"
 // that fails it is dropped and suspects no one.
 func (r *Replica) expired() bool {
 	for c, p := range r.pending {
-		if p.deadline <= r.now && r.expiredGenuine(c, p) {
+		if p.deadline <= r.now && r.pendingGenuine(c, p) {
 			return true
 		}
 	}

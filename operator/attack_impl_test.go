@@ -218,11 +218,16 @@ func floodingClient(id, n int) func(t *testing.T, pc *procCluster) func() {
 // faultyPeerFlood: replica 3 is faulty (one of the f = 1): with its transport key, a
 // connection to the primary's (replica 0's) peer port relays junk requests (R1–R4
 // valid, bad signature, ever newer timestamps, so neither stale nor duplicate) as
-// fast as the connection takes them (some 40,000 frames a second). The primary's
-// budget of bad signatures for replica 3 (SPEC §13.3 obligation 5) bounds the
-// signatures it verifies for them, and the transport's per-peer frame rate (§13.2)
-// the frames it decodes; replica 3's own outbound connection to 0 keeps working
-// beside this one (two inbound per peer).
+// fast as the connection takes them (up to 40,000 frames a second). The primary's
+// budget of bad signatures for replica 3 (SPEC §13.3 obligation 5), whose refill
+// slows with every bad signature, bounds the signatures it verifies for them; once it
+// is used up, the transport drops replica 3's request frames before decoding them,
+// and its per-peer queue, served round-robin, keeps the other peers' messages from
+// waiting behind the junk (§13.2). Replica 3's own outbound connection to 0 keeps
+// working beside this one (two inbound per peer), but the relays it makes for its
+// clients are dropped with the junk: a client's retransmission to every replica gets
+// its request through, and a client does not stay with a replica that let a request
+// time out (§13.2, client port).
 func faultyPeerFlood(t *testing.T, pc *procCluster) func() {
 	tmpl, err := LoadTemplate(pc.dir)
 	if err != nil {

@@ -26,7 +26,7 @@ type ClientConn struct {
 	tls     []*tls.Config // per replica, pinned to its transport key; nil when Insecure
 	links   []*clientLink // index = replica id
 	replies chan []byte   // closed by Close, after every goroutine ended
-	pref    atomic.Int64  // the replica whose connection last delivered a reply
+	pref    atomic.Int64  // the replica Send targets; Broadcast (a retransmission) moves it to the next
 
 	up     chan struct{} // closed once the first connection is up
 	upOnce sync.Once
@@ -100,9 +100,14 @@ func DialClient(ctx context.Context, addrs []string, clientID uint64, opt Client
 	}
 }
 
-// Send queues an encoded REQUEST for one replica: the one whose connection last
-// delivered a reply if it is up, else the next one up after it (or it, when none
-// is). It never blocks; a full queue drops the request (the client retransmits).
+// Send queues an encoded REQUEST for one replica: the preferred one if its
+// connection is up, else the next one up after it (or it, when none is). The
+// preference starts at replica 0 and stays while the client's requests complete;
+// only Broadcast, a retransmission, moves it on (SPEC §13.2, client port). Replies
+// never move it: a faulty replica that replied last (or sent any reply frame) must
+// not draw the client's requests to itself and drop them, costing the client a
+// retransmission timeout per request. It never blocks; a full queue drops the
+// request (the client retransmits).
 func (c *ClientConn) Send(req []byte) error {
 	f, err := c.frame(req)
 	if err != nil {
@@ -112,7 +117,11 @@ func (c *ClientConn) Send(req []byte) error {
 	return nil
 }
 
-// Broadcast queues an encoded REQUEST for every replica.
+// Broadcast queues an encoded REQUEST for every replica. It is a retransmission
+// (the request Send queued was not answered in time), so it also moves Send's
+// preference to the next replica: the one that did not get the request done loses
+// it, and a faulty replica holds a client for at most one retransmission timeout
+// per round of the replicas.
 func (c *ClientConn) Broadcast(req []byte) error {
 	f, err := c.frame(req)
 	if err != nil {
@@ -121,6 +130,8 @@ func (c *ClientConn) Broadcast(req []byte) error {
 	for _, l := range c.links {
 		c.push(l, f)
 	}
+	old := c.pref.Load()
+	c.pref.CompareAndSwap(old, (old+1)%int64(len(c.links)))
 	return nil
 }
 
@@ -301,7 +312,6 @@ func (c *ClientConn) readReplies(conn net.Conn, l *clientLink, log *slog.Logger)
 			log.Error("tcpnet: garbage from front end; closing the connection", "err", err)
 			return err
 		}
-		c.pref.Store(int64(l.idx))
 		select {
 		case c.replies <- rep:
 			c.delivered.Add(1)

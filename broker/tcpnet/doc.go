@@ -23,7 +23,9 @@
 //     broker.NewReplica; Run drives the replica until its context ends.
 //  2. The event loop alone calls the replica: HandlePeer and HandleClient for each
 //     frame (posted as closures by the connection readers, who wait while the loop is
-//     busy, pushing back on TCP), Tick every Options.Tick, and Flush after each burst.
+//     busy or their peer is over its inbound budget, pushing back on TCP; each peer's
+//     in its own queue, served round-robin), Tick every Options.Tick, and Flush after
+//     each burst.
 //  3. Send queues a frame on the peer's bounded outbound queue and Reply on each of
 //     the client's connections' bounded queues; a full queue drops and counts.
 //  4. Each host dials every peer and sends only on that outbound connection,
@@ -75,7 +77,7 @@
 // one closes the oldest). Any other frame (wrong kind, wrong client, an undecodable
 // request) closes the connection with an error log. The hello's client id must be
 // the one whose registered key authenticated the connection.
-// A client opens one connection per replica, sends a request to one replica and
-// retransmits to all; a broker frame that is not a reply for it closes that
-// connection.
+// A client opens one connection per replica, sends a request to one replica (the
+// same one until a retransmission moves it on) and retransmits to all; a broker
+// frame that is not a reply for it closes that connection.
 package tcpnet

@@ -34,15 +34,25 @@ const frameHeader = 4
 // end of stream, io.ErrUnexpectedEOF for a truncated frame, and an error wrapping
 // ErrFrameLength for a bad length prefix (checked before anything is allocated).
 func readFrame(r *bufio.Reader, max int) ([]byte, error) {
+	n, err := readLen(r, max)
+	if err != nil {
+		return nil, err
+	}
+	return readBody(r, n)
+}
+
+// readLen reads a frame's length prefix, as readFrame does, and leaves its body
+// unread.
+func readLen(r *bufio.Reader, max int) (int, error) {
 	var hdr [frameHeader]byte
 	if _, err := io.ReadFull(r, hdr[:]); err != nil {
-		return nil, err
+		return 0, err
 	}
 	n := binary.BigEndian.Uint32(hdr[:])
 	if n == 0 || uint64(n) > uint64(max) {
-		return nil, fmt.Errorf("%w: %d (cap %d)", ErrFrameLength, n, max)
+		return 0, fmt.Errorf("%w: %d (cap %d)", ErrFrameLength, n, max)
 	}
-	return readBody(r, int(n))
+	return int(n), nil
 }
 
 // readBody reads exactly n bytes. A large claimed length is grown into as the bytes

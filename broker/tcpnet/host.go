@@ -37,7 +37,7 @@ type Host struct {
 	clientL net.Listener // nil without a client port
 
 	peers    atomic.Pointer[peerSet]    // set by Listen or SetPeers before Run; fixed afterwards
-	inbox    chan func(*broker.Replica) // peer messages and queries, for the event loop
+	inbox    chan func(*broker.Replica) // queries, for the event loop (peer messages go through peerSet.in)
 	clientIn chan func(*broker.Replica) // client requests, for the event loop
 	hellos   chan struct{}              // one token per peer connection waiting for its hello
 	clients  clientRegistry
@@ -50,7 +50,8 @@ type Host struct {
 
 // peerSet is the host's view of the other brokers.
 type peerSet struct {
-	peers []*peer // index = replica id; peers[ID] is nil
+	peers []*peer    // index = replica id; peers[ID] is nil
+	in    *peerInbox // their messages for the event loop
 }
 
 // maxPendingHellos bounds the peer connections accepted but not yet identified.
@@ -99,7 +100,7 @@ func (h *Host) SetPeers(addrs []string) error {
 	if uint64(len(addrs)) <= h.opt.ID {
 		return fmt.Errorf("tcpnet: %d peer addresses do not include replica %d", len(addrs), h.opt.ID)
 	}
-	ps := &peerSet{peers: make([]*peer, len(addrs))}
+	ps := &peerSet{peers: make([]*peer, len(addrs)), in: newPeerInbox(len(addrs))}
 	for i, a := range addrs {
 		if uint64(i) != h.opt.ID {
 			ps.peers[i] = &peer{id: uint64(i), addr: a, q: newQueue(h.opt.QueueLen, h.opt.QueueBytes),

@@ -26,7 +26,9 @@ type bucket struct {
 	at     time.Time
 }
 
-// maxBuckets bounds the sources remembered; beyond it, full buckets are forgotten.
+// maxBuckets bounds the sources remembered: a new source beyond it makes room by
+// forgetting the full buckets (they hold no information) and, if none is, some
+// others (forgetSome).
 const maxBuckets = 4096
 
 func newSourceLimit(limit int, rate, burst float64) *sourceLimit {
@@ -54,6 +56,9 @@ func (s *sourceLimit) spend(ip string, now time.Time) bool {
 		if len(s.items) >= maxBuckets {
 			s.forgetFull(now)
 		}
+		if len(s.items) >= maxBuckets {
+			s.forgetSome()
+		}
 		b = &bucket{tokens: s.burst, at: now}
 		s.items[ip] = b
 	}
@@ -72,6 +77,23 @@ func (s *sourceLimit) forgetFull(now time.Time) {
 		if b.tokens+now.Sub(b.at).Seconds()*s.rate >= s.burst {
 			delete(s.items, ip)
 		}
+	}
+}
+
+// forgetSome drops an eighth of the buckets, chosen by map order (unspecified,
+// randomised): with more than maxBuckets sources sending within one refill time (an
+// attacker with that many addresses, against which no per-address limit holds
+// anyway), some of them get a fresh bucket again, but the memory stays bounded, the
+// limits of §13.2 that do not depend on the source (64 connections waiting in all)
+// still hold, and the scans of forgetFull and forgetSome cost O(1) per new source
+// amortised.
+func (s *sourceLimit) forgetSome() {
+	n := maxBuckets / 8
+	for ip := range s.items {
+		if n--; n < 0 {
+			return
+		}
+		delete(s.items, ip)
 	}
 }
 

@@ -23,7 +23,7 @@ type Options struct {
 	QueueBytes     int           // bytes per peer outbound queue; default 256 MiB; over → drop + count
 	ClientQueueLen int           // reply frames per client connection; default 1024; full → drop + count
 	MaxClientConns int           // client connections at once (including before hello); default 1024
-	InboxLen       int           // events waiting for the event loop; default 4096 (readers then wait)
+	InboxLen       int           // client requests (and, apart, queries) waiting for the event loop; default 4096 (readers then wait); peers have PeerInLen each
 	PeerInLen      int           // messages of one peer waiting for the event loop; default 1024 (its readers then wait)
 	PeerInBytes    int           // … and their frame bytes; default 64 MiB (one message always fits)
 	PeerFrameRate  int           // frames per second read from one peer (and at once); default 50000 (its readers then sleep)

@@ -2,8 +2,12 @@ package tcpnet
 
 import (
 	"context"
+	"fmt"
+	"reflect"
 	"testing"
 	"time"
+
+	"github.com/splitbft/splitbft/broker"
 )
 
 // TestInBudget: a peer's reader gets room for messages up to the event and byte
@@ -98,5 +102,59 @@ func TestFrameRate(t *testing.T) {
 		if got := f.wait(t0.Add(tc.at)); (got - tc.want).Abs() > time.Microsecond {
 			t.Fatalf("frame at +%v: wait %v, want %v", tc.at, got, tc.want)
 		}
+	}
+}
+
+// TestPeerInboxRoundRobin: the event loop takes one message of every peer with one
+// waiting per round, starting one peer further each round, so peer 2's single message
+// is handled second, not after peer 1's backlog of five, and the loop is woken again
+// while messages remain.
+func TestPeerInboxRoundRobin(t *testing.T) {
+	b := newPeerInbox(4)
+	var got []string
+	ev := func(label string) func(*broker.Replica) {
+		return func(*broker.Replica) { got = append(got, label) }
+	}
+	for k := range 5 {
+		b.push(1, ev(fmt.Sprintf("1.%d", k)))
+	}
+	b.push(2, ev("2.0"))
+	b.push(3, ev("3.0"))
+	b.push(3, ev("3.1"))
+	var rounds [][]string
+	for len(b.ready) > 0 {
+		<-b.ready
+		got = nil
+		for _, e := range b.round(nil) {
+			e(nil)
+		}
+		rounds = append(rounds, got)
+	}
+	want := [][]string{{"1.0", "2.0", "3.0"}, {"1.1", "3.1"}, {"1.2"}, {"1.3"}, {"1.4"}}
+	if !reflect.DeepEqual(rounds, want) {
+		t.Fatalf("rounds %v, want %v", rounds, want)
+	}
+}
+
+// TestSourceBucketsBounded: more than maxBuckets sources each opening a connection
+// within one refill time leave at most maxBuckets buckets (none is full yet, so
+// some others make room; before, the map grew without bound), and a remembered
+// source that used its burst is still refused.
+func TestSourceBucketsBounded(t *testing.T) {
+	s := newSourceLimit(16, 10, 2)
+	t0 := time.Unix(1000, 0)
+	for i := range 3 * maxBuckets {
+		now := t0.Add(time.Duration(i) * time.Microsecond) // all within 0.2 s, refill time 0.2 s
+		if !s.spend(fmt.Sprintf("10.0.%d.%d", i/256, i%256), now) {
+			t.Fatalf("source %d refused its first connection", i)
+		}
+		if len(s.items) > maxBuckets {
+			t.Fatalf("%d buckets after %d sources, cap %d", len(s.items), i+1, maxBuckets)
+		}
+	}
+	last := t0.Add(3 * maxBuckets * time.Microsecond)
+	ip := fmt.Sprintf("10.0.%d.%d", (3*maxBuckets-1)/256, (3*maxBuckets-1)%256)
+	if !s.spend(ip, last) || s.spend(ip, last) {
+		t.Fatalf("the newest source's burst of 2 was not kept")
 	}
 }

@@ -2,6 +2,7 @@ package tcpnet
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/tls"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/splitbft/splitbft/broker"
+	"github.com/splitbft/splitbft/spec"
 )
 
 // maxInboundPerPeer bounds the inbound connections authenticated as one peer: a
@@ -92,10 +94,14 @@ func (h *Host) servePeer(ctx context.Context, raw net.Conn) {
 		return
 	}
 	p := ps.peers[id]
-	p.addInbound(conn)
+	cctx, cancel := context.WithCancel(ctx) // ends when the connection is replaced (addInbound)
+	defer cancel()
+	p.c.readers.Add(1) // before addInbound, so that it counts before it can replace another
+	defer p.c.readers.Add(-1)
+	p.addInbound(conn, cancel)
 	defer p.removeInbound(conn)
 	h.log.Debug("tcpnet: peer connected", "addr", addr, "claimed", id)
-	h.readPeer(ctx, conn, r, p, addr)
+	h.readPeer(cctx, conn, r, p, addr)
 }
 
 // authConn runs the TLS handshake with cfg and reads the hello, both within
@@ -135,53 +141,104 @@ func (h *Host) rejected(ctx context.Context, err error, port, addr string) {
 	}
 }
 
-// readPeer reads frames from peer p's inbound connection until it fails, posting
-// each valid PeerMsg to the event loop. Garbage is logged, counted, and ends it.
+// readPeer reads frames from peer p's inbound connection until it fails or ctx
+// (the connection's: it ends when the host stops or the connection is replaced)
+// ends, posting each valid PeerMsg to the event loop. Garbage is logged, counted, and
+// ends it. While p's relayed requests are closed at the broker
+// (broker.Replica.RelayClosed), its request frames are dropped and counted before
+// they are decoded: the cheap check before the costly ones (SPEC §13.3 obligation 5).
 func (h *Host) readPeer(ctx context.Context, conn net.Conn, r *bufio.Reader, p *peer, addr string) {
 	for {
-		conn.SetReadDeadline(time.Now().Add(h.opt.IdleTimeout))
-		frame, err := readFrame(r, MaxPeerFrame)
+		frame, err := h.nextPeerFrame(ctx, conn, r, p)
 		if err != nil && !errors.Is(err, ErrFrameLength) {
 			if ctx.Err() == nil {
 				h.log.Debug("tcpnet: peer connection ended", "addr", addr, "claimed", p.id, "err", err)
 			}
 			return
 		}
+		if err == nil && p.relayClosed.Load() && isRequestFrame(frame) {
+			p.inb.release(len(frame))
+			p.c.relayDrops.Add(1)
+			continue
+		}
 		var m *broker.PeerMsg
 		var body any
 		if err == nil {
-			m, body, err = decodePeerFrame(frame)
+			if m, body, err = decodePeerFrame(frame); err != nil {
+				p.inb.release(len(frame))
+			}
 		}
 		if err != nil {
 			p.c.garbage.Add(1)
 			h.log.Error("tcpnet: garbage from peer; closing the connection", "addr", addr, "claimed", p.id, "err", err)
 			return
 		}
-		if d := p.rate.wait(time.Now()); d > 0 {
-			p.c.throttled.Add(1)
-			if !sleepCtx(ctx, d) {
-				return
-			}
-		}
-		if !h.postPeer(ctx, p, m, body, len(frame)) {
-			return
-		}
+		h.postPeer(p, m, body, len(frame))
 		p.c.received.Add(1)
 	}
 }
 
-// addInbound registers an inbound connection claiming p's id, closing and
-// unregistering the oldest one beyond maxInboundPerPeer.
-func (p *peer) addInbound(conn net.Conn) {
+// nextPeerFrame reads the next frame of peer p's connection. After its length prefix
+// and before its body, it waits for p's frame rate and reserves the frame's bytes in
+// p's inbound budget (inBudget; SPEC §13.2), so that a reader over its budget holds
+// no frame, only its peer's budget, and TCP flow control slows that peer alone. The
+// caller owns the reservation of a frame returned without error.
+func (h *Host) nextPeerFrame(ctx context.Context, conn net.Conn, r *bufio.Reader, p *peer) ([]byte, error) {
+	conn.SetReadDeadline(time.Now().Add(h.opt.IdleTimeout))
+	n, err := readLen(r, MaxPeerFrame)
+	if err != nil {
+		return nil, err
+	}
+	if d := p.rate.wait(time.Now()); d > 0 {
+		p.c.throttled.Add(1)
+		if !sleepCtx(ctx, d) {
+			return nil, ctx.Err()
+		}
+	}
+	waited, ok := p.inb.acquire(ctx, n)
+	if waited {
+		p.c.throttled.Add(1)
+	}
+	if !ok {
+		return nil, ctx.Err()
+	}
+	conn.SetReadDeadline(time.Now().Add(h.opt.IdleTimeout))
+	frame, err := readBody(r, n)
+	if err != nil {
+		p.inb.release(n)
+	}
+	return frame, err
+}
+
+// requestPrefix is how every PeerMsg of kind request starts: a two-element array and
+// the kind.
+var requestPrefix = spec.AppendHead([]byte{0x82}, 0, spec.KindRequest)
+
+// isRequestFrame reports whether frame starts as a PeerMsg of kind request (it may
+// still be garbage; it is not decoded).
+func isRequestFrame(frame []byte) bool { return bytes.HasPrefix(frame, requestPrefix) }
+
+// addInbound registers an inbound connection authenticated as p, with the cancel
+// function of its reader's context, closing and unregistering the oldest one beyond
+// maxInboundPerPeer: its reader ends at once, even while it waits for p's budget or
+// frame rate (which a read deadline would not interrupt).
+func (p *peer) addInbound(conn net.Conn, cancel context.CancelFunc) {
 	p.inMu.Lock()
 	defer p.inMu.Unlock()
-	p.in = append(p.in, conn)
+	p.in = append(p.in, inboundConn{conn, cancel})
 	p.c.inbound.Add(1)
 	if len(p.in) > maxInboundPerPeer {
-		p.in[0].Close() // its reader ends; its removeInbound finds nothing
+		p.in[0].cancel()
+		p.in[0].conn.Close() // its removeInbound finds nothing
 		p.in = p.in[1:]
 		p.c.inbound.Add(-1)
 	}
+}
+
+// inboundConn is a registered inbound connection and its reader's cancel function.
+type inboundConn struct {
+	conn   net.Conn
+	cancel context.CancelFunc
 }
 
 // removeInbound unregisters conn, if it is still registered.
@@ -189,7 +246,7 @@ func (p *peer) removeInbound(conn net.Conn) {
 	p.inMu.Lock()
 	defer p.inMu.Unlock()
 	for i, c := range p.in {
-		if c == conn {
+		if c.conn == conn {
 			p.in = append(p.in[:i:i], p.in[i+1:]...)
 			p.c.inbound.Add(-1)
 			return
@@ -197,16 +254,18 @@ func (p *peer) removeInbound(conn net.Conn) {
 	}
 }
 
-// postPeer hands a message of n frame bytes from peer p to the event loop once p's
-// inbound budget has room for it (inBudget); false if ctx ended first.
-func (h *Host) postPeer(ctx context.Context, p *peer, m *broker.PeerMsg, body any, n int) bool {
-	waited, ok := p.inb.acquire(ctx, n)
-	if waited {
-		p.c.throttled.Add(1)
-	}
-	if !ok {
-		return false
-	}
-	from := p.id
-	return h.post(ctx, h.inbox, func(rep *broker.Replica) { rep.HandlePeerDecoded(from, m, body); p.inb.release(n) })
+// postPeer hands a message of n frame bytes from peer p, whose room in p's inbound
+// budget its reader reserved, to the event loop through p's queue of the peerInbox
+// (never blocking: the budget bounds the queue). The event releases the room once
+// the replica has handled the message, and after a relayed request records whether
+// p's relayed requests are now closed (readPeer).
+func (h *Host) postPeer(p *peer, m *broker.PeerMsg, body any, n int) {
+	from, request := p.id, m.Kind == spec.KindRequest
+	h.peers.Load().in.push(int(from), func(rep *broker.Replica) {
+		rep.HandlePeerDecoded(from, m, body)
+		p.inb.release(n)
+		if request {
+			p.relayClosed.Store(rep.RelayClosed(from))
+		}
+	})
 }

@@ -21,9 +21,13 @@ type peer struct {
 	c    peerCounters
 	inb  *inBudget  // its messages handed to the event loop and not yet handled
 	rate *frameRate // its inbound frames per second
+	// relayClosed: the broker drops its relayed requests unverified
+	// (broker.Replica.RelayClosed, as of the event loop's last look), so its readers
+	// drop them before decoding.
+	relayClosed atomic.Bool
 
 	inMu sync.Mutex
-	in   []net.Conn // live inbound connections claiming id, oldest first; ≤ maxInboundPerPeer
+	in   []inboundConn // live inbound connections authenticated as id, oldest first; ≤ maxInboundPerPeer
 }
 
 func (p *peer) stats() PeerStats { return p.c.snapshot(p.addr, p.q) }

@@ -38,7 +38,7 @@ func (h *Host) Run(ctx context.Context, r *broker.Replica) error {
 	err := h.start(ctx, &wg, ps)
 	if err == nil {
 		h.log.Info("tcpnet: replica running", "peers", h.PeerAddr(), "clients", h.ClientAddr())
-		h.loop(ctx, r)
+		h.loop(ctx, r, ps)
 	}
 	cancel()
 	h.closeListeners()
@@ -73,38 +73,68 @@ func (h *Host) start(ctx context.Context, wg *sync.WaitGroup, ps *peerSet) error
 	return nil
 }
 
-// loop is the event loop: handle a burst of events, then Flush; Tick on time.
-func (h *Host) loop(ctx context.Context, r *broker.Replica) {
+// loop is the event loop: handle a burst of events, then Flush; Tick on time, and
+// then refresh what the peers' readers know of the broker's relay budgets.
+func (h *Host) loop(ctx context.Context, r *broker.Replica, ps *peerSet) {
 	tick := time.NewTicker(h.opt.Tick)
 	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-ps.in.ready:
+			h.drain(r, ps)
 		case ev := <-h.inbox:
 			ev(r)
-			h.drain(r)
+			h.drain(r, ps)
 		case ev := <-h.clientIn:
 			ev(r)
-			h.drain(r)
+			h.drain(r, ps)
 		case <-tick.C:
 			r.Tick()
+			refreshRelays(r, ps)
 		}
 		r.Flush()
 	}
 }
 
-// drain handles queued events without blocking, up to drainMax, so that one Flush
-// (and one Step per compartment) serves a whole burst.
-func (h *Host) drain(r *broker.Replica) {
-	for range drainMax {
+// drain handles waiting events without blocking, up to drainMax, so that one Flush
+// (and one Step per compartment) serves a whole burst. Each round takes one event of
+// every peer with one waiting (peerInbox), one client request and one query, so that
+// no source waits behind another's backlog (SPEC §13.2).
+func (h *Host) drain(r *broker.Replica, ps *peerSet) {
+	var evs []func(*broker.Replica)
+	for n := 0; n < drainMax; {
+		evs = ps.in.round(evs[:0])
+		for _, ev := range evs {
+			ev(r)
+		}
+		got := len(evs)
+		select {
+		case ev := <-h.clientIn:
+			ev(r)
+			got++
+		default:
+		}
 		select {
 		case ev := <-h.inbox:
 			ev(r)
-		case ev := <-h.clientIn:
-			ev(r)
+			got++
 		default:
+		}
+		if got == 0 {
 			return
+		}
+		n += got
+	}
+}
+
+// refreshRelays records for every peer whether the broker now drops its relayed
+// requests unverified (its budget refills with ticks).
+func refreshRelays(r *broker.Replica, ps *peerSet) {
+	for _, p := range ps.peers {
+		if p != nil {
+			p.relayClosed.Store(r.RelayClosed(p.id))
 		}
 	}
 }

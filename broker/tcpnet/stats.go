@@ -31,6 +31,8 @@ type PeerStats struct {
 	Queued     int    // frames waiting in the outbound queue
 	Connected  bool   // the outbound connection is up
 	Inbound    int    // live inbound connections authenticated as this peer
+	Readers    int    // reader goroutines of its inbound connections still running (≤ Inbound once a replaced one's ended)
+	RelayDrops uint64 // request frames dropped undecoded: the broker had closed its relayed requests
 }
 
 // ClientStats are the client front end's counters.
@@ -53,7 +55,8 @@ type peerCounters struct {
 	throttled                        atomic.Uint64
 	connects, reconnects, dialErrors atomic.Uint64
 	connected                        atomic.Bool
-	inbound                          atomic.Int64
+	inbound, readers                 atomic.Int64
+	relayDrops                       atomic.Uint64
 }
 
 func (c *peerCounters) snapshot(addr string, q *queue) PeerStats {
@@ -61,7 +64,8 @@ func (c *peerCounters) snapshot(addr string, q *queue) PeerStats {
 		Sent: c.sent.Load(), Dropped: c.dropped.Load(), Received: c.received.Load(), Garbage: c.garbage.Load(),
 		Throttled: c.throttled.Load(),
 		Connects:  c.connects.Load(), Reconnects: c.reconnects.Load(), DialErrors: c.dialErrors.Load(),
-		Connected: c.connected.Load(), Inbound: int(c.inbound.Load())}
+		Connected: c.connected.Load(), Inbound: int(c.inbound.Load()), Readers: int(c.readers.Load()),
+		RelayDrops: c.relayDrops.Load()}
 	if q != nil {
 		s.Queued = q.len()
 	}
