@@ -1,0 +1,249 @@
+package broker
+
+import (
+	"testing"
+
+	"github.com/splitbft/splitbft/client"
+	"github.com/splitbft/splitbft/internal/testcluster"
+	"github.com/splitbft/splitbft/spec"
+)
+
+// Tests of the broker's side of epochs and admission (SPEC.md §17.4, §17.5, §17.7),
+// over fake compartments.
+
+// epochWorld is a world whose operations can carry a ConfigOp (MaxOpBytes 4096).
+func epochWorld(t testing.TB, seed uint64) *world {
+	t.Helper()
+	w := &world{rnd: newSeeded(seed)}
+	tc, err := testcluster.New(seed, testcluster.Options{F: 1, K: 4, L: 8, MaxBatch: 8, MaxOps: 4, MaxOpBytes: 4096,
+		Name: "broker-test", Builds: [3]string{"fake", "fake", "fake"}, Clients: []uint64{100, 101}, Keys: w.rnd, Admit: AdmitKey})
+	if err != nil {
+		t.Fatalf("seed %d: %v", seed, err)
+	}
+	w.tc, w.cfg, w.cd = tc, tc.Config, tc.CD
+	for _, c := range tc.Clients() {
+		w.clients = append(w.clients, client.Identity(c))
+	}
+	return w
+}
+
+// freshEnrollment returns a new enrollment (keys from seed) for (role, replica).
+func (w *world) freshEnrollment(t testing.TB, role spec.Role, replica, seed uint64) spec.Enrollment {
+	t.Helper()
+	k, err := testcluster.DeriveKeys(newSeeded(seed), role)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := k.Enrollment(role, replica, "fake")
+	if role != spec.RoleExec {
+		b.BoxKey = spec.PublicKey{}
+	}
+	return spec.Enrollment{Body: b}
+}
+
+// nextEpoch returns the configuration after w.cfg with the given enrollments in their
+// slots, starting at seq 8, and the epoch change certifying it with votes of the execs
+// listed (signed by w.cfg's exec keys).
+func (w *world) nextEpoch(t testing.TB, voters []uint64, enr ...spec.Enrollment) (*spec.Config, *spec.EpochChange) {
+	t.Helper()
+	var next spec.Config
+	if err := spec.Decode(spec.Encode(w.cfg), &next, spec.MaxMessageBytes); err != nil {
+		t.Fatal(err)
+	}
+	next.Epoch, next.Prev, next.StartSeq, next.StartState = w.cfg.Epoch+1, w.cd, 8, spec.Digest{8}
+	for _, e := range enr {
+		*next.Enrollment(e.Body.Role, e.Body.Replica) = e
+	}
+	if err := next.Validate(AdmitKey); err != nil {
+		t.Fatal(err)
+	}
+	ec := &spec.EpochChange{Config: spec.Encode(&next)}
+	for _, i := range voters {
+		b := spec.EpochVoteBody{Next: spec.ConfigDigest(&next), Replica: i}
+		ec.Votes = append(ec.Votes, spec.EpochVote{Body: b, Sig: w.sign(i, spec.RoleExec, spec.DomainEpochVote, &b)})
+	}
+	return &next, ec
+}
+
+func (w *world) attestation(replica uint64, e *spec.Enrollment) *spec.Attestation {
+	b := spec.AttestationBody{Enrollment: spec.EnrollmentDigest(&e.Body), Replica: replica}
+	return &spec.Attestation{Body: b, Sig: w.sign(replica, spec.RoleExec, spec.DomainAttest, &b)}
+}
+
+func countKind(ins []spec.Input, kind uint64) (n int) {
+	for _, in := range ins {
+		if in.Kind == kind {
+			n++
+		}
+	}
+	return n
+}
+
+// TestPeerEpochChange: a valid epoch change from a peer is stored, delivered to all
+// three compartments and switches the broker (old-epoch requests dropped); one that
+// fails EC1–EC4 changes nothing and reaches no compartment.
+func TestPeerEpochChange(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		mutate func(w *world, ec *spec.EpochChange)
+		ok     bool
+	}{
+		{"valid", func(*world, *spec.EpochChange) {}, true},
+		{"forged vote", func(_ *world, ec *spec.EpochChange) { ec.Votes[1].Sig[3] ^= 1 }, false},
+		{"two votes", func(_ *world, ec *spec.EpochChange) { ec.Votes = ec.Votes[:2] }, false},
+		{"votes unsorted", func(_ *world, ec *spec.EpochChange) { ec.Votes[0], ec.Votes[1] = ec.Votes[1], ec.Votes[0] }, false},
+		{"config swapped after voting", func(w *world, ec *spec.EpochChange) {
+			var c spec.Config
+			spec.Decode(ec.Config, &c, spec.MaxMessageBytes)
+			c.StartSeq++
+			ec.Config = spec.Encode(&c)
+		}, false},
+		{"skips an epoch", func(w *world, ec *spec.EpochChange) {
+			var c spec.Config
+			spec.Decode(ec.Config, &c, spec.MaxMessageBytes)
+			c.Epoch = 2
+			ec.Config = spec.Encode(&c)
+		}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := epochWorld(t, 7)
+			h := harnessIn(w, 1, Options{})
+			raw, _ := w.request(t, 0, 5)
+			h.r.HandleClient(raw) // a backup: timed and forwarded
+			if h.r.Sizes().Pending != 1 {
+				t.Fatal("request not timed")
+			}
+			next, ec := w.nextEpoch(t, []uint64{0, 2, 3})
+			tc.mutate(w, ec)
+			h.peer(2, spec.KindEpochChange, ec)
+			h.r.Flush()
+			_, chain := h.r.Chain()
+			got := [3]int{}
+			for role := range h.enc {
+				got[role] = countKind(h.enc[role].inputs(), spec.KindEpochChange)
+			}
+			m := h.r.Metrics()
+			if !tc.ok {
+				if len(chain) != 0 || got != [3]int{} || h.r.Config().Epoch != 0 || m.BadEpochChanges != 1 || h.r.Sizes().Pending != 1 {
+					t.Fatalf("forged change: chain %d, delivered %v, epoch %d, bad %d", len(chain), got, h.r.Config().Epoch, m.BadEpochChanges)
+				}
+				return
+			}
+			if len(chain) != 1 || got != [3]int{1, 1, 1} || h.r.ConfigDigest() != spec.ConfigDigest(next) || m.Epochs != 1 {
+				t.Fatalf("chain %d, delivered %v, epoch %d", len(chain), got, h.r.Config().Epoch)
+			}
+			if s := h.r.Sizes(); s.Pending != 0 || s.CertStates != 1 {
+				t.Fatalf("after the change: %d requests timed (signed under the old digest), %d cert states", s.Pending, s.CertStates)
+			}
+			h.peer(3, spec.KindEpochChange, ec) // a duplicate: quietly dropped
+			h.r.Flush()
+			if _, chain := h.r.Chain(); len(chain) != 1 || h.r.Metrics().BadEpochChanges != 0 || countKind(h.enc[0].inputs(), spec.KindEpochChange) != 1 {
+				t.Fatal("a duplicate epoch change was not dropped quietly")
+			}
+		})
+	}
+}
+
+// TestEpochChangeForwarded: a peer whose hint shows an older epoch gets the epoch
+// changes it lacks; one in the current epoch gets none.
+func TestEpochChangeForwarded(t *testing.T) {
+	w := epochWorld(t, 8)
+	h := harnessIn(w, 1, Options{})
+	_, ec := w.nextEpoch(t, []uint64{0, 1, 2})
+	h.peer(0, spec.KindEpochChange, ec)
+	h.r.Flush()
+	h.net.sent = nil
+	h.peer(2, KindHint, &Hint{Epoch: 0})
+	h.peer(3, KindHint, &Hint{Epoch: 1})
+	if n := countPeerKind(t, h.net, 2, spec.KindEpochChange); n != 1 {
+		t.Fatalf("%d epoch changes forwarded to the lagging peer, want 1", n)
+	}
+	if n := countPeerKind(t, h.net, 3, spec.KindEpochChange); n != 0 {
+		t.Fatalf("%d epoch changes forwarded to an up-to-date peer", n)
+	}
+	h.peer(2, KindHint, &Hint{Epoch: 0}) // within RetransmitTicks: not again
+	if n := countPeerKind(t, h.net, 2, spec.KindEpochChange); n != 1 {
+		t.Fatalf("forwarded again at once: %d", n)
+	}
+}
+
+func countPeerKind(t testing.TB, n *fakeNet, to, kind uint64) (c int) {
+	for _, k := range n.sentKinds(t, to) {
+		if k == kind {
+			c++
+		}
+	}
+	return c
+}
+
+// TestEpochChangeOutput: the local exec's epoch change goes to prep, conf and the
+// peers in its To, not back to exec; a forged one goes nowhere.
+func TestEpochChangeOutput(t *testing.T) {
+	for _, forged := range []bool{false, true} {
+		w := epochWorld(t, 9)
+		h := harnessIn(w, 2, Options{})
+		_, ec := w.nextEpoch(t, []uint64{1, 2, 3})
+		if forged {
+			ec.Votes[0].Sig[0] ^= 1
+		}
+		h.enc[spec.RoleExec].script = func(f *fakeEnclave, in spec.Input) []spec.Output {
+			if in.Kind != spec.KindCommit {
+				return nil
+			}
+			return []spec.Output{{Kind: spec.KindEpochChange, To: spec.Destination{Roles: spec.ToPrep | spec.ToConf | spec.ToExec, Replicas: []uint64{0, 1, 2, 3}}, Body: spec.Encode(ec)}}
+		}
+		h.peer(0, spec.KindCommit, &spec.Commit{})
+		h.r.Flush()
+		want := [3]int{1, 1, 0}
+		peers := 1
+		if forged {
+			want, peers = [3]int{}, 0
+		}
+		for role := range h.enc {
+			if n := countKind(h.enc[role].inputs(), spec.KindEpochChange); n != want[role] {
+				t.Fatalf("forged %v: %s got %d epoch changes, want %d", forged, spec.RoleName(spec.Role(role)), n, want[role])
+			}
+		}
+		for _, p := range []uint64{0, 1, 3} {
+			if n := countPeerKind(t, h.net, p, spec.KindEpochChange); n != peers {
+				t.Fatalf("forged %v: peer %d got %d epoch changes, want %d", forged, p, n, peers)
+			}
+		}
+	}
+}
+
+// TestAttestRelay: a peer's attest request for its own replica's enrollment reaches
+// the local exec, whose attestation goes back to that peer only; a request for
+// another replica's enrollment is garbage.
+func TestAttestRelay(t *testing.T) {
+	w := epochWorld(t, 10)
+	h := harnessIn(w, 0, Options{})
+	att := w.attestation(0, &spec.Enrollment{})
+	h.enc[spec.RoleExec].script = func(f *fakeEnclave, in spec.Input) []spec.Output {
+		if in.Kind != spec.KindAttest {
+			return nil
+		}
+		var e spec.Enrollment
+		spec.Decode(in.Body, &e, spec.MaxMessageBytes)
+		a := *w.attestation(0, &e)
+		att = &a
+		return []spec.Output{{Kind: spec.KindAttestation, Body: spec.Encode(&a)}}
+	}
+	e3 := w.freshEnrollment(t, spec.RoleConf, 3, 99)
+	h.peer(2, spec.KindAttest, &e3) // replica 2 asks for replica 3's enrollment: garbage
+	h.r.Flush()
+	if countKind(h.enc[spec.RoleExec].inputs(), spec.KindAttest) != 0 {
+		t.Fatal("an attest request for another replica's enrollment reached exec")
+	}
+	h.peer(3, spec.KindAttest, &e3)
+	h.r.Flush()
+	if countKind(h.enc[spec.RoleExec].inputs(), spec.KindAttest) != 1 {
+		t.Fatal("the attest request did not reach exec")
+	}
+	if countPeerKind(t, h.net, 3, spec.KindAttestation) != 1 || countPeerKind(t, h.net, 2, spec.KindAttestation) != 0 {
+		t.Fatal("the attestation did not go back to the requester only")
+	}
+	if att.Body.Enrollment != spec.EnrollmentDigest(&e3.Body) {
+		t.Fatal("exec attested another enrollment")
+	}
+}
