@@ -247,3 +247,177 @@ func TestAttestRelay(t *testing.T) {
 		t.Fatal("exec attested another enrollment")
 	}
 }
+
+// rejoin is replica 3's broker after a crash: fresh compartments, all down, admitted
+// with the hooks recording what happens.
+type rejoin struct {
+	*harness
+	fresh    []Fresh
+	ops      [][]byte
+	admitted []spec.Role
+	retired  int
+	failed   []error
+}
+
+func newRejoin(t testing.TB, w *world) *rejoin {
+	h := harnessIn(w, 3, Options{})
+	rj := &rejoin{harness: h}
+	sess, err := client.NewSession(w.cfg, w.clients[1], w.rnd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var last []byte
+	h.r.SetHooks(EpochHooks{
+		Submit: func(cfg *spec.Config, op []byte) ([]byte, error) {
+			rj.ops = append(rj.ops, op)
+			if last == nil {
+				last, _, err = sess.Prepare([][]byte{op})
+			}
+			return last, err
+		},
+		Admitted:    func(role spec.Role, _ uint64) { rj.admitted = append(rj.admitted, role) },
+		Retired:     func(spec.Role, Enclave) { rj.retired++ },
+		AdmitFailed: func(err error) { rj.failed = append(rj.failed, err) },
+	})
+	for role := spec.RolePrep; role <= spec.RoleExec; role++ {
+		h.r.Down(role)
+		rj.fresh = append(rj.fresh, Fresh{Role: role, Enclave: h.enc[role], Enrollment: w.freshEnrollment(t, role, 3, 1000+uint64(role))})
+	}
+	if err := h.r.Admit(rj.fresh); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.r.Admit(rj.fresh); err != ErrAdmitting {
+		t.Fatalf("a second Admit: %v", err)
+	}
+	return rj
+}
+
+// attestAll delivers attestations of the fresh enrollments from the execs listed.
+func (rj *rejoin) attestAll(from ...uint64) {
+	for _, f := range rj.fresh {
+		for _, p := range from {
+			rj.peer(p, spec.KindAttestation, rj.w.attestation(p, &f.Enrollment))
+		}
+	}
+	rj.r.Flush()
+}
+
+// TestAdmission: a rejoining replica asks every peer to attest its fresh enrollments,
+// submits ConfigOp{Admit} only with q valid attestations from distinct execs per
+// enrollment (forged and repeated ones do not count), retries it, and when the epoch
+// change admitting them arrives configures prep and conf with it and exec with a
+// peer exec's share for it.
+func TestAdmission(t *testing.T) {
+	w := epochWorld(t, 11)
+	rj := newRejoin(t, w)
+	for _, p := range []uint64{0, 1, 2} {
+		if n := countPeerKind(t, rj.net, p, spec.KindAttest); n != 3 {
+			t.Fatalf("peer %d got %d attest requests, want 3", p, n)
+		}
+	}
+	forged := w.attestation(0, &rj.fresh[0].Enrollment)
+	forged.Sig[1] ^= 1
+	rj.peer(1, spec.KindAttestation, forged)
+	rj.attestAll(0, 1, 0, 1) // 2 distinct per enrollment, repeats, one forged: q = 3 not reached
+	if len(rj.ops) != 0 {
+		t.Fatal("submitted with fewer than q valid attestations")
+	}
+	rj.attestAll(2)
+	if len(rj.ops) != 1 {
+		t.Fatalf("%d submissions with q attestations, want 1", len(rj.ops))
+	}
+	var op spec.ConfigOp
+	if err := spec.Decode(rj.ops[0], &op, spec.MaxMessageBytes); err != nil || len(op.Admit) != 3 {
+		t.Fatalf("ConfigOp: %v, %d admissions", err, len(op.Admit))
+	}
+	for _, a := range op.Admit {
+		if len(a.Attestations) != 3 || a.Attestations[0].Body.Replica != 0 || a.Attestations[2].Body.Replica != 2 {
+			t.Fatalf("admission of %s: attestations %+v", spec.RoleName(a.Enrollment.Body.Role), a.Attestations)
+		}
+	}
+	if countPeerKind(t, rj.net, 0, spec.KindRequest) != 1 {
+		t.Fatal("the admission request was not forwarded to the primary")
+	}
+	rj.ticks(100) // RequestTimeoutTicks: one retry
+	if len(rj.ops) != 2 {
+		t.Fatalf("%d submissions after a request timeout, want 2", len(rj.ops))
+	}
+	next, ec := w.nextEpoch(t, []uint64{0, 1, 2}, rj.fresh[0].Enrollment, rj.fresh[1].Enrollment, rj.fresh[2].Enrollment)
+	rj.peer(0, spec.KindEpochChange, ec)
+	rj.r.Flush()
+	for role := spec.RolePrep; role <= spec.RoleConf; role++ {
+		ins := rj.enc[role].inputs()
+		if len(ins) != 1 || ins[0].Kind != spec.KindConfigure {
+			t.Fatalf("%s got %v, want one configure", spec.RoleName(role), rj.enc[role].kinds())
+		}
+	}
+	if len(rj.enc[spec.RoleExec].inputs()) != 0 || rj.r.Config().Epoch != 1 {
+		t.Fatal("exec got inputs before its group key share")
+	}
+	share := spec.GroupKeyShare{Dealer: next.Replicas[1].Exec.Body.BoxKey, Recipient: rj.fresh[2].Enrollment.Body.BoxKey, GroupKey: next.ExecGroupKey}
+	bad := share
+	bad.GroupKey[0] ^= 1
+	rj.peer(1, KindShare, &spec.GroupKeyShares{Shares: []spec.GroupKeyShare{bad}})
+	rj.r.Flush()
+	if len(rj.enc[spec.RoleExec].inputs()) != 0 {
+		t.Fatal("a share for another group key reached exec")
+	}
+	rj.peer(1, KindShare, &spec.GroupKeyShares{Shares: []spec.GroupKeyShare{share}})
+	rj.r.Flush()
+	var c spec.Configure
+	ins := rj.enc[spec.RoleExec].inputs()
+	if len(ins) != 1 || ins[0].Kind != spec.KindConfigure || spec.Decode(ins[0].Body, &c, spec.MaxMessageBytes) != nil ||
+		len(c.Share) != 1 || c.Share[0].Dealer != share.Dealer || c.Share[0].Recipient != share.Recipient || string(c.Config) != string(spec.Encode(next)) {
+		t.Fatalf("exec got %v, want a configure with the share", rj.enc[spec.RoleExec].kinds())
+	}
+	if len(rj.admitted) != 3 || rj.retired != 0 || len(rj.failed) != 0 || rj.r.Admitting() {
+		t.Fatalf("admitted %v, retired %d, failed %v, admitting %v", rj.admitted, rj.retired, rj.failed, rj.r.Admitting())
+	}
+}
+
+// TestAdmissionOvertaken: an epoch change that does not admit the fresh compartments
+// ends the admission (the host starts again) and installs nothing.
+func TestAdmissionOvertaken(t *testing.T) {
+	w := epochWorld(t, 12)
+	rj := newRejoin(t, w)
+	rj.attestAll(0, 1, 2)
+	_, ec := w.nextEpoch(t, []uint64{0, 1, 2})
+	rj.peer(0, spec.KindEpochChange, ec)
+	rj.r.Flush()
+	if len(rj.failed) != 1 || rj.r.Admitting() || len(rj.admitted) != 0 {
+		t.Fatalf("failed %v, admitting %v, admitted %v", rj.failed, rj.r.Admitting(), rj.admitted)
+	}
+	for role := range rj.enc {
+		if n := len(rj.enc[role].inputs()); n != 0 {
+			t.Fatalf("%s (down) got %d inputs", spec.RoleName(spec.Role(role)), n)
+		}
+	}
+}
+
+// TestRecoverOneRetires: replacing one compartment of a running replica retires the
+// old one when the epoch change admits the fresh one; the running exec attests too.
+func TestRecoverOneRetires(t *testing.T) {
+	w := epochWorld(t, 13)
+	h := harnessIn(w, 1, Options{})
+	var retired []spec.Role
+	h.r.SetHooks(EpochHooks{Retired: func(role spec.Role, _ Enclave) { retired = append(retired, role) },
+		Submit: func(*spec.Config, []byte) ([]byte, error) { return []byte{0}, nil }})
+	fresh := &fakeEnclave{role: spec.RolePrep, st: spec.Status{Role: spec.RolePrep, Replica: 1, Configured: true, ViewActive: true}}
+	e := w.freshEnrollment(t, spec.RolePrep, 1, 77)
+	if err := h.r.Admit([]Fresh{{Role: spec.RolePrep, Enclave: fresh, Enrollment: e}}); err != nil {
+		t.Fatal(err)
+	}
+	h.r.Flush()
+	if countKind(h.enc[spec.RoleExec].inputs(), spec.KindAttest) != 1 {
+		t.Fatal("the replica's own exec was not asked to attest")
+	}
+	_, ec := w.nextEpoch(t, []uint64{0, 2, 3}, e)
+	h.peer(0, spec.KindEpochChange, ec)
+	h.r.Flush()
+	if len(retired) != 1 || retired[0] != spec.RolePrep || len(fresh.inputs()) != 1 || fresh.inputs()[0].Kind != spec.KindConfigure {
+		t.Fatalf("retired %v; fresh prep got %v", retired, fresh.kinds())
+	}
+	if countKind(h.enc[spec.RolePrep].inputs(), spec.KindEpochChange) != 0 || countKind(h.enc[spec.RoleConf].inputs(), spec.KindEpochChange) != 1 {
+		t.Fatal("the epoch change went to the retired prep, or not to conf")
+	}
+}
