@@ -67,14 +67,35 @@ func (o InitOptions) withDefaults() InitOptions {
 
 // NewTemplate builds a validated template and the clients' identities, whose keys
 // are read from rand (64 bytes per client, client.NewIdentity, then 32 bytes per
-// replica for its transport key, whose private half it drops).
+// replica for its transport key, whose private half it drops, then 64 bytes per
+// replica for its broker client, which it registers and drops).
 func NewTemplate(opt InitOptions, rand io.Reader) (*Template, []client.Identity, error) {
-	t, ids, _, err := newTemplate(opt, rand)
+	t, ids, _, _, err := newTemplateBrokers(opt, rand)
 	return t, ids, err
 }
 
 // newTemplate is NewTemplate, also returning the replicas' transport keys.
 func newTemplate(opt InitOptions, rand io.Reader) (*Template, []client.Identity, []ed25519.PrivateKey, error) {
+	t, ids, keys, _, err := newTemplateBrokers(opt, rand)
+	return t, ids, keys, err
+}
+
+// newTemplateBrokers is newTemplate, also returning the replicas' broker clients
+// (whose keys are read from rand after the transport keys).
+func newTemplateBrokers(opt InitOptions, rand io.Reader) (*Template, []client.Identity, []ed25519.PrivateKey, []client.Identity, error) {
+	t, ids, keys, err := newTemplateKeys(opt, rand)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	brokers, err := addBrokerClients(t, rand)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	return t, ids, keys, brokers, t.Validate()
+}
+
+// newTemplateKeys builds the template without broker clients.
+func newTemplateKeys(opt InitOptions, rand io.Reader) (*Template, []client.Identity, []ed25519.PrivateKey, error) {
 	opt = opt.withDefaults()
 	n := 3*opt.F + 1
 	if opt.F > spec.MaxReplicas/3 {
@@ -151,13 +172,13 @@ func newClients(n int, rand io.Reader) ([]client.Identity, error) {
 // when Force is not set.
 var ErrExists = errors.New("operator: cluster directory already exists")
 
-// Init creates cluster directory dir: cluster.json, clients/client-<id>.json and
-// replica-<id>/transport.key. A
+// Init creates cluster directory dir: cluster.json, clients/client-<id>.json,
+// replica-<id>/transport.key and replica-<id>/broker-client.json. A
 // directory that exists and is not empty is refused unless opt.Force is set, in which
 // case its template, credentials and replica configurations (not its bin folder) are
 // replaced.
 func Init(dir string, opt InitOptions, rand io.Reader) (*Template, error) {
-	t, ids, keys, err := newTemplate(opt, rand)
+	t, ids, keys, brokers, err := newTemplateBrokers(opt, rand)
 	if err != nil {
 		return nil, err
 	}
@@ -177,6 +198,11 @@ func Init(dir string, opt InitOptions, rand io.Reader) (*Template, error) {
 	}
 	for i, k := range keys {
 		if err := saveTransportKey(dir, uint64(i), k); err != nil {
+			return nil, err
+		}
+	}
+	for i, c := range brokers {
+		if err := saveBrokerClient(dir, uint64(i), c); err != nil {
 			return nil, err
 		}
 	}
@@ -213,13 +239,14 @@ func WriteInitReport(w io.Writer, dir string, t *Template) {
 		t.CheckpointInterval, t.Window, t.MaxBatchRequests, t.MaxRequestOps)
 	WriteMatrix(w, t)
 	fmt.Fprintf(w, "\nwrote %s (template, no secrets)\n", filepath.Join(dir, TemplateFile))
-	fmt.Fprintf(w, "wrote %d client credentials in %s (secret, mode 0600)\n", len(t.Clients), filepath.Join(dir, ClientsDir))
-	fmt.Fprintf(w, "wrote %d broker transport keys, %s (secret, mode 0600; copy each to its replica's host)\n\n", len(t.Replicas),
-		filepath.Join(dir, "replica-<id>", TransportKeyFile))
+	fmt.Fprintf(w, "wrote %d client credentials in %s (secret, mode 0600)\n", len(t.Clients)-len(t.Replicas), filepath.Join(dir, ClientsDir))
+	fmt.Fprintf(w, "wrote %d broker transport keys and broker client credentials, %s and %s (secret, mode 0600; copy each to its replica's host)\n\n",
+		len(t.Replicas), filepath.Join(dir, "replica-<id>", TransportKeyFile), BrokerClientFile)
 	fmt.Fprint(w, "No enclave keys were written. Every compartment generates its keys inside its own\n"+
 		"process when `splitbft replica` starts and never writes them anywhere (docs/DESIGN.md §5):\n"+
-		"a replica is never restarted from old state. A restarted replica has new keys and\n"+
-		"cannot rejoin this cluster; form a new one (init --force, then start all replicas).\n")
+		"a replica is never restarted from old state. A restarted replica has new keys: started\n"+
+		"again with the same command, it fetches the configuration chain from its peers and has\n"+
+		"its fresh compartments admitted in a new epoch (SPEC.md §17.5).\n")
 	if t.AllowDevInsecure {
 		fmt.Fprint(w, "\nWARNING: this cluster allows dev-insecure evidence: compartments running outside\n"+
 			"any enclave are admitted and have NO TEE protection.\n")

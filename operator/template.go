@@ -56,6 +56,10 @@ type ReplicaTemplate struct {
 	// and clients for the TLS links (SPEC §13.2); the private key is in the replica's
 	// folder (TransportKeyFile).
 	TransportKey Hex `json:"transport_key"`
+	// BrokerClient is the id of the registered client the replica's broker submits
+	// its admissions as (SPEC.md §13.4, §17.5); its credentials are in the replica's
+	// folder (BrokerClientFile). 0: none (a template of an older init).
+	BrokerClient uint64 `json:"broker_client,omitempty"`
 }
 
 // Build returns the build name the replica runs for role r.
@@ -153,6 +157,9 @@ func (t *Template) Validate() error {
 		return err
 	}
 	if err := t.checkGateways(); err != nil {
+		return err
+	}
+	if err := t.checkBrokerClients(); err != nil {
 		return err
 	}
 	return t.checkParams()
