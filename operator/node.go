@@ -21,16 +21,17 @@ type node struct {
 	t       *Template
 	watched [3]*Watched
 
-	mu     sync.Mutex
-	phase  string
-	err    string // a fatal error, shown until the process exits
-	enr    []byte // encoded ReplicaEnrollments, once Init succeeded
-	deal   []byte // encoded GroupKeyShares, on the dealer once dealt
-	cfgRaw []byte // encoded Config, once configured
-	cfg    *spec.Config
-	states [3]string    // attestation state of own compartments, once formed
-	host   *tcpnet.Host // set once the broker runs
-	events EventCounts  // what the event watch counted (events.go)
+	mu       sync.Mutex
+	phase    string
+	err      string // a fatal error, shown until the process exits
+	enr      []byte // encoded ReplicaEnrollments, once Init succeeded
+	deal     []byte // encoded GroupKeyShares, on the dealer once dealt
+	cfgRaw   []byte // encoded Config, once configured
+	cfg      *spec.Config
+	states   [3]string    // attestation state of own compartments, once formed
+	host     *tcpnet.Host // set once the broker runs
+	events   EventCounts  // what the event watch counted (events.go)
+	admitted int          // fresh compartments admitted since start (SPEC §17.5)
 }
 
 // snapshot is what /status and /metrics show, taken at one moment.
@@ -45,6 +46,7 @@ type snapshot struct {
 	events     EventCounts
 	gateway    GatewayStats // nil without a gateway
 	gatewayErr string
+	admitted   int
 }
 
 func (n *node) set(f func(n *node)) {
@@ -65,10 +67,40 @@ func (n *node) formed(cfg *spec.Config, results []attest.Result) {
 	})
 }
 
+// setConfig records the configuration the replica serves now (after forming, a
+// rejoin's chain, or an epoch change), for /config and /status.
+func (n *node) setConfig(cfg *spec.Config) {
+	n.set(func(n *node) { n.cfg, n.cfgRaw = cfg, spec.Encode(cfg) })
+}
+
+// serveChain answers GET /chain from the broker's chain (SPEC §17.7).
+func (n *node) serveChain(w http.ResponseWriter, r *http.Request) {
+	n.mu.Lock()
+	host := n.host
+	n.mu.Unlock()
+	if host == nil {
+		http.Error(w, "not ready", http.StatusServiceUnavailable)
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	ch := make(chan []byte, 1)
+	err := host.Query(ctx, func(r *broker.Replica) {
+		g, changes := r.Chain()
+		ch <- spec.Encode(&Chain{Genesis: g, Changes: changes})
+	})
+	if err != nil {
+		http.Error(w, "the broker's event loop did not answer", http.StatusServiceUnavailable)
+		return
+	}
+	w.Header().Set("Content-Type", "application/cbor")
+	w.Write(<-ch)
+}
+
 // take returns a snapshot; the broker's part is read on its event loop.
 func (n *node) take(ctx context.Context) snapshot {
 	n.mu.Lock()
-	s := snapshot{phase: n.phase, err: n.err, cfg: n.cfg, states: n.states, events: n.events}
+	s := snapshot{phase: n.phase, err: n.err, cfg: n.cfg, states: n.states, events: n.events, admitted: n.admitted}
 	host := n.host
 	n.mu.Unlock()
 	for r := range s.status {
@@ -115,6 +147,7 @@ func (n *node) handler() http.Handler {
 	serveDoc("/enrollments", func(n *node) []byte { return n.enr })
 	serveDoc("/group-key", func(n *node) []byte { return n.deal })
 	serveDoc("/config", func(n *node) []byte { return n.cfgRaw })
+	mux.HandleFunc("GET /chain", n.serveChain)
 	mux.HandleFunc("GET /status", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		enc := json.NewEncoder(w)
@@ -127,13 +160,14 @@ func (n *node) handler() http.Handler {
 
 // statusDoc renders a snapshot as the /status document.
 func (n *node) statusDoc(s snapshot) *ReplicaStatus {
-	st := &ReplicaStatus{Replica: n.id, Cluster: n.t.Name, Phase: s.phase, Error: s.err}
+	st := &ReplicaStatus{Replica: n.id, Cluster: n.t.Name, Phase: s.phase, Error: s.err, Admitted: s.admitted}
 	if s.phase == PhaseRunning && !s.running && st.Error == "" {
 		st.Error = "the broker's event loop did not answer within 2s"
 	}
 	if s.cfg != nil {
 		d := spec.ConfigDigest(s.cfg)
 		st.ConfigDigest = hex.EncodeToString(d[:])
+		st.Epoch, st.EpochStart = s.cfg.Epoch, s.cfg.StartSeq
 		st.DevInsecure = attest.InsecureWarning(s.cfg) != ""
 		st.Primary = s.cfg.Primary(s.status[spec.RolePrep].View)
 	}

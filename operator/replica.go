@@ -50,6 +50,8 @@ type replica struct {
 	host   *tcpnet.Host
 	status net.Listener
 	srv    *http.Server
+	chain  *Chain // the chain followed; written on the broker's event loop once it runs
+	join   bool   // rejoining: the compartments are fresh and must be admitted
 }
 
 // RunReplica runs replica opt.ID of the cluster in opt.Dir until ctx ends: it starts
@@ -64,10 +66,16 @@ func RunReplica(ctx context.Context, opt ReplicaOptions) error {
 		return err
 	}
 	defer rp.close()
-	err = rp.start(ctx)
+	genesis, err := loadGenesis(opt.Dir, opt.ID)
 	var cfg *spec.Config
-	if err == nil {
-		cfg, err = rp.form(ctx)
+	switch {
+	case err != nil:
+	case genesis != nil:
+		cfg, err = rp.rejoin(ctx, genesis)
+	default:
+		if err = rp.start(ctx, spec.Digest{}); err == nil {
+			cfg, err = rp.form(ctx)
+		}
 	}
 	switch {
 	case ctx.Err() != nil:
@@ -132,8 +140,9 @@ func (rp *replica) listen() error {
 	return nil
 }
 
-// start builds (if needed) and starts the compartment processes and Inits them.
-func (rp *replica) start(ctx context.Context) error {
+// start builds (if needed) and starts the compartment processes and Inits them for
+// the epoch whose digest is challenge (zero when forming; SPEC §17.5 step 1).
+func (rp *replica) start(ctx context.Context, challenge spec.Digest) error {
 	me := &rp.t.Replicas[rp.opt.ID]
 	builds := [3]string{me.Prep, me.Conf, me.Exec}
 	binDir, build := rp.opt.BinDir, false
@@ -153,7 +162,7 @@ func (rp *replica) start(ctx context.Context) error {
 		encl[r] = rp.n.watched[r]
 		rp.log.Info("compartment started", "role", spec.RoleName(spec.Role(r)), "build", builds[r], "pid", rp.procs[r].Pid())
 	}
-	if rp.own, err = InitAll(encl, rp.opt.ID); err != nil {
+	if rp.own, err = InitAllFor(encl, rp.opt.ID, challenge); err != nil {
 		return err
 	}
 	body := spec.Encode(&ReplicaEnrollments{Replica: rp.opt.ID, Enrollments: rp.own[:]})
@@ -175,6 +184,10 @@ func (rp *replica) form(ctx context.Context) (*spec.Config, error) {
 		return nil, err
 	}
 	if err := writeConfig(rp.opt.Dir, rp.opt.ID, cfg); err != nil {
+		return nil, err
+	}
+	rp.chain = &Chain{Genesis: spec.Encode(cfg)}
+	if err := os.WriteFile(filepath.Join(replicaDir(rp.opt.Dir, rp.opt.ID), GenesisFile), rp.chain.Genesis, 0o644); err != nil {
 		return nil, err
 	}
 	rp.n.formed(cfg, attest.CheckConfig(cfg, rp.opt.Verifier))
@@ -212,8 +225,15 @@ func writeConfig(dir string, id uint64, cfg *spec.Config) error {
 // run runs the broker until ctx ends.
 func (rp *replica) run(ctx context.Context, cfg *spec.Config) error {
 	r := broker.NewReplica(rp.opt.ID, cfg, rp.enclaves(), rp.host.Net(), rp.opt.Broker)
+	if err := r.SetChain(rp.chain.Genesis, rp.chain.Changes); err != nil {
+		return err
+	}
+	r.SetHooks(rp.hooks())
+	if rp.join {
+		rp.admitAll(ctx, r)
+	}
 	rp.n.set(func(n *node) { n.host, n.phase = rp.host, PhaseRunning })
-	go rp.checkPeersConfig(ctx, spec.Encode(cfg))
+	go rp.checkPeersConfig(ctx, rp.chain.Genesis)
 	go rp.logEvents(ctx, cfg, 100*time.Millisecond)
 	go rp.runGateway(ctx)
 	err := rp.host.Run(ctx, r)
@@ -221,8 +241,8 @@ func (rp *replica) run(ctx context.Context, cfg *spec.Config) error {
 	return err
 }
 
-// checkPeersConfig compares, in the background, the configuration every peer serves
-// with this replica's, and logs (and shows in /status) any difference: replicas that
+// checkPeersConfig compares, in the background, the genesis configuration of the
+// chain every peer serves with this replica's, and logs (and shows in /status) any difference: replicas that
 // formed different configurations cannot talk to each other.
 func (rp *replica) checkPeersConfig(ctx context.Context, own []byte) {
 	pending := map[uint64]bool{}
@@ -231,12 +251,13 @@ func (rp *replica) checkPeersConfig(ctx context.Context, own []byte) {
 	}
 	for len(missingIDs(pending)) > 0 && sleepCtx(ctx, 200*time.Millisecond) == nil {
 		for _, i := range missingIDs(pending) {
-			raw, err := httpGet(ctx, rp.t.Replicas[i].Status, "/config", 2*time.Second, spec.MaxMessageBytes)
-			if err != nil {
+			raw, err := httpGet(ctx, rp.t.Replicas[i].Status, "/chain", 2*time.Second, maxChainBody)
+			var c Chain
+			if err != nil || spec.Decode(raw, &c, maxChainBody) != nil {
 				continue
 			}
 			pending[i] = false
-			if string(raw) != string(own) {
+			if string(c.Genesis) != string(own) {
 				err := fmt.Errorf("replica %d formed a different configuration: it cannot take part with this replica (restart every replica to form one cluster)", i)
 				rp.log.Error(err.Error())
 				rp.n.set(func(n *node) { n.err = err.Error() })

@@ -1,0 +1,69 @@
+package operator
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"testing"
+	"time"
+)
+
+// TestRejoinProcesses is issue 13's operator test (SPEC §13.4 rejoin, §17.5): while a
+// workload runs and is checked against a model, a backup replica's processes are
+// killed with SIGKILL and started again with the same command; it fetches the chain,
+// has its fresh compartments admitted in a new epoch, catches up and serves; then the
+// same for the primary. No result is wrong or lost (the workload checks every
+// answer), and at the end all four replicas agree on a checkpoint in the last epoch.
+func TestRejoinProcesses(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts 16 processes and restarts 8; skipped in -short mode")
+	}
+	t.Skip("needs exec epochs (merge): exec's config ops, votes, epoch-change, attest and group-key-shares outputs, and the compartments' epoch-change input")
+	pc := &procCluster{t: t, wrap: func(_ int, argv []string) []string { return argv }}
+	pc.start(4, "--base-port", strconv.Itoa(freeBase(t, 12)))
+	restarts := 0
+	restart := func(victim int) {
+		pgid := pc.reps[victim].Process.Pid
+		t.Logf("killing replica %d (process group %d) and starting it again", victim, pgid)
+		killGroup(pc.reps[victim])
+		waitGroupGone(t, pgid)
+		restarts++
+		pc.reps[victim] = pc.spawn(victim, fmt.Sprintf("replica-%d-restart-%d.log", victim, restarts), pc.replicaCmd(victim)...)
+	}
+	pc.workload(13, 300, func(i int) {
+		switch i {
+		case 60:
+			restart(3) // a backup
+		case 180:
+			restart(0) // the primary of view 0 (epochs restart at view 0)
+		}
+	})
+	all := []int{0, 1, 2, 3}
+	pc.waitEpoch(all, 2, time.Now().Add(60*time.Second))
+	seq, digests := pc.agreeingCheckpoint(all, 1, time.Now().Add(60*time.Second))
+	for _, i := range all {
+		if digests[i] != digests[0] {
+			t.Fatalf("checkpoint %d: replicas disagree on the state digest: %v", seq, digests)
+		}
+	}
+}
+
+// waitEpoch polls until every replica in live serves a configuration of epoch ≥ min
+// and reports no error.
+func (pc *procCluster) waitEpoch(live []int, min uint64, deadline time.Time) {
+	for {
+		st := pc.status()
+		ok := true
+		for _, i := range live {
+			ok = ok && st[i].Status != nil && st[i].Status.Epoch >= min && st[i].Status.Error == ""
+		}
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			raw, _ := json.MarshalIndent(st, "", " ")
+			pc.t.Fatalf("replicas %v never all reached epoch %d:\n%s", live, min, raw)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
