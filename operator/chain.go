@@ -149,3 +149,29 @@ func (cf *ChainFetcher) fetchOne(ctx context.Context, i uint64, genesis []byte) 
 	}
 	return &c, cfg, nil
 }
+
+// ChainSource returns a client.Options.Chain for the cluster of t: it fetches every
+// replica's chain and returns the longest run of epoch changes after cur that
+// verifies from cur (SPEC.md §17.7), none if no replica serves one.
+func ChainSource(t *Template, timeout time.Duration) func(ctx context.Context, cur *spec.Config) ([]spec.EpochChange, error) {
+	return func(ctx context.Context, cur *spec.Config) ([]spec.EpochChange, error) {
+		groups, _ := fetchCopies(ctx, t, timeout)
+		var best []spec.EpochChange
+		for _, g := range groups {
+			var gen spec.Config
+			if spec.Decode(g.raw, &gen, spec.MaxMessageBytes) != nil || cur.Epoch < gen.Epoch {
+				continue
+			}
+			for _, ch := range g.changes {
+				skip := cur.Epoch - gen.Epoch
+				if uint64(len(ch)) <= skip || len(ch[skip:]) <= len(best) {
+					continue
+				}
+				if _, err := spec.VerifyChain(cur, ch[skip:], verifyEd, broker.AdmitKey); err == nil {
+					best = ch[skip:]
+				}
+			}
+		}
+		return best, nil
+	}
+}

@@ -82,3 +82,53 @@ func TestChainFetch(t *testing.T) {
 		})
 	}
 }
+
+// TestLatestAndChainSource: a client follows the longest chain that verifies from the
+// configuration it trusts, whoever serves it, and ignores a forged one (SPEC §17.7).
+func TestLatestAndChainSource(t *testing.T) {
+	genesis, ec := chainFixture(t)
+	forged := ec
+	forged.Votes = append([]spec.EpochVote(nil), ec.Votes...)
+	forged.Votes[0].Sig[0] ^= 1
+	var g spec.Config
+	spec.Decode(genesis, &g, spec.MaxMessageBytes)
+	for _, tc := range []struct {
+		name    string
+		changes [][]spec.EpochChange
+		epoch   uint64
+	}{
+		{"one replica ahead", [][]spec.EpochChange{nil, {ec}, nil}, 1},
+		{"forged only", [][]spec.EpochChange{{forged}, nil}, 0},
+		{"forged and genuine", [][]spec.EpochChange{{forged}, {ec}}, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			grp := copyGroup{raw: genesis}
+			for i, ch := range tc.changes {
+				grp.replicas, grp.changes = append(grp.replicas, i), append(grp.changes, ch)
+			}
+			if got := latest(&g, []copyGroup{grp}); got.Epoch != tc.epoch {
+				t.Fatalf("latest: epoch %d, want %d", got.Epoch, tc.epoch)
+			}
+			tmpl := &Template{N: 4, F: 1, Replicas: make([]ReplicaTemplate, 4)}
+			for i := range tmpl.Replicas {
+				body := []byte(nil)
+				if i < len(tc.changes) {
+					body = spec.Encode(&Chain{Genesis: genesis, Changes: tc.changes[i]})
+				}
+				srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+					if body == nil {
+						http.Error(w, "down", http.StatusServiceUnavailable)
+						return
+					}
+					w.Write(body)
+				}))
+				defer srv.Close()
+				tmpl.Replicas[i].Status = strings.TrimPrefix(srv.URL, "http://")
+			}
+			got, err := ChainSource(tmpl, time.Second)(context.Background(), &g)
+			if err != nil || uint64(len(got)) != tc.epoch {
+				t.Fatalf("ChainSource: %d changes (%v), want %d", len(got), err, tc.epoch)
+			}
+		})
+	}
+}
