@@ -75,14 +75,25 @@ func (rp *replica) hooks() broker.EpochHooks {
 		Submit: sub.submit,
 		Admitted: func(role spec.Role, epoch uint64) {
 			rp.log.Info("compartment admitted", "role", spec.RoleName(role), "epoch", epoch)
+			if role == spec.RoleExec {
+				rp.join = false // a rejoin's exec is admitted last
+			}
 			rp.n.set(func(n *node) { n.admitted++ })
 		},
 		Retired: func(role spec.Role, _ broker.Enclave) {
 			rp.log.Info("compartment retired: replaced in the new epoch", "role", spec.RoleName(role))
+			rp.retire(role)
 		},
 		AdmitFailed: func(err error) {
-			rp.log.Error("admission failed; restart the replica to try again", "err", err)
-			rp.n.set(func(n *node) { n.err = err.Error() })
+			if rp.join {
+				rp.log.Error("admission failed; restart the replica to try again", "err", err)
+				rp.n.set(func(n *node) { n.err = err.Error() })
+			} else {
+				rp.log.Warn("recovery abandoned; the old compartments stay in service", "err", err)
+			}
+			for role := range 3 {
+				rp.dropPending(spec.Role(role))
+			}
 		},
 	}
 }

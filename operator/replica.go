@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/splitbft/splitbft/attest"
@@ -30,6 +31,9 @@ type ReplicaOptions struct {
 	Broker   broker.Options  // broker tuning (ticks are Tick long)
 	Tick     time.Duration   // broker tick; default 10ms
 	Verifier attest.Verifier // default attest.DefaultVerifier()
+	// RecoverEvery, when positive, replaces this replica's compartments one at a time
+	// in its time slots of length RecoverEvery/n (proactive recovery, SPEC §17.6).
+	RecoverEvery time.Duration
 	// InsecureTransport runs the broker's ports over plain TCP without
 	// authentication (SPEC §13.2), for measuring the transport's cost only.
 	InsecureTransport bool
@@ -52,6 +56,11 @@ type replica struct {
 	srv    *http.Server
 	chain  *Chain // the chain followed; written on the broker's event loop once it runs
 	join   bool   // rejoining: the compartments are fresh and must be admitted
+
+	binDir    string // compartment binaries …
+	buildBins bool   // … built there when missing
+	mu        sync.Mutex
+	pending   [3]*pendingProc // fresh processes waiting for admission (recover.go); guarded by mu, as procs is once running
 }
 
 // RunReplica runs replica opt.ID of the cluster in opt.Dir until ctx ends: it starts
@@ -106,6 +115,7 @@ func newReplica(opt ReplicaOptions) (*replica, error) {
 	}
 	log := opt.Log.With("replica", opt.ID)
 	rp := &replica{opt: opt, t: t, log: log, n: &node{id: opt.ID, t: t, phase: PhaseStarting}}
+	rp.n.recover = rp.serveRecover
 	return rp, rp.listen()
 }
 
@@ -149,17 +159,23 @@ func (rp *replica) start(ctx context.Context, challenge spec.Digest) error {
 	if binDir == "" {
 		binDir, build = filepath.Join(rp.opt.Dir, "bin"), true
 	}
+	rp.binDir, rp.buildBins = binDir, build
 	paths, err := EnsureBinaries(ctx, binDir, builds, build, rp.log)
 	if err != nil {
 		return err
 	}
-	if rp.procs, err = StartCompartments(paths, rp.opt.Runner, rp.opt.Stderr); err != nil {
+	procs, err := StartCompartments(paths, rp.opt.Runner, rp.opt.Stderr)
+	rp.mu.Lock()
+	rp.procs = procs
+	rp.mu.Unlock()
+	if err != nil {
 		return err
 	}
 	var encl [3]broker.Enclave
 	for r := range rp.procs {
-		rp.n.watched[r] = Watch(rp.procs[r], spec.Role(r), builds[r], rp.log)
-		encl[r] = rp.n.watched[r]
+		w := Watch(rp.procs[r], spec.Role(r), builds[r], rp.log)
+		rp.n.set(func(n *node) { n.watched[r] = w })
+		encl[r] = w
 		rp.log.Info("compartment started", "role", spec.RoleName(spec.Role(r)), "build", builds[r], "pid", rp.procs[r].Pid())
 	}
 	if rp.own, err = InitAllFor(encl, rp.opt.ID, challenge); err != nil {
@@ -199,6 +215,8 @@ func (rp *replica) form(ctx context.Context) (*spec.Config, error) {
 // enclaves returns the watched compartments as broker enclaves.
 func (rp *replica) enclaves() [3]broker.Enclave {
 	var encl [3]broker.Enclave
+	rp.n.mu.Lock()
+	defer rp.n.mu.Unlock()
 	for r, w := range rp.n.watched {
 		encl[r] = w
 	}
@@ -236,6 +254,9 @@ func (rp *replica) run(ctx context.Context, cfg *spec.Config) error {
 	go rp.checkPeersConfig(ctx, rp.chain.Genesis)
 	go rp.logEvents(ctx, cfg, 100*time.Millisecond)
 	go rp.runGateway(ctx)
+	if rp.opt.RecoverEvery > 0 {
+		go rp.recoverLoop(ctx, rp.opt.RecoverEvery)
+	}
 	err := rp.host.Run(ctx, r)
 	rp.host = nil // Run closed it
 	return err
@@ -278,7 +299,15 @@ func (rp *replica) close() {
 	if rp.host != nil {
 		rp.host.Close()
 	}
-	CloseCompartments(rp.procs)
+	rp.mu.Lock()
+	procs, pending := rp.procs, rp.pending
+	rp.mu.Unlock()
+	CloseCompartments(procs)
+	for _, p := range pending {
+		if p != nil {
+			p.proc.Close()
+		}
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	if err := rp.srv.Shutdown(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {

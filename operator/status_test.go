@@ -81,7 +81,7 @@ func testSnapshot() snapshot {
 
 func TestStatusDoc(t *testing.T) {
 	n := testNode(t)
-	doc := n.statusDoc(testSnapshot())
+	doc := n.statusDoc(n.withWatched(testSnapshot()))
 	if len(doc.Compartments) != 3 || doc.Phase != PhaseRunning || doc.Replica != 1 {
 		t.Fatalf("status %+v", doc)
 	}
@@ -108,7 +108,7 @@ func TestStatusTable(t *testing.T) {
 	n := testNode(t)
 	results := []StatusResult{
 		{Replica: 0, Err: errors.New("dial tcp 127.0.0.1:7002: connection refused")},
-		{Replica: 1, Status: n.statusDoc(testSnapshot())},
+		{Replica: 1, Status: n.statusDoc(n.withWatched(testSnapshot()))},
 	}
 	tmpl := &Template{N: 4, F: 1}
 	var buf bytes.Buffer
@@ -143,7 +143,7 @@ func TestStatusTable(t *testing.T) {
 func TestNodeMetrics(t *testing.T) {
 	n := testNode(t)
 	var buf bytes.Buffer
-	if err := n.writeMetrics(&buf, testSnapshot()); err != nil {
+	if err := n.writeMetrics(&buf, n.withWatched(testSnapshot())); err != nil {
 		t.Fatal(err)
 	}
 	types, samples := mustParse(t, buf.String())
@@ -264,4 +264,10 @@ func TestTimeoutError(t *testing.T) {
 	if err := h.explainTimeout(cause, time.Second); !strings.Contains(err.Error(), "yet 3 of 4 replicas look healthy (view 1, primary 1)") {
 		t.Errorf("with a quorum: %q", err)
 	}
+}
+
+// withWatched gives a test snapshot the node's compartments, as take does.
+func (n *node) withWatched(s snapshot) snapshot {
+	s.watched = n.watched
+	return s
 }
