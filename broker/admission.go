@@ -38,6 +38,7 @@ type admission struct {
 	sentAt  uint64               // tick of the last attest broadcast or submission
 	exec    *Fresh               // a fresh exec installed and waiting for its group key share
 	shares  []spec.GroupKeyShare // shares received for it, not yet tried
+	early   []spec.GroupKeyShare // shares for a fresh exec that came before the epoch change
 	trying  bool                 // a configure with a share is queued or running
 }
 

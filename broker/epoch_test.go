@@ -421,3 +421,58 @@ func TestRecoverOneRetires(t *testing.T) {
 		t.Fatal("the epoch change went to the retired prep, or not to conf")
 	}
 }
+
+// TestAdmissionEarlyShare: a group key share that arrives before the epoch change
+// admitting the fresh exec (a peer adopted first) is kept and used at install.
+func TestAdmissionEarlyShare(t *testing.T) {
+	w := epochWorld(t, 14)
+	rj := newRejoin(t, w)
+	rj.attestAll(0, 1, 2)
+	next, ec := w.nextEpoch(t, []uint64{0, 1, 2}, rj.fresh[0].Enrollment, rj.fresh[1].Enrollment, rj.fresh[2].Enrollment)
+	share := spec.GroupKeyShare{Dealer: next.Replicas[2].Exec.Body.BoxKey, Recipient: rj.fresh[2].Enrollment.Body.BoxKey, GroupKey: next.ExecGroupKey}
+	rj.peer(2, KindShare, &spec.GroupKeyShares{Shares: []spec.GroupKeyShare{share}})
+	rj.r.Flush()
+	if len(rj.enc[spec.RoleExec].inputs()) != 0 {
+		t.Fatal("exec configured before the epoch change")
+	}
+	rj.peer(0, spec.KindEpochChange, ec)
+	rj.r.Flush()
+	if ins := rj.enc[spec.RoleExec].inputs(); len(ins) != 1 || ins[0].Kind != spec.KindConfigure || len(rj.admitted) != 3 {
+		t.Fatalf("exec got %v, admitted %v: the early share was not used", rj.enc[spec.RoleExec].kinds(), rj.admitted)
+	}
+}
+
+// TestFreshExecRejectedShare: when the fresh exec rejects its configure (a bad
+// share), the broker tries the next share.
+func TestFreshExecRejectedShare(t *testing.T) {
+	w := epochWorld(t, 15)
+	rj := newRejoin(t, w)
+	rj.attestAll(0, 1, 2)
+	next, ec := w.nextEpoch(t, []uint64{0, 1, 2}, rj.fresh[0].Enrollment, rj.fresh[1].Enrollment, rj.fresh[2].Enrollment)
+	rj.peer(0, spec.KindEpochChange, ec)
+	rj.r.Flush()
+	exec := rj.enc[spec.RoleExec]
+	exec.st.Configured = false
+	bad := spec.GroupKeyShare{Dealer: next.Replicas[0].Exec.Body.BoxKey, Recipient: rj.fresh[2].Enrollment.Body.BoxKey, GroupKey: next.ExecGroupKey, Sealed: []byte("bad")}
+	exec.script = func(f *fakeEnclave, in spec.Input) []spec.Output {
+		var c spec.Configure
+		spec.Decode(in.Body, &c, spec.MaxMessageBytes)
+		if string(c.Share[0].Sealed) == "bad" {
+			return []spec.Output{{Kind: spec.KindReject, Body: spec.Encode(&spec.Rejection{Index: 0, Code: spec.CodeBadSignature})}}
+		}
+		f.st.Configured = true
+		return nil
+	}
+	good := bad
+	good.Dealer, good.Sealed = next.Replicas[1].Exec.Body.BoxKey, []byte("good")
+	rj.peer(0, KindShare, &spec.GroupKeyShares{Shares: []spec.GroupKeyShare{bad}})
+	rj.r.Flush()
+	if len(rj.admitted) != 2 {
+		t.Fatalf("admitted %v after a rejected share", rj.admitted)
+	}
+	rj.peer(1, KindShare, &spec.GroupKeyShares{Shares: []spec.GroupKeyShare{good}})
+	rj.r.Flush()
+	if n := countKind(exec.inputs(), spec.KindConfigure); n != 2 || len(rj.admitted) != 3 || rj.r.Admitting() {
+		t.Fatalf("%d configures, admitted %v, admitting %v", n, rj.admitted, rj.r.Admitting())
+	}
+}

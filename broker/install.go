@@ -30,10 +30,10 @@ func (r *Replica) installAdmitted() uint64 {
 		r.install(f)
 	}
 	if len(missing) > 0 {
-		exec := a.exec
 		r.failAdmission(fmt.Errorf("broker: epoch %d did not admit the fresh %v", r.cfg.Epoch, missing))
-		if exec != nil { // the exec was admitted: keep waiting for its share
-			r.adm = &admission{exec: exec}
+		if a.exec != nil { // the exec was admitted: it still waits for its share
+			a.fresh, a.op = nil, nil
+			r.adm = a
 		}
 		return mask
 	}
@@ -53,6 +53,11 @@ func (r *Replica) install(f *Fresh) {
 	if f.Role == spec.RoleExec {
 		r.down[f.Role] = true // until a share arrives
 		r.adm.exec = f
+		early := r.adm.early
+		r.adm.early = nil
+		for _, s := range early {
+			r.onShare(s)
+		}
 	} else {
 		r.down[f.Role] = false
 		r.enqueue(f.Role, spec.KindConfigure, spec.Encode(&spec.Configure{Config: spec.Encode(r.cfg)}))
@@ -96,6 +101,10 @@ func (r *Replica) onSharesOutput(role spec.Role, body []byte) {
 // configuration, it is kept and tried (the exec checks the rest, G1–G3 of §11.2).
 func (r *Replica) onShare(s spec.GroupKeyShare) {
 	a := r.adm
+	if a != nil && a.exec == nil {
+		r.keepEarlyShare(s)
+		return
+	}
 	if a == nil || a.exec == nil || s.Recipient != a.exec.Enrollment.Body.BoxKey || s.GroupKey != r.cfg.ExecGroupKey ||
 		s.Dealer == s.Recipient || !slices.ContainsFunc(r.cfg.Replicas, func(rc spec.ReplicaConfig) bool { return rc.Exec.Body.BoxKey == s.Dealer }) ||
 		uint64(len(a.shares)) >= r.cfg.N || slices.ContainsFunc(a.shares, func(o spec.GroupKeyShare) bool { return o.Dealer == s.Dealer }) {
@@ -104,6 +113,20 @@ func (r *Replica) onShare(s spec.GroupKeyShare) {
 	}
 	a.shares = append(a.shares, s)
 	r.tryShare()
+}
+
+// keepEarlyShare keeps a share for a fresh exec of the admission in progress that
+// arrived before the epoch change admitting it (a peer exec adopted it first); at
+// most n are kept, and install tries them.
+func (r *Replica) keepEarlyShare(s spec.GroupKeyShare) {
+	a := r.adm
+	for _, f := range a.fresh {
+		if f.Role == spec.RoleExec && f.Enrollment.Body.BoxKey == s.Recipient && uint64(len(a.early)) < r.cfg.N {
+			a.early = append(a.early, s)
+			return
+		}
+	}
+	r.m.Unwanted++
 }
 
 // tryShare configures the fresh exec with the next untried share.
