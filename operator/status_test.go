@@ -234,6 +234,7 @@ func TestAssessHealth(t *testing.T) {
 		{"one unreachable", []StatusResult{ok(0), {Replica: 1, Err: down}, ok(2), ok(3)}, ExitDegraded, 5, "replica 1 unreachable"},
 		{"a dead compartment", []StatusResult{ok(0), ok(1), mod(2, func(s *ReplicaStatus) { s.Compartments[2].Alive = false }), ok(3)}, ExitDegraded, 5, "replica 2 exec dead"},
 		{"alone with its own configuration", []StatusResult{ok(0), ok(1), ok(2), mod(3, func(s *ReplicaStatus) { s.ConfigDigest = "bb" })}, ExitDegraded, 5, "replica 3 formed another configuration"},
+		{"an epoch behind", []StatusResult{ok(0), ok(1), ok(2), mod(3, func(s *ReplicaStatus) { s.ConfigDigest, s.Epoch = "bb", 1 })}, ExitDegraded, 5, "replica 3 in epoch 1, the others in epoch 0"},
 		{"behind in view", []StatusResult{ok(0), ok(1), ok(2), mod(3, func(s *ReplicaStatus) { s.Compartments[1].View = 4 })}, ExitDegraded, 5, "replica 3 not in the current view"},
 		{"changing view", []StatusResult{ok(0), ok(1), mod(2, func(s *ReplicaStatus) { s.Compartments[1].ViewActive = false }), ok(3)}, ExitDegraded, 5, "replica 2 not in the current view"},
 		{"all changing view", []StatusResult{mod(0, func(s *ReplicaStatus) { s.Compartments[1].View, s.Compartments[1].ViewActive = 6, false }),
