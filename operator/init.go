@@ -33,6 +33,10 @@ type InitOptions struct {
 	// (SPEC.md §16) with GatewayClients client identities of its own (default 4),
 	// numbered after the Clients.
 	RedisPort, GatewayClients int
+	// Members governance member keys are made (SPEC.md §17.2), written to members/;
+	// MemberThreshold signatures a proposal needs (default: a majority of them).
+	Members         int
+	MemberThreshold uint64
 }
 
 func (o InitOptions) withDefaults() InitOptions {
@@ -83,15 +87,26 @@ func newTemplate(opt InitOptions, rand io.Reader) (*Template, []client.Identity,
 // newTemplateBrokers is newTemplate, also returning the replicas' broker clients
 // (whose keys are read from rand after the transport keys).
 func newTemplateBrokers(opt InitOptions, rand io.Reader) (*Template, []client.Identity, []ed25519.PrivateKey, []client.Identity, error) {
+	t, ids, keys, brokers, _, err := newTemplateAll(opt, rand)
+	return t, ids, keys, brokers, err
+}
+
+// newTemplateAll is newTemplateBrokers, also returning the member keys (read from
+// rand after the broker clients').
+func newTemplateAll(opt InitOptions, rand io.Reader) (*Template, []client.Identity, []ed25519.PrivateKey, []client.Identity, []ed25519.PrivateKey, error) {
 	t, ids, keys, err := newTemplateKeys(opt, rand)
 	if err != nil {
-		return nil, nil, nil, nil, err
+		return nil, nil, nil, nil, nil, err
 	}
 	brokers, err := addBrokerClients(t, rand)
 	if err != nil {
-		return nil, nil, nil, nil, err
+		return nil, nil, nil, nil, nil, err
 	}
-	return t, ids, keys, brokers, t.Validate()
+	members, err := addMembers(t, opt.Members, opt.MemberThreshold, rand)
+	if err != nil {
+		return nil, nil, nil, nil, nil, err
+	}
+	return t, ids, keys, brokers, members, t.Validate()
 }
 
 // newTemplateKeys builds the template without broker clients.
@@ -178,7 +193,7 @@ var ErrExists = errors.New("operator: cluster directory already exists")
 // case its template, credentials and replica configurations (not its bin folder) are
 // replaced.
 func Init(dir string, opt InitOptions, rand io.Reader) (*Template, error) {
-	t, ids, keys, brokers, err := newTemplateBrokers(opt, rand)
+	t, ids, keys, brokers, members, err := newTemplateAll(opt, rand)
 	if err != nil {
 		return nil, err
 	}
@@ -206,6 +221,9 @@ func Init(dir string, opt InitOptions, rand io.Reader) (*Template, error) {
 			return nil, err
 		}
 	}
+	if err := saveMembers(dir, members); err != nil {
+		return nil, err
+	}
 	return t, nil
 }
 
@@ -223,7 +241,7 @@ func prepareDir(dir string, force bool) error {
 		return fmt.Errorf("%w: %s is not empty (use --force to replace its cluster)", ErrExists, dir)
 	}
 	old, _ := filepath.Glob(filepath.Join(dir, "replica-*"))
-	old = append(old, filepath.Join(dir, TemplateFile), filepath.Join(dir, ClientsDir))
+	old = append(old, filepath.Join(dir, TemplateFile), filepath.Join(dir, ClientsDir), filepath.Join(dir, MembersDir))
 	for _, p := range old {
 		if err := os.RemoveAll(p); err != nil {
 			return err
@@ -242,6 +260,10 @@ func WriteInitReport(w io.Writer, dir string, t *Template) {
 	fmt.Fprintf(w, "wrote %d client credentials in %s (secret, mode 0600)\n", len(t.Clients)-len(t.Replicas), filepath.Join(dir, ClientsDir))
 	fmt.Fprintf(w, "wrote %d broker transport keys and broker client credentials, %s and %s (secret, mode 0600; copy each to its replica's host)\n\n",
 		len(t.Replicas), filepath.Join(dir, "replica-<id>", TransportKeyFile), BrokerClientFile)
+	if len(t.Members) > 0 {
+		fmt.Fprintf(w, "wrote %d governance member keys in %s (secret, mode 0600; give each to its member); a proposal needs %d signatures (splitbft propose)\n\n",
+			len(t.Members), filepath.Join(dir, MembersDir), t.Threshold)
+	}
 	fmt.Fprint(w, "No enclave keys were written. Every compartment generates its keys inside its own\n"+
 		"process when `splitbft replica` starts and never writes them anywhere (docs/DESIGN.md §5):\n"+
 		"a replica is never restarted from old state. A restarted replica has new keys: started\n"+

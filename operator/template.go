@@ -37,6 +37,10 @@ type Template struct {
 	Replicas         []ReplicaTemplate `json:"replicas"` // Replicas[i].ID == i
 	Builds           []BuildPolicy     `json:"builds"`   // the accepted builds per role (§7.3)
 	Clients          []ClientKeys      `json:"clients"`  // sorted by strictly increasing ID
+	// Members are the governance members' Ed25519 public keys and Threshold the
+	// member signatures a proposal needs (SPEC.md §17.2); none: no governance.
+	Members   []Hex  `json:"members,omitempty"`
+	Threshold uint64 `json:"threshold,omitempty"`
 }
 
 // ReplicaTemplate is one replica's addresses and the builds it runs.
@@ -173,7 +177,12 @@ func (t *Template) checkParams() error {
 	c := &spec.Config{Version: spec.WireVersion, Name: []byte(t.Name), N: t.N, F: t.F,
 		CheckpointInterval: t.CheckpointInterval, Window: t.Window, MaxBatchRequests: t.MaxBatchRequests,
 		MaxRequestOps: t.MaxRequestOps, MaxOpBytes: t.MaxOpBytes, AllowDevInsecure: true,
-		Builds: pol, Clients: t.ClientConfigs(), ExecGroupKey: spec.PublicKey{0xAA, 0xAA}}
+		Builds: pol, Clients: t.ClientConfigs(), ExecGroupKey: spec.PublicKey{0xAA, 0xAA}, Threshold: t.Threshold}
+	members, err := t.memberConfig()
+	if err != nil {
+		return err
+	}
+	c.Members = members
 	for i := range t.Replicas {
 		rc := spec.ReplicaConfig{ID: uint64(i)}
 		for r := spec.RolePrep; r <= spec.RoleExec; r++ {

@@ -65,6 +65,8 @@ func parseInitFlags(args []string, stdout, stderr io.Writer) (string, operator.I
 	fs.BoolVar(&opt.Force, "force", false, "replace the cluster in an existing directory")
 	fs.IntVar(&opt.RedisPort, "redis-port", 0, "give replica i a Redis gateway on 127.0.0.1:PORT+i (SPEC.md §16; 0: none)")
 	fs.IntVar(&opt.GatewayClients, "gateway-clients", 4, "with --redis-port: client identities per gateway")
+	fs.IntVar(&opt.Members, "members", 0, "governance member keys to create in DIR/members (SPEC.md §17.2; 0: no governance)")
+	fs.Uint64Var(&opt.MemberThreshold, "member-threshold", 0, "member signatures a proposal needs (default: a majority of --members)")
 	words, err := parseFlags(fs, args, stdout)
 	if err != nil {
 		return "", opt, err
