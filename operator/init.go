@@ -78,12 +78,6 @@ func NewTemplate(opt InitOptions, rand io.Reader) (*Template, []client.Identity,
 	return t, ids, err
 }
 
-// newTemplate is NewTemplate, also returning the replicas' transport keys.
-func newTemplate(opt InitOptions, rand io.Reader) (*Template, []client.Identity, []ed25519.PrivateKey, error) {
-	t, ids, keys, _, err := newTemplateBrokers(opt, rand)
-	return t, ids, keys, err
-}
-
 // newTemplateBrokers is newTemplate, also returning the replicas' broker clients
 // (whose keys are read from rand after the transport keys).
 func newTemplateBrokers(opt InitOptions, rand io.Reader) (*Template, []client.Identity, []ed25519.PrivateKey, []client.Identity, error) {
