@@ -77,37 +77,47 @@ func (pc *procCluster) waitEpoch(live []int, min uint64, deadline time.Time) {
 // fetches and verifies the chain from its peers, starts fresh compartments for the
 // current epoch, runs, and asks its peers to attest them, while the workload goes on
 // and every answer is checked.
+// Replica 0, the primary and the group key's dealer, once formed a cluster of its own
+// when restarted (issue 13); it is the second case.
 func TestRestartFetchesChain(t *testing.T) {
 	if testing.Short() {
-		t.Skip("starts 16 processes and restarts 4; skipped in -short mode")
+		t.Skip("starts 16 processes and restarts 4, twice; skipped in -short mode")
 	}
+	for _, victim := range []int{3, 0} {
+		t.Run(fmt.Sprintf("replica %d", victim), func(t *testing.T) { restartFetchesChain(t, victim) })
+	}
+}
+
+func restartFetchesChain(t *testing.T, victim int) {
 	pc := &procCluster{t: t, wrap: func(_ int, argv []string) []string { return argv }}
 	pc.start(4, "--base-port", strconv.Itoa(freeBase(t, 12)))
+	logName := fmt.Sprintf("replica-%d-restart.log", victim)
 	pc.workload(17, 60, func(i int) {
 		if i != 20 {
 			return
 		}
-		pgid := pc.reps[3].Process.Pid
-		killGroup(pc.reps[3])
+		pgid := pc.reps[victim].Process.Pid
+		killGroup(pc.reps[victim])
 		waitGroupGone(t, pgid)
-		pc.reps[3] = pc.spawn(3, "replica-3-restart.log", pc.replicaCmd(3)...)
+		pc.reps[victim] = pc.spawn(victim, logName, pc.replicaCmd(victim)...)
 	})
+	other := (victim + 1) % 4
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		st := pc.status()
-		if s3, s0 := st[3].Status, st[0].Status; s3 != nil && s0 != nil && s3.Phase == PhaseRunning {
-			if s3.ConfigDigest != s0.ConfigDigest || s3.Epoch != s0.Epoch {
-				t.Fatalf("the restarted replica serves configuration %s (epoch %d), replica 0 %s (epoch %d)", s3.ConfigDigest, s3.Epoch, s0.ConfigDigest, s0.Epoch)
+		if sv, so := st[victim].Status, st[other].Status; sv != nil && so != nil && sv.Phase == PhaseRunning {
+			if sv.ConfigDigest != so.ConfigDigest || sv.Epoch != so.Epoch {
+				t.Fatalf("the restarted replica serves configuration %s (epoch %d), replica %d %s (epoch %d)", sv.ConfigDigest, sv.Epoch, other, so.ConfigDigest, so.Epoch)
 			}
 			break
 		}
 		if time.Now().After(deadline) {
-			raw, _ := json.MarshalIndent(st[3], "", " ")
+			raw, _ := json.MarshalIndent(st[victim], "", " ")
 			t.Fatalf("the restarted replica is not running after 60s:\n%s", raw)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	logs, _ := os.ReadFile(filepath.Join(pc.dir, "replica-3-restart.log"))
+	logs, _ := os.ReadFile(filepath.Join(pc.dir, logName))
 	for _, want := range []string{"does not form a new one", "chain fetched and verified", "admission started"} {
 		if !strings.Contains(string(logs), want) {
 			t.Errorf("the restarted replica's log lacks %q:\n%s", want, logs)
