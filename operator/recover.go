@@ -161,6 +161,14 @@ func (rp *replica) serveRecover(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprintf(w, "replica %d: fresh %s (%s) started; admission in progress (splitbft status shows the epoch)\n", rp.opt.ID, spec.RoleName(role), build)
 }
 
+// recoverSlot returns the slot of length slot that now falls in, and whether replica
+// id may start a recovery in it (SPEC.md §17.6): the slot is id's (t mod n == id), no
+// recovery started in it yet (t != last), and the epoch has not changed for one slot.
+func recoverSlot(now time.Time, slot time.Duration, n, id uint64, last int64, epochAt time.Time) (int64, bool) {
+	t := now.UnixNano() / int64(slot)
+	return t, uint64(t)%n == id && t != last && now.Sub(epochAt) >= slot
+}
+
 // recoverLoop replaces this replica's compartments in turn (prep, conf, exec, …) in
 // the time slots of SPEC.md §17.6: slot t of length every/n belongs to replica t mod
 // n, and a recovery starts only when the epoch has not changed for one slot.
@@ -178,8 +186,8 @@ func (rp *replica) recoverLoop(ctx context.Context, every time.Duration) {
 		case <-ctx.Done():
 			return
 		case now := <-tick.C:
-			t := now.UnixNano() / int64(slot)
-			if uint64(t)%n != rp.opt.ID || t == last || now.Sub(rp.n.epochSince()) < slot {
+			t, ok := recoverSlot(now, slot, n, rp.opt.ID, last, rp.n.epochSince())
+			if !ok {
 				continue
 			}
 			last = t

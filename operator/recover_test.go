@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestServeRecover: the recover endpoint answers loopback clients only, and says
@@ -34,5 +35,32 @@ func TestServeRecover(t *testing.T) {
 				t.Fatalf("%d %q, want %d with %q", w.Code, w.Body.String(), tc.code, tc.body)
 			}
 		})
+	}
+}
+
+// TestRecoverSlot: replica i recovers only in its own slots (t mod n == i), once per
+// slot, and not within a slot of the last epoch change (SPEC §17.6), so at most one
+// replica recovers at a time.
+func TestRecoverSlot(t *testing.T) {
+	slot := time.Minute
+	base := time.Unix(0, 0).Add(400 * slot) // slot 400: 400 mod 4 == 0
+	old := base.Add(-time.Hour)
+	for _, tc := range []struct {
+		name    string
+		now     time.Time
+		id      uint64
+		last    int64
+		epochAt time.Time
+		ok      bool
+	}{
+		{"own slot", base.Add(time.Second), 0, -1, old, true},
+		{"another's slot", base.Add(time.Second), 1, -1, old, false},
+		{"next replica's slot", base.Add(slot + time.Second), 1, -1, old, true},
+		{"already this slot", base.Add(30 * time.Second), 0, 400, old, false},
+		{"epoch changed within a slot", base.Add(time.Second), 0, -1, base.Add(-30 * time.Second), false},
+	} {
+		if _, ok := recoverSlot(tc.now, slot, 4, tc.id, tc.last, tc.epochAt); ok != tc.ok {
+			t.Errorf("%s: %v, want %v", tc.name, ok, tc.ok)
+		}
 	}
 }
