@@ -3,6 +3,7 @@ package operator
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"crypto/rand"
 	"fmt"
 	"time"
@@ -105,8 +106,19 @@ func (rp *replica) onEpoch(cfg *spec.Config, ec *spec.EpochChange) {
 		rp.log.Error("cannot persist the chain", "err", err)
 	}
 	rp.n.setConfig(cfg)
+	rp.followClients(cfg)
 	d := spec.ConfigDigest(cfg)
 	rp.log.Info("epoch changed", "epoch", cfg.Epoch, "start_seq", cfg.StartSeq, "config_digest", fmt.Sprintf("%x", d[:8]))
+}
+
+// followClients has the client port authenticate the clients cfg registers (an epoch
+// may add or remove clients, SPEC §17.2).
+func (rp *replica) followClients(cfg *spec.Config) {
+	keys := make(map[uint64]ed25519.PublicKey, len(cfg.Clients))
+	for _, c := range cfg.Clients {
+		keys[c.ID] = ed25519.PublicKey(bytes.Clone(c.SignKey[:]))
+	}
+	rp.host.SetClientKeys(keys)
 }
 
 // admitSubmitter builds the broker client's admission request: one per (epoch, op),

@@ -247,6 +247,7 @@ func (rp *replica) run(ctx context.Context, cfg *spec.Config) error {
 		return err
 	}
 	r.SetHooks(rp.hooks())
+	rp.followClients(cfg)
 	if rp.join {
 		rp.admitAll(ctx, r)
 	}

@@ -137,3 +137,25 @@ func TestConnectionBudgets(t *testing.T) {
 		t.Errorf("%d refusals at accept logged, want 1 (the fourth connection):\n%s", n, rn.logs.tail(2000))
 	}
 }
+
+// TestSetClientKeys: the registered clients follow the configuration (SPEC §13.2,
+// §17.2): a key registered by SetClientKeys authenticates on the client port while
+// the host runs, and a key it no longer lists is refused.
+func TestSetClientKeys(t *testing.T) {
+	f := newFixture(t, 13, 2, 0)
+	nd := f.start(0)
+	stranger := strangerKey()
+	hello := clientMsg(tcpnet.ClientHello, 500, []byte(tcpnet.ClientProto))
+	conn := dialAs(t, f.clientAddrs[0], stranger)
+	conn.Write(hello)
+	expectClosed(t, conn, "an unregistered client")
+	nd.host.SetClientKeys(map[uint64]ed25519.PublicKey{500: stranger.Public().(ed25519.PublicKey)})
+	dialHello(t, f.clientAddrs[0], stranger, hello)
+	eventually(t, 5*time.Second, "the newly registered client to be accepted", func() (bool, string) {
+		st := nd.host.Stats().Clients
+		return st.Accepted == 1, fmt.Sprintf("%+v", st)
+	})
+	old := dialAs(t, f.clientAddrs[0], clientKey(f.ids[0]))
+	old.Write(clientMsg(tcpnet.ClientHello, 100, []byte(tcpnet.ClientProto)))
+	expectClosed(t, old, "a client no longer registered")
+}

@@ -7,20 +7,45 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"sync/atomic"
 )
 
-// hostAuth is a Host's authentication state (SPEC §13.2), fixed at Listen.
+// hostAuth is a Host's authentication state (SPEC §13.2), fixed at Listen except
+// the registered clients, which follow the configuration's epochs (SetClientKeys).
 type hostAuth struct {
 	cert      tls.Certificate
 	peerTLS   *tls.Config // peer port acceptor; nil when Insecure
 	clientTLS *tls.Config // client port acceptor; nil when Insecure
 	peerSrc   *sourceLimit
 	clientSrc *sourceLimit
+	clients   atomic.Pointer[clientKeys]
+}
+
+// clientKeys are the registered clients' keys, by id and as a set.
+type clientKeys struct {
+	byID  map[uint64]ed25519.PublicKey
+	byKey map[string]bool
+}
+
+func newClientKeys(keys map[uint64]ed25519.PublicKey) *clientKeys {
+	ck := &clientKeys{byID: make(map[uint64]ed25519.PublicKey, len(keys)), byKey: make(map[string]bool, len(keys))}
+	for id, k := range keys {
+		ck.byID[id], ck.byKey[string(k)] = k, true
+	}
+	return ck
+}
+
+// SetClientKeys replaces the registered clients' keys (SPEC §13.2, §17.2: an epoch
+// may add or remove clients); safe while the host runs. It affects connections
+// authenticated from then on; open ones stay until they close.
+func (h *Host) SetClientKeys(keys map[uint64]ed25519.PublicKey) {
+	h.auth.clients.Store(newClientKeys(keys))
 }
 
 // initAuth checks the keys of opt and builds the acceptors' TLS configurations.
 func (h *Host) initAuth() error {
 	o := &h.opt
+	h.auth.clients.Store(newClientKeys(o.ClientKeys))
 	rate, burst := float64(o.AcceptRate), float64(o.AcceptBurst)
 	h.auth.peerSrc, h.auth.clientSrc = newSourceLimit(o.MaxPendingPerIP, rate, burst), newSourceLimit(o.MaxPendingPerIP, rate, burst)
 	if o.Insecure {
@@ -40,13 +65,9 @@ func (h *Host) initAuth() error {
 		}
 	}
 	others := func(k ed25519.PublicKey) bool { return keyIn(o.PeerKeys, k) && !o.PeerKeys[o.ID].Equal(k) }
-	clients := map[string]bool{}
-	for _, k := range o.ClientKeys {
-		clients[string(k)] = true
-	}
 	h.auth.cert = cert
 	h.auth.peerTLS = serverTLS(cert, others)
-	h.auth.clientTLS = serverTLS(cert, func(k ed25519.PublicKey) bool { return clients[string(k)] })
+	h.auth.clientTLS = serverTLS(cert, func(k ed25519.PublicKey) bool { return h.auth.clients.Load().byKey[string(k)] })
 	return nil
 }
 
@@ -78,7 +99,7 @@ func (h *Host) clientIdentity(key ed25519.PublicKey, id uint64) error {
 	if h.opt.Insecure {
 		return nil
 	}
-	if k, ok := h.opt.ClientKeys[id]; !ok || !k.Equal(key) {
+	if k, ok := h.auth.clients.Load().byID[id]; !ok || !k.Equal(key) {
 		return fmt.Errorf("%w: hello claims client %d", errIdentity, id)
 	}
 	return nil
