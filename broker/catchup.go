@@ -30,6 +30,7 @@ func (r *Replica) Tick() {
 		r.requestState()
 	}
 	r.retransmit()
+	r.tickAdmission()
 }
 
 // sendPeer sends one message to one peer.
@@ -51,7 +52,7 @@ func (r *Replica) broadcast(msg []byte) {
 func (r *Replica) sendHints() {
 	conf := &r.status[spec.RoleConf]
 	exec := &r.status[spec.RoleExec]
-	h := Hint{ExecLast: exec.Last, Stable: exec.Stable, View: conf.View, Active: conf.ViewActive, Suspect: r.suspecting()}
+	h := Hint{ExecLast: exec.Last, Stable: exec.Stable, View: conf.View, Active: conf.ViewActive, Suspect: r.suspecting(), Epoch: r.cfg.Epoch}
 	r.broadcast(EncodePeer(KindHint, spec.Encode(&h)))
 }
 
@@ -63,6 +64,7 @@ func (r *Replica) onHint(from uint64, h *Hint) {
 	r.stuck[from] = *h == r.hints[from] && r.aheadOf[from]
 	r.hints[from] = *h
 	r.aheadOf[from] = r.isAhead(h)
+	r.forwardEpochs(from)
 }
 
 // isAhead reports whether this replica has executed or moved views beyond a hint.
@@ -221,7 +223,7 @@ func (r *Replica) retransmit() {
 func (r *Replica) pushRing(p uint64) {
 	h := &r.hints[p]
 	for _, e := range r.ring.Items() {
-		if slices.Contains(e.to, p) && mayNeed(&e, h) {
+		if slices.Contains(e.to, p) && (mayNeed(&e, h) || (e.kind == spec.KindEpochVote && h.Epoch == r.cfg.Epoch)) {
 			r.m.Retransmits++
 			r.sendPeer(p, e.msg)
 		}

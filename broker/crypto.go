@@ -25,3 +25,9 @@ func verifyRequest(key spec.PublicKey, cd spec.Digest, raw []byte, sig *spec.Sig
 
 // batchDigest returns the digest of a batch from its exact encoding (SPEC.md §3.4).
 func batchDigest(raw []byte) spec.Digest { return spec.Hash(spec.DomainBatch, raw) }
+
+// verifyEd is spec.SigVerifier with the standard library's Ed25519 (SPEC.md §3.3),
+// for verifying epoch changes (spec.VerifyEpochChange); it checks lengths first.
+func verifyEd(pub spec.PublicKey, msg []byte, sig spec.Signature) bool {
+	return ed25519.Verify(pub[:], msg, sig[:])
+}

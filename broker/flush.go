@@ -96,6 +96,12 @@ func (r *Replica) handleOutput(role spec.Role, ins []spec.Input, o *spec.Output)
 		r.onReadReply(role, o.Body)
 	case spec.KindTransferSummary:
 		r.onSummary(role, o.Body)
+	case spec.KindEpochChange:
+		r.onEpochChangeOutput(role, o)
+	case spec.KindAttestation:
+		r.onAttestationOutput(role, o.Body)
+	case spec.KindGroupKeyShares:
+		r.onSharesOutput(role, o.Body)
 	default:
 		r.route(role, o)
 	}
@@ -179,6 +185,10 @@ func (r *Replica) onReject(role spec.Role, ins []spec.Input, rj *spec.Rejection)
 		r.onChunkRejected(in.Body, rj.Code)
 		return
 	}
+	if role == spec.RoleExec && ins[rj.Index].Kind == spec.KindConfigure {
+		r.onExecConfigure(nil, true)
+		return
+	}
 	if role != spec.RolePrep || ins[rj.Index].Kind != spec.KindClientBatch {
 		return
 	}
@@ -203,6 +213,7 @@ func (r *Replica) onStatus(role spec.Role, st spec.Status) {
 		r.onConfStatus(old, st)
 	case spec.RoleExec:
 		r.onExecStatus(old, st)
+		r.onExecConfigure(&st, false)
 	}
 	r.checkJoin()
 }

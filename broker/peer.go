@@ -50,6 +50,14 @@ func (r *Replica) HandlePeerDecoded(from uint64, m *PeerMsg, body any) {
 		r.onHint(from, v)
 	case *spec.Batch:
 		r.onFetchedBatch(m.Body, v)
+	case *spec.EpochChange:
+		r.onPeerEpochChange(m.Body, v)
+	case *spec.Enrollment:
+		r.onPeerAttest(from, m.Body, v)
+	case *spec.Attestation:
+		r.onAttestation(v)
+	case *spec.GroupKeyShares:
+		r.onShare(v.Shares[0])
 	case *spec.StateChunk:
 		if !r.status[spec.RoleExec].NeedState {
 			r.m.Unwanted++

@@ -2,6 +2,7 @@ package broker
 
 import (
 	"maps"
+	"slices"
 
 	"github.com/splitbft/splitbft/spec"
 )
@@ -111,6 +112,13 @@ type Metrics struct {
 	StateRequests uint64 // state-requests sent
 	Retransmits   uint64 // messages re-sent to lagging peers
 	FlushCutoffs  uint64 // Flush calls that stopped at MaxFlushRounds with work left
+
+	Epochs          uint64 // epoch changes adopted (SPEC.md §17.4)
+	BadEpochChanges uint64 // epoch changes dropped: they failed EC1–EC4 against the current configuration
+	EpochForwards   uint64 // epoch changes forwarded to peers whose hints show an older epoch
+	AdmitSubmits    uint64 // admission requests submitted (retries included)
+	AdmitFailures   uint64 // admissions abandoned
+	Admitted        uint64 // fresh compartments installed
 }
 
 // Sizes reports how full the replica's bounded stores are, for tests and operators.
@@ -140,6 +148,7 @@ type Replica struct {
 	batchIn int                  // client-batch inputs in in[prep]: proposals not yet reflected in prep's status
 	status  [3]spec.Status       // the latest status of each compartment
 	dead    [3]bool              // a host error marked the enclave dead
+	down    [3]bool              // not in service until an admission installs a fresh one (Down)
 	m       Metrics
 
 	// sigFailed holds the registered clients with a request that failed R5 here or in
@@ -150,6 +159,11 @@ type Replica struct {
 	budgets
 	timers
 	recovery
+
+	chain   chain       // the configuration chain (epoch.go)
+	hooks   EpochHooks  // the host's callbacks for epochs and admission
+	adm     *admission  // the admission in progress (admission.go)
+	attests attestRelay // who asked for which attestation
 }
 
 // NewReplica returns the broker of replica id, hosting the three configured enclaves
@@ -167,6 +181,8 @@ func NewReplica(id uint64, cfg *spec.Config, enclaves [3]Enclave, net Net, opt O
 	r.budgets.init()
 	r.timers.init()
 	r.recovery.init(cfg, opt)
+	r.chain = chain{genesis: spec.Encode(cfg), first: cfg.Epoch, fwdAt: make([]uint64, cfg.N)}
+	r.attests = attestRelay{want: map[spec.Digest]uint64{}, order: newFIFO[spec.Digest](int(4 * cfg.N))}
 	return r
 }
 
@@ -202,11 +218,25 @@ func (r *Replica) Sizes() Sizes {
 
 // primary returns the replica this broker believes is the primary: that of its prep's
 // view (prep's view changes exactly when a NEW-VIEW is built or accepted).
-func (r *Replica) primary() uint64 { return r.cfg.Primary(r.status[spec.RolePrep].View) }
+// While prep is down (a rejoining replica), it is that of the highest view f+1 peers'
+// hints report, one of them correct.
+func (r *Replica) primary() uint64 {
+	if !r.down[spec.RolePrep] {
+		return r.cfg.Primary(r.status[spec.RolePrep].View)
+	}
+	views := make([]uint64, 0, r.cfg.N)
+	for p := range r.cfg.N {
+		if p != r.id {
+			views = append(views, r.hints[p].View)
+		}
+	}
+	slices.Sort(views)
+	return r.cfg.Primary(views[len(views)-int(r.cfg.F)-1])
+}
 
 // enqueue queues one input for a local compartment, dropping the oldest when full.
 func (r *Replica) enqueue(role spec.Role, kind uint64, body []byte) {
-	if r.dead[role] {
+	if r.dead[role] || r.down[role] {
 		r.m.QueueDrops++
 		return
 	}

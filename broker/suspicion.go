@@ -59,11 +59,11 @@ func (r *Replica) tickSuspicion(v uint64) {
 }
 
 // suspicionQuorum reports whether f other brokers' latest hints say they suspect view
-// v (their conf active in v and a request timer expired).
+// v (their conf active in v of this broker's epoch and a request timer expired).
 func (r *Replica) suspicionQuorum(v uint64) bool {
 	n := uint64(1)
 	for p := range r.cfg.N {
-		if h := &r.hints[p]; p != r.id && h.Suspect && h.Active && h.View == v {
+		if h := &r.hints[p]; p != r.id && h.Suspect && h.Active && h.View == v && h.Epoch == r.cfg.Epoch {
 			n++
 		}
 	}

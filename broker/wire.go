@@ -28,6 +28,10 @@ import (
 //	spec.KindStateChunk   11  spec.StateChunk      exec, only while it wants state
 //	KindFetchBatch        128 BatchFetch           answered with one KindBatch per cached digest
 //	KindHint              129 Hint                 nobody: a lag hint (retransmission) and a suspicion (gating)
+//	KindShare             130 spec.GroupKeyShares  a fresh exec awaiting its group key share (one share)
+//	spec.KindEpochChange  16  spec.EpochChange     verified (EC1–EC4), stored in the chain, then prep, conf, exec
+//	spec.KindAttest       17  spec.Enrollment      exec, only from the enrollment's own replica's broker
+//	spec.KindAttestation  18  spec.Attestation     the admission in progress (admission.go)
 //
 // Protocol kinds travel exactly as the producing compartment emitted them (the sender
 // does not split a proposal; the receiver does, per SPEC.md §13.1). Nothing in a
@@ -43,6 +47,7 @@ type PeerMsg struct {
 const (
 	KindFetchBatch uint64 = 128 // BatchFetch: "send me these batches"
 	KindHint       uint64 = 129 // Hint: the sender's progress, for lag detection
+	KindShare      uint64 = 130 // spec.GroupKeyShares with one share, for a newly admitted exec (SPEC.md §17.4)
 )
 
 // MaxFetchDigests bounds the digests in one BatchFetch (the size of exec's NeedBatch).
@@ -71,6 +76,7 @@ type Hint struct {
 	View     uint64   // the sender's conf Status.View
 	Active   bool     // the sender's conf Status.ViewActive
 	Suspect  bool     // the sender's broker suspects View: a request timer expired (SPEC.md §13.3 obligation 5)
+	Epoch    uint64   // the epoch of the sender's configuration: a receiver with a later one forwards the epoch changes it lacks (SPEC.md §17.7)
 }
 
 // EncodePeer returns enc(PeerMsg{kind, body}), assembled from heads and the body bytes.
@@ -106,10 +112,19 @@ func decodePeerBody(kind uint64, body []byte) (any, error) {
 		return &f, nil
 	case KindHint:
 		var h Hint
-		if err := spec.Decode(body, &h, 64); err != nil {
+		if err := spec.Decode(body, &h, 96); err != nil {
 			return nil, err
 		}
 		return &h, nil
+	case KindShare:
+		var gs spec.GroupKeyShares
+		if err := spec.Decode(body, &gs, spec.MaxBodyBytes(spec.KindGroupKeyShares)); err != nil {
+			return nil, err
+		}
+		if len(gs.Shares) != 1 {
+			return nil, fmt.Errorf("%w: %d shares in a share message", spec.ErrMalformed, len(gs.Shares))
+		}
+		return &gs, nil
 	}
 	if info, ok := spec.LookupKind(kind); ok && info.Peer {
 		return spec.DecodeKind(kind, body)

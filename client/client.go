@@ -1,10 +1,12 @@
 package client
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"math/bits"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -40,6 +42,13 @@ type Options struct {
 	Timeout    time.Duration // per request when the context has no deadline; default 10s
 	Retransmit time.Duration // first retransmission delay, doubled each time; default 500ms
 	MaxBackoff time.Duration // cap on the retransmission delay; default 5s
+	// Chain, when set, returns epoch changes that follow configuration cur (SPEC.md
+	// §17.7), typically fetched from the replicas; the client verifies them (Follow,
+	// keys admitted by Admit) and moves to the configuration they reach. It is asked
+	// when a request is retransmitted the second time and when f+1 replicas sent
+	// replies that do not open (they answer under another configuration).
+	Chain func(ctx context.Context, cur *spec.Config) ([]spec.EpochChange, error)
+	Admit spec.KeyAdmitter
 }
 
 func (o Options) withDefaults() Options {
@@ -63,7 +72,11 @@ type Client struct {
 	t        Transport
 	opt      Options
 	rejected atomic.Uint64 // replies HandleReply rejected
+	epochs   atomic.Uint64 // configurations followed
 }
+
+// Epochs returns the number of epoch changes the client followed (SPEC.md §17.7).
+func (c *Client) Epochs() uint64 { return c.epochs.Load() }
 
 // Rejected returns the number of replies rejected so far: forged, malformed,
 // duplicate, or late (for a request already completed).
@@ -106,11 +119,14 @@ func (c *Client) Do(ctx context.Context, ops [][]byte) ([]spec.Result, error) {
 	return c.wait(ctx, req)
 }
 
-// wait collects replies until completion, retransmitting on a back-off timer.
+// wait collects replies until completion, retransmitting on a back-off timer and
+// following the chain when the cluster seems to have moved to another epoch.
 func (c *Client) wait(ctx context.Context, req []byte) ([]spec.Result, error) {
 	delay := c.opt.Retransmit
 	timer := time.NewTimer(delay)
 	defer timer.Stop()
+	var foreign uint64 // replicas whose replies did not open since the last follow
+	retries := 0
 	for {
 		select {
 		case <-ctx.Done():
@@ -119,6 +135,9 @@ func (c *Client) wait(ctx context.Context, req []byte) ([]spec.Result, error) {
 			}
 			return nil, ctx.Err()
 		case <-timer.C:
+			if retries++; retries >= 2 {
+				req = c.follow(ctx, req)
+			}
 			c.retransmit(req)
 			delay = min(2*delay, c.opt.MaxBackoff)
 			timer.Reset(delay)
@@ -129,6 +148,16 @@ func (c *Client) wait(ctx context.Context, req []byte) ([]spec.Result, error) {
 			comp, done, err := c.s.HandleReply(rep)
 			if err != nil {
 				c.rejected.Add(1)
+				if r, ok := undecryptableFrom(rep, err); ok && r < 64 {
+					foreign |= 1 << r
+				}
+				if uint64(bits.OnesCount64(foreign)) >= c.s.cfg.F+1 {
+					foreign = 0
+					if next := c.follow(ctx, req); !bytes.Equal(next, req) {
+						req = next
+						c.retransmit(req)
+					}
+				}
 				continue
 			}
 			if done {
@@ -151,6 +180,36 @@ func (c *Client) answeredNote() string {
 		ids[i] = fmt.Sprint(r)
 	}
 	return fmt.Sprintf("valid replies from replicas %s only; %d matching needed", strings.Join(ids, ", "), need)
+}
+
+// follow asks Options.Chain for epoch changes after the session's configuration and
+// follows them; it returns the outstanding request as it is now (re-signed for the
+// new epoch if the session moved). A chain that does not verify is ignored.
+func (c *Client) follow(ctx context.Context, req []byte) []byte {
+	if c.opt.Chain == nil {
+		return req
+	}
+	changes, err := c.opt.Chain(ctx, c.s.cfg)
+	if err != nil {
+		return req
+	}
+	if moved, err := c.s.Follow(changes, c.opt.Admit); err != nil || !moved {
+		return req
+	}
+	c.epochs.Add(1)
+	if out, _, ok := c.s.Outstanding(); ok {
+		return out
+	}
+	return req
+}
+
+// undecryptableFrom returns the replica of a reply rejected because it does not open.
+func undecryptableFrom(rep []byte, err error) (uint64, bool) {
+	var r spec.Reply
+	if !errors.Is(err, ErrUndecryptable) || spec.Decode(rep, &r, spec.MaxBodyBytes(spec.KindReply)) != nil {
+		return 0, false
+	}
+	return r.Replica, true
 }
 
 // retransmit re-sends the outstanding request to every replica when the transport can.

@@ -20,6 +20,7 @@ type fixture struct {
 	groupKey [32]byte   // exec group private key g
 	id       Identity
 	rnd      io.Reader
+	tc       *testcluster.Cluster // signs as the enclaves of the first configuration
 }
 
 // seededReader is a deterministic byte stream for keys and nonces.
@@ -42,7 +43,7 @@ func newFixture(t testing.TB, f uint64, seed uint64) *fixture {
 	if err != nil {
 		t.Fatalf("seed %d: %v", seed, err)
 	}
-	fx := &fixture{cfg: tc.Config, cd: tc.CD, rnd: rnd, groupKey: tc.GroupKey(), id: Identity(tc.Clients()[0])}
+	fx := &fixture{cfg: tc.Config, cd: tc.CD, rnd: rnd, groupKey: tc.GroupKey(), id: Identity(tc.Clients()[0]), tc: tc}
 	for i := range tc.N() {
 		fx.execBox = append(fx.execBox, tc.Keys(testcluster.Slot{Role: spec.RoleExec, Replica: i}).Box)
 	}

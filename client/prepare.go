@@ -33,18 +33,31 @@ func (s *Session) Prepare(ops [][]byte) (req []byte, ts uint64, err error) {
 	if ts == 0 || ts-1 > math.MaxUint64-uint64(len(ops)) { // R4: ts + len(ops) − 1 ≤ 2^64 − 1
 		return nil, 0, ErrTimestampExhausted
 	}
+	req, err = s.build(ops, ts)
+	if err != nil {
+		return nil, 0, err
+	}
+	s.next = ts + uint64(len(ops)) // 0 (wrapped) once the last timestamp is used: exhausted
+	plain := make([][]byte, len(ops))
+	for i := range ops {
+		plain[i] = append([]byte(nil), ops[i]...)
+	}
+	s.out = &outstanding{req: req, ts: ts, ops: make([]opVotes, len(ops)), fresh: len(ops), plain: plain}
+	return req, ts, nil
+}
+
+// build seals ops (timestamps ts, ts+1, …) and signs the request under the session's
+// configuration digest.
+func (s *Session) build(ops [][]byte, ts uint64) ([]byte, error) {
 	body := spec.RequestBody{Client: s.id.ID, Timestamp: ts, Ops: make([]spec.SealedOp, len(ops))}
 	for i, op := range ops {
 		nonce, err := readNonce(s.rand)
 		if err != nil {
-			return nil, 0, err
+			return nil, err
 		}
 		body.Ops[i] = spec.SealedOp{Nonce: nonce, Ciphertext: seal(s.reqKey, nonce, op, requestAD(s.cd, s.id.ID, ts+uint64(i)))}
 	}
 	var sig spec.Signature
 	copy(sig[:], ed25519.Sign(s.sign, spec.SignedBytes(spec.DomainRequest, s.cd, spec.Encode(&body))))
-	req = spec.Encode(&spec.Request{Body: body, Sig: sig})
-	s.next = ts + uint64(len(ops)) // 0 (wrapped) once the last timestamp is used: exhausted
-	s.out = &outstanding{req: req, ts: ts, ops: make([]opVotes, len(ops)), fresh: len(ops)}
-	return req, ts, nil
+	return spec.Encode(&spec.Request{Body: body, Sig: sig}), nil
 }

@@ -73,6 +73,7 @@ type outstanding struct {
 	ts    uint64
 	ops   []opVotes // len == number of operations
 	fresh int       // operations still undecided
+	plain [][]byte  // the operation plaintexts, to re-seal them in a new epoch (Follow)
 }
 
 // opVotes collects the replies for one operation.

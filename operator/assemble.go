@@ -16,10 +16,14 @@ func (t *Template) PolicyConfig() (*spec.Config, error) {
 	if err != nil {
 		return nil, err
 	}
+	members, err := t.memberConfig()
+	if err != nil {
+		return nil, err
+	}
 	return &spec.Config{Version: spec.WireVersion, Name: []byte(t.Name), N: t.N, F: t.F,
 		CheckpointInterval: t.CheckpointInterval, Window: t.Window, MaxBatchRequests: t.MaxBatchRequests,
 		MaxRequestOps: t.MaxRequestOps, MaxOpBytes: t.MaxOpBytes, AllowDevInsecure: t.AllowDevInsecure,
-		Builds: pol, Clients: t.ClientConfigs()}, nil
+		Builds: pol, Clients: t.ClientConfigs(), Members: members, Threshold: t.Threshold}, nil
 }
 
 // CheckSlot checks that enrollment e is what the template expects at replica id for

@@ -66,7 +66,7 @@ func TestAssembleDeterministic(t *testing.T) {
 	}
 	var cfg spec.Config
 	spec.Decode(first, &cfg, spec.MaxMessageBytes)
-	if string(cfg.Replicas[2].Address) != tmpl.Replicas[2].Peer || len(cfg.Clients) != 3 || cfg.ExecGroupKey != g || !cfg.AllowDevInsecure {
+	if string(cfg.Replicas[2].Address) != tmpl.Replicas[2].Peer || len(cfg.Clients) != 3+4 || cfg.ExecGroupKey != g || !cfg.AllowDevInsecure {
 		t.Errorf("configuration %+v does not carry the template", cfg)
 	}
 	for i := range encl {

@@ -119,9 +119,15 @@ func ConfigureAll(enclaves [3]broker.Enclave, cfg *spec.Config, share spec.Group
 // InitAll calls Init on a replica's three compartments and checks each enrollment
 // names its role and the replica.
 func InitAll(enclaves [3]broker.Enclave, id uint64) ([3]spec.Enrollment, error) {
+	return InitAllFor(enclaves, id, spec.Digest{})
+}
+
+// InitAllFor is InitAll for compartments started in the epoch whose configuration
+// digest is challenge, which the entry points bind into the evidence (SPEC §7.1, §17.5).
+func InitAllFor(enclaves [3]broker.Enclave, id uint64, challenge spec.Digest) ([3]spec.Enrollment, error) {
 	var out [3]spec.Enrollment
 	for r := spec.RolePrep; r <= spec.RoleExec; r++ {
-		raw, err := enclaves[r].Init(spec.Encode(&spec.InitRequest{Role: r, Replica: id}))
+		raw, err := enclaves[r].Init(spec.Encode(&spec.InitRequest{Role: r, Replica: id, Challenge: challenge}))
 		if err != nil {
 			return out, fmt.Errorf("operator: init %s: %w", spec.RoleName(r), err)
 		}

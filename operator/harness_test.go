@@ -82,9 +82,14 @@ func (pc *procCluster) start(n int, initArgs ...string) {
 		t.Fatalf("splitbft init: %v\n%s", err, out)
 	}
 	for i := range n {
-		args := append([]string{"replica", "--dir", pc.dir, "--id", strconv.Itoa(i), "--bin-dir", pc.bin}, pc.replicaArgs...)
-		pc.reps = append(pc.reps, pc.spawn(i, fmt.Sprintf("replica-%d.log", i), args...))
+		pc.reps = append(pc.reps, pc.spawn(i, fmt.Sprintf("replica-%d.log", i), pc.replicaCmd(i)...))
 	}
+}
+
+// replicaCmd is the `splitbft replica` command line of replica i (the same for a
+// restart).
+func (pc *procCluster) replicaCmd(i int) []string {
+	return append([]string{"replica", "--dir", pc.dir, "--id", strconv.Itoa(i), "--bin-dir", pc.bin}, pc.replicaArgs...)
 }
 
 // spawn starts splitbft args in network ns, in its own process group, logging to

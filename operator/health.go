@@ -16,6 +16,7 @@ type Health struct {
 	View     uint64 // the current view: the view most running replicas' conf is in (ties: the higher)
 	Primary  uint64 // primary of View
 	Config   string // the configuration digest most running replicas formed (hex)
+	Epoch    uint64 // the epoch of the replicas serving Config (SPEC §17)
 	Replicas []ReplicaHealth
 	Healthy  int  // replicas that are Healthy
 	Quorum   bool // Healthy ≥ 2f+1: the cluster can make progress
@@ -56,6 +57,11 @@ func AssessHealth(t *Template, results []StatusResult) *Health {
 		return fmt.Sprintf("%020d", c), ok
 	})
 	fmt.Sscan(view, &h.View)
+	for _, r := range results {
+		if r.Status != nil && r.Status.ConfigDigest == h.Config {
+			h.Epoch = r.Status.Epoch
+		}
+	}
 	h.Primary = h.View % t.N
 	for _, r := range results {
 		rh := h.judge(r)
@@ -83,6 +89,8 @@ func (h *Health) judge(r StatusResult) ReplicaHealth {
 		rh.Problem = st.Phase
 	case deadRoles(st) != "":
 		rh.Problem = deadRoles(st) + " dead"
+	case st.ConfigDigest != h.Config && st.Epoch != h.Epoch:
+		rh.Problem = fmt.Sprintf("in epoch %d, the others in epoch %d", st.Epoch, h.Epoch)
 	case st.ConfigDigest != h.Config:
 		rh.Problem = "formed another configuration"
 	case st.Error != "":

@@ -36,6 +36,10 @@ type InitOptions struct {
 	RedisPort, GatewayClients int
 	// RedisTLS makes the gateways serve TLS under their attested keys (SPEC.md §16.2).
 	RedisTLS bool
+	// Members governance member keys are made (SPEC.md §17.2), written to members/;
+	// MemberThreshold signatures a proposal needs (default: a majority of them).
+	Members         int
+	MemberThreshold uint64
 }
 
 func (o InitOptions) withDefaults() InitOptions {
@@ -70,14 +74,40 @@ func (o InitOptions) withDefaults() InitOptions {
 
 // NewTemplate builds a validated template and the clients' identities, whose keys
 // are read from rand (64 bytes per client, client.NewIdentity, then 32 bytes per
-// replica for its transport key, whose private half it drops).
+// replica for its transport key, whose private half it drops, then 64 bytes per
+// replica for its broker client, which it registers and drops).
 func NewTemplate(opt InitOptions, rand io.Reader) (*Template, []client.Identity, error) {
-	t, ids, _, err := newTemplate(opt, rand)
+	t, ids, _, _, err := newTemplateBrokers(opt, rand)
 	return t, ids, err
 }
 
-// newTemplate is NewTemplate, also returning the replicas' transport keys.
-func newTemplate(opt InitOptions, rand io.Reader) (*Template, []client.Identity, []ed25519.PrivateKey, error) {
+// newTemplateBrokers is newTemplate, also returning the replicas' broker clients
+// (whose keys are read from rand after the transport keys).
+func newTemplateBrokers(opt InitOptions, rand io.Reader) (*Template, []client.Identity, []ed25519.PrivateKey, []client.Identity, error) {
+	t, ids, keys, brokers, _, err := newTemplateAll(opt, rand)
+	return t, ids, keys, brokers, err
+}
+
+// newTemplateAll is newTemplateBrokers, also returning the member keys (read from
+// rand after the broker clients').
+func newTemplateAll(opt InitOptions, rand io.Reader) (*Template, []client.Identity, []ed25519.PrivateKey, []client.Identity, []ed25519.PrivateKey, error) {
+	t, ids, keys, err := newTemplateKeys(opt, rand)
+	if err != nil {
+		return nil, nil, nil, nil, nil, err
+	}
+	brokers, err := addBrokerClients(t, rand)
+	if err != nil {
+		return nil, nil, nil, nil, nil, err
+	}
+	members, err := addMembers(t, opt.Members, opt.MemberThreshold, rand)
+	if err != nil {
+		return nil, nil, nil, nil, nil, err
+	}
+	return t, ids, keys, brokers, members, t.Validate()
+}
+
+// newTemplateKeys builds the template without broker clients.
+func newTemplateKeys(opt InitOptions, rand io.Reader) (*Template, []client.Identity, []ed25519.PrivateKey, error) {
 	opt = opt.withDefaults()
 	n := 3*opt.F + 1
 	if opt.F > spec.MaxReplicas/3 {
@@ -154,13 +184,13 @@ func newClients(n int, rand io.Reader) ([]client.Identity, error) {
 // when Force is not set.
 var ErrExists = errors.New("operator: cluster directory already exists")
 
-// Init creates cluster directory dir: cluster.json, clients/client-<id>.json and
-// replica-<id>/transport.key. A
+// Init creates cluster directory dir: cluster.json, clients/client-<id>.json,
+// replica-<id>/transport.key and replica-<id>/broker-client.json. A
 // directory that exists and is not empty is refused unless opt.Force is set, in which
 // case its template, credentials and replica configurations (not its bin folder) are
 // replaced.
 func Init(dir string, opt InitOptions, rand io.Reader) (*Template, error) {
-	t, ids, keys, err := newTemplate(opt, rand)
+	t, ids, keys, brokers, members, err := newTemplateAll(opt, rand)
 	if err != nil {
 		return nil, err
 	}
@@ -183,6 +213,14 @@ func Init(dir string, opt InitOptions, rand io.Reader) (*Template, error) {
 			return nil, err
 		}
 	}
+	for i, c := range brokers {
+		if err := saveBrokerClient(dir, uint64(i), c); err != nil {
+			return nil, err
+		}
+	}
+	if err := saveMembers(dir, members); err != nil {
+		return nil, err
+	}
 	return t, nil
 }
 
@@ -200,7 +238,7 @@ func prepareDir(dir string, force bool) error {
 		return fmt.Errorf("%w: %s is not empty (use --force to replace its cluster)", ErrExists, dir)
 	}
 	old, _ := filepath.Glob(filepath.Join(dir, "replica-*"))
-	old = append(old, filepath.Join(dir, TemplateFile), filepath.Join(dir, ClientsDir))
+	old = append(old, filepath.Join(dir, TemplateFile), filepath.Join(dir, ClientsDir), filepath.Join(dir, MembersDir))
 	for _, p := range old {
 		if err := os.RemoveAll(p); err != nil {
 			return err
@@ -216,13 +254,18 @@ func WriteInitReport(w io.Writer, dir string, t *Template) {
 		t.CheckpointInterval, t.Window, t.MaxBatchRequests, t.MaxRequestOps)
 	WriteMatrix(w, t)
 	fmt.Fprintf(w, "\nwrote %s (template, no secrets)\n", filepath.Join(dir, TemplateFile))
-	fmt.Fprintf(w, "wrote %d client credentials in %s (secret, mode 0600)\n", len(t.Clients), filepath.Join(dir, ClientsDir))
-	fmt.Fprintf(w, "wrote %d broker transport keys, %s (secret, mode 0600; copy each to its replica's host)\n\n", len(t.Replicas),
-		filepath.Join(dir, "replica-<id>", TransportKeyFile))
+	fmt.Fprintf(w, "wrote %d client credentials in %s (secret, mode 0600)\n", len(t.Clients)-len(t.Replicas), filepath.Join(dir, ClientsDir))
+	fmt.Fprintf(w, "wrote %d broker transport keys and broker client credentials, %s and %s (secret, mode 0600; copy each to its replica's host)\n\n",
+		len(t.Replicas), filepath.Join(dir, "replica-<id>", TransportKeyFile), BrokerClientFile)
+	if len(t.Members) > 0 {
+		fmt.Fprintf(w, "wrote %d governance member keys in %s (secret, mode 0600; give each to its member); a proposal needs %d signatures (splitbft propose)\n\n",
+			len(t.Members), filepath.Join(dir, MembersDir), t.Threshold)
+	}
 	fmt.Fprint(w, "No enclave keys were written. Every compartment generates its keys inside its own\n"+
 		"process when `splitbft replica` starts and never writes them anywhere (docs/DESIGN.md §5):\n"+
-		"a replica is never restarted from old state. A restarted replica has new keys and\n"+
-		"cannot rejoin this cluster; form a new one (init --force, then start all replicas).\n")
+		"a replica is never restarted from old state. A restarted replica has new keys: started\n"+
+		"again with the same command, it fetches the configuration chain from its peers and has\n"+
+		"its fresh compartments admitted in a new epoch (SPEC.md §17.5).\n")
 	if t.AllowDevInsecure {
 		fmt.Fprint(w, "\nWARNING: this cluster allows dev-insecure evidence: compartments running outside\n"+
 			"any enclave are admitted and have NO TEE protection.\n")

@@ -83,7 +83,7 @@ func TestInitWritesCluster(t *testing.T) {
 	if len(entries) != 3 {
 		t.Fatalf("%d credential files, want 3", len(entries))
 	}
-	for _, c := range tmpl.Clients {
+	for _, c := range tmpl.Clients[:3] {
 		fi, err := os.Stat(CredentialsPath(dir, c.ID))
 		if err != nil || fi.Mode().Perm() != 0o600 {
 			t.Fatalf("client %d credentials: %v, mode %v; want 0600", c.ID, err, fi.Mode())
@@ -92,6 +92,15 @@ func TestInitWritesCluster(t *testing.T) {
 		reg := id.Registration()
 		if err != nil || !bytes.Equal(reg.SignKey[:], c.SignKey) || !bytes.Equal(reg.BoxKey[:], c.BoxKey) {
 			t.Errorf("client %d: credentials do not match the registered keys (%v)", c.ID, err)
+		}
+	}
+	for i := range tmpl.Replicas { // SPEC §13.4: one broker client per replica, in its folder
+		fi, err := os.Stat(brokerClientPath(dir, uint64(i)))
+		if err != nil || fi.Mode().Perm() != 0o600 {
+			t.Fatalf("replica %d broker client: %v; want mode 0600", i, err)
+		}
+		if id, err := LoadBrokerClient(dir, tmpl, uint64(i)); err != nil || id.ID != tmpl.Clients[3+i].ID {
+			t.Errorf("replica %d broker client %d: %v", i, id.ID, err)
 		}
 	}
 	if raw, _ := os.ReadFile(filepath.Join(dir, TemplateFile)); bytes.Contains(raw, []byte("seed")) || bytes.Contains(raw, []byte("private")) {

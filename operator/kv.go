@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/splitbft/splitbft/attest"
+	"github.com/splitbft/splitbft/broker"
 	"github.com/splitbft/splitbft/broker/tcpnet"
 	"github.com/splitbft/splitbft/client"
 	"github.com/splitbft/splitbft/spec"
@@ -40,6 +41,13 @@ var ErrNotFormed = errors.New("operator: the cluster has not formed")
 // least one correct replica, and one replica must not be able to deny service to every
 // client (DESIGN §2: liveness needs only 2f+1 correct replicas). Two different valid
 // configurations each served by f+1 replicas are refused as ambiguous.
+//
+// The copies are the genesis configurations of the replicas' chains (GET /chain; a
+// replica without one is asked for GET /config). From the genesis found, FetchConfig
+// follows the longest chain any of its replicas serves that verifies (EC1–EC4, SPEC
+// §17.7) and returns the configuration it reaches: one replica can hold a client back
+// to an older epoch no longer than the client's first timeout (client.Options.Chain),
+// and cannot forge one.
 func FetchConfig(ctx context.Context, t *Template, v attest.Verifier, timeout time.Duration) (*spec.Config, error) {
 	groups, errs := fetchCopies(ctx, t, timeout)
 	var found *spec.Config
@@ -60,7 +68,7 @@ func FetchConfig(ctx context.Context, t *Template, v attest.Verifier, timeout ti
 		found, foundBy = cfg, g.replicas
 	}
 	if found != nil {
-		return found, nil
+		return latest(found, groups), nil
 	}
 	if len(problems) > 0 {
 		return nil, fmt.Errorf("operator: no configuration served by f+1 = %d replicas is valid: %s", t.F+1, strings.Join(problems, "; "))
@@ -92,35 +100,78 @@ func checkCopy(t *Template, v attest.Verifier, raw []byte) (*spec.Config, error)
 	return &cfg, nil
 }
 
-// copyGroup is one distinct configuration copy and the replicas that served it.
+// copyGroup is one distinct genesis configuration copy, the replicas that served
+// it, and the epoch changes each of them served after it (SPEC §17.7).
 type copyGroup struct {
 	raw      []byte
 	replicas []int
+	changes  [][]spec.EpochChange // by position in replicas
 }
 
-// fetchCopies fetches every replica's /config and groups identical copies, the most
-// served first (ties by lowest replica id); errs holds each replica's fetch error.
+// latest follows the longest chain that verifies from the trusted genesis cfg among
+// those its replicas served, and returns the configuration it reaches (cfg itself
+// when none goes further). A forged chain does not verify and is ignored.
+func latest(cfg *spec.Config, groups []copyGroup) *spec.Config {
+	raw := spec.Encode(cfg)
+	best := cfg
+	for _, g := range groups {
+		if !bytes.Equal(g.raw, raw) {
+			continue
+		}
+		for _, ch := range g.changes {
+			if uint64(len(ch)) <= best.Epoch-cfg.Epoch {
+				continue
+			}
+			if next, err := spec.VerifyChain(cfg, ch, verifyEd, broker.AdmitKey); err == nil {
+				best = next
+			}
+		}
+	}
+	return best
+}
+
+// fetchChain fetches replica i's chain (GET /chain), or, from a replica that does not
+// serve one, its configuration as a chain without changes.
+func fetchChain(ctx context.Context, t *Template, i int, timeout time.Duration) (*Chain, error) {
+	raw, err := httpGet(ctx, t.Replicas[i].Status, "/chain", timeout, maxChainBody)
+	var c Chain
+	if err == nil {
+		if err := spec.Decode(raw, &c, maxChainBody); err != nil {
+			return nil, fmt.Errorf("its chain does not decode: %w", err)
+		}
+		return &c, nil
+	}
+	cfg, cerr := httpGet(ctx, t.Replicas[i].Status, "/config", timeout, spec.MaxMessageBytes)
+	if cerr != nil {
+		return nil, err
+	}
+	return &Chain{Genesis: cfg}, nil
+}
+
+// fetchCopies fetches every replica's chain and groups identical genesis copies, the
+// most served first (ties by lowest replica id); errs holds each replica's fetch error.
 func fetchCopies(ctx context.Context, t *Template, timeout time.Duration) ([]copyGroup, []error) {
-	copies := make([][]byte, t.N)
+	chains := make([]*Chain, t.N)
 	errs := make([]error, t.N)
 	var wg sync.WaitGroup
 	for i := range t.Replicas {
 		wg.Go(func() {
-			copies[i], errs[i] = httpGet(ctx, t.Replicas[i].Status, "/config", timeout, spec.MaxMessageBytes)
+			chains[i], errs[i] = fetchChain(ctx, t, i, timeout)
 		})
 	}
 	wg.Wait()
 	var groups []copyGroup
-	for i, c := range copies {
+	for i, c := range chains {
 		if errs[i] != nil {
 			continue
 		}
-		j := slices.IndexFunc(groups, func(g copyGroup) bool { return bytes.Equal(g.raw, c) })
+		j := slices.IndexFunc(groups, func(g copyGroup) bool { return bytes.Equal(g.raw, c.Genesis) })
 		if j < 0 {
-			groups = append(groups, copyGroup{raw: c})
+			groups = append(groups, copyGroup{raw: c.Genesis})
 			j = len(groups) - 1
 		}
 		groups[j].replicas = append(groups[j].replicas, i)
+		groups[j].changes = append(groups[j].changes, c.Changes)
 	}
 	sort.SliceStable(groups, func(a, b int) bool { return len(groups[a].replicas) > len(groups[b].replicas) })
 	return groups, errs
@@ -233,7 +284,8 @@ func dial(ctx context.Context, t *Template, cfg *spec.Config, id client.Identity
 	if err != nil {
 		return nil, err
 	}
-	c, err := client.New(cfg, id, rand.Reader, conn, client.Options{Timeout: cmpOr(opt.Timeout, 30*time.Second)})
+	c, err := client.New(cfg, id, rand.Reader, conn, client.Options{Timeout: cmpOr(opt.Timeout, 30*time.Second),
+		Chain: ChainSource(t, 3*time.Second), Admit: broker.AdmitKey})
 	if err != nil {
 		conn.Close()
 		return nil, err

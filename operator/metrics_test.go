@@ -216,7 +216,7 @@ func testExposition(t *testing.T) (map[string]string, []sample) {
 	t.Helper()
 	n := testNode(t)
 	var buf bytes.Buffer
-	if err := n.writeMetrics(&buf, testSnapshot()); err != nil {
+	if err := n.writeMetrics(&buf, n.withWatched(testSnapshot())); err != nil {
 		t.Fatal(err)
 	}
 	return mustParse(t, buf.String())

@@ -21,17 +21,27 @@ type node struct {
 	t       *Template
 	watched [3]*Watched
 
-	mu     sync.Mutex
-	phase  string
-	err    string // a fatal error, shown until the process exits
-	enr    []byte // encoded ReplicaEnrollments, once Init succeeded
-	deal   []byte // encoded GroupKeyShares, on the dealer once dealt
-	gwEnr  []byte // encoded spec.GatewayAttestation of the replica's gateway, once it enrolled
-	cfgRaw []byte // encoded Config, once configured
-	cfg    *spec.Config
-	states [3]string    // attestation state of own compartments, once formed
-	host   *tcpnet.Host // set once the broker runs
-	events EventCounts  // what the event watch counted (events.go)
+	mu       sync.Mutex
+	phase    string
+	err      string // a fatal error, shown until the process exits
+	enr      []byte // encoded ReplicaEnrollments, once Init succeeded
+	deal     []byte // encoded GroupKeyShares, on the dealer once dealt
+	gwEnr    []byte // encoded spec.GatewayAttestation of the replica's gateway, once it enrolled
+	cfgRaw   []byte // encoded Config, once configured
+	cfg      *spec.Config
+	states   [3]string    // attestation state of own compartments, once formed
+	host     *tcpnet.Host // set once the broker runs
+	events   EventCounts  // what the event watch counted (events.go)
+	admitted int          // fresh compartments admitted since start (SPEC §17.5)
+	epochAt  time.Time    // when the configuration served last changed
+	recover  http.HandlerFunc
+}
+
+// epochSince returns when the configuration served last changed.
+func (n *node) epochSince() time.Time {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.epochAt
 }
 
 // snapshot is what /status and /metrics show, taken at one moment.
@@ -46,6 +56,8 @@ type snapshot struct {
 	events     EventCounts
 	gateway    GatewayStats // nil without a gateway
 	gatewayErr string
+	admitted   int
+	watched    [3]*Watched // the compartments in service (a recovery replaces one)
 }
 
 func (n *node) set(f func(n *node)) {
@@ -66,10 +78,40 @@ func (n *node) formed(cfg *spec.Config, results []attest.Result) {
 	})
 }
 
+// setConfig records the configuration the replica serves now (after forming, a
+// rejoin's chain, or an epoch change), for /config and /status.
+func (n *node) setConfig(cfg *spec.Config) {
+	n.set(func(n *node) { n.cfg, n.cfgRaw, n.epochAt = cfg, spec.Encode(cfg), time.Now() })
+}
+
+// serveChain answers GET /chain from the broker's chain (SPEC §17.7).
+func (n *node) serveChain(w http.ResponseWriter, r *http.Request) {
+	n.mu.Lock()
+	host := n.host
+	n.mu.Unlock()
+	if host == nil {
+		http.Error(w, "not ready", http.StatusServiceUnavailable)
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	ch := make(chan []byte, 1)
+	err := host.Query(ctx, func(r *broker.Replica) {
+		g, changes := r.Chain()
+		ch <- spec.Encode(&Chain{Genesis: g, Changes: changes})
+	})
+	if err != nil {
+		http.Error(w, "the broker's event loop did not answer", http.StatusServiceUnavailable)
+		return
+	}
+	w.Header().Set("Content-Type", "application/cbor")
+	w.Write(<-ch)
+}
+
 // take returns a snapshot; the broker's part is read on its event loop.
 func (n *node) take(ctx context.Context) snapshot {
 	n.mu.Lock()
-	s := snapshot{phase: n.phase, err: n.err, cfg: n.cfg, states: n.states, events: n.events}
+	s := snapshot{phase: n.phase, err: n.err, cfg: n.cfg, states: n.states, events: n.events, admitted: n.admitted, watched: n.watched}
 	host := n.host
 	n.mu.Unlock()
 	for r := range s.status {
@@ -117,6 +159,17 @@ func (n *node) handler() http.Handler {
 	serveDoc("/group-key", func(n *node) []byte { return n.deal })
 	serveDoc("/config", func(n *node) []byte { return n.cfgRaw })
 	serveDoc("/gateway-enrollment", func(n *node) []byte { return n.gwEnr })
+	mux.HandleFunc("GET /chain", n.serveChain)
+	mux.HandleFunc("POST "+RecoverPath, func(w http.ResponseWriter, r *http.Request) {
+		n.mu.Lock()
+		h := n.recover
+		n.mu.Unlock()
+		if h == nil {
+			http.Error(w, "not ready", http.StatusServiceUnavailable)
+			return
+		}
+		h(w, r)
+	})
 	mux.HandleFunc("GET /status", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		enc := json.NewEncoder(w)
@@ -129,19 +182,23 @@ func (n *node) handler() http.Handler {
 
 // statusDoc renders a snapshot as the /status document.
 func (n *node) statusDoc(s snapshot) *ReplicaStatus {
-	st := &ReplicaStatus{Replica: n.id, Cluster: n.t.Name, Phase: s.phase, Error: s.err}
+	st := &ReplicaStatus{Replica: n.id, Cluster: n.t.Name, Phase: s.phase, Error: s.err, Admitted: s.admitted}
 	if s.phase == PhaseRunning && !s.running && st.Error == "" {
 		st.Error = "the broker's event loop did not answer within 2s"
 	}
 	if s.cfg != nil {
 		d := spec.ConfigDigest(s.cfg)
 		st.ConfigDigest = hex.EncodeToString(d[:])
+		st.Epoch, st.EpochStart = s.cfg.Epoch, s.cfg.StartSeq
 		st.DevInsecure = attest.InsecureWarning(s.cfg) != ""
 		st.Primary = s.cfg.Primary(s.status[spec.RolePrep].View)
 	}
-	for r, w := range n.watched {
+	for r, w := range s.watched {
 		c := CompartmentStatus{Role: spec.RoleName(spec.Role(r)), Build: n.t.Replicas[n.id].Build(spec.Role(r)),
 			Alive: true, Attestation: s.states[r]}
+		if w != nil {
+			c.Build = w.Build
+		}
 		if w != nil && w.Dead() != nil {
 			c.Alive, c.Error = false, w.Dead().Error()
 		}
@@ -149,19 +206,19 @@ func (n *node) statusDoc(s snapshot) *ReplicaStatus {
 		c.Configured, c.View, c.ViewActive, c.Last, c.Stable, c.NeedState = cs.Configured, cs.View, cs.ViewActive, cs.Last, cs.Stable, cs.NeedState
 		st.Compartments = append(st.Compartments, c)
 	}
-	n.addCheckpoints(st, s.status[spec.RoleExec].Stable)
+	n.addCheckpoints(st, s.status[spec.RoleExec].Stable, s.watched[spec.RoleExec])
 	st.Gateway, st.GatewayError = s.gateway, s.gatewayErr
 	return st
 }
 
 // addCheckpoints fills in the exec's recent checkpoints and the stable one's digest.
-func (n *node) addCheckpoints(st *ReplicaStatus, stable uint64) {
+func (n *node) addCheckpoints(st *ReplicaStatus, stable uint64, exec *Watched) {
 	st.Stable.Seq = stable
 	st.Checkpoints = []CheckpointStatus{}
-	if n.watched[spec.RoleExec] == nil {
+	if exec == nil {
 		return
 	}
-	for _, cp := range n.watched[spec.RoleExec].Checkpoints() {
+	for _, cp := range exec.Checkpoints() {
 		c := CheckpointStatus{Seq: cp.Seq, State: hex.EncodeToString(cp.State[:])}
 		st.Checkpoints = append(st.Checkpoints, c)
 		if cp.Seq == stable {

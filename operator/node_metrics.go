@@ -131,13 +131,13 @@ func (n *node) roleLabels(r spec.Role) []Label {
 
 // collectEnclaves emits per-compartment call latency, liveness and step counts.
 func (n *node) collectEnclaves(e emitter, s snapshot) {
-	for r, w := range n.watched {
+	for r, w := range s.watched {
 		if w != nil {
 			e.histogram("splitbft_enclave_call_seconds", "wall time of Step calls into each compartment, including the process boundary",
 				w.Latency(), n.roleLabels(spec.Role(r))...)
 		}
 	}
-	for r, w := range n.watched {
+	for r, w := range s.watched {
 		e.gauge("splitbft_enclave_dead", "1 once a compartment failed (it is never restarted: new keys would not be in the configuration)",
 			b2f(w != nil && w.Dead() != nil), n.roleLabels(spec.Role(r))...)
 	}

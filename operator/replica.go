@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/splitbft/splitbft/attest"
@@ -31,6 +32,9 @@ type ReplicaOptions struct {
 	Broker   broker.Options  // broker tuning (ticks are Tick long)
 	Tick     time.Duration   // broker tick; default 10ms
 	Verifier attest.Verifier // default attest.DefaultVerifier()
+	// RecoverEvery, when positive, replaces this replica's compartments one at a time
+	// in its time slots of length RecoverEvery/n (proactive recovery, SPEC §17.6).
+	RecoverEvery time.Duration
 	// InsecureTransport runs the broker's ports over plain TCP without
 	// authentication (SPEC §13.2), for measuring the transport's cost only.
 	InsecureTransport bool
@@ -53,6 +57,13 @@ type replica struct {
 	srv    *http.Server
 	gw     *spec.GatewayAttestation // this replica's gateway's, if it runs one
 	gwCmd  *exec.Cmd                // the gateway process
+	chain  *Chain                   // the chain followed; written on the broker's event loop once it runs
+	join   bool                     // rejoining: the compartments are fresh and must be admitted
+
+	binDir    string // compartment binaries …
+	buildBins bool   // … built there when missing
+	mu        sync.Mutex
+	pending   [3]*pendingProc // fresh processes waiting for admission (recover.go); guarded by mu, as procs is once running
 }
 
 // RunReplica runs replica opt.ID of the cluster in opt.Dir until ctx ends: it starts
@@ -67,10 +78,16 @@ func RunReplica(ctx context.Context, opt ReplicaOptions) error {
 		return err
 	}
 	defer rp.close()
-	err = rp.start(ctx)
+	genesis, err := loadGenesis(opt.Dir, opt.ID)
 	var cfg *spec.Config
-	if err == nil {
-		cfg, err = rp.form(ctx)
+	switch {
+	case err != nil:
+	case genesis != nil:
+		cfg, err = rp.rejoin(ctx, genesis)
+	default:
+		if err = rp.start(ctx, spec.Digest{}); err == nil {
+			cfg, err = rp.form(ctx)
+		}
 	}
 	switch {
 	case ctx.Err() != nil:
@@ -101,6 +118,7 @@ func newReplica(opt ReplicaOptions) (*replica, error) {
 	}
 	log := opt.Log.With("replica", opt.ID)
 	rp := &replica{opt: opt, t: t, log: log, n: &node{id: opt.ID, t: t, phase: PhaseStarting}}
+	rp.n.recover = rp.serveRecover
 	return rp, rp.listen()
 }
 
@@ -135,28 +153,35 @@ func (rp *replica) listen() error {
 	return nil
 }
 
-// start builds (if needed) and starts the compartment processes and Inits them.
-func (rp *replica) start(ctx context.Context) error {
+// start builds (if needed) and starts the compartment processes and Inits them for
+// the epoch whose digest is challenge (zero when forming; SPEC §17.5 step 1).
+func (rp *replica) start(ctx context.Context, challenge spec.Digest) error {
 	me := &rp.t.Replicas[rp.opt.ID]
 	builds := [3]string{me.Prep, me.Conf, me.Exec}
 	binDir, build := rp.opt.BinDir, false
 	if binDir == "" {
 		binDir, build = filepath.Join(rp.opt.Dir, "bin"), true
 	}
+	rp.binDir, rp.buildBins = binDir, build
 	paths, err := EnsureBinaries(ctx, binDir, builds, build, rp.log)
 	if err != nil {
 		return err
 	}
-	if rp.procs, err = StartCompartments(paths, rp.opt.Runner, rp.opt.Stderr); err != nil {
+	procs, err := StartCompartments(paths, rp.opt.Runner, rp.opt.Stderr)
+	rp.mu.Lock()
+	rp.procs = procs
+	rp.mu.Unlock()
+	if err != nil {
 		return err
 	}
 	var encl [3]broker.Enclave
 	for r := range rp.procs {
-		rp.n.watched[r] = Watch(rp.procs[r], spec.Role(r), builds[r], rp.log)
-		encl[r] = rp.n.watched[r]
+		w := Watch(rp.procs[r], spec.Role(r), builds[r], rp.log)
+		rp.n.set(func(n *node) { n.watched[r] = w })
+		encl[r] = w
 		rp.log.Info("compartment started", "role", spec.RoleName(spec.Role(r)), "build", builds[r], "pid", rp.procs[r].Pid())
 	}
-	if rp.own, err = InitAll(encl, rp.opt.ID); err != nil {
+	if rp.own, err = InitAllFor(encl, rp.opt.ID, challenge); err != nil {
 		return err
 	}
 	if err := rp.enrollGateway(ctx); err != nil {
@@ -184,6 +209,10 @@ func (rp *replica) form(ctx context.Context) (*spec.Config, error) {
 		return nil, err
 	}
 	rp.host.SetClientKeys(clientSignKeys(cfg)) // the gateways' identities, registered at formation
+	rp.chain = &Chain{Genesis: spec.Encode(cfg)}
+	if err := os.WriteFile(filepath.Join(replicaDir(rp.opt.Dir, rp.opt.ID), GenesisFile), rp.chain.Genesis, 0o644); err != nil {
+		return nil, err
+	}
 	rp.n.formed(cfg, attest.CheckConfig(cfg, rp.opt.Verifier))
 	d := spec.ConfigDigest(cfg)
 	rp.log.Info("cluster formed; compartments configured", "config_digest", fmt.Sprintf("%x", d[:8]))
@@ -193,6 +222,8 @@ func (rp *replica) form(ctx context.Context) (*spec.Config, error) {
 // enclaves returns the watched compartments as broker enclaves.
 func (rp *replica) enclaves() [3]broker.Enclave {
 	var encl [3]broker.Enclave
+	rp.n.mu.Lock()
+	defer rp.n.mu.Unlock()
 	for r, w := range rp.n.watched {
 		encl[r] = w
 	}
@@ -219,17 +250,28 @@ func writeConfig(dir string, id uint64, cfg *spec.Config) error {
 // run runs the broker until ctx ends.
 func (rp *replica) run(ctx context.Context, cfg *spec.Config) error {
 	r := broker.NewReplica(rp.opt.ID, cfg, rp.enclaves(), rp.host.Net(), rp.opt.Broker)
+	if err := r.SetChain(rp.chain.Genesis, rp.chain.Changes); err != nil {
+		return err
+	}
+	r.SetHooks(rp.hooks())
+	rp.followClients(cfg)
+	if rp.join {
+		rp.admitAll(ctx, r)
+	}
 	rp.n.set(func(n *node) { n.host, n.phase = rp.host, PhaseRunning })
-	go rp.checkPeersConfig(ctx, spec.Encode(cfg))
+	go rp.checkPeersConfig(ctx, rp.chain.Genesis)
 	go rp.logEvents(ctx, cfg, 100*time.Millisecond)
 	go rp.waitGateway(ctx)
+	if rp.opt.RecoverEvery > 0 {
+		go rp.recoverLoop(ctx, rp.opt.RecoverEvery)
+	}
 	err := rp.host.Run(ctx, r)
 	rp.host = nil // Run closed it
 	return err
 }
 
-// checkPeersConfig compares, in the background, the configuration every peer serves
-// with this replica's, and logs (and shows in /status) any difference: replicas that
+// checkPeersConfig compares, in the background, the genesis configuration of the
+// chain every peer serves with this replica's, and logs (and shows in /status) any difference: replicas that
 // formed different configurations cannot talk to each other.
 func (rp *replica) checkPeersConfig(ctx context.Context, own []byte) {
 	pending := map[uint64]bool{}
@@ -238,12 +280,13 @@ func (rp *replica) checkPeersConfig(ctx context.Context, own []byte) {
 	}
 	for len(missingIDs(pending)) > 0 && sleepCtx(ctx, 200*time.Millisecond) == nil {
 		for _, i := range missingIDs(pending) {
-			raw, err := httpGet(ctx, rp.t.Replicas[i].Status, "/config", 2*time.Second, spec.MaxMessageBytes)
-			if err != nil {
+			raw, err := httpGet(ctx, rp.t.Replicas[i].Status, "/chain", 2*time.Second, maxChainBody)
+			var c Chain
+			if err != nil || spec.Decode(raw, &c, maxChainBody) != nil {
 				continue
 			}
 			pending[i] = false
-			if string(raw) != string(own) {
+			if string(c.Genesis) != string(own) {
 				err := fmt.Errorf("replica %d formed a different configuration: it cannot take part with this replica (restart every replica to form one cluster)", i)
 				rp.log.Error(err.Error())
 				rp.n.set(func(n *node) { n.err = err.Error() })
@@ -264,7 +307,15 @@ func (rp *replica) close() {
 	if rp.host != nil {
 		rp.host.Close()
 	}
-	CloseCompartments(rp.procs)
+	rp.mu.Lock()
+	procs, pending := rp.procs, rp.pending
+	rp.mu.Unlock()
+	CloseCompartments(procs)
+	for _, p := range pending {
+		if p != nil {
+			p.proc.Close()
+		}
+	}
 	if rp.gwCmd != nil && rp.gwCmd.Process != nil {
 		rp.gwCmd.Process.Kill()
 	}

@@ -20,6 +20,9 @@ type ReplicaStatus struct {
 	Phase        string              `json:"phase"` // PhaseStarting, PhaseForming, PhaseRunning
 	Error        string              `json:"error,omitempty"`
 	ConfigDigest string              `json:"config_digest,omitempty"` // hex, once formed
+	Epoch        uint64              `json:"epoch"`                   // of the configuration served (SPEC §17)
+	EpochStart   uint64              `json:"epoch_start"`             // its StartSeq
+	Admitted     int                 `json:"admitted"`                // fresh compartments admitted since the replica started
 	DevInsecure  bool                `json:"dev_insecure"`            // some enrollment has dev-insecure evidence
 	Primary      uint64              `json:"primary"`                 // primary of the prep's view
 	Compartments []CompartmentStatus `json:"compartments"`            // prep, conf, exec

@@ -81,7 +81,7 @@ func testSnapshot() snapshot {
 
 func TestStatusDoc(t *testing.T) {
 	n := testNode(t)
-	doc := n.statusDoc(testSnapshot())
+	doc := n.statusDoc(n.withWatched(testSnapshot()))
 	if len(doc.Compartments) != 3 || doc.Phase != PhaseRunning || doc.Replica != 1 {
 		t.Fatalf("status %+v", doc)
 	}
@@ -108,7 +108,7 @@ func TestStatusTable(t *testing.T) {
 	n := testNode(t)
 	results := []StatusResult{
 		{Replica: 0, Err: errors.New("dial tcp 127.0.0.1:7002: connection refused")},
-		{Replica: 1, Status: n.statusDoc(testSnapshot())},
+		{Replica: 1, Status: n.statusDoc(n.withWatched(testSnapshot()))},
 	}
 	tmpl := &Template{N: 4, F: 1}
 	var buf bytes.Buffer
@@ -143,7 +143,7 @@ func TestStatusTable(t *testing.T) {
 func TestNodeMetrics(t *testing.T) {
 	n := testNode(t)
 	var buf bytes.Buffer
-	if err := n.writeMetrics(&buf, testSnapshot()); err != nil {
+	if err := n.writeMetrics(&buf, n.withWatched(testSnapshot())); err != nil {
 		t.Fatal(err)
 	}
 	types, samples := mustParse(t, buf.String())
@@ -234,6 +234,7 @@ func TestAssessHealth(t *testing.T) {
 		{"one unreachable", []StatusResult{ok(0), {Replica: 1, Err: down}, ok(2), ok(3)}, ExitDegraded, 5, "replica 1 unreachable"},
 		{"a dead compartment", []StatusResult{ok(0), ok(1), mod(2, func(s *ReplicaStatus) { s.Compartments[2].Alive = false }), ok(3)}, ExitDegraded, 5, "replica 2 exec dead"},
 		{"alone with its own configuration", []StatusResult{ok(0), ok(1), ok(2), mod(3, func(s *ReplicaStatus) { s.ConfigDigest = "bb" })}, ExitDegraded, 5, "replica 3 formed another configuration"},
+		{"an epoch behind", []StatusResult{ok(0), ok(1), ok(2), mod(3, func(s *ReplicaStatus) { s.ConfigDigest, s.Epoch = "bb", 1 })}, ExitDegraded, 5, "replica 3 in epoch 1, the others in epoch 0"},
 		{"behind in view", []StatusResult{ok(0), ok(1), ok(2), mod(3, func(s *ReplicaStatus) { s.Compartments[1].View = 4 })}, ExitDegraded, 5, "replica 3 not in the current view"},
 		{"changing view", []StatusResult{ok(0), ok(1), mod(2, func(s *ReplicaStatus) { s.Compartments[1].ViewActive = false }), ok(3)}, ExitDegraded, 5, "replica 2 not in the current view"},
 		{"all changing view", []StatusResult{mod(0, func(s *ReplicaStatus) { s.Compartments[1].View, s.Compartments[1].ViewActive = 6, false }),
@@ -264,4 +265,10 @@ func TestTimeoutError(t *testing.T) {
 	if err := h.explainTimeout(cause, time.Second); !strings.Contains(err.Error(), "yet 3 of 4 replicas look healthy (view 1, primary 1)") {
 		t.Errorf("with a quorum: %q", err)
 	}
+}
+
+// withWatched gives a test snapshot the node's compartments, as take does.
+func (n *node) withWatched(s snapshot) snapshot {
+	s.watched = n.watched
+	return s
 }

@@ -37,6 +37,10 @@ type Template struct {
 	Replicas         []ReplicaTemplate `json:"replicas"` // Replicas[i].ID == i
 	Builds           []BuildPolicy     `json:"builds"`   // the accepted builds per role (§7.3; role "gateway": §16.2)
 	Clients          []ClientKeys      `json:"clients"`  // sorted by strictly increasing ID
+	// Members are the governance members' Ed25519 public keys and Threshold the
+	// member signatures a proposal needs (SPEC.md §17.2); none: no governance.
+	Members   []Hex  `json:"members,omitempty"`
+	Threshold uint64 `json:"threshold,omitempty"`
 }
 
 // ReplicaTemplate is one replica's addresses and the builds it runs.
@@ -62,6 +66,10 @@ type ReplicaTemplate struct {
 	// and clients for the TLS links (SPEC §13.2); the private key is in the replica's
 	// folder (TransportKeyFile).
 	TransportKey Hex `json:"transport_key"`
+	// BrokerClient is the id of the registered client the replica's broker submits
+	// its admissions as (SPEC.md §13.4, §17.5); its credentials are in the replica's
+	// folder (BrokerClientFile). 0: none (a template of an older init).
+	BrokerClient uint64 `json:"broker_client,omitempty"`
 }
 
 // Build returns the build name the replica runs for role r.
@@ -161,6 +169,9 @@ func (t *Template) Validate() error {
 	if err := t.checkGateways(); err != nil {
 		return err
 	}
+	if err := t.checkBrokerClients(); err != nil {
+		return err
+	}
 	return t.checkParams()
 }
 
@@ -172,7 +183,12 @@ func (t *Template) checkParams() error {
 	c := &spec.Config{Version: spec.WireVersion, Name: []byte(t.Name), N: t.N, F: t.F,
 		CheckpointInterval: t.CheckpointInterval, Window: t.Window, MaxBatchRequests: t.MaxBatchRequests,
 		MaxRequestOps: t.MaxRequestOps, MaxOpBytes: t.MaxOpBytes, AllowDevInsecure: true,
-		Builds: pol, Clients: t.ClientConfigs(), ExecGroupKey: spec.PublicKey{0xAA, 0xAA}}
+		Builds: pol, Clients: t.ClientConfigs(), ExecGroupKey: spec.PublicKey{0xAA, 0xAA}, Threshold: t.Threshold}
+	members, err := t.memberConfig()
+	if err != nil {
+		return err
+	}
+	c.Members = members
 	for i := range t.Replicas {
 		rc := spec.ReplicaConfig{ID: uint64(i)}
 		for r := spec.RolePrep; r <= spec.RoleExec; r++ {

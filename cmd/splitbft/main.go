@@ -25,6 +25,8 @@ var commands = map[string]func(args []string, stdout, stderr io.Writer) int{
 	"conformance": conformanceMain,
 	"init":        initMain,
 	"replica":     replicaMain,
+	"recover":     recoverMain,
+	"propose":     proposeMain,
 	"kv":          kvMain,
 	"status":      statusMain,
 	"gateway":     gatewayMain,
@@ -89,6 +91,10 @@ commands:
   init    write a cluster directory (template, client credentials) for n = 3f+1
           replicas and print its diversity matrix
   replica run one replica: its broker and its prep, conf, exec compartments as processes
+          (started again after a crash, it rejoins the running cluster)
+  recover replace one compartment of a running replica by a fresh one, admitted in a
+          new epoch (optionally another accepted build)
+  propose sign a governance proposal with member keys and submit it (a new epoch)
   kv      a key-value client: put, get, del, cas, script (stdin), bench
   status  every replica's view, last executed, stable checkpoint, builds, attestation,
           and the cluster's health as the exit status (0 healthy, 1 degraded, 2 no quorum)

@@ -26,7 +26,7 @@ func TestInitCommand(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errOut.String())
 	}
 	tmpl, err := operator.LoadTemplate(dir)
-	if err != nil || tmpl.N != 7 || tmpl.F != 2 || len(tmpl.Clients) != 2 || !tmpl.AllowDevInsecure {
+	if err != nil || tmpl.N != 7 || tmpl.F != 2 || len(tmpl.Clients) != 2+7 || !tmpl.AllowDevInsecure {
 		t.Fatalf("template %+v, %v", tmpl, err)
 	}
 	want, _ := operator.Assign("random", 7, 9)
@@ -145,7 +145,7 @@ func TestOfflineCluster(t *testing.T) {
 	if code := run([]string{"kv", "--dir", dir, "--client", "1", "--wait", "0s", "get", "k"}, &out, &errOut); code != 1 || !strings.Contains(errOut.String(), "has not formed") {
 		t.Errorf("kv against a stopped cluster: exit %d, stderr %q", code, errOut.String())
 	}
-	if code := run([]string{"kv", "--dir", dir, "--client", "9", "get", "k"}, &out, &errOut); code != 1 || !strings.Contains(errOut.String(), "client 9 is not registered in cluster.json (registered clients: 1, 2, 3, 4)") {
+	if code := run([]string{"kv", "--dir", dir, "--client", "9", "get", "k"}, &out, &errOut); code != 1 || !strings.Contains(errOut.String(), "client 9 is not registered in cluster.json (registered clients: 1, 2, 3, 4, 5, 6, 7, 8)") {
 		t.Errorf("kv with unknown credentials: exit %d, stderr %q", code, errOut.String())
 	}
 }

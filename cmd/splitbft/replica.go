@@ -18,7 +18,9 @@ const replicaUsage = `usage: splitbft replica --dir DIR --id I [flags]
 
 Runs replica I of the cluster in DIR: starts its prep, conf and exec compartments as
 processes, forms the cluster with the other replicas, then serves peers, clients, and
-/status and /metrics on its status port, until SIGINT or SIGTERM. It logs (info level)
+/status and /metrics on its status port, until SIGINT or SIGTERM. Started again after
+a crash (the same command), it does not form a new cluster: it fetches the
+configuration chain from its peers and has fresh compartments admitted in a new epoch. It logs (info level)
 every view change, suspicion of the primary, state transfer and checkpoint stall with
 its cause, and every compartment that dies.
 
@@ -52,6 +54,7 @@ func parseReplicaFlags(args []string, stdout, stderr io.Writer) (operator.Replic
 	fs.StringVar(&opt.BinDir, "bin-dir", "", "directory of prebuilt compartment binaries named by build (default DIR/bin, built there with go build when missing)")
 	fs.StringVar(&runner, "enclave-runner", "", `command prefix for the compartment binaries, e.g. "ego run" (space-separated)`)
 	fs.DurationVar(&opt.Tick, "tick", 10*time.Millisecond, "broker tick")
+	fs.DurationVar(&opt.RecoverEvery, "recover-every", 0, "proactive recovery: replace this replica's compartments one at a time, each replica in its own slot of D/n (SPEC §17.6); 0: never")
 	fs.BoolVar(&jsonLogs, "log-json", false, "structured logs as JSON (default: text) on stderr")
 	fs.StringVar(&level, "log-level", "info", "debug, info, warn or error")
 	fs.BoolVar(&opt.InsecureTransport, "insecure-transport", false, "serve peers and clients over plain TCP without authentication, to measure the transport's cost (INSECURE: anyone can impersonate any replica or client)")
@@ -68,6 +71,8 @@ func parseReplicaFlags(args []string, stdout, stderr io.Writer) (operator.Replic
 		return opt, fmt.Errorf("unexpected argument %q", words[0])
 	case opt.Tick <= 0:
 		return opt, errors.New("--tick must be positive")
+	case opt.RecoverEvery < 0:
+		return opt, errors.New("--recover-every must not be negative")
 	}
 	opt.ID = uint64(*id)
 	opt.Runner = strings.Fields(runner)

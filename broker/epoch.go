@@ -1,0 +1,201 @@
+package broker
+
+import (
+	"bytes"
+	"fmt"
+
+	"github.com/splitbft/splitbft/spec"
+)
+
+// The broker's side of epochs (SPEC.md §17): it verifies every epoch change it sees
+// (EC1–EC4, spec.VerifyEpochChange), keeps the chain from the genesis configuration
+// (served as GET /chain, §17.7), delivers a valid change to its compartments, switches
+// its own configuration (client table, R5 checks, budgets, timers), and forwards the
+// changes a lagging peer lacks. An invalid epoch change is dropped and counted: it
+// never reaches a compartment and changes nothing.
+
+// maxForward bounds the epoch changes sent to one peer per forwarding round.
+const maxForward = 8
+
+// chain is the configuration chain the broker accepted.
+type chain struct {
+	genesis []byte             // canonical encoding of the first configuration
+	first   uint64             // its epoch
+	changes []spec.EpochChange // accepted epoch changes, in order: changes[i] starts epoch first+i+1
+	raws    [][]byte           // their canonical encodings
+	fwdAt   []uint64           // by peer: the tick before which it gets no forward again
+}
+
+// EpochHooks are the host's callbacks for epochs and admission. Each runs on the
+// broker's event loop and must not call back into the Replica. Nil hooks are skipped.
+type EpochHooks struct {
+	// Epoch is called after the broker adopted configuration cfg (ec certified it):
+	// the host persists the chain, updates peers' addresses and the client table of
+	// its transport, and logs the epoch.
+	Epoch func(cfg *spec.Config, ec *spec.EpochChange)
+	// Submit returns the encoded REQUEST of the replica's broker client (SPEC.md
+	// §13.4) whose one operation is op (a ConfigOp), signed and sealed for cfg. It is
+	// called again for each retry of the same op in the same epoch and must then
+	// return a request with the same timestamp (§17.5 step 3).
+	Submit func(cfg *spec.Config, op []byte) ([]byte, error)
+	// Admitted is called when fresh compartment role was configured with the epoch
+	// that admitted it; Retired when the compartment it replaced is out of service
+	// (the host closes it).
+	Admitted func(role spec.Role, epoch uint64)
+	Retired  func(role spec.Role, old Enclave)
+	// AdmitFailed is called when an admission cannot complete (an epoch change that
+	// does not admit it came first, or Submit failed); the host starts fresh
+	// compartments and admits them again.
+	AdmitFailed func(err error)
+}
+
+// SetHooks installs the host's callbacks.
+func (r *Replica) SetHooks(h EpochHooks) { r.hooks = h }
+
+// SetChain replaces the chain the broker serves and forwards by genesis (a canonical
+// Config) followed by changes. The chain must verify (spec.VerifyChain) and end at
+// the configuration the Replica was created with; otherwise nothing changes. Without
+// SetChain the chain is that configuration alone.
+func (r *Replica) SetChain(genesis []byte, changes []spec.EpochChange) error {
+	var g spec.Config
+	if err := spec.Decode(genesis, &g, spec.MaxMessageBytes); err != nil {
+		return fmt.Errorf("broker: genesis configuration: %w", err)
+	}
+	last, err := spec.VerifyChain(&g, changes, verifyEd, AdmitKey)
+	if err != nil {
+		return fmt.Errorf("broker: chain: %w", err)
+	}
+	if spec.ConfigDigest(last) != r.cd {
+		return fmt.Errorf("broker: chain ends at epoch %d, not at this replica's configuration", last.Epoch)
+	}
+	r.chain.genesis, r.chain.first = bytes.Clone(genesis), g.Epoch
+	r.chain.changes, r.chain.raws = nil, nil
+	for i := range changes {
+		r.chain.changes = append(r.chain.changes, changes[i])
+		r.chain.raws = append(r.chain.raws, spec.Encode(&changes[i]))
+	}
+	return nil
+}
+
+// Chain returns the genesis configuration's canonical bytes and the epoch changes
+// accepted since, in order (copies).
+func (r *Replica) Chain() ([]byte, []spec.EpochChange) {
+	return bytes.Clone(r.chain.genesis), append([]spec.EpochChange(nil), r.chain.changes...)
+}
+
+// Config returns the configuration the broker currently serves (do not modify).
+func (r *Replica) Config() *spec.Config { return r.cfg }
+
+// ConfigDigest returns the digest of the current configuration: the challenge of a
+// fresh compartment's Init (SPEC.md §17.5 step 1).
+func (r *Replica) ConfigDigest() spec.Digest { return r.cd }
+
+// verifyEpochChange checks an epoch change against the current configuration. It
+// returns nil, quietly, for a change the chain already holds.
+func (r *Replica) verifyEpochChange(raw []byte, ec *spec.EpochChange) (*spec.Config, error) {
+	for _, old := range r.chain.raws {
+		if bytes.Equal(old, raw) {
+			return nil, nil
+		}
+	}
+	return spec.VerifyEpochChange(r.cfg, r.cd, r.cfg.StartSeq, ec, verifyEd, AdmitKey)
+}
+
+// onPeerEpochChange takes an epoch change from a peer broker: if valid, the broker
+// adopts it and delivers it to all three compartments (SPEC.md §13.1).
+func (r *Replica) onPeerEpochChange(raw []byte, ec *spec.EpochChange) {
+	next, err := r.verifyEpochChange(raw, ec)
+	if err != nil || next == nil {
+		r.m.BadEpochChanges += b2u(err != nil)
+		return
+	}
+	installed := r.adoptEpoch(next, raw, ec)
+	r.deliverLocal(spec.KindEpochChange, raw, ec, (spec.ToPrep|spec.ToConf|spec.ToExec)&^installed)
+}
+
+// onEpochChangeOutput takes the epoch change the local exec emitted: if valid, the
+// broker adopts it and routes it (prep and conf here, the peers in its To).
+func (r *Replica) onEpochChangeOutput(role spec.Role, o *spec.Output) {
+	var ec spec.EpochChange
+	if role != spec.RoleExec || spec.Decode(o.Body, &ec, spec.MaxBodyBytes(spec.KindEpochChange)) != nil {
+		r.m.Garbage++
+		return
+	}
+	next, err := r.verifyEpochChange(o.Body, &ec)
+	if err != nil || next == nil {
+		r.m.BadEpochChanges += b2u(err != nil)
+		return
+	}
+	installed := r.adoptEpoch(next, o.Body, &ec)
+	r.deliverLocal(spec.KindEpochChange, o.Body, &ec, (spec.ToPrep|spec.ToConf)&^installed)
+	for _, to := range o.To.Replicas {
+		if to != r.id && to < r.cfg.N {
+			r.sendPeer(to, EncodePeer(spec.KindEpochChange, o.Body))
+		}
+	}
+}
+
+// adoptEpoch switches the broker to next, certified by ec (raw its encoding): the chain
+// grows; inputs queued for the old epoch, queued and timed client requests (signed
+// under the old digest: clients re-sign them, §17.4), view-change and retransmission
+// state are dropped; the new epoch's genesis certificate is the state to ask for. It
+// returns the roles of fresh compartments the change admitted and installed
+// (admission.go), which must not get the change as an input.
+func (r *Replica) adoptEpoch(next *spec.Config, raw []byte, ec *spec.EpochChange) uint64 {
+	r.chain.changes = append(r.chain.changes, *ec)
+	r.chain.raws = append(r.chain.raws, bytes.Clone(raw))
+	r.cfg, r.cd = next, spec.ConfigDigest(next)
+	r.m.Epochs++
+	for role := range r.in {
+		r.in[role].Reset()
+		r.status[role].View, r.status[role].ViewActive = 0, true
+	}
+	r.batchIn = 0
+	r.batch = newBatcher(batchHostOf{r}, &r.opt)
+	lastDone := r.lastDone
+	r.timers.init()
+	r.lastDone = lastDone
+	clear(r.sigFailed)
+	r.resetRecovery()
+	installed := r.installAdmitted()
+	if r.hooks.Epoch != nil {
+		r.hooks.Epoch(next, ec)
+	}
+	return installed
+}
+
+// resetRecovery drops the old epoch's caches (nothing in them is valid under the new
+// digest) and records the epoch's genesis certificate as the state a fresh or lagging
+// exec asks for (SPEC.md §17.4 step 3).
+func (r *Replica) resetRecovery() {
+	hints, fwd := r.hints, r.chain.fwdAt
+	r.recovery.init(r.cfg, r.opt)
+	r.hints = hints
+	r.chain.fwdAt = fwd
+	if r.cfg.StartSeq > 0 {
+		r.certStates[r.cfg.StartSeq] = []spec.Digest{r.cfg.StartState}
+	}
+}
+
+// forwardEpochs sends peer p the epoch changes it lacks, by its latest hint, at most
+// once per RetransmitTicks and maxForward at a time (SPEC.md §17.7). A peer that
+// lies about its epoch costs that much bandwidth.
+func (r *Replica) forwardEpochs(p uint64) {
+	h := &r.hints[p]
+	if h.Epoch >= r.cfg.Epoch || h.Epoch < r.chain.first || r.now < r.chain.fwdAt[p] {
+		return
+	}
+	r.chain.fwdAt[p] = r.now + uint64(r.opt.RetransmitTicks)
+	from := h.Epoch - r.chain.first
+	for i := from; i < uint64(len(r.chain.raws)) && i < from+maxForward; i++ {
+		r.m.EpochForwards++
+		r.sendPeer(p, EncodePeer(spec.KindEpochChange, r.chain.raws[i]))
+	}
+}
+
+func b2u(b bool) uint64 {
+	if b {
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,140 @@
+package main
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/splitbft/splitbft/operator"
+	"github.com/splitbft/splitbft/spec"
+)
+
+const proposeUsage = `usage: splitbft propose --dir DIR --client C --member-key FILE... CHANGE...
+
+Builds a governance proposal for the cluster's current epoch (SPEC.md §17.2), signs it
+with each --member-key (files made by init --members; the configuration's threshold
+of them), and submits it through the log as client C. The cluster moves to a new epoch
+if it is accepted; the command prints the outcome.
+
+changes (repeatable, applied in order):
+  --add-build ROLE:BUILD        accept a build (e.g. prep:prep-b)
+  --remove-build ROLE:BUILD     stop accepting a build
+  --set-address I=HOST:PORT     replica I's peer address
+  --set-threshold T             member signatures a proposal needs
+  --remove-client ID            deregister a client
+
+example:
+  splitbft propose --dir /tmp/sbft --client 1 --member-key /tmp/sbft/members/member-0.json \
+      --member-key /tmp/sbft/members/member-1.json --remove-build prep:prep-a`
+
+// listFlag collects a repeatable string flag.
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
+
+// proposeMain is `splitbft propose`.
+func proposeMain(args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("propose", proposeUsage, stderr)
+	dir := fs.String("dir", "", "cluster directory made by init (required)")
+	id := fs.Int64("client", 0, "client id that submits the proposal (required)")
+	var keyFiles listFlag
+	var changes []spec.Change
+	fs.Var(&keyFiles, "member-key", "member key file (repeatable)")
+	change := func(name string, parse func(string) (spec.Change, error)) {
+		fs.Func(name, "see the changes above", func(v string) error {
+			c, err := parse(v)
+			if err == nil {
+				changes = append(changes, c)
+			}
+			return err
+		})
+	}
+	change("add-build", func(v string) (spec.Change, error) { return buildChange(spec.ChangeAddBuild, v) })
+	change("remove-build", func(v string) (spec.Change, error) { return buildChange(spec.ChangeRemoveBuild, v) })
+	change("set-address", addressChange)
+	change("set-threshold", func(v string) (spec.Change, error) {
+		t, err := strconv.ParseUint(v, 10, 64)
+		return spec.Change{Op: spec.ChangeSetThreshold, Replica: t}, err
+	})
+	change("remove-client", func(v string) (spec.Change, error) {
+		c, err := strconv.ParseUint(v, 10, 64)
+		return spec.Change{Op: spec.ChangeRemoveClient, Client: spec.ClientConfig{ID: c}}, err
+	})
+	words, err := parseFlags(fs, args, stdout)
+	switch {
+	case err != nil:
+	case *dir == "":
+		err = errors.New("--dir is required")
+	case requiredID(fs, "client", *id) != nil:
+		err = requiredID(fs, "client", *id)
+	case len(keyFiles) == 0:
+		err = errors.New("at least one --member-key is required")
+	case len(changes) == 0:
+		err = errors.New("no change given")
+	case len(words) > 0:
+		err = fmt.Errorf("unexpected argument %q", words[0])
+	}
+	if err != nil {
+		return usageError("propose", err, stderr)
+	}
+	if err := propose(*dir, uint64(*id), keyFiles, changes, stdout, stderr); err != nil {
+		fmt.Fprintf(stderr, "splitbft propose: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// propose signs and submits the proposal and prints its outcome.
+func propose(dir string, id uint64, keyFiles []string, changes []spec.Change, stdout, stderr io.Writer) error {
+	var keys []ed25519.PrivateKey
+	for _, f := range keyFiles {
+		k, err := operator.LoadMemberKey(f)
+		if err != nil {
+			return err
+		}
+		keys = append(keys, k)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	kv, err := operator.Connect(ctx, operator.KVOptions{Dir: dir, ID: id, Stderr: stderr, Wait: 5 * time.Second})
+	if err != nil {
+		return err
+	}
+	defer kv.Close()
+	op, err := operator.BuildProposal(kv.Session().Config(), changes, keys)
+	if err != nil {
+		return err
+	}
+	res, err := kv.Do(ctx, [][]byte{op})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, operator.DescribeConfigResult(res[0]))
+	return nil
+}
+
+// buildChange parses ROLE:BUILD.
+func buildChange(op uint64, v string) (spec.Change, error) {
+	role, build, ok := strings.Cut(v, ":")
+	r, known := map[string]spec.Role{"prep": spec.RolePrep, "conf": spec.RoleConf, "exec": spec.RoleExec}[role]
+	if !ok || !known || !spec.ValidBuildName([]byte(build)) {
+		return spec.Change{}, fmt.Errorf("%q: want ROLE:BUILD, e.g. prep:prep-b", v)
+	}
+	return spec.Change{Op: op, Build: spec.BuildPolicy{Role: r, Build: []byte(build)}}, nil
+}
+
+// addressChange parses I=HOST:PORT.
+func addressChange(v string) (spec.Change, error) {
+	i, addr, ok := strings.Cut(v, "=")
+	n, err := strconv.ParseUint(i, 10, 64)
+	if !ok || err != nil || addr == "" || len(addr) > 256 {
+		return spec.Change{}, fmt.Errorf("%q: want REPLICA=HOST:PORT", v)
+	}
+	return spec.Change{Op: spec.ChangeSetAddress, Replica: n, Address: []byte(addr)}, nil
+}

@@ -1,0 +1,177 @@
+package operator
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/splitbft/splitbft/broker"
+	"github.com/splitbft/splitbft/spec"
+)
+
+// The configuration chain on the operator's side (SPEC.md §13.4, §17.7): a replica
+// persists the configuration it formed (GenesisFile) and the chain it follows
+// (ChainFile), serves the chain as GET /chain, and a replica that restarts on a
+// directory holding its genesis fetches the chain from its peers instead of forming.
+
+// GenesisFile holds, in replica-<id>/, the configuration the replica formed (epoch 0).
+const GenesisFile = "genesis.cbor"
+
+// ChainFile holds, in replica-<id>/, the chain the replica last adopted (CBOR Chain).
+const ChainFile = "chain.cbor"
+
+// Chain is the body of GET /chain: the genesis configuration's canonical bytes and the
+// epoch changes since, in order.
+type Chain struct {
+	_       struct{} `cbor:",toarray"`
+	Genesis []byte
+	Changes []spec.EpochChange
+}
+
+// maxChainBody caps a chain a replica accepts from a peer.
+const maxChainBody = spec.MaxMessageBytes
+
+// verifyEd is the standard library's Ed25519 as a spec.SigVerifier (SPEC.md §3.3).
+func verifyEd(pub spec.PublicKey, msg []byte, sig spec.Signature) bool {
+	return ed25519.Verify(pub[:], msg, sig[:])
+}
+
+// VerifyChain checks a chain against the genesis configuration the caller trusts
+// (its exact bytes) and returns the configuration it reaches.
+func VerifyChain(genesis []byte, c *Chain) (*spec.Config, error) {
+	if string(c.Genesis) != string(genesis) {
+		return nil, errors.New("operator: the chain starts from another genesis configuration (another cluster)")
+	}
+	var g spec.Config
+	if err := spec.Decode(genesis, &g, spec.MaxMessageBytes); err != nil {
+		return nil, fmt.Errorf("operator: genesis configuration: %w", err)
+	}
+	return spec.VerifyChain(&g, c.Changes, verifyEd, broker.AdmitKey)
+}
+
+func replicaDir(dir string, id uint64) string {
+	return filepath.Join(dir, fmt.Sprintf("replica-%d", id))
+}
+
+// loadGenesis returns replica id's genesis configuration bytes, or nil if it never
+// formed a cluster in dir.
+func loadGenesis(dir string, id uint64) ([]byte, error) {
+	raw, err := os.ReadFile(filepath.Join(replicaDir(dir, id), GenesisFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("operator: %w", err)
+	}
+	var g spec.Config
+	if err := spec.Decode(raw, &g, spec.MaxMessageBytes); err != nil {
+		return nil, fmt.Errorf("operator: %s of replica %d does not decode: %w (remove the file, or init --force, to form a new cluster)", GenesisFile, id, err)
+	}
+	return raw, nil
+}
+
+// writeChain persists the chain and the configuration it reaches (config.cbor).
+func writeChain(dir string, id uint64, c *Chain, cur *spec.Config) error {
+	d := replicaDir(dir, id)
+	if err := os.MkdirAll(d, 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(d, ChainFile), spec.Encode(c), 0o644); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(d, ConfigFile), spec.Encode(cur), 0o644)
+}
+
+// ChainFetcher fetches the current chain from a replica's peers.
+type ChainFetcher struct {
+	T       *Template
+	ID      uint64        // the fetching replica (not asked)
+	Every   time.Duration // polling period; default 200ms
+	Timeout time.Duration // per request; default 2s
+	Log     func(msg string, args ...any)
+}
+
+// Fetch polls every peer's GET /chain until f+1 of them served a chain that verifies
+// from genesis, and returns the longest of those and the configuration it reaches.
+// A faulty peer can serve an old chain but not a forged one; among f+1 peers one is
+// correct and current.
+func (cf *ChainFetcher) Fetch(ctx context.Context, genesis []byte) (*Chain, *spec.Config, error) {
+	got := map[uint64]*Chain{}
+	var best *Chain
+	var bestCfg *spec.Config
+	for polls := 0; ; polls++ {
+		for i := range cf.T.N {
+			if i == cf.ID || got[i] != nil {
+				continue
+			}
+			c, cfg, err := cf.fetchOne(ctx, i, genesis)
+			if err != nil {
+				if polls%25 == 24 && cf.Log != nil {
+					cf.Log("chain not fetched", "peer", i, "err", err)
+				}
+				continue
+			}
+			got[i] = c
+			if best == nil || len(c.Changes) > len(best.Changes) {
+				best, bestCfg = c, cfg
+			}
+		}
+		if uint64(len(got)) >= cf.T.F+1 {
+			return best, bestCfg, nil
+		}
+		t := time.NewTimer(cmpOr(cf.Every, 200*time.Millisecond))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, nil, ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// fetchOne fetches and verifies peer i's chain.
+func (cf *ChainFetcher) fetchOne(ctx context.Context, i uint64, genesis []byte) (*Chain, *spec.Config, error) {
+	raw, err := httpGet(ctx, cf.T.Replicas[i].Status, "/chain", cmpOr(cf.Timeout, 2*time.Second), maxChainBody)
+	if err != nil {
+		return nil, nil, err
+	}
+	var c Chain
+	if err := spec.Decode(raw, &c, maxChainBody); err != nil {
+		return nil, nil, fmt.Errorf("operator: replica %d's chain does not decode: %w", i, err)
+	}
+	cfg, err := VerifyChain(genesis, &c)
+	if err != nil {
+		return nil, nil, fmt.Errorf("operator: replica %d's chain: %w", i, err)
+	}
+	return &c, cfg, nil
+}
+
+// ChainSource returns a client.Options.Chain for the cluster of t: it fetches every
+// replica's chain and returns the longest run of epoch changes after cur that
+// verifies from cur (SPEC.md §17.7), none if no replica serves one.
+func ChainSource(t *Template, timeout time.Duration) func(ctx context.Context, cur *spec.Config) ([]spec.EpochChange, error) {
+	return func(ctx context.Context, cur *spec.Config) ([]spec.EpochChange, error) {
+		groups, _ := fetchCopies(ctx, t, timeout)
+		var best []spec.EpochChange
+		for _, g := range groups {
+			var gen spec.Config
+			if spec.Decode(g.raw, &gen, spec.MaxMessageBytes) != nil || cur.Epoch < gen.Epoch {
+				continue
+			}
+			for _, ch := range g.changes {
+				skip := cur.Epoch - gen.Epoch
+				if uint64(len(ch)) <= skip || len(ch[skip:]) <= len(best) {
+					continue
+				}
+				if _, err := spec.VerifyChain(cur, ch[skip:], verifyEd, broker.AdmitKey); err == nil {
+					best = ch[skip:]
+				}
+			}
+		}
+		return best, nil
+	}
+}
