@@ -1,6 +1,7 @@
 package operator
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"os"
 	"strings"
@@ -59,7 +60,7 @@ func TestBuildProposal(t *testing.T) {
 		t.Fatal(err)
 	}
 	var c spec.ConfigOp
-	if err := spec.Decode(op, &c, spec.MaxMessageBytes); err != nil || c.Tag != spec.ConfigOpTag || len(c.Admit) != 0 {
+	if err := spec.Decode(op, &c, spec.MaxMessageBytes); err != nil || !bytes.Equal(c.Tag, spec.ConfigOpTag) || len(c.Admit) != 0 {
 		t.Fatalf("config op: %v %+v", err, c)
 	}
 	p := c.Change
