@@ -23,9 +23,14 @@ const BrokerClientFile = "broker-client.json"
 // addBrokerClients registers one new client per replica, with ids after every client
 // of t, and returns their identities (64 bytes of rand each).
 func addBrokerClients(t *Template, rand io.Reader) ([]client.Identity, error) {
-	next := uint64(1)
-	if len(t.Clients) > 0 {
-		next = t.Clients[len(t.Clients)-1].ID + 1
+	next := uint64(1) // after every registered client and every gateway's client id
+	for _, c := range t.Clients {
+		next = max(next, c.ID+1)
+	}
+	for _, r := range t.Replicas {
+		for _, id := range r.GatewayClients {
+			next = max(next, id+1)
+		}
 	}
 	var out []client.Identity
 	for i := range t.Replicas {

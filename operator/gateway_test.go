@@ -27,8 +27,17 @@ func TestTemplateGateways(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(ids) != opt.Clients || len(tmpl.Clients) != opt.Clients {
-			t.Fatalf("%d identities, %d registered, want %d: none for the gateways", len(ids), len(tmpl.Clients), opt.Clients)
+		// The registered clients are the kv clients and one broker client per replica
+		// (SPEC.md §13.4); none is a gateway's.
+		if n := int(tmpl.N); len(ids) != opt.Clients || len(tmpl.Clients) != opt.Clients+n {
+			t.Fatalf("%d identities, %d registered, want %d and %d: none for the gateways", len(ids), len(tmpl.Clients), opt.Clients, opt.Clients+n)
+		}
+		for _, c := range tmpl.Clients {
+			for _, r := range tmpl.Replicas {
+				if slices.Contains(r.GatewayClients, c.ID) {
+					t.Fatalf("client %d is registered and also replica %d's gateway's", c.ID, r.ID)
+				}
+			}
 		}
 		return tmpl
 	}
