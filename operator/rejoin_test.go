@@ -21,7 +21,6 @@ func TestRejoinProcesses(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts 16 processes and restarts 8; skipped in -short mode")
 	}
-	t.Skip("needs exec epochs (merge): exec's config ops, votes, epoch-change, attest and group-key-shares outputs, and the compartments' epoch-change input")
 	pc := &procCluster{t: t, wrap: func(_ int, argv []string) []string { return argv }}
 	pc.start(4, "--base-port", strconv.Itoa(freeBase(t, 12)))
 	restarts := 0
