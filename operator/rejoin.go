@@ -111,14 +111,20 @@ func (rp *replica) onEpoch(cfg *spec.Config, ec *spec.EpochChange) {
 	rp.log.Info("epoch changed", "epoch", cfg.Epoch, "start_seq", cfg.StartSeq, "config_digest", fmt.Sprintf("%x", d[:8]))
 }
 
-// followClients has the client port authenticate the clients cfg registers (an epoch
-// may add or remove clients, SPEC §17.2).
+// followClients has the client port authenticate the clients cfg registers and the
+// peer port dial the replicas' addresses cfg names (an epoch may change both, SPEC
+// §17.2).
 func (rp *replica) followClients(cfg *spec.Config) {
 	keys := make(map[uint64]ed25519.PublicKey, len(cfg.Clients))
 	for _, c := range cfg.Clients {
 		keys[c.ID] = ed25519.PublicKey(bytes.Clone(c.SignKey[:]))
 	}
 	rp.host.SetClientKeys(keys)
+	for i, rc := range cfg.Replicas {
+		if uint64(i) != rp.opt.ID && len(rc.Address) > 0 {
+			rp.host.SetPeerAddr(uint64(i), string(rc.Address))
+		}
+	}
 }
 
 // admitSubmitter builds the broker client's admission request: one per (epoch, op),
