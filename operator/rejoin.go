@@ -6,6 +6,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/splitbft/splitbft/broker"
@@ -127,23 +128,23 @@ func (rp *replica) followClients(cfg *spec.Config) {
 	}
 }
 
-// admitSubmitter builds the broker client's admission request: one per (epoch, op),
+// admitSubmitter builds the broker client's admission request: one per (epoch, ops),
 // the same bytes for every retry, with a timestamp from the clock (above any its
 // earlier incarnations used).
 type admitSubmitter struct {
 	id  client.Identity
 	err error
 	cd  spec.Digest
-	op  []byte
+	ops [][]byte
 	raw []byte
 }
 
-func (s *admitSubmitter) submit(cfg *spec.Config, op []byte) ([]byte, error) {
+func (s *admitSubmitter) submit(cfg *spec.Config, ops [][]byte) ([]byte, error) {
 	if s.err != nil {
 		return nil, s.err
 	}
 	cd := spec.ConfigDigest(cfg)
-	if s.raw != nil && s.cd == cd && bytes.Equal(s.op, op) {
+	if s.raw != nil && s.cd == cd && slices.EqualFunc(s.ops, ops, bytes.Equal) {
 		return s.raw, nil
 	}
 	sess, err := client.NewSession(cfg, s.id, rand.Reader)
@@ -152,11 +153,11 @@ func (s *admitSubmitter) submit(cfg *spec.Config, op []byte) ([]byte, error) {
 	}
 	var raw []byte
 	if err == nil {
-		raw, _, err = sess.Prepare([][]byte{op})
+		raw, _, err = sess.Prepare(ops)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("operator: broker client request: %w", err)
 	}
-	s.cd, s.op, s.raw = cd, bytes.Clone(op), raw
+	s.cd, s.ops, s.raw = cd, slices.Clone(ops), raw
 	return raw, nil
 }
