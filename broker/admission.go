@@ -34,7 +34,7 @@ type admission struct {
 	fresh   []Fresh
 	digests []spec.Digest        // EnrollmentDigest of each fresh enrollment
 	atts    [][]spec.Attestation // per fresh: valid attestations, distinct execs
-	op      []byte               // the ConfigOp, once every enrollment has q attestations
+	ops     [][]byte             // the ConfigOps, one per enrollment, once every one has q attestations
 	sentAt  uint64               // tick of the last attest broadcast or submission
 	exec    *Fresh               // a fresh exec installed and waiting for its group key share
 	shares  []spec.GroupKeyShare // shares received for it, not yet tried
@@ -155,7 +155,7 @@ func (r *Replica) onAttestationOutput(role spec.Role, body []byte) {
 // only if validly signed by an exec of the current configuration (SPEC.md §17.5, the
 // check of rule AD3) for one of the fresh enrollments, from an exec not counted yet.
 func (r *Replica) onAttestation(a *spec.Attestation) {
-	if r.adm == nil || r.adm.op != nil || a.Body.Replica >= r.cfg.N {
+	if r.adm == nil || r.adm.ops != nil || a.Body.Replica >= r.cfg.N {
 		r.m.Unwanted++
 		return
 	}
@@ -172,19 +172,23 @@ func (r *Replica) onAttestation(a *spec.Attestation) {
 			return
 		}
 	}
-	r.adm.op = r.configOp()
+	r.adm.ops = r.configOps()
 	r.submitAdmission()
 }
 
-// configOp builds ConfigOp{Admit} from q attestations per enrollment, sorted by replica.
-func (r *Replica) configOp() []byte {
-	op := spec.ConfigOp{Tag: spec.ConfigOpTag}
+// configOps builds one ConfigOp{Admit} per enrollment, each with q attestations
+// sorted by replica. They travel as the operations of one request, so they are
+// executed in one batch and end one epoch together (SPEC.md §17.2, §17.3), while each
+// stays within MaxOpBytes more easily than all of them in one operation would.
+func (r *Replica) configOps() [][]byte {
+	var ops [][]byte
 	for i, f := range r.adm.fresh {
 		as := slices.Clone(r.adm.atts[i])
 		slices.SortFunc(as, func(a, b spec.Attestation) int { return cmpU64(a.Body.Replica, b.Body.Replica) })
-		op.Admit = append(op.Admit, spec.Admission{Enrollment: f.Enrollment, Attestations: as[:r.cfg.Quorum()]})
+		adm := spec.Admission{Enrollment: f.Enrollment, Attestations: as[:r.cfg.Quorum()]}
+		ops = append(ops, spec.Encode(&spec.ConfigOp{Tag: spec.ConfigOpTag, Admit: []spec.Admission{adm}}))
 	}
-	return spec.Encode(&op)
+	return ops
 }
 
 // submitAdmission hands the broker client's request carrying the ConfigOp to this
@@ -194,7 +198,7 @@ func (r *Replica) submitAdmission() {
 	if r.hooks.Submit == nil {
 		return
 	}
-	raw, err := r.hooks.Submit(r.cfg, r.adm.op)
+	raw, err := r.hooks.Submit(r.cfg, r.adm.ops)
 	if err != nil {
 		r.failAdmission(fmt.Errorf("broker: admission request: %w", err))
 		return
@@ -210,7 +214,7 @@ func (r *Replica) tickAdmission() {
 	if a == nil || a.exec != nil || r.now-a.sentAt < uint64(r.opt.RequestTimeoutTicks) {
 		return
 	}
-	if a.op == nil {
+	if a.ops == nil {
 		r.askAttestations()
 	} else {
 		r.submitAdmission()

@@ -34,10 +34,10 @@ type EpochHooks struct {
 	// its transport, and logs the epoch.
 	Epoch func(cfg *spec.Config, ec *spec.EpochChange)
 	// Submit returns the encoded REQUEST of the replica's broker client (SPEC.md
-	// §13.4) whose one operation is op (a ConfigOp), signed and sealed for cfg. It is
-	// called again for each retry of the same op in the same epoch and must then
+	// §13.4) whose operations are ops (ConfigOps), signed and sealed for cfg. It is
+	// called again for each retry of the same ops in the same epoch and must then
 	// return a request with the same timestamp (§17.5 step 3).
-	Submit func(cfg *spec.Config, op []byte) ([]byte, error)
+	Submit func(cfg *spec.Config, ops [][]byte) ([]byte, error)
 	// Admitted is called when fresh compartment role was configured with the epoch
 	// that admitted it; Retired when the compartment it replaced is out of service
 	// (the host closes it).

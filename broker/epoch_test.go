@@ -253,7 +253,7 @@ func TestAttestRelay(t *testing.T) {
 type rejoin struct {
 	*harness
 	fresh    []Fresh
-	ops      [][]byte
+	ops      [][][]byte
 	admitted []spec.Role
 	retired  int
 	failed   []error
@@ -268,10 +268,10 @@ func newRejoin(t testing.TB, w *world) *rejoin {
 	}
 	var last []byte
 	h.r.SetHooks(EpochHooks{
-		Submit: func(cfg *spec.Config, op []byte) ([]byte, error) {
-			rj.ops = append(rj.ops, op)
+		Submit: func(cfg *spec.Config, ops [][]byte) ([]byte, error) {
+			rj.ops = append(rj.ops, ops)
 			if last == nil {
-				last, _, err = sess.Prepare([][]byte{op})
+				last, _, err = sess.Prepare(ops)
 			}
 			return last, err
 		},
@@ -326,12 +326,16 @@ func TestAdmission(t *testing.T) {
 	if len(rj.ops) != 1 {
 		t.Fatalf("%d submissions with q attestations, want 1", len(rj.ops))
 	}
-	var op spec.ConfigOp
-	if err := spec.Decode(rj.ops[0], &op, spec.MaxMessageBytes); err != nil || len(op.Admit) != 3 {
-		t.Fatalf("ConfigOp: %v, %d admissions", err, len(op.Admit))
+	if len(rj.ops[0]) != 3 {
+		t.Fatalf("%d config ops in the admission request, want one per fresh compartment", len(rj.ops[0]))
 	}
-	for _, a := range op.Admit {
-		if len(a.Attestations) != 3 || a.Attestations[0].Body.Replica != 0 || a.Attestations[2].Body.Replica != 2 {
+	for i, raw := range rj.ops[0] {
+		var op spec.ConfigOp
+		if err := spec.Decode(raw, &op, spec.MaxMessageBytes); err != nil || len(op.Admit) != 1 || op.Tag != spec.ConfigOpTag {
+			t.Fatalf("ConfigOp %d: %v, %d admissions", i, err, len(op.Admit))
+		}
+		a := op.Admit[0]
+		if a.Enrollment.Body.Role != spec.Role(i) || len(a.Attestations) != 3 || a.Attestations[0].Body.Replica != 0 || a.Attestations[2].Body.Replica != 2 {
 			t.Fatalf("admission of %s: attestations %+v", spec.RoleName(a.Enrollment.Body.Role), a.Attestations)
 		}
 	}
@@ -401,7 +405,7 @@ func TestRecoverOneRetires(t *testing.T) {
 	h := harnessIn(w, 1, Options{})
 	var retired []spec.Role
 	h.r.SetHooks(EpochHooks{Retired: func(role spec.Role, _ Enclave) { retired = append(retired, role) },
-		Submit: func(*spec.Config, []byte) ([]byte, error) { return []byte{0}, nil }})
+		Submit: func(*spec.Config, [][]byte) ([]byte, error) { return []byte{0}, nil }})
 	fresh := &fakeEnclave{role: spec.RolePrep, st: spec.Status{Role: spec.RolePrep, Replica: 1, Configured: true, ViewActive: true}}
 	e := w.freshEnrollment(t, spec.RolePrep, 1, 77)
 	if err := h.r.Admit([]Fresh{{Role: spec.RolePrep, Enclave: fresh, Enrollment: e}}); err != nil {

@@ -32,7 +32,7 @@ func (r *Replica) installAdmitted() uint64 {
 	if len(missing) > 0 {
 		r.failAdmission(fmt.Errorf("broker: epoch %d did not admit the fresh %v", r.cfg.Epoch, missing))
 		if a.exec != nil { // the exec was admitted: it still waits for its share
-			a.fresh, a.op = nil, nil
+			a.fresh, a.ops = nil, nil
 			r.adm = a
 		}
 		return mask

@@ -123,6 +123,10 @@ func (cf *ChainFetcher) Fetch(ctx context.Context, genesis []byte) (*Chain, *spe
 		if uint64(len(got)) >= cf.T.F+1 {
 			return best, bestCfg, nil
 		}
+		if polls%25 == 24 && cf.Log != nil {
+			cf.Log("waiting for f+1 peers to serve the configuration chain; if every replica restarted, the cluster's state is gone: start them all with --new-cluster to form a new one",
+				"answered", len(got), "need", cf.T.F+1)
+		}
 		t := time.NewTimer(cmpOr(cf.Every, 200*time.Millisecond))
 		select {
 		case <-ctx.Done():

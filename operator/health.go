@@ -155,7 +155,11 @@ func (h *Health) Summary() string {
 	case ExitNoQuorum:
 		verdict = "NO QUORUM"
 	}
-	s := fmt.Sprintf("%s: view %d, primary %d; %d of %d replicas healthy, a quorum needs 2f+1 = %d", verdict, h.View, h.Primary, h.Healthy, h.N, 2*h.F+1)
+	epoch := ""
+	if h.Epoch > 0 { // SPEC §17: shown once the cluster left its first configuration
+		epoch = fmt.Sprintf("epoch %d, ", h.Epoch)
+	}
+	s := fmt.Sprintf("%s: %sview %d, primary %d; %d of %d replicas healthy, a quorum needs 2f+1 = %d", verdict, epoch, h.View, h.Primary, h.Healthy, h.N, 2*h.F+1)
 	if p := h.Problems(); p != "" {
 		s += "; " + p
 	}

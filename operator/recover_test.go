@@ -1,12 +1,15 @@
 package operator
 
 import (
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/splitbft/splitbft/spec"
 )
 
 // TestServeRecover: the recover endpoint answers loopback clients only, and says
@@ -63,4 +66,50 @@ func TestRecoverSlot(t *testing.T) {
 			t.Errorf("%s: %v, want %v", tc.name, ok, tc.ok)
 		}
 	}
+}
+
+// TestAdmitSubmitter: retries of one admission in one epoch are the same request (the
+// same timestamp, so it executes once, SPEC §17.5 step 3); another epoch or other
+// operations make a new one; a replica without a broker client says so.
+func TestAdmitSubmitter(t *testing.T) {
+	dir := t.TempDir() + "/c"
+	tmpl, err := Init(dir, testOptions(), spec.TestStream("submitter", 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := LoadBrokerClient(dir, tmpl, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, _ := chainFixtureCfg(t, tmpl)
+	s := &admitSubmitter{id: id}
+	ops := [][]byte{[]byte("op-a"), []byte("op-b")}
+	first, err := s.submit(cfg, ops)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, _ := s.submit(cfg, [][]byte{[]byte("op-a"), []byte("op-b")})
+	other, _ := s.submit(cfg, ops[:1])
+	if string(first) != string(again) || string(first) == string(other) {
+		t.Fatal("a retry is not the same request, or other operations are")
+	}
+	var q spec.Request
+	if err := spec.Decode(first, &q, spec.MaxBodyBytes(spec.KindRequest)); err != nil || q.Body.Client != tmpl.Replicas[2].BrokerClient || len(q.Body.Ops) != 2 {
+		t.Fatalf("request %+v (%v): want client %d with 2 operations", q.Body, err, tmpl.Replicas[2].BrokerClient)
+	}
+	none := &admitSubmitter{err: errors.New("no broker client")}
+	if _, err := none.submit(cfg, ops); err == nil {
+		t.Fatal("a replica without a broker client submitted")
+	}
+}
+
+// chainFixtureCfg is a valid configuration registering tmpl's clients.
+func chainFixtureCfg(t *testing.T, tmpl *Template) (*spec.Config, error) {
+	t.Helper()
+	_, enr := testReplicas(t, tmpl, 3)
+	cfg, err := Assemble(tmpl, enr, spec.PublicKey{7, 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg, nil
 }

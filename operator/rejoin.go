@@ -6,6 +6,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/splitbft/splitbft/broker"
@@ -111,33 +112,39 @@ func (rp *replica) onEpoch(cfg *spec.Config, ec *spec.EpochChange) {
 	rp.log.Info("epoch changed", "epoch", cfg.Epoch, "start_seq", cfg.StartSeq, "config_digest", fmt.Sprintf("%x", d[:8]))
 }
 
-// followClients has the client port authenticate the clients cfg registers (an epoch
-// may add or remove clients, SPEC §17.2).
+// followClients has the client port authenticate the clients cfg registers and the
+// peer port dial the replicas' addresses cfg names (an epoch may change both, SPEC
+// §17.2).
 func (rp *replica) followClients(cfg *spec.Config) {
 	keys := make(map[uint64]ed25519.PublicKey, len(cfg.Clients))
 	for _, c := range cfg.Clients {
 		keys[c.ID] = ed25519.PublicKey(bytes.Clone(c.SignKey[:]))
 	}
 	rp.host.SetClientKeys(keys)
+	for i, rc := range cfg.Replicas {
+		if uint64(i) != rp.opt.ID && len(rc.Address) > 0 {
+			rp.host.SetPeerAddr(uint64(i), string(rc.Address))
+		}
+	}
 }
 
-// admitSubmitter builds the broker client's admission request: one per (epoch, op),
+// admitSubmitter builds the broker client's admission request: one per (epoch, ops),
 // the same bytes for every retry, with a timestamp from the clock (above any its
 // earlier incarnations used).
 type admitSubmitter struct {
 	id  client.Identity
 	err error
 	cd  spec.Digest
-	op  []byte
+	ops [][]byte
 	raw []byte
 }
 
-func (s *admitSubmitter) submit(cfg *spec.Config, op []byte) ([]byte, error) {
+func (s *admitSubmitter) submit(cfg *spec.Config, ops [][]byte) ([]byte, error) {
 	if s.err != nil {
 		return nil, s.err
 	}
 	cd := spec.ConfigDigest(cfg)
-	if s.raw != nil && s.cd == cd && bytes.Equal(s.op, op) {
+	if s.raw != nil && s.cd == cd && slices.EqualFunc(s.ops, ops, bytes.Equal) {
 		return s.raw, nil
 	}
 	sess, err := client.NewSession(cfg, s.id, rand.Reader)
@@ -146,11 +153,11 @@ func (s *admitSubmitter) submit(cfg *spec.Config, op []byte) ([]byte, error) {
 	}
 	var raw []byte
 	if err == nil {
-		raw, _, err = sess.Prepare([][]byte{op})
+		raw, _, err = sess.Prepare(ops)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("operator: broker client request: %w", err)
 	}
-	s.cd, s.op, s.raw = cd, bytes.Clone(op), raw
+	s.cd, s.ops, s.raw = cd, slices.Clone(ops), raw
 	return raw, nil
 }

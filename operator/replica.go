@@ -32,6 +32,10 @@ type ReplicaOptions struct {
 	Broker   broker.Options  // broker tuning (ticks are Tick long)
 	Tick     time.Duration   // broker tick; default 10ms
 	Verifier attest.Verifier // default attest.DefaultVerifier()
+	// NewCluster forms a new cluster even if this replica formed one before (its
+	// genesis.cbor and chain.cbor are removed): for when every replica restarted and
+	// the old cluster's state is gone.
+	NewCluster bool
 	// RecoverEvery, when positive, replaces this replica's compartments one at a time
 	// in its time slots of length RecoverEvery/n (proactive recovery, SPEC §17.6).
 	RecoverEvery time.Duration
@@ -78,6 +82,13 @@ func RunReplica(ctx context.Context, opt ReplicaOptions) error {
 		return err
 	}
 	defer rp.close()
+	if opt.NewCluster {
+		for _, f := range []string{GenesisFile, ChainFile} {
+			if err := os.Remove(filepath.Join(replicaDir(opt.Dir, opt.ID), f)); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return err
+			}
+		}
+	}
 	genesis, err := loadGenesis(opt.Dir, opt.ID)
 	var cfg *spec.Config
 	switch {

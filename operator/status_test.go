@@ -250,6 +250,20 @@ func TestAssessHealth(t *testing.T) {
 	}
 }
 
+// TestSummaryEpoch: the verdict names the epoch once the cluster left its first
+// configuration (SPEC §17).
+func TestSummaryEpoch(t *testing.T) {
+	doc := func(i uint64) StatusResult {
+		st := healthDoc(i, 1, "cc")
+		st.Epoch = 2
+		return StatusResult{Replica: i, Status: st}
+	}
+	h := AssessHealth(&Template{N: 4, F: 1}, []StatusResult{doc(0), doc(1), doc(2), doc(3)})
+	if s := h.Summary(); !strings.HasPrefix(s, "healthy: epoch 2, view ") {
+		t.Fatalf("summary %q does not name epoch 2", s)
+	}
+}
+
 // TestTimeoutError checks what kv prints when a request times out.
 func TestTimeoutError(t *testing.T) {
 	down := errors.New("connection refused")

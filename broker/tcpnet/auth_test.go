@@ -155,3 +155,18 @@ func TestSetClientKeys(t *testing.T) {
 	old := clientMsg(tcpnet.ClientHello, 100, []byte(tcpnet.ClientProto))
 	expectClosed(t, dialHello(t, f.clientAddrs[0], clientKey(f.ids[0]), old), "a client no longer registered")
 }
+
+// TestSetPeerAddr: an epoch that moves a replica (SPEC §17.2) changes where the host
+// dials it, while running; ids out of range are ignored.
+func TestSetPeerAddr(t *testing.T) {
+	f := newFixture(t, 14, 1, 0)
+	nd := f.start(0)
+	nd.host.SetPeerAddr(2, "127.0.0.1:9")
+	nd.host.SetPeerAddr(99, "127.0.0.1:9")
+	if got := nd.host.Stats().Peers[2].Addr; got != "127.0.0.1:9" {
+		t.Fatalf("peer 2 is dialled at %q after SetPeerAddr", got)
+	}
+	if got := nd.host.Stats().Peers[1].Addr; got != f.peerAddrs[1] {
+		t.Fatalf("peer 1 moved to %q", got)
+	}
+}

@@ -103,8 +103,9 @@ func (h *Host) SetPeers(addrs []string) error {
 	ps := &peerSet{peers: make([]*peer, len(addrs)), in: newPeerInbox(len(addrs))}
 	for i, a := range addrs {
 		if uint64(i) != h.opt.ID {
-			ps.peers[i] = &peer{id: uint64(i), addr: a, q: newQueue(h.opt.QueueLen, h.opt.QueueBytes),
+			ps.peers[i] = &peer{id: uint64(i), q: newQueue(h.opt.QueueLen, h.opt.QueueBytes),
 				inb: newInBudget(h.opt.PeerInLen, h.opt.PeerInBytes), rate: newFrameRate(h.opt.PeerFrameRate, h.opt.PeerFrameRate)}
+			ps.peers[i].addr.Store(&a)
 		}
 	}
 	h.peers.Store(ps)

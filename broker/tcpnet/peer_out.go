@@ -16,8 +16,8 @@ import (
 // connections that claim its id, and its counters.
 type peer struct {
 	id   uint64
-	addr string
-	q    *queue // frames for the outbound connection
+	addr atomic.Pointer[string] // where to dial it; SetPeerAddr changes it while running
+	q    *queue                 // frames for the outbound connection
 	c    peerCounters
 	inb  *inBudget  // its messages handed to the event loop and not yet handled
 	rate *frameRate // its inbound frames per second
@@ -30,7 +30,21 @@ type peer struct {
 	in   []inboundConn // live inbound connections authenticated as id, oldest first; ≤ maxInboundPerPeer
 }
 
-func (p *peer) stats() PeerStats { return p.c.snapshot(p.addr, p.q) }
+func (p *peer) stats() PeerStats { return p.c.snapshot(p.address(), p.q) }
+
+// address returns where to dial p.
+func (p *peer) address() string { return *p.addr.Load() }
+
+// SetPeerAddr makes the host dial replica id at addr from its next connection attempt
+// on (an epoch may change a replica's address, SPEC §17.2); safe while running. The
+// current connection stays until it fails. Unknown ids and the host's own are ignored.
+func (h *Host) SetPeerAddr(id uint64, addr string) {
+	ps := h.peers.Load()
+	if ps == nil || id >= uint64(len(ps.peers)) || ps.peers[id] == nil {
+		return
+	}
+	ps.peers[id].addr.Store(&addr)
+}
 
 // errPeerSpoke is the error for data arriving on an outbound connection (the remote
 // end only reads), or its end of stream.
@@ -39,7 +53,7 @@ var errPeerSpoke = errors.New("the peer closed the connection or sent on it")
 // dial runs p's outbound connection until ctx ends: dial, hello, then write queued
 // frames; after any failure, back off and dial again.
 func (h *Host) dial(ctx context.Context, p *peer, bo *backoff) {
-	log := h.log.With("peer", p.id, "addr", p.addr)
+	log := h.log.With("peer", p.id)
 	lost := false
 	for ctx.Err() == nil {
 		conn, err := h.connect(ctx, p)
@@ -76,7 +90,7 @@ func (h *Host) dial(ctx context.Context, p *peer, bo *backoff) {
 // and sends the hello.
 func (h *Host) connect(ctx context.Context, p *peer) (net.Conn, error) {
 	d := net.Dialer{Timeout: h.opt.WriteTimeout}
-	raw, err := d.DialContext(ctx, "tcp", p.addr)
+	raw, err := d.DialContext(ctx, "tcp", p.address())
 	if err != nil {
 		return nil, err
 	}
