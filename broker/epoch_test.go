@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"bytes"
 	"testing"
 
 	"github.com/splitbft/splitbft/client"
@@ -331,7 +332,7 @@ func TestAdmission(t *testing.T) {
 	}
 	for i, raw := range rj.ops[0] {
 		var op spec.ConfigOp
-		if err := spec.Decode(raw, &op, spec.MaxMessageBytes); err != nil || len(op.Admit) != 1 || op.Tag != spec.ConfigOpTag {
+		if err := spec.Decode(raw, &op, spec.MaxMessageBytes); err != nil || len(op.Admit) != 1 || !bytes.Equal(op.Tag, spec.ConfigOpTag) {
 			t.Fatalf("ConfigOp %d: %v, %d admissions", i, err, len(op.Admit))
 		}
 		a := op.Admit[0]

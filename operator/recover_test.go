@@ -107,7 +107,7 @@ func TestAdmitSubmitter(t *testing.T) {
 func chainFixtureCfg(t *testing.T, tmpl *Template) (*spec.Config, error) {
 	t.Helper()
 	_, enr := testReplicas(t, tmpl, 3)
-	cfg, err := Assemble(tmpl, enr, spec.PublicKey{7, 7})
+	cfg, err := Assemble(tmpl, enr, nil, spec.PublicKey{7, 7})
 	if err != nil {
 		t.Fatal(err)
 	}
