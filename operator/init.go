@@ -27,7 +27,7 @@ type InitOptions struct {
 	K, L             uint64   // checkpoint interval and window; defaults 16 and 64
 	Batch            uint64   // max requests per batch; default 200
 	MaxOps           uint64   // max operations per request; default 16
-	MaxOpBytes       uint64   // max ciphertext bytes per operation; default 4096
+	MaxOpBytes       uint64   // max ciphertext bytes per operation; default 16384 (an admission with SGX evidence, SPEC §17.5, fits)
 	Force            bool     // replace an existing cluster directory's template and credentials
 	// RedisPort, when not 0, gives replica i a Redis gateway on 127.0.0.1:RedisPort+i
 	// (SPEC.md §16) with GatewayClients client identities of its own (default 4),
@@ -68,7 +68,7 @@ func (o InitOptions) withDefaults() InitOptions {
 	def(&o.L, 64)
 	def(&o.Batch, 200)
 	def(&o.MaxOps, 16)
-	def(&o.MaxOpBytes, 4096)
+	def(&o.MaxOpBytes, 16384)
 	return o
 }
 

@@ -61,7 +61,7 @@ func parseInitFlags(args []string, stdout, stderr io.Writer) (string, operator.I
 	fs.Uint64Var(&opt.L, "l", 64, "window L in batches (a multiple of K, at least 2K)")
 	fs.Uint64Var(&opt.Batch, "batch", 200, "maximum requests per batch")
 	fs.Uint64Var(&opt.MaxOps, "max-ops", 16, "maximum operations per signed request")
-	fs.Uint64Var(&opt.MaxOpBytes, "max-op-bytes", 4096, "maximum ciphertext bytes per operation")
+	fs.Uint64Var(&opt.MaxOpBytes, "max-op-bytes", 16384, "maximum ciphertext bytes per operation (an admission carries an enclave's evidence, a few KiB with SGX)")
 	fs.BoolVar(&opt.Force, "force", false, "replace the cluster in an existing directory")
 	fs.IntVar(&opt.RedisPort, "redis-port", 0, "give replica i a Redis gateway on 127.0.0.1:PORT+i (SPEC.md §16; 0: none)")
 	fs.BoolVar(&opt.RedisTLS, "redis-tls", false, "with --redis-port: the gateways serve TLS under their attested keys (check and pin with `splitbft gateway verify`)")
