@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"log/slog"
 	"os"
 	"path/filepath"
 	"testing"
@@ -114,7 +115,7 @@ func (f *fx) waitDurable(l *Ledger, want uint64) {
 // edit changes the closed ledger's store directly: fn gets the raw pebble DB.
 func (f *fx) edit(fn func(db *pebble.DB)) {
 	f.t.Helper()
-	db, err := pebble.Open(f.dir, &pebble.Options{})
+	db, err := pebble.Open(f.dir, &pebble.Options{Logger: quietLogger{slog.New(slog.DiscardHandler)}})
 	if err != nil {
 		f.t.Fatal(err)
 	}

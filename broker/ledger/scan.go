@@ -3,6 +3,7 @@ package ledger
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/cockroachdb/pebble/v2"
 
@@ -97,7 +98,7 @@ func each(db *pebble.DB, prefix byte, fn func(k []byte, n uint64, val []byte) *F
 // checkpoint checks one checkpoint record.
 func (st *scanState) checkpoint(v *verifier, k []byte, n uint64, val []byte) *Fault {
 	bad := func(format string, a ...any) *Fault {
-		return &Fault{Kind: KindCheckpoint, Seq: n, Msg: fmt.Sprintf(format, a...)}
+		return &Fault{Kind: KindCheckpoint, Seq: n, Msg: strings.TrimPrefix(fmt.Sprintf(format, a...), "ledger: ")}
 	}
 	var rec CheckpointRecord
 	if err := openValue(k, val, &rec); err != nil {
@@ -126,7 +127,7 @@ func (st *scanState) checkpoint(v *verifier, k []byte, n uint64, val []byte) *Fa
 // batch checks one batch record and its link to the chain so far.
 func (st *scanState) batch(v *verifier, k []byte, n uint64, val []byte) *Fault {
 	bad := func(format string, a ...any) *Fault {
-		return &Fault{Kind: KindBatch, Seq: n, Msg: fmt.Sprintf(format, a...)}
+		return &Fault{Kind: KindBatch, Seq: n, Msg: strings.TrimPrefix(fmt.Sprintf(format, a...), "ledger: ")}
 	}
 	var rec BatchRecord
 	if err := openValue(k, val, &rec); err != nil {
