@@ -10,6 +10,7 @@ import (
 
 	"github.com/splitbft/splitbft/attest"
 	"github.com/splitbft/splitbft/broker"
+	"github.com/splitbft/splitbft/broker/ledger"
 	"github.com/splitbft/splitbft/broker/tcpnet"
 	"github.com/splitbft/splitbft/spec"
 )
@@ -28,9 +29,10 @@ type node struct {
 	deal   []byte // encoded GroupKeyShares, on the dealer once dealt
 	cfgRaw []byte // encoded Config, once configured
 	cfg    *spec.Config
-	states [3]string    // attestation state of own compartments, once formed
-	host   *tcpnet.Host // set once the broker runs
-	events EventCounts  // what the event watch counted (events.go)
+	states [3]string      // attestation state of own compartments, once formed
+	host   *tcpnet.Host   // set once the broker runs
+	events EventCounts    // what the event watch counted (events.go)
+	ledger *ledger.Ledger // the durable ledger, once open (nil: off)
 }
 
 // snapshot is what /status and /metrics show, taken at one moment.
@@ -45,6 +47,7 @@ type snapshot struct {
 	events     EventCounts
 	gateway    GatewayStats // nil without a gateway
 	gatewayErr string
+	ledger     *LedgerStatus // nil: no ledger
 }
 
 func (n *node) set(f func(n *node)) {
@@ -69,6 +72,9 @@ func (n *node) formed(cfg *spec.Config, results []attest.Result) {
 func (n *node) take(ctx context.Context) snapshot {
 	n.mu.Lock()
 	s := snapshot{phase: n.phase, err: n.err, cfg: n.cfg, states: n.states, events: n.events}
+	if n.cfg != nil {
+		s.ledger = ledgerStatus(n.ledger, LedgerDir("", n.id, n.cfg))
+	}
 	host := n.host
 	n.mu.Unlock()
 	for r := range s.status {
@@ -149,6 +155,7 @@ func (n *node) statusDoc(s snapshot) *ReplicaStatus {
 	}
 	n.addCheckpoints(st, s.status[spec.RoleExec].Stable)
 	st.Gateway, st.GatewayError = s.gateway, s.gatewayErr
+	st.Ledger = s.ledger
 	return st
 }
 

@@ -33,6 +33,9 @@ type ReplicaOptions struct {
 	// InsecureTransport runs the broker's ports over plain TCP without
 	// authentication (SPEC §13.2), for measuring the transport's cost only.
 	InsecureTransport bool
+	// NoLedger turns the durable ledger off (SPEC §13.5): replies are released
+	// without waiting for the disk, and nothing survives the replica's processes.
+	NoLedger bool
 }
 
 // ConfigFile is where a replica writes the configuration it formed, inside its
@@ -211,7 +214,17 @@ func writeConfig(dir string, id uint64, cfg *spec.Config) error {
 
 // run runs the broker until ctx ends.
 func (rp *replica) run(ctx context.Context, cfg *spec.Config) error {
-	r := broker.NewReplica(rp.opt.ID, cfg, rp.enclaves(), rp.host.Net(), rp.opt.Broker)
+	bopt := rp.opt.Broker
+	if !rp.opt.NoLedger {
+		led, err := rp.openLedger(cfg)
+		if err != nil {
+			rp.fail(err)
+			return err
+		}
+		defer led.Close()
+		bopt.Ledger = led
+	}
+	r := broker.NewReplica(rp.opt.ID, cfg, rp.enclaves(), rp.host.Net(), bopt)
 	rp.n.set(func(n *node) { n.host, n.phase = rp.host, PhaseRunning })
 	go rp.checkPeersConfig(ctx, spec.Encode(cfg))
 	go rp.logEvents(ctx, cfg, 100*time.Millisecond)

@@ -18,7 +18,10 @@ const replicaUsage = `usage: splitbft replica --dir DIR --id I [flags]
 
 Runs replica I of the cluster in DIR: starts its prep, conf and exec compartments as
 processes, forms the cluster with the other replicas, then serves peers, clients, and
-/status and /metrics on its status port, until SIGINT or SIGTERM. It logs (info level)
+/status and /metrics on its status port, until SIGINT or SIGTERM. It keeps a durable
+ledger of the committed batches (client ciphertexts and their certificates) in
+DIR/replica-I/ledger/ and answers a client only once the batch is on disk; check it
+with "splitbft ledger verify". It logs (info level)
 every view change, suspicion of the primary, state transfer and checkpoint stall with
 its cause, and every compartment that dies.
 
@@ -54,6 +57,8 @@ func parseReplicaFlags(args []string, stdout, stderr io.Writer) (operator.Replic
 	fs.DurationVar(&opt.Tick, "tick", 10*time.Millisecond, "broker tick")
 	fs.BoolVar(&jsonLogs, "log-json", false, "structured logs as JSON (default: text) on stderr")
 	fs.StringVar(&level, "log-level", "info", "debug, info, warn or error")
+	fs.BoolVar(&opt.NoLedger, "no-ledger", false, "keep no durable ledger: replies do not wait for the disk, and nothing survives (same as --durability=off)")
+	durability := fs.String("durability", "on", `"on": keep the ledger in DIR/replica-I/ledger/ and release a reply only once its batch is on disk; "off": as --no-ledger`)
 	fs.BoolVar(&opt.InsecureTransport, "insecure-transport", false, "serve peers and clients over plain TCP without authentication, to measure the transport's cost (INSECURE: anyone can impersonate any replica or client)")
 	words, err := parseFlags(fs, args, stdout)
 	if err != nil {
@@ -68,7 +73,10 @@ func parseReplicaFlags(args []string, stdout, stderr io.Writer) (operator.Replic
 		return opt, fmt.Errorf("unexpected argument %q", words[0])
 	case opt.Tick <= 0:
 		return opt, errors.New("--tick must be positive")
+	case *durability != "on" && *durability != "off":
+		return opt, fmt.Errorf("--durability must be on or off, not %q", *durability)
 	}
+	opt.NoLedger = opt.NoLedger || *durability == "off"
 	opt.ID = uint64(*id)
 	opt.Runner = strings.Fields(runner)
 	opt.Stderr = stderr
