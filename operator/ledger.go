@@ -35,11 +35,12 @@ func (rp *replica) openLedger(cfg *spec.Config) (*ledger.Ledger, error) {
 
 // LedgerStatus is the durable ledger's part of /status.
 type LedgerStatus struct {
-	Dir     string `json:"dir"`
-	Durable uint64 `json:"durable"` // highest sequence number on disk
-	Syncs   uint64 `json:"syncs"`   // fsyncs since start
-	Batches uint64 `json:"batches"` // batch records written since start
-	Error   string `json:"error,omitempty"`
+	Dir     string  `json:"dir"`
+	Durable uint64  `json:"durable"` // highest sequence number on disk
+	Syncs   uint64  `json:"syncs"`   // fsyncs since start
+	SyncMs  float64 `json:"sync_ms"` // time spent in them
+	Batches uint64  `json:"batches"` // batch records written since start
+	Error   string  `json:"error,omitempty"`
 }
 
 // ledgerStatus returns the ledger's status, or nil when it is off or not open yet.
@@ -48,7 +49,7 @@ func ledgerStatus(led *ledger.Ledger, dir string) *LedgerStatus {
 		return nil
 	}
 	st := led.Stats()
-	ls := &LedgerStatus{Dir: dir, Durable: st.Durable, Syncs: st.Syncs, Batches: st.Batches}
+	ls := &LedgerStatus{Dir: dir, Durable: st.Durable, Syncs: st.Syncs, SyncMs: float64(st.SyncNs) / 1e6, Batches: st.Batches}
 	if err := led.Err(); err != nil {
 		ls.Error = err.Error()
 	}

@@ -155,8 +155,9 @@ func resealBatch(t *testing.T, db *pebble.DB, seq uint64, mod func(r *ledger.Bat
 
 // BenchmarkDurability compares, in one run, a process cluster with the durable
 // ledger on and off (SPEC §13.5): 16 clients for a fixed time, 1 and 16 operations
-// per request. It reports throughput of each and their ratio, p50 and p99 request
-// latency, and fsyncs per executed batch. Run with -benchtime 1x:
+// per request, each mode twice in ABBA order. It reports the mean throughput of each
+// and their ratio, p50 and p99 request latency, fsyncs per executed batch and the
+// mean fsync time. Run with -benchtime 1x:
 //
 //	go test ./operator -run XXX -bench BenchmarkDurability -benchtime 1x
 func BenchmarkDurability(b *testing.B) {
@@ -170,24 +171,49 @@ func BenchmarkDurability(b *testing.B) {
 	}
 	for _, pack := range []int{1, 16} {
 		b.Run(fmt.Sprintf("pack=%d", pack), func(b *testing.B) {
-			off := durabilityRun(b, "off", pack, d)
-			on := durabilityRun(b, "on", pack, d)
-			b.ReportMetric(off.opsPerSec, "ops/s-off")
-			b.ReportMetric(on.opsPerSec, "ops/s-on")
-			b.ReportMetric(on.opsPerSec/off.opsPerSec, "on/off")
-			b.ReportMetric(off.p50, "p50-ms-off")
-			b.ReportMetric(on.p50, "p50-ms-on")
-			b.ReportMetric(off.p99, "p99-ms-off")
-			b.ReportMetric(on.p99, "p99-ms-on")
-			b.ReportMetric(on.syncsPerBatch, "fsyncs/batch")
+			// ABBA order, so that a drift of the machine's load hits both modes alike.
+			var off, on []durabilityResult
+			for _, mode := range []string{"off", "on", "on", "off"} {
+				r := durabilityRun(b, mode, pack, d)
+				if mode == "off" {
+					off = append(off, r)
+				} else {
+					on = append(on, r)
+				}
+			}
+			mo, mn := meanResult(off), meanResult(on)
+			b.ReportMetric(mo.opsPerSec, "ops/s-off")
+			b.ReportMetric(mn.opsPerSec, "ops/s-on")
+			b.ReportMetric(mn.opsPerSec/mo.opsPerSec, "on/off")
+			b.ReportMetric(mo.p50, "p50-ms-off")
+			b.ReportMetric(mn.p50, "p50-ms-on")
+			b.ReportMetric(mo.p99, "p99-ms-off")
+			b.ReportMetric(mn.p99, "p99-ms-on")
+			b.ReportMetric(mn.syncsPerBatch, "fsyncs/batch")
+			b.ReportMetric(mn.syncMs, "fsync-ms")
 		})
 	}
+}
+
+// meanResult averages runs of one mode.
+func meanResult(rs []durabilityResult) durabilityResult {
+	var m durabilityResult
+	for _, r := range rs {
+		m.opsPerSec += r.opsPerSec / float64(len(rs))
+		m.p50 += r.p50 / float64(len(rs))
+		m.p99 += r.p99 / float64(len(rs))
+		m.syncsPerBatch += r.syncsPerBatch / float64(len(rs))
+		m.syncMs += r.syncMs / float64(len(rs))
+	}
+	return m
 }
 
 // durabilityResult is one cluster's measurement.
 type durabilityResult struct {
 	opsPerSec, p50, p99 float64
 	syncsPerBatch       float64 // ledger fsyncs per batch record written, mean over replicas
+	syncMs              float64 // mean fsync time, over replicas
+	view                uint64  // highest prep view at the end (view changes during the run)
 }
 
 // durabilityRun starts a cluster with --durability=mode, runs 16 clients for d, and
@@ -210,16 +236,22 @@ func durabilityRun(b *testing.B, mode string, pack int, d time.Duration) durabil
 		p50: float64(res.Percentile(50)) / 1e6, p99: float64(res.Percentile(99)) / 1e6}
 	n := 0
 	for _, e := range pc.status() {
-		if e.Status == nil || e.Status.Ledger == nil || e.Status.Ledger.Batches == 0 {
+		if e.Status == nil {
 			continue
 		}
-		out.syncsPerBatch += float64(e.Status.Ledger.Syncs) / float64(e.Status.Ledger.Batches)
-		n++
+		out.view = max(out.view, e.Status.Compartments[spec.RolePrep].View)
+		if l := e.Status.Ledger; l != nil && l.Batches > 0 && l.Syncs > 0 {
+			out.syncsPerBatch += float64(l.Syncs) / float64(l.Batches)
+			out.syncMs += l.SyncMs / float64(l.Syncs)
+			n++
+		}
 	}
 	if n > 0 {
 		out.syncsPerBatch /= float64(n)
+		out.syncMs /= float64(n)
 	}
-	b.Logf("durability %s pack %d: %.0f ops/s, p50 %.2f ms, p99 %.2f ms, fsyncs/batch %.3f", mode, pack, out.opsPerSec, out.p50, out.p99, out.syncsPerBatch)
+	b.Logf("durability %s pack %d: %.0f ops/s, p50 %.2f ms, p99 %.2f ms, fsyncs/batch %.3f, mean fsync %.2f ms, view %d",
+		mode, pack, out.opsPerSec, out.p50, out.p99, out.syncsPerBatch, out.syncMs, out.view)
 	return out
 }
 

@@ -44,6 +44,7 @@ type Ledger struct {
 	w       writerState // the writer goroutine's (before it starts: Open's)
 	durable atomic.Uint64
 	syncs   atomic.Uint64
+	syncNs  atomic.Int64
 	batches atomic.Uint64
 	failed  atomic.Pointer[error]
 
@@ -54,6 +55,7 @@ type Ledger struct {
 // Stats are a ledger's counters.
 type Stats struct {
 	Syncs   uint64 // fsyncs (pebble Sync commits) by the writer
+	SyncNs  int64  // time spent in them, in nanoseconds
 	Batches uint64 // batch records written since Open
 	Durable uint64 // highest durable sequence number
 }
@@ -152,7 +154,7 @@ func (l *Ledger) Durable() uint64 { return l.durable.Load() }
 
 // Stats returns the counters; safe from any goroutine.
 func (l *Ledger) Stats() Stats {
-	return Stats{Syncs: l.syncs.Load(), Batches: l.batches.Load(), Durable: l.durable.Load()}
+	return Stats{Syncs: l.syncs.Load(), SyncNs: l.syncNs.Load(), Batches: l.batches.Load(), Durable: l.durable.Load()}
 }
 
 // Err returns the write error that stopped the writer, or nil. After one, Durable no

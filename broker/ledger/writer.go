@@ -3,6 +3,7 @@ package ledger
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 
@@ -122,9 +123,11 @@ func (l *Ledger) write(items []item) error {
 		if l.opt.beforeSync != nil {
 			l.opt.beforeSync()
 		}
+		t0 := time.Now()
 		if err := b.Commit(pebble.Sync); err != nil {
 			return fmt.Errorf("ledger: write: %w", err)
 		}
+		l.syncNs.Add(int64(time.Since(t0)))
 		l.syncs.Add(1)
 		l.batches.Add(uint64(n))
 	}
