@@ -69,6 +69,8 @@ func ledgerMain(args []string, stdout, stderr io.Writer) int {
 		return usageError("ledger", errors.New("receipt verify needs --config"), stderr)
 	case len(words) == 0:
 		return usageError("ledger", errors.New("missing subcommand: verify, receipt or receipt verify"), stderr)
+	case words[0] == "verify" && len(words) > 1:
+		return usageError("ledger", fmt.Errorf("unexpected argument %q (verify checks one ledger directory, given with --dir)", words[1]), stderr)
 	case words[0] != "verify" && words[0] != "receipt":
 		return usageError("ledger", fmt.Errorf("unknown subcommand %q", words[0]), stderr)
 	}
