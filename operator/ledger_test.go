@@ -154,27 +154,22 @@ func resealBatch(t *testing.T, db *pebble.DB, seq uint64, mod func(r *ledger.Bat
 }
 
 // BenchmarkDurability compares, in one run, a process cluster with the durable
-// ledger on and off (SPEC §13.5): 16 clients for a fixed time, 1 and 16 operations
+// ledger on and off (SPEC §13.5): 16 clients (DURABILITY_BENCH_CLIENTS) for 10 s
+// (DURABILITY_BENCH_SECONDS), 1 and 16 operations
 // per request, each mode twice in ABBA order. It reports the mean throughput of each
 // and their ratio, p50 and p99 request latency, fsyncs per executed batch and the
 // mean fsync time. Run with -benchtime 1x:
 //
 //	go test ./operator -run XXX -bench BenchmarkDurability -benchtime 1x
 func BenchmarkDurability(b *testing.B) {
-	d := 10 * time.Second
-	if s := os.Getenv("DURABILITY_BENCH_SECONDS"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil {
-			b.Fatal(err)
-		}
-		d = time.Duration(n) * time.Second
-	}
+	d := time.Duration(envInt(b, "DURABILITY_BENCH_SECONDS", 10)) * time.Second
+	clients := envInt(b, "DURABILITY_BENCH_CLIENTS", 16)
 	for _, pack := range []int{1, 16} {
 		b.Run(fmt.Sprintf("pack=%d", pack), func(b *testing.B) {
 			// ABBA order, so that a drift of the machine's load hits both modes alike.
 			var off, on []durabilityResult
 			for _, mode := range []string{"off", "on", "on", "off"} {
-				r := durabilityRun(b, mode, pack, d)
+				r := durabilityRun(b, mode, pack, clients, d)
 				if mode == "off" {
 					off = append(off, r)
 				} else {
@@ -193,6 +188,19 @@ func BenchmarkDurability(b *testing.B) {
 			b.ReportMetric(mn.syncMs, "fsync-ms")
 		})
 	}
+}
+
+// envInt returns the integer in environment variable name, or def.
+func envInt(b *testing.B, name string, def int) int {
+	s := os.Getenv(name)
+	if s == "" {
+		return def
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n <= 0 {
+		b.Fatalf("%s=%q: want a positive integer", name, s)
+	}
+	return n
 }
 
 // meanResult averages runs of one mode.
@@ -216,18 +224,18 @@ type durabilityResult struct {
 	view                uint64  // highest prep view at the end (view changes during the run)
 }
 
-// durabilityRun starts a cluster with --durability=mode, runs 16 clients for d, and
+// durabilityRun starts a cluster with --durability=mode, runs clients for d, and
 // stops it.
-func durabilityRun(b *testing.B, mode string, pack int, d time.Duration) durabilityResult {
+func durabilityRun(b *testing.B, mode string, pack, clients int, d time.Duration) durabilityResult {
 	pc := &procCluster{t: b, wrap: func(_ int, argv []string) []string { return argv }, replicaArgs: []string{"--durability=" + mode}}
-	pc.start(4, "--base-port", strconv.Itoa(freeBase(b, 12)), "--clients", "16")
+	pc.start(4, "--base-port", strconv.Itoa(freeBase(b, 12)), "--clients", strconv.Itoa(clients))
 	defer func() {
 		for _, c := range pc.reps {
 			killGroup(c)
 		}
 	}()
 	ctx := context.Background()
-	kvs := pc.connect(ctx, 1, 16)
+	kvs := pc.connect(ctx, 1, clients)
 	res := RunBench(ctx, kvs, BenchOptions{Duration: d, Pack: pack, Prefix: fmt.Sprintf("dur-%s-%d/", mode, pack), Seed: 1, RequestTimeout: 20 * time.Second})
 	if res.Wrong > 0 || res.Failed > 0 || res.Ops == 0 {
 		b.Fatalf("durability %s pack %d: %d ops, %d wrong, %d failed (%v)", mode, pack, res.Ops, res.Wrong, res.Failed, res.FirstFailure)
@@ -250,8 +258,8 @@ func durabilityRun(b *testing.B, mode string, pack int, d time.Duration) durabil
 		out.syncsPerBatch /= float64(n)
 		out.syncMs /= float64(n)
 	}
-	b.Logf("durability %s pack %d: %.0f ops/s, p50 %.2f ms, p99 %.2f ms, fsyncs/batch %.3f, mean fsync %.2f ms, view %d",
-		mode, pack, out.opsPerSec, out.p50, out.p99, out.syncsPerBatch, out.syncMs, out.view)
+	b.Logf("durability %s, %d clients, pack %d: %.0f ops/s, p50 %.2f ms, p99 %.2f ms, fsyncs/batch %.3f, mean fsync %.2f ms, view %d",
+		mode, clients, pack, out.opsPerSec, out.p50, out.p99, out.syncsPerBatch, out.syncMs, out.view)
 	return out
 }
 
