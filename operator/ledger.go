@@ -55,3 +55,15 @@ func ledgerStatus(led *ledger.Ledger, dir string) *LedgerStatus {
 	}
 	return ls
 }
+
+// collectLedger emits the durable ledger's metrics, when it is on.
+func collectLedger(e emitter, l *LedgerStatus) {
+	if l == nil {
+		return
+	}
+	e.gauge("splitbft_ledger_durable_seq", "highest sequence number whose batch is on disk in the ledger (SPEC §13.5)", float64(l.Durable))
+	e.counter("splitbft_ledger_fsyncs_total", "fsyncs by the ledger's writer (each covers every batch queued meanwhile)", float64(l.Syncs))
+	e.counter("splitbft_ledger_fsync_seconds_total", "time spent in the ledger's fsyncs", l.SyncMs/1000)
+	e.counter("splitbft_ledger_batches_total", "batch records the ledger wrote", float64(l.Batches))
+	e.gauge("splitbft_ledger_failed", "1 if the ledger stopped on a write error (replies are held)", b2f(l.Error != ""))
+}
