@@ -199,3 +199,29 @@ func TestTornWAL(t *testing.T) {
 		t.Fatalf("seed %d: %v", f.seed, err)
 	}
 }
+
+// TestForgedCommitsDoNotCrowdOut: a faulty peer broker that sends many COMMITs with
+// bad signatures in correct replicas' names, and commits of replicas outside the
+// configuration, neither stops a batch from being recorded nor gets into its
+// certificate.
+func TestForgedCommitsDoNotCrowdOut(t *testing.T) {
+	f := newFx(t, 10)
+	l := f.open(Options{})
+	d := spec.Hash(spec.DomainBatch, f.batch(1))
+	for rep := range f.cfg.N {
+		for i := range 2 * perReplica {
+			_, c := f.commit(rep, 0, 1, d)
+			c.Sig[i] ^= 1
+			l.Observe(spec.KindCommit, spec.Encode(c), c)
+		}
+	}
+	_, alien := f.commit(0, 0, 1, d)
+	alien.Body.Replica = f.cfg.N + 3
+	l.Observe(spec.KindCommit, spec.Encode(alien), alien)
+	f.feed(l, 1, 2) // the real commits, after the forgeries
+	f.waitDurable(l, 2)
+	l.Close()
+	if _, err := Verify(f.dir, f.cfg); err != nil {
+		t.Fatalf("seed %d: %v", f.seed, err)
+	}
+}
