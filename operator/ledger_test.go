@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -235,7 +236,15 @@ func durabilityRun(b *testing.B, mode string, pack, clients int, d time.Duration
 		}
 	}()
 	ctx := context.Background()
-	kvs := pc.connect(ctx, 1, clients)
+	var kvs []Doer
+	for id := 1; id <= clients; id++ {
+		kv, err := Connect(ctx, KVOptions{Dir: pc.dir, ID: uint64(id), Wait: time.Minute, Stderr: io.Discard, Quiet: true, Timeout: 20 * time.Second})
+		if err != nil {
+			b.Fatalf("client %d: %v", id, err)
+		}
+		defer kv.Close() // before the next cluster takes the same ports
+		kvs = append(kvs, kv)
+	}
 	res := RunBench(ctx, kvs, BenchOptions{Duration: d, Pack: pack, Prefix: fmt.Sprintf("dur-%s-%d/", mode, pack), Seed: 1, RequestTimeout: 20 * time.Second})
 	if res.Wrong > 0 || res.Failed > 0 || res.Ops == 0 {
 		b.Fatalf("durability %s pack %d: %d ops, %d wrong, %d failed (%v)", mode, pack, res.Ops, res.Wrong, res.Failed, res.FirstFailure)
