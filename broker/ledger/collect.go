@@ -11,18 +11,22 @@ import (
 // for sequence numbers not yet handed to the writer, bounded per sequence number and
 // per replica.
 type collector struct {
-	cfg   *spec.Config
-	cd    spec.Digest
-	next  uint64                         // next batch sequence number to hand to the writer
-	seen  map[uint64]map[uint64][][]byte // seq → replica → distinct raw COMMITs
-	ckpts map[uint64]map[uint64][][]byte // checkpoint seq → replica → distinct raw CHECKPOINTs
-	certs map[uint64]spec.Digest         // checkpoint certificates handed to the writer (seq → state)
+	cfg     *spec.Config
+	cd      spec.Digest
+	next    uint64                         // next batch sequence number to hand to the writer
+	seen    map[uint64]map[uint64][][]byte // seq → replica → distinct raw COMMITs
+	ckpts   map[uint64]map[uint64][][]byte // checkpoint seq → replica → distinct raw CHECKPOINTs
+	certs   map[uint64]spec.Digest         // checkpoint certificates handed to the writer (seq → state)
+	verdict map[string]bool                // signature check results by raw message; ≤ maxVerdicts
+	batches map[spec.Digest][]byte         // batches of observed proposals by digest
+	order   []spec.Digest                  // exactly the keys of batches, oldest first
 }
 
 // Bounds of the collector.
 const (
-	perReplica  = 4  // distinct messages kept per (seq, replica); more are verified first
-	maxCkptSeqs = 16 // checkpoint sequence numbers collected or remembered
+	perReplica  = 4    // distinct messages kept per (seq, replica); more are verified first
+	maxCkptSeqs = 16   // checkpoint sequence numbers collected or remembered
+	maxVerdicts = 4096 // cached signature checks (the cache is emptied when full)
 )
 
 func (c *collector) init(cfg *spec.Config, next uint64) {
@@ -30,6 +34,35 @@ func (c *collector) init(cfg *spec.Config, next uint64) {
 	c.seen = map[uint64]map[uint64][][]byte{}
 	c.ckpts = map[uint64]map[uint64][][]byte{}
 	c.certs = map[uint64]spec.Digest{}
+	c.verdict = map[string]bool{}
+	c.batches = map[spec.Digest][]byte{}
+}
+
+// keepBatch remembers a proposed batch by digest, the 2L most recent.
+func (c *collector) keepBatch(raw []byte) {
+	d := spec.Hash(spec.DomainBatch, raw)
+	if _, ok := c.batches[d]; ok {
+		return
+	}
+	c.batches[d] = raw
+	c.order = append(c.order, d)
+	if uint64(len(c.order)) > 2*c.cfg.Window {
+		delete(c.batches, c.order[0])
+		c.order = c.order[1:]
+	}
+}
+
+// valid reports check(raw), cached: each message is verified at most once.
+func (c *collector) valid(raw []byte, check func([]byte) bool) bool {
+	if v, ok := c.verdict[string(raw)]; ok {
+		return v
+	}
+	if len(c.verdict) >= maxVerdicts {
+		clear(c.verdict)
+	}
+	v := check(raw)
+	c.verdict[string(raw)] = v
+	return v
 }
 
 // add keeps raw among replica rep's messages for seq in m, unless already there. When
@@ -80,9 +113,10 @@ func (c *collector) commit(raw []byte, m *spec.Commit) {
 	add(c.seen, s, rep, raw, c.commitValid)
 }
 
-// group returns the commits for seq that match the (view, digest) of the highest view
-// that q distinct replicas sent, sorted by replica (a replica's copies in arrival
-// order), and that digest.
+// group returns a commit certificate for seq: for the (view, digest) of the highest
+// view that q distinct replicas sent and that q of them signed validly, the first
+// valid COMMIT of each of the lowest q such replicas, ascending (SPEC.md §13.5).
+// Signatures are checked here, so that forged COMMITs never reach the writer.
 func (c *collector) group(seq uint64) ([][]byte, spec.Digest, bool) {
 	type vd struct {
 		view uint64
@@ -102,17 +136,62 @@ func (c *collector) group(seq uint64) ([][]byte, spec.Digest, bool) {
 			reps[k][rep] = true
 		}
 	}
-	var best vd
-	found := false
+	var keys []vd
 	for k, rs := range reps {
-		if len(rs) >= c.cfg.Quorum() && (!found || k.view > best.view) {
-			best, found = k, true
+		if len(rs) >= c.cfg.Quorum() {
+			keys = append(keys, k)
 		}
 	}
-	if !found {
-		return nil, spec.Digest{}, false
+	slices.SortFunc(keys, func(a, b vd) int { return cmpView(b.view, a.view) })
+	for _, k := range keys {
+		if cert := c.pick(c.members(seq, k.view, k.d), c.commitValid); cert != nil {
+			return cert, k.d, true
+		}
 	}
-	return c.members(seq, best.view, best.d), best.d, true
+	return nil, spec.Digest{}, false
+}
+
+func cmpView(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// pick returns the first valid candidate of each replica, lowest replicas first, q of
+// them, or nil if fewer than q replicas have one. cands are sorted by replica.
+func (c *collector) pick(cands [][]byte, check func([]byte) bool) [][]byte {
+	var out [][]byte
+	var last uint64
+	for _, raw := range cands {
+		if len(out) == c.cfg.Quorum() {
+			break
+		}
+		rep, ok := senderOf(raw)
+		if ok && (len(out) == 0 || rep > last) && c.valid(raw, check) {
+			out, last = append(out, raw), rep
+		}
+	}
+	if len(out) < c.cfg.Quorum() {
+		return nil
+	}
+	return out
+}
+
+// senderOf returns the sender (Body.Replica) of a raw COMMIT or CHECKPOINT.
+func senderOf(raw []byte) (uint64, bool) {
+	var cm spec.Commit
+	if spec.Decode(raw, &cm, spec.MaxBodyBytes(spec.KindCommit)) == nil {
+		return cm.Body.Replica, true
+	}
+	var ck spec.Checkpoint
+	if spec.Decode(raw, &ck, spec.MaxBodyBytes(spec.KindCheckpoint)) == nil {
+		return ck.Body.Replica, true
+	}
+	return 0, false
 }
 
 // members lists the commits for seq matching (view, d), sorted by replica.

@@ -5,14 +5,24 @@ import (
 )
 
 // Observe takes a protocol message the broker routes (either way), raw its exact bytes
-// and body its decoding (as spec.DecodeKind returns it): COMMITs and CHECKPOINTs are
-// collected for the certificates, and the stable checkpoint certificates inside a
-// NEW-VIEW are handed to the writer (which verifies them). Other kinds are ignored.
-// Event loop only.
+// and body its decoding (as spec.DecodeKind returns it): the batches of proposals are
+// kept, COMMITs and CHECKPOINTs collected for the certificates, and the stable
+// checkpoint certificates inside a NEW-VIEW checked and handed to the writer. A batch
+// is handed to the writer as soon as it is committed (its certificate complete and
+// its predecessor handed over), so that its fsync overlaps exec's execution. Other
+// kinds are ignored. Event loop only.
 func (l *Ledger) Observe(kind uint64, raw []byte, body any) {
 	switch m := body.(type) {
+	case *spec.Proposal:
+		if _, b, err := spec.ProposalPartsRaw(raw); err == nil && len(m.Batch.Requests) > 0 {
+			l.col.keepBatch(b)
+		}
 	case *spec.Commit:
 		l.col.commit(raw, m)
+		if m.Body.Seq == l.col.next {
+			for l.record(l.col.next, nil) {
+			}
+		}
 	case *spec.Checkpoint:
 		l.checkpoint(raw, m)
 	case *spec.NewView:
@@ -22,47 +32,48 @@ func (l *Ledger) Observe(kind uint64, raw []byte, body any) {
 	}
 }
 
-// checkpoint collects a CHECKPOINT and, once q distinct replicas sent one with the
-// same state, hands their messages to the writer (again for each later one: the
-// writer keeps the first certificate it can verify).
+// checkpoint collects a CHECKPOINT and, once q distinct replicas signed one with
+// the same state, hands the certificate of the lowest q to the writer.
 func (l *Ledger) checkpoint(raw []byte, m *spec.Checkpoint) {
 	c := &l.col
 	s, rep := m.Body.Seq, m.Body.Replica
-	if s == 0 || s%c.cfg.CheckpointInterval != 0 || rep >= c.cfg.N || s+c.cfg.Window < c.next {
+	if _, done := c.certs[s]; done || s == 0 || s%c.cfg.CheckpointInterval != 0 || rep >= c.cfg.N || s+c.cfg.Window < c.next {
 		return
 	}
 	if !add(c.ckpts, s, rep, raw, c.checkpointValid) {
 		return
 	}
 	var cands [][]byte
-	reps := 0
 	for r := range c.cfg.N {
-		took := false
 		for _, b := range c.ckpts[s][r] {
 			var o spec.Checkpoint
 			if spec.Decode(b, &o, spec.MaxBodyBytes(spec.KindCheckpoint)) == nil && o.Body.State == m.Body.State {
-				cands, took = append(cands, b), true
+				cands = append(cands, b)
 			}
 		}
-		if took {
-			reps++
-		}
 	}
-	if reps >= c.cfg.Quorum() {
+	if proof := c.pick(cands, c.checkpointValid); proof != nil {
+		cert := spec.CheckpointCert{Seq: s, State: m.Body.State}
+		for _, b := range proof {
+			var o spec.Checkpoint
+			spec.Decode(b, &o, spec.MaxBodyBytes(spec.KindCheckpoint))
+			cert.Proof = append(cert.Proof, o)
+		}
 		c.certs[s] = m.Body.State
-		l.submit(item{kind: itemCheckpoint, seq: s, state: m.Body.State, cands: cands})
+		l.submit(item{kind: itemCert, seq: s, state: m.Body.State, cert: spec.Encode(&cert)})
 	}
 	c.pruneCkpts()
 }
 
-// offerCert hands a whole checkpoint certificate (from a NEW-VIEW) to the writer,
-// once per (seq, state).
+// offerCert hands a whole checkpoint certificate (from a NEW-VIEW) to the writer if
+// it is valid (K1–K5) and none is known for its seq. A forged one costs one failed
+// signature check.
 func (l *Ledger) offerCert(cert *spec.CheckpointCert) {
 	c := &l.col
-	if cert.Seq == 0 || cert.Seq+c.cfg.Window < c.next {
+	if _, done := c.certs[cert.Seq]; done || cert.Seq == 0 || cert.Seq+c.cfg.Window < c.next {
 		return
 	}
-	if st, ok := c.certs[cert.Seq]; ok && st == cert.State {
+	if newVerifier(c.cfg).checkpointCert(cert) != nil {
 		return
 	}
 	c.certs[cert.Seq] = cert.State
@@ -116,20 +127,25 @@ func (l *Ledger) Executed(last uint64, batch func(spec.Digest) ([]byte, bool)) {
 	}
 }
 
-// record hands batch seq to the writer if the broker has its commits and bytes.
+// record hands batch seq to the writer if the ledger has its certificate and its
+// bytes (from batch, nil or the broker's cache, or from the proposals observed).
 func (l *Ledger) record(seq uint64, batch func(spec.Digest) ([]byte, bool)) bool {
 	c := &l.col
-	cands, d, ok := c.group(seq)
+	cert, d, ok := c.group(seq)
 	if !ok {
 		return false
 	}
-	var raw []byte
-	if d == spec.NullBatchDigest() {
+	raw, ok := c.batches[d]
+	switch {
+	case d == spec.NullBatchDigest():
 		raw = spec.Encode(&spec.Batch{})
-	} else if raw, ok = batch(d); !ok {
+	case !ok && batch != nil:
+		raw, ok = batch(d)
+	}
+	if !ok && d != spec.NullBatchDigest() {
 		return false
 	}
-	l.submit(item{kind: itemBatch, seq: seq, digest: d, batch: raw, cands: cands})
+	l.submit(item{kind: itemBatch, seq: seq, digest: d, batch: raw, cands: cert})
 	delete(c.seen, seq)
 	c.next = seq + 1
 	return true

@@ -225,3 +225,47 @@ func TestForgedCommitsDoNotCrowdOut(t *testing.T) {
 		t.Fatalf("seed %d: %v", f.seed, err)
 	}
 }
+
+// TestRecordsAtCommit: a batch whose proposal the broker routed is written as soon as
+// its commit certificate is complete, before exec reports executing it, so that the
+// fsync overlaps the execution.
+func TestRecordsAtCommit(t *testing.T) {
+	f := newFx(t, 11)
+	l := f.open(Options{})
+	defer l.Close()
+	for s := uint64(1); s <= 3; s++ {
+		raw := f.batch(s)
+		var b spec.Batch
+		if err := spec.Decode(raw, &b, spec.MaxMessageBytes); err != nil {
+			t.Fatal(err)
+		}
+		d := spec.Hash(spec.DomainBatch, raw)
+		p := &spec.Proposal{Header: spec.PrePrepare{Body: spec.Slot{Seq: s, Digest: d}}, Batch: b}
+		l.Observe(spec.KindProposal, spec.Encode(p), p)
+		for rep := range f.cfg.N {
+			raw, c := f.commit(rep, 0, s, d)
+			l.Observe(spec.KindCommit, raw, c)
+		}
+	}
+	f.waitDurable(l, 3) // no Executed call
+}
+
+// TestForgedHigherViewCommits: COMMITs with bad signatures for a higher view, in the
+// names of q replicas, do not make the ledger record (or wait for) a batch that was
+// never committed.
+func TestForgedHigherViewCommits(t *testing.T) {
+	f := newFx(t, 12)
+	l := f.open(Options{})
+	forged := spec.Hash("forged", nil)
+	for rep := range f.cfg.N {
+		_, c := f.commit(rep, 99, 1, forged)
+		c.Sig[0] ^= 1
+		l.Observe(spec.KindCommit, spec.Encode(c), c)
+	}
+	f.feed(l, 1, 3)
+	f.waitDurable(l, 3)
+	l.Close()
+	if _, err := Verify(f.dir, f.cfg); err != nil {
+		t.Fatalf("seed %d: %v", f.seed, err)
+	}
+}

@@ -14,10 +14,9 @@ import (
 type itemKind int
 
 const (
-	itemBatch      itemKind = iota // record batch seq with a commit certificate from cands
-	itemCheckpoint                 // record a checkpoint certificate from the CHECKPOINTs in cands
-	itemCert                       // record the checkpoint certificate cert
-	itemAnchor                     // continue the chain from the checkpoint recorded at seq
+	itemBatch  itemKind = iota // record batch seq with the commit certificate cands
+	itemCert                   // record the checkpoint certificate cert
+	itemAnchor                 // continue the chain from the checkpoint recorded at seq
 )
 
 // item is one unit of work for the writer, built on the event loop.
@@ -27,7 +26,7 @@ type item struct {
 	state  spec.Digest // checkpoint items: the certified state
 	digest spec.Digest // batch: BatchDigest(batch)
 	batch  []byte      // batch: enc(spec.Batch)
-	cands  [][]byte    // raw COMMITs or CHECKPOINTs, sorted by replica
+	cands  [][]byte    // batch: its commit certificate, q raw COMMITs verified by the collector
 	cert   []byte      // itemCert: enc(spec.CheckpointCert)
 }
 
@@ -145,7 +144,7 @@ func (l *Ledger) apply(b *pebble.Batch, it *item) bool {
 	switch it.kind {
 	case itemBatch:
 		return l.applyBatch(b, it)
-	case itemCheckpoint, itemCert:
+	case itemCert:
 		if _, ok := w.states[it.seq]; ok {
 			return false
 		}
@@ -171,70 +170,26 @@ func (l *Ledger) apply(b *pebble.Batch, it *item) bool {
 	return false
 }
 
-// applyBatch records a batch with the first q valid commits among the candidates.
+// applyBatch records a batch with its certificate (verified by the collector).
 func (l *Ledger) applyBatch(b *pebble.Batch, it *item) bool {
 	w := &l.w
-	if it.seq != w.lastSeq+1 {
+	if it.seq != w.lastSeq+1 || len(it.cands) != l.cfg.Quorum() {
 		l.opt.Log.Warn("ledger: batch does not follow the chain", "seq", it.seq, "last", w.lastSeq)
-		return false
-	}
-	cert := l.pick(it.cands, func(raw []byte) (uint64, bool) {
-		var c spec.Commit
-		ok := spec.Decode(raw, &c, spec.MaxBodyBytes(spec.KindCommit)) == nil && c.Body.Seq == it.seq &&
-			c.Body.Digest == it.digest && l.col.commitValid(raw)
-		return c.Body.Replica, ok
-	})
-	if cert == nil {
-		l.opt.Log.Warn("ledger: fewer than q valid commits; batch not recorded", "seq", it.seq)
 		return false
 	}
 	link := Link(w.lastLink, it.seq, it.digest)
 	k := key(prefixBatch, it.seq)
-	b.Set(k, sealValue(k, &BatchRecord{Seq: it.seq, Batch: it.batch, Cert: cert, Link: link}), nil)
+	b.Set(k, sealValue(k, &BatchRecord{Seq: it.seq, Batch: it.batch, Cert: it.cands, Link: link}), nil)
 	w.lastSeq, w.lastLink = it.seq, link
 	return true
 }
 
-// pick returns the first valid candidate of each replica, lowest replicas first, q of
-// them, or nil if fewer than q replicas have a valid one. Candidates are sorted by
-// replica; valid returns a candidate's replica and validity.
-func (l *Ledger) pick(cands [][]byte, valid func([]byte) (uint64, bool)) [][]byte {
-	var out [][]byte
-	var last uint64
-	for _, raw := range cands {
-		if len(out) == l.cfg.Quorum() {
-			break
-		}
-		rep, ok := valid(raw)
-		if ok && (len(out) == 0 || rep > last) {
-			out, last = append(out, raw), rep
-		}
-	}
-	if len(out) < l.cfg.Quorum() {
-		return nil
-	}
-	return out
-}
-
-// checkpointCert returns the encoded certificate of a checkpoint item, checked.
+// checkpointCert returns the encoded certificate of a checkpoint item, checked
+// (K1–K5; genesis is never recorded).
 func (l *Ledger) checkpointCert(it *item) ([]byte, error) {
 	var cert spec.CheckpointCert
-	if it.kind == itemCert {
-		if err := spec.Decode(it.cert, &cert, spec.MaxMessageBytes); err != nil {
-			return nil, err
-		}
-	} else {
-		cert = spec.CheckpointCert{Seq: it.seq, State: it.state}
-		for _, raw := range l.pick(it.cands, func(raw []byte) (uint64, bool) {
-			var c spec.Checkpoint
-			ok := spec.Decode(raw, &c, spec.MaxBodyBytes(spec.KindCheckpoint)) == nil && c.Body.Seq == it.seq &&
-				c.Body.State == it.state && l.col.checkpointValid(raw)
-			return c.Body.Replica, ok
-		}) {
-			var c spec.Checkpoint
-			spec.Decode(raw, &c, spec.MaxBodyBytes(spec.KindCheckpoint))
-			cert.Proof = append(cert.Proof, c)
-		}
+	if err := spec.Decode(it.cert, &cert, spec.MaxMessageBytes); err != nil {
+		return nil, err
 	}
 	if cert.Seq == 0 {
 		return nil, errors.New("genesis certificate")
@@ -242,7 +197,7 @@ func (l *Ledger) checkpointCert(it *item) ([]byte, error) {
 	if err := newVerifier(l.cfg).checkpointCert(&cert); err != nil {
 		return nil, err
 	}
-	return spec.Encode(&cert), nil
+	return it.cert, nil
 }
 
 // pruneStates keeps the 64 highest recorded checkpoint seqs.
