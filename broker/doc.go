@@ -4,8 +4,9 @@
 // (Bootstrap), route every compartment output by the routing table of §13.1, batch
 // client requests at the primary, run request timers and suspect the primary together
 // with f other brokers (and bring back a conf left alone in a higher view), fetch
-// missing batches and state, retransmit to lagging peers, deliver replies, and bound
-// every queue.
+// missing batches and state, retransmit to lagging peers, deliver replies (with a
+// Ledger, only once the batch they answer is durable: durable.go, SPEC.md §13.5), and
+// bound every queue.
 //
 // Replica is an event-driven core in the style of etcd raft's host loop: it has no
 // goroutines and no clock. The host calls HandlePeer and HandleClient for arriving

@@ -12,6 +12,7 @@ import (
 // It returns when nothing is queued, or after Options.MaxFlushRounds rounds (the rest
 // stays queued for the next Flush).
 func (r *Replica) Flush() {
+	r.releaseDurable()
 	for range r.opt.MaxFlushRounds {
 		r.batch.cut(false)
 		stepped := false
@@ -69,6 +70,9 @@ func (r *Replica) step(role spec.Role) {
 	}
 	for i := range out.Outputs {
 		r.handleOutput(role, ins, &out.Outputs[i])
+	}
+	if role == spec.RoleExec && r.opt.Ledger != nil {
+		r.endExecStep()
 	}
 }
 
@@ -148,16 +152,19 @@ func (r *Replica) route(role spec.Role, o *spec.Output) {
 	}
 }
 
-// onReply hands an exec reply to its client and stops that request's timer.
+// onReply hands an exec reply to its client and stops that request's timer; with a
+// Ledger, once the batch it answers is durable.
 func (r *Replica) onReply(role spec.Role, body []byte) {
 	var rep spec.Reply
 	if role != spec.RoleExec || spec.Decode(body, &rep, spec.MaxBodyBytes(spec.KindReply)) != nil {
 		r.m.Garbage++
 		return
 	}
-	r.m.Replies++
-	r.net.Reply(rep.Client, body)
-	r.replied(rep.Client, rep.Timestamp)
+	if r.opt.Ledger != nil {
+		r.holdReply(rep.Client, rep.Timestamp, body)
+		return
+	}
+	r.sendReply(rep.Client, rep.Timestamp, body)
 }
 
 // onSummary stops the request timers that a state transfer of the local exec covered

@@ -76,8 +76,11 @@ func (rc *recovery) init(cfg *spec.Config, opt Options) {
 
 // observe learns from a protocol message passing through the broker (either way), raw
 // its exact bytes and body their decoding: batches of proposals, checkpoint digests,
-// and view changes.
+// and view changes; the Ledger, if any, sees every one.
 func (r *Replica) observe(kind uint64, raw []byte, body any) {
+	if r.opt.Ledger != nil {
+		r.opt.Ledger.Observe(kind, raw, body)
+	}
 	switch m := body.(type) {
 	case *spec.Proposal:
 		if _, batch, err := spec.ProposalPartsRaw(raw); err == nil && len(m.Batch.Requests) > 0 {

@@ -41,6 +41,11 @@ type Options struct {
 	RingBytes             int // their total size; default 32 MiB
 	MaxStepBytes          int // input bytes per Step call; default 32 MiB
 	MaxFlushRounds        int // Step rounds per Flush before yielding; default 64
+	HeldReplies           int // replies held until their batch is durable (Ledger set); default 65536
+
+	// Ledger, if set, records what exec executed; a client reply is then released
+	// only once its batch is durable (SPEC.md §13.5). Nil: replies go out at once.
+	Ledger Ledger
 }
 
 func (o Options) withDefaults(cfg *spec.Config) Options {
@@ -75,6 +80,7 @@ func (o Options) withDefaults(cfg *spec.Config) Options {
 	def(&o.RingBytes, 32<<20)
 	def(&o.MaxStepBytes, 32<<20)
 	def(&o.MaxFlushRounds, 64)
+	def(&o.HeldReplies, 65536)
 	o.QueueLimit = min(o.QueueLimit, spec.MaxStepInputs*16)
 	return o
 }
@@ -130,6 +136,7 @@ type Sizes struct {
 	BatchCache int    // batches cached for fetches
 	Ring       int    // outputs kept for retransmission
 	CertStates int    // checkpoint digests remembered for state transfer
+	Held       int    // replies held until their batch is durable
 }
 
 // Replica is one replica's broker: an event-driven core with no goroutines and no
@@ -155,6 +162,9 @@ type Replica struct {
 	// prep: their requests are verified on arrival (acceptRequest).
 	sigFailed map[uint64]bool
 
+	held        *fifo[heldReply] // replies waiting for Ledger.Durable, in order
+	stepReplies []heldReply      // replies of the exec Step in progress
+
 	batch batcher
 	budgets
 	timers
@@ -177,6 +187,7 @@ func NewReplica(id uint64, cfg *spec.Config, enclaves [3]Enclave, net Net, opt O
 	}
 	r.m.Rejections = map[uint64]uint64{}
 	r.sigFailed = map[uint64]bool{}
+	r.held = newFIFO[heldReply](opt.HeldReplies)
 	r.batch = newBatcher(batchHostOf{r}, &r.opt)
 	r.budgets.init()
 	r.timers.init()
@@ -213,6 +224,7 @@ func (r *Replica) Sizes() Sizes {
 		Inputs:     [3]int{r.in[0].Len(), r.in[1].Len(), r.in[2].Len()},
 		BatchQueue: r.batch.Len(), Pending: len(r.pending), Clients: len(r.lastDone),
 		BatchCache: len(r.cache), Ring: r.ring.Len(), CertStates: len(r.certStates),
+		Held: r.held.Len(),
 	}
 }
 

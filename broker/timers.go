@@ -257,5 +257,8 @@ func (r *Replica) onExecStatus(old, st spec.Status) {
 	if st.Last > old.Last {
 		r.backoff = 0
 		r.progressAt = r.now
+		if r.opt.Ledger != nil {
+			r.opt.Ledger.Executed(st.Last, r.cachedBatch)
+		}
 	}
 }

@@ -180,7 +180,7 @@ func (pc *procCluster) measure(ctx context.Context, kvs []Doer, d time.Duration,
 	v0 := pc.maxView()
 	var stop func()
 	if a != nil {
-		stop = a.start(t, pc)
+		stop = a.start(t.(*testing.T), pc)
 	}
 	done := make(chan struct{})
 	var s roundSample

@@ -78,7 +78,7 @@ func waitGroupGone(t *testing.T, pgid int) {
 }
 
 // freeBase returns a base port such that base..base+n-1 are free on 127.0.0.1 now.
-func freeBase(t *testing.T, n int) int {
+func freeBase(t testing.TB, n int) int {
 	for try := range 50 {
 		base := 20000 + (os.Getpid()*7+try*977)%30000
 		var ls []net.Listener

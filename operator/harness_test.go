@@ -30,7 +30,7 @@ var (
 
 // binaries builds splitbft and every compartment binary once into a temporary
 // directory and returns it. It skips the test when the go tool is unavailable.
-func binaries(t *testing.T) string {
+func binaries(t testing.TB) string {
 	t.Helper()
 	goTool, err := exec.LookPath("go")
 	if err != nil {
@@ -63,7 +63,7 @@ func TestMain(m *testing.M) {
 
 // procCluster is a cluster of replica processes under test.
 type procCluster struct {
-	t    *testing.T
+	t    testing.TB
 	dir  string                               // cluster directory
 	bin  string                               // binaries
 	wrap func(ns int, argv []string) []string // runs argv in replica ns's network (ns = -1: the client's)

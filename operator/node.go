@@ -10,6 +10,7 @@ import (
 
 	"github.com/splitbft/splitbft/attest"
 	"github.com/splitbft/splitbft/broker"
+	"github.com/splitbft/splitbft/broker/ledger"
 	"github.com/splitbft/splitbft/broker/tcpnet"
 	"github.com/splitbft/splitbft/spec"
 )
@@ -35,6 +36,7 @@ type node struct {
 	admitted int          // fresh compartments admitted since start (SPEC §17.5)
 	epochAt  time.Time    // when the configuration served last changed
 	recover  http.HandlerFunc
+	ledger   *ledger.Ledger // the durable ledger, once open (nil: off)
 }
 
 // epochSince returns when the configuration served last changed.
@@ -57,7 +59,8 @@ type snapshot struct {
 	gateway    GatewayStats // nil without a gateway
 	gatewayErr string
 	admitted   int
-	watched    [3]*Watched // the compartments in service (a recovery replaces one)
+	watched    [3]*Watched   // the compartments in service (a recovery replaces one)
+	ledger     *LedgerStatus // nil: no ledger
 }
 
 func (n *node) set(f func(n *node)) {
@@ -112,6 +115,9 @@ func (n *node) serveChain(w http.ResponseWriter, r *http.Request) {
 func (n *node) take(ctx context.Context) snapshot {
 	n.mu.Lock()
 	s := snapshot{phase: n.phase, err: n.err, cfg: n.cfg, states: n.states, events: n.events, admitted: n.admitted, watched: n.watched}
+	if n.cfg != nil {
+		s.ledger = ledgerStatus(n.ledger, LedgerDir("", n.id, n.cfg))
+	}
 	host := n.host
 	n.mu.Unlock()
 	for r := range s.status {
@@ -208,6 +214,7 @@ func (n *node) statusDoc(s snapshot) *ReplicaStatus {
 	}
 	n.addCheckpoints(st, s.status[spec.RoleExec].Stable, s.watched[spec.RoleExec])
 	st.Gateway, st.GatewayError = s.gateway, s.gatewayErr
+	st.Ledger = s.ledger
 	return st
 }
 

@@ -46,6 +46,7 @@ func (c *snapCollector) Collect(ch chan<- prometheus.Metric) {
 	collectEvents(e, s)
 	collectBroker(e, s)
 	collectNet(e, s)
+	collectLedger(e, s.ledger)
 	gatewayMetrics(s.gateway, func(name, typ, help string, v float64) {
 		if typ == "gauge" {
 			e.gauge(name, help, v)

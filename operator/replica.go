@@ -42,6 +42,9 @@ type ReplicaOptions struct {
 	// InsecureTransport runs the broker's ports over plain TCP without
 	// authentication (SPEC §13.2), for measuring the transport's cost only.
 	InsecureTransport bool
+	// NoLedger turns the durable ledger off (SPEC §13.5): replies are released
+	// without waiting for the disk, and nothing survives the replica's processes.
+	NoLedger bool
 }
 
 // ConfigFile is where a replica writes the configuration it formed, inside its
@@ -260,7 +263,17 @@ func writeConfig(dir string, id uint64, cfg *spec.Config) error {
 
 // run runs the broker until ctx ends.
 func (rp *replica) run(ctx context.Context, cfg *spec.Config) error {
-	r := broker.NewReplica(rp.opt.ID, cfg, rp.enclaves(), rp.host.Net(), rp.opt.Broker)
+	bopt := rp.opt.Broker
+	if !rp.opt.NoLedger {
+		led, err := rp.openLedger(cfg)
+		if err != nil {
+			rp.fail(err)
+			return err
+		}
+		defer led.Close()
+		bopt.Ledger = led
+	}
+	r := broker.NewReplica(rp.opt.ID, cfg, rp.enclaves(), rp.host.Net(), bopt)
 	if err := r.SetChain(rp.chain.Genesis, rp.chain.Changes); err != nil {
 		return err
 	}

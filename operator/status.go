@@ -35,6 +35,8 @@ type ReplicaStatus struct {
 	// one; GatewayError says why they could not be read.
 	Gateway      GatewayStats `json:"gateway,omitempty"`
 	GatewayError string       `json:"gateway_error,omitempty"`
+	// Ledger is the durable ledger's state (SPEC.md §13.5); nil when it is off.
+	Ledger *LedgerStatus `json:"ledger,omitempty"`
 }
 
 // Replica phases.

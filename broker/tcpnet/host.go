@@ -235,3 +235,13 @@ func goroutine(wg *sync.WaitGroup, f func()) {
 		f()
 	}()
 }
+
+// Wake makes the event loop run a Flush soon, without blocking: for a writer on
+// another goroutine whose progress the broker waits for (a ledger's fsync releasing
+// held replies). When the inbox is full the loop is busy and flushes anyway.
+func (h *Host) Wake() {
+	select {
+	case h.inbox <- func(*broker.Replica) {}:
+	default:
+	}
+}

@@ -3,7 +3,7 @@
 //	splitbft <command> [flags] [arguments]
 //	splitbft help [command]
 //
-// Commands: demo, conformance, init, replica, kv, status, gateway, tcb, bench-table
+// Commands: demo, conformance, init, replica, kv, status, gateway, recover, propose, tcb, bench-table, ledger
 // (see usage below, and cli.go for the flag handling they share).
 //
 // Trust: untrusted host code. It hosts compartments in-process, outside any enclave.
@@ -32,6 +32,7 @@ var commands = map[string]func(args []string, stdout, stderr io.Writer) int{
 	"gateway":     gatewayMain,
 	"tcb":         tcbMain,
 	"bench-table": benchTableMain,
+	"ledger":      ledgerMain,
 }
 
 // run runs the command line args (without the program name) and returns the exit
@@ -103,6 +104,7 @@ commands:
   tcb     lines of Go source linked into each enclave binary: its own logic, spec,
           shared packages, third-party modules, standard library (for auditors)
   bench-table  render "kv bench --report" files as the README's performance table
+  ledger  verify a replica's durable ledger offline; extract and verify a client's receipt
 
 Run "splitbft help <command>" (or "splitbft <command> -h") for a command's synopsis,
 an example and its flags. Flags may come before or after a command's arguments.

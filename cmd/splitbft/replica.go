@@ -20,7 +20,10 @@ Runs replica I of the cluster in DIR: starts its prep, conf and exec compartment
 processes, forms the cluster with the other replicas, then serves peers, clients, and
 /status and /metrics on its status port, until SIGINT or SIGTERM. Started again after
 a crash (the same command), it does not form a new cluster: it fetches the
-configuration chain from its peers and has fresh compartments admitted in a new epoch. It logs (info level)
+configuration chain from its peers and has fresh compartments admitted in a new epoch.
+It keeps a durable ledger of the committed batches (client ciphertexts and their
+certificates) in DIR/replica-I/ledger/ and answers a client only once the batch is on
+disk; check it with "splitbft ledger verify". It logs (info level)
 every view change, suspicion of the primary, state transfer and checkpoint stall with
 its cause, and every compartment that dies.
 
@@ -58,6 +61,8 @@ func parseReplicaFlags(args []string, stdout, stderr io.Writer) (operator.Replic
 	fs.DurationVar(&opt.RecoverEvery, "recover-every", 0, "proactive recovery: replace this replica's compartments one at a time, each replica in its own slot of D/n (SPEC §17.6); 0: never")
 	fs.BoolVar(&jsonLogs, "log-json", false, "structured logs as JSON (default: text) on stderr")
 	fs.StringVar(&level, "log-level", "info", "debug, info, warn or error")
+	fs.BoolVar(&opt.NoLedger, "no-ledger", false, "keep no durable ledger: replies do not wait for the disk, and nothing survives (same as --durability=off)")
+	durability := fs.String("durability", "on", `"on": keep the ledger in DIR/replica-I/ledger/ and release a reply only once its batch is on disk; "off": as --no-ledger`)
 	fs.BoolVar(&opt.InsecureTransport, "insecure-transport", false, "serve peers and clients over plain TCP without authentication, to measure the transport's cost (INSECURE: anyone can impersonate any replica or client)")
 	words, err := parseFlags(fs, args, stdout)
 	if err != nil {
@@ -74,7 +79,10 @@ func parseReplicaFlags(args []string, stdout, stderr io.Writer) (operator.Replic
 		return opt, errors.New("--tick must be positive")
 	case opt.RecoverEvery < 0:
 		return opt, errors.New("--recover-every must not be negative")
+	case *durability != "on" && *durability != "off":
+		return opt, fmt.Errorf("--durability must be on or off, not %q", *durability)
 	}
+	opt.NoLedger = opt.NoLedger || *durability == "off"
 	opt.ID = uint64(*id)
 	opt.Runner = strings.Fields(runner)
 	opt.Stderr = stderr

@@ -25,6 +25,8 @@ import (
 //	build-compartments DIR          go build the five compartment binaries into DIR
 //	kill-compartment LOG ROLE       SIGKILL the ROLE compartment a replica's LOG says it started
 //	log-until REGEXP LOG            wait until a line of LOG matches REGEXP (at most 30 seconds)
+//	make-ledger DIR [SEED]          write a test cluster's DIR/config.cbor and a 12-batch DIR/ledger
+//	ledger-delete DIR SEQ           delete the batch record of SEQ from the ledger in DIR
 //
 // and $BASEPORT, a base port whose 12 ports were free a moment ago. The live-cluster
 // script skips itself with -short.
@@ -50,6 +52,8 @@ func TestScripts(t *testing.T) {
 			"build-compartments": cmdBuildCompartments,
 			"kill-compartment":   cmdKillCompartment,
 			"log-until":          cmdLogUntil,
+			"make-ledger":        cmdMakeLedger,
+			"ledger-delete":      cmdLedgerDelete,
 		},
 	})
 }

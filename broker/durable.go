@@ -1,0 +1,72 @@
+package broker
+
+import (
+	"github.com/splitbft/splitbft/spec"
+)
+
+// Ledger is a durable record of what the local exec executed (SPEC.md §13.5;
+// broker/ledger implements it). The broker calls all three methods from its event
+// loop only.
+type Ledger interface {
+	// Observe takes every protocol message the broker routes, either way: raw its
+	// exact bytes, body its decoding by spec.DecodeKind.
+	Observe(kind uint64, raw []byte, body any)
+	// Executed reports that exec executed every batch up to last; batch returns a
+	// batch's exact bytes by digest from the broker's cache.
+	Executed(last uint64, batch func(spec.Digest) ([]byte, bool))
+	// Durable returns the highest sequence number up to which every batch is on disk
+	// (or covered by a recorded checkpoint certificate).
+	Durable() uint64
+}
+
+// heldReply is a client reply waiting until the batch it answers is durable.
+type heldReply struct {
+	client, ts uint64
+	body       []byte
+	last       uint64 // exec's Last after the Step that produced it
+}
+
+// holdReply keeps a reply of the exec Step in progress (Options.Ledger set).
+func (r *Replica) holdReply(client, ts uint64, body []byte) {
+	r.stepReplies = append(r.stepReplies, heldReply{client: client, ts: ts, body: body})
+}
+
+// endExecStep tags the replies of an exec Step with exec's Last (they answer batches
+// up to it, or earlier ones) and releases those now durable.
+func (r *Replica) endExecStep() {
+	for _, h := range r.stepReplies {
+		h.last = r.status[spec.RoleExec].Last
+		if _, dropped := r.held.Push(h); dropped {
+			r.m.QueueDrops++
+		}
+	}
+	clear(r.stepReplies)
+	r.stepReplies = r.stepReplies[:0]
+	r.releaseDurable()
+}
+
+// releaseDurable sends the held replies whose batches are durable, in order (SPEC.md
+// §13.3 obligation 8).
+func (r *Replica) releaseDurable() {
+	if r.opt.Ledger == nil || r.held.Len() == 0 {
+		return
+	}
+	d := r.opt.Ledger.Durable()
+	for r.held.Len() > 0 && r.held.Peek().last <= d {
+		h := r.held.Pop()
+		r.sendReply(h.client, h.ts, h.body)
+	}
+}
+
+// sendReply hands a reply to its client and stops that request's timer.
+func (r *Replica) sendReply(client, ts uint64, body []byte) {
+	r.m.Replies++
+	r.net.Reply(client, body)
+	r.replied(client, ts)
+}
+
+// cachedBatch returns a batch's exact bytes from the fetch cache.
+func (r *Replica) cachedBatch(d spec.Digest) ([]byte, bool) {
+	raw, ok := r.cache[d]
+	return raw, ok
+}

@@ -1,0 +1,107 @@
+package broker
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/splitbft/splitbft/spec"
+)
+
+// fakeLedger is a Ledger whose durability the test sets by hand (the "fsync").
+type fakeLedger struct {
+	durable  uint64
+	executed []uint64 // Last of every Executed call
+	observed []uint64 // kinds observed
+}
+
+func (l *fakeLedger) Observe(kind uint64, _ []byte, _ any) { l.observed = append(l.observed, kind) }
+func (l *fakeLedger) Executed(last uint64, batch func(spec.Digest) ([]byte, bool)) {
+	l.executed = append(l.executed, last)
+}
+func (l *fakeLedger) Durable() uint64 { return l.durable }
+
+// TestReplyWaitsForDurable: with a Ledger, a reply is released only once the batch it
+// answers (exec's Last after the Step that produced it) is durable, in order; the
+// ledger learns every COMMIT routed and every advance of exec's Last (SPEC.md §13.5).
+func TestReplyWaitsForDurable(t *testing.T) {
+	led := &fakeLedger{}
+	h := newHarness(t, 1, Options{Ledger: led})
+	ts := uint64(0)
+	h.enc[spec.RoleExec].script = func(f *fakeEnclave, in spec.Input) []spec.Output {
+		f.st.Last++ // each commit executes one batch with one reply
+		ts++
+		return []spec.Output{{Kind: spec.KindReply, Body: spec.Encode(&spec.Reply{Client: 100, Timestamp: ts, Replica: 1})}}
+	}
+	step := func() { // one exec Step with one commit
+		h.peer(2, spec.KindCommit, &spec.Commit{Body: spec.Slot{Seq: ts + 1, Replica: 2}})
+		h.r.Flush()
+	}
+	released := func() []uint64 {
+		var out []uint64
+		for _, s := range h.net.replies {
+			var rep spec.Reply
+			if err := spec.Decode(s.msg, &rep, spec.MaxBodyBytes(spec.KindReply)); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, rep.Timestamp)
+		}
+		return out
+	}
+	for i, c := range []struct {
+		steps   int    // exec steps before setting durable
+		durable uint64 // then the ledger's durable seq
+		want    []uint64
+	}{
+		{1, 0, nil},               // executed seq 1, nothing durable: held
+		{1, 1, []uint64{1}},       // seq 2 executed, seq 1 durable: reply 1 only
+		{0, 1, []uint64{1}},       // a Flush without news releases nothing more
+		{1, 2, []uint64{1, 2}},    // seq 3 executed, 2 durable
+		{0, 3, []uint64{1, 2, 3}}, // the rest
+	} {
+		for range c.steps {
+			step()
+		}
+		led.durable = c.durable
+		h.r.Flush()
+		if got := released(); !slices.Equal(got, c.want) {
+			t.Fatalf("case %d: released %v, want %v (held %d)", i, got, c.want, h.r.Sizes().Held)
+		}
+	}
+	if !slices.Equal(led.executed, []uint64{1, 2, 3}) {
+		t.Fatalf("Executed calls %v, want [1 2 3]", led.executed)
+	}
+	if !slices.Contains(led.observed, spec.KindCommit) {
+		t.Fatalf("the ledger observed %v, no commit", led.observed)
+	}
+	if h.r.Metrics().Replies != 3 || h.r.Sizes().Held != 0 {
+		t.Fatalf("replies %d held %d", h.r.Metrics().Replies, h.r.Sizes().Held)
+	}
+}
+
+// TestHeldRepliesBounded: replies held for durability are bounded; the oldest are
+// dropped and counted.
+func TestHeldRepliesBounded(t *testing.T) {
+	led := &fakeLedger{}
+	h := newHarness(t, 1, Options{Ledger: led, HeldReplies: 2})
+	ts := uint64(0)
+	h.enc[spec.RoleExec].script = func(f *fakeEnclave, in spec.Input) []spec.Output {
+		f.st.Last++
+		ts++
+		return []spec.Output{{Kind: spec.KindReply, Body: spec.Encode(&spec.Reply{Client: 100, Timestamp: ts, Replica: 1})}}
+	}
+	for s := range uint64(5) {
+		h.peer(2, spec.KindCommit, &spec.Commit{Body: spec.Slot{Seq: s + 1, Replica: 2}})
+		h.r.Flush()
+	}
+	if got := h.r.Sizes().Held; got != 2 {
+		t.Fatalf("held %d, want 2", got)
+	}
+	if d := h.r.Metrics().QueueDrops; d != 3 {
+		t.Fatalf("queue drops %d, want 3", d)
+	}
+	led.durable = 5
+	h.r.Flush()
+	if len(h.net.replies) != 2 {
+		t.Fatalf("released %d, want 2", len(h.net.replies))
+	}
+}

@@ -1,0 +1,164 @@
+package ledger
+
+import (
+	"github.com/splitbft/splitbft/spec"
+)
+
+// Observe takes a protocol message the broker routes (either way), raw its exact bytes
+// and body its decoding (as spec.DecodeKind returns it): the batches of proposals are
+// kept, COMMITs and CHECKPOINTs collected for the certificates, and the stable
+// checkpoint certificates inside a NEW-VIEW checked and handed to the writer. A batch
+// is handed to the writer as soon as it is committed (its certificate complete and
+// its predecessor handed over), so that its fsync overlaps exec's execution. Other
+// kinds are ignored. Event loop only.
+func (l *Ledger) Observe(kind uint64, raw []byte, body any) {
+	switch m := body.(type) {
+	case *spec.Proposal:
+		if _, b, err := spec.ProposalPartsRaw(raw); err == nil && len(m.Batch.Requests) > 0 {
+			l.col.keepBatch(b)
+		}
+	case *spec.Commit:
+		l.col.commit(raw, m)
+		if m.Body.Seq == l.col.next {
+			for l.record(l.col.next, nil) {
+			}
+		}
+	case *spec.Checkpoint:
+		l.checkpoint(raw, m)
+	case *spec.NewView:
+		for i := range m.Body.ViewChanges {
+			l.offerCert(&m.Body.ViewChanges[i].Body.Stable)
+		}
+	}
+}
+
+// checkpoint collects a CHECKPOINT and, once q distinct replicas signed one with
+// the same state, hands the certificate of the lowest q to the writer.
+func (l *Ledger) checkpoint(raw []byte, m *spec.Checkpoint) {
+	c := &l.col
+	s, rep := m.Body.Seq, m.Body.Replica
+	if _, done := c.certs[s]; done || s == 0 || s%c.cfg.CheckpointInterval != 0 || rep >= c.cfg.N || s+c.cfg.Window < c.next {
+		return
+	}
+	if !add(c.ckpts, s, rep, raw, c.checkpointValid) {
+		return
+	}
+	var cands [][]byte
+	for r := range c.cfg.N {
+		for _, b := range c.ckpts[s][r] {
+			var o spec.Checkpoint
+			if spec.Decode(b, &o, spec.MaxBodyBytes(spec.KindCheckpoint)) == nil && o.Body.State == m.Body.State {
+				cands = append(cands, b)
+			}
+		}
+	}
+	if proof := c.pick(cands, c.checkpointValid); proof != nil {
+		cert := spec.CheckpointCert{Seq: s, State: m.Body.State}
+		for _, b := range proof {
+			var o spec.Checkpoint
+			spec.Decode(b, &o, spec.MaxBodyBytes(spec.KindCheckpoint))
+			cert.Proof = append(cert.Proof, o)
+		}
+		c.certs[s] = m.Body.State
+		l.submit(item{kind: itemCert, seq: s, state: m.Body.State, cert: spec.Encode(&cert)})
+	}
+	c.pruneCkpts()
+}
+
+// offerCert hands a whole checkpoint certificate (from a NEW-VIEW) to the writer if
+// it is valid (K1–K5) and none is known for its seq. A forged one costs one failed
+// signature check.
+func (l *Ledger) offerCert(cert *spec.CheckpointCert) {
+	c := &l.col
+	if _, done := c.certs[cert.Seq]; done || cert.Seq == 0 || cert.Seq+c.cfg.Window < c.next {
+		return
+	}
+	if newVerifier(c.cfg).checkpointCert(cert) != nil {
+		return
+	}
+	c.certs[cert.Seq] = cert.State
+	l.submit(item{kind: itemCert, seq: cert.Seq, state: cert.State, cert: spec.Encode(cert)})
+	c.pruneCkpts()
+}
+
+// pruneCkpts keeps the maxCkptSeqs highest checkpoint seqs collected or remembered.
+func (c *collector) pruneCkpts() {
+	for len(c.ckpts) > maxCkptSeqs {
+		delete(c.ckpts, lowestKey(c.ckpts))
+	}
+	for len(c.certs) > maxCkptSeqs {
+		delete(c.certs, lowestKey(c.certs))
+	}
+}
+
+func lowestKey[V any](m map[uint64]V) uint64 {
+	first, low := true, uint64(0)
+	for k := range m {
+		if first || k < low {
+			first, low = false, k
+		}
+	}
+	return low
+}
+
+// Executed tells the ledger that the local exec has executed every batch up to last
+// (its Status.Last). Each newly executed batch is handed to the writer with the
+// matching COMMITs; batch returns the exact bytes of a batch by digest (the broker's
+// cache of proposals and fetched batches). A batch the broker cannot record (exec
+// skipped it by a state transfer) is covered by the stable checkpoint certificate
+// exec adopted, once the ledger knows it. Event loop only.
+func (l *Ledger) Executed(last uint64, batch func(spec.Digest) ([]byte, bool)) {
+	c := &l.col
+	for c.next <= last {
+		if l.record(c.next, batch) {
+			continue
+		}
+		h, ok := c.anchor(last)
+		if !ok {
+			return // held until a checkpoint certificate covers the gap
+		}
+		l.submit(item{kind: itemAnchor, seq: h, state: c.certs[h]})
+		for s := range c.seen {
+			if s <= h {
+				delete(c.seen, s)
+			}
+		}
+		c.next = h + 1
+	}
+}
+
+// record hands batch seq to the writer if the ledger has its certificate and its
+// bytes (from batch, nil or the broker's cache, or from the proposals observed).
+func (l *Ledger) record(seq uint64, batch func(spec.Digest) ([]byte, bool)) bool {
+	c := &l.col
+	cert, d, ok := c.group(seq)
+	if !ok {
+		return false
+	}
+	raw, ok := c.batches[d]
+	switch {
+	case d == spec.NullBatchDigest():
+		raw = spec.Encode(&spec.Batch{})
+	case !ok && batch != nil:
+		raw, ok = batch(d)
+	}
+	if !ok && d != spec.NullBatchDigest() {
+		return false
+	}
+	l.submit(item{kind: itemBatch, seq: seq, digest: d, batch: raw, cands: cert})
+	delete(c.seen, seq)
+	c.next = seq + 1
+	return true
+}
+
+// anchor returns the highest checkpoint seq h with next ≤ h ≤ last whose certificate
+// was handed to the writer.
+func (c *collector) anchor(last uint64) (uint64, bool) {
+	var h uint64
+	for s := range c.certs {
+		if s >= c.next && s <= last && s > h {
+			h = s
+		}
+	}
+	return h, h > 0
+}

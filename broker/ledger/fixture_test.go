@@ -1,0 +1,152 @@
+package ledger
+
+import (
+	"log/slog"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/splitbft/splitbft/internal/testcluster"
+	"github.com/splitbft/splitbft/spec"
+)
+
+// fx is a test cluster (every key known) and a ledger directory.
+type fx struct {
+	t       *testing.T
+	seed    uint64
+	tc      *testcluster.Cluster
+	cfg     *spec.Config
+	dir     string
+	batches map[spec.Digest][]byte
+	woken   chan struct{}
+}
+
+func newFx(t *testing.T, seed uint64) *fx {
+	t.Helper()
+	tc, err := testcluster.New(seed, testcluster.Options{K: 4, L: 16})
+	if err != nil {
+		t.Fatalf("seed %d: %v", seed, err)
+	}
+	return &fx{t: t, seed: seed, tc: tc, cfg: tc.Config, dir: filepath.Join(t.TempDir(), "ledger"),
+		batches: map[spec.Digest][]byte{}, woken: make(chan struct{}, 1)}
+}
+
+// open opens the ledger with a Wake that signals f.woken.
+func (f *fx) open(opt Options) *Ledger {
+	f.t.Helper()
+	opt.Wake = func() {
+		select {
+		case f.woken <- struct{}{}:
+		default:
+		}
+	}
+	l, err := Open(f.dir, f.cfg, opt)
+	if err != nil {
+		f.t.Fatalf("seed %d: open: %v", f.seed, err)
+	}
+	return l
+}
+
+// batch returns the batch proposed at seq: one signed request of client 100.
+func (f *fx) batch(seq uint64) []byte {
+	ct := append([]byte("ciphertext-of-op-"), spec.U64(seq)...)
+	q := f.tc.SignRequest(spec.RequestBody{Client: 100, Timestamp: seq, Ops: []spec.SealedOp{{Ciphertext: ct}}})
+	raw := spec.Encode(&spec.Batch{Requests: []spec.Request{q}})
+	f.batches[spec.Hash(spec.DomainBatch, raw)] = raw
+	return raw
+}
+
+func (f *fx) lookup(d spec.Digest) ([]byte, bool) {
+	raw, ok := f.batches[d]
+	return raw, ok
+}
+
+// commit returns replica rep's signed COMMIT and its encoding.
+func (f *fx) commit(rep, view, seq uint64, d spec.Digest) ([]byte, *spec.Commit) {
+	b := spec.Slot{View: view, Seq: seq, Digest: d, Replica: rep}
+	c := &spec.Commit{Body: b, Sig: f.tc.Sign(spec.RoleConf, rep, spec.DomainCommit, &b)}
+	return spec.Encode(c), c
+}
+
+// checkpoint returns replica rep's signed CHECKPOINT and its encoding.
+func (f *fx) checkpoint(rep, seq uint64, state spec.Digest) ([]byte, *spec.Checkpoint) {
+	b := spec.CheckpointBody{Seq: seq, State: state, Replica: rep}
+	c := &spec.Checkpoint{Body: b, Sig: f.tc.Sign(spec.RoleExec, rep, spec.DomainCheckpoint, &b)}
+	return spec.Encode(c), c
+}
+
+func stateAt(seq uint64) spec.Digest { return spec.Hash("test-state", spec.U64(seq)) }
+
+// feed drives l as a broker would for seqs from..to: every replica's COMMIT, then
+// Executed; after every K-th batch every replica's CHECKPOINT.
+func (f *fx) feed(l *Ledger, from, to uint64) {
+	for s := from; s <= to; s++ {
+		d := spec.Hash(spec.DomainBatch, f.batch(s))
+		for rep := range f.cfg.N {
+			raw, c := f.commit(rep, 0, s, d)
+			l.Observe(spec.KindCommit, raw, c)
+		}
+		l.Executed(s, f.lookup)
+		if s%f.cfg.CheckpointInterval == 0 {
+			for rep := range f.cfg.N {
+				raw, c := f.checkpoint(rep, s, stateAt(s))
+				l.Observe(spec.KindCheckpoint, raw, c)
+			}
+		}
+	}
+}
+
+// waitDurable waits, on the ledger's Wake signal, until Durable reaches want.
+func (f *fx) waitDurable(l *Ledger, want uint64) {
+	f.t.Helper()
+	deadline := time.After(20 * time.Second) // a safety net only: Wake ends the wait
+	for l.Durable() < want {
+		select {
+		case <-f.woken:
+		case <-deadline:
+			f.t.Fatalf("seed %d: durable %d, want %d (err %v)", f.seed, l.Durable(), want, l.Err())
+		}
+	}
+}
+
+// edit changes the closed ledger's store directly: fn gets the raw pebble DB.
+func (f *fx) edit(fn func(db *pebble.DB)) {
+	f.t.Helper()
+	db, err := pebble.Open(f.dir, &pebble.Options{Logger: quietLogger{slog.New(slog.DiscardHandler)}})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	fn(db)
+	if err := db.Close(); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+// get returns the stored value of k.
+func get(t *testing.T, db *pebble.DB, k []byte) []byte {
+	t.Helper()
+	v, closer, err := db.Get(k)
+	if err != nil {
+		t.Fatalf("get %x: %v", k, err)
+	}
+	defer closer.Close()
+	return append([]byte(nil), v...)
+}
+
+func set(t *testing.T, db *pebble.DB, k, v []byte) {
+	t.Helper()
+	if err := db.Set(k, v, pebble.Sync); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// copyDir copies a closed ledger directory.
+func copyDir(t *testing.T, from, to string) {
+	t.Helper()
+	if err := os.CopyFS(to, os.DirFS(from)); err != nil {
+		t.Fatal(err)
+	}
+}

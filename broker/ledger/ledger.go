@@ -1,0 +1,188 @@
+package ledger
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/splitbft/splitbft/spec"
+)
+
+// Options configure a Ledger. Zero values take the defaults noted.
+type Options struct {
+	// Wake is called by the writer goroutine after each fsync that advanced Durable,
+	// so that the host's event loop releases the replies it holds. It must not block.
+	Wake func()
+	Log  *slog.Logger // repairs and write failures; default: discard
+
+	beforeSync func() // tests: runs before each fsync, on the writer goroutine
+}
+
+// ErrOtherConfig is returned by Open for a ledger that records another configuration.
+var ErrOtherConfig = errors.New("ledger: the directory holds the ledger of another configuration")
+
+// Ledger is a replica's durable ledger. Observe, Executed and Durable are called from
+// the broker's event loop (one goroutine); a background writer appends. Close stops
+// the writer after it has written everything submitted.
+type Ledger struct {
+	db  *pebble.DB
+	cfg *spec.Config
+	cd  spec.Digest
+	opt Options
+	col collector // the event loop's side
+
+	mu     sync.Mutex
+	cond   *sync.Cond
+	queue  []item // submitted, not yet written
+	closed bool
+	done   chan struct{}
+
+	w       writerState // the writer goroutine's (before it starts: Open's)
+	durable atomic.Uint64
+	syncs   atomic.Uint64
+	syncNs  atomic.Int64
+	batches atomic.Uint64
+	failed  atomic.Pointer[error]
+
+	// Repaired is the fault Open found and truncated, or nil.
+	Repaired *Fault
+}
+
+// Stats are a ledger's counters.
+type Stats struct {
+	Syncs   uint64 // fsyncs (pebble Sync commits) by the writer
+	SyncNs  int64  // time spent in them, in nanoseconds
+	Batches uint64 // batch records written since Open
+	Durable uint64 // highest durable sequence number
+}
+
+// Open opens (creating it if needed) the ledger in dir for a replica running cfg. It
+// checks every record's checksum, decoding and chain link (not the signatures: see
+// Verify); at the first bad record it logs the fault, keeps it in Repaired, deletes
+// that record (a batch record: and every later one) and continues with what is left,
+// so that the replica fetches the rest from its peers. A ledger of another
+// configuration is refused with ErrOtherConfig.
+func Open(dir string, cfg *spec.Config, opt Options) (*Ledger, error) {
+	if opt.Log == nil {
+		opt.Log = slog.New(slog.DiscardHandler)
+	}
+	db, err := pebble.Open(dir, &pebble.Options{Logger: quietLogger{opt.Log}})
+	if err != nil {
+		return nil, fmt.Errorf("ledger: open %s: %w", dir, err)
+	}
+	l := &Ledger{db: db, cfg: cfg, cd: spec.ConfigDigest(cfg), opt: opt, done: make(chan struct{})}
+	l.cond = sync.NewCond(&l.mu)
+	if err := l.recover(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	l.durable.Store(l.w.lastSeq)
+	l.col.init(cfg, l.w.lastSeq+1)
+	go l.writer()
+	return l, nil
+}
+
+// recover checks the configuration record and repairs the store (see Open).
+func (l *Ledger) recover() error {
+	if err := l.checkConfig(); err != nil {
+		return err
+	}
+	for range maxRepairs {
+		st, fault := scan(l.db, nil)
+		if fault == nil {
+			l.w = writerState{lastSeq: st.lastSeq, lastLink: st.lastLink, states: st.states}
+			if st.batches == 0 {
+				l.w.lastLink = AnchorLink(0, spec.Digest{})
+			}
+			pruneStates(&l.w)
+			return nil
+		}
+		if l.Repaired == nil {
+			l.Repaired = fault
+		}
+		l.opt.Log.Error("ledger: corrupt record; truncating (state transfer recovers what is lost)", "fault", fault.Error())
+		if err := l.truncate(fault); err != nil {
+			return err
+		}
+	}
+	return errors.New("ledger: repair did not converge")
+}
+
+// maxRepairs bounds the truncations of one Open (each removes at least one record).
+const maxRepairs = 1 << 16
+
+// checkConfig refuses a ledger of another configuration and records cfg in a new one.
+func (l *Ledger) checkConfig() error {
+	raw, err := lastConfig(l.db)
+	switch {
+	case err != nil:
+		l.opt.Log.Error("ledger: corrupt configuration record; rewriting it", "err", err)
+	case raw != nil:
+		if spec.Hash(spec.DomainConfig, raw) != l.cd {
+			return ErrOtherConfig
+		}
+		return nil
+	}
+	b := l.db.NewBatch()
+	b.DeleteRange([]byte{prefixConfig}, []byte{prefixConfig + 1}, nil)
+	k := key(prefixConfig, 0)
+	b.Set(k, sealValue(k, &ConfigRecord{Config: spec.Encode(l.cfg)}), nil)
+	return b.Commit(pebble.Sync)
+}
+
+// truncate deletes what a fault condemns: a checkpoint record alone, a batch record
+// and every later one.
+func (l *Ledger) truncate(f *Fault) error {
+	b := l.db.NewBatch()
+	switch f.Kind {
+	case KindCheckpoint:
+		b.Delete(f.key, nil)
+	default:
+		b.DeleteRange(key(prefixBatch, f.Seq), []byte{prefixBatch + 1}, nil)
+	}
+	return b.Commit(pebble.Sync)
+}
+
+// Durable returns the highest sequence number s such that the ledger holds, on disk,
+// a record for every batch up to s (or a checkpoint certificate covering those it
+// lacks). It is safe to call from any goroutine.
+func (l *Ledger) Durable() uint64 { return l.durable.Load() }
+
+// Stats returns the counters; safe from any goroutine.
+func (l *Ledger) Stats() Stats {
+	return Stats{Syncs: l.syncs.Load(), SyncNs: l.syncNs.Load(), Batches: l.batches.Load(), Durable: l.durable.Load()}
+}
+
+// Err returns the write error that stopped the writer, or nil. After one, Durable no
+// longer advances: the replica holds its replies rather than answer unrecorded.
+func (l *Ledger) Err() error {
+	if p := l.failed.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// Close writes what was submitted, stops the writer and closes the store.
+func (l *Ledger) Close() error {
+	l.mu.Lock()
+	l.closed = true
+	l.cond.Broadcast()
+	l.mu.Unlock()
+	<-l.done
+	return l.db.Close()
+}
+
+// quietLogger routes pebble's log lines to slog.
+type quietLogger struct{ log *slog.Logger }
+
+func (q quietLogger) Infof(string, ...any) {}
+func (q quietLogger) Errorf(format string, args ...any) {
+	q.log.Error("ledger: pebble: " + fmt.Sprintf(format, args...))
+}
+func (q quietLogger) Fatalf(format string, args ...any) {
+	panic("ledger: pebble: " + fmt.Sprintf(format, args...))
+}

@@ -1,0 +1,84 @@
+package ledger
+
+import (
+	"fmt"
+	"log/slog"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/splitbft/splitbft/spec"
+)
+
+// Summary describes a ledger that Verify found sound.
+type Summary struct {
+	ConfigDigest spec.Digest
+	FromLedger   bool   // the configuration checked against is the ledger's own record
+	Batches      int    // batch records
+	Requests     int    // client requests in them
+	First, Last  uint64 // lowest and highest batch record (0, 0: none)
+	Checkpoints  int    // checkpoint certificate records
+	Anchors      int    // gaps the chain crosses at a certified checkpoint (state transfers)
+}
+
+// openReadOnly opens an existing ledger without changing it.
+func openReadOnly(dir string) (*pebble.DB, error) {
+	db, err := pebble.Open(dir, &pebble.Options{ReadOnly: true, ErrorIfNotExists: true,
+		Logger: quietLogger{slog.New(slog.DiscardHandler)}})
+	if err != nil {
+		return nil, fmt.Errorf("ledger: open %s: %w", dir, err)
+	}
+	return db, nil
+}
+
+// Verify checks the ledger in dir offline (SPEC.md §13.5): the configuration record,
+// then every checkpoint certificate (§5.1 K1–K5) and every batch record in sequence
+// order (checksum, decoding, key, chain link, no gap except at a certified
+// checkpoint, commit certificate). cfg is the configuration to check against; nil
+// means the one the ledger records (which only shows the ledger consistent with
+// itself). The first fault is returned as a *Fault.
+func Verify(dir string, cfg *spec.Config) (Summary, error) {
+	db, err := openReadOnly(dir)
+	if err != nil {
+		return Summary{}, err
+	}
+	defer db.Close()
+	cfg, fromLedger, err := checkedConfig(db, cfg)
+	if err != nil {
+		return Summary{}, err
+	}
+	st, fault := scan(db, newVerifier(cfg))
+	if fault != nil {
+		return Summary{}, fault
+	}
+	s := Summary{ConfigDigest: spec.ConfigDigest(cfg), FromLedger: fromLedger, Batches: st.batches, Requests: st.requests,
+		Checkpoints: st.checkpoints, Anchors: st.anchors}
+	if st.batches > 0 {
+		s.First, s.Last = st.firstSeq, st.lastSeq
+	}
+	return s, nil
+}
+
+// checkedConfig returns the configuration to verify against: cfg, which must be the
+// one the ledger records, or (cfg nil) the recorded one. Either must be valid.
+func checkedConfig(db *pebble.DB, cfg *spec.Config) (*spec.Config, bool, error) {
+	raw, err := lastConfig(db)
+	switch {
+	case err != nil:
+		return nil, false, err
+	case raw == nil:
+		return nil, false, &Fault{Kind: KindConfig, Msg: "missing"}
+	}
+	fromLedger := cfg == nil
+	if fromLedger {
+		cfg = new(spec.Config)
+		if err := spec.Decode(raw, cfg, spec.MaxMessageBytes); err != nil {
+			return nil, false, &Fault{Kind: KindConfig, Msg: err.Error()}
+		}
+	} else if got, want := spec.Hash(spec.DomainConfig, raw), spec.ConfigDigest(cfg); got != want {
+		return nil, false, fmt.Errorf("ledger: the ledger records configuration %x, not the given %x", got[:8], want[:8])
+	}
+	if err := cfg.Validate(nil); err != nil {
+		return nil, false, fmt.Errorf("ledger: configuration invalid: %w", err)
+	}
+	return cfg, fromLedger, nil
+}

@@ -1,0 +1,208 @@
+package ledger
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/splitbft/splitbft/spec"
+)
+
+// itemKind says what a submitted item asks the writer to do.
+type itemKind int
+
+const (
+	itemBatch  itemKind = iota // record batch seq with the commit certificate cands
+	itemCert                   // record the checkpoint certificate cert
+	itemAnchor                 // continue the chain from the checkpoint recorded at seq
+)
+
+// item is one unit of work for the writer, built on the event loop.
+type item struct {
+	kind   itemKind
+	seq    uint64
+	state  spec.Digest // checkpoint items: the certified state
+	digest spec.Digest // batch: BatchDigest(batch)
+	batch  []byte      // batch: enc(spec.Batch)
+	cands  [][]byte    // batch: its commit certificate, q raw COMMITs verified by the collector
+	cert   []byte      // itemCert: enc(spec.CheckpointCert)
+}
+
+func (it *item) size() int {
+	n := len(it.batch) + len(it.cert) + 64
+	for _, c := range it.cands {
+		n += len(c)
+	}
+	return n
+}
+
+// writerState is the chain's end as the writer knows it.
+type writerState struct {
+	lastSeq  uint64                 // highest batch recorded, or checkpoint anchored
+	lastLink spec.Digest            // the link a batch at lastSeq+1 continues
+	states   map[uint64]spec.Digest // checkpoint certificates recorded (seq → state)
+	queued   int                    // bytes submitted and not yet taken
+}
+
+// maxQueueBytes bounds what waits for the writer. A disk that cannot keep up fails
+// the ledger (Err) rather than let the queue grow: the replica then holds its
+// replies, which is what a replica without durable storage must do.
+const maxQueueBytes = 256 << 20
+
+// ErrBehind is the writer failure of a ledger whose queue outgrew maxQueueBytes.
+var ErrBehind = errors.New("ledger: the disk cannot keep up (write queue full)")
+
+// submit queues an item for the writer. Event loop only.
+func (l *Ledger) submit(it item) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed || l.failed.Load() != nil {
+		return
+	}
+	if l.w.queued += it.size(); l.w.queued > maxQueueBytes {
+		l.fail(ErrBehind)
+		return
+	}
+	l.queue = append(l.queue, it)
+	l.cond.Signal()
+}
+
+// fail records the error that stops the ledger.
+func (l *Ledger) fail(err error) {
+	if l.failed.CompareAndSwap(nil, &err) {
+		l.opt.Log.Error("ledger: stopped; replies are held from now on", "err", err)
+	}
+}
+
+// writer appends what was submitted, one fsync for everything queued meanwhile
+// (group commit), until Close.
+func (l *Ledger) writer() {
+	defer close(l.done)
+	for {
+		items, ok := l.take()
+		if !ok {
+			return
+		}
+		if l.failed.Load() != nil {
+			continue
+		}
+		if err := l.write(items); err != nil {
+			l.fail(err)
+		}
+	}
+}
+
+// take waits for submitted items; false once closed and drained.
+func (l *Ledger) take() ([]item, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for len(l.queue) == 0 && !l.closed {
+		l.cond.Wait()
+	}
+	items := l.queue
+	l.queue, l.w.queued = nil, 0
+	return items, len(items) > 0
+}
+
+// write applies items in one pebble batch committed with Sync, then publishes the new
+// durable sequence number and wakes the host.
+func (l *Ledger) write(items []item) error {
+	b := l.db.NewBatch()
+	defer b.Close()
+	n := 0
+	for i := range items {
+		if l.apply(b, &items[i]) && items[i].kind == itemBatch {
+			n++
+		}
+	}
+	before := l.durable.Load()
+	if !b.Empty() {
+		if l.opt.beforeSync != nil {
+			l.opt.beforeSync()
+		}
+		t0 := time.Now()
+		if err := b.Commit(pebble.Sync); err != nil {
+			return fmt.Errorf("ledger: write: %w", err)
+		}
+		l.syncNs.Add(int64(time.Since(t0)))
+		l.syncs.Add(1)
+		l.batches.Add(uint64(n))
+	}
+	l.durable.Store(l.w.lastSeq)
+	if l.w.lastSeq > before && l.opt.Wake != nil {
+		l.opt.Wake()
+	}
+	return nil
+}
+
+// apply adds one item's record to b (or moves the chain to an anchor); false if the
+// item cannot be recorded (logged).
+func (l *Ledger) apply(b *pebble.Batch, it *item) bool {
+	w := &l.w
+	switch it.kind {
+	case itemBatch:
+		return l.applyBatch(b, it)
+	case itemCert:
+		if _, ok := w.states[it.seq]; ok {
+			return false
+		}
+		cert, err := l.checkpointCert(it)
+		if err != nil {
+			l.opt.Log.Warn("ledger: checkpoint certificate not recorded", "seq", it.seq, "err", err)
+			return false
+		}
+		k := key(prefixCheckpoint, it.seq)
+		b.Set(k, sealValue(k, &CheckpointRecord{Seq: it.seq, Cert: cert}), nil)
+		w.states[it.seq] = it.state
+		pruneStates(w)
+		return true
+	case itemAnchor:
+		state, ok := w.states[it.seq]
+		if !ok || it.seq <= w.lastSeq {
+			l.opt.Log.Warn("ledger: cannot continue the chain from checkpoint", "seq", it.seq, "recorded", ok, "last", w.lastSeq)
+			return false
+		}
+		w.lastSeq, w.lastLink = it.seq, AnchorLink(it.seq, state)
+		return true
+	}
+	return false
+}
+
+// applyBatch records a batch with its certificate (verified by the collector).
+func (l *Ledger) applyBatch(b *pebble.Batch, it *item) bool {
+	w := &l.w
+	if it.seq != w.lastSeq+1 || len(it.cands) != l.cfg.Quorum() {
+		l.opt.Log.Warn("ledger: batch does not follow the chain", "seq", it.seq, "last", w.lastSeq)
+		return false
+	}
+	link := Link(w.lastLink, it.seq, it.digest)
+	k := key(prefixBatch, it.seq)
+	b.Set(k, sealValue(k, &BatchRecord{Seq: it.seq, Batch: it.batch, Cert: it.cands, Link: link}), nil)
+	w.lastSeq, w.lastLink = it.seq, link
+	return true
+}
+
+// checkpointCert returns the encoded certificate of a checkpoint item, checked
+// (K1–K5; genesis is never recorded).
+func (l *Ledger) checkpointCert(it *item) ([]byte, error) {
+	var cert spec.CheckpointCert
+	if err := spec.Decode(it.cert, &cert, spec.MaxMessageBytes); err != nil {
+		return nil, err
+	}
+	if cert.Seq == 0 {
+		return nil, errors.New("genesis certificate")
+	}
+	if err := newVerifier(l.cfg).checkpointCert(&cert); err != nil {
+		return nil, err
+	}
+	return it.cert, nil
+}
+
+// pruneStates keeps the 64 highest recorded checkpoint seqs.
+func pruneStates(w *writerState) {
+	for len(w.states) > 64 {
+		delete(w.states, lowestKey(w.states))
+	}
+}
