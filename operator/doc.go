@@ -25,7 +25,8 @@
 //  3. Clients (Connect) fetch the Config from the replicas, require the copies to
 //     agree and every enrollment's evidence to pass, and talk to the client ports.
 //
-// A compartment process that dies is never restarted: a new process would have new
-// keys that are not in the configuration. The replica carries on without it and says
-// so in its log, its status and its metrics.
+// A compartment process that dies is never restarted in place: a new process has new
+// keys that are not in the configuration. The replica carries on without it, says so
+// in its log, its status and its metrics, and has a fresh process admitted in a new
+// epoch (heal.go, SPEC.md §17.6).
 package operator

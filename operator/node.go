@@ -203,7 +203,7 @@ func (n *node) statusDoc(s snapshot) *ReplicaStatus {
 		c := CompartmentStatus{Role: spec.RoleName(spec.Role(r)), Build: n.t.Replicas[n.id].Build(spec.Role(r)),
 			Alive: true, Attestation: s.states[r]}
 		if w != nil {
-			c.Build = w.Build
+			c.Build, c.Pid = w.Build, w.Pid
 		}
 		if w != nil && w.Dead() != nil {
 			c.Alive, c.Error = false, w.Dead().Error()

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -122,4 +123,73 @@ func restartFetchesChain(t *testing.T, victim int) {
 			t.Errorf("the restarted replica's log lacks %q:\n%s", want, logs)
 		}
 	}
+}
+
+// TestDeadCompartmentReplaced: a single compartment process that dies (here replica
+// 2's exec, then replica 1's prep, each killed with SIGKILL while a checked workload
+// runs) is replaced without an operator (SPEC §17.6): the replica starts a fresh
+// process of the same build and has it admitted in a new epoch; the new process is
+// alive and configured, and every answer of the workload is right.
+func TestDeadCompartmentReplaced(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts 16 processes; skipped in -short mode")
+	}
+	pc := &procCluster{t: t, wrap: func(_ int, argv []string) []string { return argv }}
+	pc.start(4, "--base-port", strconv.Itoa(freeBase(t, 12)))
+	victims := []struct {
+		replica int
+		role    string
+	}{{2, "exec"}, {1, "prep"}}
+	old := map[int]int{}
+	pc.workload(19, 200, func(i int) {
+		if i%80 != 40 {
+			return
+		}
+		v := victims[i/80]
+		pid := pc.compartmentPid(v.replica, v.role)
+		if pid == 0 {
+			t.Fatalf("replica %d reports no %s process", v.replica, v.role)
+		}
+		old[v.replica] = pid
+		t.Logf("killing replica %d's %s (pid %d)", v.replica, v.role, pid)
+		if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+	})
+	all := []int{0, 1, 2, 3}
+	pc.waitEpoch(all, 2, time.Now().Add(60*time.Second))
+	for _, v := range victims {
+		c := pc.compartment(v.replica, v.role)
+		if c == nil || !c.Alive || !c.Configured || c.Pid == old[v.replica] {
+			t.Fatalf("replica %d's %s was not replaced by a live, configured process: %+v (old pid %d)", v.replica, v.role, c, old[v.replica])
+		}
+	}
+	seq, digests := pc.agreeingCheckpoint(all, 1, time.Now().Add(60*time.Second))
+	for _, i := range all {
+		if digests[i] != digests[0] {
+			t.Fatalf("checkpoint %d: replicas disagree on the state digest: %v", seq, digests)
+		}
+	}
+}
+
+// compartment returns replica i's compartment of role as its status shows it.
+func (pc *procCluster) compartment(i int, role string) *CompartmentStatus {
+	st := pc.status()
+	if i >= len(st) || st[i].Status == nil {
+		return nil
+	}
+	for _, c := range st[i].Status.Compartments {
+		if c.Role == role {
+			return &c
+		}
+	}
+	return nil
+}
+
+// compartmentPid returns the pid of replica i's compartment of role, or 0.
+func (pc *procCluster) compartmentPid(i int, role string) int {
+	if c := pc.compartment(i, role); c != nil {
+		return c.Pid
+	}
+	return 0
 }

@@ -289,6 +289,7 @@ func (rp *replica) run(ctx context.Context, cfg *spec.Config) error {
 	if rp.opt.RecoverEvery > 0 {
 		go rp.recoverLoop(ctx, rp.opt.RecoverEvery)
 	}
+	go rp.healLoop(ctx)
 	err := rp.host.Run(ctx, r)
 	rp.host = nil // Run closed it
 	return err

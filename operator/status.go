@@ -58,7 +58,8 @@ type CompartmentStatus struct {
 	Last        uint64 `json:"last"`   // prep: last assigned/prepared; conf: last committed; exec: last executed
 	Stable      uint64 `json:"stable"` // stable checkpoint sequence number
 	NeedState   bool   `json:"need_state,omitempty"`
-	Attestation string `json:"attestation"` // attest.Result.State() of its enrollment, once formed
+	Attestation string `json:"attestation"`   // attest.Result.State() of its enrollment, once formed
+	Pid         int    `json:"pid,omitempty"` // its process, when it runs as one
 }
 
 // CheckpointStatus is a checkpoint sequence number and state digest (hex).

@@ -33,6 +33,8 @@ type Watched struct {
 	log     *slog.Logger
 	now     func() time.Time
 
+	Pid int // the process id when e is a process (0 otherwise)
+
 	mu   sync.Mutex
 	dead error        // the first host error; nil while alive
 	cps  []Checkpoint // exec only: the last checkpointRing own checkpoints, oldest first
@@ -40,7 +42,11 @@ type Watched struct {
 
 // Watch wraps e, the compartment of role r running build.
 func Watch(e broker.Enclave, r spec.Role, build string, log *slog.Logger) *Watched {
-	return &Watched{Role: r, Build: build, e: e, latency: NewHistogram(LatencyBounds), log: log, now: time.Now}
+	w := &Watched{Role: r, Build: build, e: e, latency: NewHistogram(LatencyBounds), log: log, now: time.Now}
+	if p, ok := e.(interface{ Pid() int }); ok {
+		w.Pid = p.Pid()
+	}
+	return w
 }
 
 // Init passes through, noting a host error.
@@ -76,7 +82,7 @@ func (w *Watched) noteErr(err error, call string) {
 	}
 	w.mu.Unlock()
 	if first {
-		w.log.Error("compartment failed; the replica carries on without it and never restarts it (new keys would not be in the configuration)",
+		w.log.Error("compartment failed; the replica carries on without it and has a fresh one admitted in a new epoch (a restarted enclave has new keys)",
 			"role", spec.RoleName(w.Role), "build", w.Build, "call", call, "err", err)
 	}
 }
