@@ -91,7 +91,9 @@ func (r *Replica) onSharesOutput(role spec.Role, body []byte) {
 		case uint64(j) == r.id:
 			r.onShare(s)
 		default:
-			r.sendPeer(uint64(j), EncodePeer(KindShare, spec.Encode(&spec.GroupKeyShares{Shares: []spec.GroupKeyShare{s}})))
+			msg := EncodePeer(KindShare, spec.Encode(&spec.GroupKeyShares{Shares: []spec.GroupKeyShare{s}}))
+			r.keepDealt(uint64(j), s.Recipient, msg)
+			r.sendPeer(uint64(j), msg)
 		}
 	}
 }

@@ -119,6 +119,7 @@ type Metrics struct {
 	AdmitSubmits    uint64 // admission requests submitted (retries included)
 	AdmitFailures   uint64 // admissions abandoned
 	Admitted        uint64 // fresh compartments installed
+	ShareResends    uint64 // group key shares re-sent to peers whose hints show a fresh exec waiting for one
 }
 
 // Sizes reports how full the replica's bounded stores are, for tests and operators.
@@ -160,10 +161,11 @@ type Replica struct {
 	timers
 	recovery
 
-	chain   chain       // the configuration chain (epoch.go)
-	hooks   EpochHooks  // the host's callbacks for epochs and admission
-	adm     *admission  // the admission in progress (admission.go)
-	attests attestRelay // who asked for which attestation
+	chain   chain        // the configuration chain (epoch.go)
+	hooks   EpochHooks   // the host's callbacks for epochs and admission
+	adm     *admission   // the admission in progress (admission.go)
+	attests attestRelay  // who asked for which attestation
+	dealt   []dealtShare // by replica: the last share the local exec dealt for its exec (share_resend.go)
 }
 
 // NewReplica returns the broker of replica id, hosting the three configured enclaves
