@@ -118,6 +118,7 @@ type Metrics struct {
 	EpochForwards   uint64 // epoch changes forwarded to peers whose hints show an older epoch
 	AdmitSubmits    uint64 // admission requests submitted (retries included)
 	AdmitFailures   uint64 // admissions abandoned
+	AdmitRenewals   uint64 // admissions overtaken by an epoch change and handed back to the host to start again (EpochHooks.Renew)
 	Admitted        uint64 // fresh compartments installed
 	ShareResends    uint64 // group key shares re-sent to peers whose hints show a fresh exec waiting for one
 }
