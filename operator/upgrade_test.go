@@ -3,9 +3,11 @@ package operator
 import (
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -135,4 +137,89 @@ func (pc *procCluster) workloadWhile(seed uint64, more func(i int) bool, max int
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("kv script exited with %v", err)
 	}
+}
+
+// TestConcurrentRecoveriesProcesses: `splitbft recover` on three replicas at once
+// (against the stagger of SPEC §17.6, as three operators might). Admissions that an
+// epoch change overtakes are renewed by their replicas with fresh compartments for
+// the new epoch (§17.5 step 3), so all three end admitted, with the builds asked for,
+// under a checked workload and with no further command.
+func TestConcurrentRecoveriesProcesses(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts 16 processes and replaces 3; skipped in -short mode")
+	}
+	pc := &procCluster{t: t, wrap: func(_ int, argv []string) []string { return argv }}
+	pc.start(4, "--base-port", strconv.Itoa(freeBase(t, 12)))
+	for deadline := time.Now().Add(60 * time.Second); !pc.inEpoch(0); time.Sleep(200 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the cluster did not form within 60s")
+		}
+	}
+	st := pc.status()
+	want := map[int]string{}
+	for _, i := range []int{1, 2, 3} {
+		want[i] = builds.MustLookup(st[i].Status.Compartments[spec.RolePrep].Build).Partner
+	}
+	done, tail := false, 0
+	pc.workloadWhile(41, func(i int) bool {
+		if i == 10 {
+			pc.recoverAll(want)
+		}
+		if done {
+			tail++
+			return tail <= 40 // operations in the last epoch: checkpoints to agree on
+		}
+		if i > 10 && i%10 == 0 {
+			done = pc.inEpoch(1) && pc.preps(want)
+		}
+		return true
+	}, 3000)
+	if !done {
+		t.Fatal("the three recoveries never all completed")
+	}
+	renewed := 0
+	for i := range 4 {
+		raw, _ := os.ReadFile(filepath.Join(pc.dir, fmt.Sprintf("replica-%d.log", i)))
+		renewed += strings.Count(string(raw), "admission overtaken")
+	}
+	all := []int{0, 1, 2, 3}
+	seq, digests := pc.agreeingCheckpoint(all, pc.status()[0].Status.EpochStart+1, time.Now().Add(60*time.Second))
+	for _, i := range all {
+		if digests[i] != digests[0] {
+			t.Fatalf("checkpoint %d: replicas disagree on the state digest: %v", seq, digests)
+		}
+	}
+	t.Logf("all three preps replaced; epoch %d; %d admissions renewed after being overtaken; all agree at checkpoint %d", pc.status()[0].Status.Epoch, renewed, seq)
+}
+
+// recoverAll runs `splitbft recover --role prep` for every replica in want at once.
+func (pc *procCluster) recoverAll(want map[int]string) {
+	errs := make(chan string, len(want))
+	for r, b := range want {
+		go func() {
+			argv := []string{filepath.Join(pc.bin, "splitbft"), "recover", "--dir", pc.dir, "--replica", strconv.Itoa(r), "--role", "prep", "--build", b}
+			out, err := exec.Command(argv[0], argv[1:]...).CombinedOutput()
+			if err != nil {
+				errs <- fmt.Sprintf("replica %d: %v: %s", r, err, out)
+				return
+			}
+			errs <- ""
+		}()
+	}
+	for range want {
+		if e := <-errs; e != "" {
+			pc.t.Fatalf("splitbft recover: %s", e)
+		}
+	}
+}
+
+// preps reports whether each replica in want runs the prep build it maps to.
+func (pc *procCluster) preps(want map[int]string) bool {
+	st := pc.status()
+	for i, b := range want {
+		if st[i].Status == nil || st[i].Status.Compartments[spec.RolePrep].Build != b {
+			return false
+		}
+	}
+	return true
 }
