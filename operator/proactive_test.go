@@ -46,6 +46,9 @@ func TestProactiveRecovery(t *testing.T) {
 	t.Logf("replacements per compartment (replica: prep conf exec): %v", pr.counts)
 	t.Logf("throughput: steady %.1f ops/s (%d ops in %v), during recovery %.1f ops/s (%d ops in %v): ratio %.2f; %d epoch changes",
 		steady, pr.steady.ops, pr.steady.d.Round(time.Millisecond), rec, pr.rec.ops, pr.rec.d.Round(time.Millisecond), rec/steady, pr.epochs)
+	whole := span{pr.steady.ops + pr.rec.ops, pr.steady.d + pr.rec.d}
+	t.Logf("throughput over the whole run: %.1f ops/s, %.2f of steady; %.2fs of timed work per epoch change",
+		whole.rate(), whole.rate()/steady, whole.d.Seconds()/float64(max(pr.epochs, 1)))
 }
 
 // chunkOps is the number of operations timed together.
