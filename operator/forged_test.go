@@ -18,8 +18,8 @@ import (
 
 // TestForgedConfigProcesses is issue 13's "a replica serving a forged configuration
 // does not stop clients" (SPEC §13.4, §17.7): replica 3 is killed and a fake status
-// server takes its port, serving a chain with a forged epoch change (epoch 1, votes
-// signed by keys no configuration holds) and a forged /config. While the checked
+// server takes its port, serving a chain with forged epoch changes (epochs 1 to 3, votes
+// signed by a key no configuration holds) and a forged /config. While the checked
 // workload runs, the real cluster moves to epoch 1 (a recovery on replica 1): the
 // running `kv script` follows the real chain, a `kv` client started afterwards finds
 // the real configuration among the copies, and the fake server was asked (so the
@@ -75,7 +75,8 @@ func TestForgedConfigProcesses(t *testing.T) {
 }
 
 // serveForged serves, on addr (a dead replica's status port), a chain from the real
-// genesis with a forged epoch change and a forged configuration, counting requests.
+// genesis with three forged epoch changes (votes signed by a key no configuration
+// holds) and the forged configuration they reach, counting requests.
 func serveForged(t *testing.T, addr, dir string, asked *atomic.Int64) {
 	genesis, err := os.ReadFile(filepath.Join(dir, "replica-0", GenesisFile))
 	if err != nil {
@@ -85,16 +86,20 @@ func serveForged(t *testing.T, addr, dir string, asked *atomic.Int64) {
 	if err := spec.Decode(genesis, &next, spec.MaxMessageBytes); err != nil {
 		t.Fatal(err)
 	}
-	next.Epoch, next.Prev, next.StartSeq = 1, spec.ConfigDigest(&next), 1
 	_, forger, _ := ed25519.GenerateKey(nil)
-	ec := spec.EpochChange{Config: spec.Encode(&next)}
-	for i := range next.Quorum() {
-		b := spec.EpochVoteBody{Next: spec.ConfigDigest(&next), Replica: uint64(i)}
-		var sig spec.Signature
-		copy(sig[:], ed25519.Sign(forger, spec.SignedBytes(spec.DomainEpochVote, next.Prev, spec.Encode(&b))))
-		ec.Votes = append(ec.Votes, spec.EpochVote{Body: b, Sig: sig})
+	var changes []spec.EpochChange
+	for range 3 { // longer than the real chain, so that a client must verify to refuse it
+		next.Epoch, next.Prev, next.StartSeq = next.Epoch+1, spec.ConfigDigest(&next), next.StartSeq+1
+		ec := spec.EpochChange{Config: spec.Encode(&next)}
+		for i := range next.Quorum() {
+			b := spec.EpochVoteBody{Next: spec.ConfigDigest(&next), Replica: uint64(i)}
+			var sig spec.Signature
+			copy(sig[:], ed25519.Sign(forger, spec.SignedBytes(spec.DomainEpochVote, next.Prev, spec.Encode(&b))))
+			ec.Votes = append(ec.Votes, spec.EpochVote{Body: b, Sig: sig})
+		}
+		changes = append(changes, ec)
 	}
-	chain := spec.Encode(&Chain{Genesis: genesis, Changes: []spec.EpochChange{ec}})
+	chain := spec.Encode(&Chain{Genesis: genesis, Changes: changes})
 	forgedCfg := spec.Encode(&next)
 	mux := http.NewServeMux()
 	mux.HandleFunc("/chain", func(w http.ResponseWriter, _ *http.Request) { asked.Add(1); w.Write(chain) })
