@@ -16,7 +16,9 @@ import (
 // broker client (EpochHooks.Submit), again every RequestTimeoutTicks, until an epoch
 // change admits them. Then it installs them: prep and conf are configured with the
 // new configuration at once, a fresh exec once a peer exec's group key share for it
-// arrives (§17.4 step 3); the compartments they replace are retired.
+// arrives (§17.4 step 3; share_resend.go re-sends lost shares); the compartments they
+// replace are retired. An epoch change that does not admit them ends the admission
+// and hands the roles back to the host to start again (EpochHooks.Renew).
 
 // Fresh is a freshly started compartment of this replica awaiting admission: its
 // enclave and the enrollment its Init (with Challenge = ConfigDigest()) returned.

@@ -52,7 +52,7 @@ func (r *Replica) broadcast(msg []byte) {
 func (r *Replica) sendHints() {
 	conf := &r.status[spec.RoleConf]
 	exec := &r.status[spec.RoleExec]
-	h := Hint{ExecLast: exec.Last, Stable: exec.Stable, View: conf.View, Active: conf.ViewActive, Suspect: r.suspecting(), Epoch: r.cfg.Epoch}
+	h := Hint{ExecLast: exec.Last, Stable: exec.Stable, View: conf.View, Active: conf.ViewActive, Suspect: r.suspecting(), Epoch: r.cfg.Epoch, ShareWait: r.waitingShare()}
 	r.broadcast(EncodePeer(KindHint, spec.Encode(&h)))
 }
 
@@ -65,6 +65,7 @@ func (r *Replica) onHint(from uint64, h *Hint) {
 	r.hints[from] = *h
 	r.aheadOf[from] = r.isAhead(h)
 	r.forwardEpochs(from)
+	r.resendShare(from, h)
 }
 
 // isAhead reports whether this replica has executed or moved views beyond a hint.

@@ -43,9 +43,17 @@ type EpochHooks struct {
 	// (the host closes it).
 	Admitted func(role spec.Role, epoch uint64)
 	Retired  func(role spec.Role, old Enclave)
-	// AdmitFailed is called when an admission cannot complete (an epoch change that
-	// does not admit it came first, or Submit failed); the host starts fresh
-	// compartments and admits them again.
+	// Renew is called when an epoch change that does not admit the admission in
+	// progress came first (another replica's admission or a proposal ended the
+	// epoch): the fresh compartments of roles were not admitted, and their evidence
+	// and attestations bind the old epoch, so they never can be. The admission has
+	// ended (Admitting is false). The host closes them, starts new fresh compartments
+	// of the same roles, Inits them with Challenge = cd (the new epoch's digest) and
+	// calls Admit again: the retry needs no operator (SPEC.md §17.5 step 3). Without
+	// a Renew hook, AdmitFailed is called instead.
+	Renew func(roles []spec.Role, cd spec.Digest)
+	// AdmitFailed is called when an admission cannot complete (Submit failed, or it
+	// was overtaken and there is no Renew hook).
 	AdmitFailed func(err error)
 }
 

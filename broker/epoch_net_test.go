@@ -14,6 +14,12 @@ import (
 // pump delivers every peer message sent by any harness, until none is left.
 func pump(t *testing.T, hs []*harness) {
 	t.Helper()
+	pumpDrop(t, hs, nil)
+}
+
+// pumpDrop is pump that loses the messages drop selects (drop may be nil).
+func pumpDrop(t *testing.T, hs []*harness, drop func(kind uint64) bool) {
+	t.Helper()
 	for round := 0; ; round++ {
 		if round > 100 {
 			t.Fatal("peer messages keep flowing")
@@ -24,6 +30,9 @@ func pump(t *testing.T, hs []*harness) {
 			h.net.sent = nil
 			for _, s := range sent {
 				moved = true
+				if m, _, err := DecodePeer(s.msg); drop != nil && err == nil && drop(m.Kind) {
+					continue
+				}
 				hs[s.to].r.HandlePeer(uint64(from), s.msg)
 			}
 		}
@@ -36,8 +45,9 @@ func pump(t *testing.T, hs []*harness) {
 	}
 }
 
-func TestAdmissionAcrossBrokers(t *testing.T) {
-	w := epochWorld(t, 21)
+// attestingCluster returns brokers 0..2 over fake execs that attest every enrollment
+// they are given, and replica 3 rejoining with fresh compartments.
+func attestingCluster(t *testing.T, w *world) ([]*harness, *rejoin) {
 	var hs []*harness
 	for i := range uint64(3) {
 		h := harnessIn(w, i, Options{})
@@ -52,7 +62,12 @@ func TestAdmissionAcrossBrokers(t *testing.T) {
 		hs = append(hs, h)
 	}
 	rj := newRejoin(t, w)
-	hs = append(hs, rj.harness)
+	return append(hs, rj.harness), rj
+}
+
+func TestAdmissionAcrossBrokers(t *testing.T) {
+	w := epochWorld(t, 21)
+	hs, rj := attestingCluster(t, w)
 	pump(t, hs)
 	if len(rj.ops) != 1 {
 		t.Fatalf("%d admission submissions after the peers attested, want 1", len(rj.ops))
@@ -64,17 +79,7 @@ func TestAdmissionAcrossBrokers(t *testing.T) {
 	if batches != 1 {
 		t.Fatalf("the primary's prep got %d client batches, want the admission request's", batches)
 	}
-	// Exec 0 ends the epoch: its epoch change goes to every replica, its share to 3.
-	next, ec := w.nextEpoch(t, []uint64{0, 1, 2}, rj.fresh[0].Enrollment, rj.fresh[1].Enrollment, rj.fresh[2].Enrollment)
-	share := spec.GroupKeyShare{Dealer: next.Replicas[0].Exec.Body.BoxKey, Recipient: rj.fresh[2].Enrollment.Body.BoxKey, GroupKey: next.ExecGroupKey}
-	hs[0].enc[spec.RoleExec].script = func(*fakeEnclave, spec.Input) []spec.Output {
-		return []spec.Output{
-			{Kind: spec.KindEpochChange, To: spec.Destination{Roles: spec.ToPrep | spec.ToConf | spec.ToExec, Replicas: []uint64{0, 1, 2, 3}}, Body: spec.Encode(ec)},
-			{Kind: spec.KindGroupKeyShares, Body: spec.Encode(&spec.GroupKeyShares{Shares: []spec.GroupKeyShare{share}})},
-		}
-	}
-	hs[0].peer(1, spec.KindCommit, &spec.Commit{})
-	hs[0].r.Flush()
+	endEpoch(t, w, hs, rj)
 	pump(t, hs)
 	for i, h := range hs {
 		if h.r.Config().Epoch != 1 {
@@ -101,4 +106,54 @@ func b2i(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// endEpoch has exec 0 end the epoch admitting rj's fresh compartments: on its next
+// input it emits the epoch change (to every replica) and a group key share for the
+// fresh exec (to replica 3).
+func endEpoch(t *testing.T, w *world, hs []*harness, rj *rejoin) {
+	next, ec := w.nextEpoch(t, []uint64{0, 1, 2}, rj.fresh[0].Enrollment, rj.fresh[1].Enrollment, rj.fresh[2].Enrollment)
+	share := spec.GroupKeyShare{Dealer: next.Replicas[0].Exec.Body.BoxKey, Recipient: rj.fresh[2].Enrollment.Body.BoxKey, GroupKey: next.ExecGroupKey}
+	done := false
+	hs[0].enc[spec.RoleExec].script = func(*fakeEnclave, spec.Input) []spec.Output {
+		if done {
+			return nil
+		}
+		done = true
+		return []spec.Output{
+			{Kind: spec.KindEpochChange, To: spec.Destination{Roles: spec.ToPrep | spec.ToConf | spec.ToExec, Replicas: []uint64{0, 1, 2, 3}}, Body: spec.Encode(ec)},
+			{Kind: spec.KindGroupKeyShares, Body: spec.Encode(&spec.GroupKeyShares{Shares: []spec.GroupKeyShare{share}})},
+		}
+	}
+	hs[0].peer(1, spec.KindCommit, &spec.Commit{})
+	hs[0].r.Flush()
+}
+
+// TestLostShareResent: the group key share for a fresh exec is dealt once (SPEC.md
+// §17.4 step 3); when the peer wire loses it, the fresh exec's broker says in its
+// hints that it waits for one, and the dealer's broker sends it again (§13.2), so
+// the fresh exec is configured and admitted.
+func TestLostShareResent(t *testing.T) {
+	w := epochWorld(t, 22)
+	hs, rj := attestingCluster(t, w)
+	pump(t, hs)
+	endEpoch(t, w, hs, rj)
+	pumpDrop(t, hs, func(kind uint64) bool { return kind == KindShare })
+	if rj.r.Config().Epoch != 1 || len(rj.admitted) != 2 || !rj.r.Admitting() {
+		t.Fatalf("after the share was lost: epoch %d, admitted %v, admitting %v", rj.r.Config().Epoch, rj.admitted, rj.r.Admitting())
+	}
+	for tick := 0; tick < 200 && rj.r.Admitting(); tick++ {
+		for _, h := range hs {
+			h.r.Tick()
+			h.r.Flush()
+		}
+		pump(t, hs)
+	}
+	if len(rj.admitted) != 3 || rj.r.Admitting() || hs[0].r.Metrics().ShareResends == 0 {
+		t.Fatalf("replica 3 admitted %v (admitting %v) after 200 ticks; replica 0 re-sent %d shares",
+			rj.admitted, rj.r.Admitting(), hs[0].r.Metrics().ShareResends)
+	}
+	if n := countKind(rj.enc[spec.RoleExec].inputs(), spec.KindConfigure); n != 1 {
+		t.Fatalf("the fresh exec got %d configures, want 1", n)
+	}
 }

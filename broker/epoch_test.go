@@ -258,6 +258,7 @@ type rejoin struct {
 	admitted []spec.Role
 	retired  int
 	failed   []error
+	hooks    EpochHooks // as installed
 }
 
 func newRejoin(t testing.TB, w *world) *rejoin {
@@ -268,7 +269,7 @@ func newRejoin(t testing.TB, w *world) *rejoin {
 		t.Fatal(err)
 	}
 	var last []byte
-	h.r.SetHooks(EpochHooks{
+	rj.hooks = EpochHooks{
 		Submit: func(cfg *spec.Config, ops [][]byte) ([]byte, error) {
 			rj.ops = append(rj.ops, ops)
 			if last == nil {
@@ -279,7 +280,8 @@ func newRejoin(t testing.TB, w *world) *rejoin {
 		Admitted:    func(role spec.Role, _ uint64) { rj.admitted = append(rj.admitted, role) },
 		Retired:     func(spec.Role, Enclave) { rj.retired++ },
 		AdmitFailed: func(err error) { rj.failed = append(rj.failed, err) },
-	})
+	}
+	h.r.SetHooks(rj.hooks)
 	for role := spec.RolePrep; role <= spec.RoleExec; role++ {
 		h.r.Down(role)
 		rj.fresh = append(rj.fresh, Fresh{Role: role, Enclave: h.enc[role], Enrollment: w.freshEnrollment(t, role, 3, 1000+uint64(role))})
@@ -396,6 +398,50 @@ func TestAdmissionOvertaken(t *testing.T) {
 		if n := len(rj.enc[role].inputs()); n != 0 {
 			t.Fatalf("%s (down) got %d inputs", spec.RoleName(spec.Role(role)), n)
 		}
+	}
+}
+
+// TestAdmissionOvertakenRenewed: an admission overtaken by an epoch change that does
+// not admit it is handed back to the host (Renew, with the roles and the new epoch's
+// digest, not AdmitFailed), and the fresh compartments the host then starts for the
+// new epoch are attested and admitted in the epoch after: no operator needed.
+func TestAdmissionOvertakenRenewed(t *testing.T) {
+	w := epochWorld(t, 16)
+	rj := newRejoin(t, w)
+	var renewed []spec.Role
+	var renewCD spec.Digest
+	hooks := rj.hooks
+	hooks.Renew = func(roles []spec.Role, cd spec.Digest) { renewed, renewCD = roles, cd }
+	rj.r.SetHooks(hooks)
+	rj.attestAll(0, 1, 2)
+	next, ec := w.nextEpoch(t, []uint64{0, 1, 2}) // another admission or a proposal ended epoch 0
+	rj.peer(0, spec.KindEpochChange, ec)
+	rj.r.Flush()
+	if len(rj.failed) != 0 || rj.r.Admitting() || len(renewed) != 3 || renewCD != spec.ConfigDigest(next) || rj.r.Metrics().AdmitRenewals != 1 {
+		t.Fatalf("failed %v, admitting %v, renewed %v (cd %x, want %x)", rj.failed, rj.r.Admitting(), renewed, renewCD[:4], spec.ConfigDigest(next))
+	}
+	w.cfg, w.cd = next, spec.ConfigDigest(next)
+	w.tc.CD = w.cd
+	rj.fresh = nil
+	for _, role := range renewed {
+		rj.fresh = append(rj.fresh, Fresh{Role: role, Enclave: rj.enc[role], Enrollment: w.freshEnrollment(t, role, 3, 2000+uint64(role))})
+	}
+	if err := rj.r.Admit(rj.fresh); err != nil {
+		t.Fatalf("Admit after Renew: %v", err)
+	}
+	rj.r.Flush()
+	rj.attestAll(0, 1, 2)
+	if len(rj.ops) != 2 {
+		t.Fatalf("%d admission submissions, want one per epoch", len(rj.ops))
+	}
+	final, ec2 := w.nextEpoch(t, []uint64{0, 1, 2}, rj.fresh[0].Enrollment, rj.fresh[1].Enrollment, rj.fresh[2].Enrollment)
+	rj.peer(0, spec.KindEpochChange, ec2)
+	rj.r.Flush()
+	share := spec.GroupKeyShare{Dealer: final.Replicas[1].Exec.Body.BoxKey, Recipient: rj.fresh[2].Enrollment.Body.BoxKey, GroupKey: final.ExecGroupKey}
+	rj.peer(1, KindShare, &spec.GroupKeyShares{Shares: []spec.GroupKeyShare{share}})
+	rj.r.Flush()
+	if rj.r.Config().Epoch != 2 || len(rj.admitted) != 3 || rj.r.Admitting() || len(rj.failed) != 0 {
+		t.Fatalf("epoch %d, admitted %v, admitting %v, failed %v", rj.r.Config().Epoch, rj.admitted, rj.r.Admitting(), rj.failed)
 	}
 }
 

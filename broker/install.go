@@ -19,18 +19,18 @@ func (r *Replica) installAdmitted() uint64 {
 		return 0
 	}
 	var mask uint64
-	var missing []string
+	var missing []spec.Role
 	for i := range a.fresh {
 		f := &a.fresh[i]
 		if r.cfg.Enrollment(f.Role, r.id).Body.SignKey != f.Enrollment.Body.SignKey {
-			missing = append(missing, spec.RoleName(f.Role))
+			missing = append(missing, f.Role)
 			continue
 		}
 		mask |= 1 << f.Role
 		r.install(f)
 	}
 	if len(missing) > 0 {
-		r.failAdmission(fmt.Errorf("broker: epoch %d did not admit the fresh %v", r.cfg.Epoch, missing))
+		r.overtaken(missing)
 		if a.exec != nil { // the exec was admitted: it still waits for its share
 			a.fresh, a.ops = nil, nil
 			r.adm = a
@@ -41,6 +41,25 @@ func (r *Replica) installAdmitted() uint64 {
 		r.adm = nil
 	}
 	return mask
+}
+
+// overtaken ends an admission that the epoch just adopted did not admit, for the
+// fresh compartments of roles: their evidence and attestations bind the old epoch's
+// digest (SPEC.md §17.5 steps 1–2) and can never count again. With a Renew hook the
+// host is asked for new fresh compartments for the new epoch; without one the
+// admission fails (AdmitFailed).
+func (r *Replica) overtaken(roles []spec.Role) {
+	if r.hooks.Renew == nil {
+		names := make([]string, len(roles))
+		for i, role := range roles {
+			names[i] = spec.RoleName(role)
+		}
+		r.failAdmission(fmt.Errorf("broker: epoch %d did not admit the fresh %v", r.cfg.Epoch, names))
+		return
+	}
+	r.adm = nil
+	r.m.AdmitRenewals++
+	r.hooks.Renew(roles, r.cd)
 }
 
 // install puts an admitted compartment in its slot and retires the one it replaces.
@@ -91,7 +110,9 @@ func (r *Replica) onSharesOutput(role spec.Role, body []byte) {
 		case uint64(j) == r.id:
 			r.onShare(s)
 		default:
-			r.sendPeer(uint64(j), EncodePeer(KindShare, spec.Encode(&spec.GroupKeyShares{Shares: []spec.GroupKeyShare{s}})))
+			msg := EncodePeer(KindShare, spec.Encode(&spec.GroupKeyShares{Shares: []spec.GroupKeyShare{s}}))
+			r.keepDealt(uint64(j), s.Recipient, msg)
+			r.sendPeer(uint64(j), msg)
 		}
 	}
 }

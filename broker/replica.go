@@ -124,7 +124,9 @@ type Metrics struct {
 	EpochForwards   uint64 // epoch changes forwarded to peers whose hints show an older epoch
 	AdmitSubmits    uint64 // admission requests submitted (retries included)
 	AdmitFailures   uint64 // admissions abandoned
+	AdmitRenewals   uint64 // admissions overtaken by an epoch change and handed back to the host to start again (EpochHooks.Renew)
 	Admitted        uint64 // fresh compartments installed
+	ShareResends    uint64 // group key shares re-sent to peers whose hints show a fresh exec waiting for one
 }
 
 // Sizes reports how full the replica's bounded stores are, for tests and operators.
@@ -170,10 +172,11 @@ type Replica struct {
 	timers
 	recovery
 
-	chain   chain       // the configuration chain (epoch.go)
-	hooks   EpochHooks  // the host's callbacks for epochs and admission
-	adm     *admission  // the admission in progress (admission.go)
-	attests attestRelay // who asked for which attestation
+	chain   chain        // the configuration chain (epoch.go)
+	hooks   EpochHooks   // the host's callbacks for epochs and admission
+	adm     *admission   // the admission in progress (admission.go)
+	attests attestRelay  // who asked for which attestation
+	dealt   []dealtShare // by replica: the last share the local exec dealt for its exec (share_resend.go)
 }
 
 // NewReplica returns the broker of replica id, hosting the three configured enclaves

@@ -77,6 +77,10 @@ type Hint struct {
 	Active   bool     // the sender's conf Status.ViewActive
 	Suspect  bool     // the sender's broker suspects View: a request timer expired (SPEC.md §13.3 obligation 5)
 	Epoch    uint64   // the epoch of the sender's configuration: a receiver with a later one forwards the epoch changes it lacks (SPEC.md §17.7)
+	// ShareWait: the sender has a fresh exec installed in Epoch that waits for its group
+	// key share; a receiver in the same epoch re-sends the share its exec dealt for it
+	// (SPEC.md §17.4 step 3).
+	ShareWait bool
 }
 
 // EncodePeer returns enc(PeerMsg{kind, body}), assembled from heads and the body bytes.

@@ -103,7 +103,9 @@ func (rp *replica) startOne(ctx context.Context, role spec.Role, build string, c
 }
 
 // retire swaps the admitted process of role in for the retired one and closes the
-// latter (the broker's Retired hook; on its event loop).
+// latter (the broker's Retired hook, or Admitted for a renewed one; on its event
+// loop). Without a pending process of role it does nothing, so a second call for the
+// same admission is harmless.
 func (rp *replica) retire(role spec.Role) {
 	rp.mu.Lock()
 	p := rp.pending[role]
@@ -113,12 +115,20 @@ func (rp *replica) retire(role spec.Role) {
 		rp.procs[role] = p.proc
 	}
 	rp.mu.Unlock()
-	if p != nil {
-		rp.n.set(func(n *node) { n.watched[role] = p.w })
+	if p == nil {
+		return
 	}
+	rp.n.set(func(n *node) { n.watched[role] = p.w })
 	if old != nil {
 		go old.Close()
 	}
+}
+
+// hasPending reports whether a fresh process of role waits for its admission.
+func (rp *replica) hasPending(role spec.Role) bool {
+	rp.mu.Lock()
+	defer rp.mu.Unlock()
+	return rp.pending[role] != nil
 }
 
 // dropPending closes a fresh process whose admission failed.

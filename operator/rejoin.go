@@ -63,8 +63,9 @@ func (rp *replica) admitAll(ctx context.Context, r *broker.Replica) {
 }
 
 // hooks returns the broker's callbacks: persist and show each epoch, submit
-// admissions as the broker client, log admissions and retirements.
-func (rp *replica) hooks() broker.EpochHooks {
+// admissions as the broker client, log admissions and retirements, renew overtaken
+// admissions (until ctx ends).
+func (rp *replica) hooks(ctx context.Context) broker.EpochHooks {
 	sub := &admitSubmitter{}
 	id, err := LoadBrokerClient(rp.opt.Dir, rp.t, rp.opt.ID)
 	if err != nil {
@@ -77,6 +78,9 @@ func (rp *replica) hooks() broker.EpochHooks {
 		Submit: sub.submit,
 		Admitted: func(role spec.Role, epoch uint64) {
 			rp.log.Info("compartment admitted", "role", spec.RoleName(role), "epoch", epoch)
+			if rp.hasPending(role) { // renewed in place of a down one (renew.go): no Retired came
+				rp.retire(role)
+			}
 			if role == spec.RoleExec {
 				rp.join = false // a rejoin's exec is admitted last
 			}
@@ -86,6 +90,7 @@ func (rp *replica) hooks() broker.EpochHooks {
 			rp.log.Info("compartment retired: replaced in the new epoch", "role", spec.RoleName(role))
 			rp.retire(role)
 		},
+		Renew: func(roles []spec.Role, cd spec.Digest) { go rp.renew(ctx, roles, cd) },
 		AdmitFailed: func(err error) {
 			if rp.join {
 				rp.log.Error("admission failed; restart the replica to try again", "err", err)

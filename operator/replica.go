@@ -277,7 +277,7 @@ func (rp *replica) run(ctx context.Context, cfg *spec.Config) error {
 	if err := r.SetChain(rp.chain.Genesis, rp.chain.Changes); err != nil {
 		return err
 	}
-	r.SetHooks(rp.hooks())
+	r.SetHooks(rp.hooks(ctx))
 	rp.followClients(cfg)
 	if rp.join {
 		rp.admitAll(ctx, r)
