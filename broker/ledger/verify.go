@@ -18,6 +18,9 @@ type Summary struct {
 	First, Last  uint64 // lowest and highest batch record (0, 0: none)
 	Checkpoints  int    // checkpoint certificate records
 	Anchors      int    // gaps the chain crosses at a certified checkpoint (state transfers)
+	Epochs       int    // epoch records, each a valid epoch change after the one before
+	LastEpoch    uint64 // the epoch in force at the ledger's end
+	LastDigest   spec.Digest
 }
 
 // openReadOnly opens an existing ledger without changing it.
@@ -46,12 +49,13 @@ func Verify(dir string, cfg *spec.Config) (Summary, error) {
 	if err != nil {
 		return Summary{}, err
 	}
-	st, fault := scan(db, newVerifier(cfg))
+	st, fault := scan(db, cfg, true)
 	if fault != nil {
 		return Summary{}, fault
 	}
+	last := st.eps[len(st.eps)-1]
 	s := Summary{ConfigDigest: spec.ConfigDigest(cfg), FromLedger: fromLedger, Batches: st.batches, Requests: st.requests,
-		Checkpoints: st.checkpoints, Anchors: st.anchors}
+		Checkpoints: st.checkpoints, Anchors: st.anchors, Epochs: len(st.eps) - 1, LastEpoch: last.Epoch, LastDigest: spec.ConfigDigest(last)}
 	if st.batches > 0 {
 		s.First, s.Last = st.firstSeq, st.lastSeq
 	}
