@@ -96,7 +96,7 @@ func (st *scanState) epoch(k []byte, n uint64, val []byte) *Fault {
 	if err != nil {
 		return bad("%v", err)
 	}
-	st.eps = append(st.eps, next)
+	st.eps, st.changes = append(st.eps, next), append(st.changes, ec)
 	if st.vs != nil {
 		st.vs = append(st.vs, newVerifier(next))
 	}

@@ -181,3 +181,40 @@ func TestVerifyAcrossEpochsNamesFault(t *testing.T) {
 		})
 	}
 }
+
+// TestReceiptAcrossEpochs: a receipt of a batch of epoch 1 carries the chain and
+// verifies from the ledger's first configuration; one of epoch 0 too; a forged vote in
+// its chain, or a batch of epoch 1 checked as if of epoch 0, fails.
+func TestReceiptAcrossEpochs(t *testing.T) {
+	f := newFx(t, 25)
+	first, _, _ := epochLedger(t, f)
+	for _, ts := range []uint64{5, 9} {
+		r, err := FindReceipt(f.dir, 100, ts)
+		if err != nil {
+			t.Fatalf("seed %d: timestamp %d: %v", f.seed, ts, err)
+		}
+		got, err := DecodeReceipt(spec.Encode(r))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if q, err := got.Verify(first); err != nil || got.Seq != ts || q.Body.Timestamp != ts || len(got.Chain) != 1 {
+			t.Fatalf("seed %d: receipt of timestamp %d: seq %d, chain %d, %v", f.seed, ts, got.Seq, len(got.Chain), err)
+		}
+	}
+	r, _ := FindReceipt(f.dir, 100, 9)
+	raw := spec.Encode(r)
+	for _, c := range []struct {
+		name string
+		mod  func(r *Receipt)
+		want string
+	}{
+		{"vote forged", func(r *Receipt) { r.Chain[0].Votes[0].Sig[0] ^= 1 }, "chain, change 0: spec: invalid epoch change: EC4"},
+		{"chain dropped", func(r *Receipt) { r.Chain = nil }, "signature of replica 0 invalid"},
+	} {
+		bad, _ := DecodeReceipt(raw)
+		c.mod(bad)
+		if _, err := bad.Verify(first); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("seed %d: %s: %v, want %q", f.seed, c.name, err, c.want)
+		}
+	}
+}
