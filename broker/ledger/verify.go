@@ -34,11 +34,13 @@ func openReadOnly(dir string) (*pebble.DB, error) {
 }
 
 // Verify checks the ledger in dir offline (SPEC.md §13.5): the configuration record,
-// then every checkpoint certificate (§5.1 K1–K5) and every batch record in sequence
-// order (checksum, decoding, key, chain link, no gap except at a certified
-// checkpoint, commit certificate). cfg is the configuration to check against; nil
-// means the one the ledger records (which only shows the ledger consistent with
-// itself). The first fault is returned as a *Fault.
+// then every epoch record (a valid epoch change after the configuration in force,
+// §17.1 EC1–EC4), every checkpoint certificate (§5.1 K1–K5) and every batch record in
+// sequence order (checksum, decoding, key, chain link, no gap except at a certified
+// checkpoint or an epoch's start, commit certificate), each under the configuration of
+// its epoch. cfg is the configuration the ledger starts with, which the caller
+// trusts; nil means the one the ledger records (which only shows the ledger consistent
+// with itself). The first fault is returned as a *Fault.
 func Verify(dir string, cfg *spec.Config) (Summary, error) {
 	db, err := openReadOnly(dir)
 	if err != nil {
