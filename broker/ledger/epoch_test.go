@@ -218,3 +218,31 @@ func TestReceiptAcrossEpochs(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenCorruptEpochRecord: a ledger whose epoch record is corrupt is not reopened
+// for the configuration that record started (and is left as it is); opened for its
+// first configuration, the bad record and everything after the first epoch's start
+// are cut off and named in Repaired.
+func TestOpenCorruptEpochRecord(t *testing.T) {
+	f := newFx(t, 26)
+	first, next, _ := epochLedger(t, f)
+	f.edit(func(db *pebble.DB) {
+		v := get(t, db, key(prefixEpoch, 1))
+		v[len(v)/2] ^= 1
+		set(t, db, key(prefixEpoch, 1), v)
+	})
+	if _, err := Open(f.dir, next, Options{}); !errors.Is(err, ErrOtherConfig) {
+		t.Fatalf("seed %d: open in epoch 1 with its record corrupt: %v", f.seed, err)
+	}
+	if _, err := Verify(f.dir, first); err == nil || !strings.Contains(err.Error(), "epoch record of epoch 1: checksum mismatch") {
+		t.Fatalf("seed %d: the refused open changed the ledger: %v", f.seed, err)
+	}
+	l, err := Open(f.dir, first, Options{})
+	if err != nil {
+		t.Fatalf("seed %d: %v", f.seed, err)
+	}
+	defer l.Close()
+	if l.Repaired == nil || l.Repaired.Kind != KindEpoch || l.Durable() != first.StartSeq {
+		t.Fatalf("seed %d: repaired %v, durable %d", f.seed, l.Repaired, l.Durable())
+	}
+}
