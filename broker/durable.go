@@ -5,8 +5,8 @@ import (
 )
 
 // Ledger is a durable record of what the local exec executed (SPEC.md §13.5;
-// broker/ledger implements it). The broker calls all three methods from its event
-// loop only.
+// broker/ledger implements it). The broker calls every method from its event loop
+// only.
 type Ledger interface {
 	// Observe takes every protocol message the broker routes, either way: raw its
 	// exact bytes, body its decoding by spec.DecodeKind.
@@ -14,6 +14,11 @@ type Ledger interface {
 	// Executed reports that exec executed every batch up to last; batch returns a
 	// batch's exact bytes by digest from the broker's cache.
 	Executed(last uint64, batch func(spec.Digest) ([]byte, bool))
+	// Epoch reports that the broker adopted the epoch change ec (raw its exact
+	// encoding), which it verified (EC1–EC4) and which certifies next: from then on
+	// the ledger records and checks under next, from next.StartSeq+1 on, and Durable
+	// covers next.StartSeq (SPEC.md §13.5, §17.4).
+	Epoch(raw []byte, ec *spec.EpochChange, next *spec.Config)
 	// Durable returns the highest sequence number up to which every batch is on disk
 	// (or covered by a recorded checkpoint certificate).
 	Durable() uint64

@@ -10,8 +10,13 @@ import (
 // fakeLedger is a Ledger whose durability the test sets by hand (the "fsync").
 type fakeLedger struct {
 	durable  uint64
-	executed []uint64 // Last of every Executed call
-	observed []uint64 // kinds observed
+	executed []uint64      // Last of every Executed call
+	observed []uint64      // kinds observed
+	epochs   []spec.Digest // digest of the configuration of every Epoch call
+}
+
+func (l *fakeLedger) Epoch(_ []byte, _ *spec.EpochChange, next *spec.Config) {
+	l.epochs = append(l.epochs, spec.ConfigDigest(next))
 }
 
 func (l *fakeLedger) Observe(kind uint64, _ []byte, _ any) { l.observed = append(l.observed, kind) }

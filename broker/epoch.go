@@ -153,6 +153,9 @@ func (r *Replica) adoptEpoch(next *spec.Config, raw []byte, ec *spec.EpochChange
 	r.chain.changes = append(r.chain.changes, *ec)
 	r.chain.raws = append(r.chain.raws, bytes.Clone(raw))
 	r.cfg, r.cd = next, spec.ConfigDigest(next)
+	if r.opt.Ledger != nil {
+		r.opt.Ledger.Epoch(raw, ec, next)
+	}
 	r.m.Epochs++
 	for role := range r.in {
 		r.in[role].Reset()

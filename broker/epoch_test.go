@@ -81,8 +81,9 @@ func countKind(ins []spec.Input, kind uint64) (n int) {
 }
 
 // TestPeerEpochChange: a valid epoch change from a peer is stored, delivered to all
-// three compartments and switches the broker (old-epoch requests dropped); one that
-// fails EC1–EC4 changes nothing and reaches no compartment.
+// three compartments and switches the broker (old-epoch requests dropped) and its
+// Ledger (once); one that fails EC1–EC4 changes nothing and reaches no compartment
+// and no ledger.
 func TestPeerEpochChange(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
@@ -108,7 +109,8 @@ func TestPeerEpochChange(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w := epochWorld(t, 7)
-			h := harnessIn(w, 1, Options{})
+			led := &fakeLedger{}
+			h := harnessIn(w, 1, Options{Ledger: led})
 			raw, _ := w.request(t, 0, 5)
 			h.r.HandleClient(raw) // a backup: timed and forwarded
 			if h.r.Sizes().Pending != 1 {
@@ -125,12 +127,13 @@ func TestPeerEpochChange(t *testing.T) {
 			}
 			m := h.r.Metrics()
 			if !tc.ok {
-				if len(chain) != 0 || got != [3]int{} || h.r.Config().Epoch != 0 || m.BadEpochChanges != 1 || h.r.Sizes().Pending != 1 {
+				if len(chain) != 0 || got != [3]int{} || h.r.Config().Epoch != 0 || m.BadEpochChanges != 1 || h.r.Sizes().Pending != 1 || len(led.epochs) != 0 {
 					t.Fatalf("forged change: chain %d, delivered %v, epoch %d, bad %d", len(chain), got, h.r.Config().Epoch, m.BadEpochChanges)
 				}
 				return
 			}
-			if len(chain) != 1 || got != [3]int{1, 1, 1} || h.r.ConfigDigest() != spec.ConfigDigest(next) || m.Epochs != 1 {
+			if len(chain) != 1 || got != [3]int{1, 1, 1} || h.r.ConfigDigest() != spec.ConfigDigest(next) || m.Epochs != 1 ||
+				len(led.epochs) != 1 || led.epochs[0] != spec.ConfigDigest(next) {
 				t.Fatalf("chain %d, delivered %v, epoch %d", len(chain), got, h.r.Config().Epoch)
 			}
 			if s := h.r.Sizes(); s.Pending != 0 || s.CertStates != 1 {
@@ -138,7 +141,7 @@ func TestPeerEpochChange(t *testing.T) {
 			}
 			h.peer(3, spec.KindEpochChange, ec) // a duplicate: quietly dropped
 			h.r.Flush()
-			if _, chain := h.r.Chain(); len(chain) != 1 || h.r.Metrics().BadEpochChanges != 0 || countKind(h.enc[0].inputs(), spec.KindEpochChange) != 1 {
+			if _, chain := h.r.Chain(); len(chain) != 1 || h.r.Metrics().BadEpochChanges != 0 || countKind(h.enc[0].inputs(), spec.KindEpochChange) != 1 || len(led.epochs) != 1 {
 				t.Fatal("a duplicate epoch change was not dropped quietly")
 			}
 		})

@@ -3,6 +3,7 @@ package operator
 import (
 	"encoding/hex"
 	"fmt"
+	"os"
 	"path/filepath"
 
 	"github.com/splitbft/splitbft/broker/ledger"
@@ -11,11 +12,45 @@ import (
 
 // LedgerDir is where replica id keeps the ledger of configuration cfg: the folder
 // replica-<id>/ledger/<first 8 bytes of the config digest, hex> of the cluster
-// directory. A configuration has its own ledger: a replica that restarts forms a new
-// configuration (SPEC §7.1) and starts a new ledger beside the old one, which stays.
+// directory, cfg being the configuration the replica starts with. The ledger goes on
+// across the epochs the replica adopts; a replica that restarts rejoins with the
+// configuration of the current epoch (SPEC §17.4) and so starts a new ledger beside
+// the old one, which stays (unless it restarts in the epoch it started in before).
 func LedgerDir(dir string, id uint64, cfg *spec.Config) string {
 	d := spec.ConfigDigest(cfg)
 	return filepath.Join(dir, fmt.Sprintf("replica-%d", id), "ledger", hex.EncodeToString(d[:8]))
+}
+
+// LedgerStarts maps the ledger directories replica id may have in dir to the
+// configuration each starts with (the one to pass to ledger.Verify): its genesis
+// configuration (GenesisFile) and the configuration of every epoch change of its chain
+// (ChainFile), verified from genesis. A ledger goes on across the epochs its broker
+// adopts (SPEC §13.5), so it starts with the configuration its replica started with.
+func LedgerStarts(dir string, id uint64) (map[string]*spec.Config, error) {
+	genesis, err := loadGenesis(dir, id)
+	if err != nil || genesis == nil {
+		return nil, fmt.Errorf("operator: replica %d has no %s in %s (%v)", id, GenesisFile, dir, err)
+	}
+	var c Chain
+	if raw, err := os.ReadFile(filepath.Join(replicaDir(dir, id), ChainFile)); err == nil {
+		if err := spec.Decode(raw, &c, maxChainBody); err != nil {
+			return nil, fmt.Errorf("operator: %s of replica %d: %w", ChainFile, id, err)
+		}
+	} else {
+		c.Genesis = genesis
+	}
+	if _, err := VerifyChain(genesis, &c); err != nil {
+		return nil, err
+	}
+	var g spec.Config
+	spec.Decode(genesis, &g, spec.MaxMessageBytes) // loadGenesis decoded it
+	out := map[string]*spec.Config{LedgerDir(dir, id, &g): &g}
+	for i := range c.Changes {
+		var cfg spec.Config
+		spec.Decode(c.Changes[i].Config, &cfg, spec.MaxMessageBytes) // VerifyChain decoded it
+		out[LedgerDir(dir, id, &cfg)] = &cfg
+	}
+	return out, nil
 }
 
 // openLedger opens the replica's ledger, logging a repair Open made.

@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/splitbft/splitbft/broker/ledger"
 )
 
 // TestRejoinProcesses is issue 13's operator test (SPEC §13.4 rejoin, §17.5): while a
@@ -17,7 +19,8 @@ import (
 // killed with SIGKILL and started again with the same command; it fetches the chain,
 // has its fresh compartments admitted in a new epoch, catches up and serves; then the
 // same for the primary. No result is wrong or lost (the workload checks every
-// answer), and at the end all four replicas agree on a checkpoint in the last epoch.
+// answer), and at the end all four replicas agree on a checkpoint in the last epoch,
+// and every replica's ledgers verify offline across the epochs (SPEC §13.5).
 func TestRejoinProcesses(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts 16 processes and restarts 8; skipped in -short mode")
@@ -48,6 +51,39 @@ func TestRejoinProcesses(t *testing.T) {
 		if digests[i] != digests[0] {
 			t.Fatalf("checkpoint %d: replicas disagree on the state digest: %v", seq, digests)
 		}
+	}
+	for _, c := range pc.reps {
+		killGroup(c)
+	}
+	for _, i := range all {
+		verifyLedgers(t, pc.dir, uint64(i), 2)
+	}
+}
+
+// verifyLedgers checks every ledger of replica id offline from the configuration it
+// starts with (SPEC §13.5) and that one of them reached epoch want with batches of it.
+func verifyLedgers(t *testing.T, dir string, id, want uint64) {
+	t.Helper()
+	starts, err := LedgerStarts(dir, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dirs, _ := filepath.Glob(filepath.Join(dir, fmt.Sprintf("replica-%d", id), "ledger", "*"))
+	reached := false
+	for _, d := range dirs {
+		cfg := starts[d]
+		if cfg == nil {
+			t.Fatalf("replica %d: ledger %s starts with no configuration of the chain", id, d)
+		}
+		s, err := ledger.Verify(d, cfg)
+		if err != nil {
+			t.Fatalf("replica %d: ledger %s (from epoch %d): %v", id, d, cfg.Epoch, err)
+		}
+		t.Logf("replica %d: ledger from epoch %d verifies: %+v", id, cfg.Epoch, s)
+		reached = reached || (s.LastEpoch == want && s.Batches > 0)
+	}
+	if !reached {
+		t.Fatalf("replica %d: no ledger of %d reached epoch %d", id, len(dirs), want)
 	}
 }
 

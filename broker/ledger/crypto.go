@@ -14,3 +14,9 @@ import (
 func verifySig(key spec.PublicKey, domain string, cd spec.Digest, body []byte, sig *spec.Signature) bool {
 	return ed25519.Verify(key[:], spec.SignedBytes(domain, cd, body), sig[:])
 }
+
+// verifyEd is Ed25519 verification as a spec.SigVerifier, for the votes of an epoch
+// change (spec.VerifyEpochChange).
+func verifyEd(pub spec.PublicKey, msg []byte, sig spec.Signature) bool {
+	return ed25519.Verify(pub[:], msg, sig[:])
+}

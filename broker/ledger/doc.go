@@ -1,8 +1,9 @@
 // Package ledger is the broker's durable, auditable ledger (SPEC.md §13.5): an
 // embedded pebble store, kept by the UNTRUSTED broker, of the batches its exec
 // executed (exactly as proposed: client ciphertexts only), their commit certificates,
-// the stable checkpoint certificates and the configuration the replica runs. Batch
-// records form a hash chain; every record carries a checksum.
+// the stable checkpoint certificates, the configuration the replica started with and
+// the epoch changes it adopted since (Epoch). Batch records form a hash chain; every
+// record carries a checksum.
 //
 // The broker feeds a Ledger from its event loop (Observe for the COMMITs, proposals,
 // CHECKPOINTs and NEW-VIEWs it routes, Executed when its exec's Status reports

@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"crypto/ed25519"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -18,7 +19,8 @@ type fx struct {
 	t       *testing.T
 	seed    uint64
 	tc      *testcluster.Cluster
-	cfg     *spec.Config
+	cfg     *spec.Config // the configuration in force (nextEpoch's after switchEpoch)
+	cd      spec.Digest  // its digest, under which the fixture signs
 	dir     string
 	batches map[spec.Digest][]byte
 	woken   chan struct{}
@@ -30,7 +32,7 @@ func newFx(t *testing.T, seed uint64) *fx {
 	if err != nil {
 		t.Fatalf("seed %d: %v", seed, err)
 	}
-	return &fx{t: t, seed: seed, tc: tc, cfg: tc.Config, dir: filepath.Join(t.TempDir(), "ledger"),
+	return &fx{t: t, seed: seed, tc: tc, cfg: tc.Config, cd: tc.CD, dir: filepath.Join(t.TempDir(), "ledger"),
 		batches: map[spec.Digest][]byte{}, woken: make(chan struct{}, 1)}
 }
 
@@ -53,7 +55,10 @@ func (f *fx) open(opt Options) *Ledger {
 // batch returns the batch proposed at seq: one signed request of client 100.
 func (f *fx) batch(seq uint64) []byte {
 	ct := append([]byte("ciphertext-of-op-"), spec.U64(seq)...)
-	q := f.tc.SignRequest(spec.RequestBody{Client: 100, Timestamp: seq, Ops: []spec.SealedOp{{Ciphertext: ct}}})
+	body := spec.RequestBody{Client: 100, Timestamp: seq, Ops: []spec.SealedOp{{Ciphertext: ct}}}
+	cl, _ := f.tc.Client(100)
+	msg := spec.SignedBytes(spec.DomainRequest, f.cd, spec.Encode(&body))
+	q := spec.Request{Body: body, Sig: spec.Signature(ed25519.Sign(ed25519.NewKeyFromSeed(cl.Seed[:]), msg))}
 	raw := spec.Encode(&spec.Batch{Requests: []spec.Request{q}})
 	f.batches[spec.Hash(spec.DomainBatch, raw)] = raw
 	return raw
@@ -67,15 +72,56 @@ func (f *fx) lookup(d spec.Digest) ([]byte, bool) {
 // commit returns replica rep's signed COMMIT and its encoding.
 func (f *fx) commit(rep, view, seq uint64, d spec.Digest) ([]byte, *spec.Commit) {
 	b := spec.Slot{View: view, Seq: seq, Digest: d, Replica: rep}
-	c := &spec.Commit{Body: b, Sig: f.tc.Sign(spec.RoleConf, rep, spec.DomainCommit, &b)}
+	c := &spec.Commit{Body: b, Sig: f.sign(spec.RoleConf, rep, spec.DomainCommit, &b)}
 	return spec.Encode(c), c
 }
 
 // checkpoint returns replica rep's signed CHECKPOINT and its encoding.
 func (f *fx) checkpoint(rep, seq uint64, state spec.Digest) ([]byte, *spec.Checkpoint) {
 	b := spec.CheckpointBody{Seq: seq, State: state, Replica: rep}
-	c := &spec.Checkpoint{Body: b, Sig: f.tc.Sign(spec.RoleExec, rep, spec.DomainCheckpoint, &b)}
+	c := &spec.Checkpoint{Body: b, Sig: f.sign(spec.RoleExec, rep, spec.DomainCheckpoint, &b)}
 	return spec.Encode(c), c
+}
+
+// sign signs body as enclave (role, rep) under the configuration in force.
+func (f *fx) sign(role spec.Role, rep uint64, domain string, body any) spec.Signature {
+	return f.tc.SignRaw(testcluster.Slot{Role: role, Replica: rep}, spec.SignedBytes(domain, f.cd, spec.Encode(body)))
+}
+
+// nextEpoch returns the configuration after the one in force (same enclaves) starting
+// at (start, stateAt(start)), and the epoch change certifying it, with the votes of
+// the lowest q execs, and its encoding.
+func (f *fx) nextEpoch(start uint64) (*spec.Config, *spec.EpochChange, []byte) {
+	f.t.Helper()
+	var next spec.Config
+	if err := spec.Decode(spec.Encode(f.cfg), &next, spec.MaxMessageBytes); err != nil {
+		f.t.Fatal(err)
+	}
+	next.Epoch, next.Prev, next.StartSeq, next.StartState = f.cfg.Epoch+1, f.cd, start, stateAt(start)
+	ec := &spec.EpochChange{Config: spec.Encode(&next)}
+	for rep := range uint64(f.cfg.Quorum()) {
+		b := spec.EpochVoteBody{Next: spec.ConfigDigest(&next), Replica: rep}
+		ec.Votes = append(ec.Votes, spec.EpochVote{Body: b, Sig: f.sign(spec.RoleExec, rep, spec.DomainEpochVote, &b)})
+	}
+	return &next, ec, spec.Encode(ec)
+}
+
+// switchEpoch makes the fixture sign under next from now on.
+func (f *fx) switchEpoch(next *spec.Config) { f.cfg, f.cd = next, spec.ConfigDigest(next) }
+
+// propose observes the proposal of the batch at seq (so that its commit certificate
+// alone records it) and returns the batch's digest.
+func (f *fx) propose(l *Ledger, seq uint64) spec.Digest {
+	f.t.Helper()
+	raw := f.batch(seq)
+	var b spec.Batch
+	if err := spec.Decode(raw, &b, spec.MaxMessageBytes); err != nil {
+		f.t.Fatal(err)
+	}
+	d := spec.Hash(spec.DomainBatch, raw)
+	p := &spec.Proposal{Header: spec.PrePrepare{Body: spec.Slot{Seq: seq, Digest: d}}, Batch: b}
+	l.Observe(spec.KindProposal, spec.Encode(p), p)
+	return d
 }
 
 func stateAt(seq uint64) spec.Digest { return spec.Hash("test-state", spec.U64(seq)) }

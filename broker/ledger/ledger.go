@@ -30,16 +30,16 @@ var ErrOtherConfig = errors.New("ledger: the directory holds the ledger of anoth
 // the writer after it has written everything submitted.
 type Ledger struct {
 	db  *pebble.DB
-	cfg *spec.Config
-	cd  spec.Digest
 	opt Options
 	col collector // the event loop's side
 
-	mu     sync.Mutex
-	cond   *sync.Cond
-	queue  []item // submitted, not yet written
-	closed bool
-	done   chan struct{}
+	mu          sync.Mutex
+	cond        *sync.Cond
+	queue       []item // submitted, not yet written
+	epochQueued bool   // queue holds an epoch item; the first one starts at epochSeq
+	epochSeq    uint64
+	closed      bool
+	done        chan struct{}
 
 	w       writerState // the writer goroutine's (before it starts: Open's)
 	durable atomic.Uint64
@@ -60,12 +60,18 @@ type Stats struct {
 	Durable uint64 // highest durable sequence number
 }
 
-// Open opens (creating it if needed) the ledger in dir for a replica running cfg. It
-// checks every record's checksum, decoding and chain link (not the signatures: see
-// Verify); at the first bad record it logs the fault, keeps it in Repaired, deletes
-// that record (a batch record: and every later one) and continues with what is left,
-// so that the replica fetches the rest from its peers. A ledger of another
-// configuration is refused with ErrOtherConfig.
+// Open opens (creating it if needed) the ledger in dir for a replica running cfg. A
+// new ledger records cfg as its first configuration and starts at cfg's anchor
+// (StartSeq, StartState): Durable is cfg.StartSeq and the first batch it records is
+// StartSeq+1 (a replica that joins in a later epoch executes nothing below it). An
+// existing ledger must be one whose configuration in force at its end (its first,
+// or that of its last epoch record) is cfg; otherwise Open returns ErrOtherConfig.
+// Open checks every record's checksum, decoding and chain link and every epoch
+// record's certificate (not the signatures of batches and checkpoints: see Verify);
+// at the first bad record it logs the fault, keeps it in Repaired, deletes that
+// record (a batch record: and every later one; an epoch record: and every later
+// record of or after its epoch) and continues with what is left, so that the replica
+// fetches the rest from its peers.
 func Open(dir string, cfg *spec.Config, opt Options) (*Ledger, error) {
 	if opt.Log == nil {
 		opt.Log = slog.New(slog.DiscardHandler)
@@ -74,9 +80,9 @@ func Open(dir string, cfg *spec.Config, opt Options) (*Ledger, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ledger: open %s: %w", dir, err)
 	}
-	l := &Ledger{db: db, cfg: cfg, cd: spec.ConfigDigest(cfg), opt: opt, done: make(chan struct{})}
+	l := &Ledger{db: db, opt: opt, done: make(chan struct{})}
 	l.cond = sync.NewCond(&l.mu)
-	if err := l.recover(); err != nil {
+	if err := l.recover(cfg); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -87,19 +93,15 @@ func Open(dir string, cfg *spec.Config, opt Options) (*Ledger, error) {
 }
 
 // recover checks the configuration record and repairs the store (see Open).
-func (l *Ledger) recover() error {
-	if err := l.checkConfig(); err != nil {
+func (l *Ledger) recover(cfg *spec.Config) error {
+	first, err := l.checkConfig(cfg)
+	if err != nil {
 		return err
 	}
 	for range maxRepairs {
-		st, fault := scan(l.db, nil)
+		st, fault := scan(l.db, first, false)
 		if fault == nil {
-			l.w = writerState{lastSeq: st.lastSeq, lastLink: st.lastLink, states: st.states}
-			if st.batches == 0 {
-				l.w.lastLink = AnchorLink(0, spec.Digest{})
-			}
-			pruneStates(&l.w)
-			return nil
+			return l.resume(&st, cfg)
 		}
 		if l.Repaired == nil {
 			l.Repaired = fault
@@ -115,32 +117,73 @@ func (l *Ledger) recover() error {
 // maxRepairs bounds the truncations of one Open (each removes at least one record).
 const maxRepairs = 1 << 16
 
-// checkConfig refuses a ledger of another configuration and records cfg in a new one.
-func (l *Ledger) checkConfig() error {
+// resume sets the writer's state from a sound scan: the chain's end, or the anchor of
+// the configuration in force when no batch of its epoch is recorded. That
+// configuration must be cfg.
+func (l *Ledger) resume(st *scanState, cfg *spec.Config) error {
+	last := st.eps[len(st.eps)-1]
+	if spec.ConfigDigest(last) != spec.ConfigDigest(cfg) {
+		return fmt.Errorf("%w (in force at its end: epoch %d; this replica runs epoch %d)", ErrOtherConfig, last.Epoch, cfg.Epoch)
+	}
+	l.w = writerState{cfg: last, lastSeq: st.lastSeq, lastLink: st.lastLink, states: st.states}
+	if st.lastSeq <= last.StartSeq {
+		l.w.lastSeq, l.w.lastLink = last.StartSeq, StartLink(last)
+	}
+	pruneStates(&l.w)
+	return nil
+}
+
+// checkConfig returns the ledger's first configuration, recording cfg as such in a new
+// ledger. A ledger whose first configuration is not cfg is refused unless one of its
+// epoch records starts cfg (checked in full by recover).
+func (l *Ledger) checkConfig(cfg *spec.Config) (*spec.Config, error) {
 	raw, err := lastConfig(l.db)
 	switch {
 	case err != nil:
 		l.opt.Log.Error("ledger: corrupt configuration record; rewriting it", "err", err)
+	case raw != nil && spec.Hash(spec.DomainConfig, raw) == spec.ConfigDigest(cfg):
+		return cfg, nil
 	case raw != nil:
-		if spec.Hash(spec.DomainConfig, raw) != l.cd {
-			return ErrOtherConfig
+		var first spec.Config
+		if spec.Decode(raw, &first, spec.MaxMessageBytes) != nil || !l.startsEpoch(cfg) {
+			return nil, ErrOtherConfig
 		}
-		return nil
+		return &first, nil
 	}
 	b := l.db.NewBatch()
 	b.DeleteRange([]byte{prefixConfig}, []byte{prefixConfig + 1}, nil)
 	k := key(prefixConfig, 0)
-	b.Set(k, sealValue(k, &ConfigRecord{Config: spec.Encode(l.cfg)}), nil)
-	return b.Commit(pebble.Sync)
+	b.Set(k, sealValue(k, &ConfigRecord{Config: spec.Encode(cfg)}), nil)
+	return cfg, b.Commit(pebble.Sync)
+}
+
+// startsEpoch reports whether the ledger holds an epoch record whose configuration is
+// cfg (checksum and decoding only).
+func (l *Ledger) startsEpoch(cfg *spec.Config) bool {
+	var rec EpochRecord
+	var ec spec.EpochChange
+	k := key(prefixEpoch, cfg.Epoch)
+	v, closer, err := l.db.Get(k)
+	if err != nil {
+		return false
+	}
+	defer closer.Close()
+	return openValue(k, v, &rec) == nil && spec.Decode(rec.Change, &ec, spec.MaxMessageBytes) == nil &&
+		spec.Hash(spec.DomainConfig, ec.Config) == spec.ConfigDigest(cfg)
 }
 
 // truncate deletes what a fault condemns: a checkpoint record alone, a batch record
-// and every later one.
+// and every later one, an epoch record with every later one and every batch and
+// checkpoint record above the StartSeq of the configuration in force before it.
 func (l *Ledger) truncate(f *Fault) error {
 	b := l.db.NewBatch()
 	switch f.Kind {
 	case KindCheckpoint:
 		b.Delete(f.key, nil)
+	case KindEpoch:
+		b.DeleteRange(key(prefixEpoch, f.Seq), []byte{prefixEpoch + 1}, nil)
+		b.DeleteRange(key(prefixBatch, f.cut+1), []byte{prefixBatch + 1}, nil)
+		b.DeleteRange(key(prefixCheckpoint, f.cut+1), []byte{prefixCheckpoint + 1}, nil)
 	default:
 		b.DeleteRange(key(prefixBatch, f.Seq), []byte{prefixBatch + 1}, nil)
 	}

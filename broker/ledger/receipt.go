@@ -9,15 +9,18 @@ import (
 
 // Receipt proves that a client's request was committed at a sequence number (SPEC.md
 // §13.5): the batch, its commit certificate and the request's position in it, under
-// the configuration named by ConfigDigest. It proves commitment, not the result:
-// exec answers a duplicate of an executed request with nothing or its cached reply.
+// the configuration of Seq's epoch, reached from the configuration named by
+// ConfigDigest (the ledger's first) by the epoch changes of Chain. It proves
+// commitment, not the result: exec answers a duplicate of an executed request with
+// nothing or its cached reply.
 type Receipt struct {
 	_            struct{} `cbor:",toarray"`
 	ConfigDigest spec.Digest
 	Seq          uint64
-	Batch        []byte   // enc(spec.Batch)
-	Cert         [][]byte // q enc(spec.Commit)
-	Index        uint64   // the request's position in the batch
+	Batch        []byte             // enc(spec.Batch)
+	Cert         [][]byte           // q enc(spec.Commit)
+	Index        uint64             // the request's position in the batch
+	Chain        []spec.EpochChange // every epoch change the ledger records, in order
 }
 
 // ErrNoReceipt is returned by FindReceipt when no batch record holds the operation.
@@ -36,6 +39,10 @@ func FindReceipt(dir string, client, ts uint64) (*Receipt, error) {
 	if err != nil {
 		return nil, err
 	}
+	st := scanState{eps: []*spec.Config{cfg}}
+	if f := each(db, prefixEpoch, st.epoch); f != nil {
+		return nil, f
+	}
 	var found *Receipt
 	f := each(db, prefixBatch, func(k []byte, n uint64, val []byte) *Fault {
 		var rec BatchRecord
@@ -48,7 +55,7 @@ func FindReceipt(dir string, client, ts uint64) (*Receipt, error) {
 		}
 		for i, q := range b.Requests {
 			if q.Body.Client == client && q.Body.Timestamp <= ts && ts-q.Body.Timestamp < uint64(len(q.Body.Ops)) {
-				found = &Receipt{ConfigDigest: spec.ConfigDigest(cfg), Seq: rec.Seq, Batch: rec.Batch, Cert: rec.Cert, Index: uint64(i)}
+				found = &Receipt{ConfigDigest: spec.ConfigDigest(cfg), Seq: rec.Seq, Batch: rec.Batch, Cert: rec.Cert, Index: uint64(i), Chain: st.changes}
 				return &Fault{} // found: stop the scan
 			}
 		}
@@ -63,17 +70,23 @@ func FindReceipt(dir string, client, ts uint64) (*Receipt, error) {
 	return nil, ErrNoReceipt
 }
 
-// Verify checks the receipt under cfg: the configuration digest, the batch's
-// decoding, the commit certificate for (Seq, BatchDigest(Batch)), the index, and the
-// client's signature on the request (R1, R5 of SPEC.md §5). It returns the request.
+// Verify checks the receipt under cfg, the configuration the verifier trusts: the
+// configuration digest, the chain (each epoch change valid after the configuration in
+// force, EC1–EC4), and under the configuration in force at Seq the batch's decoding,
+// the commit certificate for (Seq, BatchDigest(Batch)), the index, and the client's
+// signature on the request (R1, R5 of SPEC.md §5). It returns the request.
 func (r *Receipt) Verify(cfg *spec.Config) (*spec.Request, error) {
 	if err := cfg.Validate(nil); err != nil {
 		return nil, fmt.Errorf("ledger: configuration invalid: %w", err)
 	}
-	v := newVerifier(cfg)
-	if r.ConfigDigest != v.cd {
-		return nil, fmt.Errorf("ledger: receipt: for configuration %x, not %x", r.ConfigDigest[:8], v.cd[:8])
+	if cd := spec.ConfigDigest(cfg); r.ConfigDigest != cd {
+		return nil, fmt.Errorf("ledger: receipt: for configuration %x, not %x", r.ConfigDigest[:8], cd[:8])
 	}
+	at, err := r.epochOf(cfg)
+	if err != nil {
+		return nil, err
+	}
+	v := newVerifier(at)
 	var b spec.Batch
 	if err := spec.Decode(r.Batch, &b, spec.MaxBodyBytes(spec.KindBatch)); err != nil {
 		return nil, fmt.Errorf("ledger: receipt: batch malformed: %w", err)
@@ -93,6 +106,25 @@ func (r *Receipt) Verify(cfg *spec.Config) (*spec.Request, error) {
 		return nil, fmt.Errorf("ledger: receipt: the request's client signature is invalid")
 	}
 	return q, nil
+}
+
+// epochOf verifies the receipt's chain from cfg and returns the configuration in
+// force at Seq: the last whose StartSeq is below it.
+func (r *Receipt) epochOf(cfg *spec.Config) (*spec.Config, error) {
+	if r.Seq <= cfg.StartSeq {
+		return nil, fmt.Errorf("ledger: receipt: seq %d is not above the configuration's start %d", r.Seq, cfg.StartSeq)
+	}
+	cur, at := cfg, cfg
+	for i := range r.Chain {
+		next, err := spec.VerifyEpochChange(cur, spec.ConfigDigest(cur), cur.StartSeq, &r.Chain[i], verifyEd, nil)
+		if err != nil {
+			return nil, fmt.Errorf("ledger: receipt: chain, change %d: %w", i, err)
+		}
+		if cur = next; next.StartSeq < r.Seq {
+			at = next
+		}
+	}
+	return at, nil
 }
 
 // maxReceiptBytes caps a receipt file.

@@ -25,6 +25,7 @@ const (
 	prefixBatch      byte = 'b'
 	prefixConfig     byte = 'c'
 	prefixCheckpoint byte = 'k'
+	prefixEpoch      byte = 'e'
 )
 
 // BatchRecord is the record of the batch executed at Seq (SPEC.md §13.5).
@@ -49,6 +50,13 @@ type ConfigRecord struct {
 	Config []byte   // enc(spec.Config)
 }
 
+// EpochRecord is the record of an epoch change the broker adopted (SPEC.md §13.5,
+// §17.4), stored at the key of the epoch it starts.
+type EpochRecord struct {
+	_      struct{} `cbor:",toarray"`
+	Change []byte   // enc(spec.EpochChange): the next configuration and the q votes certifying it
+}
+
 // Link returns the chain link of the batch with digest d at seq following link prev:
 // H(DomainLink, prev || u64(seq) || d).
 func Link(prev spec.Digest, seq uint64, d spec.Digest) spec.Digest {
@@ -63,6 +71,16 @@ func Link(prev spec.Digest, seq uint64, d spec.Digest) spec.Digest {
 // genesis continues from AnchorLink(0, 0^32).
 func AnchorLink(seq uint64, state spec.Digest) spec.Digest {
 	return spec.Hash(DomainAnchor, append(spec.U64(seq), state[:]...))
+}
+
+// StartLink returns the link the first batch of the epoch of cfg continues:
+// AnchorLink(cfg.StartSeq, cfg.StartState), and AnchorLink(0, 0^32) for an epoch that
+// starts at genesis (StartSeq 0).
+func StartLink(cfg *spec.Config) spec.Digest {
+	if cfg.StartSeq == 0 {
+		return AnchorLink(0, spec.Digest{})
+	}
+	return AnchorLink(cfg.StartSeq, cfg.StartState)
 }
 
 // key returns prefix || u64(n).

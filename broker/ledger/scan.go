@@ -15,15 +15,17 @@ const (
 	KindConfig     = "configuration"
 	KindCheckpoint = "checkpoint"
 	KindBatch      = "batch"
+	KindEpoch      = "epoch"
 )
 
 // Fault is the first bad record of a ledger: its kind, its sequence number and what is
 // wrong with it.
 type Fault struct {
-	Kind string // KindConfig, KindCheckpoint or KindBatch
-	Seq  uint64 // the record's sequence number (its key)
+	Kind string // KindConfig, KindEpoch, KindCheckpoint or KindBatch
+	Seq  uint64 // the record's sequence number (its key; an epoch record: its epoch)
 	Msg  string
 	key  []byte // the stored key
+	cut  uint64 // an epoch fault: repair drops batch and checkpoint records above it
 }
 
 // Error names the record and the fault, e.g. "seq 17: commit certificate: signature
@@ -34,6 +36,8 @@ func (f *Fault) Error() string {
 		return fmt.Sprintf("checkpoint certificate at seq %d: %s", f.Seq, f.Msg)
 	case KindConfig:
 		return "configuration record: " + f.Msg
+	case KindEpoch:
+		return fmt.Sprintf("epoch record of epoch %d: %s", f.Seq, f.Msg)
 	}
 	return fmt.Sprintf("seq %d: %s", f.Seq, f.Msg)
 }
@@ -48,22 +52,54 @@ type scanState struct {
 	firstSeq    uint64                 // lowest batch record
 	checkpoints int                    // checkpoint records
 	anchors     int                    // times the chain continued from a checkpoint after a gap
+	eps         []*spec.Config         // configurations in force: the first, then one per epoch record
+	vs          []*verifier            // their verifiers (nil: signatures not checked)
+	changes     []spec.EpochChange     // the epoch changes of the epoch records, in order
 }
 
-// scan checks every checkpoint record, then every batch record in sequence order:
-// checksums, decoding, keys, links and gaps, and with a verifier the certificates too.
-// It returns at the first fault.
-func scan(db *pebble.DB, v *verifier) (scanState, *Fault) {
-	st := scanState{states: map[uint64]spec.Digest{}}
-	if f := each(db, prefixCheckpoint, func(k []byte, n uint64, val []byte) *Fault {
-		return st.checkpoint(v, k, n, val)
-	}); f != nil {
+// scan checks the epoch records from the first configuration on (each a valid epoch
+// change after the one before, EC1–EC4), then every checkpoint record, then every
+// batch record in sequence order: checksums, decoding, keys, links and gaps, and with
+// verify the certificates too, each under the configuration of its epoch. It returns
+// at the first fault.
+func scan(db *pebble.DB, first *spec.Config, verify bool) (scanState, *Fault) {
+	st := scanState{states: map[uint64]spec.Digest{}, eps: []*spec.Config{first}}
+	if verify {
+		st.vs = []*verifier{newVerifier(first)}
+	}
+	if f := each(db, prefixEpoch, st.epoch); f != nil {
 		return st, f
 	}
-	f := each(db, prefixBatch, func(k []byte, n uint64, val []byte) *Fault {
-		return st.batch(v, k, n, val)
-	})
+	if f := each(db, prefixCheckpoint, st.checkpoint); f != nil {
+		return st, f
+	}
+	f := each(db, prefixBatch, st.batch)
 	return st, f
+}
+
+// epochOf returns the index in eps of the configuration in force at seq (the last
+// whose StartSeq is below seq), or -1 for a seq at or below the first one's StartSeq.
+func (st *scanState) epochOf(seq uint64) int {
+	i := -1
+	for j, c := range st.eps {
+		if c.StartSeq < seq {
+			i = j
+		}
+	}
+	return i
+}
+
+// verifierAt returns the verifier of the epoch of seq (nil when not verifying), or an
+// error for a seq before the ledger's first configuration.
+func (st *scanState) verifierAt(seq uint64) (*verifier, error) {
+	i := st.epochOf(seq)
+	switch {
+	case i < 0:
+		return nil, fmt.Errorf("seq %d is not above the first configuration's start (seq %d)", seq, st.eps[0].StartSeq)
+	case st.vs == nil:
+		return nil, nil
+	}
+	return st.vs[i], nil
 }
 
 // each calls fn on every record of one kind, in key order, until a fault.
@@ -96,7 +132,7 @@ func each(db *pebble.DB, prefix byte, fn func(k []byte, n uint64, val []byte) *F
 }
 
 // checkpoint checks one checkpoint record.
-func (st *scanState) checkpoint(v *verifier, k []byte, n uint64, val []byte) *Fault {
+func (st *scanState) checkpoint(k []byte, n uint64, val []byte) *Fault {
 	bad := func(format string, a ...any) *Fault {
 		return &Fault{Kind: KindCheckpoint, Seq: n, Msg: strings.TrimPrefix(fmt.Sprintf(format, a...), "ledger: ")}
 	}
@@ -114,6 +150,10 @@ func (st *scanState) checkpoint(v *verifier, k []byte, n uint64, val []byte) *Fa
 	if cert.Seq != n || n == 0 {
 		return bad("certificate for seq %d", cert.Seq)
 	}
+	v, err := st.verifierAt(n)
+	if err != nil {
+		return bad("%v", err)
+	}
 	if v != nil {
 		if err := v.checkpointCert(&cert); err != nil {
 			return bad("%v", err)
@@ -125,7 +165,7 @@ func (st *scanState) checkpoint(v *verifier, k []byte, n uint64, val []byte) *Fa
 }
 
 // batch checks one batch record and its link to the chain so far.
-func (st *scanState) batch(v *verifier, k []byte, n uint64, val []byte) *Fault {
+func (st *scanState) batch(k []byte, n uint64, val []byte) *Fault {
 	bad := func(format string, a ...any) *Fault {
 		return &Fault{Kind: KindBatch, Seq: n, Msg: strings.TrimPrefix(fmt.Sprintf(format, a...), "ledger: ")}
 	}
@@ -135,6 +175,10 @@ func (st *scanState) batch(v *verifier, k []byte, n uint64, val []byte) *Fault {
 	}
 	if rec.Seq != n || n == 0 {
 		return bad("the record of seq %d is stored at seq %d", rec.Seq, n)
+	}
+	v, err := st.verifierAt(n)
+	if err != nil {
+		return bad("%v", err)
 	}
 	prev, err := st.prevLink(n)
 	if err != nil {
@@ -166,14 +210,16 @@ func (st *scanState) batch(v *verifier, k []byte, n uint64, val []byte) *Fault {
 // record nor a checkpoint record.
 var errGap = errors.New("gap")
 
-// prevLink returns the link the batch record at n continues: that of the record at
-// n−1, else the anchor of a checkpoint record at n−1 (genesis for n = 1).
+// prevLink returns the link the batch record at n continues: the start of its epoch
+// for the first sequence number of an epoch (genesis for n = 1), else that of the
+// record at n−1, else the anchor of a checkpoint record at n−1. n is above the first
+// configuration's StartSeq.
 func (st *scanState) prevLink(n uint64) (spec.Digest, error) {
+	if c := st.eps[st.epochOf(n)]; n == c.StartSeq+1 {
+		return StartLink(c), nil
+	}
 	if st.batches > 0 && n == st.lastSeq+1 {
 		return st.lastLink, nil
-	}
-	if n == 1 {
-		return AnchorLink(0, spec.Digest{}), nil
 	}
 	if state, ok := st.states[n-1]; ok {
 		st.anchors++

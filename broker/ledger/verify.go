@@ -18,6 +18,9 @@ type Summary struct {
 	First, Last  uint64 // lowest and highest batch record (0, 0: none)
 	Checkpoints  int    // checkpoint certificate records
 	Anchors      int    // gaps the chain crosses at a certified checkpoint (state transfers)
+	Epochs       int    // epoch records, each a valid epoch change after the one before
+	LastEpoch    uint64 // the epoch in force at the ledger's end
+	LastDigest   spec.Digest
 }
 
 // openReadOnly opens an existing ledger without changing it.
@@ -31,11 +34,13 @@ func openReadOnly(dir string) (*pebble.DB, error) {
 }
 
 // Verify checks the ledger in dir offline (SPEC.md §13.5): the configuration record,
-// then every checkpoint certificate (§5.1 K1–K5) and every batch record in sequence
-// order (checksum, decoding, key, chain link, no gap except at a certified
-// checkpoint, commit certificate). cfg is the configuration to check against; nil
-// means the one the ledger records (which only shows the ledger consistent with
-// itself). The first fault is returned as a *Fault.
+// then every epoch record (a valid epoch change after the configuration in force,
+// §17.1 EC1–EC4), every checkpoint certificate (§5.1 K1–K5) and every batch record in
+// sequence order (checksum, decoding, key, chain link, no gap except at a certified
+// checkpoint or an epoch's start, commit certificate), each under the configuration of
+// its epoch. cfg is the configuration the ledger starts with, which the caller
+// trusts; nil means the one the ledger records (which only shows the ledger consistent
+// with itself). The first fault is returned as a *Fault.
 func Verify(dir string, cfg *spec.Config) (Summary, error) {
 	db, err := openReadOnly(dir)
 	if err != nil {
@@ -46,12 +51,13 @@ func Verify(dir string, cfg *spec.Config) (Summary, error) {
 	if err != nil {
 		return Summary{}, err
 	}
-	st, fault := scan(db, newVerifier(cfg))
+	st, fault := scan(db, cfg, true)
 	if fault != nil {
 		return Summary{}, fault
 	}
+	last := st.eps[len(st.eps)-1]
 	s := Summary{ConfigDigest: spec.ConfigDigest(cfg), FromLedger: fromLedger, Batches: st.batches, Requests: st.requests,
-		Checkpoints: st.checkpoints, Anchors: st.anchors}
+		Checkpoints: st.checkpoints, Anchors: st.anchors, Epochs: len(st.eps) - 1, LastEpoch: last.Epoch, LastDigest: spec.ConfigDigest(last)}
 	if st.batches > 0 {
 		s.First, s.Last = st.firstSeq, st.lastSeq
 	}

@@ -17,17 +17,19 @@ const (
 	itemBatch  itemKind = iota // record batch seq with the commit certificate cands
 	itemCert                   // record the checkpoint certificate cert
 	itemAnchor                 // continue the chain from the checkpoint recorded at seq
+	itemEpoch                  // record the epoch change cert starting cfg at seq = cfg.StartSeq
 )
 
 // item is one unit of work for the writer, built on the event loop.
 type item struct {
 	kind   itemKind
 	seq    uint64
-	state  spec.Digest // checkpoint items: the certified state
-	digest spec.Digest // batch: BatchDigest(batch)
-	batch  []byte      // batch: enc(spec.Batch)
-	cands  [][]byte    // batch: its commit certificate, q raw COMMITs verified by the collector
-	cert   []byte      // itemCert: enc(spec.CheckpointCert)
+	state  spec.Digest  // checkpoint items: the certified state
+	digest spec.Digest  // batch: BatchDigest(batch)
+	batch  []byte       // batch: enc(spec.Batch)
+	cands  [][]byte     // batch: its commit certificate, q raw COMMITs verified by the collector
+	cert   []byte       // itemCert: enc(spec.CheckpointCert); itemEpoch: enc(spec.EpochChange)
+	cfg    *spec.Config // itemEpoch: the configuration it starts
 }
 
 func (it *item) size() int {
@@ -40,6 +42,7 @@ func (it *item) size() int {
 
 // writerState is the chain's end as the writer knows it.
 type writerState struct {
+	cfg      *spec.Config           // the configuration in force at lastSeq+1
 	lastSeq  uint64                 // highest batch recorded, or checkpoint anchored
 	lastLink spec.Digest            // the link a batch at lastSeq+1 continues
 	states   map[uint64]spec.Digest // checkpoint certificates recorded (seq → state)
@@ -54,10 +57,19 @@ const maxQueueBytes = 256 << 20
 // ErrBehind is the writer failure of a ledger whose queue outgrew maxQueueBytes.
 var ErrBehind = errors.New("ledger: the disk cannot keep up (write queue full)")
 
-// submit queues an item for the writer. Event loop only.
+// submit queues an item for the writer. Event loop only. An epoch item at once caps
+// Durable at its StartSeq until the writer has written it: records above StartSeq
+// that the writer holds are of the old epoch, and no reply of the new one may wait on
+// them.
 func (l *Ledger) submit(it item) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if it.kind == itemEpoch {
+		if !l.epochQueued {
+			l.epochQueued, l.epochSeq = true, it.seq
+		}
+		l.durable.Store(min(l.durable.Load(), it.seq))
+	}
 	if l.closed || l.failed.Load() != nil {
 		return
 	}
@@ -102,7 +114,7 @@ func (l *Ledger) take() ([]item, bool) {
 		l.cond.Wait()
 	}
 	items := l.queue
-	l.queue, l.w.queued = nil, 0
+	l.queue, l.w.queued, l.epochQueued = nil, 0, false
 	return items, len(items) > 0
 }
 
@@ -130,11 +142,23 @@ func (l *Ledger) write(items []item) error {
 		l.syncs.Add(1)
 		l.batches.Add(uint64(n))
 	}
-	l.durable.Store(l.w.lastSeq)
-	if l.w.lastSeq > before && l.opt.Wake != nil {
+	if d := l.publish(); d > before && l.opt.Wake != nil {
 		l.opt.Wake()
 	}
 	return nil
+}
+
+// publish stores the chain's end as Durable, capped at the StartSeq of an epoch item
+// still queued (see submit), and returns it.
+func (l *Ledger) publish() uint64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	d := l.w.lastSeq
+	if l.epochQueued {
+		d = min(d, l.epochSeq)
+	}
+	l.durable.Store(d)
+	return d
 }
 
 // apply adds one item's record to b (or moves the chain to an anchor); false if the
@@ -166,6 +190,9 @@ func (l *Ledger) apply(b *pebble.Batch, it *item) bool {
 		}
 		w.lastSeq, w.lastLink = it.seq, AnchorLink(it.seq, state)
 		return true
+	case itemEpoch:
+		l.applyEpoch(b, it)
+		return true
 	}
 	return false
 }
@@ -173,7 +200,7 @@ func (l *Ledger) apply(b *pebble.Batch, it *item) bool {
 // applyBatch records a batch with its certificate (verified by the collector).
 func (l *Ledger) applyBatch(b *pebble.Batch, it *item) bool {
 	w := &l.w
-	if it.seq != w.lastSeq+1 || len(it.cands) != l.cfg.Quorum() {
+	if it.seq != w.lastSeq+1 || len(it.cands) != w.cfg.Quorum() {
 		l.opt.Log.Warn("ledger: batch does not follow the chain", "seq", it.seq, "last", w.lastSeq)
 		return false
 	}
@@ -194,7 +221,7 @@ func (l *Ledger) checkpointCert(it *item) ([]byte, error) {
 	if cert.Seq == 0 {
 		return nil, errors.New("genesis certificate")
 	}
-	if err := newVerifier(l.cfg).checkpointCert(&cert); err != nil {
+	if err := newVerifier(l.w.cfg).checkpointCert(&cert); err != nil {
 		return nil, err
 	}
 	return it.cert, nil

@@ -18,30 +18,37 @@ Checks a replica's durable ledger offline (SPEC.md §13.5). The ledger of replic
 in DIR/replica-I/ledger/<config digest>/; stop the replica first (the store is locked
 while it runs), or check a copy.
 
-verify checks every checkpoint certificate (K1-K5), then every batch record in
-sequence order: checksum, chain link, no gap except at a certified checkpoint, and
-the commit certificate (q COMMITs from distinct confs, signatures under the
-configuration, digest = the batch's). It prints a summary and exits 0, or prints the
-first fault and exits 1. --config is the cluster configuration to check against
-(DIR/replica-I/config.cbor, or a copy obtained from the operators); without it the
-ledger is checked against the configuration it records itself, which shows it
-consistent, not that it belongs to your cluster.
+verify checks the epoch records (each a valid epoch change, q exec votes, after the
+configuration in force), then every checkpoint certificate (K1-K5), then every batch
+record in sequence order: checksum, chain link, no gap except at a certified
+checkpoint or an epoch's start, and the commit certificate (q COMMITs from distinct
+confs, signatures under the configuration of the batch's epoch, digest = the
+batch's). It prints a summary and exits 0, or prints the first fault and exits 1.
+--config is the configuration the ledger starts with, which you trust: a ledger
+follows the epochs its replica adopts, so for the ledger a replica started with
+when it formed the cluster this is DIR/replica-I/genesis.cbor (not config.cbor,
+which is the configuration of the current epoch). A replica that restarted started
+a new ledger with the configuration of the epoch it rejoined in; the directory name
+is the first 8 bytes of that configuration's digest. Without --config the ledger is
+checked against the configuration it records itself, which shows it consistent, not
+that it belongs to your cluster.
 
 receipt writes the receipt of client C's operation with timestamp T (the batch, its
 commit certificate, the request's position) as CBOR on stdout; receipt verify checks
 one under a configuration: it proves the request was committed at that sequence
-number (not what it returned).
+number (not what it returned). A receipt carries the ledger's epoch changes and is
+checked from the same configuration as the ledger (its first).
 
 example:
-  splitbft ledger verify --dir /tmp/sbft/replica-0/ledger/* --config /tmp/sbft/replica-0/config.cbor
+  splitbft ledger verify --dir /tmp/sbft/replica-0/ledger/* --config /tmp/sbft/replica-0/genesis.cbor
   splitbft ledger receipt --dir /tmp/sbft/replica-0/ledger/* --client 1 --timestamp 42 > r.cbor
-  splitbft ledger receipt verify --config /tmp/sbft/replica-0/config.cbor r.cbor`
+  splitbft ledger receipt verify --config /tmp/sbft/replica-0/genesis.cbor r.cbor`
 
 // ledgerMain is `splitbft ledger`.
 func ledgerMain(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("ledger", ledgerUsage, stderr)
 	dir := fs.String("dir", "", "the ledger directory (DIR/replica-I/ledger/<digest>)")
-	cfgPath := fs.String("config", "", "the cluster configuration file (CBOR, e.g. DIR/replica-I/config.cbor)")
+	cfgPath := fs.String("config", "", "the configuration the ledger starts with (CBOR, e.g. DIR/replica-I/genesis.cbor)")
 	clientID := fs.Int64("client", 0, "receipt: the client id")
 	ts := fs.Uint64("timestamp", 0, "receipt: the operation's timestamp")
 	words, err := parseFlags(fs, args, stdout)
@@ -105,6 +112,7 @@ func ledgerVerify(dir string, cfg *spec.Config, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "  %d batch records (seq %d..%d), %d requests, every commit certificate and link valid\n",
 		s.Batches, s.First, s.Last, s.Requests)
 	fmt.Fprintf(stdout, "  %d checkpoint certificates valid; %d gaps crossed at a certified checkpoint\n", s.Checkpoints, s.Anchors)
+	fmt.Fprintf(stdout, "  %d epoch records valid; ends in epoch %d, configuration %x\n", s.Epochs, s.LastEpoch, s.LastDigest[:8])
 	return 0
 }
 
