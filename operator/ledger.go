@@ -64,7 +64,8 @@ func (rp *replica) openLedger(cfg *spec.Config) (*ledger.Ledger, error) {
 		rp.log.Error("ledger: truncated at a corrupt record; peers supply what was lost", "dir", dir, "fault", led.Repaired.Error())
 	}
 	rp.log.Info("ledger open: replies wait until their batch is on disk", "dir", dir, "durable", led.Durable())
-	rp.n.set(func(n *node) { n.ledger = led })
+	rel := LedgerDir("", rp.opt.ID, cfg) // the ledger keeps this directory across epoch changes
+	rp.n.set(func(n *node) { n.ledger, n.ledgerDir = led, rel })
 	return led, nil
 }
 

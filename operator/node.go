@@ -22,21 +22,22 @@ type node struct {
 	t       *Template
 	watched [3]*Watched
 
-	mu       sync.Mutex
-	phase    string
-	err      string // a fatal error, shown until the process exits
-	enr      []byte // encoded ReplicaEnrollments, once Init succeeded
-	deal     []byte // encoded GroupKeyShares, on the dealer once dealt
-	gwEnr    []byte // encoded spec.GatewayAttestation of the replica's gateway, once it enrolled
-	cfgRaw   []byte // encoded Config, once configured
-	cfg      *spec.Config
-	states   [3]string    // attestation state of own compartments, once formed
-	host     *tcpnet.Host // set once the broker runs
-	events   EventCounts  // what the event watch counted (events.go)
-	admitted int          // fresh compartments admitted since start (SPEC §17.5)
-	epochAt  time.Time    // when the configuration served last changed
-	recover  http.HandlerFunc
-	ledger   *ledger.Ledger // the durable ledger, once open (nil: off)
+	mu        sync.Mutex
+	phase     string
+	err       string // a fatal error, shown until the process exits
+	enr       []byte // encoded ReplicaEnrollments, once Init succeeded
+	deal      []byte // encoded GroupKeyShares, on the dealer once dealt
+	gwEnr     []byte // encoded spec.GatewayAttestation of the replica's gateway, once it enrolled
+	cfgRaw    []byte // encoded Config, once configured
+	cfg       *spec.Config
+	states    [3]string    // attestation state of own compartments, once formed
+	host      *tcpnet.Host // set once the broker runs
+	events    EventCounts  // what the event watch counted (events.go)
+	admitted  int          // fresh compartments admitted since start (SPEC §17.5)
+	epochAt   time.Time    // when the configuration served last changed
+	recover   http.HandlerFunc
+	ledger    *ledger.Ledger // the durable ledger, once open (nil: off)
+	ledgerDir string         // its directory relative to the cluster's (named by the configuration it started with)
 }
 
 // epochSince returns when the configuration served last changed.
@@ -116,7 +117,7 @@ func (n *node) take(ctx context.Context) snapshot {
 	n.mu.Lock()
 	s := snapshot{phase: n.phase, err: n.err, cfg: n.cfg, states: n.states, events: n.events, admitted: n.admitted, watched: n.watched}
 	if n.cfg != nil {
-		s.ledger = ledgerStatus(n.ledger, LedgerDir("", n.id, n.cfg))
+		s.ledger = ledgerStatus(n.ledger, n.ledgerDir)
 	}
 	host := n.host
 	n.mu.Unlock()
