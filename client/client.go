@@ -45,7 +45,7 @@ type Options struct {
 	// Chain, when set, returns epoch changes that follow configuration cur (SPEC.md
 	// §17.7), typically fetched from the replicas; the client verifies them (Follow,
 	// keys admitted by Admit) and moves to the configuration they reach. It is asked
-	// when a request is retransmitted the second time and when f+1 replicas sent
+	// at every retransmission of a request and when f+1 replicas sent
 	// replies that do not open (they answer under another configuration).
 	Chain func(ctx context.Context, cur *spec.Config) ([]spec.EpochChange, error)
 	Admit spec.KeyAdmitter
@@ -135,9 +135,8 @@ func (c *Client) wait(ctx context.Context, req []byte) ([]spec.Result, error) {
 			}
 			return nil, ctx.Err()
 		case <-timer.C:
-			if retries++; retries >= 2 {
-				req = c.follow(ctx, req)
-			}
+			retries++
+			req = c.follow(ctx, req) // an epoch change is the usual reason for a lost request (SPEC.md §17.7)
 			c.retransmit(req)
 			delay = min(2*delay, c.opt.MaxBackoff)
 			timer.Reset(delay)
