@@ -146,7 +146,8 @@ func (r *Replica) onEpochChangeOutput(role spec.Role, o *spec.Output) {
 // adoptEpoch switches the broker to next, certified by ec (raw its encoding): the chain
 // grows; inputs queued for the old epoch, queued and timed client requests (signed
 // under the old digest: clients re-sign them, §17.4), view-change and retransmission
-// state are dropped; the new epoch's genesis certificate is the state to ask for. It
+// state are dropped; the new epoch's genesis certificate is the state to ask for; the
+// change is pushed to the connected clients when the Net can (EpochNet, §17.7). It
 // returns the roles of fresh compartments the change admitted and installed
 // (admission.go), which must not get the change as an input.
 func (r *Replica) adoptEpoch(next *spec.Config, raw []byte, ec *spec.EpochChange) uint64 {
@@ -171,6 +172,9 @@ func (r *Replica) adoptEpoch(next *spec.Config, raw []byte, ec *spec.EpochChange
 	installed := r.installAdmitted()
 	if r.hooks.Epoch != nil {
 		r.hooks.Epoch(next, ec)
+	}
+	if en, ok := r.net.(EpochNet); ok {
+		en.Epoch(raw) // after the hook: the client port already knows the new epoch's clients
 	}
 	return installed
 }

@@ -15,6 +15,17 @@ type Net interface {
 	Reply(client uint64, reply []byte)
 }
 
+// EpochNet is optionally implemented by a Net whose host serves clients: Epoch is
+// called on the event loop, once per epoch change the broker adopts, after it has
+// switched to it, with the change's canonical encoding exactly as adopted. The host
+// pushes it to its connected clients (SPEC.md §13.2, kind 5 epoch; §17.7), so that
+// they re-sign their requests in flight at once. It must not block or keep change
+// beyond its bounded outbound queues.
+type EpochNet interface {
+	Net
+	Epoch(change []byte)
+}
+
 // Options tunes a Replica. Times are in abstract ticks (calls of Tick); zero values
 // take the defaults noted.
 type Options struct {

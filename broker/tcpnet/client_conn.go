@@ -18,14 +18,16 @@ import (
 // ClientConn is a client's side of the front end: one TCP connection per replica's
 // broker, each redialled with back-off when it fails. It implements
 // client.Transport and client.Broadcaster, and is safe for concurrent use. Nothing a
-// broker sends is trusted: a frame that is not a reply for this client closes that
-// connection, and the client's session checks and opens every reply itself.
+// broker sends is trusted: a frame that is neither a reply for this client nor an
+// epoch change closes that connection, the client's session checks and opens every
+// reply itself, and the client follows a pushed epoch change only if it verifies.
 type ClientConn struct {
 	id      uint64
 	opt     ClientOptions
 	tls     []*tls.Config // per replica, pinned to its transport key; nil when Insecure
 	links   []*clientLink // index = replica id
 	replies chan []byte   // closed by Close, after every goroutine ended
+	epochs  chan []byte   // pushed epoch changes (SPEC §13.2 kind 5); never closed
 	pref    atomic.Int64  // the replica Send targets; Broadcast (a retransmission) moves it to the next
 
 	up     chan struct{} // closed once the first connection is up
@@ -37,6 +39,7 @@ type ClientConn struct {
 	closeOnce sync.Once
 
 	dropped, delivered, replyDrops, garbage atomic.Uint64
+	epochIn, epochDrops                     atomic.Uint64
 }
 
 // clientLink is the connection to one replica's front end.
@@ -61,10 +64,15 @@ type ClientConnStats struct {
 	Connects   uint64 // connections established
 	Reconnects uint64 // connections established after an earlier one to the same replica was lost
 	DialErrors uint64 // failed dials
+	Epochs     uint64 // epoch changes delivered on EpochChanges (unverified: the client checks them)
+	EpochDrops uint64 // epoch changes dropped because EpochChanges was full
 }
 
 // linkQueueBytes bounds the request bytes waiting for one replica.
 const linkQueueBytes = 64 << 20
+
+// epochsPerLink bounds the pushed epoch changes waiting for the client, per replica.
+const epochsPerLink = 2
 
 // DialClient connects client clientID to the front ends at addrs (index = replica
 // id) and returns once one connection is up, or fails when ctx ends first. The
@@ -75,7 +83,8 @@ func DialClient(ctx context.Context, addrs []string, clientID uint64, opt Client
 		return nil, errors.New("tcpnet: DialClient: no addresses")
 	}
 	opt = opt.withDefaults()
-	c := &ClientConn{id: clientID, opt: opt, replies: make(chan []byte, opt.RepliesLen), up: make(chan struct{})}
+	c := &ClientConn{id: clientID, opt: opt, replies: make(chan []byte, opt.RepliesLen), up: make(chan struct{}),
+		epochs: make(chan []byte, epochsPerLink*len(addrs))}
 	if err := c.initAuth(len(addrs)); err != nil {
 		return nil, err
 	}
@@ -154,6 +163,13 @@ func (c *ClientConn) SendRead(read []byte) error {
 // replica. It is closed by Close.
 func (c *ClientConn) Replies() <-chan []byte { return c.replies }
 
+// EpochChanges returns the channel of epoch changes the brokers pushed (SPEC §13.2,
+// kind 5), each enc(spec.EpochChange) as received and not verified: the client
+// follows one only if it verifies from the configuration it holds (SPEC §17.7). It
+// implements client.EpochSource; a full channel drops (the client then learns the
+// epoch at its next retransmission).
+func (c *ClientConn) EpochChanges() <-chan []byte { return c.epochs }
+
 // Close closes every connection, waits for the connection goroutines, and closes
 // Replies. Later Send and Broadcast calls fail with ErrClosed.
 func (c *ClientConn) Close() error {
@@ -169,7 +185,7 @@ func (c *ClientConn) Close() error {
 // Stats returns a snapshot of the counters.
 func (c *ClientConn) Stats() ClientConnStats {
 	s := ClientConnStats{Dropped: c.dropped.Load(), Replies: c.delivered.Load(),
-		ReplyDrops: c.replyDrops.Load(), Garbage: c.garbage.Load()}
+		ReplyDrops: c.replyDrops.Load(), Garbage: c.garbage.Load(), Epochs: c.epochIn.Load(), EpochDrops: c.epochDrops.Load()}
 	for _, l := range c.links {
 		if l.connected.Load() {
 			s.Connected++
@@ -294,30 +310,41 @@ func (c *ClientConn) serve(ctx context.Context, conn net.Conn, l *clientLink, lo
 	return err
 }
 
-// readReplies reads reply frames from l's connection until it fails, handing each
-// REPLY to Replies (dropping it if Replies is full). Garbage ends it.
+// readReplies reads frames from l's connection until it fails, handing each REPLY
+// to Replies and each epoch change to EpochChanges (dropping it if the channel is
+// full). Garbage ends it.
 func (c *ClientConn) readReplies(conn net.Conn, l *clientLink, log *slog.Logger) error {
 	r := bufio.NewReaderSize(conn, 64<<10)
 	for {
-		frame, err := readFrame(r, MaxReplyFrame)
+		frame, err := readFrame(r, MaxBrokerFrame)
 		if err != nil && !errors.Is(err, ErrFrameLength) {
 			return err
 		}
-		var rep []byte
+		var kind uint64
+		var body []byte
 		if err == nil {
-			rep, err = decodeClientReply(frame, c.id)
+			kind, body, err = decodeClientPush(frame, c.id)
 		}
 		if err != nil {
 			c.garbage.Add(1)
 			log.Error("tcpnet: garbage from front end; closing the connection", "err", err)
 			return err
 		}
-		select {
-		case c.replies <- rep:
-			c.delivered.Add(1)
-		default:
-			c.replyDrops.Add(1)
+		if kind == ClientEpoch {
+			deliver(c.epochs, body, &c.epochIn, &c.epochDrops)
+		} else {
+			deliver(c.replies, body, &c.delivered, &c.replyDrops)
 		}
+	}
+}
+
+// deliver hands b to ch without blocking, counting it as delivered or dropped.
+func deliver(ch chan<- []byte, b []byte, delivered, dropped *atomic.Uint64) {
+	select {
+	case ch <- b:
+		delivered.Add(1)
+	default:
+		dropped.Add(1)
 	}
 }
 

@@ -88,6 +88,27 @@ func (h *Host) reply(client uint64, rep []byte) {
 	}
 }
 
+// pushEpoch queues an adopted epoch change on every live client connection: one
+// frame, shared by all (Client 0), each connection's copy dropped and counted when
+// its queue is full (the client then learns the epoch at its retransmission).
+func (h *Host) pushEpoch(change []byte) {
+	frame := encodeClientMsg(ClientEpoch, 0, change)
+	if len(frame) > MaxEpochFrame {
+		return // the kind table's cap: an adopted change never exceeds it
+	}
+	h.clients.mu.Lock()
+	defer h.clients.mu.Unlock()
+	for _, conns := range h.clients.byID {
+		for fc := range conns {
+			if fc.q.push(frame) {
+				h.c.epochs.Add(1)
+			} else {
+				h.c.epochDrops.Add(1)
+			}
+		}
+	}
+}
+
 // acceptClients serves the client port.
 func (h *Host) acceptClients(ctx context.Context, wg *sync.WaitGroup) {
 	var open atomic.Int64 // connections being served, before or after hello

@@ -70,6 +70,11 @@
 //	Kind 4 read     client → broker, cap MaxClientFrame: Client = the hello's id,
 //	                Body = enc(spec.Read) with Client == Client, for the broker's
 //	                own exec (Replica.HandleRead; SPEC.md §16.6)
+//	Kind 5 epoch    broker → client, cap MaxEpochFrame (the epoch-change cap + 64):
+//	                Client = 0, Body = enc(spec.EpochChange) exactly as the broker
+//	                adopted it; pushed once per adopted change to every live client
+//	                connection (broker.EpochNet), dropped when that connection's
+//	                queue is full. The client verifies it (EC1–EC4) before following.
 //
 // The broker hands each request to Replica.HandleClientDecoded, which applies R1–R4
 // (and R5 when SPEC.md §13.3 obligation 5 asks for it on arrival) and starts the timer or forwards it; replies for a client id go to every live
@@ -79,5 +84,5 @@
 // the one whose registered key authenticated the connection.
 // A client opens one connection per replica, sends a request to one replica (the
 // same one until a retransmission moves it on) and retransmits to all; a broker
-// frame that is not a reply for it closes that connection.
+// frame that is neither a reply for it nor an epoch closes that connection.
 package tcpnet

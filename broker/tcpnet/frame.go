@@ -19,6 +19,11 @@ const (
 	MaxClientFrame = spec.MaxRequestOpsLimit*(spec.MaxOpBytesLimit+64) + 1<<10 + 64
 	// MaxReplyFrame caps a frame from a broker to a client: a ClientMsg carrying a REPLY.
 	MaxReplyFrame = spec.MaxKVValue + 1<<10 + 64
+	// MaxEpochFrame caps a ClientMsg carrying an epoch change (the kind table's
+	// epoch-change cap + 64, SPEC.md §13.2).
+	MaxEpochFrame = spec.MaxMessageBytes + 64
+	// MaxBrokerFrame caps any frame from a broker to a client: a reply or an epoch.
+	MaxBrokerFrame = max(MaxReplyFrame, MaxEpochFrame)
 	// MaxHelloFrame caps the first frame of a connection (PeerHello or a hello ClientMsg).
 	MaxHelloFrame = 128
 )

@@ -126,13 +126,15 @@ func (h *Host) ClientAddr() string {
 // Net returns the broker.Net of this host, for broker.NewReplica. Its calls never
 // block: Send queues the frame for the peer's outbound connection (dropping and
 // counting it when the queue is full), Reply queues it on every live connection of
-// the client.
+// the client. It is a broker.EpochNet: Epoch queues an epoch frame on every live
+// client connection (SPEC §13.2, kind 5).
 func (h *Host) Net() broker.Net { return hostNet{h} }
 
 type hostNet struct{ h *Host }
 
 func (n hostNet) Send(to uint64, msg []byte)        { n.h.send(to, msg) }
 func (n hostNet) Reply(client uint64, reply []byte) { n.h.reply(client, reply) }
+func (n hostNet) Epoch(change []byte)               { n.h.pushEpoch(change) }
 
 // send queues msg for peer to.
 func (h *Host) send(to uint64, msg []byte) {

@@ -43,13 +43,13 @@ func TestReadFrames(t *testing.T) {
 		t.Fatal("a request frame recognised as a read frame")
 	}
 	rr := spec.Encode(&spec.ReadReply{Client: 7, ReadID: 1, Ciphertext: make([]byte, 17)})
-	if _, err := decodeClientReply(frame(ClientReply, 7, rr), 7); err != nil {
+	if _, _, err := decodeClientPush(frame(ClientReply, 7, rr), 7); err != nil {
 		t.Fatalf("read reply refused: %v", err)
 	}
-	if _, err := decodeClientReply(frame(ClientReply, 7, []byte{0x80}), 7); err == nil {
+	if _, _, err := decodeClientPush(frame(ClientReply, 7, []byte{0x80}), 7); err == nil {
 		t.Fatal("garbage reply accepted")
 	}
-	if _, err := decodeClientReply(frame(ClientReply, 8, rr), 8); err == nil || !strings.Contains(err.Error(), "client 7 on client 8") {
+	if _, _, err := decodeClientPush(frame(ClientReply, 8, rr), 8); err == nil || !strings.Contains(err.Error(), "client 7 on client 8") {
 		t.Fatalf("read reply for another client: %v", err)
 	}
 }

@@ -43,10 +43,12 @@ type ClientStats struct {
 	Garbage    uint64 // connections closed for a bad hello or a frame that was not a request
 	Requests   uint64 // requests handed to the replica
 	Replies    uint64 // reply frames queued on client connections
-	Written    uint64 // reply frames written
+	Written    uint64 // reply and epoch frames written
 	ReplyDrops uint64 // reply frames dropped: that connection's queue was full
-	ReplyLost  uint64 // reply frames lost with a broken connection
+	ReplyLost  uint64 // reply and epoch frames lost with a broken connection
 	NoConn     uint64 // replies for a client with no live connection
+	Epochs     uint64 // epoch frames queued on client connections (one per adopted change per connection)
+	EpochDrops uint64 // epoch frames dropped: that connection's queue was full
 }
 
 // peerCounters are the live counters behind PeerStats.
@@ -81,11 +83,12 @@ type hostCounters struct {
 	clientGarbage, clientRequests  atomic.Uint64
 	replies, replyDrops, noConn    atomic.Uint64
 	repliesWritten, replyLost      atomic.Uint64
+	epochs, epochDrops             atomic.Uint64
 }
 
 func (c *hostCounters) clientStats() ClientStats {
 	return ClientStats{Conns: int(c.clientConns.Load()), Accepted: c.clientAccepted.Load(),
 		Refused: c.clientRefused.Load(), Garbage: c.clientGarbage.Load(), Requests: c.clientRequests.Load(),
 		Replies: c.replies.Load(), Written: c.repliesWritten.Load(), ReplyDrops: c.replyDrops.Load(),
-		ReplyLost: c.replyLost.Load(), NoConn: c.noConn.Load()}
+		ReplyLost: c.replyLost.Load(), NoConn: c.noConn.Load(), Epochs: c.epochs.Load(), EpochDrops: c.epochDrops.Load()}
 }

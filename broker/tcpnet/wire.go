@@ -30,9 +30,9 @@ type PeerHello struct {
 // ClientMsg is every frame of the client port.
 type ClientMsg struct {
 	_      struct{} `cbor:",toarray"`
-	Kind   uint64   // ClientHello, ClientRequest or ClientReply
-	Client uint64   // the client id (of the hello, for requests; the addressee, for replies)
-	Body   []byte   // ClientProto (hello), enc(spec.Request) (request), enc(spec.Reply) (reply)
+	Kind   uint64   // ClientHello, ClientRequest, ClientReply, ClientRead or ClientEpoch
+	Client uint64   // the client id (of the hello, for requests; the addressee, for replies); 0 for an epoch
+	Body   []byte   // ClientProto (hello), enc(spec.Request) (request), enc(spec.Reply) (reply), enc(spec.EpochChange) (epoch)
 }
 
 // Kinds of ClientMsg.
@@ -41,6 +41,10 @@ const (
 	ClientRequest uint64 = 2 // client → broker
 	ClientReply   uint64 = 3 // broker → client: a REPLY, or a READ-REPLY (SPEC.md §16.6)
 	ClientRead    uint64 = 4 // client → broker: a READ for the broker's own exec (SPEC.md §16.6)
+	// ClientEpoch: broker → client, an epoch change the broker adopted, exactly as
+	// adopted, pushed once to every live client connection (SPEC.md §13.2, §17.7).
+	// Client is 0: the frame is the same for every client.
+	ClientEpoch uint64 = 5
 )
 
 // encodeClientMsg returns enc(ClientMsg{kind, client, body}), equal to spec.Encode of
@@ -114,15 +118,32 @@ func decodeClientRequest(frame []byte, id uint64) ([]byte, *spec.Request, error)
 	return m.Body, &q, nil
 }
 
-// decodeClientReply decodes a reply frame for client id and returns the encoded REPLY
-// (whose contents the client's session checks and opens).
-func decodeClientReply(frame []byte, id uint64) ([]byte, error) {
+// decodeClientPush decodes a frame from a broker to client id: a reply (whose
+// contents the client's session checks and opens) or an epoch change (which the
+// client verifies before it follows it). It returns the kind and the body.
+func decodeClientPush(frame []byte, id uint64) (uint64, []byte, error) {
 	var m ClientMsg
-	if err := spec.Decode(frame, &m, MaxReplyFrame); err != nil {
-		return nil, fmt.Errorf("%d-byte frame is not a ClientMsg: %w", len(frame), err)
+	if err := spec.Decode(frame, &m, MaxBrokerFrame); err != nil {
+		return 0, nil, fmt.Errorf("%d-byte frame is not a ClientMsg: %w", len(frame), err)
 	}
+	switch {
+	case m.Kind == ClientEpoch && m.Client == 0:
+		var ec spec.EpochChange
+		if err := spec.Decode(m.Body, &ec, spec.MaxBodyBytes(spec.KindEpochChange)); err != nil {
+			return 0, nil, fmt.Errorf("epoch body is not an EPOCH-CHANGE: %w", err)
+		}
+		return ClientEpoch, m.Body, nil
+	case len(frame) > MaxReplyFrame:
+		return 0, nil, fmt.Errorf("%d-byte frame of kind %d exceeds the reply cap %d", len(frame), m.Kind, MaxReplyFrame)
+	}
+	rep, err := decodeClientReply(&m, id)
+	return ClientReply, rep, err
+}
+
+// decodeClientReply checks a reply frame for client id and returns the encoded REPLY.
+func decodeClientReply(m *ClientMsg, id uint64) ([]byte, error) {
 	if m.Kind != ClientReply || m.Client != id {
-		return nil, fmt.Errorf("frame is kind %d for client %d, want a reply (kind %d) for client %d", m.Kind, m.Client, ClientReply, id)
+		return nil, fmt.Errorf("frame is kind %d for client %d, want a reply (kind %d) for client %d or an epoch (kind %d) for 0", m.Kind, m.Client, ClientReply, id, ClientEpoch)
 	}
 	var r spec.Reply
 	var rr spec.ReadReply
