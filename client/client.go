@@ -45,8 +45,11 @@ type Options struct {
 	// Chain, when set, returns epoch changes that follow configuration cur (SPEC.md
 	// §17.7), typically fetched from the replicas; the client verifies them (Follow,
 	// keys admitted by Admit) and moves to the configuration they reach. It is asked
-	// at every retransmission of a request and when f+1 replicas sent
-	// replies that do not open (they answer under another configuration).
+	// at every retransmission of a request, when f+1 replicas sent replies that
+	// do not open (they answer under another configuration), and when a broker
+	// pushed an epoch change more than one epoch ahead (at most once per
+	// retransmission period; push.go). A pushed change for the next epoch is
+	// verified and followed without it.
 	Chain func(ctx context.Context, cur *spec.Config) ([]spec.EpochChange, error)
 	Admit spec.KeyAdmitter
 }
@@ -73,6 +76,7 @@ type Client struct {
 	opt      Options
 	rejected atomic.Uint64 // replies HandleReply rejected
 	epochs   atomic.Uint64 // configurations followed
+	ignored  atomic.Uint64 // pushed epoch changes ignored (push.go)
 }
 
 // Epochs returns the number of epoch changes the client followed (SPEC.md §17.7).
@@ -108,6 +112,7 @@ func (c *Client) Do(ctx context.Context, ops [][]byte) ([]spec.Result, error) {
 		ctx, cancel = context.WithTimeout(ctx, c.opt.Timeout)
 		defer cancel()
 	}
+	c.drainPushes(ctx)
 	req, _, err := c.s.Prepare(ops)
 	if err != nil {
 		return nil, err
@@ -119,14 +124,15 @@ func (c *Client) Do(ctx context.Context, ops [][]byte) ([]spec.Result, error) {
 	return c.wait(ctx, req)
 }
 
-// wait collects replies until completion, retransmitting on a back-off timer and
-// following the chain when the cluster seems to have moved to another epoch.
+// wait collects replies until completion, retransmitting on a back-off timer,
+// re-sending at once when a pushed epoch change moved the session, and following the
+// chain when the cluster seems to have moved to another epoch.
 func (c *Client) wait(ctx context.Context, req []byte) ([]spec.Result, error) {
 	delay := c.opt.Retransmit
 	timer := time.NewTimer(delay)
 	defer timer.Stop()
 	var foreign uint64 // replicas whose replies did not open since the last follow
-	retries := 0
+	asked := false     // a push made the client ask Options.Chain since the last timer
 	for {
 		select {
 		case <-ctx.Done():
@@ -135,28 +141,19 @@ func (c *Client) wait(ctx context.Context, req []byte) ([]spec.Result, error) {
 			}
 			return nil, ctx.Err()
 		case <-timer.C:
-			retries++
 			req = c.follow(ctx, req) // an epoch change is the usual reason for a lost request (SPEC.md §17.7)
 			c.retransmit(req)
-			delay = min(2*delay, c.opt.MaxBackoff)
+			delay, asked = min(2*delay, c.opt.MaxBackoff), false
 			timer.Reset(delay)
+		case raw := <-c.pushes():
+			req = c.resendPushed(ctx, raw, req, &asked)
 		case rep, ok := <-c.t.Replies():
 			if !ok {
 				return nil, ErrClosed
 			}
 			comp, done, err := c.s.HandleReply(rep)
 			if err != nil {
-				c.rejected.Add(1)
-				if r, ok := undecryptableFrom(rep, err); ok && r < 64 {
-					foreign |= 1 << r
-				}
-				if uint64(bits.OnesCount64(foreign)) >= c.s.cfg.F+1 {
-					foreign = 0
-					if next := c.follow(ctx, req); !bytes.Equal(next, req) {
-						req = next
-						c.retransmit(req)
-					}
-				}
+				req = c.onRejected(ctx, rep, err, req, &foreign)
 				continue
 			}
 			if done {
@@ -164,6 +161,25 @@ func (c *Client) wait(ctx context.Context, req []byte) ([]spec.Result, error) {
 			}
 		}
 	}
+}
+
+// onRejected counts a rejected reply and, once f+1 replicas sent replies that do not
+// open, follows the chain and retransmits if the session moved. It returns the
+// outstanding request as it is now.
+func (c *Client) onRejected(ctx context.Context, rep []byte, err error, req []byte, foreign *uint64) []byte {
+	c.rejected.Add(1)
+	if r, ok := undecryptableFrom(rep, err); ok && r < 64 {
+		*foreign |= 1 << r
+	}
+	if uint64(bits.OnesCount64(*foreign)) < c.s.cfg.F+1 {
+		return req
+	}
+	*foreign = 0
+	if next := c.follow(ctx, req); !bytes.Equal(next, req) {
+		c.retransmit(next)
+		return next
+	}
+	return req
 }
 
 // answeredNote says which replicas sent valid replies for the outstanding request,
@@ -185,21 +201,30 @@ func (c *Client) answeredNote() string {
 // follows them; it returns the outstanding request as it is now (re-signed for the
 // new epoch if the session moved). A chain that does not verify is ignored.
 func (c *Client) follow(ctx context.Context, req []byte) []byte {
-	if c.opt.Chain == nil {
+	if !c.followChain(ctx) {
 		return req
 	}
-	changes, err := c.opt.Chain(ctx, c.s.cfg)
-	if err != nil {
-		return req
-	}
-	if moved, err := c.s.Follow(changes, c.opt.Admit); err != nil || !moved {
-		return req
-	}
-	c.epochs.Add(1)
 	if out, _, ok := c.s.Outstanding(); ok {
 		return out
 	}
 	return req
+}
+
+// followChain asks Options.Chain for epoch changes after the session's configuration
+// and follows them; it reports whether the session moved.
+func (c *Client) followChain(ctx context.Context) bool {
+	if c.opt.Chain == nil {
+		return false
+	}
+	changes, err := c.opt.Chain(ctx, c.s.cfg)
+	if err != nil {
+		return false
+	}
+	if moved, err := c.s.Follow(changes, c.opt.Admit); err != nil || !moved {
+		return false
+	}
+	c.epochs.Add(1)
+	return true
 }
 
 // undecryptableFrom returns the replica of a reply rejected because it does not open.
