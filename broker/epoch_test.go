@@ -82,7 +82,7 @@ func countKind(ins []spec.Input, kind uint64) (n int) {
 
 // TestPeerEpochChange: a valid epoch change from a peer is stored, delivered to all
 // three compartments and switches the broker (old-epoch requests dropped) and its
-// Ledger (once); one that fails EC1–EC4 changes nothing and reaches no compartment
+// Ledger (once), and is pushed to the clients once (EpochNet); one that fails EC1–EC4 changes nothing and reaches no compartment
 // and no ledger.
 func TestPeerEpochChange(t *testing.T) {
 	for _, tc := range []struct {
@@ -127,7 +127,7 @@ func TestPeerEpochChange(t *testing.T) {
 			}
 			m := h.r.Metrics()
 			if !tc.ok {
-				if len(chain) != 0 || got != [3]int{} || h.r.Config().Epoch != 0 || m.BadEpochChanges != 1 || h.r.Sizes().Pending != 1 || len(led.epochs) != 0 {
+				if len(chain) != 0 || got != [3]int{} || h.r.Config().Epoch != 0 || m.BadEpochChanges != 1 || h.r.Sizes().Pending != 1 || len(led.epochs) != 0 || len(h.net.epochs) != 0 {
 					t.Fatalf("forged change: chain %d, delivered %v, epoch %d, bad %d", len(chain), got, h.r.Config().Epoch, m.BadEpochChanges)
 				}
 				return
@@ -136,12 +136,15 @@ func TestPeerEpochChange(t *testing.T) {
 				len(led.epochs) != 1 || led.epochs[0] != spec.ConfigDigest(next) {
 				t.Fatalf("chain %d, delivered %v, epoch %d", len(chain), got, h.r.Config().Epoch)
 			}
+			if len(h.net.epochs) != 1 || !bytes.Equal(h.net.epochs[0], spec.Encode(ec)) {
+				t.Fatalf("%d epoch changes pushed to clients, want the adopted one", len(h.net.epochs))
+			}
 			if s := h.r.Sizes(); s.Pending != 0 || s.CertStates != 1 {
 				t.Fatalf("after the change: %d requests timed (signed under the old digest), %d cert states", s.Pending, s.CertStates)
 			}
 			h.peer(3, spec.KindEpochChange, ec) // a duplicate: quietly dropped
 			h.r.Flush()
-			if _, chain := h.r.Chain(); len(chain) != 1 || h.r.Metrics().BadEpochChanges != 0 || countKind(h.enc[0].inputs(), spec.KindEpochChange) != 1 || len(led.epochs) != 1 {
+			if _, chain := h.r.Chain(); len(chain) != 1 || h.r.Metrics().BadEpochChanges != 0 || countKind(h.enc[0].inputs(), spec.KindEpochChange) != 1 || len(led.epochs) != 1 || len(h.net.epochs) != 1 {
 				t.Fatal("a duplicate epoch change was not dropped quietly")
 			}
 		})

@@ -166,6 +166,7 @@ func (f *fakeEnclave) kinds() []uint64 {
 type fakeNet struct {
 	sent    []sent
 	replies []sent
+	epochs  [][]byte // epoch changes pushed to clients (EpochNet)
 }
 
 type sent struct {
@@ -174,6 +175,7 @@ type sent struct {
 }
 
 func (n *fakeNet) Send(to uint64, msg []byte) { n.sent = append(n.sent, sent{to, msg}) }
+func (n *fakeNet) Epoch(change []byte)        { n.epochs = append(n.epochs, change) }
 func (n *fakeNet) Reply(client uint64, reply []byte) {
 	n.replies = append(n.replies, sent{client, reply})
 }

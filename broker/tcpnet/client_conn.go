@@ -338,12 +338,15 @@ func (c *ClientConn) readReplies(conn net.Conn, l *clientLink, log *slog.Logger)
 	}
 }
 
-// deliver hands b to ch without blocking, counting it as delivered or dropped.
+// deliver hands b to ch without blocking, counting it as delivered or dropped. It
+// counts a delivery before it is made (and takes it back on a drop), so that a
+// receiver that got b sees it counted.
 func deliver(ch chan<- []byte, b []byte, delivered, dropped *atomic.Uint64) {
+	delivered.Add(1)
 	select {
 	case ch <- b:
-		delivered.Add(1)
 	default:
+		delivered.Add(^uint64(0))
 		dropped.Add(1)
 	}
 }
