@@ -1,10 +1,6 @@
 package attest
 
 import (
-	"bytes"
-	"crypto/x509"
-	"fmt"
-
 	"github.com/splitbft/splitbft/spec"
 )
 
@@ -19,7 +15,7 @@ func GatewayReportData(g *spec.GatewayEnrollment) []byte {
 }
 
 // CheckGateway decides whether policy admits the gateway attestation a (SPEC.md
-// §16.2 G5): its evidence is checked as CheckEnrollment checks a compartment's (§7.2,
+// §16.2 GW5): its evidence is checked as CheckEnrollment checks a compartment's (§7.2,
 // §7.3), for role spec.RoleGateway and a's build, against the policies in
 // policy.Builds whose Role is spec.RoleGateway, with GatewayReportData as the report
 // data. It returns nil or a *Refusal. It does not check the enrollment's shape
@@ -38,24 +34,4 @@ func GatewayEvidence(a Attester, g *spec.GatewayEnrollment) (spec.Evidence, erro
 	var data [64]byte
 	copy(data[:], GatewayReportData(g)) // the digest, then 32 zero bytes
 	return a.Evidence(data)
-}
-
-// CheckGatewayCert checks that the TLS certificate der (as a gateway presented it) is
-// bound to gateway enrollment g (SPEC.md §16.2): its SubjectPublicKeyInfo equals
-// g.TLSKey byte for byte and it is signed by that key (self-signed). Only then does a
-// client that pins it talk to the holder of the attested key.
-func CheckGatewayCert(g *spec.GatewayEnrollment, der []byte) error {
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		return fmt.Errorf("attest: the gateway's certificate does not parse: %w", err)
-	}
-	if !bytes.Equal(cert.RawSubjectPublicKeyInfo, g.TLSKey) {
-		d := spec.Hash("splitbft/attest/tls-key", cert.RawSubjectPublicKeyInfo)
-		w := spec.Hash("splitbft/attest/tls-key", g.TLSKey)
-		return fmt.Errorf("attest: replica %d gateway: the certificate's key (%x…) is not the attested TLS key (%x…)", g.Replica, d[:6], w[:6])
-	}
-	if err := cert.CheckSignatureFrom(cert); err != nil {
-		return fmt.Errorf("attest: replica %d gateway: the certificate is not signed by the attested TLS key: %w", g.Replica, err)
-	}
-	return nil
 }

@@ -16,7 +16,7 @@ func gatewayEnrollment() spec.GatewayEnrollment {
 
 var uidGateway = measurement("mrenclave gateway v1")
 
-// TestCheckGateway checks the binding of a gateway's evidence (SPEC.md §16.2 G5): a
+// TestCheckGateway checks the binding of a gateway's evidence (SPEC.md §16.2 GW5): a
 // report over another enrollment (other TLS key, other ids) or tampered evidence is
 // refused, and only gateway policies admit it.
 func TestCheckGateway(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/splitbft/splitbft/attest"
+	"github.com/splitbft/splitbft/attest/gatewaycert"
 	"github.com/splitbft/splitbft/spec"
 )
 
@@ -48,14 +49,14 @@ func TestEnrollBinds(t *testing.T) {
 	if err := attest.CheckGateway(&e.Attestation, pol, v); err != nil {
 		t.Fatalf("seed %d: own attestation refused: %v", seed, err)
 	}
-	if err := attest.CheckGatewayCert(g, e.TLS.der); err != nil {
+	if err := gatewaycert.Check(g, e.TLS.der); err != nil {
 		t.Fatalf("seed %d: own certificate refused: %v", seed, err)
 	}
 	other, err := NewTLSIdentity(rnd, []string{"127.0.0.1"}, time.Unix(1.7e9, 0))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := attest.CheckGatewayCert(g, other.der); err == nil || !strings.Contains(err.Error(), "not the attested TLS key") {
+	if err := gatewaycert.Check(g, other.der); err == nil || !strings.Contains(err.Error(), "not the attested TLS key") {
 		t.Errorf("seed %d: another key's certificate: %v", seed, err)
 	}
 	for name, mod := range map[string]func(a *spec.GatewayAttestation){

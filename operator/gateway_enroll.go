@@ -15,7 +15,7 @@ import (
 // This file registers the gateways' client identities at formation (SPEC.md §16.2,
 // §13.4): each replica's gateway generates them inside itself and publishes its
 // attestation (GET /gateway-enrollment); every replica admits every gateway's
-// attestation (G1–G6) and Assemble registers the identities in Config.Clients.
+// attestation (GW1–GW6) and Assemble registers the identities in Config.Clients.
 
 // gatewayRole is the role name of gateway build policies in cluster.json.
 const gatewayRole = "gateway"
@@ -24,7 +24,7 @@ const gatewayRole = "gateway"
 const GatewayBuild = "gateway"
 
 // GatewayPolicyConfig returns the policy that admits gateway evidence (SPEC.md §16.2
-// G5): AllowDevInsecure and the template's build policies of role gateway, as
+// GW5): AllowDevInsecure and the template's build policies of role gateway, as
 // spec.RoleGateway policies. It is for attest.CheckGateway only, never a Config.
 func (t *Template) GatewayPolicyConfig() *spec.Config {
 	cfg := &spec.Config{AllowDevInsecure: t.AllowDevInsecure}
@@ -38,8 +38,8 @@ func (t *Template) GatewayPolicyConfig() *spec.Config {
 }
 
 // CheckGateway decides whether a, served for replica i, is admitted (SPEC.md §16.2):
-// its shape (G1–G4), its evidence under the gateway policies (G5), and its replica
-// and client ids as the template assigns them (G6).
+// its shape (GW1–GW4), its evidence under the gateway policies (GW5), and its replica
+// and client ids as the template assigns them (GW6).
 func (t *Template) CheckGateway(i uint64, a *spec.GatewayAttestation, v attest.Verifier) error {
 	g := &a.Enrollment
 	if i >= t.N || t.Replicas[i].Redis == "" {

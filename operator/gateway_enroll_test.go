@@ -97,7 +97,7 @@ func TestFormationRegistersGateways(t *testing.T) {
 	}
 }
 
-// TestFormationRefusesGateways: a peer's gateway attestation that breaks G2–G6 of
+// TestFormationRefusesGateways: a peer's gateway attestation that breaks GW2–GW6 of
 // SPEC.md §16.2 ends formation with an error that says why.
 func TestFormationRefusesGateways(t *testing.T) {
 	const seed = 22

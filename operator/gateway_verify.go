@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/splitbft/splitbft/attest"
+	"github.com/splitbft/splitbft/attest/gatewaycert"
 	"github.com/splitbft/splitbft/spec"
 )
 
@@ -22,7 +23,7 @@ type VerifiedGateway struct {
 
 // VerifyGateway checks replica i's gateway as a legacy client's operator must before
 // handing out its certificate (SPEC.md §16.2): the attestation replica i serves is
-// admitted (G1–G6), the configuration that f+1 replicas serve (FetchConfig) registers
+// admitted (GW1–GW6), the configuration that f+1 replicas serve (FetchConfig) registers
 // exactly its identities, and the certificate the gateway presents over TLS 1.3 is
 // signed by, and carries, the attested TLS key.
 func VerifyGateway(ctx context.Context, t *Template, i uint64, v attest.Verifier, timeout time.Duration) (*VerifiedGateway, error) {
@@ -51,7 +52,7 @@ func VerifyGateway(ctx context.Context, t *Template, i uint64, v attest.Verifier
 	if err != nil {
 		return nil, err
 	}
-	if err := attest.CheckGatewayCert(&a.Enrollment, der); err != nil {
+	if err := gatewaycert.Check(&a.Enrollment, der); err != nil {
 		return nil, err
 	}
 	return &VerifiedGateway{Attestation: a, CertPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
@@ -60,7 +61,7 @@ func VerifyGateway(ctx context.Context, t *Template, i uint64, v attest.Verifier
 
 // gatewayCert connects to the gateway at addr over TLS 1.3 and returns the certificate
 // it presents. The handshake accepts any certificate: the caller checks it against
-// the attestation (attest.CheckGatewayCert); nothing is sent over the connection.
+// the attestation (gatewaycert.Check); nothing is sent over the connection.
 func gatewayCert(ctx context.Context, addr string, timeout time.Duration) ([]byte, error) {
 	d := &tls.Dialer{NetDialer: &net.Dialer{Timeout: timeout},
 		Config: &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS13}} // checked against the attestation below

@@ -14,7 +14,7 @@ const RoleGateway Role = 3
 // DomainGatewayEnrollment separates the digest a gateway's evidence binds.
 const DomainGatewayEnrollment = "splitbft/v1/gateway-enrollment"
 
-// Limits of a GatewayEnrollment (SPEC.md §16.2 G2, G4).
+// Limits of a GatewayEnrollment (SPEC.md §16.2 GW2, GW4).
 const (
 	MaxGatewayClients = 256 // client identities per gateway
 	MaxTLSKeyBytes    = 256 // DER SubjectPublicKeyInfo of the TLS key (P-256: 91 bytes)
@@ -57,7 +57,7 @@ func (g *GatewayEnrollment) Registrations() []ClientConfig {
 	return out
 }
 
-// Check applies rules G1–G4 of SPEC.md §16.2 to g, using admit for Ed25519 key
+// Check applies rules GW1–GW4 of SPEC.md §16.2 to g, using admit for Ed25519 key
 // admission (§3.3; nil skips it). It does not look at evidence (package attest does).
 func (g *GatewayEnrollment) Check(admit KeyAdmitter) error {
 	n := len(g.ClientIDs)

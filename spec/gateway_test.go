@@ -5,7 +5,7 @@ import (
 	"testing"
 )
 
-// TestGatewayEnrollmentCheck applies each rule of SPEC.md §16.2 (G1–G4) to one
+// TestGatewayEnrollmentCheck applies each rule of SPEC.md §16.2 (GW1–GW4) to one
 // mutation of a valid enrollment.
 func TestGatewayEnrollmentCheck(t *testing.T) {
 	noSmall := func(k PublicKey) bool { return k != fakeKey(tagClient, 10) }
