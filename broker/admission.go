@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"slices"
@@ -186,7 +187,7 @@ func (r *Replica) configOps() [][]byte {
 	var ops [][]byte
 	for i, f := range r.adm.fresh {
 		as := slices.Clone(r.adm.atts[i])
-		slices.SortFunc(as, func(a, b spec.Attestation) int { return cmpU64(a.Body.Replica, b.Body.Replica) })
+		slices.SortFunc(as, func(a, b spec.Attestation) int { return cmp.Compare(a.Body.Replica, b.Body.Replica) })
 		adm := spec.Admission{Enrollment: f.Enrollment, Attestations: as[:r.cfg.Quorum()]}
 		ops = append(ops, spec.Encode(&spec.ConfigOp{Tag: spec.ConfigOpTag, Admit: []spec.Admission{adm}}))
 	}

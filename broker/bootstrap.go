@@ -2,6 +2,7 @@ package broker
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"slices"
 
@@ -150,7 +151,7 @@ func assemble(s Setup, enr [][3]spec.Enrollment, group spec.PublicKey) *spec.Con
 		cfg.Builds = buildsSeen(enr)
 	}
 	cfg.Clients = slices.Clone(s.Clients)
-	slices.SortFunc(cfg.Clients, func(a, b spec.ClientConfig) int { return cmpU64(a.ID, b.ID) })
+	slices.SortFunc(cfg.Clients, func(a, b spec.ClientConfig) int { return cmp.Compare(a.ID, b.ID) })
 	return cfg
 }
 
@@ -169,7 +170,7 @@ func buildsSeen(enr [][3]spec.Enrollment) []spec.BuildPolicy {
 	}
 	slices.SortFunc(out, func(a, b spec.BuildPolicy) int {
 		if a.Role != b.Role {
-			return cmpU64(a.Role, b.Role)
+			return cmp.Compare(a.Role, b.Role)
 		}
 		return bytes.Compare(a.Build, b.Build)
 	})
@@ -228,14 +229,4 @@ func lastStatus(outs []spec.Output) (spec.Status, bool) {
 		return st, false
 	}
 	return st, spec.Decode(outs[len(outs)-1].Body, &st, spec.MaxBodyBytes(spec.KindStatus)) == nil
-}
-
-func cmpU64(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }

@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"cmp"
 	"slices"
 
 	"github.com/splitbft/splitbft/spec"
@@ -97,7 +98,7 @@ func (r *Replica) pendingSorted() []*pendingReq {
 	for _, p := range r.pending {
 		out = append(out, p)
 	}
-	slices.SortFunc(out, func(a, b *pendingReq) int { return cmpU64(a.req.Body.Client, b.req.Body.Client) })
+	slices.SortFunc(out, func(a, b *pendingReq) int { return cmp.Compare(a.req.Body.Client, b.req.Body.Client) })
 	return out
 }
 

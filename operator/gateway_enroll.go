@@ -1,6 +1,7 @@
 package operator
 
 import (
+	"cmp"
 	"context"
 	"crypto/ed25519"
 	"fmt"
@@ -88,18 +89,8 @@ func (t *Template) registerClients(gw []spec.ClientConfig) ([]spec.ClientConfig,
 		return nil, fmt.Errorf("operator: gateway identities %v registered, the template assigns %v", ids, want)
 	}
 	out := append(t.ClientConfigs(), gw...)
-	slices.SortFunc(out, func(a, b spec.ClientConfig) int { return cmpUint(a.ID, b.ID) })
+	slices.SortFunc(out, func(a, b spec.ClientConfig) int { return cmp.Compare(a.ID, b.ID) })
 	return out, nil
-}
-
-func cmpUint(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // GatherGateways returns the registrations of every gateway's identities: own (this

@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"bytes"
+	"cmp"
 	"slices"
 
 	"github.com/splitbft/splitbft/spec"
@@ -142,23 +143,13 @@ func (c *collector) group(seq uint64) ([][]byte, spec.Digest, bool) {
 			keys = append(keys, k)
 		}
 	}
-	slices.SortFunc(keys, func(a, b vd) int { return cmpView(b.view, a.view) })
+	slices.SortFunc(keys, func(a, b vd) int { return cmp.Compare(b.view, a.view) })
 	for _, k := range keys {
 		if cert := c.pick(c.members(seq, k.view, k.d), c.commitValid); cert != nil {
 			return cert, k.d, true
 		}
 	}
 	return nil, spec.Digest{}, false
-}
-
-func cmpView(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // pick returns the first valid candidate of each replica, lowest replicas first, q of
