@@ -112,6 +112,21 @@ func epochCases(r spec.Role) []Case {
 				g.Final(inEC(g.EpochChange(g.NextConfig(5, s, func(c *spec.Config) { c.Window = 32 }), voters...)))
 				g.Reject(spec.CodeBadConfig)
 			}},
+		{Name: "EC3-no-batch", Rule: "EC3", Replica: 1,
+			Comment: "an epoch change starting at 0, the start of epoch 0: an epoch ends after a batch of its own (StartSeq > cfg.StartSeq)",
+			Build: func(g *Gen) {
+				g.Final(inEC(g.EpochChange(g.NextConfig(0, s, nil), voters...)))
+				g.Reject(spec.CodeBadConfig)
+			}},
+		{Name: "EC3-same-start", Rule: "EC3", Replica: 1,
+			Comment: "epoch 1 starts at 5; an epoch change to epoch 2 also starting at 5 is bad-config",
+			Build: func(g *Gen) {
+				next := g.NextConfig(5, s, nil)
+				g.Setup(inEC(g.EpochChange(next, voters...)))
+				g.Enter(next)
+				g.Final(inEC(g.EpochChange(g.NextConfig(5, s, nil), voters...)))
+				g.Reject(spec.CodeBadConfig)
+			}},
 		{Name: "EC3-below-stable", Rule: "EC3", Replica: 1,
 			Comment: "(8, S) is stable; an epoch change starting at 5 < h is bad-config",
 			Build: func(g *Gen) {

@@ -56,15 +56,8 @@ func (g *Gen) proposalOp(p spec.ConfigProposal) spec.Batch {
 }
 
 // boundaryNext is the configuration an exec computes when the batch at seq 1 held only
-// client 100's accepted config operation at ts 1 (SPEC.md §17.2, §17.3): base with
-// the change, Epoch 1, Prev the genesis digest, StartSeq 1, StartState the digest of
-// the snapshot after seq 1 (an empty kv and client 100's result "1").
-func (g *Gen) boundaryNext(change func(*spec.Config)) *spec.Config {
-	snap := spec.Snapshot{Seq: 1, App: spec.Encode(&spec.KVSnapshot{}), Clients: []spec.ClientEntry{
-		{Client: g.clients[0].ID, Timestamp: 1, Results: []spec.Result{{Status: spec.StatusOK, Value: []byte("1")}}},
-	}}
-	return g.NextConfig(1, spec.StateDigest(spec.Encode(&snap)), change)
-}
+// client 100's accepted config operation at ts 1 (Fixture.boundaryNextAt1).
+func (g *Gen) boundaryNext(change func(*spec.Config)) *spec.Config { return g.boundaryNextAt1(change) }
 
 // vote signs replica r's EPOCH-VOTE for next.
 func (g *Gen) vote(next *spec.Config, r uint64) spec.EpochVote {

@@ -10,7 +10,7 @@ import (
 // one that retires the compartment (every later input is then rejected, A0).
 func (w *world) epochChange() spec.Input {
 	k := w.fx.Params.K
-	start := w.h + k*w.rng.Uint64N(3)
+	start := w.h + k*(1+w.rng.Uint64N(2)) // above h and the epoch's start (EC3)
 	state := spec.Hash("splitbft/v1/differential-epoch-state", spec.U64(start))
 	var mod func(*spec.Config)
 	m := w.pick(55, 5, 6, 6, 6, 6, 6, 6, 4)

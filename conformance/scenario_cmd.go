@@ -14,6 +14,7 @@ type scenarioEnv struct {
 	fx      *Fixture
 	batches map[string]spec.Batch
 	vcs     map[string]spec.ViewChange
+	next    *spec.Config // the configuration the last epoch command names (epoch.go)
 }
 
 // args are a command's key=value arguments.
@@ -52,6 +53,16 @@ func (e *scenarioEnv) command(line string) (spec.Input, bool, error) {
 			return spec.Input{}, false, fmt.Errorf("no view-change %q", name)
 		}
 		return In(spec.KindViewChange, &vc), true, nil
+	case "admit":
+		return spec.Input{}, false, e.defineAdmission(name, a)
+	case "enter":
+		return spec.Input{}, false, e.enter()
+	case "epoch-change":
+		in, err := e.epochChange(a)
+		return in, err == nil, err
+	case "epoch-vote":
+		in, err := e.epochVote(a)
+		return in, err == nil, err
 	}
 	in, err := e.message(f[0], a)
 	return in, err == nil, err

@@ -27,7 +27,7 @@ func (e *Exec) checkEpochChange(ec *spec.EpochChange) (*spec.Config, uint64) {
 	if next.Epoch != e.cfg.Epoch+1 || next.Prev != e.cd { // EC2
 		return nil, spec.CodeStale
 	}
-	if !sameFrame(e.cfg, &next) || next.StartSeq < e.ck.h { // EC3
+	if !sameFrame(e.cfg, &next) || next.StartSeq <= e.cfg.StartSeq || next.StartSeq < e.ck.h { // EC3
 		return nil, spec.CodeBadConfig
 	}
 	nd := spec.ConfigDigest(&next)

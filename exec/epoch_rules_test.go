@@ -132,8 +132,10 @@ func TestEpochChangeRules(t *testing.T) {
 	c.setConfig(good)
 	low := c.epochChange(c.successor(3, st, nil), 0, 1, 2)
 	expectReject(t, x, in(spec.KindEpochChange, &low), spec.CodeBadConfig) // EC3: StartSeq < h
-	ok := c.epochChange(c.successor(5, st, nil), 0, 1, 2)
-	expectAccept(t, x, in(spec.KindEpochChange, &ok)) // StartSeq == h is fine
+	same := c.epochChange(c.successor(5, st, nil), 0, 1, 2)
+	expectReject(t, x, in(spec.KindEpochChange, &same), spec.CodeBadConfig) // EC3: an epoch ends after a batch of its own
+	ok := c.epochChange(c.successor(6, st, nil), 0, 1, 2)
+	expectAccept(t, x, in(spec.KindEpochChange, &ok)) // above the epoch's start and h
 }
 
 // TestAttestRules: AT1–AT3 with the default evidence check (no report verifier).

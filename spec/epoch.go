@@ -137,8 +137,8 @@ func VerifyEpochChange(prev *Config, prevDigest Digest, h uint64, ec *EpochChang
 	if next.Epoch != prev.Epoch+1 || next.Prev != prevDigest {
 		return nil, fmt.Errorf("%w: EC2: epoch %d does not follow epoch %d", ErrEpoch, next.Epoch, prev.Epoch)
 	}
-	if !sameFrame(prev, &next) || next.StartSeq < h {
-		return nil, fmt.Errorf("%w: EC3: epoch %d changes n, f, name, K, L or the group key, or starts below %d", ErrEpoch, next.Epoch, h)
+	if !sameFrame(prev, &next) || next.StartSeq <= prev.StartSeq || next.StartSeq < h {
+		return nil, fmt.Errorf("%w: EC3: epoch %d changes n, f, name, K, L or the group key, or does not start after epoch %d's start and at or above %d", ErrEpoch, next.Epoch, prev.Epoch, h)
 	}
 	nd := ConfigDigest(&next)
 	if uint64(len(ec.Votes)) != uint64(prev.Quorum()) {

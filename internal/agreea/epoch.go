@@ -19,7 +19,7 @@ func CheckEpochChange(cfg *spec.Config, cd spec.Digest, h uint64, ec *spec.Epoch
 	if next.Epoch != cfg.Epoch+1 || next.Prev != cd {
 		return nil, spec.CodeStale // EC2
 	}
-	if !keepsFrame(cfg, &next) || next.StartSeq < h {
+	if !keepsFrame(cfg, &next) || next.StartSeq <= cfg.StartSeq || next.StartSeq < h {
 		return nil, spec.CodeBadConfig // EC3
 	}
 	if !votesCertify(cfg, cd, spec.ConfigDigest(&next), ec.Votes, workers) {
