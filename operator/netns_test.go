@@ -38,6 +38,37 @@ func TestNamespaceCluster(t *testing.T) {
 	}
 }
 
+// TestNamespaceRejoin is TestRejoinProcesses across network namespaces (issue 13): a
+// backup replica's processes are killed with SIGKILL while a checked workload runs and
+// started again with the same command inside its namespace; it fetches the chain from
+// its peers over the bridge, has fresh compartments admitted in epoch 1 and catches up,
+// and all four replicas then agree on a checkpoint of that epoch.
+func TestNamespaceRejoin(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts 16 processes in network namespaces; skipped in -short mode")
+	}
+	lab := newNetnsLab(t)
+	pc := &procCluster{t: t, wrap: lab.wrap}
+	pc.start(4, "--hosts", strings.Join(lab.addrs, ","), "--base-port", "7000")
+	pc.workload(23, 160, func(i int) {
+		if i != 50 {
+			return
+		}
+		pgid := pc.reps[3].Process.Pid
+		killGroup(pc.reps[3])
+		waitGroupGone(t, pgid)
+		pc.reps[3] = pc.spawn(3, "replica-3-restart.log", pc.replicaCmd(3)...)
+	})
+	all := []int{0, 1, 2, 3}
+	pc.waitEpoch(all, 1, time.Now().Add(60*time.Second))
+	seq, digests := pc.agreeingCheckpoint(all, 1, time.Now().Add(60*time.Second))
+	for _, i := range all {
+		if digests[i] != digests[0] {
+			t.Fatalf("checkpoint %d: replicas disagree on the state digest: %v", seq, digests)
+		}
+	}
+}
+
 // netnsLab is the namespaces of one test run: replica i in ns[i] with address
 // addrs[i], and a hub namespace holding the bridge and the client.
 type netnsLab struct {
