@@ -96,7 +96,7 @@ func TestEpochChangeLast(t *testing.T) {
 		{"committed below StartSeq", []uint64{1}, 3, false, 3},
 		{"committed at StartSeq", []uint64{1, 2}, 2, false, 2},
 		{"committed above StartSeq", []uint64{1, 4}, 2, false, 2},
-		{"StartSeq 0 after commits", []uint64{3}, 0, false, 0},
+		{"StartSeq 1 (the least, EC3) after commits", []uint64{3}, 1, false, 1},
 		{"retired keeps its last", []uint64{1, 4}, 2, true, 4},
 	}
 	for i, c := range cases {

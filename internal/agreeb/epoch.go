@@ -23,7 +23,9 @@ func (c *Cluster) CheckEpochChange(ec *spec.EpochChange, h uint64) (*Cluster, ui
 	if next.Epoch <= c.Cfg.Epoch || next.Epoch-c.Cfg.Epoch != 1 || next.Prev != c.CD {
 		return nil, spec.CodeStale
 	}
-	if !c.sameFrame(next) || next.StartSeq < h { // EC3
+	// EC3: the frame is kept, and the epoch starts after this epoch's start (this
+	// epoch ends after a batch of its own) and at or above h.
+	if !c.sameFrame(next) || next.StartSeq <= c.Cfg.StartSeq || next.StartSeq < h {
 		return nil, spec.CodeBadConfig
 	}
 	nc := NewCluster(next)

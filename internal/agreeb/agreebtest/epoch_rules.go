@@ -14,7 +14,8 @@ import (
 // with K1/K2 of §5.1.
 
 // EpochCase is an epoch change, built on a configured compartment of replica 2
-// in epoch 0 (whose own state the setup may advance), that fails exactly one line.
+// in epoch 0 (whose state, its epoch included, the setup may advance), that fails
+// exactly one line.
 type EpochCase struct {
 	Name  string
 	Setup func(w *World) spec.EpochChange
@@ -27,6 +28,15 @@ func nextWith(w *World, mut func(*spec.Config)) spec.EpochChange {
 	next := w.NextConfig(3, Digest(0x33))
 	mut(&next)
 	return w.EpochChange(&next)
+}
+
+// acceptNext delivers the epoch change to NextConfig(start, state), checks that it
+// is accepted without output and returns the new configuration (not yet entered).
+func (w *World) acceptNext(start uint64, state spec.Digest) *spec.Config {
+	w.T.Helper()
+	next := w.NextConfig(start, state)
+	w.ExpectOutputs(w.MustAccept(Input(spec.KindEpochChange, Ptr(w.EpochChange(&next)))), nil)
+	return &next
 }
 
 // withVotes returns the epoch change to NextConfig(3, Digest(0x33)) with the
@@ -99,6 +109,13 @@ func epochConfigCases() []EpochCase {
 		{"EC3 StartSeq below h", func(w *World) spec.EpochChange {
 			w.MakeStable(4)
 			return nextWith(w, func(c *spec.Config) { c.StartSeq = 3 })
+		}, spec.CodeBadConfig},
+		{"EC3 StartSeq at epoch 0's start", func(w *World) spec.EpochChange {
+			return nextWith(w, func(c *spec.Config) { c.StartSeq = 0 }) // h = cfg.StartSeq = 0
+		}, spec.CodeBadConfig},
+		{"EC3 StartSeq at epoch 1's start", func(w *World) spec.EpochChange {
+			w.Enter(w.acceptNext(3, Digest(0x33)))
+			return nextWith(w, func(*spec.Config) {}) // epoch 2 starting at 3, h = 3
 		}, spec.CodeBadConfig},
 		{"EC3 before EC4", func(w *World) spec.EpochChange {
 			next := w.NextConfig(3, Digest(0x33))
