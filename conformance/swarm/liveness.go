@@ -147,7 +147,7 @@ func (s *sim) proposeOutstanding(force bool) {
 		}
 		var b spec.Batch
 		for _, q := range reqs {
-			k := [3]uint64{r, nd.status.View, q.client<<32 | q.ts}
+			k := [3]uint64{r, nd.status.View | nd.epoch<<40, q.client<<32 | q.ts}
 			if s.live.proposed[k] && !force {
 				continue
 			}

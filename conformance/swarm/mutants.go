@@ -113,7 +113,7 @@ func (m *prepSecondDigest) step(s *sim, nd *node, inputs []spec.Input) (stepResu
 		}
 		sl, b, _ := slotOf(in.Kind, in.Body)
 		k := slotKey{sl.View, sl.Seq, sl.Digest}
-		if m.signed[k] || spec.BatchDigest(&b) != sl.Digest || len(b.Requests) == 0 || !s.batchValid(&batchInfo{b: b}) {
+		if m.signed[k] || spec.BatchDigest(&b) != sl.Digest || len(b.Requests) == 0 || !s.batchValid(&batchInfo{b: b}, nd.epoch) {
 			continue
 		}
 		m.signed[k] = true
