@@ -225,6 +225,42 @@ func (s *sim) padAttestation(a *admission) {
 	}
 }
 
+// openAdmissions returns the admissions of restarted enclaves that are not yet
+// configured in the latest epoch.
+func (s *sim) openAdmissions() []*admission {
+	var out []*admission
+	for r := range s.nodes {
+		for _, nd := range s.nodes[r] {
+			if nd.adm != nil && nd.restarted {
+				out = append(out, nd.adm)
+			}
+		}
+	}
+	return out
+}
+
+// fairAdmit is a correct broker's admission (liveness phase): every exec of the
+// latest configuration is asked to attest, and the admission is submitted once q did.
+func (s *sim) fairAdmit() {
+	for _, a := range s.openAdmissions() {
+		if a.admitted {
+			continue // its epoch is certified; an exec waits for a share
+		}
+		if a.epoch != s.latest() {
+			a.reset(s.latest())
+		}
+		for r := range s.cfg.N {
+			if _, ok := a.atts[r]; !ok && len(a.atts) < s.quorum() {
+				s.step++
+				s.askAttest(a, r)
+			}
+		}
+		if !a.submitted {
+			s.submitAdmission(a, s.quorum())
+		}
+	}
+}
+
 // byzExecs returns the Byzantine execs the latest configuration enrols.
 func (s *sim) byzExecs() []*node {
 	var out []*node
