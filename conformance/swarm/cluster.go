@@ -86,16 +86,17 @@ func (a *recApp) take() []string {
 type node struct {
 	id        enclaveID
 	build     string
-	inst      *instance  // the enclave (Twins: instance A)
-	twin      *instance  // Twins: instance B of the same identity, else nil
-	byz       *byzantine // non-nil: a Byzantine enclave
-	mut       mutant     // non-nil: a mutant build wrapping inst
-	restarted bool       // replaced by a fresh enclave whose keys are not in the configuration, or out of it
-	retired   bool       // its slot was given to another enclave in a later epoch
-	adm       *admission // a restarted enclave's way back in (nil: forked, or none)
-	epoch     uint64     // the epoch of the configuration it runs
-	gen       uint64     // generation: 0 at bootstrap, +1 per restart
-	silenced  bool       // liveness phase: a faulty enclave that no longer runs
+	inst      *instance      // the enclave (Twins: instance A)
+	twin      *instance      // Twins: instance B of the same identity, else nil
+	byz       *byzantine     // non-nil: a Byzantine enclave
+	mut       mutant         // non-nil: a mutant build wrapping inst
+	restarted bool           // replaced by a fresh enclave whose keys are not in the configuration, or out of it
+	retired   bool           // its slot was given to another enclave in a later epoch
+	adm       *admission     // a restarted or rejuvenated enclave's way back in (nil: forked, or none)
+	fresh     *freshInstance // rejuvenation: the fresh instance waiting for its admission
+	epoch     uint64         // the epoch of the configuration it runs
+	gen       uint64         // generation: 0 at bootstrap, +1 per restart
+	silenced  bool           // liveness phase: a faulty enclave that no longer runs
 	status    spec.Status
 	shadow    *execShadow // exec: the oracles' model of its commit quorums
 	key       ed25519.PrivateKey

@@ -78,18 +78,26 @@ func (s *sim) onNewEpoch(prev epochInfo, c *spec.Config) {
 
 // enrolled reports whether nd's current enclave holds its slot in cfg (F3: role,
 // replica, signing and box keys).
-func enrolled(cfg *spec.Config, nd *node) bool {
-	b := cfg.Replicas[nd.id.Replica].Slot(nd.id.Role).Body
-	return string(b.SignKey[:]) == string(nd.key.Public().(ed25519.PublicKey)) &&
-		(nd.id.Role != spec.RoleExec || b.BoxKey == boxPublic(nd.box))
+func enrolled(cfg *spec.Config, nd *node) bool { return holds(cfg, nd.id, nd.key, nd.box) }
+
+// holds reports whether the slot id of cfg holds the keys (key, box) (F3).
+func holds(cfg *spec.Config, id enclaveID, key ed25519.PrivateKey, box [32]byte) bool {
+	b := cfg.Replicas[id.Replica].Slot(id.Role).Body
+	return string(b.SignKey[:]) == string(key.Public().(ed25519.PublicKey)) &&
+		(id.Role != spec.RoleExec || b.BoxKey == boxPublic(box))
 }
 
 // followEpoch updates one slot for the latest epoch: a fresh enclave admitted in it
-// is configured (an exec once a share reaches it); an enclave it no longer enrols is
-// out of the configuration (it retires when the epoch change reaches it) and is no
-// longer held to the protocol.
+// is configured (an exec once a share reaches it) and a rejuvenated one takes over
+// from its predecessor, which retires; an enclave it no longer enrols is out of the
+// configuration (it retires when the epoch change reaches it) and is no longer held
+// to the protocol. Attestations of admissions still open bind the old digest: they
+// are collected anew.
 func (s *sim) followEpoch(nd *node) {
-	if enrolled(s.cfg, nd) {
+	switch {
+	case nd.fresh != nil && holds(s.cfg, nd.id, nd.fresh.key, nd.fresh.box):
+		s.takeOver(nd)
+	case enrolled(s.cfg, nd):
 		if nd.byz != nil {
 			nd.epoch = s.latest() // (what it signs is labelled with the latest epoch)
 		}
@@ -97,14 +105,12 @@ func (s *sim) followEpoch(nd *node) {
 			nd.adm.admitted = true
 			s.configureAdmitted(nd)
 		}
-		return
-	}
-	if !nd.restarted {
+	case !nd.restarted:
 		s.logf("  %s is replaced in epoch %d: out of the configuration", nd.id, s.cfg.Epoch)
-		nd.restarted, nd.byz, nd.mut, nd.retired = true, nil, nil, true
+		nd.restarted, nd.byz, nd.mut, nd.retired, nd.fresh = true, nil, nil, true, nil
 	}
-	if nd.adm != nil && nd.adm.epoch != s.latest() {
-		nd.adm.reset(s.latest()) // attestations bind the old digest: collect them anew
+	if nd.adm != nil && !nd.adm.admitted && nd.adm.epoch != s.latest() {
+		nd.adm.reset(s.latest())
 	}
 }
 

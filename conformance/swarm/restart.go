@@ -18,6 +18,20 @@ func (s *sim) actRestart() {
 	if s.restarts >= s.p.Restarts {
 		return
 	}
+	if s.rng.IntN(2) == 0 { // proactive recovery of a correct enclave
+		var ok []*node
+		for r := range s.nodes {
+			for _, nd := range s.nodes[r] {
+				if nd.correct() && nd.fresh == nil && nd.adm == nil {
+					ok = append(ok, nd)
+				}
+			}
+		}
+		if len(ok) > 0 {
+			s.rejuvenate(ok[s.rng.IntN(len(ok))])
+		}
+		return
+	}
 	var cands []*node
 	for r := range s.nodes {
 		for role, nd := range s.nodes[r] {
@@ -68,7 +82,7 @@ func (s *sim) restart(nd *node) {
 		return
 	}
 	old := nd.key
-	nd.inst, nd.twin, nd.twinApp, nd.byz, nd.mut, nd.restarted, nd.adm = in, nil, nil, nil, nil, true, nil
+	nd.inst, nd.twin, nd.twinApp, nd.byz, nd.mut, nd.restarted, nd.adm, nd.fresh = in, nil, nil, nil, nil, true, nil, nil
 	nd.key, nd.box = enclaveKeys(seed)
 	nd.shadow = nil
 	if nd.id.Role == spec.RoleExec {

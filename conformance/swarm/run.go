@@ -58,7 +58,9 @@ type Stats struct {
 	ByzMessages   int
 	Restarts      int
 	Epochs        int // epoch changes certified (SPEC §17)
-	Admitted      int // restarted enclaves admitted and configured in a new epoch
+	Admitted      int // restarted or rejuvenated enclaves admitted and configured in a new epoch
+	Rejuvenations int // fresh instances started next to a running correct enclave (proactive recovery)
+	Retired       int // replaced instances that accepted the epoch change and then rejected as retired
 	Partitions    int
 	Transfers     int    // state transfers completed by correct execs
 	Completed     int    // client requests completed

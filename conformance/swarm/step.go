@@ -146,9 +146,10 @@ func (s *sim) routeOutputs(nd *node, og origin, outs []spec.Output) {
 			}
 			s.emit(nd.id, og, o.Kind, o.Body, o.To.Replicas)
 		case spec.KindEpochChange:
-			s.emit(nd.id, og, o.Kind, o.Body, o.To.Replicas)
-			if e, ok := changeEpoch(o.Body); ok && og == fromCorrect {
-				s.checkAdoption(nd, nd.epoch, e, o.Body)
+			cur, inst := nd.epoch, nd.inst
+			s.emit(nd.id, og, o.Kind, o.Body, o.To.Replicas) // may hand the slot to a fresh instance
+			if e, ok := changeEpoch(o.Body); ok && og == fromCorrect && nd.inst == inst {
+				s.checkAdoption(nd, cur, e, o.Body)
 				s.adopt(nd, e)
 			}
 		case spec.KindAttestation:
