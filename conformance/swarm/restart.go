@@ -164,8 +164,8 @@ func (s *sim) dealOwn(nd *node, enr spec.EnrollmentBody) []spec.GroupKeyShare {
 	return nil
 }
 
-// restartedStep runs a restarted enclave; what it emits goes into the pool marked as
-// such.
+// restartedStep runs a restarted enclave (or one out of the configuration); what it
+// emits goes into the pool marked as such.
 func (s *sim) restartedStep(nd *node, inputs []spec.Input) {
 	out, raw, ok := s.runInstance(nd.inst, inputs)
 	if !ok {
@@ -179,5 +179,9 @@ func (s *sim) restartedStep(nd *node, inputs []spec.Input) {
 		nd.status = st
 	}
 	s.logStep(nd, inputs, nil)
-	s.routeOutputs(nd, fromRestarted, out.Outputs)
+	og := fromRestarted
+	if nd.retired { // keys valid in the epochs before it was replaced: held to nothing, like a Byzantine one
+		og = fromByzantine
+	}
+	s.routeOutputs(nd, og, out.Outputs)
 }
