@@ -211,20 +211,6 @@ func (s *sim) bogusAdmission() {
 	s.submitAdmission(a, len(a.atts))
 }
 
-// padAttestation is the mutant's broken threshold: an attestation signed with the key
-// of an exec of the latest configuration that has not attested.
-func (s *sim) padAttestation(a *admission) {
-	for r := range s.cfg.N {
-		ex := s.nodes[r][spec.RoleExec]
-		if _, ok := a.atts[r]; !ok && enrolled(s.cfg, ex) {
-			body := spec.AttestationBody{Enrollment: a.digest, Replica: r}
-			a.atts[r] = spec.Attestation{Body: body, Sig: s.sign(ex.key, spec.DomainAttest, &body)}
-			s.stats.MutantActs++
-			return
-		}
-	}
-}
-
 // openAdmissions returns the admissions of restarted enclaves that are not yet
 // configured in the latest epoch.
 func (s *sim) openAdmissions() []*admission {
