@@ -35,6 +35,8 @@ func (s *sim) adversaryStep() {
 		s.actPartition()
 	case actRetransmit:
 		s.actRetransmit()
+	case actAdmit:
+		s.actAdmit()
 	}
 	s.healPartition(s.step)
 	if s.step >= s.episode.until {
@@ -282,7 +284,7 @@ func (s *sim) actClientBatch() bool {
 	var reqs []request
 	retry := s.rng.IntN(6) == 0
 	for _, r := range s.outstanding() {
-		k := [3]uint64{to, view, r.client<<32 | r.ts}
+		k := [3]uint64{to, view | s.nodes[to][spec.RolePrep].epoch<<40, r.client<<32 | r.ts}
 		if retry || !s.handed[k] {
 			s.handed[k] = true
 			reqs = append(reqs, r)

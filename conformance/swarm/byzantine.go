@@ -122,7 +122,13 @@ func (s *sim) byzOutput(nd *node, o spec.Output) {
 		}
 		s.replyOut(nd, fromByzantine, o.Body)
 		return
-	case spec.KindStatus, spec.KindReject, spec.KindGroupKeyShares, spec.KindTransferSummary:
+	case spec.KindAttestation:
+		s.noteAttestation(nd, fromByzantine, o.Body)
+		return
+	case spec.KindGroupKeyShares:
+		s.noteShares(s.maybeSpoilShares(o.Body))
+		return
+	case spec.KindStatus, spec.KindReject, spec.KindTransferSummary:
 		return
 	}
 	s.byzEmit(nd, o.Kind, o.Body, o.To.Replicas)
@@ -141,6 +147,22 @@ func (s *sim) byzOutput(nd *node, o spec.Output) {
 			s.byzEmit(nd, k, body, o.To.Replicas)
 		}
 	}
+}
+
+// maybeSpoilShares has a Byzantine dealer spoil the group key shares it deals half
+// the time (the new exec must then try another dealer's, SPEC §17.4 step 3).
+func (s *sim) maybeSpoilShares(body []byte) []byte {
+	var gs spec.GroupKeyShares
+	if s.rng.IntN(2) == 0 || spec.Decode(body, &gs, spec.MaxBodyBytes(spec.KindGroupKeyShares)) != nil {
+		return body
+	}
+	for i := range gs.Shares {
+		if len(gs.Shares[i].Sealed) > 0 {
+			gs.Shares[i].Sealed = append([]byte(nil), gs.Shares[i].Sealed...)
+			gs.Shares[i].Sealed[0] ^= 1
+		}
+	}
+	return spec.Encode(&gs)
 }
 
 // byzEmit puts a Byzantine enclave's message into the pool.

@@ -17,10 +17,13 @@ type opKey struct{ client, ts uint64 }
 type swarmClient struct {
 	id         client.Identity
 	sess       *client.Session
-	replyAEADs []cipher.AEAD // per replica, under the pairwise reply key (SPEC §12.3)
-	issued     int           // requests prepared
-	done       int           // requests completed
-	lastDone   int           // s.step of the last completion
+	replyAEADs [][]cipher.AEAD // per epoch and replica, under the pairwise reply key (SPEC §12.3)
+	outOps     [][]byte        // the plaintexts of the outstanding request (re-sealed at an epoch change)
+	admin      bool            // the brokers' client: config operations only, not in the history
+	carrying   *admission      // admin: the admission its outstanding request carries
+	issued     int             // requests prepared
+	done       int             // requests completed
+	lastDone   int             // s.step of the last completion
 }
 
 // request is a client REQUEST in the adversary's hands.
@@ -30,22 +33,30 @@ type request struct {
 	ts     uint64
 }
 
-// addClient registers a session for identity id.
-func (s *sim) addClient(id client.Identity) error {
+// addClient registers a session for identity id (the admin client if admin).
+func (s *sim) addClient(id client.Identity, admin bool) error {
 	sess, err := client.NewSession(s.cfg, id, conformance.Stream("swarm-client-nonces", s.opt.Seed*131+id.ID))
 	if err != nil {
 		return err
 	}
-	c := &swarmClient{id: id, sess: sess}
-	for r := range s.cfg.N {
-		aead, err := replyAEAD(id.BoxPrivate, s.cfg.Replicas[r].Exec.Body.BoxKey, s.cd, id.ID, r)
-		if err != nil {
-			return err
-		}
-		c.replyAEADs = append(c.replyAEADs, aead)
+	c := &swarmClient{id: id, sess: sess, admin: admin}
+	if err := c.addReplyKeys(s.cfg, s.cd); err != nil {
+		return err
 	}
-	s.clients = append(s.clients, c)
+	if admin {
+		s.admin = c
+	} else {
+		s.clients = append(s.clients, c)
+	}
 	return nil
+}
+
+// allClients returns the clients and the admin client.
+func (w *world) allClients() []*swarmClient {
+	if w.admin == nil {
+		return w.clients
+	}
+	return append(w.clients[:len(w.clients):len(w.clients)], w.admin)
 }
 
 // issue makes client c prepare its next request: each operation is a put of a fresh
@@ -77,6 +88,7 @@ func (s *sim) issue(c *swarmClient) {
 		s.fail("confidentiality", "client %d's REQUEST carries plaintext", c.id.ID)
 	}
 	c.issued++
+	c.outOps = ops
 	s.recordCall(c.id.ID, ts, ops)
 	s.requests = append(s.requests, request{raw: raw, client: c.id.ID, ts: ts})
 	s.logf("  client %d issues ts %d (%d ops)", c.id.ID, ts, nops)
@@ -105,7 +117,7 @@ func (s *sim) replyOut(nd *node, og origin, body []byte) {
 			s.fail("output-shape", "%s replied as replica %d", nd.id, r.Replica)
 			return
 		}
-		res, err := s.openReply(c, &r)
+		res, err := s.openReply(c, &r, nd.epoch)
 		if err != nil {
 			s.fail("client-safety", "%s sealed a reply its client cannot open: %v", nd.id, err)
 			return
@@ -118,12 +130,13 @@ func (s *sim) replyOut(nd *node, og origin, body []byte) {
 	}
 }
 
-// openReply opens a reply with the client's pairwise key for the replying replica.
-func (w *world) openReply(c *swarmClient, r *spec.Reply) (string, error) {
-	if r.Replica >= w.cfg.N {
-		return "", fmt.Errorf("replica %d out of range", r.Replica)
+// openReply opens a reply sealed in epoch e with the client's pairwise key for the
+// replying replica.
+func (w *world) openReply(c *swarmClient, r *spec.Reply, e uint64) (string, error) {
+	if r.Replica >= w.cfg.N || e >= uint64(len(c.replyAEADs)) {
+		return "", fmt.Errorf("replica %d or epoch %d out of range", r.Replica, e)
 	}
-	pt, err := c.replyAEADs[r.Replica].Open(nil, r.Nonce[:], r.Ciphertext, replyAD(w.cd, r, r.Replica))
+	pt, err := c.replyAEADs[e][r.Replica].Open(nil, r.Nonce[:], r.Ciphertext, replyAD(w.epochs[e].cd, r, r.Replica))
 	if err != nil {
 		return "", err
 	}
@@ -136,7 +149,7 @@ func (w *world) openReply(c *swarmClient, r *spec.Reply) (string, error) {
 
 // clientByID returns the client with that id, or nil.
 func (w *world) clientByID(id uint64) *swarmClient {
-	for _, c := range w.clients {
+	for _, c := range w.allClients() {
 		if c.id.ID == id {
 			return c
 		}
@@ -152,7 +165,13 @@ func (s *sim) handReply(rd replyDelivery) {
 	if err != nil || !done {
 		return
 	}
-	s.checkAccepted(c.id.ID, comp.Timestamp, comp.Results)
+	s.checkResults(c.id.ID, comp.Timestamp, comp.Results)
+	if c.admin {
+		s.logf("  admin completes ts %d", comp.Timestamp)
+		s.adminDone()
+		return
+	}
+	s.recordReturn(c.id.ID, comp.Timestamp, comp.Results)
 	c.done++
 	c.lastDone = s.step
 	s.stats.Completed++
@@ -165,7 +184,7 @@ func (s *sim) handReply(rd replyDelivery) {
 // outstanding returns the requests the clients are waiting for.
 func (w *world) outstanding() []request {
 	var out []request
-	for _, c := range w.clients {
+	for _, c := range w.allClients() {
 		if raw, ts, ok := c.sess.Outstanding(); ok {
 			out = append(out, request{raw: raw, client: c.id.ID, ts: ts})
 		}

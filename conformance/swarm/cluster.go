@@ -86,13 +86,17 @@ func (a *recApp) take() []string {
 type node struct {
 	id        enclaveID
 	build     string
-	inst      *instance  // the enclave (Twins: instance A)
-	twin      *instance  // Twins: instance B of the same identity, else nil
-	byz       *byzantine // non-nil: a Byzantine enclave
-	mut       mutant     // non-nil: a mutant build wrapping inst
-	restarted bool       // replaced by a fresh enclave whose keys are not in the configuration
-	gen       uint64     // generation: 0 at bootstrap, +1 per restart
-	silenced  bool       // liveness phase: a faulty enclave that no longer runs
+	inst      *instance      // the enclave (Twins: instance A)
+	twin      *instance      // Twins: instance B of the same identity, else nil
+	byz       *byzantine     // non-nil: a Byzantine enclave
+	mut       mutant         // non-nil: a mutant build wrapping inst
+	restarted bool           // replaced by a fresh enclave whose keys are not in the configuration, or out of it
+	retired   bool           // its slot was given to another enclave in a later epoch
+	adm       *admission     // a restarted or rejuvenated enclave's way back in (nil: forked, or none)
+	fresh     *freshInstance // rejuvenation: the fresh instance waiting for its admission
+	epoch     uint64         // the epoch of the configuration it runs
+	gen       uint64         // generation: 0 at bootstrap, +1 per restart
+	silenced  bool           // liveness phase: a faulty enclave that no longer runs
 	status    spec.Status
 	shadow    *execShadow // exec: the oracles' model of its commit quorums
 	key       ed25519.PrivateKey
@@ -196,7 +200,7 @@ func (s *sim) buildCluster() error {
 	}
 	setup := broker.Setup{Name: "swarm", F: s.p.F, K: s.p.K, L: s.p.L, MaxBatchRequests: s.p.MaxBatch,
 		MaxRequestOps: s.p.MaxOps, MaxOpBytes: 1024, AllowDevInsecure: true}
-	ids := make([]client.Identity, s.p.Clients)
+	ids := make([]client.Identity, s.p.Clients+1) // the last is the admin client
 	for i := range ids {
 		id, err := client.NewIdentity(uint64(101+i), conformance.Stream("swarm-client", s.opt.Seed*131+uint64(i)))
 		if err != nil {
@@ -210,9 +214,10 @@ func (s *sim) buildCluster() error {
 		return fmt.Errorf("bootstrap: %w", err)
 	}
 	s.cfg, s.cd = cfg, spec.ConfigDigest(cfg)
+	s.epochs = []epochInfo{{cfg: s.cfg, cd: s.cd}}
 	s.null = spec.NullBatchDigest()
 	for i := range ids {
-		if err := s.addClient(ids[i]); err != nil {
+		if err := s.addClient(ids[i], i == len(ids)-1); err != nil {
 			return err
 		}
 	}
@@ -273,8 +278,7 @@ func (s *sim) afterBoot() error {
 // knows because it derived every enclave's randomness (used by the exec mutant to
 // model its broken quorum internally).
 func (s *sim) signKeyOf(role spec.Role, r uint64) ed25519.PrivateKey {
-	k, _ := enclaveKeys(enclaveSeed(s.opt.Seed, role, r, 0))
-	return k
+	return s.nodes[r][role].key
 }
 
 // sign signs body under domain with key, bound to the cluster's configuration.

@@ -11,9 +11,11 @@ import (
 // (it crashed), partitions heal and every broker becomes fair: it delivers everything
 // in order, retransmits what a lagging compartment still needs, proposes outstanding
 // requests to the primary, fetches batches and state for execs, and fires request
-// timers when nothing progresses (SPEC.md §13.3). Each client must then complete its
-// outstanding request (every client has one) within LivenessSteps compartment steps,
-// and then every correct replica's conf must be active again (returnToService).
+// timers when nothing progresses (SPEC.md §13.3), and completes the admission of
+// every restarted enclave (SPEC.md §17.5; a forked one stays silent). Each client must
+// then complete its outstanding request (every client has one) and every restarted
+// enclave must be admitted and configured, within LivenessSteps compartment steps;
+// then every correct replica's conf must be active again (returnToService).
 func (s *sim) liveness() {
 	s.phase = "liveness"
 	s.partition = 0
@@ -28,14 +30,14 @@ func (s *sim) liveness() {
 	s.live = &fairState{delivered: map[enclaveID]map[int]bool{}, proposed: map[[3]uint64]bool{}, epoch: map[enclaveID]spec.Status{}}
 	start, idle := s.step, 0
 	for s.failure == nil {
-		if len(s.outstanding()) == 0 {
+		if len(s.outstanding()) == 0 && len(s.openAdmissions()) == 0 {
 			s.returnToService()
 			s.stats.LivenessSteps = s.step - start
 			return
 		}
 		if s.step-start >= s.opt.LivenessSteps {
-			s.fail("liveness", "%d requests still outstanding after %d steps with a fair network; %s",
-				len(s.outstanding()), s.step-start, s.statusSummary())
+			s.fail("liveness", "%d requests still outstanding and %d restarted enclaves not admitted after %d steps with a fair network; %s",
+				len(s.outstanding()), len(s.openAdmissions()), s.step-start, s.statusSummary())
 			if s.storeFullNeeded > 0 {
 				s.failure.Detail += fmt.Sprintf("; correct execs refused %d needed batches as store-full", s.storeFullNeeded)
 			}
@@ -62,7 +64,7 @@ type fairState struct {
 // progressMark summarises progress: completions, executed sequence numbers and views.
 func (s *sim) progressMark() [3]uint64 {
 	var m [3]uint64
-	m[0] = uint64(s.stats.Completed)
+	m[0] = uint64(s.stats.Completed + s.stats.Admitted<<20)
 	for r := range s.nodes {
 		if nd := s.nodes[r][spec.RoleExec]; nd.correct() {
 			m[1] += nd.status.Last
@@ -128,6 +130,7 @@ func (s *sim) deliverGrouped(ds []delivery) {
 // outstanding: propose them, feed the execs, retransmit, and after a while fire the
 // request timers.
 func (s *sim) recoverRound(idle int) {
+	s.fairAdmit()
 	s.proposeOutstanding(idle > 2)
 	s.feedExecs()
 	s.retransmit()
@@ -147,7 +150,7 @@ func (s *sim) proposeOutstanding(force bool) {
 		}
 		var b spec.Batch
 		for _, q := range reqs {
-			k := [3]uint64{r, nd.status.View, q.client<<32 | q.ts}
+			k := [3]uint64{r, nd.status.View | nd.epoch<<40, q.client<<32 | q.ts}
 			if s.live.proposed[k] && !force {
 				continue
 			}

@@ -113,7 +113,7 @@ func (m *prepSecondDigest) step(s *sim, nd *node, inputs []spec.Input) (stepResu
 		}
 		sl, b, _ := slotOf(in.Kind, in.Body)
 		k := slotKey{sl.View, sl.Seq, sl.Digest}
-		if m.signed[k] || spec.BatchDigest(&b) != sl.Digest || len(b.Requests) == 0 || !s.batchValid(&batchInfo{b: b}) {
+		if m.signed[k] || spec.BatchDigest(&b) != sl.Digest || len(b.Requests) == 0 || !s.batchValid(&batchInfo{b: b}, nd.epoch) {
 			continue
 		}
 		m.signed[k] = true
@@ -189,4 +189,27 @@ func (m *execTwoF) forge(s *sim, sl spec.Slot) (spec.Input, bool) {
 		}
 	}
 	return spec.Input{}, false
+}
+
+// MutantExecAdmitTwoF: every non-Byzantine exec admits an enrollment on 2f
+// attestations instead of q (breaks SPEC.md §17.2 AD3). The admission reaches the
+// execs sealed inside an ordered request, so the broken threshold cannot be fed in
+// the way execTwoF feeds its COMMIT; the simulator models it where the adversary
+// submits an admission that 2f attestations support (bogusAdmission, admit.go): it
+// completes it with the signature of an exec that did not attest, which every exec —
+// all of them mutants, or Byzantine — then accepts. No correct exec emitted that
+// attestation, so the admission oracle counts at most f correct attesters and fails.
+//
+// padAttestation is the broken threshold: an attestation signed with the key
+// of an exec of the latest configuration that has not attested.
+func (s *sim) padAttestation(a *admission) {
+	for r := range s.cfg.N {
+		ex := s.nodes[r][spec.RoleExec]
+		if _, ok := a.atts[r]; !ok && enrolled(s.cfg, ex) {
+			body := spec.AttestationBody{Enrollment: a.digest, Replica: r}
+			a.atts[r] = spec.Attestation{Body: body, Sig: s.sign(ex.key, spec.DomainAttest, &body)}
+			s.stats.MutantActs++
+			return
+		}
+	}
 }

@@ -183,7 +183,7 @@ func drawParams(seed uint64, profile Profile, f uint64) Params {
 		p.Suspect = 2 + rng.Float64()*3
 		p.Replay = 0.1 + rng.Float64()*0.2
 	case ProfileEquivocate:
-		p.Restarts = rng.IntN(2)
+		p.Restarts = rng.IntN(4)
 	case ProfileMixed:
 		p.Loss, p.Replay = rng.Float64()*0.3, rng.Float64()*0.5
 		p.Partitions = rng.IntN(2) == 0
@@ -192,7 +192,7 @@ func drawParams(seed uint64, profile Profile, f uint64) Params {
 			p.Withhold = drawWithhold(rng, 1)
 		}
 		p.Suspect = 0.1 + rng.Float64()*1.4
-		p.Restarts = rng.IntN(2)
+		p.Restarts = rng.IntN(4)
 	}
 	return p
 }
@@ -241,7 +241,8 @@ const (
 	MutantConfNoPrePrepare Mutant = "conf-commit-without-pre-prepare" // §10.3: commits on 2f PREPAREs alone
 	MutantExecTwoF         Mutant = "exec-executes-on-2f-commits"     // §11.4: q replaced by 2f
 	MutantPrepSecondDigest Mutant = "prep-prepares-second-digest"     // §9.4 P7: accepts a conflicting proposal
+	MutantExecAdmitTwoF    Mutant = "exec-admits-on-2f-attestations"  // §17.2 AD3: q replaced by 2f
 )
 
 // Mutants lists the mutants.
-var Mutants = []Mutant{MutantConfNoPrePrepare, MutantExecTwoF, MutantPrepSecondDigest}
+var Mutants = []Mutant{MutantConfNoPrePrepare, MutantExecTwoF, MutantPrepSecondDigest, MutantExecAdmitTwoF}

@@ -8,7 +8,7 @@ import (
 
 // Failure is the first oracle violation of a run.
 type Failure struct {
-	Oracle string   // agreement, integrity, validity, monotonicity, checkpoint-agreement, client-safety, confidentiality, restart-isolation, n-version, liveness, no-panic, output-shape
+	Oracle string   // agreement, integrity, validity, monotonicity, checkpoint-agreement, client-safety, confidentiality, restart-isolation, epoch-chain, epoch-monotone, admission, retirement, fault-budget, n-version, liveness, no-panic, output-shape
 	Step   int      // the step it was detected at
 	Phase  string   // safety or liveness
 	Detail string   // what was seen
@@ -25,15 +25,16 @@ func (f *Failure) Error() string {
 // (for a Failure) comes through where, the run's counters through stats, and the
 // world's batches through seen.
 type oracles struct {
-	ops       map[string]opKey     // plaintext of every issued operation → (client, timestamp)
-	decided   map[uint64]stateSeen // seq → the batch digest correct execs executed there
-	stateAt   map[uint64]stateSeen // seq → the state digest correct compartments reached or certified
-	results   map[opKey]resultSeen // the result a client accepted for an operation
-	markerSeq map[opKey]markerSeen // where an operation was executed
-	traces    []*trace             // N-version traces of correct enclaves
-	history   []histOp             // every request the clients issued (linearizability)
-	clock     int64                // logical time of the history
-	failure   *Failure             // the first violation; nil while every oracle holds
+	ops        map[string]opKey     // plaintext of every issued operation → (client, timestamp)
+	decided    map[uint64]stateSeen // seq → the batch digest correct execs executed there
+	stateAt    map[uint64]stateSeen // seq → the state digest correct compartments reached or certified
+	results    map[opKey]resultSeen // the result a client accepted for an operation
+	markerSeq  map[opKey]markerSeen // where an operation was executed
+	traces     []*trace             // N-version traces of correct enclaves
+	history    []histOp             // every request the clients issued (linearizability)
+	clock      int64                // logical time of the history
+	failure    *Failure             // the first violation; nil while every oracle holds
+	attestedBy map[attKey]uint64    // (cd, enrollment digest) → bit set of the correct execs that attested it
 
 	where func() (step int, phase string, trace []string) // where the run is
 	stats *Stats                                          // the run's counters
@@ -57,37 +58,25 @@ func (o *oracles) fail(oracle, format string, a ...any) {
 // checkMonotone is the monotonicity oracle: a correct compartment's view and stable
 // checkpoint never go backwards, nor does the last executed (exec) or committed
 // (conf) sequence number, and it never becomes unconfigured.
-func (o *oracles) checkMonotone(nd *node, before, after spec.Status) {
+//
+// At an epoch change (adopted) the view starts again at 0 and conf's and prep's last
+// become StartSeq (SPEC §17.4), so only the stable checkpoint is compared then.
+func (o *oracles) checkMonotone(nd *node, before, after spec.Status, adopted bool) {
 	switch {
 	case !after.Configured:
 		o.fail("monotonicity", "%s reports itself unconfigured", nd.id)
 	case after.Role != nd.id.Role || after.Replica != nd.id.Replica:
 		o.fail("output-shape", "%s reports role %d replica %d", nd.id, after.Role, after.Replica)
+	case adopted:
+		if after.Stable < before.Stable {
+			o.fail("monotonicity", "%s stable checkpoint went back from %d to %d at an epoch change", nd.id, before.Stable, after.Stable)
+		}
 	case after.View < before.View:
 		o.fail("monotonicity", "%s view went back from %d to %d", nd.id, before.View, after.View)
 	case after.Stable < before.Stable:
 		o.fail("monotonicity", "%s stable checkpoint went back from %d to %d", nd.id, before.Stable, after.Stable)
 	case nd.id.Role != spec.RolePrep && after.Last < before.Last:
 		o.fail("monotonicity", "%s last went back from %d to %d", nd.id, before.Last, after.Last)
-	}
-}
-
-// checkRestartedRejected is the restart-isolation oracle: everything a restarted
-// enclave signs (or seals) is rejected by correct compartments — it has fresh keys
-// that are not in the configuration. Batches are not signed and are exempt.
-func (o *oracles) checkRestartedRejected(nd *node, ds []delivery, codes []uint64) {
-	for i, d := range ds {
-		if d.msg < 0 || d.kind == spec.KindBatch {
-			continue
-		}
-		m := o.seen.message(d.msg)
-		if m.origin != fromRestarted {
-			continue
-		}
-		if codes[i] == 0 {
-			o.fail("restart-isolation", "%s accepted a %s from the restarted enclave %s (generation %d keys)",
-				nd.id, spec.KindName(d.kind), m.from, o.seen.node(m.from).gen)
-		}
 	}
 }
 
@@ -164,10 +153,9 @@ func (o *oracles) correctResult(nd *node, k opKey, res string) {
 	}
 }
 
-// checkAccepted is the client-safety oracle: every result a client accepted for its
-// request (client, ts) is the one the correct execs produced. It then completes the
-// request in the history.
-func (o *oracles) checkAccepted(client, ts uint64, results []spec.Result) {
+// checkResults is the client-safety oracle: every result a client accepted for its
+// request (client, ts) is the one the correct execs produced.
+func (o *oracles) checkResults(client, ts uint64, results []spec.Result) {
 	for j, res := range results {
 		k := opKey{client, ts + uint64(j)}
 		got := string(spec.Encode(&res))
@@ -179,5 +167,4 @@ func (o *oracles) checkAccepted(client, ts uint64, results []spec.Result) {
 			o.fail("client-safety", "client %d accepted %x for timestamp %d; correct execs replied %x", k.client, got, k.ts, want.res)
 		}
 	}
-	o.recordReturn(client, ts, results)
 }

@@ -130,7 +130,7 @@ func (o *oracles) executedAt(nd *node, seq uint64) {
 		o.fail("validity", "%s executed seq %d with batch %x that no one sent it", nd.id, seq, d[:6])
 		return
 	}
-	if !o.seen.batchValid(bi) {
+	if !o.seen.batchValid(bi, nd.epoch) {
 		o.fail("validity", "%s executed seq %d: batch %x holds a request failing R1–R5", nd.id, seq, d[:6])
 	}
 }
@@ -170,11 +170,12 @@ func (o *oracles) attribute(nd *node, ops []string, seqs []uint64) {
 // pool messages and slots by id, and the event log.
 type worldView interface {
 	batch(d spec.Digest) *batchInfo // nil if never seen
-	batchValid(bi *batchInfo) bool
+	batchValid(bi *batchInfo, epoch uint64) bool
 	quorum() int
 	nullDigest() spec.Digest
 	message(id int) *msg     // pool message id
 	node(id enclaveID) *node // the slot id
+	epochCfg(e uint64) *spec.Config
 	logf(format string, a ...any)
 }
 

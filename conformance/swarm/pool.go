@@ -21,6 +21,9 @@ type msg struct {
 	kind   uint64 // as emitted: proposal, prepare, commit, checkpoint, view-change, new-view, state-chunk
 	body   []byte
 	from   enclaveID
+	signer spec.PublicKey // the producer's signing key
+	gen    uint64         // the producer's generation
+	epoch  uint64         // the producer's epoch; epoch-change: the epoch it certifies
 	origin origin
 	step   int
 	view   uint64 // slot messages and view changes: the view; checkpoints: 0
@@ -43,7 +46,7 @@ type delivery struct {
 type batchInfo struct {
 	raw   []byte
 	b     spec.Batch
-	valid int8 // R1–R5 on every request: 0 unknown, 1 valid, −1 invalid
+	valid map[uint64]int8 // epoch → R1–R5 on every request under it: 0 unknown, 1 valid, −1 invalid
 }
 
 // emit decodes a protocol message an enclave produced, adds it to the pool and queues
@@ -55,6 +58,10 @@ func (s *sim) emit(from enclaveID, og origin, kind uint64, body []byte, to []uin
 		return
 	}
 	m := msg{kind: kind, body: body, from: from, origin: og, step: s.step, to: to}
+	if nd := s.nodes[from.Replica][from.Role]; nd != nil {
+		copy(m.signer[:], nd.key.Public().(ed25519.PublicKey))
+		m.gen, m.epoch = nd.gen, nd.epoch
+	}
 	switch b := v.(type) {
 	case *spec.Proposal:
 		m.view, m.seq, m.digest = b.Header.Body.View, b.Header.Body.Seq, b.Header.Body.Digest
@@ -73,6 +80,8 @@ func (s *sim) emit(from enclaveID, og origin, kind uint64, body []byte, to []uin
 		m.view = b.Body.View
 	case *spec.StateChunk:
 		m.seq, m.digest = b.Seq, b.State
+	case *spec.EpochChange:
+		m.epoch, _ = changeEpoch(body)
 	}
 	id := len(s.pool)
 	s.pool = append(s.pool, m)
@@ -80,6 +89,9 @@ func (s *sim) emit(from enclaveID, og origin, kind uint64, body []byte, to []uin
 	s.pending = append(s.pending, s.routes(id)...)
 	if len(s.pending) > maxPending {
 		s.pending = s.pending[len(s.pending)-maxPending:] // a bounded queue drops its oldest
+	}
+	if kind == spec.KindEpochChange {
+		s.noteEpochChange(body)
 	}
 }
 
@@ -120,6 +132,16 @@ func (s *sim) routes(id int) []delivery {
 			}
 			add(spec.RoleConf, r, spec.KindNewView, m.body)
 			add(spec.RoleExec, r, spec.KindNewView, m.body)
+		case spec.KindEpochVote:
+			if r != m.from.Replica {
+				add(spec.RoleExec, r, spec.KindEpochVote, m.body)
+			}
+		case spec.KindEpochChange:
+			add(spec.RolePrep, r, spec.KindEpochChange, m.body)
+			add(spec.RoleConf, r, spec.KindEpochChange, m.body)
+			if r != m.from.Replica {
+				add(spec.RoleExec, r, spec.KindEpochChange, m.body)
+			}
 		}
 	}
 	if m.kind == spec.KindStateChunk {
@@ -148,9 +170,9 @@ func (s *sim) anyRoute(id int) delivery {
 		return delivery{id, enclaveID{spec.RoleExec, r}, spec.KindBatch, m.batch}
 	case spec.KindPrepare:
 		return delivery{id, enclaveID{spec.RoleConf, r}, m.kind, m.body}
-	case spec.KindCommit, spec.KindStateChunk:
+	case spec.KindCommit, spec.KindStateChunk, spec.KindEpochVote:
 		return delivery{id, enclaveID{spec.RoleExec, r}, m.kind, m.body}
-	case spec.KindCheckpoint, spec.KindNewView:
+	case spec.KindCheckpoint, spec.KindNewView, spec.KindEpochChange:
 		return delivery{id, enclaveID{spec.Role(s.rng.IntN(3)), r}, m.kind, m.body}
 	}
 	return delivery{id, enclaveID{spec.RolePrep, r}, m.kind, m.body} // view-change
@@ -166,35 +188,40 @@ func (w *world) noteBatch(raw []byte, b *spec.Batch) spec.Digest {
 	return d
 }
 
-// batchValid reports whether every request of the batch passes R1–R5 (SPEC.md §5).
-func (w *world) batchValid(bi *batchInfo) bool {
-	if bi.valid == 0 {
-		bi.valid = 1
+// batchValid reports whether every request of the batch passes R1–R5 (SPEC.md §5)
+// under the configuration of epoch e.
+func (w *world) batchValid(bi *batchInfo, e uint64) bool {
+	if bi.valid == nil {
+		bi.valid = map[uint64]int8{}
+	}
+	if bi.valid[e] == 0 {
+		bi.valid[e] = 1
 		for i := range bi.b.Requests {
-			if !w.requestValid(&bi.b.Requests[i]) {
-				bi.valid = -1
+			if !w.requestValid(&bi.b.Requests[i], w.epochs[e]) {
+				bi.valid[e] = -1
 				break
 			}
 		}
 	}
-	return bi.valid > 0
+	return bi.valid[e] > 0
 }
 
-// requestValid checks R1–R5 of SPEC.md §5 on one request.
-func (w *world) requestValid(r *spec.Request) bool {
-	c := w.cfg.Client(r.Body.Client)
-	if c == nil || len(r.Body.Ops) == 0 || uint64(len(r.Body.Ops)) > w.cfg.MaxRequestOps {
+// requestValid checks R1–R5 of SPEC.md §5 on one request under epoch ep.
+func (w *world) requestValid(r *spec.Request, ep epochInfo) bool {
+	cfg := ep.cfg
+	c := cfg.Client(r.Body.Client)
+	if c == nil || len(r.Body.Ops) == 0 || uint64(len(r.Body.Ops)) > cfg.MaxRequestOps {
 		return false
 	}
 	for _, op := range r.Body.Ops {
-		if len(op.Ciphertext) < 17 || uint64(len(op.Ciphertext)) > w.cfg.MaxOpBytes {
+		if len(op.Ciphertext) < 17 || uint64(len(op.Ciphertext)) > cfg.MaxOpBytes {
 			return false
 		}
 	}
 	if r.Body.Timestamp == 0 || r.Body.Timestamp-1 > ^uint64(0)-uint64(len(r.Body.Ops)) {
 		return false
 	}
-	return ed25519.Verify(c.SignKey[:], spec.SignedBytes(spec.DomainRequest, w.cd, spec.Encode(&r.Body)), r.Sig[:])
+	return ed25519.Verify(c.SignKey[:], spec.SignedBytes(spec.DomainRequest, ep.cd, spec.Encode(&r.Body)), r.Sig[:])
 }
 
 // noteCheckpoint records a validly signed CHECKPOINT's signer under (seq, state), so
@@ -204,8 +231,12 @@ func (w *world) noteCheckpoint(c *spec.Checkpoint) {
 	if b.Replica >= w.cfg.N {
 		return
 	}
-	key := w.cfg.Replicas[b.Replica].Exec.Body.SignKey
-	if !ed25519.Verify(key[:], spec.SignedBytes(spec.DomainCheckpoint, w.cd, spec.Encode(b)), c.Sig[:]) {
+	valid := false
+	for _, ep := range w.epochs { // a checkpoint of any epoch of the chain
+		key := ep.cfg.Replicas[b.Replica].Exec.Body.SignKey
+		valid = valid || ed25519.Verify(key[:], spec.SignedBytes(spec.DomainCheckpoint, ep.cd, spec.Encode(b)), c.Sig[:])
+	}
+	if !valid {
 		return
 	}
 	byState := w.ckSigners[b.Seq]
@@ -216,8 +247,14 @@ func (w *world) noteCheckpoint(c *spec.Checkpoint) {
 	byState[b.State] |= 1 << b.Replica
 }
 
-// certifiedState returns the state digest that q distinct execs signed for seq.
+// certifiedState returns the state digest that q distinct execs signed for seq, or
+// the StartState of the epoch that starts at seq (its q votes certify it, §17.3).
 func (w *world) certifiedState(seq uint64) (spec.Digest, bool) {
+	for _, ep := range w.epochs[1:] {
+		if ep.cfg.StartSeq == seq {
+			return ep.cfg.StartState, true
+		}
+	}
 	var best spec.Digest
 	found := false
 	for d, set := range w.ckSigners[seq] { // at most one digest has a quorum unless execs disagree

@@ -66,6 +66,7 @@ func (s *sim) candidates(nd *node) []delivery {
 	thisView := func(m *msg) bool { return m.view == st.View && inWindow(m) }
 	above := func(m *msg) bool { return m.view > st.View }
 	add(spec.KindCheckpoint, func(m *msg) bool { return m.seq > st.Stable }, spec.KindCheckpoint, false)
+	add(spec.KindEpochChange, func(m *msg) bool { return m.epoch == nd.epoch+1 }, spec.KindEpochChange, false)
 	switch nd.id.Role {
 	case spec.RolePrep:
 		add(spec.KindViewChange, above, spec.KindViewChange, false)
@@ -78,6 +79,7 @@ func (s *sim) candidates(nd *node) []delivery {
 	case spec.RoleExec:
 		add(spec.KindNewView, above, spec.KindNewView, false)
 		add(spec.KindCommit, func(m *msg) bool { return m.seq > max(st.Stable, st.Last) && inWindow(m) }, spec.KindCommit, false)
+		add(spec.KindEpochVote, func(m *msg) bool { return m.epoch == nd.epoch && m.from != nd.id }, spec.KindEpochVote, false)
 	}
 	return out
 }

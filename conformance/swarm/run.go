@@ -57,6 +57,10 @@ type Stats struct {
 	ClientBatches int
 	ByzMessages   int
 	Restarts      int
+	Epochs        int // epoch changes certified (SPEC §17)
+	Admitted      int // restarted or rejuvenated enclaves admitted and configured in a new epoch
+	Rejuvenations int // fresh instances started next to a running correct enclave (proactive recovery)
+	Retired       int // replaced instances that accepted the epoch change and then rejected as retired
 	Partitions    int
 	Transfers     int    // state transfers completed by correct execs
 	Completed     int    // client requests completed
@@ -88,10 +92,10 @@ func (r Report) String() string {
 	if r.Failure != nil {
 		res = "FAIL " + r.Failure.Error()
 	}
-	return fmt.Sprintf("seed=%d profile=%s mutant=%q placement=[%s] K=%d L=%d batch=%d clients=%d loss=%.2f replay=%.2f: steps=%d executed=%d view=%d completed=%d transfers=%d restarts=%d liveness=%d: %s",
+	return fmt.Sprintf("seed=%d profile=%s mutant=%q placement=[%s] K=%d L=%d batch=%d clients=%d loss=%.2f replay=%.2f: steps=%d executed=%d view=%d completed=%d transfers=%d restarts=%d epochs=%d admitted=%d liveness=%d: %s",
 		r.Seed, r.Profile, r.Mutant, r.Placement, r.Params.K, r.Params.L, r.Params.MaxBatch, r.Params.Clients,
 		r.Params.Loss, r.Params.Replay, r.Stats.Steps, r.Stats.MaxExecuted, r.Stats.MaxView, r.Stats.Completed,
-		r.Stats.Transfers, r.Stats.Restarts, r.Stats.LivenessSteps, res)
+		r.Stats.Transfers, r.Stats.Restarts, r.Stats.Epochs, r.Stats.Admitted, r.Stats.LivenessSteps, res)
 }
 
 // sim is one run: the world (the cluster and the messages in flight), the adversary

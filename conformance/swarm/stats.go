@@ -12,6 +12,10 @@ func (s *Stats) Add(b Stats) {
 	s.MaxView += b.MaxView
 	s.LivenessSteps += b.LivenessSteps
 	s.Restarts += b.Restarts
+	s.Epochs += b.Epochs
+	s.Admitted += b.Admitted
+	s.Rejuvenations += b.Rejuvenations
+	s.Retired += b.Retired
 	s.ByzMessages += b.ByzMessages
 	s.TraceSteps += b.TraceSteps
 	s.HistoryOps += b.HistoryOps
@@ -21,6 +25,6 @@ func (s *Stats) Add(b Stats) {
 
 // Summary renders accumulated statistics on one line.
 func (s Stats) Summary() string {
-	return fmt.Sprintf("%d compartment steps, %d requests completed (%d checked linearizable), %d batches executed, %d views, %d state transfers, %d restarts, %d Byzantine messages, %d split-brain attacks, %d steps replayed on the other build, %d confs returned to service",
-		s.Steps, s.Completed, s.HistoryOps, s.MaxExecuted, s.MaxView, s.Transfers, s.Restarts, s.ByzMessages, s.Splits, s.TraceSteps, s.InactiveConfs)
+	return fmt.Sprintf("%d compartment steps, %d requests completed (%d checked linearizable), %d batches executed, %d views, %d state transfers, %d restarts, %d epoch changes, %d enclaves re-admitted (%d rejuvenations, %d retirements checked), %d Byzantine messages, %d split-brain attacks, %d steps replayed on the other build, %d confs returned to service",
+		s.Steps, s.Completed, s.HistoryOps, s.MaxExecuted, s.MaxView, s.Transfers, s.Restarts, s.Epochs, s.Admitted, s.Rejuvenations, s.Retired, s.ByzMessages, s.Splits, s.TraceSteps, s.InactiveConfs)
 }

@@ -102,21 +102,34 @@ func (s *sim) correctStep(nd *node, ds []delivery, inputs []spec.Input) {
 	for _, raw := range res.raws {
 		s.scanSecret(nd, raw)
 	}
-	s.checkRestartedRejected(nd, ds, res.codes)
+	eps, final := s.epochOfInputs(nd, res.inputs, res.codes)
+	s.checkIsolation(nd, ds, res.codes, eps)
 	before := nd.status
 	st, ok := lastStatus(res.outputs)
 	if !ok {
 		s.fail("output-shape", "%s: no status", nd.id)
 		return
 	}
-	s.checkMonotone(nd, before, st)
+	s.checkMonotone(nd, before, st, final > nd.epoch || emitsEpochChange(res.outputs))
 	nd.status = st
 	if nd.id.Role == spec.RoleExec {
 		s.observeExec(nd, res, before, st)
 		s.noteStoreFull(nd, res, before)
 	}
+	s.adopt(nd, final)
 	s.logStep(nd, inputs, res.codes)
 	s.routeOutputs(nd, fromCorrect, res.outputs)
+}
+
+// emitsEpochChange reports whether an exec's outputs end its epoch (it adopts the
+// epoch change it emits, SPEC §17.3).
+func emitsEpochChange(outs []spec.Output) bool {
+	for _, o := range outs {
+		if o.Kind == spec.KindEpochChange {
+			return true
+		}
+	}
+	return false
 }
 
 // routeOutputs sends a node's outputs on: protocol messages into the pool, replies to
@@ -127,11 +140,24 @@ func (s *sim) routeOutputs(nd *node, og origin, outs []spec.Output) {
 		case spec.KindReply:
 			s.replyOut(nd, og, o.Body)
 		case spec.KindProposal, spec.KindPrepare, spec.KindCommit, spec.KindCheckpoint,
-			spec.KindViewChange, spec.KindNewView, spec.KindStateChunk:
+			spec.KindViewChange, spec.KindNewView, spec.KindStateChunk, spec.KindEpochVote:
 			if og == fromCorrect {
 				s.checkCerts(nd, o.Kind, o.Body)
 			}
 			s.emit(nd.id, og, o.Kind, o.Body, o.To.Replicas)
+		case spec.KindEpochChange:
+			cur, inst := nd.epoch, nd.inst
+			s.emit(nd.id, og, o.Kind, o.Body, o.To.Replicas) // may hand the slot to a fresh instance
+			if e, ok := changeEpoch(o.Body); ok && og == fromCorrect && nd.inst == inst {
+				s.checkAdoption(nd, cur, e, o.Body)
+				s.adopt(nd, e)
+			}
+		case spec.KindAttestation:
+			s.noteAttestation(nd, og, o.Body)
+		case spec.KindGroupKeyShares:
+			if og == fromCorrect {
+				s.noteShares(o.Body)
+			}
 		}
 	}
 }

@@ -18,6 +18,7 @@ const (
 	actRestart                   // restart an enclave (fresh keys, not in the configuration)
 	actPartition                 // start or heal a partition
 	actRetransmit                // a broker retransmits what its compartment could use
+	actAdmit                     // move an admission on (attest, submit), or vouch with 2f attestations
 	numActions
 )
 
@@ -68,6 +69,9 @@ func weightsFor(p Params, profile Profile, place Placement) [numActions]float64 
 		w[actPartition] = 0.4
 	}
 	w[actRetransmit] = 6
+	if p.Restarts > 0 || len(place.Byz[2]) > 0 {
+		w[actAdmit] = 3
+	}
 	return w
 }
 

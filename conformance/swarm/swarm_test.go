@@ -52,6 +52,10 @@ func TestSwarmLong(t *testing.T) {
 		agg.MaxView += rep.Stats.MaxView
 		agg.LivenessSteps += rep.Stats.LivenessSteps
 		agg.Restarts += rep.Stats.Restarts
+		agg.Epochs += rep.Stats.Epochs
+		agg.Admitted += rep.Stats.Admitted
+		agg.Rejuvenations += rep.Stats.Rejuvenations
+		agg.Retired += rep.Stats.Retired
 		agg.InactiveConfs += rep.Stats.InactiveConfs
 		if rep.Failure != nil {
 			fails++
@@ -60,6 +64,6 @@ func TestSwarmLong(t *testing.T) {
 			t.Log(rep)
 		}
 	}
-	t.Logf("%d seeds, %d failures, %d steps, %d completions, %d transfers, %d executed, %d views, %d liveness steps, %d restarts, %d confs returned to service",
-		*flagSeeds, fails, agg.Steps, agg.Completed, agg.Transfers, agg.MaxExecuted, agg.MaxView, agg.LivenessSteps, agg.Restarts, agg.InactiveConfs)
+	t.Logf("%d seeds, %d failures, %d steps, %d completions, %d transfers, %d executed, %d views, %d liveness steps, %d restarts, %d epoch changes, %d re-admitted (%d rejuvenations, %d retirements checked), %d confs returned to service",
+		*flagSeeds, fails, agg.Steps, agg.Completed, agg.Transfers, agg.MaxExecuted, agg.MaxView, agg.LivenessSteps, agg.Restarts, agg.Epochs, agg.Admitted, agg.Rejuvenations, agg.Retired, agg.InactiveConfs)
 }
