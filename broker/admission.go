@@ -123,6 +123,10 @@ func (r *Replica) onPeerAttest(from uint64, raw []byte, e *spec.Enrollment) {
 		r.m.Garbage += b2u(e.Body.Replica != from)
 		return
 	}
+	if !r.attestOpen(from) {
+		r.m.AttestDrops++
+		return
+	}
 	r.attests.remember(spec.EnrollmentDigest(&e.Body), from)
 	r.enqueue(spec.RoleExec, spec.KindAttest, raw)
 }

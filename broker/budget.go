@@ -10,9 +10,22 @@ import "github.com/splitbft/splitbft/spec"
 // budgets of relayed requests (the per-client share of the batch queue is the
 // batcher's: makeRoom).
 type budgets struct {
-	rate  map[uint64]*bucket // by registered client: its request budget at this broker's client port
-	relay map[uint64]*bucket // by authenticated peer replica: its budget of relayed requests
+	rate   map[uint64]*bucket // by registered client: its request budget at this broker's client port
+	relay  map[uint64]*bucket // by authenticated peer replica: its budget of relayed requests
+	attest map[uint64]*bucket // by authenticated peer replica: its budget of attest requests
 }
+
+// A peer broker's attest requests (SPEC §17.5) make this replica's exec verify
+// evidence, the costliest check an exec makes for a peer (an SGX quote, collateral). A
+// correct broker sends one per fresh compartment of its replica, three at most per
+// admission, a few per minute even under proactive recovery: attestBurst at once and
+// one more every attestEvery ticks (about half a second at the TCP host's 10 ms tick)
+// leave it room for retries and renewals and bound what a faulty replica's broker
+// makes a correct exec verify (SPEC §13.3 obligation 5).
+const (
+	attestBurst = 8
+	attestEvery = 50
+)
 
 // bucket is a token bucket refilled by ticks.
 type bucket struct {
@@ -26,7 +39,19 @@ type bucket struct {
 // at the TCP host's tick).
 const maxRelayShift = 10
 
-func (b *budgets) init() { b.rate, b.relay = map[uint64]*bucket{}, map[uint64]*bucket{} }
+func (b *budgets) init() {
+	b.rate, b.relay, b.attest = map[uint64]*bucket{}, map[uint64]*bucket{}, map[uint64]*bucket{}
+}
+
+// attestOpen spends one of peer broker from's attest tokens; false if none is left.
+func (r *Replica) attestOpen(from uint64) bool {
+	b := r.attest[from]
+	if b == nil {
+		b = &bucket{tokens: attestBurst, at: r.now}
+		r.attest[from] = b
+	}
+	return b.take(r.now, attestBurst, 1, attestEvery)
+}
 
 // refill adds add tokens to b for every full period of every ticks since its last
 // refill, up to burst.

@@ -533,3 +533,34 @@ func TestFreshExecRejectedShare(t *testing.T) {
 		t.Fatalf("%d configures, admitted %v, admitting %v", n, rj.admitted, rj.r.Admitting())
 	}
 }
+
+// TestAttestBudget: a peer broker's attest requests beyond its budget (attestBurst at
+// once, one more every attestEvery ticks) are dropped before exec sees them, and
+// counted; another peer's budget is its own (SPEC §13.3 obligation 5).
+func TestAttestBudget(t *testing.T) {
+	w := epochWorld(t, 11)
+	h := harnessIn(w, 0, Options{})
+	flood := func(from uint64, n int) {
+		for i := range n {
+			e := w.freshEnrollment(t, spec.RoleConf, from, uint64(100+i))
+			h.peer(from, spec.KindAttest, &e)
+		}
+		h.r.Flush()
+	}
+	flood(3, 3*attestBurst)
+	if got := countKind(h.enc[spec.RoleExec].inputs(), spec.KindAttest); got != attestBurst {
+		t.Fatalf("exec checked %d attest requests of a flooding peer, want its burst %d", got, attestBurst)
+	}
+	if d := h.r.Metrics().AttestDrops; d != 2*attestBurst {
+		t.Fatalf("AttestDrops = %d, want %d", d, 2*attestBurst)
+	}
+	flood(2, 1) // another peer is not affected
+	if got := countKind(h.enc[spec.RoleExec].inputs(), spec.KindAttest); got != attestBurst+1 {
+		t.Fatalf("replica 2's attest request was dropped with replica 3's budget: exec saw %d", got)
+	}
+	h.ticks(attestEvery)
+	flood(3, 2) // one token came back
+	if got := countKind(h.enc[spec.RoleExec].inputs(), spec.KindAttest); got != attestBurst+2 {
+		t.Fatalf("after %d ticks exec saw %d attest requests, want %d", attestEvery, got, attestBurst+2)
+	}
+}

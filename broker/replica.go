@@ -138,6 +138,7 @@ type Metrics struct {
 	AdmitRenewals   uint64 // admissions overtaken by an epoch change and handed back to the host to start again (EpochHooks.Renew)
 	Admitted        uint64 // fresh compartments installed
 	ShareResends    uint64 // group key shares re-sent to peers whose hints show a fresh exec waiting for one
+	AttestDrops     uint64 // attest requests of a peer broker beyond its attest budget, dropped before exec sees them
 }
 
 // Sizes reports how full the replica's bounded stores are, for tests and operators.
