@@ -43,15 +43,17 @@ func (w *world) freshEnrollment(t testing.TB, role spec.Role, replica, seed uint
 }
 
 // nextEpoch returns the configuration after w.cfg with the given enrollments in their
-// slots, starting at seq 8, and the epoch change certifying it with votes of the execs
-// listed (signed by w.cfg's exec keys).
+// slots, starting 8 sequence numbers after w.cfg's start (EC3: an epoch starts after
+// the previous one's start), and the epoch change certifying it with votes of the
+// execs listed (signed by w.cfg's exec keys).
 func (w *world) nextEpoch(t testing.TB, voters []uint64, enr ...spec.Enrollment) (*spec.Config, *spec.EpochChange) {
 	t.Helper()
 	var next spec.Config
 	if err := spec.Decode(spec.Encode(w.cfg), &next, spec.MaxMessageBytes); err != nil {
 		t.Fatal(err)
 	}
-	next.Epoch, next.Prev, next.StartSeq, next.StartState = w.cfg.Epoch+1, w.cd, 8, spec.Digest{8}
+	start := w.cfg.StartSeq + 8
+	next.Epoch, next.Prev, next.StartSeq, next.StartState = w.cfg.Epoch+1, w.cd, start, spec.Digest{byte(start)}
 	for _, e := range enr {
 		*next.Enrollment(e.Body.Role, e.Body.Replica) = e
 	}

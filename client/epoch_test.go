@@ -18,7 +18,7 @@ func (fx *fixture) nextEpoch(t *testing.T, edit func(*spec.Config)) spec.EpochCh
 	if err := spec.Decode(spec.Encode(fx.cfg), &next, spec.MaxMessageBytes); err != nil {
 		t.Fatal(err)
 	}
-	next.Epoch, next.Prev, next.StartSeq, next.StartState = fx.cfg.Epoch+1, fx.cd, 9, spec.Digest{9}
+	next.Epoch, next.Prev, next.StartSeq, next.StartState = fx.cfg.Epoch+1, fx.cd, fx.cfg.StartSeq+9, spec.Digest{9} // EC3: after the epoch's start
 	edit(&next)
 	ec := spec.EpochChange{Config: spec.Encode(&next)}
 	for i := range uint64(3) {
