@@ -50,17 +50,18 @@ func TestNamespaceRejoin(t *testing.T) {
 	lab := newNetnsLab(t)
 	pc := &procCluster{t: t, wrap: lab.wrap}
 	pc.start(4, "--hosts", strings.Join(lab.addrs, ","), "--base-port", "7000")
-	pc.workload(23, 160, func(i int) {
-		if i != 50 {
-			return
-		}
-		pgid := pc.reps[3].Process.Pid
-		killGroup(pc.reps[3])
-		waitGroupGone(t, pgid)
-		pc.reps[3] = pc.spawn(3, "replica-3-restart.log", pc.replicaCmd(3)...)
-	})
 	all := []int{0, 1, 2, 3}
-	pc.waitEpoch(all, 1, time.Now().Add(60*time.Second))
+	pc.workload(23, 160, func(i int) {
+		switch i {
+		case 50:
+			pgid := pc.reps[3].Process.Pid
+			killGroup(pc.reps[3])
+			waitGroupGone(t, pgid)
+			pc.reps[3] = pc.spawn(3, "replica-3-restart.log", pc.replicaCmd(3)...)
+		case 110: // the rest of the workload runs in the new epoch, so that it checkpoints
+			pc.waitEpoch(all, 1, time.Now().Add(60*time.Second))
+		}
+	})
 	seq, digests := pc.agreeingCheckpoint(all, 1, time.Now().Add(60*time.Second))
 	for _, i := range all {
 		if digests[i] != digests[0] {

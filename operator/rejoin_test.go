@@ -36,16 +36,17 @@ func TestRejoinProcesses(t *testing.T) {
 		restarts++
 		pc.reps[victim] = pc.spawn(victim, fmt.Sprintf("replica-%d-restart-%d.log", victim, restarts), pc.replicaCmd(victim)...)
 	}
+	all := []int{0, 1, 2, 3}
 	pc.workload(13, 300, func(i int) {
 		switch i {
 		case 60:
 			restart(3) // a backup
 		case 180:
 			restart(0) // the primary of view 0 (epochs restart at view 0)
+		case 250: // the rest of the workload runs in epoch 2, so that it checkpoints
+			pc.waitEpoch(all, 2, time.Now().Add(60*time.Second))
 		}
 	})
-	all := []int{0, 1, 2, 3}
-	pc.waitEpoch(all, 2, time.Now().Add(60*time.Second))
 	seq, digests := pc.agreeingCheckpoint(all, 1, time.Now().Add(60*time.Second))
 	for _, i := range all {
 		if digests[i] != digests[0] {
@@ -177,7 +178,11 @@ func TestDeadCompartmentReplaced(t *testing.T) {
 		role    string
 	}{{2, "exec"}, {1, "prep"}}
 	old := map[int]int{}
+	all := []int{0, 1, 2, 3}
 	pc.workload(19, 200, func(i int) {
+		if i == 160 { // the rest of the workload runs in the last epoch, so that it checkpoints
+			pc.waitEpoch(all, 2, time.Now().Add(60*time.Second))
+		}
 		if i%80 != 40 {
 			return
 		}
@@ -192,8 +197,6 @@ func TestDeadCompartmentReplaced(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
-	all := []int{0, 1, 2, 3}
-	pc.waitEpoch(all, 2, time.Now().Add(60*time.Second))
 	for _, v := range victims {
 		c := pc.compartment(v.replica, v.role)
 		if c == nil || !c.Alive || !c.Configured || c.Pid == old[v.replica] {
