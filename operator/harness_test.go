@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -164,28 +163,12 @@ func (pc *procCluster) script() (io.WriteCloser, <-chan string, *exec.Cmd) {
 // workload writes ops drawn from seed to the script one at a time, checks every
 // answer against a Model, and calls at(i) before op i.
 func (pc *procCluster) workload(seed uint64, ops int, at func(i int)) {
-	t := pc.t
-	stdin, lines, cmd := pc.script()
-	rng := rand.New(rand.NewPCG(seed, 7))
-	m := Model{}
-	for i := range ops {
-		at(i)
-		op := RandomOp(rng, m, "k", 8, 6)
-		want := m.Apply(op)
-		fmt.Fprintln(stdin, scriptLine(op))
-		select {
-		case got, ok := <-lines:
-			if !ok || got != want {
-				t.Fatalf("seed %d op %d %s: got %q (open %v), want %q", seed, i, scriptLine(op), got, ok, want)
-			}
-		case <-time.After(45 * time.Second):
-			t.Fatalf("seed %d op %d %s: no answer within 45s", seed, i, scriptLine(op))
+	pc.workloadWhile(seed, func(i int) bool {
+		if i < ops {
+			at(i)
 		}
-	}
-	stdin.Close()
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("kv script exited with %v", err)
-	}
+		return i < ops
+	}, ops+1)
 }
 
 // scriptLine renders op as a script line.

@@ -110,7 +110,8 @@ func (pc *procCluster) inEpoch(min uint64) bool {
 	return true
 }
 
-// workloadWhile is workload with an open end: before op i it calls more(i) and stops
+// workloadWhile writes ops drawn from seed to the script one at a time and checks every
+// answer against a Model (workload is its fixed-length form); before op i it calls more(i) and stops
 // when that returns false; it fails after max operations.
 func (pc *procCluster) workloadWhile(seed uint64, more func(i int) bool, max int) {
 	t := pc.t
