@@ -65,14 +65,21 @@ var kindTable = []KindInfo{
 		Deliver: ToExec, Peer: true},
 	{Kind: KindAttestation, Name: "attestation", New: func() any { return new(Attestation) }, MaxBytes: capSmall,
 		Producer: RoleExec, Peer: true},
+	{Kind: KindRecoveryVote, Name: "recovery-vote", New: func() any { return new(EpochVote) }, MaxBytes: capSmall,
+		Producer: RoleExec, Produced: true, Deliver: ToExec, Peer: true},
+	{Kind: KindRecovery, Name: "recovery", New: func() any { return new(Recovery) }, MaxBytes: capAny,
+		Producer: RoleExec, Deliver: ToExec, Peer: true},
 	{Kind: KindConfigure, Name: "configure", New: func() any { return new(Configure) }, MaxBytes: capAny},
 	{Kind: KindClientBatch, Name: "client-batch", New: func() any { return new(Batch) }, MaxBytes: capAny},
 	{Kind: KindSuspect, Name: "suspect", New: func() any { return new(Suspect) }, MaxBytes: capSmall},
 	{Kind: KindGroupKeyDeal, Name: "group-key-deal", New: func() any { return new(GroupKeyDeal) }, MaxBytes: capDeal},
+	{Kind: KindRecover, Name: "recover", New: func() any { return new(Recover) }, MaxBytes: capAny},
+	{Kind: KindSealKey, Name: "seal-key", New: func() any { return new(SealGet) }, MaxBytes: capSmall},
 	{Kind: KindReject, Name: "reject", New: func() any { return new(Rejection) }, MaxBytes: capSmall},
 	{Kind: KindStatus, Name: "status", New: func() any { return new(Status) }, MaxBytes: capStatus},
 	{Kind: KindGroupKeyShares, Name: "group-key-shares", New: func() any { return new(GroupKeyShares) }, MaxBytes: capDeal},
 	{Kind: KindTransferSummary, Name: "transfer-summary", New: func() any { return new(TransferSummary) }, MaxBytes: capSummary, Producer: RoleExec},
+	{Kind: KindSealedKey, Name: "sealed-key", New: func() any { return new(SealedGroupKey) }, MaxBytes: capSmall, Producer: RoleExec},
 }
 
 // kindIndex maps a kind to its row of kindTable.

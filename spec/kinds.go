@@ -27,16 +27,21 @@ const (
 	KindEpochChange  uint64 = 16 // EpochChange: exec → prep, conf, exec (SPEC.md §17.4)
 	KindAttest       uint64 = 17 // Enrollment: a recovering replica's broker → exec of every other replica (SPEC.md §17.5)
 	KindAttestation  uint64 = 18 // Attestation: exec → its broker → the requesting broker
+	KindRecoveryVote uint64 = 19 // EpochVote: recovering exec → exec (SPEC.md §17.8)
+	KindRecovery     uint64 = 20 // Recovery: exec → its broker → every broker → exec (SPEC.md §17.8)
 
 	KindConfigure    uint64 = 32 // Configure: broker → any compartment, once
 	KindClientBatch  uint64 = 33 // Batch: broker → primary prep, requests to order
 	KindSuspect      uint64 = 34 // Suspect: broker → conf
 	KindGroupKeyDeal uint64 = 35 // GroupKeyDeal: broker → one exec, before Configure
+	KindRecover      uint64 = 36 // Recover: broker → a fresh exec, instead of Configure (SPEC.md §17.8)
+	KindSealKey      uint64 = 37 // SealGet: broker → exec, asks for the sealed group key (SPEC.md §11.2)
 
 	KindReject          uint64 = 64 // Rejection
 	KindStatus          uint64 = 65 // Status
 	KindGroupKeyShares  uint64 = 66 // GroupKeyShares
 	KindTransferSummary uint64 = 67 // TransferSummary: exec → its own broker, after a state transfer
+	KindSealedKey       uint64 = 68 // SealedGroupKey: exec → its own broker, for storage (SPEC.md §11.2)
 )
 
 // KindName returns the spec name of a kind, or "kind<N>" for an unknown one.
@@ -134,6 +139,9 @@ const (
 	DomainEpochVote  = "splitbft/v1/epoch-vote"
 	DomainAttest     = "splitbft/v1/attestation"
 	DomainProposal   = "splitbft/v1/proposal"
+
+	DomainRecoveryPlan = "splitbft/v1/recovery-plan"
+	DomainRecoveryVote = "splitbft/v1/recovery-vote"
 )
 
 // HKDF info labels and AEAD domains (SPEC.md §12).

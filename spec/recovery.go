@@ -1,0 +1,280 @@
+package spec
+
+import (
+	"errors"
+	"fmt"
+)
+
+// This file defines the messages of the recovery of a whole cluster (SPEC.md §17.8):
+// when no enclave of the last epoch survives, the governance members authorise the
+// next epoch (a RecoveryPlan), the fresh execs replay the persisted log from a
+// certified base to the plan's head and vote on the state they reach, and the plan
+// with q such votes (a Recovery) is the step of the chain that starts the new epoch.
+
+// RecoveryPlanBody is what the members sign to authorise a recovery after
+// configuration C (digest cd): the next epoch's configuration with its StartState
+// still zero, and the certified state the replay starts from.
+type RecoveryPlanBody struct {
+	_        struct{} `cbor:",toarray"`
+	Template []byte   // canonical Config: C' with StartState all zero; StartSeq is the replay's head
+	Base     CheckpointCert
+}
+
+// RecoveryPlan is a member-signed RecoveryPlanBody, domain DomainRecoveryPlan under
+// cd (rules RC1–RC4).
+type RecoveryPlan struct {
+	_    struct{} `cbor:",toarray"`
+	Body RecoveryPlanBody
+	Sigs []MemberSig
+}
+
+// Recovery is the chain step that starts a recovery epoch (kind KindRecovery): the
+// plan, the configuration C' (the template with StartState set) and q votes of the
+// execs of C' on it (kind KindRecoveryVote, domain DomainRecoveryVote under the
+// digest of C), sorted by Replica.
+type Recovery struct {
+	_      struct{} `cbor:",toarray"`
+	Plan   RecoveryPlan
+	Config []byte // canonical Config encoding of C'
+	Votes  []EpochVote
+}
+
+// Recover is the local input (kind KindRecover) that puts an unconfigured exec into
+// recovery (SPEC.md §17.8): the last configuration C, the plan and the group key as
+// an exec of C sealed it.
+type Recover struct {
+	_         struct{} `cbor:",toarray"`
+	Prev      []byte   // canonical Config encoding of C
+	Plan      RecoveryPlan
+	SealedKey SealedGroupKey
+}
+
+// Sealed group key formats (SPEC.md §11.2a).
+const (
+	SealInsecure   uint64 = 0 // Data is the group private key itself: no protection (dev-insecure)
+	SealEGoProduct uint64 = 1 // Data is EGo's SealWithProductKey output, additional data the group public key
+)
+
+// SealGet is the body of the local input KindSealKey: the broker asks its exec for
+// the group key sealed for storage. It has no fields.
+type SealGet struct {
+	_ struct{} `cbor:",toarray"`
+}
+
+// SealedGroupKey is the exec group private key sealed for the broker's storage
+// (kind KindSealedKey).
+type SealedGroupKey struct {
+	_      struct{} `cbor:",toarray"`
+	Format uint64
+	Data   []byte
+}
+
+// ErrRecovery is wrapped by every error of VerifyRecovery and VerifyPlan.
+var ErrRecovery = errors.New("spec: invalid recovery")
+
+// VerifyPlan applies RC1–RC4 of SPEC.md §17.8 to plan after prev (digest
+// prevDigest) and returns the template. It is the check of exec (on recover),
+// brokers, clients and tools.
+func VerifyPlan(prev *Config, prevDigest Digest, plan *RecoveryPlan, verify SigVerifier, admit KeyAdmitter) (*Config, uint64, error) {
+	var t Config
+	if err := Decode(plan.Body.Template, &t, MaxMessageBytes); err != nil {
+		return nil, CodeBadConfig, fmt.Errorf("%w: RC1: template does not decode: %v", ErrRecovery, err)
+	}
+	if t.Epoch != prev.Epoch+1 || t.Prev != prevDigest {
+		return nil, CodeStale, fmt.Errorf("%w: RC1: epoch %d does not follow epoch %d", ErrRecovery, t.Epoch, prev.Epoch)
+	}
+	if prev.Threshold < 1 {
+		return nil, CodeBadSignature, fmt.Errorf("%w: RC2: epoch %d has no members", ErrRecovery, prev.Epoch)
+	}
+	body := Encode(&plan.Body)
+	seen := make(map[uint64]bool, len(plan.Sigs))
+	for _, s := range plan.Sigs {
+		if s.Member >= uint64(len(prev.Members)) || seen[s.Member] {
+			continue
+		}
+		if verify(prev.Members[s.Member], SignedBytes(DomainRecoveryPlan, prevDigest, body), s.Sig) {
+			seen[s.Member] = true
+		}
+	}
+	if uint64(len(seen)) < prev.Threshold {
+		return nil, CodeBadSignature, fmt.Errorf("%w: RC2: %d valid member signatures, want %d", ErrRecovery, len(seen), prev.Threshold)
+	}
+	if err := VerifyCheckpointCert(prev, prevDigest, &plan.Body.Base, verify); err != nil {
+		return nil, CodeBadCertificate, fmt.Errorf("%w: RC3: base: %v", ErrRecovery, err)
+	}
+	if plan.Body.Base.Seq < prev.StartSeq || t.StartSeq < plan.Body.Base.Seq {
+		return nil, CodeBadCertificate, fmt.Errorf("%w: RC3: base %d not in epoch %d or above the head %d", ErrRecovery, plan.Body.Base.Seq, prev.Epoch, t.StartSeq)
+	}
+	if err := t.Validate(admit); err != nil {
+		return nil, CodeBadConfig, fmt.Errorf("%w: RC4: %v", ErrRecovery, err)
+	}
+	if !sameFrame(prev, &t) || t.StartState != (Digest{}) {
+		return nil, CodeBadConfig, fmt.Errorf("%w: RC4: template changes n, f, name, K, L or the group key, or has a start state", ErrRecovery)
+	}
+	if k, ok := sharedKey(prev, &t); ok {
+		return nil, CodeDuplicate, fmt.Errorf("%w: RC4: key %x of epoch %d reused", ErrRecovery, k[:8], prev.Epoch)
+	}
+	return &t, 0, nil
+}
+
+// VerifyRecovery applies RC1–RC5 of SPEC.md §17.8 to r after prev and returns the
+// configuration it starts.
+func VerifyRecovery(prev *Config, prevDigest Digest, r *Recovery, verify SigVerifier, admit KeyAdmitter) (*Config, uint64, error) {
+	t, code, err := VerifyPlan(prev, prevDigest, &r.Plan, verify, admit)
+	if err != nil {
+		return nil, code, err
+	}
+	var next Config
+	if err := Decode(r.Config, &next, MaxMessageBytes); err != nil {
+		return nil, CodeBadConfig, fmt.Errorf("%w: RC5: config does not decode: %v", ErrRecovery, err)
+	}
+	st := next.StartState
+	next.StartState = Digest{}
+	same := string(Encode(&next)) == string(r.Plan.Body.Template)
+	next.StartState = st
+	if !same {
+		return nil, CodeBadConfig, fmt.Errorf("%w: RC5: config differs from the template in more than StartState", ErrRecovery)
+	}
+	nd := ConfigDigest(&next)
+	if len(r.Votes) != prev.Quorum() {
+		return nil, CodeBadCertificate, fmt.Errorf("%w: RC5: %d votes, want %d", ErrRecovery, len(r.Votes), prev.Quorum())
+	}
+	for i := range r.Votes {
+		v := &r.Votes[i]
+		if v.Body.Replica >= t.N || (i > 0 && v.Body.Replica <= r.Votes[i-1].Body.Replica) || v.Body.Next != nd {
+			return nil, CodeBadCertificate, fmt.Errorf("%w: RC5: vote %d (replica %d) out of order, unknown or for another configuration", ErrRecovery, i, v.Body.Replica)
+		}
+		key := next.Replicas[v.Body.Replica].Exec.Body.SignKey
+		if !verify(key, SignedBytes(DomainRecoveryVote, prevDigest, Encode(&v.Body)), v.Sig) {
+			return nil, CodeBadCertificate, fmt.Errorf("%w: RC5: vote of replica %d: bad signature", ErrRecovery, v.Body.Replica)
+		}
+	}
+	return &next, 0, nil
+}
+
+// sharedKey reports a signing or box key that appears in both a and b.
+func sharedKey(a, b *Config) (PublicKey, bool) {
+	old := make(map[PublicKey]bool)
+	for i := range a.Replicas {
+		for _, e := range []*Enrollment{&a.Replicas[i].Prep, &a.Replicas[i].Conf, &a.Replicas[i].Exec} {
+			old[e.Body.SignKey] = true
+			if e.Body.BoxKey != (PublicKey{}) {
+				old[e.Body.BoxKey] = true
+			}
+		}
+	}
+	for i := range b.Replicas {
+		for _, e := range []*Enrollment{&b.Replicas[i].Prep, &b.Replicas[i].Conf, &b.Replicas[i].Exec} {
+			if old[e.Body.SignKey] {
+				return e.Body.SignKey, true
+			}
+			if e.Body.BoxKey != (PublicKey{}) && old[e.Body.BoxKey] {
+				return e.Body.BoxKey, true
+			}
+		}
+	}
+	return PublicKey{}, false
+}
+
+// VerifyCheckpointCert applies K1–K5 of SPEC.md §5.1 to c under cfg (digest cd).
+func VerifyCheckpointCert(cfg *Config, cd Digest, c *CheckpointCert, verify SigVerifier) error {
+	if c.Seq == cfg.StartSeq {
+		if c.State != cfg.StartState || len(c.Proof) != 0 {
+			return fmt.Errorf("K1: the epoch's start %d with another state or a proof", c.Seq)
+		}
+		return nil
+	}
+	if c.Seq < cfg.StartSeq || c.Seq%cfg.CheckpointInterval != 0 || len(c.Proof) != cfg.Quorum() {
+		return fmt.Errorf("K2: seq %d with %d checkpoints (start %d, K = %d, q = %d)", c.Seq, len(c.Proof), cfg.StartSeq, cfg.CheckpointInterval, cfg.Quorum())
+	}
+	for i := range c.Proof {
+		b := &c.Proof[i].Body
+		switch {
+		case b.Replica >= cfg.N || (i > 0 && b.Replica <= c.Proof[i-1].Body.Replica):
+			return fmt.Errorf("K3: replica %d out of order or not in the configuration", b.Replica)
+		case b.Seq != c.Seq || b.State != c.State:
+			return fmt.Errorf("K4: checkpoint of replica %d is for another seq or state", b.Replica)
+		case !verify(cfg.Replicas[b.Replica].Exec.Body.SignKey, SignedBytes(DomainCheckpoint, cd, Encode(b)), c.Proof[i].Sig):
+			return fmt.Errorf("K5: signature of replica %d invalid", b.Replica)
+		}
+	}
+	return nil
+}
+
+// Step is one step of the configuration chain (SPEC.md §17.1, §17.8): exactly one of
+// Change (an epoch change certified by the execs of the epoch it ends) or Recovery (a
+// recovery authorised by the members). It encodes as the one it holds, so a chain of
+// epoch changes encodes as before.
+type Step struct {
+	Change   *EpochChange
+	Recovery *Recovery
+}
+
+// ChangeStep and RecoveryStep wrap one step.
+func ChangeStep(ec EpochChange) Step { return Step{Change: &ec} }
+func RecoveryStep(r Recovery) Step   { return Step{Recovery: &r} }
+
+// MarshalCBOR encodes the step as the EpochChange or Recovery it holds.
+func (s Step) MarshalCBOR() ([]byte, error) {
+	switch {
+	case s.Change != nil && s.Recovery == nil:
+		return encMode.Marshal(s.Change)
+	case s.Recovery != nil && s.Change == nil:
+		return encMode.Marshal(s.Recovery)
+	}
+	return nil, errors.New("spec: a chain step holds exactly one of an epoch change or a recovery")
+}
+
+// UnmarshalCBOR decodes an EpochChange (a 2-element array) or a Recovery (3 elements).
+func (s *Step) UnmarshalCBOR(b []byte) error {
+	var ec EpochChange
+	if err := decMode.Unmarshal(b, &ec); err == nil {
+		*s = Step{Change: &ec}
+		return nil
+	}
+	var r Recovery
+	if err := decMode.Unmarshal(b, &r); err != nil {
+		return fmt.Errorf("spec: chain step is neither an epoch change nor a recovery: %v", err)
+	}
+	*s = Step{Recovery: &r}
+	return nil
+}
+
+// ConfigBytes returns the canonical encoding of the configuration the step starts.
+func (s *Step) ConfigBytes() []byte {
+	if s.Recovery != nil {
+		return s.Recovery.Config
+	}
+	if s.Change != nil {
+		return s.Change.Config
+	}
+	return nil
+}
+
+// VerifyStep verifies one step after prev (EC1–EC4 for an epoch change, RC1–RC5 for
+// a recovery) for a party whose stable sequence number is h, and returns the
+// configuration it starts.
+func VerifyStep(prev *Config, prevDigest Digest, h uint64, s *Step, verify SigVerifier, admit KeyAdmitter) (*Config, error) {
+	switch {
+	case s.Change != nil && s.Recovery == nil:
+		return VerifyEpochChange(prev, prevDigest, h, s.Change, verify, admit)
+	case s.Recovery != nil && s.Change == nil:
+		next, _, err := VerifyRecovery(prev, prevDigest, s.Recovery, verify, admit)
+		return next, err
+	}
+	return nil, fmt.Errorf("%w: empty chain step", ErrEpoch)
+}
+
+// VerifySteps verifies steps in order from the trusted configuration start and
+// returns the configuration reached (start itself when steps is empty).
+func VerifySteps(start *Config, steps []Step, verify SigVerifier, admit KeyAdmitter) (*Config, error) {
+	cur := start
+	for i := range steps {
+		next, err := VerifyStep(cur, ConfigDigest(cur), cur.StartSeq, &steps[i], verify, admit)
+		if err != nil {
+			return nil, fmt.Errorf("chain step %d: %w", i, err)
+		}
+		cur = next
+	}
+	return cur, nil
+}
