@@ -14,11 +14,12 @@ type Ledger interface {
 	// Executed reports that exec executed every batch up to last; batch returns a
 	// batch's exact bytes by digest from the broker's cache.
 	Executed(last uint64, batch func(spec.Digest) ([]byte, bool))
-	// Epoch reports that the broker adopted the epoch change ec (raw its exact
-	// encoding), which it verified (EC1–EC4) and which certifies next: from then on
+	// Epoch reports that the broker adopted the chain step st (raw its exact
+	// encoding: an epoch change or a recovery), which it verified (EC1–EC4 or
+	// RC1–RC5, spec.VerifyStep) and which certifies next: from then on
 	// the ledger records and checks under next, from next.StartSeq+1 on, and Durable
 	// covers next.StartSeq (SPEC.md §13.5, §17.4).
-	Epoch(raw []byte, ec *spec.EpochChange, next *spec.Config)
+	Epoch(raw []byte, st *spec.Step, next *spec.Config)
 	// Durable returns the highest sequence number up to which every batch is on disk
 	// (or covered by a recorded checkpoint certificate).
 	Durable() uint64

@@ -15,7 +15,7 @@ type fakeLedger struct {
 	epochs   []spec.Digest // digest of the configuration of every Epoch call
 }
 
-func (l *fakeLedger) Epoch(_ []byte, _ *spec.EpochChange, next *spec.Config) {
+func (l *fakeLedger) Epoch(_ []byte, _ *spec.Step, next *spec.Config) {
 	l.epochs = append(l.epochs, spec.ConfigDigest(next))
 }
 

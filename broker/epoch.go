@@ -8,7 +8,7 @@ import (
 )
 
 // The broker's side of epochs (SPEC.md §17): it verifies every epoch change it sees
-// (EC1–EC4, spec.VerifyEpochChange), keeps the chain from the genesis configuration
+// and every recovery (EC1–EC4 or RC1–RC5, spec.VerifyStep), keeps the chain from the genesis configuration
 // (served as GET /chain, §17.7), delivers a valid change to its compartments, switches
 // its own configuration (client table, R5 checks, budgets, timers), and forwards the
 // changes a lagging peer lacks. An invalid epoch change is dropped and counted: it
@@ -19,20 +19,21 @@ const maxForward = 8
 
 // chain is the configuration chain the broker accepted.
 type chain struct {
-	genesis []byte             // canonical encoding of the first configuration
-	first   uint64             // its epoch
-	changes []spec.EpochChange // accepted epoch changes, in order: changes[i] starts epoch first+i+1
-	raws    [][]byte           // their canonical encodings
-	fwdAt   []uint64           // by peer: the tick before which it gets no forward again
+	genesis []byte      // canonical encoding of the first configuration
+	first   uint64      // its epoch
+	changes []spec.Step // accepted chain steps (epoch changes, recoveries), in order: changes[i] starts epoch first+i+1
+	raws    [][]byte    // their canonical encodings
+	fwdAt   []uint64    // by peer: the tick before which it gets no forward again
 }
 
 // EpochHooks are the host's callbacks for epochs and admission. Each runs on the
 // broker's event loop and must not call back into the Replica. Nil hooks are skipped.
 type EpochHooks struct {
-	// Epoch is called after the broker adopted configuration cfg (ec certified it):
-	// the host persists the chain, updates peers' addresses and the client table of
-	// its transport, and logs the epoch.
-	Epoch func(cfg *spec.Config, ec *spec.EpochChange)
+	// Epoch is called after the broker adopted configuration cfg (the chain step st,
+	// an epoch change or a recovery, certified it): the host persists the chain,
+	// updates peers' addresses and the client table of its transport, and logs the
+	// epoch.
+	Epoch func(cfg *spec.Config, st *spec.Step)
 	// Submit returns the encoded REQUEST of the replica's broker client (SPEC.md
 	// §13.4) whose operations are ops (ConfigOps), signed and sealed for cfg. It is
 	// called again for each retry of the same ops in the same epoch and must then
@@ -61,15 +62,15 @@ type EpochHooks struct {
 func (r *Replica) SetHooks(h EpochHooks) { r.hooks = h }
 
 // SetChain replaces the chain the broker serves and forwards by genesis (a canonical
-// Config) followed by changes. The chain must verify (spec.VerifyChain) and end at
+// Config) followed by changes. The chain must verify (spec.VerifySteps) and end at
 // the configuration the Replica was created with; otherwise nothing changes. Without
 // SetChain the chain is that configuration alone.
-func (r *Replica) SetChain(genesis []byte, changes []spec.EpochChange) error {
+func (r *Replica) SetChain(genesis []byte, changes []spec.Step) error {
 	var g spec.Config
 	if err := spec.Decode(genesis, &g, spec.MaxMessageBytes); err != nil {
 		return fmt.Errorf("broker: genesis configuration: %w", err)
 	}
-	last, err := spec.VerifyChain(&g, changes, verifyEd, AdmitKey)
+	last, err := spec.VerifySteps(&g, changes, verifyEd, AdmitKey)
 	if err != nil {
 		return fmt.Errorf("broker: chain: %w", err)
 	}
@@ -85,10 +86,10 @@ func (r *Replica) SetChain(genesis []byte, changes []spec.EpochChange) error {
 	return nil
 }
 
-// Chain returns the genesis configuration's canonical bytes and the epoch changes
+// Chain returns the genesis configuration's canonical bytes and the chain steps
 // accepted since, in order (copies).
-func (r *Replica) Chain() ([]byte, []spec.EpochChange) {
-	return bytes.Clone(r.chain.genesis), append([]spec.EpochChange(nil), r.chain.changes...)
+func (r *Replica) Chain() ([]byte, []spec.Step) {
+	return bytes.Clone(r.chain.genesis), append([]spec.Step(nil), r.chain.changes...)
 }
 
 // Config returns the configuration the broker currently serves (do not modify).
@@ -98,26 +99,28 @@ func (r *Replica) Config() *spec.Config { return r.cfg }
 // fresh compartment's Init (SPEC.md §17.5 step 1).
 func (r *Replica) ConfigDigest() spec.Digest { return r.cd }
 
-// verifyEpochChange checks an epoch change against the current configuration. It
-// returns nil, quietly, for a change the chain already holds.
-func (r *Replica) verifyEpochChange(raw []byte, ec *spec.EpochChange) (*spec.Config, error) {
+// verifyStep checks a chain step (an epoch change or a recovery) against the current
+// configuration (spec.VerifyStep). It returns nil, quietly, for a step the chain
+// already holds.
+func (r *Replica) verifyStep(raw []byte, st *spec.Step) (*spec.Config, error) {
 	for _, old := range r.chain.raws {
 		if bytes.Equal(old, raw) {
 			return nil, nil
 		}
 	}
-	return spec.VerifyEpochChange(r.cfg, r.cd, r.cfg.StartSeq, ec, verifyEd, AdmitKey)
+	return spec.VerifyStep(r.cfg, r.cd, r.cfg.StartSeq, st, verifyEd, AdmitKey)
 }
 
 // onPeerEpochChange takes an epoch change from a peer broker: if valid, the broker
 // adopts it and delivers it to all three compartments (SPEC.md §13.1).
 func (r *Replica) onPeerEpochChange(raw []byte, ec *spec.EpochChange) {
-	next, err := r.verifyEpochChange(raw, ec)
+	st := spec.ChangeStep(*ec)
+	next, err := r.verifyStep(raw, &st)
 	if err != nil || next == nil {
 		r.m.BadEpochChanges += b2u(err != nil)
 		return
 	}
-	installed := r.adoptEpoch(next, raw, ec)
+	installed := r.adoptEpoch(next, raw, &st)
 	r.deliverLocal(spec.KindEpochChange, raw, ec, (spec.ToPrep|spec.ToConf|spec.ToExec)&^installed)
 }
 
@@ -129,12 +132,13 @@ func (r *Replica) onEpochChangeOutput(role spec.Role, o *spec.Output) {
 		r.m.Garbage++
 		return
 	}
-	next, err := r.verifyEpochChange(o.Body, &ec)
+	st := spec.ChangeStep(ec)
+	next, err := r.verifyStep(o.Body, &st)
 	if err != nil || next == nil {
 		r.m.BadEpochChanges += b2u(err != nil)
 		return
 	}
-	installed := r.adoptEpoch(next, o.Body, &ec)
+	installed := r.adoptEpoch(next, o.Body, &st)
 	r.deliverLocal(spec.KindEpochChange, o.Body, &ec, (spec.ToPrep|spec.ToConf)&^installed)
 	for _, to := range o.To.Replicas {
 		if to != r.id && to < r.cfg.N {
@@ -143,19 +147,19 @@ func (r *Replica) onEpochChangeOutput(role spec.Role, o *spec.Output) {
 	}
 }
 
-// adoptEpoch switches the broker to next, certified by ec (raw its encoding): the chain
+// adoptEpoch switches the broker to next, certified by st (raw its encoding): the chain
 // grows; inputs queued for the old epoch, queued and timed client requests (signed
 // under the old digest: clients re-sign them, §17.4), view-change and retransmission
 // state are dropped; the new epoch's genesis certificate is the state to ask for; the
 // change is pushed to the connected clients when the Net can (EpochNet, §17.7). It
 // returns the roles of fresh compartments the change admitted and installed
 // (admission.go), which must not get the change as an input.
-func (r *Replica) adoptEpoch(next *spec.Config, raw []byte, ec *spec.EpochChange) uint64 {
-	r.chain.changes = append(r.chain.changes, *ec)
+func (r *Replica) adoptEpoch(next *spec.Config, raw []byte, st *spec.Step) uint64 {
+	r.chain.changes = append(r.chain.changes, *st)
 	r.chain.raws = append(r.chain.raws, bytes.Clone(raw))
 	r.cfg, r.cd = next, spec.ConfigDigest(next)
 	if r.opt.Ledger != nil {
-		r.opt.Ledger.Epoch(raw, ec, next)
+		r.opt.Ledger.Epoch(raw, st, next)
 	}
 	r.m.Epochs++
 	for role := range r.in {
@@ -171,7 +175,7 @@ func (r *Replica) adoptEpoch(next *spec.Config, raw []byte, ec *spec.EpochChange
 	r.resetRecovery()
 	installed := r.installAdmitted()
 	if r.hooks.Epoch != nil {
-		r.hooks.Epoch(next, ec)
+		r.hooks.Epoch(next, st)
 	}
 	if en, ok := r.net.(EpochNet); ok {
 		en.Epoch(raw) // after the hook: the client port already knows the new epoch's clients
@@ -204,8 +208,16 @@ func (r *Replica) forwardEpochs(p uint64) {
 	from := h.Epoch - r.chain.first
 	for i := from; i < uint64(len(r.chain.raws)) && i < from+maxForward; i++ {
 		r.m.EpochForwards++
-		r.sendPeer(p, EncodePeer(spec.KindEpochChange, r.chain.raws[i]))
+		r.sendPeer(p, EncodePeer(stepKind(&r.chain.changes[i]), r.chain.raws[i]))
 	}
+}
+
+// stepKind is the peer kind that carries a chain step: recovery or epoch-change.
+func stepKind(st *spec.Step) uint64 {
+	if st.Recovery != nil {
+		return spec.KindRecovery
+	}
+	return spec.KindEpochChange
 }
 
 func b2u(b bool) uint64 {

@@ -102,6 +102,8 @@ func (r *Replica) handleOutput(role spec.Role, ins []spec.Input, o *spec.Output)
 		r.onSummary(role, o.Body)
 	case spec.KindEpochChange:
 		r.onEpochChangeOutput(role, o)
+	case spec.KindRecovery:
+		r.onRecoveryOutput(role, o.Body)
 	case spec.KindAttestation:
 		r.onAttestationOutput(role, o.Body)
 	case spec.KindGroupKeyShares:

@@ -52,6 +52,8 @@ func (r *Replica) HandlePeerDecoded(from uint64, m *PeerMsg, body any) {
 		r.onFetchedBatch(m.Body, v)
 	case *spec.EpochChange:
 		r.onPeerEpochChange(m.Body, v)
+	case *spec.Recovery:
+		r.onPeerRecovery(m.Body, v)
 	case *spec.Enrollment:
 		r.onPeerAttest(from, m.Body, v)
 	case *spec.Attestation:

@@ -184,11 +184,12 @@ type Replica struct {
 	timers
 	recovery
 
-	chain   chain        // the configuration chain (epoch.go)
-	hooks   EpochHooks   // the host's callbacks for epochs and admission
-	adm     *admission   // the admission in progress (admission.go)
-	attests attestRelay  // who asked for which attestation
-	dealt   []dealtShare // by replica: the last share the local exec dealt for its exec (share_resend.go)
+	chain   chain            // the configuration chain (epoch.go)
+	hooks   EpochHooks       // the host's callbacks for epochs and admission
+	adm     *admission       // the admission in progress (admission.go)
+	cluster *clusterRecovery // the recovery of the whole cluster in progress (cluster_recovery.go)
+	attests attestRelay      // who asked for which attestation
+	dealt   []dealtShare     // by replica: the last share the local exec dealt for its exec (share_resend.go)
 }
 
 // NewReplica returns the broker of replica id, hosting the three configured enclaves

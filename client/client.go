@@ -50,7 +50,7 @@ type Options struct {
 	// pushed an epoch change more than one epoch ahead (at most once per
 	// retransmission period; push.go). A pushed change for the next epoch is
 	// verified and followed without it.
-	Chain func(ctx context.Context, cur *spec.Config) ([]spec.EpochChange, error)
+	Chain func(ctx context.Context, cur *spec.Config) ([]spec.Step, error)
 	Admit spec.KeyAdmitter
 }
 

@@ -9,7 +9,8 @@ import (
 )
 
 // Clients follow the configuration chain (SPEC.md §17.7): a session moves to a later
-// epoch only along epoch changes that verify (EC1–EC4) from the configuration it
+// epoch only along chain steps (epoch changes, EC1–EC4, and recoveries, RC1–RC5) that
+// verify from the configuration it
 // holds, so a replica serving a forged or different configuration cannot move it.
 
 // ErrNotRegistered is returned by Follow when the configuration reached no longer
@@ -21,17 +22,17 @@ func verifyEd(pub spec.PublicKey, msg []byte, sig spec.Signature) bool {
 	return ed25519.Verify(pub[:], msg, sig[:])
 }
 
-// Follow verifies changes, the epoch changes that follow the session's configuration
+// Follow verifies changes, the chain steps that follow the session's configuration
 // in order (with key admission by admit), and moves the session to the configuration
 // they reach: new digest, request and reply keys. An outstanding request is re-signed
 // and re-sealed under the new digest with the same timestamps, and its votes start
 // again (SPEC.md §17.4: it is executed once, in the epoch that orders it). It returns
 // whether the configuration changed; on error nothing changes.
-func (s *Session) Follow(changes []spec.EpochChange, admit spec.KeyAdmitter) (bool, error) {
+func (s *Session) Follow(changes []spec.Step, admit spec.KeyAdmitter) (bool, error) {
 	if len(changes) == 0 {
 		return false, nil
 	}
-	next, err := spec.VerifyChain(s.cfg, changes, verifyEd, admit)
+	next, err := spec.VerifySteps(s.cfg, changes, verifyEd, admit)
 	if err != nil {
 		return false, fmt.Errorf("client: %w", err)
 	}

@@ -54,7 +54,7 @@ func TestFollow(t *testing.T) {
 			if tc.forge {
 				ec.Votes[1].Sig[5] ^= 1
 			}
-			moved, err := s.Follow([]spec.EpochChange{ec}, nil)
+			moved, err := s.Follow([]spec.Step{spec.ChangeStep(ec)}, nil)
 			req, ts2, _ := s.Outstanding()
 			if !tc.moved {
 				if moved || err == nil || !bytes.Contains([]byte(err.Error()), []byte(tc.errSub)) || !bytes.Equal(req, old) || s.Epoch() != 0 {
@@ -107,12 +107,12 @@ func TestClientFollowsEpoch(t *testing.T) {
 		fx.cfg, fx.cd = &next, spec.ConfigDigest(&next) // the cluster moved on
 		tr := epochCluster{newFakeCluster(t, fx)}
 		asked := 0
-		chain := func(_ context.Context, cur *spec.Config) ([]spec.EpochChange, error) {
+		chain := func(_ context.Context, cur *spec.Config) ([]spec.Step, error) {
 			asked++
 			if cur.Epoch != 0 {
 				return nil, nil
 			}
-			return []spec.EpochChange{ec}, nil
+			return []spec.Step{spec.ChangeStep(ec)}, nil
 		}
 		c, err := New(old, fx.id, fx.rnd, tr, Options{Chain: chain})
 		if err != nil {

@@ -45,16 +45,16 @@ func (c *Client) drainPushes(ctx context.Context) {
 	}
 }
 
-// onPush takes one pushed epoch change and reports whether the session moved. The
+// onPush takes one pushed chain step (an epoch change or a recovery, SPEC.md §17.8) and reports whether the session moved. The
 // next epoch's change is verified and followed; one for a later epoch means the
 // client is behind by more than one: it asks Options.Chain, at most once while
 // *asked is false (a faulty broker's pushes cost at most one chain fetch per
 // retransmission period). Anything else is ignored and changes nothing.
 func (c *Client) onPush(ctx context.Context, raw []byte, asked *bool) bool {
-	var ec spec.EpochChange
+	var st spec.Step
 	var next spec.Config
-	if spec.Decode(raw, &ec, spec.MaxBodyBytes(spec.KindEpochChange)) != nil ||
-		spec.Decode(ec.Config, &next, spec.MaxMessageBytes) != nil || next.Epoch <= c.s.cfg.Epoch {
+	if spec.Decode(raw, &st, spec.MaxBodyBytes(spec.KindRecovery)) != nil ||
+		spec.Decode(st.ConfigBytes(), &next, spec.MaxMessageBytes) != nil || next.Epoch <= c.s.cfg.Epoch {
 		c.ignored.Add(1)
 		return false
 	}
@@ -66,7 +66,7 @@ func (c *Client) onPush(ctx context.Context, raw []byte, asked *bool) bool {
 		*asked = true
 		return c.followChain(ctx)
 	}
-	if moved, err := c.s.Follow([]spec.EpochChange{ec}, c.opt.Admit); err != nil || !moved {
+	if moved, err := c.s.Follow([]spec.Step{st}, c.opt.Admit); err != nil || !moved {
 		c.ignored.Add(1)
 		return false
 	}

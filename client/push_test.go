@@ -30,7 +30,7 @@ func TestPushedEpochResendsAtOnce(t *testing.T) {
 		ec := fx.nextEpoch(t, func(*spec.Config) {})
 		tr := pushCluster{epochCluster{newFakeCluster(t, fx)}, make(chan []byte, 4)}
 		asked := 0
-		chain := func(context.Context, *spec.Config) ([]spec.EpochChange, error) { asked++; return nil, nil }
+		chain := func(context.Context, *spec.Config) ([]spec.Step, error) { asked++; return nil, nil }
 		c, err := New(old, fx.id, fx.rnd, tr, Options{Retransmit: time.Second, Chain: chain})
 		if err != nil {
 			t.Fatal(err)
@@ -124,7 +124,7 @@ func TestPushedEpochIgnored(t *testing.T) {
 				tr := pushCluster{epochCluster{newFakeCluster(t, fx)}, make(chan []byte, 4)}
 				tr.silent = true
 				asked := 0
-				chain := func(context.Context, *spec.Config) ([]spec.EpochChange, error) { asked++; return nil, nil }
+				chain := func(context.Context, *spec.Config) ([]spec.Step, error) { asked++; return nil, nil }
 				c, err := New(fx.cfg, fx.id, fx.rnd, tr, Options{Retransmit: time.Hour, Chain: chain})
 				if err != nil {
 					t.Fatal(err)

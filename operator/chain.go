@@ -25,11 +25,12 @@ const GenesisFile = "genesis.cbor"
 const ChainFile = "chain.cbor"
 
 // Chain is the body of GET /chain: the genesis configuration's canonical bytes and the
-// epoch changes since, in order.
+// chain steps (epoch changes and recoveries, SPEC.md §17.8) since, in order. A chain of
+// epoch changes only encodes as before steps existed.
 type Chain struct {
 	_       struct{} `cbor:",toarray"`
 	Genesis []byte
-	Changes []spec.EpochChange
+	Changes []spec.Step
 }
 
 // maxChainBody caps a chain a replica accepts from a peer.
@@ -50,7 +51,7 @@ func VerifyChain(genesis []byte, c *Chain) (*spec.Config, error) {
 	if err := spec.Decode(genesis, &g, spec.MaxMessageBytes); err != nil {
 		return nil, fmt.Errorf("operator: genesis configuration: %w", err)
 	}
-	return spec.VerifyChain(&g, c.Changes, verifyEd, broker.AdmitKey)
+	return spec.VerifySteps(&g, c.Changes, verifyEd, broker.AdmitKey)
 }
 
 func replicaDir(dir string, id uint64) string {
@@ -155,12 +156,12 @@ func (cf *ChainFetcher) fetchOne(ctx context.Context, i uint64, genesis []byte) 
 }
 
 // ChainSource returns a client.Options.Chain for the cluster of t: it fetches every
-// replica's chain and returns the longest run of epoch changes after cur that
+// replica's chain and returns the longest run of chain steps after cur that
 // verifies from cur (SPEC.md §17.7), none if no replica serves one.
-func ChainSource(t *Template, timeout time.Duration) func(ctx context.Context, cur *spec.Config) ([]spec.EpochChange, error) {
-	return func(ctx context.Context, cur *spec.Config) ([]spec.EpochChange, error) {
+func ChainSource(t *Template, timeout time.Duration) func(ctx context.Context, cur *spec.Config) ([]spec.Step, error) {
+	return func(ctx context.Context, cur *spec.Config) ([]spec.Step, error) {
 		groups, _ := fetchCopies(ctx, t, timeout)
-		var best []spec.EpochChange
+		var best []spec.Step
 		for _, g := range groups {
 			var gen spec.Config
 			if spec.Decode(g.raw, &gen, spec.MaxMessageBytes) != nil || cur.Epoch < gen.Epoch {
@@ -171,7 +172,7 @@ func ChainSource(t *Template, timeout time.Duration) func(ctx context.Context, c
 				if uint64(len(ch)) <= skip || len(ch[skip:]) <= len(best) {
 					continue
 				}
-				if _, err := spec.VerifyChain(cur, ch[skip:], verifyEd, broker.AdmitKey); err == nil {
+				if _, err := spec.VerifySteps(cur, ch[skip:], verifyEd, broker.AdmitKey); err == nil {
 					best = ch[skip:]
 				}
 			}

@@ -48,9 +48,9 @@ func TestChainFetch(t *testing.T) {
 		epoch uint64
 		err   string
 	}{
-		{"longest of f+1", [3][]byte{spec.Encode(&Chain{Genesis: genesis}), spec.Encode(&Chain{Genesis: genesis, Changes: []spec.EpochChange{ec}}), nil}, 1, ""},
-		{"forged ignored", [3][]byte{spec.Encode(&Chain{Genesis: genesis, Changes: []spec.EpochChange{forged}}), spec.Encode(&Chain{Genesis: genesis}), []byte("junk")}, 0, "deadline"},
-		{"other cluster ignored", [3][]byte{spec.Encode(&Chain{Genesis: other}), spec.Encode(&Chain{Genesis: genesis, Changes: []spec.EpochChange{ec}}), spec.Encode(&Chain{Genesis: genesis})}, 1, ""},
+		{"longest of f+1", [3][]byte{spec.Encode(&Chain{Genesis: genesis}), spec.Encode(&Chain{Genesis: genesis, Changes: []spec.Step{spec.ChangeStep(ec)}}), nil}, 1, ""},
+		{"forged ignored", [3][]byte{spec.Encode(&Chain{Genesis: genesis, Changes: []spec.Step{spec.ChangeStep(forged)}}), spec.Encode(&Chain{Genesis: genesis}), []byte("junk")}, 0, "deadline"},
+		{"other cluster ignored", [3][]byte{spec.Encode(&Chain{Genesis: other}), spec.Encode(&Chain{Genesis: genesis, Changes: []spec.Step{spec.ChangeStep(ec)}}), spec.Encode(&Chain{Genesis: genesis})}, 1, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tmpl := &Template{N: 4, F: 1, Replicas: make([]ReplicaTemplate, 4)}
@@ -94,12 +94,12 @@ func TestLatestAndChainSource(t *testing.T) {
 	spec.Decode(genesis, &g, spec.MaxMessageBytes)
 	for _, tc := range []struct {
 		name    string
-		changes [][]spec.EpochChange
+		changes [][]spec.Step
 		epoch   uint64
 	}{
-		{"one replica ahead", [][]spec.EpochChange{nil, {ec}, nil}, 1},
-		{"forged only", [][]spec.EpochChange{{forged}, nil}, 0},
-		{"forged and genuine", [][]spec.EpochChange{{forged}, {ec}}, 1},
+		{"one replica ahead", [][]spec.Step{nil, {spec.ChangeStep(ec)}, nil}, 1},
+		{"forged only", [][]spec.Step{{spec.ChangeStep(forged)}, nil}, 0},
+		{"forged and genuine", [][]spec.Step{{spec.ChangeStep(forged)}, {spec.ChangeStep(ec)}}, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			grp := copyGroup{raw: genesis}

@@ -87,7 +87,7 @@ func serveForged(t *testing.T, addr, dir string, asked *atomic.Int64) {
 		t.Fatal(err)
 	}
 	_, forger, _ := ed25519.GenerateKey(nil)
-	var changes []spec.EpochChange
+	var changes []spec.Step
 	for range 3 { // longer than the real chain, so that a client must verify to refuse it
 		next.Epoch, next.Prev, next.StartSeq = next.Epoch+1, spec.ConfigDigest(&next), next.StartSeq+1
 		ec := spec.EpochChange{Config: spec.Encode(&next)}
@@ -97,7 +97,7 @@ func serveForged(t *testing.T, addr, dir string, asked *atomic.Int64) {
 			copy(sig[:], ed25519.Sign(forger, spec.SignedBytes(spec.DomainEpochVote, next.Prev, spec.Encode(&b))))
 			ec.Votes = append(ec.Votes, spec.EpochVote{Body: b, Sig: sig})
 		}
-		changes = append(changes, ec)
+		changes = append(changes, spec.ChangeStep(ec))
 	}
 	chain := spec.Encode(&Chain{Genesis: genesis, Changes: changes})
 	forgedCfg := spec.Encode(&next)

@@ -105,7 +105,7 @@ func checkCopy(t *Template, v attest.Verifier, raw []byte) (*spec.Config, error)
 type copyGroup struct {
 	raw      []byte
 	replicas []int
-	changes  [][]spec.EpochChange // by position in replicas
+	changes  [][]spec.Step // by position in replicas
 }
 
 // latest follows the longest chain that verifies from the trusted genesis cfg among
@@ -122,7 +122,7 @@ func latest(cfg *spec.Config, groups []copyGroup) *spec.Config {
 			if uint64(len(ch)) <= best.Epoch-cfg.Epoch {
 				continue
 			}
-			if next, err := spec.VerifyChain(cfg, ch, verifyEd, broker.AdmitKey); err == nil {
+			if next, err := spec.VerifySteps(cfg, ch, verifyEd, broker.AdmitKey); err == nil {
 				best = next
 			}
 		}

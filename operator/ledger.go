@@ -47,7 +47,7 @@ func LedgerStarts(dir string, id uint64) (map[string]*spec.Config, error) {
 	out := map[string]*spec.Config{LedgerDir(dir, id, &g): &g}
 	for i := range c.Changes {
 		var cfg spec.Config
-		spec.Decode(c.Changes[i].Config, &cfg, spec.MaxMessageBytes) // VerifyChain decoded it
+		spec.Decode(c.Changes[i].ConfigBytes(), &cfg, spec.MaxMessageBytes) // VerifyChain decoded it
 		out[LedgerDir(dir, id, &cfg)] = &cfg
 	}
 	return out, nil

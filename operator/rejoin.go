@@ -106,8 +106,8 @@ func (rp *replica) hooks(ctx context.Context) broker.EpochHooks {
 }
 
 // onEpoch persists and shows the configuration the broker adopted (on its loop).
-func (rp *replica) onEpoch(cfg *spec.Config, ec *spec.EpochChange) {
-	rp.chain = &Chain{Genesis: rp.chain.Genesis, Changes: append(rp.chain.Changes[:len(rp.chain.Changes):len(rp.chain.Changes)], *ec)}
+func (rp *replica) onEpoch(cfg *spec.Config, st *spec.Step) {
+	rp.chain = &Chain{Genesis: rp.chain.Genesis, Changes: append(rp.chain.Changes[:len(rp.chain.Changes):len(rp.chain.Changes)], *st)}
 	if err := writeChain(rp.opt.Dir, rp.opt.ID, rp.chain, cfg); err != nil {
 		rp.log.Error("cannot persist the chain", "err", err)
 	}

@@ -15,18 +15,18 @@ import (
 // certified anchor, like a checkpoint certificate: the chain of the new epoch
 // continues from StartLink(C'), and Durable covers StartSeq.
 
-// Epoch tells the ledger that the broker adopted the epoch change ec (raw its exact
-// encoding), which certifies next (the broker checked it: EC1–EC4 after the
-// configuration in force). The ledger first hands over what it can still record of
+// Epoch tells the ledger that the broker adopted the chain step st (raw its exact
+// encoding: an epoch change or a recovery, SPEC.md §17.8), which certifies next (the
+// broker checked it: EC1–EC4 or RC1–RC5 after the configuration in force). The ledger first hands over what it can still record of
 // the old epoch up to next.StartSeq, then queues the epoch record and switches its
 // collector: COMMITs and CHECKPOINTs are checked under next from now on, the first
 // batch it records is next.StartSeq+1, and batch or checkpoint records of the old
 // epoch above next.StartSeq (committed, never executed: SPEC.md §17.3) are dropped
 // when the epoch record is written. A change that does not start the epoch after the
 // one in force is ignored (logged). Event loop only.
-func (l *Ledger) Epoch(raw []byte, ec *spec.EpochChange, next *spec.Config) {
+func (l *Ledger) Epoch(raw []byte, st *spec.Step, next *spec.Config) {
 	c := &l.col
-	if next.Epoch != c.cfg.Epoch+1 || next.Prev != c.cd || spec.Hash(spec.DomainConfig, ec.Config) != spec.ConfigDigest(next) {
+	if next.Epoch != c.cfg.Epoch+1 || next.Prev != c.cd || spec.Hash(spec.DomainConfig, st.ConfigBytes()) != spec.ConfigDigest(next) {
 		l.opt.Log.Warn("ledger: epoch change ignored: it does not follow the configuration in force", "epoch", next.Epoch, "in force", c.cfg.Epoch)
 		return
 	}
@@ -74,8 +74,9 @@ func (l *Ledger) applyEpoch(b *pebble.Batch, it *item) {
 	w.cfg, w.lastSeq, w.lastLink = it.cfg, it.seq, StartLink(it.cfg)
 }
 
-// epoch checks one epoch record: a valid epoch change (EC1–EC4, SPEC.md §17.1) after
-// the configuration in force, stored at the key of the epoch it starts.
+// epoch checks one epoch record: a valid chain step (an epoch change, EC1–EC4 of SPEC.md
+// §17.1, or a recovery, RC1–RC5 of §17.8) after the configuration in force, stored at
+// the key of the epoch it starts.
 func (st *scanState) epoch(k []byte, n uint64, val []byte) *Fault {
 	prev := st.eps[len(st.eps)-1]
 	bad := func(format string, a ...any) *Fault {
@@ -88,15 +89,15 @@ func (st *scanState) epoch(k []byte, n uint64, val []byte) *Fault {
 	if n != prev.Epoch+1 {
 		return bad("out of order: the configuration in force is of epoch %d", prev.Epoch)
 	}
-	var ec spec.EpochChange
-	if err := spec.Decode(rec.Change, &ec, spec.MaxMessageBytes); err != nil {
-		return bad("epoch change malformed: %v", err)
+	var step spec.Step
+	if err := spec.Decode(rec.Change, &step, spec.MaxMessageBytes); err != nil {
+		return bad("chain step malformed: %v", err)
 	}
-	next, err := spec.VerifyEpochChange(prev, spec.ConfigDigest(prev), prev.StartSeq, &ec, verifyEd, nil)
+	next, err := spec.VerifyStep(prev, spec.ConfigDigest(prev), prev.StartSeq, &step, verifyEd, nil)
 	if err != nil {
 		return bad("%v", err)
 	}
-	st.eps, st.changes = append(st.eps, next), append(st.changes, ec)
+	st.eps, st.changes = append(st.eps, next), append(st.changes, step)
 	if st.vs != nil {
 		st.vs = append(st.vs, newVerifier(next))
 	}

@@ -208,7 +208,7 @@ func TestReceiptAcrossEpochs(t *testing.T) {
 		mod  func(r *Receipt)
 		want string
 	}{
-		{"vote forged", func(r *Receipt) { r.Chain[0].Votes[0].Sig[0] ^= 1 }, "chain, change 0: spec: invalid epoch change: EC4"},
+		{"vote forged", func(r *Receipt) { r.Chain[0].Change.Votes[0].Sig[0] ^= 1 }, "chain, change 0: spec: invalid epoch change: EC4"},
 		{"chain dropped", func(r *Receipt) { r.Chain = nil }, "signature of replica 0 invalid"},
 	} {
 		bad, _ := DecodeReceipt(raw)

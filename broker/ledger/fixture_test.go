@@ -91,7 +91,7 @@ func (f *fx) sign(role spec.Role, rep uint64, domain string, body any) spec.Sign
 // nextEpoch returns the configuration after the one in force (same enclaves) starting
 // at (start, stateAt(start)), and the epoch change certifying it, with the votes of
 // the lowest q execs, and its encoding.
-func (f *fx) nextEpoch(start uint64) (*spec.Config, *spec.EpochChange, []byte) {
+func (f *fx) nextEpoch(start uint64) (*spec.Config, *spec.Step, []byte) {
 	f.t.Helper()
 	var next spec.Config
 	if err := spec.Decode(spec.Encode(f.cfg), &next, spec.MaxMessageBytes); err != nil {
@@ -103,7 +103,8 @@ func (f *fx) nextEpoch(start uint64) (*spec.Config, *spec.EpochChange, []byte) {
 		b := spec.EpochVoteBody{Next: spec.ConfigDigest(&next), Replica: rep}
 		ec.Votes = append(ec.Votes, spec.EpochVote{Body: b, Sig: f.sign(spec.RoleExec, rep, spec.DomainEpochVote, &b)})
 	}
-	return &next, ec, spec.Encode(ec)
+	st := spec.ChangeStep(*ec)
+	return &next, &st, spec.Encode(ec)
 }
 
 // switchEpoch makes the fixture sign under next from now on.

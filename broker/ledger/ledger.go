@@ -161,15 +161,15 @@ func (l *Ledger) checkConfig(cfg *spec.Config) (*spec.Config, error) {
 // cfg (checksum and decoding only).
 func (l *Ledger) startsEpoch(cfg *spec.Config) bool {
 	var rec EpochRecord
-	var ec spec.EpochChange
+	var st spec.Step
 	k := key(prefixEpoch, cfg.Epoch)
 	v, closer, err := l.db.Get(k)
 	if err != nil {
 		return false
 	}
 	defer closer.Close()
-	return openValue(k, v, &rec) == nil && spec.Decode(rec.Change, &ec, spec.MaxMessageBytes) == nil &&
-		spec.Hash(spec.DomainConfig, ec.Config) == spec.ConfigDigest(cfg)
+	return openValue(k, v, &rec) == nil && spec.Decode(rec.Change, &st, spec.MaxMessageBytes) == nil &&
+		spec.Hash(spec.DomainConfig, st.ConfigBytes()) == spec.ConfigDigest(cfg)
 }
 
 // truncate deletes what a fault condemns: a checkpoint record alone, a batch record

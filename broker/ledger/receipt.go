@@ -10,17 +10,17 @@ import (
 // Receipt proves that a client's request was committed at a sequence number (SPEC.md
 // §13.5): the batch, its commit certificate and the request's position in it, under
 // the configuration of Seq's epoch, reached from the configuration named by
-// ConfigDigest (the ledger's first) by the epoch changes of Chain. It proves
+// ConfigDigest (the ledger's first) by the chain steps of Chain. It proves
 // commitment, not the result: exec answers a duplicate of an executed request with
 // nothing or its cached reply.
 type Receipt struct {
 	_            struct{} `cbor:",toarray"`
 	ConfigDigest spec.Digest
 	Seq          uint64
-	Batch        []byte             // enc(spec.Batch)
-	Cert         [][]byte           // q enc(spec.Commit)
-	Index        uint64             // the request's position in the batch
-	Chain        []spec.EpochChange // every epoch change the ledger records, in order
+	Batch        []byte      // enc(spec.Batch)
+	Cert         [][]byte    // q enc(spec.Commit)
+	Index        uint64      // the request's position in the batch
+	Chain        []spec.Step // every chain step (epoch change or recovery) the ledger records, in order
 }
 
 // ErrNoReceipt is returned by FindReceipt when no batch record holds the operation.
@@ -71,8 +71,8 @@ func FindReceipt(dir string, client, ts uint64) (*Receipt, error) {
 }
 
 // Verify checks the receipt under cfg, the configuration the verifier trusts: the
-// configuration digest, the chain (each epoch change valid after the configuration in
-// force, EC1–EC4), and under the configuration in force at Seq the batch's decoding,
+// configuration digest, the chain (each step valid after the configuration in force,
+// EC1–EC4 or RC1–RC5, spec.VerifyStep), and under the configuration in force at Seq the batch's decoding,
 // the commit certificate for (Seq, BatchDigest(Batch)), the index, and the client's
 // signature on the request (R1, R5 of SPEC.md §5). It returns the request.
 func (r *Receipt) Verify(cfg *spec.Config) (*spec.Request, error) {
@@ -116,7 +116,7 @@ func (r *Receipt) epochOf(cfg *spec.Config) (*spec.Config, error) {
 	}
 	cur, at := cfg, cfg
 	for i := range r.Chain {
-		next, err := spec.VerifyEpochChange(cur, spec.ConfigDigest(cur), cur.StartSeq, &r.Chain[i], verifyEd, nil)
+		next, err := spec.VerifyStep(cur, spec.ConfigDigest(cur), cur.StartSeq, &r.Chain[i], verifyEd, nil)
 		if err != nil {
 			return nil, fmt.Errorf("ledger: receipt: chain, change %d: %w", i, err)
 		}

@@ -54,7 +54,7 @@ type ConfigRecord struct {
 // §17.4), stored at the key of the epoch it starts.
 type EpochRecord struct {
 	_      struct{} `cbor:",toarray"`
-	Change []byte   // enc(spec.EpochChange): the next configuration and the q votes certifying it
+	Change []byte   // enc(spec.Step): an epoch change or a recovery (SPEC.md §17.8) and what certifies it
 }
 
 // Link returns the chain link of the batch with digest d at seq following link prev:

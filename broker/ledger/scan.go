@@ -54,7 +54,7 @@ type scanState struct {
 	anchors     int                    // times the chain continued from a checkpoint after a gap
 	eps         []*spec.Config         // configurations in force: the first, then one per epoch record
 	vs          []*verifier            // their verifiers (nil: signatures not checked)
-	changes     []spec.EpochChange     // the epoch changes of the epoch records, in order
+	changes     []spec.Step            // the chain steps of the epoch records, in order
 }
 
 // scan checks the epoch records from the first configuration on (each a valid epoch

@@ -28,7 +28,7 @@ type item struct {
 	digest spec.Digest  // batch: BatchDigest(batch)
 	batch  []byte       // batch: enc(spec.Batch)
 	cands  [][]byte     // batch: its commit certificate, q raw COMMITs verified by the collector
-	cert   []byte       // itemCert: enc(spec.CheckpointCert); itemEpoch: enc(spec.EpochChange)
+	cert   []byte       // itemCert: enc(spec.CheckpointCert); itemEpoch: enc(spec.Step)
 	cfg    *spec.Config // itemEpoch: the configuration it starts
 }
 

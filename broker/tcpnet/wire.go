@@ -128,9 +128,9 @@ func decodeClientPush(frame []byte, id uint64) (uint64, []byte, error) {
 	}
 	switch {
 	case m.Kind == ClientEpoch && m.Client == 0:
-		var ec spec.EpochChange
-		if err := spec.Decode(m.Body, &ec, spec.MaxBodyBytes(spec.KindEpochChange)); err != nil {
-			return 0, nil, fmt.Errorf("epoch body is not an EPOCH-CHANGE: %w", err)
+		var st spec.Step
+		if err := spec.Decode(m.Body, &st, spec.MaxBodyBytes(spec.KindRecovery)); err != nil {
+			return 0, nil, fmt.Errorf("epoch body is not a chain step (EPOCH-CHANGE or RECOVERY): %w", err)
 		}
 		return ClientEpoch, m.Body, nil
 	case len(frame) > MaxReplyFrame:
