@@ -23,6 +23,7 @@ type clusterRecovery struct {
 // down until a recovery naming them is adopted. Event loop only (Host.Query).
 func (r *Replica) BeginRecovery(own [3]spec.Enrollment) {
 	r.cluster = &clusterRecovery{own: own}
+	r.keyAsked = false
 	r.Down(spec.RolePrep)
 	r.Down(spec.RoleConf)
 }

@@ -104,6 +104,12 @@ func (r *Replica) handleOutput(role spec.Role, ins []spec.Input, o *spec.Output)
 		r.onEpochChangeOutput(role, o)
 	case spec.KindRecovery:
 		r.onRecoveryOutput(role, o.Body)
+	case spec.KindSealedKey:
+		r.onSealedKey(role, o.Body)
+	case spec.KindStateChunk:
+		if !r.ownChunk(role, o) {
+			r.route(role, o)
+		}
 	case spec.KindAttestation:
 		r.onAttestationOutput(role, o.Body)
 	case spec.KindGroupKeyShares:
@@ -223,6 +229,7 @@ func (r *Replica) onStatus(role spec.Role, st spec.Status) {
 	case spec.RoleExec:
 		r.onExecStatus(old, st)
 		r.onExecConfigure(&st, false)
+		r.onArchiveStatus(st)
 	}
 	r.checkJoin()
 }

@@ -70,6 +70,7 @@ func (r *Replica) install(f *Fresh) {
 	r.dead[f.Role] = false
 	r.status[f.Role] = spec.Status{Role: f.Role, Replica: r.id, ViewActive: true, Stable: r.cfg.StartSeq}
 	if f.Role == spec.RoleExec {
+		r.keyAsked = false    // a new exec instance: its sealed key is asked once configured
 		r.down[f.Role] = true // until a share arrives
 		r.adm.exec = f
 		early := r.adm.early

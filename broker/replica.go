@@ -184,12 +184,15 @@ type Replica struct {
 	timers
 	recovery
 
-	chain   chain            // the configuration chain (epoch.go)
-	hooks   EpochHooks       // the host's callbacks for epochs and admission
-	adm     *admission       // the admission in progress (admission.go)
-	cluster *clusterRecovery // the recovery of the whole cluster in progress (cluster_recovery.go)
-	attests attestRelay      // who asked for which attestation
-	dealt   []dealtShare     // by replica: the last share the local exec dealt for its exec (share_resend.go)
+	chain     chain            // the configuration chain (epoch.go)
+	hooks     EpochHooks       // the host's callbacks for epochs and admission
+	adm       *admission       // the admission in progress (admission.go)
+	cluster   *clusterRecovery // the recovery of the whole cluster in progress (cluster_recovery.go)
+	snap      *ownSnapshot     // the snapshot being collected for the archive (archive.go)
+	snapAsked uint64           // the highest stable seq whose snapshot was asked for
+	keyAsked  bool             // seal-key was sent to the exec instance in service
+	attests   attestRelay      // who asked for which attestation
+	dealt     []dealtShare     // by replica: the last share the local exec dealt for its exec (share_resend.go)
 }
 
 // NewReplica returns the broker of replica id, hosting the three configured enclaves

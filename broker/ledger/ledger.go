@@ -47,6 +47,9 @@ type Ledger struct {
 	syncNs  atomic.Int64
 	batches atomic.Uint64
 	failed  atomic.Pointer[error]
+	snapSeq atomic.Uint64 // newest snapshot record on disk (archive.go)
+
+	pendingSnap uint64 // the writer's: snapshot seq in the batch being written
 
 	// Repaired is the fault Open found and truncated, or nil.
 	Repaired *Fault
@@ -87,6 +90,9 @@ func Open(dir string, cfg *spec.Config, opt Options) (*Ledger, error) {
 		return nil, err
 	}
 	l.durable.Store(l.w.lastSeq)
+	if rec, err := latestSnapshot(db); err == nil {
+		l.snapSeq.Store(rec.Seq)
+	}
 	l.col.init(cfg, l.w.lastSeq+1)
 	go l.writer()
 	return l, nil

@@ -14,10 +14,12 @@ import (
 type itemKind int
 
 const (
-	itemBatch  itemKind = iota // record batch seq with the commit certificate cands
-	itemCert                   // record the checkpoint certificate cert
-	itemAnchor                 // continue the chain from the checkpoint recorded at seq
-	itemEpoch                  // record the epoch change cert starting cfg at seq = cfg.StartSeq
+	itemBatch    itemKind = iota // record batch seq with the commit certificate cands
+	itemCert                     // record the checkpoint certificate cert
+	itemAnchor                   // continue the chain from the checkpoint recorded at seq
+	itemEpoch                    // record the epoch change cert starting cfg at seq = cfg.StartSeq
+	itemSnapshot                 // record the snapshot (seq, state) of chunks cands (archive.go)
+	itemKey                      // record the sealed group key cert (archive.go)
 )
 
 // item is one unit of work for the writer, built on the event loop.
@@ -27,7 +29,7 @@ type item struct {
 	state  spec.Digest  // checkpoint items: the certified state
 	digest spec.Digest  // batch: BatchDigest(batch)
 	batch  []byte       // batch: enc(spec.Batch)
-	cands  [][]byte     // batch: its commit certificate, q raw COMMITs verified by the collector
+	cands  [][]byte     // batch: its commit certificate, q raw COMMITs verified by the collector; snapshot: its chunks
 	cert   []byte       // itemCert: enc(spec.CheckpointCert); itemEpoch: enc(spec.Step)
 	cfg    *spec.Config // itemEpoch: the configuration it starts
 }
@@ -123,6 +125,7 @@ func (l *Ledger) take() ([]item, bool) {
 func (l *Ledger) write(items []item) error {
 	b := l.db.NewBatch()
 	defer b.Close()
+	l.pendingSnap = 0
 	n := 0
 	for i := range items {
 		if l.apply(b, &items[i]) && items[i].kind == itemBatch {
@@ -139,6 +142,9 @@ func (l *Ledger) write(items []item) error {
 			return fmt.Errorf("ledger: write: %w", err)
 		}
 		l.syncNs.Add(int64(time.Since(t0)))
+		if l.pendingSnap > 0 {
+			l.snapSeq.Store(l.pendingSnap)
+		}
 		l.syncs.Add(1)
 		l.batches.Add(uint64(n))
 	}
@@ -193,6 +199,10 @@ func (l *Ledger) apply(b *pebble.Batch, it *item) bool {
 	case itemEpoch:
 		l.applyEpoch(b, it)
 		return true
+	case itemSnapshot:
+		return l.applySnapshot(b, it)
+	case itemKey:
+		return l.applyKey(b, it)
 	}
 	return false
 }

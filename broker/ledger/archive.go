@@ -1,0 +1,130 @@
+package ledger
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/splitbft/splitbft/spec"
+)
+
+// The ledger's sealed archive for the recovery of a whole cluster (SPEC.md §13.5,
+// §17.8): the exec's snapshot at a stable checkpoint (or an epoch's start) as the
+// encrypted state chunks it emitted for the broker's own state request, and the exec
+// group key as the exec sealed it. Neither is checked by Verify (the broker cannot
+// open them; a recovering exec checks them) and neither holds plaintext.
+
+// Key prefixes of the archive records.
+const (
+	prefixSnapshot byte = 's'
+	prefixKey      byte = 'g'
+)
+
+// SnapshotRecord is the exec's snapshot at Seq with digest State: its encoded state
+// chunks (spec.StateChunk, sealed under the state key of the epoch), all Count of
+// them in index order.
+type SnapshotRecord struct {
+	_      struct{} `cbor:",toarray"`
+	Seq    uint64
+	State  spec.Digest
+	Chunks [][]byte // enc(spec.StateChunk), Index 0..Count-1
+}
+
+// KeyRecord is the exec group key as the exec sealed it for storage.
+type KeyRecord struct {
+	_      struct{} `cbor:",toarray"`
+	Sealed []byte   // enc(spec.SealedGroupKey)
+}
+
+// Snapshot queues the snapshot record of seq (state its digest, chunks its encoded
+// state chunks in index order). The writer stores it and deletes every older
+// snapshot record in the same atomic, synced batch: an older snapshot disappears
+// from disk only together with the newer one appearing. A snapshot at or below the
+// one stored is ignored. Event loop only.
+func (l *Ledger) Snapshot(seq uint64, state spec.Digest, chunks [][]byte) {
+	l.submit(item{kind: itemSnapshot, seq: seq, state: state, cands: chunks})
+}
+
+// SealedKey queues the key record: sealed is enc(spec.SealedGroupKey) as the exec
+// emitted it. It replaces the record stored before. A key in the insecure format (0:
+// the group key itself, from an exec outside an enclave) is logged loudly: it is on
+// disk in the clear (SPEC.md §11.2). Event loop only.
+func (l *Ledger) SealedKey(sealed []byte) {
+	var sk spec.SealedGroupKey
+	if spec.Decode(sealed, &sk, spec.MaxBodyBytes(spec.KindSealedKey)) == nil && sk.Format == spec.SealInsecure {
+		l.opt.Log.Warn("ledger: INSECURE: the exec group key is stored UNSEALED (dev-insecure exec, outside an enclave); anyone who reads this directory can decrypt every request and snapshot")
+	}
+	l.submit(item{kind: itemKey, cert: sealed})
+}
+
+// SnapshotSeq returns the sequence number of the newest snapshot record the writer
+// stored (0: none). Any goroutine.
+func (l *Ledger) SnapshotSeq() uint64 { return l.snapSeq.Load() }
+
+// applySnapshot adds a snapshot record to b and deletes the older ones.
+func (l *Ledger) applySnapshot(b *pebble.Batch, it *item) bool {
+	if it.seq == 0 || it.seq <= max(l.snapSeq.Load(), l.pendingSnap) || len(it.cands) == 0 {
+		return false
+	}
+	k := key(prefixSnapshot, it.seq)
+	b.Set(k, sealValue(k, &SnapshotRecord{Seq: it.seq, State: it.state, Chunks: it.cands}), nil)
+	b.DeleteRange(key(prefixSnapshot, 0), k, nil)
+	l.pendingSnap = it.seq
+	return true
+}
+
+// applyKey adds the key record to b.
+func (l *Ledger) applyKey(b *pebble.Batch, it *item) bool {
+	k := key(prefixKey, 0)
+	b.Set(k, sealValue(k, &KeyRecord{Sealed: it.cert}), nil)
+	return true
+}
+
+// ErrNoArchive is returned by LatestSnapshot and Key when the record is missing.
+var ErrNoArchive = errors.New("ledger: no such record")
+
+// LatestSnapshot returns the newest snapshot record whose checksum holds.
+func (l *Ledger) LatestSnapshot() (*SnapshotRecord, error) { return latestSnapshot(l.db) }
+
+// Key returns the key record's sealed group key.
+func (l *Ledger) Key() (*spec.SealedGroupKey, error) { return sealedKey(l.db) }
+
+func latestSnapshot(db *pebble.DB) (*SnapshotRecord, error) {
+	it, err := db.NewIter(&pebble.IterOptions{LowerBound: []byte{prefixSnapshot}, UpperBound: []byte{prefixSnapshot + 1}})
+	if err != nil {
+		return nil, fmt.Errorf("ledger: %w", err)
+	}
+	defer it.Close()
+	for ok := it.Last(); ok; ok = it.Prev() {
+		var rec SnapshotRecord
+		k := append([]byte(nil), it.Key()...)
+		_, n, okKey := parseKey(k)
+		if !okKey || openValue(k, it.Value(), &rec) != nil || rec.Seq != n {
+			continue // torn or corrupt: an older one may still serve
+		}
+		return &rec, nil
+	}
+	return nil, fmt.Errorf("%w: snapshot", ErrNoArchive)
+}
+
+func sealedKey(db *pebble.DB) (*spec.SealedGroupKey, error) {
+	k := key(prefixKey, 0)
+	v, closer, err := db.Get(k)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, fmt.Errorf("%w: sealed group key", ErrNoArchive)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("ledger: %w", err)
+	}
+	defer closer.Close()
+	var rec KeyRecord
+	var sk spec.SealedGroupKey
+	if err := openValue(k, v, &rec); err != nil {
+		return nil, fmt.Errorf("ledger: key record: %w", err)
+	}
+	if err := spec.Decode(rec.Sealed, &sk, spec.MaxBodyBytes(spec.KindSealedKey)); err != nil {
+		return nil, fmt.Errorf("ledger: key record: %w", err)
+	}
+	return &sk, nil
+}
