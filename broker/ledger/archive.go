@@ -128,3 +128,55 @@ func sealedKey(db *pebble.DB) (*spec.SealedGroupKey, error) {
 	}
 	return &sk, nil
 }
+
+// Batch returns the batch record of seq, checksum checked (the recovery's replay
+// reads batches and their commit certificates from it, SPEC.md §17.8).
+func (l *Ledger) Batch(seq uint64) (*BatchRecord, error) {
+	var rec BatchRecord
+	if err := l.get(key(prefixBatch, seq), &rec); err != nil {
+		return nil, err
+	}
+	if rec.Seq != seq {
+		return nil, fmt.Errorf("%w: batch record of seq %d stored at %d", ErrRecord, rec.Seq, seq)
+	}
+	return &rec, nil
+}
+
+// Checkpoint returns the checkpoint certificate recorded at seq (as recorded: the
+// writer checked it when it wrote it; the reader of an offer checks it again).
+func (l *Ledger) Checkpoint(seq uint64) (*spec.CheckpointCert, error) {
+	var rec CheckpointRecord
+	if err := l.get(key(prefixCheckpoint, seq), &rec); err != nil {
+		return nil, err
+	}
+	var c spec.CheckpointCert
+	if err := spec.Decode(rec.Cert, &c, spec.MaxMessageBytes); err != nil || c.Seq != seq {
+		return nil, fmt.Errorf("%w: checkpoint record of seq %d", ErrRecord, seq)
+	}
+	return &c, nil
+}
+
+// Contiguous returns the highest s ≥ from such that the ledger holds a batch record
+// for every sequence number in (from, s].
+func (l *Ledger) Contiguous(from uint64) uint64 {
+	s := from
+	for {
+		if _, err := l.Batch(s + 1); err != nil {
+			return s
+		}
+		s++
+	}
+}
+
+// get reads and opens the record at k.
+func (l *Ledger) get(k []byte, rec any) error {
+	v, closer, err := l.db.Get(k)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return fmt.Errorf("%w: %x", ErrNoArchive, k)
+	}
+	if err != nil {
+		return fmt.Errorf("ledger: %w", err)
+	}
+	defer closer.Close()
+	return openValue(k, v, rec)
+}

@@ -46,6 +46,18 @@ func TestArchive(t *testing.T) {
 	if err != nil || rec.Seq != 8 || rec.State != stateAt(8) || len(rec.Chunks) != 3 || !bytes.Equal(rec.Chunks[2], chunksOf(8, stateAt(8), 3)[2]) || l.SnapshotSeq() != 8 {
 		t.Fatalf("seed %d: snapshot after reopen: %+v, %v (SnapshotSeq %d)", f.seed, rec, err, l.SnapshotSeq())
 	}
+	if c := l.Contiguous(0); c != 8 {
+		t.Fatalf("seed %d: contiguous from 0: %d, want 8", f.seed, c)
+	}
+	if b, err := l.Batch(3); err != nil || b.Seq != 3 {
+		t.Fatalf("seed %d: batch 3: %+v, %v", f.seed, b, err)
+	}
+	if c, err := l.Checkpoint(4); err != nil || c.Seq != 4 || len(c.Proof) != f.cfg.Quorum() {
+		t.Fatalf("seed %d: checkpoint 4: %+v, %v", f.seed, c, err)
+	}
+	if _, err := l.Batch(9); !errors.Is(err, ErrNoArchive) {
+		t.Fatalf("seed %d: batch 9 beyond the end: %v", f.seed, err)
+	}
 	sk, err := l.Key()
 	if err != nil || sk.Format != spec.SealEGoProduct || string(sk.Data) != "sealed" {
 		t.Fatalf("seed %d: key: %+v, %v", f.seed, sk, err)
