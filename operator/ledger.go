@@ -53,9 +53,11 @@ func LedgerStarts(dir string, id uint64) (map[string]*spec.Config, error) {
 	return out, nil
 }
 
-// openLedger opens the replica's ledger, logging a repair Open made.
-func (rp *replica) openLedger(cfg *spec.Config) (*ledger.Ledger, error) {
-	dir := LedgerDir(rp.opt.Dir, rp.opt.ID, cfg)
+// openLedger opens the replica's ledger of the configuration it started with
+// (dirCfg, which names its directory) for configuration cfg, in force at its end,
+// logging a repair Open made.
+func (rp *replica) openLedger(dirCfg, cfg *spec.Config) (*ledger.Ledger, error) {
+	dir := LedgerDir(rp.opt.Dir, rp.opt.ID, dirCfg)
 	led, err := ledger.Open(dir, cfg, ledger.Options{Wake: rp.host.Wake, Log: rp.log})
 	if err != nil {
 		return nil, fmt.Errorf("operator: %w", err)
@@ -64,7 +66,7 @@ func (rp *replica) openLedger(cfg *spec.Config) (*ledger.Ledger, error) {
 		rp.log.Error("ledger: truncated at a corrupt record; peers supply what was lost", "dir", dir, "fault", led.Repaired.Error())
 	}
 	rp.log.Info("ledger open: replies wait until their batch is on disk", "dir", dir, "durable", led.Durable())
-	rel := LedgerDir("", rp.opt.ID, cfg) // the ledger keeps this directory across epoch changes
+	rel := LedgerDir("", rp.opt.ID, dirCfg) // the ledger keeps this directory across epoch changes
 	rp.n.set(func(n *node) { n.ledger, n.ledgerDir = led, rel })
 	return led, nil
 }

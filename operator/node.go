@@ -38,6 +38,10 @@ type node struct {
 	recover   http.HandlerFunc
 	ledger    *ledger.Ledger // the durable ledger, once open (nil: off)
 	ledgerDir string         // its directory relative to the cluster's (named by the configuration it started with)
+	// recovering is set while the replica waits for or runs a recovery of the whole
+	// cluster: it serves no chain then (its peers must not rejoin through it).
+	recovering bool
+	recovery   http.Handler // the recovery endpoints (cluster_recovery.go), nil before
 }
 
 // epochSince returns when the configuration served last changed.
@@ -93,8 +97,8 @@ func (n *node) serveChain(w http.ResponseWriter, r *http.Request) {
 	n.mu.Lock()
 	host := n.host
 	n.mu.Unlock()
-	if host == nil {
-		http.Error(w, "not ready", http.StatusServiceUnavailable)
+	if host == nil || n.isRecovering() {
+		http.Error(w, "not ready (or recovering the whole cluster)", http.StatusServiceUnavailable)
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
@@ -110,6 +114,24 @@ func (n *node) serveChain(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/cbor")
 	w.Write(<-ch)
+}
+
+func (n *node) isRecovering() bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.recovering
+}
+
+// serveRecovery hands the recovery endpoints to the replica's handler (SPEC §17.8).
+func (n *node) serveRecovery(w http.ResponseWriter, r *http.Request) {
+	n.mu.Lock()
+	h := n.recovery
+	n.mu.Unlock()
+	if h == nil {
+		http.Error(w, "this replica is not recovering", http.StatusNotFound)
+		return
+	}
+	h.ServeHTTP(w, r)
 }
 
 // take returns a snapshot; the broker's part is read on its event loop.
@@ -167,6 +189,8 @@ func (n *node) handler() http.Handler {
 	serveDoc("/config", func(n *node) []byte { return n.cfgRaw })
 	serveDoc("/gateway-enrollment", func(n *node) []byte { return n.gwEnr })
 	mux.HandleFunc("GET /chain", n.serveChain)
+	mux.HandleFunc(RecoveryPath, n.serveRecovery)
+	mux.HandleFunc(RecoveryPath+"/", n.serveRecovery)
 	mux.HandleFunc("POST "+RecoverPath, func(w http.ResponseWriter, r *http.Request) {
 		n.mu.Lock()
 		h := n.recover

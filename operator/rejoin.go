@@ -27,7 +27,18 @@ func (rp *replica) rejoin(ctx context.Context, genesis []byte) (*spec.Config, er
 	rp.n.set(func(n *node) { n.phase = PhaseRejoining })
 	rp.log.Info("this replica formed the cluster before: fetching the configuration chain from its peers (it does not form a new one)")
 	cf := &ChainFetcher{T: rp.t, ID: rp.opt.ID, Log: rp.log.Info}
-	c, cfg, err := cf.Fetch(ctx, genesis)
+	lc, lcfg, ledCfg, lerr := localChain(rp.opt.Dir, rp.opt.ID, genesis)
+	fctx, cancel := ctx, context.CancelFunc(func() {})
+	if lerr == nil {
+		fctx, cancel = context.WithTimeout(ctx, cmpOr(rp.opt.RecoveryGrace, defaultRecoveryGrace))
+	} else {
+		rp.log.Info("no ledger to recover the whole cluster from; waiting for peers", "why", lerr)
+	}
+	c, cfg, err := cf.Fetch(fctx, genesis)
+	cancel()
+	if err != nil && lerr == nil && ctx.Err() == nil {
+		return rp.startClusterRecovery(ctx, lc, lcfg, ledCfg)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -113,6 +124,9 @@ func (rp *replica) onEpoch(cfg *spec.Config, st *spec.Step) {
 	}
 	rp.n.setConfig(cfg)
 	rp.followClients(cfg)
+	if st.Recovery != nil {
+		rp.onRecovered(cfg)
+	}
 	d := spec.ConfigDigest(cfg)
 	rp.log.Info("epoch changed", "epoch", cfg.Epoch, "start_seq", cfg.StartSeq, "config_digest", fmt.Sprintf("%x", d[:8]))
 }

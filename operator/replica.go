@@ -16,6 +16,7 @@ import (
 
 	"github.com/splitbft/splitbft/attest"
 	"github.com/splitbft/splitbft/broker"
+	"github.com/splitbft/splitbft/broker/ledger"
 	"github.com/splitbft/splitbft/broker/procenclave"
 	"github.com/splitbft/splitbft/broker/tcpnet"
 	"github.com/splitbft/splitbft/spec"
@@ -45,6 +46,10 @@ type ReplicaOptions struct {
 	// NoLedger turns the durable ledger off (SPEC §13.5): replies are released
 	// without waiting for the disk, and nothing survives the replica's processes.
 	NoLedger bool
+	// RecoveryGrace is how long a replica restarting on a formed cluster waits for
+	// f+1 peers serving the chain before it concludes that the whole cluster stopped
+	// and waits for a recovery plan (SPEC §17.8); default 5s.
+	RecoveryGrace time.Duration
 }
 
 // ConfigFile is where a replica writes the configuration it formed, inside its
@@ -53,19 +58,21 @@ const ConfigFile = "config.cbor"
 
 // replica is a running replica's resources.
 type replica struct {
-	opt    ReplicaOptions
-	t      *Template
-	log    *slog.Logger
-	n      *node
-	procs  [3]*procenclave.Process
-	own    [3]spec.Enrollment // own compartments' enrollments, after start
-	host   *tcpnet.Host
-	status net.Listener
-	srv    *http.Server
-	gw     *spec.GatewayAttestation // this replica's gateway's, if it runs one
-	gwCmd  *exec.Cmd                // the gateway process
-	chain  *Chain                   // the chain followed; written on the broker's event loop once it runs
-	join   bool                     // rejoining: the compartments are fresh and must be admitted
+	opt     ReplicaOptions
+	t       *Template
+	log     *slog.Logger
+	n       *node
+	procs   [3]*procenclave.Process
+	own     [3]spec.Enrollment // own compartments' enrollments, after start
+	host    *tcpnet.Host
+	status  net.Listener
+	srv     *http.Server
+	gw      *spec.GatewayAttestation // this replica's gateway's, if it runs one
+	gwCmd   *exec.Cmd                // the gateway process
+	chain   *Chain                   // the chain followed; written on the broker's event loop once it runs
+	join    bool                     // rejoining: the compartments are fresh and must be admitted
+	cluster *clusterRec              // a recovery of the whole cluster (cluster_recovery.go), nil otherwise
+	ctx     context.Context          // RunReplica's, for work started by HTTP handlers
 
 	binDir    string // compartment binaries …
 	buildBins bool   // … built there when missing
@@ -84,6 +91,7 @@ func RunReplica(ctx context.Context, opt ReplicaOptions) error {
 	if err != nil {
 		return err
 	}
+	rp.ctx = ctx
 	defer rp.close()
 	if opt.NewCluster {
 		for _, f := range []string{GenesisFile, ChainFile} {
@@ -133,6 +141,7 @@ func newReplica(opt ReplicaOptions) (*replica, error) {
 	log := opt.Log.With("replica", opt.ID)
 	rp := &replica{opt: opt, t: t, log: log, n: &node{id: opt.ID, t: t, phase: PhaseStarting}}
 	rp.n.recover = rp.serveRecover
+	rp.n.recovery = rp.recoveryHandler()
 	return rp, rp.listen()
 }
 
@@ -264,9 +273,14 @@ func writeConfig(dir string, id uint64, cfg *spec.Config) error {
 // run runs the broker until ctx ends.
 func (rp *replica) run(ctx context.Context, cfg *spec.Config) error {
 	bopt := rp.opt.Broker
-	if !rp.opt.NoLedger {
-		led, err := rp.openLedger(cfg)
-		if err != nil {
+	var led *ledger.Ledger
+	if !rp.opt.NoLedger || rp.cluster != nil {
+		dirCfg := cfg
+		if rp.cluster != nil {
+			dirCfg = rp.cluster.ledCfg
+		}
+		var err error
+		if led, err = rp.openLedger(dirCfg, cfg); err != nil {
 			rp.fail(err)
 			return err
 		}
@@ -282,7 +296,15 @@ func (rp *replica) run(ctx context.Context, cfg *spec.Config) error {
 	if rp.join {
 		rp.admitAll(ctx, r)
 	}
-	rp.n.set(func(n *node) { n.host, n.phase = rp.host, PhaseRunning })
+	if rp.cluster != nil {
+		go rp.host.Query(ctx, func(r *broker.Replica) { rp.beginClusterRecovery(ctx, r, led) })
+	}
+	rp.n.set(func(n *node) {
+		n.host, n.phase = rp.host, PhaseRunning
+		if rp.cluster != nil {
+			n.phase = PhaseRecovering
+		}
+	})
 	go rp.checkPeersConfig(ctx, rp.chain.Genesis)
 	go rp.logEvents(ctx, cfg, 100*time.Millisecond)
 	go rp.waitGateway(ctx)

@@ -1,0 +1,282 @@
+package operator
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/splitbft/splitbft/broker"
+	"github.com/splitbft/splitbft/broker/ledger"
+	"github.com/splitbft/splitbft/broker/tcpnet"
+	"github.com/splitbft/splitbft/spec"
+)
+
+// The replica's side of the recovery of a whole cluster (SPEC.md §17.8). A replica
+// that restarts on a directory holding its chain and a ledger, and finds no f+1 peers
+// serving the chain within RecoveryGrace, starts fresh compartments for the chain's
+// last configuration C (Init with Challenge = cd), runs its broker in C with prep and
+// conf held down, serves its offer at GET /recovery and waits for the members' plan
+// (POST /recovery). With a valid plan (RC1–RC4) it gives its exec recover, the base
+// snapshot's chunks and the batches and COMMITs up to the head (from its ledger, or
+// from the chosen replica), and the broker routes recovery votes; the recovery its
+// exec or a peer emits is adopted like an epoch change (broker.BeginRecovery).
+
+// PhaseRecovering is the phase of a replica waiting for, or running, a recovery of
+// the whole cluster.
+const PhaseRecovering = "recovering"
+
+// defaultRecoveryGrace is how long a restarting replica waits for f+1 peers serving
+// the chain before it concludes that the whole cluster stopped.
+const defaultRecoveryGrace = 5 * time.Second
+
+// clusterRec is a recovery of the whole cluster at this replica.
+type clusterRec struct {
+	cfg    *spec.Config // C, the chain's last configuration
+	cd     spec.Digest
+	chain  *Chain
+	ledCfg *spec.Config // the configuration its ledger starts with (names its directory)
+
+	mu    sync.Mutex
+	led   *ledger.Ledger // once run opened it
+	offer []byte         // enc(RecoveryOffer), once the ledger is open
+	post  *RecoveryPost  // the plan accepted, once one is
+	done  bool           // the recovery was adopted
+}
+
+// localChain returns the chain this replica's directory holds (ChainFile, verified
+// from genesis), the configuration it reaches and the configuration of the ledger
+// that ends in it, or an error when there is nothing to recover from.
+func localChain(dir string, id uint64, genesis []byte) (*Chain, *spec.Config, *spec.Config, error) {
+	c := &Chain{Genesis: genesis}
+	if raw, err := os.ReadFile(replicaPath(dir, id, ChainFile)); err == nil {
+		if err := spec.Decode(raw, c, maxChainBody); err != nil {
+			return nil, nil, nil, fmt.Errorf("operator: %s: %w", ChainFile, err)
+		}
+	}
+	cfg, err := VerifyChain(genesis, c)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	starts, err := LedgerStarts(dir, id)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	for d, start := range starts {
+		if _, err := os.Stat(d); err != nil {
+			continue
+		}
+		led, err := ledger.Open(d, cfg, ledger.Options{})
+		if err != nil {
+			continue
+		}
+		_, kerr := led.Key()
+		led.Close()
+		if kerr == nil {
+			return c, cfg, start, nil
+		}
+	}
+	return nil, nil, nil, fmt.Errorf("operator: no ledger of replica %d ends in epoch %d with a sealed group key", id, cfg.Epoch)
+}
+
+func replicaPath(dir string, id uint64, file string) string {
+	return replicaDir(dir, id) + string(os.PathSeparator) + file
+}
+
+// startClusterRecovery starts fresh compartments for C and prepares the offer's
+// parts; run opens the ledger and serves the offer.
+func (rp *replica) startClusterRecovery(ctx context.Context, c *Chain, cfg, ledCfg *spec.Config) (*spec.Config, error) {
+	cd := spec.ConfigDigest(cfg)
+	rp.n.set(func(n *node) { n.phase, n.recovering = PhaseRecovering, true })
+	rp.log.Warn("no peer serves the configuration chain: the whole cluster stopped; starting fresh compartments and waiting for the members' recovery plan (splitbft recover-cluster)",
+		"epoch", cfg.Epoch, "config_digest", fmt.Sprintf("%x", cd[:8]))
+	if err := rp.start(ctx, cd); err != nil {
+		return nil, err
+	}
+	rp.n.set(func(n *node) { n.phase = PhaseRecovering })
+	rp.warnInsecure(cfg)
+	rp.chain, rp.cluster = c, &clusterRec{cfg: cfg, cd: cd, chain: c, ledCfg: ledCfg}
+	rp.n.setConfig(cfg)
+	return cfg, nil
+}
+
+// beginClusterRecovery runs once the broker and the ledger exist: it builds the
+// offer, serves the recovery endpoints and holds prep and conf down.
+func (rp *replica) beginClusterRecovery(ctx context.Context, r *broker.Replica, led *ledger.Ledger) {
+	c := rp.cluster
+	o := buildOffer(rp.opt.ID, rp.own, c.chain, c.cfg, led)
+	c.mu.Lock()
+	c.led, c.offer = led, spec.Encode(o)
+	c.mu.Unlock()
+	if o.HasKey && o.KeyFormat == spec.SealInsecure {
+		rp.insecureKey()
+	}
+	rp.log.Info("recovery offer ready at GET /recovery", "base", o.Base.Seq, "head", o.Head, "has_base", o.HasBase, "sealed_key", o.HasKey)
+	r.BeginRecovery(rp.own)
+	rp.n.set(func(n *node) { n.phase = PhaseRecovering })
+}
+
+// insecureKey announces loudly a group key stored without protection.
+func (rp *replica) insecureKey() {
+	const w = "\n*** WARNING: this replica's exec group key is stored UNSEALED on disk (format 0, dev-insecure exec outside an enclave).\n*** Anyone who can read its directory can decrypt every request and state snapshot. Development and testing only.\n\n"
+	fmt.Fprint(rp.opt.Stderr, w)
+	rp.log.Warn("INSECURE: the exec group key is stored unsealed (format 0, dev-insecure): no confidentiality against anyone reading the disk")
+}
+
+// recoveryHandler serves the recovery endpoints of this replica.
+func (rp *replica) recoveryHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET "+RecoveryPath, rp.serveOffer)
+	mux.HandleFunc("POST "+RecoveryPath, rp.servePlan)
+	mux.HandleFunc("GET "+RecoveryPath+"/records", rp.serveRecords)
+	mux.HandleFunc("GET "+RecoveryPath+"/snapshot", rp.serveSnapshot)
+	return mux
+}
+
+// clusterState returns the recovery and its ledger, or answers 503.
+func (rp *replica) clusterState(w http.ResponseWriter) (*clusterRec, *ledger.Ledger, []byte) {
+	c := rp.cluster
+	if c == nil {
+		http.Error(w, "this replica is not recovering", http.StatusNotFound)
+		return nil, nil, nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.led == nil {
+		http.Error(w, "not ready", http.StatusServiceUnavailable)
+		return nil, nil, nil
+	}
+	return c, c.led, c.offer
+}
+
+func (rp *replica) serveOffer(w http.ResponseWriter, _ *http.Request) {
+	if _, _, offer := rp.clusterState(w); offer != nil {
+		w.Header().Set("Content-Type", "application/cbor")
+		w.Write(offer)
+	}
+}
+
+// serveRecords answers up to maxRecordsPerGet batch records above ?from=.
+func (rp *replica) serveRecords(w http.ResponseWriter, r *http.Request) {
+	_, led, _ := rp.clusterState(w)
+	if led == nil {
+		return
+	}
+	from, err := strconv.ParseUint(r.URL.Query().Get("from"), 10, 64)
+	if err != nil {
+		http.Error(w, "from: want a sequence number", http.StatusBadRequest)
+		return
+	}
+	var out RecoveryRecords
+	for s := from + 1; s <= from+maxRecordsPerGet; s++ {
+		b, err := led.Batch(s)
+		if err != nil {
+			break
+		}
+		out.Batches = append(out.Batches, *b)
+	}
+	w.Header().Set("Content-Type", "application/cbor")
+	w.Write(spec.Encode(&out))
+}
+
+func (rp *replica) serveSnapshot(w http.ResponseWriter, _ *http.Request) {
+	_, led, _ := rp.clusterState(w)
+	if led == nil {
+		return
+	}
+	rec, err := led.LatestSnapshot()
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusNotFound)
+		return
+	}
+	w.Header().Set("Content-Type", "application/cbor")
+	w.Write(spec.Encode(rec))
+}
+
+// servePlan takes the members' plan: bounded, decoded strictly, verified (RC1–RC4
+// after C, and this replica's fresh compartments in the template); the first valid
+// one starts the replay. An invalid plan is refused with the reason and changes
+// nothing.
+func (rp *replica) servePlan(w http.ResponseWriter, r *http.Request) {
+	c, led, _ := rp.clusterState(w)
+	if c == nil {
+		return
+	}
+	var post RecoveryPost
+	raw, err := readBody(w, r, maxOfferBody)
+	if err == nil {
+		err = spec.Decode(raw, &post, maxOfferBody)
+	}
+	var tmpl *spec.Config
+	if err == nil {
+		tmpl, err = rp.checkPlan(c, &post)
+	}
+	if err != nil {
+		rp.log.Warn("recovery plan refused", "err", err)
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	c.mu.Lock()
+	first := c.post == nil
+	if first {
+		c.post = &post
+	}
+	c.mu.Unlock()
+	if !first {
+		fmt.Fprintln(w, "a plan was accepted before; this one is ignored")
+		return
+	}
+	rp.log.Info("recovery plan accepted: replaying", "base", post.Plan.Body.Base.Seq, "head", tmpl.StartSeq, "source", post.Source)
+	go rp.replay(rp.ctx, c, led, &post, tmpl)
+	fmt.Fprintln(w, "accepted")
+}
+
+// checkPlan verifies a plan after C and that it names this replica's compartments.
+func (rp *replica) checkPlan(c *clusterRec, post *RecoveryPost) (*spec.Config, error) {
+	tmpl, _, err := spec.VerifyPlan(c.cfg, c.cd, &post.Plan, verifyEd, broker.AdmitKey)
+	if err != nil {
+		return nil, err
+	}
+	for role := spec.RolePrep; role <= spec.RoleExec; role++ {
+		if tmpl.Enrollment(role, rp.opt.ID).Body.SignKey != rp.own[role].Body.SignKey {
+			return nil, fmt.Errorf("operator: the plan's %s of replica %d is not this replica's fresh one", spec.RoleName(role), rp.opt.ID)
+		}
+	}
+	if post.Source >= c.cfg.N {
+		return nil, fmt.Errorf("operator: source replica %d is not in the configuration", post.Source)
+	}
+	return tmpl, nil
+}
+
+// readBody reads a request body of at most max bytes.
+func readBody(w http.ResponseWriter, r *http.Request, max int64) ([]byte, error) {
+	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
+	if err != nil {
+		return nil, fmt.Errorf("operator: body: %w", err)
+	}
+	return raw, nil
+}
+
+// onRecovered ends the recovery once the broker adopted it (its Epoch hook).
+func (rp *replica) onRecovered(cfg *spec.Config) {
+	c := rp.cluster
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	c.done = true
+	c.mu.Unlock()
+	rp.n.set(func(n *node) { n.phase, n.recovering = PhaseRunning, false })
+	rp.log.Info("cluster recovered: running in the recovery epoch", "epoch", cfg.Epoch, "start_seq", cfg.StartSeq)
+}
+
+// hostNow returns the broker's host once it runs, else nil.
+func (rp *replica) hostNow() *tcpnet.Host {
+	rp.n.mu.Lock()
+	defer rp.n.mu.Unlock()
+	return rp.n.host
+}
