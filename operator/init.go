@@ -258,7 +258,8 @@ func WriteInitReport(w io.Writer, dir string, t *Template) {
 	fmt.Fprintf(w, "wrote %d broker transport keys and broker client credentials, %s and %s (secret, mode 0600; copy each to its replica's host)\n\n",
 		len(t.Replicas), filepath.Join(dir, "replica-<id>", TransportKeyFile), BrokerClientFile)
 	if len(t.Members) > 0 {
-		fmt.Fprintf(w, "wrote %d governance member keys in %s (secret, mode 0600; give each to its member); a proposal needs %d signatures (splitbft propose)\n\n",
+		fmt.Fprintf(w, "wrote %d governance member keys in %s (secret, mode 0600; give each to its member, who keeps it offline);\n"+
+			"a proposal (splitbft propose) and the recovery of a whole cluster (splitbft recover-cluster) need %d signatures\n\n",
 			len(t.Members), filepath.Join(dir, MembersDir), t.Threshold)
 	}
 	fmt.Fprint(w, "No enclave keys were written. Every compartment generates its keys inside its own\n"+

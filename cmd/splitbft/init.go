@@ -66,7 +66,7 @@ func parseInitFlags(args []string, stdout, stderr io.Writer) (string, operator.I
 	fs.IntVar(&opt.RedisPort, "redis-port", 0, "give replica i a Redis gateway on 127.0.0.1:PORT+i (SPEC.md §16; 0: none)")
 	fs.BoolVar(&opt.RedisTLS, "redis-tls", false, "with --redis-port: the gateways serve TLS under their attested keys (check and pin with `splitbft gateway verify`)")
 	fs.IntVar(&opt.GatewayClients, "gateway-clients", 4, "with --redis-port: client identities per gateway")
-	fs.IntVar(&opt.Members, "members", 0, "governance member keys to create in DIR/members (SPEC.md §17.2; 0: no governance)")
+	fs.IntVar(&opt.Members, "members", 1, "governance member keys to create in DIR/members (SPEC.md §17.2, §17.8: they authorise proposals and the recovery of a whole cluster; 0: no governance, and no recovery after every replica stopped)")
 	fs.Uint64Var(&opt.MemberThreshold, "member-threshold", 0, "member signatures a proposal needs (default: a majority of --members)")
 	words, err := parseFlags(fs, args, stdout)
 	if err != nil {

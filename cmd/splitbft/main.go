@@ -21,18 +21,19 @@ func main() {
 
 // commands maps each subcommand to its entry point.
 var commands = map[string]func(args []string, stdout, stderr io.Writer) int{
-	"demo":        demoMain,
-	"conformance": conformanceMain,
-	"init":        initMain,
-	"replica":     replicaMain,
-	"recover":     recoverMain,
-	"propose":     proposeMain,
-	"kv":          kvMain,
-	"status":      statusMain,
-	"gateway":     gatewayMain,
-	"tcb":         tcbMain,
-	"bench-table": benchTableMain,
-	"ledger":      ledgerMain,
+	"demo":            demoMain,
+	"conformance":     conformanceMain,
+	"init":            initMain,
+	"replica":         replicaMain,
+	"recover":         recoverMain,
+	"recover-cluster": recoverClusterMain,
+	"propose":         proposeMain,
+	"kv":              kvMain,
+	"status":          statusMain,
+	"gateway":         gatewayMain,
+	"tcb":             tcbMain,
+	"bench-table":     benchTableMain,
+	"ledger":          ledgerMain,
 }
 
 // run runs the command line args (without the program name) and returns the exit
@@ -95,6 +96,8 @@ commands:
           (started again after a crash, it rejoins the running cluster)
   recover replace one compartment of a running replica by a fresh one, admitted in a
           new epoch (optionally another accepted build)
+  recover-cluster  recover a whole cluster after every replica stopped: collect the
+          replicas' offers, sign the recovery plan with member keys, deliver it
   propose sign a governance proposal with member keys and submit it (a new epoch)
   kv      a key-value client: put, get, del, cas, script (stdin), bench
   status  every replica's view, last executed, stable checkpoint, builds, attestation,

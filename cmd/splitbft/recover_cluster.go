@@ -1,0 +1,112 @@
+package main
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/splitbft/splitbft/operator"
+	"github.com/splitbft/splitbft/spec"
+)
+
+const recoverClusterUsage = `usage: splitbft recover-cluster --dir DIR --member-key FILE... [--config GENESIS] [--head N]
+
+Recovers a whole cluster after every replica stopped (SPEC.md §17.8). Start every
+replica again with the same command first: finding no running peer, each one starts
+fresh compartments and offers what its ledger proves. This command, run by the
+governance members, collects an offer from every replica, verifies each from the
+configuration the members trust (--config, default DIR/replica-0/genesis.cbor),
+chooses the highest certified head, signs the recovery plan with each --member-key
+(the configuration's threshold of them) and delivers it; the replicas replay their
+ledgers to the head and continue in a new epoch. It prints what it chose.
+
+example:
+  splitbft recover-cluster --dir /tmp/sbft --member-key /tmp/sbft/members/member-0.json`
+
+// recoverClusterMain is `splitbft recover-cluster`.
+func recoverClusterMain(args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("recover-cluster", recoverClusterUsage, stderr)
+	dir := fs.String("dir", "", "cluster directory made by init (required)")
+	cfgFile := fs.String("config", "", "the genesis configuration the members trust (default DIR/replica-0/genesis.cbor)")
+	head := fs.Uint64("head", 0, "replay to exactly this head (default: the highest certified head offered)")
+	timeout := fs.Duration("timeout", 60*time.Second, "how long to wait for every replica's offer")
+	var keyFiles listFlag
+	fs.Var(&keyFiles, "member-key", "member key file (repeatable)")
+	words, err := parseFlags(fs, args, stdout)
+	switch {
+	case err != nil:
+	case *dir == "":
+		err = errors.New("--dir is required")
+	case len(keyFiles) == 0:
+		err = errors.New("at least one --member-key is required")
+	case len(words) > 0:
+		err = fmt.Errorf("unexpected argument %q", words[0])
+	}
+	if err != nil {
+		return usageError("recover-cluster", err, stderr)
+	}
+	opt, err := recoverClusterOptions(*dir, *cfgFile, keyFiles)
+	if err != nil {
+		fmt.Fprintf(stderr, "splitbft recover-cluster: %v\n", err)
+		return 1
+	}
+	opt.Head, opt.Timeout = *head, *timeout
+	ctx, cancel := context.WithTimeout(context.Background(), *timeout+30*time.Second)
+	defer cancel()
+	ch, err := operator.RecoverCluster(ctx, *opt)
+	if err != nil {
+		fmt.Fprintf(stderr, "splitbft recover-cluster: %v\n", err)
+		return 1
+	}
+	printChoice(stdout, stderr, ch)
+	if len(ch.Refused) > 0 {
+		return 1
+	}
+	return 0
+}
+
+// recoverClusterOptions loads the template, the trusted configuration and the keys.
+func recoverClusterOptions(dir, cfgFile string, keyFiles []string) (*operator.RecoverClusterOptions, error) {
+	t, err := operator.LoadTemplate(dir)
+	if err != nil {
+		return nil, err
+	}
+	if cfgFile == "" {
+		cfgFile = filepath.Join(dir, "replica-0", operator.GenesisFile)
+	}
+	trusted, err := os.ReadFile(cfgFile)
+	if err != nil {
+		return nil, fmt.Errorf("trusted configuration: %w", err)
+	}
+	var g spec.Config
+	if err := spec.Decode(trusted, &g, spec.MaxMessageBytes); err != nil {
+		return nil, fmt.Errorf("%s is not a configuration: %w", cfgFile, err)
+	}
+	var keys []ed25519.PrivateKey
+	for _, f := range keyFiles {
+		k, err := operator.LoadMemberKey(f)
+		if err != nil {
+			return nil, err
+		}
+		keys = append(keys, k)
+	}
+	return &operator.RecoverClusterOptions{T: t, Trusted: trusted, Keys: keys}, nil
+}
+
+// printChoice says what the tool chose and where the plan went.
+func printChoice(stdout, stderr io.Writer, ch *operator.RecoveryChoice) {
+	fmt.Fprintf(stdout, "recovery to epoch %d: replay from the certified state at seq %d to head %d (offer of replica %d)\n", ch.Epoch, ch.Base, ch.Head, ch.Source)
+	fmt.Fprintf(stdout, "%d of %d verified offers reach the head; acknowledged writes are lost only if every replica that acknowledged one lost its ledger\n", ch.AtHead, ch.Offers)
+	fmt.Fprintf(stdout, "plan delivered to replicas %v\n", ch.Delivered)
+	for _, r := range ch.Refused {
+		fmt.Fprintf(stderr, "not delivered: %s\n", r)
+	}
+	if len(ch.Insecure) > 0 {
+		fmt.Fprintf(stderr, "\n*** WARNING: replicas %v keep the exec group key UNSEALED on disk (dev-insecure, format 0):\n*** anyone who can read their directories can decrypt every request and snapshot. Development and testing only.\n\n", ch.Insecure)
+	}
+}

@@ -1,0 +1,236 @@
+package operator
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/splitbft/splitbft/attest"
+	"github.com/splitbft/splitbft/broker"
+	"github.com/splitbft/splitbft/spec"
+)
+
+// The members' tool of the recovery of a whole cluster (SPEC.md §17.8,
+// `splitbft recover-cluster`): it collects an offer from every replica, verifies each
+// from the configuration the members trust, chooses the highest certified head (ties:
+// the highest base), builds the template of the next epoch from the offers' fresh
+// enrollments, signs the plan with the member keys it holds and delivers it.
+
+// RecoverClusterOptions configure RecoverCluster.
+type RecoverClusterOptions struct {
+	T        *Template            // the cluster's template: addresses and build policies
+	Trusted  []byte               // the genesis configuration the members trust (canonical bytes)
+	Keys     []ed25519.PrivateKey // member keys; at least the threshold of the last configuration
+	Head     uint64               // a lower head than the highest offered, explicitly (0: the highest)
+	Verifier attest.Verifier      // enrollment evidence; default attest.DefaultVerifier()
+	Timeout  time.Duration        // for collecting every offer; default 30s
+}
+
+// RecoveryChoice is what RecoverCluster chose and delivered.
+type RecoveryChoice struct {
+	Epoch     uint64 // the recovery epoch
+	Base      uint64 // the certified state the replay starts from
+	Head      uint64 // the last batch it replays
+	Source    uint64 // the replica whose offer was chosen
+	AtHead    int    // offers whose head reaches Head
+	Offers    int    // offers verified
+	Insecure  []uint64
+	Delivered []uint64 // replicas that accepted the plan
+	Refused   []string // replicas that did not, with why
+}
+
+// RecoverCluster runs the tool (see the section comment).
+func RecoverCluster(ctx context.Context, opt RecoverClusterOptions) (*RecoveryChoice, error) {
+	if opt.Verifier == nil {
+		opt.Verifier = attest.DefaultVerifier()
+	}
+	offers, cfg, err := collectOffers(ctx, &opt)
+	if err != nil {
+		return nil, err
+	}
+	cd := spec.ConfigDigest(cfg)
+	ch, src, err := choose(offers, cfg, cd, opt.Head)
+	if err != nil {
+		return nil, err
+	}
+	plan, err := buildPlan(cfg, cd, offers, src, opt.Keys)
+	if err != nil {
+		return nil, err
+	}
+	for _, o := range offers {
+		if o.HasKey && o.KeyFormat == spec.SealInsecure {
+			ch.Insecure = append(ch.Insecure, o.Replica)
+		}
+	}
+	post := spec.Encode(&RecoveryPost{Plan: *plan, Source: src.Replica})
+	for i := range opt.T.N {
+		if err := postPlan(ctx, opt.T.Replicas[i].Status, post); err != nil {
+			ch.Refused = append(ch.Refused, fmt.Sprintf("replica %d: %v", i, err))
+		} else {
+			ch.Delivered = append(ch.Delivered, i)
+		}
+	}
+	return ch, nil
+}
+
+// collectOffers polls every replica's GET /recovery until all answered with an offer
+// whose chain verifies from the trusted genesis and whose enrollments pass the
+// template's policy; every offer must end in the same configuration, returned.
+func collectOffers(ctx context.Context, opt *RecoverClusterOptions) ([]*RecoveryOffer, *spec.Config, error) {
+	ctx, cancel := context.WithTimeout(ctx, cmpOr(opt.Timeout, 30*time.Second))
+	defer cancel()
+	offers := make([]*RecoveryOffer, opt.T.N)
+	cfgs := make([]*spec.Config, opt.T.N)
+	errs := make([]error, opt.T.N)
+	for {
+		missing := 0
+		for i := range opt.T.N {
+			if offers[i] == nil {
+				offers[i], cfgs[i], errs[i] = fetchOffer(ctx, opt, i)
+				missing += b2i(offers[i] == nil)
+			}
+		}
+		if missing == 0 {
+			break
+		}
+		if sleepCtx(ctx, 200*time.Millisecond) != nil {
+			var why []string
+			for i, e := range errs {
+				if e != nil {
+					why = append(why, fmt.Sprintf("replica %d: %v", i, e))
+				}
+			}
+			return nil, nil, fmt.Errorf("operator: recover-cluster needs an offer from every replica; missing: %s", strings.Join(why, "; "))
+		}
+	}
+	for i := range cfgs {
+		if spec.ConfigDigest(cfgs[i]) != spec.ConfigDigest(cfgs[0]) {
+			return nil, nil, fmt.Errorf("operator: replica %d's chain ends in epoch %d, replica 0's in epoch %d: restart the replica whose chain is behind so that it fetches the chain, then try again", i, cfgs[i].Epoch, cfgs[0].Epoch)
+		}
+	}
+	return offers, cfgs[0], nil
+}
+
+// fetchOffer fetches and checks replica i's offer.
+func fetchOffer(ctx context.Context, opt *RecoverClusterOptions, i uint64) (*RecoveryOffer, *spec.Config, error) {
+	raw, err := httpGet(ctx, opt.T.Replicas[i].Status, RecoveryPath, 10*time.Second, maxOfferBody)
+	if err != nil {
+		return nil, nil, err
+	}
+	var o RecoveryOffer
+	if err := spec.Decode(raw, &o, maxOfferBody); err != nil {
+		return nil, nil, fmt.Errorf("offer does not decode: %w", err)
+	}
+	if o.Replica != i {
+		return nil, nil, fmt.Errorf("offer of replica %d served at replica %d's address", o.Replica, i)
+	}
+	cfg, err := VerifyChain(opt.Trusted, &o.Chain)
+	if err != nil {
+		return nil, nil, err
+	}
+	f := &Former{T: opt.T, Verifier: opt.Verifier}
+	if err := f.CheckReplica(i, o.Enrollments); err != nil {
+		return nil, nil, err
+	}
+	return &o, cfg, nil
+}
+
+// choose picks the offer with the highest verified head (ties: the highest base),
+// or the one reaching want exactly when want > 0.
+func choose(offers []*RecoveryOffer, cfg *spec.Config, cd spec.Digest, want uint64) (*RecoveryChoice, *RecoveryOffer, error) {
+	var best *RecoveryOffer
+	ch := &RecoveryChoice{Epoch: cfg.Epoch + 1}
+	var heads []uint64
+	for _, o := range offers {
+		if err := checkOfferProofs(o, cfg, cd); err != nil {
+			heads = append(heads, 0)
+			continue
+		}
+		ch.Offers++
+		heads = append(heads, o.Head)
+		if best == nil || o.Head > best.Head || (o.Head == best.Head && o.Base.Seq > best.Base.Seq) {
+			best = o
+		}
+	}
+	if best == nil {
+		return nil, nil, fmt.Errorf("operator: no offer proves a certified state (a base with its snapshot) of epoch %d", cfg.Epoch)
+	}
+	if want > 0 && want != best.Head {
+		return nil, nil, fmt.Errorf("operator: --head %d: the highest certified head offered is %d; a lower head loses the writes acknowledged above it, and this tool replays to the head of a chosen offer only", want, best.Head)
+	}
+	for _, h := range heads {
+		ch.AtHead += b2i(h >= best.Head)
+	}
+	ch.Base, ch.Head, ch.Source = best.Base.Seq, best.Head, best.Replica
+	return ch, best, nil
+}
+
+// buildPlan builds the template (C with the offers' fresh enrollments, the next epoch,
+// Prev = cd, StartSeq = the head, no start state) and signs the plan.
+func buildPlan(cfg *spec.Config, cd spec.Digest, offers []*RecoveryOffer, src *RecoveryOffer, keys []ed25519.PrivateKey) (*spec.RecoveryPlan, error) {
+	var t spec.Config
+	if err := spec.Decode(spec.Encode(cfg), &t, spec.MaxMessageBytes); err != nil {
+		return nil, err
+	}
+	t.Epoch, t.Prev, t.StartSeq, t.StartState = cfg.Epoch+1, cd, src.Head, spec.Digest{}
+	for _, o := range offers {
+		for role := spec.RolePrep; role <= spec.RoleExec; role++ {
+			*t.Enrollment(role, o.Replica) = o.Enrollments[role]
+		}
+	}
+	if err := t.Validate(broker.AdmitKey); err != nil {
+		return nil, fmt.Errorf("operator: the recovery template is invalid: %w", err)
+	}
+	plan := &spec.RecoveryPlan{Body: spec.RecoveryPlanBody{Template: spec.Encode(&t), Base: src.Base}}
+	msg := spec.SignedBytes(spec.DomainRecoveryPlan, cd, spec.Encode(&plan.Body))
+	for _, k := range keys {
+		pub := spec.PublicKey(k.Public().(ed25519.PublicKey))
+		i := slices.Index(cfg.Members, pub)
+		if i < 0 {
+			return nil, fmt.Errorf("operator: key %x… is not a member of the configuration of epoch %d", pub[:6], cfg.Epoch)
+		}
+		if slices.ContainsFunc(plan.Sigs, func(s spec.MemberSig) bool { return s.Member == uint64(i) }) {
+			return nil, fmt.Errorf("operator: member %d's key given twice", i)
+		}
+		plan.Sigs = append(plan.Sigs, spec.MemberSig{Member: uint64(i), Sig: spec.Signature(ed25519.Sign(k, msg))})
+	}
+	slices.SortFunc(plan.Sigs, func(a, b spec.MemberSig) int { return int(a.Member) - int(b.Member) })
+	if _, _, err := spec.VerifyPlan(cfg, cd, plan, verifyEd, broker.AdmitKey); err != nil {
+		return nil, fmt.Errorf("operator: %w (the configuration of epoch %d needs %d member signatures)", err, cfg.Epoch, cfg.Threshold)
+	}
+	return plan, nil
+}
+
+// postPlan delivers the plan to one replica's status port.
+func postPlan(ctx context.Context, addr string, body []byte) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+addr+RecoveryPath, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/cbor")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: %s", resp.Status, strings.TrimSpace(string(msg)))
+	}
+	return nil
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
