@@ -1,0 +1,122 @@
+package operator
+
+import (
+	"crypto/ed25519"
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/splitbft/splitbft/broker"
+	"github.com/splitbft/splitbft/internal/testcluster"
+	"github.com/splitbft/splitbft/spec"
+)
+
+// offerFx is a configuration with one governance member whose enclave keys the test
+// holds, so that it can certify checkpoints and commits of it.
+type offerFx struct {
+	t      *testing.T
+	seed   uint64
+	tc     *testcluster.Cluster
+	cfg    *spec.Config
+	cd     spec.Digest
+	member ed25519.PrivateKey
+	rnd    *rand.ChaCha8
+}
+
+func newOfferFx(t *testing.T, seed uint64) *offerFx {
+	t.Helper()
+	tc, err := testcluster.New(seed, testcluster.Options{K: 4, L: 16, Clients: []uint64{100}, Admit: broker.AdmitKey})
+	if err != nil {
+		t.Fatalf("seed %d: %v", seed, err)
+	}
+	fx := &offerFx{t: t, seed: seed, tc: tc, cfg: tc.Config, rnd: rand.NewChaCha8([32]byte{byte(seed), 1})}
+	ms := make([]byte, 32)
+	fx.rnd.Read(ms)
+	fx.member = ed25519.NewKeyFromSeed(ms)
+	fx.cfg.Members, fx.cfg.Threshold = []spec.PublicKey{spec.PublicKey(fx.member.Public().(ed25519.PublicKey))}, 1
+	fx.cd = spec.ConfigDigest(fx.cfg)
+	return fx
+}
+
+func (fx *offerFx) sign(role spec.Role, rep uint64, domain string, body any) spec.Signature {
+	k := fx.tc.Keys(testcluster.Slot{Role: role, Replica: rep}).Sign
+	return spec.Signature(ed25519.Sign(k, spec.SignedBytes(domain, fx.cd, spec.Encode(body))))
+}
+
+// checkpointCert certifies state at seq by execs 0..q-1.
+func (fx *offerFx) checkpointCert(seq uint64) spec.CheckpointCert {
+	c := spec.CheckpointCert{Seq: seq, State: spec.Digest{byte(seq)}}
+	for r := range uint64(fx.cfg.Quorum()) {
+		b := spec.CheckpointBody{Seq: seq, State: c.State, Replica: r}
+		c.Proof = append(c.Proof, spec.Checkpoint{Body: b, Sig: fx.sign(spec.RoleExec, r, spec.DomainCheckpoint, &b)})
+	}
+	return c
+}
+
+// offer returns replica id's offer: fresh enrollments, base, and a head batch
+// certified by confs 0..q-1 (by a forger's key when forged).
+func (fx *offerFx) offer(id uint64, base spec.CheckpointCert, head uint64, forged bool) *RecoveryOffer {
+	o := &RecoveryOffer{Replica: id, HasBase: true, Base: base, Head: head, HasKey: true}
+	for role := spec.RolePrep; role <= spec.RoleExec; role++ {
+		k, err := testcluster.DeriveKeys(fx.rnd, role)
+		if err != nil {
+			fx.t.Fatal(err)
+		}
+		o.Enrollments = append(o.Enrollments, spec.Enrollment{Body: k.Enrollment(role, id, string(fx.cfg.Enrollment(role, id).Body.Build))})
+	}
+	if head == base.Seq {
+		return o
+	}
+	o.HeadBatch = spec.Encode(&spec.Batch{Requests: []spec.Request{fx.tc.SignRequest(spec.RequestBody{Client: 100, Timestamp: head, Ops: []spec.SealedOp{{Ciphertext: []byte("op")}}})}})
+	d := spec.Hash(spec.DomainBatch, o.HeadBatch)
+	for r := range uint64(fx.cfg.Quorum()) {
+		b := spec.Slot{View: 0, Seq: head, Digest: d, Replica: r}
+		c := spec.Commit{Body: b, Sig: fx.sign(spec.RoleConf, r, spec.DomainCommit, &b)}
+		if forged && r == 1 {
+			c.Sig[0] ^= 1
+		}
+		o.HeadCert = append(o.HeadCert, spec.Encode(&c))
+	}
+	return o
+}
+
+// TestChooseHighestHead: the tool takes the highest head a commit certificate proves
+// (an older log, a forged head and a base that is not certified are outvoted or
+// ignored), counts the offers reaching it, refuses a lower --head, and its plan
+// passes RC1–RC4 with the offers' enrollments and the head as StartSeq (SPEC §17.8).
+func TestChooseHighestHead(t *testing.T) {
+	fx := newOfferFx(t, 81)
+	badBase := fx.checkpointCert(8)
+	badBase.Proof[0].Sig[2] ^= 1
+	offers := []*RecoveryOffer{
+		fx.offer(0, fx.cfg.GenesisCert(), 5, false),
+		fx.offer(1, fx.checkpointCert(4), 7, false),
+		fx.offer(2, fx.checkpointCert(4), 30, true), // forged head: ignored
+		fx.offer(3, fx.cfg.GenesisCert(), 3, false), // an older copy of the log
+	}
+	ch, src, err := choose(offers, fx.cfg, fx.cd, 0)
+	if err != nil || src.Replica != 1 || ch.Head != 7 || ch.Base != 4 || ch.Offers != 3 || ch.AtHead != 1 || ch.Epoch != fx.cfg.Epoch+1 {
+		t.Fatalf("seed %d: chose %+v (source %v), %v", fx.seed, ch, src, err)
+	}
+	offers[3] = fx.offer(3, badBase, 12, false) // a forged base disqualifies the offer
+	if ch, _, _ := choose(offers, fx.cfg, fx.cd, 0); ch.Head != 7 || ch.Offers != 2 {
+		t.Fatalf("seed %d: forged base counted: %+v", fx.seed, ch)
+	}
+	if _, _, err := choose(offers, fx.cfg, fx.cd, 5); err == nil || !strings.Contains(err.Error(), "--head 5") {
+		t.Fatalf("seed %d: lower head accepted: %v", fx.seed, err)
+	}
+	plan, err := buildPlan(fx.cfg, fx.cd, offers, src, []ed25519.PrivateKey{fx.member})
+	if err != nil {
+		t.Fatalf("seed %d: plan: %v", fx.seed, err)
+	}
+	tmpl, _, err := spec.VerifyPlan(fx.cfg, fx.cd, plan, verifyEd, broker.AdmitKey)
+	if err != nil || tmpl.StartSeq != 7 || tmpl.Epoch != fx.cfg.Epoch+1 || tmpl.Replicas[2].Exec.Body.SignKey != offers[2].Enrollments[spec.RoleExec].Body.SignKey {
+		t.Fatalf("seed %d: plan does not verify or is not the template: %v", fx.seed, err)
+	}
+	other := ed25519.NewKeyFromSeed(make([]byte, 32))
+	for _, keys := range [][]ed25519.PrivateKey{nil, {other}, {fx.member, fx.member}} {
+		if _, err := buildPlan(fx.cfg, fx.cd, offers, src, keys); err == nil {
+			t.Fatalf("seed %d: plan signed by %d keys (a non-member or repeated) accepted", fx.seed, len(keys))
+		}
+	}
+}
