@@ -158,11 +158,15 @@ func (r *recCluster) enterC1(t *testing.T, next *spec.Config) {
 	}
 }
 
-// freshStandalone is a fresh exec for replica i outside the template, with opts.
-func (r *recCluster) freshStandalone(i, label uint64, opts ...exec.Option) *exec.Exec {
+// freshStandalone is a fresh exec for replica i outside the template, with opts,
+// and its enrollment.
+func (r *recCluster) freshStandalone(i, label uint64, opts ...exec.Option) (*exec.Exec, spec.Enrollment) {
 	x := exec.New(execRand(r.seed, 5000+label), kv.New(), opts...)
-	if _, err := x.Init(spec.Encode(&spec.InitRequest{Role: spec.RoleExec, Replica: i, Challenge: r.cd})); err != nil {
+	raw, err := x.Init(spec.Encode(&spec.InitRequest{Role: spec.RoleExec, Replica: i, Challenge: r.cd}))
+	if err != nil {
 		r.t.Fatal(err)
 	}
-	return x
+	var enr spec.Enrollment
+	mustDecode(r.t, raw, &enr)
+	return x, enr
 }
