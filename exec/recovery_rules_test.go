@@ -216,4 +216,3 @@ func TestSealKey(t *testing.T) {
 		t.Fatalf("replay status %+v", st)
 	}
 }
-
