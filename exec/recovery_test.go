@@ -79,3 +79,48 @@ func TestRecoveryEndToEnd(t *testing.T) {
 		})
 	}
 }
+
+// TestRecoveryInput: an exec that did not reach the head adopts C' from the recovery
+// another exec emitted and gets the state by transfer under C'; an exec that did
+// reach it adopts its own snapshot; afterwards the four are ordinary execs of C'
+// (replies, a checkpoint at the next multiple of K).
+func TestRecoveryInput(t *testing.T) {
+	r := newRecCluster(t, 411, 10, 13)
+	var votes []spec.Input
+	for i := uint64(0); i < 2; i++ {
+		v, _ := r.replay(t, i)
+		votes = append(votes, v)
+	}
+	v2, outs := r.replay(t, 2, votes...)
+	rc := ofKind(outs, spec.KindRecovery)
+	if len(rc) != 1 {
+		t.Fatalf("exec 2: no recovery:%s", describe(outs))
+	}
+	recIn := spec.Input{Kind: spec.KindRecovery, Body: rc[0].Body}
+	// Exec 1 reached the head (it voted): the recovery makes it adopt its snapshot.
+	if st := status(t, expectAccept(t, r.fresh[1], recIn)); !st.Configured || st.Last != 13 || st.NeedState {
+		t.Fatalf("exec 1 after the recovery: %+v", st)
+	}
+	expectAccept(t, r.fresh[0], votes[1], v2)
+	// Exec 3 replayed only to 11: it adopts and wants the state of C' by transfer.
+	x := r.fresh[3]
+	expectAccept(t, x, append(append([]spec.Input{r.recoverInput(r.plan)}, r.chunks...), r.replayInputs(10, 11)...)...)
+	if st := status(t, expectAccept(t, x, recIn)); !st.Configured || st.Stable != 13 || st.Last != 0 || !st.NeedState {
+		t.Fatalf("exec 3 after the recovery: %+v", st)
+	}
+	expectReject(t, x, recIn, spec.CodeStale)
+	var rec spec.Recovery
+	mustDecode(t, rc[0].Body, &rec)
+	var next spec.Config
+	mustDecode(t, rec.Config, &next)
+	r.enterC1(t, &next)
+	r.transfer(t, 0, x, 3, 13, next.StartState)
+	for s := uint64(14); s <= 20; s++ {
+		for i, o := range r.orderAll([]uint64{0, 1, 2, 3}, s, r.kvRequest(r.clients[1], put("after", "x"))) {
+			r.wantResult(t, o, spec.Result{Status: spec.StatusOK})
+			if cps := ofKind(o, spec.KindCheckpoint); (s == 20) != (len(cps) == 1) {
+				t.Fatalf("exec %d at %d: checkpoints %d:%s", i, s, len(cps), describe(o))
+			}
+		}
+	}
+}
