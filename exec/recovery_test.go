@@ -123,4 +123,6 @@ func TestRecoveryInput(t *testing.T) {
 			}
 		}
 	}
+	_, enr := r.freshExec(0, 77) // challenge: the digest of C'
+	r.attestAll(t, &enr)
 }
