@@ -53,8 +53,7 @@ func (e *Exec) executeCommitted() {
 		}
 		switch {
 		case e.rec != nil:
-			e.rec.ended = e.pending != nil && s < e.rec.head
-			e.pending = nil
+			e.pending = nil // a replayed config operation ends no epoch: the template is C' (§17.8)
 		case s%e.cfg.CheckpointInterval == 0:
 			e.produceCheckpoint(s)
 		}

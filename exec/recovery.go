@@ -16,9 +16,6 @@ type replay struct {
 	template []byte // plan.Body.Template: C' with StartState zero
 	keys     *spec.Config
 	head     uint64 // template StartSeq: nothing above it executes
-	// ended is set when a replayed batch ended C's epoch (§17.3) below the head:
-	// nothing more executes, and no vote is made.
-	ended bool
 	// next is C' with StartState set, once the replay reached the head and voted.
 	next *epochNext
 	// votes[sender] is the one recovery vote stored from sender; at most n.
@@ -60,10 +57,9 @@ func (e *Exec) startReplay(prev *spec.Config, g [keySize]byte, plan spec.Recover
 		votes: map[uint64]*spec.EpochVote{}}
 }
 
-// replayStopped reports whether execution must not continue: the replay voted, or a
-// replayed batch ended C's epoch.
+// replayStopped reports whether execution must not continue: the replay voted.
 func (e *Exec) replayStopped() bool {
-	return e.rec != nil && (e.rec.ended || e.rec.next != nil)
+	return e.rec != nil && e.rec.next != nil
 }
 
 // maybeRecoveryVote makes the recovery vote once the replay reached its head with
@@ -71,7 +67,7 @@ func (e *Exec) replayStopped() bool {
 // StartState its digest, own vote emitted and stored.
 func (e *Exec) maybeRecoveryVote() {
 	r := e.rec
-	if r == nil || r.next != nil || r.ended || e.lastExec != r.head || e.ck.h > e.lastExec {
+	if r == nil || r.next != nil || e.lastExec != r.head || e.ck.h > e.lastExec {
 		return
 	}
 	data := spec.Encode(&spec.Snapshot{Seq: r.head, App: e.app.Snapshot(), Clients: e.clientEntries()})

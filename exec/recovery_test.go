@@ -126,3 +126,58 @@ func TestRecoveryInput(t *testing.T) {
 	_, enr := r.freshExec(0, 77) // challenge: the digest of C'
 	r.attestAll(t, &enr)
 }
+
+// TestReplayAcrossConfigOp: a config operation committed below the head (the old
+// epoch ended there, but every enclave stopped before its epoch change was certified)
+// does not stop a replay: its pending configuration is dropped (the template is C'),
+// and the batches committed after it execute, so that the replay reaches the head and
+// the execs vote (§17.8). Before the rule, the replay stopped at the config operation
+// and never voted, and the recovery could not complete.
+func TestReplayAcrossConfigOp(t *testing.T) {
+	const seed = 411
+	r := newRecCluster(t, seed, 0, 4)
+	cl := r.clients[0]
+	r.reqs[5] = r.configOpRequest(cl, r.proposal([]uint64{0, 1}, spec.Change{Op: spec.ChangeSetAddress, Replica: 2, Address: []byte("10.9.9.9:7000")}))
+	r.reqs[6] = r.kvRequest(cl, put("after", "config-op"))
+	r.head = 6
+	r.tmpl.StartSeq = r.head
+	r.plan = r.signPlan(r.tmpl, r.base, 0, 1)
+	var votes []spec.Input
+	for i := uint64(0); i < 3; i++ {
+		v, _ := r.replay(t, i) // fails unless the replay reaches the head and votes
+		votes = append(votes, v)
+	}
+	var recs [][]spec.Output
+	for i := uint64(0); i < 3; i++ {
+		var others []spec.Input
+		for j := range votes {
+			if uint64(j) != i {
+				others = append(others, votes[j])
+			}
+		}
+		recs = append(recs, expectAccept(t, r.fresh[i], others...))
+	}
+	var rec spec.Recovery
+	rc := ofKind(recs[0], spec.KindRecovery)
+	if len(rc) != 1 {
+		t.Fatalf("seed %d: exec 0 made no recovery:%s", seed, describe(recs[0]))
+	}
+	mustDecode(t, rc[0].Body, &rec)
+	next, _, err := spec.VerifyRecovery(r.cfg, r.cd, &rec, edVerify, nil)
+	if err != nil {
+		t.Fatalf("seed %d: %v", seed, err)
+	}
+	if string(next.Replicas[2].Address) == "10.9.9.9:7000" {
+		t.Fatalf("seed %d: the replayed proposal changed C'; the template governs", seed)
+	}
+	r.enterC1(t, next)
+	for i, o := range r.orderAll([]uint64{0, 1, 2}, r.head+1, r.kvRequest(cl, get("after"))) {
+		if i == 3 {
+			continue // exec 3 did not replay
+		}
+		if st := status(t, o); st.Last != r.head+1 {
+			t.Fatalf("seed %d: exec %d in C': %+v", seed, i, st)
+		}
+		r.wantResult(t, o, spec.Result{Status: spec.StatusOK, Value: []byte("config-op")})
+	}
+}
