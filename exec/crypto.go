@@ -49,6 +49,12 @@ func verifySig(pub spec.PublicKey, domain string, cd spec.Digest, body []byte, s
 	return ed25519.Verify(pub[:], spec.SignedBytes(domain, cd, body), sig[:])
 }
 
+// verifyRaw is verifySig over already built signed bytes: the spec.SigVerifier that
+// spec.VerifyPlan and spec.VerifyRecovery call.
+func verifyRaw(pub spec.PublicKey, msg []byte, sig spec.Signature) bool {
+	return ed25519.Verify(pub[:], msg, sig[:])
+}
+
 // admitKey is the key admission rule of SPEC.md §3.3: the key is a canonical encoding
 // of a curve point that does not have small order.
 func admitKey(k spec.PublicKey) bool {

@@ -12,9 +12,18 @@
 // compartment retires (epoch_change.go); and attest inputs check a fresh enclave's
 // evidence with an injected EvidenceCheck (attest.go).
 //
+// When every enclave of a cluster stopped, a fresh exec recovers instead of being
+// configured (SPEC.md §17.8, recovery.go): the recover input carries the last
+// configuration, a member-signed plan and the group key as the broker stored it
+// (sealer.go); the exec replays the certified log under the last configuration
+// without replies or checkpoints, votes on the state it reaches at the plan's head,
+// and q votes make the Recovery that starts the next epoch.
+//
 // Trust: this is TRUSTED code, meant to run inside an SGX enclave. It holds the
 // compartment's Ed25519 signing key, its X25519 box key and the execution group's
-// private key, none of which ever leaves it. Everything it receives through Step comes
+// private key. The signing and box keys never leave it; the group key leaves only
+// through seal-key, sealed with the injected Sealer (EGo's product key inside an
+// enclave; in the clear, format 0, outside one, which the tools announce). Everything it receives through Step comes
 // from the untrusted broker and is treated as hostile: every input is decoded
 // strictly, checked against the accept rules of SPEC.md in order, and a rejected
 // input yields a Rejection output and changes no state. It is a deterministic state

@@ -98,7 +98,13 @@ type Exec struct {
 	// later input is rejected retired.
 	retired bool
 
+	// rec is the recovery in progress (§17.8): set by an accepted recover, while the
+	// exec replays under the last configuration (cfg = Prev, configured false); nil
+	// before and after. Invariant: rec != nil implies !configured.
+	rec *replay
+
 	checkEvidence EvidenceCheck         // rule AT3 (§17.5)
+	sealer        Sealer                // seals the group key (§11.2); InsecureSealer by default
 	keys          map[uint64]clientKeys // cache of derived per-client keys; not protocol state
 	out           []spec.Output         // outputs of the Step in progress
 }
@@ -113,7 +119,7 @@ type heldSnapshot struct {
 // New returns an uninitialised Execution compartment drawing randomness from rand and
 // driving app, which must be fresh (empty state), e.g. kv.New(), configured by opts.
 func New(rand io.Reader, app Application, opts ...Option) *Exec {
-	e := &Exec{rand: rand, app: app, keys: map[uint64]clientKeys{}, checkEvidence: noVerifierCheck}
+	e := &Exec{rand: rand, app: app, keys: map[uint64]clientKeys{}, checkEvidence: noVerifierCheck, sealer: InsecureSealer{}}
 	for _, o := range opts {
 		o(e)
 	}
@@ -174,8 +180,14 @@ func (e *Exec) allReplicas() []uint64 {
 	return r
 }
 
-// window returns h + L, saturating.
-func (e *Exec) window() uint64 { return addSat(e.ck.h, e.cfg.Window) }
+// window returns h + L, saturating; while replaying (§17.8), min(head, max(h,
+// lastExec) + L): the replay stores nothing above its head.
+func (e *Exec) window() uint64 {
+	if e.rec != nil {
+		return min(e.rec.head, addSat(max(e.ck.h, e.lastExec), e.cfg.Window))
+	}
+	return addSat(e.ck.h, e.cfg.Window)
+}
 
 // addSat returns a + b, or 2^64 − 1 on overflow.
 func addSat(a, b uint64) uint64 {

@@ -19,9 +19,17 @@ type clientKeys struct {
 
 // tryExecute executes committed batches in sequence order while the next one is known
 // and its batch held (the null batch is always held), until the epoch ends (§17.3): a
-// batch after which pending is set is the last one executed under cfg.
+// batch after which pending is set is the last one executed under cfg. While
+// replaying (§17.8) it emits no reply, checkpoint or epoch vote, and makes the
+// recovery vote at the head.
 func (e *Exec) tryExecute() {
-	for e.next == nil {
+	e.executeCommitted()
+	e.maybeRecoveryVote()
+}
+
+// executeCommitted is the loop of tryExecute.
+func (e *Exec) executeCommitted() {
+	for e.next == nil && !e.replayStopped() {
 		s := e.lastExec + 1
 		d, ok := e.committed[s]
 		if !ok {
@@ -43,7 +51,10 @@ func (e *Exec) tryExecute() {
 		if d != e.null && !e.stillCommitted(d) {
 			e.dropBatch(d)
 		}
-		if s%e.cfg.CheckpointInterval == 0 {
+		switch {
+		case e.rec != nil:
+			e.pending = nil // a replayed config operation ends no epoch: the template is C' (§17.8)
+		case s%e.cfg.CheckpointInterval == 0:
 			e.produceCheckpoint(s)
 		}
 		if e.pending != nil {
@@ -99,6 +110,9 @@ func (e *Exec) executeRequest(r *spec.Request) {
 // sendReplies emits one reply per result, result j for timestamp t+j, each sealed under
 // the reply key with a fresh nonce.
 func (e *Exec) sendReplies(c, t uint64, results []spec.Result, keys clientKeys) {
+	if e.rec != nil {
+		return // a replay answers nobody (§17.8)
+	}
 	for j := range results {
 		ts := t + uint64(j)
 		n := e.readNonce()

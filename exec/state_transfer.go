@@ -145,10 +145,13 @@ func (e *Exec) installTransfer() uint64 {
 	// §11.7: sign the installed state, so that every correct exec vouches for every
 	// checkpoint it holds (not only those it reached by executing); not the epoch's
 	// start, whose genesis certificate needs no signature (§17.1).
-	if snap.Seq != e.cfg.StartSeq {
+	// A replay (§17.8) signs nothing of cfg and its broker needs no summary.
+	if e.rec == nil && snap.Seq != e.cfg.StartSeq {
 		e.signCheckpoint(snap.Seq, e.ck.stableCert.State) // not stored: Seq is stable here
 	}
-	e.emitSummary(snap.Seq)
+	if e.rec == nil {
+		e.emitSummary(snap.Seq)
+	}
 	e.tryExecute()
 	return 0
 }

@@ -14,13 +14,16 @@ const maxNeedBatch = 64
 
 // status returns the Status of SPEC.md §11.8; before configure, §7.4's
 // Status{Role, Replica} with every other field zero. NeedBatch lists each missing
-// digest once, at its lowest committed sequence number.
+// digest once, at its lowest committed sequence number. While replaying (§17.8)
+// Configured and ViewActive are false and View 0, but Stable (the base), Last,
+// NeedState (the base not yet installed) and NeedBatch are filled, so that the
+// broker can feed the replay as it feeds state transfer and execution.
 func (e *Exec) status() *spec.Status {
 	st := &spec.Status{Role: spec.RoleExec, Replica: e.replica}
-	if !e.configured {
+	if !e.configured && e.rec == nil {
 		return st
 	}
-	st.Configured, st.ViewActive = true, true
+	st.Configured, st.ViewActive = e.configured, e.configured
 	st.View, st.Stable, st.Last = e.view, e.ck.h, e.lastExec
 	st.NeedState = e.ck.h > e.lastExec
 	for _, s := range sortedKeys(e.committed) {
@@ -48,7 +51,7 @@ func sortedKeys[V any](m map[uint64]V) []uint64 {
 // StateDigest the compartment's state would have in a checkpoint at that point. It is
 // a read-only helper for tests and the simulator; it changes no state.
 func (e *Exec) StateDigestAt() (seq uint64, d spec.Digest) {
-	if !e.configured {
+	if !e.configured && e.rec == nil {
 		return 0, d
 	}
 	data := spec.Encode(&spec.Snapshot{Seq: e.lastExec, App: e.app.Snapshot(), Clients: e.clientEntries()})
@@ -72,10 +75,16 @@ func (e *Exec) StoreSizes() (batches, commits, committed, snapshots, checkpoints
 func (e *Exec) DebugState() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "exec replica=%d inited=%t configured=%t dealt=%t G=%x\n", e.replica, e.inited, e.configured, e.dealt, e.groupPub[:8])
-	if !e.configured {
+	if !e.configured && e.rec == nil {
 		return b.String()
 	}
 	fmt.Fprintf(&b, "epoch=%d cd=%x retired=%t\n", e.cfg.Epoch, e.cd[:8], e.retired)
+	if r := e.rec; r != nil {
+		fmt.Fprintf(&b, "replay head=%d voted=%t\n", r.head, r.next != nil)
+		for _, s := range sortedKeys(r.votes) {
+			fmt.Fprintf(&b, "recovery-vote r=%d next=%x\n", s, r.votes[s].Body.Next[:8])
+		}
+	}
 	fmt.Fprintf(&b, "view=%d h=%d stable=%x proof=%d last=%d app=%x\n", e.view, e.ck.h, e.ck.stableCert.State[:8], len(e.ck.stableCert.Proof), e.lastExec, e.app.Digest())
 	if e.next != nil {
 		fmt.Fprintf(&b, "next=%x start=%d state=%x\n", e.next.digest[:8], e.next.cfg.StartSeq, e.next.snap.digest[:8])

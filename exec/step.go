@@ -32,7 +32,18 @@ func accepts(kind uint64) bool {
 	switch kind {
 	case spec.KindGroupKeyDeal, spec.KindConfigure, spec.KindBatch, spec.KindCommit,
 		spec.KindCheckpoint, spec.KindNewView, spec.KindStateRequest, spec.KindStateChunk, spec.KindRead,
-		spec.KindEpochVote, spec.KindEpochChange, spec.KindAttest:
+		spec.KindEpochVote, spec.KindEpochChange, spec.KindAttest,
+		spec.KindSealKey, spec.KindRecover, spec.KindRecoveryVote, spec.KindRecovery:
+		return true
+	}
+	return false
+}
+
+// replayKind reports the kinds a replaying exec handles (§17.8): the replay's
+// inputs, recovery votes and a recovery.
+func replayKind(kind uint64) bool {
+	switch kind {
+	case spec.KindBatch, spec.KindCommit, spec.KindStateChunk, spec.KindRecoveryVote, spec.KindRecovery:
 		return true
 	}
 	return false
@@ -40,16 +51,21 @@ func accepts(kind uint64) bool {
 
 // handle runs one input through the preamble A1–A4 (§8.1), after the retired check,
 // and its kind's handler; a non-zero code from either is emitted as the input's
-// rejection.
+// rejection. recover is a setup input like configure (RV1); a replaying exec takes
+// only replayKind inputs (a setup input is configured, any other not-configured).
 func (e *Exec) handle(index uint64, in *spec.Input) {
-	setup := in.Kind == spec.KindConfigure || in.Kind == spec.KindGroupKeyDeal
+	setup := in.Kind == spec.KindConfigure || in.Kind == spec.KindGroupKeyDeal || in.Kind == spec.KindRecover
 	var code uint64
 	switch {
 	case e.retired:
 		code = spec.CodeRetired
 	case !accepts(in.Kind):
 		code = spec.CodeUnknownKind
-	case !e.configured && !setup:
+	case e.rec != nil && setup:
+		code = spec.CodeConfigured
+	case e.rec != nil && !replayKind(in.Kind):
+		code = spec.CodeNotConfigured
+	case e.rec == nil && !e.configured && !setup:
 		code = spec.CodeNotConfigured
 	case e.configured && setup:
 		code = spec.CodeConfigured
@@ -58,7 +74,7 @@ func (e *Exec) handle(index uint64, in *spec.Input) {
 		if err != nil {
 			code = spec.CodeMalformed
 		} else {
-			code = e.dispatch(body, in.Body)
+			code = e.dispatch(in.Kind, body, in.Body)
 		}
 	}
 	if code != 0 {
@@ -66,9 +82,13 @@ func (e *Exec) handle(index uint64, in *spec.Input) {
 	}
 }
 
-// dispatch calls the handler of a decoded body; raw is its exact encoding. It returns
-// 0 when the input was accepted, else the reject code (and then no state changed).
-func (e *Exec) dispatch(body any, raw []byte) uint64 {
+// dispatch calls the handler of a decoded body of kind; raw is its exact encoding.
+// It returns 0 when the input was accepted, else the reject code (and then no state
+// changed). Epoch and recovery votes share one type; the kind tells them apart.
+func (e *Exec) dispatch(kind uint64, body any, raw []byte) uint64 {
+	if kind == spec.KindRecoveryVote {
+		return e.onRecoveryVote(body.(*spec.EpochVote))
+	}
 	switch m := body.(type) {
 	case *spec.GroupKeyDeal:
 		return e.onGroupKeyDeal(m)
@@ -94,6 +114,12 @@ func (e *Exec) dispatch(body any, raw []byte) uint64 {
 		return e.onEpochChange(m)
 	case *spec.Enrollment:
 		return e.onAttest(m)
+	case *spec.SealGet:
+		return e.onSealKey()
+	case *spec.Recover:
+		return e.onRecover(m)
+	case *spec.Recovery:
+		return e.onRecovery(m)
 	}
 	panic("exec: dispatch of a kind that accepts() admits but has no handler")
 }

@@ -164,6 +164,9 @@ var mutations = []struct {
 		return splice(d, ti.it.start, ti.it.end, cborHead(4, ti.it.arg+1, 0), d[ti.it.start+ti.it.head:ti.it.end], []byte{0})
 	}},
 	{"arity -1", all(slotStruct), func(d []byte, ti typedItem) []byte {
+		if len(ti.it.kids) == 0 {
+			return nil // an empty array (SealGet) has no element to drop
+		}
 		last := ti.it.kids[len(ti.it.kids)-1]
 		return splice(d, ti.it.start, ti.it.end, cborHead(4, ti.it.arg-1, 0), d[ti.it.start+ti.it.head:last.start])
 	}},

@@ -138,6 +138,26 @@ func describeEpoch(v any) string {
 	case *Attestation:
 		return fmt.Sprintf("enrollment=%s r=%d %s", short(m.Body.Enrollment[:]), m.Body.Replica, sigStr(m.Sig))
 	}
+	return describeRecovery(v)
+}
+
+// describeRecovery renders the bodies of the recovery kinds (SPEC.md §17.8).
+func describeRecovery(v any) string {
+	switch m := v.(type) {
+	case *Recovery:
+		var c Config
+		if err := Decode(m.Config, &c, MaxMessageBytes); err != nil {
+			return fmt.Sprintf("config=undecodable(%d bytes) votes=%d", len(m.Config), len(m.Votes))
+		}
+		cd := Hash(DomainConfig, m.Config)
+		return fmt.Sprintf("epoch=%d start=%d base=%d cd=%s sigs=%d votes=%d", c.Epoch, c.StartSeq, m.Plan.Body.Base.Seq, short(cd[:]), len(m.Plan.Sigs), len(m.Votes))
+	case *Recover:
+		return fmt.Sprintf("prev=%d bytes base=%d sigs=%d sealed=%d", len(m.Prev), m.Plan.Body.Base.Seq, len(m.Plan.Sigs), m.SealedKey.Format)
+	case *SealedGroupKey:
+		return fmt.Sprintf("format=%d data=%d bytes", m.Format, len(m.Data)) // never the key itself
+	case *SealGet:
+		return "-"
+	}
 	return fmt.Sprintf("%T", v) // unreachable: DecodeKind returns only the types above
 }
 

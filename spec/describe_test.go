@@ -95,6 +95,9 @@ func cfgDigest(cfg []byte) []byte { d := Hash(DomainConfig, cfg); return d[:] }
 func TestDescribeMalformed(t *testing.T) {
 	for _, k := range allKinds() {
 		for _, body := range [][]byte{nil, {0x80}, {0xf6}, append(Encode(exampleOf(kindTypes[k])), 0)} {
+			if string(body) == string(Encode(exampleOf(kindTypes[k]))) {
+				continue // an empty array is a valid SealGet
+			}
 			if got, want := Describe(k, body), KindName(k)+" malformed"; got != want {
 				t.Errorf("Describe(%s, %x) = %q, want %q", KindName(k), body, got, want)
 			}

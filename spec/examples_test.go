@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"bytes"
 	"reflect"
 	"strings"
 	"unicode"
@@ -138,6 +139,32 @@ func exEpochChange() *EpochChange {
 	return &EpochChange{Config: Encode(c), Votes: []EpochVote{*exEpochVote(0), *exEpochVote(1), *exEpochVote(3)}}
 }
 
+func exRecoveryPlan() *RecoveryPlan {
+	c := validConfig()
+	c.Epoch, c.Prev, c.StartSeq = 2, dg(0x29), 131
+	return &RecoveryPlan{Body: RecoveryPlanBody{Template: Encode(c), Base: *exCert()},
+		Sigs: []MemberSig{{Member: 1, Sig: sg(0x2a)}}}
+}
+
+func exRecovery() *Recovery {
+	p := exRecoveryPlan()
+	var c Config
+	if err := Decode(p.Body.Template, &c, MaxMessageBytes); err != nil {
+		panic(err)
+	}
+	c.StartState = dg(0x2b)
+	return &Recovery{Plan: *p, Config: Encode(&c), Votes: []EpochVote{*exEpochVote(0), *exEpochVote(2), *exEpochVote(3)}}
+}
+
+func exRecover() *Recover {
+	c := validConfig()
+	return &Recover{Prev: Encode(c), Plan: *exRecoveryPlan(), SealedKey: *exSealedKey()}
+}
+
+func exSealedKey() *SealedGroupKey {
+	return &SealedGroupKey{Format: SealEGoProduct, Data: bytes.Repeat([]byte{0x2c}, 80)}
+}
+
 func exAttestation() *Attestation {
 	return &Attestation{Body: AttestationBody{Enrollment: dg(0x25), Replica: 2}, Sig: sg(0x26)}
 }
@@ -230,6 +257,12 @@ func wireTypes() []wireType {
 		{"ConfigProposalBody", &exConfigProposal().Change.Body},
 		{"MemberSig", &exConfigProposal().Change.Sigs[0]},
 		{"Change", &exConfigProposal().Change.Body.Changes[0]},
+		{"RecoveryPlanBody", &exRecoveryPlan().Body},
+		{"RecoveryPlan", exRecoveryPlan()},
+		{"Recovery", exRecovery()},
+		{"Recover", exRecover()},
+		{"SealedGroupKey", exSealedKey()},
+		{"SealGet", &SealGet{}},
 	}
 }
 
@@ -243,6 +276,8 @@ var kindTypes = map[uint64]string{
 	KindRead: "Read", KindReadReply: "ReadReply",
 	KindTransferSummary: "TransferSummary",
 	KindEpochVote:       "EpochVote", KindEpochChange: "EpochChange", KindAttest: "Enrollment", KindAttestation: "Attestation",
+	KindRecoveryVote: "EpochVote", KindRecovery: "Recovery", KindRecover: "Recover", KindSealKey: "SealGet",
+	KindSealedKey: "SealedGroupKey",
 }
 
 // allKinds returns every kind in ascending order.

@@ -67,6 +67,7 @@ func TestKindTableRoutes(t *testing.T) {
 		{KindStateChunk, RoleExec, ToExec},
 		{KindEpochVote, RoleExec, ToExec},
 		{KindEpochChange, RoleExec, all},
+		{KindRecoveryVote, RoleExec, ToExec},
 	}
 	produced := 0
 	for _, info := range Kinds() {

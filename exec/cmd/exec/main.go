@@ -22,7 +22,8 @@ import (
 
 func main() {
 	enclavemain.Main("exec", func(rand io.Reader) spec.Compartment {
-		return exec.New(rand, kv.New(), exec.WithEvidenceCheck(checkEvidence))
+		opts := append([]exec.Option{exec.WithEvidenceCheck(checkEvidence)}, sealerOptions()...)
+		return exec.New(rand, kv.New(), opts...)
 	})
 }
 

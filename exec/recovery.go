@@ -1,0 +1,171 @@
+package exec
+
+import "github.com/splitbft/splitbft/spec"
+
+// This file is the exec side of the recovery of a whole cluster (SPEC.md §17.8): the
+// recover input (RV1–RV5), the replay under the last configuration C up to the plan's
+// head, the recovery vote on the state reached, the recovery that q votes make, and
+// adopting the configuration C' it starts.
+
+// replay is a recovery in progress. While it is set the exec runs under cfg = Prev
+// (digest cd) without being configured: it stores and matches batches and COMMITs
+// and installs the base snapshot exactly as an exec of C, but signs nothing of C and
+// emits no reply or checkpoint.
+type replay struct {
+	plan     spec.RecoveryPlan
+	template []byte // plan.Body.Template: C' with StartState zero
+	keys     *spec.Config
+	head     uint64 // template StartSeq: nothing above it executes
+	// next is C' with StartState set, once the replay reached the head and voted.
+	next *epochNext
+	// votes[sender] is the one recovery vote stored from sender; at most n.
+	votes map[uint64]*spec.EpochVote
+}
+
+// onRecover handles recover (RV2–RV5; RV1 is the preamble): on acceptance the exec
+// holds g and starts the replay from the plan's base.
+func (e *Exec) onRecover(r *spec.Recover) uint64 {
+	var prev spec.Config
+	if spec.Decode(r.Prev, &prev, spec.MaxMessageBytes) != nil || prev.Validate(admitKey) != nil { // RV2
+		return spec.CodeBadConfig
+	}
+	cd := spec.ConfigDigest(&prev)
+	tmpl, code, err := spec.VerifyPlan(&prev, cd, &r.Plan, verifyRaw, admitKey) // RV3
+	if err != nil {
+		return code
+	}
+	if own := tmpl.Enrollment(spec.RoleExec, e.replica); own == nil || !e.isOwn(&own.Body) { // RV4
+		return spec.CodeBadConfig
+	}
+	g, ok := e.unsealGroup(&r.SealedKey, prev.ExecGroupKey) // RV5
+	if !ok {
+		return spec.CodeBadShare
+	}
+	e.startReplay(&prev, g, r.Plan, tmpl)
+	e.tryExecute()
+	return 0
+}
+
+// startReplay sets up the replay state under prev: h = Base.Seq with Base as stable
+// certificate, nothing executed (so a base above 0 wants state transfer, §11.7 T4).
+func (e *Exec) startReplay(prev *spec.Config, g [keySize]byte, plan spec.RecoveryPlan, tmpl *spec.Config) {
+	e.install(prev, g)
+	e.configured = false
+	e.ck.h, e.ck.stableCert = plan.Body.Base.Seq, plan.Body.Base
+	e.lastExec = 0 // a base at 0 is epoch 0's genesis: the fresh state
+	e.rec = &replay{plan: plan, template: plan.Body.Template, keys: tmpl, head: tmpl.StartSeq,
+		votes: map[uint64]*spec.EpochVote{}}
+}
+
+// replayStopped reports whether execution must not continue: the replay voted.
+func (e *Exec) replayStopped() bool {
+	return e.rec != nil && e.rec.next != nil
+}
+
+// maybeRecoveryVote makes the recovery vote once the replay reached its head with
+// the base installed: the snapshot of §11.5 at the head, C' = template with
+// StartState its digest, own vote emitted and stored.
+func (e *Exec) maybeRecoveryVote() {
+	r := e.rec
+	if r == nil || r.next != nil || e.lastExec != r.head || e.ck.h > e.lastExec {
+		return
+	}
+	data := spec.Encode(&spec.Snapshot{Seq: r.head, App: e.app.Snapshot(), Clients: e.clientEntries()})
+	snap := &heldSnapshot{seq: r.head, data: data, digest: spec.StateDigest(data)}
+	var next spec.Config
+	if spec.Decode(r.template, &next, spec.MaxMessageBytes) != nil {
+		panic("exec: a verified recovery template does not decode")
+	}
+	next.StartState = snap.digest
+	r.next = &epochNext{cfg: &next, raw: spec.Encode(&next), digest: spec.ConfigDigest(&next), snap: snap}
+	body := spec.EpochVoteBody{Next: r.next.digest, Replica: e.replica}
+	v := &spec.EpochVote{Body: body, Sig: e.signKey.sign(spec.DomainRecoveryVote, e.cd, spec.Encode(&body))}
+	e.emit(spec.KindRecoveryVote, spec.Destination{Roles: spec.ToExec, Replicas: e.allReplicas()}, spec.Encode(v))
+	r.votes[e.replica] = v
+	e.maybeRecovery()
+}
+
+// onRecoveryVote handles a recovery vote (RW1–RW3) while replaying; a configured
+// exec has nothing to do with one (stale).
+func (e *Exec) onRecoveryVote(v *spec.EpochVote) uint64 {
+	r := e.rec
+	if r == nil {
+		return spec.CodeStale
+	}
+	b := &v.Body
+	switch {
+	case b.Replica >= r.keys.N: // RW1
+		return spec.CodeUnknownSender
+	case !verifySig(r.keys.Replicas[b.Replica].Exec.Body.SignKey, spec.DomainRecoveryVote, e.cd, spec.Encode(b), v.Sig): // RW2
+		return spec.CodeBadSignature
+	}
+	if old := r.votes[b.Replica]; old != nil && old.Body.Next == b.Next { // RW3
+		return spec.CodeDuplicate
+	}
+	r.votes[b.Replica] = v
+	e.maybeRecovery()
+	return 0
+}
+
+// maybeRecovery emits the recovery and adopts C' once the own vote is made and q
+// stored votes name it: the votes of the q lowest replica ids, sorted.
+func (e *Exec) maybeRecovery() {
+	r := e.rec
+	if r.next == nil {
+		return
+	}
+	var votes []spec.EpochVote
+	for i := uint64(0); i < e.cfg.N && len(votes) < e.quorum(); i++ {
+		if v := r.votes[i]; v != nil && v.Body.Next == r.next.digest {
+			votes = append(votes, *v)
+		}
+	}
+	if len(votes) < e.quorum() {
+		return
+	}
+	out := spec.Recovery{Plan: r.plan, Config: r.next.raw, Votes: votes}
+	e.emit(spec.KindRecovery, spec.Destination{}, spec.Encode(&out))
+	e.adoptRecovery(r.next.cfg, r.next.digest)
+}
+
+// onRecovery handles a recovery (RC1–RC5 after Prev) while replaying, and adopts the
+// configuration it starts; a configured exec rejects it stale.
+func (e *Exec) onRecovery(rc *spec.Recovery) uint64 {
+	if e.rec == nil {
+		return spec.CodeStale
+	}
+	next, code, err := spec.VerifyRecovery(e.cfg, e.cd, rc, verifyRaw, admitKey)
+	if err != nil {
+		return code
+	}
+	e.adoptRecovery(next, spec.ConfigDigest(next))
+	return 0
+}
+
+// adoptRecovery makes this exec an ordinary exec of next (digest nd, §17.8
+// "Adopting"): retired if next does not hold its keys; otherwise configured with
+// next's genesis certificate, every replay store dropped, and either the head's
+// snapshot as stable snapshot or (if it holds none with next's StartState) the
+// replayed state dropped and state transfer of (StartSeq, StartState) wanted.
+func (e *Exec) adoptRecovery(next *spec.Config, nd spec.Digest) {
+	r := e.rec
+	if own := next.Enrollment(spec.RoleExec, e.replica); own == nil || !e.isOwn(&own.Body) {
+		e.retired = true
+		return
+	}
+	var snap *heldSnapshot
+	if r.next != nil && r.next.snap.seq == next.StartSeq && r.next.snap.digest == next.StartState {
+		snap = r.next.snap
+	}
+	table := e.table
+	e.rec = nil
+	e.install(next, e.group)
+	e.keys = map[uint64]clientKeys{}
+	e.view = 0
+	e.transfer, e.next, e.pending = nil, nil, nil
+	e.stable = snap
+	e.lastExec = 0
+	if snap != nil {
+		e.table, e.lastExec = table, next.StartSeq
+	}
+}
