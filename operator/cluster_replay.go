@@ -101,7 +101,10 @@ func (f *feeder) run(ctx context.Context) {
 	for sleepCtx(ctx, replayEvery) == nil {
 		var last uint64
 		var recovering bool
-		if !f.rp.feed(ctx, func(r *broker.Replica) { last, recovering = r.Status()[spec.RoleExec].Last, r.Recovering() }) || !recovering {
+		if !f.rp.feed(ctx, func(r *broker.Replica) {
+			st := r.Status()[spec.RoleExec]
+			last, recovering = max(st.Stable, st.Last), r.Recovering() // the window is above max(h, lastExec)
+		}) || !recovering {
 			return
 		}
 		for s := range f.fetched {

@@ -1,0 +1,133 @@
+package operator
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestRecoverClusterProcesses is issue 14's whole-cluster recovery as an operator
+// does it (SPEC §17.8): a cluster with one governance member runs a checked workload;
+// replica 3's ledger is copied (its processes stopped for the copy) half-way; then
+// every replica's processes are killed with SIGKILL, replica 3's ledger is replaced
+// by the older copy, every replica is started again with the same command, and
+// `splitbft recover-cluster` signs and delivers the plan. Every acknowledged write
+// reads back (the head is the highest a ledger proves, not the older copy's), new
+// writes work in the recovery epoch, the replicas agree on a checkpoint there, and
+// every replica's ledger verifies offline across the recovery.
+func TestRecoverClusterProcesses(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts 16 processes, kills and restarts them all; skipped in -short mode")
+	}
+	const seed = 1401
+	pc := &procCluster{t: t, wrap: func(_ int, argv []string) []string { return argv }}
+	pc.start(4, "--base-port", strconv.Itoa(freeBase(t, 12)), "--members", "1")
+	m, rng := Model{}, rand.New(rand.NewPCG(seed, 7))
+	older := filepath.Join(t.TempDir(), "older-ledger")
+	pc.checkedOps(m, rng, 120, func(i int) {
+		if i == 60 {
+			pc.copyLedger(3, older)
+		}
+	})
+	for _, c := range pc.reps {
+		killGroup(c)
+		waitGroupGone(t, c.Process.Pid)
+	}
+	pc.replaceLedger(3, older)
+	for i := range pc.reps {
+		pc.reps[i] = pc.spawn(i, fmt.Sprintf("replica-%d-recovered.log", i), pc.replicaCmd(i)...)
+	}
+	out, err := exec.Command(filepath.Join(pc.bin, "splitbft"), "recover-cluster", "--dir", pc.dir,
+		"--member-key", MemberKeyPath(pc.dir, 0), "--timeout", "90s").CombinedOutput()
+	if err != nil {
+		t.Fatalf("seed %d: recover-cluster: %v\n%s", seed, err, out)
+	}
+	t.Logf("recover-cluster:\n%s", out)
+	all := []int{0, 1, 2, 3}
+	pc.waitEpoch(all, 1, time.Now().Add(90*time.Second))
+	pc.checkedOps(m, rng, 0, nil) // every acknowledged write reads back
+	pc.checkedOps(m, rng, 60, nil)
+	seq, digests := pc.agreeingCheckpoint(all, 1, time.Now().Add(60*time.Second))
+	for _, i := range all {
+		if digests[i] != digests[0] {
+			t.Fatalf("seed %d: checkpoint %d: replicas disagree on the state digest: %v", seed, seq, digests)
+		}
+	}
+	for _, c := range pc.reps {
+		killGroup(c)
+	}
+	for _, i := range all {
+		verifyLedgers(t, pc.dir, uint64(i), 1)
+	}
+}
+
+// checkedOps runs, in one kv script, a get of every key the model knows, then ops
+// random operations, checking every answer against m; at(i) runs before op i.
+func (pc *procCluster) checkedOps(m Model, rng *rand.Rand, ops int, at func(i int)) {
+	t := pc.t
+	stdin, lines, cmd := pc.script()
+	var script []Op
+	for k := range 8 {
+		script = append(script, Op{Verb: "get", Key: []byte("k" + strconv.Itoa(k))})
+	}
+	for i := 0; i < len(script)+ops; i++ {
+		if i >= len(script) {
+			if at != nil {
+				at(i - len(script))
+			}
+			script = append(script, RandomOp(rng, m, "k", 8, 6))
+		}
+		op := script[i]
+		want := m.Apply(op)
+		fmt.Fprintln(stdin, scriptLine(op))
+		select {
+		case got, ok := <-lines:
+			if !ok || got != want {
+				t.Fatalf("op %d %s: got %q (open %v), want %q", i, scriptLine(op), got, ok, want)
+			}
+		case <-time.After(60 * time.Second):
+			t.Fatalf("op %d %s: no answer within 60s", i, scriptLine(op))
+		}
+	}
+	stdin.Close()
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("kv script exited with %v", err)
+	}
+}
+
+// ledgerDirOf returns replica id's only ledger directory.
+func (pc *procCluster) ledgerDirOf(id int) string {
+	dirs, _ := filepath.Glob(filepath.Join(pc.dir, fmt.Sprintf("replica-%d", id), "ledger", "*"))
+	if len(dirs) != 1 {
+		pc.t.Fatalf("replica %d has ledgers %v, want one", id, dirs)
+	}
+	return dirs[0]
+}
+
+// copyLedger copies replica id's ledger to to while its processes are stopped
+// (SIGSTOP): the copy is what a crash at that moment leaves on disk.
+func (pc *procCluster) copyLedger(id int, to string) {
+	pgid := pc.reps[id].Process.Pid
+	syscall.Kill(-pgid, syscall.SIGSTOP)
+	defer syscall.Kill(-pgid, syscall.SIGCONT)
+	if err := os.CopyFS(to, os.DirFS(pc.ledgerDirOf(id))); err != nil {
+		pc.t.Fatal(err)
+	}
+}
+
+// replaceLedger puts the older copy in place of replica id's ledger.
+func (pc *procCluster) replaceLedger(id int, older string) {
+	d := pc.ledgerDirOf(id)
+	if err := os.RemoveAll(d); err != nil {
+		pc.t.Fatal(err)
+	}
+	if err := os.CopyFS(d, os.DirFS(older)); err != nil {
+		pc.t.Fatal(err)
+	}
+}
