@@ -125,7 +125,7 @@ func (cf *ChainFetcher) Fetch(ctx context.Context, genesis []byte) (*Chain, *spe
 			return best, bestCfg, nil
 		}
 		if polls%25 == 24 && cf.Log != nil {
-			cf.Log("waiting for f+1 peers to serve the configuration chain; if every replica restarted, the cluster's state is gone: start them all with --new-cluster to form a new one",
+			cf.Log("waiting for f+1 peers to serve the configuration chain; if every replica restarted and this one has no ledger to recover from, start them all with --new-cluster to form a new, empty cluster",
 				"answered", len(got), "need", cf.T.F+1)
 		}
 		t := time.NewTimer(cmpOr(cf.Every, 200*time.Millisecond))

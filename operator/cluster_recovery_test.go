@@ -1,6 +1,7 @@
 package operator
 
 import (
+	"bytes"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -30,7 +31,7 @@ func TestRecoverClusterProcesses(t *testing.T) {
 	pc.start(4, "--base-port", strconv.Itoa(freeBase(t, 12)), "--members", "1")
 	m, rng := Model{}, rand.New(rand.NewPCG(seed, 7))
 	older := filepath.Join(t.TempDir(), "older-ledger")
-	pc.checkedOps(m, rng, 120, func(i int) {
+	pc.checkedOps(m, rng, 117, func(i int) { // 125 requests: the head is above the last checkpoint (K = 8)
 		if i == 60 {
 			pc.copyLedger(3, older)
 		}
@@ -49,6 +50,11 @@ func TestRecoverClusterProcesses(t *testing.T) {
 		t.Fatalf("seed %d: recover-cluster: %v\n%s", seed, err, out)
 	}
 	t.Logf("recover-cluster:\n%s", out)
+	var base, head uint64
+	line := out[max(0, bytes.Index(out, []byte("replay from"))):]
+	if _, err := fmt.Sscanf(string(line), "replay from the certified state at seq %d to head %d", &base, &head); err != nil || head <= base {
+		t.Fatalf("seed %d: recover-cluster chose base %d, head %d (%v): the test wants batches replayed above the base", seed, base, head, err)
+	}
 	all := []int{0, 1, 2, 3}
 	pc.waitEpoch(all, 1, time.Now().Add(90*time.Second))
 	pc.checkedOps(m, rng, 0, nil) // every acknowledged write reads back
@@ -76,10 +82,11 @@ func (pc *procCluster) checkedOps(m Model, rng *rand.Rand, ops int, at func(i in
 	for k := range 8 {
 		script = append(script, Op{Verb: "get", Key: []byte("k" + strconv.Itoa(k))})
 	}
-	for i := 0; i < len(script)+ops; i++ {
-		if i >= len(script) {
+	gets := len(script)
+	for i := 0; i < gets+ops; i++ {
+		if i >= gets {
 			if at != nil {
-				at(i - len(script))
+				at(i - gets)
 			}
 			script = append(script, RandomOp(rng, m, "k", 8, 6))
 		}
