@@ -94,6 +94,8 @@ type ChainFetcher struct {
 	Every   time.Duration // polling period; default 200ms
 	Timeout time.Duration // per request; default 2s
 	Log     func(msg string, args ...any)
+	// Answered is, after Fetch returned, how many peers served a chain that verifies.
+	Answered int
 }
 
 // Fetch polls every peer's GET /chain until f+1 of them served a chain that verifies
@@ -117,6 +119,7 @@ func (cf *ChainFetcher) Fetch(ctx context.Context, genesis []byte) (*Chain, *spe
 				continue
 			}
 			got[i] = c
+			cf.Answered = len(got)
 			if best == nil || len(c.Changes) > len(best.Changes) {
 				best, bestCfg = c, cfg
 			}

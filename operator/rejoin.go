@@ -22,7 +22,9 @@ const PhaseRejoining = "rejoining"
 
 // rejoin is RunReplica's path for a replica that formed before: no new configuration;
 // the chain from f+1 peers, fresh compartments Init'ed for its last epoch, and (in
-// run) their admission.
+// run) their admission. When no peer serves a chain within RecoveryGrace and the
+// replica holds a chain and a ledger with a sealed group key, the whole cluster
+// stopped: it waits for a recovery plan instead (cluster_recovery.go, SPEC §17.8).
 func (rp *replica) rejoin(ctx context.Context, genesis []byte) (*spec.Config, error) {
 	rp.n.set(func(n *node) { n.phase = PhaseRejoining })
 	rp.log.Info("this replica formed the cluster before: fetching the configuration chain from its peers (it does not form a new one)")
@@ -36,8 +38,11 @@ func (rp *replica) rejoin(ctx context.Context, genesis []byte) (*spec.Config, er
 	}
 	c, cfg, err := cf.Fetch(fctx, genesis)
 	cancel()
-	if err != nil && lerr == nil && ctx.Err() == nil {
+	switch {
+	case err != nil && lerr == nil && ctx.Err() == nil && cf.Answered == 0:
 		return rp.startClusterRecovery(ctx, lc, lcfg, ledCfg)
+	case err != nil && ctx.Err() == nil && cf.Answered > 0: // peers run: a rejoin, however slow
+		c, cfg, err = cf.Fetch(ctx, genesis)
 	}
 	if err != nil {
 		return nil, err
