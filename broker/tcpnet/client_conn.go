@@ -164,7 +164,7 @@ func (c *ClientConn) SendRead(read []byte) error {
 func (c *ClientConn) Replies() <-chan []byte { return c.replies }
 
 // EpochChanges returns the channel of epoch changes the brokers pushed (SPEC §13.2,
-// kind 5), each enc(spec.EpochChange) as received and not verified: the client
+// kind 5), each a chain step (an epoch change or a recovery) as received and not verified: the client
 // follows one only if it verifies from the configuration it holds (SPEC §17.7). It
 // implements client.EpochSource; a full channel drops (the client then learns the
 // epoch at its next retransmission).

@@ -71,10 +71,12 @@
 //	                Body = enc(spec.Read) with Client == Client, for the broker's
 //	                own exec (Replica.HandleRead; SPEC.md §16.6)
 //	Kind 5 epoch    broker → client, cap MaxEpochFrame (the epoch-change cap + 64):
-//	                Client = 0, Body = enc(spec.EpochChange) exactly as the broker
-//	                adopted it; pushed once per adopted change to every live client
-//	                connection (broker.EpochNet), dropped when that connection's
-//	                queue is full. The client verifies it (EC1–EC4) before following.
+//	                Client = 0, Body = the chain step (enc(spec.EpochChange), or
+//	                enc(spec.Recovery) after a whole-cluster recovery, SPEC.md §17.8)
+//	                exactly as the broker adopted it; pushed once per adopted step to
+//	                every live client connection (broker.EpochNet), dropped when that
+//	                connection's queue is full. The client verifies it (EC1–EC4 or
+//	                RC1–RC5) before following.
 //
 // The broker hands each request to Replica.HandleClientDecoded, which applies R1–R4
 // (and R5 when SPEC.md §13.3 obligation 5 asks for it on arrival) and starts the timer or forwards it; replies for a client id go to every live

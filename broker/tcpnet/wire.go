@@ -32,7 +32,7 @@ type ClientMsg struct {
 	_      struct{} `cbor:",toarray"`
 	Kind   uint64   // ClientHello, ClientRequest, ClientReply, ClientRead or ClientEpoch
 	Client uint64   // the client id (of the hello, for requests; the addressee, for replies); 0 for an epoch
-	Body   []byte   // ClientProto (hello), enc(spec.Request) (request), enc(spec.Reply) (reply), enc(spec.EpochChange) (epoch)
+	Body   []byte   // ClientProto (hello), enc(spec.Request) (request), enc(spec.Reply) (reply), a chain step (epoch)
 }
 
 // Kinds of ClientMsg.
