@@ -8,7 +8,9 @@ import (
 
 // The broker's sealed archive (SPEC.md §13.5 records 's' and 'g', §17.8): after each
 // new stable checkpoint and each epoch start it asks its own exec for the stable
-// snapshot (StateRequest{h, State, own id, k}, k = 0, 16, … until Count) and keeps the
+// snapshot (again at the same seq when an epoch starts there: chunks are sealed under
+// the state key of their epoch, SPEC §12.4, and a recovery checks them under the last
+// epoch's digest; StateRequest{h, State, own id, k}, k = 0, 16, … until Count) and keeps the
 // chunks addressed to itself (never forwarded) until all Count are held, then stores
 // them in one snapshot record; after its exec is configured it asks for the group key
 // sealed for storage (seal-key) and stores the answer. Everything stored is sealed by
@@ -59,10 +61,10 @@ func (r *Replica) onArchiveStatus(st spec.Status) {
 		r.enqueue(spec.RoleExec, spec.KindSealKey, spec.Encode(&spec.SealGet{}))
 	}
 	h := st.Stable
-	if h == 0 || st.NeedState || h <= max(a.SnapshotSeq(), r.snapAsked) || len(r.certStates[h]) == 0 {
+	if h == 0 || st.NeedState || h < a.SnapshotSeq() || (h <= r.snapAsked && r.snapEpoch == r.cfg.Epoch) || len(r.certStates[h]) == 0 {
 		return
 	}
-	r.snap, r.snapAsked = &ownSnapshot{seq: h, cands: slices.Clone(r.certStates[h])}, h
+	r.snap, r.snapAsked, r.snapEpoch = &ownSnapshot{seq: h, cands: slices.Clone(r.certStates[h])}, h, r.cfg.Epoch
 	r.askOwnState(0)
 }
 

@@ -91,3 +91,34 @@ func TestArchiveCollects(t *testing.T) {
 		}
 	}
 }
+
+// TestArchiveEpochStart: when an epoch starts at the seq of the stored snapshot, the
+// broker takes it again (sealed under the new epoch's state key, SPEC §12.4), from
+// the epoch's start state; without an epoch change it does not.
+func TestArchiveEpochStart(t *testing.T) {
+	w := epochWorld(t, 90)
+	a := &fakeArchive{}
+	h := harnessIn(w, 0, Options{Ledger: a})
+	next, ec := w.nextEpoch(t, []uint64{0, 1, 2}) // starts at seq 8 with state {8}
+	var asked []uint64
+	h.enc[spec.RoleExec].script = execServing(8, next.StartState, 2, &asked)
+	for p := uint64(1); p < 4; p++ {
+		h.peer(p, spec.KindCheckpoint, w.checkpoint(p, 8, next.StartState))
+	}
+	h.enc[spec.RoleExec].st.Stable, h.enc[spec.RoleExec].st.Last = 8, 8
+	for range 3 {
+		h.peer(1, spec.KindCheckpoint, w.checkpoint(1, 8, next.StartState))
+		h.r.Flush()
+	}
+	if len(a.snaps) != 1 {
+		t.Fatalf("snapshots %v before the epoch change, want one at 8", a.snaps)
+	}
+	h.peer(2, spec.KindEpochChange, ec)
+	for range 3 {
+		h.r.Flush()
+		h.ticks(1)
+	}
+	if len(a.snaps) != 2 || a.snaps[1] != 8 || h.r.Config().Epoch != 1 {
+		t.Fatalf("snapshots %v after the epoch change at 8 (epoch %d), want 8 twice", a.snaps, h.r.Config().Epoch)
+	}
+}

@@ -172,6 +172,7 @@ func (r *Replica) adoptEpoch(next *spec.Config, raw []byte, st *spec.Step) uint6
 	r.timers.init()
 	r.lastDone = lastDone
 	clear(r.sigFailed)
+	r.snap = nil // chunks sealed under the old epoch's state key would not open in the new one
 	r.resetRecovery()
 	installed := r.installAdmitted()
 	if r.hooks.Epoch != nil {

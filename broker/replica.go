@@ -191,6 +191,7 @@ type Replica struct {
 	snap      *ownSnapshot     // the snapshot being collected for the archive (archive.go)
 	snapAsked uint64           // the highest stable seq whose snapshot was asked for
 	keyAsked  bool             // seal-key was sent to the exec instance in service
+	snapEpoch uint64           // the epoch in which snapAsked was asked
 	attests   attestRelay      // who asked for which attestation
 	dealt     []dealtShare     // by replica: the last share the local exec dealt for its exec (share_resend.go)
 }

@@ -40,8 +40,9 @@ type KeyRecord struct {
 // Snapshot queues the snapshot record of seq (state its digest, chunks its encoded
 // state chunks in index order). The writer stores it and deletes every older
 // snapshot record in the same atomic, synced batch: an older snapshot disappears
-// from disk only together with the newer one appearing. A snapshot at or below the
-// one stored is ignored. Event loop only.
+// from disk only together with the newer one appearing. A snapshot below the one
+// stored is ignored; one at the same seq replaces it (taken again at an epoch's start,
+// sealed under the new epoch's state key). Event loop only.
 func (l *Ledger) Snapshot(seq uint64, state spec.Digest, chunks [][]byte) {
 	l.submit(item{kind: itemSnapshot, seq: seq, state: state, cands: chunks})
 }
@@ -64,7 +65,7 @@ func (l *Ledger) SnapshotSeq() uint64 { return l.snapSeq.Load() }
 
 // applySnapshot adds a snapshot record to b and deletes the older ones.
 func (l *Ledger) applySnapshot(b *pebble.Batch, it *item) bool {
-	if it.seq == 0 || it.seq <= max(l.snapSeq.Load(), l.pendingSnap) || len(it.cands) == 0 {
+	if it.seq == 0 || it.seq < max(l.snapSeq.Load(), l.pendingSnap) || len(it.cands) == 0 {
 		return false
 	}
 	k := key(prefixSnapshot, it.seq)

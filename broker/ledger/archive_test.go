@@ -20,8 +20,8 @@ func chunksOf(seq uint64, state spec.Digest, n int) [][]byte {
 }
 
 // TestArchive: snapshot and key records survive a reopen; a newer snapshot replaces
-// the older ones (deleted in the same synced batch), an older or equal one is
-// ignored; the key record is replaced; the archive does not disturb Verify; a corrupt
+// the older ones (deleted in the same synced batch), an older one is ignored and one
+// at the same seq replaces it; the key record is replaced; the archive does not disturb Verify; a corrupt
 // snapshot record is skipped (SPEC.md §13.5 records 's' and 'g').
 func TestArchive(t *testing.T) {
 	f := newFx(t, 31)
@@ -34,6 +34,7 @@ func TestArchive(t *testing.T) {
 	l.Snapshot(4, stateAt(4), chunksOf(4, stateAt(4), 2))
 	l.Snapshot(8, stateAt(8), chunksOf(8, stateAt(8), 3))
 	l.Snapshot(6, stateAt(6), chunksOf(6, stateAt(6), 1)) // older than 8: ignored
+	l.Snapshot(8, stateAt(8), chunksOf(8, stateAt(8), 4)) // 8 again (an epoch start): replaces
 	key1 := spec.Encode(&spec.SealedGroupKey{Format: spec.SealInsecure, Data: bytes.Repeat([]byte{1}, 32)})
 	key2 := spec.Encode(&spec.SealedGroupKey{Format: spec.SealEGoProduct, Data: []byte("sealed")})
 	l.SealedKey(key1)
@@ -43,7 +44,7 @@ func TestArchive(t *testing.T) {
 	}
 	l = f.open(Options{})
 	rec, err := l.LatestSnapshot()
-	if err != nil || rec.Seq != 8 || rec.State != stateAt(8) || len(rec.Chunks) != 3 || !bytes.Equal(rec.Chunks[2], chunksOf(8, stateAt(8), 3)[2]) || l.SnapshotSeq() != 8 {
+	if err != nil || rec.Seq != 8 || rec.State != stateAt(8) || len(rec.Chunks) != 4 || !bytes.Equal(rec.Chunks[2], chunksOf(8, stateAt(8), 4)[2]) || l.SnapshotSeq() != 8 {
 		t.Fatalf("seed %d: snapshot after reopen: %+v, %v (SnapshotSeq %d)", f.seed, rec, err, l.SnapshotSeq())
 	}
 	if c := l.Contiguous(0); c != 8 {
