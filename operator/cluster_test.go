@@ -68,7 +68,7 @@ func checkKillAndAgree(t *testing.T, pc *procCluster, victim int, seed uint64, o
 
 // waitGroupGone waits until no process of group pgid is left: the replica and its
 // three compartment processes all died.
-func waitGroupGone(t *testing.T, pgid int) {
+func waitGroupGone(t testing.TB, pgid int) {
 	for deadline := time.Now().Add(10 * time.Second); syscall.Kill(-pgid, 0) == nil; {
 		if time.Now().After(deadline) {
 			t.Fatalf("process group %d still has processes 10s after SIGKILL", pgid)
