@@ -99,7 +99,8 @@ func (rp *replica) startClusterRecovery(ctx context.Context, c *Chain, cfg, ledC
 	}
 	rp.n.set(func(n *node) { n.phase = PhaseRecovering })
 	rp.warnInsecure(cfg)
-	rp.chain, rp.cluster = c, &clusterRec{cfg: cfg, cd: cd, chain: c, ledCfg: ledCfg}
+	rp.chain = c
+	rp.cluster.Store(&clusterRec{cfg: cfg, cd: cd, chain: c, ledCfg: ledCfg})
 	rp.n.setConfig(cfg)
 	return cfg, nil
 }
@@ -107,7 +108,7 @@ func (rp *replica) startClusterRecovery(ctx context.Context, c *Chain, cfg, ledC
 // beginClusterRecovery runs once the broker and the ledger exist: it builds the
 // offer, serves the recovery endpoints and holds prep and conf down.
 func (rp *replica) beginClusterRecovery(ctx context.Context, r *broker.Replica, led *ledger.Ledger) {
-	c := rp.cluster
+	c := rp.cluster.Load()
 	o := buildOffer(rp.opt.ID, rp.own, c.chain, c.cfg, led)
 	c.mu.Lock()
 	c.led, c.offer = led, spec.Encode(o)
@@ -139,7 +140,7 @@ func (rp *replica) recoveryHandler() http.Handler {
 
 // clusterState returns the recovery and its ledger, or answers 503.
 func (rp *replica) clusterState(w http.ResponseWriter) (*clusterRec, *ledger.Ledger, []byte) {
-	c := rp.cluster
+	c := rp.cluster.Load()
 	if c == nil {
 		http.Error(w, "this replica is not recovering", http.StatusNotFound)
 		return nil, nil, nil
@@ -263,7 +264,7 @@ func readBody(w http.ResponseWriter, r *http.Request, max int64) ([]byte, error)
 
 // onRecovered ends the recovery once the broker adopted it (its Epoch hook).
 func (rp *replica) onRecovered(cfg *spec.Config) {
-	c := rp.cluster
+	c := rp.cluster.Load()
 	if c == nil {
 		return
 	}

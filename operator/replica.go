@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/splitbft/splitbft/attest"
@@ -67,12 +68,12 @@ type replica struct {
 	host    *tcpnet.Host
 	status  net.Listener
 	srv     *http.Server
-	gw      *spec.GatewayAttestation // this replica's gateway's, if it runs one
-	gwCmd   *exec.Cmd                // the gateway process
-	chain   *Chain                   // the chain followed; written on the broker's event loop once it runs
-	join    bool                     // rejoining: the compartments are fresh and must be admitted
-	cluster *clusterRec              // a recovery of the whole cluster (cluster_recovery.go), nil otherwise
-	ctx     context.Context          // RunReplica's, for work started by HTTP handlers
+	gw      *spec.GatewayAttestation   // this replica's gateway's, if it runs one
+	gwCmd   *exec.Cmd                  // the gateway process
+	chain   *Chain                     // the chain followed; written on the broker's event loop once it runs
+	join    bool                       // rejoining: the compartments are fresh and must be admitted
+	cluster atomic.Pointer[clusterRec] // a recovery of the whole cluster (cluster_recovery.go), nil otherwise; read by HTTP handlers
+	ctx     context.Context            // RunReplica's, for work started by HTTP handlers
 
 	binDir    string // compartment binaries …
 	buildBins bool   // … built there when missing
@@ -274,10 +275,10 @@ func writeConfig(dir string, id uint64, cfg *spec.Config) error {
 func (rp *replica) run(ctx context.Context, cfg *spec.Config) error {
 	bopt := rp.opt.Broker
 	var led *ledger.Ledger
-	if !rp.opt.NoLedger || rp.cluster != nil {
+	if !rp.opt.NoLedger || rp.cluster.Load() != nil {
 		dirCfg := cfg
-		if rp.cluster != nil {
-			dirCfg = rp.cluster.ledCfg
+		if rp.cluster.Load() != nil {
+			dirCfg = rp.cluster.Load().ledCfg
 		}
 		var err error
 		if led, err = rp.openLedger(dirCfg, cfg); err != nil {
@@ -296,12 +297,12 @@ func (rp *replica) run(ctx context.Context, cfg *spec.Config) error {
 	if rp.join {
 		rp.admitAll(ctx, r)
 	}
-	if rp.cluster != nil {
+	if rp.cluster.Load() != nil {
 		go rp.host.Query(ctx, func(r *broker.Replica) { rp.beginClusterRecovery(ctx, r, led) })
 	}
 	rp.n.set(func(n *node) {
 		n.host, n.phase = rp.host, PhaseRunning
-		if rp.cluster != nil {
+		if rp.cluster.Load() != nil {
 			n.phase = PhaseRecovering
 		}
 	})
