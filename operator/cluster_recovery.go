@@ -2,6 +2,7 @@ package operator
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -119,6 +120,30 @@ func (rp *replica) beginClusterRecovery(ctx context.Context, r *broker.Replica, 
 	rp.log.Info("recovery offer ready at GET /recovery", "base", o.Base.Seq, "head", o.Head, "has_base", o.HasBase, "sealed_key", o.HasKey)
 	r.BeginRecovery(rp.own)
 	rp.n.set(func(n *node) { n.phase = PhaseRecovering })
+	go rp.watchPeers(ctx, c)
+}
+
+// errClusterRuns ends a replica that went into recovery while its cluster runs.
+var errClusterRuns = errors.New("operator: f+1 peers serve the configuration chain after all: the cluster runs (they were unreachable during the grace); start this replica again to rejoin")
+
+// watchPeers stops the replica when, while it waits for a plan, f+1 peers serve the
+// chain it holds after all: the cluster did not stop (a partition kept them silent
+// during the grace), and started again the replica rejoins. A longer chain means a
+// recovery happened without this replica's plan: its broker adopts the recovery from
+// its peers.
+func (rp *replica) watchPeers(ctx context.Context, c *clusterRec) {
+	cf := &ChainFetcher{T: rp.t, ID: rp.opt.ID, Every: time.Second}
+	best, _, err := cf.Fetch(ctx, c.chain.Genesis)
+	if err != nil || len(best.Changes) > len(c.chain.Changes) {
+		return
+	}
+	c.mu.Lock()
+	busy := c.post != nil || c.done
+	c.mu.Unlock()
+	if !busy {
+		rp.fail(errClusterRuns)
+		rp.stop(errClusterRuns)
+	}
 }
 
 // insecureKey announces loudly a group key stored without protection.

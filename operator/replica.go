@@ -74,6 +74,7 @@ type replica struct {
 	join    bool                       // rejoining: the compartments are fresh and must be admitted
 	cluster atomic.Pointer[clusterRec] // a recovery of the whole cluster (cluster_recovery.go), nil otherwise; read by HTTP handlers
 	ctx     context.Context            // RunReplica's, for work started by HTTP handlers
+	stop    context.CancelCauseFunc    // ends RunReplica with an error
 
 	binDir    string // compartment binaries …
 	buildBins bool   // … built there when missing
@@ -92,7 +93,9 @@ func RunReplica(ctx context.Context, opt ReplicaOptions) error {
 	if err != nil {
 		return err
 	}
-	rp.ctx = ctx
+	ctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	rp.ctx, rp.stop = ctx, stop
 	defer rp.close()
 	if opt.NewCluster {
 		for _, f := range []string{GenesisFile, ChainFile} {
@@ -119,7 +122,10 @@ func RunReplica(ctx context.Context, opt ReplicaOptions) error {
 		rp.fail(err)
 		return err
 	}
-	return rp.run(ctx, cfg)
+	if err := rp.run(ctx, cfg); err != nil || !errors.Is(context.Cause(ctx), errClusterRuns) {
+		return err
+	}
+	return context.Cause(ctx)
 }
 
 func newReplica(opt ReplicaOptions) (*replica, error) {
