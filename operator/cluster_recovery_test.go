@@ -138,3 +138,56 @@ func (pc *procCluster) replaceLedger(id int, older string) {
 		pc.t.Fatal(err)
 	}
 }
+
+// TestRecoveryModeLeftWhenPeersRun: a restarted replica that heard no peer within its
+// grace (its peers stopped with SIGSTOP for that time, as a partition) goes into
+// recovery mode; once it sees f+1 peers
+// serving its chain it stops with an error saying so, and started again it rejoins
+// the running cluster (SPEC §17.8 is for a stopped cluster only).
+func TestRecoveryModeLeftWhenPeersRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts 16 processes and restarts 4; skipped in -short mode")
+	}
+	pc := &procCluster{t: t, wrap: func(_ int, argv []string) []string { return argv }}
+	pc.start(4, "--base-port", strconv.Itoa(freeBase(t, 12)), "--members", "1")
+	m, rng := Model{}, rand.New(rand.NewPCG(1403, 7))
+	pc.checkedOps(m, rng, 30, nil)
+	killGroup(pc.reps[3])
+	waitGroupGone(t, pc.reps[3].Process.Pid)
+	for i := range 3 { // a partition, as replica 3 sees it: its peers do not answer
+		syscall.Kill(-pc.reps[i].Process.Pid, syscall.SIGSTOP)
+	}
+	pc.reps[3] = pc.spawn(3, "replica-3-grace.log", append(pc.replicaCmd(3), "--recovery-grace", "2s")...)
+	pc.waitLog("replica-3-grace.log", "the whole cluster stopped", time.Now().Add(60*time.Second))
+	for i := range 3 {
+		syscall.Kill(-pc.reps[i].Process.Pid, syscall.SIGCONT)
+	}
+	done := make(chan error, 1)
+	go func() { done <- pc.reps[3].Wait() }()
+	select {
+	case err := <-done:
+		log, _ := os.ReadFile(filepath.Join(pc.dir, "replica-3-grace.log"))
+		if err == nil || !bytes.Contains(log, []byte("serve the configuration chain after all")) {
+			t.Fatalf("replica 3 exited with %v; log:\n%s", err, log)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("replica 3 stayed in recovery mode for 60s while its peers run")
+	}
+	pc.reps[3] = pc.spawn(3, "replica-3-rejoin.log", pc.replicaCmd(3)...)
+	pc.waitEpoch([]int{0, 1, 2, 3}, 1, time.Now().Add(90*time.Second))
+	pc.checkedOps(m, rng, 20, nil)
+}
+
+// waitLog polls the log file name in the cluster directory until it contains text.
+func (pc *procCluster) waitLog(name, text string, deadline time.Time) {
+	for {
+		log, _ := os.ReadFile(filepath.Join(pc.dir, name))
+		if bytes.Contains(log, []byte(text)) {
+			return
+		}
+		if time.Now().After(deadline) {
+			pc.t.Fatalf("%s never logged %q:\n%s", name, text, log)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
