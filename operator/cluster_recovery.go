@@ -123,8 +123,15 @@ func (rp *replica) beginClusterRecovery(ctx context.Context, r *broker.Replica, 
 	go rp.watchPeers(ctx, c)
 }
 
-// errClusterRuns ends a replica that went into recovery while its cluster runs.
-var errClusterRuns = errors.New("operator: f+1 peers serve the configuration chain after all: the cluster runs (they were unreachable during the grace); start this replica again to rejoin")
+// errRestart is wrapped by the errors that end a replica so that, started again with
+// the same command, it takes the path its situation now calls for.
+var errRestart = errors.New("start this replica again with the same command")
+
+// Situations that end a replica in recovery mode (errRestart).
+var (
+	errClusterRuns    = fmt.Errorf("operator: f+1 peers serve the configuration chain after all: the cluster runs (they were unreachable during the grace); %w: it rejoins", errRestart)
+	errBehindRecovery = fmt.Errorf("operator: a recovery of the whole cluster that does not hold this replica's fresh compartments was adopted (this replica's chain was behind); %w: it rejoins, or recovers with the others", errRestart)
+)
 
 // watchPeers stops the replica when, while it waits for a plan, f+1 peers serve the
 // chain it holds after all: the cluster did not stop (a partition kept them silent
@@ -287,10 +294,18 @@ func readBody(w http.ResponseWriter, r *http.Request, max int64) ([]byte, error)
 	return raw, nil
 }
 
-// onRecovered ends the recovery once the broker adopted it (its Epoch hook).
+// onRecovered ends the recovery once the broker adopted it (its Epoch hook). A
+// recovery without this replica's fresh compartments (it was behind: killed before
+// it recorded an earlier recovery, and its peers forwarded that one) leaves them
+// unconfigured: the replica stops, to start again in the configuration reached.
 func (rp *replica) onRecovered(cfg *spec.Config) {
 	c := rp.cluster.Load()
 	if c == nil {
+		return
+	}
+	if cfg.Enrollment(spec.RolePrep, rp.opt.ID).Body.SignKey != rp.own[spec.RolePrep].Body.SignKey {
+		rp.fail(errBehindRecovery)
+		rp.stop(errBehindRecovery)
 		return
 	}
 	c.mu.Lock()

@@ -39,7 +39,8 @@ type RecoveryChoice struct {
 	Head      uint64 // the last batch it replays
 	Source    uint64 // the replica whose offer was chosen
 	AtHead    int    // offers whose head reaches Head
-	Offers    int    // offers verified
+	Proven    int    // offers whose base and head certificates verify
+	Offers    int    // offers (one per replica)
 	Insecure  []uint64
 	Delivered []uint64 // replicas that accepted the plan
 	Refused   []string // replicas that did not, with why
@@ -81,7 +82,10 @@ func RecoverCluster(ctx context.Context, opt RecoverClusterOptions) (*RecoveryCh
 
 // collectOffers polls every replica's GET /recovery until all answered with an offer
 // whose chain verifies from the trusted genesis and whose enrollments pass the
-// template's policy; every offer must end in the same configuration, returned.
+// template's policy, all ending in the same configuration (returned). An offer whose
+// chain is behind another's (its replica was killed before it recorded the last
+// recovery) is asked again: that replica's broker gets the missing step from its
+// peers and stops, and started again it offers for the configuration reached.
 func collectOffers(ctx context.Context, opt *RecoverClusterOptions) ([]*RecoveryOffer, *spec.Config, error) {
 	ctx, cancel := context.WithTimeout(ctx, cmpOr(opt.Timeout, 30*time.Second))
 	defer cancel()
@@ -89,15 +93,13 @@ func collectOffers(ctx context.Context, opt *RecoverClusterOptions) ([]*Recovery
 	cfgs := make([]*spec.Config, opt.T.N)
 	errs := make([]error, opt.T.N)
 	for {
-		missing := 0
 		for i := range opt.T.N {
 			if offers[i] == nil {
 				offers[i], cfgs[i], errs[i] = fetchOffer(ctx, opt, i)
-				missing += b2i(offers[i] == nil)
 			}
 		}
-		if missing == 0 {
-			break
+		if cfg, ok := sameEnd(offers, cfgs, errs); ok {
+			return offers, cfg, nil
 		}
 		if sleepCtx(ctx, 200*time.Millisecond) != nil {
 			var why []string
@@ -106,15 +108,32 @@ func collectOffers(ctx context.Context, opt *RecoverClusterOptions) ([]*Recovery
 					why = append(why, fmt.Sprintf("replica %d: %v", i, e))
 				}
 			}
-			return nil, nil, fmt.Errorf("operator: recover-cluster needs an offer from every replica; missing: %s", strings.Join(why, "; "))
+			return nil, nil, fmt.Errorf("operator: recover-cluster needs an offer from every replica, for one configuration; missing: %s", strings.Join(why, "; "))
 		}
 	}
-	for i := range cfgs {
-		if spec.ConfigDigest(cfgs[i]) != spec.ConfigDigest(cfgs[0]) {
-			return nil, nil, fmt.Errorf("operator: replica %d's chain ends in epoch %d, replica 0's in epoch %d: restart the replica whose chain is behind so that it fetches the chain, then try again", i, cfgs[i].Epoch, cfgs[0].Epoch)
+}
+
+// sameEnd reports whether every replica offered, all for the same configuration.
+// Offers for an earlier epoch than the latest are dropped (to be asked again) with
+// the reason in errs.
+func sameEnd(offers []*RecoveryOffer, cfgs []*spec.Config, errs []error) (*spec.Config, bool) {
+	var last *spec.Config
+	for i := range offers {
+		if offers[i] != nil && (last == nil || cfgs[i].Epoch > last.Epoch) {
+			last = cfgs[i]
 		}
 	}
-	return offers, cfgs[0], nil
+	all := last != nil
+	for i := range offers {
+		switch {
+		case offers[i] == nil:
+			all = false
+		case spec.ConfigDigest(cfgs[i]) != spec.ConfigDigest(last):
+			errs[i] = fmt.Errorf("its chain ends in epoch %d, another's in epoch %d: it catches up from its peers and stops; start it again with the same command", cfgs[i].Epoch, last.Epoch)
+			offers[i], all = nil, false
+		}
+	}
+	return last, all
 }
 
 // fetchOffer fetches and checks replica i's offer.
@@ -145,14 +164,14 @@ func fetchOffer(ctx context.Context, opt *RecoverClusterOptions, i uint64) (*Rec
 // or the one reaching want exactly when want > 0.
 func choose(offers []*RecoveryOffer, cfg *spec.Config, cd spec.Digest, want uint64) (*RecoveryChoice, *RecoveryOffer, error) {
 	var best *RecoveryOffer
-	ch := &RecoveryChoice{Epoch: cfg.Epoch + 1}
+	ch := &RecoveryChoice{Epoch: cfg.Epoch + 1, Offers: len(offers)}
 	var heads []uint64
 	for _, o := range offers {
 		if err := checkOfferProofs(o, cfg, cd); err != nil {
 			heads = append(heads, 0)
 			continue
 		}
-		ch.Offers++
+		ch.Proven++
 		heads = append(heads, o.Head)
 		if best == nil || o.Head > best.Head || (o.Head == best.Head && o.Base.Seq > best.Base.Seq) {
 			best = o

@@ -95,11 +95,11 @@ func TestChooseHighestHead(t *testing.T) {
 		fx.offer(3, fx.cfg.GenesisCert(), 3, false), // an older copy of the log
 	}
 	ch, src, err := choose(offers, fx.cfg, fx.cd, 0)
-	if err != nil || src.Replica != 1 || ch.Head != 7 || ch.Base != 4 || ch.Offers != 3 || ch.AtHead != 1 || ch.Epoch != fx.cfg.Epoch+1 {
+	if err != nil || src.Replica != 1 || ch.Head != 7 || ch.Base != 4 || ch.Offers != 4 || ch.Proven != 3 || ch.AtHead != 1 || ch.Epoch != fx.cfg.Epoch+1 {
 		t.Fatalf("seed %d: chose %+v (source %v), %v", fx.seed, ch, src, err)
 	}
 	offers[3] = fx.offer(3, badBase, 12, false) // a forged base disqualifies the offer
-	if ch, _, _ := choose(offers, fx.cfg, fx.cd, 0); ch.Head != 7 || ch.Offers != 2 {
+	if ch, _, _ := choose(offers, fx.cfg, fx.cd, 0); ch.Head != 7 || ch.Proven != 2 {
 		t.Fatalf("seed %d: forged base counted: %+v", fx.seed, ch)
 	}
 	if _, _, err := choose(offers, fx.cfg, fx.cd, 5); err == nil || !strings.Contains(err.Error(), "--head 5") {

@@ -122,7 +122,7 @@ func RunReplica(ctx context.Context, opt ReplicaOptions) error {
 		rp.fail(err)
 		return err
 	}
-	if err := rp.run(ctx, cfg); err != nil || !errors.Is(context.Cause(ctx), errClusterRuns) {
+	if err := rp.run(ctx, cfg); err != nil || !errors.Is(context.Cause(ctx), errRestart) {
 		return err
 	}
 	return context.Cause(ctx)
