@@ -20,7 +20,7 @@ import (
 type Archive interface {
 	// Snapshot stores the snapshot (seq, state) of chunks, the encoded StateChunks
 	// in index order, and then drops older snapshots.
-	Snapshot(seq uint64, state spec.Digest, chunks [][]byte)
+	Snapshot(seq uint64, state, cd spec.Digest, chunks [][]byte)
 	// SealedKey stores enc(SealedGroupKey) as the exec emitted it.
 	SealedKey(sealed []byte)
 	// SnapshotSeq is the seq of the newest snapshot stored (0: none).
@@ -36,6 +36,7 @@ const maxChunks = spec.MaxSnapshotBytes / spec.MaxStateChunkBytes
 // ownSnapshot is the snapshot being collected from the local exec.
 type ownSnapshot struct {
 	seq    uint64
+	cd     spec.Digest   // the configuration whose state key seals the chunks (the current one when asked)
 	cands  []spec.Digest // candidate state digests of seq (one once a chunk came)
 	chunks [][]byte      // by index, once Count is known
 	have   int
@@ -64,7 +65,7 @@ func (r *Replica) onArchiveStatus(st spec.Status) {
 	if h == 0 || st.NeedState || h < a.SnapshotSeq() || (h <= r.snapAsked && r.snapEpoch == r.cfg.Epoch) || len(r.certStates[h]) == 0 {
 		return
 	}
-	r.snap, r.snapAsked, r.snapEpoch = &ownSnapshot{seq: h, cands: slices.Clone(r.certStates[h])}, h, r.cfg.Epoch
+	r.snap, r.snapAsked, r.snapEpoch = &ownSnapshot{seq: h, cd: r.cd, cands: slices.Clone(r.certStates[h])}, h, r.cfg.Epoch
 	r.askOwnState(0)
 }
 
@@ -102,7 +103,7 @@ func (r *Replica) ownChunk(role spec.Role, o *spec.Output) bool {
 	}
 	switch {
 	case uint64(s.have) == c.Count:
-		r.archive().Snapshot(s.seq, c.State, s.chunks)
+		r.archive().Snapshot(s.seq, c.State, s.cd, s.chunks)
 		r.snap = nil
 	case uint64(s.have) >= s.next && s.next < c.Count:
 		r.askOwnState(s.next)

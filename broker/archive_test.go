@@ -14,7 +14,7 @@ type fakeArchive struct {
 	keys   [][]byte
 }
 
-func (a *fakeArchive) Snapshot(seq uint64, _ spec.Digest, chunks [][]byte) {
+func (a *fakeArchive) Snapshot(seq uint64, _, _ spec.Digest, chunks [][]byte) {
 	a.snaps, a.chunks = append(a.snaps, seq), chunks
 }
 func (a *fakeArchive) SealedKey(sealed []byte) { a.keys = append(a.keys, sealed) }

@@ -64,6 +64,9 @@ func buildOffer(id uint64, own [3]spec.Enrollment, c *Chain, cfg *spec.Config, l
 	o := &RecoveryOffer{Replica: id, Enrollments: own[:], Chain: *c}
 	if rec, err := led.LatestSnapshot(); err == nil {
 		switch cert, err := led.Checkpoint(rec.Seq); {
+		case rec.Config != spec.ConfigDigest(cfg):
+			// sealed under an earlier epoch's state key (the broker stopped before it
+			// took the snapshot again at this epoch's start): no exec of cfg opens it
 		case rec.Seq == cfg.StartSeq && rec.State == cfg.StartState:
 			o.HasBase, o.Base = true, cfg.GenesisCert()
 		case err == nil && rec.Seq > cfg.StartSeq && cert.State == rec.State:

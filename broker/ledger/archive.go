@@ -28,7 +28,8 @@ type SnapshotRecord struct {
 	_      struct{} `cbor:",toarray"`
 	Seq    uint64
 	State  spec.Digest
-	Chunks [][]byte // enc(spec.StateChunk), Index 0..Count-1
+	Config spec.Digest // the digest of the configuration whose state key sealed the chunks (SPEC.md §12.4)
+	Chunks [][]byte    // enc(spec.StateChunk), Index 0..Count-1
 }
 
 // KeyRecord is the exec group key as the exec sealed it for storage.
@@ -38,13 +39,14 @@ type KeyRecord struct {
 }
 
 // Snapshot queues the snapshot record of seq (state its digest, chunks its encoded
-// state chunks in index order). The writer stores it and deletes every older
+// state chunks in index order, sealed under the state key of the configuration with
+// digest cd). The writer stores it and deletes every older
 // snapshot record in the same atomic, synced batch: an older snapshot disappears
 // from disk only together with the newer one appearing. A snapshot below the one
 // stored is ignored; one at the same seq replaces it (taken again at an epoch's start,
 // sealed under the new epoch's state key). Event loop only.
-func (l *Ledger) Snapshot(seq uint64, state spec.Digest, chunks [][]byte) {
-	l.submit(item{kind: itemSnapshot, seq: seq, state: state, cands: chunks})
+func (l *Ledger) Snapshot(seq uint64, state, cd spec.Digest, chunks [][]byte) {
+	l.submit(item{kind: itemSnapshot, seq: seq, state: state, digest: cd, cands: chunks})
 }
 
 // SealedKey queues the key record: sealed is enc(spec.SealedGroupKey) as the exec
@@ -69,7 +71,7 @@ func (l *Ledger) applySnapshot(b *pebble.Batch, it *item) bool {
 		return false
 	}
 	k := key(prefixSnapshot, it.seq)
-	b.Set(k, sealValue(k, &SnapshotRecord{Seq: it.seq, State: it.state, Chunks: it.cands}), nil)
+	b.Set(k, sealValue(k, &SnapshotRecord{Seq: it.seq, State: it.state, Config: it.digest, Chunks: it.cands}), nil)
 	b.DeleteRange(key(prefixSnapshot, 0), k, nil)
 	l.pendingSnap = it.seq
 	return true

@@ -31,10 +31,10 @@ func TestArchive(t *testing.T) {
 	if _, err := l.LatestSnapshot(); !errors.Is(err, ErrNoArchive) {
 		t.Fatalf("seed %d: empty ledger's snapshot: %v", f.seed, err)
 	}
-	l.Snapshot(4, stateAt(4), chunksOf(4, stateAt(4), 2))
-	l.Snapshot(8, stateAt(8), chunksOf(8, stateAt(8), 3))
-	l.Snapshot(6, stateAt(6), chunksOf(6, stateAt(6), 1)) // older than 8: ignored
-	l.Snapshot(8, stateAt(8), chunksOf(8, stateAt(8), 4)) // 8 again (an epoch start): replaces
+	l.Snapshot(4, stateAt(4), spec.Digest{}, chunksOf(4, stateAt(4), 2))
+	l.Snapshot(8, stateAt(8), spec.Digest{}, chunksOf(8, stateAt(8), 3))
+	l.Snapshot(6, stateAt(6), spec.Digest{}, chunksOf(6, stateAt(6), 1)) // older than 8: ignored
+	l.Snapshot(8, stateAt(8), spec.Digest{}, chunksOf(8, stateAt(8), 4)) // 8 again (an epoch start): replaces
 	key1 := spec.Encode(&spec.SealedGroupKey{Format: spec.SealInsecure, Data: bytes.Repeat([]byte{1}, 32)})
 	key2 := spec.Encode(&spec.SealedGroupKey{Format: spec.SealEGoProduct, Data: []byte("sealed")})
 	l.SealedKey(key1)

@@ -27,7 +27,7 @@ type item struct {
 	kind   itemKind
 	seq    uint64
 	state  spec.Digest  // checkpoint items: the certified state
-	digest spec.Digest  // batch: BatchDigest(batch)
+	digest spec.Digest  // batch: BatchDigest(batch); snapshot: the digest of the configuration that sealed it
 	batch  []byte       // batch: enc(spec.Batch)
 	cands  [][]byte     // batch: its commit certificate, q raw COMMITs verified by the collector; snapshot: its chunks
 	cert   []byte       // itemCert: enc(spec.CheckpointCert); itemEpoch: enc(spec.Step)
