@@ -16,6 +16,8 @@ func execCases() []Case {
 	cs = append(cs, stateChunkCases()...)
 	cs = append(cs, execReadCases()...)
 	cs = append(cs, execEpochCases()...)
+	cs = append(cs, execRecoverCases()...)
+	cs = append(cs, execReplayCases()...)
 	cs = append(cs, commonCases(spec.RoleExec)...)
 	return withRole(spec.RoleExec, cs)
 }

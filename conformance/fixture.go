@@ -57,6 +57,10 @@ type Fixture struct {
 	nonces   io.Reader // the fixture's own randomness for AEAD nonces
 	ownShare []spec.GroupKeyShare
 	members  []ed25519.PrivateKey // governance members' keys, in Config.Members order
+	// fresh: the compartment under test is no enclave of Config but a fresh one
+	// (recovery.go); own is then its enrollment as a recovery template lists it.
+	fresh bool
+	own   spec.Enrollment
 }
 
 // Client is a fixture client's registration and private keys.
@@ -70,9 +74,22 @@ type Client struct {
 // enrollment, with the compartment's randomness being Stream("enclave", seed). It
 // fails if the enrollment's keys are not the ones §3.5 derives from that stream.
 func NewFixture(seed uint64, p Params, role spec.Role, id uint64, enrollment spec.EnrollmentBody) (*Fixture, error) {
+	return newFixture(seed, p, role, id, enrollment, false)
+}
+
+// NewFreshFixture is NewFixture for a compartment that is a fresh enclave outside
+// the fixture's configuration C, as in a recovery of a whole cluster (SPEC.md §17.8):
+// C's slot (role, id) holds keys of its own from the fixture's stream, the
+// compartment gets no configure input, and the fixture keeps its enrollment (the one
+// §3.5 derives from Stream("enclave", seed), dev-insecure) for recovery templates.
+func NewFreshFixture(seed uint64, p Params, role spec.Role, id uint64, enrollment spec.EnrollmentBody) (*Fixture, error) {
+	return newFixture(seed, p, role, id, enrollment, true)
+}
+
+func newFixture(seed uint64, p Params, role spec.Role, id uint64, enrollment spec.EnrollmentBody, fresh bool) (*Fixture, error) {
 	fx := &Fixture{Params: p, Seed: seed, Role: role, ID: id, N: 3*p.F + 1,
 		sign: map[slot]ed25519.PrivateKey{}, execBox: map[uint64][]byte{},
-		nonces: Stream("fixture-nonces", seed)}
+		nonces: Stream("fixture-nonces", seed), fresh: fresh}
 	if id >= fx.N {
 		return nil, fmt.Errorf("conformance: replica %d out of range for n=%d", id, fx.N)
 	}
@@ -86,7 +103,9 @@ func NewFixture(seed uint64, p Params, role spec.Role, id uint64, enrollment spe
 	}
 	fx.Config, fx.CD = tc.Config, tc.CD
 	fx.addMembers()
-	if role == spec.RoleExec {
+	if fresh {
+		fx.own = spec.Enrollment{Body: DerivedEnrollment(seed, role, id), Evidence: spec.Evidence{Format: spec.EvidenceDevInsecure}}
+	} else if role == spec.RoleExec {
 		fx.ownShare = []spec.GroupKeyShare{fx.wrapGroupKey(id)}
 	}
 	return fx, nil
@@ -121,6 +140,9 @@ func (fx *Fixture) clusterOptions() testcluster.Options {
 		Address: func(r uint64) string { return fmt.Sprintf("replica-%d", r) }, Clients: []uint64{},
 		Keys:     Stream("fixture-keys", fx.Seed),
 		Override: map[testcluster.Slot]io.Reader{{Role: fx.Role, Replica: fx.ID}: Stream("enclave", fx.Seed)}}
+	if fx.fresh {
+		opt.Override = nil // the slot under test is an old enclave of C like every other
+	}
 	for i := 0; i < p.Clients; i++ {
 		opt.Clients = append(opt.Clients, uint64(100+i))
 	}
@@ -149,6 +171,13 @@ func (fx *Fixture) takeKeys(tc *testcluster.Cluster) {
 // derives from its stream.
 func (fx *Fixture) checkEnrollment(enr spec.EnrollmentBody) error {
 	want := fx.SignKey(fx.Role, fx.ID)
+	if fx.fresh {
+		d := DerivedEnrollment(fx.Seed, fx.Role, fx.ID)
+		if enr.SignKey != d.SignKey || enr.BoxKey != d.BoxKey || enr.Role != fx.Role || enr.Replica != fx.ID {
+			return errors.New("conformance: the enrollment's keys are not the ones SPEC.md §3.5 derives from the randomness stream")
+		}
+		return nil
+	}
 	if enr.SignKey != want || enr.Role != fx.Role || enr.Replica != fx.ID {
 		return errors.New("conformance: the enrollment's signing key is not the one SPEC.md §3.5 derives from the randomness stream")
 	}

@@ -23,6 +23,7 @@ type Case struct {
 	Replica     uint64
 	Params      *Params // nil: DefaultParams
 	NoConfigure bool    // do not send the configure input as the first setup step
+	Fresh       bool    // a fresh enclave outside the fixture's configuration (NewFreshFixture); implies NoConfigure
 	Build       func(g *Gen)
 }
 
@@ -80,14 +81,18 @@ func generate(c Case) (*Vector, error) {
 		p = *c.Params
 	}
 	seed := seedOf(c.Name)
-	fx, err := NewFixture(seed, p, c.Role, c.Replica, DerivedEnrollment(seed, c.Role, c.Replica))
+	newFx := NewFixture
+	if c.Fresh {
+		newFx = NewFreshFixture
+	}
+	fx, err := newFx(seed, p, c.Role, c.Replica, DerivedEnrollment(seed, c.Role, c.Replica))
 	if err != nil {
 		return nil, err
 	}
 	v := &Vector{Name: spec.RoleName(c.Role) + "/" + c.Name, Comment: c.Comment, Role: c.Role,
 		Rule: c.Rule, Seed: seed, Replica: c.Replica, Params: p, Accept: true}
 	g := &Gen{Fixture: fx, v: v}
-	if !c.NoConfigure {
+	if !c.NoConfigure && !c.Fresh {
 		g.Setup(fx.Configure())
 	}
 	c.Build(g)

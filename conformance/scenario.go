@@ -38,13 +38,16 @@ import (
 //	new-view w=W vcs=NAME,NAME,…           the NEW-VIEW for W built from defined VIEW-CHANGEs
 //	suspect v=V                            a suspicion from the broker
 //
-// batch=null names the null batch.
+// batch=null names the null batch. The recovery commands (§17.8) are in
+// scenario_recovery.go.
 type Scenario struct {
 	Name    string
 	Comment string
 	Role    spec.Role
 	Replica uint64
 	Seed    uint64
+	Params  *Params // header "params:" as in a vector; nil: DefaultParams
+	Fresh   bool    // header "fresh: true": the compartment is a fresh enclave outside the fixture's configuration (NewFreshFixture)
 	Steps   []ScenarioStep
 }
 
@@ -104,6 +107,12 @@ func (sc *Scenario) setHeader(k, v string) error {
 		sc.Replica, err = strconv.ParseUint(v, 10, 64)
 	case "seed":
 		sc.Seed, err = strconv.ParseUint(v, 10, 64)
+	case "params":
+		var p Params
+		p, err = parseParams(v)
+		sc.Params = &p
+	case "fresh":
+		sc.Fresh, err = strconv.ParseBool(v)
 	default:
 		err = fmt.Errorf("unknown header key")
 	}
@@ -117,6 +126,13 @@ func (sc *Scenario) Format(outputs []string) string {
 		fmt.Fprintf(&b, "# %s\n", c)
 	}
 	fmt.Fprintf(&b, "compartment: %s\nreplica: %d\nseed: %d\n", spec.RoleName(sc.Role), sc.Replica, sc.Seed)
+	if p := sc.Params; p != nil {
+		fmt.Fprintf(&b, "params: f=%d k=%d l=%d batch=%d ops=%d opbytes=%d clients=%d members=%d threshold=%d\n",
+			p.F, p.K, p.L, p.MaxBatch, p.MaxOps, p.MaxOpBytes, p.Clients, p.Members, p.Threshold)
+	}
+	if sc.Fresh {
+		b.WriteString("fresh: true\n")
+	}
 	for i, st := range sc.Steps {
 		fmt.Fprintf(&b, "\n%s\n----\n%s", st.Cmd, outputs[i])
 	}
@@ -130,7 +146,14 @@ func RenderScenario(sc *Scenario, factory Factory) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	fx, err := NewFixture(sc.Seed, DefaultParams(), sc.Role, sc.Replica, in.Enrollment.Body)
+	p, newFx := DefaultParams(), NewFixture
+	if sc.Params != nil {
+		p = *sc.Params
+	}
+	if sc.Fresh {
+		newFx = NewFreshFixture
+	}
+	fx, err := newFx(sc.Seed, p, sc.Role, sc.Replica, in.Enrollment.Body)
 	if err != nil {
 		return nil, err
 	}

@@ -15,6 +15,8 @@ type scenarioEnv struct {
 	batches map[string]spec.Batch
 	vcs     map[string]spec.ViewChange
 	next    *spec.Config // the configuration the last epoch command names (epoch.go)
+	tmpl    *spec.Config // the template of the last recover command (scenario_recovery.go)
+	plan    spec.RecoveryPlan
 }
 
 // args are a command's key=value arguments.
@@ -57,11 +59,16 @@ func (e *scenarioEnv) command(line string) (spec.Input, bool, error) {
 		return spec.Input{}, false, e.defineAdmission(name, a)
 	case "enter":
 		return spec.Input{}, false, e.enter()
+	case "enter-recovery":
+		return spec.Input{}, false, e.enterRecovery(a)
 	case "epoch-change":
 		in, err := e.epochChange(a)
 		return in, err == nil, err
 	case "epoch-vote":
 		in, err := e.epochVote(a)
+		return in, err == nil, err
+	}
+	if in, ok, err := e.recoveryCommand(f[0], a); ok || err != nil {
 		return in, err == nil, err
 	}
 	in, err := e.message(f[0], a)
