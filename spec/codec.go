@@ -76,6 +76,14 @@ func Encode(v any) []byte {
 	return b
 }
 
+// EncodeTo appends the canonical encoding of v (as Encode) to buf, so that a caller
+// can reuse one buffer. It panics if v cannot be encoded, a programming error.
+func EncodeTo(buf *bytes.Buffer, v any) {
+	if err := encMode.MarshalToBuffer(v, buf); err != nil {
+		panic(fmt.Sprintf("spec: encode %T: %v", v, err))
+	}
+}
+
 // Decode decodes data into v (a pointer to one of this package's types) under the
 // strict profile: at most maxBytes long, well formed, no trailing bytes, no tags, no
 // indefinite lengths, and byte-identical when re-encoded (the round-trip gate). On
