@@ -258,16 +258,12 @@ func (t *timed) Step(in []byte) ([]byte, error) {
 }
 
 func (t *timed) note(raw []byte) {
-	var out spec.StepOutput
-	if spec.Decode(raw, &out, spec.MaxMessageBytes) != nil {
-		return
-	}
-	for _, o := range out.Outputs {
+	_ = spec.OutputBodiesRaw(raw, spec.KindCheckpoint, func(body []byte) {
 		var cp spec.Checkpoint
-		if o.Kind == spec.KindCheckpoint && spec.Decode(o.Body, &cp, spec.MaxBodyBytes(o.Kind)) == nil {
+		if spec.Decode(body, &cp, spec.MaxBodyBytes(spec.KindCheckpoint)) == nil {
 			t.seen.mu.Lock()
 			t.seen.seq, t.seen.d = cp.Body.Seq, cp.Body.State
 			t.seen.mu.Unlock()
 		}
-	}
+	})
 }
