@@ -54,12 +54,15 @@ func (s *Session) openReply(r *spec.Reply) (spec.Result, int, error) {
 		return res, 0, fmt.Errorf("%w: replica %d, n=%d", ErrUnknownReplica, r.Replica, s.cfg.N)
 	case s.out == nil:
 		return res, 0, fmt.Errorf("%w: timestamp %d, nothing outstanding", ErrUnknownTimestamp, r.Timestamp)
-	case r.Timestamp < s.out.ts || r.Timestamp-s.out.ts >= uint64(len(s.out.ops)):
+	case r.Timestamp < s.out.ts:
+		return res, 0, errEarlierRequest // the usual late reply: preformatted, it allocates nothing
+	case r.Timestamp-s.out.ts >= uint64(len(s.out.ops)):
 		return res, 0, fmt.Errorf("%w: timestamp %d, outstanding %d+%d", ErrUnknownTimestamp, r.Timestamp, s.out.ts, len(s.out.ops))
 	case !s.replyOK[r.Replica]:
 		return res, 0, fmt.Errorf("%w: replica %d has a low-order box key", ErrUndecryptable, r.Replica)
 	}
-	pt, err := open(s.replyKeys[r.Replica], r.Nonce, r.Ciphertext, replyAD(s.cd, s.id.ID, r.Timestamp, r.Replica, r.View))
+	s.ad = appendAD(s.ad[:0], spec.LabelReplyAD, s.cd, s.id.ID, r.Timestamp, r.Replica, r.View)
+	pt, err := openWith(s.replyCipher(r.Replica), &r.Nonce, r.Ciphertext, s.ad)
 	if err != nil {
 		return res, 0, fmt.Errorf("%w: replica %d, timestamp %d", ErrUndecryptable, r.Replica, r.Timestamp)
 	}
@@ -68,6 +71,10 @@ func (s *Session) openReply(r *spec.Reply) (spec.Result, int, error) {
 	}
 	return res, int(r.Timestamp - s.out.ts), nil
 }
+
+// errEarlierRequest rejects a reply to an operation of an earlier request (one that
+// arrives after its request was decided).
+var errEarlierRequest = fmt.Errorf("%w: the reply is for an earlier request", ErrUnknownTimestamp)
 
 // vote records replica r's result for an undecided operation and decides it once the
 // session's quorum (f+1 unless SetQuorum) of distinct replicas sent the same encoded

@@ -54,6 +54,10 @@ type Session struct {
 	viewHint  uint64     // a view vouched for by f+1 replies (the primary guess)
 	out       *outstanding
 	quorum    uint64 // equal results that decide an operation: f+1 unless SetQuorum
+
+	reqAEAD   keyedAEAD   // the cipher of reqKey
+	replyAEAD []keyedAEAD // the ciphers of replyKeys, by replica id, set up on first use
+	ad        []byte      // scratch for AEAD data
 }
 
 // SetQuorum makes an operation decided only on q equal results from distinct
