@@ -95,6 +95,18 @@ func Decode(data []byte, v any, maxBytes int) error {
 	if len(data) == 0 || data[0]>>5 != 4 {
 		return fmt.Errorf("%w: top level is not a CBOR array", ErrMalformed)
 	}
+	switch v := v.(type) {
+	case *StepInput:
+		return decodeStepInput(data, v)
+	case *StepOutput:
+		return decodeStepOutput(data, v)
+	}
+	return decodeGeneric(data, v)
+}
+
+// decodeGeneric is Decode after the size and top-level checks, by the general
+// decoder and the round-trip gate.
+func decodeGeneric(data []byte, v any) error {
 	if err := decMode.Unmarshal(data, v); err != nil {
 		return fmt.Errorf("%w: %v", ErrMalformed, err)
 	}

@@ -89,10 +89,25 @@ func canonicalHead(b []byte, pos int, major byte) (uint64, int, error) {
 	if err != nil {
 		return 0, 0, err
 	}
-	if next-pos != len(AppendHead(nil, major, n)) {
+	if next-pos != headSize(n) {
 		return 0, 0, fmt.Errorf("%w: not the canonical encoding", ErrMalformed)
 	}
 	return n, next, nil
+}
+
+// headSize is the length of the shortest head with argument n: len(AppendHead(nil, m, n)).
+func headSize(n uint64) int {
+	switch {
+	case n < 24:
+		return 1
+	case n <= 0xff:
+		return 2
+	case n <= 0xffff:
+		return 3
+	case n <= 0xffffffff:
+		return 5
+	}
+	return 9
 }
 
 // Serve runs compartment c behind frames (§7.5): it reads frames from r until a clean
