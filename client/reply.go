@@ -1,6 +1,7 @@
 package client
 
 import (
+	"bytes"
 	"fmt"
 	"math/bits"
 	"slices"
@@ -80,17 +81,21 @@ var errEarlierRequest = fmt.Errorf("%w: the reply is for an earlier request", Er
 // session's quorum (f+1 unless SetQuorum) of distinct replicas sent the same encoded
 // Result.
 func (s *Session) vote(ov *opVotes, res spec.Result, r, view uint64) {
-	if ov.byValue == nil {
-		ov.byValue, ov.views = map[string]uint64{}, map[string][]uint64{}
+	i := slices.IndexFunc(ov.results, func(e resultVotes) bool {
+		return e.res.Status == res.Status && bytes.Equal(e.res.Value, res.Value)
+	})
+	if i < 0 {
+		ov.results = append(ov.results, resultVotes{res: res, views: make([]uint64, 0, s.quorum)})
+		i = len(ov.results) - 1
 	}
-	key := string(spec.Encode(&res))
-	ov.byValue[key] |= 1 << r
-	ov.views[key] = append(ov.views[key], view)
-	if uint64(bits.OnesCount64(ov.byValue[key])) < s.quorum {
+	e := &ov.results[i]
+	e.who |= 1 << r
+	e.views = append(e.views, view)
+	if uint64(bits.OnesCount64(e.who)) < s.quorum {
 		return
 	}
-	ov.decided, ov.views0 = &res, ov.views[key]
-	ov.byValue, ov.views = nil, nil
+	ov.decided, ov.views0 = &e.res, e.views
+	ov.results = nil
 	s.out.fresh--
 }
 

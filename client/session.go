@@ -82,11 +82,19 @@ type outstanding struct {
 
 // opVotes collects the replies for one operation.
 type opVotes struct {
-	voted   uint64              // bit r set: replica r has answered (n ≤ 64)
-	byValue map[string]uint64   // enc(Result) → bit set of replicas that sent it
-	views   map[string][]uint64 // enc(Result) → the views those replies carried
-	decided *spec.Result        // set once f+1 replicas agree; never changes afterwards
-	views0  []uint64            // the views of the f+1 replies that decided
+	voted   uint64        // bit r set: replica r has answered (n ≤ 64)
+	results []resultVotes // the distinct results received (at most one per replica)
+	decided *spec.Result  // set once f+1 replicas agree; never changes afterwards
+	views0  []uint64      // the views of the f+1 replies that decided
+}
+
+// resultVotes is one distinct Result, the replicas that sent it and the views their
+// replies carried. Two Results are the same when their Status and Value are equal,
+// which is when their canonical encodings are equal.
+type resultVotes struct {
+	res   spec.Result
+	who   uint64 // bit set of replicas
+	views []uint64
 }
 
 // NewSession starts a session for identity id in the cluster cfg. The identity must be
