@@ -21,11 +21,12 @@ import (
 // equal results include one from a correct enclave, and no one can seal a reply under
 // another enclave's pairwise key.
 func (s *Session) HandleReply(reply []byte) (Completion, bool, error) {
-	var r spec.Reply
-	if err := spec.Decode(reply, &r, spec.MaxBodyBytes(spec.KindReply)); err != nil {
+	r := &s.scratch.reply // a local would escape to the decoder: one allocation per reply
+	defer func() { *r = spec.Reply{} }()
+	if err := spec.Decode(reply, r, spec.MaxBodyBytes(spec.KindReply)); err != nil {
 		return Completion{}, false, fmt.Errorf("%w: %v", ErrMalformedReply, err)
 	}
-	res, j, err := s.openReply(&r)
+	res, j, err := s.openReply(r)
 	if err != nil {
 		return Completion{}, false, err
 	}
@@ -67,10 +68,12 @@ func (s *Session) openReply(r *spec.Reply) (spec.Result, int, error) {
 	if err != nil {
 		return res, 0, fmt.Errorf("%w: replica %d, timestamp %d", ErrUndecryptable, r.Replica, r.Timestamp)
 	}
-	if err := spec.Decode(pt, &res, spec.MaxBodyBytes(spec.KindReply)); err != nil {
+	dec := &s.scratch.res // as in HandleReply
+	defer func() { *dec = spec.Result{} }()
+	if err := spec.Decode(pt, dec, spec.MaxBodyBytes(spec.KindReply)); err != nil {
 		return res, 0, fmt.Errorf("%w: replica %d sealed a malformed Result: %v", ErrMalformedReply, r.Replica, err)
 	}
-	return res, int(r.Timestamp - s.out.ts), nil
+	return *dec, int(r.Timestamp - s.out.ts), nil
 }
 
 // errEarlierRequest rejects a reply to an operation of an earlier request (one that

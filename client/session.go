@@ -58,6 +58,10 @@ type Session struct {
 	reqAEAD   keyedAEAD   // the cipher of reqKey
 	replyAEAD []keyedAEAD // the ciphers of replyKeys, by replica id, set up on first use
 	ad        []byte      // scratch for AEAD data
+	scratch   struct {    // what HandleReply decodes into; zero between calls
+		reply spec.Reply
+		res   spec.Result
+	}
 }
 
 // SetQuorum makes an operation decided only on q equal results from distinct
