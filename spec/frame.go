@@ -54,29 +54,42 @@ func ReadFrame(r io.Reader) (*Frame, error) {
 }
 
 // decodeFrame decodes enc(Frame{Op, Body}) under the strict rules of §2.3 without a
-// general decoder: the input must be exactly an array head of 2, an unsigned integer
-// and a byte string, each head in its shortest form, the string ending the input.
-// That is every input Decode accepts as a Frame, and only those (FuzzDecodeFrame checks
-// it against Decode). Body is a sub-slice of data, not a copy.
+// general decoder (KindBodyRaw). That is every input Decode accepts as a Frame, and only
+// those (FuzzDecodeFrame checks it against Decode). Body is a sub-slice of data, not a
+// copy.
 func decodeFrame(data []byte) (*Frame, error) {
-	if len(data) > MaxFrameBytes {
-		return nil, fmt.Errorf("%w: %d bytes exceeds cap %d", ErrMalformed, len(data), MaxFrameBytes)
-	}
-	if len(data) == 0 || data[0] != 0x82 {
-		return nil, fmt.Errorf("%w: a frame is not an array of 2", ErrMalformed)
-	}
-	op, pos, err := canonicalHead(data, 1, 0)
+	op, body, err := KindBodyRaw(data, MaxFrameBytes)
 	if err != nil {
 		return nil, err
+	}
+	return &Frame{Op: op, Body: body}, nil
+}
+
+// KindBodyRaw decodes the canonical encoding of a two-field struct [Kind uint, Body
+// bstr] (an Input, a Frame, the broker's PeerMsg) under the strict rules of §2.3: at
+// most maxBytes long, an array head of 2, an unsigned integer and a byte string, each
+// head in its shortest form, the string ending the input. It accepts exactly what
+// Decode accepts for such a struct. body is a sub-slice of data, not a copy: the
+// caller must not modify data while body is in use.
+func KindBodyRaw(data []byte, maxBytes int) (kind uint64, body []byte, err error) {
+	if len(data) > maxBytes {
+		return 0, nil, fmt.Errorf("%w: %d bytes exceeds cap %d", ErrMalformed, len(data), maxBytes)
+	}
+	if len(data) == 0 || data[0] != 0x82 {
+		return 0, nil, fmt.Errorf("%w: not an array of 2", ErrMalformed)
+	}
+	kind, pos, err := canonicalHead(data, 1, 0)
+	if err != nil {
+		return 0, nil, err
 	}
 	n, pos, err := canonicalHead(data, pos, 2)
 	if err != nil {
-		return nil, err
+		return 0, nil, err
 	}
 	if n != uint64(len(data)-pos) {
-		return nil, fmt.Errorf("%w: frame body of %d bytes in %d", ErrMalformed, n, len(data)-pos)
+		return 0, nil, fmt.Errorf("%w: body of %d bytes in %d", ErrMalformed, n, len(data)-pos)
 	}
-	return &Frame{Op: op, Body: data[pos:]}, nil
+	return kind, data[pos:], nil
 }
 
 // canonicalHead decodes the head at pos, which must be of the given major type and in
