@@ -95,11 +95,8 @@ func Decode(data []byte, v any, maxBytes int) error {
 	if len(data) == 0 || data[0]>>5 != 4 {
 		return fmt.Errorf("%w: top level is not a CBOR array", ErrMalformed)
 	}
-	switch v := v.(type) {
-	case *StepInput:
-		return decodeStepInput(data, v)
-	case *StepOutput:
-		return decodeStepOutput(data, v)
+	if handled, err := decodeHand(data, v); handled {
+		return err
 	}
 	return decodeGeneric(data, v)
 }
