@@ -146,7 +146,7 @@ func (c *cursor) output(o *Output, slab []uint64) ([]uint64, error) {
 		return slab, err
 	}
 	if m > cap(slab)-len(slab) {
-		slab = make([]uint64, 0, max(m, 64))
+		slab = make([]uint64, 0, max(m, 16))
 	}
 	start := len(slab)
 	for range m {
