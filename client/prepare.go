@@ -59,7 +59,10 @@ func (s *Session) build(ops [][]byte, ts uint64) ([]byte, error) {
 		s.ad = appendAD(s.ad[:0], spec.LabelRequestAD, s.cd, s.id.ID, ts+uint64(i))
 		o.Ciphertext = s.reqAEAD.get(s.reqKey).Seal(nil, o.Nonce[:], op, s.ad)
 	}
+	s.signBuf.Reset()
+	at := spec.EncodeSignedBytes(&s.signBuf, spec.DomainRequest, s.cd, &body)
+	signed := s.signBuf.Bytes()
 	var sig spec.Signature
-	copy(sig[:], ed25519.Sign(s.sign, spec.SignedBytes(spec.DomainRequest, s.cd, spec.Encode(&body))))
-	return spec.Encode(&spec.Request{Body: body, Sig: sig}), nil
+	copy(sig[:], ed25519.Sign(s.sign, signed))
+	return spec.EncodeSignedRaw(signed[at:], &sig), nil
 }

@@ -1,6 +1,7 @@
 package client
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"errors"
 	"fmt"
@@ -55,10 +56,11 @@ type Session struct {
 	out       *outstanding
 	quorum    uint64 // equal results that decide an operation: f+1 unless SetQuorum
 
-	reqAEAD   keyedAEAD   // the cipher of reqKey
-	replyAEAD []keyedAEAD // the ciphers of replyKeys, by replica id, set up on first use
-	ad        []byte      // scratch for AEAD data
-	scratch   struct {    // what HandleReply decodes into; zero between calls
+	reqAEAD   keyedAEAD    // the cipher of reqKey
+	replyAEAD []keyedAEAD  // the ciphers of replyKeys, by replica id, set up on first use
+	ad        []byte       // scratch for AEAD data
+	signBuf   bytes.Buffer // scratch for the bytes a request's signature covers
+	scratch   struct {     // what HandleReply decodes into; zero between calls
 		reply spec.Reply
 		res   spec.Result
 	}

@@ -162,6 +162,18 @@ func SignedBytes(domain string, config Digest, body []byte) []byte {
 	return append(out, body...)
 }
 
+// EncodeSignedBytes writes SignedBytes(domain, config, Encode(body)) into buf (after
+// what it holds) and returns the offset in buf.Bytes() at which Encode(body) starts, so
+// that a signer encodes the body once, into a buffer it reuses.
+func EncodeSignedBytes(buf *bytes.Buffer, domain string, config Digest, body any) int {
+	buf.WriteString(domain)
+	buf.WriteByte(0)
+	buf.Write(config[:])
+	at := buf.Len()
+	EncodeTo(buf, body)
+	return at
+}
+
 // Hash returns SHA-256(domain || 0x00 || data).
 func Hash(domain string, data []byte) Digest {
 	h := sha256.New()

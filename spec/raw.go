@@ -245,6 +245,16 @@ func SignedBodyRaw(raw []byte) ([]byte, error) {
 	return f[0], nil
 }
 
+// EncodeSignedRaw returns enc([Body, Sig]) of a signed message (a Request, a
+// PrePrepare, ...) from the exact canonical encoding of its body; it equals Encode of
+// the message.
+func EncodeSignedRaw(body []byte, sig *Signature) []byte {
+	out := AppendHead(make([]byte, 0, len(body)+3+len(sig)), 4, 2)
+	out = append(out, body...)
+	out = AppendHead(out, 2, uint64(len(sig)))
+	return append(out, sig[:]...)
+}
+
 // AppendKindBody appends enc of a two-field struct [Kind uint, Body bstr] (an Input,
 // or the broker's PeerMsg) without copying body through an encoder.
 func AppendKindBody(dst []byte, kind uint64, body []byte) []byte {
