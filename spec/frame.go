@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 )
 
 // This file is the frame codec of the process boundary (SPEC.md §7.5): each frame is
@@ -42,15 +43,37 @@ func ReadFrame(r io.Reader) (*Frame, error) {
 	if uint64(n) > MaxFrameBytes {
 		return nil, fmt.Errorf("%w: length %d", ErrFrameTooLarge, n)
 	}
-	// Grow with the bytes actually received, so a lying length costs no memory.
-	body, err := io.ReadAll(io.LimitReader(r, int64(n)))
+	body, err := readFrameBody(r, int(n))
 	if err != nil {
 		return nil, err
 	}
-	if len(body) < int(n) {
-		return nil, io.ErrUnexpectedEOF
-	}
 	return decodeFrame(body)
+}
+
+// frameEager is how much of a frame body readFrameBody allocates before any of it
+// arrives.
+const frameEager = 64 << 10
+
+// readFrameBody reads exactly n bytes. It allocates up to frameEager at once, then at
+// most doubles as the bytes arrive, so a lying length costs memory only in proportion
+// to what was sent, and a frame of up to frameEager bytes takes one allocation and, on
+// a buffered reader, one read.
+func readFrameBody(r io.Reader, n int) ([]byte, error) {
+	buf := make([]byte, 0, min(n, frameEager))
+	for len(buf) < n {
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, min(n, 2*cap(buf))-len(buf))
+		}
+		got, err := io.ReadFull(r, buf[len(buf):min(n, cap(buf))])
+		buf = buf[:len(buf)+got]
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF // the length prefix was read: the frame is truncated
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return buf, nil
 }
 
 // decodeFrame decodes enc(Frame{Op, Body}) under the strict rules of §2.3 without a
