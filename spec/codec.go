@@ -155,11 +155,16 @@ func DecodeKind(kind uint64, body []byte) (any, error) {
 // the domain string, one zero byte, the 32-byte config digest, then the body's
 // canonical encoding.
 func SignedBytes(domain string, config Digest, body []byte) []byte {
-	out := make([]byte, 0, len(domain)+1+32+len(body))
-	out = append(out, domain...)
-	out = append(out, 0)
-	out = append(out, config[:]...)
-	return append(out, body...)
+	return AppendSignedBytes(make([]byte, 0, len(domain)+1+32+len(body)), domain, config, body)
+}
+
+// AppendSignedBytes appends SignedBytes(domain, config, body) to dst, so that a
+// verifier can assemble them in a buffer it reuses.
+func AppendSignedBytes(dst []byte, domain string, config Digest, body []byte) []byte {
+	dst = append(dst, domain...)
+	dst = append(dst, 0)
+	dst = append(dst, config[:]...)
+	return append(dst, body...)
 }
 
 // EncodeSignedBytes writes SignedBytes(domain, config, Encode(body)) into buf (after
