@@ -151,36 +151,61 @@ func (c *cursor) result(r *Result) error {
 	return err
 }
 
-// decodeHand decodes data into v if v is of a type with a hand decoder; handled is
-// false otherwise. Its checks are Decode's, after the size and top-level checks.
+// decodeHand decodes data into v if v is a non-nil pointer to a type with a hand
+// decoder; handled is false otherwise (a nil pointer is left to the general decoder,
+// which rejects it). Its checks are Decode's, after the size and top-level checks.
 func decodeHand(data []byte, v any) (handled bool, err error) {
 	c := cursor{b: data}
 	switch v := v.(type) {
 	case *StepInput:
-		return true, decodeStepInput(data, v)
+		if v != nil {
+			return true, decodeStepInput(data, v)
+		}
 	case *StepOutput:
-		return true, decodeStepOutput(data, v)
+		if v != nil {
+			return true, decodeStepOutput(data, v)
+		}
 	case *Request:
-		err = c.request(v)
+		if v != nil {
+			return true, c.whole(c.request(v))
+		}
 	case *Batch:
-		err = c.batch(v)
+		if v != nil {
+			return true, c.whole(c.batch(v))
+		}
 	case *Proposal:
-		err = c.proposal(v)
+		if v != nil {
+			return true, c.whole(c.proposal(v))
+		}
 	case *PrePrepare:
-		err = c.signedSlot(&v.Body, &v.Sig)
+		if v != nil {
+			return true, c.whole(c.signedSlot(&v.Body, &v.Sig))
+		}
 	case *Prepare:
-		err = c.signedSlot(&v.Body, &v.Sig)
+		if v != nil {
+			return true, c.whole(c.signedSlot(&v.Body, &v.Sig))
+		}
 	case *Commit:
-		err = c.signedSlot(&v.Body, &v.Sig)
+		if v != nil {
+			return true, c.whole(c.signedSlot(&v.Body, &v.Sig))
+		}
 	case *Reply:
-		err = c.reply(v)
+		if v != nil {
+			return true, c.whole(c.reply(v))
+		}
 	case *Result:
-		err = c.result(v)
-	default:
-		return false, nil
+		if v != nil {
+			return true, c.whole(c.result(v))
+		}
 	}
+	return false, nil
+}
+
+// whole returns err, or, if the item was read without error, end's check that
+// nothing follows it.
+func (c *cursor) whole(err error) error {
 	if err != nil {
-		return true, err
+		return err
 	}
-	return true, c.end()
+	return c.end()
 }

@@ -96,3 +96,15 @@ func TestSignedEncodings(t *testing.T) {
 		t.Fatal("EncodeSignedRaw differs from Encode for a PrePrepare")
 	}
 }
+
+// TestHandDecodersNilTarget: a nil pointer of a hand-decoded type is an error, as with
+// the general decoder, not a panic.
+func TestHandDecodersNilTarget(t *testing.T) {
+	data := Encode(&Prepare{})
+	for _, v := range []any{(*StepInput)(nil), (*StepOutput)(nil), (*Request)(nil), (*Batch)(nil), (*Proposal)(nil),
+		(*PrePrepare)(nil), (*Prepare)(nil), (*Commit)(nil), (*Reply)(nil), (*Result)(nil)} {
+		if err := Decode(data, v, MaxMessageBytes); err == nil {
+			t.Errorf("Decode into %T accepted", v)
+		}
+	}
+}
