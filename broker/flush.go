@@ -163,16 +163,18 @@ func (r *Replica) route(role spec.Role, o *spec.Output) {
 // onReply hands an exec reply to its client and stops that request's timer; with a
 // Ledger, once the batch it answers is durable.
 func (r *Replica) onReply(role spec.Role, body []byte) {
-	var rep spec.Reply
-	if role != spec.RoleExec || spec.Decode(body, &rep, spec.MaxBodyBytes(spec.KindReply)) != nil {
+	rep := &r.reply
+	ok := role == spec.RoleExec && spec.Decode(body, rep, spec.MaxBodyBytes(spec.KindReply)) == nil
+	c, ts := rep.Client, rep.Timestamp
+	*rep = spec.Reply{}
+	switch {
+	case !ok:
 		r.m.Garbage++
-		return
+	case r.opt.Ledger != nil:
+		r.holdReply(c, ts, body)
+	default:
+		r.sendReply(c, ts, body)
 	}
-	if r.opt.Ledger != nil {
-		r.holdReply(rep.Client, rep.Timestamp, body)
-		return
-	}
-	r.sendReply(rep.Client, rep.Timestamp, body)
 }
 
 // onSummary stops the request timers that a state transfer of the local exec covered

@@ -178,6 +178,7 @@ type Replica struct {
 
 	held        *fifo[heldReply] // replies waiting for Ledger.Durable, in order
 	stepReplies []heldReply      // replies of the exec Step in progress
+	reply       spec.Reply       // what onReply decodes into (a local escapes); zero between calls
 
 	batch batcher
 	budgets

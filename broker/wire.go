@@ -89,17 +89,19 @@ func EncodePeer(kind uint64, body []byte) []byte {
 }
 
 // DecodePeer decodes a PeerMsg strictly and checks that its Body decodes as its Kind.
-// It returns the message and the decoded body (a pointer to the kind's type).
+// It returns the message and the decoded body (a pointer to the kind's type). The
+// message's Body is a sub-slice of msg, not a copy: msg must not be modified after the
+// call (every host hands over a fresh or read-only buffer).
 func DecodePeer(msg []byte) (*PeerMsg, any, error) {
-	var m PeerMsg
-	if err := spec.Decode(msg, &m, maxPeerMsgBytes); err != nil {
-		return nil, nil, err
-	}
-	v, err := decodePeerBody(m.Kind, m.Body)
+	kind, body, err := spec.KindBodyRaw(msg, maxPeerMsgBytes) // Decode's checks, without copying the body
 	if err != nil {
 		return nil, nil, err
 	}
-	return &m, v, nil
+	v, err := decodePeerBody(kind, body)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &PeerMsg{Kind: kind, Body: body}, v, nil
 }
 
 // decodePeerBody decodes a body of a kind the peer wire accepts.

@@ -229,8 +229,11 @@ func (c *Client) followChain(ctx context.Context) bool {
 
 // undecryptableFrom returns the replica of a reply rejected because it does not open.
 func undecryptableFrom(rep []byte, err error) (uint64, bool) {
-	var r spec.Reply
-	if !errors.Is(err, ErrUndecryptable) || spec.Decode(rep, &r, spec.MaxBodyBytes(spec.KindReply)) != nil {
+	if !errors.Is(err, ErrUndecryptable) {
+		return 0, false
+	}
+	var r spec.Reply // declared here: it escapes, and most rejected replies are not undecryptable
+	if spec.Decode(rep, &r, spec.MaxBodyBytes(spec.KindReply)) != nil {
 		return 0, false
 	}
 	return r.Replica, true

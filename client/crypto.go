@@ -1,7 +1,9 @@
 package client
 
 import (
+	"crypto/cipher"
 	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -111,6 +113,53 @@ func open(key [32]byte, nonce spec.Nonce, ciphertext, ad []byte) ([]byte, error)
 		return nil, errors.New("client: ciphertext shorter than the AEAD tag")
 	}
 	return aead.Open(nil, nonce[:], ciphertext, ad)
+}
+
+// keyedAEAD caches the XChaCha20-Poly1305 cipher of one key, so that a session sets it
+// up once per key rather than per operation, and sets it up again when the key
+// changes (a new epoch's keys).
+type keyedAEAD struct {
+	key [32]byte
+	c   cipher.AEAD
+}
+
+// get returns the cipher of key.
+func (k *keyedAEAD) get(key [32]byte) cipher.AEAD {
+	if k.c == nil || k.key != key {
+		c, err := chacha20poly1305.NewX(key[:])
+		if err != nil {
+			panic("client: XChaCha20-Poly1305 with a 32-byte key cannot fail: " + err.Error())
+		}
+		k.key, k.c = key, c
+	}
+	return k.c
+}
+
+// replyCipher returns the cipher of replica r's reply key (r < cfg.N).
+func (s *Session) replyCipher(r uint64) cipher.AEAD {
+	if len(s.replyAEAD) != len(s.replyKeys) {
+		s.replyAEAD = make([]keyedAEAD, len(s.replyKeys))
+	}
+	return s.replyAEAD[r].get(s.replyKeys[r])
+}
+
+// openWith is open with a cipher from keyedAEAD.
+func openWith(aead cipher.AEAD, nonce *spec.Nonce, ciphertext, ad []byte) ([]byte, error) {
+	if len(ciphertext) < aead.Overhead() {
+		return nil, errors.New("client: ciphertext shorter than the AEAD tag")
+	}
+	return aead.Open(nil, nonce[:], ciphertext, ad)
+}
+
+// appendAD appends label || 0x00 || cd || u64(x) for each x to dst: requestAD and
+// replyAD written into a reused buffer.
+func appendAD(dst []byte, label string, cd spec.Digest, xs ...uint64) []byte {
+	dst = append(append(dst, label...), 0)
+	dst = append(dst, cd[:]...)
+	for _, x := range xs {
+		dst = binary.BigEndian.AppendUint64(dst, x)
+	}
+	return dst
 }
 
 // readNonce reads a fresh 24-byte nonce from rand.

@@ -3,6 +3,7 @@ package client
 import (
 	"crypto/ed25519"
 	"fmt"
+	"io"
 	"math"
 
 	"github.com/splitbft/splitbft/spec"
@@ -51,13 +52,17 @@ func (s *Session) Prepare(ops [][]byte) (req []byte, ts uint64, err error) {
 func (s *Session) build(ops [][]byte, ts uint64) ([]byte, error) {
 	body := spec.RequestBody{Client: s.id.ID, Timestamp: ts, Ops: make([]spec.SealedOp, len(ops))}
 	for i, op := range ops {
-		nonce, err := readNonce(s.rand)
-		if err != nil {
-			return nil, err
+		o := &body.Ops[i]
+		if _, err := io.ReadFull(s.rand, o.Nonce[:]); err != nil {
+			return nil, fmt.Errorf("client: reading nonce: %w", err)
 		}
-		body.Ops[i] = spec.SealedOp{Nonce: nonce, Ciphertext: seal(s.reqKey, nonce, op, requestAD(s.cd, s.id.ID, ts+uint64(i)))}
+		s.ad = appendAD(s.ad[:0], spec.LabelRequestAD, s.cd, s.id.ID, ts+uint64(i))
+		o.Ciphertext = s.reqAEAD.get(s.reqKey).Seal(nil, o.Nonce[:], op, s.ad)
 	}
+	s.signBuf.Reset()
+	at := spec.EncodeSignedBytes(&s.signBuf, spec.DomainRequest, s.cd, &body)
+	signed := s.signBuf.Bytes()
 	var sig spec.Signature
-	copy(sig[:], ed25519.Sign(s.sign, spec.SignedBytes(spec.DomainRequest, s.cd, spec.Encode(&body))))
-	return spec.Encode(&spec.Request{Body: body, Sig: sig}), nil
+	copy(sig[:], ed25519.Sign(s.sign, signed))
+	return spec.EncodeSignedRaw(signed[at:], &sig), nil
 }

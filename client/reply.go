@@ -1,6 +1,7 @@
 package client
 
 import (
+	"bytes"
 	"fmt"
 	"math/bits"
 	"slices"
@@ -20,11 +21,12 @@ import (
 // equal results include one from a correct enclave, and no one can seal a reply under
 // another enclave's pairwise key.
 func (s *Session) HandleReply(reply []byte) (Completion, bool, error) {
-	var r spec.Reply
-	if err := spec.Decode(reply, &r, spec.MaxBodyBytes(spec.KindReply)); err != nil {
+	r := &s.scratch.reply // a local would escape to the decoder: one allocation per reply
+	defer func() { *r = spec.Reply{} }()
+	if err := spec.Decode(reply, r, spec.MaxBodyBytes(spec.KindReply)); err != nil {
 		return Completion{}, false, fmt.Errorf("%w: %v", ErrMalformedReply, err)
 	}
-	res, j, err := s.openReply(&r)
+	res, j, err := s.openReply(r)
 	if err != nil {
 		return Completion{}, false, err
 	}
@@ -54,36 +56,49 @@ func (s *Session) openReply(r *spec.Reply) (spec.Result, int, error) {
 		return res, 0, fmt.Errorf("%w: replica %d, n=%d", ErrUnknownReplica, r.Replica, s.cfg.N)
 	case s.out == nil:
 		return res, 0, fmt.Errorf("%w: timestamp %d, nothing outstanding", ErrUnknownTimestamp, r.Timestamp)
-	case r.Timestamp < s.out.ts || r.Timestamp-s.out.ts >= uint64(len(s.out.ops)):
+	case r.Timestamp < s.out.ts:
+		return res, 0, errEarlierRequest // the usual late reply: preformatted, it allocates nothing
+	case r.Timestamp-s.out.ts >= uint64(len(s.out.ops)):
 		return res, 0, fmt.Errorf("%w: timestamp %d, outstanding %d+%d", ErrUnknownTimestamp, r.Timestamp, s.out.ts, len(s.out.ops))
 	case !s.replyOK[r.Replica]:
 		return res, 0, fmt.Errorf("%w: replica %d has a low-order box key", ErrUndecryptable, r.Replica)
 	}
-	pt, err := open(s.replyKeys[r.Replica], r.Nonce, r.Ciphertext, replyAD(s.cd, s.id.ID, r.Timestamp, r.Replica, r.View))
+	s.ad = appendAD(s.ad[:0], spec.LabelReplyAD, s.cd, s.id.ID, r.Timestamp, r.Replica, r.View)
+	pt, err := openWith(s.replyCipher(r.Replica), &r.Nonce, r.Ciphertext, s.ad)
 	if err != nil {
 		return res, 0, fmt.Errorf("%w: replica %d, timestamp %d", ErrUndecryptable, r.Replica, r.Timestamp)
 	}
-	if err := spec.Decode(pt, &res, spec.MaxBodyBytes(spec.KindReply)); err != nil {
+	dec := &s.scratch.res // as in HandleReply
+	defer func() { *dec = spec.Result{} }()
+	if err := spec.Decode(pt, dec, spec.MaxBodyBytes(spec.KindReply)); err != nil {
 		return res, 0, fmt.Errorf("%w: replica %d sealed a malformed Result: %v", ErrMalformedReply, r.Replica, err)
 	}
-	return res, int(r.Timestamp - s.out.ts), nil
+	return *dec, int(r.Timestamp - s.out.ts), nil
 }
+
+// errEarlierRequest rejects a reply to an operation of an earlier request (one that
+// arrives after its request was decided).
+var errEarlierRequest = fmt.Errorf("%w: the reply is for an earlier request", ErrUnknownTimestamp)
 
 // vote records replica r's result for an undecided operation and decides it once the
 // session's quorum (f+1 unless SetQuorum) of distinct replicas sent the same encoded
 // Result.
 func (s *Session) vote(ov *opVotes, res spec.Result, r, view uint64) {
-	if ov.byValue == nil {
-		ov.byValue, ov.views = map[string]uint64{}, map[string][]uint64{}
+	i := slices.IndexFunc(ov.results, func(e resultVotes) bool {
+		return e.res.Status == res.Status && bytes.Equal(e.res.Value, res.Value)
+	})
+	if i < 0 {
+		ov.results = append(ov.results, resultVotes{res: res, views: make([]uint64, 0, s.quorum)})
+		i = len(ov.results) - 1
 	}
-	key := string(spec.Encode(&res))
-	ov.byValue[key] |= 1 << r
-	ov.views[key] = append(ov.views[key], view)
-	if uint64(bits.OnesCount64(ov.byValue[key])) < s.quorum {
+	e := &ov.results[i]
+	e.who |= 1 << r
+	e.views = append(e.views, view)
+	if uint64(bits.OnesCount64(e.who)) < s.quorum {
 		return
 	}
-	ov.decided, ov.views0 = &res, ov.views[key]
-	ov.byValue, ov.views = nil, nil
+	ov.decided, ov.views0 = &e.res, e.views
+	ov.results = nil
 	s.out.fresh--
 }
 

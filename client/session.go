@@ -1,6 +1,7 @@
 package client
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"errors"
 	"fmt"
@@ -54,6 +55,15 @@ type Session struct {
 	viewHint  uint64     // a view vouched for by f+1 replies (the primary guess)
 	out       *outstanding
 	quorum    uint64 // equal results that decide an operation: f+1 unless SetQuorum
+
+	reqAEAD   keyedAEAD    // the cipher of reqKey
+	replyAEAD []keyedAEAD  // the ciphers of replyKeys, by replica id, set up on first use
+	ad        []byte       // scratch for AEAD data
+	signBuf   bytes.Buffer // scratch for the bytes a request's signature covers
+	scratch   struct {     // what HandleReply decodes into; zero between calls
+		reply spec.Reply
+		res   spec.Result
+	}
 }
 
 // SetQuorum makes an operation decided only on q equal results from distinct
@@ -78,11 +88,19 @@ type outstanding struct {
 
 // opVotes collects the replies for one operation.
 type opVotes struct {
-	voted   uint64              // bit r set: replica r has answered (n ≤ 64)
-	byValue map[string]uint64   // enc(Result) → bit set of replicas that sent it
-	views   map[string][]uint64 // enc(Result) → the views those replies carried
-	decided *spec.Result        // set once f+1 replicas agree; never changes afterwards
-	views0  []uint64            // the views of the f+1 replies that decided
+	voted   uint64        // bit r set: replica r has answered (n ≤ 64)
+	results []resultVotes // the distinct results received (at most one per replica)
+	decided *spec.Result  // set once f+1 replicas agree; never changes afterwards
+	views0  []uint64      // the views of the f+1 replies that decided
+}
+
+// resultVotes is one distinct Result, the replicas that sent it and the views their
+// replies carried. Two Results are the same when their Status and Value are equal,
+// which is when their canonical encodings are equal.
+type resultVotes struct {
+	res   spec.Result
+	who   uint64 // bit set of replicas
+	views []uint64
 }
 
 // NewSession starts a session for identity id in the cluster cfg. The identity must be

@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -206,7 +207,7 @@ func snapshot(s *Session) any {
 		cp := *s.out
 		cp.ops = nil
 		for _, o := range s.out.ops {
-			o.byValue = copyMap(o.byValue)
+			o.results = copyResults(o.results)
 			cp.ops = append(cp.ops, o)
 		}
 		out = cp
@@ -214,13 +215,14 @@ func snapshot(s *Session) any {
 	return []any{s.next, s.viewHint, out}
 }
 
-func copyMap(m map[string]uint64) map[string]uint64 {
-	if m == nil {
+func copyResults(rs []resultVotes) []resultVotes {
+	if rs == nil {
 		return nil
 	}
-	c := map[string]uint64{}
-	for k, v := range m {
-		c[k] = v
+	c := make([]resultVotes, len(rs))
+	for i, r := range rs {
+		c[i] = r
+		c[i].views = slices.Clone(r.views)
 	}
 	return c
 }

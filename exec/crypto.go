@@ -1,6 +1,7 @@
 package exec
 
 import (
+	"crypto/cipher"
 	"crypto/ed25519"
 	"crypto/sha256"
 	"io"
@@ -107,6 +108,33 @@ func aeadSeal(key []byte, nonce spec.Nonce, plain, ad []byte) []byte {
 		panic("exec: AEAD key is not 32 bytes") // internal keys are always 32 bytes
 	}
 	return aead.Seal(nil, nonce[:], plain, ad)
+}
+
+// aead is XChaCha20-Poly1305 under one derived key, set up once and reused for
+// every operation and reply of a client (aeadSeal and aeadOpen set it up per call).
+type aead struct{ c cipher.AEAD }
+
+// newAEAD returns the cipher of a 32-byte derived key.
+func newAEAD(key []byte) aead {
+	c, err := chacha20poly1305.NewX(key)
+	if err != nil {
+		panic("exec: AEAD key is not 32 bytes") // internal keys are always 32 bytes
+	}
+	return aead{c}
+}
+
+// seal appends the encryption of plain to dst, as aeadSeal.
+func (a aead) seal(dst []byte, nonce *spec.Nonce, plain, ad []byte) []byte {
+	return a.c.Seal(dst, nonce[:], plain, ad)
+}
+
+// open returns the decryption of ct in a new slice, as aeadOpen.
+func (a aead) open(nonce *spec.Nonce, ct, ad []byte) ([]byte, bool) {
+	if len(ct) < a.c.Overhead() {
+		return nil, false
+	}
+	plain, err := a.c.Open(nil, nonce[:], ct, ad)
+	return plain, err == nil
 }
 
 // aeadOpen is XChaCha20-Poly1305 decryption; false when ct does not open.

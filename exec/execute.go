@@ -1,6 +1,10 @@
 package exec
 
 import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"io"
 	"sort"
 
 	"github.com/splitbft/splitbft/spec"
@@ -15,6 +19,28 @@ import (
 type clientKeys struct {
 	request, reply []byte
 	ok             bool
+	ciph           *clientCipher // set when ok
+}
+
+// clientCipher is what executing a client's requests reuses: the AEADs of its request
+// and reply keys, set up once, and scratch space for the AEAD data, the encoded result
+// and the reply. It is not protocol state (like the keys it caches).
+type clientCipher struct {
+	request, reply aead
+	ad             []byte
+	plain          bytes.Buffer
+	rep            spec.Reply
+}
+
+// appendAD appends label || 0x00 || cd || u64(x) for each x: the AEAD data of §12.2
+// and §12.3 (requestAD, replyAD) written into dst without allocating.
+func appendAD(dst []byte, label string, cd spec.Digest, xs ...uint64) []byte {
+	dst = append(append(dst, label...), 0)
+	dst = append(dst, cd[:]...)
+	for _, x := range xs {
+		dst = binary.BigEndian.AppendUint64(dst, x)
+	}
+	return dst
 }
 
 // tryExecute executes committed batches in sequence order while the next one is known
@@ -94,17 +120,28 @@ func (e *Exec) executeRequest(r *spec.Request) {
 		return
 	}
 	results := make([]spec.Result, len(ops))
+	cc := keys.ciph
 	for j := range ops {
-		ts := t + uint64(j)
-		plain, opened := aeadOpen(keys.request, ops[j].Nonce, ops[j].Ciphertext, requestAD(e.cd, c, ts))
+		cc.ad = appendAD(cc.ad[:0], spec.LabelRequestAD, e.cd, c, t+uint64(j))
+		plain, opened := cc.request.open(&ops[j].Nonce, ops[j].Ciphertext, cc.ad)
 		if !opened {
 			results[j] = spec.Result{Status: spec.StatusUndecryptable}
 			continue
 		}
 		results[j] = e.executeOp(plain)
 	}
-	e.table[c] = &spec.ClientEntry{Client: c, Timestamp: t, Results: results}
+	e.setEntry(c, t, results)
 	e.sendReplies(c, t, results, keys)
+}
+
+// setEntry records the results of client c's request t in the client table, reusing
+// the client's entry (entries are copied out by value, never shared).
+func (e *Exec) setEntry(c, t uint64, results []spec.Result) {
+	if ent := e.table[c]; ent != nil {
+		*ent = spec.ClientEntry{Client: c, Timestamp: t, Results: results}
+		return
+	}
+	e.table[c] = &spec.ClientEntry{Client: c, Timestamp: t, Results: results}
 }
 
 // sendReplies emits one reply per result, result j for timestamp t+j, each sealed under
@@ -113,13 +150,20 @@ func (e *Exec) sendReplies(c, t uint64, results []spec.Result, keys clientKeys) 
 	if e.rec != nil {
 		return // a replay answers nobody (§17.8)
 	}
+	cc := keys.ciph
+	rep := &cc.rep
 	for j := range results {
-		ts := t + uint64(j)
-		n := e.readNonce()
-		ct := aeadSeal(keys.reply, n, spec.Encode(&results[j]), replyAD(e.cd, c, ts, e.replica, e.view))
-		rep := spec.Reply{Client: c, Timestamp: ts, Replica: e.replica, View: e.view, Nonce: n, Ciphertext: ct}
-		e.emit(spec.KindReply, spec.Destination{}, spec.Encode(&rep))
+		*rep = spec.Reply{Client: c, Timestamp: t + uint64(j), Replica: e.replica, View: e.view}
+		if _, err := io.ReadFull(e.rand, rep.Nonce[:]); err != nil {
+			panic(fmt.Sprintf("exec: randomness source failed: %v", err))
+		}
+		cc.plain.Reset()
+		spec.EncodeTo(&cc.plain, &results[j])
+		cc.ad = appendAD(cc.ad[:0], spec.LabelReplyAD, e.cd, c, rep.Timestamp, e.replica, e.view)
+		rep.Ciphertext = cc.reply.seal(nil, &rep.Nonce, cc.plain.Bytes(), cc.ad)
+		e.emit(spec.KindReply, spec.Destination{}, spec.Encode(rep))
 	}
+	*rep = spec.Reply{}
 }
 
 // clientKeysFor returns the (cached) keys of registered client c; false if c is not
@@ -137,6 +181,9 @@ func (e *Exec) clientKeysFor(c uint64) (clientKeys, bool) {
 	k.request, okReq = requestKey(&e.group, e.cd, c, cc.BoxKey)
 	k.reply, okRep = replyKey(&e.boxPriv, e.cd, c, e.replica, cc.BoxKey)
 	k.ok = okReq && okRep
+	if k.ok {
+		k.ciph = &clientCipher{request: newAEAD(k.request), reply: newAEAD(k.reply)}
+	}
 	e.keys[c] = k
 	return k, k.ok
 }

@@ -87,16 +87,14 @@ func (w *Watched) noteErr(err error, call string) {
 	}
 }
 
-// noteCheckpoints remembers the CHECKPOINTs in an exec StepOutput.
+// noteCheckpoints remembers the CHECKPOINTs in an exec StepOutput. It reads only
+// their bodies, each decoded strictly, and skips the framing of the rest
+// (spec.OutputBodiesRaw): the broker decodes the whole output itself.
 func (w *Watched) noteCheckpoints(raw []byte) {
-	var out spec.StepOutput
-	if spec.Decode(raw, &out, spec.MaxMessageBytes) != nil {
-		return
-	}
-	for _, o := range out.Outputs {
+	_ = spec.OutputBodiesRaw(raw, spec.KindCheckpoint, func(body []byte) {
 		var cp spec.Checkpoint
-		if o.Kind != spec.KindCheckpoint || spec.Decode(o.Body, &cp, spec.MaxBodyBytes(o.Kind)) != nil {
-			continue
+		if spec.Decode(body, &cp, spec.MaxBodyBytes(spec.KindCheckpoint)) != nil {
+			return
 		}
 		w.mu.Lock()
 		w.cps = append(w.cps, Checkpoint{Seq: cp.Body.Seq, State: cp.Body.State})
@@ -104,7 +102,7 @@ func (w *Watched) noteCheckpoints(raw []byte) {
 			w.cps = w.cps[len(w.cps)-checkpointRing:]
 		}
 		w.mu.Unlock()
-	}
+	})
 }
 
 // Dead returns the host error that killed the enclave, or nil while it is alive.

@@ -76,6 +76,14 @@ func Encode(v any) []byte {
 	return b
 }
 
+// EncodeTo appends the canonical encoding of v (as Encode) to buf, so that a caller
+// can reuse one buffer. It panics if v cannot be encoded, a programming error.
+func EncodeTo(buf *bytes.Buffer, v any) {
+	if err := encMode.MarshalToBuffer(v, buf); err != nil {
+		panic(fmt.Sprintf("spec: encode %T: %v", v, err))
+	}
+}
+
 // Decode decodes data into v (a pointer to one of this package's types) under the
 // strict profile: at most maxBytes long, well formed, no trailing bytes, no tags, no
 // indefinite lengths, and byte-identical when re-encoded (the round-trip gate). On
@@ -87,6 +95,15 @@ func Decode(data []byte, v any, maxBytes int) error {
 	if len(data) == 0 || data[0]>>5 != 4 {
 		return fmt.Errorf("%w: top level is not a CBOR array", ErrMalformed)
 	}
+	if handled, err := decodeHand(data, v); handled {
+		return err
+	}
+	return decodeGeneric(data, v)
+}
+
+// decodeGeneric is Decode after the size and top-level checks, by the general
+// decoder and the round-trip gate.
+func decodeGeneric(data []byte, v any) error {
 	if err := decMode.Unmarshal(data, v); err != nil {
 		return fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
@@ -138,11 +155,28 @@ func DecodeKind(kind uint64, body []byte) (any, error) {
 // the domain string, one zero byte, the 32-byte config digest, then the body's
 // canonical encoding.
 func SignedBytes(domain string, config Digest, body []byte) []byte {
-	out := make([]byte, 0, len(domain)+1+32+len(body))
-	out = append(out, domain...)
-	out = append(out, 0)
-	out = append(out, config[:]...)
-	return append(out, body...)
+	return AppendSignedBytes(make([]byte, 0, len(domain)+1+32+len(body)), domain, config, body)
+}
+
+// AppendSignedBytes appends SignedBytes(domain, config, body) to dst, so that a
+// verifier can assemble them in a buffer it reuses.
+func AppendSignedBytes(dst []byte, domain string, config Digest, body []byte) []byte {
+	dst = append(dst, domain...)
+	dst = append(dst, 0)
+	dst = append(dst, config[:]...)
+	return append(dst, body...)
+}
+
+// EncodeSignedBytes writes SignedBytes(domain, config, Encode(body)) into buf (after
+// what it holds) and returns the offset in buf.Bytes() at which Encode(body) starts, so
+// that a signer encodes the body once, into a buffer it reuses.
+func EncodeSignedBytes(buf *bytes.Buffer, domain string, config Digest, body any) int {
+	buf.WriteString(domain)
+	buf.WriteByte(0)
+	buf.Write(config[:])
+	at := buf.Len()
+	EncodeTo(buf, body)
+	return at
 }
 
 // Hash returns SHA-256(domain || 0x00 || data).

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 )
 
 // This file is the frame codec of the process boundary (SPEC.md §7.5): each frame is
@@ -42,41 +43,76 @@ func ReadFrame(r io.Reader) (*Frame, error) {
 	if uint64(n) > MaxFrameBytes {
 		return nil, fmt.Errorf("%w: length %d", ErrFrameTooLarge, n)
 	}
-	// Grow with the bytes actually received, so a lying length costs no memory.
-	body, err := io.ReadAll(io.LimitReader(r, int64(n)))
+	body, err := readFrameBody(r, int(n))
 	if err != nil {
 		return nil, err
-	}
-	if len(body) < int(n) {
-		return nil, io.ErrUnexpectedEOF
 	}
 	return decodeFrame(body)
 }
 
+// frameEager is how much of a frame body readFrameBody allocates before any of it
+// arrives.
+const frameEager = 64 << 10
+
+// readFrameBody reads exactly n bytes. It allocates up to frameEager at once, then at
+// most doubles as the bytes arrive, so a lying length costs memory only in proportion
+// to what was sent, and a frame of up to frameEager bytes takes one allocation and, on
+// a buffered reader, one read.
+func readFrameBody(r io.Reader, n int) ([]byte, error) {
+	buf := make([]byte, 0, min(n, frameEager))
+	for len(buf) < n {
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, min(n, 2*cap(buf))-len(buf))
+		}
+		got, err := io.ReadFull(r, buf[len(buf):min(n, cap(buf))])
+		buf = buf[:len(buf)+got]
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF // the length prefix was read: the frame is truncated
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return buf, nil
+}
+
 // decodeFrame decodes enc(Frame{Op, Body}) under the strict rules of §2.3 without a
-// general decoder: the input must be exactly an array head of 2, an unsigned integer
-// and a byte string, each head in its shortest form, the string ending the input.
-// That is every input Decode accepts as a Frame, and only those (FuzzDecodeFrame checks
-// it against Decode). Body is a sub-slice of data, not a copy.
+// general decoder (KindBodyRaw). That is every input Decode accepts as a Frame, and only
+// those (FuzzDecodeFrame checks it against Decode). Body is a sub-slice of data, not a
+// copy.
 func decodeFrame(data []byte) (*Frame, error) {
-	if len(data) > MaxFrameBytes {
-		return nil, fmt.Errorf("%w: %d bytes exceeds cap %d", ErrMalformed, len(data), MaxFrameBytes)
-	}
-	if len(data) == 0 || data[0] != 0x82 {
-		return nil, fmt.Errorf("%w: a frame is not an array of 2", ErrMalformed)
-	}
-	op, pos, err := canonicalHead(data, 1, 0)
+	op, body, err := KindBodyRaw(data, MaxFrameBytes)
 	if err != nil {
 		return nil, err
+	}
+	return &Frame{Op: op, Body: body}, nil
+}
+
+// KindBodyRaw decodes the canonical encoding of a two-field struct [Kind uint, Body
+// bstr] (an Input, a Frame, the broker's PeerMsg) under the strict rules of §2.3: at
+// most maxBytes long, an array head of 2, an unsigned integer and a byte string, each
+// head in its shortest form, the string ending the input. It accepts exactly what
+// Decode accepts for such a struct. body is a sub-slice of data, not a copy: the
+// caller must not modify data while body is in use.
+func KindBodyRaw(data []byte, maxBytes int) (kind uint64, body []byte, err error) {
+	if len(data) > maxBytes {
+		return 0, nil, fmt.Errorf("%w: %d bytes exceeds cap %d", ErrMalformed, len(data), maxBytes)
+	}
+	if len(data) == 0 || data[0] != 0x82 {
+		return 0, nil, fmt.Errorf("%w: not an array of 2", ErrMalformed)
+	}
+	kind, pos, err := canonicalHead(data, 1, 0)
+	if err != nil {
+		return 0, nil, err
 	}
 	n, pos, err := canonicalHead(data, pos, 2)
 	if err != nil {
-		return nil, err
+		return 0, nil, err
 	}
 	if n != uint64(len(data)-pos) {
-		return nil, fmt.Errorf("%w: frame body of %d bytes in %d", ErrMalformed, n, len(data)-pos)
+		return 0, nil, fmt.Errorf("%w: body of %d bytes in %d", ErrMalformed, n, len(data)-pos)
 	}
-	return &Frame{Op: op, Body: data[pos:]}, nil
+	return kind, data[pos:], nil
 }
 
 // canonicalHead decodes the head at pos, which must be of the given major type and in
@@ -89,10 +125,25 @@ func canonicalHead(b []byte, pos int, major byte) (uint64, int, error) {
 	if err != nil {
 		return 0, 0, err
 	}
-	if next-pos != len(AppendHead(nil, major, n)) {
+	if next-pos != headSize(n) {
 		return 0, 0, fmt.Errorf("%w: not the canonical encoding", ErrMalformed)
 	}
 	return n, next, nil
+}
+
+// headSize is the length of the shortest head with argument n: len(AppendHead(nil, m, n)).
+func headSize(n uint64) int {
+	switch {
+	case n < 24:
+		return 1
+	case n <= 0xff:
+		return 2
+	case n <= 0xffff:
+		return 3
+	case n <= 0xffffffff:
+		return 5
+	}
+	return 9
 }
 
 // Serve runs compartment c behind frames (§7.5): it reads frames from r until a clean

@@ -18,29 +18,91 @@ import (
 // no trailing bytes, nesting within MaxNesting), so it is meant for bytes that passed
 // Decode, or that this process encoded; it never panics on any input.
 func ArrayElems(raw []byte) ([][]byte, error) {
-	if len(raw) == 0 || raw[0]>>5 != 4 {
-		return nil, fmt.Errorf("%w: not a CBOR array", ErrMalformed)
-	}
-	n, pos, err := head(raw, 0)
+	var out [][]byte
+	err := eachElem(raw, func(n, _ int, elem []byte) error {
+		if out == nil {
+			out = make([][]byte, 0, n)
+		}
+		out = append(out, elem)
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	if n > uint64(len(raw)-pos) {
-		return nil, fmt.Errorf("%w: array of %d elements in %d bytes", ErrMalformed, n, len(raw))
+	if out == nil {
+		out = [][]byte{}
 	}
-	out := make([][]byte, 0, n)
-	for range n {
+	return out, nil
+}
+
+// eachElem calls f with the element count, the index and the encoding of each element
+// of the one CBOR array that raw holds (sub-slices of raw, in order), with the checks
+// of ArrayElems, and stops at f's first error. It allocates nothing.
+func eachElem(raw []byte, f func(n, i int, elem []byte) error) error {
+	if len(raw) == 0 || raw[0]>>5 != 4 {
+		return fmt.Errorf("%w: not a CBOR array", ErrMalformed)
+	}
+	n, pos, err := head(raw, 0)
+	if err != nil {
+		return err
+	}
+	if n > uint64(len(raw)-pos) {
+		return fmt.Errorf("%w: array of %d elements in %d bytes", ErrMalformed, n, len(raw))
+	}
+	for i := range int(n) {
 		end, err := itemEnd(raw, pos, 1)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		out = append(out, raw[pos:end])
+		if err := f(int(n), i, raw[pos:end]); err != nil {
+			return err
+		}
 		pos = end
 	}
 	if pos != len(raw) {
-		return nil, fmt.Errorf("%w: %d trailing bytes", ErrMalformed, len(raw)-pos)
+		return fmt.Errorf("%w: %d trailing bytes", ErrMalformed, len(raw)-pos)
 	}
-	return out, nil
+	return nil
+}
+
+// OutputBodiesRaw calls f with the body of every output of the given kind in raw, the
+// encoding of a StepOutput, in order, without decoding the other outputs. It checks
+// only the framing of what it reads (as ArrayElems) and never panics on any input; a
+// caller that acts on a body decodes it with Decode first.
+func OutputBodiesRaw(raw []byte, kind uint64, f func(body []byte)) error {
+	return eachElem(raw, func(n, _ int, outputs []byte) error {
+		if n != 1 {
+			return fmt.Errorf("%w: a step output has 1 field, not %d", ErrMalformed, n)
+		}
+		return eachElem(outputs, func(_, _ int, o []byte) error {
+			k, body, err := kindBodyRaw(o)
+			if err == nil && k == kind {
+				f(body)
+			}
+			return err
+		})
+	})
+}
+
+// kindBodyRaw returns the kind (first field, an unsigned integer) and the contents of
+// the body (last field, a byte string) of an encoded Output.
+func kindBodyRaw(o []byte) (kind uint64, body []byte, err error) {
+	err = eachElem(o, func(n, i int, fld []byte) error {
+		switch {
+		case n != 3:
+			return fmt.Errorf("%w: an output has 3 fields, not %d", ErrMalformed, n)
+		case i == 0 && fld[0]>>5 == 0:
+			kind, _, err = head(fld, 0)
+		case i == 2 && fld[0]>>5 == 2:
+			var pos int
+			_, pos, err = head(fld, 0)
+			body = fld[pos:]
+		case i != 1:
+			return fmt.Errorf("%w: output field %d has major type %d", ErrMalformed, i, fld[0]>>5)
+		}
+		return err
+	})
+	return kind, body, err
 }
 
 // itemEnd returns the offset just past the data item starting at pos.
@@ -181,6 +243,16 @@ func SignedBodyRaw(raw []byte) ([]byte, error) {
 		return nil, fmt.Errorf("%w: a signed message has 2 fields, not %d", ErrMalformed, len(f))
 	}
 	return f[0], nil
+}
+
+// EncodeSignedRaw returns enc([Body, Sig]) of a signed message (a Request, a
+// PrePrepare, ...) from the exact canonical encoding of its body; it equals Encode of
+// the message.
+func EncodeSignedRaw(body []byte, sig *Signature) []byte {
+	out := AppendHead(make([]byte, 0, len(body)+3+len(sig)), 4, 2)
+	out = append(out, body...)
+	out = AppendHead(out, 2, uint64(len(sig)))
+	return append(out, sig[:]...)
 }
 
 // AppendKindBody appends enc of a two-field struct [Kind uint, Body bstr] (an Input,

@@ -3,7 +3,9 @@ package localnet_test
 import (
 	"bytes"
 	"context"
+	"flag"
 	"fmt"
+	"os"
 	"runtime"
 	"runtime/pprof"
 	"sync"
@@ -17,6 +19,11 @@ import (
 	"github.com/splitbft/splitbft/internal/edcrypto"
 	"github.com/splitbft/splitbft/internal/stdcrypto"
 )
+
+// spread makes the benchmark's clients start at replica i mod n instead of at the
+// primary: then three requests in four reach a backup, whose broker verifies the
+// client's signature before forwarding (SPEC §13.3 obligation 5).
+var spread = flag.Bool("cluster.spread", false, "BenchmarkCluster: clients start at replica i mod n, not at the primary")
 
 // mixed is the diversity matrix of the benchmark: (prep, conf) = (a,a), (a,b), (b,a), (b,b).
 func mixed() []localnet.Builds {
@@ -35,7 +42,9 @@ func mixed() []localnet.Builds {
 // signature verification alone sets (every request is verified by the n preps, spread
 // over the machine's cores), and the share of CPU time spent inside each compartment
 // (from a CPU profile labelled per Step call) and in the host (brokers, network,
-// clients, runtime).
+// clients, runtime). Clients send to the primary, as tcpnet's ClientConn does (see
+// -cluster.spread). With CLUSTER_CPUPROFILE=path set, the profile of each request
+// shape is written to path.ops1 and path.ops16.
 func BenchmarkCluster(b *testing.B) {
 	verifyNs := measureVerify()
 	for _, ops := range []int{1, 16} {
@@ -45,7 +54,7 @@ func BenchmarkCluster(b *testing.B) {
 
 func benchCluster(b *testing.B, ops int, verifyNs float64) {
 	const clients = 64
-	cl, err := localnet.Start(localnet.Options{Replicas: mixed(), Clients: clients,
+	cl, err := localnet.Start(localnet.Options{Replicas: mixed(), Clients: clients, ClientsToPrimary: !*spread,
 		Setup:  broker.Setup{Name: "bench", MaxBatchRequests: 200, MaxRequestOps: 16},
 		Client: client.Options{Timeout: time.Minute}})
 	if err != nil {
@@ -63,6 +72,11 @@ func benchCluster(b *testing.B, ops int, verifyNs float64) {
 	elapsed := time.Since(start)
 	pprof.StopCPUProfile()
 	b.StopTimer()
+	if path := os.Getenv("CLUSTER_CPUPROFILE"); path != "" { // for go tool pprof; -cpuprofile would clash
+		if err := os.WriteFile(fmt.Sprintf("%s.ops%d", path, ops), prof.Bytes(), 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
 	shares, err := labelShares(&prof)
 	if err != nil {
 		b.Fatal(err)
@@ -87,10 +101,14 @@ func runRequests(b *testing.B, cl *localnet.Cluster, requests, ops int) {
 		go func() {
 			defer wg.Done()
 			c := cl.Client(i)
+			keys := make([][]byte, ops) // the workload's own formatting, kept out of the per-op figures
+			for k := range keys {
+				keys[k] = fmt.Appendf(nil, "c%d/k%d", i, k)
+			}
 			for j := range per {
 				req := make([][]byte, ops)
 				for k := range req {
-					req[k] = client.PutOp([]byte(fmt.Sprintf("c%d/k%d", i, k)), []byte(fmt.Sprintf("v%09d", j)))
+					req[k] = client.PutOp(keys[k], fmt.Appendf(nil, "v%09d", j))
 				}
 				if _, err := c.Do(context.Background(), req); err != nil {
 					b.Error(err)

@@ -41,6 +41,11 @@ type Options struct {
 	TickEvery time.Duration  // wall time of one broker tick; default 2ms
 	InboxSize int            // events queued per replica before the network drops; default 65536
 	Rand      io.Reader      // key and nonce randomness; default crypto/rand
+	// ClientsToPrimary makes every client send to replica 0 (the primary of view 0)
+	// first and move to the next replica when it retransmits, as tcpnet's ClientConn
+	// does; by default client i starts at replica i mod n, so most requests reach a
+	// backup, which verifies and forwards them.
+	ClientsToPrimary bool
 }
 
 // Cluster is a running in-process cluster.
@@ -146,7 +151,10 @@ func (c *Cluster) makeClients(opt Options) error {
 
 func (c *Cluster) startClients(opt Options) error {
 	for i, id := range c.ids {
-		t := &transport{c: c, home: uint64(i) % uint64(len(c.nodes)), replies: c.replies[id.ID]}
+		t := &transport{c: c, move: opt.ClientsToPrimary, replies: c.replies[id.ID]}
+		if !opt.ClientsToPrimary {
+			t.home.Store(uint64(i) % uint64(len(c.nodes)))
+		}
 		cl, err := client.New(c.Config, id, opt.Rand, t, opt.Client)
 		if err != nil {
 			return err
@@ -258,16 +266,12 @@ func (t *timed) Step(in []byte) ([]byte, error) {
 }
 
 func (t *timed) note(raw []byte) {
-	var out spec.StepOutput
-	if spec.Decode(raw, &out, spec.MaxMessageBytes) != nil {
-		return
-	}
-	for _, o := range out.Outputs {
+	_ = spec.OutputBodiesRaw(raw, spec.KindCheckpoint, func(body []byte) {
 		var cp spec.Checkpoint
-		if o.Kind == spec.KindCheckpoint && spec.Decode(o.Body, &cp, spec.MaxBodyBytes(o.Kind)) == nil {
+		if spec.Decode(body, &cp, spec.MaxBodyBytes(spec.KindCheckpoint)) == nil {
 			t.seen.mu.Lock()
 			t.seen.seq, t.seen.d = cp.Body.Seq, cp.Body.State
 			t.seen.mu.Unlock()
 		}
-	}
+	})
 }

@@ -2,6 +2,7 @@ package localnet
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/splitbft/splitbft/broker"
@@ -113,18 +114,21 @@ func (n netOf) Reply(client uint64, reply []byte) { n.c.reply(client, reply) }
 
 // transport is a client's connection: requests go to its home replica's broker (which
 // forwards them to the primary), or to the next live replica once its home was killed;
-// retransmissions go to every replica.
+// retransmissions go to every replica. With move set (Options.ClientsToPrimary), a
+// retransmission also moves home to the next replica, as tcpnet's ClientConn does.
 type transport struct {
 	c       *Cluster
-	home    uint64
+	home    atomic.Uint64
+	move    bool
 	replies chan []byte
 }
 
 func (t *transport) Send(req []byte) error {
 	n := uint64(len(t.c.nodes))
-	to := t.home
+	home := t.home.Load()
+	to := home
 	for i := range n {
-		if to = (t.home + i) % n; !t.c.nodes[to].killed() {
+		if to = (home + i) % n; !t.c.nodes[to].killed() {
 			break
 		}
 	}
@@ -135,6 +139,10 @@ func (t *transport) Send(req []byte) error {
 func (t *transport) Broadcast(req []byte) error {
 	for _, nd := range t.c.nodes {
 		nd.post(func(r *broker.Replica) { r.HandleClient(req) })
+	}
+	if t.move {
+		old := t.home.Load()
+		t.home.CompareAndSwap(old, (old+1)%uint64(len(t.c.nodes)))
 	}
 	return nil
 }

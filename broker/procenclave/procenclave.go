@@ -7,6 +7,7 @@
 package procenclave
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -66,7 +67,8 @@ func StartCmd(cmd *exec.Cmd) (*Process, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("procenclave: start %s: %w", cmd.Path, err)
 	}
-	return &Process{cmd: cmd, stdin: stdin, out: stdout}, nil
+	// Buffered, an answer's length prefix and body usually arrive in one read.
+	return &Process{cmd: cmd, stdin: stdin, out: bufio.NewReaderSize(stdout, 64<<10)}, nil
 }
 
 // Init sends an init frame and returns the enrollment. An error answer (bad-init) is

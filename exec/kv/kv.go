@@ -25,6 +25,9 @@ type Store struct {
 	// digestOK.
 	digest   spec.Digest
 	digestOK bool
+	// op is scratch space for decoding an operation (it escapes to the decoder, so a
+	// local would be a heap allocation per operation). Zero between calls.
+	op spec.KVOp
 }
 
 // New returns an empty store.
@@ -37,23 +40,24 @@ func (s *Store) Len() int { return len(s.m) }
 // result (SPEC.md §12.6, §12.7). It is deterministic and never panics: bytes that are not a
 // valid operation give Result{StatusBadOp} and change nothing.
 func (s *Store) Execute(op []byte) spec.Result {
-	var o spec.KVOp
-	if err := spec.Decode(op, &o, maxOpBytes); err != nil {
+	o := &s.op
+	defer func() { *o = spec.KVOp{} }()
+	if err := spec.Decode(op, o, maxOpBytes); err != nil {
 		return s.execute2(op) // not a kv-v1 operation: maybe kv-v2 (SPEC.md §12.7)
 	}
-	if !validOp(&o) {
+	if !validOp(o) {
 		return spec.Result{Status: spec.StatusBadOp}
 	}
 	switch o.Op {
 	case spec.KVPut:
-		s.set(o.Key, o.Value)
+		s.setOwned(o.Key, o.Value)
 		return spec.Result{Status: spec.StatusOK}
 	case spec.KVGet:
 		return s.get(o.Key)
 	case spec.KVDelete:
 		return s.remove(o.Key)
 	default: // spec.KVCAS: validOp admits no other op
-		return s.cas(&o)
+		return s.cas(o)
 	}
 }
 
@@ -82,7 +86,16 @@ func validOp(o *spec.KVOp) bool {
 func (s *Store) set(key, value []byte) {
 	v := make([]byte, len(value))
 	copy(v, value)
-	s.m[string(key)] = v
+	s.setOwned(key, v)
+}
+
+// setOwned stores value itself, which nobody may modify afterwards: a copy, or a
+// slice the strict decoder returned (it copies byte strings out of its input).
+func (s *Store) setOwned(key, value []byte) {
+	if value == nil {
+		value = []byte{} // a stored value is never nil, as set's copy
+	}
+	s.m[string(key)] = value
 	s.digestOK = false
 }
 
@@ -116,6 +129,6 @@ func (s *Store) cas(o *spec.KVOp) spec.Result {
 	if !match {
 		return spec.Result{Status: spec.StatusCASMismatch, Value: cur}
 	}
-	s.set(o.Key, o.Value)
+	s.setOwned(o.Key, o.Value)
 	return spec.Result{Status: spec.StatusOK}
 }

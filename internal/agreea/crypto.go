@@ -2,6 +2,7 @@ package agreea
 
 import (
 	"io"
+	"sync"
 
 	"github.com/splitbft/splitbft/internal/stdcrypto"
 	"github.com/splitbft/splitbft/spec"
@@ -40,8 +41,21 @@ func (k SigningKey) Sign(domain string, cd spec.Digest, body []byte) spec.Signat
 // by the verification rule of SPEC.md §3.3. Lengths are fixed by the types, so the
 // underlying verifier cannot panic.
 func VerifySig(key spec.PublicKey, domain string, cd spec.Digest, body []byte, sig spec.Signature) bool {
-	return stdcrypto.Verify(key[:], spec.SignedBytes(domain, cd, body), sig[:])
+	bp := signedBufs.Get().(*[]byte)
+	msg := spec.AppendSignedBytes((*bp)[:0], domain, cd, body)
+	ok := stdcrypto.Verify(key[:], msg, sig[:])
+	if cap(msg) <= maxPooledSigned {
+		*bp = msg
+		signedBufs.Put(bp)
+	}
+	return ok
 }
+
+// signedBufs holds the buffers VerifySig assembles signed bytes in (verifications run
+// on several goroutines, VerifyEach); buffers over maxPooledSigned are not kept.
+var signedBufs = sync.Pool{New: func() any { return new([]byte) }}
+
+const maxPooledSigned = 64 << 10
 
 // AdmitKey is the key admission rule of SPEC.md §3.3, for Config.Validate.
 func AdmitKey(k spec.PublicKey) bool { return stdcrypto.AdmitKey(k) }

@@ -1,6 +1,9 @@
 package agreeb
 
 import (
+	"bytes"
+	"sync"
+
 	"github.com/splitbft/splitbft/internal/edcrypto"
 	"github.com/splitbft/splitbft/spec"
 )
@@ -31,8 +34,19 @@ func (s *Signer) Sign(domain string, cd spec.Digest, body any) spec.Signature {
 // enc(body)), by the rule of SPEC.md §3.3. body must re-encode to the bytes that were
 // received, which the strict decoder guarantees (§2.3 rule 6).
 func VerifySig(key spec.PublicKey, domain string, cd spec.Digest, body any, sig spec.Signature) bool {
-	return edcrypto.Verify(key[:], spec.SignedBytes(domain, cd, spec.Encode(body)), sig[:])
+	buf := verifyBufs.Get().(*bytes.Buffer)
+	buf.Reset()
+	spec.EncodeSignedBytes(buf, domain, cd, body)
+	ok := edcrypto.Verify(key[:], buf.Bytes(), sig[:])
+	if buf.Cap() <= 64<<10 {
+		verifyBufs.Put(buf)
+	}
+	return ok
 }
+
+// verifyBufs are the buffers VerifySig encodes the signed bytes into, so that a
+// verification allocates nothing; large ones are dropped.
+var verifyBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // AdmitKey is the key admission rule of SPEC.md §3.3, for Config.Validate.
 func AdmitKey(k spec.PublicKey) bool { return edcrypto.Admissible(k) }

@@ -1,6 +1,7 @@
 package enclavemain
 
 import (
+	"bufio"
 	cryptorand "crypto/rand"
 	"flag"
 	"fmt"
@@ -54,7 +55,8 @@ func runAttested(name string, args []string, stdin io.Reader, stdout, stderr io.
 			"for conformance testing only, never for a real cluster\n", name, seed)
 		rand = spec.TestStream("enclave", seed)
 	}
-	if err := spec.Serve(stdin, stdout, withEvidence(name, newCompartment(rand), self(), stderr)); err != nil {
+	// Buffered, a frame's length prefix and body usually arrive in one read.
+	if err := spec.Serve(bufio.NewReaderSize(stdin, 64<<10), stdout, withEvidence(name, newCompartment(rand), self(), stderr)); err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", name, err)
 		return 1
 	}

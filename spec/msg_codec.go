@@ -1,0 +1,211 @@
+package spec
+
+import "fmt"
+
+// Decoding of the most frequent protocol messages without the general decoder, in the
+// manner of step_codec.go: REQUEST, the batches and proposals that carry requests,
+// PRE-PREPARE, PREPARE, COMMIT, REPLY and the Result sealed in it. Each accepts exactly
+// the canonical encodings of its type's values (every head the shortest, a fixed-size
+// byte array exactly its size, exact field counts), which is what Decode's general path
+// with its round-trip gate accepts; TestHandDecodersMatchGeneral and FuzzHandDecoders
+// compare them.
+
+// fixed reads a byte string of exactly len(dst) bytes into dst (a Digest, Nonce or
+// Signature: the general decoder pads or truncates other lengths, and the round-trip
+// gate then rejects them).
+func (c *cursor) fixed(dst []byte) error {
+	n, next, err := canonicalHead(c.b, c.pos, 2)
+	if err != nil {
+		return err
+	}
+	if n != uint64(len(dst)) || n > uint64(len(c.b)-next) {
+		return fmt.Errorf("%w: byte string of %d bytes at offset %d, want %d", ErrMalformed, n, c.pos, len(dst))
+	}
+	c.pos = next + copy(dst, c.b[next:next+int(n)])
+	return nil
+}
+
+// uints reads unsigned integers into the given fields, in order.
+func (c *cursor) uints(dst ...*uint64) error {
+	for _, p := range dst {
+		v, err := c.uint()
+		if err != nil {
+			return err
+		}
+		*p = v
+	}
+	return nil
+}
+
+// slot reads a Slot.
+func (c *cursor) slot(s *Slot) error {
+	if err := c.fields(4); err != nil {
+		return err
+	}
+	if err := c.uints(&s.View, &s.Seq); err != nil {
+		return err
+	}
+	if err := c.fixed(s.Digest[:]); err != nil {
+		return err
+	}
+	return c.uints(&s.Replica)
+}
+
+// signedSlot reads a [Slot, Signature] message: a PrePrepare, Prepare or Commit.
+func (c *cursor) signedSlot(s *Slot, sig *Signature) error {
+	if err := c.fields(2); err != nil {
+		return err
+	}
+	if err := c.slot(s); err != nil {
+		return err
+	}
+	return c.fixed(sig[:])
+}
+
+// request reads a Request.
+func (c *cursor) request(q *Request) error {
+	if err := c.fields(2); err != nil {
+		return err
+	}
+	if err := c.fields(3); err != nil {
+		return err
+	}
+	if err := c.uints(&q.Body.Client, &q.Body.Timestamp); err != nil {
+		return err
+	}
+	n, err := c.array()
+	if err != nil {
+		return err
+	}
+	q.Body.Ops = make([]SealedOp, n)
+	for i := range q.Body.Ops {
+		op := &q.Body.Ops[i]
+		if err := c.fields(2); err != nil {
+			return err
+		}
+		if err := c.fixed(op.Nonce[:]); err != nil {
+			return err
+		}
+		if op.Ciphertext, err = c.bytes(); err != nil {
+			return err
+		}
+	}
+	return c.fixed(q.Sig[:])
+}
+
+// batch reads a Batch.
+func (c *cursor) batch(b *Batch) error {
+	if err := c.fields(1); err != nil {
+		return err
+	}
+	n, err := c.array()
+	if err != nil {
+		return err
+	}
+	b.Requests = make([]Request, n)
+	for i := range b.Requests {
+		if err := c.request(&b.Requests[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// proposal reads a Proposal.
+func (c *cursor) proposal(p *Proposal) error {
+	if err := c.fields(2); err != nil {
+		return err
+	}
+	if err := c.signedSlot(&p.Header.Body, &p.Header.Sig); err != nil {
+		return err
+	}
+	return c.batch(&p.Batch)
+}
+
+// reply reads a Reply.
+func (c *cursor) reply(r *Reply) error {
+	if err := c.fields(6); err != nil {
+		return err
+	}
+	if err := c.uints(&r.Client, &r.Timestamp, &r.Replica, &r.View); err != nil {
+		return err
+	}
+	if err := c.fixed(r.Nonce[:]); err != nil {
+		return err
+	}
+	var err error
+	r.Ciphertext, err = c.bytes()
+	return err
+}
+
+// result reads a Result.
+func (c *cursor) result(r *Result) error {
+	if err := c.fields(2); err != nil {
+		return err
+	}
+	if err := c.uints(&r.Status); err != nil {
+		return err
+	}
+	var err error
+	r.Value, err = c.bytes()
+	return err
+}
+
+// decodeHand decodes data into v if v is a non-nil pointer to a type with a hand
+// decoder; handled is false otherwise (a nil pointer is left to the general decoder,
+// which rejects it). Its checks are Decode's, after the size and top-level checks.
+func decodeHand(data []byte, v any) (handled bool, err error) {
+	c := cursor{b: data}
+	switch v := v.(type) {
+	case *StepInput:
+		if v != nil {
+			return true, decodeStepInput(data, v)
+		}
+	case *StepOutput:
+		if v != nil {
+			return true, decodeStepOutput(data, v)
+		}
+	case *Request:
+		if v != nil {
+			return true, c.whole(c.request(v))
+		}
+	case *Batch:
+		if v != nil {
+			return true, c.whole(c.batch(v))
+		}
+	case *Proposal:
+		if v != nil {
+			return true, c.whole(c.proposal(v))
+		}
+	case *PrePrepare:
+		if v != nil {
+			return true, c.whole(c.signedSlot(&v.Body, &v.Sig))
+		}
+	case *Prepare:
+		if v != nil {
+			return true, c.whole(c.signedSlot(&v.Body, &v.Sig))
+		}
+	case *Commit:
+		if v != nil {
+			return true, c.whole(c.signedSlot(&v.Body, &v.Sig))
+		}
+	case *Reply:
+		if v != nil {
+			return true, c.whole(c.reply(v))
+		}
+	case *Result:
+		if v != nil {
+			return true, c.whole(c.result(v))
+		}
+	}
+	return false, nil
+}
+
+// whole returns err, or, if the item was read without error, end's check that
+// nothing follows it.
+func (c *cursor) whole(err error) error {
+	if err != nil {
+		return err
+	}
+	return c.end()
+}
