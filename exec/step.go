@@ -6,7 +6,7 @@ import "github.com/splitbft/splitbft/spec"
 // preamble of §8.1 and its kind's rules, then exactly one status output. It never
 // panics on any input bytes.
 func (e *Exec) Step(in []byte) []byte {
-	e.out = nil
+	e.out = e.out[:0]
 	var si spec.StepInput
 	if err := spec.Decode(in, &si, spec.MaxMessageBytes); err != nil || len(si.Inputs) > spec.MaxStepInputs {
 		e.reject(0, 0, spec.CodeMalformed)
@@ -17,9 +17,16 @@ func (e *Exec) Step(in []byte) []byte {
 	}
 	e.emit(spec.KindStatus, spec.Destination{}, spec.Encode(e.status()))
 	out := spec.Encode(&spec.StepOutput{Outputs: e.out})
-	e.out = nil
+	clear(e.out) // the encoding holds copies; drop the bodies, keep the slice for the next Step
+	e.out = e.out[:0]
+	if cap(e.out) > maxKeptOutputs {
+		e.out = nil // one large Step does not pin its output slice for good
+	}
 	return out
 }
+
+// maxKeptOutputs bounds the output slice kept from one Step to the next.
+const maxKeptOutputs = 1024
 
 // reject appends the rejection of input index (§1: "reject with X").
 func (e *Exec) reject(index, kind, code uint64) {
