@@ -171,10 +171,11 @@ func (s *sim) adopt(nd *node, e uint64) {
 	nd.epoch = e
 	if sh := nd.shadow; sh != nil {
 		start := s.epochs[e].cfg.StartSeq
-		sh.commits = map[uint64]map[uint64]spec.Slot{}
+		sh.newEpoch()
 		for q := range sh.committed {
 			if q > start {
 				delete(sh.committed, q)
+				delete(sh.certs, q)
 			}
 		}
 	}

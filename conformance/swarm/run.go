@@ -72,6 +72,8 @@ type Stats struct {
 	MutantActs    int    // times a mutant did what a correct build would not
 	Splits        int    // split-brain attacks on an equivocated slot
 	HistoryOps    int    // completed requests checked for linearizability
+	WholeRestarts int    // whole-cluster restarts (every enclave stopped, SPEC §17.8)
+	Recoveries    int    // whole-cluster recoveries completed (a Recovery started the next epoch)
 }
 
 // Report is the outcome of one run.
@@ -174,6 +176,7 @@ func run(opt Options) (*sim, Report) {
 func newSim(opt Options) *sim {
 	s := &sim{opt: opt, rng: rand.New(rand.NewPCG(opt.Seed, 0x5177a12)),
 		world: newWorld(), adversary: newAdversary(), oracles: newOracles()}
+	s.member = memberKey(opt.Seed)
 	s.oracles.where = func() (int, string, []string) { return s.step, s.phase, s.events.lines() }
 	s.oracles.stats = &s.stats
 	s.oracles.seen = s
