@@ -25,6 +25,7 @@ type Options struct {
 	Mutant        Mutant     // a broken build on every replica of one role
 	SkipNVersion  bool       // do not record and replay traces on the other build
 	SkipLiveness  bool       // stop after the safety phase
+	WholeRestart  bool       // every run has a whole-cluster restart (drawn from the seed where Params has none)
 	ScenarioDir   string     // on failure, write a replayable scenario file here
 	Log           io.Writer  `json:"-"` // every event, as it happens (debugging)
 }
@@ -185,6 +186,9 @@ func newSim(opt Options) *sim {
 		s.p = *opt.Params
 	} else {
 		s.p = drawParams(opt.Seed, opt.Profile, opt.F)
+	}
+	if opt.WholeRestart && len(s.p.WholeRestarts) == 0 {
+		s.p.WholeRestarts = []int{150 + rand.New(rand.NewPCG(opt.Seed, 0x301e)).IntN(1000)}
 	}
 	if opt.Placement != nil {
 		s.place = *opt.Placement
