@@ -17,8 +17,9 @@ import (
 
 // epochInfo is one configuration of the chain and its digest.
 type epochInfo struct {
-	cfg *spec.Config
-	cd  spec.Digest
+	cfg      *spec.Config
+	cd       spec.Digest
+	recovery bool // started by a whole-cluster recovery (SPEC §17.8), not an epoch change
 }
 
 // verifySig is Ed25519 verification (SPEC §3.3) as a spec.SigVerifier.

@@ -39,7 +39,7 @@ func (s *sim) enterRecovered(rec []byte) {
 			}
 		}
 	}
-	s.epochs = append(s.epochs, epochInfo{cfg: next, cd: spec.ConfigDigest(next)})
+	s.epochs = append(s.epochs, epochInfo{cfg: next, cd: spec.ConfigDigest(next), recovery: true})
 	s.cfg, s.cd = next, s.epochs[s.latest()].cd
 	s.stats.Recoveries++
 	s.logf("  recovery: epoch %d starts at %d (config %x)", next.Epoch, head, s.cd[:6])
