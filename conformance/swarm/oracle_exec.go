@@ -102,6 +102,10 @@ func (o *oracles) observeExec(nd *node, res stepResult, before, after spec.Statu
 	if transfer && before.NeedState && after.Last > before.Last {
 		from = o.observeTransfer(nd, before, after)
 	}
+	if after.Last < from {
+		o.fail("monotonicity", "%s last went back from %d to %d", nd.id, from, after.Last)
+		return nil
+	}
 	seqs := make([]uint64, 0, after.Last-from)
 	for q := from + 1; q <= after.Last && o.failure == nil; q++ {
 		o.executedAt(nd, q)

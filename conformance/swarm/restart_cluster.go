@@ -228,7 +228,13 @@ func (s *sim) replayStep(nd *node, inputs []spec.Input) []spec.Output {
 			s.fail("recovery", "%s emitted a %s while replaying", nd.id, spec.KindName(o.Kind))
 		}
 	}
-	s.observeExec(nd, res, nd.status, st)
+	if st.Last < nd.status.Last { // it adopted C' without the head's snapshot: it dropped what it replayed (§17.8)
+		if ops := nd.app.take(); len(ops) > 0 {
+			s.fail("integrity", "%s executed %d operations while dropping its replay", nd.id, len(ops))
+		}
+	} else {
+		s.observeExec(nd, res, nd.status, st)
+	}
 	nd.status = st
 	s.logStep(nd, inputs, res.codes)
 	return res.outputs

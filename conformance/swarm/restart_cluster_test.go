@@ -19,6 +19,7 @@ func TestWholeClusterRestart(t *testing.T) {
 		{"two restarts, the second from a recovery epoch's start snapshot", 83, false, 2},
 		{"a late exec adopts C' from the recovery input", 22, true, 1},
 		{"an epoch change follows the recovery", 66, false, 1},
+		{"a late exec drops its partial replay and takes C' by transfer (once a panic)", 1009, true, 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s, rep := run(Options{Seed: tc.seed, WholeRestart: tc.force, SkipNVersion: tc.seed != 5, ScenarioDir: scenarioDir(t)})
