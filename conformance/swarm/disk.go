@@ -1,6 +1,7 @@
 package swarm
 
 import (
+	"cmp"
 	"crypto/ed25519"
 	"slices"
 
@@ -202,20 +203,10 @@ func (s *sim) offerOf(r uint64) (offer, bool) {
 func chooseOffer(offers []offer) offer {
 	return slices.MaxFunc(offers, func(a, b offer) int {
 		if a.head != b.head {
-			return cmpU(a.head, b.head)
+			return cmp.Compare(a.head, b.head)
 		}
-		return cmpU(a.base.Seq, b.base.Seq)
+		return cmp.Compare(a.base.Seq, b.base.Seq)
 	})
-}
-
-func cmpU(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // breakDisk is the adversary's faulty disk (at most f replicas, SPEC §17.8): a
