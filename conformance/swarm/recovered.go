@@ -120,8 +120,20 @@ func (o *oracles) checkDurable(head uint64) {
 // forgetAbove drops what the oracles saw above head: batches decided there, states
 // reached, where operations executed and their results (the recovery continues from
 // head; operations of the lost tail were never acknowledged and execute again when
-// their clients re-send them), and the checkpoints signed there.
+// their clients re-send them), and the checkpoints signed there. A config operation
+// (the admin client's) has no execution marker: the result of an outstanding request
+// not executed at or below head is dropped too.
 func (s *sim) forgetAbove(head uint64) {
+	for _, c := range s.allClients() {
+		if _, ts, ok := c.sess.Outstanding(); ok {
+			for j := range c.outOps {
+				k := opKey{c.id.ID, ts + uint64(j)}
+				if m, ok := s.markerSeq[k]; !ok || m.seq > head {
+					delete(s.results, k)
+				}
+			}
+		}
+	}
 	for q := range s.decided {
 		if q > head {
 			delete(s.decided, q)

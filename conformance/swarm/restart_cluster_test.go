@@ -60,4 +60,11 @@ func TestWholeRestartMutantCaught(t *testing.T) {
 			t.Logf("seed %d: %s", seed, rep.Failure.Error())
 		}
 	}
+	// Seed 1112 (forced restart): the head the mutant drops holds only the admin
+	// client's unacknowledged admission, which executes again in C' with another
+	// result. Nothing acknowledged is lost, so no oracle may fail (before the oracles
+	// forgot that result, agreement failed here).
+	if rep := Run(Options{Seed: 1112, WholeRestart: true, Mutant: MutantToolLowHead, SkipNVersion: true}); rep.Failure != nil || rep.Stats.MutantActs == 0 {
+		t.Errorf("seed 1112: mutant %s acted %d times; want one act and no failure, got %v", MutantToolLowHead, rep.Stats.MutantActs, rep.Failure)
+	}
 }
