@@ -191,11 +191,27 @@ func (s *sim) offerOf(r uint64) (offer, bool) {
 	}
 	o.head = o.base.Seq
 	for {
-		if _, ok := d.log[o.head+1]; !ok {
+		if rec, ok := d.log[o.head+1]; !ok || !rec.proves(o.head+1) {
 			return o, true
 		}
 		o.head++
 	}
+}
+
+// proves is the members' tool's check of a record for seq (SPEC §17.8: it verifies
+// what each offer claims): the batch is the one its first COMMIT certifies. (The
+// signatures are the exec's to check; a forged batch under a genuine certificate is
+// what the adversary's disk holds.)
+func (r logRecord) proves(seq uint64) bool {
+	var c spec.Commit
+	if len(r.cert) == 0 || spec.Decode(r.cert[0], &c, spec.MaxBodyBytes(spec.KindCommit)) != nil || c.Body.Seq != seq || c.Body.Digest != r.digest {
+		return false
+	}
+	if r.batch == nil {
+		return r.digest == spec.NullBatchDigest()
+	}
+	var b spec.Batch
+	return spec.Decode(r.batch, &b, spec.MaxBodyBytes(spec.KindBatch)) == nil && spec.BatchDigest(&b) == r.digest
 }
 
 // chooseOffer is the members' tool's choice (SPEC §17.8): the highest head, ties
@@ -212,7 +228,8 @@ func chooseOffer(offers []offer) offer {
 // breakDisk is the adversary's faulty disk (at most f replicas, SPEC §17.8): a
 // replica whose exec is not correct (its broker is the faulty one) or, if every exec
 // is correct, sometimes a random one, loses the tail of its log, its snapshot (an
-// older base), or everything but its sealed key.
+// older base), or everything but its sealed key, or holds a forged batch under a
+// genuine commit certificate.
 func (s *sim) breakDisk() {
 	victim := -1
 	for r := range s.nodes {
@@ -227,7 +244,9 @@ func (s *sim) breakDisk() {
 		return
 	}
 	d := s.diskOf(uint64(victim))
-	switch s.rng.IntN(3) {
+	switch s.rng.IntN(4) {
+	case 3:
+		s.forgeRecord(victim, d)
 	case 0:
 		cut := s.cfg.StartSeq
 		if o, ok := s.offerOf(uint64(victim)); ok && o.head > o.base.Seq {
@@ -245,5 +264,30 @@ func (s *sim) breakDisk() {
 	default:
 		d.log, d.snap = map[uint64]logRecord{}, nil
 		s.logf("  disk of replica %d: log and snapshot lost", victim)
+	}
+}
+
+// forgeRecord replaces the batch of one record of the latest epoch on disk d by
+// another batch seen in the run (its certificate stays genuine).
+func (s *sim) forgeRecord(victim int, d *disk) {
+	var seqs []uint64
+	for q, r := range d.log {
+		if q > s.cfg.StartSeq && r.batch != nil {
+			seqs = append(seqs, q)
+		}
+	}
+	if len(seqs) == 0 || len(s.batchList) < 2 {
+		return
+	}
+	slices.Sort(seqs)
+	q := seqs[s.rng.IntN(len(seqs))]
+	r := d.log[q]
+	for _, dg := range s.batchList {
+		if dg != r.digest {
+			r.batch = s.batches[dg].raw
+			d.log[q] = r
+			s.logf("  disk of replica %d: batch at %d forged", victim, q)
+			return
+		}
 	}
 }

@@ -2,6 +2,7 @@ package swarm
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/splitbft/splitbft/broker"
 	"github.com/splitbft/splitbft/exec"
@@ -175,8 +176,10 @@ func (s *sim) recover(plan spec.RecoveryPlan, best offer, head uint64, sealed sp
 		}
 		return
 	}
-	if late >= 0 {
-		s.replayStep(s.nodes[late][spec.RoleExec], []spec.Input{{Kind: spec.KindRecovery, Body: rec}})
+	for r := range s.nodes { // the late exec, and any other whose replay stalled, adopts from the recovery
+		if nd := s.nodes[r][spec.RoleExec]; !nd.status.Configured && s.failure == nil {
+			s.replayStep(nd, []spec.Input{{Kind: spec.KindRecovery, Body: rec}})
+		}
 	}
 	s.enterRecovered(rec)
 }
@@ -204,6 +207,9 @@ func (s *sim) replayExec(nd *node, plan spec.RecoveryPlan, sealed spec.SealedGro
 			ins = append(ins, spec.Input{Kind: spec.KindCommit, Body: c})
 		}
 		outs = append(outs, s.replayStep(nd, ins)...)
+		if slices.Contains(nd.status.NeedBatch, r.digest) && chosen.log[q].batch != nil { // its own was forged: fetch it
+			outs = append(outs, s.replayStep(nd, []spec.Input{{Kind: spec.KindBatch, Body: chosen.log[q].batch}})...)
+		}
 	}
 	return outs
 }

@@ -15,11 +15,12 @@ func TestWholeClusterRestart(t *testing.T) {
 		want  int
 	}{
 		{"a faulty disk loses log and snapshot, N-version replay", 5, false, 1},
-		{"base 6 by state chunks, head 10, one disk's log cut", 27, false, 1},
+		{"base 6 by state chunks, head 10, a forged batch below the base", 27, false, 1},
 		{"two restarts, the second from a recovery epoch's start snapshot", 83, false, 2},
-		{"a late exec adopts C' from the recovery input", 22, true, 1},
+		{"a late exec adopts C' from the recovery input, one disk's log cut", 22, true, 1},
 		{"an epoch change follows the recovery", 66, false, 1},
 		{"a late exec drops its partial replay and takes C' by transfer (once a panic)", 1009, true, 2},
+		{"a forged batch on one disk: its exec fetches the certified one", 39, true, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s, rep := run(Options{Seed: tc.seed, WholeRestart: tc.force, SkipNVersion: tc.seed != 5, ScenarioDir: scenarioDir(t)})
