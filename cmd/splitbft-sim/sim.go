@@ -8,6 +8,8 @@
 //	                                seed is a seed that catches it
 //	splitbft-sim -log FILE ...      write every event of every run to FILE (runs one
 //	                                seed at a time)
+//	splitbft-sim -whole-restart ... every run has a whole-cluster restart (SPEC.md
+//	                                §17.8; without it, one mixed run in four has one)
 //
 // It is its own binary, not a subcommand of splitbft, so that the operator binary
 // links neither the simulator nor its linearizability checker.
@@ -66,6 +68,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	every := fs.Duration("progress", 5*time.Second, "interval between progress lines")
 	mutant := fs.String("mutant", "", "debug: deploy this broken build on every replica; failing seeds are the ones that catch it")
 	logFile := fs.String("log", "", "debug: write every event of every run to this file (runs one seed at a time)")
+	whole := fs.Bool("whole-restart", false, "every run stops every enclave once and recovers the cluster (SPEC §17.8); without it one mixed run in four does")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -88,7 +91,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	plan := simPlan{from: *from, seeds: *seeds, jobs: *jobs, every: *every,
-		base: swarm.Options{Profile: swarm.Profile(*profile), SafetySteps: *steps, ScenarioDir: *out, Mutant: swarm.Mutant(*mutant)}}
+		base: swarm.Options{Profile: swarm.Profile(*profile), SafetySteps: *steps, ScenarioDir: *out, Mutant: swarm.Mutant(*mutant),
+			WholeRestart: *whole}}
 	if *logFile != "" {
 		f, err := os.Create(*logFile)
 		if err != nil {

@@ -96,3 +96,26 @@ func TestSimMutantDebug(t *testing.T) {
 		t.Errorf("event log has %d lines; want every event", n)
 	}
 }
+
+// TestSimWholeRestart runs a seed whose parameters place no whole-cluster restart with
+// -whole-restart: the summary counts one restart, recovered. Then the scenario of
+// a run caught by the lower-head mutant (its restart placed by -whole-restart's
+// option) replays to the same durability failure: the restart's step travels in
+// the scenario's parameters.
+func TestSimWholeRestart(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := run([]string{"-seeds", "1", "-from", "22", "-whole-restart", "-j", "1", "-progress", "0s", "-out", t.TempDir()}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errb.String())
+	}
+	if want := "1 whole-cluster restarts (1 recovered)"; !strings.Contains(out.String(), want) {
+		t.Errorf("output lacks %q:\n%s", want, out.String())
+	}
+	rep := swarm.Run(swarm.Options{Seed: 23, WholeRestart: true, Mutant: swarm.MutantToolLowHead, SkipNVersion: true, ScenarioDir: t.TempDir()})
+	if rep.Failure == nil || rep.Failure.Oracle != "durability" || rep.Scenario == "" {
+		t.Fatalf("seed 23 with mutant %s: want a durability failure and a scenario file, got %s", swarm.MutantToolLowHead, rep)
+	}
+	out.Reset()
+	if code := run([]string{"-scenario", rep.Scenario}, &out, &errb); code != 1 || !strings.Contains(out.String(), rep.Failure.Error()) {
+		t.Errorf("replay exit %d did not reproduce %q; tail:\n%s", code, rep.Failure.Error(), lastLines(out.String(), 5))
+	}
+}

@@ -8,9 +8,14 @@ import (
 
 // adversaryStep performs one safety-phase action.
 func (s *sim) adversaryStep() {
-	a := s.choose(s.rng.Float64())
+	a := actWholeRestart
+	if !s.wholeRestartDue() {
+		a = s.choose(s.rng.Float64())
+	}
 	s.stats.Actions[a]++
 	switch a {
+	case actWholeRestart:
+		s.wholeRestart()
 	case actDeliver:
 		s.actDeliver()
 	case actReplay:

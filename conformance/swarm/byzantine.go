@@ -67,9 +67,12 @@ func (s *sim) byzStep(nd *node, inputs []spec.Input) {
 		return
 	}
 	for _, o := range outs {
+		if nd.byz == nil { // an output certified an epoch that no longer enrols it (followEpoch)
+			return
+		}
 		s.byzOutput(nd, o)
 	}
-	if nd.byz.beh&BEager != 0 {
+	if nd.byz != nil && nd.byz.beh&BEager != 0 {
 		for _, in := range inputs {
 			s.onSight(nd, in)
 		}
@@ -132,6 +135,9 @@ func (s *sim) byzOutput(nd *node, o spec.Output) {
 		return
 	}
 	s.byzEmit(nd, o.Kind, o.Body, o.To.Replicas)
+	if nd.byz == nil { // what it emitted certified an epoch that no longer enrols it (followEpoch)
+		return
+	}
 	b := nd.byz.beh
 	if b&BEquivocate != 0 && (o.Kind == spec.KindProposal || s.rng.IntN(2) == 0) {
 		if k, body, ok := s.equivocate(nd, o.Kind, o.Body); ok {

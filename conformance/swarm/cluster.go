@@ -159,12 +159,19 @@ func (in *instance) stepRaw(raw []byte) (out []byte, err error) {
 }
 
 // bootEnclave adapts an instance for broker.Bootstrap and records the bootstrap
-// inputs (to replay them into a Twin).
-type bootEnclave struct{ in *instance }
+// inputs (to replay them into a Twin). amend, if set, rewrites each StepInput first
+// (the swarm adds its governance member to the configuration, withMembers).
+type bootEnclave struct {
+	in    *instance
+	amend func([]byte) []byte
+}
 
 func (b bootEnclave) Init(req []byte) ([]byte, error) { return b.in.initialize(req) }
 
 func (b bootEnclave) Step(raw []byte) ([]byte, error) {
+	if b.amend != nil {
+		raw = b.amend(raw)
+	}
 	b.in.boot = append(b.in.boot, raw)
 	return b.in.stepRaw(raw)
 }
@@ -195,7 +202,7 @@ func (s *sim) buildCluster() error {
 		for role := spec.RolePrep; role <= spec.RoleExec; role++ {
 			nd := s.newNode(role, r)
 			s.nodes[r][role] = nd
-			encs[r][role] = bootEnclave{nd.inst}
+			encs[r][role] = bootEnclave{nd.inst, s.withMembers}
 		}
 	}
 	setup := broker.Setup{Name: "swarm", F: s.p.F, K: s.p.K, L: s.p.L, MaxBatchRequests: s.p.MaxBatch,
@@ -213,6 +220,7 @@ func (s *sim) buildCluster() error {
 	if err != nil {
 		return fmt.Errorf("bootstrap: %w", err)
 	}
+	s.addMembers(cfg) // as withMembers did to the configuration every enclave received
 	s.cfg, s.cd = cfg, spec.ConfigDigest(cfg)
 	s.epochs = []epochInfo{{cfg: s.cfg, cd: s.cd}}
 	s.null = spec.NullBatchDigest()

@@ -28,6 +28,16 @@
 // and re-seal their outstanding request under each new digest with the same
 // timestamp. A restarted enclave counts against f until it is admitted.
 //
+// Whole-cluster restarts (SPEC.md §17.8, restart_cluster.go): at steps the seed
+// places, every enclave of every replica stops. What the brokers persisted (disk.go:
+// committed batches with their commit certificates, the stable snapshot's chunks,
+// the sealed group key) survives, one replica's disk possibly cut, stale or lost; the
+// simulator, as the members' tool, starts fresh enclaves, signs a recovery plan for
+// the highest head any disk proves with the fixture's member key (members.go), feeds
+// every fresh exec recover, the base snapshot and the log, routes the recovery votes,
+// and continues the run in the configuration the recovery starts (recovered.go). The
+// durability oracle checks that no result a client accepted before is lost.
+//
 // Byzantine enclaves (up to f per compartment type, placed independently per type)
 // are wrappers that own the enclave's real private key (derived from its randomness
 // stream, SPEC.md §3.5 and appendix A) and equivocate, stay silent, replay stale

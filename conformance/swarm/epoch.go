@@ -17,8 +17,9 @@ import (
 
 // epochInfo is one configuration of the chain and its digest.
 type epochInfo struct {
-	cfg *spec.Config
-	cd  spec.Digest
+	cfg      *spec.Config
+	cd       spec.Digest
+	recovery bool // started by a whole-cluster recovery (SPEC §17.8), not an epoch change
 }
 
 // verifySig is Ed25519 verification (SPEC §3.3) as a spec.SigVerifier.
@@ -171,10 +172,11 @@ func (s *sim) adopt(nd *node, e uint64) {
 	nd.epoch = e
 	if sh := nd.shadow; sh != nil {
 		start := s.epochs[e].cfg.StartSeq
-		sh.commits = map[uint64]map[uint64]spec.Slot{}
+		sh.newEpoch()
 		for q := range sh.committed {
 			if q > start {
 				delete(sh.committed, q)
+				delete(sh.certs, q)
 			}
 		}
 	}

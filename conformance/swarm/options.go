@@ -146,6 +146,7 @@ type Params struct {
 	Selective         float64 // chance that an episode withholds routes from some replicas
 	Restarts          int     // enclave restarts allowed
 	Builds            [][2]byte
+	WholeRestarts     []int // safety-phase steps at which every enclave stops (SPEC §17.8); none in most runs
 }
 
 // Route is an input kind delivered to a role.
@@ -193,8 +194,22 @@ func drawParams(seed uint64, profile Profile, f uint64) Params {
 		}
 		p.Suspect = 0.1 + rng.Float64()*1.4
 		p.Restarts = rng.IntN(4)
+		p.WholeRestarts = drawWholeRestarts(rng)
 	}
 	return p
+}
+
+// drawWholeRestarts places the whole-cluster restarts of a mixed run: in one run of
+// four, one at a random safety step, sometimes a second one later.
+func drawWholeRestarts(rng *rand.Rand) []int {
+	if rng.IntN(4) != 0 {
+		return nil
+	}
+	at := []int{150 + rng.IntN(1000)}
+	if rng.IntN(4) == 0 {
+		at = append(at, at[0]+100+rng.IntN(200))
+	}
+	return at
 }
 
 // drawWithhold picks k routes the adversary mostly drops (selective delivery).
@@ -242,7 +257,8 @@ const (
 	MutantExecTwoF         Mutant = "exec-executes-on-2f-commits"     // §11.4: q replaced by 2f
 	MutantPrepSecondDigest Mutant = "prep-prepares-second-digest"     // §9.4 P7: accepts a conflicting proposal
 	MutantExecAdmitTwoF    Mutant = "exec-admits-on-2f-attestations"  // §17.2 AD3: q replaced by 2f
+	MutantToolLowHead      Mutant = "tool-recovers-to-a-lower-head"   // §17.8: the members' tool replays to below the highest proven head
 )
 
 // Mutants lists the mutants.
-var Mutants = []Mutant{MutantConfNoPrePrepare, MutantExecTwoF, MutantPrepSecondDigest, MutantExecAdmitTwoF}
+var Mutants = []Mutant{MutantConfNoPrePrepare, MutantExecTwoF, MutantPrepSecondDigest, MutantExecAdmitTwoF, MutantToolLowHead}

@@ -8,7 +8,7 @@ import (
 
 // Failure is the first oracle violation of a run.
 type Failure struct {
-	Oracle string   // agreement, integrity, validity, monotonicity, checkpoint-agreement, client-safety, confidentiality, restart-isolation, epoch-chain, epoch-monotone, admission, retirement, fault-budget, n-version, liveness, no-panic, output-shape
+	Oracle string   // agreement, integrity, validity, monotonicity, checkpoint-agreement, client-safety, confidentiality, restart-isolation, epoch-chain, epoch-monotone, admission, retirement, fault-budget, durability, recovery, n-version, liveness, no-panic, output-shape
 	Step   int      // the step it was detected at
 	Phase  string   // safety or liveness
 	Detail string   // what was seen

@@ -13,35 +13,49 @@ import (
 // trusting the exec to say so.
 type execShadow struct {
 	commits   map[uint64]map[uint64]spec.Slot // seq → sender → accepted commit body
+	raws      map[uint64]map[uint64][]byte    // seq → sender → that commit's encoding
 	committed map[uint64]spec.Digest
-	markers   map[opKey]uint64 // operations this exec executed → at which seq
+	certs     map[uint64][][]byte // seq → the q encoded COMMITs that set committed[seq], by sender
+	markers   map[opKey]uint64    // operations this exec executed → at which seq
 }
 
 func newExecShadow() *execShadow {
-	return &execShadow{commits: map[uint64]map[uint64]spec.Slot{}, committed: map[uint64]spec.Digest{},
-		markers: map[opKey]uint64{}}
+	sh := &execShadow{markers: map[opKey]uint64{}}
+	sh.newEpoch()
+	return sh
 }
 
-// addCommit records an accepted COMMIT (replacing the sender's lower-view one) and
-// returns nothing; committed[seq] is set when q stored commits share (View, Digest).
-func (sh *execShadow) addCommit(c *spec.Slot, q int) {
+// newEpoch drops the stored COMMITs (an exec drops them at an epoch change, SPEC
+// §17.4 step 2) but keeps what was committed and executed.
+func (sh *execShadow) newEpoch() {
+	sh.commits, sh.raws = map[uint64]map[uint64]spec.Slot{}, map[uint64]map[uint64][]byte{}
+	if sh.committed == nil {
+		sh.committed, sh.certs = map[uint64]spec.Digest{}, map[uint64][][]byte{}
+	}
+}
+
+// addCommit records an accepted COMMIT c, encoded as raw (replacing the sender's
+// lower-view one); committed[seq] is set, with its certificate, when q stored
+// commits share (View, Digest).
+func (sh *execShadow) addCommit(c *spec.Slot, raw []byte, q int) {
 	bySender := sh.commits[c.Seq]
 	if bySender == nil {
 		bySender = map[uint64]spec.Slot{}
-		sh.commits[c.Seq] = bySender
+		sh.commits[c.Seq], sh.raws[c.Seq] = bySender, map[uint64][]byte{}
 	}
 	bySender[c.Replica] = *c
+	sh.raws[c.Seq][c.Replica] = raw
 	if _, ok := sh.committed[c.Seq]; ok {
 		return
 	}
-	n := 0
-	for _, o := range bySender {
-		if o.View == c.View && o.Digest == c.Digest {
-			n++
+	var cert [][]byte
+	for r := range uint64(64) {
+		if o, ok := bySender[r]; ok && o.View == c.View && o.Digest == c.Digest && len(cert) < q {
+			cert = append(cert, sh.raws[c.Seq][r])
 		}
 	}
-	if n >= q {
-		sh.committed[c.Seq] = c.Digest
+	if len(cert) >= q {
+		sh.committed[c.Seq], sh.certs[c.Seq] = c.Digest, cert
 	}
 }
 
@@ -51,8 +65,8 @@ type stateDigester interface {
 }
 
 // observeExec checks agreement, validity, integrity and checkpoint agreement on one
-// step of a correct exec.
-func (o *oracles) observeExec(nd *node, res stepResult, before, after spec.Status) {
+// step of a correct exec, and returns the sequence numbers it executed in the step.
+func (o *oracles) observeExec(nd *node, res stepResult, before, after spec.Status) []uint64 {
 	sh := nd.shadow
 	transfer := false
 	for i, in := range res.inputs {
@@ -63,7 +77,7 @@ func (o *oracles) observeExec(nd *node, res stepResult, before, after spec.Statu
 		case spec.KindCommit:
 			var c spec.Commit
 			if spec.Decode(in.Body, &c, spec.MaxBodyBytes(spec.KindCommit)) == nil {
-				sh.addCommit(&c.Body, o.seen.quorum())
+				sh.addCommit(&c.Body, in.Body, o.seen.quorum())
 			}
 		case spec.KindStateChunk:
 			transfer = true
@@ -82,11 +96,15 @@ func (o *oracles) observeExec(nd *node, res stepResult, before, after spec.Statu
 		if len(ops) > 0 {
 			o.fail("integrity", "%s executed %d operations without executing a batch", nd.id, len(ops))
 		}
-		return
+		return nil
 	}
 	from := before.Last
 	if transfer && before.NeedState && after.Last > before.Last {
 		from = o.observeTransfer(nd, before, after)
+	}
+	if after.Last < from {
+		o.fail("monotonicity", "%s last went back from %d to %d", nd.id, from, after.Last)
+		return nil
 	}
 	seqs := make([]uint64, 0, after.Last-from)
 	for q := from + 1; q <= after.Last && o.failure == nil; q++ {
@@ -98,6 +116,7 @@ func (o *oracles) observeExec(nd *node, res stepResult, before, after spec.Statu
 		q, d := sd.StateDigestAt()
 		o.agreeState(q, d, fmt.Sprintf("%s's state", nd.id))
 	}
+	return seqs
 }
 
 // observeTransfer handles a state transfer to the stable checkpoint: it returns the

@@ -25,6 +25,7 @@ type Options struct {
 	Mutant        Mutant     // a broken build on every replica of one role
 	SkipNVersion  bool       // do not record and replay traces on the other build
 	SkipLiveness  bool       // stop after the safety phase
+	WholeRestart  bool       // every run has a whole-cluster restart (drawn from the seed where Params has none)
 	ScenarioDir   string     // on failure, write a replayable scenario file here
 	Log           io.Writer  `json:"-"` // every event, as it happens (debugging)
 }
@@ -72,6 +73,8 @@ type Stats struct {
 	MutantActs    int    // times a mutant did what a correct build would not
 	Splits        int    // split-brain attacks on an equivocated slot
 	HistoryOps    int    // completed requests checked for linearizability
+	WholeRestarts int    // whole-cluster restarts (every enclave stopped, SPEC §17.8)
+	Recoveries    int    // whole-cluster recoveries completed (a Recovery started the next epoch)
 }
 
 // Report is the outcome of one run.
@@ -174,6 +177,7 @@ func run(opt Options) (*sim, Report) {
 func newSim(opt Options) *sim {
 	s := &sim{opt: opt, rng: rand.New(rand.NewPCG(opt.Seed, 0x5177a12)),
 		world: newWorld(), adversary: newAdversary(), oracles: newOracles()}
+	s.member = memberKey(opt.Seed)
 	s.oracles.where = func() (int, string, []string) { return s.step, s.phase, s.events.lines() }
 	s.oracles.stats = &s.stats
 	s.oracles.seen = s
@@ -182,6 +186,9 @@ func newSim(opt Options) *sim {
 		s.p = *opt.Params
 	} else {
 		s.p = drawParams(opt.Seed, opt.Profile, opt.F)
+	}
+	if opt.WholeRestart && len(s.p.WholeRestarts) == 0 {
+		s.p.WholeRestarts = []int{150 + rand.New(rand.NewPCG(opt.Seed, 0x301e)).IntN(1000)}
 	}
 	if opt.Placement != nil {
 		s.place = *opt.Placement

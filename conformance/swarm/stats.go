@@ -21,10 +21,12 @@ func (s *Stats) Add(b Stats) {
 	s.HistoryOps += b.HistoryOps
 	s.Splits += b.Splits
 	s.InactiveConfs += b.InactiveConfs
+	s.WholeRestarts += b.WholeRestarts
+	s.Recoveries += b.Recoveries
 }
 
 // Summary renders accumulated statistics on one line.
 func (s Stats) Summary() string {
-	return fmt.Sprintf("%d compartment steps, %d requests completed (%d checked linearizable), %d batches executed, %d views, %d state transfers, %d restarts, %d epoch changes, %d enclaves re-admitted (%d rejuvenations, %d retirements checked), %d Byzantine messages, %d split-brain attacks, %d steps replayed on the other build, %d confs returned to service",
-		s.Steps, s.Completed, s.HistoryOps, s.MaxExecuted, s.MaxView, s.Transfers, s.Restarts, s.Epochs, s.Admitted, s.Rejuvenations, s.Retired, s.ByzMessages, s.Splits, s.TraceSteps, s.InactiveConfs)
+	return fmt.Sprintf("%d compartment steps, %d requests completed (%d checked linearizable), %d batches executed, %d views, %d state transfers, %d restarts, %d epoch changes, %d enclaves re-admitted (%d rejuvenations, %d retirements checked), %d Byzantine messages, %d split-brain attacks, %d steps replayed on the other build, %d confs returned to service, %d whole-cluster restarts (%d recovered)",
+		s.Steps, s.Completed, s.HistoryOps, s.MaxExecuted, s.MaxView, s.Transfers, s.Restarts, s.Epochs, s.Admitted, s.Rejuvenations, s.Retired, s.ByzMessages, s.Splits, s.TraceSteps, s.InactiveConfs, s.WholeRestarts, s.Recoveries)
 }

@@ -113,7 +113,7 @@ func (s *sim) correctStep(nd *node, ds []delivery, inputs []spec.Input) {
 	s.checkMonotone(nd, before, st, final > nd.epoch || emitsEpochChange(res.outputs))
 	nd.status = st
 	if nd.id.Role == spec.RoleExec {
-		s.observeExec(nd, res, before, st)
+		s.persistExecuted(nd, s.observeExec(nd, res, before, st))
 		s.noteStoreFull(nd, res, before)
 	}
 	s.adopt(nd, final)

@@ -7,18 +7,19 @@ package swarm
 type action int
 
 const (
-	actDeliver     action = iota // deliver (or drop, or duplicate) a pending message
-	actReplay                    // deliver any message ever seen to any compartment
-	actClientBatch               // hand a batch of client requests to a prep
-	actSuspect                   // fire a conf's request timer (early, late, or for the wrong view)
-	actIssue                     // a client prepares its next request
-	actReply                     // deliver (or drop) a reply to its client
-	actStateReq                  // ask an exec for state on behalf of another
-	actByz                       // a Byzantine enclave acts on its own
-	actRestart                   // restart an enclave (fresh keys, not in the configuration)
-	actPartition                 // start or heal a partition
-	actRetransmit                // a broker retransmits what its compartment could use
-	actAdmit                     // move an admission on (attest, submit), or vouch with 2f attestations
+	actDeliver      action = iota // deliver (or drop, or duplicate) a pending message
+	actReplay                     // deliver any message ever seen to any compartment
+	actClientBatch                // hand a batch of client requests to a prep
+	actSuspect                    // fire a conf's request timer (early, late, or for the wrong view)
+	actIssue                      // a client prepares its next request
+	actReply                      // deliver (or drop) a reply to its client
+	actStateReq                   // ask an exec for state on behalf of another
+	actByz                        // a Byzantine enclave acts on its own
+	actRestart                    // restart an enclave (fresh keys, not in the configuration)
+	actPartition                  // start or heal a partition
+	actRetransmit                 // a broker retransmits what its compartment could use
+	actAdmit                      // move an admission on (attest, submit), or vouch with 2f attestations
+	actWholeRestart               // every enclave stops; the cluster recovers (placed by Params.WholeRestarts, never drawn)
 	numActions
 )
 

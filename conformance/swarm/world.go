@@ -1,6 +1,10 @@
 package swarm
 
-import "github.com/splitbft/splitbft/spec"
+import (
+	"crypto/ed25519"
+
+	"github.com/splitbft/splitbft/spec"
+)
 
 // world is the simulated cluster as it stands: the configuration, every compartment
 // slot, the clients, and the messages in flight (the pool every broker message ever
@@ -26,6 +30,9 @@ type world struct {
 	batches   map[spec.Digest]*batchInfo        // every batch seen anywhere
 	batchList []spec.Digest                     // the keys of batches, in the order seen
 	ckSigners map[uint64]map[spec.Digest]uint64 // seq → state digest → bit set of the execs whose CHECKPOINT for it verified
+
+	member ed25519.PrivateKey // the governance member's key (members.go)
+	disks  []*disk            // what each replica's broker persists, by replica (disk.go)
 }
 
 func newWorld() world {
