@@ -109,7 +109,9 @@ func (cr *crashRun) round(r int) {
 	out := pc.recoverCluster(nil)
 	t.Logf("round %d: recover-cluster: %s", r, replayLine(out))
 	pc.waitEpoch([]int{0, 1, 2, 3}, cr.epoch+1, time.Now().Add(120*time.Second))
+	prev := cr.epoch
 	cr.epoch = cr.minEpoch()
+	t.Logf("round %d: every replica in epoch %d (was %d)", r, cr.epoch, prev)
 	cr.readBack(r)
 }
 
