@@ -35,8 +35,9 @@ const crashClients = 6
 // recovers the cluster into the next epoch. Rounds cycle through three kinds: a
 // kill under load (which lands mid-fsync or mid-checkpoint as the timing falls), a
 // kill just after `splitbft recover` of one compartment began (mid-epoch-change),
-// and a kill under load followed by a second kill while recover-cluster runs (the
-// next recovery must still work). After each recovery every key is read back and
+// and a kill under load followed by a second kill during the recovery, once the
+// replicas replay the plan or while the tool collects offers (the next recovery must
+// still work). After each recovery every key is read back and
 // must hold what some write could have left (no acknowledged write missing); at the
 // end the whole history is checked with porcupine (an operation cut off by a kill
 // has an unknown outcome and returns at infinity), the replicas agree on a
@@ -190,11 +191,17 @@ func (cr *crashRun) startRecover() func() {
 	}
 }
 
-// killDuringRecovery starts recover-cluster, kills every replica a seeded moment
-// later (while it runs, if it has not finished), and starts them again.
+// killDuringRecovery starts recover-cluster and kills every replica a seeded moment
+// after replica 0 reached a milestone of the recovery: its plan accepted (the
+// replicas replay and form the recovery epoch) in rounds 2, 8, …, its offer ready
+// (the tool collects offers) in rounds 5, 11, …; then it starts them again.
 func (cr *crashRun) killDuringRecovery(r int) {
 	pc := cr.pc
-	wait := time.Duration(300+cr.rng.IntN(3000)) * time.Millisecond
+	milestone, upTo := "recovery plan accepted", 300
+	if (r/3)%2 == 1 {
+		milestone, upTo = "recovery offer ready", 1500
+	}
+	wait := time.Duration(cr.rng.IntN(upTo)) * time.Millisecond
 	cmd := exec.Command(filepath.Join(pc.bin, "splitbft"), "recover-cluster", "--dir", pc.dir,
 		"--member-key", MemberKeyPath(pc.dir, 0), "--timeout", "150s")
 	var out lockedBuffer
@@ -204,15 +211,18 @@ func (cr *crashRun) killDuringRecovery(r int) {
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
+	pc.waitLog(fmt.Sprintf("replica-0-round-%d.log", r), milestone, time.Now().Add(120*time.Second))
+	<-time.After(wait) // the kill point: a seeded moment after the milestone
 	select {
 	case err := <-done:
-		pc.t.Logf("round %d: recover-cluster finished (%v) before the kill %v after its start: %s", r, err, wait, lastLine([]byte(out.String())))
-	case <-time.After(wait):
-		pc.t.Logf("round %d: killed every replica %v into recover-cluster", r, wait)
+		pc.t.Logf("round %d: killed every replica %v after %q; recover-cluster had finished (%v): %s", r, wait, milestone, err, replayLine([]byte(out.String())))
+		pc.killAll()
+	default:
+		pc.t.Logf("round %d: killed every replica %v after %q, recover-cluster still running", r, wait, milestone)
+		pc.killAll()
+		syscall.Kill(cmd.Process.Pid, syscall.SIGKILL)
+		<-done
 	}
-	pc.killAll()
-	syscall.Kill(cmd.Process.Pid, syscall.SIGKILL)
-	<-done
 	pc.restartAll(fmt.Sprintf("round-%d-again", r))
 }
 
