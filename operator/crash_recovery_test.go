@@ -51,6 +51,9 @@ func TestCrashRecoverRounds(t *testing.T) {
 	pc := &procCluster{t: t, wrap: func(_ int, argv []string) []string { return argv }}
 	pc.start(4, "--base-port", strconv.Itoa(freeBase(t, 12)), "--members", "1", "--clients", strconv.Itoa(crashClients))
 	cr := &crashRun{pc: pc, seed: seed, rng: rand.New(rand.NewPCG(seed, 9)), h: &crashHistory{}}
+	for i := range pc.reps {
+		cr.logs = append(cr.logs, fmt.Sprintf("replica-%d.log", i))
+	}
 	defer func() {
 		if t.Failed() {
 			t.Logf("seed %d failed: rerun with %s=%d %s=%d", seed, CrashSeedEnv, seed, CrashRoundsEnv, rounds)
@@ -85,8 +88,9 @@ type crashRun struct {
 	seed    uint64
 	rng     *rand.Rand
 	h       *crashHistory
-	epoch   uint64 // the epoch every replica reached after the last recovery
-	unknown int    // operations without an answer, up to the last kill
+	epoch   uint64   // the epoch every replica reached after the last recovery
+	logs    []string // each replica's current log file
+	unknown int      // operations without an answer, up to the last kill
 }
 
 // round runs one round: load, a kill of the kind r selects, restart, recovery, and
@@ -103,13 +107,15 @@ func (cr *crashRun) round(r int) {
 	all, answered := cr.h.counts()
 	cr.unknown = all - answered
 	t.Logf("round %d (%s): killed every replica after %v; %d operations so far, %d of them unanswered", r, kind, delay, n, cr.unknown)
-	pc.restartAll(fmt.Sprintf("round-%d", r))
+	cr.restartAll(fmt.Sprintf("round-%d", r))
 	if r%3 == 2 {
 		cr.killDuringRecovery(r)
 	}
+	stop := cr.supervise(r)
 	out := pc.recoverCluster(nil)
 	t.Logf("round %d: recover-cluster: %s", r, replayLine(out))
 	pc.waitEpoch([]int{0, 1, 2, 3}, cr.epoch+1, time.Now().Add(120*time.Second))
+	stop()
 	prev := cr.epoch
 	cr.epoch = cr.minEpoch()
 	t.Logf("round %d: every replica in epoch %d (was %d)", r, cr.epoch, prev)
@@ -223,7 +229,59 @@ func (cr *crashRun) killDuringRecovery(r int) {
 		syscall.Kill(cmd.Process.Pid, syscall.SIGKILL)
 		<-done
 	}
-	pc.restartAll(fmt.Sprintf("round-%d-again", r))
+	cr.restartAll(fmt.Sprintf("round-%d-again", r))
+}
+
+// restartAll starts every replica again with the same command, logging to
+// replica-I-tag.log.
+func (cr *crashRun) restartAll(tag string) {
+	cr.pc.restartAll(tag)
+	for i := range cr.logs {
+		cr.logs[i] = fmt.Sprintf("replica-%d-%s.log", i, tag)
+	}
+}
+
+// supervise restarts, with the same command, every replica that stops asking for it
+// (errRestart: e.g. killed before it recorded a recovery its peers adopted, SPEC
+// §17.8), as an operator's service manager would, until the returned stop is called.
+// Only its goroutine touches pc.reps meanwhile.
+func (cr *crashRun) supervise(r int) (stop func()) {
+	pc := cr.pc
+	quit, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(200 * time.Millisecond)
+		defer tick.Stop()
+		for n := 0; ; {
+			select {
+			case <-quit:
+				return
+			case <-tick.C:
+			}
+			for i := range pc.reps {
+				log, _ := os.ReadFile(filepath.Join(pc.dir, cr.logs[i]))
+				if !bytes.Contains(log, []byte(errRestart.Error())) {
+					continue
+				}
+				err := pc.reps[i].Wait()
+				n++
+				cr.logs[i] = fmt.Sprintf("replica-%d-round-%d-restart-%d.log", i, r, n)
+				pc.t.Logf("round %d: replica %d stopped (%v) asking to be started again: %s", r, i, err, restartReason(log))
+				pc.reps[i] = pc.spawn(i, cr.logs[i], pc.replicaCmd(i)...)
+			}
+		}
+	}()
+	return func() { close(quit); <-done }
+}
+
+// restartReason is the line of a replica's log that says why it stopped.
+func restartReason(log []byte) string {
+	i := bytes.Index(log, []byte(`msg="replica stopped"`))
+	if i < 0 {
+		return "(no log line)"
+	}
+	line, _, _ := bytes.Cut(log[i:], []byte("\n"))
+	return string(line)
 }
 
 // minEpoch is the lowest epoch the replicas serve.
