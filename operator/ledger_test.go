@@ -192,7 +192,7 @@ func BenchmarkDurability(b *testing.B) {
 }
 
 // envInt returns the integer in environment variable name, or def.
-func envInt(b *testing.B, name string, def int) int {
+func envInt(b testing.TB, name string, def int) int {
 	s := os.Getenv(name)
 	if s == "" {
 		return def

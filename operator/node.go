@@ -186,7 +186,15 @@ func (n *node) handler() http.Handler {
 	}
 	serveDoc("/enrollments", func(n *node) []byte { return n.enr })
 	serveDoc("/group-key", func(n *node) []byte { return n.deal })
-	serveDoc("/config", func(n *node) []byte { return n.cfgRaw })
+	// A replica recovering the whole cluster has no configuration to serve (SPEC
+	// §17.8): its /chain answers 503, and so does /config, or a client falling back
+	// to it would take the epoch being recovered for a genesis copy and fail.
+	serveDoc("/config", func(n *node) []byte {
+		if n.recovering {
+			return nil
+		}
+		return n.cfgRaw
+	})
 	serveDoc("/gateway-enrollment", func(n *node) []byte { return n.gwEnr })
 	mux.HandleFunc("GET /chain", n.serveChain)
 	mux.HandleFunc(RecoveryPath, n.serveRecovery)
