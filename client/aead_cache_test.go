@@ -15,9 +15,9 @@ func TestAppendADMatches(t *testing.T) {
 		name      string
 		got, want []byte
 	}{
-		{"request", appendAD(nil, spec.LabelRequestAD, cd, 3, 1<<33), requestAD(cd, 3, 1<<33)},
-		{"reply", appendAD(nil, spec.LabelReplyAD, cd, 3, 8, 2, 1<<62), replyAD(cd, 3, 8, 2, 1<<62)},
-		{"reused buffer", appendAD([]byte("previous AEAD data")[:0], spec.LabelRequestAD, cd, 1, 2), requestAD(cd, 1, 2)},
+		{"request", spec.AppendAD(nil, spec.LabelRequestAD, cd, 3, 1<<33), requestAD(cd, 3, 1<<33)},
+		{"reply", spec.AppendAD(nil, spec.LabelReplyAD, cd, 3, 8, 2, 1<<62), replyAD(cd, 3, 8, 2, 1<<62)},
+		{"reused buffer", spec.AppendAD([]byte("previous AEAD data")[:0], spec.LabelRequestAD, cd, 1, 2), requestAD(cd, 1, 2)},
 	}
 	for _, c := range cases {
 		if !bytes.Equal(c.got, c.want) {

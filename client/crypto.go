@@ -3,7 +3,6 @@ package client
 import (
 	"crypto/cipher"
 	"crypto/sha256"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -149,17 +148,6 @@ func openWith(aead cipher.AEAD, nonce *spec.Nonce, ciphertext, ad []byte) ([]byt
 		return nil, errors.New("client: ciphertext shorter than the AEAD tag")
 	}
 	return aead.Open(nil, nonce[:], ciphertext, ad)
-}
-
-// appendAD appends label || 0x00 || cd || u64(x) for each x to dst: requestAD and
-// replyAD written into a reused buffer.
-func appendAD(dst []byte, label string, cd spec.Digest, xs ...uint64) []byte {
-	dst = append(append(dst, label...), 0)
-	dst = append(dst, cd[:]...)
-	for _, x := range xs {
-		dst = binary.BigEndian.AppendUint64(dst, x)
-	}
-	return dst
 }
 
 // readNonce reads a fresh 24-byte nonce from rand.

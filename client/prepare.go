@@ -56,7 +56,7 @@ func (s *Session) build(ops [][]byte, ts uint64) ([]byte, error) {
 		if _, err := io.ReadFull(s.rand, o.Nonce[:]); err != nil {
 			return nil, fmt.Errorf("client: reading nonce: %w", err)
 		}
-		s.ad = appendAD(s.ad[:0], spec.LabelRequestAD, s.cd, s.id.ID, ts+uint64(i))
+		s.ad = spec.AppendAD(s.ad[:0], spec.LabelRequestAD, s.cd, s.id.ID, ts+uint64(i))
 		o.Ciphertext = s.reqAEAD.get(s.reqKey).Seal(nil, o.Nonce[:], op, s.ad)
 	}
 	s.signBuf.Reset()

@@ -63,7 +63,7 @@ func (s *Session) openReply(r *spec.Reply) (spec.Result, int, error) {
 	case !s.replyOK[r.Replica]:
 		return res, 0, fmt.Errorf("%w: replica %d has a low-order box key", ErrUndecryptable, r.Replica)
 	}
-	s.ad = appendAD(s.ad[:0], spec.LabelReplyAD, s.cd, s.id.ID, r.Timestamp, r.Replica, r.View)
+	s.ad = spec.AppendAD(s.ad[:0], spec.LabelReplyAD, s.cd, s.id.ID, r.Timestamp, r.Replica, r.View)
 	pt, err := openWith(s.replyCipher(r.Replica), &r.Nonce, r.Ciphertext, s.ad)
 	if err != nil {
 		return res, 0, fmt.Errorf("%w: replica %d, timestamp %d", ErrUndecryptable, r.Replica, r.Timestamp)

@@ -2,7 +2,6 @@ package exec
 
 import (
 	"bytes"
-	"encoding/binary"
 	"fmt"
 	"io"
 	"sort"
@@ -30,17 +29,6 @@ type clientCipher struct {
 	ad             []byte
 	plain          bytes.Buffer
 	rep            spec.Reply
-}
-
-// appendAD appends label || 0x00 || cd || u64(x) for each x: the AEAD data of §12.2
-// and §12.3 (requestAD, replyAD) written into dst without allocating.
-func appendAD(dst []byte, label string, cd spec.Digest, xs ...uint64) []byte {
-	dst = append(append(dst, label...), 0)
-	dst = append(dst, cd[:]...)
-	for _, x := range xs {
-		dst = binary.BigEndian.AppendUint64(dst, x)
-	}
-	return dst
 }
 
 // tryExecute executes committed batches in sequence order while the next one is known
@@ -122,7 +110,7 @@ func (e *Exec) executeRequest(r *spec.Request) {
 	results := make([]spec.Result, len(ops))
 	cc := keys.ciph
 	for j := range ops {
-		cc.ad = appendAD(cc.ad[:0], spec.LabelRequestAD, e.cd, c, t+uint64(j))
+		cc.ad = spec.AppendAD(cc.ad[:0], spec.LabelRequestAD, e.cd, c, t+uint64(j))
 		plain, opened := cc.request.open(&ops[j].Nonce, ops[j].Ciphertext, cc.ad)
 		if !opened {
 			results[j] = spec.Result{Status: spec.StatusUndecryptable}
@@ -159,7 +147,7 @@ func (e *Exec) sendReplies(c, t uint64, results []spec.Result, keys clientKeys) 
 		}
 		cc.plain.Reset()
 		spec.EncodeTo(&cc.plain, &results[j])
-		cc.ad = appendAD(cc.ad[:0], spec.LabelReplyAD, e.cd, c, rep.Timestamp, e.replica, e.view)
+		cc.ad = spec.AppendAD(cc.ad[:0], spec.LabelReplyAD, e.cd, c, rep.Timestamp, e.replica, e.view)
 		rep.Ciphertext = cc.reply.seal(nil, &rep.Nonce, cc.plain.Bytes(), cc.ad)
 		e.emit(spec.KindReply, spec.Destination{}, spec.Encode(rep))
 	}

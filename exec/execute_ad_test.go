@@ -17,10 +17,10 @@ func TestAppendADMatchesSeal(t *testing.T) {
 		got  []byte
 		want []byte
 	}{
-		{"request", appendAD(nil, spec.LabelRequestAD, cd, 7, 1<<40), requestAD(cd, 7, 1<<40)},
-		{"request zero", appendAD(nil, spec.LabelRequestAD, spec.Digest{}, 0, 0), requestAD(spec.Digest{}, 0, 0)},
-		{"reply", appendAD(nil, spec.LabelReplyAD, cd, 7, 9, 3, 1<<63), replyAD(cd, 7, 9, 3, 1<<63)},
-		{"reused buffer", appendAD([]byte("old scratch contents")[:0], spec.LabelReplyAD, cd, 1, 2, 3, 4), replyAD(cd, 1, 2, 3, 4)},
+		{"request", spec.AppendAD(nil, spec.LabelRequestAD, cd, 7, 1<<40), requestAD(cd, 7, 1<<40)},
+		{"request zero", spec.AppendAD(nil, spec.LabelRequestAD, spec.Digest{}, 0, 0), requestAD(spec.Digest{}, 0, 0)},
+		{"reply", spec.AppendAD(nil, spec.LabelReplyAD, cd, 7, 9, 3, 1<<63), replyAD(cd, 7, 9, 3, 1<<63)},
+		{"reused buffer", spec.AppendAD([]byte("old scratch contents")[:0], spec.LabelReplyAD, cd, 1, 2, 3, 4), replyAD(cd, 1, 2, 3, 4)},
 	}
 	for _, c := range cases {
 		if !bytes.Equal(c.got, c.want) {

@@ -1,6 +1,9 @@
 package spec
 
-import "fmt"
+import (
+	"encoding/binary"
+	"fmt"
+)
 
 // This file defines the fast read path (SPEC.md §16.6): a READ asks the execution
 // compartments for the results of read-only operations on their current state,
@@ -62,6 +65,18 @@ func ReadReplyAD(cd Digest, c, id, r, last, view uint64) []byte {
 		ad = append(ad, U64(v)...)
 	}
 	return ad
+}
+
+// AppendAD appends label || 0x00 || cd || u64(x) for each x to dst: the associated
+// data of §12.2 (request), §12.3 (reply) and §16.6 (reads), written into a reused
+// buffer by the client and exec.
+func AppendAD(dst []byte, label string, cd Digest, xs ...uint64) []byte {
+	dst = append(append(dst, label...), 0)
+	dst = append(dst, cd[:]...)
+	for _, x := range xs {
+		dst = binary.BigEndian.AppendUint64(dst, x)
+	}
+	return dst
 }
 
 func describeRead(m *Read) string {
