@@ -53,30 +53,11 @@ func (v *verifier) commitCert(seq uint64, d spec.Digest, cert [][]byte) error {
 // errCheckpoint wraps checkpoint certificate faults.
 var errCheckpoint = errors.New("checkpoint certificate")
 
-// checkpointCert checks rules K1–K5 of SPEC.md §5.1.
+// checkpointCert checks rules K1–K5 of SPEC.md §5.1 (spec.VerifyCheckpointCert, the
+// check every tool shares; K1 is the epoch's genesis certificate at its StartSeq).
 func (v *verifier) checkpointCert(c *spec.CheckpointCert) error {
-	bad := func(rule, format string, a ...any) error {
-		return fmt.Errorf("%w: %s: %s", errCheckpoint, rule, fmt.Sprintf(format, a...))
-	}
-	if c.Seq == 0 {
-		if c.State != (spec.Digest{}) || len(c.Proof) != 0 {
-			return bad("K1", "genesis certificate with a state or proof")
-		}
-		return nil
-	}
-	if q := v.cfg.Quorum(); c.Seq%v.cfg.CheckpointInterval != 0 || len(c.Proof) != q {
-		return bad("K2", "seq %d with %d checkpoints (K = %d, q = %d)", c.Seq, len(c.Proof), v.cfg.CheckpointInterval, q)
-	}
-	for i := range c.Proof {
-		b := &c.Proof[i].Body
-		switch {
-		case b.Replica >= v.cfg.N || (i > 0 && b.Replica <= c.Proof[i-1].Body.Replica):
-			return bad("K3", "replica %d out of order or not in the configuration", b.Replica)
-		case b.Seq != c.Seq || b.State != c.State:
-			return bad("K4", "checkpoint of replica %d is for another seq or state", b.Replica)
-		case !verifySig(v.cfg.Replicas[b.Replica].Exec.Body.SignKey, spec.DomainCheckpoint, v.cd, spec.Encode(b), &c.Proof[i].Sig):
-			return bad("K5", "signature of replica %d invalid", b.Replica)
-		}
+	if err := spec.VerifyCheckpointCert(v.cfg, v.cd, c, verifyEd); err != nil {
+		return fmt.Errorf("%w: %v", errCheckpoint, err)
 	}
 	return nil
 }
