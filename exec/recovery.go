@@ -12,10 +12,9 @@ import "github.com/splitbft/splitbft/spec"
 // and installs the base snapshot exactly as an exec of C, but signs nothing of C and
 // emits no reply or checkpoint.
 type replay struct {
-	plan     spec.RecoveryPlan
-	template []byte // plan.Body.Template: C' with StartState zero
-	keys     *spec.Config
-	head     uint64 // template StartSeq: nothing above it executes
+	plan spec.RecoveryPlan
+	keys *spec.Config // the template (C' with StartState zero), decoded and verified at recover
+	head uint64       // template StartSeq: nothing above it executes
 	// next is C' with StartState set, once the replay reached the head and voted.
 	next *epochNext
 	// votes[sender] is the one recovery vote stored from sender; at most n.
@@ -53,7 +52,7 @@ func (e *Exec) startReplay(prev *spec.Config, g [keySize]byte, plan spec.Recover
 	e.configured = false
 	e.ck.h, e.ck.stableCert = plan.Body.Base.Seq, plan.Body.Base
 	e.lastExec = 0 // a base at 0 is epoch 0's genesis: the fresh state
-	e.rec = &replay{plan: plan, template: plan.Body.Template, keys: tmpl, head: tmpl.StartSeq,
+	e.rec = &replay{plan: plan, keys: tmpl, head: tmpl.StartSeq,
 		votes: map[uint64]*spec.EpochVote{}}
 }
 
@@ -72,10 +71,7 @@ func (e *Exec) maybeRecoveryVote() {
 	}
 	data := spec.Encode(&spec.Snapshot{Seq: r.head, App: e.app.Snapshot(), Clients: e.clientEntries()})
 	snap := &heldSnapshot{seq: r.head, data: data, digest: spec.StateDigest(data)}
-	var next spec.Config
-	if spec.Decode(r.template, &next, spec.MaxMessageBytes) != nil {
-		panic("exec: a verified recovery template does not decode")
-	}
+	next := *r.keys // the template; StartState is a value field, the copy may set it
 	next.StartState = snap.digest
 	r.next = &epochNext{cfg: &next, raw: spec.Encode(&next), digest: spec.ConfigDigest(&next), snap: snap}
 	body := spec.EpochVoteBody{Next: r.next.digest, Replica: e.replica}
