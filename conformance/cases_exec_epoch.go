@@ -1,8 +1,6 @@
 package conformance
 
 import (
-	"crypto/ed25519"
-
 	"github.com/splitbft/splitbft/spec"
 )
 
@@ -30,12 +28,7 @@ func (fx *Fixture) Admission(enr spec.Enrollment, attesters ...uint64) spec.Admi
 // MemberProposal signs changes for the current epoch by the members at the given indexes.
 func (fx *Fixture) MemberProposal(epoch uint64, changes []spec.Change, members ...int) spec.ConfigProposal {
 	p := spec.ConfigProposal{Body: spec.ConfigProposalBody{Epoch: epoch, Changes: changes}}
-	msg := spec.SignedBytes(spec.DomainProposal, fx.CD, spec.Encode(&p.Body))
-	for _, m := range members {
-		var sig spec.Signature
-		copy(sig[:], ed25519.Sign(fx.members[m], msg))
-		p.Sigs = append(p.Sigs, spec.MemberSig{Member: uint64(m), Sig: sig})
-	}
+	p.Sigs = fx.memberSigs(spec.DomainProposal, spec.Encode(&p.Body), members)
 	return p
 }
 

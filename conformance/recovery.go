@@ -74,14 +74,20 @@ func (fx *Fixture) RecoveryPlan(tmpl *spec.Config, base spec.CheckpointCert, mem
 
 // signPlan signs body by the members at the given indexes under the digest of C.
 func (fx *Fixture) signPlan(body spec.RecoveryPlanBody, members ...int) spec.RecoveryPlan {
-	p := spec.RecoveryPlan{Body: body}
-	msg := spec.SignedBytes(spec.DomainRecoveryPlan, fx.CD, spec.Encode(&p.Body))
+	return spec.RecoveryPlan{Body: body, Sigs: fx.memberSigs(spec.DomainRecoveryPlan, spec.Encode(&body), members)}
+}
+
+// memberSigs signs body (domain, under the digest of C) by the members at the given
+// indexes, in that order: a proposal's or a recovery plan's signatures.
+func (fx *Fixture) memberSigs(domain string, body []byte, members []int) []spec.MemberSig {
+	msg := spec.SignedBytes(domain, fx.CD, body)
+	var sigs []spec.MemberSig
 	for _, m := range members {
 		var sig spec.Signature
 		copy(sig[:], ed25519.Sign(fx.members[m], msg))
-		p.Sigs = append(p.Sigs, spec.MemberSig{Member: uint64(m), Sig: sig})
+		sigs = append(sigs, spec.MemberSig{Member: uint64(m), Sig: sig})
 	}
-	return p
+	return sigs
 }
 
 // SealedKey is C's group key as an exec outside an enclave seals it (format 0,
