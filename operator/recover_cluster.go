@@ -153,11 +153,30 @@ func fetchOffer(ctx context.Context, opt *RecoverClusterOptions, i uint64) (*Rec
 	if err != nil {
 		return nil, nil, err
 	}
-	f := &Former{T: opt.T, Verifier: opt.Verifier}
-	if err := f.CheckReplica(i, o.Enrollments); err != nil {
+	if err := checkOfferEnrollments(opt, i, o.Enrollments, cfg); err != nil {
 		return nil, nil, err
 	}
 	return &o, cfg, nil
+}
+
+// checkOfferEnrollments checks replica i's fresh enrollments as §17.8 asks: one per
+// role in the template's slots, and evidence admitted under the build policies of
+// cfg (the configuration being recovered, which upgrades may have changed since
+// formation) with the challenge its fresh enclaves were started with, cfg's digest.
+func checkOfferEnrollments(opt *RecoverClusterOptions, i uint64, enr []spec.Enrollment, cfg *spec.Config) error {
+	if len(enr) != 3 {
+		return fmt.Errorf("operator: replica %d offered %d enrollments, want 3", i, len(enr))
+	}
+	cd := spec.ConfigDigest(cfg)
+	for r := spec.RolePrep; r <= spec.RoleExec; r++ {
+		if err := opt.T.CheckSlot(i, r, &enr[r]); err != nil {
+			return fmt.Errorf("operator: %w", err)
+		}
+		if err := attest.CheckEnrollmentFor(&enr[r], cfg, opt.Verifier, cd); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // choose picks the offer with the highest verified head (ties: the highest base),
