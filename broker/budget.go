@@ -73,10 +73,12 @@ func (b *bucket) take(now uint64, burst, add, every int) bool {
 }
 
 // admitRate spends one of client c's request tokens at the client port: one comes
-// back every Options.ClientTicksPerRequest ticks, up to Options.ClientBurst. A correct
-// client has one request outstanding and retransmits it on a timer, far below that;
-// a flooding client's excess is dropped before its signature is checked, so it
-// costs each broker a bounded amount of verification (SPEC §13.3 obligation 5).
+// back every Options.ClientTicksPerRequest ticks, and one for every new answer the
+// broker gives c (refund), up to Options.ClientBurst. A correct client has one
+// request outstanding, so however fast the cluster answers it, it never runs out; a
+// flooding client's excess is dropped before its signature is checked, so it costs
+// each broker a bounded amount of verification (SPEC §13.3 obligation 5): a request
+// answered was executed, and only unanswered ones (bad signatures, junk) drain it.
 // Only registered clients have a bucket (R1 drops the others right after).
 func (r *Replica) admitRate(c uint64) bool {
 	if r.cfg.Client(c) == nil {
@@ -88,6 +90,14 @@ func (r *Replica) admitRate(c uint64) bool {
 		r.rate[c] = b
 	}
 	return b.take(r.now, r.opt.ClientBurst, 1, r.opt.ClientTicksPerRequest)
+}
+
+// refund gives client c back one request token (up to Options.ClientBurst): the
+// broker answered one of its requests (SPEC §13.3 obligation 5).
+func (r *Replica) refund(c uint64) {
+	if b := r.rate[c]; b != nil && b.tokens < r.opt.ClientBurst {
+		b.tokens++
+	}
 }
 
 // relayOpen reports whether peer broker from may have one more relayed request

@@ -99,6 +99,31 @@ func TestClientRateBudget(t *testing.T) {
 	}
 }
 
+// TestClientRateRefund: a client whose requests are answered gets a token back for
+// each new answer, so that a correct client with one request outstanding is never
+// throttled however fast the cluster answers; repeated answers and unanswered
+// requests give nothing back.
+func TestClientRateRefund(t *testing.T) {
+	h := newHarness(t, 1, Options{ClientBurst: 2, ClientTicksPerRequest: 1000, BatchTicks: 1000})
+	c := h.w.clients[0].ID
+	for ts := uint64(1); ts <= 20; ts++ { // serial: each request answered before the next
+		raw, _ := h.w.request(t, 0, ts)
+		h.r.HandleClient(raw)
+		h.r.sendReply(c, ts, []byte{1})
+		h.r.sendReply(c, ts, []byte{1}) // the same answer again: no second token
+	}
+	if m := h.r.Metrics(); m.RateDrops != 0 || m.Forwarded != 20 {
+		t.Fatalf("serial client: %d rate drops, %d forwarded; want 0, 20", m.RateDrops, m.Forwarded)
+	}
+	for ts := uint64(21); ts <= 30; ts++ { // a flood nobody answers
+		raw, _ := h.w.request(t, 0, ts)
+		h.r.HandleClient(raw)
+	}
+	if m := h.r.Metrics(); m.RateDrops != 8 || m.Forwarded != 22 {
+		t.Fatalf("unanswered flood: %d rate drops, %d forwarded; want 8, 22", m.RateDrops, m.Forwarded)
+	}
+}
+
 // TestStaleAtEdge: a request is stale only if all its operations are older than the
 // newest operation the local exec answered for its client (exec replies per
 // operation); the latest request passes, so that lost replies can be re-sent.
