@@ -80,6 +80,7 @@ func (r *Replica) onRecoveryOutput(role spec.Role, body []byte) {
 		return
 	}
 	r.adoptEpoch(next, body, &st)
+	r.execCD = r.cd // exec emitted it: it runs C' already
 	r.afterRecovery(body)
 }
 

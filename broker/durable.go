@@ -14,6 +14,10 @@ type Ledger interface {
 	// Executed reports that exec executed every batch up to last; batch returns a
 	// batch's exact bytes by digest from the broker's cache.
 	Executed(last uint64, batch func(spec.Digest) ([]byte, bool))
+	// Accepted reports a COMMIT (raw its exact bytes) that the local exec accepted,
+	// under the configuration the broker is in, in the Step that just returned: exec
+	// checked its signature (SPEC.md §11.4 E6).
+	Accepted(kind uint64, raw []byte)
 	// Epoch reports that the broker adopted the chain step st (raw its exact
 	// encoding: an epoch change or a recovery), which it verified (EC1–EC4 or
 	// RC1–RC5, spec.VerifyStep) and which certifies next: from then on
@@ -75,4 +79,42 @@ func (r *Replica) sendReply(client, ts uint64, body []byte) {
 func (r *Replica) cachedBatch(d spec.Digest) ([]byte, bool) {
 	raw, ok := r.cache[d]
 	return raw, ok
+}
+
+// reportAccepted tells the Ledger which COMMITs an exec Step accepted (no rejection
+// names them), so that it need not check their signatures again (SPEC.md §13.5). It
+// follows the configuration exec checks under through the Step: a configure,
+// epoch-change or recovery input that exec accepted moves it to the broker's
+// configuration (the old epoch's inputs were dropped when the broker adopted the
+// step), one it rejected, and a recover input, leave it unknown (an epoch change or
+// recovery exec emits itself moves it too: onEpochChangeOutput, onRecoveryOutput). It reports nothing for a Step whose
+// rejections do not match its inputs (a StepInput exec could not decode).
+func (r *Replica) reportAccepted(ins []spec.Input, outs []spec.Output) {
+	rejected := make([]bool, len(ins))
+	for i := range outs {
+		if outs[i].Kind != spec.KindReject {
+			continue
+		}
+		var rj spec.Rejection
+		if spec.Decode(outs[i].Body, &rj, spec.MaxBodyBytes(spec.KindReject)) != nil ||
+			rj.Index >= uint64(len(ins)) || rj.Kind != ins[rj.Index].Kind {
+			return
+		}
+		rejected[rj.Index] = true
+	}
+	for i, in := range ins {
+		switch in.Kind {
+		case spec.KindConfigure, spec.KindEpochChange, spec.KindRecovery:
+			r.execCD = spec.Digest{}
+			if !rejected[i] {
+				r.execCD = r.cd
+			}
+		case spec.KindRecover: // replays under the recovered configuration, until its recovery
+			r.execCD = spec.Digest{}
+		case spec.KindCommit:
+			if !rejected[i] && r.execCD == r.cd {
+				r.opt.Ledger.Accepted(in.Kind, in.Body)
+			}
+		}
+	}
 }

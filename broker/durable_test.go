@@ -13,6 +13,7 @@ type fakeLedger struct {
 	executed []uint64      // Last of every Executed call
 	observed []uint64      // kinds observed
 	epochs   []spec.Digest // digest of the configuration of every Epoch call
+	accepted [][]byte      // every COMMIT reported accepted
 }
 
 func (l *fakeLedger) Epoch(_ []byte, _ *spec.Step, next *spec.Config) {
@@ -24,6 +25,9 @@ func (l *fakeLedger) Executed(last uint64, batch func(spec.Digest) ([]byte, bool
 	l.executed = append(l.executed, last)
 }
 func (l *fakeLedger) Durable() uint64 { return l.durable }
+func (l *fakeLedger) Accepted(kind uint64, raw []byte) {
+	l.accepted = append(l.accepted, raw)
+}
 
 // TestReplyWaitsForDurable: with a Ledger, a reply is released only once the batch it
 // answers (exec's Last after the Step that produced it) is durable, in order; the
@@ -108,5 +112,64 @@ func TestHeldRepliesBounded(t *testing.T) {
 	h.r.Flush()
 	if len(h.net.replies) != 2 {
 		t.Fatalf("released %d, want 2", len(h.net.replies))
+	}
+}
+
+// TestAcceptedCommitsReported: after an exec Step the broker reports to the Ledger
+// exactly the COMMITs exec accepted (no rejection names them), none of a Step whose
+// rejections do not match its inputs, and none while exec's configuration is not
+// known to be the broker's, until exec accepts a configure (SPEC.md §13.5).
+func TestAcceptedCommitsReported(t *testing.T) {
+	led := &fakeLedger{}
+	h := newHarness(t, 1, Options{Ledger: led})
+	var seen, idx int
+	badKind := false
+	h.enc[spec.RoleExec].script = func(f *fakeEnclave, in spec.Input) []spec.Output {
+		if len(f.steps) != seen { // a new Step
+			seen, idx = len(f.steps), 0
+		}
+		i := idx
+		idx++
+		var c spec.Commit
+		if in.Kind != spec.KindCommit || spec.Decode(in.Body, &c, spec.MaxBodyBytes(spec.KindCommit)) != nil || c.Body.Seq%2 == 0 {
+			return nil
+		}
+		rj := spec.Rejection{Index: uint64(i), Kind: spec.KindCommit, Code: spec.CodeBadSignature}
+		if badKind {
+			rj.Kind = spec.KindPrepare
+		}
+		return []spec.Output{{Kind: spec.KindReject, Body: spec.Encode(&rj)}}
+	}
+	deliver := func(seqs ...uint64) []uint64 {
+		led.accepted = nil
+		for _, s := range seqs {
+			h.peer(2, spec.KindCommit, &spec.Commit{Body: spec.Slot{Seq: s, Replica: 2}})
+		}
+		h.r.Flush()
+		var got []uint64
+		for _, raw := range led.accepted {
+			var c spec.Commit
+			if err := spec.Decode(raw, &c, spec.MaxBodyBytes(spec.KindCommit)); err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, c.Body.Seq)
+		}
+		return got
+	}
+	if got := deliver(1, 2, 3, 4); !slices.Equal(got, []uint64{2, 4}) {
+		t.Fatalf("accepted reported %v, want [2 4]", got)
+	}
+	badKind = true
+	if got := deliver(5, 6); got != nil {
+		t.Fatalf("a Step with a rejection naming another kind: reported %v, want none", got)
+	}
+	badKind = false
+	h.r.execCD = spec.Digest{} // as after an epoch exec has not accepted yet
+	if got := deliver(8); got != nil {
+		t.Fatalf("exec's configuration unknown: reported %v, want none", got)
+	}
+	h.r.enqueue(spec.RoleExec, spec.KindConfigure, spec.Encode(&spec.Configure{Config: spec.Encode(h.r.cfg)}))
+	if got := deliver(10); !slices.Equal(got, []uint64{10}) {
+		t.Fatalf("after exec accepted configure: reported %v, want [10]", got)
 	}
 }

@@ -139,6 +139,7 @@ func (r *Replica) onEpochChangeOutput(role spec.Role, o *spec.Output) {
 		return
 	}
 	installed := r.adoptEpoch(next, o.Body, &st)
+	r.execCD = r.cd // exec emitted it: it runs the new epoch already
 	r.deliverLocal(spec.KindEpochChange, o.Body, &ec, (spec.ToPrep|spec.ToConf)&^installed)
 	for _, to := range o.To.Replicas {
 		if to != r.id && to < r.cfg.N {

@@ -68,6 +68,9 @@ func (r *Replica) step(role spec.Role) {
 		r.m.Garbage++
 		return
 	}
+	if role == spec.RoleExec && r.opt.Ledger != nil {
+		r.reportAccepted(ins, out.Outputs) // before the outputs, which may adopt an epoch
+	}
 	for i := range out.Outputs {
 		r.handleOutput(role, ins, &out.Outputs[i])
 	}

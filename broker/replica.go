@@ -177,6 +177,7 @@ type Replica struct {
 	sigFailed map[uint64]bool
 
 	held        *fifo[heldReply] // replies waiting for Ledger.Durable, in order
+	execCD      spec.Digest      // the configuration exec checks COMMITs under, as the broker saw it accept it (Ledger.Accepted)
 	stepReplies []heldReply      // replies of the exec Step in progress
 	reply       spec.Reply       // what onReply decodes into (a local escapes); zero between calls
 
@@ -202,6 +203,7 @@ type Replica struct {
 func NewReplica(id uint64, cfg *spec.Config, enclaves [3]Enclave, net Net, opt Options) *Replica {
 	opt = opt.withDefaults(cfg)
 	r := &Replica{id: id, cfg: cfg, cd: spec.ConfigDigest(cfg), enc: enclaves, net: net, opt: opt}
+	r.execCD = r.cd // the enclaves are configured with cfg, or will be by a configure input
 	for role := range r.in {
 		r.in[role] = newFIFO[spec.Input](opt.QueueLimit)
 		r.status[role] = spec.Status{Role: spec.Role(role), Replica: id, Configured: true, ViewActive: true}

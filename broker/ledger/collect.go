@@ -53,17 +53,38 @@ func (c *collector) keepBatch(raw []byte) {
 	}
 }
 
-// valid reports check(raw), cached: each message is verified at most once.
+// valid reports check(raw), cached: each message is verified at most once. With
+// check nil it only reports a cached true verdict (nothing is verified).
 func (c *collector) valid(raw []byte, check func([]byte) bool) bool {
-	if v, ok := c.verdict[string(raw)]; ok {
+	if v, ok := c.verdict[string(raw)]; ok || check == nil {
 		return v
 	}
+	v := check(raw)
+	c.setVerdict(raw, v)
+	return v
+}
+
+// setVerdict caches a signature check's result.
+func (c *collector) setVerdict(raw []byte, v bool) {
 	if len(c.verdict) >= maxVerdicts {
 		clear(c.verdict)
 	}
-	v := check(raw)
 	c.verdict[string(raw)] = v
-	return v
+}
+
+// known records that raw is validly signed (the local exec accepted it), if it is a
+// message the collector holds.
+func (c *collector) known(raw []byte) {
+	var m spec.Commit
+	if spec.Decode(raw, &m, spec.MaxBodyBytes(spec.KindCommit)) != nil {
+		return
+	}
+	for _, b := range c.seen[m.Body.Seq][m.Body.Replica] {
+		if bytes.Equal(b, raw) {
+			c.setVerdict(raw, true)
+			return
+		}
+	}
 }
 
 // add keeps raw among replica rep's messages for seq in m, unless already there. When
@@ -117,8 +138,9 @@ func (c *collector) commit(raw []byte, m *spec.Commit) {
 // group returns a commit certificate for seq: for the (view, digest) of the highest
 // view that q distinct replicas sent and that q of them signed validly, the first
 // valid COMMIT of each of the lowest q such replicas, ascending (SPEC.md §13.5).
-// Signatures are checked here, so that forged COMMITs never reach the writer.
-func (c *collector) group(seq uint64) ([][]byte, spec.Digest, bool) {
+// Signatures are checked here (with verify false, only COMMITs already known to be
+// valid count), so that forged COMMITs never reach the writer.
+func (c *collector) group(seq uint64, verify bool) ([][]byte, spec.Digest, bool) {
 	type vd struct {
 		view uint64
 		d    spec.Digest
@@ -144,8 +166,12 @@ func (c *collector) group(seq uint64) ([][]byte, spec.Digest, bool) {
 		}
 	}
 	slices.SortFunc(keys, func(a, b vd) int { return cmp.Compare(b.view, a.view) })
+	check := c.commitValid
+	if !verify {
+		check = nil
+	}
 	for _, k := range keys {
-		if cert := c.pick(c.members(seq, k.view, k.d), c.commitValid); cert != nil {
+		if cert := c.pick(c.members(seq, k.view, k.d), check); cert != nil {
 			return cert, k.d, true
 		}
 	}

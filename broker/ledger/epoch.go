@@ -30,7 +30,7 @@ func (l *Ledger) Epoch(raw []byte, st *spec.Step, next *spec.Config) {
 		l.opt.Log.Warn("ledger: epoch change ignored: it does not follow the configuration in force", "epoch", next.Epoch, "in force", c.cfg.Epoch)
 		return
 	}
-	for c.next <= next.StartSeq && l.record(c.next, nil) {
+	for c.next <= next.StartSeq && l.record(c.next, nil, true) {
 	}
 	l.submit(item{kind: itemEpoch, seq: next.StartSeq, state: next.StartState, cert: raw, cfg: next})
 	c.switchTo(next)

@@ -14,11 +14,15 @@ import (
 // Tests of the ledger across epochs (SPEC.md §13.5, §17.3, §17.4).
 
 // commitAll observes every replica's COMMIT for (view 0, seq, d) under the fixture's
-// configuration in force.
-func (f *fx) commitAll(l *Ledger, seq uint64, d spec.Digest) {
+// configuration in force and, if accepted, reports each as accepted by the local
+// exec (as the broker does after exec's Step).
+func (f *fx) commitAll(l *Ledger, seq uint64, d spec.Digest, accepted bool) {
 	for rep := range f.cfg.N {
 		raw, c := f.commit(rep, 0, seq, d)
 		l.Observe(spec.KindCommit, raw, c)
+		if accepted {
+			l.Accepted(spec.KindCommit, raw)
+		}
 	}
 }
 
@@ -31,7 +35,7 @@ func epochLedger(t *testing.T, f *fx) (*spec.Config, *spec.Config, Stats) {
 	l := f.open(Options{})
 	f.feed(l, 1, 6)
 	for s := uint64(7); s <= 8; s++ {
-		f.commitAll(l, s, f.propose(l, s))
+		f.commitAll(l, s, f.propose(l, s), true)
 	}
 	f.waitDurable(l, 8) // recorded at commit time, above the epoch's end
 	first := f.cfg
@@ -40,8 +44,8 @@ func epochLedger(t *testing.T, f *fx) (*spec.Config, *spec.Config, Stats) {
 	if d := l.Durable(); d > 6 {
 		t.Fatalf("seed %d: durable %d right after the epoch change at 6: old-epoch records count for the new epoch", f.seed, d)
 	}
-	for _, s := range []uint64{7, 9} { // the old epoch's COMMITs, arriving late
-		f.commitAll(l, s, f.propose(l, s))
+	for _, s := range []uint64{7, 9} { // the old epoch's COMMITs, arriving late (exec rejects them)
+		f.commitAll(l, s, f.propose(l, s), false)
 	}
 	f.switchEpoch(next)
 	f.feed(l, 7, 10)

@@ -8,9 +8,9 @@ import (
 // and body its decoding (as spec.DecodeKind returns it): the batches of proposals are
 // kept, COMMITs and CHECKPOINTs collected for the certificates, and the stable
 // checkpoint certificates inside a NEW-VIEW checked and handed to the writer. A batch
-// is handed to the writer as soon as it is committed (its certificate complete and
-// its predecessor handed over), so that its fsync overlaps exec's execution. Other
-// kinds are ignored. Event loop only.
+// is handed to the writer as soon as it is committed by COMMITs already known to be
+// validly signed (see Accepted; its predecessor handed over). Other kinds are
+// ignored. Event loop only.
 func (l *Ledger) Observe(kind uint64, raw []byte, body any) {
 	switch m := body.(type) {
 	case *spec.Proposal:
@@ -20,8 +20,7 @@ func (l *Ledger) Observe(kind uint64, raw []byte, body any) {
 	case *spec.Commit:
 		l.col.commit(raw, m)
 		if m.Body.Seq == l.col.next {
-			for l.record(l.col.next, nil) {
-			}
+			l.recordKnown()
 		}
 	case *spec.Checkpoint:
 		l.checkpoint(raw, m)
@@ -29,6 +28,27 @@ func (l *Ledger) Observe(kind uint64, raw []byte, body any) {
 		for i := range m.Body.ViewChanges {
 			l.offerCert(&m.Body.ViewChanges[i].Body.Stable)
 		}
+	}
+}
+
+// Accepted reports that the broker's own exec accepted raw, a COMMIT it had been
+// routed (no rejection in its Step): exec checked its signature (E6), so the ledger
+// counts it as validly signed without checking it again, and hands the writer every
+// batch whose certificate that completes, so that its fsync starts while the
+// replies of the Step that executed it are on their way to the broker. Other kinds
+// are ignored. Event loop only.
+func (l *Ledger) Accepted(kind uint64, raw []byte) {
+	if kind != spec.KindCommit {
+		return
+	}
+	l.col.known(raw)
+	l.recordKnown()
+}
+
+// recordKnown hands the writer every batch from next on whose certificate is
+// complete with COMMITs already known to be validly signed.
+func (l *Ledger) recordKnown() {
+	for l.record(l.col.next, nil, false) {
 	}
 }
 
@@ -110,7 +130,7 @@ func lowestKey[V any](m map[uint64]V) uint64 {
 func (l *Ledger) Executed(last uint64, batch func(spec.Digest) ([]byte, bool)) {
 	c := &l.col
 	for c.next <= last {
-		if l.record(c.next, batch) {
+		if l.record(c.next, batch, true) {
 			continue
 		}
 		h, ok := c.anchor(last)
@@ -128,10 +148,12 @@ func (l *Ledger) Executed(last uint64, batch func(spec.Digest) ([]byte, bool)) {
 }
 
 // record hands batch seq to the writer if the ledger has its certificate and its
-// bytes (from batch, nil or the broker's cache, or from the proposals observed).
-func (l *Ledger) record(seq uint64, batch func(spec.Digest) ([]byte, bool)) bool {
+// bytes (from batch, nil or the broker's cache, or from the proposals observed). With
+// verify false, only COMMITs already known to be validly signed count (no signature
+// is checked).
+func (l *Ledger) record(seq uint64, batch func(spec.Digest) ([]byte, bool), verify bool) bool {
 	c := &l.col
-	cert, d, ok := c.group(seq)
+	cert, d, ok := c.group(seq, verify)
 	if !ok {
 		return false
 	}

@@ -227,12 +227,13 @@ func TestForgedCommitsDoNotCrowdOut(t *testing.T) {
 }
 
 // TestRecordsAtCommit: a batch whose proposal the broker routed is written as soon as
-// its commit certificate is complete, before exec reports executing it, so that the
-// fsync overlaps the execution.
+// its commit certificate is complete with COMMITs the local exec accepted, before
+// exec reports executing it; COMMITs only observed (not yet accepted, and not
+// verified by the ledger) record nothing.
 func TestRecordsAtCommit(t *testing.T) {
 	f := newFx(t, 11)
 	l := f.open(Options{})
-	defer l.Close()
+	var accepted [][]byte
 	for s := uint64(1); s <= 3; s++ {
 		raw := f.batch(s)
 		var b spec.Batch
@@ -245,9 +246,40 @@ func TestRecordsAtCommit(t *testing.T) {
 		for rep := range f.cfg.N {
 			raw, c := f.commit(rep, 0, s, d)
 			l.Observe(spec.KindCommit, raw, c)
+			accepted = append(accepted, raw)
+		}
+	}
+	if l.col.next != 1 {
+		t.Fatalf("seed %d: batches up to %d handed to the writer on COMMITs nobody checked", f.seed, l.col.next-1)
+	}
+	for i, raw := range accepted {
+		if i%int(f.cfg.N) != 1 { // q of each seq's n: the certificate skips replica 1
+			l.Accepted(spec.KindCommit, raw)
 		}
 	}
 	f.waitDurable(l, 3) // no Executed call
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Verify(f.dir, f.cfg); err != nil {
+		t.Fatalf("seed %d: %v", f.seed, err)
+	}
+}
+
+// TestAcceptedOnlyIfObserved: a COMMIT reported accepted that the ledger never
+// observed, or with another sender's bytes, gives no verdict: only the bytes the
+// ledger holds become known.
+func TestAcceptedOnlyIfObserved(t *testing.T) {
+	f := newFx(t, 13)
+	l := f.open(Options{})
+	defer l.Close()
+	d := spec.Hash(spec.DomainBatch, f.batch(1))
+	raw, _ := f.commit(0, 0, 1, d)
+	l.Accepted(spec.KindCommit, raw)
+	l.Accepted(spec.KindCommit, []byte{0xff})
+	if len(l.col.verdict) != 0 {
+		t.Fatalf("seed %d: %d verdicts for COMMITs never observed", f.seed, len(l.col.verdict))
+	}
 }
 
 // TestForgedHigherViewCommits: COMMITs with bad signatures for a higher view, in the

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -37,19 +39,33 @@ func replicaMain(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return usageError("replica", err, stderr)
 	}
+	if opt.cpuProfile != "" {
+		done, err := startCPUProfile(opt.cpuProfile)
+		if err != nil {
+			fmt.Fprintf(stderr, "splitbft replica: --cpuprofile: %v\n", err)
+			return 1
+		}
+		defer done()
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	if err := operator.RunReplica(ctx, opt); err != nil {
+	if err := operator.RunReplica(ctx, opt.ReplicaOptions); err != nil {
 		fmt.Fprintf(stderr, "splitbft replica: %v\n", err)
 		return 1
 	}
 	return 0
 }
 
+// replicaFlags are RunReplica's options and the command's own.
+type replicaFlags struct {
+	operator.ReplicaOptions
+	cpuProfile string // write the broker's CPU profile here until it stops
+}
+
 // parseReplicaFlags parses the flags of replica into RunReplica's options.
-func parseReplicaFlags(args []string, stdout, stderr io.Writer) (operator.ReplicaOptions, error) {
+func parseReplicaFlags(args []string, stdout, stderr io.Writer) (replicaFlags, error) {
 	fs := newFlagSet("replica", replicaUsage, stderr)
-	var opt operator.ReplicaOptions
+	var opt replicaFlags
 	var runner, level string
 	var jsonLogs bool
 	id := fs.Int64("id", 0, "replica id (required)")
@@ -65,6 +81,7 @@ func parseReplicaFlags(args []string, stdout, stderr io.Writer) (operator.Replic
 	fs.BoolVar(&opt.NoLedger, "no-ledger", false, "keep no durable ledger: replies do not wait for the disk, and nothing survives (same as --durability=off)")
 	durability := fs.String("durability", "on", `"on": keep the ledger in DIR/replica-I/ledger/ and release a reply only once its batch is on disk; "off": as --no-ledger`)
 	fs.BoolVar(&opt.InsecureTransport, "insecure-transport", false, "serve peers and clients over plain TCP without authentication, to measure the transport's cost (INSECURE: anyone can impersonate any replica or client)")
+	fs.StringVar(&opt.cpuProfile, "cpuprofile", "", "write a CPU profile of the broker process (not its compartments) to this file until the replica stops (go tool pprof reads it)")
 	words, err := parseFlags(fs, args, stdout)
 	if err != nil {
 		return opt, err
@@ -93,6 +110,20 @@ func parseReplicaFlags(args []string, stdout, stderr io.Writer) (operator.Replic
 	}
 	opt.Log, err = newLogger(stderr, jsonLogs, level)
 	return opt, err
+}
+
+// startCPUProfile starts writing the process's CPU profile to path; the returned
+// function stops it and closes the file.
+func startCPUProfile(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 // newLogger returns a slog logger writing to w as text or JSON at the given level.
