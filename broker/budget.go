@@ -32,6 +32,11 @@ type bucket struct {
 	tokens int
 	at     uint64 // tick of the last refill
 	bad    int    // relay buckets only: relayed requests that failed R5
+
+	// Client buckets only: the newest admitted request, whose answer (an operation
+	// timestamp ≥ refundAt) gives its token back once (refund).
+	refundAt   uint64
+	refundable bool
 }
 
 // maxRelayShift caps the slowdown of a peer's relay budget: after k relayed requests
@@ -72,15 +77,17 @@ func (b *bucket) take(now uint64, burst, add, every int) bool {
 	return true
 }
 
-// admitRate spends one of client c's request tokens at the client port: one comes
-// back every Options.ClientTicksPerRequest ticks, and one for every new answer the
-// broker gives c (refund), up to Options.ClientBurst. A correct client has one
-// request outstanding, so however fast the cluster answers it, it never runs out; a
-// flooding client's excess is dropped before its signature is checked, so it costs
-// each broker a bounded amount of verification (SPEC §13.3 obligation 5): a request
-// answered was executed, and only unanswered ones (bad signatures, junk) drain it.
-// Only registered clients have a bucket (R1 drops the others right after).
-func (r *Replica) admitRate(c uint64) bool {
+// admitRate spends one of client c's request tokens at the client port for request
+// q: one comes back every Options.ClientTicksPerRequest ticks, and one when the
+// newest request admitted from c is answered by this broker (refund), up to
+// Options.ClientBurst. A correct client has one request outstanding, so however fast
+// the cluster answers it, it never runs out; a flooding client's excess is dropped
+// before its signature is checked, so it costs each broker a bounded amount of
+// verification (SPEC §13.3 obligation 5): at most one token comes back per request
+// admitted and executed, and requests never answered (bad signatures, junk) drain
+// it. Only registered clients have a bucket (R1 drops the others right after).
+func (r *Replica) admitRate(q *spec.Request) bool {
+	c := q.Body.Client
 	if r.cfg.Client(c) == nil {
 		return true
 	}
@@ -89,15 +96,26 @@ func (r *Replica) admitRate(c uint64) bool {
 		b = &bucket{tokens: r.opt.ClientBurst, at: r.now}
 		r.rate[c] = b
 	}
-	return b.take(r.now, r.opt.ClientBurst, 1, r.opt.ClientTicksPerRequest)
+	if !b.take(r.now, r.opt.ClientBurst, 1, r.opt.ClientTicksPerRequest) {
+		return false
+	}
+	// Its last operation's timestamp (exec answers each operation): an answer at or
+	// above it answers the request. R4 rejects a range that overflows.
+	b.refundAt, b.refundable = q.Body.Timestamp+uint64(max(len(q.Body.Ops), 1))-1, true
+	return true
 }
 
-// refund gives client c back one request token (up to Options.ClientBurst): the
-// broker answered one of its requests (SPEC §13.3 obligation 5).
-func (r *Replica) refund(c uint64) {
-	if b := r.rate[c]; b != nil && b.tokens < r.opt.ClientBurst {
-		b.tokens++
+// refund gives client c back one request token (up to Options.ClientBurst) when the
+// answer with timestamp ts that this broker sends answers the newest request it
+// admitted from c at its client port, once per admitted request (SPEC §13.3
+// obligation 5).
+func (r *Replica) refund(c, ts uint64) {
+	b := r.rate[c]
+	if b == nil || !b.refundable || ts < b.refundAt {
+		return
 	}
+	b.refundable = false
+	b.tokens = min(b.tokens+1, r.opt.ClientBurst)
 }
 
 // relayOpen reports whether peer broker from may have one more relayed request

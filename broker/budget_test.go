@@ -99,29 +99,41 @@ func TestClientRateBudget(t *testing.T) {
 	}
 }
 
-// TestClientRateRefund: a client whose requests are answered gets a token back for
-// each new answer, so that a correct client with one request outstanding is never
-// throttled however fast the cluster answers; repeated answers and unanswered
-// requests give nothing back.
+// TestClientRateRefund: the answer to the newest request a broker admitted from a
+// client gives that client's token back, once, so that a correct client with one
+// request outstanding is never throttled however fast the cluster answers; each
+// operation's answer of a multi-operation request, repeated answers, answers to
+// older requests and unanswered requests give nothing back.
 func TestClientRateRefund(t *testing.T) {
 	h := newHarness(t, 1, Options{ClientBurst: 2, ClientTicksPerRequest: 1000, BatchTicks: 1000})
 	c := h.w.clients[0].ID
-	for ts := uint64(1); ts <= 20; ts++ { // serial: each request answered before the next
-		raw, _ := h.w.request(t, 0, ts)
+	send := func(ts uint64, ops int) {
+		raw, _ := h.w.requestOps(t, 0, ts, ops)
 		h.r.HandleClient(raw)
+	}
+	want := func(what string, drops, fwd uint64) {
+		t.Helper()
+		if m := h.r.Metrics(); m.RateDrops != drops || m.Forwarded != fwd {
+			t.Fatalf("%s: %d rate drops, %d forwarded; want %d, %d", what, m.RateDrops, m.Forwarded, drops, fwd)
+		}
+	}
+	for ts := uint64(1); ts <= 20; ts++ { // serial: each request answered before the next
+		send(ts, 1)
 		h.r.sendReply(c, ts, []byte{1})
 		h.r.sendReply(c, ts, []byte{1}) // the same answer again: no second token
 	}
-	if m := h.r.Metrics(); m.RateDrops != 0 || m.Forwarded != 20 {
-		t.Fatalf("serial client: %d rate drops, %d forwarded; want 0, 20", m.RateDrops, m.Forwarded)
+	want("serial client", 0, 20)
+	send(21, 4) // four operations, four answers: one token back
+	for ts := uint64(21); ts <= 24; ts++ {
+		h.r.sendReply(c, ts, []byte{1})
 	}
-	for ts := uint64(21); ts <= 30; ts++ { // a flood nobody answers
-		raw, _ := h.w.request(t, 0, ts)
-		h.r.HandleClient(raw)
+	for ts := uint64(25); ts <= 30; ts++ { // a flood nobody answers
+		send(ts, 1)
 	}
-	if m := h.r.Metrics(); m.RateDrops != 8 || m.Forwarded != 22 {
-		t.Fatalf("unanswered flood: %d rate drops, %d forwarded; want 8, 22", m.RateDrops, m.Forwarded)
-	}
+	want("after a multi-operation request, an unanswered flood", 4, 23)
+	h.r.sendReply(c, 25, []byte{1}) // answers an older request than the newest admitted (26)
+	send(31, 1)
+	want("after an answer to an older request", 5, 23)
 }
 
 // TestStaleAtEdge: a request is stale only if all its operations are older than the

@@ -77,6 +77,9 @@ func (r *Replica) onRecoveryOutput(role spec.Role, body []byte) {
 	next, err := r.verifyStep(body, &st)
 	if err != nil || next == nil {
 		r.m.BadEpochChanges += b2u(err != nil)
+		if err != nil {
+			r.execCD = spec.Digest{} // exec left the configuration in force, for one the broker does not know
+		}
 		return
 	}
 	r.adoptEpoch(next, body, &st)

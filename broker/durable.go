@@ -14,10 +14,10 @@ type Ledger interface {
 	// Executed reports that exec executed every batch up to last; batch returns a
 	// batch's exact bytes by digest from the broker's cache.
 	Executed(last uint64, batch func(spec.Digest) ([]byte, bool))
-	// Accepted reports a COMMIT (raw its exact bytes) that the local exec accepted,
-	// under the configuration the broker is in, in the Step that just returned: exec
-	// checked its signature (SPEC.md §11.4 E6).
-	Accepted(kind uint64, raw []byte)
+	// Accepted reports a COMMIT (raw its exact bytes) that the local exec accepted
+	// in the Step that just returned, checking its signature (SPEC.md §11.4 E6) under
+	// the configuration of digest cd.
+	Accepted(kind uint64, raw []byte, cd spec.Digest)
 	// Epoch reports that the broker adopted the chain step st (raw its exact
 	// encoding: an epoch change or a recovery), which it verified (EC1–EC4 or
 	// RC1–RC5, spec.VerifyStep) and which certifies next: from then on
@@ -72,6 +72,7 @@ func (r *Replica) releaseDurable() {
 func (r *Replica) sendReply(client, ts uint64, body []byte) {
 	r.m.Replies++
 	r.net.Reply(client, body)
+	r.refund(client, ts)
 	r.replied(client, ts)
 }
 
@@ -87,11 +88,17 @@ func (r *Replica) cachedBatch(d spec.Digest) ([]byte, bool) {
 // epoch-change or recovery input that exec accepted moves it to the broker's
 // configuration (the old epoch's inputs were dropped when the broker adopted the
 // step), one it rejected, and a recover input, leave it unknown (an epoch change or
-// recovery exec emits itself moves it too: onEpochChangeOutput, onRecoveryOutput). It reports nothing for a Step whose
-// rejections do not match its inputs (a StepInput exec could not decode).
+// recovery exec emits itself moves it too: onEpochChangeOutput, onRecoveryOutput).
+// It reports nothing for a Step whose rejections do not match its inputs (a
+// StepInput exec could not decode), nor for one in which exec emitted a chain step:
+// exec switched configurations inside it, and checked the COMMITs after the switch
+// under the new one.
 func (r *Replica) reportAccepted(ins []spec.Input, outs []spec.Output) {
 	rejected := make([]bool, len(ins))
 	for i := range outs {
+		if k := outs[i].Kind; k == spec.KindEpochChange || k == spec.KindRecovery {
+			return
+		}
 		if outs[i].Kind != spec.KindReject {
 			continue
 		}
@@ -113,7 +120,7 @@ func (r *Replica) reportAccepted(ins []spec.Input, outs []spec.Output) {
 			r.execCD = spec.Digest{}
 		case spec.KindCommit:
 			if !rejected[i] && r.execCD == r.cd {
-				r.opt.Ledger.Accepted(in.Kind, in.Body)
+				r.opt.Ledger.Accepted(in.Kind, in.Body, r.cd)
 			}
 		}
 	}

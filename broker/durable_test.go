@@ -25,7 +25,7 @@ func (l *fakeLedger) Executed(last uint64, batch func(spec.Digest) ([]byte, bool
 	l.executed = append(l.executed, last)
 }
 func (l *fakeLedger) Durable() uint64 { return l.durable }
-func (l *fakeLedger) Accepted(kind uint64, raw []byte) {
+func (l *fakeLedger) Accepted(kind uint64, raw []byte, _ spec.Digest) {
 	l.accepted = append(l.accepted, raw)
 }
 
@@ -117,8 +117,9 @@ func TestHeldRepliesBounded(t *testing.T) {
 
 // TestAcceptedCommitsReported: after an exec Step the broker reports to the Ledger
 // exactly the COMMITs exec accepted (no rejection names them), none of a Step whose
-// rejections do not match its inputs, and none while exec's configuration is not
-// known to be the broker's, until exec accepts a configure (SPEC.md §13.5).
+// rejections do not match its inputs or in which exec emitted a chain step, and none
+// while exec's configuration is not known to be the broker's, until exec accepts a
+// configure (SPEC.md §13.5).
 func TestAcceptedCommitsReported(t *testing.T) {
 	led := &fakeLedger{}
 	h := newHarness(t, 1, Options{Ledger: led})
@@ -131,7 +132,13 @@ func TestAcceptedCommitsReported(t *testing.T) {
 		i := idx
 		idx++
 		var c spec.Commit
-		if in.Kind != spec.KindCommit || spec.Decode(in.Body, &c, spec.MaxBodyBytes(spec.KindCommit)) != nil || c.Body.Seq%2 == 0 {
+		if in.Kind != spec.KindCommit || spec.Decode(in.Body, &c, spec.MaxBodyBytes(spec.KindCommit)) != nil {
+			return nil
+		}
+		if c.Body.Seq == 12 { // exec emits a chain step in the middle of the Step
+			return []spec.Output{{Kind: spec.KindEpochChange, Body: []byte{0}}}
+		}
+		if c.Body.Seq%2 == 0 {
 			return nil
 		}
 		rj := spec.Rejection{Index: uint64(i), Kind: spec.KindCommit, Code: spec.CodeBadSignature}
@@ -171,5 +178,8 @@ func TestAcceptedCommitsReported(t *testing.T) {
 	h.r.enqueue(spec.RoleExec, spec.KindConfigure, spec.Encode(&spec.Configure{Config: spec.Encode(h.r.cfg)}))
 	if got := deliver(10); !slices.Equal(got, []uint64{10}) {
 		t.Fatalf("after exec accepted configure: reported %v, want [10]", got)
+	}
+	if got := deliver(14, 12, 16); got != nil {
+		t.Fatalf("a Step in which exec emitted an epoch change: reported %v, want none", got)
 	}
 }

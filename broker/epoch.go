@@ -136,6 +136,9 @@ func (r *Replica) onEpochChangeOutput(role spec.Role, o *spec.Output) {
 	next, err := r.verifyStep(o.Body, &st)
 	if err != nil || next == nil {
 		r.m.BadEpochChanges += b2u(err != nil)
+		if err != nil {
+			r.execCD = spec.Digest{} // exec left the configuration in force, for one the broker does not know
+		}
 		return
 	}
 	installed := r.adoptEpoch(next, o.Body, &st)

@@ -77,6 +77,12 @@ func newWorld(t testing.TB, f uint64, nc int, seed uint64) *world {
 // request returns a valid encoded REQUEST of client i with the given timestamp.
 func (w *world) request(t testing.TB, i int, ts uint64) ([]byte, *spec.Request) {
 	t.Helper()
+	return w.requestOps(t, i, ts, 1)
+}
+
+// requestOps is request with n operations (timestamps ts..ts+n-1).
+func (w *world) requestOps(t testing.TB, i int, ts uint64, n int) ([]byte, *spec.Request) {
+	t.Helper()
 	s, err := client.NewSession(w.cfg, w.clients[i], w.rnd)
 	if err != nil {
 		t.Fatal(err)
@@ -84,7 +90,11 @@ func (w *world) request(t testing.TB, i int, ts uint64) ([]byte, *spec.Request) 
 	if err := s.SetNextTimestamp(ts); err != nil {
 		t.Fatal(err)
 	}
-	raw, _, err := s.Prepare([][]byte{client.GetOp([]byte("k"))})
+	ops := make([][]byte, n)
+	for j := range ops {
+		ops[j] = client.GetOp([]byte("k"))
+	}
+	raw, _, err := s.Prepare(ops)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -89,7 +89,7 @@ func (r *Replica) acceptRequest(raw []byte, q *spec.Request, forwarded bool, fro
 		return
 	case relayed && r.batch.duplicate(clientTS{q.Body.Client, q.Body.Timestamp}):
 		return
-	case !forwarded && !r.admitRate(q.Body.Client):
+	case !forwarded && !r.admitRate(q):
 		r.m.RateDrops++
 		return
 	case relayed && !r.relayOpen(from):

@@ -86,9 +86,6 @@ func (r *Replica) replied(c, ts uint64) {
 	if r.cfg.Client(c) == nil {
 		return
 	}
-	if ts > r.lastDone[c] {
-		r.refund(c)
-	}
 	r.lastDone[c] = max(r.lastDone[c], ts)
 	if p := r.pending[c]; p != nil && p.req.Body.Timestamp <= ts {
 		delete(r.pending, c)

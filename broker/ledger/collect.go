@@ -12,15 +12,16 @@ import (
 // for sequence numbers not yet handed to the writer, bounded per sequence number and
 // per replica.
 type collector struct {
-	cfg     *spec.Config
-	cd      spec.Digest
-	next    uint64                         // next batch sequence number to hand to the writer
-	seen    map[uint64]map[uint64][][]byte // seq → replica → distinct raw COMMITs
-	ckpts   map[uint64]map[uint64][][]byte // checkpoint seq → replica → distinct raw CHECKPOINTs
-	certs   map[uint64]spec.Digest         // checkpoint certificates handed to the writer (seq → state)
-	verdict map[string]bool                // signature check results by raw message; ≤ maxVerdicts
-	batches map[spec.Digest][]byte         // batches of observed proposals by digest
-	order   []spec.Digest                  // exactly the keys of batches, oldest first
+	cfg      *spec.Config
+	cd       spec.Digest
+	next     uint64                         // next batch sequence number to hand to the writer
+	execLast uint64                         // the highest Last exec reported (Executed)
+	seen     map[uint64]map[uint64][][]byte // seq → replica → distinct raw COMMITs
+	ckpts    map[uint64]map[uint64][][]byte // checkpoint seq → replica → distinct raw CHECKPOINTs
+	certs    map[uint64]spec.Digest         // checkpoint certificates handed to the writer (seq → state)
+	verdict  map[string]bool                // signature check results by raw message; ≤ maxVerdicts
+	batches  map[spec.Digest][]byte         // batches of observed proposals by digest
+	order    []spec.Digest                  // exactly the keys of batches, oldest first
 }
 
 // Bounds of the collector.

@@ -21,7 +21,7 @@ func (f *fx) commitAll(l *Ledger, seq uint64, d spec.Digest, accepted bool) {
 		raw, c := f.commit(rep, 0, seq, d)
 		l.Observe(spec.KindCommit, raw, c)
 		if accepted {
-			l.Accepted(spec.KindCommit, raw)
+			l.Accepted(spec.KindCommit, raw, spec.ConfigDigest(f.cfg))
 		}
 	}
 }

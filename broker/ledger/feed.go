@@ -18,9 +18,14 @@ func (l *Ledger) Observe(kind uint64, raw []byte, body any) {
 			l.col.keepBatch(b)
 		}
 	case *spec.Commit:
-		l.col.commit(raw, m)
-		if m.Body.Seq == l.col.next {
-			l.recordKnown()
+		c := &l.col
+		c.commit(raw, m)
+		if m.Body.Seq == c.next {
+			// Once exec executed next, its own COMMITs were missed (or their verdicts
+			// dropped): a late COMMIT is checked here, or nothing would record next
+			// until exec executes more.
+			for l.record(c.next, nil, c.next <= c.execLast) {
+			}
 		}
 	case *spec.Checkpoint:
 		l.checkpoint(raw, m)
@@ -32,13 +37,14 @@ func (l *Ledger) Observe(kind uint64, raw []byte, body any) {
 }
 
 // Accepted reports that the broker's own exec accepted raw, a COMMIT it had been
-// routed (no rejection in its Step): exec checked its signature (E6), so the ledger
-// counts it as validly signed without checking it again, and hands the writer every
-// batch whose certificate that completes, so that its fsync starts while the
-// replies of the Step that executed it are on their way to the broker. Other kinds
-// are ignored. Event loop only.
-func (l *Ledger) Accepted(kind uint64, raw []byte) {
-	if kind != spec.KindCommit {
+// routed (no rejection in its Step), checking its signature (E6) under the
+// configuration of digest cd: if that is the configuration the ledger collects
+// under, the ledger counts raw as validly signed without checking it again, and
+// hands the writer every batch whose certificate that completes, so that its fsync
+// starts while the replies of the Step that executed it are on their way to the
+// broker. Other kinds are ignored. Event loop only.
+func (l *Ledger) Accepted(kind uint64, raw []byte, cd spec.Digest) {
+	if kind != spec.KindCommit || cd != l.col.cd {
 		return
 	}
 	l.col.known(raw)
@@ -129,6 +135,7 @@ func lowestKey[V any](m map[uint64]V) uint64 {
 // exec adopted, once the ledger knows it. Event loop only.
 func (l *Ledger) Executed(last uint64, batch func(spec.Digest) ([]byte, bool)) {
 	c := &l.col
+	c.execLast = max(c.execLast, last)
 	for c.next <= last {
 		if l.record(c.next, batch, true) {
 			continue

@@ -254,7 +254,7 @@ func TestRecordsAtCommit(t *testing.T) {
 	}
 	for i, raw := range accepted {
 		if i%int(f.cfg.N) != 1 { // q of each seq's n: the certificate skips replica 1
-			l.Accepted(spec.KindCommit, raw)
+			l.Accepted(spec.KindCommit, raw, spec.ConfigDigest(f.cfg))
 		}
 	}
 	f.waitDurable(l, 3) // no Executed call
@@ -267,19 +267,47 @@ func TestRecordsAtCommit(t *testing.T) {
 }
 
 // TestAcceptedOnlyIfObserved: a COMMIT reported accepted that the ledger never
-// observed, or with another sender's bytes, gives no verdict: only the bytes the
-// ledger holds become known.
+// observed, or that exec checked under another configuration, gives no verdict: only
+// the bytes the ledger holds, accepted under its configuration, become known.
 func TestAcceptedOnlyIfObserved(t *testing.T) {
 	f := newFx(t, 13)
 	l := f.open(Options{})
 	defer l.Close()
 	d := spec.Hash(spec.DomainBatch, f.batch(1))
-	raw, _ := f.commit(0, 0, 1, d)
-	l.Accepted(spec.KindCommit, raw)
-	l.Accepted(spec.KindCommit, []byte{0xff})
+	cd := spec.ConfigDigest(f.cfg)
+	raw, c := f.commit(0, 0, 1, d)
+	l.Accepted(spec.KindCommit, raw, cd)
+	l.Accepted(spec.KindCommit, []byte{0xff}, cd)
 	if len(l.col.verdict) != 0 {
 		t.Fatalf("seed %d: %d verdicts for COMMITs never observed", f.seed, len(l.col.verdict))
 	}
+	l.Observe(spec.KindCommit, raw, c)
+	l.Accepted(spec.KindCommit, raw, spec.Hash("another configuration", nil))
+	if len(l.col.verdict) != 0 {
+		t.Fatalf("seed %d: a verdict for a COMMIT exec checked under another configuration", f.seed)
+	}
+	l.Accepted(spec.KindCommit, raw, cd)
+	if len(l.col.verdict) != 1 {
+		t.Fatalf("seed %d: %d verdicts, want 1", f.seed, len(l.col.verdict))
+	}
+}
+
+// TestLateCommitsRecorded: when exec executed a batch whose certificate the ledger
+// did not hold (its COMMITs arrived later, after exec no longer accepts them), the
+// late COMMITs are checked and the batch recorded as they arrive, without waiting for
+// exec to execute more.
+func TestLateCommitsRecorded(t *testing.T) {
+	f := newFx(t, 14)
+	l := f.open(Options{})
+	defer l.Close()
+	f.propose(l, 1)
+	d := spec.Hash(spec.DomainBatch, f.batch(1))
+	l.Executed(1, f.lookup) // no COMMIT yet: nothing to record
+	for rep := range f.cfg.N {
+		raw, c := f.commit(rep, 0, 1, d)
+		l.Observe(spec.KindCommit, raw, c) // exec rejects these as stale: no Accepted
+	}
+	f.waitDurable(l, 1)
 }
 
 // TestForgedHigherViewCommits: COMMITs with bad signatures for a higher view, in the
