@@ -6,9 +6,10 @@ import (
 	"github.com/splitbft/splitbft/spec"
 )
 
-// The broker's sealed archive (SPEC.md §13.5 records 's' and 'g', §17.8): after each
-// new stable checkpoint and each epoch start it asks its own exec for the stable
-// snapshot (again at the same seq when an epoch starts there: chunks are sealed under
+// The broker's sealed archive (SPEC.md §13.5 records 's' and 'g', §17.8): after a new
+// stable checkpoint when a snapshot is due (Archive.SnapshotDue: at each epoch start,
+// then once the log written since the last snapshot is as large as it) it asks its
+// own exec for the stable snapshot (again at the same seq when an epoch starts there: chunks are sealed under
 // the state key of their epoch, SPEC §12.4, and a recovery checks them under the last
 // epoch's digest; StateRequest{h, State, own id, k}, k = 0, 16, … until Count) and keeps the
 // chunks addressed to itself (never forwarded) until all Count are held, then stores
@@ -25,6 +26,9 @@ type Archive interface {
 	SealedKey(sealed []byte)
 	// SnapshotSeq is the seq of the newest snapshot stored (0: none).
 	SnapshotSeq() uint64
+	// SnapshotDue reports whether a snapshot sealed under the configuration of
+	// digest cd should be taken at the next stable checkpoint.
+	SnapshotDue(cd spec.Digest) bool
 }
 
 // chunksPerRequest is how many chunks exec emits for one state request (SPEC §11.7).
@@ -62,7 +66,7 @@ func (r *Replica) onArchiveStatus(st spec.Status) {
 		r.enqueue(spec.RoleExec, spec.KindSealKey, spec.Encode(&spec.SealGet{}))
 	}
 	h := st.Stable
-	if h == 0 || st.NeedState || h < a.SnapshotSeq() || (h <= r.snapAsked && r.snapEpoch == r.cfg.Epoch) || len(r.certStates[h]) == 0 {
+	if h == 0 || st.NeedState || h < a.SnapshotSeq() || (h <= r.snapAsked && r.snapEpoch == r.cfg.Epoch) || len(r.certStates[h]) == 0 || !a.SnapshotDue(r.cd) {
 		return
 	}
 	r.snap, r.snapAsked, r.snapEpoch = &ownSnapshot{seq: h, cd: r.cd, cands: slices.Clone(r.certStates[h])}, h, r.cfg.Epoch

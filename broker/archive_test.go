@@ -12,12 +12,14 @@ type fakeArchive struct {
 	snaps  []uint64
 	chunks [][]byte
 	keys   [][]byte
+	notDue bool // SnapshotDue's answer, negated
 }
 
 func (a *fakeArchive) Snapshot(seq uint64, _, _ spec.Digest, chunks [][]byte) {
 	a.snaps, a.chunks = append(a.snaps, seq), chunks
 }
-func (a *fakeArchive) SealedKey(sealed []byte) { a.keys = append(a.keys, sealed) }
+func (a *fakeArchive) SealedKey(sealed []byte)         { a.keys = append(a.keys, sealed) }
+func (a *fakeArchive) SnapshotDue(cd spec.Digest) bool { return !a.notDue }
 func (a *fakeArchive) SnapshotSeq() uint64 {
 	if len(a.snaps) == 0 {
 		return 0
@@ -89,6 +91,35 @@ func TestArchiveCollects(t *testing.T) {
 		if len(a.keys) != 1 {
 			t.Fatalf("count %d: seal-key asked again without a new exec (%d keys)", count, len(a.keys))
 		}
+	}
+}
+
+// TestArchiveOnlyWhenDue: after a new stable checkpoint the broker asks its exec
+// for no snapshot while the archive says none is due (Archive.SnapshotDue).
+func TestArchiveOnlyWhenDue(t *testing.T) {
+	w := newWorld(t, 1, 8, 77)
+	a := &fakeArchive{notDue: true}
+	h := harnessIn(w, 0, Options{Ledger: a})
+	state := spec.Digest{7}
+	var asked []uint64
+	h.enc[spec.RoleExec].script = execServing(8, state, 2, &asked)
+	h.enc[spec.RoleExec].st.Stable, h.enc[spec.RoleExec].st.Last = 8, 8
+	for range 4 {
+		for p := uint64(1); p < 4; p++ {
+			h.peer(p, spec.KindCheckpoint, w.checkpoint(p, 8, state))
+		}
+		h.r.Flush()
+	}
+	if len(asked) != 0 || len(a.snaps) != 0 {
+		t.Fatalf("not due: %d state requests, snapshots %v; want none", len(asked), a.snaps)
+	}
+	a.notDue = false
+	for range 4 {
+		h.peer(1, spec.KindCheckpoint, w.checkpoint(1, 8, state))
+		h.r.Flush()
+	}
+	if len(a.snaps) != 1 {
+		t.Fatalf("due: snapshots %v, want one at 8", a.snaps)
 	}
 }
 

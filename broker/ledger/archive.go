@@ -3,6 +3,7 @@ package ledger
 import (
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/cockroachdb/pebble/v2"
 
@@ -65,15 +66,81 @@ func (l *Ledger) SealedKey(sealed []byte) {
 // stored (0: none). Any goroutine.
 func (l *Ledger) SnapshotSeq() uint64 { return l.snapSeq.Load() }
 
+// DefaultMinSnapshotLog is Options.MinSnapshotLog's default.
+const DefaultMinSnapshotLog = 16 << 20
+
+// SnapshotDue reports whether the broker should take a snapshot at its next stable
+// checkpoint, to be sealed under the configuration of digest cd (SPEC.md §13.5): when
+// the newest snapshot stored was sealed under another configuration, or there is
+// none (each epoch needs one of its own, §17.8), and otherwise once the batch records
+// written since it hold at least max(Options.MinSnapshotLog, its size) bytes. So writing
+// snapshots costs at most about as much as writing the log, however large the state
+// grows, and a recovery replays at most that much log after its base. Any goroutine.
+func (l *Ledger) SnapshotDue(cd spec.Digest) bool { return l.snap.due(cd) }
+
+// snapPolicy is what SnapshotDue decides on: the writer updates it.
+type snapPolicy struct {
+	mu    sync.Mutex
+	min   uint64 // Options.MinSnapshotLog
+	has   bool
+	cd    spec.Digest // the configuration that sealed the newest snapshot stored
+	size  uint64      // its record's size
+	since uint64      // bytes of batch records written after it
+}
+
+func (p *snapPolicy) due(cd spec.Digest) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return !p.has || p.cd != cd || p.since >= max(p.min, p.size)
+}
+
+// stored records a snapshot record written (or found at Open).
+func (p *snapPolicy) stored(cd spec.Digest, size uint64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.has, p.cd, p.size, p.since = true, cd, size, 0
+}
+
+// logged counts batch record bytes written.
+func (p *snapPolicy) logged(n uint64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.since += n
+}
+
+// logAbove sums the sizes of the batch records above seq (0 if they cannot be read).
+func logAbove(db *pebble.DB, seq uint64) uint64 {
+	it, err := db.NewIter(&pebble.IterOptions{LowerBound: key(prefixBatch, seq+1), UpperBound: []byte{prefixBatch + 1}})
+	if err != nil {
+		return 0
+	}
+	defer it.Close()
+	var n uint64
+	for ok := it.First(); ok; ok = it.Next() {
+		n += uint64(len(it.Value()))
+	}
+	return n
+}
+
+// recordSize is a snapshot record's size in bytes (its chunks').
+func recordSize(rec *SnapshotRecord) uint64 {
+	var n uint64
+	for _, c := range rec.Chunks {
+		n += uint64(len(c))
+	}
+	return n
+}
+
 // applySnapshot adds a snapshot record to b and deletes the older ones.
 func (l *Ledger) applySnapshot(b *pebble.Batch, it *item) bool {
 	if it.seq == 0 || it.seq < max(l.snapSeq.Load(), l.pendingSnap) || len(it.cands) == 0 {
 		return false
 	}
 	k := key(prefixSnapshot, it.seq)
-	b.Set(k, sealValue(k, &SnapshotRecord{Seq: it.seq, State: it.state, Config: it.digest, Chunks: it.cands}), nil)
+	rec := &SnapshotRecord{Seq: it.seq, State: it.state, Config: it.digest, Chunks: it.cands}
+	b.Set(k, sealValue(k, rec), nil)
 	b.DeleteRange(key(prefixSnapshot, 0), k, nil)
-	l.pendingSnap = it.seq
+	l.pendingSnap, l.pendingSnapCD, l.pendingSnapSize = it.seq, it.digest, recordSize(rec)
 	return true
 }
 

@@ -84,3 +84,46 @@ func TestArchive(t *testing.T) {
 		t.Fatalf("seed %d: corrupt snapshot returned: %+v, %v", f.seed, rec, err)
 	}
 }
+
+// TestSnapshotDue: a snapshot is due when none is stored, when the newest was sealed
+// under another configuration, and once the batch records written after it reach
+// max(Options.MinSnapshotLog, its size), also across a reopen; not before.
+func TestSnapshotDue(t *testing.T) {
+	f := newFx(t, 32)
+	const minLog = 4000
+	l := f.open(Options{MinSnapshotLog: minLog})
+	cd, other := spec.ConfigDigest(f.cfg), spec.Hash("another configuration", nil)
+	if !l.SnapshotDue(cd) {
+		t.Fatalf("seed %d: no snapshot stored, yet none due", f.seed)
+	}
+	f.feed(l, 1, 8)
+	l.Snapshot(8, stateAt(8), cd, chunksOf(8, stateAt(8), 2))
+	f.feed(l, 9, 9)
+	f.waitDurable(l, 9) // the writer takes items in order: the snapshot is stored
+	if l.SnapshotDue(cd) || !l.SnapshotDue(other) {
+		t.Fatalf("seed %d: right after a snapshot: due %v under its configuration (want false), %v under another (want true)",
+			f.seed, l.SnapshotDue(cd), l.SnapshotDue(other))
+	}
+	s := uint64(9)
+	for ; !l.SnapshotDue(cd) && s < 500; s++ {
+		f.feed(l, s+1, s+1)
+		f.waitDurable(l, s+1)
+	}
+	if l.snap.since < minLog || s >= 500 {
+		t.Fatalf("seed %d: due after %d bytes of log (%d batches), want at least %d", f.seed, l.snap.since, s-9, minLog)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	l = f.open(Options{MinSnapshotLog: minLog})
+	defer l.Close()
+	if !l.SnapshotDue(cd) {
+		t.Fatalf("seed %d: not due after a reopen: the log written before it was not counted", f.seed)
+	}
+	l.Snapshot(s, stateAt(s), cd, chunksOf(s, stateAt(s), 1))
+	f.feed(l, s+1, s+1)
+	f.waitDurable(l, s+1)
+	if l.SnapshotDue(cd) {
+		t.Fatalf("seed %d: due right after a snapshot taken after a reopen", f.seed)
+	}
+}

@@ -142,6 +142,9 @@ func (c *collector) commit(raw []byte, m *spec.Commit) {
 // Signatures are checked here (with verify false, only COMMITs already known to be
 // valid count), so that forged COMMITs never reach the writer.
 func (c *collector) group(seq uint64, verify bool) ([][]byte, spec.Digest, bool) {
+	if !verify && c.knownReplicas(seq) < c.cfg.Quorum() {
+		return nil, spec.Digest{}, false // the common case while COMMITs arrive: nothing decoded
+	}
 	type vd struct {
 		view uint64
 		d    spec.Digest
@@ -177,6 +180,21 @@ func (c *collector) group(seq uint64, verify bool) ([][]byte, spec.Digest, bool)
 		}
 	}
 	return nil, spec.Digest{}, false
+}
+
+// knownReplicas counts the replicas with a COMMIT for seq already known to be
+// validly signed.
+func (c *collector) knownReplicas(seq uint64) int {
+	n := 0
+	for _, raws := range c.seen[seq] {
+		for _, raw := range raws {
+			if c.verdict[string(raw)] {
+				n++
+				break
+			}
+		}
+	}
+	return n
 }
 
 // pick returns the first valid candidate of each replica, lowest replicas first, q of

@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -18,6 +19,10 @@ type Options struct {
 	// so that the host's event loop releases the replies it holds. It must not block.
 	Wake func()
 	Log  *slog.Logger // repairs and write failures; default: discard
+	// MinSnapshotLog is how many bytes of batch records are written after a snapshot
+	// before the next is due, unless the snapshot was larger (SnapshotDue); default
+	// DefaultMinSnapshotLog.
+	MinSnapshotLog uint64
 
 	beforeSync func() // tests: runs before each fsync, on the writer goroutine
 }
@@ -48,8 +53,12 @@ type Ledger struct {
 	batches atomic.Uint64
 	failed  atomic.Pointer[error]
 	snapSeq atomic.Uint64 // newest snapshot record on disk (archive.go)
+	snap    snapPolicy    // when the next snapshot is due (archive.go)
 
-	pendingSnap uint64 // the writer's: snapshot seq in the batch being written
+	pendingSnap     uint64      // the writer's: snapshot seq in the batch being written
+	pendingSnapCD   spec.Digest // … the configuration that sealed it
+	pendingSnapSize uint64      // … its size
+	pendingLog      uint64      // the writer's: bytes of batch records in the batch being written
 
 	// Repaired is the fault Open found and truncated, or nil.
 	Repaired *Fault
@@ -84,6 +93,7 @@ func Open(dir string, cfg *spec.Config, opt Options) (*Ledger, error) {
 		return nil, fmt.Errorf("ledger: open %s: %w", dir, err)
 	}
 	l := &Ledger{db: db, opt: opt, done: make(chan struct{})}
+	l.snap.min = cmp.Or(opt.MinSnapshotLog, DefaultMinSnapshotLog)
 	l.cond = sync.NewCond(&l.mu)
 	if err := l.recover(cfg); err != nil {
 		db.Close()
@@ -92,6 +102,8 @@ func Open(dir string, cfg *spec.Config, opt Options) (*Ledger, error) {
 	l.durable.Store(l.w.lastSeq)
 	if rec, err := latestSnapshot(db); err == nil {
 		l.snapSeq.Store(rec.Seq)
+		l.snap.stored(rec.Config, recordSize(rec))
+		l.snap.logged(logAbove(db, rec.Seq))
 	}
 	l.col.init(cfg, l.w.lastSeq+1)
 	go l.writer()

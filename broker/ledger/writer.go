@@ -125,7 +125,7 @@ func (l *Ledger) take() ([]item, bool) {
 func (l *Ledger) write(items []item) error {
 	b := l.db.NewBatch()
 	defer b.Close()
-	l.pendingSnap = 0
+	l.pendingSnap, l.pendingLog = 0, 0
 	n := 0
 	for i := range items {
 		if l.apply(b, &items[i]) && items[i].kind == itemBatch {
@@ -144,7 +144,9 @@ func (l *Ledger) write(items []item) error {
 		l.syncNs.Add(int64(time.Since(t0)))
 		if l.pendingSnap > 0 {
 			l.snapSeq.Store(l.pendingSnap)
+			l.snap.stored(l.pendingSnapCD, l.pendingSnapSize)
 		}
+		l.snap.logged(l.pendingLog)
 		l.syncs.Add(1)
 		l.batches.Add(uint64(n))
 	}
@@ -216,7 +218,9 @@ func (l *Ledger) applyBatch(b *pebble.Batch, it *item) bool {
 	}
 	link := Link(w.lastLink, it.seq, it.digest)
 	k := key(prefixBatch, it.seq)
-	b.Set(k, sealValue(k, &BatchRecord{Seq: it.seq, Batch: it.batch, Cert: it.cands, Link: link}), nil)
+	v := sealValue(k, &BatchRecord{Seq: it.seq, Batch: it.batch, Cert: it.cands, Link: link})
+	b.Set(k, v, nil)
+	l.pendingLog += uint64(len(v))
 	w.lastSeq, w.lastLink = it.seq, link
 	return true
 }
