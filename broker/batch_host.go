@@ -18,10 +18,16 @@ func (h batchHostOf) windowOpen() bool {
 }
 
 // inFlight returns the batches this primary's prep holds or has proposed that the
-// local exec has not executed yet, as far as the last statuses tell.
+// local exec has not executed yet, as far as the last statuses tell, or, with a
+// Ledger, that are not yet durable: their replies are still held, so the requests
+// that arrive meanwhile join the next batch (group commit carried into batching).
 func (h batchHostOf) inFlight() uint64 {
 	p, e := &h.r.status[spec.RolePrep], &h.r.status[spec.RoleExec]
-	return uint64(h.r.batchIn) + p.Last - min(p.Last, e.Last)
+	done := e.Last
+	if l := h.r.opt.Ledger; l != nil {
+		done = min(done, l.Durable())
+	}
+	return uint64(h.r.batchIn) + p.Last - min(p.Last, done)
 }
 
 func (h batchHostOf) toPrep(batch []byte, reqs int) {

@@ -55,26 +55,35 @@ func TestBatchBySizeAndTime(t *testing.T) {
 
 // TestBatchIdlePipeline: a partial batch is cut without waiting for a tick while fewer
 // than PipelineDepth batches are in flight (queued for prep, or proposed by prep and
-// not yet executed by the local exec), and waits for BatchTicks otherwise.
+// not yet executed by the local exec, or with a Ledger not yet durable), and waits
+// for BatchTicks otherwise.
 func TestBatchIdlePipeline(t *testing.T) {
 	tests := []struct {
 		name      string
 		depth     int
 		prepLast  uint64 // prep's highest proposed seq
 		execLast  uint64 // exec's last executed seq
+		durable   int    // with a Ledger: its Durable seq (-1: no Ledger)
 		wantFlush []int  // batches after Flush alone
 		wantTick  []int  // batches after one more tick
 	}{
-		{"idle", 1, 0, 0, []int{2}, []int{2}},
-		{"one in flight, depth 1", 1, 1, 0, nil, []int{2}},
-		{"one in flight, depth 2", 2, 5, 4, []int{2}, []int{2}},
-		{"two in flight, depth 2", 2, 6, 4, nil, []int{2}},
-		{"exec ahead of prep (new view)", 1, 3, 7, []int{2}, []int{2}},
-		{"disabled", -1, 0, 0, nil, []int{2}},
+		{"idle", 1, 0, 0, -1, []int{2}, []int{2}},
+		{"one in flight, depth 1", 1, 1, 0, -1, nil, []int{2}},
+		{"one in flight, depth 2", 2, 5, 4, -1, []int{2}, []int{2}},
+		{"two in flight, depth 2", 2, 6, 4, -1, nil, []int{2}},
+		{"exec ahead of prep (new view)", 1, 3, 7, -1, []int{2}, []int{2}},
+		{"disabled", -1, 0, 0, -1, nil, []int{2}},
+		{"executed and durable", 2, 6, 6, 6, []int{2}, []int{2}},
+		{"executed, two not durable", 2, 6, 6, 4, nil, []int{2}},
+		{"executed, one not durable", 2, 6, 6, 5, []int{2}, []int{2}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			h := newHarness(t, 0, Options{BatchSize: 8, BatchTicks: 1, PipelineDepth: tc.depth})
+			opt := Options{BatchSize: 8, BatchTicks: 1, PipelineDepth: tc.depth}
+			if tc.durable >= 0 {
+				opt.Ledger = &fakeLedger{durable: uint64(tc.durable)}
+			}
+			h := newHarness(t, 0, opt)
 			h.enc[spec.RolePrep].st.Last = tc.prepLast
 			h.r.status[spec.RolePrep].Last = tc.prepLast
 			h.enc[spec.RoleExec].st.Last = tc.execLast

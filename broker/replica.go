@@ -31,7 +31,7 @@ type EpochNet interface {
 type Options struct {
 	BatchSize             int // requests per client batch; default and cap cfg.MaxBatchRequests
 	BatchTicks            int // a partial batch is cut when its oldest request waited this long; default 1
-	PipelineDepth         int // a partial batch is cut at once while fewer batches are in flight; default 2, negative: never
+	PipelineDepth         int // a partial batch is cut at once while fewer batches are in flight (not executed, or with a Ledger not durable); default 2, negative: never
 	RequestTimeoutTicks   int // request timer; default 100
 	LoneViewTicks         int // a conf alone in a higher view this long, with progress, is fetched back; default 4 × RequestTimeoutTicks
 	MaxBackoffShift       int // timeouts double per consecutive suspicion, at most 2^this; default 6
