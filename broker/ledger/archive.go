@@ -141,6 +141,7 @@ func (l *Ledger) applySnapshot(b *pebble.Batch, it *item) bool {
 	b.Set(k, sealValue(k, rec), nil)
 	b.DeleteRange(key(prefixSnapshot, 0), k, nil)
 	l.pendingSnap, l.pendingSnapCD, l.pendingSnapSize = it.seq, it.digest, recordSize(rec)
+	l.pendingLog = 0 // only the batch records after it count towards the next
 	return true
 }
 

@@ -91,15 +91,29 @@ func TestArchive(t *testing.T) {
 func TestSnapshotDue(t *testing.T) {
 	f := newFx(t, 32)
 	const minLog = 4000
-	l := f.open(Options{MinSnapshotLog: minLog})
+	hold, held := make(chan struct{}), make(chan struct{})
+	first := true
+	l := f.open(Options{MinSnapshotLog: minLog, beforeSync: func() {
+		if first { // the writer's first fsync waits, so that what follows is written in one batch
+			first = false
+			close(held)
+			<-hold
+		}
+	}})
 	cd, other := spec.ConfigDigest(f.cfg), spec.Hash("another configuration", nil)
 	if !l.SnapshotDue(cd) {
 		t.Fatalf("seed %d: no snapshot stored, yet none due", f.seed)
 	}
-	f.feed(l, 1, 8)
+	f.feed(l, 1, 1)
+	<-held
+	f.feed(l, 2, 8)
 	l.Snapshot(8, stateAt(8), cd, chunksOf(8, stateAt(8), 2))
 	f.feed(l, 9, 9)
+	close(hold)
 	f.waitDurable(l, 9) // the writer takes items in order: the snapshot is stored
+	if got, want := l.snap.since, logAbove(l.db, 8); got != want {
+		t.Fatalf("seed %d: %d bytes counted after the snapshot, want %d (the batch records above it)", f.seed, got, want)
+	}
 	if l.SnapshotDue(cd) || !l.SnapshotDue(other) {
 		t.Fatalf("seed %d: right after a snapshot: due %v under its configuration (want false), %v under another (want true)",
 			f.seed, l.SnapshotDue(cd), l.SnapshotDue(other))

@@ -58,7 +58,7 @@ type Ledger struct {
 	pendingSnap     uint64      // the writer's: snapshot seq in the batch being written
 	pendingSnapCD   spec.Digest // … the configuration that sealed it
 	pendingSnapSize uint64      // … its size
-	pendingLog      uint64      // the writer's: bytes of batch records in the batch being written
+	pendingLog      uint64      // the writer's: bytes of batch records in the batch being written (after its snapshot, if any)
 
 	// Repaired is the fault Open found and truncated, or nil.
 	Repaired *Fault
