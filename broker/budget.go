@@ -10,9 +10,10 @@ import "github.com/splitbft/splitbft/spec"
 // budgets of relayed requests (the per-client share of the batch queue is the
 // batcher's: makeRoom).
 type budgets struct {
-	rate   map[uint64]*bucket // by registered client: its request budget at this broker's client port
-	relay  map[uint64]*bucket // by authenticated peer replica: its budget of relayed requests
-	attest map[uint64]*bucket // by authenticated peer replica: its budget of attest requests
+	rate   map[uint64]*bucket    // by registered client: its request budget at this broker's client port
+	relay  map[uint64]*bucket    // by authenticated peer replica: its budget of relayed requests
+	attest map[uint64]*bucket    // by authenticated peer replica: its budget of attest requests
+	junk   map[[2]uint64]*bucket // by (authenticated peer replica, local role): its budget of bad signatures there
 }
 
 // A peer broker's attest requests (SPEC §17.5) make this replica's exec verify
@@ -46,6 +47,7 @@ const maxRelayShift = 10
 
 func (b *budgets) init() {
 	b.rate, b.relay, b.attest = map[uint64]*bucket{}, map[uint64]*bucket{}, map[uint64]*bucket{}
+	b.junk = map[[2]uint64]*bucket{}
 }
 
 // attestOpen spends one of peer broker from's attest tokens; false if none is left.
@@ -239,4 +241,45 @@ func (r *Replica) staleAtEdge(q *spec.Request) bool {
 	n := uint64(len(q.Body.Ops))
 	last := q.Body.Timestamp + n - 1
 	return n > 0 && last >= q.Body.Timestamp && last < r.lastDone[q.Body.Client]
+}
+
+// junkFailed spends one of peer broker from's tokens at the local compartment role:
+// a protocol message it sent failed its signature check there (SPEC §13.3 obligation
+// 5). A correct broker sends only what its own compartments signed, so its messages
+// fail only around an epoch change (signed under the other epoch's digest), which
+// the burst absorbs.
+func (r *Replica) junkFailed(from uint64, role spec.Role) {
+	b := r.junkBucket(from, role)
+	b.tokens = max(b.tokens-1, 0)
+}
+
+// junkMask removes from mask the local compartments at which peer broker from used
+// up its budget of bad signatures (Options.PeerJunkBurst at once, PeerJunkPerTick
+// more per tick), counting each skipped delivery in JunkDrops. A compartment's
+// verdicts close only its own deliveries: a faulty local compartment that rejects
+// good messages starves itself, not the others.
+func (r *Replica) junkMask(from, mask uint64) uint64 {
+	for role := spec.RolePrep; role <= spec.RoleExec; role++ {
+		b := r.junk[[2]uint64{from, uint64(role)}]
+		if b == nil || mask&(1<<role) == 0 {
+			continue
+		}
+		b.refill(r.now, r.opt.PeerJunkBurst, r.opt.PeerJunkPerTick, 1)
+		if b.tokens == 0 {
+			mask &^= 1 << role
+			r.m.JunkDrops++
+		}
+	}
+	return mask
+}
+
+func (r *Replica) junkBucket(from uint64, role spec.Role) *bucket {
+	k := [2]uint64{from, uint64(role)}
+	b := r.junk[k]
+	if b == nil {
+		b = &bucket{tokens: r.opt.PeerJunkBurst, at: r.now}
+		r.junk[k] = b
+	}
+	b.refill(r.now, r.opt.PeerJunkBurst, r.opt.PeerJunkPerTick, 1)
+	return b
 }

@@ -286,3 +286,60 @@ func (h *harness) junkVerified(t *testing.T, from, ts uint64) bool {
 	}
 	return verified
 }
+
+// TestPeerJunkBudget: protocol messages of one peer broker that a local compartment
+// rejects for a bad signature spend that peer's budget at that compartment; once it is
+// used up, the peer's messages are no longer delivered there (counted as JunkDrops),
+// while another peer's still are, and the same peer's still reach the other
+// compartments; the budget refills with ticks (SPEC §13.3 obligation 5).
+func TestPeerJunkBudget(t *testing.T) {
+	h := newHarness(t, 1, Options{PeerJunkBurst: 4, PeerJunkPerTick: 1})
+	var idx, seen int
+	h.enc[spec.RoleConf].script = func(f *fakeEnclave, in spec.Input) []spec.Output {
+		if len(f.steps) != seen {
+			seen, idx = len(f.steps), 0
+		}
+		i := idx
+		idx++
+		var p spec.Prepare
+		if in.Kind != spec.KindPrepare || spec.Decode(in.Body, &p, spec.MaxBodyBytes(spec.KindPrepare)) != nil || p.Body.Replica != 3 {
+			return nil
+		}
+		rj := spec.Rejection{Index: uint64(i), Kind: in.Kind, Code: spec.CodeBadSignature}
+		return []spec.Output{{Kind: spec.KindReject, Body: spec.Encode(&rj)}}
+	}
+	delivered := func(from uint64) int {
+		n := 0
+		for _, in := range h.enc[spec.RoleConf].inputs() {
+			var p spec.Prepare
+			if in.Kind == spec.KindPrepare && spec.Decode(in.Body, &p, spec.MaxBodyBytes(spec.KindPrepare)) == nil && p.Body.Replica == from {
+				n++
+			}
+		}
+		return n
+	}
+	send := func(from uint64, n int) {
+		for i := range n {
+			h.peer(from, spec.KindPrepare, &spec.Prepare{Body: spec.Slot{Seq: uint64(i + 1), Replica: from}})
+			h.r.Flush()
+		}
+	}
+	send(3, 10) // every one fails at conf: 4 delivered, then the budget is used up
+	send(2, 10)
+	if got, m := delivered(3), h.r.Metrics(); got != 4 || m.JunkDrops != 6 {
+		t.Fatalf("peer 3: %d delivered, %d dropped; want 4, 6", got, m.JunkDrops)
+	}
+	if got := delivered(2); got != 10 {
+		t.Fatalf("peer 2: %d of 10 delivered", got)
+	}
+	h.peer(3, spec.KindCommit, &spec.Commit{Body: spec.Slot{Seq: 1, Replica: 3}}) // for exec: still delivered
+	h.r.Flush()
+	if n := countU(h.enc[spec.RoleExec].kinds(), spec.KindCommit); n != 1 {
+		t.Fatalf("peer 3's COMMIT reached exec %d times, want 1", n)
+	}
+	h.ticks(2)
+	send(3, 3)
+	if got := delivered(3); got != 6 {
+		t.Fatalf("after 2 ticks: peer 3 delivered %d, want 6 (2 refilled)", got)
+	}
+}

@@ -121,7 +121,7 @@ func (r *Replica) onPeerEpochChange(raw []byte, ec *spec.EpochChange) {
 		return
 	}
 	installed := r.adoptEpoch(next, raw, &st)
-	r.deliverLocal(spec.KindEpochChange, raw, ec, (spec.ToPrep|spec.ToConf|spec.ToExec)&^installed)
+	r.deliverLocal(spec.KindEpochChange, raw, ec, (spec.ToPrep|spec.ToConf|spec.ToExec)&^installed, 0)
 }
 
 // onEpochChangeOutput takes the epoch change the local exec emitted: if valid, the
@@ -143,7 +143,7 @@ func (r *Replica) onEpochChangeOutput(role spec.Role, o *spec.Output) {
 	}
 	installed := r.adoptEpoch(next, o.Body, &st)
 	r.execCD = r.cd // exec emitted it: it runs the new epoch already
-	r.deliverLocal(spec.KindEpochChange, o.Body, &ec, (spec.ToPrep|spec.ToConf)&^installed)
+	r.deliverLocal(spec.KindEpochChange, o.Body, &ec, (spec.ToPrep|spec.ToConf)&^installed, 0)
 	for _, to := range o.To.Replicas {
 		if to != r.id && to < r.cfg.N {
 			r.sendPeer(to, EncodePeer(spec.KindEpochChange, o.Body))

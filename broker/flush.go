@@ -32,9 +32,10 @@ func (r *Replica) Flush() {
 }
 
 // takeInputs removes the inputs of one Step call: at most MaxStepInputs of them and
-// MaxStepBytes of bodies (at least one).
+// MaxStepBytes of bodies (at least one); their sources go to r.stepSrc.
 func (r *Replica) takeInputs(role spec.Role) []spec.Input {
 	var ins []spec.Input
+	r.stepSrc = r.stepSrc[:0]
 	size := 0
 	q := r.in[role]
 	for q.Len() > 0 && len(ins) < spec.MaxStepInputs {
@@ -46,7 +47,8 @@ func (r *Replica) takeInputs(role spec.Role) []spec.Input {
 		if in.Kind == spec.KindClientBatch {
 			r.batchIn--
 		}
-		ins = append(ins, in)
+		ins = append(ins, in.Input)
+		r.stepSrc = append(r.stepSrc, in.from)
 	}
 	return ins
 }
@@ -148,7 +150,7 @@ func (r *Replica) route(role spec.Role, o *spec.Output) {
 		}
 	}
 	if local {
-		r.deliverLocal(o.Kind, o.Body, body, tableRoles(o.Kind)&^(1<<role))
+		r.deliverLocal(o.Kind, o.Body, body, tableRoles(o.Kind)&^(1<<role), 0)
 	}
 	if len(peers) == 0 {
 		return
@@ -200,6 +202,9 @@ func (r *Replica) onSummary(role spec.Role, body []byte) {
 func (r *Replica) onReject(role spec.Role, ins []spec.Input, rj *spec.Rejection) {
 	if rj.Index >= uint64(len(ins)) {
 		return
+	}
+	if rj.Sub == 0 && rj.Code == spec.CodeBadSignature && rj.Index < uint64(len(r.stepSrc)) && r.stepSrc[rj.Index] > 0 {
+		r.junkFailed(r.stepSrc[rj.Index]-1, role)
 	}
 	if in := ins[rj.Index]; role == spec.RoleExec && in.Kind == spec.KindStateChunk && rj.Sub == 0 {
 		r.onChunkRejected(in.Body, rj.Code)

@@ -69,7 +69,7 @@ func (r *Replica) HandlePeerDecoded(from uint64, m *PeerMsg, body any) {
 		r.enqueue(spec.RoleExec, spec.KindStateChunk, m.Body)
 	default:
 		r.observe(m.Kind, m.Body, body)
-		r.deliverLocal(m.Kind, m.Body, body, tableRoles(m.Kind))
+		r.deliverLocal(m.Kind, m.Body, body, tableRoles(m.Kind), from+1)
 	}
 }
 
@@ -90,8 +90,13 @@ func (r *Replica) execWants(seq uint64) bool {
 // deliverLocal queues a protocol message for the local compartments in mask, splitting
 // a proposal into its header for conf and its batch for exec (SPEC.md §13.1). The
 // parts are sub-slices of the proposal's exact bytes (spec.ProposalPartsRaw), which
-// equal their encodings because the proposal passed the round-trip gate.
-func (r *Replica) deliverLocal(kind uint64, raw []byte, body any, mask uint64) {
+// equal their encodings because the proposal passed the round-trip gate. from is
+// input.from: a peer's message is not delivered to a compartment at which that peer
+// used up its budget of bad signatures (junkClosed).
+func (r *Replica) deliverLocal(kind uint64, raw []byte, body any, mask uint64, from uint64) {
+	if from > 0 {
+		mask = r.junkMask(from-1, mask)
+	}
 	if kind == spec.KindProposal {
 		p := body.(*spec.Proposal)
 		header, batch, err := spec.ProposalPartsRaw(raw)
@@ -100,19 +105,19 @@ func (r *Replica) deliverLocal(kind uint64, raw []byte, body any, mask uint64) {
 			return
 		}
 		if mask&spec.ToPrep != 0 {
-			r.enqueue(spec.RolePrep, spec.KindProposal, raw)
+			r.enqueueFrom(spec.RolePrep, spec.KindProposal, raw, from)
 		}
 		if mask&spec.ToConf != 0 {
-			r.enqueue(spec.RoleConf, spec.KindPrePrepare, header)
+			r.enqueueFrom(spec.RoleConf, spec.KindPrePrepare, header, from)
 		}
 		if mask&spec.ToExec != 0 && len(p.Batch.Requests) > 0 && r.execWants(p.Header.Body.Seq) {
-			r.enqueue(spec.RoleExec, spec.KindBatch, batch)
+			r.enqueueFrom(spec.RoleExec, spec.KindBatch, batch, from)
 		}
 		return
 	}
 	for role := spec.RolePrep; role <= spec.RoleExec; role++ {
 		if mask&(1<<role) != 0 {
-			r.enqueue(role, kind, raw)
+			r.enqueueFrom(role, kind, raw, from)
 		}
 	}
 }

@@ -47,6 +47,8 @@ type Options struct {
 	ClientTicksPerRequest int // … and one more every this many ticks; default 1
 	PeerRelayBurst        int // relayed requests failing R5 one peer broker may send this (primary's) broker at once; default 64
 	PeerRelayPerTick      int // … and this many more per tick; default 1
+	PeerJunkBurst         int // protocol messages one peer broker may have a local compartment reject for a bad signature at once; default 256
+	PeerJunkPerTick       int // … and this many more per tick; default 16
 	BatchCache            int // batches kept by digest to answer fetches; default 2L
 	RingLimit             int // recent outputs kept for retransmission; default 4L
 	RingBytes             int // their total size; default 32 MiB
@@ -86,6 +88,8 @@ func (o Options) withDefaults(cfg *spec.Config) Options {
 	def(&o.ClientTicksPerRequest, 1)
 	def(&o.PeerRelayBurst, 64)
 	def(&o.PeerRelayPerTick, 1)
+	def(&o.PeerJunkBurst, 256)
+	def(&o.PeerJunkPerTick, 16)
 	def(&o.BatchCache, int(2*cfg.Window))
 	def(&o.RingLimit, int(4*cfg.Window))
 	def(&o.RingBytes, 32<<20)
@@ -109,6 +113,7 @@ type Metrics struct {
 	BudgetDrops    uint64 // requests withdrawn because their client had ClientQueueLimit waiting for a batch
 	RateDrops      uint64 // client requests dropped at the edge: the client used up its request budget
 	RelayDrops     uint64 // relayed requests dropped unverified: their peer broker used up its budget of bad signatures
+	JunkDrops      uint64 // peer protocol messages not delivered to a compartment: that peer used up its budget of bad signatures there
 	Forwarded      uint64 // requests forwarded to the primary's broker
 	Batches        uint64 // client batches delivered to prep
 	Requests       uint64 // requests in those batches
@@ -165,7 +170,8 @@ type Replica struct {
 	opt Options
 	now uint64 // ticks so far
 
-	in      [3]*fifo[spec.Input] // inputs waiting per compartment
+	in      [3]*fifo[input]      // inputs waiting per compartment
+	stepSrc []uint64             // the sources of the inputs of the Step in progress (input.from)
 	batchIn int                  // client-batch inputs in in[prep]: proposals not yet reflected in prep's status
 	status  [3]spec.Status       // the latest status of each compartment
 	dead    [3]bool              // a host error marked the enclave dead
@@ -205,7 +211,7 @@ func NewReplica(id uint64, cfg *spec.Config, enclaves [3]Enclave, net Net, opt O
 	r := &Replica{id: id, cfg: cfg, cd: spec.ConfigDigest(cfg), enc: enclaves, net: net, opt: opt}
 	r.execCD = r.cd // the enclaves are configured with cfg, or will be by a configure input
 	for role := range r.in {
-		r.in[role] = newFIFO[spec.Input](opt.QueueLimit)
+		r.in[role] = newFIFO[input](opt.QueueLimit)
 		r.status[role] = spec.Status{Role: spec.Role(role), Replica: id, Configured: true, ViewActive: true}
 	}
 	r.m.Rejections = map[uint64]uint64{}
@@ -271,6 +277,17 @@ func (r *Replica) primary() uint64 {
 
 // enqueue queues one input for a local compartment, dropping the oldest when full.
 func (r *Replica) enqueue(role spec.Role, kind uint64, body []byte) {
+	r.enqueueFrom(role, kind, body, 0)
+}
+
+// input is a queued compartment input and where it came from.
+type input struct {
+	spec.Input
+	from uint64 // 1 + the peer replica whose broker sent it; 0: the broker or a local compartment
+}
+
+// enqueueFrom is enqueue for an input from source from (input.from).
+func (r *Replica) enqueueFrom(role spec.Role, kind uint64, body []byte, from uint64) {
 	if r.dead[role] || r.down[role] {
 		r.m.QueueDrops++
 		return
@@ -278,7 +295,7 @@ func (r *Replica) enqueue(role spec.Role, kind uint64, body []byte) {
 	if kind == spec.KindClientBatch {
 		r.batchIn++
 	}
-	if old, dropped := r.in[role].Push(spec.Input{Kind: kind, Body: body}); dropped {
+	if old, dropped := r.in[role].Push(input{spec.Input{Kind: kind, Body: body}, from}); dropped {
 		r.m.QueueDrops++
 		if old.Kind == spec.KindClientBatch {
 			r.batchIn--
