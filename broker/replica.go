@@ -170,12 +170,12 @@ type Replica struct {
 	opt Options
 	now uint64 // ticks so far
 
-	in      [3]*fifo[input]      // inputs waiting per compartment
-	stepSrc []uint64             // the sources of the inputs of the Step in progress (input.from)
-	batchIn int                  // client-batch inputs in in[prep]: proposals not yet reflected in prep's status
-	status  [3]spec.Status       // the latest status of each compartment
-	dead    [3]bool              // a host error marked the enclave dead
-	down    [3]bool              // not in service until an admission installs a fresh one (Down)
+	in      [3]*fifo[input] // inputs waiting per compartment
+	stepSrc []uint64        // the sources of the inputs of the Step in progress (input.from)
+	batchIn int             // client-batch inputs in in[prep]: proposals not yet reflected in prep's status
+	status  [3]spec.Status  // the latest status of each compartment
+	dead    [3]bool         // a host error marked the enclave dead
+	down    [3]bool         // not in service until an admission installs a fresh one (Down)
 	m       Metrics
 
 	// sigFailed holds the registered clients with a request that failed R5 here or in
