@@ -209,6 +209,7 @@ var metricFamiliesBefore = []string{
 var metricFamiliesAdded = []string{
 	"splitbft_view_changes_total", "splitbft_view_changes_started_total", "splitbft_state_transfers_total",
 	"splitbft_checkpoint_stalls_total", "splitbft_checkpoint_stalled", "splitbft_tcp_rejected_connections_total",
+	"splitbft_rate_drops_total", "splitbft_relay_drops_total", "splitbft_junk_drops_total", // budgets (SPEC §13.3 obligation 5)
 }
 
 // testExposition is the /metrics text of the test node's snapshot.
