@@ -210,6 +210,7 @@ var metricFamiliesAdded = []string{
 	"splitbft_view_changes_total", "splitbft_view_changes_started_total", "splitbft_state_transfers_total",
 	"splitbft_checkpoint_stalls_total", "splitbft_checkpoint_stalled", "splitbft_tcp_rejected_connections_total",
 	"splitbft_rate_drops_total", "splitbft_relay_drops_total", "splitbft_junk_drops_total", // budgets (SPEC §13.3 obligation 5)
+	"splitbft_process_cpu_seconds_total",
 }
 
 // testExposition is the /metrics text of the test node's snapshot.

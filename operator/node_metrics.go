@@ -142,6 +142,16 @@ func (n *node) collectEnclaves(e emitter, s snapshot) {
 		e.gauge("splitbft_enclave_dead", "1 once a compartment failed (it is never restarted: new keys would not be in the configuration)",
 			b2f(w != nil && w.Dead() != nil), n.roleLabels(spec.Role(r))...)
 	}
+	const cpuHelp = "CPU seconds used by the broker process and by each compartment process in service (a replaced compartment starts again from 0)"
+	e.counter("splitbft_process_cpu_seconds_total", cpuHelp, selfCPU(), Label{"process", "broker"})
+	for r, w := range s.watched {
+		if w == nil || w.Pid == 0 {
+			continue
+		}
+		if cpu, ok := processCPU(w.Pid); ok {
+			e.counter("splitbft_process_cpu_seconds_total", cpuHelp, cpu, Label{"process", spec.RoleName(spec.Role(r))})
+		}
+	}
 	for r := range 3 {
 		e.counter("splitbft_enclave_steps_total", "Step calls per compartment", float64(s.metrics.Steps[r]), n.roleLabels(spec.Role(r))...)
 		e.counter("splitbft_enclave_inputs_total", "inputs delivered per compartment", float64(s.metrics.Inputs[r]), n.roleLabels(spec.Role(r))...)

@@ -95,6 +95,10 @@ func (b *benchFlags) run(ctx context.Context, kvs []*operator.KV, timeout time.D
 	if after, err := operator.ScrapeBatches(ctx, kvs[0].Template()); scraped == nil && err == nil && after.Batches > before.Batches {
 		fmt.Fprintf(stdout, "the primaries cut %.0f batches of %.1f requests on average during the run\n",
 			after.Batches-before.Batches, (after.Requests-before.Requests)/(after.Batches-before.Batches))
+		if cpu := operator.CPUPerRequest(before, after, res.Requests); cpu != nil {
+			fmt.Fprintf(stdout, "replica CPU per request, all replicas: broker %.3f ms, prep %.3f ms, conf %.3f ms, exec %.3f ms (this client process: not counted)\n",
+				cpu["broker"], cpu["prep"], cpu["conf"], cpu["exec"])
+		}
 	}
 	if b.report != "" {
 		if err := b.writeReport(res, kvs[0]); err != nil {
