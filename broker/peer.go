@@ -92,7 +92,7 @@ func (r *Replica) execWants(seq uint64) bool {
 // parts are sub-slices of the proposal's exact bytes (spec.ProposalPartsRaw), which
 // equal their encodings because the proposal passed the round-trip gate. from is
 // input.from: a peer's message is not delivered to a compartment at which that peer
-// used up its budget of bad signatures (junkClosed).
+// used up its budget of bad signatures (junkMask).
 func (r *Replica) deliverLocal(kind uint64, raw []byte, body any, mask uint64, from uint64) {
 	if from > 0 {
 		mask = r.junkMask(from-1, mask)
