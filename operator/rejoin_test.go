@@ -41,7 +41,8 @@ func TestRejoinProcesses(t *testing.T) {
 		switch i {
 		case 60:
 			restart(3) // a backup
-		case 180:
+		case 180: // once replica 3 is back (epoch 1): two replicas down at once is more than f
+			pc.waitEpoch(all, 1, time.Now().Add(60*time.Second))
 			restart(0) // the primary of view 0 (epochs restart at view 0)
 		case 250: // the rest of the workload runs in epoch 2, so that it checkpoints
 			pc.waitEpoch(all, 2, time.Now().Add(60*time.Second))

@@ -250,3 +250,33 @@ func TestOpenCorruptEpochRecord(t *testing.T) {
 		t.Fatalf("seed %d: repaired %v, durable %d", f.seed, l.Repaired, l.Durable())
 	}
 }
+
+// TestGenesisCertNotRecorded: a ledger that starts in a later epoch (a rejoined
+// replica's) records no checkpoint certificate at that epoch's start, neither the
+// genesis certificate a NEW-VIEW carries nor one built from CHECKPOINTs: Verify
+// checks a record of seq s under the configuration in force at s, and none is at or
+// below the first configuration's start (L2). The ledger verifies.
+func TestGenesisCertNotRecorded(t *testing.T) {
+	f := newFx(t, 27)
+	next, _, _ := f.nextEpoch(8)
+	f.switchEpoch(next)
+	l := f.open(Options{})
+	nv := &spec.NewView{Body: spec.NewViewBody{View: 1, ViewChanges: []spec.ViewChange{{Body: spec.ViewChangeBody{Stable: next.GenesisCert()}}}}}
+	l.Observe(spec.KindNewView, spec.Encode(nv), nv)
+	for rep := range f.cfg.N {
+		raw, c := f.checkpoint(rep, 8, stateAt(8))
+		l.Observe(spec.KindCheckpoint, raw, c)
+	}
+	f.feed(l, 9, 12)
+	f.waitDurable(l, 12)
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Verify(f.dir, next)
+	if err != nil {
+		t.Fatalf("seed %d: verify: %v", f.seed, err)
+	}
+	if s.Checkpoints != 1 {
+		t.Fatalf("seed %d: %d checkpoint records, want 1 (seq 12)", f.seed, s.Checkpoints)
+	}
+}

@@ -63,7 +63,7 @@ func (l *Ledger) recordKnown() {
 func (l *Ledger) checkpoint(raw []byte, m *spec.Checkpoint) {
 	c := &l.col
 	s, rep := m.Body.Seq, m.Body.Replica
-	if _, done := c.certs[s]; done || s == 0 || s%c.cfg.CheckpointInterval != 0 || rep >= c.cfg.N || s+c.cfg.Window < c.next {
+	if _, done := c.certs[s]; done || s <= c.cfg.StartSeq || s%c.cfg.CheckpointInterval != 0 || rep >= c.cfg.N || s+c.cfg.Window < c.next {
 		return
 	}
 	if !add(c.ckpts, s, rep, raw, c.checkpointValid) {
@@ -96,7 +96,7 @@ func (l *Ledger) checkpoint(raw []byte, m *spec.Checkpoint) {
 // signature check.
 func (l *Ledger) offerCert(cert *spec.CheckpointCert) {
 	c := &l.col
-	if _, done := c.certs[cert.Seq]; done || cert.Seq == 0 || cert.Seq+c.cfg.Window < c.next {
+	if _, done := c.certs[cert.Seq]; done || cert.Seq <= c.cfg.StartSeq || cert.Seq+c.cfg.Window < c.next { // at or below the start: the epoch's genesis, never recorded
 		return
 	}
 	if newVerifier(c.cfg).checkpointCert(cert) != nil {

@@ -226,14 +226,17 @@ func (l *Ledger) applyBatch(b *pebble.Batch, it *item) bool {
 }
 
 // checkpointCert returns the encoded certificate of a checkpoint item, checked
-// (K1–K5; genesis is never recorded).
+// (K1–K5). A certificate at or below the start of the configuration in force (its
+// genesis certificate, K1) is never recorded: the configuration record or the epoch
+// record covers that state, and Verify checks a record of seq s under the
+// configuration in force at s, which is an earlier one (L2).
 func (l *Ledger) checkpointCert(it *item) ([]byte, error) {
 	var cert spec.CheckpointCert
 	if err := spec.Decode(it.cert, &cert, spec.MaxMessageBytes); err != nil {
 		return nil, err
 	}
-	if cert.Seq == 0 {
-		return nil, errors.New("genesis certificate")
+	if cert.Seq <= l.w.cfg.StartSeq {
+		return nil, errors.New("a certificate at or below the epoch's start (its genesis)")
 	}
 	if err := newVerifier(l.w.cfg).checkpointCert(&cert); err != nil {
 		return nil, err
