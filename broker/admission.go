@@ -56,7 +56,7 @@ type attestRelay struct {
 // SPEC.md §17.5): nothing is delivered to it until an admission installs a fresh one.
 func (r *Replica) Down(role spec.Role) {
 	r.down[role] = true
-	r.in[role].Reset()
+	r.resetInputs(role)
 }
 
 // Admitting reports whether an admission is in progress.

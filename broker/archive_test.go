@@ -74,7 +74,9 @@ func TestArchiveCollects(t *testing.T) {
 		}
 		h.enc[spec.RoleExec].st.Stable, h.enc[spec.RoleExec].st.Last = 8, 8
 		for range 6 {
-			h.peer(1, spec.KindCheckpoint, w.checkpoint(1, 8, state)) // a step of exec each
+			// A step of exec each: a checkpoint above exec's stable one (the broker
+			// withholds those at or below it).
+			h.peer(1, spec.KindCheckpoint, w.checkpoint(1, 16, state))
 			h.r.Flush()
 		}
 		if len(a.snaps) != 1 || a.snaps[0] != 8 || uint64(len(a.chunks)) != count {
@@ -108,14 +110,20 @@ func TestArchiveOnlyWhenDue(t *testing.T) {
 		for p := uint64(1); p < 4; p++ {
 			h.peer(p, spec.KindCheckpoint, w.checkpoint(p, 8, state))
 		}
+		// A step of exec each: a checkpoint above exec's stable one (the broker
+		// withholds those at or below it).
+		h.peer(1, spec.KindCheckpoint, w.checkpoint(1, 16, state))
 		h.r.Flush()
+	}
+	if steps := h.r.Metrics().Steps[spec.RoleExec]; steps < 4 {
+		t.Fatalf("not due: %d exec steps, want at least 4", steps)
 	}
 	if len(asked) != 0 || len(a.snaps) != 0 {
 		t.Fatalf("not due: %d state requests, snapshots %v; want none", len(asked), a.snaps)
 	}
 	a.notDue = false
 	for range 4 {
-		h.peer(1, spec.KindCheckpoint, w.checkpoint(1, 8, state))
+		h.peer(1, spec.KindCheckpoint, w.checkpoint(1, 16, state))
 		h.r.Flush()
 	}
 	if len(a.snaps) != 1 {

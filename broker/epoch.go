@@ -167,7 +167,7 @@ func (r *Replica) adoptEpoch(next *spec.Config, raw []byte, st *spec.Step) uint6
 	}
 	r.m.Epochs++
 	for role := range r.in {
-		r.in[role].Reset()
+		r.resetInputs(spec.Role(role))
 		r.status[role].View, r.status[role].ViewActive = 0, true
 	}
 	r.batchIn = 0

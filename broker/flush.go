@@ -32,7 +32,8 @@ func (r *Replica) Flush() {
 }
 
 // takeInputs removes the inputs of one Step call: at most MaxStepInputs of them and
-// MaxStepBytes of bodies (at least one); their sources go to r.stepSrc.
+// MaxStepBytes of bodies (at least one, unless every waiting input is withheld, which
+// it drops and counts); their sources go to r.stepSrc.
 func (r *Replica) takeInputs(role spec.Role) []spec.Input {
 	var ins []spec.Input
 	r.stepSrc = r.stepSrc[:0]
@@ -43,6 +44,10 @@ func (r *Replica) takeInputs(role spec.Role) []spec.Input {
 			break
 		}
 		in := q.Pop()
+		if r.withheld(role, &in) {
+			r.m.Withheld[role]++
+			continue
+		}
 		size += len(in.Body) + 16
 		if in.Kind == spec.KindClientBatch {
 			r.batchIn--
@@ -56,13 +61,16 @@ func (r *Replica) takeInputs(role spec.Role) []spec.Input {
 // step runs one Step call on a compartment and handles its outputs.
 func (r *Replica) step(role spec.Role) {
 	ins := r.takeInputs(role)
+	if len(ins) == 0 { // all withheld
+		return
+	}
 	r.m.Steps[role]++
 	r.m.Inputs[role] += uint64(len(ins))
 	raw, err := r.enc[role].Step(spec.EncodeStepInput(ins))
 	if err != nil {
 		r.m.HostErrors[role]++
 		r.dead[role] = true
-		r.in[role].Reset()
+		r.resetInputs(role)
 		return
 	}
 	var out spec.StepOutput
@@ -139,6 +147,9 @@ func (r *Replica) route(role spec.Role, o *spec.Output) {
 		return
 	}
 	r.observe(o.Kind, o.Body, body)
+	if c, ok := body.(*spec.Commit); ok {
+		r.confCommitted(c)
+	}
 	var peers []uint64
 	local := false
 	for _, to := range o.To.Replicas { // a faulty compartment may list ids twice or out of range
@@ -235,6 +246,9 @@ func (r *Replica) onStatus(role spec.Role, st spec.Status) {
 			r.onPrepView()
 		}
 	case spec.RoleConf:
+		if st.Stable != old.Stable {
+			r.pruneConfDone(st.Stable)
+		}
 		r.onConfStatus(old, st)
 	case spec.RoleExec:
 		r.onExecStatus(old, st)

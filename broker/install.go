@@ -66,7 +66,7 @@ func (r *Replica) overtaken(roles []spec.Role) {
 func (r *Replica) install(f *Fresh) {
 	old, wasDown := r.enc[f.Role], r.down[f.Role]
 	r.enc[f.Role] = f.Enclave
-	r.in[f.Role].Reset()
+	r.resetInputs(f.Role)
 	r.dead[f.Role] = false
 	r.status[f.Role] = spec.Status{Role: f.Role, Replica: r.id, ViewActive: true, Stable: r.cfg.StartSeq}
 	if f.Role == spec.RoleExec {

@@ -108,16 +108,17 @@ func (r *Replica) deliverLocal(kind uint64, raw []byte, body any, mask uint64, f
 			r.enqueueFrom(spec.RolePrep, spec.KindProposal, raw, from)
 		}
 		if mask&spec.ToConf != 0 {
-			r.enqueueFrom(spec.RoleConf, spec.KindPrePrepare, header, from)
+			r.enqueueSlot(spec.RoleConf, spec.KindPrePrepare, header, from, p.Header.Body.View, p.Header.Body.Seq)
 		}
 		if mask&spec.ToExec != 0 && len(p.Batch.Requests) > 0 && r.execWants(p.Header.Body.Seq) {
 			r.enqueueFrom(spec.RoleExec, spec.KindBatch, batch, from)
 		}
 		return
 	}
+	view, seq := slotOf(body)
 	for role := spec.RolePrep; role <= spec.RoleExec; role++ {
 		if mask&(1<<role) != 0 {
-			r.enqueueFrom(role, kind, raw, from)
+			r.enqueueSlot(role, kind, raw, from, view, seq)
 		}
 	}
 }

@@ -107,19 +107,20 @@ type Metrics struct {
 	HostErrors [3]uint64         // Step calls that failed at the host level
 	Rejections map[uint64]uint64 // rejections by reject code, all compartments
 
-	ClientRequests uint64 // requests received from clients or forwarded by peers
-	BadRequests    uint64 // requests dropped by the broker's R1–R5 filter (R5 on arrival or at timer expiry) or undecodable
-	StaleRequests  uint64 // requests dropped at the edge: older than the client's last answered one
-	BudgetDrops    uint64 // requests withdrawn because their client had ClientQueueLimit waiting for a batch
-	RateDrops      uint64 // client requests dropped at the edge: the client used up its request budget
-	RelayDrops     uint64 // relayed requests dropped unverified: their peer broker used up its budget of bad signatures
-	JunkDrops      uint64 // peer protocol messages not delivered to a compartment: that peer used up its budget of bad signatures there
-	Forwarded      uint64 // requests forwarded to the primary's broker
-	Batches        uint64 // client batches delivered to prep
-	Requests       uint64 // requests in those batches
-	Replies        uint64 // replies handed to Net.Reply
-	Reads          uint64 // READs queued for the local exec (SPEC.md §16.6)
-	ReadReplies    uint64 // READ-REPLYs handed to Net.Reply
+	ClientRequests uint64    // requests received from clients or forwarded by peers
+	BadRequests    uint64    // requests dropped by the broker's R1–R5 filter (R5 on arrival or at timer expiry) or undecodable
+	StaleRequests  uint64    // requests dropped at the edge: older than the client's last answered one
+	BudgetDrops    uint64    // requests withdrawn because their client had ClientQueueLimit waiting for a batch
+	RateDrops      uint64    // client requests dropped at the edge: the client used up its request budget
+	RelayDrops     uint64    // relayed requests dropped unverified: their peer broker used up its budget of bad signatures
+	JunkDrops      uint64    // peer protocol messages not delivered to a compartment: that peer used up its budget of bad signatures there
+	Withheld       [3]uint64 // inputs not handed to a compartment (prep, conf, exec): stale, or to no effect, by its latest status (withheld)
+	Forwarded      uint64    // requests forwarded to the primary's broker
+	Batches        uint64    // client batches delivered to prep
+	Requests       uint64    // requests in those batches
+	Replies        uint64    // replies handed to Net.Reply
+	Reads          uint64    // READs queued for the local exec (SPEC.md §16.6)
+	ReadReplies    uint64    // READ-REPLYs handed to Net.Reply
 
 	PeerIn, PeerOut uint64 // peer messages received and sent
 	Garbage         uint64 // undecodable or unexpected messages and outputs dropped
@@ -174,9 +175,12 @@ type Replica struct {
 	stepSrc []uint64        // the sources of the inputs of the Step in progress (input.from)
 	batchIn int             // client-batch inputs in in[prep]: proposals not yet reflected in prep's status
 	status  [3]spec.Status  // the latest status of each compartment
-	dead    [3]bool         // a host error marked the enclave dead
-	down    [3]bool         // not in service until an admission installs a fresh one (Down)
-	m       Metrics
+	// confDone maps the slots for which the local conf emitted a COMMIT to their view
+	// (withhold.go).
+	confDone map[uint64]uint64
+	dead     [3]bool // a host error marked the enclave dead
+	down     [3]bool // not in service until an admission installs a fresh one (Down)
+	m        Metrics
 
 	// sigFailed holds the registered clients with a request that failed R5 here or in
 	// prep: their requests are verified on arrival (acceptRequest).
@@ -284,10 +288,17 @@ func (r *Replica) enqueue(role spec.Role, kind uint64, body []byte) {
 type input struct {
 	spec.Input
 	from uint64 // 1 + the peer replica whose broker sent it; 0: the broker or a local compartment
+	view uint64 // the View the message names (slotOf), for withheld
+	seq  uint64 // the Seq the message names; 0: withheld does not look at it
 }
 
 // enqueueFrom is enqueue for an input from source from (input.from).
 func (r *Replica) enqueueFrom(role spec.Role, kind uint64, body []byte, from uint64) {
+	r.enqueueSlot(role, kind, body, from, 0, 0)
+}
+
+// enqueueSlot is enqueueFrom for a message that names slot (view, seq) (slotOf).
+func (r *Replica) enqueueSlot(role spec.Role, kind uint64, body []byte, from, view, seq uint64) {
 	if r.dead[role] || r.down[role] {
 		r.m.QueueDrops++
 		return
@@ -295,7 +306,7 @@ func (r *Replica) enqueueFrom(role spec.Role, kind uint64, body []byte, from uin
 	if kind == spec.KindClientBatch {
 		r.batchIn++
 	}
-	if old, dropped := r.in[role].Push(input{spec.Input{Kind: kind, Body: body}, from}); dropped {
+	if old, dropped := r.in[role].Push(input{spec.Input{Kind: kind, Body: body}, from, view, seq}); dropped {
 		r.m.QueueDrops++
 		if old.Kind == spec.KindClientBatch {
 			r.batchIn--

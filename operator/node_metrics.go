@@ -155,6 +155,7 @@ func (n *node) collectEnclaves(e emitter, s snapshot) {
 	for r := range 3 {
 		e.counter("splitbft_enclave_steps_total", "Step calls per compartment", float64(s.metrics.Steps[r]), n.roleLabels(spec.Role(r))...)
 		e.counter("splitbft_enclave_inputs_total", "inputs delivered per compartment", float64(s.metrics.Inputs[r]), n.roleLabels(spec.Role(r))...)
+		e.counter("splitbft_enclave_withheld_total", "inputs not delivered to a compartment: by its latest status it would reject them as stale or accept them to no effect", float64(s.metrics.Withheld[r]), n.roleLabels(spec.Role(r))...)
 	}
 }
 

@@ -1,0 +1,116 @@
+package broker
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/splitbft/splitbft/spec"
+)
+
+// TestWithheldInputs: the broker does not hand a compartment what its own rules
+// would reject as stale by its latest status (a CHECKPOINT at or below its stable
+// checkpoint, a COMMIT to exec at or below what exec executed), nor a PRE-PREPARE or
+// PREPARE for a slot its conf committed in that view (SPEC.md §13.3 obligation 7);
+// everything else still reaches it, nothing is withheld from an exec that says it is
+// not configured, and a conf that is taken out of service forgets what it committed.
+func TestWithheldInputs(t *testing.T) {
+	w := newWorld(t, 1, 8, 91)
+	h := harnessIn(w, 1, Options{})
+	prep, conf, exec := h.enc[spec.RolePrep], h.enc[spec.RoleConf], h.enc[spec.RoleExec]
+	prep.st.Stable, conf.st.Stable = 16, 16
+	exec.st.Stable, exec.st.Last = 16, 20
+	d := spec.Digest{4}
+	slot := func(view, seq, replica uint64) spec.Slot {
+		return spec.Slot{View: view, Seq: seq, Digest: d, Replica: replica}
+	}
+	prepare := func(view, seq, replica uint64) *spec.Prepare {
+		s := slot(view, seq, replica)
+		return &spec.Prepare{Body: s, Sig: w.sign(replica, spec.RolePrep, spec.DomainPrepare, &s)}
+	}
+	commit := func(view, seq, replica uint64) *spec.Commit {
+		s := slot(view, seq, replica)
+		return &spec.Commit{Body: s, Sig: w.sign(replica, spec.RoleConf, spec.DomainCommit, &s)}
+	}
+	// conf commits slot (0, 21) on its first PREPARE for it.
+	conf.script = func(f *fakeEnclave, in spec.Input) []spec.Output {
+		var p spec.Prepare
+		if in.Kind != spec.KindPrepare || spec.Decode(in.Body, &p, spec.MaxMessageBytes) != nil || p.Body.View != 0 || p.Body.Seq != 21 {
+			return nil
+		}
+		c := commit(0, 21, 1)
+		return []spec.Output{{Kind: spec.KindCommit, To: spec.Destination{Roles: spec.ToExec, Replicas: []uint64{0, 1, 2, 3}}, Body: spec.Encode(c)}}
+	}
+	h.peer(2, spec.KindCheckpoint, w.checkpoint(2, 32, spec.Digest{1})) // every compartment steps once: the broker learns their status
+	h.r.Flush()
+
+	type sent struct {
+		kind uint64
+		body any
+	}
+	seqOf := func(in spec.Input) [2]uint64 {
+		v, err := spec.DecodeKind(in.Kind, in.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		view, seq := slotOf(v)
+		return [2]uint64{view, seq}
+	}
+	got := func(f *fakeEnclave, kind uint64) [][2]uint64 {
+		var out [][2]uint64
+		for _, in := range f.inputs() {
+			if in.Kind == kind {
+				out = append(out, seqOf(in))
+			}
+		}
+		return out
+	}
+	for _, m := range []struct {
+		from uint64
+		sent
+	}{
+		{2, sent{spec.KindPrepare, prepare(0, 21, 2)}},                      // conf commits (0, 21) and sends its COMMIT to the local exec
+		{3, sent{spec.KindPrepare, prepare(0, 21, 3)}},                      // withheld: conf committed (0, 21)
+		{3, sent{spec.KindPrepare, prepare(1, 21, 3)}},                      // another view: delivered
+		{3, sent{spec.KindPrepare, prepare(0, 22, 3)}},                      // another slot: delivered
+		{3, sent{spec.KindPrepare, prepare(0, 16, 3)}},                      // withheld: at conf's stable checkpoint
+		{2, sent{spec.KindCommit, commit(0, 20, 2)}},                        // withheld: exec executed 20
+		{3, sent{spec.KindCommit, commit(0, 21, 3)}},                        // delivered
+		{3, sent{spec.KindCheckpoint, w.checkpoint(3, 16, spec.Digest{1})}}, // withheld from all three: stable is 16
+	} {
+		h.peer(m.from, m.kind, m.body)
+		h.r.Flush()
+	}
+	if diff := cmp.Diff([][2]uint64{{0, 21}, {1, 21}, {0, 22}}, got(conf, spec.KindPrepare)); diff != "" {
+		t.Errorf("PREPAREs delivered to conf (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([][2]uint64{{0, 21}, {0, 21}}, got(exec, spec.KindCommit)); diff != "" {
+		t.Errorf("COMMITs delivered to exec, its own conf's first (-want +got):\n%s", diff)
+	}
+	for _, f := range h.enc {
+		if diff := cmp.Diff([][2]uint64{{0, 32}}, got(f, spec.KindCheckpoint)); diff != "" {
+			t.Errorf("CHECKPOINTs delivered to %s (-want +got):\n%s", spec.RoleName(f.role), diff)
+		}
+	}
+	if want := [3]uint64{1, 3, 2}; h.r.Metrics().Withheld != want {
+		t.Errorf("Withheld = %v, want %v", h.r.Metrics().Withheld, want)
+	}
+
+	// An exec that says it is not configured (replaying) gets what it would reject.
+	exec.st.Configured = false
+	h.peer(2, spec.KindCommit, commit(0, 22, 2))
+	h.r.Flush()
+	h.peer(2, spec.KindCommit, commit(0, 5, 2))
+	h.r.Flush()
+	if diff := cmp.Diff([][2]uint64{{0, 21}, {0, 21}, {0, 22}, {0, 5}}, got(exec, spec.KindCommit)); diff != "" {
+		t.Errorf("COMMITs delivered to an unconfigured exec (-want +got):\n%s", diff)
+	}
+
+	// A conf taken out of service: its successor gets every PREPARE.
+	if len(h.r.confDone) == 0 {
+		t.Fatal("the broker recorded no slot its conf committed")
+	}
+	h.r.Down(spec.RoleConf)
+	if len(h.r.confDone) != 0 {
+		t.Errorf("after Down(conf) the broker still withholds PREPAREs for %v", h.r.confDone)
+	}
+}
