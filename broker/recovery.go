@@ -106,10 +106,13 @@ func (r *Replica) cacheBatch(d spec.Digest, raw []byte) {
 	}
 }
 
-// observeCheckpoint remembers the state digest of a validly signed CHECKPOINT.
+// observeCheckpoint remembers the state digest of a validly signed CHECKPOINT. One
+// whose (Seq, State) is already remembered adds nothing and is not verified: in the
+// normal case every replica's CHECKPOINT for a seq names one state, and only the
+// first costs a signature check.
 func (r *Replica) observeCheckpoint(c *spec.Checkpoint) {
 	b := &c.Body
-	if b.Replica >= r.cfg.N || b.Seq == 0 {
+	if b.Replica >= r.cfg.N || b.Seq == 0 || slices.Contains(r.certStates[b.Seq], b.State) {
 		return
 	}
 	key := r.cfg.Replicas[b.Replica].Exec.Body.SignKey
