@@ -29,6 +29,12 @@ func (r *Replica) Tick() {
 		r.lastState = r.now
 		r.requestState()
 	}
+	if r.snap == nil {
+		// A snapshot that was not due at exec's last Status may be due now (the
+		// ledger counts the log it writes as it goes), and exec may not step again
+		// soon: the inputs it would reject are withheld (withheld).
+		r.onArchiveStatus(*exec)
+	}
 	r.retransmit()
 	r.tickAdmission()
 }

@@ -44,14 +44,14 @@ func (r *Replica) takeInputs(role spec.Role) []spec.Input {
 			break
 		}
 		in := q.Pop()
+		if in.Kind == spec.KindClientBatch {
+			r.batchIn--
+		}
 		if r.withheld(role, &in) {
 			r.m.Withheld[role]++
 			continue
 		}
 		size += len(in.Body) + 16
-		if in.Kind == spec.KindClientBatch {
-			r.batchIn--
-		}
 		ins = append(ins, in.Input)
 		r.stepSrc = append(r.stepSrc, in.from)
 	}
@@ -66,6 +66,7 @@ func (r *Replica) step(role spec.Role) {
 	}
 	r.m.Steps[role]++
 	r.m.Inputs[role] += uint64(len(ins))
+	inst := r.instance[role]
 	raw, err := r.enc[role].Step(spec.EncodeStepInput(ins))
 	if err != nil {
 		r.m.HostErrors[role]++
@@ -82,6 +83,9 @@ func (r *Replica) step(role spec.Role) {
 		r.reportAccepted(ins, out.Outputs) // before the outputs, which may adopt an epoch
 	}
 	for i := range out.Outputs {
+		if out.Outputs[i].Kind == spec.KindStatus && r.replaced(role, inst) {
+			continue // an output of this Step installed a fresh instance: the status is the old one's
+		}
 		r.handleOutput(role, ins, &out.Outputs[i])
 	}
 	if role == spec.RoleExec && r.opt.Ledger != nil {

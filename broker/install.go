@@ -62,10 +62,15 @@ func (r *Replica) overtaken(roles []spec.Role) {
 	r.hooks.Renew(roles, r.cd)
 }
 
+// replaced reports whether the compartment of role is no longer the instance that was
+// in service when inst was taken (r.instance): an install since.
+func (r *Replica) replaced(role spec.Role, inst uint64) bool { return r.instance[role] != inst }
+
 // install puts an admitted compartment in its slot and retires the one it replaces.
 func (r *Replica) install(f *Fresh) {
 	old, wasDown := r.enc[f.Role], r.down[f.Role]
 	r.enc[f.Role] = f.Enclave
+	r.instance[f.Role]++
 	r.resetInputs(f.Role)
 	r.dead[f.Role] = false
 	r.status[f.Role] = spec.Status{Role: f.Role, Replica: r.id, ViewActive: true, Stable: r.cfg.StartSeq}

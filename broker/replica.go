@@ -175,6 +175,9 @@ type Replica struct {
 	stepSrc []uint64        // the sources of the inputs of the Step in progress (input.from)
 	batchIn int             // client-batch inputs in in[prep]: proposals not yet reflected in prep's status
 	status  [3]spec.Status  // the latest status of each compartment
+	// instance counts the installs per role (install), so that the Status of a Step
+	// in which the compartment was replaced is not taken for the fresh one's.
+	instance [3]uint64
 	// confDone maps the slots for which the local conf emitted a COMMIT to their view
 	// (withhold.go).
 	confDone map[uint64]uint64

@@ -11,7 +11,8 @@ import "github.com/splitbft/splitbft/spec"
 // other message a broker does not deliver: the compartment would not have changed
 // its state. It never withholds from a compartment whose status says it is not
 // configured (before configure, or while exec replays), and it forgets what conf
-// committed whenever conf's inputs are dropped (a fresh conf, an epoch change).
+// committed whenever conf is replaced or taken out of service or an epoch is adopted
+// (resetInputs).
 
 // slotOf returns the view and sequence number a decoded protocol message names, for
 // the kinds withheld looks at; seq 0 (never valid for them) for the others.

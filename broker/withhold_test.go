@@ -114,3 +114,27 @@ func TestWithheldInputs(t *testing.T) {
 		t.Errorf("after Down(conf) the broker still withholds PREPAREs for %v", h.r.confDone)
 	}
 }
+
+// TestReplacedStatusIgnored: when an output of a Step installs a fresh instance of
+// the stepping compartment, the old instance's Status at the end of that Step is not
+// taken for the fresh one's (withheld and the archive read it).
+func TestReplacedStatusIgnored(t *testing.T) {
+	w := newWorld(t, 1, 8, 93)
+	h := harnessIn(w, 1, Options{MaxFlushRounds: 1})
+	old := h.enc[spec.RoleConf]
+	old.st.View, old.st.Stable = 3, 16
+	fresh := &fakeEnclave{role: spec.RoleConf, st: spec.Status{Role: spec.RoleConf, Replica: 1, Configured: true, View: 9}}
+	old.script = func(f *fakeEnclave, in spec.Input) []spec.Output {
+		h.r.install(&Fresh{Role: spec.RoleConf, Enclave: fresh}) // as an epoch change adopted in this Step would
+		return nil
+	}
+	h.peer(2, spec.KindCheckpoint, w.checkpoint(2, 32, spec.Digest{1}))
+	h.r.Flush()
+	if st := h.r.status[spec.RoleConf]; st.Configured || st.View != 0 {
+		t.Errorf("after the install the broker holds status %+v for conf, want the fresh instance's unconfigured one", st)
+	}
+	h.r.Flush() // the fresh conf's configure
+	if st := h.r.status[spec.RoleConf]; st.View != 9 {
+		t.Errorf("status %+v after the fresh conf's first Step, want its own (view 9)", st)
+	}
+}

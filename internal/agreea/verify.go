@@ -44,7 +44,8 @@ const maxWorkers = 8
 // (prep-a/verify_test.go) compares sequential and parallel verification of a
 // 200-request batch: on the 2-core development machine 10.5 ms sequential against
 // 5.3 ms with 2 workers, so parallel verification is on by default (and is a no-op
-// with one CPU). No result depends on it: VerifyEach returns exactly what a
+// with one CPU; the prep-a and conf-a binaries keep one P per CPU for it:
+// enclavemain.MainParallel). No result depends on it: VerifyEach returns exactly what a
 // sequential loop returns, which TestVerifyEachMatchesSequential checks.
 func DefaultWorkers() int { return min(runtime.GOMAXPROCS(0), maxWorkers) }
 

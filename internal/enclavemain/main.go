@@ -16,9 +16,17 @@ import (
 // NewCompartment makes a fresh compartment drawing all its randomness from rand.
 type NewCompartment func(rand io.Reader) spec.Compartment
 
-// Main runs the compartment binary called name and exits the process with Run's status.
+// Main runs the compartment binary called name and exits the process with Run's
+// status. The Go scheduler gets one P (singleProc).
 func Main(name string, newCompartment NewCompartment) {
 	singleProc()
+	os.Exit(Run(name, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, newCompartment))
+}
+
+// MainParallel is Main for a compartment that spreads one Step's work over several
+// cores (prep-a and conf-a verify a batch's signatures in parallel): it keeps the Go
+// scheduler's default of one P per CPU.
+func MainParallel(name string, newCompartment NewCompartment) {
 	os.Exit(Run(name, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, newCompartment))
 }
 
@@ -66,11 +74,12 @@ func runAttested(name string, args []string, stdin io.Reader, stdout, stderr io.
 }
 
 // singleProc runs the Go scheduler with one P unless the GOMAXPROCS environment
-// variable says otherwise. A compartment is a sequential state machine behind one
-// frame loop: more Ps add nothing but the runtime's idle spinning and work stealing,
-// which cost each Step call extra thread wake-ups (measured in the process cluster:
-// about a quarter fewer context switches and 15–25% less compartment CPU per
-// request with one P).
+// variable says otherwise (an EGo enclave does not see the host's environment, so
+// there it always applies). A compartment that does its work on one goroutine
+// behind one frame loop gains nothing from more Ps but the runtime's idle spinning
+// and work stealing, which cost each Step call extra thread wake-ups (measured in
+// the process cluster on two shared cores: about a quarter fewer context switches
+// and 15–25% less conf and exec CPU per request with one P).
 func singleProc() {
 	if os.Getenv("GOMAXPROCS") == "" {
 		runtime.GOMAXPROCS(1)

@@ -18,5 +18,5 @@ import (
 )
 
 func main() {
-	enclavemain.Main("conf-a", func(rand io.Reader) spec.Compartment { return confa.New(rand) })
+	enclavemain.MainParallel("conf-a", func(rand io.Reader) spec.Compartment { return confa.New(rand) })
 }

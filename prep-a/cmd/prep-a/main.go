@@ -18,5 +18,5 @@ import (
 )
 
 func main() {
-	enclavemain.Main("prep-a", func(rand io.Reader) spec.Compartment { return prepa.New(rand) })
+	enclavemain.MainParallel("prep-a", func(rand io.Reader) spec.Compartment { return prepa.New(rand) })
 }
