@@ -4,7 +4,8 @@ import "fmt"
 
 // Decoding of the most frequent protocol messages without the general decoder, in the
 // manner of step_codec.go: REQUEST, the batches and proposals that carry requests,
-// PRE-PREPARE, PREPARE, COMMIT, REPLY and the Result sealed in it. Each accepts exactly
+// PRE-PREPARE, PREPARE, COMMIT, REPLY and the Result sealed in it, and the Status and
+// Rejections that Step outputs carry. Each accepts exactly
 // the canonical encodings of its type's values (every head the shortest, a fixed-size
 // byte array exactly its size, exact field counts), which is what Decode's general path
 // with its round-trip gate accepts; TestHandDecodersMatchGeneral and FuzzHandDecoders
@@ -151,6 +152,71 @@ func (c *cursor) result(r *Result) error {
 	return err
 }
 
+// boolean reads a CBOR false or true (simple values 20 and 21 in their one-byte form).
+func (c *cursor) boolean() (bool, error) {
+	if c.pos >= len(c.b) || c.b[c.pos]&^1 != 0xf4 {
+		return false, fmt.Errorf("%w: no boolean at offset %d", ErrMalformed, c.pos)
+	}
+	c.pos++
+	return c.b[c.pos-1] == 0xf5, nil
+}
+
+// booleans reads booleans into the given fields, in order.
+func (c *cursor) booleans(dst ...*bool) error {
+	for _, p := range dst {
+		v, err := c.boolean()
+		if err != nil {
+			return err
+		}
+		*p = v
+	}
+	return nil
+}
+
+// status reads a Status, the last output of every Step.
+func (c *cursor) status(s *Status) error {
+	if err := c.fields(9); err != nil {
+		return err
+	}
+	if err := c.uints(&s.Role, &s.Replica); err != nil {
+		return err
+	}
+	if err := c.booleans(&s.Configured); err != nil {
+		return err
+	}
+	if err := c.uints(&s.View); err != nil {
+		return err
+	}
+	if err := c.booleans(&s.ViewActive); err != nil {
+		return err
+	}
+	if err := c.uints(&s.Stable, &s.Last); err != nil {
+		return err
+	}
+	if err := c.booleans(&s.NeedState); err != nil {
+		return err
+	}
+	n, err := c.array()
+	if err != nil {
+		return err
+	}
+	s.NeedBatch = make([]Digest, n)
+	for i := range s.NeedBatch {
+		if err := c.fixed(s.NeedBatch[i][:]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// rejection reads a Rejection.
+func (c *cursor) rejection(r *Rejection) error {
+	if err := c.fields(4); err != nil {
+		return err
+	}
+	return c.uints(&r.Index, &r.Kind, &r.Code, &r.Sub)
+}
+
 // decodeHand decodes data into v if v is a non-nil pointer to a type with a hand
 // decoder; handled is false otherwise (a nil pointer is left to the general decoder,
 // which rejects it). Its checks are Decode's, after the size and top-level checks.
@@ -196,6 +262,14 @@ func decodeHand(data []byte, v any) (handled bool, err error) {
 	case *Result:
 		if v != nil {
 			return true, c.whole(c.result(v))
+		}
+	case *Status:
+		if v != nil {
+			return true, c.whole(c.status(v))
+		}
+	case *Rejection:
+		if v != nil {
+			return true, c.whole(c.rejection(v))
 		}
 	}
 	return false, nil

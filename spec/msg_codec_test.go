@@ -26,8 +26,15 @@ func handExamples(rng *rand.Rand) []any {
 		View: rng.Uint64() >> rng.IntN(64), Ciphertext: make([]byte, []int{0, 17, 24, 300}[rng.IntN(4)])}
 	rep.Nonce[3] = byte(rng.Uint32())
 	res := Result{Status: rng.Uint64() >> rng.IntN(64), Value: make([]byte, []int{0, 1, 23, 24, 256}[rng.IntN(5)])}
+	st := Status{Role: uint64(rng.IntN(3)), Replica: uint64(rng.IntN(300)), Configured: rng.IntN(2) == 0,
+		View: rng.Uint64() >> rng.IntN(64), ViewActive: rng.IntN(2) == 0, Stable: rng.Uint64() >> rng.IntN(64),
+		Last: rng.Uint64() >> rng.IntN(64), NeedState: rng.IntN(2) == 0, NeedBatch: make([]Digest, []int{0, 1, 3}[rng.IntN(3)])}
+	for i := range st.NeedBatch {
+		st.NeedBatch[i][i] = byte(rng.Uint32())
+	}
+	rj := Rejection{Index: uint64(rng.IntN(5000)), Kind: uint64(rng.IntN(300)), Code: uint64(rng.IntN(40)), Sub: rng.Uint64() >> rng.IntN(64)}
 	return []any{&q, &b, &p, &PrePrepare{Body: randomSlot(rng)}, &Prepare{Body: randomSlot(rng)},
-		&Commit{Body: randomSlot(rng), Sig: Signature{1, 63: 2}}, &rep, &res}
+		&Commit{Body: randomSlot(rng), Sig: Signature{1, 63: 2}}, &rep, &res, &st, &rj}
 }
 
 // TestHandDecodersMatchGeneral: random messages of every type with a hand decoder,
@@ -64,7 +71,7 @@ func FuzzHandDecoders(f *testing.F) {
 		f.Add(Encode(v))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		for _, v := range []any{&Request{}, &Batch{}, &Proposal{}, &PrePrepare{}, &Prepare{}, &Commit{}, &Reply{}, &Result{}} {
+		for _, v := range []any{&Request{}, &Batch{}, &Proposal{}, &PrePrepare{}, &Prepare{}, &Commit{}, &Reply{}, &Result{}, &Status{}, &Rejection{}} {
 			sameDecoding(t, v, data)
 		}
 	})
