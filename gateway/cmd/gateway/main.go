@@ -3,7 +3,10 @@
 // key, and writes its attested enrollment (SPEC.md §16.2) to stdout as one frame
 // (SPEC.md §7.5, Op result, Body enc(GatewayAttestation)) for its replica to publish
 // at formation; then it waits until f+1 replicas serve a configuration that registers
-// its identities, connects to the cluster as them, and serves RESP.
+// its identities, connects to the cluster as them, and serves RESP. Its sessions
+// follow the configuration chain as every client does (SPEC.md §17.7): the epoch
+// changes the brokers push, and, when one missed steps, the longest run of steps
+// that verifies from its configuration among the replicas' GET /chain answers.
 //
 //	gateway (--dir D | --cluster-stdin) --id I [--listen ADDR] [--tls] [--tls-cert FILE] [--wait 10m] [--fast-reads=false]
 //
@@ -33,6 +36,7 @@ import (
 	"time"
 
 	"github.com/splitbft/splitbft/attest"
+	"github.com/splitbft/splitbft/broker"
 	"github.com/splitbft/splitbft/broker/tcpnet"
 	"github.com/splitbft/splitbft/client"
 	"github.com/splitbft/splitbft/gateway"
@@ -185,7 +189,8 @@ func connect(ctx context.Context, cl *cluster, cfg *spec.Config, ids []client.Id
 			return nil, nil, fmt.Errorf("client %d: %w", id.ID, err)
 		}
 		conns = append(conns, conn)
-		c, err := client.New(cfg, id, rand.Reader, conn, client.Options{Timeout: 30 * time.Second})
+		c, err := client.New(cfg, id, rand.Reader, conn, client.Options{Timeout: 30 * time.Second,
+			Chain: chainSource(cl), Admit: broker.AdmitKey})
 		if err != nil {
 			closeAll()
 			return nil, nil, fmt.Errorf("client %d: %w", id.ID, err)
