@@ -7,6 +7,7 @@ import (
 	"go/build"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -40,13 +41,15 @@ func buildNames() []string {
 	return names
 }
 
-// mainMarker is what a build's main.go must contain: compartments serve frames through
-// enclavemain.Main; the gateway is no compartment and runs the gateway package.
+// mainMarker is a regular expression for what a build's main.go must contain:
+// compartments serve frames through enclavemain.Main (or MainParallel, which keeps
+// one scheduler P per CPU); the gateway is no compartment and runs the gateway
+// package.
 func mainMarker(name string) string {
 	if name == "gateway" {
-		return "gateway.New("
+		return `gateway\.New\(`
 	}
-	return `enclavemain.Main("` + name + `"`
+	return `enclavemain\.Main(Parallel)?\("` + regexp.QuoteMeta(name) + `"`
 }
 
 func load(t *testing.T, path string) config {
@@ -103,7 +106,7 @@ func checkConfig(t *testing.T, name string, c config) {
 	pkg, err := build.ImportDir(pkgDir, 0)
 	if err != nil || pkg.Name != "main" {
 		t.Errorf("%s: %s is not a main package: %v", name, pkgDir, err)
-	} else if src, _ := os.ReadFile(filepath.Join(pkgDir, "main.go")); !strings.Contains(string(src), mainMarker(name)) {
+	} else if src, _ := os.ReadFile(filepath.Join(pkgDir, "main.go")); !regexp.MustCompile(mainMarker(name)).Match(src) {
 		t.Errorf("%s: %s/main.go does not contain %s", name, pkgDir, mainMarker(name))
 	}
 	if c.Debug || c.ExecutableHeap {
