@@ -138,3 +138,50 @@ func TestReplacedStatusIgnored(t *testing.T) {
 		t.Errorf("status %+v after the fresh conf's first Step, want its own (view 9)", st)
 	}
 }
+
+// TestWithheldKeepsSourcesAligned: when a Step's queue holds withheld inputs among
+// delivered ones, a rejection still names the right input, so the bad signature of
+// one peer's message is charged to that peer and not to the sender of a withheld one.
+func TestWithheldKeepsSourcesAligned(t *testing.T) {
+	w := newWorld(t, 1, 8, 94)
+	h := harnessIn(w, 1, Options{})
+	conf := h.enc[spec.RoleConf]
+	conf.st.Stable = 16
+	d := spec.Digest{4}
+	prepare := func(seq, replica uint64) *spec.Prepare {
+		s := spec.Slot{Seq: seq, Digest: d, Replica: replica}
+		return &spec.Prepare{Body: s, Sig: w.sign(replica, spec.RolePrep, spec.DomainPrepare, &s)}
+	}
+	// conf rejects every PREPARE of replica 3 as badly signed, naming its index.
+	conf.script = func(f *fakeEnclave, in spec.Input) []spec.Output {
+		var p spec.Prepare
+		if in.Kind != spec.KindPrepare || spec.Decode(in.Body, &p, spec.MaxMessageBytes) != nil || p.Body.Replica != 3 {
+			return nil
+		}
+		step := f.steps[len(f.steps)-1]
+		for i := range step {
+			if string(step[i].Body) == string(in.Body) {
+				rj := spec.Rejection{Index: uint64(i), Kind: spec.KindPrepare, Code: spec.CodeBadSignature}
+				return []spec.Output{{Kind: spec.KindReject, Body: spec.Encode(&rj)}}
+			}
+		}
+		t.Fatal("the input is not in its own Step")
+		return nil
+	}
+	h.peer(2, spec.KindCheckpoint, w.checkpoint(2, 32, spec.Digest{1})) // conf reports stable 16
+	h.r.Flush()
+	h.peer(2, spec.KindPrepare, prepare(10, 2)) // withheld: at or below conf's stable checkpoint
+	h.peer(2, spec.KindPrepare, prepare(12, 2)) // withheld
+	h.peer(3, spec.KindPrepare, prepare(20, 3)) // delivered, rejected
+	h.r.Flush()
+	if n := len(conf.steps[len(conf.steps)-1]); n != 1 {
+		t.Fatalf("conf's last Step had %d inputs, want the one PREPARE that is not withheld", n)
+	}
+	burst := h.r.opt.PeerJunkBurst
+	if b := h.r.junk[[2]uint64{3, uint64(spec.RoleConf)}]; b == nil || b.tokens != burst-1 {
+		t.Errorf("peer 3's budget at conf: %+v, want one token spent of %d", b, burst)
+	}
+	if b := h.r.junk[[2]uint64{2, uint64(spec.RoleConf)}]; b != nil && b.tokens != burst {
+		t.Errorf("peer 2's budget at conf: %d tokens of %d, want none spent", b.tokens, burst)
+	}
+}
