@@ -105,20 +105,22 @@ func (r *Replica) deliverLocal(kind uint64, raw []byte, body any, mask uint64, f
 			return
 		}
 		if mask&spec.ToPrep != 0 {
-			r.enqueueFrom(spec.RolePrep, spec.KindProposal, raw, from)
+			r.push(spec.RolePrep, input{Input: spec.Input{Kind: spec.KindProposal, Body: raw}, from: from})
 		}
 		if mask&spec.ToConf != 0 {
-			r.enqueueSlot(spec.RoleConf, spec.KindPrePrepare, header, from, p.Header.Body.View, p.Header.Body.Seq)
+			s := &p.Header.Body
+			r.push(spec.RoleConf, input{Input: spec.Input{Kind: spec.KindPrePrepare, Body: header}, from: from, view: s.View, seq: s.Seq})
 		}
 		if mask&spec.ToExec != 0 && len(p.Batch.Requests) > 0 && r.execWants(p.Header.Body.Seq) {
-			r.enqueueFrom(spec.RoleExec, spec.KindBatch, batch, from)
+			r.push(spec.RoleExec, input{Input: spec.Input{Kind: spec.KindBatch, Body: batch}, from: from})
 		}
 		return
 	}
-	view, seq := slotOf(body)
+	in := input{Input: spec.Input{Kind: kind, Body: raw}, from: from}
+	in.view, in.seq = slotOf(body)
 	for role := spec.RolePrep; role <= spec.RoleExec; role++ {
 		if mask&(1<<role) != 0 {
-			r.enqueueSlot(role, kind, raw, from, view, seq)
+			r.push(role, in)
 		}
 	}
 }

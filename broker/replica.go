@@ -282,9 +282,9 @@ func (r *Replica) primary() uint64 {
 	return r.cfg.Primary(views[len(views)-int(r.cfg.F)-1])
 }
 
-// enqueue queues one input for a local compartment, dropping the oldest when full.
+// enqueue queues one input of the broker's own for a local compartment.
 func (r *Replica) enqueue(role spec.Role, kind uint64, body []byte) {
-	r.enqueueFrom(role, kind, body, 0)
+	r.push(role, input{Input: spec.Input{Kind: kind, Body: body}})
 }
 
 // input is a queued compartment input and where it came from.
@@ -295,21 +295,16 @@ type input struct {
 	seq  uint64 // the Seq the message names; 0: withheld does not look at it
 }
 
-// enqueueFrom is enqueue for an input from source from (input.from).
-func (r *Replica) enqueueFrom(role spec.Role, kind uint64, body []byte, from uint64) {
-	r.enqueueSlot(role, kind, body, from, 0, 0)
-}
-
-// enqueueSlot is enqueueFrom for a message that names slot (view, seq) (slotOf).
-func (r *Replica) enqueueSlot(role spec.Role, kind uint64, body []byte, from, view, seq uint64) {
+// push queues in for a local compartment, dropping the oldest when full.
+func (r *Replica) push(role spec.Role, in input) {
 	if r.dead[role] || r.down[role] {
 		r.m.QueueDrops++
 		return
 	}
-	if kind == spec.KindClientBatch {
+	if in.Kind == spec.KindClientBatch {
 		r.batchIn++
 	}
-	if old, dropped := r.in[role].Push(input{spec.Input{Kind: kind, Body: body}, from, view, seq}); dropped {
+	if old, dropped := r.in[role].Push(in); dropped {
 		r.m.QueueDrops++
 		if old.Kind == spec.KindClientBatch {
 			r.batchIn--

@@ -161,39 +161,28 @@ func (c *cursor) boolean() (bool, error) {
 	return c.b[c.pos-1] == 0xf5, nil
 }
 
-// booleans reads booleans into the given fields, in order.
-func (c *cursor) booleans(dst ...*bool) error {
-	for _, p := range dst {
-		v, err := c.boolean()
-		if err != nil {
-			return err
-		}
-		*p = v
-	}
-	return nil
-}
-
 // status reads a Status, the last output of every Step.
 func (c *cursor) status(s *Status) error {
 	if err := c.fields(9); err != nil {
 		return err
 	}
-	if err := c.uints(&s.Role, &s.Replica); err != nil {
+	var err error
+	if err = c.uints(&s.Role, &s.Replica); err != nil {
 		return err
 	}
-	if err := c.booleans(&s.Configured); err != nil {
+	if s.Configured, err = c.boolean(); err != nil {
 		return err
 	}
-	if err := c.uints(&s.View); err != nil {
+	if err = c.uints(&s.View); err != nil {
 		return err
 	}
-	if err := c.booleans(&s.ViewActive); err != nil {
+	if s.ViewActive, err = c.boolean(); err != nil {
 		return err
 	}
-	if err := c.uints(&s.Stable, &s.Last); err != nil {
+	if err = c.uints(&s.Stable, &s.Last); err != nil {
 		return err
 	}
-	if err := c.booleans(&s.NeedState); err != nil {
+	if s.NeedState, err = c.boolean(); err != nil {
 		return err
 	}
 	n, err := c.array()
