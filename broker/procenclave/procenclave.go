@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/splitbft/splitbft/internal/rawio"
 	"github.com/splitbft/splitbft/spec"
 )
 
@@ -34,12 +35,13 @@ func (e *FrameError) Error() string {
 // Process is one compartment process. Its calls are serialised by a mutex: one frame
 // is answered before the next is sent.
 type Process struct {
-	mu     sync.Mutex
-	cmd    *exec.Cmd
-	stdin  io.WriteCloser
-	out    io.Reader
-	dead   error // non-nil once the process is unusable; wraps ErrDead
-	reaped bool  // cmd.Wait has been called
+	mu      sync.Mutex
+	cmd     *exec.Cmd
+	stdin   io.WriteCloser
+	out     io.Reader
+	outFile *os.File // closed once the process is reaped
+	dead    error    // non-nil once the process is unusable; wraps ErrDead
+	reaped  bool     // cmd.Wait has been called
 }
 
 // closeGrace is how long Close lets a process exit by itself before killing it.
@@ -56,19 +58,32 @@ func Start(path string, args ...string) (*Process, error) {
 // StartCmd spawns cmd, which must not have Stdin or Stdout set; the caller may set
 // Stderr, Env and Dir.
 func StartCmd(cmd *exec.Cmd) (*Process, error) {
-	stdin, err := cmd.StdinPipe()
+	if cmd.Stdin != nil || cmd.Stdout != nil {
+		return nil, errors.New("procenclave: StartCmd: Stdin or Stdout already set")
+	}
+	// Our own pipes rather than cmd's StdinPipe and StdoutPipe, to keep the parent's
+	// ends as *os.File for rawio (one Step is a write and a read on each).
+	inR, inW, err := os.Pipe()
 	if err != nil {
 		return nil, err
 	}
-	stdout, err := cmd.StdoutPipe()
+	outR, outW, err := os.Pipe()
 	if err != nil {
+		inR.Close()
+		inW.Close()
 		return nil, err
 	}
-	if err := cmd.Start(); err != nil {
+	cmd.Stdin, cmd.Stdout = inR, outW
+	err = cmd.Start()
+	inR.Close() // the child's ends: the child has them now
+	outW.Close()
+	if err != nil {
+		inW.Close()
+		outR.Close()
 		return nil, fmt.Errorf("procenclave: start %s: %w", cmd.Path, err)
 	}
 	// Buffered, an answer's length prefix and body usually arrive in one read.
-	return &Process{cmd: cmd, stdin: stdin, out: bufio.NewReaderSize(stdout, 64<<10)}, nil
+	return &Process{cmd: cmd, stdin: rawio.File(inW), out: bufio.NewReaderSize(rawio.File(outR), 64<<10), outFile: outR}, nil
 }
 
 // Init sends an init frame and returns the enrollment. An error answer (bad-init) is
@@ -121,7 +136,10 @@ func (p *Process) reap() error {
 		return nil
 	}
 	p.reaped = true
-	return p.cmd.Wait()
+	err := p.cmd.Wait()
+	p.stdin.Close() // cmd.Wait closes only pipes it made; a second Close is harmless
+	p.outFile.Close()
+	return err
 }
 
 func describeExit(err error) string {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/splitbft/splitbft/broker"
+	"github.com/splitbft/splitbft/internal/rawio"
 	"github.com/splitbft/splitbft/spec"
 )
 
@@ -28,6 +29,9 @@ const acceptRetry = 50 * time.Millisecond
 func (h *Host) acceptLoop(ctx context.Context, wg *sync.WaitGroup, l net.Listener, admit func(net.Conn) bool, serve func(context.Context, net.Conn)) {
 	for {
 		conn, err := l.Accept()
+		if err == nil {
+			conn = rawio.Conn(conn)
+		}
 		switch {
 		case ctx.Err() != nil || errors.Is(err, net.ErrClosed):
 			if conn != nil {

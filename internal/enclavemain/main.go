@@ -10,6 +10,7 @@ import (
 	"runtime"
 
 	"github.com/splitbft/splitbft/attest"
+	"github.com/splitbft/splitbft/internal/rawio"
 	"github.com/splitbft/splitbft/spec"
 )
 
@@ -20,14 +21,14 @@ type NewCompartment func(rand io.Reader) spec.Compartment
 // status. The Go scheduler gets one P (singleProc).
 func Main(name string, newCompartment NewCompartment) {
 	singleProc()
-	os.Exit(Run(name, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, newCompartment))
+	os.Exit(Run(name, os.Args[1:], rawio.Std(os.Stdin), rawio.Std(os.Stdout), os.Stderr, newCompartment))
 }
 
 // MainParallel is Main for a compartment that spreads one Step's work over several
 // cores (prep-a and conf-a verify a batch's signatures in parallel): it keeps the Go
 // scheduler's default of one P per CPU.
 func MainParallel(name string, newCompartment NewCompartment) {
-	os.Exit(Run(name, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, newCompartment))
+	os.Exit(Run(name, os.Args[1:], rawio.Std(os.Stdin), rawio.Std(os.Stdout), os.Stderr, newCompartment))
 }
 
 // Run parses args, builds one compartment and serves frames from stdin on stdout

@@ -1,0 +1,21 @@
+//go:build !linux || enclave
+
+package rawio
+
+import (
+	"io"
+	"net"
+	"os"
+)
+
+// Enabled reports whether this build does raw I/O (Linux, not an enclave build).
+const Enabled = false
+
+// File returns f: this build does no raw I/O.
+func File(f *os.File) io.ReadWriteCloser { return f }
+
+// Std returns f: this build does no raw I/O.
+func Std(f *os.File) io.ReadWriteCloser { return f }
+
+// Conn returns c: this build does no raw I/O.
+func Conn(c net.Conn) net.Conn { return c }

@@ -1,0 +1,238 @@
+package rawio
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"net"
+	"os"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// payload returns n seeded random bytes (the seed is printed on failure).
+func payload(t *testing.T, n int) []byte {
+	seed := uint64(time.Now().UnixNano())
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("payload seed %d", seed)
+		}
+	})
+	r := rand.New(rand.NewPCG(seed, 0))
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(r.Uint32())
+	}
+	return b
+}
+
+// pump writes want to w in chunks of random sizes and closes it; it reports the
+// first error on errc.
+func pump(w io.WriteCloser, want []byte, errc chan<- error) {
+	var err error
+	for rest := want; len(rest) > 0 && err == nil; {
+		n := min(len(rest), 1+len(rest)%70000)
+		_, err = w.Write(rest[:n])
+		rest = rest[n:]
+	}
+	if cerr := w.Close(); err == nil {
+		err = cerr
+	}
+	errc <- err
+}
+
+// TestFilePipe sends more than a pipe holds through raw writes and reads: every byte
+// arrives in order, writes wait while the pipe is full, and the reader sees io.EOF
+// once the writer closed.
+func TestFilePipe(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rr, ww := File(r), File(w)
+	if Enabled {
+		if _, ok := rr.(*file); !ok {
+			t.Fatalf("File(pipe end) = %T, want raw I/O on this platform", rr)
+		}
+	}
+	want := payload(t, 1<<20+123)
+	errc := make(chan error, 1)
+	go pump(ww, want, errc)
+	got, err := io.ReadAll(rr)
+	if err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	if err := <-errc; err != nil {
+		t.Fatalf("write: %v", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("read %d bytes, not the %d written", len(got), len(want))
+	}
+	if n, err := rr.Read(make([]byte, 8)); n != 0 || err != io.EOF {
+		t.Fatalf("read after EOF = %d, %v; want 0, io.EOF", n, err)
+	}
+	rr.Close()
+}
+
+// TestStdBlockingPipe: a descriptor inherited in blocking mode (as a compartment's
+// stdin is) is reopened non-blocking and read with raw calls.
+func TestStdBlockingPipe(t *testing.T) {
+	var fds [2]int
+	if err := syscall.Pipe(fds[:]); err != nil {
+		t.Fatal(err)
+	}
+	r := os.NewFile(uintptr(fds[0]), "stdin")
+	w := os.NewFile(uintptr(fds[1]), "stdout")
+	rr, ww := Std(r), Std(w)
+	if Enabled { // Std works on duplicates: the writer's EOF needs both copies closed
+		r.Close()
+		w.Close()
+		if _, ok := rr.(*file); !ok {
+			t.Fatalf("Std(blocking pipe) = %T, want raw I/O on this platform", rr)
+		}
+		if nb, err := isNonblock(rr.(*file).f); err != nil || !nb {
+			t.Fatalf("read descriptor non-blocking = %v (%v), want true", nb, err)
+		}
+	}
+	want := payload(t, 300000)
+	errc := make(chan error, 1)
+	go pump(ww, want, errc)
+	got, err := io.ReadAll(rr)
+	if err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("read %d bytes (%v), want the %d written", len(got), err, len(want))
+	}
+	if err := <-errc; err != nil {
+		t.Fatalf("write: %v", err)
+	}
+	rr.Close()
+}
+
+func isNonblock(f *os.File) (bool, error) {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return false, err
+	}
+	var flags uintptr
+	var errno syscall.Errno
+	rc.Control(func(fd uintptr) { flags, _, errno = syscall.Syscall(syscall.SYS_FCNTL, fd, syscall.F_GETFL, 0) })
+	if errno != 0 {
+		return false, errno
+	}
+	return flags&syscall.O_NONBLOCK != 0, nil
+}
+
+// tcpPair returns both ends of a loopback TCP connection, the dialled one wrapped.
+func tcpPair(t *testing.T) (client net.Conn, server net.Conn) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	c, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := l.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close(); s.Close() })
+	return Conn(c), Conn(s)
+}
+
+// TestConnStream: a megabyte each way at once over a wrapped TCP connection, then
+// io.EOF after the peer closes.
+func TestConnStream(t *testing.T) {
+	c, s := tcpPair(t)
+	if Enabled {
+		if _, ok := c.(*conn); !ok {
+			t.Fatalf("Conn(*net.TCPConn) = %T, want raw I/O on this platform", c)
+		}
+	}
+	up, down := payload(t, 1<<20), payload(t, 1<<20+7)
+	errc := make(chan error, 2)
+	go func() {
+		_, err := c.Write(up)
+		errc <- err
+	}()
+	go func() {
+		_, err := s.Write(down)
+		errc <- err
+	}()
+	gotUp := make([]byte, len(up))
+	gotDown := make([]byte, len(down))
+	done := make(chan error, 1)
+	go func() {
+		_, err := io.ReadFull(s, gotUp)
+		done <- err
+	}()
+	if _, err := io.ReadFull(c, gotDown); err != nil {
+		t.Fatalf("client read: %v", err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("server read: %v", err)
+	}
+	for range 2 {
+		if err := <-errc; err != nil {
+			t.Fatalf("write: %v", err)
+		}
+	}
+	if !bytes.Equal(gotUp, up) || !bytes.Equal(gotDown, down) {
+		t.Fatal("bytes changed in transit")
+	}
+	s.Close()
+	if n, err := c.Read(make([]byte, 8)); n != 0 || err != io.EOF {
+		t.Fatalf("read after the peer closed = %d, %v; want 0, io.EOF", n, err)
+	}
+}
+
+// TestConnDeadlines: a read with nothing to read and a write the peer never drains
+// end at their deadlines with errors that say so, as net.TCPConn's do.
+func TestConnDeadlines(t *testing.T) {
+	c, _ := tcpPair(t)
+	c.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
+	_, err := c.Read(make([]byte, 8))
+	checkTimeout(t, "read", err)
+
+	c.SetWriteDeadline(time.Now().Add(20 * time.Millisecond))
+	n, err := c.Write(make([]byte, 64<<20)) // more than both socket buffers
+	checkTimeout(t, "write", err)
+	if n < 0 || n >= 64<<20 {
+		t.Fatalf("write reports %d bytes written before its deadline, want fewer than all", n)
+	}
+}
+
+func checkTimeout(t *testing.T, op string, err error) {
+	t.Helper()
+	var ne net.Error
+	if !errors.As(err, &ne) || !ne.Timeout() || !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("%s past its deadline: %v, want a net.Error with Timeout() and os.ErrDeadlineExceeded", op, err)
+	}
+	var oe *net.OpError
+	if !errors.As(err, &oe) || oe.Op != op {
+		t.Fatalf("%s past its deadline: %#v, want a *net.OpError for %q", op, err, op)
+	}
+}
+
+// TestConnClosed: reading or writing a closed connection fails with net.ErrClosed,
+// and writing to a connection the peer reset fails; neither blocks.
+func TestConnClosed(t *testing.T) {
+	c, s := tcpPair(t)
+	c.Close()
+	if _, err := c.Read(make([]byte, 8)); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("read after Close: %v, want net.ErrClosed", err)
+	}
+	if _, err := c.Write([]byte("x")); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("write after Close: %v, want net.ErrClosed", err)
+	}
+	s.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	var err error
+	for i := 0; i < 100 && err == nil; i++ { // the first write may still be accepted
+		_, err = s.Write(make([]byte, 4096))
+	}
+	if err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("writes to a closed peer: %v, want a connection error", err)
+	}
+}
