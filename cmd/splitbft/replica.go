@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/pprof"
 	"strings"
 	"syscall"
@@ -47,6 +48,7 @@ func replicaMain(args []string, stdout, stderr io.Writer) int {
 		}
 		defer done()
 	}
+	shareCPUs(opt)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	if err := operator.RunReplica(ctx, opt.ReplicaOptions); err != nil {
@@ -60,6 +62,33 @@ func replicaMain(args []string, stdout, stderr io.Writer) int {
 type replicaFlags struct {
 	operator.ReplicaOptions
 	cpuProfile string // write the broker's CPU profile here until it stops
+	procs      int    // Go scheduler Ps for the broker; 0: its share of the host (shareCPUs)
+}
+
+// shareCPUs sizes the Go scheduler of this process, unless the GOMAXPROCS
+// environment variable does: --procs, or by default the host's CPUs divided by the
+// replicas of the cluster that listen on this host (operator.SchedulerProcs). When
+// that leaves one P, the compartments, which inherit the environment, get one too
+// (prep-a and conf-a would otherwise keep one per CPU for parallel verification,
+// which gains nothing on a host whose every CPU another replica also uses).
+func shareCPUs(opt replicaFlags) {
+	if os.Getenv("GOMAXPROCS") != "" {
+		return
+	}
+	procs, replicas, cpus := opt.procs, 0, runtime.NumCPU()
+	if procs == 0 {
+		t, err := operator.LoadTemplate(opt.Dir)
+		if err != nil {
+			return // RunReplica reports it
+		}
+		replicas = operator.ReplicasOnHost(t, opt.ID)
+		procs = operator.SchedulerProcs(cpus, replicas)
+	}
+	runtime.GOMAXPROCS(procs)
+	if procs == 1 {
+		os.Setenv("GOMAXPROCS", "1")
+	}
+	opt.Log.Info("scheduler", "procs", procs, "cpus", cpus, "replicas_on_host", replicas, "compartments_one_proc", procs == 1)
 }
 
 // parseReplicaFlags parses the flags of replica into RunReplica's options.
@@ -81,6 +110,7 @@ func parseReplicaFlags(args []string, stdout, stderr io.Writer) (replicaFlags, e
 	fs.BoolVar(&opt.NoLedger, "no-ledger", false, "keep no durable ledger: replies do not wait for the disk, and nothing survives (same as --durability=off)")
 	durability := fs.String("durability", "on", `"on": keep the ledger in DIR/replica-I/ledger/ and release a reply only once its batch is on disk; "off": as --no-ledger`)
 	fs.BoolVar(&opt.InsecureTransport, "insecure-transport", false, "serve peers and clients over plain TCP without authentication, to measure the transport's cost (INSECURE: anyone can impersonate any replica or client)")
+	fs.IntVar(&opt.procs, "procs", 0, "Go scheduler Ps (threads running Go code at once) for the broker; 0: the host's CPUs divided by the cluster's replicas on this host, at least 1 (with 1, the compartments get one too); the GOMAXPROCS environment variable overrides")
 	fs.StringVar(&opt.cpuProfile, "cpuprofile", "", "write a CPU profile of the broker process (not its compartments) to this file until the replica stops (go tool pprof reads it)")
 	words, err := parseFlags(fs, args, stdout)
 	if err != nil {
@@ -95,6 +125,8 @@ func parseReplicaFlags(args []string, stdout, stderr io.Writer) (replicaFlags, e
 		return opt, fmt.Errorf("unexpected argument %q", words[0])
 	case opt.Tick <= 0:
 		return opt, errors.New("--tick must be positive")
+	case opt.procs < 0:
+		return opt, errors.New("--procs must not be negative")
 	case opt.RecoverEvery < 0:
 		return opt, errors.New("--recover-every must not be negative")
 	case *durability != "on" && *durability != "off":
