@@ -12,7 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/splitbft/splitbft/internal/rawio"
+	"github.com/splitbft/splitbft/internal/rawio/rawnet"
 	"github.com/splitbft/splitbft/spec"
 )
 
@@ -272,7 +272,7 @@ func (c *ClientConn) connect(ctx context.Context, l *clientLink) (net.Conn, erro
 	if err != nil {
 		return nil, err
 	}
-	raw = rawio.Conn(raw)
+	raw = rawnet.Conn(raw)
 	conn := raw
 	if c.tls != nil {
 		raw.SetDeadline(time.Now().Add(c.opt.WriteTimeout))

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/splitbft/splitbft/broker"
-	"github.com/splitbft/splitbft/internal/rawio"
+	"github.com/splitbft/splitbft/internal/rawio/rawnet"
 	"github.com/splitbft/splitbft/spec"
 )
 
@@ -30,7 +30,7 @@ func (h *Host) acceptLoop(ctx context.Context, wg *sync.WaitGroup, l net.Listene
 	for {
 		conn, err := l.Accept()
 		if err == nil {
-			conn = rawio.Conn(conn)
+			conn = rawnet.Conn(conn)
 		}
 		switch {
 		case ctx.Err() != nil || errors.Is(err, net.ErrClosed):

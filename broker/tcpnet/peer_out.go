@@ -9,7 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/splitbft/splitbft/internal/rawio"
+	"github.com/splitbft/splitbft/internal/rawio/rawnet"
 	"github.com/splitbft/splitbft/spec"
 )
 
@@ -95,7 +95,7 @@ func (h *Host) connect(ctx context.Context, p *peer) (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	raw = rawio.Conn(raw)
+	raw = rawnet.Conn(raw)
 	raw.SetDeadline(time.Now().Add(h.opt.WriteTimeout))
 	conn, err := h.dialPeerTLS(ctx, raw, p)
 	if err != nil {

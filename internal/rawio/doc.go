@@ -1,6 +1,7 @@
-// Package rawio reads and writes non-blocking descriptors (the compartments' frame
-// pipes, the brokers' TCP connections) with raw system calls, waiting for readiness in
-// the Go runtime's poller.
+// Package rawio reads and writes non-blocking pipes (the compartments' frame pipes,
+// at both ends) with raw system calls, waiting for readiness in the Go runtime's
+// poller; its subpackage rawnet does the same for the brokers' and clients' TCP
+// connections.
 //
 // Why: the processes of a replica alternate between idle and a few hundred
 // microseconds of work many times per request. Through os.File and net.Conn every
@@ -12,6 +13,9 @@
 // compartment's context switches per Step. A read or write on a non-blocking
 // descriptor never sleeps in the kernel, so it needs no bracket; waiting is the
 // poller's, as with os.File and net.Conn, and deadlines work the same way.
+//
+// Under the race detector the calls are bracketed again (syscall.Read and Write), so
+// that it sees the kernel fill read buffers and order writes before reads.
 //
 // On platforms other than Linux, and in enclave builds (where every system call
 // leaves the enclave through EGo's runtime, whose handling of raw system calls this

@@ -4,56 +4,75 @@ package rawio
 
 import (
 	"io"
-	"net"
 	"os"
+	"strconv"
 	"syscall"
 	"time"
-	"unsafe"
 )
 
 // Enabled reports whether this build does raw I/O (Linux, not an enclave build).
 const Enabled = true
 
 // File returns a reader and writer for f, which must be a pipe or socket the Go
-// poller already manages (an end from os.Pipe), with raw reads and writes; f itself
-// if the poller does not manage it. Closing the result closes f.
+// poller manages in non-blocking mode (an end from os.Pipe), with raw reads and
+// writes; f itself otherwise. Closing the result closes f. f.Fd must not be called
+// afterwards: it puts the descriptor back in blocking mode, where a raw read would
+// hold its thread and P in the kernel.
 func File(f *os.File) io.ReadWriteCloser {
 	if f.SetDeadline(time.Time{}) != nil { // not in the poller
 		return f
 	}
 	rc, err := f.SyscallConn()
-	if err != nil {
+	if err != nil || !nonblocking(rc) {
 		return f
 	}
 	return &file{f: f, rc: rc}
 }
 
-// Std returns File of a duplicate of f's descriptor (os.Stdin or os.Stdout, a pipe
-// from the parent process) switched to non-blocking mode; f itself if that fails. The
-// mode is shared with f's descriptor, so f must not be used afterwards; f stays open
-// (its descriptor number stays taken) until it is closed or collected.
+// Std returns File of a new non-blocking open file description of the pipe behind f
+// (os.Stdin or os.Stdout, from the parent process), reopened through /proc/self/fd so
+// that the parent and anyone else holding the pipe keep their own blocking mode; f
+// itself if that fails. f is left as it is, and should not be used afterwards.
 func Std(f *os.File) io.ReadWriteCloser {
 	rc, err := f.SyscallConn()
 	if err != nil {
 		return f
 	}
-	fd := -1
-	rc.Control(func(sysfd uintptr) { fd, err = syscall.Dup(int(sysfd)) })
+	var fd, flags uintptr
+	var errno syscall.Errno
+	if rc.Control(func(sysfd uintptr) {
+		fd = sysfd
+		flags, _, errno = syscall.RawSyscall(syscall.SYS_FCNTL, sysfd, syscall.F_GETFL, 0)
+	}) != nil || errno != 0 {
+		return f
+	}
+	// Only a pipe: reopening one of its ends gives a new description of the same pipe
+	// with the same access mode.
+	var st syscall.Stat_t
+	if syscall.Fstat(int(fd), &st) != nil || st.Mode&syscall.S_IFMT != syscall.S_IFIFO {
+		return f
+	}
+	mode := int(flags) & syscall.O_ACCMODE
+	nfd, err := syscall.Open("/proc/self/fd/"+strconv.Itoa(int(fd)), mode|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
 	if err != nil {
 		return f
 	}
-	syscall.CloseOnExec(fd)
-	if err := syscall.SetNonblock(fd, true); err != nil {
-		syscall.Close(fd)
-		return f
+	g := os.NewFile(uintptr(nfd), f.Name())
+	if r := File(g); r != io.ReadWriteCloser(g) {
+		return r
 	}
-	g := os.NewFile(uintptr(fd), f.Name())
-	if g.SetDeadline(time.Time{}) != nil { // not in the poller
-		syscall.SetNonblock(fd, false)
-		g.Close()
-		return f
+	g.Close()
+	return f
+}
+
+// nonblocking reports whether rc's descriptor is in non-blocking mode.
+func nonblocking(rc syscall.RawConn) bool {
+	var flags uintptr
+	var errno syscall.Errno
+	if rc.Control(func(fd uintptr) { flags, _, errno = syscall.RawSyscall(syscall.SYS_FCNTL, fd, syscall.F_GETFL, 0) }) != nil {
+		return false
 	}
-	return File(g)
+	return errno == 0 && flags&syscall.O_NONBLOCK != 0
 }
 
 type file struct {
@@ -62,12 +81,12 @@ type file struct {
 }
 
 func (p *file) Read(b []byte) (int, error) {
-	n, errno, err := read(p.rc, b)
+	n, errno, err := Read(p.rc, b)
 	switch {
 	case err != nil:
-		return 0, err
+		return 0, p.pathError("read", err)
 	case errno != 0:
-		return 0, &os.PathError{Op: "read", Path: p.f.Name(), Err: errno}
+		return 0, p.pathError("read", errno)
 	case n == 0 && len(b) > 0:
 		return 0, io.EOF
 	}
@@ -75,74 +94,41 @@ func (p *file) Read(b []byte) (int, error) {
 }
 
 func (p *file) Write(b []byte) (int, error) {
-	n, errno, err := write(p.rc, b)
+	n, errno, err := Write(p.rc, b)
 	switch {
 	case err != nil:
-		return n, err
+		return n, p.pathError("write", err)
 	case errno != 0:
-		return n, &os.PathError{Op: "write", Path: p.f.Name(), Err: errno}
+		return n, p.pathError("write", errno)
 	}
 	return n, nil
+}
+
+// pathError is err as os.File reports it: a *os.PathError naming the operation, whose
+// cause is os.ErrClosed after Close and os.ErrDeadlineExceeded past a deadline. err
+// from the RawConn is already a *os.PathError ("raw-read"); its cause is kept, and a
+// closing descriptor is reported as os.ErrClosed as os.File does.
+func (p *file) pathError(op string, err error) error {
+	if pe, ok := err.(*os.PathError); ok {
+		err = pe.Err
+	}
+	if err != os.ErrDeadlineExceeded && err != os.ErrClosed && !isErrno(err) {
+		err = os.ErrClosed // the poller's "use of closed file": the only other error it gives
+	}
+	return &os.PathError{Op: op, Path: p.f.Name(), Err: err}
+}
+
+func isErrno(err error) bool {
+	_, ok := err.(syscall.Errno)
+	return ok
 }
 
 func (p *file) Close() error { return p.f.Close() }
 
-// Conn returns c with raw reads and writes if it is a *net.TCPConn; c otherwise.
-// Everything but Read and Write (deadlines, addresses, Close) is c's own.
-func Conn(c net.Conn) net.Conn {
-	tc, ok := c.(*net.TCPConn)
-	if !ok {
-		return c
-	}
-	rc, err := tc.SyscallConn()
-	if err != nil {
-		return c
-	}
-	return &conn{TCPConn: tc, rc: rc}
-}
-
-type conn struct {
-	*net.TCPConn
-	rc syscall.RawConn
-}
-
-func (c *conn) Read(b []byte) (int, error) {
-	n, errno, err := read(c.rc, b)
-	switch {
-	case err != nil:
-		return 0, c.opError("read", err)
-	case errno != 0:
-		return 0, c.opError("read", os.NewSyscallError("read", errno))
-	case n == 0 && len(b) > 0:
-		return 0, io.EOF
-	}
-	return n, nil
-}
-
-func (c *conn) Write(b []byte) (int, error) {
-	n, errno, err := write(c.rc, b)
-	switch {
-	case err != nil:
-		return n, c.opError("write", err)
-	case errno != 0:
-		return n, c.opError("write", os.NewSyscallError("write", errno))
-	}
-	return n, nil
-}
-
-// opError makes err look like net.TCPConn's own: an *net.OpError naming the
-// operation, whose Timeout() reports a passed deadline. err from the RawConn is
-// already an *net.OpError ("raw-read"); its cause is kept.
-func (c *conn) opError(op string, err error) error {
-	if oe, ok := err.(*net.OpError); ok {
-		err = oe.Err
-	}
-	return &net.OpError{Op: op, Net: "tcp", Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: err}
-}
-
-// read reads once into b (nothing for an empty b), waiting in the poller while
-// there is nothing to read.
-func read(rc syscall.RawConn, b []byte) (int, syscall.Errno, error) {
+// Read reads once into b (nothing for an empty b) through rc, waiting in the poller
+// while there is nothing to read: the byte count, the system call's error number,
+// and the poller's error (closed, deadline).
+func Read(rc syscall.RawConn, b []byte) (int, syscall.Errno, error) {
 	if len(b) == 0 {
 		return 0, 0, nil
 	}
@@ -150,7 +136,7 @@ func read(rc syscall.RawConn, b []byte) (int, syscall.Errno, error) {
 	var errno syscall.Errno
 	err := rc.Read(func(fd uintptr) bool {
 		for {
-			n, _, errno = syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
+			n, errno = sysRead(fd, b)
 			if errno != syscall.EINTR {
 				return errno != syscall.EAGAIN
 			}
@@ -162,13 +148,14 @@ func read(rc syscall.RawConn, b []byte) (int, syscall.Errno, error) {
 	return int(n), errno, err
 }
 
-// write writes all of b, waiting in the poller while the descriptor's buffer is full.
-func write(rc syscall.RawConn, b []byte) (int, syscall.Errno, error) {
+// Write writes all of b through rc, waiting in the poller while the descriptor's
+// buffer is full: as Read, with the bytes written before any error.
+func Write(rc syscall.RawConn, b []byte) (int, syscall.Errno, error) {
 	done := 0
 	var errno syscall.Errno
 	err := rc.Write(func(fd uintptr) bool {
 		for done < len(b) {
-			n, _, e := syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(&b[done])), uintptr(len(b)-done))
+			n, e := sysWrite(fd, b[done:])
 			switch e {
 			case 0:
 				done += int(n)

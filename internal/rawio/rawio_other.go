@@ -4,7 +4,6 @@ package rawio
 
 import (
 	"io"
-	"net"
 	"os"
 )
 
@@ -16,6 +15,3 @@ func File(f *os.File) io.ReadWriteCloser { return f }
 
 // Std returns f: this build does no raw I/O.
 func Std(f *os.File) io.ReadWriteCloser { return f }
-
-// Conn returns c: this build does no raw I/O.
-func Conn(c net.Conn) net.Conn { return c }

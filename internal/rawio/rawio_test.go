@@ -1,3 +1,5 @@
+//go:build linux && !enclave
+
 package rawio
 
 import (
@@ -5,8 +7,9 @@ import (
 	"errors"
 	"io"
 	"math/rand/v2"
-	"net"
 	"os"
+	"os/exec"
+	"runtime"
 	"syscall"
 	"testing"
 	"time"
@@ -86,15 +89,16 @@ func TestStdBlockingPipe(t *testing.T) {
 	r := os.NewFile(uintptr(fds[0]), "stdin")
 	w := os.NewFile(uintptr(fds[1]), "stdout")
 	rr, ww := Std(r), Std(w)
-	if Enabled { // Std works on duplicates: the writer's EOF needs both copies closed
-		r.Close()
-		w.Close()
-		if _, ok := rr.(*file); !ok {
-			t.Fatalf("Std(blocking pipe) = %T, want raw I/O on this platform", rr)
-		}
-		if nb, err := isNonblock(rr.(*file).f); err != nil || !nb {
-			t.Fatalf("read descriptor non-blocking = %v (%v), want true", nb, err)
-		}
+	if nb, err := isNonblock(w); err != nil || nb {
+		t.Fatalf("the original write descriptor is non-blocking = %v (%v): Std changed a mode others share", nb, err)
+	}
+	r.Close() // Std reopened the pipe: the writer's EOF needs both descriptions closed
+	w.Close()
+	if _, ok := rr.(*file); !ok {
+		t.Fatalf("Std(blocking pipe) = %T, want raw I/O on this platform", rr)
+	}
+	if nb, err := isNonblock(rr.(*file).f); err != nil || !nb {
+		t.Fatalf("read descriptor non-blocking = %v (%v), want true", nb, err)
 	}
 	want := payload(t, 300000)
 	errc := make(chan error, 1)
@@ -123,116 +127,74 @@ func isNonblock(f *os.File) (bool, error) {
 	return flags&syscall.O_NONBLOCK != 0, nil
 }
 
-// tcpPair returns both ends of a loopback TCP connection, the dialled one wrapped.
-func tcpPair(t *testing.T) (client net.Conn, server net.Conn) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+// TestFileAfterFd: a poller-managed descriptor that os.File.Fd put back in blocking
+// mode is refused (a raw read on it would sleep in the kernel holding a P).
+func TestFileAfterFd(t *testing.T) {
+	r, w, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	c, err := net.Dial("tcp", l.Addr().String())
-	if err != nil {
-		t.Fatal(err)
+	defer r.Close()
+	defer w.Close()
+	_ = r.Fd()
+	if rr := File(r); rr != io.ReadWriteCloser(r) {
+		t.Fatalf("File of a blocking descriptor = %T, want the *os.File back", rr)
 	}
-	s, err := l.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close(); s.Close() })
-	return Conn(c), Conn(s)
 }
 
-// TestConnStream: a megabyte each way at once over a wrapped TCP connection, then
-// io.EOF after the peer closes.
-func TestConnStream(t *testing.T) {
-	c, s := tcpPair(t)
-	if Enabled {
-		if _, ok := c.(*conn); !ok {
-			t.Fatalf("Conn(*net.TCPConn) = %T, want raw I/O on this platform", c)
-		}
+// TestFileErrors: reads past a deadline and after Close fail as os.File's do.
+func TestFileErrors(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
 	}
-	up, down := payload(t, 1<<20), payload(t, 1<<20+7)
-	errc := make(chan error, 2)
-	go func() {
-		_, err := c.Write(up)
-		errc <- err
-	}()
-	go func() {
-		_, err := s.Write(down)
-		errc <- err
-	}()
-	gotUp := make([]byte, len(up))
-	gotDown := make([]byte, len(down))
+	defer w.Close()
+	rr := File(r)
+	r.SetReadDeadline(time.Now().Add(10 * time.Millisecond))
+	_, err = rr.Read(make([]byte, 1))
+	var pe *os.PathError
+	if !errors.Is(err, os.ErrDeadlineExceeded) || !errors.As(err, &pe) || pe.Op != "read" {
+		t.Errorf("read past its deadline: %#v, want a *os.PathError for read wrapping os.ErrDeadlineExceeded", err)
+	}
+	rr.Close()
+	_, err = rr.Read(make([]byte, 1))
+	_, want := r.Read(make([]byte, 1))
+	if !errors.Is(err, os.ErrClosed) || !errors.As(err, &pe) || err.Error() != want.Error() {
+		t.Errorf("read after Close: %v, want %v (os.ErrClosed)", err, want)
+	}
+	if _, err := w.Write([]byte("x")); err == nil {
+		t.Error("write to a pipe whose reader closed succeeded")
+	}
+}
+
+// TestRawReadLeavesProcessRunning: in a process with one P, a goroutine waiting in a
+// raw read lets the others run (a timer fires and its write ends the wait).
+func TestRawReadLeavesProcessRunning(t *testing.T) {
+	if os.Getenv("RAWIO_ONE_P_CHILD") == "1" {
+		runtime.GOMAXPROCS(1)
+		r, w, _ := os.Pipe()
+		rr := File(r)
+		time.AfterFunc(100*time.Millisecond, func() { w.Write([]byte("x")) })
+		if n, err := rr.Read(make([]byte, 1)); n != 1 || err != nil {
+			os.Exit(3)
+		}
+		os.Exit(0)
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestRawReadLeavesProcessRunning$")
+	cmd.Env = append(os.Environ(), "RAWIO_ONE_P_CHILD=1")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
 	done := make(chan error, 1)
-	go func() {
-		_, err := io.ReadFull(s, gotUp)
-		done <- err
-	}()
-	if _, err := io.ReadFull(c, gotDown); err != nil {
-		t.Fatalf("client read: %v", err)
-	}
-	if err := <-done; err != nil {
-		t.Fatalf("server read: %v", err)
-	}
-	for range 2 {
-		if err := <-errc; err != nil {
-			t.Fatalf("write: %v", err)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("child: %v", err)
 		}
-	}
-	if !bytes.Equal(gotUp, up) || !bytes.Equal(gotDown, down) {
-		t.Fatal("bytes changed in transit")
-	}
-	s.Close()
-	if n, err := c.Read(make([]byte, 8)); n != 0 || err != io.EOF {
-		t.Fatalf("read after the peer closed = %d, %v; want 0, io.EOF", n, err)
-	}
-}
-
-// TestConnDeadlines: a read with nothing to read and a write the peer never drains
-// end at their deadlines with errors that say so, as net.TCPConn's do.
-func TestConnDeadlines(t *testing.T) {
-	c, _ := tcpPair(t)
-	c.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
-	_, err := c.Read(make([]byte, 8))
-	checkTimeout(t, "read", err)
-
-	c.SetWriteDeadline(time.Now().Add(20 * time.Millisecond))
-	n, err := c.Write(make([]byte, 64<<20)) // more than both socket buffers
-	checkTimeout(t, "write", err)
-	if n < 0 || n >= 64<<20 {
-		t.Fatalf("write reports %d bytes written before its deadline, want fewer than all", n)
-	}
-}
-
-func checkTimeout(t *testing.T, op string, err error) {
-	t.Helper()
-	var ne net.Error
-	if !errors.As(err, &ne) || !ne.Timeout() || !errors.Is(err, os.ErrDeadlineExceeded) {
-		t.Fatalf("%s past its deadline: %v, want a net.Error with Timeout() and os.ErrDeadlineExceeded", op, err)
-	}
-	var oe *net.OpError
-	if !errors.As(err, &oe) || oe.Op != op {
-		t.Fatalf("%s past its deadline: %#v, want a *net.OpError for %q", op, err, op)
-	}
-}
-
-// TestConnClosed: reading or writing a closed connection fails with net.ErrClosed,
-// and writing to a connection the peer reset fails; neither blocks.
-func TestConnClosed(t *testing.T) {
-	c, s := tcpPair(t)
-	c.Close()
-	if _, err := c.Read(make([]byte, 8)); !errors.Is(err, net.ErrClosed) {
-		t.Fatalf("read after Close: %v, want net.ErrClosed", err)
-	}
-	if _, err := c.Write([]byte("x")); !errors.Is(err, net.ErrClosed) {
-		t.Fatalf("write after Close: %v, want net.ErrClosed", err)
-	}
-	s.SetWriteDeadline(time.Now().Add(5 * time.Second))
-	var err error
-	for i := 0; i < 100 && err == nil; i++ { // the first write may still be accepted
-		_, err = s.Write(make([]byte, 4096))
-	}
-	if err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
-		t.Fatalf("writes to a closed peer: %v, want a connection error", err)
+	case <-time.After(10 * time.Second):
+		cmd.Process.Kill()
+		<-done
+		t.Fatal("a child with one P stalled in a raw read: its 100 ms timer never ran")
 	}
 }

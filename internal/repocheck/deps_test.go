@@ -27,8 +27,20 @@ func forbidden(bin, dep string) string {
 		return "the swarm simulator"
 	case bin != module+"/cmd/splitbft" && dep == module+"/conformance":
 		return "the conformance suite"
+	case isCompartment(bin) && (dep == "net" || dep == "runtime/cgo"):
+		return "the network stack or cgo: a compartment's only I/O is its frame pipes, and its trusted code base should not grow by them"
 	}
 	return ""
+}
+
+// isCompartment reports whether bin is one of the compartment binaries.
+func isCompartment(bin string) bool {
+	for _, c := range []string{"prep-a", "prep-b", "conf-a", "conf-b", "exec"} {
+		if strings.HasSuffix(bin, "/"+c+"/cmd/"+c) || strings.HasSuffix(bin, "/exec/cmd/exec") {
+			return true
+		}
+	}
+	return false
 }
 
 // TestBinariesLinkNoTestCode lists every main package of the module with its
