@@ -8,7 +8,6 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/splitbft/splitbft/broker"
 	"github.com/splitbft/splitbft/spec"
@@ -185,8 +184,9 @@ func (h *Host) clientSession(ctx context.Context, conn net.Conn, r *bufio.Reader
 
 // readClient reads request frames of client id until the connection fails.
 func (h *Host) readClient(ctx context.Context, conn net.Conn, r *bufio.Reader, id uint64, addr string) {
+	dl := lazyDeadline{set: conn.SetReadDeadline}
 	for {
-		conn.SetReadDeadline(time.Now().Add(h.opt.IdleTimeout))
+		dl.refresh(h.opt.IdleTimeout)
 		frame, err := readFrame(r, MaxClientFrame)
 		if err != nil && !errors.Is(err, ErrFrameLength) {
 			return // the client went away

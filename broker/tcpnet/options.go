@@ -27,7 +27,7 @@ type Options struct {
 	PeerInLen      int           // messages of one peer waiting for the event loop; default 1024 (its readers then wait)
 	PeerInBytes    int           // … and their frame bytes; default 64 MiB (one message always fits)
 	PeerFrameRate  int           // frames per second read from one peer (and at once); default 50000 (its readers then sleep)
-	WriteTimeout   time.Duration // a blocked write closes its connection after this; default 10s
+	WriteTimeout   time.Duration // a blocked write closes its connection after this (or half of it: lazyDeadline); default 10s
 	HelloTimeout   time.Duration // an accepted connection must say hello within this; default 5s
 	Rand           io.Reader     // seeds the back-off jitter; default crypto/rand
 
@@ -42,7 +42,7 @@ type Options struct {
 	// claim any replica or client id. For measuring the transport's cost only.
 	Insecure bool
 
-	IdleTimeout       time.Duration // a connection that delivers no complete frame for this long is closed; default 5m
+	IdleTimeout       time.Duration // a connection that delivers no complete frame for this long (or half of it: lazyDeadline) is closed; default 5m
 	MaxPendingPerIP   int           // connections from one IP not yet authenticated, per port; default 16
 	AcceptRate        int           // new connections accepted per second per IP and port; default 10
 	AcceptBurst       int           // … and at once after a quiet spell; default 64

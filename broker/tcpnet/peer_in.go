@@ -152,8 +152,9 @@ func (h *Host) rejected(ctx context.Context, err error, port, addr string) {
 // (broker.Replica.RelayClosed), its request frames are dropped and counted before
 // they are decoded: the cheap check before the costly ones (SPEC §13.3 obligation 5).
 func (h *Host) readPeer(ctx context.Context, conn net.Conn, r *bufio.Reader, p *peer, addr string) {
+	dl := lazyDeadline{set: conn.SetReadDeadline}
 	for {
-		frame, err := h.nextPeerFrame(ctx, conn, r, p)
+		frame, err := h.nextPeerFrame(ctx, &dl, r, p)
 		if err != nil && !errors.Is(err, ErrFrameLength) {
 			if ctx.Err() == nil {
 				h.log.Debug("tcpnet: peer connection ended", "addr", addr, "claimed", p.id, "err", err)
@@ -187,8 +188,8 @@ func (h *Host) readPeer(ctx context.Context, conn net.Conn, r *bufio.Reader, p *
 // p's inbound budget (inBudget; SPEC §13.2), so that a reader over its budget holds
 // no frame, only its peer's budget, and TCP flow control slows that peer alone. The
 // caller owns the reservation of a frame returned without error.
-func (h *Host) nextPeerFrame(ctx context.Context, conn net.Conn, r *bufio.Reader, p *peer) ([]byte, error) {
-	conn.SetReadDeadline(time.Now().Add(h.opt.IdleTimeout))
+func (h *Host) nextPeerFrame(ctx context.Context, dl *lazyDeadline, r *bufio.Reader, p *peer) ([]byte, error) {
+	dl.refresh(h.opt.IdleTimeout)
 	n, err := readLen(r, MaxPeerFrame)
 	if err != nil {
 		return nil, err
@@ -206,7 +207,7 @@ func (h *Host) nextPeerFrame(ctx context.Context, conn net.Conn, r *bufio.Reader
 	if !ok {
 		return nil, ctx.Err()
 	}
-	conn.SetReadDeadline(time.Now().Add(h.opt.IdleTimeout))
+	dl.refresh(h.opt.IdleTimeout)
 	frame, err := readBody(r, n)
 	if err != nil {
 		p.inb.release(n)

@@ -137,10 +137,11 @@ func (h *Host) sendTo(ctx context.Context, conn net.Conn, p *peer) error {
 var errStopped = errors.New("tcpnet: stopped")
 
 // pump writes q's frames to conn as they arrive, until ctx ends, stop closes or a
-// write fails (a write blocked for timeout fails). Written frames are counted in
+// write fails (a write blocked for timeout fails, or for half of it: lazyDeadline). Written frames are counted in
 // sent; frames taken from q but not known to be written, in lost.
 func pump(ctx context.Context, conn net.Conn, q *queue, timeout time.Duration, stop <-chan struct{}, sent, lost *atomic.Uint64) error {
 	w := bufio.NewWriterSize(conn, 64<<10)
+	dl := lazyDeadline{set: conn.SetWriteDeadline}
 	for {
 		select {
 		case <-ctx.Done():
@@ -153,7 +154,7 @@ func pump(ctx context.Context, conn net.Conn, q *queue, timeout time.Duration, s
 		if len(frames) == 0 {
 			continue
 		}
-		conn.SetWriteDeadline(time.Now().Add(timeout))
+		dl.refresh(timeout)
 		if err := writeFrames(w, frames); err != nil {
 			lost.Add(uint64(len(frames)))
 			return err
