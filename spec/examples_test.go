@@ -209,6 +209,7 @@ func wireTypes() []wireType {
 		{"NewViewBody", &exNewView().Body},
 		{"NewView", exNewView()},
 		{"Reply", &Reply{Client: 65536, Timestamp: 1 << 32, Replica: 1, View: 256, Nonce: nc(0xd0), Ciphertext: fill(33, 0xe0)}},
+		{"ClientMsg", &ClientMsg{Kind: 3, Client: 65536, Body: fill(24, 0xe1)}},
 		{"StateRequest", &StateRequest{Seq: 128, State: dg(0x60), Replica: 0, Index: 1}},
 		{"StateChunk", &StateChunk{Seq: 128, State: dg(0x60), Index: 1, Count: 3, Size: 2500000, Nonce: nc(0xd1), Ciphertext: fill(20, 0xf0)}},
 		{"EnrollmentBody", &c.Replicas[1].Exec.Body},

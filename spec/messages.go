@@ -191,3 +191,14 @@ type StateChunk struct {
 	Nonce      Nonce
 	Ciphertext []byte // chunk Index of the snapshot, sealed under the exec group key
 }
+
+// ClientMsg is every frame of a broker's client port (§13.2): Kind is hello (1),
+// request (2), reply (3), read (4) or epoch (5); Client the client id (the addressee
+// of a reply, 0 for an epoch); Body the hello string or the carried message's
+// encoding.
+type ClientMsg struct {
+	_      struct{} `cbor:",toarray"`
+	Kind   uint64
+	Client uint64
+	Body   []byte
+}

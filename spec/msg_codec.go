@@ -4,8 +4,8 @@ import "fmt"
 
 // Decoding of the most frequent protocol messages without the general decoder, in the
 // manner of step_codec.go: REQUEST, the batches and proposals that carry requests,
-// PRE-PREPARE, PREPARE, COMMIT, REPLY and the Result sealed in it, and the Status and
-// Rejections that Step outputs carry. Each accepts exactly
+// PRE-PREPARE, PREPARE, COMMIT, REPLY and the Result sealed in it, the Status and
+// Rejections that Step outputs carry, and the client port's ClientMsg frames. Each accepts exactly
 // the canonical encodings of its type's values (every head the shortest, a fixed-size
 // byte array exactly its size, exact field counts), which is what Decode's general path
 // with its round-trip gate accepts; TestHandDecodersMatchGeneral and FuzzHandDecoders
@@ -139,6 +139,19 @@ func (c *cursor) reply(r *Reply) error {
 	return err
 }
 
+// clientMsg reads a ClientMsg.
+func (c *cursor) clientMsg(m *ClientMsg) error {
+	if err := c.fields(3); err != nil {
+		return err
+	}
+	if err := c.uints(&m.Kind, &m.Client); err != nil {
+		return err
+	}
+	var err error
+	m.Body, err = c.bytes()
+	return err
+}
+
 // result reads a Result.
 func (c *cursor) result(r *Result) error {
 	if err := c.fields(2); err != nil {
@@ -247,6 +260,10 @@ func decodeHand(data []byte, v any) (handled bool, err error) {
 	case *Reply:
 		if v != nil {
 			return true, c.whole(c.reply(v))
+		}
+	case *ClientMsg:
+		if v != nil {
+			return true, c.whole(c.clientMsg(v))
 		}
 	case *Result:
 		if v != nil {

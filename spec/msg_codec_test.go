@@ -33,8 +33,9 @@ func handExamples(rng *rand.Rand) []any {
 		st.NeedBatch[i][i] = byte(rng.Uint32())
 	}
 	rj := Rejection{Index: uint64(rng.IntN(5000)), Kind: uint64(rng.IntN(300)), Code: uint64(rng.IntN(40)), Sub: rng.Uint64() >> rng.IntN(64)}
+	cm := ClientMsg{Kind: uint64(rng.IntN(7)), Client: rng.Uint64() >> rng.IntN(64), Body: Encode(&rep)}
 	return []any{&q, &b, &p, &PrePrepare{Body: randomSlot(rng)}, &Prepare{Body: randomSlot(rng)},
-		&Commit{Body: randomSlot(rng), Sig: Signature{1, 63: 2}}, &rep, &res, &st, &rj}
+		&Commit{Body: randomSlot(rng), Sig: Signature{1, 63: 2}}, &rep, &res, &st, &rj, &cm}
 }
 
 // TestHandDecodersMatchGeneral: random messages of every type with a hand decoder,
@@ -71,7 +72,7 @@ func FuzzHandDecoders(f *testing.F) {
 		f.Add(Encode(v))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		for _, v := range []any{&Request{}, &Batch{}, &Proposal{}, &PrePrepare{}, &Prepare{}, &Commit{}, &Reply{}, &Result{}, &Status{}, &Rejection{}} {
+		for _, v := range []any{&Request{}, &Batch{}, &Proposal{}, &PrePrepare{}, &Prepare{}, &Commit{}, &Reply{}, &Result{}, &Status{}, &Rejection{}, &ClientMsg{}} {
 			sameDecoding(t, v, data)
 		}
 	})

@@ -27,13 +27,12 @@ type PeerHello struct {
 	Replica uint64   // the dialing replica's id
 }
 
-// ClientMsg is every frame of the client port.
-type ClientMsg struct {
-	_      struct{} `cbor:",toarray"`
-	Kind   uint64   // ClientHello, ClientRequest, ClientReply, ClientRead or ClientEpoch
-	Client uint64   // the client id (of the hello, for requests; the addressee, for replies); 0 for an epoch
-	Body   []byte   // ClientProto (hello), enc(spec.Request) (request), enc(spec.Reply) (reply), a chain step (epoch)
-}
+// ClientMsg is every frame of the client port: Kind is ClientHello, ClientRequest,
+// ClientReply, ClientRead or ClientEpoch; Client the client id (of the hello, for
+// requests; the addressee, for replies), 0 for an epoch; Body ClientProto (hello),
+// enc(spec.Request) (request), enc(spec.Reply) (reply), a chain step (epoch). spec
+// decodes it by hand.
+type ClientMsg = spec.ClientMsg
 
 // Kinds of ClientMsg.
 const (
