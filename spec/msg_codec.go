@@ -5,7 +5,8 @@ import "fmt"
 // Decoding of the most frequent protocol messages without the general decoder, in the
 // manner of step_codec.go: REQUEST, the batches and proposals that carry requests,
 // PRE-PREPARE, PREPARE, COMMIT, REPLY and the Result sealed in it, the Status and
-// Rejections that Step outputs carry, and the client port's ClientMsg frames. Each accepts exactly
+// Rejections that Step outputs carry, the client port's ClientMsg frames, and the
+// kv-v1 operations exec opens from every request. Each accepts exactly
 // the canonical encodings of its type's values (every head the shortest, a fixed-size
 // byte array exactly its size, exact field counts), which is what Decode's general path
 // with its round-trip gate accepts; TestHandDecodersMatchGeneral and FuzzHandDecoders
@@ -152,6 +153,26 @@ func (c *cursor) clientMsg(m *ClientMsg) error {
 	return err
 }
 
+// kvOp reads a KVOp.
+func (c *cursor) kvOp(o *KVOp) error {
+	if err := c.fields(5); err != nil {
+		return err
+	}
+	if err := c.uints(&o.Op); err != nil {
+		return err
+	}
+	for _, b := range []*[]byte{&o.Key, &o.Value, &o.Expected} {
+		v, err := c.bytes()
+		if err != nil {
+			return err
+		}
+		*b = v
+	}
+	var err error
+	o.Absent, err = c.boolean()
+	return err
+}
+
 // result reads a Result.
 func (c *cursor) result(r *Result) error {
 	if err := c.fields(2); err != nil {
@@ -264,6 +285,10 @@ func decodeHand(data []byte, v any) (handled bool, err error) {
 	case *ClientMsg:
 		if v != nil {
 			return true, c.whole(c.clientMsg(v))
+		}
+	case *KVOp:
+		if v != nil {
+			return true, c.whole(c.kvOp(v))
 		}
 	case *Result:
 		if v != nil {

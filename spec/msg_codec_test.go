@@ -34,8 +34,10 @@ func handExamples(rng *rand.Rand) []any {
 	}
 	rj := Rejection{Index: uint64(rng.IntN(5000)), Kind: uint64(rng.IntN(300)), Code: uint64(rng.IntN(40)), Sub: rng.Uint64() >> rng.IntN(64)}
 	cm := ClientMsg{Kind: uint64(rng.IntN(7)), Client: rng.Uint64() >> rng.IntN(64), Body: Encode(&rep)}
+	kv := KVOp{Op: uint64(rng.IntN(6)), Key: make([]byte, []int{0, 1, 23, 24, 300}[rng.IntN(5)]),
+		Value: make([]byte, []int{0, 10, 255, 256}[rng.IntN(4)]), Expected: make([]byte, rng.IntN(30)), Absent: rng.IntN(2) == 0}
 	return []any{&q, &b, &p, &PrePrepare{Body: randomSlot(rng)}, &Prepare{Body: randomSlot(rng)},
-		&Commit{Body: randomSlot(rng), Sig: Signature{1, 63: 2}}, &rep, &res, &st, &rj, &cm}
+		&Commit{Body: randomSlot(rng), Sig: Signature{1, 63: 2}}, &rep, &res, &st, &rj, &cm, &kv}
 }
 
 // TestHandDecodersMatchGeneral: random messages of every type with a hand decoder,
@@ -72,7 +74,7 @@ func FuzzHandDecoders(f *testing.F) {
 		f.Add(Encode(v))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		for _, v := range []any{&Request{}, &Batch{}, &Proposal{}, &PrePrepare{}, &Prepare{}, &Commit{}, &Reply{}, &Result{}, &Status{}, &Rejection{}, &ClientMsg{}} {
+		for _, v := range []any{&Request{}, &Batch{}, &Proposal{}, &PrePrepare{}, &Prepare{}, &Commit{}, &Reply{}, &Result{}, &Status{}, &Rejection{}, &ClientMsg{}, &KVOp{}} {
 			sameDecoding(t, v, data)
 		}
 	})
