@@ -1,7 +1,6 @@
 package exec
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"sort"
@@ -27,7 +26,7 @@ type clientKeys struct {
 type clientCipher struct {
 	request, reply aead
 	ad             []byte
-	plain          bytes.Buffer
+	plain          []byte // enc(Result) of the reply being sealed
 	rep            spec.Reply
 }
 
@@ -145,11 +144,10 @@ func (e *Exec) sendReplies(c, t uint64, results []spec.Result, keys clientKeys) 
 		if _, err := io.ReadFull(e.rand, rep.Nonce[:]); err != nil {
 			panic(fmt.Sprintf("exec: randomness source failed: %v", err))
 		}
-		cc.plain.Reset()
-		spec.EncodeTo(&cc.plain, &results[j])
+		cc.plain = spec.AppendResult(cc.plain[:0], &results[j])
 		cc.ad = spec.AppendAD(cc.ad[:0], spec.LabelReplyAD, e.cd, c, rep.Timestamp, e.replica, e.view)
-		rep.Ciphertext = cc.reply.seal(nil, &rep.Nonce, cc.plain.Bytes(), cc.ad)
-		e.emit(spec.KindReply, spec.Destination{}, spec.Encode(rep))
+		rep.Ciphertext = cc.reply.seal(nil, &rep.Nonce, cc.plain, cc.ad)
+		e.emit(spec.KindReply, spec.Destination{}, spec.AppendReply(make([]byte, 0, 48+len(rep.Ciphertext)), rep))
 	}
 	*rep = spec.Reply{}
 }

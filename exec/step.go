@@ -16,7 +16,7 @@ func (e *Exec) Step(in []byte) []byte {
 		}
 	}
 	e.emit(spec.KindStatus, spec.Destination{}, spec.Encode(e.status()))
-	out := spec.Encode(&spec.StepOutput{Outputs: e.out})
+	out := spec.EncodeStepOutput(e.out)
 	clear(e.out) // the encoding holds copies; drop the bodies, keep the slice for the next Step
 	e.out = e.out[:0]
 	if cap(e.out) > maxKeptOutputs {

@@ -118,3 +118,37 @@ func TestHandDecodersNilTarget(t *testing.T) {
 		}
 	}
 }
+
+// TestAppendEncoders: EncodeStepOutput, AppendReply and AppendResult equal the
+// general encoder for random values with every head size, after what dst held.
+func TestAppendEncoders(t *testing.T) {
+	const seed = 23
+	rng := rand.New(rand.NewPCG(seed, 0))
+	num := func() uint64 { return rng.Uint64() >> rng.IntN(65) }
+	blob := func() []byte { return make([]byte, []int{0, 1, 23, 24, 255, 256, 70000}[rng.IntN(7)]) }
+	for round := range 200 {
+		var outs []Output
+		for range rng.IntN(5) {
+			o := Output{Kind: num(), To: Destination{Roles: num()}, Body: blob()}
+			if rng.IntN(2) == 0 {
+				o.To.Replicas = []uint64{}
+			}
+			for range rng.IntN(30) {
+				o.To.Replicas = append(o.To.Replicas, num())
+			}
+			outs = append(outs, o)
+		}
+		if got, want := EncodeStepOutput(outs), Encode(&StepOutput{Outputs: outs}); !bytes.Equal(got, want) {
+			t.Fatalf("seed %d round %d: EncodeStepOutput differs from Encode:\n%x\n%x", seed, round, got, want)
+		}
+		rep := Reply{Client: num(), Timestamp: num(), Replica: num(), View: num(), Ciphertext: blob()}
+		rep.Nonce[rng.IntN(len(rep.Nonce))] = byte(rng.Uint32())
+		if got, want := AppendReply([]byte("old"), &rep), append([]byte("old"), Encode(&rep)...); !bytes.Equal(got, want) {
+			t.Fatalf("seed %d round %d: AppendReply differs from Encode", seed, round)
+		}
+		res := Result{Status: num(), Value: blob()}
+		if got, want := AppendResult([]byte("x"), &res), append([]byte("x"), Encode(&res)...); !bytes.Equal(got, want) {
+			t.Fatalf("seed %d round %d: AppendResult differs from Encode", seed, round)
+		}
+	}
+}
