@@ -26,7 +26,7 @@ func (s *Session) HandleReply(reply []byte) (Completion, bool, error) {
 	if err := spec.Decode(reply, r, spec.MaxBodyBytes(spec.KindReply)); err != nil {
 		return Completion{}, false, fmt.Errorf("%w: %v", ErrMalformedReply, err)
 	}
-	res, j, err := s.openReply(r)
+	j, err := s.checkReply(r)
 	if err != nil {
 		return Completion{}, false, err
 	}
@@ -34,10 +34,15 @@ func (s *Session) HandleReply(reply []byte) (Completion, bool, error) {
 	if ov.voted&(1<<r.Replica) != 0 {
 		return Completion{}, false, fmt.Errorf("%w: replica %d, timestamp %d", ErrDuplicateReplica, r.Replica, r.Timestamp)
 	}
-	ov.voted |= 1 << r.Replica
-	if ov.decided != nil {
+	if ov.decided != nil { // a late reply to a decided operation of the outstanding request: not opened
+		ov.voted |= 1 << r.Replica
 		return Completion{}, false, nil
 	}
+	res, err := s.openReply(r)
+	if err != nil {
+		return Completion{}, false, err
+	}
+	ov.voted |= 1 << r.Replica
 	s.vote(ov, res, r.Replica, r.View)
 	if s.out.fresh > 0 {
 		return Completion{}, false, nil
@@ -45,35 +50,39 @@ func (s *Session) HandleReply(reply []byte) (Completion, bool, error) {
 	return s.complete(), true, nil
 }
 
-// openReply checks the reply's header against the outstanding request and opens it,
-// returning the Result and the operation index.
-func (s *Session) openReply(r *spec.Reply) (spec.Result, int, error) {
-	var res spec.Result
+// checkReply checks the reply's header against the outstanding request and returns
+// the operation index.
+func (s *Session) checkReply(r *spec.Reply) (int, error) {
 	switch {
 	case r.Client != s.id.ID:
-		return res, 0, fmt.Errorf("%w: client %d", ErrWrongClient, r.Client)
+		return 0, fmt.Errorf("%w: client %d", ErrWrongClient, r.Client)
 	case r.Replica >= s.cfg.N:
-		return res, 0, fmt.Errorf("%w: replica %d, n=%d", ErrUnknownReplica, r.Replica, s.cfg.N)
+		return 0, fmt.Errorf("%w: replica %d, n=%d", ErrUnknownReplica, r.Replica, s.cfg.N)
 	case s.out == nil:
-		return res, 0, fmt.Errorf("%w: timestamp %d, nothing outstanding", ErrUnknownTimestamp, r.Timestamp)
+		return 0, fmt.Errorf("%w: timestamp %d, nothing outstanding", ErrUnknownTimestamp, r.Timestamp)
 	case r.Timestamp < s.out.ts:
-		return res, 0, errEarlierRequest // the usual late reply: preformatted, it allocates nothing
+		return 0, errEarlierRequest // the usual late reply: preformatted, it allocates nothing
 	case r.Timestamp-s.out.ts >= uint64(len(s.out.ops)):
-		return res, 0, fmt.Errorf("%w: timestamp %d, outstanding %d+%d", ErrUnknownTimestamp, r.Timestamp, s.out.ts, len(s.out.ops))
+		return 0, fmt.Errorf("%w: timestamp %d, outstanding %d+%d", ErrUnknownTimestamp, r.Timestamp, s.out.ts, len(s.out.ops))
 	case !s.replyOK[r.Replica]:
-		return res, 0, fmt.Errorf("%w: replica %d has a low-order box key", ErrUndecryptable, r.Replica)
+		return 0, fmt.Errorf("%w: replica %d has a low-order box key", ErrUndecryptable, r.Replica)
 	}
+	return int(r.Timestamp - s.out.ts), nil
+}
+
+// openReply opens a reply that passed checkReply and returns its Result.
+func (s *Session) openReply(r *spec.Reply) (spec.Result, error) {
 	s.ad = spec.AppendAD(s.ad[:0], spec.LabelReplyAD, s.cd, s.id.ID, r.Timestamp, r.Replica, r.View)
 	pt, err := openWith(s.replyCipher(r.Replica), &r.Nonce, r.Ciphertext, s.ad)
 	if err != nil {
-		return res, 0, fmt.Errorf("%w: replica %d, timestamp %d", ErrUndecryptable, r.Replica, r.Timestamp)
+		return spec.Result{}, fmt.Errorf("%w: replica %d, timestamp %d", ErrUndecryptable, r.Replica, r.Timestamp)
 	}
 	dec := &s.scratch.res // as in HandleReply
 	defer func() { *dec = spec.Result{} }()
 	if err := spec.Decode(pt, dec, spec.MaxBodyBytes(spec.KindReply)); err != nil {
-		return res, 0, fmt.Errorf("%w: replica %d sealed a malformed Result: %v", ErrMalformedReply, r.Replica, err)
+		return spec.Result{}, fmt.Errorf("%w: replica %d sealed a malformed Result: %v", ErrMalformedReply, r.Replica, err)
 	}
-	return *dec, int(r.Timestamp - s.out.ts), nil
+	return *dec, nil
 }
 
 // errEarlierRequest rejects a reply to an operation of an earlier request (one that

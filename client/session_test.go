@@ -364,3 +364,42 @@ func TestAnswered(t *testing.T) {
 		t.Fatalf("answered %v, want [1 3]", got)
 	}
 }
+
+// TestDecidedOperationNotOpened: a late reply to an already decided operation of the
+// outstanding request is not opened (a corrupted one is accepted silently, as a good
+// one is), while a reply to an undecided operation that does not open is rejected
+// and leaves its replica free to answer again.
+func TestDecidedOperationNotOpened(t *testing.T) {
+	fx := newFixture(t, 1, 7)
+	s := fx.session(t)
+	_, ts, err := s.Prepare([][]byte{GetOp([]byte("a")), GetOp([]byte("b"))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	corrupt := func(reply []byte) []byte {
+		var r spec.Reply
+		if err := spec.Decode(reply, &r, spec.MaxBodyBytes(spec.KindReply)); err != nil {
+			t.Fatal(err)
+		}
+		r.Ciphertext[0] ^= 1
+		return spec.Encode(&r)
+	}
+	for i, st := range []struct {
+		reply []byte
+		want  error
+	}{
+		{fx.reply(0, ts, 0, ok("A")), nil},
+		{fx.reply(1, ts, 0, ok("A")), nil},                         // op 0 decided
+		{corrupt(fx.reply(2, ts, 0, ok("A"))), nil},                // late, not opened
+		{fx.reply(2, ts, 0, ok("A")), ErrDuplicateReplica},         // replica 2 answered op 0
+		{corrupt(fx.reply(0, ts+1, 0, ok("B"))), ErrUndecryptable}, // op 1 undecided: opened
+		{fx.reply(0, ts+1, 0, ok("B")), nil},                       // replica 0 may still answer op 1
+	} {
+		if _, done, err := s.HandleReply(st.reply); done || !errors.Is(err, st.want) || (st.want == nil && err != nil) {
+			t.Fatalf("step %d: done=%v err=%v, want not done and %v", i, done, err, st.want)
+		}
+	}
+	if c, done, err := s.HandleReply(fx.reply(1, ts+1, 0, ok("B"))); !done || err != nil || len(c.Results) != 2 {
+		t.Fatalf("last reply: done=%v err=%v results=%v, want the completion", done, err, c.Results)
+	}
+}
