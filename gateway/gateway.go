@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/splitbft/splitbft/client"
+	"github.com/splitbft/splitbft/internal/rawio/rawnet"
 	"github.com/splitbft/splitbft/spec"
 )
 
@@ -137,7 +138,7 @@ func (g *Gateway) Serve(l net.Listener) error {
 			}
 			return fmt.Errorf("gateway: accept: %w", err)
 		}
-		g.admit(nc)
+		g.admit(rawnet.Conn(nc))
 	}
 }
 
