@@ -15,7 +15,8 @@ import (
 // another client, from an unknown replica, for no operation of the outstanding request,
 // that does not open, or that repeats a replica's answer for an operation is rejected
 // with the matching error and changes nothing. A reply for an operation that is
-// already decided is accepted silently and changes nothing.
+// already decided is neither opened nor checked: it is accepted silently and changes
+// nothing (its replica does not count as having answered).
 //
 // With at most f faulty execution enclaves a wrong result is never accepted: f+1
 // equal results include one from a correct enclave, and no one can seal a reply under
@@ -34,9 +35,8 @@ func (s *Session) HandleReply(reply []byte) (Completion, bool, error) {
 	if ov.voted&(1<<r.Replica) != 0 {
 		return Completion{}, false, fmt.Errorf("%w: replica %d, timestamp %d", ErrDuplicateReplica, r.Replica, r.Timestamp)
 	}
-	if ov.decided != nil { // a late reply to a decided operation of the outstanding request: not opened
-		ov.voted |= 1 << r.Replica
-		return Completion{}, false, nil
+	if ov.decided != nil { // a late reply to a decided operation of the outstanding request:
+		return Completion{}, false, nil // not opened, so it counts for nothing (not even Answered)
 	}
 	res, err := s.openReply(r)
 	if err != nil {

@@ -391,13 +391,17 @@ func TestDecidedOperationNotOpened(t *testing.T) {
 		{fx.reply(0, ts, 0, ok("A")), nil},
 		{fx.reply(1, ts, 0, ok("A")), nil},                         // op 0 decided
 		{corrupt(fx.reply(2, ts, 0, ok("A"))), nil},                // late, not opened
-		{fx.reply(2, ts, 0, ok("A")), ErrDuplicateReplica},         // replica 2 answered op 0
+		{fx.reply(2, ts, 0, ok("A")), nil},                         // nor counted: not a duplicate
+		{fx.reply(0, ts, 0, ok("A")), ErrDuplicateReplica},         // replica 0 voted on op 0
 		{corrupt(fx.reply(0, ts+1, 0, ok("B"))), ErrUndecryptable}, // op 1 undecided: opened
 		{fx.reply(0, ts+1, 0, ok("B")), nil},                       // replica 0 may still answer op 1
 	} {
 		if _, done, err := s.HandleReply(st.reply); done || !errors.Is(err, st.want) || (st.want == nil && err != nil) {
 			t.Fatalf("step %d: done=%v err=%v, want not done and %v", i, done, err, st.want)
 		}
+	}
+	if got := s.Answered(); slices.Contains(got, 2) {
+		t.Fatalf("Answered() = %v: replica 2's replies were never opened", got)
 	}
 	if c, done, err := s.HandleReply(fx.reply(1, ts+1, 0, ok("B"))); !done || err != nil || len(c.Results) != 2 {
 		t.Fatalf("last reply: done=%v err=%v results=%v, want the completion", done, err, c.Results)

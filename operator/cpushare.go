@@ -3,11 +3,12 @@ package operator
 import (
 	"net"
 	"net/netip"
+	"strings"
 )
 
 // ReplicasOnHost returns how many replicas of t listen on the same host as replica
-// id (by the host of their peer address; every loopback address is one host),
-// counting id itself; 1 if id is not in t.
+// id (by the host of their peer address; every loopback or unspecified address is
+// this host), counting id itself; 1 if id is not in t.
 func ReplicasOnHost(t *Template, id uint64) int {
 	if id >= uint64(len(t.Replicas)) {
 		return 1
@@ -22,19 +23,21 @@ func ReplicasOnHost(t *Template, id uint64) int {
 	return max(n, 1)
 }
 
-// hostKey names the host of a host:port address: "loopback" for every loopback
-// address and for localhost, the host as written otherwise.
+// hostKey names the host of a host:port address: "local" for every loopback or
+// unspecified address, an empty host and localhost, the host name without case or a
+// trailing dot otherwise.
 func hostKey(addr string) string {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
-		return addr
+		host = addr
 	}
-	if host == "localhost" {
-		return "loopback"
+	host = strings.ToLower(strings.TrimSuffix(host, "."))
+	if host == "" || host == "localhost" {
+		return "local"
 	}
 	if ip, err := netip.ParseAddr(host); err == nil {
-		if ip.IsLoopback() {
-			return "loopback"
+		if ip.IsLoopback() || ip.IsUnspecified() {
+			return "local"
 		}
 		return ip.Unmap().String()
 	}

@@ -94,7 +94,7 @@ type ClientOptions struct {
 	RepliesLen int // replies waiting to be read from Replies; default 4096; full → drop + count
 
 	MinBackoff, MaxBackoff time.Duration // reconnection back-off; defaults 50ms, 2s
-	WriteTimeout           time.Duration // a blocked write closes its connection after this; default 10s
+	WriteTimeout           time.Duration // a blocked write closes its connection after this (or half of it: lazyDeadline); default 10s
 	Logger                 *slog.Logger  // default: discard
 	Rand                   io.Reader     // seeds the back-off jitter; default crypto/rand
 

@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/pprof"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -66,16 +67,20 @@ type replicaFlags struct {
 }
 
 // shareCPUs sizes the Go scheduler of this process, unless the GOMAXPROCS
-// environment variable does: --procs, or by default the host's CPUs divided by the
-// replicas of the cluster that listen on this host (operator.SchedulerProcs). When
-// that leaves one P, the compartments, which inherit the environment, get one too
+// environment variable does: --procs, or by default this process's CPUs (the
+// runtime's default, which follows a container's CPU limit) divided by the replicas
+// of the cluster that listen on this host (operator.SchedulerProcs). When the share is
+// the default it is left alone, so that the runtime keeps following the limit. When
+// it leaves one P, the compartments, which inherit the environment, get one too
 // (prep-a and conf-a would otherwise keep one per CPU for parallel verification,
 // which gains nothing on a host whose every CPU another replica also uses).
 func shareCPUs(opt replicaFlags) {
-	if os.Getenv("GOMAXPROCS") != "" {
+	cpus := runtime.GOMAXPROCS(0)
+	if env := os.Getenv("GOMAXPROCS"); env != "" {
+		opt.Log.Info("scheduler", "procs", cpus, "from", "GOMAXPROCS environment variable "+strconv.Quote(env))
 		return
 	}
-	procs, replicas, cpus := opt.procs, 0, runtime.NumCPU()
+	procs, replicas := opt.procs, 0
 	if procs == 0 {
 		t, err := operator.LoadTemplate(opt.Dir)
 		if err != nil {
@@ -84,7 +89,9 @@ func shareCPUs(opt replicaFlags) {
 		replicas = operator.ReplicasOnHost(t, opt.ID)
 		procs = operator.SchedulerProcs(cpus, replicas)
 	}
-	runtime.GOMAXPROCS(procs)
+	if procs != cpus || opt.procs != 0 {
+		runtime.GOMAXPROCS(procs)
+	}
 	if procs == 1 {
 		os.Setenv("GOMAXPROCS", "1")
 	}
@@ -110,7 +117,7 @@ func parseReplicaFlags(args []string, stdout, stderr io.Writer) (replicaFlags, e
 	fs.BoolVar(&opt.NoLedger, "no-ledger", false, "keep no durable ledger: replies do not wait for the disk, and nothing survives (same as --durability=off)")
 	durability := fs.String("durability", "on", `"on": keep the ledger in DIR/replica-I/ledger/ and release a reply only once its batch is on disk; "off": as --no-ledger`)
 	fs.BoolVar(&opt.InsecureTransport, "insecure-transport", false, "serve peers and clients over plain TCP without authentication, to measure the transport's cost (INSECURE: anyone can impersonate any replica or client)")
-	fs.IntVar(&opt.procs, "procs", 0, "Go scheduler Ps (threads running Go code at once) for the broker; 0: the host's CPUs divided by the cluster's replicas on this host, at least 1 (with 1, the compartments get one too); the GOMAXPROCS environment variable overrides")
+	fs.IntVar(&opt.procs, "procs", 0, "Go scheduler Ps (threads running Go code at once) for the broker; 0: its CPUs (within a container's limit) divided by the cluster's replicas on this host, at least 1 (with 1, the compartments get one too); the GOMAXPROCS environment variable overrides")
 	fs.StringVar(&opt.cpuProfile, "cpuprofile", "", "write a CPU profile of the broker process (not its compartments) to this file until the replica stops (go tool pprof reads it)")
 	words, err := parseFlags(fs, args, stdout)
 	if err != nil {
