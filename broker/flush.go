@@ -183,12 +183,9 @@ func (r *Replica) route(role spec.Role, o *spec.Output) {
 // onReply hands an exec reply to its client and stops that request's timer; with a
 // Ledger, once the batch it answers is durable.
 func (r *Replica) onReply(role spec.Role, body []byte) {
-	rep := &r.reply
-	ok := role == spec.RoleExec && spec.Decode(body, rep, spec.MaxBodyBytes(spec.KindReply)) == nil
-	c, ts := rep.Client, rep.Timestamp
-	*rep = spec.Reply{}
+	c, ts, err := spec.DecodeReplyHeader(body) // the client checks the rest
 	switch {
-	case !ok:
+	case role != spec.RoleExec || err != nil:
 		r.m.Garbage++
 	case r.opt.Ledger != nil:
 		r.holdReply(c, ts, body)

@@ -192,7 +192,6 @@ type Replica struct {
 	held        *fifo[heldReply] // replies waiting for Ledger.Durable, in order
 	execCD      spec.Digest      // the configuration exec checks COMMITs under, as the broker saw it accept it (Ledger.Accepted)
 	stepReplies []heldReply      // replies of the exec Step in progress
-	reply       spec.Reply       // what onReply decodes into (a local escapes); zero between calls
 
 	batch batcher
 	budgets

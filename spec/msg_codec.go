@@ -173,6 +173,23 @@ func (c *cursor) kvOp(o *KVOp) error {
 	return err
 }
 
+// DecodeReplyHeader returns the Client and Timestamp of an encoded REPLY after checking
+// only what precedes them (a six-field array, two canonical unsigned integers), for a
+// broker that routes exec's replies (SPEC §13.3) without opening or checking the rest,
+// which the client decodes strictly. Whatever Decode accepts as a Reply, it accepts
+// with the same two values.
+func DecodeReplyHeader(data []byte) (client, timestamp uint64, err error) {
+	if len(data) > MaxBodyBytes(KindReply) {
+		return 0, 0, fmt.Errorf("%w: %d bytes exceeds cap %d", ErrMalformed, len(data), MaxBodyBytes(KindReply))
+	}
+	c := cursor{b: data}
+	if err := c.fields(6); err != nil {
+		return 0, 0, err
+	}
+	err = c.uints(&client, &timestamp)
+	return client, timestamp, err
+}
+
 // result reads a Result.
 func (c *cursor) result(r *Result) error {
 	if err := c.fields(2); err != nil {

@@ -77,6 +77,7 @@ func FuzzHandDecoders(f *testing.F) {
 		for _, v := range []any{&Request{}, &Batch{}, &Proposal{}, &PrePrepare{}, &Prepare{}, &Commit{}, &Reply{}, &Result{}, &Status{}, &Rejection{}, &ClientMsg{}, &KVOp{}} {
 			sameDecoding(t, v, data)
 		}
+		replyHeaderAgrees(t, data)
 	})
 }
 
@@ -149,6 +150,45 @@ func TestAppendEncoders(t *testing.T) {
 		res := Result{Status: num(), Value: blob()}
 		if got, want := AppendResult([]byte("x"), &res), append([]byte("x"), Encode(&res)...); !bytes.Equal(got, want) {
 			t.Fatalf("seed %d round %d: AppendResult differs from Encode", seed, round)
+		}
+	}
+}
+
+// replyHeaderAgrees fails if Decode accepts data as a Reply and DecodeReplyHeader
+// does not, or returns other values.
+func replyHeaderAgrees(t *testing.T, data []byte) {
+	t.Helper()
+	var r Reply
+	if Decode(data, &r, MaxBodyBytes(KindReply)) != nil {
+		return
+	}
+	c, ts, err := DecodeReplyHeader(data)
+	if err != nil || c != r.Client || ts != r.Timestamp {
+		t.Fatalf("DecodeReplyHeader(%x) = %d, %d, %v; Decode gives %d, %d", data, c, ts, err, r.Client, r.Timestamp)
+	}
+}
+
+// TestDecodeReplyHeader: on random replies, their truncations and one-byte changes,
+// the header agrees with Decode wherever Decode accepts; it refuses what does not
+// start as a Reply.
+func TestDecodeReplyHeader(t *testing.T) {
+	const seed = 29
+	rng := rand.New(rand.NewPCG(seed, 0))
+	for range 100 {
+		rep := Reply{Client: rng.Uint64() >> rng.IntN(65), Timestamp: rng.Uint64() >> rng.IntN(65), Replica: uint64(rng.IntN(300)),
+			View: rng.Uint64() >> rng.IntN(64), Ciphertext: make([]byte, rng.IntN(300))}
+		enc := Encode(&rep)
+		replyHeaderAgrees(t, enc)
+		for i := range enc {
+			mut := append([]byte(nil), enc...)
+			mut[i] ^= byte(1 + rng.IntN(255))
+			replyHeaderAgrees(t, mut)
+			replyHeaderAgrees(t, enc[:i])
+		}
+	}
+	for _, bad := range [][]byte{nil, {0x85, 0, 0}, {0x86, 0x18, 0x05, 0}, {0x86, 0x01}, {0x86, 0x41, 0}} {
+		if _, _, err := DecodeReplyHeader(bad); err == nil {
+			t.Errorf("DecodeReplyHeader(%x) accepted", bad)
 		}
 	}
 }
