@@ -51,7 +51,12 @@ type clusterRec struct {
 
 // localChain returns the chain this replica's directory holds (ChainFile, verified
 // from genesis), the configuration it reaches and the configuration of the ledger
-// that ends in it, or an error when there is nothing to recover from.
+// that ends in it, or an error when there is nothing to recover from. When no ledger
+// ends in the chain's last configuration with a sealed group key, it drops steps from
+// the end of the chain until one does: the replica was killed after it wrote a step to
+// ChainFile and before its ledger recorded that epoch (the ledger writes
+// asynchronously), and it recovers as a replica behind its peers, which forward it
+// the steps it lacks (SPEC §17.8).
 func localChain(dir string, id uint64, genesis []byte) (*Chain, *spec.Config, *spec.Config, error) {
 	c := &Chain{Genesis: genesis}
 	if raw, err := os.ReadFile(replicaPath(dir, id, ChainFile)); err == nil {
@@ -59,7 +64,7 @@ func localChain(dir string, id uint64, genesis []byte) (*Chain, *spec.Config, *s
 			return nil, nil, nil, fmt.Errorf("operator: %s: %w", ChainFile, err)
 		}
 	}
-	cfg, err := VerifyChain(genesis, c)
+	last, err := VerifyChain(genesis, c)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -67,6 +72,24 @@ func localChain(dir string, id uint64, genesis []byte) (*Chain, *spec.Config, *s
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	for {
+		cfg, err := VerifyChain(genesis, c)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		if start, ok := keyedLedger(starts, cfg); ok {
+			return c, cfg, start, nil
+		}
+		if len(c.Changes) == 0 {
+			return nil, nil, nil, fmt.Errorf("operator: no ledger of replica %d ends in epoch %d (or an earlier one of its chain) with a sealed group key", id, last.Epoch)
+		}
+		c = &Chain{Genesis: c.Genesis, Changes: c.Changes[:len(c.Changes)-1]}
+	}
+}
+
+// keyedLedger returns the starting configuration of a ledger of starts that opens
+// ending in cfg and holds a sealed group key.
+func keyedLedger(starts map[string]*spec.Config, cfg *spec.Config) (*spec.Config, bool) {
 	for d, start := range starts {
 		if _, err := os.Stat(d); err != nil {
 			continue
@@ -78,10 +101,10 @@ func localChain(dir string, id uint64, genesis []byte) (*Chain, *spec.Config, *s
 		_, kerr := led.Key()
 		led.Close()
 		if kerr == nil {
-			return c, cfg, start, nil
+			return start, true
 		}
 	}
-	return nil, nil, nil, fmt.Errorf("operator: no ledger of replica %d ends in epoch %d with a sealed group key", id, cfg.Epoch)
+	return nil, false
 }
 
 func replicaPath(dir string, id uint64, file string) string {
@@ -131,6 +154,7 @@ var errRestart = errors.New("start this replica again with the same command")
 var (
 	errClusterRuns    = fmt.Errorf("operator: f+1 peers serve the configuration chain after all: the cluster runs (they were unreachable during the grace); %w: it rejoins", errRestart)
 	errBehindRecovery = fmt.Errorf("operator: a recovery of the whole cluster that does not hold this replica's fresh compartments was adopted (this replica's chain was behind); %w: it rejoins, or recovers with the others", errRestart)
+	errBehindEpoch    = fmt.Errorf("operator: while waiting for a recovery plan, this replica adopted an epoch change its peers forwarded (its chain was behind theirs); %w: it offers for the epoch reached", errRestart)
 )
 
 // watchPeers stops the replica when, while it waits for a plan, f+1 peers serve the
@@ -313,6 +337,25 @@ func (rp *replica) onRecovered(cfg *spec.Config) {
 	c.mu.Unlock()
 	rp.n.set(func(n *node) { n.phase, n.recovering = PhaseRunning, false })
 	rp.log.Info("cluster recovered: running in the recovery epoch", "epoch", cfg.Epoch, "start_seq", cfg.StartSeq)
+}
+
+// onEpochWhileRecovering stops a replica that, waiting for a recovery plan, adopted
+// an ordinary epoch change: its peers forwarded a step its chain lacked (it was
+// killed before it recorded it), so its offer is for the epoch before theirs, which
+// recover-cluster does not take. Its ledger recorded the epoch (Close writes it);
+// started again, it offers for the epoch reached.
+func (rp *replica) onEpochWhileRecovering() {
+	c := rp.cluster.Load()
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	done := c.done
+	c.mu.Unlock()
+	if !done {
+		rp.fail(errBehindEpoch)
+		rp.stop(errBehindEpoch)
+	}
 }
 
 // hostNow returns the broker's host once it runs, else nil.

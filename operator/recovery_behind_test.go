@@ -61,8 +61,31 @@ func TestRecoverBehindReplica(t *testing.T) {
 	pc.checkedOps(m, rng, 0, nil) // every acknowledged write reads back
 	pc.checkedOps(m, rng, 30, nil)
 	pc.killAll()
+	// Replica 1 wrote the last step to its chain file but its ledger had not recorded
+	// the epoch: it recovers as a replica behind (localChain drops the step), is
+	// forwarded the step, stops, and started again offers for the epoch reached.
+	pc.forgetLedgerEpoch(1)
+	pc.restartAll("third")
+	rc = pc.recoverCluster(func() {
+		done := make(chan error, 1)
+		go func() { done <- pc.reps[1].Wait() }()
+		select {
+		case err := <-done:
+			log, _ := os.ReadFile(filepath.Join(pc.dir, "replica-1-third.log"))
+			if err == nil || !bytes.Contains(log, []byte("this replica's chain was behind")) {
+				t.Fatalf("replica 1 exited with %v; log:\n%s", err, log)
+			}
+		case <-time.After(90 * time.Second):
+			t.Fatal("replica 1, its ledger behind its chain, did not stop within 90s")
+		}
+		pc.reps[1] = pc.spawn(1, "replica-1-fourth.log", pc.replicaCmd(1)...)
+	})
+	t.Logf("recover-cluster:\n%s", rc)
+	pc.waitEpoch(all, 3, time.Now().Add(90*time.Second))
+	pc.checkedOps(m, rng, 0, nil)
+	pc.killAll()
 	for _, i := range all {
-		verifyLedgers(t, pc.dir, uint64(i), 2)
+		verifyLedgers(t, pc.dir, uint64(i), 3)
 	}
 }
 
@@ -118,6 +141,29 @@ func (pc *procCluster) forgetLastStep(id int) {
 	if err := os.WriteFile(path, spec.Encode(&c), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	pc.corruptEpochRecord(id, epoch)
+}
+
+// forgetLedgerEpoch makes replica id's directory look as if it was killed after it
+// wrote the last chain step to its chain file and before its ledger recorded that
+// epoch: the ledger's epoch record of the chain's last epoch is corrupted.
+func (pc *procCluster) forgetLedgerEpoch(id int) {
+	t := pc.t
+	raw, err := os.ReadFile(filepath.Join(replicaDir(pc.dir, uint64(id)), ChainFile))
+	var c Chain
+	if err == nil {
+		err = spec.Decode(raw, &c, maxChainBody)
+	}
+	if err != nil || len(c.Changes) == 0 {
+		t.Fatalf("replica %d's chain: %v (%d steps)", id, err, len(c.Changes))
+	}
+	pc.corruptEpochRecord(id, uint64(len(c.Changes)))
+}
+
+// corruptEpochRecord corrupts the record of epoch in replica id's ledger, so that
+// Open cuts it off with what follows.
+func (pc *procCluster) corruptEpochRecord(id int, epoch uint64) {
+	t := pc.t
 	db, err := pebble.Open(pc.ledgerDirOf(id), &pebble.Options{Logger: quietPebble{}})
 	if err != nil {
 		t.Fatal(err)

@@ -131,6 +131,8 @@ func (rp *replica) onEpoch(cfg *spec.Config, st *spec.Step) {
 	rp.followClients(cfg)
 	if st.Recovery != nil {
 		rp.onRecovered(cfg)
+	} else {
+		rp.onEpochWhileRecovering()
 	}
 	d := spec.ConfigDigest(cfg)
 	rp.log.Info("epoch changed", "epoch", cfg.Epoch, "start_seq", cfg.StartSeq, "config_digest", fmt.Sprintf("%x", d[:8]))
