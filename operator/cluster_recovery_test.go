@@ -162,18 +162,7 @@ func TestRecoveryModeLeftWhenPeersRun(t *testing.T) {
 	for i := range 3 {
 		syscall.Kill(-pc.reps[i].Process.Pid, syscall.SIGCONT)
 	}
-	done := make(chan error, 1)
-	go func() { done <- pc.reps[3].Wait() }()
-	select {
-	case err := <-done:
-		log, _ := os.ReadFile(filepath.Join(pc.dir, "replica-3-grace.log"))
-		if err == nil || !bytes.Contains(log, []byte("serve the configuration chain after all")) {
-			t.Fatalf("replica 3 exited with %v; log:\n%s", err, log)
-		}
-	case <-time.After(60 * time.Second):
-		t.Fatal("replica 3 stayed in recovery mode for 60s while its peers run")
-	}
-	pc.reps[3] = pc.spawn(3, "replica-3-rejoin.log", pc.replicaCmd(3)...)
+	pc.restartAfterStop(3, "replica-3-grace.log", "serve the configuration chain after all", 60*time.Second, "replica-3-rejoin.log")
 	pc.waitEpoch([]int{0, 1, 2, 3}, 1, time.Now().Add(90*time.Second))
 	pc.checkedOps(m, rng, 20, nil)
 }

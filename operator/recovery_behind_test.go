@@ -43,18 +43,7 @@ func TestRecoverBehindReplica(t *testing.T) {
 	pc.forgetLastStep(3)
 	pc.restartAll("second")
 	rc := pc.recoverCluster(func() { // while recover-cluster waits for replica 3
-		done := make(chan error, 1)
-		go func() { done <- pc.reps[3].Wait() }()
-		select {
-		case err := <-done:
-			log, _ := os.ReadFile(filepath.Join(pc.dir, "replica-3-second.log"))
-			if err == nil || !bytes.Contains(log, []byte("this replica's chain was behind")) {
-				t.Fatalf("replica 3 exited with %v; log:\n%s", err, log)
-			}
-		case <-time.After(90 * time.Second):
-			t.Fatal("replica 3, behind, did not stop within 90s")
-		}
-		pc.reps[3] = pc.spawn(3, "replica-3-third.log", pc.replicaCmd(3)...)
+		pc.restartAfterStop(3, "replica-3-second.log", "this replica's chain was behind", 90*time.Second, "replica-3-third.log")
 	})
 	t.Logf("recover-cluster:\n%s", rc)
 	pc.waitEpoch(all, 2, time.Now().Add(90*time.Second))
@@ -67,18 +56,7 @@ func TestRecoverBehindReplica(t *testing.T) {
 	pc.forgetLedgerEpoch(1)
 	pc.restartAll("third")
 	rc = pc.recoverCluster(func() {
-		done := make(chan error, 1)
-		go func() { done <- pc.reps[1].Wait() }()
-		select {
-		case err := <-done:
-			log, _ := os.ReadFile(filepath.Join(pc.dir, "replica-1-third.log"))
-			if err == nil || !bytes.Contains(log, []byte("this replica's chain was behind")) {
-				t.Fatalf("replica 1 exited with %v; log:\n%s", err, log)
-			}
-		case <-time.After(90 * time.Second):
-			t.Fatal("replica 1, its ledger behind its chain, did not stop within 90s")
-		}
-		pc.reps[1] = pc.spawn(1, "replica-1-fourth.log", pc.replicaCmd(1)...)
+		pc.restartAfterStop(1, "replica-1-third.log", "this replica's chain was behind", 90*time.Second, "replica-1-fourth.log")
 	})
 	t.Logf("recover-cluster:\n%s", rc)
 	pc.waitEpoch(all, 3, time.Now().Add(90*time.Second))
@@ -87,6 +65,25 @@ func TestRecoverBehindReplica(t *testing.T) {
 	for _, i := range all {
 		verifyLedgers(t, pc.dir, uint64(i), 3)
 	}
+}
+
+// restartAfterStop waits up to limit for replica id to exit with an error whose
+// reason (why) its log, logName, states, fails the test otherwise, and starts it again
+// with the same command, logging to nextLog.
+func (pc *procCluster) restartAfterStop(id int, logName, why string, limit time.Duration, nextLog string) {
+	t := pc.t
+	done := make(chan error, 1)
+	go func() { done <- pc.reps[id].Wait() }()
+	select {
+	case err := <-done:
+		log, _ := os.ReadFile(filepath.Join(pc.dir, logName))
+		if err == nil || !bytes.Contains(log, []byte(why)) {
+			t.Fatalf("replica %d exited with %v, its log not saying %q:\n%s", id, err, why, log)
+		}
+	case <-time.After(limit):
+		t.Fatalf("replica %d did not stop within %v (%q)", id, limit, why)
+	}
+	pc.reps[id] = pc.spawn(id, nextLog, pc.replicaCmd(id)...)
 }
 
 func (pc *procCluster) killAll() {
