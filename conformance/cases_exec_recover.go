@@ -7,7 +7,7 @@ import (
 )
 
 // This file holds exec's cases of sealing the group key (SPEC.md §11.2) and of the
-// recover input of a whole-cluster recovery (§17.8, RV1–RV5 with RC1–RC4 through the
+// recover input of a whole-cluster recovery (§17.8, RV1–RV6 with RC1–RC4 through the
 // plan). Unless a case says otherwise the exec under test is a fresh exec 1 outside
 // C (Case.Fresh), C has three members with threshold 2, and the plan is signed by
 // members 0 and 1.
@@ -59,7 +59,33 @@ func execRecoverCases() []Case {
 	cs = append(cs, recoverAcceptCases()...)
 	cs = append(cs, planCases()...)
 	cs = append(cs, sealedKeyCases()...)
+	cs = append(cs, leadInCases()...)
 	return cs
+}
+
+// leadInCases are RV6's rejections that the fixture's C (the chain's first
+// configuration: nothing precedes it) can show; a lead-in that crosses an epoch is
+// accepted and replayed in exec's own tests.
+func leadInCases() []Case {
+	lead := func(g *Gen, leads ...spec.LeadIn) {
+		plan := g.plan(4, g.genesisBase(), nil)
+		g.Final(In(spec.KindRecover, &spec.Recover{Prev: spec.Encode(g.Config), Plan: plan, SealedKey: g.SealedKey(), Lead: leads}))
+	}
+	return []Case{
+		recoveryCase("RV6-two-lead-ins", "RV6", "a recover with two lead-ins (at most one)", func(g *Gen) {
+			l := spec.LeadIn{Configs: [][]byte{spec.Encode(g.Config)}, Base: g.genesisBase()}
+			lead(g, l, l)
+			g.Reject(spec.CodeBadConfig)
+		}),
+		recoveryCase("RV6-empty-lead-in", "RV6", "a lead-in with no configuration", func(g *Gen) {
+			lead(g, spec.LeadIn{Base: g.genesisBase()})
+			g.Reject(spec.CodeBadConfig)
+		}),
+		recoveryCase("RV6-not-before-c", "RV6", "a lead-in through C itself: its digest is not C's Prev", func(g *Gen) {
+			lead(g, spec.LeadIn{Configs: [][]byte{spec.Encode(g.Config)}, Base: g.genesisBase()})
+			g.Reject(spec.CodeBadConfig)
+		}),
+	}
 }
 
 func sealKeyCases() []Case {

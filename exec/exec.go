@@ -184,7 +184,7 @@ func (e *Exec) allReplicas() []uint64 {
 // lastExec) + L): the replay stores nothing above its head.
 func (e *Exec) window() uint64 {
 	if e.rec != nil {
-		return min(e.rec.head, addSat(max(e.ck.h, e.lastExec), e.cfg.Window))
+		return min(e.rec.end(), addSat(max(e.ck.h, e.lastExec), e.cfg.Window))
 	}
 	return addSat(e.ck.h, e.cfg.Window)
 }

@@ -37,6 +37,9 @@ type clientCipher struct {
 // recovery vote at the head.
 func (e *Exec) tryExecute() {
 	e.executeCommitted()
+	for e.crossEpoch() {
+		e.executeCommitted()
+	}
 	e.maybeRecoveryVote()
 }
 

@@ -3,7 +3,8 @@ package exec
 import "github.com/splitbft/splitbft/spec"
 
 // This file is the exec side of the recovery of a whole cluster (SPEC.md §17.8): the
-// recover input (RV1–RV5), the replay under the last configuration C up to the plan's
+// recover input (RV1–RV6), the replay under the last configuration C (after a lead-in
+// through the epochs before it, when there is one) up to the plan's
 // head, the recovery vote on the state reached, the recovery that q votes make, and
 // adopting the configuration C' it starts.
 
@@ -15,13 +16,20 @@ type replay struct {
 	plan spec.RecoveryPlan
 	keys *spec.Config // the template (C' with StartState zero), decoded and verified at recover
 	head uint64       // template StartSeq: nothing above it executes
+	// lead holds, during a lead-in (RV6), the configurations still to enter, oldest
+	// first, ending with C: the replay runs under the one before lead[0] and crosses
+	// into lead[0] at its StartSeq. Empty once it runs under C.
+	lead []*spec.Config
+	// stuck is the seq at which the state reached is not the next configuration's
+	// StartState (possible only with more than f faulty execs): the replay stops there.
+	stuck uint64
 	// next is C' with StartState set, once the replay reached the head and voted.
 	next *epochNext
 	// votes[sender] is the one recovery vote stored from sender; at most n.
 	votes map[uint64]*spec.EpochVote
 }
 
-// onRecover handles recover (RV2–RV5; RV1 is the preamble): on acceptance the exec
+// onRecover handles recover (RV2–RV6; RV1 is the preamble): on acceptance the exec
 // holds g and starts the replay from the plan's base.
 func (e *Exec) onRecover(r *spec.Recover) uint64 {
 	var prev spec.Config
@@ -40,25 +48,78 @@ func (e *Exec) onRecover(r *spec.Recover) uint64 {
 	if !ok {
 		return spec.CodeBadShare
 	}
-	e.startReplay(&prev, g, r.Plan, tmpl)
+	from, base := &prev, r.Plan.Body.Base
+	var lead []*spec.Config
+	switch len(r.Lead) { // RV6
+	case 0:
+	case 1:
+		cfgs, code, err := spec.VerifyLeadIn(&prev, &r.Plan, &r.Lead[0], verifyRaw, admitKey)
+		if err != nil {
+			return code
+		}
+		from, base, lead = cfgs[0], r.Lead[0].Base, append(cfgs[1:], &prev)
+	default:
+		return spec.CodeBadConfig
+	}
+	e.startReplay(from, base, g, r.Plan, tmpl, lead)
 	e.tryExecute()
 	return 0
 }
 
-// startReplay sets up the replay state under prev: h = Base.Seq with Base as stable
-// certificate, nothing executed (so a base above 0 wants state transfer, §11.7 T4).
-func (e *Exec) startReplay(prev *spec.Config, g [keySize]byte, plan spec.RecoveryPlan, tmpl *spec.Config) {
-	e.install(prev, g)
+// startReplay sets up the replay state under from (Prev, or the first configuration
+// of a lead-in): h = base.Seq with base as stable certificate, nothing executed (so
+// a base above 0 wants state transfer, §11.7 T4).
+func (e *Exec) startReplay(from *spec.Config, base spec.CheckpointCert, g [keySize]byte, plan spec.RecoveryPlan, tmpl *spec.Config, lead []*spec.Config) {
+	e.install(from, g)
 	e.configured = false
-	e.ck.h, e.ck.stableCert = plan.Body.Base.Seq, plan.Body.Base
+	e.ck.h, e.ck.stableCert = base.Seq, base
 	e.lastExec = 0 // a base at 0 is epoch 0's genesis: the fresh state
-	e.rec = &replay{plan: plan, keys: tmpl, head: tmpl.StartSeq,
+	e.rec = &replay{plan: plan, keys: tmpl, head: tmpl.StartSeq, lead: lead,
 		votes: map[uint64]*spec.EpochVote{}}
 }
 
-// replayStopped reports whether execution must not continue: the replay voted.
+// end is the highest sequence number the replay executes under the configuration
+// it runs under: the next one's StartSeq during a lead-in, else the head.
+func (r *replay) end() uint64 {
+	if len(r.lead) > 0 {
+		return r.lead[0].StartSeq
+	}
+	return r.head
+}
+
+// replayStopped reports whether execution must not continue: the replay voted, is
+// stuck, or reached the end of the configuration it runs under.
 func (e *Exec) replayStopped() bool {
-	return e.rec != nil && e.rec.next != nil
+	r := e.rec
+	return r != nil && (r.next != nil || r.stuck != 0 || e.lastExec >= r.end())
+}
+
+// crossEpoch moves a lead-in replay that executed up to the next configuration's
+// StartSeq into it (SPEC.md §17.8, "Lead-in"): if the state reached is that
+// configuration's StartState, the exec keeps the application state and the client
+// table and continues under the next configuration from its genesis certificate;
+// otherwise the replay is stuck. It reports whether the replay entered a
+// configuration.
+func (e *Exec) crossEpoch() bool {
+	r := e.rec
+	if r == nil || len(r.lead) == 0 || r.stuck != 0 || e.lastExec != r.lead[0].StartSeq || e.ck.h > e.lastExec {
+		return false
+	}
+	next, s := r.lead[0], e.lastExec
+	data := spec.Encode(&spec.Snapshot{Seq: s, App: e.app.Snapshot(), Clients: e.clientEntries()})
+	snap := &heldSnapshot{seq: s, data: data, digest: spec.StateDigest(data)}
+	if snap.digest != next.StartState {
+		r.stuck = s
+		return false
+	}
+	r.lead = r.lead[1:]
+	table := e.table
+	e.install(next, e.group)
+	e.configured = false
+	e.keys = map[uint64]clientKeys{}
+	e.transfer, e.next, e.pending = nil, nil, nil
+	e.table, e.lastExec, e.stable = table, s, snap
+	return true
 }
 
 // maybeRecoveryVote makes the recovery vote once the replay reached its head with

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/splitbft/splitbft/broker"
 	"github.com/splitbft/splitbft/broker/ledger"
 	"github.com/splitbft/splitbft/spec"
 )
@@ -36,13 +37,18 @@ type RecoveryOffer struct {
 	HeadCert    [][]byte // its q enc(spec.Commit)
 	HasKey      bool     // the ledger holds the sealed group key …
 	KeyFormat   uint64   // … in this format (spec.SealInsecure: unprotected, announced loudly)
+	// Lead is empty, or the lead-in (SPEC.md §17.8 RV6) by which a replay reaches
+	// Base, C's genesis certificate, when the ledger holds no snapshot of C's start:
+	// the earlier epochs since its newest snapshot, and that snapshot's certificate.
+	Lead []spec.LeadIn
 }
 
 // RecoveryPost is the body of POST /recovery.
 type RecoveryPost struct {
 	_      struct{} `cbor:",toarray"`
 	Plan   spec.RecoveryPlan
-	Source uint64 // the replica whose offer was chosen: it serves what others lack
+	Source uint64        // the replica whose offer was chosen: it serves what others lack
+	Lead   []spec.LeadIn // the chosen offer's lead-in: every replay starts from its base
 }
 
 // RecoveryRecords is the body of GET /recovery/records.
@@ -59,18 +65,25 @@ const maxOfferBody = 4 * spec.MaxMessageBytes
 
 // buildOffer describes what led proves under cfg (the chain's last configuration):
 // the newest snapshot with a certificate of cfg as base (else cfg's genesis
-// certificate when it needs no snapshot), and the contiguous head above it.
+// certificate when it needs no snapshot), and the contiguous head above it. When the
+// newest snapshot was sealed in an earlier epoch of the chain (the broker stopped
+// before it took one at cfg's start), the base is cfg's genesis certificate reached
+// by a lead-in from that snapshot, if the log above it reaches cfg.StartSeq.
 func buildOffer(id uint64, own [3]spec.Enrollment, c *Chain, cfg *spec.Config, led *ledger.Ledger) *RecoveryOffer {
 	o := &RecoveryOffer{Replica: id, Enrollments: own[:], Chain: *c}
+	from := uint64(0) // the seq the contiguous head is counted from
 	if rec, err := led.LatestSnapshot(); err == nil {
 		switch cert, err := led.Checkpoint(rec.Seq); {
 		case rec.Config != spec.ConfigDigest(cfg):
-			// sealed under an earlier epoch's state key (the broker stopped before it
-			// took the snapshot again at this epoch's start): no exec of cfg opens it
+			// sealed under an earlier epoch's state key: no exec of cfg opens it, but
+			// a replay can start under that epoch and cross into cfg
+			if lead, ok := leadIn(c, cfg, rec, led); ok && led.Contiguous(lead.Base.Seq) >= cfg.StartSeq {
+				o.HasBase, o.Base, o.Lead, from = true, cfg.GenesisCert(), []spec.LeadIn{*lead}, lead.Base.Seq
+			}
 		case rec.Seq == cfg.StartSeq && rec.State == cfg.StartState:
-			o.HasBase, o.Base = true, cfg.GenesisCert()
+			o.HasBase, o.Base, from = true, cfg.GenesisCert(), rec.Seq
 		case err == nil && rec.Seq > cfg.StartSeq && cert.State == rec.State:
-			o.HasBase, o.Base = true, *cert
+			o.HasBase, o.Base, from = true, *cert, rec.Seq
 		}
 	}
 	if !o.HasBase && cfg.StartSeq == 0 {
@@ -78,7 +91,7 @@ func buildOffer(id uint64, own [3]spec.Enrollment, c *Chain, cfg *spec.Config, l
 	}
 	o.Head = o.Base.Seq
 	if o.HasBase {
-		o.Head = led.Contiguous(o.Base.Seq)
+		o.Head = max(led.Contiguous(from), o.Base.Seq)
 	}
 	if o.Head > o.Base.Seq {
 		if b, err := led.Batch(o.Head); err == nil {
@@ -91,14 +104,74 @@ func buildOffer(id uint64, own [3]spec.Enrollment, c *Chain, cfg *spec.Config, l
 	return o
 }
 
+// leadIn returns the lead-in from rec, the ledger's newest snapshot, sealed under an
+// earlier configuration E of chain c (which ends in cfg): the configurations from E
+// to the one before cfg, and rec's certificate under E (E's genesis certificate, or
+// the checkpoint certificate the ledger holds). False when rec's configuration is
+// not in the chain, the lead-in would cross more than spec.MaxLeadConfigs epochs
+// or another exec group key, or no certificate of rec is held.
+func leadIn(c *Chain, cfg *spec.Config, rec *ledger.SnapshotRecord, led *ledger.Ledger) (*spec.LeadIn, bool) {
+	raws := chainConfigs(c)
+	if len(raws) < 2 {
+		return nil, false
+	}
+	raws = raws[:len(raws)-1] // the last is cfg itself
+	for i := len(raws) - 1; i >= 0 && len(raws)-i <= spec.MaxLeadConfigs; i-- {
+		var e spec.Config
+		if spec.Decode(raws[i], &e, spec.MaxMessageBytes) != nil || e.ExecGroupKey != cfg.ExecGroupKey {
+			return nil, false
+		}
+		if spec.ConfigDigest(&e) != rec.Config {
+			continue
+		}
+		lead := &spec.LeadIn{Configs: raws[i:]}
+		if rec.Seq == e.StartSeq && rec.State == e.StartState {
+			lead.Base = e.GenesisCert()
+		} else if cert, err := led.Checkpoint(rec.Seq); err == nil && cert.State == rec.State {
+			lead.Base = *cert
+		} else {
+			return nil, false
+		}
+		return lead, true
+	}
+	return nil, false
+}
+
+// chainConfigs returns the canonical encodings of the configurations of chain c in
+// order: its genesis, then the one each step starts (c is verified by the caller).
+func chainConfigs(c *Chain) [][]byte {
+	out := [][]byte{c.Genesis}
+	for _, st := range c.Changes {
+		switch {
+		case st.Change != nil:
+			out = append(out, st.Change.Config)
+		case st.Recovery != nil:
+			out = append(out, st.Recovery.Config)
+		}
+	}
+	return out
+}
+
 // checkOfferProofs verifies what an offer claims under cfg (digest cd): the base
-// certificate (K1–K5, in cfg's epoch) and the head batch's commit certificate.
+// certificate (K1–K5, in cfg's epoch), its lead-in if any (RV6: the epochs before
+// cfg from a certified state of the first, and a log reaching cfg's start), and the
+// head batch's commit certificate.
 func checkOfferProofs(o *RecoveryOffer, cfg *spec.Config, cd spec.Digest) error {
 	if !o.HasBase {
 		return errors.New("no certified base with a snapshot")
 	}
 	if err := spec.VerifyCheckpointCert(cfg, cd, &o.Base, verifyEd); err != nil || o.Base.Seq < cfg.StartSeq {
 		return fmt.Errorf("base certificate of seq %d invalid for epoch %d: %v", o.Base.Seq, cfg.Epoch, err)
+	}
+	switch len(o.Lead) {
+	case 0:
+	case 1:
+		plan := spec.RecoveryPlan{Body: spec.RecoveryPlanBody{Base: o.Base}}
+		if _, _, err := spec.VerifyLeadIn(cfg, &plan, &o.Lead[0], verifyEd, broker.AdmitKey); err != nil {
+			return err
+		}
+	default:
+		return fmt.Errorf("%d lead-ins, want at most one", len(o.Lead))
 	}
 	switch {
 	case o.Head < o.Base.Seq:

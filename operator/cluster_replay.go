@@ -33,13 +33,18 @@ func (rp *replica) replay(ctx context.Context, c *clusterRec, led *ledger.Ledger
 	if sk.Format == spec.SealInsecure {
 		rp.insecureKey()
 	}
-	rec := spec.Encode(&spec.Recover{Prev: spec.Encode(c.cfg), Plan: post.Plan, SealedKey: *sk})
+	rec := spec.Encode(&spec.Recover{Prev: spec.Encode(c.cfg), Plan: post.Plan, SealedKey: *sk, Lead: post.Lead})
 	if !rp.feed(ctx, func(r *broker.Replica) { r.Replay(spec.KindRecover, rec) }) {
 		return
 	}
-	base := post.Plan.Body.Base
+	base, sealedBy := post.Plan.Body.Base, c.cd
+	if len(post.Lead) > 0 {
+		// the replay starts under the lead-in's first epoch, whose state key sealed its base
+		base, sealedBy = post.Lead[0].Base, spec.Hash(spec.DomainConfig, post.Lead[0].Configs[0])
+		rp.log.Info("replay with a lead-in: no snapshot of the epoch's start survives", "from_seq", base.Seq, "epochs", len(post.Lead[0].Configs))
+	}
 	if base.Seq > 0 {
-		chunks, err := rp.baseChunks(ctx, led, &base, post.Source)
+		chunks, err := rp.baseChunks(ctx, led, &base, sealedBy, post.Source)
 		if err != nil {
 			rp.fail(fmt.Errorf("operator: recovery: base snapshot: %w", err))
 			return
@@ -60,10 +65,11 @@ func (rp *replica) feed(ctx context.Context, fn func(r *broker.Replica)) bool {
 	return host != nil && host.Query(ctx, fn) == nil
 }
 
-// baseChunks returns the encoded chunks of the base snapshot: the ledger's own when it
-// holds that snapshot, else the source replica's (GET /recovery/snapshot), polled.
-func (rp *replica) baseChunks(ctx context.Context, led *ledger.Ledger, base *spec.CheckpointCert, source uint64) ([][]byte, error) {
-	if rec, err := led.LatestSnapshot(); err == nil && rec.Seq == base.Seq && rec.State == base.State {
+// baseChunks returns the encoded chunks of the base snapshot, sealed under the state
+// key of the configuration with digest sealedBy: the ledger's own when it holds that
+// snapshot, else the source replica's (GET /recovery/snapshot), polled.
+func (rp *replica) baseChunks(ctx context.Context, led *ledger.Ledger, base *spec.CheckpointCert, sealedBy spec.Digest, source uint64) ([][]byte, error) {
+	if rec, err := led.LatestSnapshot(); err == nil && rec.Seq == base.Seq && rec.State == base.State && rec.Config == sealedBy {
 		return rec.Chunks, nil
 	}
 	for {
@@ -72,7 +78,7 @@ func (rp *replica) baseChunks(ctx context.Context, led *ledger.Ledger, base *spe
 		if err == nil {
 			err = spec.Decode(raw, &rec, spec.MaxSnapshotBytes*2)
 		}
-		if err == nil && rec.Seq == base.Seq && rec.State == base.State {
+		if err == nil && rec.Seq == base.Seq && rec.State == base.State && rec.Config == sealedBy {
 			rp.log.Info("base snapshot fetched from the chosen replica", "source", source, "seq", base.Seq)
 			return rec.Chunks, nil
 		}

@@ -69,7 +69,7 @@ func RecoverCluster(ctx context.Context, opt RecoverClusterOptions) (*RecoveryCh
 			ch.Insecure = append(ch.Insecure, o.Replica)
 		}
 	}
-	post := spec.Encode(&RecoveryPost{Plan: *plan, Source: src.Replica})
+	post := spec.Encode(&RecoveryPost{Plan: *plan, Source: src.Replica, Lead: src.Lead})
 	for i := range opt.T.N {
 		if err := postPlan(ctx, opt.T.Replicas[i].Status, post); err != nil {
 			ch.Refused = append(ch.Refused, fmt.Sprintf("replica %d: %v", i, err))
@@ -192,7 +192,8 @@ func choose(offers []*RecoveryOffer, cfg *spec.Config, cd spec.Digest, want uint
 		}
 		ch.Proven++
 		heads = append(heads, o.Head)
-		if best == nil || o.Head > best.Head || (o.Head == best.Head && o.Base.Seq > best.Base.Seq) {
+		if best == nil || o.Head > best.Head || (o.Head == best.Head && (o.Base.Seq > best.Base.Seq ||
+			(o.Base.Seq == best.Base.Seq && len(o.Lead) < len(best.Lead)))) { // ties: the shortest replay
 			best = o
 		}
 	}

@@ -152,7 +152,11 @@ func describeRecovery(v any) string {
 		cd := Hash(DomainConfig, m.Config)
 		return fmt.Sprintf("epoch=%d start=%d base=%d cd=%s sigs=%d votes=%d", c.Epoch, c.StartSeq, m.Plan.Body.Base.Seq, short(cd[:]), len(m.Plan.Sigs), len(m.Votes))
 	case *Recover:
-		return fmt.Sprintf("prev=%d bytes base=%d sigs=%d sealed=%d", len(m.Prev), m.Plan.Body.Base.Seq, len(m.Plan.Sigs), m.SealedKey.Format)
+		lead := "-"
+		if len(m.Lead) > 0 {
+			lead = fmt.Sprintf("%d epochs from %d", len(m.Lead[0].Configs), m.Lead[0].Base.Seq)
+		}
+		return fmt.Sprintf("prev=%d bytes base=%d sigs=%d sealed=%d lead=%s", len(m.Prev), m.Plan.Body.Base.Seq, len(m.Plan.Sigs), m.SealedKey.Format, lead)
 	case *SealedGroupKey:
 		return fmt.Sprintf("format=%d data=%d bytes", m.Format, len(m.Data)) // never the key itself
 	case *SealGet:

@@ -158,7 +158,10 @@ func exRecovery() *Recovery {
 
 func exRecover() *Recover {
 	c := validConfig()
-	return &Recover{Prev: Encode(c), Plan: *exRecoveryPlan(), SealedKey: *exSealedKey()}
+	e := validConfig()
+	e.StartSeq = 64
+	return &Recover{Prev: Encode(c), Plan: *exRecoveryPlan(), SealedKey: *exSealedKey(),
+		Lead: []LeadIn{{Configs: [][]byte{Encode(e)}, Base: *exCert()}}}
 }
 
 func exSealedKey() *SealedGroupKey {
@@ -262,6 +265,7 @@ func wireTypes() []wireType {
 		{"RecoveryPlan", exRecoveryPlan()},
 		{"Recovery", exRecovery()},
 		{"Recover", exRecover()},
+		{"LeadIn", &exRecover().Lead[0]},
 		{"SealedGroupKey", exSealedKey()},
 		{"SealGet", &SealGet{}},
 	}

@@ -47,6 +47,62 @@ type Recover struct {
 	Prev      []byte   // canonical Config encoding of C
 	Plan      RecoveryPlan
 	SealedKey SealedGroupKey
+	Lead      []LeadIn // empty, or one lead-in (rule RV6)
+}
+
+// LeadIn lets a replay reach a base that is C's genesis certificate when no snapshot
+// of C's start state survives (SPEC.md §17.8, "Lead-in"): the replay starts under the
+// earliest of Configs from Base, a certified state of that configuration, and
+// crosses each later configuration's start, checking the state there against its
+// StartState, until it runs under C.
+type LeadIn struct {
+	_       struct{} `cbor:",toarray"`
+	Configs [][]byte // canonical Config encodings of the configurations before C, oldest first
+	Base    CheckpointCert
+}
+
+// MaxLeadConfigs bounds LeadIn.Configs: the epochs a lead-in may cross.
+const MaxLeadConfigs = 8
+
+// VerifyLeadIn applies RV6 of SPEC.md §17.8 to the lead-in of a recover after prev
+// (whose plan passed RC1–RC4): it returns the configurations E_1..E_k of the lead-in,
+// decoded, oldest first, with the reason code of a rejection.
+func VerifyLeadIn(prev *Config, plan *RecoveryPlan, lead *LeadIn, verify SigVerifier, admit KeyAdmitter) ([]*Config, uint64, error) {
+	if len(lead.Configs) == 0 || len(lead.Configs) > MaxLeadConfigs {
+		return nil, CodeBadConfig, fmt.Errorf("%w: RV6: a lead-in of %d configurations (1 to %d)", ErrRecovery, len(lead.Configs), MaxLeadConfigs)
+	}
+	cfgs := make([]*Config, len(lead.Configs))
+	for i, raw := range lead.Configs {
+		var c Config
+		if err := Decode(raw, &c, MaxMessageBytes); err != nil || c.Validate(admit) != nil {
+			return nil, CodeBadConfig, fmt.Errorf("%w: RV6: lead-in configuration %d does not decode or validate", ErrRecovery, i)
+		}
+		if c.ExecGroupKey != prev.ExecGroupKey {
+			return nil, CodeBadConfig, fmt.Errorf("%w: RV6: lead-in configuration %d has another exec group key", ErrRecovery, i)
+		}
+		cfgs[i] = &c
+	}
+	for i, c := range cfgs {
+		next := prev
+		if i+1 < len(cfgs) {
+			next = cfgs[i+1]
+		}
+		if next.Prev != ConfigDigest(c) || next.StartSeq < c.StartSeq {
+			return nil, CodeBadConfig, fmt.Errorf("%w: RV6: lead-in configuration %d is not the one before the next", ErrRecovery, i)
+		}
+	}
+	b := &plan.Body.Base
+	if b.Seq != prev.StartSeq || b.State != prev.StartState || len(b.Proof) != 0 {
+		return nil, CodeBadCertificate, fmt.Errorf("%w: RV6: a lead-in needs the plan's base to be the genesis certificate of the configuration recovered", ErrRecovery)
+	}
+	first, end := cfgs[0], prev.StartSeq
+	if len(cfgs) > 1 {
+		end = cfgs[1].StartSeq
+	}
+	if err := VerifyCheckpointCert(first, ConfigDigest(first), &lead.Base, verify); err != nil || lead.Base.Seq > end {
+		return nil, CodeBadCertificate, fmt.Errorf("%w: RV6: lead-in base of seq %d invalid for epoch %d (its end %d): %v", ErrRecovery, lead.Base.Seq, first.Epoch, end, err)
+	}
+	return cfgs, 0, nil
 }
 
 // Sealed group key formats (SPEC.md §11.2a).
