@@ -72,6 +72,8 @@ func leadInCases() []Case {
 		g.Final(In(spec.KindRecover, &spec.Recover{Prev: spec.Encode(g.Config), Plan: plan, SealedKey: g.SealedKey(), Lead: leads}))
 	}
 	return []Case{
+		// C has no predecessor here, so each lead-in is also invalid on its own; exec's
+		// TestLeadInRules has two valid ones.
 		recoveryCase("RV6-two-lead-ins", "RV6", "a recover with two lead-ins (at most one)", func(g *Gen) {
 			l := spec.LeadIn{Configs: [][]byte{spec.Encode(g.Config)}, Base: g.genesisBase()}
 			lead(g, l, l)

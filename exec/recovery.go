@@ -14,15 +14,18 @@ import "github.com/splitbft/splitbft/spec"
 // emits no reply or checkpoint.
 type replay struct {
 	plan spec.RecoveryPlan
+	prev *spec.Config // C: recovery votes and the recovery are signed and checked under its digest
+	pd   spec.Digest  // ConfigDigest(C), also during a lead-in (when cfg is an earlier epoch's)
 	keys *spec.Config // the template (C' with StartState zero), decoded and verified at recover
 	head uint64       // template StartSeq: nothing above it executes
 	// lead holds, during a lead-in (RV6), the configurations still to enter, oldest
 	// first, ending with C: the replay runs under the one before lead[0] and crosses
 	// into lead[0] at its StartSeq. Empty once it runs under C.
 	lead []*spec.Config
-	// stuck is the seq at which the state reached is not the next configuration's
-	// StartState (possible only with more than f faulty execs): the replay stops there.
-	stuck uint64
+	// stuck: the state reached at the next configuration's StartSeq is not its
+	// StartState (possible only with more than f faulty execs): the replay stops there
+	// and never votes.
+	stuck bool
 	// next is C' with StartState set, once the replay reached the head and voted.
 	next *epochNext
 	// votes[sender] is the one recovery vote stored from sender; at most n.
@@ -61,7 +64,7 @@ func (e *Exec) onRecover(r *spec.Recover) uint64 {
 	default:
 		return spec.CodeBadConfig
 	}
-	e.startReplay(from, base, g, r.Plan, tmpl, lead)
+	e.startReplay(&prev, from, base, g, r.Plan, tmpl, lead)
 	e.tryExecute()
 	return 0
 }
@@ -69,12 +72,12 @@ func (e *Exec) onRecover(r *spec.Recover) uint64 {
 // startReplay sets up the replay state under from (Prev, or the first configuration
 // of a lead-in): h = base.Seq with base as stable certificate, nothing executed (so
 // a base above 0 wants state transfer, §11.7 T4).
-func (e *Exec) startReplay(from *spec.Config, base spec.CheckpointCert, g [keySize]byte, plan spec.RecoveryPlan, tmpl *spec.Config, lead []*spec.Config) {
+func (e *Exec) startReplay(prev, from *spec.Config, base spec.CheckpointCert, g [keySize]byte, plan spec.RecoveryPlan, tmpl *spec.Config, lead []*spec.Config) {
 	e.install(from, g)
 	e.configured = false
 	e.ck.h, e.ck.stableCert = base.Seq, base
 	e.lastExec = 0 // a base at 0 is epoch 0's genesis: the fresh state
-	e.rec = &replay{plan: plan, keys: tmpl, head: tmpl.StartSeq, lead: lead,
+	e.rec = &replay{plan: plan, prev: prev, pd: spec.ConfigDigest(prev), keys: tmpl, head: tmpl.StartSeq, lead: lead,
 		votes: map[uint64]*spec.EpochVote{}}
 }
 
@@ -91,7 +94,7 @@ func (r *replay) end() uint64 {
 // stuck, or reached the end of the configuration it runs under.
 func (e *Exec) replayStopped() bool {
 	r := e.rec
-	return r != nil && (r.next != nil || r.stuck != 0 || e.lastExec >= r.end())
+	return r != nil && (r.next != nil || r.stuck || e.lastExec >= r.end())
 }
 
 // crossEpoch moves a lead-in replay that executed up to the next configuration's
@@ -102,14 +105,14 @@ func (e *Exec) replayStopped() bool {
 // configuration.
 func (e *Exec) crossEpoch() bool {
 	r := e.rec
-	if r == nil || len(r.lead) == 0 || r.stuck != 0 || e.lastExec != r.lead[0].StartSeq || e.ck.h > e.lastExec {
+	if r == nil || len(r.lead) == 0 || r.stuck || e.lastExec != r.lead[0].StartSeq || e.ck.h > e.lastExec {
 		return false
 	}
 	next, s := r.lead[0], e.lastExec
 	data := spec.Encode(&spec.Snapshot{Seq: s, App: e.app.Snapshot(), Clients: e.clientEntries()})
 	snap := &heldSnapshot{seq: s, data: data, digest: spec.StateDigest(data)}
 	if snap.digest != next.StartState {
-		r.stuck = s
+		r.stuck = true
 		return false
 	}
 	r.lead = r.lead[1:]
@@ -127,7 +130,7 @@ func (e *Exec) crossEpoch() bool {
 // StartState its digest, own vote emitted and stored.
 func (e *Exec) maybeRecoveryVote() {
 	r := e.rec
-	if r == nil || r.next != nil || e.lastExec != r.head || e.ck.h > e.lastExec {
+	if r == nil || r.next != nil || r.stuck || len(r.lead) > 0 || e.lastExec != r.head || e.ck.h > e.lastExec {
 		return
 	}
 	data := spec.Encode(&spec.Snapshot{Seq: r.head, App: e.app.Snapshot(), Clients: e.clientEntries()})
@@ -136,7 +139,7 @@ func (e *Exec) maybeRecoveryVote() {
 	next.StartState = snap.digest
 	r.next = &epochNext{cfg: &next, raw: spec.Encode(&next), digest: spec.ConfigDigest(&next), snap: snap}
 	body := spec.EpochVoteBody{Next: r.next.digest, Replica: e.replica}
-	v := &spec.EpochVote{Body: body, Sig: e.signKey.sign(spec.DomainRecoveryVote, e.cd, spec.Encode(&body))}
+	v := &spec.EpochVote{Body: body, Sig: e.signKey.sign(spec.DomainRecoveryVote, r.pd, spec.Encode(&body))}
 	e.emit(spec.KindRecoveryVote, spec.Destination{Roles: spec.ToExec, Replicas: e.allReplicas()}, spec.Encode(v))
 	r.votes[e.replica] = v
 	e.maybeRecovery()
@@ -153,7 +156,7 @@ func (e *Exec) onRecoveryVote(v *spec.EpochVote) uint64 {
 	switch {
 	case b.Replica >= r.keys.N: // RW1
 		return spec.CodeUnknownSender
-	case !verifySig(r.keys.Replicas[b.Replica].Exec.Body.SignKey, spec.DomainRecoveryVote, e.cd, spec.Encode(b), v.Sig): // RW2
+	case !verifySig(r.keys.Replicas[b.Replica].Exec.Body.SignKey, spec.DomainRecoveryVote, r.pd, spec.Encode(b), v.Sig): // RW2
 		return spec.CodeBadSignature
 	}
 	if old := r.votes[b.Replica]; old != nil && old.Body.Next == b.Next { // RW3
@@ -172,12 +175,12 @@ func (e *Exec) maybeRecovery() {
 		return
 	}
 	var votes []spec.EpochVote
-	for i := uint64(0); i < e.cfg.N && len(votes) < e.quorum(); i++ {
+	for i := uint64(0); i < r.prev.N && len(votes) < r.prev.Quorum(); i++ {
 		if v := r.votes[i]; v != nil && v.Body.Next == r.next.digest {
 			votes = append(votes, *v)
 		}
 	}
-	if len(votes) < e.quorum() {
+	if len(votes) < r.prev.Quorum() {
 		return
 	}
 	out := spec.Recovery{Plan: r.plan, Config: r.next.raw, Votes: votes}
@@ -191,7 +194,7 @@ func (e *Exec) onRecovery(rc *spec.Recovery) uint64 {
 	if e.rec == nil {
 		return spec.CodeStale
 	}
-	next, code, err := spec.VerifyRecovery(e.cfg, e.cd, rc, verifyRaw, admitKey)
+	next, code, err := spec.VerifyRecovery(e.rec.prev, e.rec.pd, rc, verifyRaw, admitKey)
 	if err != nil {
 		return code
 	}

@@ -139,7 +139,7 @@ func TestReplayLeadInStuck(t *testing.T) {
 	if st := status(t, outs); st.Last != 13 {
 		t.Fatalf("seed %d: status %+v, want last 13", seed, st)
 	}
-	if d := r.fresh[0].DebugState(); !strings.Contains(d, "stuck=13") {
+	if d := r.fresh[0].DebugState(); !strings.Contains(d, "stuck=true") {
 		t.Fatalf("seed %d: debug state does not say the replay is stuck at 13:\n%s", seed, d)
 	}
 }
@@ -172,5 +172,71 @@ func TestLeadInRules(t *testing.T) {
 			x, _ := r.freshExec(0, 1000)
 			expectReject(t, x, r.recoverLead(tc.leads...), tc.code)
 		})
+	}
+}
+
+// TestReplayLeadInStuckAtHead: with the plan's head at C.StartSeq, a crossing that
+// fails the state check leaves the replay at its head without a vote.
+func TestReplayLeadInStuckAtHead(t *testing.T) {
+	const seed = 534
+	r := newLeadRun(t, seed, 10)
+	forged := *r.cfg
+	forged.StartState[0] ^= 1
+	r.setConfig(&forged)
+	r.head = 13
+	r.fresh, r.freshEnr, r.newConf = nil, nil, nil
+	r.freshCluster(t)
+	r.plan = r.signPlan(r.tmpl, r.cfg.GenesisCert(), 0, 1)
+	ins := append(append([]spec.Input{r.recoverLead(r.lead)}, r.chunks...), r.logInputs(10, 13)...)
+	outs := expectAccept(t, r.fresh[0], ins...)
+	if len(ofKind(outs, spec.KindRecoveryVote)) != 0 || !strings.Contains(r.fresh[0].DebugState(), "stuck=true") {
+		t.Fatalf("seed %d: a replay stuck at its head voted, or does not say it is stuck:%s\n%s", seed, describe(outs), r.fresh[0].DebugState())
+	}
+}
+
+// TestReplayLeadInWindow: during the lead-in the window ends at C.StartSeq: a COMMIT
+// the confs of epoch 1 signed above it (the pipeline of an epoch that ended) is out
+// of window.
+func TestReplayLeadInWindow(t *testing.T) {
+	const seed = 535
+	r := newLeadRun(t, seed, 10)
+	x := r.fresh[0]
+	expectAccept(t, x, append([]spec.Input{r.recoverLead(r.lead)}, r.chunks...)...)
+	expectAccept(t, x, r.logInputs(10, 12)...)
+	c := r.cfg
+	r.setConfig(r.e1)
+	_, d := batchInput(r.reqs[14])
+	commits := r.commitInputs(0, 14, d)
+	r.setConfig(c)
+	expectReject(t, x, commits[0], spec.CodeOutOfWindow)
+	if st := status(t, expectAccept(t, x)); st.Last != 12 {
+		t.Fatalf("seed %d: status %+v", seed, st)
+	}
+}
+
+// TestReplayLeadInSlowExec: an exec still replaying epoch 1 when the others made the
+// recovery takes their vote (signed under C's digest) and adopts the recovery, and
+// then wants the state of C' by transfer.
+func TestReplayLeadInSlowExec(t *testing.T) {
+	const seed = 536
+	r := newLeadRun(t, seed, 10)
+	var votes []spec.Input
+	for i := uint64(0); i < 3; i++ {
+		ins := append(append([]spec.Input{r.recoverLead(r.lead)}, r.chunks...), r.logInputs(10, r.head)...)
+		v := ofKind(expectAccept(t, r.fresh[i], ins...), spec.KindRecoveryVote)
+		if len(v) != 1 {
+			t.Fatalf("seed %d: exec %d made no vote", seed, i)
+		}
+		votes = append(votes, spec.Input{Kind: spec.KindRecoveryVote, Body: v[0].Body})
+	}
+	rc := ofKind(expectAccept(t, r.fresh[0], votes[1], votes[2]), spec.KindRecovery)
+	if len(rc) != 1 {
+		t.Fatalf("seed %d: no recovery", seed)
+	}
+	slow := r.fresh[3]
+	expectAccept(t, slow, append(append([]spec.Input{r.recoverLead(r.lead)}, r.chunks...), r.logInputs(10, 12)...)...)
+	outs := expectAccept(t, slow, votes[1], spec.Input{Kind: spec.KindRecovery, Body: rc[0].Body})
+	if st := status(t, outs); !st.Configured || !st.NeedState || st.Stable != r.head {
+		t.Fatalf("seed %d: the slow exec after the recovery: %+v\n%s", seed, st, slow.DebugState())
 	}
 }

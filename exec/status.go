@@ -80,7 +80,7 @@ func (e *Exec) DebugState() string {
 	}
 	fmt.Fprintf(&b, "epoch=%d cd=%x retired=%t\n", e.cfg.Epoch, e.cd[:8], e.retired)
 	if r := e.rec; r != nil {
-		fmt.Fprintf(&b, "replay head=%d voted=%t lead=%d stuck=%d\n", r.head, r.next != nil, len(r.lead), r.stuck)
+		fmt.Fprintf(&b, "replay head=%d voted=%t lead=%d stuck=%t\n", r.head, r.next != nil, len(r.lead), r.stuck)
 		for _, s := range sortedKeys(r.votes) {
 			fmt.Fprintf(&b, "recovery-vote r=%d next=%x\n", s, r.votes[s].Body.Next[:8])
 		}

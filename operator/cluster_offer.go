@@ -154,8 +154,9 @@ func chainConfigs(c *Chain) [][]byte {
 
 // checkOfferProofs verifies what an offer claims under cfg (digest cd): the base
 // certificate (K1–K5, in cfg's epoch), its lead-in if any (RV6: the epochs before
-// cfg from a certified state of the first, and a log reaching cfg's start), and the
-// head batch's commit certificate.
+// cfg and a certified state of the first; that the log reaches cfg's start is the
+// offering broker's word, which the replay checks), and the head batch's commit
+// certificate.
 func checkOfferProofs(o *RecoveryOffer, cfg *spec.Config, cd spec.Digest) error {
 	if !o.HasBase {
 		return errors.New("no certified base with a snapshot")

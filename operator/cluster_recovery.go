@@ -306,6 +306,15 @@ func (rp *replica) checkPlan(c *clusterRec, post *RecoveryPost) (*spec.Config, e
 	if post.Source >= c.cfg.N {
 		return nil, fmt.Errorf("operator: source replica %d is not in the configuration", post.Source)
 	}
+	switch len(post.Lead) { // RV6, checked here too: the exec would refuse, and the replay never start
+	case 0:
+	case 1:
+		if _, _, err := spec.VerifyLeadIn(c.cfg, &post.Plan, &post.Lead[0], verifyEd, broker.AdmitKey); err != nil {
+			return nil, fmt.Errorf("operator: the plan's lead-in: %w", err)
+		}
+	default:
+		return nil, fmt.Errorf("operator: %d lead-ins, want at most one", len(post.Lead))
+	}
 	return tmpl, nil
 }
 

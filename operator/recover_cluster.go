@@ -34,16 +34,18 @@ type RecoverClusterOptions struct {
 
 // RecoveryChoice is what RecoverCluster chose and delivered.
 type RecoveryChoice struct {
-	Epoch     uint64 // the recovery epoch
-	Base      uint64 // the certified state the replay starts from
-	Head      uint64 // the last batch it replays
-	Source    uint64 // the replica whose offer was chosen
-	AtHead    int    // offers whose head reaches Head
-	Proven    int    // offers whose base and head certificates verify
-	Offers    int    // offers (one per replica)
-	Insecure  []uint64
-	Delivered []uint64 // replicas that accepted the plan
-	Refused   []string // replicas that did not, with why
+	Epoch      uint64 // the recovery epoch
+	Base       uint64 // the certified state the replay starts from
+	Head       uint64 // the last batch it replays
+	Source     uint64 // the replica whose offer was chosen
+	LeadFrom   uint64 // with a lead-in (LeadEpochs > 0): the seq the replay starts from, in an earlier epoch
+	LeadEpochs int    // the epochs before Epoch−1 the lead-in replays (0: none)
+	AtHead     int    // offers whose head reaches Head
+	Proven     int    // offers whose base and head certificates verify
+	Offers     int    // offers (one per replica)
+	Insecure   []uint64
+	Delivered  []uint64 // replicas that accepted the plan
+	Refused    []string // replicas that did not, with why
 }
 
 // RecoverCluster runs the tool (see the section comment).
@@ -192,8 +194,7 @@ func choose(offers []*RecoveryOffer, cfg *spec.Config, cd spec.Digest, want uint
 		}
 		ch.Proven++
 		heads = append(heads, o.Head)
-		if best == nil || o.Head > best.Head || (o.Head == best.Head && (o.Base.Seq > best.Base.Seq ||
-			(o.Base.Seq == best.Base.Seq && len(o.Lead) < len(best.Lead)))) { // ties: the shortest replay
+		if best == nil || o.Head > best.Head || (o.Head == best.Head && shorterReplay(o, best)) {
 			best = o
 		}
 	}
@@ -207,7 +208,22 @@ func choose(offers []*RecoveryOffer, cfg *spec.Config, cd spec.Digest, want uint
 		ch.AtHead += b2i(h >= best.Head)
 	}
 	ch.Base, ch.Head, ch.Source = best.Base.Seq, best.Head, best.Replica
+	if len(best.Lead) > 0 {
+		ch.LeadFrom, ch.LeadEpochs = best.Lead[0].Base.Seq, len(best.Lead[0].Configs)
+	}
 	return ch, best, nil
+}
+
+// shorterReplay reports whether, at equal heads, a replay from o's base is shorter
+// than from b's: a higher base, then no lead-in, then a lead-in from a higher seq.
+func shorterReplay(o, b *RecoveryOffer) bool {
+	switch {
+	case o.Base.Seq != b.Base.Seq:
+		return o.Base.Seq > b.Base.Seq
+	case len(o.Lead) == 0 || len(b.Lead) == 0:
+		return len(o.Lead) < len(b.Lead)
+	}
+	return o.Lead[0].Base.Seq > b.Lead[0].Base.Seq
 }
 
 // buildPlan builds the template (C with the offers' fresh enrollments, the next epoch,

@@ -64,3 +64,30 @@ func TestOfferEvidenceBoundToEpoch(t *testing.T) {
 		}
 	}
 }
+
+// TestShorterReplay: at equal heads the tool prefers the higher base, then an offer
+// without a lead-in, then the lead-in from the higher seq.
+func TestShorterReplay(t *testing.T) {
+	lead := func(seq uint64) []spec.LeadIn { return []spec.LeadIn{{Base: spec.CheckpointCert{Seq: seq}}} }
+	off := func(base uint64, l []spec.LeadIn) *RecoveryOffer {
+		return &RecoveryOffer{Base: spec.CheckpointCert{Seq: base}, Lead: l}
+	}
+	for _, tc := range []struct {
+		name string
+		a, b *RecoveryOffer
+		want bool
+	}{
+		{"higher base", off(32, nil), off(16, nil), true},
+		{"lower base", off(16, nil), off(32, nil), false},
+		{"higher base with a lead-in", off(32, lead(8)), off(16, nil), true},
+		{"no lead-in over a lead-in", off(32, nil), off(32, lead(16)), true},
+		{"a lead-in over none", off(32, lead(16)), off(32, nil), false},
+		{"lead-in from higher", off(32, lead(24)), off(32, lead(16)), true},
+		{"lead-in from lower", off(32, lead(8)), off(32, lead(16)), false},
+		{"equal", off(32, nil), off(32, nil), false},
+	} {
+		if got := shorterReplay(tc.a, tc.b); got != tc.want {
+			t.Errorf("%s: shorterReplay = %t, want %t", tc.name, got, tc.want)
+		}
+	}
+}

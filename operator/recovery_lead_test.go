@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -47,8 +48,19 @@ func TestRecoverLeadIn(t *testing.T) {
 	t.Logf("recover-cluster:\n%s", rc)
 	pc.waitEpoch(all, 2, time.Now().Add(90*time.Second))
 	pc.waitLog("replica-0-second.log", "replay with a lead-in", time.Now().Add(10*time.Second))
+	if !strings.Contains(rc, "the replay leads in from seq") {
+		t.Fatalf("recover-cluster does not say it chose a lead-in:\n%s", rc)
+	}
 	pc.checkedOps(m, rng, 0, nil) // every acknowledged write of both epochs reads back
-	pc.checkedOps(m, rng, 20, nil)
+	pc.checkedOps(m, rng, 60, nil)
+	// every exec runs in epoch 2 (none is left in its replay) and they agree
+	start := pc.status()[0].Status.EpochStart
+	seq, digests := pc.agreeingCheckpoint(all, start+1, time.Now().Add(60*time.Second))
+	for _, i := range all {
+		if digests[i] != digests[0] {
+			t.Fatalf("checkpoint %d: replicas disagree on the state digest: %v", seq, digests)
+		}
+	}
 	pc.killAll()
 	for _, i := range all {
 		verifyLedgers(t, pc.dir, uint64(i), 2)

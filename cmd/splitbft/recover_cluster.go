@@ -101,6 +101,9 @@ func recoverClusterOptions(dir, cfgFile string, keyFiles []string) (*operator.Re
 // printChoice says what the tool chose and where the plan went.
 func printChoice(stdout, stderr io.Writer, ch *operator.RecoveryChoice) {
 	fmt.Fprintf(stdout, "recovery to epoch %d: replay from the certified state at seq %d to head %d (offer of replica %d)\n", ch.Epoch, ch.Base, ch.Head, ch.Source)
+	if ch.LeadEpochs > 0 {
+		fmt.Fprintf(stdout, "no ledger holds a snapshot of epoch %d's start: the replay leads in from seq %d, %d epoch(s) earlier (SPEC §17.8 RV6)\n", ch.Epoch-1, ch.LeadFrom, ch.LeadEpochs)
+	}
 	fmt.Fprintf(stdout, "%d of %d offers reach the head (%d prove a certified state); acknowledged writes are lost only if every replica that acknowledged one lost its ledger\n", ch.AtHead, ch.Offers, ch.Proven)
 	fmt.Fprintf(stdout, "plan delivered to replicas %v\n", ch.Delivered)
 	for _, r := range ch.Refused {
