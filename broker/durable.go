@@ -73,7 +73,7 @@ func (r *Replica) sendReply(client, ts uint64, body []byte) {
 	r.m.Replies++
 	r.net.Reply(client, body)
 	r.refund(client, ts)
-	r.replied(client, ts)
+	r.replied(client, r.answeredLast(client, ts))
 }
 
 // cachedBatch returns a batch's exact bytes from the fetch cache.
