@@ -34,7 +34,7 @@ type bucket struct {
 	at     uint64 // tick of the last refill
 	bad    int    // relay buckets only: relayed requests that failed R5
 
-	// Client buckets only: the newest admitted request, whose answer (a reply
+	// Client buckets only: the newest admitted request, whose answer (an operation
 	// timestamp ≥ refundAt) gives its token back once (refund).
 	refundAt   uint64
 	refundable bool
@@ -101,9 +101,9 @@ func (r *Replica) admitRate(q *spec.Request) bool {
 	if !b.take(r.now, r.opt.ClientBurst, 1, r.opt.ClientTicksPerRequest) {
 		return false
 	}
-	// Its timestamp (exec answers a request with one reply, for its first
-	// operation's timestamp): an answer at or above it answers the request.
-	b.refundAt, b.refundable = q.Body.Timestamp, true
+	// Its last operation's timestamp (exec's one reply to the request carries it): an
+	// answer at or above it answers the request. R4 rejects a range that overflows.
+	b.refundAt, b.refundable = q.Body.Timestamp+uint64(max(len(q.Body.Ops), 1))-1, true
 	return true
 }
 
@@ -231,9 +231,8 @@ func (b *batcher) live(qr queuedReq) bool {
 }
 
 // staleAtEdge reports whether every operation of q is older than the newest one of
-// its client the local exec answered (lastDone: the last operation of the newest
-// request exec replied to, as far as the broker knows that request's operations,
-// answeredLast): exec answers such a request with nothing (SPEC §11.5), so it is
+// its client the local exec answered (exec replies once per request, Reply.Timestamp =
+// its last operation's): exec answers such a request with nothing (SPEC §11.5), so it is
 // dropped at once, before the costly signature check. A request whose last operation
 // is the newest answered passes: it may be a retransmission whose replies were lost,
 // which exec answers again from its cache. (A timestamp range that overflows is left

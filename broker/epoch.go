@@ -172,9 +172,9 @@ func (r *Replica) adoptEpoch(next *spec.Config, raw []byte, st *spec.Step) uint6
 	}
 	r.batchIn = 0
 	r.batch = newBatcher(batchHostOf{r}, &r.opt)
-	lastDone, proposedOps := r.lastDone, r.proposedOps
+	lastDone := r.lastDone
 	r.timers.init()
-	r.lastDone, r.proposedOps = lastDone, proposedOps
+	r.lastDone = lastDone
 	clear(r.sigFailed)
 	r.snap = nil // chunks sealed under the old epoch's state key would not open in the new one
 	r.resetRecovery()

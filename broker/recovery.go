@@ -86,7 +86,6 @@ func (r *Replica) observe(kind uint64, raw []byte, body any) {
 		if _, batch, err := spec.ProposalPartsRaw(raw); err == nil && len(m.Batch.Requests) > 0 {
 			r.cacheBatch(batchDigest(batch), batch)
 		}
-		r.noteProposed(&m.Batch)
 	case *spec.Checkpoint:
 		r.observeCheckpoint(m)
 	case *spec.ViewChange:

@@ -10,8 +10,7 @@ import (
 // timers holds the request timers and view-change state (SPEC.md §13.3 obligation 5).
 type timers struct {
 	pending       map[uint64]*pendingReq // by client: its newest request not yet answered by the local exec
-	lastDone      map[uint64]uint64      // by registered client: highest operation timestamp the local exec answered
-	proposedOps   map[uint64]tsOps       // by registered client: its newest request seen in a proposal
+	lastDone      map[uint64]uint64      // by registered client: highest timestamp the local exec replied to
 	arrivals      uint64                 // counter ordering pending entries for eviction
 	backoff       int                    // consecutive suspicions without execution progress
 	vcDeadline    uint64                 // while conf changes view: when to suspect the next view …
@@ -35,13 +34,9 @@ type pendingReq struct {
 	verified bool // its client signature passed R5 (on arrival at a backup, or when the timer expired)
 }
 
-// tsOps is a request's timestamp and number of operations.
-type tsOps struct{ ts, n uint64 }
-
 func (t *timers) init() {
 	t.pending = map[uint64]*pendingReq{}
 	t.lastDone = map[uint64]uint64{}
-	t.proposedOps = map[uint64]tsOps{}
 	t.vcViews = map[uint64]uint64{}
 }
 
@@ -85,52 +80,15 @@ func (r *Replica) evictOldestPending() {
 	r.m.QueueDrops++
 }
 
-// replied records that the local exec answered client c's operations up to timestamp
-// last and stops the timer of a pending request of c that this covers.
-func (r *Replica) replied(c, last uint64) {
+// replied records that the local exec answered client c at timestamp ts and stops
+// the timer of any request of c it covers.
+func (r *Replica) replied(c, ts uint64) {
 	if r.cfg.Client(c) == nil {
 		return
 	}
-	r.lastDone[c] = max(r.lastDone[c], last)
-	if p := r.pending[c]; p != nil && p.req.Body.Timestamp <= last {
+	r.lastDone[c] = max(r.lastDone[c], ts)
+	if p := r.pending[c]; p != nil && p.req.Body.Timestamp <= ts {
 		delete(r.pending, c)
-	}
-}
-
-// answeredLast returns the timestamp of the last operation of client c's request ts,
-// which the local exec answered with one reply (SPEC §11.5): ts + its number of
-// operations − 1, the number taken from c's pending request with timestamp ts, else
-// from the newest request of c seen in a proposal if it has timestamp ts, else
-// unknown (1). A reply does not say how many operations it answers; knowing it keeps
-// a request overlapping the answered one (only a faulty client sends one, and exec
-// answers it with nothing) from starting a timer. Of proposed requests with one
-// timestamp the fewest operations are kept: a faulty primary that proposes a forged
-// request can then only make the broker know less, never drop a later request.
-func (r *Replica) answeredLast(c, ts uint64) uint64 {
-	n := uint64(1)
-	if p := r.pending[c]; p != nil && p.req.Body.Timestamp == ts {
-		n = uint64(max(len(p.req.Body.Ops), 1))
-	} else if k, ok := r.proposedOps[c]; ok && k.ts == ts {
-		n = k.n
-	}
-	if last := ts + n - 1; last >= ts {
-		return last
-	}
-	return ts // an overflowing range: R4 rejects it
-}
-
-// noteProposed remembers, per registered client, the timestamp and number of
-// operations of its newest request in a proposed batch (answeredLast).
-func (r *Replica) noteProposed(b *spec.Batch) {
-	for i := range b.Requests {
-		q := &b.Requests[i].Body
-		n := uint64(len(q.Ops))
-		if n == 0 || r.cfg.Client(q.Client) == nil {
-			continue
-		}
-		if k, ok := r.proposedOps[q.Client]; !ok || q.Timestamp > k.ts || (q.Timestamp == k.ts && n < k.n) {
-			r.proposedOps[q.Client] = tsOps{q.Timestamp, n}
-		}
 	}
 }
 

@@ -106,51 +106,6 @@ func TestReplyStopsTimer(t *testing.T) {
 	}
 }
 
-// TestReplyCoversRequestOps: exec answers a request of several operations with one
-// reply, for its first timestamp; the broker counts the request's operations as
-// answered (from its pending request, or from the request as proposed), so a request
-// overlapping them (a faulty client's: exec answers it with nothing) is dropped at the
-// edge or starts no timer, while a later one does.
-func TestReplyCoversRequestOps(t *testing.T) {
-	h := newHarness(t, 1, Options{RequestTimeoutTicks: 5})
-	c0, c1 := h.w.clients[0].ID, h.w.clients[1].ID
-	pendingReq, _ := h.w.requestOps(t, 0, 7, 3) // at this broker's client port: pending
-	h.r.HandleClient(pendingReq)
-	_, proposed := h.w.requestOps(t, 1, 20, 4) // at another broker's: seen only as proposed
-	b := spec.Batch{Requests: []spec.Request{*proposed}}
-	s := spec.Slot{View: 0, Seq: 1, Digest: spec.BatchDigest(&b), Replica: 0}
-	h.peer(0, spec.KindProposal, &spec.Proposal{Header: spec.PrePrepare{Body: s, Sig: h.w.sign(0, spec.RolePrep, spec.DomainPrePrepare, &s)}, Batch: b})
-	h.r.Flush()
-	h.enc[spec.RoleExec].script = func(f *fakeEnclave, in spec.Input) []spec.Output {
-		return []spec.Output{{Kind: spec.KindReply, Body: spec.Encode(&spec.Reply{Client: c0, Timestamp: 7})},
-			{Kind: spec.KindReply, Body: spec.Encode(&spec.Reply{Client: c1, Timestamp: 20})}}
-	}
-	h.peer(2, spec.KindCommit, &spec.Commit{})
-	h.r.Flush()
-	h.enc[spec.RoleExec].script = nil
-	if h.r.Sizes().Pending != 0 || h.r.Metrics().Replies != 2 {
-		t.Fatalf("pending %d, replies %d after the replies", h.r.Sizes().Pending, h.r.Metrics().Replies)
-	}
-	for _, q := range []struct {
-		client int
-		ts     uint64
-	}{{0, 8}, {0, 9}, {1, 21}, {1, 23}} { // inside the answered requests
-		raw, _ := h.w.request(t, q.client, q.ts)
-		h.r.HandleClient(raw)
-		if h.r.Sizes().Pending != 0 {
-			t.Fatalf("client %d's request %d, inside its answered request, started a timer", q.client, q.ts)
-		}
-	}
-	if m := h.r.Metrics(); m.StaleRequests != 2 {
-		t.Fatalf("%d requests dropped at the edge, want 2 (those ending before the answered requests' last operations)", m.StaleRequests)
-	}
-	raw, _ := h.w.request(t, 1, 24)
-	h.r.HandleClient(raw)
-	if h.r.Sizes().Pending != 1 {
-		t.Fatal("the request after the answered one started no timer")
-	}
-}
-
 // TestJoinViewChange: f+1 validly signed VIEW-CHANGEs for higher views make the broker
 // suspect its conf's view; f of them, or badly signed ones, do not.
 func TestJoinViewChange(t *testing.T) {

@@ -94,12 +94,19 @@ func (fx *fixture) openOps(t testing.TB, req []byte) (*spec.Request, [][]byte) {
 }
 
 // reply plays exec r: seals the results res of the request with timestamp ts, one per
-// operation, in view.
+// operation, in view; the reply carries the last operation's timestamp (§12.3).
 func (fx *fixture) reply(r, ts, view uint64, res ...spec.Result) []byte {
-	return fx.sealedReply(r, ts, view, spec.Encode(&spec.ReplyResults{Results: res}))
+	return fx.replyFor(r, ts, uint64(len(res)), view, res...)
 }
 
-// sealedReply plays exec r: seals plain as its reply to the request with timestamp ts.
+// replyFor plays exec r: seals the results res as its reply to the request with
+// timestamp ts and k operations (res may hold another number of results: a faulty exec).
+func (fx *fixture) replyFor(r, ts, k, view uint64, res ...spec.Result) []byte {
+	return fx.sealedReply(r, ts+k-1, view, spec.Encode(&spec.ReplyResults{Results: res}))
+}
+
+// sealedReply plays exec r: seals plain as its reply with timestamp ts (the last
+// operation's of the request it answers).
 func (fx *fixture) sealedReply(r, ts, view uint64, plain []byte) []byte {
 	k, err := replyKey(fx.execBox[r], fx.id.BoxKey(), fx.cd, fx.id.ID, r)
 	if err != nil {

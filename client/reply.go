@@ -55,10 +55,10 @@ func (s *Session) checkReply(r *spec.Reply) error {
 		return fmt.Errorf("%w: replica %d, n=%d", ErrUnknownReplica, r.Replica, s.cfg.N)
 	case s.out == nil:
 		return fmt.Errorf("%w: timestamp %d, nothing outstanding", ErrUnknownTimestamp, r.Timestamp)
-	case r.Timestamp < s.out.ts:
+	case r.Timestamp < s.out.last():
 		return errEarlierRequest // the usual late reply: preformatted, it allocates nothing
-	case r.Timestamp != s.out.ts:
-		return fmt.Errorf("%w: timestamp %d, outstanding %d", ErrUnknownTimestamp, r.Timestamp, s.out.ts)
+	case r.Timestamp != s.out.last():
+		return fmt.Errorf("%w: timestamp %d, outstanding %d..%d", ErrUnknownTimestamp, r.Timestamp, s.out.ts, s.out.last())
 	case !s.replyOK[r.Replica]:
 		return fmt.Errorf("%w: replica %d has a low-order box key", ErrUndecryptable, r.Replica)
 	}

@@ -86,6 +86,10 @@ type outstanding struct {
 	plain   [][]byte    // the operation plaintexts (one per operation), to re-seal them in a new epoch (Follow)
 }
 
+// last is the timestamp of the outstanding request's last operation: its replies
+// carry it (SPEC.md §12.3).
+func (o *outstanding) last() uint64 { return o.ts + uint64(max(len(o.plain), 1)) - 1 }
+
 // listVotes is one distinct result list (the plaintext of a REPLY), the replicas that
 // sent it and the views their replies carried.
 type listVotes struct {

@@ -68,11 +68,11 @@ func TestCompletesOnFPlusOneMatching(t *testing.T) {
 		done  bool
 	}{
 		{fx.reply(0, ts, 0, ok("A"), ok("B")), nil, false},
-		{fx.reply(3, ts, 0, ok("A"), ok("WRONG")), nil, false},                    // one faulty exec: equal first result, other list
-		{fx.reply(2, ts, 0, ok("A")), ErrMalformedReply, false},                   // one result for two operations: not counted
-		{fx.reply(2, ts, 0, ok("A"), ok("B"), ok("C")), ErrMalformedReply, false}, // three: not counted either
-		{fx.reply(2, ts+1, 0, ok("B")), ErrUnknownTimestamp, false},               // no reply per operation any more
-		{fx.reply(1, ts, 0, ok("A"), ok("B")), nil, true},                         // f+1 equal lists
+		{fx.reply(3, ts, 0, ok("A"), ok("WRONG")), nil, false},                          // one faulty exec: equal first result, other list
+		{fx.replyFor(2, ts, 2, 0, ok("A")), ErrMalformedReply, false},                   // one result for two operations: not counted
+		{fx.replyFor(2, ts, 2, 0, ok("A"), ok("B"), ok("C")), ErrMalformedReply, false}, // three: not counted either
+		{fx.replyFor(2, ts, 1, 0, ok("A")), ErrUnknownTimestamp, false},                 // no reply per operation any more
+		{fx.reply(1, ts, 0, ok("A"), ok("B")), nil, true},                               // f+1 equal lists
 	}
 	for i, st := range steps {
 		c, done, err := s.HandleReply(st.reply)
@@ -115,10 +115,10 @@ func TestSixteenOpsOneReplyEach(t *testing.T) {
 		reply []byte
 		want  error
 	}{
-		{fx.reply(3, ts, 0, lie...), nil},                     // faulty replica 3
-		{fx.reply(1, ts, 0, want[:15]...), ErrMalformedReply}, // fifteen results: not counted
-		{fx.reply(0, ts, 0, want...), nil},                    // does not match replica 3's list
-		{fx.reply(3, ts, 0, want...), ErrDuplicateReplica},    // replica 3 answered already
+		{fx.reply(3, ts, 0, lie...), nil},                            // faulty replica 3
+		{fx.replyFor(1, ts, 16, 0, want[:15]...), ErrMalformedReply}, // fifteen results: not counted
+		{fx.reply(0, ts, 0, want...), nil},                           // does not match replica 3's list
+		{fx.reply(3, ts, 0, want...), ErrDuplicateReplica},           // replica 3 answered already
 	} {
 		if _, done, err := s.HandleReply(st.reply); done || !errors.Is(err, st.want) || (st.want == nil && err != nil) {
 			t.Fatalf("seed %d step %d: done=%v err=%v, want not done and %v", seed, i, done, err, st.want)
@@ -229,8 +229,8 @@ func TestRejectsBadReplies(t *testing.T) {
 		{"other nonce", mutate(func(r *spec.Reply) { r.Nonce[0] ^= 1 }), ErrUndecryptable},
 		{"malformed result", garbage, ErrMalformedReply},
 		{"a bare Result", bare, ErrMalformedReply},
-		{"no results", fx.reply(2, ts, 0), ErrMalformedReply},
-		{"two results for one operation", fx.reply(2, ts, 0, ok("A"), ok("A")), ErrMalformedReply},
+		{"no results", fx.replyFor(2, ts, 1, 0), ErrMalformedReply},
+		{"two results for one operation", fx.replyFor(2, ts, 1, 0, ok("A"), ok("A")), ErrMalformedReply},
 		{"old AD label", oldLabel, ErrUndecryptable},
 		{"duplicate replica", fx.reply(1, ts, 0, ok("A")), ErrDuplicateReplica},
 		{"duplicate replica, other value", fx.reply(1, ts, 0, ok("B")), ErrDuplicateReplica},
@@ -400,9 +400,9 @@ func TestAnswered(t *testing.T) {
 	for _, rep := range [][]byte{
 		fx.reply(3, ts, 0, nf, ok("x")),
 		fx.reply(1, ts, 0, nf, nf),
-		fx.reply(2, ts, 0, nf),   // one result for two operations: counts for nobody
-		fx.reply(0, ts+1, 0, nf), // not for the request's timestamp: nor does this
-		{0xff},                   // garbage counts for nobody
+		fx.replyFor(2, ts, 2, 0, nf), // one result for two operations: counts for nobody
+		fx.replyFor(0, ts, 1, 0, nf), // not the request's last operation's timestamp: nor does this
+		{0xff},                       // garbage counts for nobody
 	} {
 		s.HandleReply(rep)
 	}

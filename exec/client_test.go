@@ -165,9 +165,10 @@ func (c *cluster) replies(t testing.TB, outs []spec.Output) []openedReply {
 	t.Helper()
 	var got []openedReply
 	for _, l := range c.replyLists(t, outs) {
+		first := l.rep.Timestamp + 1 - uint64(len(l.results)) // the reply carries the last operation's timestamp
 		for j, res := range l.results {
 			rep := l.rep
-			rep.Timestamp += uint64(j)
+			rep.Timestamp = first + uint64(j)
 			got = append(got, openedReply{rep, res})
 		}
 	}

@@ -142,12 +142,13 @@ func (e *Exec) sendReply(c, t uint64, results []spec.Result, keys clientKeys) {
 	}
 	cc := keys.ciph
 	rep := &cc.rep
-	*rep = spec.Reply{Client: c, Timestamp: t, Replica: e.replica, View: e.view}
+	last := t + uint64(len(results)) - 1 // the request's last operation: R4 rejected an overflowing range
+	*rep = spec.Reply{Client: c, Timestamp: last, Replica: e.replica, View: e.view}
 	if _, err := io.ReadFull(e.rand, rep.Nonce[:]); err != nil {
 		panic(fmt.Sprintf("exec: randomness source failed: %v", err))
 	}
 	cc.plain = spec.AppendResults(cc.plain[:0], results)
-	cc.ad = spec.AppendAD(cc.ad[:0], spec.LabelReplyAD, e.cd, c, t, e.replica, e.view)
+	cc.ad = spec.AppendAD(cc.ad[:0], spec.LabelReplyAD, e.cd, c, last, e.replica, e.view)
 	rep.Ciphertext = cc.reply.seal(nil, &rep.Nonce, cc.plain, cc.ad)
 	e.emit(spec.KindReply, spec.Destination{}, spec.AppendReply(make([]byte, 0, 48+len(rep.Ciphertext)), rep))
 	*rep = spec.Reply{}

@@ -163,7 +163,7 @@ type NewView struct {
 type Reply struct {
 	_          struct{} `cbor:",toarray"`
 	Client     uint64
-	Timestamp  uint64 // the request's Timestamp (that of its first operation)
+	Timestamp  uint64 // the timestamp of the request's last operation (Request.Timestamp + len(Ops) − 1)
 	Replica    uint64 // the replying exec enclave's replica id
 	View       uint64 // the replica's view, a hint for the client
 	Nonce      Nonce

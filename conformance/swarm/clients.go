@@ -122,8 +122,9 @@ func (s *sim) replyOut(nd *node, og origin, body []byte) {
 			s.fail("client-safety", "%s sealed a reply its client cannot open: %v", nd.id, err)
 			return
 		}
+		first := r.Timestamp + 1 - uint64(len(res)) // the reply carries the last operation's timestamp
 		for j := range res {
-			s.correctResult(nd, opKey{r.Client, r.Timestamp + uint64(j)}, res[j])
+			s.correctResult(nd, opKey{r.Client, first + uint64(j)}, res[j])
 		}
 	}
 	s.replies = append(s.replies, replyDelivery{client: r.Client, body: body})
