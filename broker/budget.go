@@ -101,8 +101,8 @@ func (r *Replica) admitRate(q *spec.Request) bool {
 	if !b.take(r.now, r.opt.ClientBurst, 1, r.opt.ClientTicksPerRequest) {
 		return false
 	}
-	// Its last operation's timestamp (exec answers each operation): an answer at or
-	// above it answers the request. R4 rejects a range that overflows.
+	// Its last operation's timestamp (exec's one reply to the request carries it): an
+	// answer at or above it answers the request. R4 rejects a range that overflows.
 	b.refundAt, b.refundable = q.Body.Timestamp+uint64(max(len(q.Body.Ops), 1))-1, true
 	return true
 }
@@ -231,8 +231,8 @@ func (b *batcher) live(qr queuedReq) bool {
 }
 
 // staleAtEdge reports whether every operation of q is older than the newest one of
-// its client the local exec answered (exec replies per operation, Reply.Timestamp =
-// the operation's): exec answers such a request with nothing (SPEC §11.5), so it is
+// its client the local exec answered (exec replies once per request, Reply.Timestamp =
+// its last operation's): exec answers such a request with nothing (SPEC §11.5), so it is
 // dropped at once, before the costly signature check. A request whose last operation
 // is the newest answered passes: it may be a retransmission whose replies were lost,
 // which exec answers again from its cache. (A timestamp range that overflows is left

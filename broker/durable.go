@@ -46,7 +46,13 @@ func (r *Replica) holdReply(client, ts uint64, body []byte) {
 func (r *Replica) endExecStep() {
 	for _, h := range r.stepReplies {
 		h.last = r.status[spec.RoleExec].Last
-		if _, dropped := r.held.Push(h); dropped {
+		r.heldBytes += len(h.body)
+		if old, dropped := r.held.Push(h); dropped {
+			r.heldBytes -= len(old.body)
+			r.m.QueueDrops++
+		}
+		for r.heldBytes > r.opt.HeldReplyBytes && r.held.Len() > 1 { // the oldest go first, as by count
+			r.heldBytes -= len(r.held.Pop().body)
 			r.m.QueueDrops++
 		}
 	}
@@ -64,6 +70,7 @@ func (r *Replica) releaseDurable() {
 	d := r.opt.Ledger.Durable()
 	for r.held.Len() > 0 && r.held.Peek().last <= d {
 		h := r.held.Pop()
+		r.heldBytes -= len(h.body)
 		r.sendReply(h.client, h.ts, h.body)
 	}
 }

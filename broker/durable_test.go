@@ -183,3 +183,33 @@ func TestAcceptedCommitsReported(t *testing.T) {
 		t.Fatalf("a Step in which exec emitted an epoch change: reported %v, want none", got)
 	}
 }
+
+// TestHeldReplyBytesBounded: replies held for durability are also bounded in bytes
+// (a reply carries all of a request's results); the oldest are dropped and counted,
+// and the newest is kept even when it alone is above the bound.
+func TestHeldReplyBytesBounded(t *testing.T) {
+	led := &fakeLedger{}
+	h := newHarness(t, 1, Options{Ledger: led, HeldReplyBytes: 2500})
+	ts := uint64(0)
+	h.enc[spec.RoleExec].script = func(f *fakeEnclave, in spec.Input) []spec.Output {
+		f.st.Last++
+		ts++
+		body := spec.Encode(&spec.Reply{Client: 100, Timestamp: ts, Replica: 1, Ciphertext: make([]byte, 1000*ts)})
+		return []spec.Output{{Kind: spec.KindReply, Body: body}}
+	}
+	for s := range uint64(3) { // 1,000 + 2,000 bytes > 2,500: the first goes; then 3,000 alone
+		h.peer(2, spec.KindCommit, &spec.Commit{Body: spec.Slot{Seq: s + 1, Replica: 2}})
+		h.r.Flush()
+	}
+	if got := h.r.Sizes().Held; got != 1 {
+		t.Fatalf("held %d, want 1", got)
+	}
+	if d := h.r.Metrics().QueueDrops; d != 2 {
+		t.Fatalf("queue drops %d, want 2", d)
+	}
+	led.durable = 3
+	h.r.Flush()
+	if len(h.net.replies) != 1 {
+		t.Fatalf("released %d, want 1", len(h.net.replies))
+	}
+}

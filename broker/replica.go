@@ -55,6 +55,7 @@ type Options struct {
 	MaxStepBytes          int // input bytes per Step call; default 32 MiB
 	MaxFlushRounds        int // Step rounds per Flush before yielding; default 64
 	HeldReplies           int // replies held until their batch is durable (Ledger set); default 65536
+	HeldReplyBytes        int // … and their bytes (a reply holds all of a request's results); default 256 MiB
 
 	// Ledger, if set, records what exec executed; a client reply is then released
 	// only once its batch is durable (SPEC.md §13.5). Nil: replies go out at once.
@@ -96,6 +97,7 @@ func (o Options) withDefaults(cfg *spec.Config) Options {
 	def(&o.MaxStepBytes, 32<<20)
 	def(&o.MaxFlushRounds, 64)
 	def(&o.HeldReplies, 65536)
+	def(&o.HeldReplyBytes, 256<<20)
 	o.QueueLimit = min(o.QueueLimit, spec.MaxStepInputs*16)
 	return o
 }
@@ -190,6 +192,7 @@ type Replica struct {
 	sigFailed map[uint64]bool
 
 	held        *fifo[heldReply] // replies waiting for Ledger.Durable, in order
+	heldBytes   int              // the bytes of their bodies (Options.HeldReplyBytes)
 	execCD      spec.Digest      // the configuration exec checks COMMITs under, as the broker saw it accept it (Ledger.Accepted)
 	stepReplies []heldReply      // replies of the exec Step in progress
 

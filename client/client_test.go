@@ -44,13 +44,14 @@ func (c *fakeCluster) Send(req []byte) error {
 		return nil // already executed (a retransmission)
 	}
 	c.lastTS = r.Body.Timestamp
+	res, lies := make([]spec.Result, len(ops)), make([]spec.Result, len(ops))
 	for j, op := range ops {
-		res := c.exec(op)
-		ts := r.Body.Timestamp + uint64(j)
-		c.replies <- c.fx.reply(3, ts, 0, ok("lie"))
-		for rep := uint64(0); rep <= c.fx.cfg.F; rep++ {
-			c.replies <- c.fx.reply(rep, ts, 0, res)
-		}
+		res[j], lies[j] = c.exec(op), ok("lie")
+	}
+	ts := r.Body.Timestamp
+	c.replies <- c.fx.reply(3, ts, 0, lies...)
+	for rep := uint64(0); rep <= c.fx.cfg.F; rep++ {
+		c.replies <- c.fx.reply(rep, ts, 0, res...)
 	}
 	return nil
 }

@@ -82,7 +82,7 @@ func requestAD(cd spec.Digest, c, t uint64) []byte {
 	return append(ad, spec.U64(t)...)
 }
 
-// replyAD is "splitbft/v1/reply" || 0x00 || cd || u64(c) || u64(t) || u64(r) ||
+// replyAD is "splitbft/v1/reply-results" || 0x00 || cd || u64(c) || u64(t) || u64(r) ||
 // u64(view) (§12.3).
 func replyAD(cd spec.Digest, c, t, r, view uint64) []byte {
 	ad := append([]byte(spec.LabelReplyAD), 0)

@@ -6,8 +6,9 @@
 //
 //   - Session: a deterministic, I/O-free core. Prepare builds a signed REQUEST whose
 //     operations are sealed for the execution group (SPEC.md §12.2); HandleReply
-//     opens replies with the pairwise reply key (§12.3) and completes a request once
-//     every operation has f+1 equal Results from distinct replicas. A session has at
+//     opens replies (one per replica and request, carrying the results of all its
+//     operations) with the pairwise reply key (§12.3) and completes a request once
+//     f+1 distinct replicas sealed equal result lists for it. A session has at
 //     most one request outstanding, because Execution's deduplication caches only the
 //     latest request's results per client (§11.5).
 //   - Client: a blocking wrapper over a Transport with context timeouts and

@@ -46,7 +46,7 @@ func (s *Session) Follow(changes []spec.Step, admit spec.KeyAdmitter) (bool, err
 		if err != nil {
 			return false, err
 		}
-		out = &outstanding{req: req, ts: s.out.ts, ops: make([]opVotes, len(s.out.plain)), fresh: len(s.out.plain), plain: s.out.plain}
+		out = &outstanding{req: req, ts: s.out.ts, plain: s.out.plain}
 	}
 	s.cfg, s.cd, s.reqKey, s.replyKeys, s.replyOK = next, ns.cd, ns.reqKey, ns.replyKeys, ns.replyOK
 	s.viewHint, s.out = 0, out

@@ -34,11 +34,18 @@ func newReader(seed uint64) io.Reader {
 
 func (s seededReader) Read(p []byte) (int, error) { return s.r.Read(p) }
 
-// newFixture builds a valid configuration with n = 3f+1 replicas and one client.
+// newFixture builds a valid configuration with n = 3f+1 replicas and one client, and
+// requests of up to 4 operations.
 func newFixture(t testing.TB, f uint64, seed uint64) *fixture {
 	t.Helper()
+	return newFixtureOps(t, f, seed, 4)
+}
+
+// newFixtureOps is newFixture with requests of up to maxOps operations.
+func newFixtureOps(t testing.TB, f, seed, maxOps uint64) *fixture {
+	t.Helper()
 	rnd := newReader(seed)
-	tc, err := testcluster.New(seed, testcluster.Options{F: f, K: 4, L: 8, MaxBatch: 8, MaxOps: 4, MaxOpBytes: 64,
+	tc, err := testcluster.New(seed, testcluster.Options{F: f, K: 4, L: 8, MaxBatch: 8, MaxOps: maxOps, MaxOpBytes: 64,
 		Name: "client-test", Builds: [3]string{"test", "test", "test"}, Clients: []uint64{7}, Keys: rnd})
 	if err != nil {
 		t.Fatalf("seed %d: %v", seed, err)
@@ -86,14 +93,27 @@ func (fx *fixture) openOps(t testing.TB, req []byte) (*spec.Request, [][]byte) {
 	return &r, out
 }
 
-// reply plays exec r: seals res for (client, ts) in view.
-func (fx *fixture) reply(r, ts, view uint64, res spec.Result) []byte {
+// reply plays exec r: seals the results res of the request with timestamp ts, one per
+// operation, in view; the reply carries the last operation's timestamp (§12.3).
+func (fx *fixture) reply(r, ts, view uint64, res ...spec.Result) []byte {
+	return fx.replyFor(r, ts, uint64(len(res)), view, res...)
+}
+
+// replyFor plays exec r: seals the results res as its reply to the request with
+// timestamp ts and k operations (res may hold another number of results: a faulty exec).
+func (fx *fixture) replyFor(r, ts, k, view uint64, res ...spec.Result) []byte {
+	return fx.sealedReply(r, ts+k-1, view, spec.Encode(&spec.ReplyResults{Results: res}))
+}
+
+// sealedReply plays exec r: seals plain as its reply with timestamp ts (the last
+// operation's of the request it answers).
+func (fx *fixture) sealedReply(r, ts, view uint64, plain []byte) []byte {
 	k, err := replyKey(fx.execBox[r], fx.id.BoxKey(), fx.cd, fx.id.ID, r)
 	if err != nil {
 		panic(err)
 	}
 	nonce, _ := readNonce(fx.rnd)
-	ct := seal(k, nonce, spec.Encode(&res), replyAD(fx.cd, fx.id.ID, ts, r, view))
+	ct := seal(k, nonce, plain, replyAD(fx.cd, fx.id.ID, ts, r, view))
 	return spec.Encode(&spec.Reply{Client: fx.id.ID, Timestamp: ts, Replica: r, View: view, Nonce: nonce, Ciphertext: ct})
 }
 

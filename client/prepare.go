@@ -43,7 +43,7 @@ func (s *Session) Prepare(ops [][]byte) (req []byte, ts uint64, err error) {
 	for i := range ops {
 		plain[i] = append([]byte(nil), ops[i]...)
 	}
-	s.out = &outstanding{req: req, ts: ts, ops: make([]opVotes, len(ops)), fresh: len(ops), plain: plain}
+	s.out = &outstanding{req: req, ts: ts, plain: plain}
 	return req, ts, nil
 }
 

@@ -19,16 +19,16 @@ var (
 	ErrTimestampExhausted = errors.New("client: timestamps exhausted")
 	ErrTimestampOrder     = errors.New("client: timestamp not above those already used")
 
-	ErrMalformedReply   = errors.New("client: reply is not a canonical REPLY or its Result is malformed")
+	ErrMalformedReply   = errors.New("client: reply is not a canonical REPLY or its results are malformed or not one per operation")
 	ErrWrongClient      = errors.New("client: reply is for another client")
 	ErrUnknownReplica   = errors.New("client: reply names a replica outside the configuration")
-	ErrUnknownTimestamp = errors.New("client: reply is for no operation of the outstanding request")
+	ErrUnknownTimestamp = errors.New("client: reply is not for the outstanding request")
 	ErrUndecryptable    = errors.New("client: reply does not open under the pairwise reply key")
-	ErrDuplicateReplica = errors.New("client: replica already answered this operation")
+	ErrDuplicateReplica = errors.New("client: replica already answered this request")
 )
 
-// Completion is an accepted request: the Result of every operation, each vouched for by
-// f+1 distinct replicas' execution enclaves.
+// Completion is an accepted request: the Result of every operation, the whole list
+// vouched for by f+1 distinct replicas' execution enclaves.
 type Completion struct {
 	Timestamp uint64        // timestamp of the request (of its first operation)
 	Results   []spec.Result // one per operation, in order
@@ -62,7 +62,6 @@ type Session struct {
 	signBuf   bytes.Buffer // scratch for the bytes a request's signature covers
 	scratch   struct {     // what HandleReply decodes into; zero between calls
 		reply spec.Reply
-		res   spec.Result
 	}
 }
 
@@ -77,30 +76,27 @@ func (s *Session) SetQuorum(q uint64) error {
 	return nil
 }
 
-// outstanding is the request in flight and the votes on its operations.
+// outstanding is the request in flight and the votes on its results.
 type outstanding struct {
-	req   []byte
-	ts    uint64
-	ops   []opVotes // len == number of operations
-	fresh int       // operations still undecided
-	plain [][]byte  // the operation plaintexts, to re-seal them in a new epoch (Follow)
+	req     []byte
+	ts      uint64
+	voted   uint64      // bit r set: replica r's reply opened (n ≤ 64)
+	lists   []listVotes // the distinct result lists received (at most one per replica)
+	decided *listVotes  // set by the reply that completes the request
+	plain   [][]byte    // the operation plaintexts (one per operation), to re-seal them in a new epoch (Follow)
 }
 
-// opVotes collects the replies for one operation.
-type opVotes struct {
-	voted   uint64        // bit r set: replica r has answered (n ≤ 64)
-	results []resultVotes // the distinct results received (at most one per replica)
-	decided *spec.Result  // set once f+1 replicas agree; never changes afterwards
-	views0  []uint64      // the views of the f+1 replies that decided
-}
+// last is the timestamp of the outstanding request's last operation: its replies
+// carry it (SPEC.md §12.3).
+func (o *outstanding) last() uint64 { return o.ts + uint64(max(len(o.plain), 1)) - 1 }
 
-// resultVotes is one distinct Result, the replicas that sent it and the views their
-// replies carried. Two Results are the same when their Status and Value are equal,
-// which is when their canonical encodings are equal.
-type resultVotes struct {
-	res   spec.Result
-	who   uint64 // bit set of replicas
-	views []uint64
+// listVotes is one distinct result list (the plaintext of a REPLY), the replicas that
+// sent it and the views their replies carried.
+type listVotes struct {
+	plain   []byte        // enc(ReplyResults), as opened
+	results []spec.Result // its decoding: one Result per operation
+	who     uint64        // bit set of replicas
+	views   []uint64
 }
 
 // NewSession starts a session for identity id in the cluster cfg. The identity must be
@@ -160,19 +156,15 @@ func (s *Session) Outstanding() (req []byte, ts uint64, ok bool) {
 	return s.out.req, s.out.ts, true
 }
 
-// Answered returns, in increasing order, the replicas that sent a valid reply for some
-// operation of the outstanding request (none when nothing is outstanding).
+// Answered returns, in increasing order, the replicas that sent a valid reply for the
+// outstanding request (none when nothing is outstanding).
 func (s *Session) Answered() []uint64 {
 	if s.out == nil {
 		return nil
 	}
-	var any uint64
-	for i := range s.out.ops {
-		any |= s.out.ops[i].voted
-	}
 	var out []uint64
 	for r := range s.cfg.N {
-		if any&(1<<r) != 0 {
+		if s.out.voted&(1<<r) != 0 {
 			out = append(out, r)
 		}
 	}

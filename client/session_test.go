@@ -64,19 +64,20 @@ func TestCompletesOnFPlusOneMatching(t *testing.T) {
 	}
 	steps := []struct {
 		reply []byte
+		want  error
 		done  bool
 	}{
-		{fx.reply(0, ts, 0, ok("A")), false},
-		{fx.reply(0, ts+1, 0, ok("B")), false},
-		{fx.reply(3, ts, 0, ok("WRONG")), false}, // one faulty exec
-		{fx.reply(1, ts, 0, ok("A")), false},     // op 0 decided
-		{fx.reply(2, ts, 0, ok("A")), false},     // late vote on a decided op
-		{fx.reply(2, ts+1, 0, ok("B")), true},
+		{fx.reply(0, ts, 0, ok("A"), ok("B")), nil, false},
+		{fx.reply(3, ts, 0, ok("A"), ok("WRONG")), nil, false},                          // one faulty exec: equal first result, other list
+		{fx.replyFor(2, ts, 2, 0, ok("A")), ErrMalformedReply, false},                   // one result for two operations: not counted
+		{fx.replyFor(2, ts, 2, 0, ok("A"), ok("B"), ok("C")), ErrMalformedReply, false}, // three: not counted either
+		{fx.replyFor(2, ts, 1, 0, ok("A")), ErrUnknownTimestamp, false},                 // no reply per operation any more
+		{fx.reply(1, ts, 0, ok("A"), ok("B")), nil, true},                               // f+1 equal lists
 	}
 	for i, st := range steps {
 		c, done, err := s.HandleReply(st.reply)
-		if err != nil || done != st.done {
-			t.Fatalf("step %d: done=%v err=%v, want done=%v", i, done, err, st.done)
+		if !errors.Is(err, st.want) || (st.want == nil && err != nil) || done != st.done {
+			t.Fatalf("step %d: done=%v err=%v, want done=%v err %v", i, done, err, st.done, st.want)
 		}
 		if d := cmp.Diff(Completion{Timestamp: ts, Results: []spec.Result{ok("A"), ok("B")}}, c); done && d != "" {
 			t.Fatalf("step %d: completion (-want +got):\n%s", i, d)
@@ -85,14 +86,59 @@ func TestCompletesOnFPlusOneMatching(t *testing.T) {
 	if _, _, ok := s.Outstanding(); ok {
 		t.Fatal("request still outstanding after completion")
 	}
-	if _, _, err := s.HandleReply(fx.reply(3, ts, 0, ok("A"))); !errors.Is(err, ErrUnknownTimestamp) {
+	if _, _, err := s.HandleReply(fx.reply(2, ts, 0, ok("A"), ok("B"))); !errors.Is(err, ErrUnknownTimestamp) {
 		t.Fatalf("late reply after completion: %v", err)
 	}
 }
 
+// TestSixteenOpsOneReplyEach: a request of sixteen operations is decided by f+1
+// matching replies, one per replica, with all sixteen results in order; a faulty
+// replica's list that differs in one position counts for nothing, not even for the
+// positions where it agrees.
+func TestSixteenOpsOneReplyEach(t *testing.T) {
+	const seed = 63
+	fx := newFixtureOps(t, 1, seed, 16)
+	s := fx.session(t)
+	ops := make([][]byte, 16)
+	want := make([]spec.Result, 16)
+	for j := range ops {
+		ops[j] = GetOp([]byte{byte('a' + j)})
+		want[j] = ok(string(rune('A' + j)))
+	}
+	_, ts, err := s.Prepare(ops)
+	if err != nil {
+		t.Fatalf("seed %d: %v", seed, err)
+	}
+	lie := slices.Clone(want)
+	lie[7] = spec.Result{Status: spec.StatusNotFound, Value: want[7].Value} // one position differs
+	for i, st := range []struct {
+		reply []byte
+		want  error
+	}{
+		{fx.reply(3, ts, 0, lie...), nil},                            // faulty replica 3
+		{fx.replyFor(1, ts, 16, 0, want[:15]...), ErrMalformedReply}, // fifteen results: not counted
+		{fx.reply(0, ts, 0, want...), nil},                           // does not match replica 3's list
+		{fx.reply(3, ts, 0, want...), ErrDuplicateReplica},           // replica 3 answered already
+	} {
+		if _, done, err := s.HandleReply(st.reply); done || !errors.Is(err, st.want) || (st.want == nil && err != nil) {
+			t.Fatalf("seed %d step %d: done=%v err=%v, want not done and %v", seed, i, done, err, st.want)
+		}
+	}
+	if got := s.Answered(); !reflect.DeepEqual(got, []uint64{0, 3}) {
+		t.Fatalf("seed %d: answered %v, want [0 3]", seed, got)
+	}
+	c, done, err := s.HandleReply(fx.reply(2, ts, 0, want...))
+	if err != nil || !done {
+		t.Fatalf("seed %d: second correct reply: done=%v err=%v, want the completion", seed, done, err)
+	}
+	if d := cmp.Diff(Completion{Timestamp: ts, Results: want}, c); d != "" {
+		t.Fatalf("seed %d: completion (-want +got):\n%s", seed, d)
+	}
+}
+
 // TestNeverAcceptsWrongResult plays f faulty execs that send arbitrary (and colluding)
-// wrong results, repeatedly, interleaved at random with correct replies: the session
-// either completes with the correct results or not at all.
+// wrong result lists, wrong at random positions, repeatedly, interleaved at random with
+// correct replies: the session either completes with the correct results or not at all.
 func TestNeverAcceptsWrongResult(t *testing.T) {
 	for _, f := range []uint64{1, 2} {
 		for seed := uint64(0); seed < 40; seed++ {
@@ -107,16 +153,15 @@ func TestNeverAcceptsWrongResult(t *testing.T) {
 			for uint64(len(faulty)) < f {
 				faulty[rng.Uint64N(fx.cfg.N)] = true
 			}
+			evil := func() spec.Result { return ok([]string{"good", "evil", "evil2"}[rng.IntN(3)]) }
 			var replies [][]byte
 			for r := range fx.cfg.N {
-				for j := uint64(0); j < 2; j++ {
-					if faulty[r] {
-						replies = append(replies, fx.reply(r, ts+j, 0, ok("evil")), fx.reply(r, ts+j, 0, ok("evil2")))
-						continue
-					}
-					if rng.IntN(3) > 0 { // some correct replies are lost
-						replies = append(replies, fx.reply(r, ts+j, 0, ok("good")))
-					}
+				if faulty[r] {
+					replies = append(replies, fx.reply(r, ts, 0, evil(), ok("evil")), fx.reply(r, ts, 0, ok("evil2"), evil()))
+					continue
+				}
+				if rng.IntN(3) > 0 { // some correct replies are lost
+					replies = append(replies, fx.reply(r, ts, 0, ok("good"), ok("good")))
 				}
 			}
 			rng.Shuffle(len(replies), func(i, j int) { replies[i], replies[j] = replies[j], replies[i] })
@@ -154,10 +199,17 @@ func TestRejectsBadReplies(t *testing.T) {
 		f(&r)
 		return spec.Encode(&r)
 	}
-	// A faulty exec 2 sealing a malformed Result under its real key.
+	// A faulty exec 2 sealing a malformed result list under its real key.
 	k, _ := replyKey(fx.execBox[2], fx.id.BoxKey(), fx.cd, fx.id.ID, 2)
 	garbage := mutate(func(r *spec.Reply) {
 		r.Ciphertext = seal(k, r.Nonce, []byte{0x82, 0x00}, replyAD(fx.cd, fx.id.ID, ts, 2, 0))
+	})
+	// The one-result replies of old: enc(Result) as the plaintext, or the list sealed
+	// under the old AD label "splitbft/v1/reply".
+	bare := fx.sealedReply(2, ts, 0, spec.Encode(&spec.Result{Status: spec.StatusOK, Value: []byte("A")}))
+	oldLabel := mutate(func(r *spec.Reply) {
+		ad := spec.AppendAD(nil, "splitbft/v1/reply", fx.cd, fx.id.ID, ts, 2, 0)
+		r.Ciphertext = seal(k, r.Nonce, spec.Encode(&spec.ReplyResults{Results: []spec.Result{ok("A")}}), ad)
 	})
 	cases := []struct {
 		name  string
@@ -176,6 +228,10 @@ func TestRejectsBadReplies(t *testing.T) {
 		{"replica rewritten", mutate(func(r *spec.Reply) { r.Replica = 3 }), ErrUndecryptable},
 		{"other nonce", mutate(func(r *spec.Reply) { r.Nonce[0] ^= 1 }), ErrUndecryptable},
 		{"malformed result", garbage, ErrMalformedReply},
+		{"a bare Result", bare, ErrMalformedReply},
+		{"no results", fx.replyFor(2, ts, 1, 0), ErrMalformedReply},
+		{"two results for one operation", fx.replyFor(2, ts, 1, 0, ok("A"), ok("A")), ErrMalformedReply},
+		{"old AD label", oldLabel, ErrUndecryptable},
 		{"duplicate replica", fx.reply(1, ts, 0, ok("A")), ErrDuplicateReplica},
 		{"duplicate replica, other value", fx.reply(1, ts, 0, ok("B")), ErrDuplicateReplica},
 	}
@@ -205,26 +261,14 @@ func snapshot(s *Session) any {
 	var out any
 	if s.out != nil {
 		cp := *s.out
-		cp.ops = nil
-		for _, o := range s.out.ops {
-			o.results = copyResults(o.results)
-			cp.ops = append(cp.ops, o)
+		cp.lists = nil
+		for _, l := range s.out.lists {
+			l.plain, l.results, l.views = bytes.Clone(l.plain), slices.Clone(l.results), slices.Clone(l.views)
+			cp.lists = append(cp.lists, l)
 		}
 		out = cp
 	}
 	return []any{s.next, s.viewHint, out}
-}
-
-func copyResults(rs []resultVotes) []resultVotes {
-	if rs == nil {
-		return nil
-	}
-	c := make([]resultVotes, len(rs))
-	for i, r := range rs {
-		c[i] = r
-		c[i].views = slices.Clone(r.views)
-	}
-	return c
 }
 
 func TestTimestamps(t *testing.T) {
@@ -324,7 +368,7 @@ func TestPrimaryHint(t *testing.T) {
 // leaves its state unchanged.
 func FuzzHandleReply(f *testing.F) {
 	fx := newFixture(f, 1, 9)
-	f.Add(fx.reply(1, 1, 0, ok("A")))
+	f.Add(fx.reply(1, 1, 0, ok("A"), ok("B")))
 	f.Add([]byte{0x86, 0x07, 0x01, 0x01, 0x00})
 	f.Fuzz(func(t *testing.T, reply []byte) {
 		s := fx.session(t)
@@ -352,11 +396,13 @@ func TestAnswered(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	nf := spec.Result{Status: spec.StatusNotFound}
 	for _, rep := range [][]byte{
-		fx.reply(3, ts+1, 0, spec.Result{Status: spec.StatusNotFound}),
-		fx.reply(1, ts, 0, spec.Result{Status: spec.StatusNotFound}),
-		fx.reply(3, ts, 0, spec.Result{Status: spec.StatusNotFound}),
-		{0xff}, // garbage counts for nobody
+		fx.reply(3, ts, 0, nf, ok("x")),
+		fx.reply(1, ts, 0, nf, nf),
+		fx.replyFor(2, ts, 2, 0, nf), // one result for two operations: counts for nobody
+		fx.replyFor(0, ts, 1, 0, nf), // not the request's last operation's timestamp: nor does this
+		{0xff},                       // garbage counts for nobody
 	} {
 		s.HandleReply(rep)
 	}
@@ -365,11 +411,11 @@ func TestAnswered(t *testing.T) {
 	}
 }
 
-// TestDecidedOperationNotOpened: a late reply to an already decided operation of the
-// outstanding request is not opened (a corrupted one is accepted silently, as a good
-// one is), while a reply to an undecided operation that does not open is rejected
-// and leaves its replica free to answer again.
-func TestDecidedOperationNotOpened(t *testing.T) {
+// TestLateReplyNotOpened: a late reply to an already decided request is not opened (a
+// corrupted one is rejected as late, not as undecryptable) and counts for nothing in
+// the next request, while a reply to the outstanding request that does not open is
+// rejected and leaves its replica free to answer again.
+func TestLateReplyNotOpened(t *testing.T) {
 	fx := newFixture(t, 1, 7)
 	s := fx.session(t)
 	_, ts, err := s.Prepare([][]byte{GetOp([]byte("a")), GetOp([]byte("b"))})
@@ -387,23 +433,29 @@ func TestDecidedOperationNotOpened(t *testing.T) {
 	for i, st := range []struct {
 		reply []byte
 		want  error
+		done  bool
 	}{
-		{fx.reply(0, ts, 0, ok("A")), nil},
-		{fx.reply(1, ts, 0, ok("A")), nil},                         // op 0 decided
-		{corrupt(fx.reply(2, ts, 0, ok("A"))), nil},                // late, not opened
-		{fx.reply(2, ts, 0, ok("A")), nil},                         // nor counted: not a duplicate
-		{fx.reply(0, ts, 0, ok("A")), ErrDuplicateReplica},         // replica 0 voted on op 0
-		{corrupt(fx.reply(0, ts+1, 0, ok("B"))), ErrUndecryptable}, // op 1 undecided: opened
-		{fx.reply(0, ts+1, 0, ok("B")), nil},                       // replica 0 may still answer op 1
+		{fx.reply(0, ts, 0, ok("A"), ok("B")), nil, false},
+		{corrupt(fx.reply(1, ts, 0, ok("A"), ok("B"))), ErrUndecryptable, false}, // outstanding: opened
+		{fx.reply(1, ts, 0, ok("A"), ok("B")), nil, true},                        // replica 1 may still answer
 	} {
-		if _, done, err := s.HandleReply(st.reply); done || !errors.Is(err, st.want) || (st.want == nil && err != nil) {
-			t.Fatalf("step %d: done=%v err=%v, want not done and %v", i, done, err, st.want)
+		if _, done, err := s.HandleReply(st.reply); done != st.done || !errors.Is(err, st.want) || (st.want == nil && err != nil) {
+			t.Fatalf("step %d: done=%v err=%v, want done=%v and %v", i, done, err, st.done, st.want)
 		}
 	}
-	if got := s.Answered(); slices.Contains(got, 2) {
-		t.Fatalf("Answered() = %v: replica 2's replies were never opened", got)
+	_, ts2, err := s.Prepare([][]byte{GetOp([]byte("c"))})
+	if err != nil {
+		t.Fatal(err)
 	}
-	if c, done, err := s.HandleReply(fx.reply(1, ts+1, 0, ok("B"))); !done || err != nil || len(c.Results) != 2 {
-		t.Fatalf("last reply: done=%v err=%v results=%v, want the completion", done, err, c.Results)
+	for _, late := range [][]byte{corrupt(fx.reply(2, ts, 0, ok("A"), ok("B"))), fx.reply(2, ts, 0, ok("A"), ok("B"))} {
+		if _, done, err := s.HandleReply(late); done || err != errEarlierRequest {
+			t.Fatalf("late reply: done=%v err=%v, want errEarlierRequest (not opened)", done, err)
+		}
+	}
+	if got := s.Answered(); len(got) != 0 {
+		t.Fatalf("Answered() = %v: the late replies were for the earlier request", got)
+	}
+	if _, done, err := s.HandleReply(fx.reply(2, ts2, 0, ok("C"))); done || err != nil {
+		t.Fatalf("replica 2 on the new request: done=%v err=%v", done, err)
 	}
 }

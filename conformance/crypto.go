@@ -109,20 +109,21 @@ func (fx *Fixture) SealOp(c Client, ts uint64, plain []byte) spec.SealedOp {
 	return spec.SealedOp{Nonce: n, Ciphertext: seal(fx.requestKey(c), n, plain, ad)}
 }
 
-// OpenReply opens a reply for client c from exec replica r (§12.3).
-func (fx *Fixture) OpenReply(c Client, rep *spec.Reply) (spec.Result, error) {
+// OpenReply opens a reply for client c from exec replica r (§12.3): the results of
+// the request's operations, in order.
+func (fx *Fixture) OpenReply(c Client, rep *spec.Reply) ([]spec.Result, error) {
 	shared, err := x25519(c.BoxPriv, x25519Base(fx.execBox[rep.Replica]))
 	if err != nil {
-		return spec.Result{}, err
+		return nil, err
 	}
 	key := hkdf32(shared, fx.CD[:], []byte(spec.LabelReplyKey), spec.U64(c.ID), spec.U64(rep.Replica))
 	ad := labelAD(spec.LabelReplyAD, fx.CD, spec.U64(rep.Client), spec.U64(rep.Timestamp), spec.U64(rep.Replica), spec.U64(rep.View))
 	plain, err := open(key, rep.Nonce, rep.Ciphertext, ad)
 	if err != nil {
-		return spec.Result{}, err
+		return nil, err
 	}
-	var res spec.Result
-	return res, spec.Decode(plain, &res, spec.MaxBodyBytes(spec.KindReply))
+	var res spec.ReplyResults
+	return res.Results, spec.Decode(plain, &res, spec.MaxBodyBytes(spec.KindReply))
 }
 
 func signEd(k ed25519.PrivateKey, msg []byte) []byte { return ed25519.Sign(k, msg) }

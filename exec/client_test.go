@@ -3,6 +3,7 @@ package exec_test
 import (
 	"crypto/ed25519"
 	"crypto/sha256"
+	"fmt"
 	"io"
 	"testing"
 
@@ -101,30 +102,37 @@ func (c *cluster) kvRequest(cl *client, ops ...spec.KVOp) spec.Request {
 	return c.request(cl, ts, sealed...)
 }
 
-// openReply opens a reply as client cl would (§12.3).
-func (c *cluster) openReply(cl *client, rep *spec.Reply) (spec.Result, error) {
+// openReply opens a reply as client cl would (§12.3): its plaintext is the results of
+// the request's operations, in order.
+func (c *cluster) openReply(cl *client, rep *spec.Reply) ([]spec.Result, error) {
 	r := rep.Replica
 	key := kdf(mustX25519(cl.boxPriv, c.enr[r].Body.BoxKey[:]), c.cd[:], []byte("splitbft/v1/reply-key"), spec.U64(cl.id), spec.U64(r))
-	ad := cat([]byte("splitbft/v1/reply"), []byte{0}, c.cd[:], spec.U64(rep.Client), spec.U64(rep.Timestamp), spec.U64(r), spec.U64(rep.View))
+	ad := cat([]byte("splitbft/v1/reply-results"), []byte{0}, c.cd[:], spec.U64(rep.Client), spec.U64(rep.Timestamp), spec.U64(r), spec.U64(rep.View))
 	plain, err := xopen(key, rep.Nonce, rep.Ciphertext, ad)
 	if err != nil {
-		return spec.Result{}, err
+		return nil, err
 	}
-	var res spec.Result
-	return res, spec.Decode(plain, &res, spec.MaxBodyBytes(spec.KindReply))
+	var res spec.ReplyResults
+	if err := spec.Decode(plain, &res, spec.MaxBodyBytes(spec.KindReply)); err != nil {
+		return nil, err
+	}
+	if len(res.Results) == 0 {
+		return nil, fmt.Errorf("reply of client %d ts %d carries no result", rep.Client, rep.Timestamp)
+	}
+	return res.Results, nil
 }
 
-// openedReply is a reply opened by the test client.
-type openedReply struct {
-	rep spec.Reply
-	res spec.Result
+// repliedRequest is one reply opened by the test client: the results of one request.
+type repliedRequest struct {
+	rep     spec.Reply
+	results []spec.Result
 }
 
-// replies decodes and opens every reply among outs, failing the test if one does not
-// open for its client.
-func (c *cluster) replies(t testing.TB, outs []spec.Output) []openedReply {
+// replyLists decodes and opens every reply among outs, failing the test if one does
+// not open for its client.
+func (c *cluster) replyLists(t testing.TB, outs []spec.Output) []repliedRequest {
 	t.Helper()
-	var got []openedReply
+	var got []repliedRequest
 	for _, o := range ofKind(outs, spec.KindReply) {
 		if o.To.Roles != 0 || len(o.To.Replicas) != 0 {
 			t.Fatalf("reply with a destination %+v", o.To)
@@ -139,7 +147,30 @@ func (c *cluster) replies(t testing.TB, outs []spec.Output) []openedReply {
 		if err != nil {
 			t.Fatalf("reply for client %d ts %d does not open: %v", rep.Client, rep.Timestamp, err)
 		}
-		got = append(got, openedReply{rep, res})
+		got = append(got, repliedRequest{rep, res})
+	}
+	return got
+}
+
+// openedReply is one operation's result out of a reply opened by the test client;
+// rep.Timestamp is the operation's (the request's plus its index).
+type openedReply struct {
+	rep spec.Reply
+	res spec.Result
+}
+
+// replies opens every reply among outs, as replyLists, and lists their results one
+// per operation, in order.
+func (c *cluster) replies(t testing.TB, outs []spec.Output) []openedReply {
+	t.Helper()
+	var got []openedReply
+	for _, l := range c.replyLists(t, outs) {
+		first := l.rep.Timestamp + 1 - uint64(len(l.results)) // the reply carries the last operation's timestamp
+		for j, res := range l.results {
+			rep := l.rep
+			rep.Timestamp = first + uint64(j)
+			got = append(got, openedReply{rep, res})
+		}
 	}
 	return got
 }

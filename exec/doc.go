@@ -1,8 +1,8 @@
 // Package exec is the SplitBFT Execution compartment, build "exec" (SPEC.md §8, §11,
 // §12): it collects COMMIT certificates, executes committed batches in sequence order
 // on a replicated Application (kv-v1 in package exec/kv), opens the clients' sealed
-// operations with the execution group key, seals one reply per operation for its
-// client, produces and collects CHECKPOINTs, follows NEW-VIEWs, and moves state
+// operations with the execution group key, seals one reply per request (all its
+// results) for its client, produces and collects CHECKPOINTs, follows NEW-VIEWs, and moves state
 // between execution compartments (state transfer).
 //
 // It also runs the epochs of SPEC.md §17: config operations (admissions and member

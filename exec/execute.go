@@ -26,7 +26,7 @@ type clientKeys struct {
 type clientCipher struct {
 	request, reply aead
 	ad             []byte
-	plain          []byte // enc(Result) of the reply being sealed
+	plain          []byte // enc(ReplyResults) of the reply being sealed
 	rep            spec.Reply
 }
 
@@ -105,7 +105,7 @@ func (e *Exec) executeRequest(r *spec.Request) {
 	}
 	if ent := e.table[c]; ent != nil && t <= ent.Timestamp+uint64(len(ent.Results))-1 {
 		if t == ent.Timestamp && len(ops) == len(ent.Results) {
-			e.sendReplies(c, t, ent.Results, keys)
+			e.sendReply(c, t, ent.Results, keys)
 		}
 		return
 	}
@@ -121,7 +121,7 @@ func (e *Exec) executeRequest(r *spec.Request) {
 		results[j] = e.executeOp(plain)
 	}
 	e.setEntry(c, t, results)
-	e.sendReplies(c, t, results, keys)
+	e.sendReply(c, t, results, keys)
 }
 
 // setEntry records the results of client c's request t in the client table, reusing
@@ -134,25 +134,30 @@ func (e *Exec) setEntry(c, t uint64, results []spec.Result) {
 	e.table[c] = &spec.ClientEntry{Client: c, Timestamp: t, Results: results}
 }
 
-// sendReplies emits one reply per result, result j for timestamp t+j, each sealed under
-// the reply key with a fresh nonce.
-func (e *Exec) sendReplies(c, t uint64, results []spec.Result, keys clientKeys) {
+// maxKeptPlain is the largest reply plaintext scratch a client's cipher keeps.
+const maxKeptPlain = 64 << 10
+
+// sendReply emits the one reply to client c's request t: enc(ReplyResults{results})
+// sealed under the reply key with a fresh nonce (§11.5 step 3, §12.3).
+func (e *Exec) sendReply(c, t uint64, results []spec.Result, keys clientKeys) {
 	if e.rec != nil {
 		return // a replay answers nobody (§17.8)
 	}
 	cc := keys.ciph
 	rep := &cc.rep
-	for j := range results {
-		*rep = spec.Reply{Client: c, Timestamp: t + uint64(j), Replica: e.replica, View: e.view}
-		if _, err := io.ReadFull(e.rand, rep.Nonce[:]); err != nil {
-			panic(fmt.Sprintf("exec: randomness source failed: %v", err))
-		}
-		cc.plain = spec.AppendResult(cc.plain[:0], &results[j])
-		cc.ad = spec.AppendAD(cc.ad[:0], spec.LabelReplyAD, e.cd, c, rep.Timestamp, e.replica, e.view)
-		rep.Ciphertext = cc.reply.seal(nil, &rep.Nonce, cc.plain, cc.ad)
-		e.emit(spec.KindReply, spec.Destination{}, spec.AppendReply(make([]byte, 0, 48+len(rep.Ciphertext)), rep))
+	last := t + uint64(len(results)) - 1 // the request's last operation: R4 rejected an overflowing range
+	*rep = spec.Reply{Client: c, Timestamp: last, Replica: e.replica, View: e.view}
+	if _, err := io.ReadFull(e.rand, rep.Nonce[:]); err != nil {
+		panic(fmt.Sprintf("exec: randomness source failed: %v", err))
 	}
+	cc.plain = spec.AppendResults(cc.plain[:0], results)
+	cc.ad = spec.AppendAD(cc.ad[:0], spec.LabelReplyAD, e.cd, c, last, e.replica, e.view)
+	rep.Ciphertext = cc.reply.seal(nil, &rep.Nonce, cc.plain, cc.ad)
+	e.emit(spec.KindReply, spec.Destination{}, spec.AppendReply(make([]byte, 0, 48+len(rep.Ciphertext)), rep))
 	*rep = spec.Reply{}
+	if cap(cc.plain) > maxKeptPlain {
+		cc.plain = nil // a client with large results keeps no large scratch between requests
+	}
 }
 
 // clientKeysFor returns the (cached) keys of registered client c; false if c is not

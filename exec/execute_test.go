@@ -2,6 +2,8 @@ package exec_test
 
 import (
 	"bytes"
+	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/splitbft/splitbft/spec"
@@ -224,4 +226,52 @@ func TestUndecryptable(t *testing.T) {
 	a.nextTS = 7
 	c.checkReplies(t, c.order(0, 2, c.kvRequest(a, get("b"), get("c"), get("d"))), 0, 0,
 		wantResult{a.id, 7, spec.StatusNotFound, ""}, wantResult{a.id, 8, spec.StatusNotFound, ""}, wantResult{a.id, 9, spec.StatusNotFound, ""})
+}
+
+// TestOneReplyPerRequest: a request of sixteen operations gets exactly one reply from
+// each exec, for the request's timestamp, whose plaintext is the sixteen results in
+// operation order (SPEC.md §11.5 step 3, §12.3); a duplicate of the request gets one
+// reply again, with the cached results under a fresh nonce (step 1).
+func TestOneReplyPerRequest(t *testing.T) {
+	p := defaultParams()
+	p.maxOps = 16
+	c := newCluster(t, 3, p)
+	a := c.clients[0]
+	ops := make([]spec.KVOp, 16)
+	want := make([]spec.Result, 16)
+	for j := range ops {
+		k := fmt.Sprintf("k%d", j/2)
+		if j%2 == 0 {
+			ops[j], want[j] = put(k, fmt.Sprintf("v%d", j)), spec.Result{Status: spec.StatusOK}
+		} else {
+			ops[j], want[j] = get(k), spec.Result{Status: spec.StatusOK, Value: []byte(fmt.Sprintf("v%d", j-1))}
+		}
+	}
+	ops[15], want[15] = get("k0"), spec.Result{Status: spec.StatusOK, Value: []byte("v0")}
+	req := c.kvRequest(a, ops...)
+	var nonces []spec.Nonce
+	for r := range c.n {
+		for seq, again := range []bool{false, true} {
+			got := c.replyLists(t, c.order(r, uint64(seq+1), req))
+			if len(got) != 1 {
+				t.Fatalf("exec %d (duplicate %v): %d replies to one request of 16 operations, want 1", r, again, len(got))
+			}
+			g := got[0]
+			if g.rep.Client != a.id || g.rep.Timestamp != req.Body.Timestamp+15 || g.rep.Replica != r || g.rep.View != 0 { // the last operation's
+				t.Fatalf("exec %d (duplicate %v): reply header %+v", r, again, g.rep)
+			}
+			if len(g.results) != len(want) {
+				t.Fatalf("exec %d (duplicate %v): %d results, want %d", r, again, len(g.results), len(want))
+			}
+			for j := range want {
+				if g.results[j].Status != want[j].Status || !bytes.Equal(g.results[j].Value, want[j].Value) {
+					t.Fatalf("exec %d (duplicate %v): result %d is %+v, want %+v", r, again, j, g.results[j], want[j])
+				}
+			}
+			if slices.Contains(nonces, g.rep.Nonce) {
+				t.Fatalf("exec %d (duplicate %v): nonce reused", r, again)
+			}
+			nonces = append(nonces, g.rep.Nonce)
+		}
+	}
 }

@@ -26,7 +26,7 @@ func (e *Exec) onRead(m *spec.Read) uint64 {
 		}
 	}
 	ro, _ := e.app.(ReadOnly)
-	res := spec.ReadResults{Results: make([]spec.Result, len(m.Ops))}
+	res := make([]spec.Result, len(m.Ops))
 	for j, op := range m.Ops {
 		plain, opened := aeadOpen(keys.request, op.Nonce, op.Ciphertext, spec.ReadOpAD(e.cd, m.Client, m.ReadID, uint64(j)))
 		r := spec.Result{Status: spec.StatusUndecryptable}
@@ -38,12 +38,12 @@ func (e *Exec) onRead(m *spec.Read) uint64 {
 				}
 			}
 		}
-		res.Results[j] = r
+		res[j] = r
 	}
 	n := e.readNonce()
 	ad := spec.ReadReplyAD(e.cd, m.Client, m.ReadID, e.replica, e.lastExec, e.view)
 	rep := spec.ReadReply{Client: m.Client, ReadID: m.ReadID, Replica: e.replica, Last: e.lastExec, View: e.view,
-		Nonce: n, Ciphertext: aeadSeal(keys.reply, n, spec.Encode(&res), ad)}
+		Nonce: n, Ciphertext: aeadSeal(keys.reply, n, spec.AppendResults(nil, res), ad)}
 	e.emit(spec.KindReadReply, spec.Destination{}, spec.Encode(&rep))
 	return 0
 }

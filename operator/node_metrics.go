@@ -168,7 +168,7 @@ func (n *node) collectProtocol(e emitter, s snapshot) {
 	e.gauge("splitbft_stable_checkpoint", "sequence number of exec's stable checkpoint", float64(exec.Stable))
 	e.gauge("splitbft_last_executed", "sequence number of the last batch exec executed", float64(exec.Last))
 	e.counter("splitbft_requests_executed_total",
-		"operations executed by this replica's exec (one reply each, including replies re-sent from its cache)", float64(s.metrics.Replies))
+		"requests executed by this replica's exec (one reply each, whatever its number of operations, including replies re-sent from its cache)", float64(s.metrics.Replies))
 	e.ch <- prometheus.MustNewConstSummary(prometheus.NewDesc("splitbft_batch_size",
 		"requests per client batch this replica's broker delivered to its prep (as primary)", nil, nil),
 		s.metrics.Batches, float64(s.metrics.Requests), nil)

@@ -241,6 +241,7 @@ func wireTypes() []wireType {
 		{"ClientDone", &exSummary().Clients[1]},
 		{"Frame", &Frame{Op: FrameStep, Body: Encode(&StepInput{Inputs: []Input{{Kind: KindSuspect, Body: Encode(&Suspect{View: 1})}}})}},
 		{"Result", &exClientEntry().Results[1]},
+		{"ReplyResults", &ReplyResults{Results: exClientEntry().Results}},
 		{"KVOp", &KVOp{Op: KVCAS, Key: []byte("k"), Value: []byte("v2"), Expected: []byte("v1"), Absent: false}},
 		{"Read", &Read{Client: 5, ReadID: 77, Ops: []SealedOp{{Nonce: Nonce{1}, Ciphertext: make([]byte, 17)}}}},
 		{"ReadReply", &ReadReply{Client: 5, ReadID: 77, Replica: 2, Last: 40, View: 1, Nonce: Nonce{2}, Ciphertext: make([]byte, 17)}},

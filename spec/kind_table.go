@@ -22,9 +22,9 @@ const (
 	capStatus    = 4 << 10                                         // up to 64 NeedBatch digests
 	capRequest   = MaxRequestOpsLimit*(MaxOpBytesLimit+64) + 1<<10 // the largest request
 	capDeal      = MaxReplicas * 1 << 10                           // one share per replica
-	capReply     = MaxKVValue + 1<<10                              // the largest kv result
+	capReply     = MaxRequestOpsLimit*(MaxKVValue+64) + 1<<10      // one result per operation of the largest request
 	capChunk     = MaxStateChunkBytes + 1<<10                      // one state chunk
-	capReadReply = MaxRequestOpsLimit*(MaxKVValue+64) + 1<<10      // one result per read operation
+	capReadReply = capReply                                        // one result per read operation
 	capSummary   = MaxClients*20 + 1<<10                           // one (client, timestamp) pair of at most 19 bytes per client
 	capEvidence  = 64 << 10                                        // one enrollment with its evidence (an EGo report is a few KiB)
 	allRoles     = ToPrep | ToConf | ToExec                        // every compartment

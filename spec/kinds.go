@@ -151,7 +151,7 @@ const (
 	LabelGroupWrap   = "splitbft/v1/group-key-wrap"
 	LabelStateKey    = "splitbft/v1/state-key"
 	LabelRequestAD   = "splitbft/v1/request-op"
-	LabelReplyAD     = "splitbft/v1/reply"
+	LabelReplyAD     = "splitbft/v1/reply-results" // a Reply sealing ReplyResults (§12.3)
 	LabelStateAD     = "splitbft/v1/state-chunk"
 	LabelGroupWrapAD = "splitbft/v1/group-key-share"
 )

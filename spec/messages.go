@@ -156,17 +156,26 @@ type NewView struct {
 	Sig  Signature // by the primary's prep key, domain DomainNewView
 }
 
-// Reply is an Execution compartment's reply to one operation (kind KindReply). It is
-// authenticated and encrypted under the pairwise key of (client, exec enclave), not
-// signed.
+// Reply is an Execution compartment's reply to one request (kind KindReply): the
+// Results of all its operations, in order, sealed as enc(ReplyResults) (SPEC.md
+// §12.3). It is authenticated and encrypted under the pairwise key of (client, exec
+// enclave), not signed.
 type Reply struct {
 	_          struct{} `cbor:",toarray"`
 	Client     uint64
-	Timestamp  uint64
+	Timestamp  uint64 // the timestamp of the request's last operation (Request.Timestamp + len(Ops) − 1)
 	Replica    uint64 // the replying exec enclave's replica id
 	View       uint64 // the replica's view, a hint for the client
 	Nonce      Nonce
-	Ciphertext []byte // sealed Result
+	Ciphertext []byte // sealed ReplyResults
+}
+
+// ReplyResults is the plaintext of a Reply: one Result per operation of the request,
+// in order (SPEC.md §12.3). It has the shape of ReadResults; the AEAD data keeps the
+// two apart.
+type ReplyResults struct {
+	_       struct{} `cbor:",toarray"`
+	Results []Result
 }
 
 // StateRequest asks an Execution compartment for the snapshot at a stable checkpoint

@@ -4,9 +4,10 @@ import "fmt"
 
 // Decoding of the most frequent protocol messages without the general decoder, in the
 // manner of step_codec.go: REQUEST, the batches and proposals that carry requests,
-// PRE-PREPARE, PREPARE, COMMIT, REPLY and the Result sealed in it, the Status and
-// Rejections that Step outputs carry, the client port's ClientMsg frames, and the
-// kv-v1 operations exec opens from every request. Each accepts exactly
+// PRE-PREPARE, PREPARE, COMMIT, REPLY and the ReplyResults sealed in it (and the
+// ReadResults of a READ-REPLY, of the same shape), the Status and Rejections that
+// Step outputs carry, the client port's ClientMsg frames, and the kv-v1 operations
+// exec opens from every request. Each accepts exactly
 // the canonical encodings of its type's values (every head the shortest, a fixed-size
 // byte array exactly its size, exact field counts), which is what Decode's general path
 // with its round-trip gate accepts; TestHandDecodersMatchGeneral and FuzzHandDecoders
@@ -203,6 +204,26 @@ func (c *cursor) result(r *Result) error {
 	return err
 }
 
+// results reads a ReplyResults or ReadResults: a one-field array holding an array of
+// Results.
+func (c *cursor) results(dst *[]Result) error {
+	if err := c.fields(1); err != nil {
+		return err
+	}
+	n, err := c.array()
+	if err != nil {
+		return err
+	}
+	rs := make([]Result, n)
+	for i := range rs {
+		if err := c.result(&rs[i]); err != nil {
+			return err
+		}
+	}
+	*dst = rs
+	return nil
+}
+
 // boolean reads a CBOR false or true (simple values 20 and 21 in their one-byte form).
 func (c *cursor) boolean() (bool, error) {
 	if c.pos >= len(c.b) || c.b[c.pos]&^1 != 0xf4 {
@@ -310,6 +331,14 @@ func decodeHand(data []byte, v any) (handled bool, err error) {
 	case *Result:
 		if v != nil {
 			return true, c.whole(c.result(v))
+		}
+	case *ReplyResults:
+		if v != nil {
+			return true, c.whole(c.results(&v.Results))
+		}
+	case *ReadResults:
+		if v != nil {
+			return true, c.whole(c.results(&v.Results))
 		}
 	case *Status:
 		if v != nil {

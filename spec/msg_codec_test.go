@@ -2,6 +2,7 @@ package spec
 
 import (
 	"bytes"
+	"errors"
 	"math/rand/v2"
 	"testing"
 )
@@ -34,10 +35,15 @@ func handExamples(rng *rand.Rand) []any {
 	}
 	rj := Rejection{Index: uint64(rng.IntN(5000)), Kind: uint64(rng.IntN(300)), Code: uint64(rng.IntN(40)), Sub: rng.Uint64() >> rng.IntN(64)}
 	cm := ClientMsg{Kind: uint64(rng.IntN(7)), Client: rng.Uint64() >> rng.IntN(64), Body: Encode(&rep)}
+	var list ReplyResults
+	for range []int{0, 1, 2, 16}[rng.IntN(4)] {
+		list.Results = append(list.Results, Result{Status: rng.Uint64() >> rng.IntN(64), Value: make([]byte, []int{0, 1, 24}[rng.IntN(3)])})
+	}
+	rr := ReadResults{Results: list.Results}
 	kv := KVOp{Op: uint64(rng.IntN(6)), Key: make([]byte, []int{0, 1, 23, 24, 300}[rng.IntN(5)]),
 		Value: make([]byte, []int{0, 10, 255, 256}[rng.IntN(4)]), Expected: make([]byte, rng.IntN(30)), Absent: rng.IntN(2) == 0}
 	return []any{&q, &b, &p, &PrePrepare{Body: randomSlot(rng)}, &Prepare{Body: randomSlot(rng)},
-		&Commit{Body: randomSlot(rng), Sig: Signature{1, 63: 2}}, &rep, &res, &st, &rj, &cm, &kv}
+		&Commit{Body: randomSlot(rng), Sig: Signature{1, 63: 2}}, &rep, &res, &list, &rr, &st, &rj, &cm, &kv}
 }
 
 // TestHandDecodersMatchGeneral: random messages of every type with a hand decoder,
@@ -74,7 +80,7 @@ func FuzzHandDecoders(f *testing.F) {
 		f.Add(Encode(v))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		for _, v := range []any{&Request{}, &Batch{}, &Proposal{}, &PrePrepare{}, &Prepare{}, &Commit{}, &Reply{}, &Result{}, &Status{}, &Rejection{}, &ClientMsg{}, &KVOp{}} {
+		for _, v := range []any{&Request{}, &Batch{}, &Proposal{}, &PrePrepare{}, &Prepare{}, &Commit{}, &Reply{}, &Result{}, &ReplyResults{}, &ReadResults{}, &Status{}, &Rejection{}, &ClientMsg{}, &KVOp{}} {
 			sameDecoding(t, v, data)
 		}
 		replyHeaderAgrees(t, data)
@@ -113,15 +119,16 @@ func TestSignedEncodings(t *testing.T) {
 func TestHandDecodersNilTarget(t *testing.T) {
 	data := Encode(&Prepare{})
 	for _, v := range []any{(*StepInput)(nil), (*StepOutput)(nil), (*Request)(nil), (*Batch)(nil), (*Proposal)(nil),
-		(*PrePrepare)(nil), (*Prepare)(nil), (*Commit)(nil), (*Reply)(nil), (*Result)(nil)} {
+		(*PrePrepare)(nil), (*Prepare)(nil), (*Commit)(nil), (*Reply)(nil), (*Result)(nil),
+		(*ReplyResults)(nil), (*ReadResults)(nil)} {
 		if err := Decode(data, v, MaxMessageBytes); err == nil {
 			t.Errorf("Decode into %T accepted", v)
 		}
 	}
 }
 
-// TestAppendEncoders: EncodeStepOutput, AppendReply and AppendResult equal the
-// general encoder for random values with every head size, after what dst held.
+// TestAppendEncoders: EncodeStepOutput, AppendReply, AppendResult and AppendResults
+// equal the general encoder for random values with every head size, after what dst held.
 func TestAppendEncoders(t *testing.T) {
 	const seed = 23
 	rng := rand.New(rand.NewPCG(seed, 0))
@@ -150,6 +157,20 @@ func TestAppendEncoders(t *testing.T) {
 		res := Result{Status: num(), Value: blob()}
 		if got, want := AppendResult([]byte("x"), &res), append([]byte("x"), Encode(&res)...); !bytes.Equal(got, want) {
 			t.Fatalf("seed %d round %d: AppendResult differs from Encode", seed, round)
+		}
+		var list []Result
+		if rng.IntN(4) != 0 {
+			list = make([]Result, []int{0, 1, 16, 23, 24, 256}[rng.IntN(6)])
+		}
+		for i := range list {
+			list[i] = Result{Status: num(), Value: make([]byte, []int{0, 1, 24, 300}[rng.IntN(4)])}
+		}
+		want := append([]byte("y"), Encode(&ReplyResults{Results: list})...)
+		if got := AppendResults([]byte("y"), list); !bytes.Equal(got, want) {
+			t.Fatalf("seed %d round %d: AppendResults of %d results differs from Encode", seed, round, len(list))
+		}
+		if got := append([]byte("y"), Encode(&ReadResults{Results: list})...); !bytes.Equal(got, want) {
+			t.Fatalf("seed %d round %d: ReadResults and ReplyResults encode differently", seed, round)
 		}
 	}
 }
@@ -189,6 +210,38 @@ func TestDecodeReplyHeader(t *testing.T) {
 	for _, bad := range [][]byte{nil, {0x85, 0, 0}, {0x86, 0x18, 0x05, 0}, {0x86, 0x01}, {0x86, 0x41, 0}} {
 		if _, _, err := DecodeReplyHeader(bad); err == nil {
 			t.Errorf("DecodeReplyHeader(%x) accepted", bad)
+		}
+	}
+}
+
+// TestReplyResultsRejects: the plaintext decoder of a REPLY refuses what is not the
+// canonical encoding of a ReplyResults, with ErrMalformed, and accepts the canonical
+// one with its results in order.
+func TestReplyResultsRejects(t *testing.T) {
+	good := AppendResults(nil, []Result{{Status: StatusOK, Value: []byte("a")}, {Status: StatusNotFound}})
+	var ok ReplyResults
+	if err := Decode(good, &ok, MaxBodyBytes(KindReply)); err != nil || len(ok.Results) != 2 ||
+		string(ok.Results[0].Value) != "a" || ok.Results[1].Status != StatusNotFound {
+		t.Fatalf("canonical ReplyResults: %+v, %v", ok, err)
+	}
+	for _, c := range []struct {
+		name string
+		data []byte
+	}{
+		{"empty", nil},
+		{"a bare Result", AppendResult(nil, &Result{Status: StatusOK})},
+		{"a bare array of Results", good[1:]},
+		{"two fields", append([]byte{0x82}, append(good[1:], 0x80)...)},
+		{"trailing byte", append(append([]byte(nil), good...), 0)},
+		{"truncated", good[:len(good)-1]},
+		{"indefinite array", append([]byte{0x81, 0x9f}, append(good[2:], 0xff)...)},
+		{"non-shortest array head", append([]byte{0x81, 0x98, 0x02}, good[2:]...)},
+		{"count beyond the bytes", []byte{0x81, 0x99, 0xff, 0xff}},
+		{"a Result of three fields", []byte{0x81, 0x81, 0x83, 0x00, 0x40, 0x00}},
+	} {
+		var r ReplyResults
+		if err := Decode(c.data, &r, MaxBodyBytes(KindReply)); !errors.Is(err, ErrMalformed) {
+			t.Errorf("%s (% x): Decode says %v, want ErrMalformed", c.name, c.data, err)
 		}
 	}
 }

@@ -280,7 +280,7 @@ func EncodeStepInput(ins []Input) []byte {
 }
 
 // EncodeStepOutput returns enc(StepOutput{outs}) without the general encoder (exec
-// emits one Reply per executed operation, hundreds per Step); it equals Encode of the
+// emits one Reply per executed request, hundreds per Step); it equals Encode of the
 // same value.
 func EncodeStepOutput(outs []Output) []byte {
 	size := 10
@@ -318,4 +318,15 @@ func AppendReply(dst []byte, r *Reply) []byte {
 func AppendResult(dst []byte, r *Result) []byte {
 	dst = AppendHead(AppendHead(dst, 4, 2), 0, r.Status)
 	return append(AppendHead(dst, 2, uint64(len(r.Value))), r.Value...)
+}
+
+// AppendResults appends enc(ReplyResults{results}) to dst without the general encoder;
+// it equals Encode of ReplyResults{Results: results}, and of ReadResults with the same
+// Results (the two have one shape).
+func AppendResults(dst []byte, results []Result) []byte {
+	dst = AppendHead(AppendHead(dst, 4, 1), 4, uint64(len(results)))
+	for i := range results {
+		dst = AppendResult(dst, &results[i])
+	}
+	return dst
 }

@@ -14,7 +14,7 @@ import (
 )
 
 // lyingExec returns a Byzantine wrapper for exec replica r that uses the enclave's
-// real keys (learned through EnclaveRand) to seal a wrong Result into every reply and
+// real keys (learned through EnclaveRand) to seal a wrong result into every reply and
 // sign a wrong state digest into every checkpoint. Its replies open and its
 // checkpoints verify: only quorums protect the clients and the other replicas.
 func lyingExec(t testing.TB, s *Sim, r uint64) func(real broker.Enclave) broker.Enclave {
@@ -40,7 +40,7 @@ func lyingExec(t testing.TB, s *Sim, r uint64) func(real broker.Enclave) broker.
 	}
 }
 
-// forgeReply reseals a reply with a wrong Result under exec r's real reply key.
+// forgeReply reseals a reply with a wrong result list under exec r's real reply key.
 func forgeReply(cfg *spec.Config, cd spec.Digest, box [32]byte, r uint64, body []byte) []byte {
 	var rep spec.Reply
 	spec.Decode(body, &rep, 1<<20)
@@ -56,8 +56,12 @@ func forgeReply(cfg *spec.Config, cd spec.Digest, box [32]byte, r uint64, body [
 		ad = append(ad, spec.U64(v)...)
 	}
 	aead, _ := chacha20poly1305.NewX(key)
-	wrong := spec.Result{Status: spec.StatusOK, Value: []byte("forged")}
-	rep.Ciphertext = aead.Seal(nil, rep.Nonce[:], spec.Encode(&wrong), ad)
+	var list spec.ReplyResults // the genuine results, the last one replaced: the right length
+	if pt, err := aead.Open(nil, rep.Nonce[:], rep.Ciphertext, ad); err != nil || spec.Decode(pt, &list, 1<<24) != nil || len(list.Results) == 0 {
+		list.Results = []spec.Result{{}}
+	}
+	list.Results[len(list.Results)-1] = spec.Result{Status: spec.StatusOK, Value: []byte("forged")}
+	rep.Ciphertext = aead.Seal(nil, rep.Nonce[:], spec.Encode(&list), ad)
 	return spec.Encode(&rep)
 }
 

@@ -64,9 +64,9 @@
 //	                Client = the hello's id, Body = enc(spec.Request) with
 //	                Body.Client == Client
 //	Kind 3 reply    broker → client, cap MaxReplyFrame (a §2.4 reply + 64):
-//	                Client = the addressee, Body = enc(spec.Reply) or
-//	                enc(spec.ReadReply) as exec emitted it (a larger read reply is
-//	                dropped: the reader falls back to ordering)
+//	                Client = the addressee, Body = enc(spec.Reply) (one per
+//	                request, all its results) or enc(spec.ReadReply) as exec
+//	                emitted it
 //	Kind 4 read     client → broker, cap MaxClientFrame: Client = the hello's id,
 //	                Body = enc(spec.Read) with Client == Client, for the broker's
 //	                own exec (Replica.HandleRead; SPEC.md §16.6)

@@ -17,8 +17,10 @@ const (
 	MaxPeerFrame = spec.MaxMessageBytes + 64
 	// MaxClientFrame caps a frame from a client: a ClientMsg carrying a REQUEST.
 	MaxClientFrame = spec.MaxRequestOpsLimit*(spec.MaxOpBytesLimit+64) + 1<<10 + 64
-	// MaxReplyFrame caps a frame from a broker to a client: a ClientMsg carrying a REPLY.
-	MaxReplyFrame = spec.MaxKVValue + 1<<10 + 64
+	// MaxReplyFrame caps a frame from a broker to a client: a ClientMsg carrying a REPLY
+	// or READ-REPLY (the kind table's reply cap, one result per operation of the
+	// largest request, + 64; SPEC.md §2.4, §13.2).
+	MaxReplyFrame = spec.MaxRequestOpsLimit*(spec.MaxKVValue+64) + 1<<10 + 64
 	// MaxEpochFrame caps a ClientMsg carrying an epoch change (the kind table's
 	// epoch-change cap + 64, SPEC.md §13.2).
 	MaxEpochFrame = spec.MaxMessageBytes + 64

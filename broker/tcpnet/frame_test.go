@@ -123,3 +123,23 @@ func TestEncodeClientMsg(t *testing.T) {
 		}
 	}
 }
+
+// TestReplyFrameCap: the reply frame cap is the kind table's reply cap + 64 (SPEC.md
+// §13.2), which holds a read reply too, and a client decodes the largest REPLY a
+// broker may send it: one of the largest request's results, each a largest kv value.
+func TestReplyFrameCap(t *testing.T) {
+	if MaxReplyFrame != spec.MaxBodyBytes(spec.KindReply)+64 || MaxReplyFrame < spec.MaxBodyBytes(spec.KindReadReply)+64 {
+		t.Fatalf("MaxReplyFrame %d, reply cap %d, read-reply cap %d", MaxReplyFrame, spec.MaxBodyBytes(spec.KindReply), spec.MaxBodyBytes(spec.KindReadReply))
+	}
+	res := make([]spec.Result, spec.MaxRequestOpsLimit)
+	for i := range res {
+		res[i] = spec.Result{Status: spec.StatusOK, Value: make([]byte, spec.MaxKVValue)}
+	}
+	rep := spec.Reply{Client: 1<<64 - 1, Timestamp: 1<<64 - 1, Replica: 1<<64 - 1, View: 1<<64 - 1,
+		Ciphertext: make([]byte, len(spec.AppendResults(nil, res))+16)}
+	frame := encodeClientMsg(ClientReply, rep.Client, spec.Encode(&rep))
+	kind, body, err := decodeClientPush(frame, rep.Client)
+	if err != nil || kind != ClientReply || len(body) != len(spec.Encode(&rep)) {
+		t.Fatalf("largest reply (%d-byte frame, cap %d): kind %d, %v", len(frame), MaxReplyFrame, kind, err)
+	}
+}

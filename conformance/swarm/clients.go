@@ -122,7 +122,10 @@ func (s *sim) replyOut(nd *node, og origin, body []byte) {
 			s.fail("client-safety", "%s sealed a reply its client cannot open: %v", nd.id, err)
 			return
 		}
-		s.correctResult(nd, opKey{r.Client, r.Timestamp}, res)
+		first := r.Timestamp + 1 - uint64(len(res)) // the reply carries the last operation's timestamp
+		for j := range res {
+			s.correctResult(nd, opKey{r.Client, first + uint64(j)}, res[j])
+		}
 	}
 	s.replies = append(s.replies, replyDelivery{client: r.Client, body: body})
 	if len(s.replies) > maxPending {
@@ -131,20 +134,28 @@ func (s *sim) replyOut(nd *node, og origin, body []byte) {
 }
 
 // openReply opens a reply sealed in epoch e with the client's pairwise key for the
-// replying replica.
-func (w *world) openReply(c *swarmClient, r *spec.Reply, e uint64) (string, error) {
+// replying replica and returns its results, one enc(Result) per operation of the
+// request, in order.
+func (w *world) openReply(c *swarmClient, r *spec.Reply, e uint64) ([]string, error) {
 	if r.Replica >= w.cfg.N || e >= uint64(len(c.replyAEADs)) {
-		return "", fmt.Errorf("replica %d or epoch %d out of range", r.Replica, e)
+		return nil, fmt.Errorf("replica %d or epoch %d out of range", r.Replica, e)
 	}
 	pt, err := c.replyAEADs[e][r.Replica].Open(nil, r.Nonce[:], r.Ciphertext, replyAD(w.epochs[e].cd, r, r.Replica))
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	var res spec.Result
-	if err := spec.Decode(pt, &res, spec.MaxBodyBytes(spec.KindReply)); err != nil {
-		return "", err
+	var list spec.ReplyResults
+	if err := spec.Decode(pt, &list, spec.MaxBodyBytes(spec.KindReply)); err != nil {
+		return nil, err
 	}
-	return string(spec.Encode(&res)), nil
+	if len(list.Results) == 0 {
+		return nil, fmt.Errorf("reply to timestamp %d carries no result", r.Timestamp)
+	}
+	out := make([]string, len(list.Results))
+	for j := range list.Results {
+		out[j] = string(spec.Encode(&list.Results[j]))
+	}
+	return out, nil
 }
 
 // clientByID returns the client with that id, or nil.

@@ -286,8 +286,10 @@ func (s *sim) eagerExec(nd *node) bool {
 	return true
 }
 
-// forgeReply reseals a Byzantine exec's reply with a wrong result under its real
-// pairwise key: the reply opens, and only f+1 voting protects the client.
+// forgeReply reseals a Byzantine exec's reply with a wrong result list under its real
+// pairwise key: the list of its genuine reply (one result per operation of the
+// request) with one result replaced, so it has the right length and agrees everywhere
+// else. The reply opens, and only f+1 voting on whole lists protects the client.
 func (s *sim) forgeReply(nd *node, body []byte) ([]byte, bool) {
 	var r spec.Reply
 	if spec.Decode(body, &r, spec.MaxBodyBytes(spec.KindReply)) != nil {
@@ -302,6 +304,13 @@ func (s *sim) forgeReply(nd *node, body []byte) ([]byte, bool) {
 		return nil, false
 	}
 	wrong := spec.Result{Status: spec.StatusOK, Value: []byte("forged by a Byzantine exec")}
-	r.Ciphertext = aead.Seal(nil, r.Nonce[:], spec.Encode(&wrong), replyAD(s.cd, &r, nd.id.Replica))
+	ad := replyAD(s.cd, &r, nd.id.Replica)
+	var list spec.ReplyResults
+	if pt, err := aead.Open(nil, r.Nonce[:], r.Ciphertext, ad); err != nil ||
+		spec.Decode(pt, &list, spec.MaxBodyBytes(spec.KindReply)) != nil || len(list.Results) == 0 {
+		list.Results = []spec.Result{{}}
+	}
+	list.Results[r.Timestamp%uint64(len(list.Results))] = wrong
+	r.Ciphertext = aead.Seal(nil, r.Nonce[:], spec.Encode(&list), ad)
 	return spec.Encode(&r), true
 }
