@@ -48,17 +48,25 @@ func (r *Replica) endExecStep() {
 		h.last = r.status[spec.RoleExec].Last
 		r.heldBytes += len(h.body)
 		if old, dropped := r.held.Push(h); dropped {
-			r.heldBytes -= len(old.body)
-			r.m.QueueDrops++
+			r.dropHeld(old)
 		}
 		for r.heldBytes > r.opt.HeldReplyBytes && r.held.Len() > 1 { // the oldest go first, as by count
-			r.heldBytes -= len(r.held.Pop().body)
-			r.m.QueueDrops++
+			r.dropHeld(r.held.Pop())
 		}
 	}
 	clear(r.stepReplies)
 	r.stepReplies = r.stepReplies[:0]
 	r.releaseDurable()
+}
+
+// dropHeld drops a held reply (the queue is full): counted, and its request counts as
+// answered as when the reply is sent (its timer stops, its budget token returns), for
+// exec did answer it; the client's retransmission is answered from exec's cache.
+func (r *Replica) dropHeld(h heldReply) {
+	r.heldBytes -= len(h.body)
+	r.m.QueueDrops++
+	r.refund(h.client, h.ts)
+	r.replied(h.client, h.ts)
 }
 
 // releaseDurable sends the held replies whose batches are durable, in order (SPEC.md

@@ -100,8 +100,8 @@ func New(cfg *spec.Config, id Identity, rand io.Reader, t Transport, opt Options
 // use it concurrently with a request in progress.
 func (c *Client) Session() *Session { return c.s }
 
-// Do submits the operation plaintexts ops as one request and waits until every
-// operation has f+1 matching results. It retransmits to all replicas with exponential
+// Do submits the operation plaintexts ops as one request and waits until f+1
+// replicas sent matching result lists for it. It retransmits to all replicas with exponential
 // back-off and gives up with ErrTimeout at the context's deadline (or Options.Timeout
 // when the context has none). Rejected replies are counted and ignored.
 func (c *Client) Do(ctx context.Context, ops [][]byte) ([]spec.Result, error) {

@@ -12,7 +12,8 @@ import (
 // HandleReply processes one encoded REPLY. It returns done == true and the Completion
 // when the reply completes the outstanding request: f+1 (the session's quorum)
 // distinct replicas then sealed equal result lists for it (SPEC.md §12.3). Each
-// replica sends one reply per request, for the request's timestamp, whose plaintext is
+// replica sends one reply per request, carrying the timestamp of the request's last
+// operation, whose plaintext is
 // the Results of all its operations in order. A reply that is malformed, for another
 // client, from an unknown replica, for another request than the outstanding one, that
 // does not open, whose plaintext is not a canonical ReplyResults with one Result per
@@ -55,7 +56,7 @@ func (s *Session) checkReply(r *spec.Reply) error {
 		return fmt.Errorf("%w: replica %d, n=%d", ErrUnknownReplica, r.Replica, s.cfg.N)
 	case s.out == nil:
 		return fmt.Errorf("%w: timestamp %d, nothing outstanding", ErrUnknownTimestamp, r.Timestamp)
-	case r.Timestamp < s.out.last():
+	case r.Timestamp < s.out.ts:
 		return errEarlierRequest // the usual late reply: preformatted, it allocates nothing
 	case r.Timestamp != s.out.last():
 		return fmt.Errorf("%w: timestamp %d, outstanding %d..%d", ErrUnknownTimestamp, r.Timestamp, s.out.ts, s.out.last())

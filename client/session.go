@@ -54,7 +54,7 @@ type Session struct {
 	next      uint64     // next unused timestamp; ≥ 1, or 0 when all are used
 	viewHint  uint64     // a view vouched for by f+1 replies (the primary guess)
 	out       *outstanding
-	quorum    uint64 // equal results that decide an operation: f+1 unless SetQuorum
+	quorum    uint64 // equal result lists that decide a request: f+1 unless SetQuorum
 
 	reqAEAD   keyedAEAD    // the cipher of reqKey
 	replyAEAD []keyedAEAD  // the ciphers of replyKeys, by replica id, set up on first use
@@ -65,7 +65,7 @@ type Session struct {
 	}
 }
 
-// SetQuorum makes an operation decided only on q equal results from distinct
+// SetQuorum makes a request decided only on q equal result lists from distinct
 // replicas, f+1 ≤ q ≤ 2f+1 (default f+1). A gateway that answers fast reads needs
 // 2f+1 (SPEC.md §16.6 FR2).
 func (s *Session) SetQuorum(q uint64) error {

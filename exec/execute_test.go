@@ -229,7 +229,7 @@ func TestUndecryptable(t *testing.T) {
 }
 
 // TestOneReplyPerRequest: a request of sixteen operations gets exactly one reply from
-// each exec, for the request's timestamp, whose plaintext is the sixteen results in
+// each exec, carrying its last operation's timestamp, whose plaintext is the sixteen results in
 // operation order (SPEC.md §11.5 step 3, §12.3); a duplicate of the request gets one
 // reply again, with the cached results under a fresh nonce (step 1).
 func TestOneReplyPerRequest(t *testing.T) {

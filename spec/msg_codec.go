@@ -76,7 +76,7 @@ func (c *cursor) request(q *Request) error {
 	if err := c.uints(&q.Body.Client, &q.Body.Timestamp); err != nil {
 		return err
 	}
-	n, err := c.array()
+	n, err := c.arrayOf(minSealedOpBytes)
 	if err != nil {
 		return err
 	}
@@ -101,7 +101,7 @@ func (c *cursor) batch(b *Batch) error {
 	if err := c.fields(1); err != nil {
 		return err
 	}
-	n, err := c.array()
+	n, err := c.arrayOf(minRequestBytes)
 	if err != nil {
 		return err
 	}
@@ -210,7 +210,7 @@ func (c *cursor) results(dst *[]Result) error {
 	if err := c.fields(1); err != nil {
 		return err
 	}
-	n, err := c.array()
+	n, err := c.arrayOf(minResultBytes)
 	if err != nil {
 		return err
 	}
@@ -257,7 +257,7 @@ func (c *cursor) status(s *Status) error {
 	if s.NeedState, err = c.boolean(); err != nil {
 		return err
 	}
-	n, err := c.array()
+	n, err := c.arrayOf(minDigestBytes)
 	if err != nil {
 		return err
 	}

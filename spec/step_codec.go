@@ -43,6 +43,26 @@ func (c *cursor) array() (int, error) {
 	return int(n), nil
 }
 
+// arrayOf reads an array head whose elements each take at least min bytes encoded:
+// a count the remaining input cannot hold is malformed before anything is allocated
+// for it (a hostile count would otherwise cost count × the element's size in memory).
+func (c *cursor) arrayOf(min int) (int, error) {
+	at := c.pos
+	n, err := c.array()
+	if err == nil && n > (len(c.b)-c.pos)/min {
+		err = fmt.Errorf("%w: array of %d elements of at least %d bytes at offset %d, %d bytes left", ErrMalformed, n, min, at, len(c.b)-c.pos)
+	}
+	return n, err
+}
+
+// Smallest encodings of the elements hand decoders allocate for.
+const (
+	minSealedOpBytes = 1 + 2 + len(Nonce{}) + 1 // [nonce, ciphertext] with an empty ciphertext
+	minRequestBytes  = 1 + 1 + 2 + 1 + 2 + 64   // [[client, ts, ops], sig]
+	minResultBytes   = 3                        // [status, value]
+	minDigestBytes   = 2 + 32
+)
+
 // fields reads the head of a struct encoded as an array of want fields.
 func (c *cursor) fields(want int) error {
 	n, err := c.array()

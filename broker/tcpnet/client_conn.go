@@ -28,6 +28,7 @@ type ClientConn struct {
 	tls     []*tls.Config // per replica, pinned to its transport key; nil when Insecure
 	links   []*clientLink // index = replica id
 	replies chan []byte   // closed by Close, after every goroutine ended
+	inbox   replyBudget   // the bytes waiting in replies
 	epochs  chan []byte   // pushed epoch changes (SPEC §13.2 kind 5); never closed
 	pref    atomic.Int64  // the replica Send targets; Broadcast (a retransmission) moves it to the next
 
@@ -335,22 +336,56 @@ func (c *ClientConn) readReplies(conn net.Conn, l *clientLink, log *slog.Logger)
 		if kind == ClientEpoch {
 			deliver(c.epochs, body, &c.epochIn, &c.epochDrops)
 		} else {
-			deliver(c.replies, body, &c.delivered, &c.replyDrops)
+			c.inbox.deliver(c.replies, body, c.opt.RepliesBytes, &c.delivered, &c.replyDrops)
 		}
 	}
 }
 
 // deliver hands b to ch without blocking, counting it as delivered or dropped. It
 // counts a delivery before it is made (and takes it back on a drop), so that a
-// receiver that got b sees it counted.
-func deliver(ch chan<- []byte, b []byte, delivered, dropped *atomic.Uint64) {
+// receiver that got b sees it counted. It reports whether b was delivered.
+func deliver(ch chan<- []byte, b []byte, delivered, dropped *atomic.Uint64) bool {
 	delivered.Add(1)
 	select {
 	case ch <- b:
+		return true
 	default:
 		delivered.Add(^uint64(0))
 		dropped.Add(1)
+		return false
 	}
+}
+
+// replyBudget bounds the bytes of the replies waiting in a channel that the
+// receiver drains without telling: the sizes of the replies delivered, oldest first;
+// those beyond the channel's length were taken (a channel is FIFO, and only
+// deliver, under mu, adds to it).
+type replyBudget struct {
+	mu    sync.Mutex
+	sizes []int
+	bytes int
+}
+
+// deliver hands b to ch as the package's deliver does, unless the replies waiting
+// would then hold more than max bytes (one is always admitted when none waits). It
+// reports whether b was delivered.
+func (rb *replyBudget) deliver(ch chan []byte, b []byte, max int, delivered, dropped *atomic.Uint64) bool {
+	rb.mu.Lock()
+	defer rb.mu.Unlock()
+	for len(rb.sizes) > len(ch) {
+		rb.bytes -= rb.sizes[0]
+		rb.sizes = rb.sizes[1:]
+	}
+	if len(rb.sizes) > 0 && rb.bytes+len(b) > max {
+		dropped.Add(1)
+		return false
+	}
+	if !deliver(ch, b, delivered, dropped) {
+		return false
+	}
+	rb.sizes = append(rb.sizes, len(b))
+	rb.bytes += len(b)
+	return true
 }
 
 // initAuth checks the keys of the options and builds one TLS configuration per

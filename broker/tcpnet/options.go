@@ -92,6 +92,10 @@ func (o Options) withDefaults() Options {
 type ClientOptions struct {
 	QueueLen   int // request frames waiting per replica connection; default 256; full → drop + count
 	RepliesLen int // replies waiting to be read from Replies; default 4096; full → drop + count
+	// RepliesBytes bounds the bytes of those replies (a reply may hold a whole
+	// request's results, up to MaxReplyFrame); default 64 MiB; one reply is always
+	// admitted when none waits.
+	RepliesBytes int
 
 	MinBackoff, MaxBackoff time.Duration // reconnection back-off; defaults 50ms, 2s
 	WriteTimeout           time.Duration // a blocked write closes its connection after this (or half of it: lazyDeadline); default 10s
@@ -112,6 +116,9 @@ func (o ClientOptions) withDefaults() ClientOptions {
 	}
 	if o.RepliesLen <= 0 {
 		o.RepliesLen = 4096
+	}
+	if o.RepliesBytes <= 0 {
+		o.RepliesBytes = 64 << 20
 	}
 	if o.MinBackoff <= 0 {
 		o.MinBackoff = 50 * time.Millisecond
