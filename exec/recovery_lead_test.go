@@ -49,6 +49,19 @@ func newLeadRun(t *testing.T, seed, base uint64) *leadRun {
 	return r
 }
 
+// forgeStart replaces C by one whose StartState is not the state epoch 1 reached at
+// its StartSeq (as more than f faulty execs of epoch 1 could certify) and prepares the
+// recovery of that C with head head.
+func (r *leadRun) forgeStart(t *testing.T, head uint64) {
+	forged := *r.cfg
+	forged.StartState[0] ^= 1
+	r.setConfig(&forged)
+	r.head = head
+	r.fresh, r.freshEnr, r.newConf = nil, nil, nil
+	r.freshCluster(t)
+	r.plan = r.signPlan(r.tmpl, r.cfg.GenesisCert(), 0, 1)
+}
+
 // recoverLead is the recover input for C with the given lead-ins.
 func (r *leadRun) recoverLead(leads ...spec.LeadIn) spec.Input {
 	return in(spec.KindRecover, &spec.Recover{Prev: r.cfgRaw, Plan: r.plan, SealedKey: r.sealed, Lead: leads})
@@ -125,12 +138,7 @@ func TestReplayLeadIn(t *testing.T) {
 func TestReplayLeadInStuck(t *testing.T) {
 	const seed = 533
 	r := newLeadRun(t, seed, 10)
-	forged := *r.cfg
-	forged.StartState[0] ^= 1
-	r.setConfig(&forged)
-	r.fresh, r.freshEnr, r.newConf = nil, nil, nil
-	r.freshCluster(t)
-	r.plan = r.signPlan(r.tmpl, r.cfg.GenesisCert(), 0, 1)
+	r.forgeStart(t, 15)
 	ins := append(append([]spec.Input{r.recoverLead(r.lead)}, r.chunks...), r.logInputs(10, 13)...)
 	outs := expectAccept(t, r.fresh[0], ins...)
 	if len(ofKind(outs, spec.KindRecoveryVote)) != 0 {
@@ -180,13 +188,7 @@ func TestLeadInRules(t *testing.T) {
 func TestReplayLeadInStuckAtHead(t *testing.T) {
 	const seed = 534
 	r := newLeadRun(t, seed, 10)
-	forged := *r.cfg
-	forged.StartState[0] ^= 1
-	r.setConfig(&forged)
-	r.head = 13
-	r.fresh, r.freshEnr, r.newConf = nil, nil, nil
-	r.freshCluster(t)
-	r.plan = r.signPlan(r.tmpl, r.cfg.GenesisCert(), 0, 1)
+	r.forgeStart(t, 13)
 	ins := append(append([]spec.Input{r.recoverLead(r.lead)}, r.chunks...), r.logInputs(10, 13)...)
 	outs := expectAccept(t, r.fresh[0], ins...)
 	if len(ofKind(outs, spec.KindRecoveryVote)) != 0 || !strings.Contains(r.fresh[0].DebugState(), "stuck=true") {
