@@ -181,8 +181,8 @@ func checkOfferEnrollments(opt *RecoverClusterOptions, i uint64, enr []spec.Enro
 	return nil
 }
 
-// choose picks the offer with the highest verified head (ties: the highest base),
-// or the one reaching want exactly when want > 0.
+// choose picks the offer with the highest verified head (ties: the shorter replay,
+// shorterReplay), or the one reaching want exactly when want > 0.
 func choose(offers []*RecoveryOffer, cfg *spec.Config, cd spec.Digest, want uint64) (*RecoveryChoice, *RecoveryOffer, error) {
 	var best *RecoveryOffer
 	ch := &RecoveryChoice{Epoch: cfg.Epoch + 1, Offers: len(offers)}

@@ -25,6 +25,19 @@ func TestHostileCountsAllocateLittle(t *testing.T) {
 		// Batch: [requests…]
 		{"batch requests", KindBatch, append(append([]byte{0x81}, head(4, claim)...), filler...)},
 	}
+	for _, v := range []any{&StepInput{}, &StepOutput{}} { // a compartment's Step, or its broker's
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		err := Decode(append(append([]byte{0x81}, head(4, claim)...), filler...), v, 1<<30)
+		runtime.ReadMemStats(&after)
+		if err == nil {
+			t.Fatalf("%T: a hostile count decoded", v)
+		}
+		if got := after.TotalAlloc - before.TotalAlloc; got > 8<<20 {
+			t.Errorf("%T: decoding allocated %d MiB", v, got>>20)
+		}
+	}
 	for _, tc := range cases {
 		var before, after runtime.MemStats
 		runtime.GC()

@@ -61,6 +61,8 @@ const (
 	minRequestBytes  = 1 + 1 + 2 + 1 + 2 + 64   // [[client, ts, ops], sig]
 	minResultBytes   = 3                        // [status, value]
 	minDigestBytes   = 2 + 32
+	minInputBytes    = 3 // [kind, body]
+	minOutputBytes   = 6 // [kind, [roles, [replicas]], body]
 )
 
 // fields reads the head of a struct encoded as an array of want fields.
@@ -99,7 +101,7 @@ func decodeStepInput(data []byte, v *StepInput) error {
 	if err := c.fields(1); err != nil {
 		return err
 	}
-	n, err := c.array()
+	n, err := c.arrayOf(minInputBytes)
 	if err != nil {
 		return err
 	}
@@ -126,7 +128,7 @@ func decodeStepOutput(data []byte, v *StepOutput) error {
 	if err := c.fields(1); err != nil {
 		return err
 	}
-	n, err := c.array()
+	n, err := c.arrayOf(minOutputBytes)
 	if err != nil {
 		return err
 	}
