@@ -87,31 +87,48 @@ func TestReplyWaitsForDurable(t *testing.T) {
 	}
 }
 
-// TestHeldRepliesBounded: replies held for durability are bounded; the oldest are
-// dropped and counted.
+// TestHeldRepliesBounded: replies held for durability are bounded in number and in
+// bytes (a reply carries all of a request's results); the oldest are dropped and
+// counted, and the newest is kept even when it alone is above the byte bound.
 func TestHeldRepliesBounded(t *testing.T) {
-	led := &fakeLedger{}
-	h := newHarness(t, 1, Options{Ledger: led, HeldReplies: 2})
-	ts := uint64(0)
-	h.enc[spec.RoleExec].script = func(f *fakeEnclave, in spec.Input) []spec.Output {
-		f.st.Last++
-		ts++
-		return []spec.Output{{Kind: spec.KindReply, Body: spec.Encode(&spec.Reply{Client: 100, Timestamp: ts, Replica: 1})}}
-	}
-	for s := range uint64(5) {
-		h.peer(2, spec.KindCommit, &spec.Commit{Body: spec.Slot{Seq: s + 1, Replica: 2}})
-		h.r.Flush()
-	}
-	if got := h.r.Sizes().Held; got != 2 {
-		t.Fatalf("held %d, want 2", got)
-	}
-	if d := h.r.Metrics().QueueDrops; d != 3 {
-		t.Fatalf("queue drops %d, want 3", d)
-	}
-	led.durable = 5
-	h.r.Flush()
-	if len(h.net.replies) != 2 {
-		t.Fatalf("released %d, want 2", len(h.net.replies))
+	for _, tc := range []struct {
+		name                 string
+		opt                  Options
+		size                 func(ts uint64) int // ciphertext bytes of reply ts
+		replies              uint64
+		held, drops, release int
+	}{
+		{"by count", Options{HeldReplies: 2}, func(uint64) int { return 0 }, 5, 2, 3, 2},
+		// 1,000 + 2,000 bytes > 2,500: the first goes; then 3,000 alone
+		{"by bytes", Options{HeldReplyBytes: 2500}, func(ts uint64) int { return int(1000 * ts) }, 3, 1, 2, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			led := &fakeLedger{}
+			tc.opt.Ledger = led
+			h := newHarness(t, 1, tc.opt)
+			ts := uint64(0)
+			h.enc[spec.RoleExec].script = func(f *fakeEnclave, in spec.Input) []spec.Output {
+				f.st.Last++
+				ts++
+				body := spec.Encode(&spec.Reply{Client: 100, Timestamp: ts, Replica: 1, Ciphertext: make([]byte, tc.size(ts))})
+				return []spec.Output{{Kind: spec.KindReply, Body: body}}
+			}
+			for s := range tc.replies {
+				h.peer(2, spec.KindCommit, &spec.Commit{Body: spec.Slot{Seq: s + 1, Replica: 2}})
+				h.r.Flush()
+			}
+			if got := h.r.Sizes().Held; got != tc.held {
+				t.Fatalf("held %d, want %d", got, tc.held)
+			}
+			if d := h.r.Metrics().QueueDrops; d != uint64(tc.drops) {
+				t.Fatalf("queue drops %d, want %d", d, tc.drops)
+			}
+			led.durable = tc.replies
+			h.r.Flush()
+			if len(h.net.replies) != tc.release {
+				t.Fatalf("released %d, want %d", len(h.net.replies), tc.release)
+			}
+		})
 	}
 }
 
@@ -181,35 +198,5 @@ func TestAcceptedCommitsReported(t *testing.T) {
 	}
 	if got := deliver(14, 12, 16); got != nil {
 		t.Fatalf("a Step in which exec emitted an epoch change: reported %v, want none", got)
-	}
-}
-
-// TestHeldReplyBytesBounded: replies held for durability are also bounded in bytes
-// (a reply carries all of a request's results); the oldest are dropped and counted,
-// and the newest is kept even when it alone is above the bound.
-func TestHeldReplyBytesBounded(t *testing.T) {
-	led := &fakeLedger{}
-	h := newHarness(t, 1, Options{Ledger: led, HeldReplyBytes: 2500})
-	ts := uint64(0)
-	h.enc[spec.RoleExec].script = func(f *fakeEnclave, in spec.Input) []spec.Output {
-		f.st.Last++
-		ts++
-		body := spec.Encode(&spec.Reply{Client: 100, Timestamp: ts, Replica: 1, Ciphertext: make([]byte, 1000*ts)})
-		return []spec.Output{{Kind: spec.KindReply, Body: body}}
-	}
-	for s := range uint64(3) { // 1,000 + 2,000 bytes > 2,500: the first goes; then 3,000 alone
-		h.peer(2, spec.KindCommit, &spec.Commit{Body: spec.Slot{Seq: s + 1, Replica: 2}})
-		h.r.Flush()
-	}
-	if got := h.r.Sizes().Held; got != 1 {
-		t.Fatalf("held %d, want 1", got)
-	}
-	if d := h.r.Metrics().QueueDrops; d != 2 {
-		t.Fatalf("queue drops %d, want 2", d)
-	}
-	led.durable = 3
-	h.r.Flush()
-	if len(h.net.replies) != 1 {
-		t.Fatalf("released %d, want 1", len(h.net.replies))
 	}
 }
