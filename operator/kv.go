@@ -222,6 +222,18 @@ type KV struct {
 // replicas' client ports. Timestamps continue above every timestamp this client
 // identity used before (a file beside its credentials, and the clock).
 func Connect(ctx context.Context, opt KVOptions) (*KV, error) {
+	kvs, err := ConnectClients(ctx, opt, 1)
+	if err != nil {
+		return nil, err
+	}
+	return kvs[0], nil
+}
+
+// ConnectClients connects n clients, ids opt.ID to opt.ID+n−1, as Connect does one,
+// over shared connections: one per replica for every tcpnet.MaxClientsPerDial
+// clients, the first client of each authenticating it and the others attached
+// (SPEC §13.2), so that their requests and replies share system calls.
+func ConnectClients(ctx context.Context, opt KVOptions, n int) ([]*KV, error) {
 	if opt.Verifier == nil {
 		opt.Verifier = attest.DefaultVerifier()
 	}
@@ -232,12 +244,16 @@ func Connect(ctx context.Context, opt KVOptions) (*KV, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := t.checkClient(opt.ID); err != nil {
-		return nil, err
-	}
-	id, err := LoadIdentity(opt.Dir, opt.ID)
-	if err != nil {
-		return nil, err
+	var ids []client.Identity
+	for i := range uint64(n) {
+		if err := t.checkClient(opt.ID + i); err != nil {
+			return nil, err
+		}
+		id, err := LoadIdentity(opt.Dir, opt.ID+i)
+		if err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
 	}
 	cfg, err := waitConfig(ctx, t, opt)
 	if err != nil {
@@ -246,12 +262,22 @@ func Connect(ctx context.Context, opt KVOptions) (*KV, error) {
 	if !opt.Quiet {
 		fmt.Fprint(opt.Stderr, InsecureNote(cfg))
 	}
-	kv, err := dial(ctx, t, cfg, id, opt)
-	if err != nil {
-		return nil, err
+	var kvs []*KV
+	for len(ids) > 0 {
+		k := min(len(ids), tcpnet.MaxClientsPerDial)
+		more, err := dial(ctx, t, cfg, ids[:k], opt)
+		if err != nil {
+			for _, kv := range kvs {
+				kv.Close()
+			}
+			return nil, err
+		}
+		kvs, ids = append(kvs, more...), ids[k:]
 	}
-	kv.t, kv.timeout = t, cmpOr(opt.Timeout, 30*time.Second)
-	return kv, nil
+	for _, kv := range kvs {
+		kv.t, kv.timeout = t, cmpOr(opt.Timeout, 30*time.Second)
+	}
+	return kvs, nil
 }
 
 // waitConfig retries FetchConfig while the cluster has not formed, up to opt.Wait.
@@ -271,31 +297,44 @@ func waitConfig(ctx context.Context, t *Template, opt KVOptions) (*spec.Config, 
 	}
 }
 
-// dial connects the client ports and starts a client above the last used timestamp.
-func dial(ctx context.Context, t *Template, cfg *spec.Config, id client.Identity, opt KVOptions) (*KV, error) {
+// dial connects the client ports for ids over shared connections and starts a
+// client for each above its last used timestamp.
+func dial(ctx context.Context, t *Template, cfg *spec.Config, ids []client.Identity, opt KVOptions) ([]*KV, error) {
 	addrs := make([]string, t.N)
 	for i, r := range t.Replicas {
 		addrs[i] = r.Client
 	}
 	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	conn, err := tcpnet.DialClient(dctx, addrs, id.ID, tcpnet.ClientOptions{Insecure: opt.InsecureTransport,
-		Key: ed25519.NewKeyFromSeed(id.Seed[:]), ServerKeys: t.TransportKeys()})
+	idents := make([]tcpnet.ClientIdentity, len(ids))
+	for i, id := range ids {
+		idents[i] = tcpnet.ClientIdentity{ID: id.ID, Key: ed25519.NewKeyFromSeed(id.Seed[:])}
+	}
+	conns, err := tcpnet.DialClients(dctx, addrs, idents, tcpnet.ClientOptions{Insecure: opt.InsecureTransport,
+		ServerKeys: t.TransportKeys()})
 	if err != nil {
 		return nil, err
 	}
-	c, err := client.New(cfg, id, rand.Reader, conn, client.Options{Timeout: cmpOr(opt.Timeout, 30*time.Second),
-		Chain: ChainSource(t, 3*time.Second), Admit: broker.AdmitKey})
-	if err != nil {
-		conn.Close()
+	kvs := make([]*KV, 0, len(ids))
+	fail := func(err error) ([]*KV, error) {
+		for _, c := range conns {
+			c.Close()
+		}
 		return nil, err
 	}
-	kv := &KV{Client: c, Config: cfg, conn: conn, tsPath: CredentialsPath(opt.Dir, id.ID) + ".next"}
-	if err := c.Session().SetNextTimestamp(kv.firstTimestamp()); err != nil {
-		conn.Close()
-		return nil, err
+	for i, id := range ids {
+		c, err := client.New(cfg, id, rand.Reader, conns[i], client.Options{Timeout: cmpOr(opt.Timeout, 30*time.Second),
+			Chain: ChainSource(t, 3*time.Second), Admit: broker.AdmitKey})
+		if err != nil {
+			return fail(err)
+		}
+		kv := &KV{Client: c, Config: cfg, conn: conns[i], tsPath: CredentialsPath(opt.Dir, id.ID) + ".next"}
+		if err := c.Session().SetNextTimestamp(kv.firstTimestamp()); err != nil {
+			return fail(err)
+		}
+		kvs = append(kvs, kv)
 	}
-	return kv, nil
+	return kvs, nil
 }
 
 // checkClient fails, listing the registered ids, unless id is a client of the template.

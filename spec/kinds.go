@@ -140,6 +140,10 @@ const (
 	DomainAttest     = "splitbft/v1/attestation"
 	DomainProposal   = "splitbft/v1/proposal"
 
+	// DomainClientAttach signs a client's attach to a client-port connection
+	// (§13.2); its "config digest" is the connection's TLS binding.
+	DomainClientAttach = "splitbft/v1/client-attach"
+
 	DomainRecoveryPlan = "splitbft/v1/recovery-plan"
 	DomainRecoveryVote = "splitbft/v1/recovery-vote"
 )

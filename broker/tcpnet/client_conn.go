@@ -3,6 +3,7 @@ package tcpnet
 import (
 	"bufio"
 	"context"
+	"crypto/ed25519"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -16,32 +17,55 @@ import (
 	"github.com/splitbft/splitbft/spec"
 )
 
-// ClientConn is a client's side of the front end: one TCP connection per replica's
-// broker, each redialled with back-off when it fails. It implements
-// client.Transport and client.Broadcaster, and is safe for concurrent use. Nothing a
-// broker sends is trusted: a frame that is neither a reply for this client nor an
-// epoch change closes that connection, the client's session checks and opens every
-// reply itself, and the client follows a pushed epoch change only if it verifies.
+// ClientConn is one client's side of the front end. The connections are those of
+// its DialClients call, shared by every client of the call: one TCP connection per
+// replica's broker, each redialled with back-off when it fails, authenticated as the
+// call's first client and carrying the others by attach frames (SPEC §13.2), so that
+// the requests and replies of many clients share system calls and TLS records. It
+// implements client.Transport and client.Broadcaster, and is safe for concurrent
+// use. Nothing a broker sends is trusted: a frame that is neither a reply for one of
+// the connection's clients nor an epoch change closes that connection, the client's
+// session checks and opens every reply itself, and the client follows a pushed epoch
+// change only if it verifies.
 type ClientConn struct {
 	id      uint64
+	key     ed25519.PrivateKey
+	mux     *clientMux
+	replies chan []byte  // closed by Close
+	inbox   replyBudget  // the bytes waiting in replies
+	budget  int          // the bound of inbox: this client's share of RepliesBytes
+	epochs  chan []byte  // pushed epoch changes (SPEC §13.2 kind 5); never closed
+	pref    atomic.Int64 // the replica Send targets; Broadcast (a retransmission) moves it to the next
+	closed  atomic.Bool
+
+	delivered, replyDrops atomic.Uint64
+	epochIn, epochDrops   atomic.Uint64
+}
+
+// ClientIdentity is one client of a DialClients call: its id and registered signing
+// key (nil when Insecure).
+type ClientIdentity struct {
+	ID  uint64
+	Key ed25519.PrivateKey
+}
+
+// clientMux is the connections of one DialClients call, shared by its clients.
+type clientMux struct {
 	opt     ClientOptions
 	tls     []*tls.Config // per replica, pinned to its transport key; nil when Insecure
 	links   []*clientLink // index = replica id
-	replies chan []byte   // closed by Close, after every goroutine ended
-	inbox   replyBudget   // the bytes waiting in replies
-	epochs  chan []byte   // pushed epoch changes (SPEC §13.2 kind 5); never closed
-	pref    atomic.Int64  // the replica Send targets; Broadcast (a retransmission) moves it to the next
+	members []*ClientConn // members[0] says hello; the others attach
+	byID    map[uint64]*ClientConn
 
 	up     chan struct{} // closed once the first connection is up
 	upOnce sync.Once
 
-	cancel    context.CancelFunc
-	wg        sync.WaitGroup
-	closed    atomic.Bool
-	closeOnce sync.Once
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+	open     atomic.Int64 // members not closed; the last Close stops the connections
+	stopOnce sync.Once
 
-	dropped, delivered, replyDrops, garbage atomic.Uint64
-	epochIn, epochDrops                     atomic.Uint64
+	dropped, garbage atomic.Uint64
 }
 
 // clientLink is the connection to one replica's front end.
@@ -55,7 +79,10 @@ type clientLink struct {
 	sent, connects, reconnects, dialErrors atomic.Uint64
 }
 
-// ClientConnStats are a ClientConn's counters (all monotonic but Connected).
+// ClientConnStats are a ClientConn's counters (all monotonic but Connected). The
+// connection counters (Connected, Sent, Dropped, Garbage, Connects, Reconnects,
+// DialErrors) are those of the connections the client shares with the other clients
+// of its DialClients call.
 type ClientConnStats struct {
 	Connected  int    // replicas with a live connection now
 	Sent       uint64 // request frames written
@@ -76,18 +103,51 @@ const linkQueueBytes = 64 << 20
 // epochsPerLink bounds the pushed epoch changes waiting for the client, per replica.
 const epochsPerLink = 2
 
-// DialClient connects client clientID to the front ends at addrs (index = replica
-// id) and returns once one connection is up, or fails when ctx ends first. The
-// connections then live, and are redialled as needed, until Close: ctx bounds only
-// the wait.
+// MaxClientsPerDial is the most clients one DialClients call carries: the default
+// of the brokers' Options.MaxClientsPerConn.
+const MaxClientsPerDial = 256
+
+// DialClient connects client clientID, authenticated by opt.Key, to the front ends
+// at addrs (index = replica id) and returns once one connection is up, or fails when
+// ctx ends first. The connections then live, and are redialled as needed, until
+// Close: ctx bounds only the wait.
 func DialClient(ctx context.Context, addrs []string, clientID uint64, opt ClientOptions) (*ClientConn, error) {
-	if len(addrs) == 0 {
-		return nil, errors.New("tcpnet: DialClient: no addresses")
+	cs, err := DialClients(ctx, addrs, []ClientIdentity{{ID: clientID, Key: opt.Key}}, opt)
+	if err != nil {
+		return nil, err
+	}
+	return cs[0], nil
+}
+
+// DialClients connects several clients over shared connections, one per front end
+// (SPEC §13.2, attach), and returns a ClientConn for each, in the order of ids, once
+// one connection is up; it fails when ctx ends first. opt.Key is ignored: each client
+// signs with its own. The connections live until every returned ClientConn is
+// closed. RepliesBytes bounds the replies waiting for all the clients together,
+// each getting an equal share (and at least one reply).
+func DialClients(ctx context.Context, addrs []string, ids []ClientIdentity, opt ClientOptions) ([]*ClientConn, error) {
+	switch {
+	case len(addrs) == 0:
+		return nil, errors.New("tcpnet: DialClients: no addresses")
+	case len(ids) == 0 || len(ids) > MaxClientsPerDial:
+		return nil, fmt.Errorf("tcpnet: DialClients: %d clients, want 1..%d per call", len(ids), MaxClientsPerDial)
 	}
 	opt = opt.withDefaults()
-	c := &ClientConn{id: clientID, opt: opt, replies: make(chan []byte, opt.RepliesLen), up: make(chan struct{}),
-		epochs: make(chan []byte, epochsPerLink*len(addrs))}
-	if err := c.initAuth(len(addrs)); err != nil {
+	m := &clientMux{opt: opt, byID: map[uint64]*ClientConn{}, up: make(chan struct{})}
+	for _, id := range ids {
+		if m.byID[id.ID] != nil {
+			return nil, fmt.Errorf("tcpnet: DialClients: client %d given twice", id.ID)
+		}
+		if !opt.Insecure && len(id.Key) != ed25519.PrivateKeySize {
+			return nil, fmt.Errorf("tcpnet: DialClients: client %d: key is %d bytes, want %d", id.ID, len(id.Key), ed25519.PrivateKeySize)
+		}
+		c := &ClientConn{id: id.ID, key: id.Key, mux: m, replies: make(chan []byte, opt.RepliesLen),
+			budget: opt.RepliesBytes / len(ids), epochs: make(chan []byte, epochsPerLink*len(addrs))}
+		m.members = append(m.members, c)
+		m.byID[id.ID] = c
+	}
+	m.open.Store(int64(len(ids)))
+	if err := m.initAuth(len(addrs)); err != nil {
 		return nil, err
 	}
 	for i, a := range addrs {
@@ -95,19 +155,19 @@ func DialClient(ctx context.Context, addrs []string, clientID uint64, opt Client
 		if err != nil {
 			return nil, err
 		}
-		c.links = append(c.links, &clientLink{idx: i, addr: a, q: newQueue(opt.QueueLen, linkQueueBytes), bo: bo})
+		m.links = append(m.links, &clientLink{idx: i, addr: a, q: newQueue(opt.QueueLen*len(ids), linkQueueBytes), bo: bo})
 	}
 	lctx, cancel := context.WithCancel(context.Background())
-	c.cancel = cancel
-	for _, l := range c.links {
-		goroutine(&c.wg, func() { c.run(lctx, l) })
+	m.cancel = cancel
+	for _, l := range m.links {
+		goroutine(&m.wg, func() { m.run(lctx, l) })
 	}
 	select {
-	case <-c.up:
-		return c, nil
+	case <-m.up:
+		return m.members, nil
 	case <-ctx.Done():
-		c.Close()
-		return nil, fmt.Errorf("tcpnet: client %d: no front end reachable at %v: %w", clientID, addrs, ctx.Err())
+		m.stop()
+		return nil, fmt.Errorf("tcpnet: client %d: no front end reachable at %v: %w", ids[0].ID, addrs, ctx.Err())
 	}
 }
 
@@ -124,7 +184,7 @@ func (c *ClientConn) Send(req []byte) error {
 	if err != nil {
 		return err
 	}
-	c.push(c.links[c.target()], f)
+	c.mux.push(c.mux.links[c.target()], f)
 	return nil
 }
 
@@ -138,11 +198,11 @@ func (c *ClientConn) Broadcast(req []byte) error {
 	if err != nil {
 		return err
 	}
-	for _, l := range c.links {
-		c.push(l, f)
+	for _, l := range c.mux.links {
+		c.mux.push(l, f)
 	}
 	old := c.pref.Load()
-	c.pref.CompareAndSwap(old, (old+1)%int64(len(c.links)))
+	c.pref.CompareAndSwap(old, (old+1)%int64(len(c.mux.links)))
 	return nil
 }
 
@@ -155,8 +215,8 @@ func (c *ClientConn) SendRead(read []byte) error {
 	if len(f) > MaxClientFrame {
 		return fmt.Errorf("tcpnet: %d-byte read frame exceeds the cap %d", len(f), MaxClientFrame)
 	}
-	for _, l := range c.links {
-		c.push(l, f)
+	for _, l := range c.mux.links {
+		c.mux.push(l, f)
 	}
 	return nil
 }
@@ -172,23 +232,26 @@ func (c *ClientConn) Replies() <-chan []byte { return c.replies }
 // epoch at its next retransmission).
 func (c *ClientConn) EpochChanges() <-chan []byte { return c.epochs }
 
-// Close closes every connection, waits for the connection goroutines, and closes
-// Replies. Later Send and Broadcast calls fail with ErrClosed.
+// Close closes Replies; later Send and Broadcast calls fail with ErrClosed. The
+// Close of the last client of a DialClients call also closes every connection and
+// waits for the connection goroutines.
 func (c *ClientConn) Close() error {
-	c.closeOnce.Do(func() {
-		c.closed.Store(true)
-		c.cancel()
-		c.wg.Wait()
-		close(c.replies)
-	})
+	if c.closed.Swap(true) {
+		return nil
+	}
+	c.inbox.close(c.replies)
+	if c.mux.open.Add(-1) == 0 {
+		c.mux.stop()
+	}
 	return nil
 }
 
 // Stats returns a snapshot of the counters.
 func (c *ClientConn) Stats() ClientConnStats {
-	s := ClientConnStats{Dropped: c.dropped.Load(), Replies: c.delivered.Load(),
-		ReplyDrops: c.replyDrops.Load(), Garbage: c.garbage.Load(), Epochs: c.epochIn.Load(), EpochDrops: c.epochDrops.Load()}
-	for _, l := range c.links {
+	m := c.mux
+	s := ClientConnStats{Dropped: m.dropped.Load(), Replies: c.delivered.Load(),
+		ReplyDrops: c.replyDrops.Load(), Garbage: m.garbage.Load(), Epochs: c.epochIn.Load(), EpochDrops: c.epochDrops.Load()}
+	for _, l := range m.links {
 		if l.connected.Load() {
 			s.Connected++
 		}
@@ -212,30 +275,42 @@ func (c *ClientConn) frame(req []byte) ([]byte, error) {
 	return f, nil
 }
 
-func (c *ClientConn) push(l *clientLink, f []byte) {
-	if !l.q.push(f) {
-		c.dropped.Add(1)
-	}
-}
-
 // target picks the replica for Send.
 func (c *ClientConn) target() int {
-	n := len(c.links)
+	links := c.mux.links
+	n := len(links)
 	start := int(c.pref.Load())
 	for k := range n {
-		if i := (start + k) % n; c.links[i].connected.Load() {
+		if i := (start + k) % n; links[i].connected.Load() {
 			return i
 		}
 	}
 	return start
 }
 
+func (m *clientMux) push(l *clientLink, f []byte) {
+	if !l.q.push(f) {
+		m.dropped.Add(1)
+	}
+}
+
+// stop closes every connection and waits for the connection goroutines.
+func (m *clientMux) stop() {
+	m.stopOnce.Do(func() {
+		m.cancel()
+		m.wg.Wait()
+	})
+}
+
+// member reports whether id is a client of m.
+func (m *clientMux) member(id uint64) bool { return m.byID[id] != nil }
+
 // run keeps l's connection up until ctx ends.
-func (c *ClientConn) run(ctx context.Context, l *clientLink) {
-	log := c.opt.Logger.With("client", c.id, "replica", l.idx, "addr", l.addr)
+func (m *clientMux) run(ctx context.Context, l *clientLink) {
+	log := m.opt.Logger.With("client", m.members[0].id, "clients", len(m.members), "replica", l.idx, "addr", l.addr)
 	lost := false
 	for ctx.Err() == nil {
-		conn, err := c.connect(ctx, l)
+		conn, err := m.connect(ctx, l)
 		if err != nil {
 			l.dialErrors.Add(1)
 			log.Debug("tcpnet: cannot reach front end", "err", err)
@@ -250,8 +325,8 @@ func (c *ClientConn) run(ctx context.Context, l *clientLink) {
 			l.reconnects.Add(1)
 		}
 		l.connected.Store(true)
-		c.upOnce.Do(func() { close(c.up) })
-		err = c.serve(ctx, conn, l, log)
+		m.upOnce.Do(func() { close(m.up) })
+		err = m.serve(ctx, conn, l, log)
 		l.bo.ended(time.Since(start))
 		l.connected.Store(false)
 		lost = true
@@ -266,26 +341,39 @@ func (c *ClientConn) run(ctx context.Context, l *clientLink) {
 }
 
 // connect dials l, authenticates both ends (TLS pinned to the replica's transport
-// key, the client's registered key; SPEC §13.2) and sends the hello.
-func (c *ClientConn) connect(ctx context.Context, l *clientLink) (net.Conn, error) {
-	d := net.Dialer{Timeout: c.opt.WriteTimeout}
+// key, the first client's registered key; SPEC §13.2) and sends the hello, then an
+// attach for every other client, signed over the connection's binding.
+func (m *clientMux) connect(ctx context.Context, l *clientLink) (net.Conn, error) {
+	d := net.Dialer{Timeout: m.opt.WriteTimeout}
 	raw, err := d.DialContext(ctx, "tcp", l.addr)
 	if err != nil {
 		return nil, err
 	}
 	raw = rawnet.Conn(raw)
 	conn := raw
-	if c.tls != nil {
-		raw.SetDeadline(time.Now().Add(c.opt.WriteTimeout))
-		if conn, _, err = handshake(ctx, raw, c.tls[l.idx], false); err != nil {
+	if m.tls != nil {
+		raw.SetDeadline(time.Now().Add(m.opt.WriteTimeout))
+		if conn, _, err = handshake(ctx, raw, m.tls[l.idx], false); err != nil {
 			raw.Close()
 			return nil, err
 		}
 		raw.SetDeadline(time.Time{})
 	}
-	hello := spec.Encode(&ClientMsg{Kind: ClientHello, Client: c.id, Body: []byte(ClientProto)})
-	conn.SetWriteDeadline(time.Now().Add(c.opt.WriteTimeout))
-	if _, err := conn.Write(appendFrame(hello)); err != nil {
+	binding, err := connBinding(conn)
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	out := appendFrame(spec.Encode(&ClientMsg{Kind: ClientHello, Client: m.members[0].id, Body: []byte(ClientProto)}))
+	for _, c := range m.members[1:] {
+		sig := make([]byte, ed25519.SignatureSize)
+		if c.key != nil {
+			sig = ed25519.Sign(c.key, AttachSignedBytes(binding, c.id))
+		}
+		out = append(out, appendFrame(encodeClientMsg(ClientAttach, c.id, sig))...)
+	}
+	conn.SetWriteDeadline(time.Now().Add(m.opt.WriteTimeout))
+	if _, err := conn.Write(out); err != nil {
 		conn.Close()
 		return nil, err
 	}
@@ -294,17 +382,17 @@ func (c *ClientConn) connect(ctx context.Context, l *clientLink) (net.Conn, erro
 
 // serve writes l's queued requests and reads replies on conn until either fails or
 // ctx ends, and closes conn.
-func (c *ClientConn) serve(ctx context.Context, conn net.Conn, l *clientLink, log *slog.Logger) error {
+func (m *clientMux) serve(ctx context.Context, conn net.Conn, l *clientLink, log *slog.Logger) error {
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
 	readDone := make(chan struct{})
 	var rerr error
 	go func() { // joined below
 		defer close(readDone)
-		rerr = c.readReplies(conn, l, log)
+		rerr = m.readReplies(conn, log)
 		conn.Close()
 	}()
-	err := pump(ctx, conn, l.q, c.opt.WriteTimeout, readDone, &l.sent, &c.dropped)
+	err := pump(ctx, conn, l.q, m.opt.WriteTimeout, readDone, &l.sent, &m.dropped)
 	conn.Close()
 	<-readDone
 	if errors.Is(err, errStopped) {
@@ -313,30 +401,33 @@ func (c *ClientConn) serve(ctx context.Context, conn net.Conn, l *clientLink, lo
 	return err
 }
 
-// readReplies reads frames from l's connection until it fails, handing each REPLY
-// to Replies and each epoch change to EpochChanges (dropping it if the channel is
-// full). Garbage ends it.
-func (c *ClientConn) readReplies(conn net.Conn, l *clientLink, log *slog.Logger) error {
+// readReplies reads frames from a connection until it fails, handing each REPLY to
+// its client's Replies and each epoch change to every client's EpochChanges
+// (dropping where a channel is full). Garbage ends it.
+func (m *clientMux) readReplies(conn net.Conn, log *slog.Logger) error {
 	r := bufio.NewReaderSize(conn, 64<<10)
 	for {
 		frame, err := readFrame(r, MaxBrokerFrame)
 		if err != nil && !errors.Is(err, ErrFrameLength) {
 			return err
 		}
-		var kind uint64
+		var kind, to uint64
 		var body []byte
 		if err == nil {
-			kind, body, err = decodeClientPush(frame, c.id)
+			kind, to, body, err = decodeClientPush(frame, m.member)
 		}
 		if err != nil {
-			c.garbage.Add(1)
+			m.garbage.Add(1)
 			log.Error("tcpnet: garbage from front end; closing the connection", "err", err)
 			return err
 		}
 		if kind == ClientEpoch {
-			deliver(c.epochs, body, &c.epochIn, &c.epochDrops)
+			for _, c := range m.members {
+				deliver(c.epochs, body, &c.epochIn, &c.epochDrops)
+			}
 		} else {
-			c.inbox.deliver(c.replies, body, c.opt.RepliesBytes, &c.delivered, &c.replyDrops)
+			c := m.byID[to]
+			c.inbox.deliver(c.replies, body, c.budget, &c.delivered, &c.replyDrops)
 		}
 	}
 }
@@ -361,9 +452,18 @@ func deliver(ch chan<- []byte, b []byte, delivered, dropped *atomic.Uint64) bool
 // those beyond the channel's length were taken (a channel is FIFO, and only
 // deliver, under mu, adds to it).
 type replyBudget struct {
-	mu    sync.Mutex
-	sizes []int
-	bytes int
+	mu     sync.Mutex
+	sizes  []int
+	bytes  int
+	closed bool // the channel is closed: deliver drops
+}
+
+// close closes ch, the channel rb bounds, so that no later deliver sends on it.
+func (rb *replyBudget) close(ch chan []byte) {
+	rb.mu.Lock()
+	defer rb.mu.Unlock()
+	rb.closed = true
+	close(ch)
 }
 
 // deliver hands b to ch as the package's deliver does, unless the replies waiting
@@ -372,6 +472,10 @@ type replyBudget struct {
 func (rb *replyBudget) deliver(ch chan []byte, b []byte, max int, delivered, dropped *atomic.Uint64) bool {
 	rb.mu.Lock()
 	defer rb.mu.Unlock()
+	if rb.closed {
+		dropped.Add(1)
+		return false
+	}
 	for len(rb.sizes) > len(ch) {
 		rb.bytes -= rb.sizes[0]
 		rb.sizes = rb.sizes[1:]
@@ -389,21 +493,22 @@ func (rb *replyBudget) deliver(ch chan []byte, b []byte, max int, delivered, dro
 }
 
 // initAuth checks the keys of the options and builds one TLS configuration per
-// replica, pinned to that replica's transport key.
-func (c *ClientConn) initAuth(n int) error {
-	if c.opt.Insecure {
-		c.opt.Logger.Warn("tcpnet: INSECURE TRANSPORT: plain TCP to the front ends, no authentication")
+// replica, pinned to that replica's transport key, authenticating as the first
+// client.
+func (m *clientMux) initAuth(n int) error {
+	if m.opt.Insecure {
+		m.opt.Logger.Warn("tcpnet: INSECURE TRANSPORT: plain TCP to the front ends, no authentication")
 		return nil
 	}
-	if len(c.opt.ServerKeys) != n {
-		return fmt.Errorf("tcpnet: DialClient: %d transport keys for %d addresses", len(c.opt.ServerKeys), n)
+	if len(m.opt.ServerKeys) != n {
+		return fmt.Errorf("tcpnet: DialClient: %d transport keys for %d addresses", len(m.opt.ServerKeys), n)
 	}
-	cert, err := selfSigned(c.opt.Key)
+	cert, err := selfSigned(m.members[0].key)
 	if err != nil {
 		return err
 	}
-	for _, k := range c.opt.ServerKeys {
-		c.tls = append(c.tls, dialerTLS(cert, k))
+	for _, k := range m.opt.ServerKeys {
+		m.tls = append(m.tls, dialerTLS(cert, k))
 	}
 	return nil
 }

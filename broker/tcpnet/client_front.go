@@ -5,23 +5,27 @@ import (
 	"context"
 	"crypto/ed25519"
 	"errors"
+	"fmt"
 	"net"
 	"sync"
 	"sync/atomic"
 
 	"github.com/splitbft/splitbft/broker"
-	"github.com/splitbft/splitbft/spec"
 )
 
-// frontConn is one live client connection on the front end.
+// frontConn is one live client connection on the front end. It carries the
+// clients attached to it: the one whose key authenticated it (its hello) and those
+// attached since by a signed attach frame (SPEC §13.2).
 type frontConn struct {
-	id   uint64   // the authenticated client id (SPEC §13.2): replies go only to its connections
-	q    *queue   // reply frames waiting to be written
-	conn net.Conn // closed when the client's newer connections push it out
-	seq  uint64   // registration order, to find the oldest
+	hello   uint64            // the client whose key authenticated the connection
+	ids     map[uint64]uint64 // attached client → registration order; guarded by clientRegistry.mu
+	q       *queue            // reply frames waiting to be written
+	conn    net.Conn          // closed when the clients' newer connections push out every one of them
+	binding [32]byte          // the connection's TLS exporter value, which attaches sign (zero when insecure)
 }
 
-// clientRegistry maps client ids to their live connections, for Reply.
+// clientRegistry maps client ids to the live connections they are attached to, for
+// Reply.
 type clientRegistry struct {
 	mu   sync.Mutex
 	byID map[uint64]map[*frontConn]struct{}
@@ -30,39 +34,66 @@ type clientRegistry struct {
 
 func (g *clientRegistry) init() { g.byID = map[uint64]map[*frontConn]struct{}{} }
 
-// add registers fc and unregisters and returns the client's oldest connection beyond
-// max, for the caller to close (only the authenticated client itself can open one,
-// so it can only push out its own).
-func (g *clientRegistry) add(fc *frontConn, max int) *frontConn {
+// add attaches client id to fc. When the client is then attached to more than max
+// connections, it is detached from the one it was attached to first; add returns
+// that connection if no client is left on it, for the caller to close (only the
+// authenticated client itself can attach, so it can only push out its own).
+func (g *clientRegistry) add(fc *frontConn, id uint64, max int) *frontConn {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if g.byID[fc.id] == nil {
-		g.byID[fc.id] = map[*frontConn]struct{}{}
+	if _, ok := fc.ids[id]; ok {
+		return nil
+	}
+	if g.byID[id] == nil {
+		g.byID[id] = map[*frontConn]struct{}{}
 	}
 	g.seq++
-	fc.seq = g.seq
-	conns := g.byID[fc.id]
+	fc.ids[id] = g.seq
+	conns := g.byID[id]
 	conns[fc] = struct{}{}
 	if len(conns) <= max {
 		return nil
 	}
 	var oldest *frontConn
 	for c := range conns {
-		if oldest == nil || c.seq < oldest.seq {
+		if oldest == nil || c.ids[id] < oldest.ids[id] {
 			oldest = c
 		}
 	}
-	delete(conns, oldest) // its remove finds nothing
-	return oldest
+	delete(conns, oldest)
+	delete(oldest.ids, id)
+	if len(oldest.ids) > 0 {
+		return nil
+	}
+	return oldest // its remove finds nothing
 }
 
+// attached reports whether client id is attached to fc.
+func (g *clientRegistry) attached(fc *frontConn, id uint64) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	_, ok := fc.ids[id]
+	return ok
+}
+
+// count returns the number of clients attached to fc.
+func (g *clientRegistry) count(fc *frontConn) int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return len(fc.ids)
+}
+
+// remove detaches every client from fc.
 func (g *clientRegistry) remove(fc *frontConn) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	delete(g.byID[fc.id], fc)
-	if len(g.byID[fc.id]) == 0 {
-		delete(g.byID, fc.id)
+	for id := range fc.ids {
+		delete(g.byID[id], fc)
+		if len(g.byID[id]) == 0 {
+			delete(g.byID, id)
+		}
 	}
+	clear(fc.ids)
 }
 
 // clientQueueBytes bounds the reply bytes waiting on one client connection.
@@ -97,8 +128,13 @@ func (h *Host) pushEpoch(change []byte) {
 	}
 	h.clients.mu.Lock()
 	defer h.clients.mu.Unlock()
+	seen := map[*frontConn]bool{}
 	for _, conns := range h.clients.byID {
 		for fc := range conns {
+			if seen[fc] {
+				continue // a connection of many clients gets the frame once
+			}
+			seen[fc] = true
 			if fc.q.push(frame) {
 				h.c.epochs.Add(1)
 			} else {
@@ -136,9 +172,10 @@ func (h *Host) acceptClients(ctx context.Context, wg *sync.WaitGroup) {
 }
 
 // serveClient serves one client connection: the TLS handshake and the hello (whose
-// client id must be the one whose registered key authenticated), then request
-// frames, each decoded strictly once before it goes to Replica.HandleClientDecoded; replies are
-// written by a second goroutine. Garbage is logged, counted, and closes the connection.
+// client id must be the one whose registered key authenticated), then attach,
+// request and read frames, each decoded strictly once before it goes to the
+// replica; replies are written by a second goroutine. Garbage is logged, counted,
+// and closes the connection.
 func (h *Host) serveClient(ctx context.Context, raw net.Conn) {
 	stop := context.AfterFunc(ctx, func() { raw.Close() })
 	defer stop()
@@ -156,16 +193,22 @@ func (h *Host) serveClient(ctx context.Context, raw net.Conn) {
 		h.rejected(ctx, err, "client", addr)
 		return
 	}
-	h.clientSession(ctx, conn, r, id, addr)
+	b, err := connBinding(conn)
+	if err != nil {
+		h.log.Error("tcpnet: client connection has no TLS binding; closing", "addr", addr, "err", err)
+		return
+	}
+	fc := &frontConn{hello: id, ids: map[uint64]uint64{}, q: newQueue(h.opt.ClientQueueLen, clientQueueBytes), conn: conn, binding: b}
+	h.clientSession(ctx, fc, r, addr)
 }
 
 // clientSession serves a client connection after its hello: replies are written by a
 // second goroutine while this one reads requests; both end together.
-func (h *Host) clientSession(ctx context.Context, conn net.Conn, r *bufio.Reader, id uint64, addr string) {
-	fc := &frontConn{id: id, q: newQueue(h.opt.ClientQueueLen, clientQueueBytes), conn: conn}
-	if old := h.clients.add(fc, h.opt.MaxConnsPerClient); old != nil {
+func (h *Host) clientSession(ctx context.Context, fc *frontConn, r *bufio.Reader, addr string) {
+	if old := h.clients.add(fc, fc.hello, h.opt.MaxConnsPerClient); old != nil {
 		old.conn.Close() // its session ends
 	}
+	conn := fc.conn
 	h.c.clientConns.Add(1)
 	h.c.clientAccepted.Add(1)
 	defer h.c.clientConns.Add(-1)
@@ -176,42 +219,95 @@ func (h *Host) clientSession(ctx context.Context, conn net.Conn, r *bufio.Reader
 		pump(ctx, conn, fc.q, h.opt.WriteTimeout, readDone, &h.c.repliesWritten, &h.c.replyLost)
 		conn.Close()
 	}()
-	h.readClient(ctx, conn, r, id, addr)
+	h.readClient(ctx, fc, r, addr)
 	close(readDone)
 	conn.Close()
 	<-written
 }
 
-// readClient reads request frames of client id until the connection fails.
-func (h *Host) readClient(ctx context.Context, conn net.Conn, r *bufio.Reader, id uint64, addr string) {
-	dl := lazyDeadline{set: conn.SetReadDeadline}
+// readClient reads attach, request and read frames on fc until the connection fails
+// or sends garbage: a frame that does not decode strictly as its kind, a request or
+// read for a client not attached to fc, or an attach that fails (a client that is
+// not registered, a bad signature, more than Options.MaxClientsPerConn clients).
+func (h *Host) readClient(ctx context.Context, fc *frontConn, r *bufio.Reader, addr string) {
+	dl := lazyDeadline{set: fc.conn.SetReadDeadline}
 	for {
 		dl.refresh(h.opt.IdleTimeout)
 		frame, err := readFrame(r, MaxClientFrame)
 		if err != nil && !errors.Is(err, ErrFrameLength) {
 			return // the client went away
 		}
-		var req []byte
-		read := err == nil && isReadFrame(frame)
-		var q *spec.Request
-		switch {
-		case read:
-			req, err = decodeClientRead(frame, id)
-		case err == nil:
-			req, q, err = decodeClientRequest(frame, id)
+		var handle func(rep *broker.Replica)
+		kind := clientFrameKind(frame)
+		if err == nil {
+			handle, err = h.clientFrame(ctx, fc, kind, frame)
 		}
 		if err != nil {
 			h.c.clientGarbage.Add(1)
-			h.log.Error("tcpnet: garbage from client; closing the connection", "addr", addr, "claimed", id, "err", err)
+			h.log.Error("tcpnet: garbage from client; closing the connection", "addr", addr, "claimed", fc.hello, "err", err)
 			return
 		}
-		handle := func(rep *broker.Replica) { rep.HandleClientDecoded(req, q) }
-		if read {
-			handle = func(rep *broker.Replica) { rep.HandleRead(req) }
+		if handle == nil {
+			continue // an attach
 		}
 		if !h.post(ctx, h.clientIn, handle) {
 			return
 		}
 		h.c.clientRequests.Add(1)
 	}
+}
+
+// clientFrame checks one frame of fc and returns what the event loop does with it
+// (nil for an attach, which it handles itself).
+func (h *Host) clientFrame(ctx context.Context, fc *frontConn, kind uint64, frame []byte) (func(*broker.Replica), error) {
+	switch kind {
+	case ClientAttach:
+		return nil, h.attach(ctx, fc, frame)
+	case ClientRead:
+		id, read, err := decodeClientRead(frame)
+		if err == nil && !h.clients.attached(fc, id) {
+			err = fmt.Errorf("read for client %d, which is not attached to this connection", id)
+		}
+		return func(rep *broker.Replica) { rep.HandleRead(read) }, err
+	default:
+		id, req, q, err := decodeClientRequest(frame)
+		if err == nil && !h.clients.attached(fc, id) {
+			err = fmt.Errorf("request of client %d, which is not attached to this connection", id)
+		}
+		return func(rep *broker.Replica) { rep.HandleClientDecoded(req, q) }, err
+	}
+}
+
+// attach checks an attach frame of fc (SPEC §13.2): a registered client, its
+// signature over the connection's binding, room on the connection, and the attach
+// budget of the connection's authenticated client (a reader over it waits); then it
+// attaches the client.
+func (h *Host) attach(ctx context.Context, fc *frontConn, frame []byte) error {
+	id, sig, err := decodeClientAttach(frame)
+	if err != nil {
+		return err
+	}
+	if h.clients.attached(fc, id) {
+		return nil
+	}
+	if h.clients.count(fc) >= h.opt.MaxClientsPerConn {
+		return fmt.Errorf("attach of client %d beyond the %d clients a connection may carry", id, h.opt.MaxClientsPerConn)
+	}
+	if !h.attachRate.wait(ctx, fc.hello) {
+		return ctx.Err()
+	}
+	if !h.opt.Insecure {
+		key, ok := h.auth.clients.Load().byID[id]
+		if !ok {
+			return fmt.Errorf("attach of client %d, which is not registered", id)
+		}
+		if !ed25519.Verify(key, AttachSignedBytes(fc.binding, id), sig) {
+			return fmt.Errorf("attach of client %d with a bad signature", id)
+		}
+	}
+	if old := h.clients.add(fc, id, h.opt.MaxConnsPerClient); old != nil {
+		old.conn.Close()
+	}
+	h.c.clientAttaches.Add(1)
+	return nil
 }

@@ -61,14 +61,14 @@
 //	Kind 1 hello    client → broker, first frame only, cap 128 bytes:
 //	                Client = the client's id, Body = "splitbft/v1/client"
 //	Kind 2 request  client → broker, cap MaxClientFrame (a §2.4 request + 64):
-//	                Client = the hello's id, Body = enc(spec.Request) with
-//	                Body.Client == Client
+//	                Client = a client of the connection, Body = enc(spec.Request)
+//	                with Body.Client == Client
 //	Kind 3 reply    broker → client, cap MaxReplyFrame (a §2.4 reply + 64):
 //	                Client = the addressee, Body = enc(spec.Reply) (one per
 //	                request, all its results) or enc(spec.ReadReply) as exec
 //	                emitted it
-//	Kind 4 read     client → broker, cap MaxClientFrame: Client = the hello's id,
-//	                Body = enc(spec.Read) with Client == Client, for the broker's
+//	Kind 4 read     client → broker, cap MaxClientFrame: Client = a client of the
+//	                connection, Body = enc(spec.Read) with Client == Client, for the broker's
 //	                own exec (Replica.HandleRead; SPEC.md §16.6)
 //	Kind 5 epoch    broker → client, cap MaxEpochFrame (the epoch-change cap + 64):
 //	                Client = 0, Body = the chain step (enc(spec.EpochChange), or
@@ -77,14 +77,22 @@
 //	                every live client connection (broker.EpochNet), dropped when that
 //	                connection's queue is full. The client verifies it (EC1–EC4 or
 //	                RC1–RC5) before following.
+//	Kind 6 attach   client → broker, cap 128 bytes: Client = the client to attach,
+//	                Body = its Ed25519 signature over AttachSignedBytes(B, Client),
+//	                B the connection's TLS exporter value (AttachBindingLabel)
 //
 // The broker hands each request to Replica.HandleClientDecoded, which applies R1–R4
 // (and R5 when SPEC.md §13.3 obligation 5 asks for it on arrival) and starts the timer or forwards it; replies for a client id go to every live
-// connection authenticated as that client (at most Options.MaxConnsPerClient; a newer
-// one closes the oldest). Any other frame (wrong kind, wrong client, an undecodable
-// request) closes the connection with an error log. The hello's client id must be
-// the one whose registered key authenticated the connection.
-// A client opens one connection per replica, sends a request to one replica (the
-// same one until a retransmission moves it on) and retransmits to all; a broker
-// frame that is neither a reply for it nor an epoch closes that connection.
+// connection that client is attached to (at most Options.MaxConnsPerClient; a newer
+// one detaches it from the oldest, which closes when no client is left on it). Any
+// other frame (wrong kind, a client not attached, an undecodable request, a failed
+// attach) closes the connection with an error log. The hello's client id must be
+// the one whose registered key authenticated the connection; an attach adds a
+// client that proves its key over the connection's binding (at most
+// Options.MaxClientsPerConn clients per connection, verifications rate limited per
+// authenticated client by AttachRate and AttachBurst).
+// The clients of one DialClients call share one connection per replica; each sends
+// a request to one replica (the same one until a retransmission moves it on) and
+// retransmits to all; a broker frame that is neither a reply for one of the
+// connection's clients nor an epoch closes that connection.
 package tcpnet

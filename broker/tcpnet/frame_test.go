@@ -138,8 +138,8 @@ func TestReplyFrameCap(t *testing.T) {
 	rep := spec.Reply{Client: 1<<64 - 1, Timestamp: 1<<64 - 1, Replica: 1<<64 - 1, View: 1<<64 - 1,
 		Ciphertext: make([]byte, len(spec.AppendResults(nil, res))+16)}
 	frame := encodeClientMsg(ClientReply, rep.Client, spec.Encode(&rep))
-	kind, body, err := decodeClientPush(frame, rep.Client)
-	if err != nil || kind != ClientReply || len(body) != len(spec.Encode(&rep)) {
+	kind, to, body, err := decodeClientPush(frame, func(c uint64) bool { return c == rep.Client })
+	if err != nil || kind != ClientReply || to != rep.Client || len(body) != len(spec.Encode(&rep)) {
 		t.Fatalf("largest reply (%d-byte frame, cap %d): kind %d, %v", len(frame), MaxReplyFrame, kind, err)
 	}
 }

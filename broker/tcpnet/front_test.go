@@ -3,6 +3,7 @@ package tcpnet_test
 import (
 	"bufio"
 	"context"
+	"crypto/ed25519"
 	"crypto/tls"
 	"encoding/binary"
 	"fmt"
@@ -55,8 +56,11 @@ func TestClientGarbageIsRejected(t *testing.T) {
 		{"small request before the hello", "bad hello from client", "none", "want a hello", clientMsg(tcpnet.ClientRequest, 100, []byte{0x80})},
 		{"hello for another protocol", "bad hello from client", "none", "want a hello", clientMsg(tcpnet.ClientHello, 100, []byte("splitbft/v2/client"))},
 		{"hello claiming another client than its key", "bad hello from client", "none", "another identity", clientMsg(tcpnet.ClientHello, 101, []byte(tcpnet.ClientProto))},
-		{"request for another client", "garbage from client", "100", "for client 101, want a request", append(hello, clientMsg(tcpnet.ClientRequest, 101, req101)...)},
-		{"request signed as another client", "garbage from client", "100", "signed as client 101", append(hello, clientMsg(tcpnet.ClientRequest, 100, req101)...)},
+		{"request for another client", "garbage from client", "100", "client 101, which is not attached", append(hello, clientMsg(tcpnet.ClientRequest, 101, req101)...)},
+		{"attach signed over another binding", "garbage from client", "100", "attach of client 101 with a bad signature", append(hello, clientMsg(tcpnet.ClientAttach, 101, ed25519.Sign(clientKey(f.ids[1]), tcpnet.AttachSignedBytes([32]byte{}, 101)))...)},
+		{"attach of an unregistered client", "garbage from client", "100", "attach of client 999, which is not registered", append(hello, clientMsg(tcpnet.ClientAttach, 999, make([]byte, 64))...)},
+		{"attach without a signature", "garbage from client", "100", "want an attach (kind 6) with a 64-byte signature", append(hello, clientMsg(tcpnet.ClientAttach, 101, make([]byte, 63))...)},
+		{"request signed as another client", "garbage from client", "100", "request signed as client 101 in a frame for client 100", append(hello, clientMsg(tcpnet.ClientRequest, 100, req101)...)},
 		{"request body not a REQUEST", "garbage from client", "100", "not a REQUEST", append(hello, clientMsg(tcpnet.ClientRequest, 100, seeded("tcpnet-req", seed, 50))...)},
 		{"reply from a client", "garbage from client", "100", "kind 3", append(hello, clientMsg(tcpnet.ClientReply, 100, req100)...)},
 		{"second hello", "garbage from client", "100", "kind 1", append(hello, hello...)},

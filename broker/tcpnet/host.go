@@ -41,8 +41,10 @@ type Host struct {
 	clientIn chan func(*broker.Replica) // client requests, for the event loop
 	hellos   chan struct{}              // one token per peer connection waiting for its hello
 	clients  clientRegistry
-	auth     hostAuth
-	c        hostCounters
+	// attachRate bounds the attach signatures verified per authenticated client.
+	attachRate *idRate
+	auth       hostAuth
+	c          hostCounters
 
 	state   atomic.Int32  // stateIdle → stateRunning → stateDone, or stateIdle → stateDone
 	stopped chan struct{} // closed when the host reaches stateDone
@@ -68,6 +70,7 @@ func Listen(opt Options) (*Host, error) {
 		inbox: make(chan func(*broker.Replica), opt.InboxLen), clientIn: make(chan func(*broker.Replica), opt.InboxLen),
 		hellos: make(chan struct{}, maxPendingHellos), stopped: make(chan struct{})}
 	h.clients.init()
+	h.attachRate = newIDRate(float64(opt.AttachRate), float64(opt.AttachBurst))
 	if err := h.initAuth(); err != nil {
 		return nil, err
 	}

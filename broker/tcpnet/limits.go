@@ -1,6 +1,7 @@
 package tcpnet
 
 import (
+	"context"
 	"net"
 	"sync"
 	"time"
@@ -113,4 +114,49 @@ func sourceIP(conn net.Conn) string {
 		return host
 	}
 	return a
+}
+
+// idRate is a token bucket per authenticated identity: it bounds work that an
+// identity's holder can ask for (attach verifications, SPEC §13.2). Only identities
+// the cluster registered reach it, so it remembers a bounded number of them.
+type idRate struct {
+	rate, burst float64
+	mu          sync.Mutex
+	items       map[uint64]*bucket
+}
+
+func newIDRate(rate, burst float64) *idRate {
+	return &idRate{rate: rate, burst: max(burst, 1), items: map[uint64]*bucket{}}
+}
+
+// wait takes one token of id's bucket, sleeping until there is one; false if ctx
+// ends first.
+func (r *idRate) wait(ctx context.Context, id uint64) bool {
+	for {
+		d := r.take(id, time.Now())
+		if d == 0 {
+			return true
+		}
+		if !sleepCtx(ctx, d) {
+			return false
+		}
+	}
+}
+
+// take takes a token and returns 0, or returns how long until there is one.
+func (r *idRate) take(id uint64, now time.Time) time.Duration {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	b := r.items[id]
+	if b == nil {
+		b = &bucket{tokens: r.burst, at: now}
+		r.items[id] = b
+	}
+	b.tokens = min(r.burst, b.tokens+now.Sub(b.at).Seconds()*r.rate)
+	b.at = now
+	if b.tokens < 1 {
+		return time.Duration((1 - b.tokens) / r.rate * float64(time.Second))
+	}
+	b.tokens--
+	return 0
 }

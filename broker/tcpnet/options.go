@@ -46,7 +46,10 @@ type Options struct {
 	MaxPendingPerIP   int           // connections from one IP not yet authenticated, per port; default 16
 	AcceptRate        int           // new connections accepted per second per IP and port; default 10
 	AcceptBurst       int           // … and at once after a quiet spell; default 64
-	MaxConnsPerClient int           // live connections of one authenticated client; more close the oldest; default 4
+	MaxConnsPerClient int           // live connections of one client, authenticated or attached; more detach it from the oldest; default 4
+	MaxClientsPerConn int           // clients one connection may carry (its hello's and attached ones); more close it; default 256
+	AttachRate        int           // attaches verified per second for the connections of one authenticated client (its readers then wait); default 64
+	AttachBurst       int           // … and at once after a quiet spell; default 1024
 }
 
 func (o Options) withDefaults() Options {
@@ -79,6 +82,9 @@ func (o Options) withDefaults() Options {
 	def(&o.AcceptRate, 10)
 	def(&o.AcceptBurst, 64)
 	def(&o.MaxConnsPerClient, 4)
+	def(&o.MaxClientsPerConn, 256)
+	def(&o.AttachRate, 64)
+	def(&o.AttachBurst, 1024)
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}

@@ -41,6 +41,7 @@ type ClientStats struct {
 	Accepted   uint64 // client connections that said hello
 	Refused    uint64 // connections closed at accept: MaxClientConns reached
 	Garbage    uint64 // connections closed for a bad hello or a frame that was not a request
+	Attaches   uint64 // clients attached to a connection by a verified attach frame
 	Requests   uint64 // requests handed to the replica
 	Replies    uint64 // reply frames queued on client connections
 	Written    uint64 // reply and epoch frames written
@@ -81,6 +82,7 @@ type hostCounters struct {
 	clientConns                    atomic.Int64
 	clientAccepted, clientRefused  atomic.Uint64
 	clientGarbage, clientRequests  atomic.Uint64
+	clientAttaches                 atomic.Uint64
 	replies, replyDrops, noConn    atomic.Uint64
 	repliesWritten, replyLost      atomic.Uint64
 	epochs, epochDrops             atomic.Uint64
@@ -88,7 +90,7 @@ type hostCounters struct {
 
 func (c *hostCounters) clientStats() ClientStats {
 	return ClientStats{Conns: int(c.clientConns.Load()), Accepted: c.clientAccepted.Load(),
-		Refused: c.clientRefused.Load(), Garbage: c.clientGarbage.Load(), Requests: c.clientRequests.Load(),
+		Refused: c.clientRefused.Load(), Garbage: c.clientGarbage.Load(), Attaches: c.clientAttaches.Load(), Requests: c.clientRequests.Load(),
 		Replies: c.replies.Load(), Written: c.repliesWritten.Load(), ReplyDrops: c.replyDrops.Load(),
 		ReplyLost: c.replyLost.Load(), NoConn: c.noConn.Load(), Epochs: c.epochs.Load(), EpochDrops: c.epochDrops.Load()}
 }

@@ -136,3 +136,25 @@ func handshake(ctx context.Context, conn net.Conn, cfg *tls.Config, server bool)
 	}
 	return tc, k, nil
 }
+
+// connBinding returns the binding of a client connection that attach signatures
+// cover (SPEC §13.2): the TLS 1.3 exporter value under AttachBindingLabel, which both
+// ends derive from the session's secrets; 32 zero bytes on an insecure connection,
+// whose ids are claims anyway.
+func connBinding(conn net.Conn) ([32]byte, error) {
+	var b [32]byte
+	tc, ok := conn.(*tls.Conn)
+	if !ok {
+		return b, nil
+	}
+	st := tc.ConnectionState()
+	if st.Version != tls.VersionTLS13 {
+		return b, fmt.Errorf("%w: TLS version %#x, want 1.3", ErrAuth, st.Version)
+	}
+	m, err := st.ExportKeyingMaterial(AttachBindingLabel, nil, len(b))
+	if err != nil {
+		return b, fmt.Errorf("%w: exporter: %v", ErrAuth, err)
+	}
+	copy(b[:], m)
+	return b, nil
+}

@@ -2,6 +2,7 @@ package tcpnet
 
 import (
 	"bytes"
+	"crypto/ed25519"
 	"fmt"
 
 	"github.com/splitbft/splitbft/broker"
@@ -44,7 +45,23 @@ const (
 	// adopted, pushed once to every live client connection (SPEC.md §13.2, §17.7).
 	// Client is 0: the frame is the same for every client.
 	ClientEpoch uint64 = 5
+	// ClientAttach: client → broker, adds identity Client to the connection (Body: that
+	// client's signature over AttachSignedBytes of the connection's binding), so that
+	// one connection carries the requests and replies of many clients (SPEC.md §13.2).
+	ClientAttach uint64 = 6
 )
+
+// AttachBindingLabel is the TLS 1.3 exporter label of a client connection's
+// binding (RFC 8446 §7.5): the 32 bytes an attach signature covers, unique to the
+// connection's TLS session, so that an attach is valid on that connection only.
+const AttachBindingLabel = "EXPORTER-splitbft/v1/client-attach"
+
+// AttachSignedBytes are the bytes client signs to attach itself to the connection
+// whose binding is b (SPEC.md §3.4, §13.2): the attach domain, a zero byte, the
+// binding in the place of a config digest, and enc(client).
+func AttachSignedBytes(b [32]byte, client uint64) []byte {
+	return spec.SignedBytes(spec.DomainClientAttach, spec.Digest(b), spec.AppendHead(nil, 0, client))
+}
 
 // encodeClientMsg returns enc(ClientMsg{kind, client, body}), equal to spec.Encode of
 // it, by appending heads and the body.
@@ -97,52 +114,68 @@ func decodeClientHello(frame []byte) (uint64, error) {
 	return m.Client, nil
 }
 
-// decodeClientRequest decodes a request frame from the client that said hello as id
-// and returns the encoded REQUEST (its exact bytes) with its decoding.
-func decodeClientRequest(frame []byte, id uint64) ([]byte, *spec.Request, error) {
+// decodeClientRequest decodes a request frame and returns the client it is for (the
+// frame's Client, equal to the signed body's), the encoded REQUEST (its exact bytes)
+// and its decoding. The caller checks that the client is attached to the connection.
+func decodeClientRequest(frame []byte) (uint64, []byte, *spec.Request, error) {
 	var m ClientMsg
 	if err := spec.Decode(frame, &m, MaxClientFrame); err != nil {
-		return nil, nil, fmt.Errorf("%d-byte frame is not a ClientMsg: %w", len(frame), err)
+		return 0, nil, nil, fmt.Errorf("%d-byte frame is not a ClientMsg: %w", len(frame), err)
 	}
-	if m.Kind != ClientRequest || m.Client != id {
-		return nil, nil, fmt.Errorf("frame is kind %d for client %d, want a request (kind %d) for client %d", m.Kind, m.Client, ClientRequest, id)
+	if m.Kind != ClientRequest {
+		return 0, nil, nil, fmt.Errorf("frame is kind %d, want a request (kind %d), a read (kind %d) or an attach (kind %d)", m.Kind, ClientRequest, ClientRead, ClientAttach)
 	}
 	var q spec.Request
 	if err := spec.Decode(m.Body, &q, spec.MaxBodyBytes(spec.KindRequest)); err != nil {
-		return nil, nil, fmt.Errorf("request body is not a REQUEST: %w", err)
+		return 0, nil, nil, fmt.Errorf("request body is not a REQUEST: %w", err)
 	}
-	if q.Body.Client != id {
-		return nil, nil, fmt.Errorf("request is signed as client %d on client %d's connection", q.Body.Client, id)
+	if q.Body.Client != m.Client {
+		return 0, nil, nil, fmt.Errorf("request signed as client %d in a frame for client %d", q.Body.Client, m.Client)
 	}
-	return m.Body, &q, nil
+	return m.Client, m.Body, &q, nil
 }
 
-// decodeClientPush decodes a frame from a broker to client id: a reply (whose
-// contents the client's session checks and opens) or an epoch change (which the
-// client verifies before it follows it). It returns the kind and the body.
-func decodeClientPush(frame []byte, id uint64) (uint64, []byte, error) {
+// decodeClientAttach decodes an attach frame and returns the client it attaches
+// and its signature (not yet verified: the caller holds the binding and the keys).
+func decodeClientAttach(frame []byte) (uint64, []byte, error) {
+	var m ClientMsg
+	if err := spec.Decode(frame, &m, MaxHelloFrame); err != nil {
+		return 0, nil, fmt.Errorf("%d-byte frame is not an attach ClientMsg: %w", len(frame), err)
+	}
+	if m.Kind != ClientAttach || len(m.Body) != ed25519.SignatureSize {
+		return 0, nil, fmt.Errorf("frame is kind %d with a %d-byte body, want an attach (kind %d) with a %d-byte signature", m.Kind, len(m.Body), ClientAttach, ed25519.SignatureSize)
+	}
+	return m.Client, m.Body, nil
+}
+
+// decodeClientPush decodes a frame from a broker to a connection of the clients for
+// which member holds: a reply for one of them (whose contents that client's session
+// checks and opens) or an epoch change (which the clients verify before they follow
+// it). It returns the kind, the addressee (0 for an epoch) and the body.
+func decodeClientPush(frame []byte, member func(uint64) bool) (uint64, uint64, []byte, error) {
 	var m ClientMsg
 	if err := spec.Decode(frame, &m, MaxBrokerFrame); err != nil {
-		return 0, nil, fmt.Errorf("%d-byte frame is not a ClientMsg: %w", len(frame), err)
+		return 0, 0, nil, fmt.Errorf("%d-byte frame is not a ClientMsg: %w", len(frame), err)
 	}
 	switch {
 	case m.Kind == ClientEpoch && m.Client == 0:
 		var st spec.Step
 		if err := spec.Decode(m.Body, &st, spec.MaxBodyBytes(spec.KindRecovery)); err != nil {
-			return 0, nil, fmt.Errorf("epoch body is not a chain step (EPOCH-CHANGE or RECOVERY): %w", err)
+			return 0, 0, nil, fmt.Errorf("epoch body is not a chain step (EPOCH-CHANGE or RECOVERY): %w", err)
 		}
-		return ClientEpoch, m.Body, nil
+		return ClientEpoch, 0, m.Body, nil
 	case len(frame) > MaxReplyFrame:
-		return 0, nil, fmt.Errorf("%d-byte frame of kind %d exceeds the reply cap %d", len(frame), m.Kind, MaxReplyFrame)
+		return 0, 0, nil, fmt.Errorf("%d-byte frame of kind %d exceeds the reply cap %d", len(frame), m.Kind, MaxReplyFrame)
 	}
-	rep, err := decodeClientReply(&m, id)
-	return ClientReply, rep, err
+	rep, err := decodeClientReply(&m, member)
+	return ClientReply, m.Client, rep, err
 }
 
-// decodeClientReply checks a reply frame for client id and returns the encoded REPLY.
-func decodeClientReply(m *ClientMsg, id uint64) ([]byte, error) {
-	if m.Kind != ClientReply || m.Client != id {
-		return nil, fmt.Errorf("frame is kind %d for client %d, want a reply (kind %d) for client %d or an epoch (kind %d) for 0", m.Kind, m.Client, ClientReply, id, ClientEpoch)
+// decodeClientReply checks a reply frame for a client for which member holds and
+// returns the encoded REPLY.
+func decodeClientReply(m *ClientMsg, member func(uint64) bool) ([]byte, error) {
+	if m.Kind != ClientReply || !member(m.Client) {
+		return nil, fmt.Errorf("frame is kind %d for client %d, want a reply (kind %d) for a client of this connection or an epoch (kind %d) for 0", m.Kind, m.Client, ClientReply, ClientEpoch)
 	}
 	var r spec.Reply
 	var rr spec.ReadReply
@@ -154,35 +187,38 @@ func decodeClientReply(m *ClientMsg, id uint64) ([]byte, error) {
 	} else {
 		return nil, fmt.Errorf("reply body is neither a REPLY nor a READ-REPLY: %w", err)
 	}
-	if client != id {
-		return nil, fmt.Errorf("reply for client %d on client %d's connection", client, id)
+	if client != m.Client {
+		return nil, fmt.Errorf("reply for client %d in a frame for client %d", client, m.Client)
 	}
 	return m.Body, nil
 }
 
-// isReadFrame reports whether a client frame claims kind ClientRead: enc(ClientMsg)
-// starts with the array header 0x83 and then the kind, one byte for kinds below 24.
-// The frame is still decoded strictly (decodeClientRead).
-func isReadFrame(frame []byte) bool {
-	return len(frame) > 2 && frame[0] == 0x83 && uint64(frame[1]) == ClientRead
+// clientFrameKind returns the kind a client frame claims: enc(ClientMsg) starts with
+// the array header 0x83 and then the kind, one byte for kinds below 24 (0 if the
+// frame does not start so). The frame is still decoded strictly by its kind's decoder.
+func clientFrameKind(frame []byte) uint64 {
+	if len(frame) > 2 && frame[0] == 0x83 && frame[1] < 24 {
+		return uint64(frame[1])
+	}
+	return 0
 }
 
-// decodeClientRead decodes a read frame from the client that said hello as id and
-// returns the encoded READ (SPEC.md §16.6).
-func decodeClientRead(frame []byte, id uint64) ([]byte, error) {
+// decodeClientRead decodes a read frame and returns the client it is for and the
+// encoded READ (SPEC.md §16.6). The caller checks that the client is attached.
+func decodeClientRead(frame []byte) (uint64, []byte, error) {
 	var m ClientMsg
 	if err := spec.Decode(frame, &m, MaxClientFrame); err != nil {
-		return nil, fmt.Errorf("%d-byte frame is not a ClientMsg: %w", len(frame), err)
+		return 0, nil, fmt.Errorf("%d-byte frame is not a ClientMsg: %w", len(frame), err)
 	}
 	var r spec.Read
-	if m.Kind != ClientRead || m.Client != id {
-		return nil, fmt.Errorf("frame is kind %d for client %d, want a read (kind %d) for client %d", m.Kind, m.Client, ClientRead, id)
+	if m.Kind != ClientRead {
+		return 0, nil, fmt.Errorf("frame is kind %d, want a read (kind %d)", m.Kind, ClientRead)
 	}
 	if err := spec.Decode(m.Body, &r, spec.MaxBodyBytes(spec.KindRead)); err != nil {
-		return nil, fmt.Errorf("read body is not a READ: %w", err)
+		return 0, nil, fmt.Errorf("read body is not a READ: %w", err)
 	}
-	if r.Client != id {
-		return nil, fmt.Errorf("read is for client %d on client %d's connection", r.Client, id)
+	if r.Client != m.Client {
+		return 0, nil, fmt.Errorf("read for client %d in a frame for client %d", r.Client, m.Client)
 	}
-	return m.Body, nil
+	return m.Client, m.Body, nil
 }

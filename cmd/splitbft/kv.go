@@ -85,27 +85,14 @@ func kvMain(args []string, stdout, stderr io.Writer) int {
 }
 
 // connectAll connects the clients a command needs: one, or --clients for bench, with
-// consecutive ids from --client. The dev-insecure note is printed once.
+// consecutive ids from --client, sharing one connection per replica
+// (operator.ConnectClients). The dev-insecure note is printed once.
 func connectAll(ctx context.Context, fl *kvFlags) ([]*operator.KV, error) {
 	n := 1
 	if fl.args[0] == "bench" {
 		n = fl.bench.clients
 	}
-	var kvs []*operator.KV
-	for i := range n {
-		opt := fl.opt
-		opt.ID += uint64(i)
-		opt.Quiet = i > 0
-		kv, err := operator.Connect(ctx, opt)
-		if err != nil {
-			for _, k := range kvs {
-				k.Close()
-			}
-			return nil, err
-		}
-		kvs = append(kvs, kv)
-	}
-	return kvs, nil
+	return operator.ConnectClients(ctx, fl.opt, n)
 }
 
 func parseKVFlags(args []string, stdout, stderr io.Writer) (*kvFlags, error) {

@@ -166,7 +166,9 @@ func enroll(replica uint64, listen string, ids []uint64) (*gateway.Enrolled, boo
 	return e, enclave, nil
 }
 
-// connect dials the replicas' client ports once per identity and returns a client for each.
+// connect dials the replicas' client ports for all identities over shared
+// connections (one per replica for every tcpnet.MaxClientsPerDial identities, the
+// others attached to it, SPEC §13.2) and returns a client for each.
 func connect(ctx context.Context, cl *cluster, cfg *spec.Config, ids []client.Identity) ([]gateway.Doer, func(), error) {
 	addrs := make([]string, cl.N)
 	keys := make([]ed25519.PublicKey, cl.N)
@@ -179,17 +181,24 @@ func connect(ctx context.Context, cl *cluster, cfg *spec.Config, ids []client.Id
 			c.Close()
 		}
 	}
-	var doers []gateway.Doer
-	for _, id := range ids {
+	for rest := ids; len(rest) > 0; {
+		k := min(len(rest), tcpnet.MaxClientsPerDial)
+		idents := make([]tcpnet.ClientIdentity, k)
+		for i, id := range rest[:k] {
+			idents[i] = tcpnet.ClientIdentity{ID: id.ID, Key: ed25519.NewKeyFromSeed(id.Seed[:])}
+		}
 		dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		conn, err := tcpnet.DialClient(dctx, addrs, id.ID, tcpnet.ClientOptions{Key: ed25519.NewKeyFromSeed(id.Seed[:]), ServerKeys: keys})
+		more, err := tcpnet.DialClients(dctx, addrs, idents, tcpnet.ClientOptions{ServerKeys: keys})
 		cancel()
 		if err != nil {
 			closeAll()
-			return nil, nil, fmt.Errorf("client %d: %w", id.ID, err)
+			return nil, nil, fmt.Errorf("clients %d..%d: %w", rest[0].ID, rest[k-1].ID, err)
 		}
-		conns = append(conns, conn)
-		c, err := client.New(cfg, id, rand.Reader, conn, client.Options{Timeout: 30 * time.Second,
+		conns, rest = append(conns, more...), rest[k:]
+	}
+	var doers []gateway.Doer
+	for i, id := range ids {
+		c, err := client.New(cfg, id, rand.Reader, conns[i], client.Options{Timeout: 30 * time.Second,
 			Chain: chainSource(cl), Admit: broker.AdmitKey})
 		if err != nil {
 			closeAll()

@@ -1,0 +1,148 @@
+package tcpnet_test
+
+import (
+	"bufio"
+	"context"
+	"crypto/ed25519"
+	"crypto/tls"
+	"fmt"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/splitbft/splitbft/broker/tcpnet"
+	"github.com/splitbft/splitbft/client"
+	"github.com/splitbft/splitbft/spec"
+)
+
+// binding is the attach binding of a test connection (SPEC §13.2), as both ends
+// derive it.
+func binding(t *testing.T, conn net.Conn) [32]byte {
+	t.Helper()
+	tc, ok := conn.(*tls.Conn)
+	if !ok {
+		t.Fatalf("%T is not a TLS connection", conn)
+	}
+	st := tc.ConnectionState()
+	m, err := st.ExportKeyingMaterial(tcpnet.AttachBindingLabel, nil, 32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return [32]byte(m)
+}
+
+// attachFrame is client id's attach frame for the connection of binding b.
+func (f *fixture) attachFrame(c int, b [32]byte) []byte {
+	id := f.ids[c]
+	return clientMsg(tcpnet.ClientAttach, id.ID, ed25519.Sign(clientKey(id), tcpnet.AttachSignedBytes(b, id.ID)))
+}
+
+// TestAttachIsBoundToItsConnection: an attach signed over a connection's binding
+// adds its client to that connection (replies for it arrive there), and the same
+// frame replayed on another connection is refused as a bad signature and closes it.
+func TestAttachIsBoundToItsConnection(t *testing.T) {
+	f := newFixture(t, 21, 2, 0)
+	nd := f.start(0)
+	a := dialHello(t, f.clientAddrs[0], clientKey(f.ids[0]), clientMsg(tcpnet.ClientHello, 100, []byte(tcpnet.ClientProto)))
+	att := f.attachFrame(1, binding(t, a))
+	if _, err := a.Write(att); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 5*time.Second, "the attach to be verified", func() (bool, string) {
+		st := nd.host.Stats().Clients
+		return st.Attaches == 1, fmt.Sprintf("%+v", st)
+	})
+	nd.host.Net().Reply(101, spec.Encode(&spec.Reply{Client: 101, Timestamp: 1}))
+	if m := readReplyFrame(t, bufio.NewReader(a), a); m.Kind != tcpnet.ClientReply || m.Client != 101 {
+		t.Fatalf("connection of 100 with 101 attached got kind %d for client %d, want 101's reply", m.Kind, m.Client)
+	}
+	before := nd.host.Stats().Clients.Garbage
+	local := sendGarbage(t, f.clientAddrs[0], clientKey(f.ids[0]), garbageCase{name: "replayed attach",
+		bytes: append(clientMsg(tcpnet.ClientHello, 100, []byte(tcpnet.ClientProto)), att...)})
+	if got := nd.host.Stats().Clients; got.Garbage != before+1 || got.Attaches != 1 {
+		t.Fatalf("replayed attach: garbage %d → %d, attaches %d; want one more garbage, still 1 attach", before, got.Garbage, got.Attaches)
+	}
+	if lines := nd.logs.lines("level=ERROR", "addr="+local, "attach of client 101 with a bad signature"); len(lines) != 1 {
+		t.Fatalf("%d log lines for the replayed attach; log:\n%s", len(lines), nd.logs.tail(2000))
+	}
+}
+
+// TestAttachDetachesFromTheOldest: with MaxConnsPerClient 1, a client attached to a
+// newer connection is detached from its older one, which stays open while it still
+// carries another client and is closed once it carries none.
+func TestAttachDetachesFromTheOldest(t *testing.T) {
+	f := newFixture(t, 22, 2)
+	nd := f.startCustom(f.peerAddrs, func(o *tcpnet.Options) { o.MaxConnsPerClient = 1 })
+	a := dialHello(t, f.clientAddrs[0], clientKey(f.ids[0]), clientMsg(tcpnet.ClientHello, 100, []byte(tcpnet.ClientProto)))
+	if _, err := a.Write(f.attachFrame(1, binding(t, a))); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 5*time.Second, "the attach", func() (bool, string) {
+		st := nd.host.Stats().Clients
+		return st.Attaches == 1, fmt.Sprintf("%+v", st)
+	})
+	b := dialHello(t, f.clientAddrs[0], clientKey(f.ids[1]), clientMsg(tcpnet.ClientHello, 101, []byte(tcpnet.ClientProto)))
+	eventually(t, 5*time.Second, "the second connection", func() (bool, string) {
+		st := nd.host.Stats().Clients
+		return st.Conns == 2, fmt.Sprintf("%+v", st)
+	})
+	// 101 now lives on b only; a still carries 100.
+	nd.host.Net().Reply(101, spec.Encode(&spec.Reply{Client: 101, Timestamp: 1}))
+	nd.host.Net().Reply(100, spec.Encode(&spec.Reply{Client: 100, Timestamp: 2}))
+	if m := readReplyFrame(t, bufio.NewReader(b), b); m.Client != 101 {
+		t.Fatalf("b got a reply for %d, want 101", m.Client)
+	}
+	if m := readReplyFrame(t, bufio.NewReader(a), a); m.Client != 100 { // its first frame: 101's reply went to b only
+		t.Fatalf("a got a reply for %d first, want 100's", m.Client)
+	}
+	dialHello(t, f.clientAddrs[0], clientKey(f.ids[0]), clientMsg(tcpnet.ClientHello, 100, []byte(tcpnet.ClientProto)))
+	expectClosed(t, a, "the connection left with no client")
+}
+
+// TestDialClientsShareConnections: the clients of one DialClients call share one
+// connection per replica (the first authenticates, the others attach), and every
+// client's requests complete over them.
+func TestDialClientsShareConnections(t *testing.T) {
+	const seed, n = 23, 5
+	f := newFixture(t, seed, n, 0, 1, 2, 3)
+	for i := range replicas {
+		f.start(i)
+	}
+	var ids []tcpnet.ClientIdentity
+	for _, id := range f.ids {
+		ids = append(ids, tcpnet.ClientIdentity{ID: id.ID, Key: clientKey(id)})
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conns, err := tcpnet.DialClients(ctx, f.clientAddrs, ids, tcpnet.ClientOptions{ServerKeys: transportPubs(),
+		Rand: spec.TestStream("tcpnet-attach-jitter", seed)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	errs := make(chan error, n)
+	for c, conn := range conns {
+		cl, err := client.New(f.cfg, f.ids[c], spec.TestStream("tcpnet-attach-nonce", seed*100+uint64(c)), conn, client.Options{Timeout: 20 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		go func() { errs <- runClient(ctx, cl, c, 6, "attach") }()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, nd := range f.nodes {
+		if st := nd.host.Stats().Clients; st.Accepted != 1 || st.Attaches != n-1 {
+			t.Errorf("replica %d: %d connections accepted, %d attaches; want 1 and %d", i, st.Accepted, st.Attaches, n-1)
+		}
+	}
+	if st := conns[n-1].Stats(); st.Connects != replicas || st.Replies == 0 {
+		t.Errorf("last client's stats %+v: want %d connections and its replies", st, replicas)
+	}
+}
