@@ -2,14 +2,17 @@ package tcpnet_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"net"
 	"testing"
 	"time"
 
+	"github.com/splitbft/splitbft/broker"
 	"github.com/splitbft/splitbft/broker/tcpnet"
 	"github.com/splitbft/splitbft/client"
 	"github.com/splitbft/splitbft/spec"
@@ -138,11 +141,124 @@ func TestDialClientsShareConnections(t *testing.T) {
 		}
 	}
 	for i, nd := range f.nodes {
-		if st := nd.host.Stats().Clients; st.Accepted != 1 || st.Attaches != n-1 {
-			t.Errorf("replica %d: %d connections accepted, %d attaches; want 1 and %d", i, st.Accepted, st.Attaches, n-1)
+		if st := nd.host.Stats().Clients; st.Attaches != (n-1)*st.Accepted || st.Conns != 1 {
+			t.Errorf("replica %d: %+v; want one live connection, and %d attaches per connection accepted", i, st, n-1)
 		}
 	}
 	if st := conns[n-1].Stats(); st.Connects != replicas || st.Replies == 0 {
 		t.Errorf("last client's stats %+v: want %d connections and its replies", st, replicas)
+	}
+}
+
+// TestUnattachedFramesAreDropped: a request or read for a client not attached to the
+// connection, and an attach of a client the configuration does not register, are
+// dropped and counted, and the connection stays open for its clients; a connection
+// carrying MaxClientsPerConn clients is closed by one more attach.
+func TestUnattachedFramesAreDropped(t *testing.T) {
+	f := newFixture(t, 24, 3)
+	nd := f.startCustom(f.peerAddrs, func(o *tcpnet.Options) { o.MaxClientsPerConn = 2 })
+	a := dialHello(t, f.clientAddrs[0], clientKey(f.ids[0]), clientMsg(tcpnet.ClientHello, 100, []byte(tcpnet.ClientProto)))
+	read := spec.Encode(&spec.Read{Client: 101, ReadID: 1, Ops: []spec.SealedOp{{Ciphertext: make([]byte, 17)}}})
+	var out []byte
+	out = append(out, clientMsg(tcpnet.ClientRequest, 101, f.signedRequest(1))...)
+	out = append(out, clientMsg(tcpnet.ClientRead, 101, read)...)
+	out = append(out, clientMsg(tcpnet.ClientAttach, 999, make([]byte, 64))...)
+	out = append(out, clientMsg(tcpnet.ClientRequest, 100, f.signedRequest(0))...)
+	if _, err := a.Write(out); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 5*time.Second, "the frames to be read", func() (bool, string) {
+		st := nd.host.Stats().Clients
+		return st.Requests == 1 && st.Unattached == 2 && st.AttachRefused == 1, fmt.Sprintf("%+v", st)
+	})
+	if st := nd.host.Stats().Clients; st.Garbage != 0 || st.Conns != 1 {
+		t.Fatalf("dropped frames closed the connection: %+v", st)
+	}
+	b := binding(t, a)
+	if _, err := a.Write(append(f.attachFrame(1, b), f.attachFrame(2, b)...)); err != nil {
+		t.Fatal(err)
+	}
+	expectClosed(t, a, "an attach beyond MaxClientsPerConn")
+	if st := nd.host.Stats().Clients; st.Attaches != 1 || st.Garbage != 1 {
+		t.Fatalf("after the third client: %+v, want 1 attach and 1 garbage", st)
+	}
+	if lines := nd.logs.lines("level=ERROR", "attach of client 102 beyond the 2 clients"); len(lines) != 1 {
+		t.Fatalf("%d log lines for the attach beyond the limit; log:\n%s", len(lines), nd.logs.tail(2000))
+	}
+}
+
+// TestDialClientsEpochAndClose: an epoch frame goes once to a connection shared by
+// several clients and reaches every one of them; closing one client leaves the
+// others working, and a client the cluster does not register (here the first,
+// whose key would authenticate the connection) does not keep the others out.
+func TestDialClientsEpochAndClose(t *testing.T) {
+	const seed, n = 25, 3
+	f := newFixture(t, seed, n, 0, 1, 2, 3)
+	for i := range replicas {
+		f.start(i)
+	}
+	stranger := tcpnet.ClientIdentity{ID: 999, Key: strangerKey()}
+	ids := []tcpnet.ClientIdentity{stranger}
+	for _, id := range f.ids {
+		ids = append(ids, tcpnet.ClientIdentity{ID: id.ID, Key: clientKey(id)})
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conns, err := tcpnet.DialClients(ctx, f.clientAddrs, ids, tcpnet.ClientOptions{ServerKeys: transportPubs(),
+		MinBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond, Rand: spec.TestStream("tcpnet-attach-jitter", seed)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	eventually(t, 10*time.Second, "every replica to carry the registered clients", func() (bool, string) {
+		var desc []string
+		ok := true
+		for i, nd := range f.nodes {
+			st := nd.host.Stats().Clients
+			ok = ok && st.Conns == 1
+			desc = append(desc, fmt.Sprintf("replica %d: %+v", i, st))
+		}
+		return ok, fmt.Sprint(desc)
+	})
+	_, ec, _ := pushCluster(t, seed)
+	change := spec.Encode(ec)
+	en, ok := f.nodes[0].host.Net().(broker.EpochNet)
+	if !ok {
+		t.Fatal("the host's Net is not a broker.EpochNet")
+	}
+	en.Epoch(change)
+	for i, c := range conns {
+		select {
+		case got := <-c.EpochChanges():
+			if !bytes.Equal(got, change) {
+				t.Fatalf("client %d got another epoch change", i)
+			}
+		case <-ctx.Done():
+			t.Fatalf("client %d got no epoch change", i)
+		}
+	}
+	if st := f.nodes[0].host.Stats().Clients; st.Epochs != 1 {
+		t.Fatalf("replica 0 queued %d epoch frames for one connection, want 1", st.Epochs)
+	}
+	conns[1].Close()
+	if err := conns[1].Send([]byte{0x80}); !errors.Is(err, tcpnet.ErrClosed) {
+		t.Fatalf("Send after Close: %v, want ErrClosed", err)
+	}
+	errs := make(chan error, n-1)
+	for c := 1; c < n; c++ {
+		cl, err := client.New(f.cfg, f.ids[c], spec.TestStream("tcpnet-attach-nonce", seed*100+uint64(c)), conns[c+1], client.Options{Timeout: 20 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		go func() { errs <- runClient(ctx, cl, c, 4, "close") }()
+	}
+	for range n - 1 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
 	}
 }

@@ -52,9 +52,9 @@ type ClientIdentity struct {
 // clientMux is the connections of one DialClients call, shared by its clients.
 type clientMux struct {
 	opt     ClientOptions
-	tls     []*tls.Config // per replica, pinned to its transport key; nil when Insecure
-	links   []*clientLink // index = replica id
-	members []*ClientConn // members[0] says hello; the others attach
+	certs   []tls.Certificate // per member, the certificate it authenticates with; nil when Insecure
+	links   []*clientLink     // index = replica id
+	members []*ClientConn     // members[0] says hello; the others attach
 	byID    map[uint64]*ClientConn
 
 	up     chan struct{} // closed once the first connection is up
@@ -74,6 +74,7 @@ type clientLink struct {
 	addr      string
 	q         *queue // request frames waiting to be written
 	bo        *backoff
+	hello     int // the member that authenticates the next connection; moves on at every failure
 	connected atomic.Bool
 
 	sent, connects, reconnects, dialErrors atomic.Uint64
@@ -89,7 +90,7 @@ type ClientConnStats struct {
 	Dropped    uint64 // request frames dropped: queue full, or lost with a broken connection
 	Replies    uint64 // replies delivered on Replies
 	ReplyDrops uint64 // replies dropped because Replies was full
-	Garbage    uint64 // connections closed because a broker sent something other than a reply for us
+	Garbage    uint64 // connections closed because a broker sent something other than a reply for one of their clients or an epoch
 	Connects   uint64 // connections established
 	Reconnects uint64 // connections established after an earlier one to the same replica was lost
 	DialErrors uint64 // failed dials
@@ -106,6 +107,11 @@ const epochsPerLink = 2
 // MaxClientsPerDial is the most clients one DialClients call carries: the default
 // of the brokers' Options.MaxClientsPerConn.
 const MaxClientsPerDial = 256
+
+// minReplyShare is the least of RepliesBytes a client of a DialClients call gets:
+// two replies at the cap (and one more is always admitted when none waits), so that
+// the f+1 matching replies of a request with large results fit.
+const minReplyShare = 2 * MaxReplyFrame
 
 // DialClient connects client clientID, authenticated by opt.Key, to the front ends
 // at addrs (index = replica id) and returns once one connection is up, or fails when
@@ -124,7 +130,11 @@ func DialClient(ctx context.Context, addrs []string, clientID uint64, opt Client
 // one connection is up; it fails when ctx ends first. opt.Key is ignored: each client
 // signs with its own. The connections live until every returned ClientConn is
 // closed. RepliesBytes bounds the replies waiting for all the clients together,
-// each getting an equal share (and at least one reply).
+// each getting an equal share, but at least two replies at the cap (minReplyShare).
+// Each client queues at most QueueLen requests per replica. A connection is
+// authenticated by one client (the first; after a failed or lost connection the
+// next, so that a client the cluster no longer registers does not keep the others
+// out) and the others attach to it.
 func DialClients(ctx context.Context, addrs []string, ids []ClientIdentity, opt ClientOptions) ([]*ClientConn, error) {
 	switch {
 	case len(addrs) == 0:
@@ -142,7 +152,7 @@ func DialClients(ctx context.Context, addrs []string, ids []ClientIdentity, opt 
 			return nil, fmt.Errorf("tcpnet: DialClients: client %d: key is %d bytes, want %d", id.ID, len(id.Key), ed25519.PrivateKeySize)
 		}
 		c := &ClientConn{id: id.ID, key: id.Key, mux: m, replies: make(chan []byte, opt.RepliesLen),
-			budget: opt.RepliesBytes / len(ids), epochs: make(chan []byte, epochsPerLink*len(addrs))}
+			budget: max(opt.RepliesBytes/len(ids), minReplyShare), epochs: make(chan []byte, epochsPerLink*len(addrs))}
 		m.members = append(m.members, c)
 		m.byID[id.ID] = c
 	}
@@ -312,6 +322,7 @@ func (m *clientMux) run(ctx context.Context, l *clientLink) {
 	for ctx.Err() == nil {
 		conn, err := m.connect(ctx, l)
 		if err != nil {
+			l.hello = (l.hello + 1) % len(m.members)
 			l.dialErrors.Add(1)
 			log.Debug("tcpnet: cannot reach front end", "err", err)
 			if !l.bo.wait(ctx) {
@@ -327,6 +338,7 @@ func (m *clientMux) run(ctx context.Context, l *clientLink) {
 		l.connected.Store(true)
 		m.upOnce.Do(func() { close(m.up) })
 		err = m.serve(ctx, conn, l, log)
+		l.hello = (l.hello + 1) % len(m.members)
 		l.bo.ended(time.Since(start))
 		l.connected.Store(false)
 		lost = true
@@ -341,8 +353,8 @@ func (m *clientMux) run(ctx context.Context, l *clientLink) {
 }
 
 // connect dials l, authenticates both ends (TLS pinned to the replica's transport
-// key, the first client's registered key; SPEC §13.2) and sends the hello, then an
-// attach for every other client, signed over the connection's binding.
+// key, the registered key of member l.hello; SPEC §13.2) and sends the hello, then
+// an attach for every other client not closed, signed over the connection's binding.
 func (m *clientMux) connect(ctx context.Context, l *clientLink) (net.Conn, error) {
 	d := net.Dialer{Timeout: m.opt.WriteTimeout}
 	raw, err := d.DialContext(ctx, "tcp", l.addr)
@@ -351,21 +363,25 @@ func (m *clientMux) connect(ctx context.Context, l *clientLink) (net.Conn, error
 	}
 	raw = rawnet.Conn(raw)
 	conn := raw
-	if m.tls != nil {
+	first := m.members[l.hello]
+	if m.certs != nil {
 		raw.SetDeadline(time.Now().Add(m.opt.WriteTimeout))
-		if conn, _, err = handshake(ctx, raw, m.tls[l.idx], false); err != nil {
+		if conn, _, err = handshake(ctx, raw, dialerTLS(m.certs[l.hello], m.opt.ServerKeys[l.idx]), false); err != nil {
 			raw.Close()
 			return nil, err
 		}
 		raw.SetDeadline(time.Time{})
 	}
-	binding, err := connBinding(conn)
+	binding, err := connBinding(conn, m.opt.Insecure)
 	if err != nil {
 		conn.Close()
 		return nil, err
 	}
-	out := appendFrame(spec.Encode(&ClientMsg{Kind: ClientHello, Client: m.members[0].id, Body: []byte(ClientProto)}))
-	for _, c := range m.members[1:] {
+	out := appendFrame(spec.Encode(&ClientMsg{Kind: ClientHello, Client: first.id, Body: []byte(ClientProto)}))
+	for _, c := range m.members {
+		if c == first || c.closed.Load() {
+			continue
+		}
 		sig := make([]byte, ed25519.SignatureSize)
 		if c.key != nil {
 			sig = ed25519.Sign(c.key, AttachSignedBytes(binding, c.id))
@@ -492,23 +508,22 @@ func (rb *replyBudget) deliver(ch chan []byte, b []byte, max int, delivered, dro
 	return true
 }
 
-// initAuth checks the keys of the options and builds one TLS configuration per
-// replica, pinned to that replica's transport key, authenticating as the first
-// client.
+// initAuth checks the keys of the options and makes each member's certificate,
+// with which it authenticates a connection it says hello on.
 func (m *clientMux) initAuth(n int) error {
 	if m.opt.Insecure {
 		m.opt.Logger.Warn("tcpnet: INSECURE TRANSPORT: plain TCP to the front ends, no authentication")
 		return nil
 	}
 	if len(m.opt.ServerKeys) != n {
-		return fmt.Errorf("tcpnet: DialClient: %d transport keys for %d addresses", len(m.opt.ServerKeys), n)
+		return fmt.Errorf("tcpnet: DialClients: %d transport keys for %d addresses", len(m.opt.ServerKeys), n)
 	}
-	cert, err := selfSigned(m.members[0].key)
-	if err != nil {
-		return err
-	}
-	for _, k := range m.opt.ServerKeys {
-		m.tls = append(m.tls, dialerTLS(cert, k))
+	for _, c := range m.members {
+		cert, err := selfSigned(c.key)
+		if err != nil {
+			return err
+		}
+		m.certs = append(m.certs, cert)
 	}
 	return nil
 }

@@ -35,9 +35,11 @@ type clientRegistry struct {
 func (g *clientRegistry) init() { g.byID = map[uint64]map[*frontConn]struct{}{} }
 
 // add attaches client id to fc. When the client is then attached to more than max
-// connections, it is detached from the one it was attached to first; add returns
-// that connection if no client is left on it, for the caller to close (only the
-// authenticated client itself can attach, so it can only push out its own).
+// connections, it is detached from one of the others: the oldest of those that
+// carry it alone if any (closing it pushes out no other client), else the oldest. add returns that
+// connection if no client is left on it, for the caller to close (only a holder of
+// the client's key can attach it). The connection's reply queue grows by one
+// client's bounds per client attached (SPEC §13.2).
 func (g *clientRegistry) add(fc *frontConn, id uint64, max int) *frontConn {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -49,14 +51,19 @@ func (g *clientRegistry) add(fc *frontConn, id uint64, max int) *frontConn {
 	}
 	g.seq++
 	fc.ids[id] = g.seq
+	fc.q.resize(len(fc.ids))
 	conns := g.byID[id]
 	conns[fc] = struct{}{}
 	if len(conns) <= max {
 		return nil
 	}
-	var oldest *frontConn
+	var oldest *frontConn // of the others, the oldest that carries the client alone, else the oldest
 	for c := range conns {
-		if oldest == nil || c.ids[id] < oldest.ids[id] {
+		if c == fc {
+			continue
+		}
+		alone, oldestAlone := len(c.ids) == 1, oldest != nil && len(oldest.ids) == 1
+		if oldest == nil || alone && !oldestAlone || alone == oldestAlone && c.ids[id] < oldest.ids[id] {
 			oldest = c
 		}
 	}
@@ -96,7 +103,7 @@ func (g *clientRegistry) remove(fc *frontConn) {
 	clear(fc.ids)
 }
 
-// clientQueueBytes bounds the reply bytes waiting on one client connection.
+// clientQueueBytes bounds the reply bytes waiting on one client connection, per client attached to it.
 const clientQueueBytes = 64 << 20
 
 // reply queues an encoded REPLY on every live connection of client.
@@ -193,7 +200,7 @@ func (h *Host) serveClient(ctx context.Context, raw net.Conn) {
 		h.rejected(ctx, err, "client", addr)
 		return
 	}
-	b, err := connBinding(conn)
+	b, err := connBinding(conn, h.opt.Insecure)
 	if err != nil {
 		h.log.Error("tcpnet: client connection has no TLS binding; closing", "addr", addr, "err", err)
 		return
@@ -226,9 +233,13 @@ func (h *Host) clientSession(ctx context.Context, fc *frontConn, r *bufio.Reader
 }
 
 // readClient reads attach, request and read frames on fc until the connection fails
-// or sends garbage: a frame that does not decode strictly as its kind, a request or
-// read for a client not attached to fc, or an attach that fails (a client that is
-// not registered, a bad signature, more than Options.MaxClientsPerConn clients).
+// or sends garbage: a frame that does not decode strictly as its kind, or an attach
+// whose signature fails under a registered key, or one beyond
+// Options.MaxClientsPerConn clients. A request or read for a client not attached to
+// fc, and an attach of a client the configuration does not register, are dropped
+// and counted (ClientStats.Unattached, AttachRefused) without closing the
+// connection: its other clients are not at fault (a client detached by its own
+// newer connections, or removed by an epoch, SPEC §13.2).
 func (h *Host) readClient(ctx context.Context, fc *frontConn, r *bufio.Reader, addr string) {
 	dl := lazyDeadline{set: fc.conn.SetReadDeadline}
 	for {
@@ -238,9 +249,8 @@ func (h *Host) readClient(ctx context.Context, fc *frontConn, r *bufio.Reader, a
 			return // the client went away
 		}
 		var handle func(rep *broker.Replica)
-		kind := clientFrameKind(frame)
 		if err == nil {
-			handle, err = h.clientFrame(ctx, fc, kind, frame)
+			handle, err = h.clientFrame(ctx, fc, clientFrameKind(frame), frame)
 		}
 		if err != nil {
 			h.c.clientGarbage.Add(1)
@@ -248,7 +258,7 @@ func (h *Host) readClient(ctx context.Context, fc *frontConn, r *bufio.Reader, a
 			return
 		}
 		if handle == nil {
-			continue // an attach
+			continue // an attach, or a frame dropped and counted
 		}
 		if !h.post(ctx, h.clientIn, handle) {
 			return
@@ -257,31 +267,43 @@ func (h *Host) readClient(ctx context.Context, fc *frontConn, r *bufio.Reader, a
 	}
 }
 
-// clientFrame checks one frame of fc and returns what the event loop does with it
-// (nil for an attach, which it handles itself).
+// clientFrame checks one frame of fc and returns what the event loop does with it:
+// nil for an attach (handled here) and for a request or read of a client not
+// attached to fc (dropped and counted).
 func (h *Host) clientFrame(ctx context.Context, fc *frontConn, kind uint64, frame []byte) (func(*broker.Replica), error) {
 	switch kind {
 	case ClientAttach:
 		return nil, h.attach(ctx, fc, frame)
 	case ClientRead:
 		id, read, err := decodeClientRead(frame)
-		if err == nil && !h.clients.attached(fc, id) {
-			err = fmt.Errorf("read for client %d, which is not attached to this connection", id)
+		if err != nil || !h.attachedOrCount(fc, id) {
+			return nil, err
 		}
-		return func(rep *broker.Replica) { rep.HandleRead(read) }, err
+		return func(rep *broker.Replica) { rep.HandleRead(read) }, nil
 	default:
 		id, req, q, err := decodeClientRequest(frame)
-		if err == nil && !h.clients.attached(fc, id) {
-			err = fmt.Errorf("request of client %d, which is not attached to this connection", id)
+		if err != nil || !h.attachedOrCount(fc, id) {
+			return nil, err
 		}
-		return func(rep *broker.Replica) { rep.HandleClientDecoded(req, q) }, err
+		return func(rep *broker.Replica) { rep.HandleClientDecoded(req, q) }, nil
 	}
 }
 
-// attach checks an attach frame of fc (SPEC §13.2): a registered client, its
-// signature over the connection's binding, room on the connection, and the attach
-// budget of the connection's authenticated client (a reader over it waits); then it
-// attaches the client.
+// attachedOrCount reports whether client id is attached to fc, counting a frame
+// for a client that is not.
+func (h *Host) attachedOrCount(fc *frontConn, id uint64) bool {
+	if h.clients.attached(fc, id) {
+		return true
+	}
+	h.c.clientUnattached.Add(1)
+	return false
+}
+
+// attach checks an attach frame of fc (SPEC §13.2): room on the connection, a
+// registered client (else it is refused and counted), the attach budgets (of the
+// connection's authenticated client and of the host; the reader waits for them),
+// and the client's signature over the connection's binding; then it attaches the
+// client. In insecure mode ids are claims, and no signature is checked.
 func (h *Host) attach(ctx context.Context, fc *frontConn, frame []byte) error {
 	id, sig, err := decodeClientAttach(frame)
 	if err != nil {
@@ -293,13 +315,15 @@ func (h *Host) attach(ctx context.Context, fc *frontConn, frame []byte) error {
 	if h.clients.count(fc) >= h.opt.MaxClientsPerConn {
 		return fmt.Errorf("attach of client %d beyond the %d clients a connection may carry", id, h.opt.MaxClientsPerConn)
 	}
-	if !h.attachRate.wait(ctx, fc.hello) {
-		return ctx.Err()
-	}
 	if !h.opt.Insecure {
 		key, ok := h.auth.clients.Load().byID[id]
 		if !ok {
-			return fmt.Errorf("attach of client %d, which is not registered", id)
+			h.c.attachRefused.Add(1)
+			h.log.Warn("tcpnet: attach of a client that is not registered; ignored", "claimed", fc.hello, "client", id)
+			return nil
+		}
+		if !h.attachRate.wait(ctx, fc.hello) || !h.attachRate.wait(ctx, hostAttachKey) {
+			return ctx.Err()
 		}
 		if !ed25519.Verify(key, AttachSignedBytes(fc.binding, id), sig) {
 			return fmt.Errorf("attach of client %d with a bad signature", id)

@@ -10,7 +10,8 @@
 // Ed25519 keys pinned to the cluster (tlsauth.go): a broker by its transport key, a
 // client by its registered signing key. So no one outside the cluster can claim a
 // replica's or a client's id: hints, fetches and relayed requests are attributed to
-// the authenticated broker, and replies go only to the authenticated client. An
+// the authenticated broker, and replies go only to connections of their client
+// (authenticated by its key, or attached by its signature). An
 // unauthenticated connection gets nothing and costs a bounded amount: a handshake
 // deadline, a cap on waiting connections per source IP and in all, and an accept rate
 // per source IP (limits.go). Every frame is decoded strictly before it reaches the
@@ -85,8 +86,10 @@
 // (and R5 when SPEC.md §13.3 obligation 5 asks for it on arrival) and starts the timer or forwards it; replies for a client id go to every live
 // connection that client is attached to (at most Options.MaxConnsPerClient; a newer
 // one detaches it from the oldest, which closes when no client is left on it). Any
-// other frame (wrong kind, a client not attached, an undecodable request, a failed
-// attach) closes the connection with an error log. The hello's client id must be
+// other frame (wrong kind, an undecodable request, an attach with a bad signature or
+// beyond the limit) closes the connection with an error log; a request or read for a
+// client not attached, or an attach of an unregistered client, is dropped and
+// counted. The hello's client id must be
 // the one whose registered key authenticated the connection; an attach adds a
 // client that proves its key over the connection's binding (at most
 // Options.MaxClientsPerConn clients per connection, verifications rate limited per

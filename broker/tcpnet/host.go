@@ -70,7 +70,7 @@ func Listen(opt Options) (*Host, error) {
 		inbox: make(chan func(*broker.Replica), opt.InboxLen), clientIn: make(chan func(*broker.Replica), opt.InboxLen),
 		hellos: make(chan struct{}, maxPendingHellos), stopped: make(chan struct{})}
 	h.clients.init()
-	h.attachRate = newIDRate(float64(opt.AttachRate), float64(opt.AttachBurst))
+	h.attachRate = newIDRate(float64(opt.AttachRate), float64(opt.AttachBurst), float64(opt.HostAttachRate), float64(opt.HostAttachBurst))
 	if err := h.initAuth(); err != nil {
 		return nil, err
 	}

@@ -116,28 +116,40 @@ func sourceIP(conn net.Conn) string {
 	return a
 }
 
-// idRate is a token bucket per authenticated identity: it bounds work that an
+// idRate is a token bucket per authenticated identity: it bounds the work that an
 // identity's holder can ask for (attach verifications, SPEC §13.2). Only identities
-// the cluster registered reach it, so it remembers a bounded number of them.
+// the cluster registers reach it (it is not used in insecure mode), and it forgets
+// full buckets beyond maxBuckets, so its memory stays bounded. hostAttachKey is a
+// bucket of its own, shared by all: the host-wide bound.
 type idRate struct {
 	rate, burst float64
+	hostRate    float64
+	hostBurst   float64
 	mu          sync.Mutex
 	items       map[uint64]*bucket
+	host        bucket
+	now         func() time.Time // time.Now; tests replace it
+	sleep       func(context.Context, time.Duration) bool
+	hostInit    bool
 }
 
-func newIDRate(rate, burst float64) *idRate {
-	return &idRate{rate: rate, burst: max(burst, 1), items: map[uint64]*bucket{}}
+// hostAttachKey names the host-wide bucket of an idRate.
+const hostAttachKey = ^uint64(0)
+
+func newIDRate(rate, burst, hostRate, hostBurst float64) *idRate {
+	return &idRate{rate: rate, burst: max(burst, 1), hostRate: hostRate, hostBurst: max(hostBurst, 1),
+		items: map[uint64]*bucket{}, now: time.Now, sleep: sleepCtx}
 }
 
-// wait takes one token of id's bucket, sleeping until there is one; false if ctx
-// ends first.
+// wait takes one token of id's bucket (hostAttachKey: the host's), sleeping until
+// there is one; false if ctx ends first.
 func (r *idRate) wait(ctx context.Context, id uint64) bool {
 	for {
-		d := r.take(id, time.Now())
+		d := r.take(id, r.now())
 		if d == 0 {
 			return true
 		}
-		if !sleepCtx(ctx, d) {
+		if !r.sleep(ctx, d) {
 			return false
 		}
 	}
@@ -147,15 +159,29 @@ func (r *idRate) wait(ctx context.Context, id uint64) bool {
 func (r *idRate) take(id uint64, now time.Time) time.Duration {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	rate, burst := r.rate, r.burst
 	b := r.items[id]
-	if b == nil {
-		b = &bucket{tokens: r.burst, at: now}
+	switch {
+	case id == hostAttachKey:
+		rate, burst, b = r.hostRate, r.hostBurst, &r.host
+		if !r.hostInit {
+			r.hostInit, b.tokens, b.at = true, burst, now
+		}
+	case b == nil:
+		if len(r.items) >= maxBuckets {
+			for k, x := range r.items { // forget the full ones: they hold no information
+				if x.tokens+now.Sub(x.at).Seconds()*rate >= burst {
+					delete(r.items, k)
+				}
+			}
+		}
+		b = &bucket{tokens: burst, at: now}
 		r.items[id] = b
 	}
-	b.tokens = min(r.burst, b.tokens+now.Sub(b.at).Seconds()*r.rate)
+	b.tokens = min(burst, b.tokens+now.Sub(b.at).Seconds()*rate)
 	b.at = now
 	if b.tokens < 1 {
-		return time.Duration((1 - b.tokens) / r.rate * float64(time.Second))
+		return time.Duration((1 - b.tokens) / rate * float64(time.Second))
 	}
 	b.tokens--
 	return 0

@@ -21,7 +21,7 @@ type Options struct {
 	Logger                 *slog.Logger  // default: discard
 
 	QueueBytes     int           // bytes per peer outbound queue; default 256 MiB; over → drop + count
-	ClientQueueLen int           // reply frames per client connection; default 1024; full → drop + count
+	ClientQueueLen int           // reply frames per client connection and client attached to it; default 1024; full → drop + count
 	MaxClientConns int           // client connections at once (including before hello); default 1024
 	InboxLen       int           // client requests (and, apart, queries) waiting for the event loop; default 4096 (readers then wait); peers have PeerInLen each
 	PeerInLen      int           // messages of one peer waiting for the event loop; default 1024 (its readers then wait)
@@ -49,7 +49,9 @@ type Options struct {
 	MaxConnsPerClient int           // live connections of one client, authenticated or attached; more detach it from the oldest; default 4
 	MaxClientsPerConn int           // clients one connection may carry (its hello's and attached ones); more close it; default 256
 	AttachRate        int           // attaches verified per second for the connections of one authenticated client (its readers then wait); default 64
-	AttachBurst       int           // … and at once after a quiet spell; default 1024
+	AttachBurst       int           // … and at once after a quiet spell; default 256
+	HostAttachRate    int           // attaches verified per second by the host in all (readers then wait); default 512
+	HostAttachBurst   int           // … and at once after a quiet spell; default 4096
 }
 
 func (o Options) withDefaults() Options {
@@ -84,7 +86,9 @@ func (o Options) withDefaults() Options {
 	def(&o.MaxConnsPerClient, 4)
 	def(&o.MaxClientsPerConn, 256)
 	def(&o.AttachRate, 64)
-	def(&o.AttachBurst, 1024)
+	def(&o.AttachBurst, 256)
+	def(&o.HostAttachRate, 512)
+	def(&o.HostAttachBurst, 4096)
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}

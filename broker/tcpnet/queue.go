@@ -10,7 +10,9 @@ type queue struct {
 	bytes    int      // total length of items; ≤ maxBytes
 	maxLen   int
 	maxBytes int
-	ready    chan struct{} // capacity 1: signalled when items becomes non-empty
+	// baseLen, baseBytes: the bounds q was made with, which resize multiplies
+	baseLen, baseBytes int
+	ready              chan struct{} // capacity 1: signalled when items becomes non-empty
 }
 
 func newQueue(maxLen, maxBytes int) *queue {
@@ -31,6 +33,17 @@ func (q *queue) push(b []byte) bool {
 	default:
 	}
 	return true
+}
+
+// resize sets the bounds to k times those q was made with (k ≥ 1): a client
+// connection's reply queue holds one client's bounds per client attached to it.
+func (q *queue) resize(k int) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.baseLen == 0 {
+		q.baseLen, q.baseBytes = q.maxLen, q.maxBytes
+	}
+	q.maxLen, q.maxBytes = q.baseLen*max(k, 1), q.baseBytes*max(k, 1)
 }
 
 // take removes and returns every waiting frame (nil if none).

@@ -37,11 +37,17 @@ type PeerStats struct {
 
 // ClientStats are the client front end's counters.
 type ClientStats struct {
-	Conns      int    // live client connections that said hello
-	Accepted   uint64 // client connections that said hello
-	Refused    uint64 // connections closed at accept: MaxClientConns reached
-	Garbage    uint64 // connections closed for a bad hello or a frame that was not a request
-	Attaches   uint64 // clients attached to a connection by a verified attach frame
+	Conns    int    // live client connections that said hello
+	Accepted uint64 // client connections that said hello
+	Refused  uint64 // connections closed at accept: MaxClientConns reached
+	Garbage  uint64 // connections closed for a bad hello, a frame that does not decode as its kind, or a failed attach
+	Attaches uint64 // clients attached to a connection by a verified attach frame
+	// AttachRefused counts attaches of clients the configuration does not register
+	// (ignored; the connection stays open for its other clients).
+	AttachRefused uint64
+	// Unattached counts requests and reads dropped because their client is not
+	// attached to the connection they came on.
+	Unattached uint64
 	Requests   uint64 // requests handed to the replica
 	Replies    uint64 // reply frames queued on client connections
 	Written    uint64 // reply and epoch frames written
@@ -82,7 +88,8 @@ type hostCounters struct {
 	clientConns                    atomic.Int64
 	clientAccepted, clientRefused  atomic.Uint64
 	clientGarbage, clientRequests  atomic.Uint64
-	clientAttaches                 atomic.Uint64
+	clientAttaches, attachRefused  atomic.Uint64
+	clientUnattached               atomic.Uint64
 	replies, replyDrops, noConn    atomic.Uint64
 	repliesWritten, replyLost      atomic.Uint64
 	epochs, epochDrops             atomic.Uint64
@@ -90,7 +97,8 @@ type hostCounters struct {
 
 func (c *hostCounters) clientStats() ClientStats {
 	return ClientStats{Conns: int(c.clientConns.Load()), Accepted: c.clientAccepted.Load(),
-		Refused: c.clientRefused.Load(), Garbage: c.clientGarbage.Load(), Attaches: c.clientAttaches.Load(), Requests: c.clientRequests.Load(),
+		Refused: c.clientRefused.Load(), Garbage: c.clientGarbage.Load(), Attaches: c.clientAttaches.Load(),
+		AttachRefused: c.attachRefused.Load(), Unattached: c.clientUnattached.Load(), Requests: c.clientRequests.Load(),
 		Replies: c.replies.Load(), Written: c.repliesWritten.Load(), ReplyDrops: c.replyDrops.Load(),
 		ReplyLost: c.replyLost.Load(), NoConn: c.noConn.Load(), Epochs: c.epochs.Load(), EpochDrops: c.epochDrops.Load()}
 }

@@ -140,12 +140,16 @@ func handshake(ctx context.Context, conn net.Conn, cfg *tls.Config, server bool)
 // connBinding returns the binding of a client connection that attach signatures
 // cover (SPEC §13.2): the TLS 1.3 exporter value under AttachBindingLabel, which both
 // ends derive from the session's secrets; 32 zero bytes on an insecure connection,
-// whose ids are claims anyway.
-func connBinding(conn net.Conn) ([32]byte, error) {
+// whose ids are claims anyway. A connection that is not TLS is an error unless
+// insecure: a zero binding would make every attach valid on every connection.
+func connBinding(conn net.Conn, insecure bool) ([32]byte, error) {
 	var b [32]byte
+	if insecure {
+		return b, nil
+	}
 	tc, ok := conn.(*tls.Conn)
 	if !ok {
-		return b, nil
+		return b, fmt.Errorf("%w: a %T is not a TLS connection", ErrAuth, conn)
 	}
 	st := tc.ConnectionState()
 	if st.Version != tls.VersionTLS13 {
