@@ -42,7 +42,8 @@ func (f *fixture) attachFrame(c int, b [32]byte) []byte {
 
 // TestAttachIsBoundToItsConnection: an attach signed over a connection's binding
 // adds its client to that connection (replies for it arrive there), and the same
-// frame replayed on another connection is refused as a bad signature and closes it.
+// frame replayed on another connection is refused (dropped and counted, the
+// connection stays up), so that the client's requests there are dropped too.
 func TestAttachIsBoundToItsConnection(t *testing.T) {
 	f := newFixture(t, 21, 2, 0)
 	nd := f.start(0)
@@ -59,14 +60,16 @@ func TestAttachIsBoundToItsConnection(t *testing.T) {
 	if m := readReplyFrame(t, bufio.NewReader(a), a); m.Kind != tcpnet.ClientReply || m.Client != 101 {
 		t.Fatalf("connection of 100 with 101 attached got kind %d for client %d, want 101's reply", m.Kind, m.Client)
 	}
-	before := nd.host.Stats().Clients.Garbage
-	local := sendGarbage(t, f.clientAddrs[0], clientKey(f.ids[0]), garbageCase{name: "replayed attach",
-		bytes: append(clientMsg(tcpnet.ClientHello, 100, []byte(tcpnet.ClientProto)), att...)})
-	if got := nd.host.Stats().Clients; got.Garbage != before+1 || got.Attaches != 1 {
-		t.Fatalf("replayed attach: garbage %d → %d, attaches %d; want one more garbage, still 1 attach", before, got.Garbage, got.Attaches)
+	b := dialHello(t, f.clientAddrs[0], clientKey(f.ids[0]), clientMsg(tcpnet.ClientHello, 100, []byte(tcpnet.ClientProto)))
+	if _, err := b.Write(append(att, clientMsg(tcpnet.ClientRequest, 101, f.signedRequest(1))...)); err != nil {
+		t.Fatal(err)
 	}
-	if lines := nd.logs.lines("level=ERROR", "addr="+local, "attach of client 101 with a bad signature"); len(lines) != 1 {
-		t.Fatalf("%d log lines for the replayed attach; log:\n%s", len(lines), nd.logs.tail(2000))
+	eventually(t, 5*time.Second, "the replayed attach to be refused", func() (bool, string) {
+		st := nd.host.Stats().Clients
+		return st.AttachRefused == 1 && st.Unattached == 1, fmt.Sprintf("%+v", st)
+	})
+	if st := nd.host.Stats().Clients; st.Attaches != 1 || st.Garbage != 0 || st.Conns != 2 || st.Requests != 0 {
+		t.Fatalf("after the replayed attach: %+v; want still 1 attach, no garbage, 2 connections, no request", st)
 	}
 }
 
@@ -151,9 +154,10 @@ func TestDialClientsShareConnections(t *testing.T) {
 }
 
 // TestUnattachedFramesAreDropped: a request or read for a client not attached to the
-// connection, and an attach of a client the configuration does not register, are
-// dropped and counted, and the connection stays open for its clients; a connection
-// carrying MaxClientsPerConn clients is closed by one more attach.
+// connection, and a refused attach (a client the configuration does not register, a
+// bad signature, a connection already carrying MaxClientsPerConn clients), are
+// dropped and counted, and the connection stays open for its clients; an attach
+// that does not decode as one closes it.
 func TestUnattachedFramesAreDropped(t *testing.T) {
 	f := newFixture(t, 24, 3)
 	nd := f.startCustom(f.peerAddrs, func(o *tcpnet.Options) { o.MaxClientsPerConn = 2 })
@@ -175,16 +179,21 @@ func TestUnattachedFramesAreDropped(t *testing.T) {
 		t.Fatalf("dropped frames closed the connection: %+v", st)
 	}
 	b := binding(t, a)
-	if _, err := a.Write(append(f.attachFrame(1, b), f.attachFrame(2, b)...)); err != nil {
+	badSig := clientMsg(tcpnet.ClientAttach, 101, ed25519.Sign(clientKey(f.ids[1]), tcpnet.AttachSignedBytes([32]byte{}, 101)))
+	if _, err := a.Write(append(append(badSig, f.attachFrame(1, b)...), f.attachFrame(2, b)...)); err != nil {
 		t.Fatal(err)
 	}
-	expectClosed(t, a, "an attach beyond MaxClientsPerConn")
-	if st := nd.host.Stats().Clients; st.Attaches != 1 || st.Garbage != 1 {
-		t.Fatalf("after the third client: %+v, want 1 attach and 1 garbage", st)
+	eventually(t, 5*time.Second, "the attaches", func() (bool, string) {
+		st := nd.host.Stats().Clients
+		return st.Attaches == 1 && st.AttachRefused == 3, fmt.Sprintf("%+v", st)
+	})
+	if st := nd.host.Stats().Clients; st.Garbage != 0 || st.Conns != 1 {
+		t.Fatalf("refused attaches closed the connection: %+v", st)
 	}
-	if lines := nd.logs.lines("level=ERROR", "attach of client 102 beyond the 2 clients"); len(lines) != 1 {
-		t.Fatalf("%d log lines for the attach beyond the limit; log:\n%s", len(lines), nd.logs.tail(2000))
+	if _, err := a.Write(clientMsg(tcpnet.ClientAttach, 101, make([]byte, 63))); err != nil {
+		t.Fatal(err)
 	}
+	expectClosed(t, a, "an attach without a signature")
 }
 
 // TestDialClientsEpochAndClose: an epoch frame goes once to a connection shared by
@@ -260,5 +269,58 @@ func TestDialClientsEpochAndClose(t *testing.T) {
 		if err := <-errs; err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestReattachOnRetransmission: a client whose attach a broker refused (the broker
+// had not registered it yet) is attached again when it retransmits, and its request
+// completes.
+func TestReattachOnRetransmission(t *testing.T) {
+	const seed = 26
+	f := newFixture(t, seed, 2, 0, 1, 2, 3)
+	all := map[uint64]ed25519.PublicKey{}
+	for _, id := range f.ids {
+		all[id.ID] = clientKey(id).Public().(ed25519.PublicKey)
+	}
+	only100 := map[uint64]ed25519.PublicKey{100: all[100]}
+	for i := range replicas {
+		f.start(i).host.SetClientKeys(only100)
+	}
+	ids := []tcpnet.ClientIdentity{{ID: 100, Key: clientKey(f.ids[0])}, {ID: 101, Key: clientKey(f.ids[1])}}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conns, err := tcpnet.DialClients(ctx, f.clientAddrs, ids, tcpnet.ClientOptions{ServerKeys: transportPubs(),
+		Rand: spec.TestStream("tcpnet-attach-jitter", seed)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	eventually(t, 10*time.Second, "every replica to refuse client 101", func() (bool, string) {
+		var desc []string
+		ok := true
+		for i, nd := range f.nodes {
+			st := nd.host.Stats().Clients
+			ok = ok && st.AttachRefused == 1
+			desc = append(desc, fmt.Sprintf("replica %d: %+v", i, st))
+		}
+		return ok, fmt.Sprint(desc)
+	})
+	for _, nd := range f.nodes {
+		nd.host.SetClientKeys(all)
+	}
+	cl, err := client.New(f.cfg, f.ids[1], spec.TestStream("tcpnet-attach-nonce", seed), conns[1],
+		client.Options{Timeout: 20 * time.Second, Retransmit: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := runClient(ctx, cl, 1, 2, "reattach"); err != nil {
+		t.Fatal(err)
+	}
+	if st := f.nodes[0].host.Stats().Clients; st.Unattached == 0 || st.Attaches == 0 {
+		t.Fatalf("replica 0: %+v; want the first request dropped and 101 attached later", st)
 	}
 }

@@ -19,8 +19,8 @@ import (
 
 // ClientConn is one client's side of the front end. The connections are those of
 // its DialClients call, shared by every client of the call: one TCP connection per
-// replica's broker, each redialled with back-off when it fails, authenticated as the
-// call's first client and carrying the others by attach frames (SPEC §13.2), so that
+// replica's broker, each redialled with back-off when it fails, authenticated as one
+// client of the call and carrying the others by attach frames (SPEC §13.2), so that
 // the requests and replies of many clients share system calls and TLS records. It
 // implements client.Transport and client.Broadcaster, and is safe for concurrent
 // use. Nothing a broker sends is trusted: a frame that is neither a reply for one of
@@ -54,7 +54,7 @@ type clientMux struct {
 	opt     ClientOptions
 	certs   []tls.Certificate // per member, the certificate it authenticates with; nil when Insecure
 	links   []*clientLink     // index = replica id
-	members []*ClientConn     // members[0] says hello; the others attach
+	members []*ClientConn     // the clients; each link's hello member says hello, the others attach
 	byID    map[uint64]*ClientConn
 
 	up     chan struct{} // closed once the first connection is up
@@ -74,10 +74,18 @@ type clientLink struct {
 	addr      string
 	q         *queue // request frames waiting to be written
 	bo        *backoff
-	hello     int // the member that authenticates the next connection; moves on at every failure
+	hello     int                      // the member that authenticates the next connection; moves on at every failure; the link's goroutine only
+	cur       atomic.Pointer[linkConn] // the live connection's binding and hello member; nil while down
 	connected atomic.Bool
 
 	sent, connects, reconnects, dialErrors atomic.Uint64
+}
+
+// linkConn is what Broadcast needs of a link's live connection to attach a client
+// to it again.
+type linkConn struct {
+	binding [32]byte
+	hello   *ClientConn
 }
 
 // ClientConnStats are a ClientConn's counters (all monotonic but Connected). The
@@ -109,9 +117,9 @@ const epochsPerLink = 2
 const MaxClientsPerDial = 256
 
 // minReplyShare is the least of RepliesBytes a client of a DialClients call gets:
-// two replies at the cap (and one more is always admitted when none waits), so that
-// the f+1 matching replies of a request with large results fit.
-const minReplyShare = 2 * MaxReplyFrame
+// one reply at the cap (and one more is always admitted when none waits), so that
+// two matching replies of a request with the largest results fit.
+const minReplyShare = MaxReplyFrame
 
 // DialClient connects client clientID, authenticated by opt.Key, to the front ends
 // at addrs (index = replica id) and returns once one connection is up, or fails when
@@ -129,8 +137,10 @@ func DialClient(ctx context.Context, addrs []string, clientID uint64, opt Client
 // (SPEC §13.2, attach), and returns a ClientConn for each, in the order of ids, once
 // one connection is up; it fails when ctx ends first. opt.Key is ignored: each client
 // signs with its own. The connections live until every returned ClientConn is
-// closed. RepliesBytes bounds the replies waiting for all the clients together,
-// each getting an equal share, but at least two replies at the cap (minReplyShare).
+// closed. Each client gets an equal share of RepliesBytes for the replies waiting
+// for it, but at least one reply at the cap (MaxReplyFrame), so the call holds at
+// most max(RepliesBytes, len(ids) × MaxReplyFrame) of them, and one more reply per
+// client (one is always admitted when none waits).
 // Each client queues at most QueueLen requests per replica. A connection is
 // authenticated by one client (the first; after a failed or lost connection the
 // next, so that a client the cluster no longer registers does not keep the others
@@ -202,13 +212,20 @@ func (c *ClientConn) Send(req []byte) error {
 // (the request Send queued was not answered in time), so it also moves Send's
 // preference to the next replica: the one that did not get the request done loses
 // it, and a faulty replica holds a client for at most one retransmission timeout
-// per round of the replicas.
+// per round of the replicas. Before the request it attaches the client again to
+// every live connection it does not say hello on: a broker that refused its attach
+// (an epoch it had not adopted yet registers the client) or detached it (the
+// client's own newer connections) drops its requests, and an attach of a client
+// already attached costs the broker nothing.
 func (c *ClientConn) Broadcast(req []byte) error {
 	f, err := c.frame(req)
 	if err != nil {
 		return err
 	}
 	for _, l := range c.mux.links {
+		if lc := l.cur.Load(); lc != nil && lc.hello != c {
+			c.mux.push(l, c.attachFrame(lc.binding))
+		}
 		c.mux.push(l, f)
 	}
 	old := c.pref.Load()
@@ -317,12 +334,12 @@ func (m *clientMux) member(id uint64) bool { return m.byID[id] != nil }
 
 // run keeps l's connection up until ctx ends.
 func (m *clientMux) run(ctx context.Context, l *clientLink) {
-	log := m.opt.Logger.With("client", m.members[0].id, "clients", len(m.members), "replica", l.idx, "addr", l.addr)
+	log := m.opt.Logger.With("clients", len(m.members), "replica", l.idx, "addr", l.addr)
 	lost := false
 	for ctx.Err() == nil {
 		conn, err := m.connect(ctx, l)
 		if err != nil {
-			l.hello = (l.hello + 1) % len(m.members)
+			m.nextHello(l)
 			l.dialErrors.Add(1)
 			log.Debug("tcpnet: cannot reach front end", "err", err)
 			if !l.bo.wait(ctx) {
@@ -337,8 +354,9 @@ func (m *clientMux) run(ctx context.Context, l *clientLink) {
 		}
 		l.connected.Store(true)
 		m.upOnce.Do(func() { close(m.up) })
-		err = m.serve(ctx, conn, l, log)
-		l.hello = (l.hello + 1) % len(m.members)
+		err = m.serve(ctx, conn, l, log.With("client", m.members[l.hello].id))
+		l.cur.Store(nil)
+		m.nextHello(l)
 		l.bo.ended(time.Since(start))
 		l.connected.Store(false)
 		lost = true
@@ -350,6 +368,28 @@ func (m *clientMux) run(ctx context.Context, l *clientLink) {
 			return
 		}
 	}
+}
+
+// nextHello moves l's hello to the next member not closed (after a failed or lost
+// connection: a client the cluster no longer registers must not keep the others
+// out).
+func (m *clientMux) nextHello(l *clientLink) {
+	for range m.members {
+		l.hello = (l.hello + 1) % len(m.members)
+		if !m.members[l.hello].closed.Load() {
+			return
+		}
+	}
+}
+
+// attachFrame is the body of c's attach frame for a connection of binding b (SPEC
+// §13.2), without its length prefix.
+func (c *ClientConn) attachFrame(b [32]byte) []byte {
+	sig := make([]byte, ed25519.SignatureSize)
+	if c.key != nil {
+		sig = ed25519.Sign(c.key, AttachSignedBytes(b, c.id))
+	}
+	return encodeClientMsg(ClientAttach, c.id, sig)
 }
 
 // connect dials l, authenticates both ends (TLS pinned to the replica's transport
@@ -382,17 +422,14 @@ func (m *clientMux) connect(ctx context.Context, l *clientLink) (net.Conn, error
 		if c == first || c.closed.Load() {
 			continue
 		}
-		sig := make([]byte, ed25519.SignatureSize)
-		if c.key != nil {
-			sig = ed25519.Sign(c.key, AttachSignedBytes(binding, c.id))
-		}
-		out = append(out, appendFrame(encodeClientMsg(ClientAttach, c.id, sig))...)
+		out = append(out, appendFrame(c.attachFrame(binding))...)
 	}
 	conn.SetWriteDeadline(time.Now().Add(m.opt.WriteTimeout))
 	if _, err := conn.Write(out); err != nil {
 		conn.Close()
 		return nil, err
 	}
+	l.cur.Store(&linkConn{binding: binding, hello: first})
 	return conn, nil
 }
 

@@ -70,6 +70,7 @@ func (g *clientRegistry) add(fc *frontConn, id uint64, max int) *frontConn {
 	delete(conns, oldest)
 	delete(oldest.ids, id)
 	if len(oldest.ids) > 0 {
+		oldest.q.resize(len(oldest.ids))
 		return nil
 	}
 	return oldest // its remove finds nothing
@@ -233,11 +234,9 @@ func (h *Host) clientSession(ctx context.Context, fc *frontConn, r *bufio.Reader
 }
 
 // readClient reads attach, request and read frames on fc until the connection fails
-// or sends garbage: a frame that does not decode strictly as its kind, or an attach
-// whose signature fails under a registered key, or one beyond
-// Options.MaxClientsPerConn clients. A request or read for a client not attached to
-// fc, and an attach of a client the configuration does not register, are dropped
-// and counted (ClientStats.Unattached, AttachRefused) without closing the
+// or sends garbage: a frame that does not decode strictly as its kind. A request or
+// read for a client not attached to fc, and a refused attach (see attach), are
+// dropped and counted (ClientStats.Unattached, AttachRefused) without closing the
 // connection: its other clients are not at fault (a client detached by its own
 // newer connections, or removed by an epoch, SPEC §13.2).
 func (h *Host) readClient(ctx context.Context, fc *frontConn, r *bufio.Reader, addr string) {
@@ -299,34 +298,43 @@ func (h *Host) attachedOrCount(fc *frontConn, id uint64) bool {
 	return false
 }
 
-// attach checks an attach frame of fc (SPEC §13.2): room on the connection, a
-// registered client (else it is refused and counted), the attach budgets (of the
-// connection's authenticated client and of the host; the reader waits for them),
-// and the client's signature over the connection's binding; then it attaches the
-// client. In insecure mode ids are claims, and no signature is checked.
+// attach checks an attach frame of fc (SPEC §13.2) and attaches its client. A frame
+// that does not decode as an attach is garbage (the error). An attach is refused,
+// dropped and counted (AttachRefused; logged at debug level only, so that refusals
+// cannot flood the log) when the connection carries Options.MaxClientsPerConn
+// clients, when the configuration does not register the client, or when the
+// signature over the connection's binding fails under its key (a client whose key
+// an epoch replaced, say): the connection's other clients are not at fault. Only a
+// registered client's attach costs a verification, after it took a token of the
+// attach budgets (of the connection's authenticated client and of the host; the
+// reader waits for them). In insecure mode ids are claims, and no signature is
+// checked.
 func (h *Host) attach(ctx context.Context, fc *frontConn, frame []byte) error {
 	id, sig, err := decodeClientAttach(frame)
 	if err != nil {
 		return err
 	}
+	refuse := func(why string) error {
+		h.c.attachRefused.Add(1)
+		h.log.Debug("tcpnet: attach refused", "claimed", fc.hello, "client", id, "why", why)
+		return nil
+	}
 	if h.clients.attached(fc, id) {
 		return nil
 	}
 	if h.clients.count(fc) >= h.opt.MaxClientsPerConn {
-		return fmt.Errorf("attach of client %d beyond the %d clients a connection may carry", id, h.opt.MaxClientsPerConn)
+		return refuse(fmt.Sprintf("the connection carries %d clients already", h.opt.MaxClientsPerConn))
 	}
 	if !h.opt.Insecure {
 		key, ok := h.auth.clients.Load().byID[id]
 		if !ok {
-			h.c.attachRefused.Add(1)
-			h.log.Warn("tcpnet: attach of a client that is not registered; ignored", "claimed", fc.hello, "client", id)
-			return nil
+			return refuse("not registered")
 		}
-		if !h.attachRate.wait(ctx, fc.hello) || !h.attachRate.wait(ctx, hostAttachKey) {
+		if !h.attachRate.wait(ctx, fc.hello) || !h.attachRate.waitHost(ctx) {
 			return ctx.Err()
 		}
 		if !ed25519.Verify(key, AttachSignedBytes(fc.binding, id), sig) {
-			return fmt.Errorf("attach of client %d with a bad signature", id)
+			return refuse("bad signature")
 		}
 	}
 	if old := h.clients.add(fc, id, h.opt.MaxConnsPerClient); old != nil {

@@ -85,17 +85,19 @@
 // The broker hands each request to Replica.HandleClientDecoded, which applies R1–R4
 // (and R5 when SPEC.md §13.3 obligation 5 asks for it on arrival) and starts the timer or forwards it; replies for a client id go to every live
 // connection that client is attached to (at most Options.MaxConnsPerClient; a newer
-// one detaches it from the oldest, which closes when no client is left on it). Any
-// other frame (wrong kind, an undecodable request, an attach with a bad signature or
-// beyond the limit) closes the connection with an error log; a request or read for a
-// client not attached, or an attach of an unregistered client, is dropped and
-// counted. The hello's client id must be
-// the one whose registered key authenticated the connection; an attach adds a
-// client that proves its key over the connection's binding (at most
-// Options.MaxClientsPerConn clients per connection, verifications rate limited per
-// authenticated client by AttachRate and AttachBurst).
-// The clients of one DialClients call share one connection per replica; each sends
-// a request to one replica (the same one until a retransmission moves it on) and
-// retransmits to all; a broker frame that is neither a reply for one of the
+// one detaches it from another, preferably one that carries it alone, which closes
+// when no client is left on it). A frame that does not decode strictly as its kind
+// closes the connection with an error log; a request or read for a client not
+// attached, and a refused attach (the connection is full, the client is not
+// registered, or its signature fails), are dropped and counted. The hello's client
+// id must be the one whose registered key authenticated the connection; an attach
+// adds a client that proves its key over the connection's binding (at most
+// Options.MaxClientsPerConn clients per connection; verifications rate limited per
+// authenticated client by AttachRate and AttachBurst, and for the host by
+// HostAttachRate and HostAttachBurst, the reader waiting for a token).
+// The clients of one DialClients call share one connection per replica (one of them
+// says hello, the next one after a failed connection; the others attach, again at
+// each retransmission); each sends a request to one replica (the same one until a
+// retransmission moves it on) and retransmits to all; a broker frame that is neither a reply for one of the
 // connection's clients nor an epoch closes that connection.
 package tcpnet

@@ -3,7 +3,6 @@ package tcpnet_test
 import (
 	"bufio"
 	"context"
-	"crypto/ed25519"
 	"crypto/tls"
 	"encoding/binary"
 	"fmt"
@@ -56,7 +55,6 @@ func TestClientGarbageIsRejected(t *testing.T) {
 		{"small request before the hello", "bad hello from client", "none", "want a hello", clientMsg(tcpnet.ClientRequest, 100, []byte{0x80})},
 		{"hello for another protocol", "bad hello from client", "none", "want a hello", clientMsg(tcpnet.ClientHello, 100, []byte("splitbft/v2/client"))},
 		{"hello claiming another client than its key", "bad hello from client", "none", "another identity", clientMsg(tcpnet.ClientHello, 101, []byte(tcpnet.ClientProto))},
-		{"attach signed over another binding", "garbage from client", "100", "attach of client 101 with a bad signature", append(hello, clientMsg(tcpnet.ClientAttach, 101, ed25519.Sign(clientKey(f.ids[1]), tcpnet.AttachSignedBytes([32]byte{}, 101)))...)},
 		{"attach without a signature", "garbage from client", "100", "want an attach (kind 6) with a 64-byte signature", append(hello, clientMsg(tcpnet.ClientAttach, 101, make([]byte, 63))...)},
 		{"request signed as another client", "garbage from client", "100", "request signed as client 101 in a frame for client 100", append(hello, clientMsg(tcpnet.ClientRequest, 100, req101)...)},
 		{"request body not a REQUEST", "garbage from client", "100", "not a REQUEST", append(hello, clientMsg(tcpnet.ClientRequest, 100, seeded("tcpnet-req", seed, 50))...)},

@@ -117,35 +117,38 @@ func sourceIP(conn net.Conn) string {
 }
 
 // idRate is a token bucket per authenticated identity: it bounds the work that an
-// identity's holder can ask for (attach verifications, SPEC §13.2). Only identities
-// the cluster registers reach it (it is not used in insecure mode), and it forgets
-// full buckets beyond maxBuckets, so its memory stays bounded. hostAttachKey is a
-// bucket of its own, shared by all: the host-wide bound.
+// identity's holder can ask for (attach verifications, SPEC §13.2), and a bucket of
+// the host's, shared by all (waitHost). Only identities the cluster registers reach
+// it (it is not used in insecure mode), and beyond maxBuckets identities it forgets
+// the full buckets and then some others, as sourceLimit does, so its memory stays
+// bounded.
 type idRate struct {
-	rate, burst float64
-	hostRate    float64
-	hostBurst   float64
-	mu          sync.Mutex
-	items       map[uint64]*bucket
-	host        bucket
-	now         func() time.Time // time.Now; tests replace it
-	sleep       func(context.Context, time.Duration) bool
-	hostInit    bool
+	rate, burst         float64
+	hostRate, hostBurst float64
+	mu                  sync.Mutex
+	items               map[uint64]*bucket
+	host                *bucket // nil until first used
+	now                 func() time.Time
+	sleep               func(context.Context, time.Duration) bool
 }
-
-// hostAttachKey names the host-wide bucket of an idRate.
-const hostAttachKey = ^uint64(0)
 
 func newIDRate(rate, burst, hostRate, hostBurst float64) *idRate {
 	return &idRate{rate: rate, burst: max(burst, 1), hostRate: hostRate, hostBurst: max(hostBurst, 1),
 		items: map[uint64]*bucket{}, now: time.Now, sleep: sleepCtx}
 }
 
-// wait takes one token of id's bucket (hostAttachKey: the host's), sleeping until
-// there is one; false if ctx ends first.
+// wait takes one token of id's bucket, sleeping until there is one; false if ctx
+// ends first.
 func (r *idRate) wait(ctx context.Context, id uint64) bool {
+	return r.waitFor(ctx, func(now time.Time) time.Duration { return r.take(id, now) })
+}
+
+// waitHost takes one token of the host's bucket, as wait does.
+func (r *idRate) waitHost(ctx context.Context) bool { return r.waitFor(ctx, r.takeHost) }
+
+func (r *idRate) waitFor(ctx context.Context, take func(time.Time) time.Duration) bool {
 	for {
-		d := r.take(id, r.now())
+		d := take(r.now())
 		if d == 0 {
 			return true
 		}
@@ -155,33 +158,59 @@ func (r *idRate) wait(ctx context.Context, id uint64) bool {
 	}
 }
 
-// take takes a token and returns 0, or returns how long until there is one.
+// take takes a token of id's bucket and returns 0, or returns how long until there
+// is one.
 func (r *idRate) take(id uint64, now time.Time) time.Duration {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	rate, burst := r.rate, r.burst
 	b := r.items[id]
-	switch {
-	case id == hostAttachKey:
-		rate, burst, b = r.hostRate, r.hostBurst, &r.host
-		if !r.hostInit {
-			r.hostInit, b.tokens, b.at = true, burst, now
-		}
-	case b == nil:
+	if b == nil {
 		if len(r.items) >= maxBuckets {
-			for k, x := range r.items { // forget the full ones: they hold no information
-				if x.tokens+now.Sub(x.at).Seconds()*rate >= burst {
-					delete(r.items, k)
-				}
-			}
+			r.forget(now)
 		}
-		b = &bucket{tokens: burst, at: now}
+		b = &bucket{tokens: r.burst, at: now}
 		r.items[id] = b
 	}
+	return spendToken(b, now, r.rate, r.burst)
+}
+
+// takeHost takes a token of the host's bucket, as take does.
+func (r *idRate) takeHost(now time.Time) time.Duration {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.host == nil {
+		r.host = &bucket{tokens: r.hostBurst, at: now}
+	}
+	return spendToken(r.host, now, r.hostRate, r.hostBurst)
+}
+
+// forget drops the full buckets (they hold no information), and if that leaves
+// maxBuckets or more, an eighth of them chosen by map order.
+func (r *idRate) forget(now time.Time) {
+	for k, b := range r.items {
+		if b.tokens+now.Sub(b.at).Seconds()*r.rate >= r.burst {
+			delete(r.items, k)
+		}
+	}
+	if len(r.items) < maxBuckets {
+		return
+	}
+	n := maxBuckets / 8
+	for k := range r.items {
+		if n--; n < 0 {
+			return
+		}
+		delete(r.items, k)
+	}
+}
+
+// spendToken refills b at rate up to burst, then takes a token and returns 0, or
+// returns how long until there is one (at least a nanosecond).
+func spendToken(b *bucket, now time.Time, rate, burst float64) time.Duration {
 	b.tokens = min(burst, b.tokens+now.Sub(b.at).Seconds()*rate)
 	b.at = now
 	if b.tokens < 1 {
-		return time.Duration((1 - b.tokens) / rate * float64(time.Second))
+		return max(time.Duration((1-b.tokens)/rate*float64(time.Second)), time.Nanosecond)
 	}
 	b.tokens--
 	return 0

@@ -50,8 +50,8 @@ type Options struct {
 	MaxClientsPerConn int           // clients one connection may carry (its hello's and attached ones); more close it; default 256
 	AttachRate        int           // attaches verified per second for the connections of one authenticated client (its readers then wait); default 64
 	AttachBurst       int           // … and at once after a quiet spell; default 256
-	HostAttachRate    int           // attaches verified per second by the host in all (readers then wait); default 512
-	HostAttachBurst   int           // … and at once after a quiet spell; default 4096
+	HostAttachRate    int           // attaches verified per second by the host in all (readers then wait); default 1024
+	HostAttachBurst   int           // … and at once after a quiet spell; default 8192
 }
 
 func (o Options) withDefaults() Options {
@@ -87,8 +87,8 @@ func (o Options) withDefaults() Options {
 	def(&o.MaxClientsPerConn, 256)
 	def(&o.AttachRate, 64)
 	def(&o.AttachBurst, 256)
-	def(&o.HostAttachRate, 512)
-	def(&o.HostAttachBurst, 4096)
+	def(&o.HostAttachRate, 1024)
+	def(&o.HostAttachBurst, 8192)
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -100,11 +100,12 @@ func (o Options) withDefaults() Options {
 
 // ClientOptions configures a ClientConn. Zero values take defaults.
 type ClientOptions struct {
-	QueueLen   int // request frames waiting per replica connection; default 256; full → drop + count
+	QueueLen   int // request frames waiting per replica connection and client of it; default 256; full → drop + count
 	RepliesLen int // replies waiting to be read from Replies; default 4096; full → drop + count
 	// RepliesBytes bounds the bytes of those replies (a reply may hold a whole
 	// request's results, up to MaxReplyFrame); default 64 MiB; one reply is always
-	// admitted when none waits.
+	// admitted when none waits. The clients of one DialClients call share it
+	// equally, each getting at least MaxReplyFrame.
 	RepliesBytes int
 
 	MinBackoff, MaxBackoff time.Duration // reconnection back-off; defaults 50ms, 2s
