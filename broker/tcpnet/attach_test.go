@@ -34,6 +34,48 @@ func binding(t *testing.T, conn net.Conn) [32]byte {
 	return [32]byte(m)
 }
 
+// identities returns the tcpnet identities of the fixture's clients, after extra.
+func (f *fixture) identities(extra ...tcpnet.ClientIdentity) []tcpnet.ClientIdentity {
+	ids := extra
+	for _, id := range f.ids {
+		ids = append(ids, tcpnet.ClientIdentity{ID: id.ID, Key: clientKey(id)})
+	}
+	return ids
+}
+
+// dialClients connects ids over shared connections (closed at the test's end).
+func (f *fixture) dialClients(ids []tcpnet.ClientIdentity) []*tcpnet.ClientConn {
+	f.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conns, err := tcpnet.DialClients(ctx, f.clientAddrs, ids, tcpnet.ClientOptions{ServerKeys: transportPubs(),
+		MinBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond, Rand: spec.TestStream("tcpnet-attach-jitter", f.seed)})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	f.t.Cleanup(func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	return conns
+}
+
+// everyReplica waits until cond holds for every replica's client port counters.
+func (f *fixture) everyReplica(what string, cond func(tcpnet.ClientStats) bool) {
+	f.t.Helper()
+	eventually(f.t, 10*time.Second, what, func() (bool, string) {
+		var desc []string
+		ok := true
+		for i, nd := range f.nodes {
+			st := nd.host.Stats().Clients
+			ok = ok && cond(st)
+			desc = append(desc, fmt.Sprintf("replica %d: %+v", i, st))
+		}
+		return ok, fmt.Sprint(desc)
+	})
+}
+
 // attachFrame is client id's attach frame for the connection of binding b.
 func (f *fixture) attachFrame(c int, b [32]byte) []byte {
 	id := f.ids[c]
@@ -114,22 +156,9 @@ func TestDialClientsShareConnections(t *testing.T) {
 	for i := range replicas {
 		f.start(i)
 	}
-	var ids []tcpnet.ClientIdentity
-	for _, id := range f.ids {
-		ids = append(ids, tcpnet.ClientIdentity{ID: id.ID, Key: clientKey(id)})
-	}
+	conns := f.dialClients(f.identities())
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	conns, err := tcpnet.DialClients(ctx, f.clientAddrs, ids, tcpnet.ClientOptions{ServerKeys: transportPubs(),
-		Rand: spec.TestStream("tcpnet-attach-jitter", seed)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		for _, c := range conns {
-			c.Close()
-		}
-	}()
 	errs := make(chan error, n)
 	for c, conn := range conns {
 		cl, err := client.New(f.cfg, f.ids[c], spec.TestStream("tcpnet-attach-nonce", seed*100+uint64(c)), conn, client.Options{Timeout: 20 * time.Second})
@@ -206,33 +235,10 @@ func TestDialClientsEpochAndClose(t *testing.T) {
 	for i := range replicas {
 		f.start(i)
 	}
-	stranger := tcpnet.ClientIdentity{ID: 999, Key: strangerKey()}
-	ids := []tcpnet.ClientIdentity{stranger}
-	for _, id := range f.ids {
-		ids = append(ids, tcpnet.ClientIdentity{ID: id.ID, Key: clientKey(id)})
-	}
+	conns := f.dialClients(f.identities(tcpnet.ClientIdentity{ID: 999, Key: strangerKey()}))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	conns, err := tcpnet.DialClients(ctx, f.clientAddrs, ids, tcpnet.ClientOptions{ServerKeys: transportPubs(),
-		MinBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond, Rand: spec.TestStream("tcpnet-attach-jitter", seed)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		for _, c := range conns {
-			c.Close()
-		}
-	}()
-	eventually(t, 10*time.Second, "every replica to carry the registered clients", func() (bool, string) {
-		var desc []string
-		ok := true
-		for i, nd := range f.nodes {
-			st := nd.host.Stats().Clients
-			ok = ok && st.Conns == 1
-			desc = append(desc, fmt.Sprintf("replica %d: %+v", i, st))
-		}
-		return ok, fmt.Sprint(desc)
-	})
+	f.everyReplica("every replica to carry the registered clients", func(st tcpnet.ClientStats) bool { return st.Conns == 1 })
 	_, ec, _ := pushCluster(t, seed)
 	change := spec.Encode(ec)
 	en, ok := f.nodes[0].host.Net().(broker.EpochNet)
@@ -286,29 +292,10 @@ func TestReattachOnRetransmission(t *testing.T) {
 	for i := range replicas {
 		f.start(i).host.SetClientKeys(only100)
 	}
-	ids := []tcpnet.ClientIdentity{{ID: 100, Key: clientKey(f.ids[0])}, {ID: 101, Key: clientKey(f.ids[1])}}
+	conns := f.dialClients(f.identities())
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	conns, err := tcpnet.DialClients(ctx, f.clientAddrs, ids, tcpnet.ClientOptions{ServerKeys: transportPubs(),
-		Rand: spec.TestStream("tcpnet-attach-jitter", seed)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		for _, c := range conns {
-			c.Close()
-		}
-	}()
-	eventually(t, 10*time.Second, "every replica to refuse client 101", func() (bool, string) {
-		var desc []string
-		ok := true
-		for i, nd := range f.nodes {
-			st := nd.host.Stats().Clients
-			ok = ok && st.AttachRefused == 1
-			desc = append(desc, fmt.Sprintf("replica %d: %+v", i, st))
-		}
-		return ok, fmt.Sprint(desc)
-	})
+	f.everyReplica("every replica to refuse client 101", func(st tcpnet.ClientStats) bool { return st.AttachRefused == 1 })
 	for _, nd := range f.nodes {
 		nd.host.SetClientKeys(all)
 	}
