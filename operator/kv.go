@@ -234,6 +234,9 @@ func Connect(ctx context.Context, opt KVOptions) (*KV, error) {
 // clients, the first client of each authenticating it and the others attached
 // (SPEC §13.2), so that their requests and replies share system calls.
 func ConnectClients(ctx context.Context, opt KVOptions, n int) ([]*KV, error) {
+	if n < 1 {
+		return nil, fmt.Errorf("operator: %d clients to connect, want at least 1", n)
+	}
 	if opt.Verifier == nil {
 		opt.Verifier = attest.DefaultVerifier()
 	}
@@ -386,7 +389,9 @@ func (kv *KV) firstTimestamp() uint64 {
 	return ts
 }
 
-// Close records the next unused timestamp and closes the connections.
+// Close records the next unused timestamp and closes the client; the connections it
+// shares with the other clients of its ConnectClients call close with the last of
+// them.
 func (kv *KV) Close() error {
 	next := kv.Session().NextTimestamp()
 	tmp := kv.tsPath + ".tmp"

@@ -85,7 +85,6 @@ type clientLink struct {
 // to it again.
 type linkConn struct {
 	binding [32]byte
-	hello   *ClientConn
 }
 
 // ClientConnStats are a ClientConn's counters (all monotonic but Connected). The
@@ -94,8 +93,8 @@ type linkConn struct {
 // of its DialClients call.
 type ClientConnStats struct {
 	Connected  int    // replicas with a live connection now
-	Sent       uint64 // request frames written
-	Dropped    uint64 // request frames dropped: queue full, or lost with a broken connection
+	Sent       uint64 // frames written (requests, reads and attaches of every client of the call)
+	Dropped    uint64 // such frames dropped: queue full, or lost with a broken connection
 	Replies    uint64 // replies delivered on Replies
 	ReplyDrops uint64 // replies dropped because Replies was full
 	Garbage    uint64 // connections closed because a broker sent something other than a reply for one of their clients or an epoch
@@ -116,11 +115,6 @@ const epochsPerLink = 2
 // of the brokers' Options.MaxClientsPerConn.
 const MaxClientsPerDial = 256
 
-// minReplyShare is the least of RepliesBytes a client of a DialClients call gets:
-// one reply at the cap (and one more is always admitted when none waits), so that
-// two matching replies of a request with the largest results fit.
-const minReplyShare = MaxReplyFrame
-
 // DialClient connects client clientID, authenticated by opt.Key, to the front ends
 // at addrs (index = replica id) and returns once one connection is up, or fails when
 // ctx ends first. The connections then live, and are redialled as needed, until
@@ -138,10 +132,10 @@ func DialClient(ctx context.Context, addrs []string, clientID uint64, opt Client
 // one connection is up; it fails when ctx ends first. opt.Key is ignored: each client
 // signs with its own. The connections live until every returned ClientConn is
 // closed. Each client gets an equal share of RepliesBytes for the replies waiting
-// for it, but at least one reply at the cap (MaxReplyFrame), so the call holds at
-// most max(RepliesBytes, len(ids) × MaxReplyFrame) of them, and one more reply per
-// client (one is always admitted when none waits).
-// Each client queues at most QueueLen requests per replica. A connection is
+// for it, split equally among the replicas, and one reply of each replica is always
+// admitted when none of that replica's waits: so the call holds at most
+// RepliesBytes of replies, plus one per client and replica.
+// A replica's link queues at most QueueLen frames and 64 MiB per client of the call. A connection is
 // authenticated by one client (the first; after a failed or lost connection the
 // next, so that a client the cluster no longer registers does not keep the others
 // out) and the others attach to it.
@@ -162,7 +156,7 @@ func DialClients(ctx context.Context, addrs []string, ids []ClientIdentity, opt 
 			return nil, fmt.Errorf("tcpnet: DialClients: client %d: key is %d bytes, want %d", id.ID, len(id.Key), ed25519.PrivateKeySize)
 		}
 		c := &ClientConn{id: id.ID, key: id.Key, mux: m, replies: make(chan []byte, opt.RepliesLen),
-			budget: max(opt.RepliesBytes/len(ids), minReplyShare), epochs: make(chan []byte, epochsPerLink*len(addrs))}
+			budget: opt.RepliesBytes / len(ids), epochs: make(chan []byte, epochsPerLink*len(addrs))}
 		m.members = append(m.members, c)
 		m.byID[id.ID] = c
 	}
@@ -175,7 +169,7 @@ func DialClients(ctx context.Context, addrs []string, ids []ClientIdentity, opt 
 		if err != nil {
 			return nil, err
 		}
-		m.links = append(m.links, &clientLink{idx: i, addr: a, q: newQueue(opt.QueueLen*len(ids), linkQueueBytes), bo: bo})
+		m.links = append(m.links, &clientLink{idx: i, addr: a, q: newQueue(opt.QueueLen*len(ids), linkQueueBytes*len(ids)), bo: bo})
 	}
 	lctx, cancel := context.WithCancel(context.Background())
 	m.cancel = cancel
@@ -213,19 +207,17 @@ func (c *ClientConn) Send(req []byte) error {
 // preference to the next replica: the one that did not get the request done loses
 // it, and a faulty replica holds a client for at most one retransmission timeout
 // per round of the replicas. Before the request it attaches the client again to
-// every live connection it does not say hello on: a broker that refused its attach
-// (an epoch it had not adopted yet registers the client) or detached it (the
-// client's own newer connections) drops its requests, and an attach of a client
-// already attached costs the broker nothing.
+// every live connection: a broker that refused its attach (an epoch it had not
+// adopted yet registers the client) or detached it (the client's own newer
+// connections) drops its requests, and an attach of a client already attached
+// costs the broker nothing.
 func (c *ClientConn) Broadcast(req []byte) error {
 	f, err := c.frame(req)
 	if err != nil {
 		return err
 	}
 	for _, l := range c.mux.links {
-		if lc := l.cur.Load(); lc != nil && lc.hello != c {
-			c.mux.push(l, c.attachFrame(lc.binding))
-		}
+		c.reattach(l)
 		c.mux.push(l, f)
 	}
 	old := c.pref.Load()
@@ -233,7 +225,16 @@ func (c *ClientConn) Broadcast(req []byte) error {
 	return nil
 }
 
-// SendRead queues an encoded READ (SPEC.md §16.6) for every replica.
+// reattach queues c's attach for l's live connection, if it has one and carries
+// other clients too (a connection of one client closes when it loses it).
+func (c *ClientConn) reattach(l *clientLink) {
+	if lc := l.cur.Load(); lc != nil && len(c.mux.members) > 1 {
+		c.mux.push(l, c.attachFrame(lc.binding))
+	}
+}
+
+// SendRead queues an encoded READ (SPEC.md §16.6) for every replica, attaching the
+// client again to every live connection first, as Broadcast does.
 func (c *ClientConn) SendRead(read []byte) error {
 	if c.closed.Load() {
 		return ErrClosed
@@ -243,6 +244,7 @@ func (c *ClientConn) SendRead(read []byte) error {
 		return fmt.Errorf("tcpnet: %d-byte read frame exceeds the cap %d", len(f), MaxClientFrame)
 	}
 	for _, l := range c.mux.links {
+		c.reattach(l) // a read must reach every replica's exec: see Broadcast
 		c.mux.push(l, f)
 	}
 	return nil
@@ -429,7 +431,7 @@ func (m *clientMux) connect(ctx context.Context, l *clientLink) (net.Conn, error
 		conn.Close()
 		return nil, err
 	}
-	l.cur.Store(&linkConn{binding: binding, hello: first})
+	l.cur.Store(&linkConn{binding: binding})
 	return conn, nil
 }
 
@@ -442,7 +444,7 @@ func (m *clientMux) serve(ctx context.Context, conn net.Conn, l *clientLink, log
 	var rerr error
 	go func() { // joined below
 		defer close(readDone)
-		rerr = m.readReplies(conn, log)
+		rerr = m.readReplies(conn, l, log)
 		conn.Close()
 	}()
 	err := pump(ctx, conn, l.q, m.opt.WriteTimeout, readDone, &l.sent, &m.dropped)
@@ -457,7 +459,7 @@ func (m *clientMux) serve(ctx context.Context, conn net.Conn, l *clientLink, log
 // readReplies reads frames from a connection until it fails, handing each REPLY to
 // its client's Replies and each epoch change to every client's EpochChanges
 // (dropping where a channel is full). Garbage ends it.
-func (m *clientMux) readReplies(conn net.Conn, log *slog.Logger) error {
+func (m *clientMux) readReplies(conn net.Conn, l *clientLink, log *slog.Logger) error {
 	r := bufio.NewReaderSize(conn, 64<<10)
 	for {
 		frame, err := readFrame(r, MaxBrokerFrame)
@@ -476,11 +478,13 @@ func (m *clientMux) readReplies(conn net.Conn, log *slog.Logger) error {
 		}
 		if kind == ClientEpoch {
 			for _, c := range m.members {
-				deliver(c.epochs, body, &c.epochIn, &c.epochDrops)
+				if !c.closed.Load() {
+					deliver(c.epochs, body, &c.epochIn, &c.epochDrops)
+				}
 			}
 		} else {
 			c := m.byID[to]
-			c.inbox.deliver(c.replies, body, c.budget, &c.delivered, &c.replyDrops)
+			c.inbox.deliver(c.replies, body, l.idx, len(m.links), c.budget, &c.delivered, &c.replyDrops)
 		}
 	}
 }
@@ -501,15 +505,18 @@ func deliver(ch chan<- []byte, b []byte, delivered, dropped *atomic.Uint64) bool
 }
 
 // replyBudget bounds the bytes of the replies waiting in a channel that the
-// receiver drains without telling: the sizes of the replies delivered, oldest first;
+// receiver drains without telling, per source (the replica whose connection
+// delivered them): the sizes and sources of the replies delivered, oldest first;
 // those beyond the channel's length were taken (a channel is FIFO, and only
 // deliver, under mu, adds to it).
 type replyBudget struct {
-	mu     sync.Mutex
-	sizes  []int
-	bytes  int
-	closed bool // the channel is closed: deliver drops
+	mu      sync.Mutex
+	waiting []waitingReply
+	bytes   []int // per source
+	closed  bool  // the channel is closed: deliver drops
 }
+
+type waitingReply struct{ size, src int }
 
 // close closes ch, the channel rb bounds, so that no later deliver sends on it.
 func (rb *replyBudget) close(ch chan []byte) {
@@ -519,29 +526,35 @@ func (rb *replyBudget) close(ch chan []byte) {
 	close(ch)
 }
 
-// deliver hands b to ch as the package's deliver does, unless the replies waiting
-// would then hold more than max bytes (one is always admitted when none waits). It
-// reports whether b was delivered.
-func (rb *replyBudget) deliver(ch chan []byte, b []byte, max int, delivered, dropped *atomic.Uint64) bool {
+// deliver hands b, from source src of nsrc, to ch as the package's deliver does,
+// unless the replies of src waiting would then hold more than max/nsrc bytes (one
+// of each source is always admitted when none of it waits). So a faulty replica
+// filling its share never crowds out a correct one's reply, and the replies waiting
+// hold at most max plus one reply per source. It reports whether b was delivered.
+func (rb *replyBudget) deliver(ch chan []byte, b []byte, src, nsrc, max int, delivered, dropped *atomic.Uint64) bool {
 	rb.mu.Lock()
 	defer rb.mu.Unlock()
 	if rb.closed {
 		dropped.Add(1)
 		return false
 	}
-	for len(rb.sizes) > len(ch) {
-		rb.bytes -= rb.sizes[0]
-		rb.sizes = rb.sizes[1:]
+	if len(rb.bytes) < nsrc {
+		rb.bytes = append(rb.bytes, make([]int, nsrc-len(rb.bytes))...)
 	}
-	if len(rb.sizes) > 0 && rb.bytes+len(b) > max {
+	for len(rb.waiting) > len(ch) {
+		w := rb.waiting[0]
+		rb.bytes[w.src] -= w.size
+		rb.waiting = rb.waiting[1:]
+	}
+	if rb.bytes[src] > 0 && rb.bytes[src]+len(b) > max/nsrc {
 		dropped.Add(1)
 		return false
 	}
 	if !deliver(ch, b, delivered, dropped) {
 		return false
 	}
-	rb.sizes = append(rb.sizes, len(b))
-	rb.bytes += len(b)
+	rb.waiting = append(rb.waiting, waitingReply{len(b), src})
+	rb.bytes[src] += len(b)
 	return true
 }
 

@@ -47,7 +47,7 @@ type Options struct {
 	AcceptRate        int           // new connections accepted per second per IP and port; default 10
 	AcceptBurst       int           // … and at once after a quiet spell; default 64
 	MaxConnsPerClient int           // live connections of one client, authenticated or attached; more detach it from the oldest; default 4
-	MaxClientsPerConn int           // clients one connection may carry (its hello's and attached ones); more close it; default 256
+	MaxClientsPerConn int           // clients one connection may carry (its hello's and attached ones); further attaches are refused; default 256
 	AttachRate        int           // attaches verified per second for the connections of one authenticated client (its readers then wait); default 64
 	AttachBurst       int           // … and at once after a quiet spell; default 256
 	HostAttachRate    int           // attaches verified per second by the host in all (readers then wait); default 1024
@@ -105,7 +105,8 @@ type ClientOptions struct {
 	// RepliesBytes bounds the bytes of those replies (a reply may hold a whole
 	// request's results, up to MaxReplyFrame); default 64 MiB; one reply is always
 	// admitted when none waits. The clients of one DialClients call share it
-	// equally, each getting at least MaxReplyFrame.
+	// equally, and each client's share is split equally among the replicas, one
+	// reply of a replica always admitted when none of its waits.
 	RepliesBytes int
 
 	MinBackoff, MaxBackoff time.Duration // reconnection back-off; defaults 50ms, 2s

@@ -40,10 +40,10 @@ type ClientStats struct {
 	Conns    int    // live client connections that said hello
 	Accepted uint64 // client connections that said hello
 	Refused  uint64 // connections closed at accept: MaxClientConns reached
-	Garbage  uint64 // connections closed for a bad hello, a frame that does not decode as its kind, or a failed attach
+	Garbage  uint64 // connections closed for a bad hello or a frame that does not decode as its kind
 	Attaches uint64 // clients attached to a connection by a verified attach frame
-	// AttachRefused counts attaches of clients the configuration does not register
-	// (ignored; the connection stays open for its other clients).
+	// AttachRefused counts refused attaches (the connection full, the client not
+	// registered, a bad signature); the connection stays open for its other clients.
 	AttachRefused uint64
 	// Unattached counts requests and reads dropped because their client is not
 	// attached to the connection they came on.
