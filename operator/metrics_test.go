@@ -211,6 +211,8 @@ var metricFamiliesAdded = []string{
 	"splitbft_checkpoint_stalls_total", "splitbft_checkpoint_stalled", "splitbft_tcp_rejected_connections_total",
 	"splitbft_rate_drops_total", "splitbft_relay_drops_total", "splitbft_junk_drops_total", // budgets (SPEC §13.3 obligation 5)
 	"splitbft_process_cpu_seconds_total",
+	// clients sharing a connection (SPEC §13.2, attach)
+	"splitbft_tcp_client_attaches_total", "splitbft_tcp_client_attach_refused_total", "splitbft_tcp_client_unattached_total",
 }
 
 // testExposition is the /metrics text of the test node's snapshot.
