@@ -10,6 +10,7 @@ import (
 	"io"
 	"math/big"
 	"net"
+	"regexp"
 	"sync"
 	"testing"
 	"time"
@@ -212,6 +213,68 @@ func floodingClient(id, n int) func(t *testing.T, pc *procCluster) func() {
 			}
 		})
 		return func() { stop(); kv.Close() }
+	}
+}
+
+// attachFlood: a registered client (id) holds four connections to every client port
+// (authenticated with its key) and writes attach frames on them as fast as the
+// brokers read: for the measuring clients (1..others) with bad signatures, each of
+// which costs a broker a verification, and for ids nobody registered, which cost
+// none. The per-identity attach budget (SPEC §13.2: 64 verifications a second)
+// bounds what it costs; its readers wait for tokens, so TCP flow control slows it.
+func attachFlood(id, others int) func(t *testing.T, pc *procCluster) func() {
+	return func(t *testing.T, pc *procCluster) func() {
+		ident, err := LoadIdentity(pc.dir, uint64(id))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg := keyTLS(t, ed25519.NewKeyFromSeed(ident.Seed[:]))
+		hello := frameOf(spec.Encode(&tcpnet.ClientMsg{Kind: tcpnet.ClientHello, Client: uint64(id), Body: []byte(tcpnet.ClientProto)}))
+		var attaches []byte
+		for k := range 2048 {
+			target := uint64(1 + k%others)
+			if k%2 == 1 {
+				target = 1<<40 + uint64(k)
+			}
+			sig := make([]byte, ed25519.SignatureSize)
+			rand.Read(sig)
+			attaches = append(attaches, frameOf(spec.Encode(&tcpnet.ClientMsg{Kind: tcpnet.ClientAttach, Client: target, Body: sig}))...)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		var wg sync.WaitGroup
+		for _, a := range pc.addrs("client") {
+			for range 4 { // a client's connection limit per broker
+				wg.Go(func() {
+					for ctx.Err() == nil {
+						c, err := net.DialTimeout("tcp", a, time.Second)
+						if err != nil {
+							time.Sleep(10 * time.Millisecond)
+							continue
+						}
+						stop := context.AfterFunc(ctx, func() { c.Close() })
+						tc := tls.Client(c, cfg)
+						c.SetDeadline(time.Now().Add(2 * time.Second))
+						if tc.Handshake() == nil {
+							c.SetDeadline(time.Time{})
+							for _, err := tc.Write(hello); err == nil; _, err = tc.Write(attaches) {
+							}
+						}
+						stop()
+						c.Close()
+					}
+				})
+			}
+		}
+		return func() {
+			cancel()
+			wg.Wait()
+			for i, a := range pc.addrs("status") { // the flood reached every broker
+				raw, err := httpGet(context.Background(), a, "/metrics", 2*time.Second, 1<<20)
+				if err != nil || !regexp.MustCompile(`(?m)^splitbft_tcp_client_attach_refused_total [1-9]`).Match(raw) {
+					t.Errorf("replica %d refused no attach during the attach flood (%v)", i, err)
+				}
+			}
+		}
 	}
 }
 

@@ -90,6 +90,7 @@ func TestAttacks(t *testing.T) {
 		{name: "client port: impersonation and partial 16 MiB frames", start: clientSlowloris},
 		{name: "status port: idle keep-alive connections", start: statusHog},
 		{name: "one registered client flooding signed requests", flood: true, start: floodingClient(plan.clients+1, plan.flood)},
+		{name: "one registered client flooding attaches (bad signatures, unknown ids)", flood: true, start: attachFlood(plan.clients+1, plan.clients)},
 		{name: "faulty replica 3's broker relaying junk requests", flood: true, start: faultyPeerFlood},
 	}
 	if only := os.Getenv("SPLITBFT_ATTACKS"); only != "" { // e.g. SPLITBFT_ATTACKS=status
