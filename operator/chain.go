@@ -75,16 +75,43 @@ func loadGenesis(dir string, id uint64) ([]byte, error) {
 	return raw, nil
 }
 
-// writeChain persists the chain and the configuration it reaches (config.cbor).
+// writeChain persists the chain and the configuration it reaches (config.cbor), each
+// replaced whole (writeFileAtomic): a replica killed meanwhile finds the old file or
+// the new one, never a torn one it could not recover from (SPEC §17.8).
 func writeChain(dir string, id uint64, c *Chain, cur *spec.Config) error {
 	d := replicaDir(dir, id)
 	if err := os.MkdirAll(d, 0o755); err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(d, ChainFile), spec.Encode(c), 0o644); err != nil {
+	if err := writeFileAtomic(filepath.Join(d, ChainFile), spec.Encode(c)); err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(d, ConfigFile), spec.Encode(cur), 0o644)
+	return writeFileAtomic(filepath.Join(d, ConfigFile), spec.Encode(cur))
+}
+
+// writeFileAtomic replaces path by data: written to a temporary file in the same
+// directory, then renamed over path. Not synced (it runs on the broker's event loop):
+// a power loss may leave the old file or an empty one, which localChain makes up for
+// from the ledger's epoch records.
+func writeFileAtomic(path string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(f.Name(), 0o644)
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+	}
+	return err
 }
 
 // ChainFetcher fetches the current chain from a replica's peers.

@@ -1,12 +1,14 @@
 package operator
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -51,27 +53,35 @@ type clusterRec struct {
 
 // localChain returns the chain this replica's directory holds (ChainFile, verified
 // from genesis), the configuration it reaches and the configuration of the ledger
-// that ends in it, or an error when there is nothing to recover from. When no ledger
-// ends in the chain's last configuration with a sealed group key, it drops steps from
-// the end of the chain until one does: the replica was killed after it wrote a step to
-// ChainFile and before its ledger recorded that epoch (the ledger writes
-// asynchronously), and it recovers as a replica behind its peers, which forward it
-// the steps it lacks (SPEC §17.8).
+// that ends in it, or an error when there is nothing to recover from. The broker
+// queues an epoch's record for its ledger (written asynchronously) before it writes
+// ChainFile, so a kill in between leaves either one ahead of the other:
+//   - a ledger that recorded steps after the chain file's end lends them
+//     (ledgerSteps): the replica recovers in the epoch its ledger ends in; so does
+//     one whose chain file does not decode (torn by a kill while an older version
+//     rewrote it in place), from its genesis ledger's epoch records;
+//   - when no ledger ends in the chain's last configuration with a sealed group key,
+//     it drops steps from the end of the chain until one does: the replica wrote a
+//     step to ChainFile before its ledger recorded that epoch, and it recovers as a
+//     replica behind its peers, which forward it the steps it lacks (SPEC §17.8).
 func localChain(dir string, id uint64, genesis []byte) (*Chain, *spec.Config, *spec.Config, error) {
 	c := &Chain{Genesis: genesis}
+	var torn error
 	if raw, err := os.ReadFile(replicaPath(dir, id, ChainFile)); err == nil {
 		if err := spec.Decode(raw, c, maxChainBody); err != nil {
-			return nil, nil, nil, fmt.Errorf("operator: %s: %w", ChainFile, err)
+			torn = fmt.Errorf("operator: %s: %w", ChainFile, err)
+			c = &Chain{Genesis: genesis}
 		}
 	}
+	if _, err := VerifyChain(genesis, c); err != nil {
+		return nil, nil, nil, err
+	}
+	c = ledgerSteps(c, ledgerStartsOf(dir, id, c))
 	last, err := VerifyChain(genesis, c)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	starts, err := LedgerStarts(dir, id)
-	if err != nil {
-		return nil, nil, nil, err
-	}
+	starts := ledgerStartsOf(dir, id, c)
 	for {
 		cfg, err := VerifyChain(genesis, c)
 		if err != nil {
@@ -81,10 +91,55 @@ func localChain(dir string, id uint64, genesis []byte) (*Chain, *spec.Config, *s
 			return c, cfg, start, nil
 		}
 		if len(c.Changes) == 0 {
-			return nil, nil, nil, fmt.Errorf("operator: no ledger of replica %d ends in epoch %d (or an earlier one of its chain) with a sealed group key", id, last.Epoch)
+			err := fmt.Errorf("operator: no ledger of replica %d ends in epoch %d (or an earlier one of its chain) with a sealed group key", id, last.Epoch)
+			if torn != nil {
+				err = fmt.Errorf("%w (%w)", err, torn)
+			}
+			return nil, nil, nil, err
 		}
 		c = &Chain{Genesis: c.Genesis, Changes: c.Changes[:len(c.Changes)-1]}
 	}
+}
+
+// ledgerSteps returns c extended by the steps a ledger of starts recorded after c's
+// end: the longest chain that follows c up to the configuration a ledger starts with,
+// then that ledger's epoch records (ledger.Steps), agrees with c where both have a
+// step and verifies from c's genesis; c itself when no ledger is ahead of it.
+func ledgerSteps(c *Chain, starts map[string]*spec.Config) *Chain {
+	var g spec.Config
+	if spec.Decode(c.Genesis, &g, spec.MaxMessageBytes) != nil {
+		return c
+	}
+	at := map[spec.Digest]int{spec.ConfigDigest(&g): 0} // configuration → steps of c before it
+	for i := range c.Changes {
+		var cfg spec.Config
+		if spec.Decode(c.Changes[i].ConfigBytes(), &cfg, spec.MaxMessageBytes) == nil {
+			at[spec.ConfigDigest(&cfg)] = i + 1
+		}
+	}
+	best := c
+	for d, start := range starts {
+		k, ok := at[spec.ConfigDigest(start)]
+		if !ok {
+			continue
+		}
+		if _, err := os.Stat(d); err != nil {
+			continue
+		}
+		steps, err := ledger.Steps(d, start)
+		if err != nil || k+len(steps) <= len(best.Changes) {
+			continue
+		}
+		agree := true
+		for i := k; i < len(c.Changes) && i-k < len(steps); i++ {
+			agree = agree && bytes.Equal(spec.Encode(&c.Changes[i]), spec.Encode(&steps[i-k]))
+		}
+		ext := &Chain{Genesis: c.Genesis, Changes: append(slices.Clip(c.Changes[:k]), steps...)}
+		if _, err := VerifyChain(c.Genesis, ext); agree && err == nil {
+			best = ext
+		}
+	}
+	return best
 }
 
 // keyedLedger returns the starting configuration of a ledger of starts that opens

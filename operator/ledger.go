@@ -42,15 +42,20 @@ func LedgerStarts(dir string, id uint64) (map[string]*spec.Config, error) {
 	if _, err := VerifyChain(genesis, &c); err != nil {
 		return nil, err
 	}
+	return ledgerStartsOf(dir, id, &c), nil
+}
+
+// ledgerStartsOf is LedgerStarts for the chain c, which verifies from its genesis.
+func ledgerStartsOf(dir string, id uint64, c *Chain) map[string]*spec.Config {
 	var g spec.Config
-	spec.Decode(genesis, &g, spec.MaxMessageBytes) // loadGenesis decoded it
+	spec.Decode(c.Genesis, &g, spec.MaxMessageBytes) // the caller verified c
 	out := map[string]*spec.Config{LedgerDir(dir, id, &g): &g}
 	for i := range c.Changes {
 		var cfg spec.Config
-		spec.Decode(c.Changes[i].ConfigBytes(), &cfg, spec.MaxMessageBytes) // VerifyChain decoded it
+		spec.Decode(c.Changes[i].ConfigBytes(), &cfg, spec.MaxMessageBytes) // the caller verified c
 		out[LedgerDir(dir, id, &cfg)] = &cfg
 	}
-	return out, nil
+	return out
 }
 
 // openLedger opens the replica's ledger of the configuration it started with

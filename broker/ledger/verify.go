@@ -88,3 +88,24 @@ func checkedConfig(db *pebble.DB, cfg *spec.Config) (*spec.Config, bool, error) 
 	}
 	return cfg, fromLedger, nil
 }
+
+// Steps returns, offline, the chain steps of the epoch records of the ledger in dir,
+// oldest first: each a valid step (EC1–EC4 or RC1–RC5, signatures checked) after the
+// configuration in force before it, from first, the configuration the ledger starts
+// with (it must be the one the ledger records). It stops at the first bad epoch
+// record, which Open would cut off. A replica killed after its ledger recorded an
+// epoch and before it wrote its chain file learns the step it lacks from these
+// (SPEC.md §17.8).
+func Steps(dir string, first *spec.Config) ([]spec.Step, error) {
+	db, err := openReadOnly(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	if _, _, err := checkedConfig(db, first); err != nil {
+		return nil, err
+	}
+	st := scanState{eps: []*spec.Config{first}}
+	each(db, prefixEpoch, st.epoch) // a fault ends the steps Open would keep
+	return st.changes, nil
+}
