@@ -3,6 +3,7 @@ package operator
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -105,6 +106,20 @@ func getJSON(ctx context.Context, addr, path string, timeout time.Duration, v an
 }
 
 // httpGet fetches http://addr/path, failing on any status but 200 or a body over max.
+// statusError is httpGet's error for an answer other than 200 OK.
+type statusError struct {
+	code int
+	msg  string
+}
+
+func (e *statusError) Error() string { return e.msg }
+
+// isNotFound reports whether err is an answer 404 Not Found.
+func isNotFound(err error) bool {
+	var se *statusError
+	return errors.As(err, &se) && se.code == http.StatusNotFound
+}
+
 func httpGet(ctx context.Context, addr, path string, timeout time.Duration, max int64) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -122,7 +137,7 @@ func httpGet(ctx context.Context, addr, path string, timeout time.Duration, max 
 	case err != nil:
 		return nil, err
 	case resp.StatusCode != http.StatusOK:
-		return nil, fmt.Errorf("GET %s%s: %s: %s", addr, path, resp.Status, strings.TrimSpace(string(body[:min(len(body), 200)])))
+		return nil, &statusError{code: resp.StatusCode, msg: fmt.Sprintf("GET %s%s: %s: %s", addr, path, resp.Status, strings.TrimSpace(string(body[:min(len(body), 200)])))}
 	case int64(len(body)) > max:
 		return nil, fmt.Errorf("GET %s%s: answer over %d bytes", addr, path, max)
 	}
