@@ -9,19 +9,23 @@ import (
 	"time"
 )
 
-// TestFetchChainFallsBackOnlyOn404: a replica that does not serve /chain (404, an
-// older version) is read through /config as a genesis copy; one that answers /chain
-// 503 (recovering the whole cluster) is not, although its /config answers, since a
-// recovery finishing between the two requests would make the recovered epoch's
-// configuration pass for a genesis copy.
-func TestFetchChainFallsBackOnlyOn404(t *testing.T) {
+// TestFetchChainFallsBack: a replica that does not serve /chain (404, an older
+// version; 503, not running yet) is read through /config as a genesis copy; one that
+// answers /chain that it recovers the whole cluster is not, although its /config
+// answers, since a recovery finishing between the two requests would make the
+// recovered epoch's configuration pass for a genesis copy.
+func TestFetchChainFallsBack(t *testing.T) {
 	for _, tc := range []struct {
 		chainCode int
+		phase     string
 		fallback  bool
-	}{{http.StatusNotFound, true}, {http.StatusServiceUnavailable, false}} {
+	}{{http.StatusNotFound, "", true}, {http.StatusServiceUnavailable, "", true}, {http.StatusServiceUnavailable, PhaseRecovering, false}} {
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			switch r.URL.Path {
 			case "/chain":
+				if tc.phase != "" {
+					w.Header().Set(PhaseHeader, tc.phase)
+				}
 				http.Error(w, "no chain here", tc.chainCode)
 			case "/config":
 				w.Write([]byte{0x80})
@@ -33,7 +37,7 @@ func TestFetchChainFallsBackOnlyOn404(t *testing.T) {
 		c, err := fetchChain(context.Background(), tmpl, 0, 2*time.Second)
 		srv.Close()
 		if got := err == nil && c != nil && string(c.Genesis) == "\x80"; got != tc.fallback {
-			t.Fatalf("/chain %d: fell back to /config %t (err %v), want %t", tc.chainCode, got, err, tc.fallback)
+			t.Fatalf("/chain %d %q: fell back to /config %t (err %v), want %t", tc.chainCode, tc.phase, got, err, tc.fallback)
 		}
 	}
 }

@@ -131,10 +131,10 @@ func latest(cfg *spec.Config, groups []copyGroup) *spec.Config {
 }
 
 // fetchChain fetches replica i's chain (GET /chain), or, from a replica that does not
-// serve one (404: an older version), its configuration as a chain without changes.
-// Any other failure is the answer: a replica that answers /chain 503 while it
-// recovers the whole cluster may serve /config a moment later, after the recovery,
-// and that configuration is not a genesis copy.
+// serve one (not yet running, or an older version), its configuration as a chain
+// without changes. Not from a replica that answers it recovers the whole cluster
+// (PhaseHeader): it may serve /config a moment later, after the recovery, and that
+// configuration is not a genesis copy.
 func fetchChain(ctx context.Context, t *Template, i int, timeout time.Duration) (*Chain, error) {
 	raw, err := httpGet(ctx, t.Replicas[i].Status, "/chain", timeout, maxChainBody)
 	var c Chain
@@ -144,7 +144,7 @@ func fetchChain(ctx context.Context, t *Template, i int, timeout time.Duration) 
 		}
 		return &c, nil
 	}
-	if !isNotFound(err) {
+	if isRecoveringAnswer(err) {
 		return nil, err
 	}
 	cfg, cerr := httpGet(ctx, t.Replicas[i].Status, "/config", timeout, spec.MaxMessageBytes)

@@ -97,8 +97,13 @@ func (n *node) serveChain(w http.ResponseWriter, r *http.Request) {
 	n.mu.Lock()
 	host := n.host
 	n.mu.Unlock()
-	if host == nil || n.isRecovering() {
-		http.Error(w, "not ready (or recovering the whole cluster)", http.StatusServiceUnavailable)
+	if n.isRecovering() {
+		w.Header().Set(PhaseHeader, PhaseRecovering)
+		http.Error(w, "recovering the whole cluster", http.StatusServiceUnavailable)
+		return
+	}
+	if host == nil {
+		http.Error(w, "not ready", http.StatusServiceUnavailable)
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)

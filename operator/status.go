@@ -106,18 +106,25 @@ func getJSON(ctx context.Context, addr, path string, timeout time.Duration, v an
 }
 
 // httpGet fetches http://addr/path, failing on any status but 200 or a body over max.
+// PhaseHeader is the header with which a replica's status port says, on an answer
+// other than 200, the phase that made it (PhaseRecovering on /chain while it
+// recovers the whole cluster).
+const PhaseHeader = "Splitbft-Phase"
+
 // statusError is httpGet's error for an answer other than 200 OK.
 type statusError struct {
-	code int
-	msg  string
+	code  int
+	phase string // the answer's PhaseHeader
+	msg   string
 }
 
 func (e *statusError) Error() string { return e.msg }
 
-// isNotFound reports whether err is an answer 404 Not Found.
-func isNotFound(err error) bool {
+// isRecoveringAnswer reports whether err is the answer of a replica that recovers
+// the whole cluster.
+func isRecoveringAnswer(err error) bool {
 	var se *statusError
-	return errors.As(err, &se) && se.code == http.StatusNotFound
+	return errors.As(err, &se) && se.phase == PhaseRecovering
 }
 
 func httpGet(ctx context.Context, addr, path string, timeout time.Duration, max int64) ([]byte, error) {
@@ -137,7 +144,7 @@ func httpGet(ctx context.Context, addr, path string, timeout time.Duration, max 
 	case err != nil:
 		return nil, err
 	case resp.StatusCode != http.StatusOK:
-		return nil, &statusError{code: resp.StatusCode, msg: fmt.Sprintf("GET %s%s: %s: %s", addr, path, resp.Status, strings.TrimSpace(string(body[:min(len(body), 200)])))}
+		return nil, &statusError{code: resp.StatusCode, phase: resp.Header.Get(PhaseHeader), msg: fmt.Sprintf("GET %s%s: %s: %s", addr, path, resp.Status, strings.TrimSpace(string(body[:min(len(body), 200)])))}
 	case int64(len(body)) > max:
 		return nil, fmt.Errorf("GET %s%s: answer over %d bytes", addr, path, max)
 	}
