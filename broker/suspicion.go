@@ -23,11 +23,18 @@ func (r *Replica) expired() bool {
 }
 
 // suspecting reports whether this broker suspects its conf's view: the view is active,
-// this replica is a backup in it, its exec is not behind, and a request timer expired.
-// It is what Hint.Suspect tells the peers.
+// this replica is a backup in it, and either it delivered suspect for that view
+// already, or its exec is not behind and a request timer expired. It is what
+// Hint.Suspect tells the peers. A broker that suspected keeps saying so while its
+// conf stays in the view: delivering suspect restarts its timers, and a peer whose
+// own timer expired a moment later must still find f others suspecting, or it would
+// wait for the next expiry, a backoff later.
 func (r *Replica) suspecting() bool {
 	conf := &r.status[spec.RoleConf]
-	return conf.ViewActive && r.cfg.Primary(conf.View) != r.id && !r.behind() && r.expired()
+	if !conf.ViewActive || r.cfg.Primary(conf.View) == r.id {
+		return false
+	}
+	return r.suspected && r.suspectedView == conf.View || !r.behind() && r.expired()
 }
 
 // tickSuspicion handles an expired request timer in active view v (this replica a

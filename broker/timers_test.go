@@ -384,3 +384,29 @@ func TestLoneTimerNeedsFullPeriod(t *testing.T) {
 		t.Fatalf("after LoneViewTicks with progress: suspects %v, want [0]", got)
 	}
 }
+
+// TestSuspicionStaysAnnounced: a broker that delivered suspect{v} keeps telling its
+// peers it suspects v (Hint.Suspect) while its conf stays in v, although delivering
+// it restarted its timers: a peer whose timer expired a moment later must still find
+// f others suspecting (without this, it waited for the next expiry, a backoff later).
+func TestSuspicionStaysAnnounced(t *testing.T) {
+	h := newHarness(t, 1, Options{RequestTimeoutTicks: 5, HintTicks: 10})
+	conf := h.enc[spec.RoleConf] // its default script stays in view 0, as a dead conf does
+	raw, _ := h.w.request(t, 0, 1)
+	h.r.HandleClient(raw)
+	h.ticks(5)
+	coSuspect(h, 2, 0)
+	h.ticks(1)
+	if got := suspects(t, conf); !slices.Equal(got, []uint64{0}) {
+		t.Fatalf("with f+1 suspecting brokers: suspects %v, want [0]", got)
+	}
+	h.net.sent = nil
+	h.ticks(20) // periodic hints, the timers restarted and not expired again
+	got := hintsSent(t, h, 3)
+	if len(got) == 0 {
+		t.Fatal("no periodic hint sent")
+	}
+	if last := got[len(got)-1]; !last.Suspect || last.View != 0 {
+		t.Fatalf("after suspecting view 0, the broker's hint says %+v, want Suspect for view 0", last)
+	}
+}
