@@ -115,6 +115,12 @@ func recoverAcceptCases() []Case {
 				g.recoverFinal(g.plan(4, g.genesisBase(), nil))
 				g.Accept()
 			}),
+		recoveryCase("RV-accept-absent-replica", "RV3,RC4", "a valid recover whose template carries replica 3's slot over from C (an absent replica, at most f): accepted as RV-accept",
+			func(g *Gen) {
+				r3 := g.Config.Replicas[3]
+				g.recoverFinal(g.plan(4, g.genesisBase(), func(c *spec.Config) { c.Replicas[3] = r3 }))
+				g.Accept()
+			}),
 		recoveryCase("RV-accept-head-at-base", "RV5", "a recover whose head is its base (genesis, 0): the replay is at the head at once and the exec emits its recovery vote",
 			func(g *Gen) {
 				g.recoverFinal(g.plan(0, g.genesisBase(), nil))
@@ -210,6 +216,10 @@ func planCases() []Case {
 		rejectPlan("RC4-key-of-c", "RC4", "a template reusing the conf key of replica 2 in C", spec.CodeDuplicate, func(g *Gen) spec.RecoveryPlan {
 			old := g.Config.Replicas[2].Conf
 			return g.plan(4, base(g), func(c *spec.Config) { c.Replicas[2].Conf = old })
+		}),
+		rejectPlan("RC4-two-absent", "RC4", "a template carrying the slots of replicas 2 and 3 over from C: more than f = 1 absent replicas", spec.CodeDuplicate, func(g *Gen) spec.RecoveryPlan {
+			r2, r3 := g.Config.Replicas[2], g.Config.Replicas[3]
+			return g.plan(4, base(g), func(c *spec.Config) { c.Replicas[2], c.Replicas[3] = r2, r3 })
 		}),
 		rejectPlan("RC4-box-key-of-c", "RC4", "a template whose exec 3 reuses the box key of exec 3 in C", spec.CodeDuplicate, func(g *Gen) spec.RecoveryPlan {
 			old := g.Config.Replicas[3].Exec.Body.BoxKey

@@ -17,7 +17,8 @@ import (
 )
 
 // The members' tool of the recovery of a whole cluster (SPEC.md §17.8,
-// `splitbft recover-cluster`): it collects an offer from every replica, verifies each
+// `splitbft recover-cluster`): it collects an offer from every replica the members
+// did not declare absent (at most f; their slots are carried over), verifies each
 // from the configuration the members trust, chooses the highest certified head (ties:
 // the highest base), builds the template of the next epoch from the offers' fresh
 // enrollments, signs the plan with the member keys it holds and delivers it.
@@ -28,21 +29,23 @@ type RecoverClusterOptions struct {
 	Trusted  []byte               // the genesis configuration the members trust (canonical bytes)
 	Keys     []ed25519.PrivateKey // member keys; at least the threshold of the last configuration
 	Head     uint64               // a lower head than the highest offered, explicitly (0: the highest)
+	Absent   []uint64             // replicas recovered without: no offer asked, slot carried over (at most f)
 	Verifier attest.Verifier      // enrollment evidence; default attest.DefaultVerifier()
 	Timeout  time.Duration        // for collecting every offer; default 30s
 }
 
 // RecoveryChoice is what RecoverCluster chose and delivered.
 type RecoveryChoice struct {
-	Epoch      uint64 // the recovery epoch
-	Base       uint64 // the certified state the replay starts from
-	Head       uint64 // the last batch it replays
-	Source     uint64 // the replica whose offer was chosen
-	LeadFrom   uint64 // with a lead-in (LeadEpochs > 0): the seq the replay starts from, in an earlier epoch
-	LeadEpochs int    // the epochs before Epoch−1 the lead-in replays (0: none)
-	AtHead     int    // offers whose head reaches Head
-	Proven     int    // offers whose base and head certificates verify
-	Offers     int    // offers (one per replica)
+	Epoch      uint64   // the recovery epoch
+	Base       uint64   // the certified state the replay starts from
+	Head       uint64   // the last batch it replays
+	Source     uint64   // the replica whose offer was chosen
+	LeadFrom   uint64   // with a lead-in (LeadEpochs > 0): the seq the replay starts from, in an earlier epoch
+	LeadEpochs int      // the epochs before Epoch−1 the lead-in replays (0: none)
+	AtHead     int      // offers whose head reaches Head
+	Proven     int      // offers whose base and head certificates verify
+	Offers     int      // offers (one per replica not absent)
+	Absent     []uint64 // replicas left out, their slots carried over from the last configuration
 	Insecure   []uint64
 	Delivered  []uint64 // replicas that accepted the plan
 	Refused    []string // replicas that did not, with why
@@ -53,6 +56,9 @@ func RecoverCluster(ctx context.Context, opt RecoverClusterOptions) (*RecoveryCh
 	if opt.Verifier == nil {
 		opt.Verifier = attest.DefaultVerifier()
 	}
+	if err := checkAbsent(opt.T, opt.Absent); err != nil {
+		return nil, err
+	}
 	offers, cfg, err := collectOffers(ctx, &opt)
 	if err != nil {
 		return nil, err
@@ -62,6 +68,7 @@ func RecoverCluster(ctx context.Context, opt RecoverClusterOptions) (*RecoveryCh
 	if err != nil {
 		return nil, err
 	}
+	ch.Absent = slices.Sorted(slices.Values(opt.Absent))
 	plan, err := buildPlan(cfg, cd, offers, src, opt.Keys)
 	if err != nil {
 		return nil, err
@@ -72,7 +79,8 @@ func RecoverCluster(ctx context.Context, opt RecoverClusterOptions) (*RecoveryCh
 		}
 	}
 	post := spec.Encode(&RecoveryPost{Plan: *plan, Source: src.Replica, Lead: src.Lead})
-	for i := range opt.T.N {
+	for _, o := range offers {
+		i := o.Replica
 		if err := postPlan(ctx, opt.T.Replicas[i].Status, post); err != nil {
 			ch.Refused = append(ch.Refused, fmt.Sprintf("replica %d: %v", i, err))
 		} else {
@@ -82,26 +90,45 @@ func RecoverCluster(ctx context.Context, opt RecoverClusterOptions) (*RecoveryCh
 	return ch, nil
 }
 
+// checkAbsent checks the replicas declared absent: known, distinct, at most f.
+func checkAbsent(t *Template, absent []uint64) error {
+	f := (t.N - 1) / 3
+	for k, r := range absent {
+		switch {
+		case r >= t.N:
+			return fmt.Errorf("operator: --absent %d: the cluster has replicas 0..%d", r, t.N-1)
+		case slices.Contains(absent[:k], r):
+			return fmt.Errorf("operator: --absent %d given twice", r)
+		}
+	}
+	if uint64(len(absent)) > f {
+		return fmt.Errorf("operator: %d replicas declared absent; a recovery can leave out at most f = %d (the rest must vote: SPEC §17.8)", len(absent), f)
+	}
+	return nil
+}
+
 // collectOffers polls every replica's GET /recovery until all answered with an offer
 // whose chain verifies from the trusted genesis and whose enrollments pass the
 // template's policy, all ending in the same configuration (returned). An offer whose
 // chain is behind another's (its replica was killed before it recorded the last
 // recovery) is asked again: that replica's broker gets the missing step from its
 // peers and stops, and started again it offers for the configuration reached.
+// Replicas in opt.Absent are not asked. It returns the offers in replica order.
 func collectOffers(ctx context.Context, opt *RecoverClusterOptions) ([]*RecoveryOffer, *spec.Config, error) {
 	ctx, cancel := context.WithTimeout(ctx, cmpOr(opt.Timeout, 30*time.Second))
 	defer cancel()
 	offers := make([]*RecoveryOffer, opt.T.N)
 	cfgs := make([]*spec.Config, opt.T.N)
 	errs := make([]error, opt.T.N)
+	asked := func(i uint64) bool { return !slices.Contains(opt.Absent, i) }
 	for {
 		for i := range opt.T.N {
-			if offers[i] == nil {
+			if offers[i] == nil && asked(i) {
 				offers[i], cfgs[i], errs[i] = fetchOffer(ctx, opt, i)
 			}
 		}
-		if cfg, ok := sameEnd(offers, cfgs, errs); ok {
-			return offers, cfg, nil
+		if cfg, ok := sameEnd(offers, cfgs, errs, asked); ok {
+			return slices.DeleteFunc(offers, func(o *RecoveryOffer) bool { return o == nil }), cfg, nil
 		}
 		if sleepCtx(ctx, 200*time.Millisecond) != nil {
 			var why []string
@@ -110,15 +137,15 @@ func collectOffers(ctx context.Context, opt *RecoverClusterOptions) ([]*Recovery
 					why = append(why, fmt.Sprintf("replica %d: %v", i, e))
 				}
 			}
-			return nil, nil, fmt.Errorf("operator: recover-cluster needs an offer from every replica, for one configuration; missing: %s", strings.Join(why, "; "))
+			return nil, nil, fmt.Errorf("operator: recover-cluster needs an offer from every replica not declared absent (--absent, at most f), for one configuration; missing: %s", strings.Join(why, "; "))
 		}
 	}
 }
 
-// sameEnd reports whether every replica offered, all for the same configuration.
-// Offers for an earlier epoch than the latest are dropped (to be asked again) with
-// the reason in errs.
-func sameEnd(offers []*RecoveryOffer, cfgs []*spec.Config, errs []error) (*spec.Config, bool) {
+// sameEnd reports whether every replica asked offered, all for the same
+// configuration. Offers for an earlier epoch than the latest are dropped (to be
+// asked again) with the reason in errs.
+func sameEnd(offers []*RecoveryOffer, cfgs []*spec.Config, errs []error, asked func(uint64) bool) (*spec.Config, bool) {
 	var last *spec.Config
 	for i := range offers {
 		if offers[i] != nil && (last == nil || cfgs[i].Epoch > last.Epoch) {
@@ -129,7 +156,7 @@ func sameEnd(offers []*RecoveryOffer, cfgs []*spec.Config, errs []error) (*spec.
 	for i := range offers {
 		switch {
 		case offers[i] == nil:
-			all = false
+			all = all && !asked(uint64(i))
 		case spec.ConfigDigest(cfgs[i]) != spec.ConfigDigest(last):
 			errs[i] = fmt.Errorf("its chain ends in epoch %d, another's in epoch %d: it catches up from its peers and stops; start it again with the same command", cfgs[i].Epoch, last.Epoch)
 			offers[i], all = nil, false
@@ -226,8 +253,9 @@ func shorterReplay(o, b *RecoveryOffer) bool {
 	return o.Lead[0].Base.Seq > b.Lead[0].Base.Seq
 }
 
-// buildPlan builds the template (C with the offers' fresh enrollments, the next epoch,
-// Prev = cd, StartSeq = the head, no start state) and signs the plan.
+// buildPlan builds the template (C with the offers' fresh enrollments, the slots of
+// replicas that did not offer carried over, the next epoch, Prev = cd, StartSeq = the
+// head, no start state) and signs the plan.
 func buildPlan(cfg *spec.Config, cd spec.Digest, offers []*RecoveryOffer, src *RecoveryOffer, keys []ed25519.PrivateKey) (*spec.RecoveryPlan, error) {
 	var t spec.Config
 	if err := spec.Decode(spec.Encode(cfg), &t, spec.MaxMessageBytes); err != nil {

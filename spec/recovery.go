@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 )
@@ -167,8 +168,8 @@ func VerifyPlan(prev *Config, prevDigest Digest, plan *RecoveryPlan, verify SigV
 	if !sameFrame(prev, &t) || t.StartState != (Digest{}) {
 		return nil, CodeBadConfig, fmt.Errorf("%w: RC4: template changes n, f, name, K, L or the group key, or has a start state", ErrRecovery)
 	}
-	if k, ok := sharedKey(prev, &t); ok {
-		return nil, CodeDuplicate, fmt.Errorf("%w: RC4: key %x of epoch %d reused", ErrRecovery, k[:8], prev.Epoch)
+	if err := freshOrCarried(prev, &t); err != nil {
+		return nil, CodeDuplicate, fmt.Errorf("%w: RC4: %v", ErrRecovery, err)
 	}
 	return &t, 0, nil
 }
@@ -208,28 +209,53 @@ func VerifyRecovery(prev *Config, prevDigest Digest, r *Recovery, verify SigVeri
 	return &next, 0, nil
 }
 
-// sharedKey reports a signing or box key that appears in both a and b.
-func sharedKey(a, b *Config) (PublicKey, bool) {
+// freshOrCarried checks the key rule of RC4: every replica's slot in t is fresh (no
+// signing or box key of it appears in prev) or carried over from prev (its three
+// enrollments encode exactly as that replica's in prev: an absent replica), and at
+// most prev.F slots are carried over. The caller has checked that t and prev have
+// the same N.
+func freshOrCarried(prev, t *Config) error {
 	old := make(map[PublicKey]bool)
-	for i := range a.Replicas {
-		for _, e := range []*Enrollment{&a.Replicas[i].Prep, &a.Replicas[i].Conf, &a.Replicas[i].Exec} {
+	for i := range prev.Replicas {
+		for _, e := range slotOf(&prev.Replicas[i]) {
 			old[e.Body.SignKey] = true
 			if e.Body.BoxKey != (PublicKey{}) {
 				old[e.Body.BoxKey] = true
 			}
 		}
 	}
-	for i := range b.Replicas {
-		for _, e := range []*Enrollment{&b.Replicas[i].Prep, &b.Replicas[i].Conf, &b.Replicas[i].Exec} {
+	carried := 0
+	for i := range t.Replicas {
+		if sameSlot(&prev.Replicas[i], &t.Replicas[i]) {
+			carried++
+			continue
+		}
+		for _, e := range slotOf(&t.Replicas[i]) {
 			if old[e.Body.SignKey] {
-				return e.Body.SignKey, true
+				return fmt.Errorf("replica %d: key %x of epoch %d reused in a slot that is not carried over whole", i, e.Body.SignKey[:8], prev.Epoch)
 			}
 			if e.Body.BoxKey != (PublicKey{}) && old[e.Body.BoxKey] {
-				return e.Body.BoxKey, true
+				return fmt.Errorf("replica %d: box key %x of epoch %d reused in a slot that is not carried over whole", i, e.Body.BoxKey[:8], prev.Epoch)
 			}
 		}
 	}
-	return PublicKey{}, false
+	if uint64(carried) > prev.F {
+		return fmt.Errorf("%d replicas carried over from epoch %d, at most f = %d", carried, prev.Epoch, prev.F)
+	}
+	return nil
+}
+
+func slotOf(r *ReplicaConfig) [3]*Enrollment { return [3]*Enrollment{&r.Prep, &r.Conf, &r.Exec} }
+
+// sameSlot reports whether b's three enrollments encode exactly as a's.
+func sameSlot(a, b *ReplicaConfig) bool {
+	x, y := slotOf(a), slotOf(b)
+	for k := range x {
+		if !bytes.Equal(Encode(x[k]), Encode(y[k])) {
+			return false
+		}
+	}
+	return true
 }
 
 // VerifyCheckpointCert applies K1–K5 of SPEC.md §5.1 to c under cfg (digest cd).

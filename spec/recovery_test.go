@@ -143,6 +143,23 @@ func TestVerifyRecovery(t *testing.T) {
 		{"old key kept", func(w *recoveryWorld) {
 			editTemplate(func(c *Config) { c.Replicas[2].Conf = w.prev.Replicas[2].Conf })(w)
 		}, CodeDuplicate, "RC4"},
+		{"absent replica carried over", func(w *recoveryWorld) {
+			editTemplate(func(c *Config) { c.Replicas[2] = w.prev.Replicas[2] })(w)
+		}, 0, ""},
+		{"f+1 replicas carried over", func(w *recoveryWorld) {
+			editTemplate(func(c *Config) { c.Replicas[1], c.Replicas[2] = w.prev.Replicas[1], w.prev.Replicas[2] })(w)
+		}, CodeDuplicate, "RC4"},
+		{"slot carried over but its exec", func(w *recoveryWorld) {
+			editTemplate(func(c *Config) {
+				c.Replicas[2].Prep, c.Replicas[2].Conf = w.prev.Replicas[2].Prep, w.prev.Replicas[2].Conf
+			})(w)
+		}, CodeDuplicate, "RC4"},
+		{"slot carried over with other evidence", func(w *recoveryWorld) {
+			editTemplate(func(c *Config) {
+				c.Replicas[2] = w.prev.Replicas[2]
+				c.Replicas[2].Exec.Evidence.Data = append([]byte(nil), 0x01)
+			})(w)
+		}, CodeDuplicate, "RC4"},
 		{"config differs from template", func(w *recoveryWorld) {
 			var c Config
 			_ = Decode(w.rec.Config, &c, MaxMessageBytes)

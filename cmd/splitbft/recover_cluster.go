@@ -8,13 +8,14 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/splitbft/splitbft/operator"
 	"github.com/splitbft/splitbft/spec"
 )
 
-const recoverClusterUsage = `usage: splitbft recover-cluster --dir DIR --member-key FILE... [--config GENESIS] [--head N]
+const recoverClusterUsage = `usage: splitbft recover-cluster --dir DIR --member-key FILE... [--config GENESIS] [--head N] [--absent ID]...
 
 Recovers a whole cluster after every replica stopped (SPEC.md §17.8). Start every
 replica again with the same command first: finding no running peer, each one starts
@@ -25,8 +26,17 @@ chooses the highest certified head, signs the recovery plan with each --member-k
 (the configuration's threshold of them) and delivers it; the replicas replay their
 ledgers to the head and continue in a new epoch. It prints what it chose.
 
-example:
-  splitbft recover-cluster --dir /tmp/sbft --member-key /tmp/sbft/members/member-0.json`
+A replica whose host is gone can be left out with --absent ID (at most f of them):
+its offer is not awaited and its slot is carried over from the last configuration
+(SPEC.md §17.8, "Absent replicas"). It counts among the f faults the cluster
+tolerates until it is started again with its usual command, which rejoins it with
+fresh compartments. Its ledger is not consulted: a write acknowledged by f+1
+replicas is then guaranteed only while one of the offering replicas that hold it
+is correct.
+
+examples:
+  splitbft recover-cluster --dir /tmp/sbft --member-key /tmp/sbft/members/member-0.json
+  splitbft recover-cluster --dir /tmp/sbft --member-key /tmp/sbft/members/member-0.json --absent 3`
 
 // recoverClusterMain is `splitbft recover-cluster`.
 func recoverClusterMain(args []string, stdout, stderr io.Writer) int {
@@ -37,6 +47,8 @@ func recoverClusterMain(args []string, stdout, stderr io.Writer) int {
 	timeout := fs.Duration("timeout", 60*time.Second, "how long to wait for every replica's offer")
 	var keyFiles listFlag
 	fs.Var(&keyFiles, "member-key", "member key file (repeatable)")
+	var absent absentFlag
+	fs.Var(&absent, "absent", "replica id to recover without, its slot carried over (repeatable, at most f)")
 	words, err := parseFlags(fs, args, stdout)
 	switch {
 	case err != nil:
@@ -55,7 +67,7 @@ func recoverClusterMain(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "splitbft recover-cluster: %v\n", err)
 		return 1
 	}
-	opt.Head, opt.Timeout = *head, *timeout
+	opt.Head, opt.Timeout, opt.Absent = *head, *timeout, absent
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout+30*time.Second)
 	defer cancel()
 	ch, err := operator.RecoverCluster(ctx, *opt)
@@ -68,6 +80,19 @@ func recoverClusterMain(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// absentFlag collects --absent replica ids.
+type absentFlag []uint64
+
+func (a *absentFlag) String() string { return fmt.Sprint([]uint64(*a)) }
+func (a *absentFlag) Set(v string) error {
+	id, err := strconv.ParseUint(v, 10, 64)
+	if err != nil {
+		return fmt.Errorf("not a replica id: %q", v)
+	}
+	*a = append(*a, id)
+	return nil
 }
 
 // recoverClusterOptions loads the template, the trusted configuration and the keys.
@@ -105,6 +130,9 @@ func printChoice(stdout, stderr io.Writer, ch *operator.RecoveryChoice) {
 		fmt.Fprintf(stdout, "no ledger holds a snapshot of epoch %d's start: the replay leads in from seq %d, %d epoch(s) earlier (SPEC §17.8 RV6)\n", ch.Epoch-1, ch.LeadFrom, ch.LeadEpochs)
 	}
 	fmt.Fprintf(stdout, "%d of %d offers reach the head (%d prove a certified state); acknowledged writes are lost only if every replica that acknowledged one lost its ledger\n", ch.AtHead, ch.Offers, ch.Proven)
+	if len(ch.Absent) > 0 {
+		fmt.Fprintf(stderr, "replicas %v recovered without: their ledgers were not consulted and their slots carried over; they count among the f faults the cluster tolerates until started again (they then rejoin with fresh compartments)\n", ch.Absent)
+	}
 	fmt.Fprintf(stdout, "plan delivered to replicas %v\n", ch.Delivered)
 	for _, r := range ch.Refused {
 		fmt.Fprintf(stderr, "not delivered: %s\n", r)
