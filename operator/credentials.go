@@ -3,10 +3,12 @@ package operator
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
 	"github.com/splitbft/splitbft/client"
+	"github.com/splitbft/splitbft/spec"
 )
 
 // ClientsDir is the folder of client credentials inside a cluster directory.
@@ -44,7 +46,11 @@ func SaveIdentity(dir string, id client.Identity) error {
 
 // LoadIdentity reads client id's credentials from cluster dir.
 func LoadIdentity(dir string, id uint64) (client.Identity, error) {
-	path := CredentialsPath(dir, id)
+	return loadIdentity(CredentialsPath(dir, id), id)
+}
+
+// loadIdentity reads client id's credentials from path.
+func loadIdentity(path string, id uint64) (client.Identity, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		return client.Identity{}, fmt.Errorf("operator: client credentials: %w", err)
@@ -61,4 +67,34 @@ func LoadIdentity(dir string, id uint64) (client.Identity, error) {
 	copy(ident.Seed[:], c.Seed)
 	copy(ident.BoxPrivate[:], c.BoxPrivate)
 	return ident, nil
+}
+
+// NewClient makes a fresh identity for client id, writes its credentials to cluster
+// dir (mode 0600, never over an existing file) and returns its registration, which a
+// governance proposal adds to the configuration (add-client, SPEC §17.2).
+func NewClient(dir string, id uint64, rand io.Reader) (spec.ClientConfig, error) {
+	if id == 0 {
+		return spec.ClientConfig{}, fmt.Errorf("operator: client ids start at 1")
+	}
+	ident, err := client.NewIdentity(id, rand)
+	if err != nil {
+		return spec.ClientConfig{}, err
+	}
+	if err := os.MkdirAll(filepath.Join(dir, ClientsDir), 0o700); err != nil {
+		return spec.ClientConfig{}, fmt.Errorf("operator: %w", err)
+	}
+	if err := SaveIdentity(dir, ident); err != nil {
+		return spec.ClientConfig{}, err
+	}
+	return ident.Registration(), nil
+}
+
+// LoadRegistration reads the public half of a client's credentials file (made by
+// NewClient or init): the registration an add-client change carries.
+func LoadRegistration(path string, id uint64) (spec.ClientConfig, error) {
+	ident, err := loadIdentity(path, id)
+	if err != nil {
+		return spec.ClientConfig{}, err
+	}
+	return ident.Registration(), nil
 }

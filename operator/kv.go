@@ -255,11 +255,11 @@ func ConnectClients(ctx context.Context, opt KVOptions, n int) ([]*KV, error) {
 	}
 	var ids []client.Identity
 	for i := range uint64(n) {
-		if err := t.checkClient(opt.ID + i); err != nil {
-			return nil, err
-		}
 		id, err := LoadIdentity(opt.Dir, opt.ID+i)
 		if err != nil {
+			if cerr := t.checkClient(opt.ID + i); cerr != nil {
+				return nil, cerr // a typo, most likely: say which ids exist
+			}
 			return nil, err
 		}
 		ids = append(ids, id)
@@ -267,6 +267,11 @@ func ConnectClients(ctx context.Context, opt KVOptions, n int) ([]*KV, error) {
 	cfg, err := waitConfig(ctx, t, opt)
 	if err != nil {
 		return nil, err
+	}
+	for _, id := range ids { // the configuration, not the template: governance adds and removes clients
+		if err := registered(cfg, id.ID); err != nil {
+			return nil, err
+		}
 	}
 	if !opt.Quiet {
 		fmt.Fprint(opt.Stderr, InsecureNote(cfg))
@@ -344,6 +349,19 @@ func dial(ctx context.Context, t *Template, cfg *spec.Config, ids []client.Ident
 		kvs = append(kvs, kv)
 	}
 	return kvs, nil
+}
+
+// registered fails, listing the registered ids, unless id is a client of cfg (SPEC
+// §17.2: proposals add and remove clients after formation).
+func registered(cfg *spec.Config, id uint64) error {
+	ids := make([]string, len(cfg.Clients))
+	for i, c := range cfg.Clients {
+		if c.ID == id {
+			return nil
+		}
+		ids[i] = strconv.FormatUint(c.ID, 10)
+	}
+	return fmt.Errorf("operator: client %d is not registered in the cluster's configuration of epoch %d (registered clients: %s)", id, cfg.Epoch, strings.Join(ids, ", "))
 }
 
 // checkClient fails, listing the registered ids, unless id is a client of the template.

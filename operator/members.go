@@ -2,6 +2,7 @@ package operator
 
 import (
 	"crypto/ed25519"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -141,4 +142,43 @@ func DescribeConfigResult(r spec.Result) string {
 		return "rejected: " + string(r.Value)
 	}
 	return fmt.Sprintf("unexpected result status %d (%q): is this a cluster with epochs?", r.Status, r.Value)
+}
+
+// NewMemberKey writes a fresh member key to path (mode 0600, never over an existing
+// file) and returns its public key, which a proposal adds with add-member.
+func NewMemberKey(path string, rand io.Reader) (spec.PublicKey, error) {
+	seed := make([]byte, ed25519.SeedSize)
+	if _, err := io.ReadFull(rand, seed); err != nil {
+		return spec.PublicKey{}, err
+	}
+	k := ed25519.NewKeyFromSeed(seed)
+	raw, _ := json.MarshalIndent(memberFile{Seed: Hex(seed)}, "", "  ")
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return spec.PublicKey{}, fmt.Errorf("operator: %w", err)
+	}
+	if _, err := f.Write(append(raw, '\n')); err != nil {
+		f.Close()
+		return spec.PublicKey{}, fmt.Errorf("operator: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return spec.PublicKey{}, fmt.Errorf("operator: %w", err)
+	}
+	return spec.PublicKey(k.Public().(ed25519.PublicKey)), nil
+}
+
+// MemberPublicKey names a member for add-member or remove-member: the public key of
+// the member key file at v, or v itself as 64 hex digits (a member whose key file is
+// lost can still be removed by its public key).
+func MemberPublicKey(v string) (spec.PublicKey, error) {
+	var pub spec.PublicKey
+	if b, err := hex.DecodeString(v); err == nil && len(b) == len(pub) {
+		copy(pub[:], b)
+		return pub, nil
+	}
+	k, err := LoadMemberKey(v)
+	if err != nil {
+		return pub, fmt.Errorf("operator: %q is neither a member key file nor a 64-digit hex public key: %w", v, err)
+	}
+	return spec.PublicKey(k.Public().(ed25519.PublicKey)), nil
 }

@@ -56,7 +56,7 @@ func RecoverCluster(ctx context.Context, opt RecoverClusterOptions) (*RecoveryCh
 	if opt.Verifier == nil {
 		opt.Verifier = attest.DefaultVerifier()
 	}
-	if err := checkAbsent(opt.T, opt.Absent); err != nil {
+	if err := CheckAbsent(opt.T, opt.Absent); err != nil {
 		return nil, err
 	}
 	offers, cfg, err := collectOffers(ctx, &opt)
@@ -90,8 +90,8 @@ func RecoverCluster(ctx context.Context, opt RecoverClusterOptions) (*RecoveryCh
 	return ch, nil
 }
 
-// checkAbsent checks the replicas declared absent: known, distinct, at most f.
-func checkAbsent(t *Template, absent []uint64) error {
+// CheckAbsent checks the replicas declared absent: known, distinct, at most f.
+func CheckAbsent(t *Template, absent []uint64) error {
 	f := (t.N - 1) / 3
 	for k, r := range absent {
 		switch {

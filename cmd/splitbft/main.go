@@ -28,6 +28,7 @@ var commands = map[string]func(args []string, stdout, stderr io.Writer) int{
 	"recover":         recoverMain,
 	"recover-cluster": recoverClusterMain,
 	"propose":         proposeMain,
+	"keygen":          keygenMain,
 	"kv":              kvMain,
 	"status":          statusMain,
 	"gateway":         gatewayMain,
@@ -98,7 +99,9 @@ commands:
           new epoch (optionally another accepted build)
   recover-cluster  recover a whole cluster after every replica stopped: collect the
           replicas' offers, sign the recovery plan with member keys, deliver it
-  propose sign a governance proposal with member keys and submit it (a new epoch)
+  propose sign a governance proposal with member keys and submit it (a new epoch):
+          builds, addresses, clients, members, threshold
+  keygen  make the key of a new client or governance member, for propose to register
   kv      a key-value client: put, get, del, cas, script (stdin), bench
   status  every replica's view, last executed, stable checkpoint, builds, attestation,
           and the cluster's health as the exit status (0 healthy, 1 degraded, 2 no quorum)

@@ -19,18 +19,25 @@ const proposeUsage = `usage: splitbft propose --dir DIR --client C --member-key 
 Builds a governance proposal for the cluster's current epoch (SPEC.md §17.2), signs it
 with each --member-key (files made by init --members; the configuration's threshold
 of them), and submits it through the log as client C. The cluster moves to a new epoch
-if it is accepted; the command prints the outcome.
+if it is accepted; the command prints the outcome and exits 1 if it was rejected.
 
 changes (repeatable, applied in order):
   --add-build ROLE:BUILD        accept a build (e.g. prep:prep-b)
   --remove-build ROLE:BUILD     stop accepting a build
   --set-address I=HOST:PORT     replica I's peer address
   --set-threshold T             member signatures a proposal needs
+  --add-client ID[=FILE]        register a client with the public keys of its credentials
+                                (default DIR/clients/client-ID.json, made by keygen --client)
   --remove-client ID            deregister a client
+  --add-member FILE             add the member whose key file (keygen --member) is FILE;
+                                only its public key is read
+  --remove-member FILE|HEX      remove a member, by its key file or hex public key
 
-example:
+examples:
   splitbft propose --dir /tmp/sbft --client 1 --member-key /tmp/sbft/members/member-0.json \
-      --member-key /tmp/sbft/members/member-1.json --remove-build prep:prep-a`
+      --member-key /tmp/sbft/members/member-1.json --remove-build prep:prep-a
+  splitbft keygen --dir /tmp/sbft --client 66
+  splitbft propose --dir /tmp/sbft --client 1 --member-key /tmp/sbft/members/member-0.json --add-client 66`
 
 // listFlag collects a repeatable string flag.
 type listFlag []string
@@ -45,6 +52,7 @@ func proposeMain(args []string, stdout, stderr io.Writer) int {
 	id := fs.Int64("client", 0, "client id that submits the proposal (required)")
 	var keyFiles listFlag
 	var changes []spec.Change
+	var later []func() error // resolved once every flag is parsed (--add-client ID needs --dir)
 	fs.Var(&keyFiles, "member-key", "member key file (repeatable)")
 	change := func(name string, parse func(string) (spec.Change, error)) {
 		fs.Func(name, "see the changes above", func(v string) error {
@@ -61,6 +69,31 @@ func proposeMain(args []string, stdout, stderr io.Writer) int {
 	change("set-threshold", func(v string) (spec.Change, error) {
 		t, err := strconv.ParseUint(v, 10, 64)
 		return spec.Change{Op: spec.ChangeSetThreshold, Replica: t}, err
+	})
+	change("add-client", func(v string) (spec.Change, error) {
+		idText, path, withFile := strings.Cut(v, "=")
+		c, err := strconv.ParseUint(idText, 10, 64)
+		if err != nil || c == 0 {
+			return spec.Change{}, fmt.Errorf("%q: want ID or ID=FILE with a client id ≥ 1", v)
+		}
+		at := len(changes)
+		later = append(later, func() error {
+			if !withFile {
+				path = operator.CredentialsPath(*dir, c)
+			}
+			reg, err := operator.LoadRegistration(path, c)
+			changes[at].Client = reg
+			return err
+		})
+		return spec.Change{Op: spec.ChangeAddClient, Client: spec.ClientConfig{ID: c}}, nil
+	})
+	change("add-member", func(v string) (spec.Change, error) {
+		k, err := operator.MemberPublicKey(v)
+		return spec.Change{Op: spec.ChangeAddMember, Key: k}, err
+	})
+	change("remove-member", func(v string) (spec.Change, error) {
+		k, err := operator.MemberPublicKey(v)
+		return spec.Change{Op: spec.ChangeRemoveMember, Key: k}, err
 	})
 	change("remove-client", func(v string) (spec.Change, error) {
 		c, err := strconv.ParseUint(v, 10, 64)
@@ -82,6 +115,12 @@ func proposeMain(args []string, stdout, stderr io.Writer) int {
 	}
 	if err != nil {
 		return usageError("propose", err, stderr)
+	}
+	for _, resolve := range later {
+		if err := resolve(); err != nil {
+			fmt.Fprintf(stderr, "splitbft propose: --add-client: %v\n", err)
+			return 1
+		}
 	}
 	if err := propose(*dir, uint64(*id), keyFiles, changes, stdout, stderr); err != nil {
 		fmt.Fprintf(stderr, "splitbft propose: %v\n", err)
@@ -116,6 +155,9 @@ func propose(dir string, id uint64, keyFiles []string, changes []spec.Change, st
 		return err
 	}
 	fmt.Fprintln(stdout, operator.DescribeConfigResult(res[0]))
+	if res[0].Status != spec.StatusOK {
+		return errors.New("the cluster did not accept the proposal") // exit 1: scripts must not go on as if it had
+	}
 	return nil
 }
 

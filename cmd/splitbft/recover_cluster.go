@@ -62,12 +62,12 @@ func recoverClusterMain(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return usageError("recover-cluster", err, stderr)
 	}
-	opt, err := recoverClusterOptions(*dir, *cfgFile, keyFiles)
+	opt, err := recoverClusterOptions(*dir, *cfgFile, keyFiles, absent)
 	if err != nil {
 		fmt.Fprintf(stderr, "splitbft recover-cluster: %v\n", err)
 		return 1
 	}
-	opt.Head, opt.Timeout, opt.Absent = *head, *timeout, absent
+	opt.Head, opt.Timeout = *head, *timeout
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout+30*time.Second)
 	defer cancel()
 	ch, err := operator.RecoverCluster(ctx, *opt)
@@ -96,9 +96,12 @@ func (a *absentFlag) Set(v string) error {
 }
 
 // recoverClusterOptions loads the template, the trusted configuration and the keys.
-func recoverClusterOptions(dir, cfgFile string, keyFiles []string) (*operator.RecoverClusterOptions, error) {
+func recoverClusterOptions(dir, cfgFile string, keyFiles []string, absent []uint64) (*operator.RecoverClusterOptions, error) {
 	t, err := operator.LoadTemplate(dir)
 	if err != nil {
+		return nil, err
+	}
+	if err := operator.CheckAbsent(t, absent); err != nil {
 		return nil, err
 	}
 	if cfgFile == "" {
@@ -120,7 +123,7 @@ func recoverClusterOptions(dir, cfgFile string, keyFiles []string) (*operator.Re
 		}
 		keys = append(keys, k)
 	}
-	return &operator.RecoverClusterOptions{T: t, Trusted: trusted, Keys: keys}, nil
+	return &operator.RecoverClusterOptions{T: t, Trusted: trusted, Keys: keys, Absent: absent}, nil
 }
 
 // printChoice says what the tool chose and where the plan went.
