@@ -207,9 +207,10 @@ var errRestart = errors.New("start this replica again with the same command")
 
 // Situations that end a replica in recovery mode (errRestart).
 var (
-	errClusterRuns    = fmt.Errorf("operator: f+1 peers serve the configuration chain after all: the cluster runs (they were unreachable during the grace); %w: it rejoins", errRestart)
-	errBehindRecovery = fmt.Errorf("operator: a recovery of the whole cluster that does not hold this replica's fresh compartments was adopted (this replica's chain was behind); %w: it rejoins, or recovers with the others", errRestart)
-	errBehindEpoch    = fmt.Errorf("operator: while waiting for a recovery plan, this replica adopted an epoch change its peers forwarded (its chain was behind theirs); %w: it offers for the epoch reached", errRestart)
+	errClusterRuns      = fmt.Errorf("operator: f+1 peers serve the configuration chain after all: the cluster runs (they were unreachable during the grace); %w: it rejoins", errRestart)
+	errBehindRecovery   = fmt.Errorf("operator: a recovery of the whole cluster that does not hold this replica's fresh compartments was adopted (this replica's chain was behind, or the members recovered without it: recover-cluster --absent); %w: it rejoins, or recovers with the others", errRestart)
+	errRecoveredWithout = fmt.Errorf("operator: the members recovered the whole cluster without this replica (recover-cluster --absent; it was stopped or unreachable) and its peers forwarded the recovery: its compartments belong to the epoch before; %w: it rejoins with fresh ones", errRestart)
+	errBehindEpoch      = fmt.Errorf("operator: while waiting for a recovery plan, this replica adopted an epoch change its peers forwarded (its chain was behind theirs); %w: it offers for the epoch reached", errRestart)
 )
 
 // watchPeers stops the replica when, while it waits for a plan, f+1 peers serve the
@@ -337,9 +338,14 @@ func (rp *replica) servePlan(w http.ResponseWriter, r *http.Request) {
 	if first {
 		c.post = &post
 	}
+	same := bytes.Equal(spec.Encode(c.post), spec.Encode(&post))
 	c.mu.Unlock()
-	if !first {
-		fmt.Fprintln(w, "a plan was accepted before; this one is ignored")
+	switch {
+	case !first && same:
+		fmt.Fprintln(w, "accepted before")
+		return
+	case !first:
+		http.Error(w, "another plan was accepted before: this one is ignored", http.StatusConflict)
 		return
 	}
 	rp.log.Info("recovery plan accepted: replaying", "base", post.Plan.Body.Base.Seq, "head", tmpl.StartSeq, "source", post.Source)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -46,6 +47,7 @@ type RecoveryChoice struct {
 	Proven     int      // offers whose base and head certificates verify
 	Offers     int      // offers (one per replica not absent)
 	Absent     []uint64 // replicas left out, their slots carried over from the last configuration
+	F          uint64   // faults tolerated per compartment type
 	Insecure   []uint64
 	Delivered  []uint64 // replicas that accepted the plan
 	Refused    []string // replicas that did not, with why
@@ -57,6 +59,9 @@ func RecoverCluster(ctx context.Context, opt RecoverClusterOptions) (*RecoveryCh
 		opt.Verifier = attest.DefaultVerifier()
 	}
 	if err := CheckAbsent(opt.T, opt.Absent); err != nil {
+		return nil, err
+	}
+	if err := probeAbsent(ctx, opt.T, opt.Absent); err != nil {
 		return nil, err
 	}
 	offers, cfg, err := collectOffers(ctx, &opt)
@@ -103,6 +108,21 @@ func CheckAbsent(t *Template, absent []uint64) error {
 	}
 	if uint64(len(absent)) > f {
 		return fmt.Errorf("operator: %d replicas declared absent; a recovery can leave out at most f = %d (the rest must vote: SPEC §17.8)", len(absent), f)
+	}
+	return nil
+}
+
+// probeAbsent refuses when a replica declared absent answers on its status port: a
+// replica that runs, or waits to offer, is not absent, and leaving it out would leave
+// it with compartments that cannot serve the recovered epoch, or an offer (maybe the
+// highest head) unread (SPEC §17.8, "Absent replicas").
+func probeAbsent(ctx context.Context, t *Template, absent []uint64) error {
+	for _, i := range absent {
+		_, err := httpGet(ctx, t.Replicas[i].Status, "/status", 2*time.Second, 1<<20)
+		var se *statusError
+		if err == nil || errors.As(err, &se) {
+			return fmt.Errorf("operator: replica %d, declared absent, answers on its status port %s: let it offer (start it with its usual command, without --absent), or stop it first", i, t.Replicas[i].Status)
+		}
 	}
 	return nil
 }
@@ -212,7 +232,7 @@ func checkOfferEnrollments(opt *RecoverClusterOptions, i uint64, enr []spec.Enro
 // shorterReplay), or the one reaching want exactly when want > 0.
 func choose(offers []*RecoveryOffer, cfg *spec.Config, cd spec.Digest, want uint64) (*RecoveryChoice, *RecoveryOffer, error) {
 	var best *RecoveryOffer
-	ch := &RecoveryChoice{Epoch: cfg.Epoch + 1, Offers: len(offers)}
+	ch := &RecoveryChoice{Epoch: cfg.Epoch + 1, Offers: len(offers), F: cfg.F}
 	var heads []uint64
 	for _, o := range offers {
 		if err := checkOfferProofs(o, cfg, cd); err != nil {

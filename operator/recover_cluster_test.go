@@ -1,10 +1,15 @@
 package operator
 
 import (
+	"context"
 	"crypto/ed25519"
 	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/splitbft/splitbft/broker"
 	"github.com/splitbft/splitbft/internal/testcluster"
@@ -118,5 +123,80 @@ func TestChooseHighestHead(t *testing.T) {
 		if _, err := buildPlan(fx.cfg, fx.cd, offers, src, keys); err == nil {
 			t.Fatalf("seed %d: plan signed by %d keys (a non-member or repeated) accepted", fx.seed, len(keys))
 		}
+	}
+}
+
+// TestRecoverWithoutAbsent: with replica 2 declared absent, the tool checks the
+// declaration (known ids, no repeats, at most f), refuses while the absent replica
+// answers on its status port, does not wait for its offer (sameEnd), and its plan
+// carries replica 2's slot over from C while the others are the offers' fresh
+// enrollments; the plan passes RC1–RC4, and carrying over a second slot does not
+// (SPEC §17.8, "Absent replicas").
+func TestRecoverWithoutAbsent(t *testing.T) {
+	fx := newOfferFx(t, 82)
+	tmpl := &Template{N: 4, F: 1, Replicas: make([]ReplicaTemplate, 4)}
+	for _, tc := range []struct {
+		absent []uint64
+		err    string
+	}{
+		{[]uint64{4}, "--absent 4: the cluster has replicas 0..3"},
+		{[]uint64{2, 2}, "--absent 2 given twice"},
+		{[]uint64{1, 2}, "2 replicas declared absent; a recovery can leave out at most f = 1"},
+	} {
+		if err := CheckAbsent(tmpl, tc.absent); err == nil || !strings.Contains(err.Error(), tc.err) {
+			t.Errorf("seed %d: CheckAbsent(%v) = %v, want %q", fx.seed, tc.absent, err, tc.err)
+		}
+	}
+	if err := CheckAbsent(tmpl, []uint64{2}); err != nil {
+		t.Fatalf("seed %d: one absent replica of four refused: %v", fx.seed, err)
+	}
+
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, "recovering", http.StatusServiceUnavailable) // any answer means it runs
+	}))
+	defer up.Close()
+	down := httptest.NewServer(http.NotFoundHandler())
+	downAddr := strings.TrimPrefix(down.URL, "http://")
+	down.Close()
+	tmpl.Replicas[2].Status = strings.TrimPrefix(up.URL, "http://")
+	if err := probeAbsent(context.Background(), tmpl, []uint64{2}); err == nil || !strings.Contains(err.Error(), "replica 2, declared absent, answers") {
+		t.Fatalf("seed %d: an absent replica that answers was not refused: %v", fx.seed, err)
+	}
+	tmpl.Replicas[2].Status = downAddr
+	if err := probeAbsent(context.Background(), tmpl, []uint64{2}); err != nil {
+		t.Fatalf("seed %d: an unreachable absent replica refused: %v", fx.seed, err)
+	}
+
+	offers := []*RecoveryOffer{fx.offer(0, fx.cfg.GenesisCert(), 5, false), fx.offer(1, fx.cfg.GenesisCert(), 5, false), nil, fx.offer(3, fx.cfg.GenesisCert(), 4, false)}
+	cfgs := []*spec.Config{fx.cfg, fx.cfg, nil, fx.cfg}
+	errs := make([]error, 4)
+	asked := func(i uint64) bool { return i != 2 }
+	if _, all := sameEnd(offers, cfgs, errs, func(uint64) bool { return true }); all {
+		t.Fatalf("seed %d: sameEnd complete without replica 2's offer while it was asked", fx.seed)
+	}
+	if cfg, all := sameEnd(offers, cfgs, errs, asked); !all || cfg != fx.cfg {
+		t.Fatalf("seed %d: sameEnd waits for the absent replica: %v", fx.seed, all)
+	}
+	present := []*RecoveryOffer{offers[0], offers[1], offers[3]}
+	ch, src, err := choose(present, fx.cfg, fx.cd, 0)
+	if err != nil || ch.Head != 5 || ch.Offers != 3 || ch.AtHead != 2 {
+		t.Fatalf("seed %d: chose %+v, %v", fx.seed, ch, err)
+	}
+	plan, err := buildPlan(fx.cfg, fx.cd, present, src, []ed25519.PrivateKey{fx.member})
+	if err != nil {
+		t.Fatalf("seed %d: plan: %v", fx.seed, err)
+	}
+	next, _, err := spec.VerifyPlan(fx.cfg, fx.cd, plan, verifyEd, broker.AdmitKey)
+	if err != nil {
+		t.Fatalf("seed %d: the plan with replica 2 absent does not verify: %v", fx.seed, err)
+	}
+	if diff := cmp.Diff(spec.Encode(&fx.cfg.Replicas[2]), spec.Encode(&next.Replicas[2])); diff != "" {
+		t.Fatalf("seed %d: replica 2's slot is not carried over (encodings, -C +C'):\n%s", fx.seed, diff)
+	}
+	if next.Replicas[3].Prep.Body.SignKey != offers[3].Enrollments[spec.RolePrep].Body.SignKey {
+		t.Fatalf("seed %d: replica 3's slot is not its offer's", fx.seed)
+	}
+	if _, err := buildPlan(fx.cfg, fx.cd, present[:2], src, []ed25519.PrivateKey{fx.member}); err == nil || !strings.Contains(err.Error(), "at most f = 1") {
+		t.Fatalf("seed %d: a plan carrying two slots over was built: %v", fx.seed, err)
 	}
 }

@@ -129,9 +129,13 @@ func (rp *replica) onEpoch(cfg *spec.Config, st *spec.Step) {
 	}
 	rp.n.setConfig(cfg)
 	rp.followClients(cfg)
-	if st.Recovery != nil {
+	switch {
+	case st.Recovery != nil && rp.cluster.Load() == nil:
+		rp.fail(errRecoveredWithout) // its compartments are C's: they cannot serve C' (SPEC §17.8)
+		rp.stop(errRecoveredWithout)
+	case st.Recovery != nil:
 		rp.onRecovered(cfg)
-	} else {
+	default:
 		rp.onEpochWhileRecovering()
 	}
 	d := spec.ConfigDigest(cfg)

@@ -215,6 +215,9 @@ func VerifyRecovery(prev *Config, prevDigest Digest, r *Recovery, verify SigVeri
 // most prev.F slots are carried over. The caller has checked that t and prev have
 // the same N.
 func freshOrCarried(prev, t *Config) error {
+	if len(prev.Replicas) != len(t.Replicas) {
+		return fmt.Errorf("%d replicas, epoch %d has %d", len(t.Replicas), prev.Epoch, len(prev.Replicas))
+	}
 	old := make(map[PublicKey]bool)
 	for i := range prev.Replicas {
 		for _, e := range slotOf(&prev.Replicas[i]) {

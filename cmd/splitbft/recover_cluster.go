@@ -132,9 +132,11 @@ func printChoice(stdout, stderr io.Writer, ch *operator.RecoveryChoice) {
 	if ch.LeadEpochs > 0 {
 		fmt.Fprintf(stdout, "no ledger holds a snapshot of epoch %d's start: the replay leads in from seq %d, %d epoch(s) earlier (SPEC §17.8 RV6)\n", ch.Epoch-1, ch.LeadFrom, ch.LeadEpochs)
 	}
-	fmt.Fprintf(stdout, "%d of %d offers reach the head (%d prove a certified state); acknowledged writes are lost only if every replica that acknowledged one lost its ledger\n", ch.AtHead, ch.Offers, ch.Proven)
-	if len(ch.Absent) > 0 {
-		fmt.Fprintf(stderr, "replicas %v recovered without: their ledgers were not consulted and their slots carried over; they count among the f faults the cluster tolerates until started again (they then rejoin with fresh compartments)\n", ch.Absent)
+	if len(ch.Absent) == 0 {
+		fmt.Fprintf(stdout, "%d of %d offers reach the head (%d prove a certified state); acknowledged writes are lost only if every replica that acknowledged one lost its ledger\n", ch.AtHead, ch.Offers, ch.Proven)
+	} else {
+		fmt.Fprintf(stdout, "%d of %d offers reach the head (%d prove a certified state); an acknowledged write is in the ledgers of f+1 replicas, of which at least %d offered: it is lost only if all of those lost it or are faulty\n", ch.AtHead, ch.Offers, ch.Proven, ch.F+1-uint64(len(ch.Absent)))
+		fmt.Fprintf(stderr, "replicas %v recovered without: their ledgers were not consulted and their slots carried over; they count among the f faults the cluster tolerates until started again (they then rejoin with fresh compartments; a replacement host needs their replica-N directory from before)\n", ch.Absent)
 	}
 	fmt.Fprintf(stdout, "plan delivered to replicas %v\n", ch.Delivered)
 	for _, r := range ch.Refused {
