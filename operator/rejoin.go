@@ -28,24 +28,17 @@ const PhaseRejoining = "rejoining"
 func (rp *replica) rejoin(ctx context.Context, genesis []byte) (*spec.Config, error) {
 	rp.n.set(func(n *node) { n.phase = PhaseRejoining })
 	rp.log.Info("this replica formed the cluster before: fetching the configuration chain from its peers (it does not form a new one)")
-	cf := &ChainFetcher{T: rp.t, ID: rp.opt.ID, Log: rp.log.Info}
 	lc, lcfg, ledCfg, lerr := localChain(rp.opt.Dir, rp.opt.ID, genesis)
-	fctx, cancel := ctx, context.CancelFunc(func() {})
-	if lerr == nil {
-		fctx, cancel = context.WithTimeout(ctx, cmpOr(rp.opt.RecoveryGrace, defaultRecoveryGrace))
-	} else {
+	if lerr != nil {
 		rp.log.Info("no ledger to recover the whole cluster from; waiting for peers", "why", lerr)
 	}
-	c, cfg, err := cf.Fetch(fctx, genesis)
-	cancel()
-	switch {
-	case err != nil && lerr == nil && ctx.Err() == nil && cf.Answered == 0:
-		return rp.startClusterRecovery(ctx, lc, lcfg, ledCfg)
-	case err != nil && ctx.Err() == nil && cf.Answered > 0: // peers run: a rejoin, however slow
-		c, cfg, err = cf.Fetch(ctx, genesis)
-	}
+	fetcher := ChainFetcher{T: rp.t, ID: rp.opt.ID, Log: rp.log.Info}
+	c, cfg, recovers, err := awaitChain(ctx, fetcher, genesis, cmpOr(rp.opt.RecoveryGrace, defaultRecoveryGrace), lerr == nil)
 	if err != nil {
 		return nil, err
+	}
+	if recovers {
+		return rp.startClusterRecovery(ctx, lc, lcfg, ledCfg)
 	}
 	cd := spec.ConfigDigest(cfg)
 	rp.log.Info("chain fetched and verified", "epoch", cfg.Epoch, "config_digest", fmt.Sprintf("%x", cd[:8]))
@@ -59,6 +52,26 @@ func (rp *replica) rejoin(ctx context.Context, genesis []byte) (*spec.Config, er
 	rp.chain, rp.join = c, true
 	rp.n.setConfig(cfg)
 	return cfg, nil
+}
+
+// awaitChain decides how a replica that formed before restarts: it returns the chain
+// f+1 peers serve (a rejoin), or recover when canRecover (the replica has a chain and
+// a keyed ledger) and no peer served a chain within grace.
+func awaitChain(ctx context.Context, fetcher ChainFetcher, genesis []byte, grace time.Duration, canRecover bool) (*Chain, *spec.Config, bool, error) {
+	cf := fetcher
+	fctx, cancel := ctx, context.CancelFunc(func() {})
+	if canRecover {
+		fctx, cancel = context.WithTimeout(ctx, grace)
+	}
+	c, cfg, err := cf.Fetch(fctx, genesis)
+	cancel()
+	switch {
+	case err != nil && canRecover && ctx.Err() == nil && cf.Answered == 0:
+		return nil, nil, true, nil
+	case err != nil && ctx.Err() == nil && cf.Answered > 0: // peers run: a rejoin, however slow
+		c, cfg, err = cf.Fetch(ctx, genesis)
+	}
+	return c, cfg, false, err
 }
 
 // admitAll has the broker admit the three fresh compartments once its loop runs.
