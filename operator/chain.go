@@ -123,6 +123,9 @@ type ChainFetcher struct {
 	Log     func(msg string, args ...any)
 	// Answered is, after Fetch returned, how many peers served a chain that verifies.
 	Answered int
+	// Recovering is, after Fetch returned, how many of the other peers last answered
+	// that they recover the whole cluster (PhaseHeader, SPEC §17.8).
+	Recovering int
 }
 
 // Fetch polls every peer's GET /chain until f+1 of them served a chain that verifies
@@ -131,6 +134,8 @@ type ChainFetcher struct {
 // correct and current.
 func (cf *ChainFetcher) Fetch(ctx context.Context, genesis []byte) (*Chain, *spec.Config, error) {
 	got := map[uint64]*Chain{}
+	recovering := map[uint64]bool{}
+	cf.Answered, cf.Recovering = 0, 0
 	var best *Chain
 	var bestCfg *spec.Config
 	for polls := 0; ; polls++ {
@@ -139,6 +144,9 @@ func (cf *ChainFetcher) Fetch(ctx context.Context, genesis []byte) (*Chain, *spe
 				continue
 			}
 			c, cfg, err := cf.fetchOne(ctx, i, genesis)
+			if ctx.Err() == nil { // an answer, not the end of ctx
+				recovering[i] = isRecoveringAnswer(err)
+			}
 			if err != nil {
 				if polls%25 == 24 && cf.Log != nil {
 					cf.Log("chain not fetched", "peer", i, "err", err)
@@ -149,6 +157,12 @@ func (cf *ChainFetcher) Fetch(ctx context.Context, genesis []byte) (*Chain, *spe
 			cf.Answered = len(got)
 			if best == nil || len(c.Changes) > len(best.Changes) {
 				best, bestCfg = c, cfg
+			}
+		}
+		cf.Recovering = 0
+		for _, r := range recovering {
+			if r {
+				cf.Recovering++
 			}
 		}
 		if uint64(len(got)) >= cf.T.F+1 {

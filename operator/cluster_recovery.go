@@ -20,8 +20,8 @@ import (
 )
 
 // The replica's side of the recovery of a whole cluster (SPEC.md §17.8). A replica
-// that restarts on a directory holding its chain and a ledger, and finds no f+1 peers
-// serving the chain within RecoveryGrace, starts fresh compartments for the chain's
+// that restarts on a directory holding its chain and a ledger, and finds its peers not
+// serving the chain (awaitChain: in rounds of RecoveryGrace), starts fresh compartments for the chain's
 // last configuration C (Init with Challenge = cd), runs its broker in C with prep and
 // conf held down, serves its offer at GET /recovery and waits for the members' plan
 // (POST /recovery). With a valid plan (RC1–RC4) it gives its exec recover, the base
@@ -33,8 +33,8 @@ import (
 // the whole cluster.
 const PhaseRecovering = "recovering"
 
-// defaultRecoveryGrace is how long a restarting replica waits for f+1 peers serving
-// the chain before it concludes that the whole cluster stopped.
+// defaultRecoveryGrace is the round in which a restarting replica waits for f+1 peers
+// serving the chain (awaitChain).
 const defaultRecoveryGrace = 5 * time.Second
 
 // clusterRec is a recovery of the whole cluster at this replica.
@@ -171,7 +171,7 @@ func replicaPath(dir string, id uint64, file string) string {
 func (rp *replica) startClusterRecovery(ctx context.Context, c *Chain, cfg, ledCfg *spec.Config) (*spec.Config, error) {
 	cd := spec.ConfigDigest(cfg)
 	rp.n.set(func(n *node) { n.phase, n.recovering = PhaseRecovering, true })
-	rp.log.Warn("no peer serves the configuration chain: the whole cluster stopped; starting fresh compartments and waiting for the members' recovery plan (splitbft recover-cluster)",
+	rp.log.Warn("the peers do not serve the configuration chain (none in a round, or fewer than f+1 are not recovering themselves): the whole cluster stopped; starting fresh compartments and waiting for the members' recovery plan (splitbft recover-cluster)",
 		"epoch", cfg.Epoch, "config_digest", fmt.Sprintf("%x", cd[:8]))
 	if err := rp.start(ctx, cd); err != nil {
 		return nil, err

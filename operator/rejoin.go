@@ -22,30 +22,25 @@ const PhaseRejoining = "rejoining"
 
 // rejoin is RunReplica's path for a replica that formed before: no new configuration;
 // the chain from f+1 peers, fresh compartments Init'ed for its last epoch, and (in
-// run) their admission. When no peer serves a chain within RecoveryGrace and the
-// replica holds a chain and a ledger with a sealed group key, the whole cluster
-// stopped: it waits for a recovery plan instead (cluster_recovery.go, SPEC §17.8).
+// run) their admission. When the replica holds a chain and a ledger with a sealed
+// group key and its peers do not serve a chain (awaitChain: no peer within a round
+// of RecoveryGrace, or too few that are not recovering themselves), the whole
+// cluster stopped: it waits for a recovery plan instead (cluster_recovery.go, SPEC
+// §17.8).
 func (rp *replica) rejoin(ctx context.Context, genesis []byte) (*spec.Config, error) {
 	rp.n.set(func(n *node) { n.phase = PhaseRejoining })
 	rp.log.Info("this replica formed the cluster before: fetching the configuration chain from its peers (it does not form a new one)")
-	cf := &ChainFetcher{T: rp.t, ID: rp.opt.ID, Log: rp.log.Info}
 	lc, lcfg, ledCfg, lerr := localChain(rp.opt.Dir, rp.opt.ID, genesis)
-	fctx, cancel := ctx, context.CancelFunc(func() {})
-	if lerr == nil {
-		fctx, cancel = context.WithTimeout(ctx, cmpOr(rp.opt.RecoveryGrace, defaultRecoveryGrace))
-	} else {
+	if lerr != nil {
 		rp.log.Info("no ledger to recover the whole cluster from; waiting for peers", "why", lerr)
 	}
-	c, cfg, err := cf.Fetch(fctx, genesis)
-	cancel()
-	switch {
-	case err != nil && lerr == nil && ctx.Err() == nil && cf.Answered == 0:
-		return rp.startClusterRecovery(ctx, lc, lcfg, ledCfg)
-	case err != nil && ctx.Err() == nil && cf.Answered > 0: // peers run: a rejoin, however slow
-		c, cfg, err = cf.Fetch(ctx, genesis)
-	}
+	fetcher := ChainFetcher{T: rp.t, ID: rp.opt.ID, Log: rp.log.Info}
+	c, cfg, recovers, err := awaitChain(ctx, fetcher, genesis, cmpOr(rp.opt.RecoveryGrace, defaultRecoveryGrace), lerr == nil)
 	if err != nil {
 		return nil, err
+	}
+	if recovers {
+		return rp.startClusterRecovery(ctx, lc, lcfg, ledCfg)
 	}
 	cd := spec.ConfigDigest(cfg)
 	rp.log.Info("chain fetched and verified", "epoch", cfg.Epoch, "config_digest", fmt.Sprintf("%x", cd[:8]))
@@ -59,6 +54,54 @@ func (rp *replica) rejoin(ctx context.Context, genesis []byte) (*spec.Config, er
 	rp.chain, rp.join = c, true
 	rp.n.setConfig(cfg)
 	return cfg, nil
+}
+
+// awaitChain decides how a replica that formed before restarts (SPEC §17.8): it
+// returns the chain f+1 peers serve (a rejoin, §17.5), or recover. Without a ledger
+// to recover from (canRecover false) it waits for f+1 chains until ctx ends. With
+// one, it polls in rounds of grace, each with a fresh count, and recovers after the
+// first round that ends with no peer having served a chain in it, or with fewer than
+// f+1 peers that could still serve one (the others' last answer: they recover the
+// whole cluster themselves); otherwise (some peers serve, too few, and enough others
+// are silent rather than recovering) it starts another round.
+//
+// Only the round's answers count: a peer that served a chain in an earlier round
+// and is now silent, or recovering, was stopped since (it is recovering because it
+// too found no f+1 peers serving a chain), so its chain is no evidence of a running
+// cluster any more. Before, one answer during the grace made the replica wait for
+// f+1 chains for ever: in a whole-cluster restart in which it came up a moment
+// before its peers stopped, or after they had gone into recovery, it never offered,
+// and recover-cluster, which needs every replica's offer (but at most f declared
+// absent), could not recover the cluster. A recovering peer leaves recovery mode only when f+1 peers serve a chain
+// (watchPeers), so with fewer than f+1 others not recovering no rejoin can come; and
+// f faulty peers that claim to recover leave 2f ≥ f+1 others, so they cannot make a
+// replica leave a running cluster (nor can a quorum run while 2f peers recover, at
+// least f of them correct). Going into recovery mode with the cluster running (no
+// peer answered in a round: a partition) is undone by watchPeers.
+func awaitChain(ctx context.Context, fetcher ChainFetcher, genesis []byte, grace time.Duration, canRecover bool) (*Chain, *spec.Config, bool, error) {
+	if !canRecover {
+		cf := fetcher
+		c, cfg, err := cf.Fetch(ctx, genesis)
+		return c, cfg, false, err
+	}
+	for round := 1; ; round++ {
+		cf := fetcher
+		rctx, cancel := context.WithTimeout(ctx, grace)
+		c, cfg, err := cf.Fetch(rctx, genesis)
+		cancel()
+		switch {
+		case err == nil:
+			return c, cfg, false, nil
+		case ctx.Err() != nil:
+			return nil, nil, false, ctx.Err()
+		case cf.Answered == 0 || int(cf.T.N)-1-cf.Recovering < int(cf.T.F)+1:
+			return nil, nil, true, nil
+		}
+		if cf.Log != nil {
+			cf.Log("some peers serve the configuration chain, fewer than f+1, and enough others are silent rather than recovering: trying again (a rejoin, however slow)",
+				"round", round, "answered", cf.Answered, "recovering", cf.Recovering, "need", cf.T.F+1)
+		}
+	}
 }
 
 // admitAll has the broker admit the three fresh compartments once its loop runs.

@@ -47,9 +47,10 @@ type ReplicaOptions struct {
 	// NoLedger turns the durable ledger off (SPEC §13.5): replies are released
 	// without waiting for the disk, and nothing survives the replica's processes.
 	NoLedger bool
-	// RecoveryGrace is how long a replica restarting on a formed cluster waits for
-	// f+1 peers serving the chain before it concludes that the whole cluster stopped
-	// and waits for a recovery plan (SPEC §17.8); default 5s.
+	// RecoveryGrace is the round in which a replica restarting on a formed cluster
+	// waits for f+1 peers serving the chain; after a round in which none served it, or
+	// fewer than f+1 were not recovering themselves, it concludes that the whole
+	// cluster stopped and waits for a recovery plan (awaitChain, SPEC §17.8); default 5s.
 	RecoveryGrace time.Duration
 }
 

@@ -110,7 +110,7 @@ func parseReplicaFlags(args []string, stdout, stderr io.Writer) (replicaFlags, e
 	fs.StringVar(&runner, "enclave-runner", "", `command prefix for the compartment binaries, e.g. "ego run" (space-separated)`)
 	fs.DurationVar(&opt.Tick, "tick", 10*time.Millisecond, "broker tick")
 	fs.BoolVar(&opt.NewCluster, "new-cluster", false, "form a new cluster even if this replica formed one before (discarding the old cluster's state; after every replica stopped, splitbft recover-cluster recovers it from the ledgers instead)")
-	fs.DurationVar(&opt.RecoveryGrace, "recovery-grace", 5*time.Second, "restarting: how long to wait for f+1 peers serving the chain before concluding that every replica stopped and waiting for a recovery plan (SPEC §17.8)")
+	fs.DurationVar(&opt.RecoveryGrace, "recovery-grace", 5*time.Second, "restarting: a round of waiting for f+1 peers serving the chain; after a round in which none served it, or fewer than f+1 were not recovering themselves, it concludes that every replica stopped and waits for a recovery plan (SPEC §17.8)")
 	fs.DurationVar(&opt.RecoverEvery, "recover-every", 0, "proactive recovery: replace this replica's compartments one at a time, each replica in its own slot of D/n (SPEC §17.6); 0: never")
 	fs.BoolVar(&jsonLogs, "log-json", false, "structured logs as JSON (default: text) on stderr")
 	fs.StringVar(&level, "log-level", "info", "debug, info, warn or error")
