@@ -59,18 +59,7 @@ func TestRecoverClusterProcesses(t *testing.T) {
 	pc.waitEpoch(all, 1, time.Now().Add(90*time.Second))
 	pc.checkedOps(m, rng, 0, nil) // every acknowledged write reads back
 	pc.checkedOps(m, rng, 60, nil)
-	seq, digests := pc.agreeingCheckpoint(all, 1, time.Now().Add(60*time.Second))
-	for _, i := range all {
-		if digests[i] != digests[0] {
-			t.Fatalf("seed %d: checkpoint %d: replicas disagree on the state digest: %v", seed, seq, digests)
-		}
-	}
-	for _, c := range pc.reps {
-		killGroup(c)
-	}
-	for _, i := range all {
-		verifyLedgers(t, pc.dir, uint64(i), 1)
-	}
+	pc.agreeAndVerifyLedgers(seed, all, 1)
 }
 
 // TestRecoverClusterWithoutReplica: replica 0, the primary, is cut off (SIGSTOP, a
@@ -126,7 +115,15 @@ func TestRecoverClusterWithoutReplica(t *testing.T) {
 	all := []int{0, 1, 2, 3}
 	pc.waitEpoch(all, 2, time.Now().Add(90*time.Second)) // replica 0's admission
 	pc.checkedOps(m, rng, 40, nil)
-	seq, digests := pc.agreeingCheckpoint(all, 2, time.Now().Add(60*time.Second))
+	pc.agreeAndVerifyLedgers(seed, all, 2)
+}
+
+// agreeAndVerifyLedgers waits until the replicas in all agree on a checkpoint of
+// epoch ≥ epoch, stops every replica and verifies each one's ledgers offline, one of
+// which must reach epoch.
+func (pc *procCluster) agreeAndVerifyLedgers(seed uint64, all []int, epoch uint64) {
+	t := pc.t
+	seq, digests := pc.agreeingCheckpoint(all, epoch, time.Now().Add(60*time.Second))
 	for _, i := range all {
 		if digests[i] != digests[0] {
 			t.Fatalf("seed %d: checkpoint %d: replicas disagree on the state digest: %v", seed, seq, digests)
@@ -136,7 +133,7 @@ func TestRecoverClusterWithoutReplica(t *testing.T) {
 		killGroup(c)
 	}
 	for _, i := range all {
-		verifyLedgers(t, pc.dir, uint64(i), 2)
+		verifyLedgers(t, pc.dir, uint64(i), epoch)
 	}
 }
 

@@ -65,7 +65,7 @@ func TestRejoinProcesses(t *testing.T) {
 
 // verifyLedgers checks every ledger of replica id offline from the configuration it
 // starts with (SPEC §13.5) and that one of them reached epoch want with batches of it.
-func verifyLedgers(t *testing.T, dir string, id, want uint64) {
+func verifyLedgers(t testing.TB, dir string, id, want uint64) {
 	t.Helper()
 	starts, err := LedgerStarts(dir, id)
 	if err != nil {
