@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/splitbft/splitbft/broker"
@@ -124,7 +125,8 @@ type ChainFetcher struct {
 	// Answered is, after Fetch returned, how many peers served a chain that verifies.
 	Answered int
 	// Recovering is, after Fetch returned, how many of the other peers last answered
-	// that they recover the whole cluster (PhaseHeader, SPEC §17.8).
+	// that they cannot serve a chain because they restarted themselves: they recover
+	// the whole cluster, or wait for f+1 chains to rejoin (PhaseHeader, SPEC §17.8).
 	Recovering int
 }
 
@@ -138,14 +140,38 @@ func (cf *ChainFetcher) Fetch(ctx context.Context, genesis []byte) (*Chain, *spe
 	cf.Answered, cf.Recovering = 0, 0
 	var best *Chain
 	var bestCfg *spec.Config
+	type answer struct {
+		c      *Chain
+		cfg    *spec.Config
+		err    error
+		asked  bool
+		cutOff bool // ctx ended during the request: no answer
+	}
 	for polls := 0; ; polls++ {
+		// The peers are asked at once, so that one slow or silent peer does not use up
+		// a round (awaitChain) in which the others answer.
+		answers := make([]answer, cf.T.N)
+		var wg sync.WaitGroup
 		for i := range cf.T.N {
 			if i == cf.ID || got[i] != nil {
 				continue
 			}
-			c, cfg, err := cf.fetchOne(ctx, i, genesis)
-			if ctx.Err() == nil { // an answer, not the end of ctx
-				recovering[i] = isRecoveringAnswer(err)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				c, cfg, err := cf.fetchOne(ctx, i, genesis)
+				answers[i] = answer{c: c, cfg: cfg, err: err, asked: true, cutOff: ctx.Err() != nil}
+			}()
+		}
+		wg.Wait()
+		for i := range cf.T.N {
+			a := answers[i]
+			if !a.asked {
+				continue
+			}
+			c, cfg, err := a.c, a.cfg, a.err
+			if !a.cutOff {
+				recovering[i] = isRestartedAnswer(err)
 			}
 			if err != nil {
 				if polls%25 == 24 && cf.Log != nil {

@@ -409,6 +409,19 @@ func (rp *replica) onRecovered(cfg *spec.Config) {
 	rp.log.Info("cluster recovered: running in the recovery epoch", "epoch", cfg.Epoch, "start_seq", cfg.StartSeq)
 }
 
+// awaitingRecovery reports whether this replica is in recovery mode and its
+// recovery has not been adopted yet: only then can a recovery step name its
+// compartments (its fresh ones).
+func (rp *replica) awaitingRecovery() bool {
+	c := rp.cluster.Load()
+	if c == nil {
+		return false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return !c.done
+}
+
 // onEpochWhileRecovering stops a replica that, waiting for a recovery plan, adopted
 // an ordinary epoch change: its peers forwarded a step its chain lacked (it was
 // killed before it recorded it), so its offer is for the epoch before theirs, which

@@ -103,6 +103,9 @@ func (n *node) serveChain(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if host == nil {
+		if n.phaseNow() == PhaseRejoining {
+			w.Header().Set(PhaseHeader, PhaseRejoining) // it restarted too, and serves no chain before it rejoins
+		}
 		http.Error(w, "not ready", http.StatusServiceUnavailable)
 		return
 	}
@@ -125,6 +128,13 @@ func (n *node) isRecovering() bool {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	return n.recovering
+}
+
+// phaseNow returns the replica's phase.
+func (n *node) phaseNow() string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.phase
 }
 
 // serveRecovery hands the recovery endpoints to the replica's handler (SPEC §17.8).

@@ -188,6 +188,10 @@ func sameEnd(offers []*RecoveryOffer, cfgs []*spec.Config, errs []error, asked f
 // fetchOffer fetches and checks replica i's offer.
 func fetchOffer(ctx context.Context, opt *RecoverClusterOptions, i uint64) (*RecoveryOffer, *spec.Config, error) {
 	raw, err := httpGet(ctx, opt.T.Replicas[i].Status, RecoveryPath, 10*time.Second, maxOfferBody)
+	var se *statusError
+	if errors.As(err, &se) && se.code == http.StatusNotFound {
+		return nil, nil, fmt.Errorf("%w (it runs, as its peers did not when they restarted: stop it and start it again with the same command, and it offers)", err)
+	}
 	if err != nil {
 		return nil, nil, err
 	}

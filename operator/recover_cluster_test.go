@@ -200,3 +200,18 @@ func TestRecoverWithoutAbsent(t *testing.T) {
 		t.Fatalf("seed %d: a plan carrying two slots over was built: %v", fx.seed, err)
 	}
 }
+
+// TestOfferFromRunningReplica: a replica that runs (it answers GET /recovery with 404,
+// not recovering) holds a recovery up; the tool says how to make it offer.
+func TestOfferFromRunningReplica(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, "this replica is not recovering", http.StatusNotFound)
+	}))
+	defer srv.Close()
+	tmpl := &Template{N: 4, F: 1, Replicas: make([]ReplicaTemplate, 4)}
+	tmpl.Replicas[1].Status = strings.TrimPrefix(srv.URL, "http://")
+	_, _, err := fetchOffer(context.Background(), &RecoverClusterOptions{T: tmpl}, 1)
+	if err == nil || !strings.Contains(err.Error(), "not recovering") || !strings.Contains(err.Error(), "stop it and start it again with the same command") {
+		t.Fatalf("offer of a running replica: %v; want the 404 and what to do", err)
+	}
+}

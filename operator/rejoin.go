@@ -173,8 +173,11 @@ func (rp *replica) onEpoch(cfg *spec.Config, st *spec.Step) {
 	rp.n.setConfig(cfg)
 	rp.followClients(cfg)
 	switch {
-	case st.Recovery != nil && rp.cluster.Load() == nil:
-		rp.fail(errRecoveredWithout) // its compartments are C's: they cannot serve C' (SPEC §17.8)
+	case st.Recovery != nil && !rp.awaitingRecovery():
+		// Not waiting for this recovery (never recovering, or a recovery this process
+		// took part in is over): its compartments are C's and cannot serve C', even if
+		// C' carries their keys over (SPEC §17.8, "Absent replicas").
+		rp.fail(errRecoveredWithout)
 		rp.stop(errRecoveredWithout)
 	case st.Recovery != nil:
 		rp.onRecovered(cfg)

@@ -20,8 +20,10 @@ type peerAnswer int
 const (
 	ansServes      peerAnswer = iota // 200 with the chain
 	ansRecovering                    // 503 with Splitbft-Phase: recovering (SPEC §17.8)
-	ansNotReady                      // 503 without the header (not running yet, or rejoining)
+	ansNotReady                      // 503 without the header (not running yet)
 	ansUnreachable                   // the connection is closed without an answer
+	ansRejoining                     // 503 with Splitbft-Phase: rejoining (restarted, waiting for f+1 chains)
+	ansHangs                         // no answer until the asker gives up
 )
 
 // always answers a to every request.
@@ -61,6 +63,9 @@ func TestRejoinAwaitChain(t *testing.T) {
 		{"answered, then the whole cluster recovering", [3]func(int64) peerAnswer{then(ansServes, 1, ansRecovering), then(ansNotReady, 3, ansRecovering), then(ansNotReady, 3, ansRecovering)}, true, 10 * time.Second, "recover"},
 		{"answered, then unreachable", [3]func(int64) peerAnswer{then(ansServes, 1, ansUnreachable), always(ansNotReady), always(ansUnreachable)}, true, 10 * time.Second, "recover"},
 		{"one serves, the others recovering", [3]func(int64) peerAnswer{always(ansServes), always(ansRecovering), always(ansRecovering)}, true, 10 * time.Second, "recover"},
+		{"one serves, the others restarted and rejoining (more than f restarted)", [3]func(int64) peerAnswer{always(ansServes), always(ansRejoining), always(ansRejoining)}, true, 10 * time.Second, "recover"},
+		{"one serves, one rejoining (f restarted), one unreachable", [3]func(int64) peerAnswer{always(ansServes), always(ansRejoining), always(ansUnreachable)}, true, 2 * time.Second, "wait"},
+		{"peer 0 hangs, the others serve", [3]func(int64) peerAnswer{always(ansHangs), always(ansServes), always(ansServes)}, true, 10 * time.Second, "rejoin"},
 		{"no peer answers", [3]func(int64) peerAnswer{always(ansUnreachable), always(ansNotReady), always(ansRecovering)}, true, 10 * time.Second, "recover"},
 		{"f+1 serve", [3]func(int64) peerAnswer{always(ansServes), always(ansRecovering), then(ansNotReady, 5, ansServes)}, true, 10 * time.Second, "rejoin"},
 		{"one serves, the others unreachable", [3]func(int64) peerAnswer{always(ansServes), always(ansUnreachable), always(ansNotReady)}, true, 2 * time.Second, "wait"},
@@ -85,6 +90,11 @@ func TestRejoinAwaitChain(t *testing.T) {
 						http.Error(w, "recovering the whole cluster", http.StatusServiceUnavailable)
 					case ansNotReady:
 						http.Error(w, "not ready", http.StatusServiceUnavailable)
+					case ansRejoining:
+						w.Header().Set(PhaseHeader, PhaseRejoining)
+						http.Error(w, "not ready", http.StatusServiceUnavailable)
+					case ansHangs:
+						<-r.Context().Done()
 					case ansUnreachable:
 						conn, _, err := w.(http.Hijacker).Hijack()
 						if err == nil {

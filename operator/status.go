@@ -127,6 +127,14 @@ func isRecoveringAnswer(err error) bool {
 	return errors.As(err, &se) && se.phase == PhaseRecovering
 }
 
+// isRestartedAnswer reports whether err is the /chain answer of a replica that
+// restarted and serves no chain: it recovers the whole cluster, or waits for f+1
+// chains to rejoin.
+func isRestartedAnswer(err error) bool {
+	var se *statusError
+	return errors.As(err, &se) && (se.phase == PhaseRecovering || se.phase == PhaseRejoining)
+}
+
 func httpGet(ctx context.Context, addr, path string, timeout time.Duration, max int64) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
