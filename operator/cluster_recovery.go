@@ -219,8 +219,7 @@ var (
 // recovery happened without this replica's plan: its broker adopts the recovery from
 // its peers.
 func (rp *replica) watchPeers(ctx context.Context, c *clusterRec) {
-	cf := &ChainFetcher{T: rp.t, ID: rp.opt.ID, Every: time.Second}
-	best, _, err := cf.Fetch(ctx, c.chain.Genesis)
+	best, err := clusterRuns(ctx, ChainFetcher{T: rp.t, ID: rp.opt.ID, Every: time.Second}, c.chain.Genesis, cmpOr(rp.opt.RecoveryGrace, defaultRecoveryGrace))
 	if err != nil || len(best.Changes) > len(c.chain.Changes) {
 		return
 	}
@@ -230,6 +229,26 @@ func (rp *replica) watchPeers(ctx context.Context, c *clusterRec) {
 	if !busy {
 		rp.fail(errClusterRuns)
 		rp.stop(errClusterRuns)
+	}
+}
+
+// clusterRuns polls the peers' chains in rounds of round until f+1 of them serve a
+// chain that verifies from genesis within one round, and returns the longest; or
+// ctx's error. Only a round's answers count, as in awaitChain: chains served at
+// different times (a peer that served once and was stopped since, and another, or a
+// faulty one, later) do not show a running cluster.
+func clusterRuns(ctx context.Context, fetcher ChainFetcher, genesis []byte, round time.Duration) (*Chain, error) {
+	for {
+		cf := fetcher
+		rctx, cancel := context.WithTimeout(ctx, round)
+		best, _, err := cf.Fetch(rctx, genesis)
+		cancel()
+		switch {
+		case err == nil:
+			return best, nil
+		case ctx.Err() != nil:
+			return nil, ctx.Err()
+		}
 	}
 }
 

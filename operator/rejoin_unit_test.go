@@ -133,3 +133,48 @@ func TestRejoinAwaitChain(t *testing.T) {
 		})
 	}
 }
+
+// TestClusterRunsCountsOneRound: a replica in recovery mode concludes that the
+// cluster runs after all (and stops, to rejoin) only when f+1 peers serve a chain
+// within one round: a peer that served once and went silent, and another that serves
+// later (a stopped survivor, then one faulty peer), do not add up.
+func TestClusterRunsCountsOneRound(t *testing.T) {
+	genesis, ec := chainFixture(t)
+	chain := spec.Encode(&Chain{Genesis: genesis, Changes: []spec.Step{spec.ChangeStep(ec)}})
+	for _, tc := range []struct {
+		name  string
+		peers [3]func(int64) peerAnswer
+		runs  bool
+	}{
+		{"two serve", [3]func(int64) peerAnswer{always(ansServes), always(ansUnreachable), always(ansServes)}, true},
+		{"one served early, another serves late", [3]func(int64) peerAnswer{then(ansServes, 1, ansUnreachable), then(ansUnreachable, 150, ansServes), always(ansRecovering)}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tmpl := &Template{N: 4, F: 1, Replicas: make([]ReplicaTemplate, 4)}
+			for i, script := range tc.peers {
+				var reqs atomic.Int64
+				srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					switch script(reqs.Add(1) - 1) {
+					case ansServes:
+						w.Write(chain)
+					case ansRecovering:
+						w.Header().Set(PhaseHeader, PhaseRecovering)
+						http.Error(w, "recovering the whole cluster", http.StatusServiceUnavailable)
+					default:
+						if conn, _, err := w.(http.Hijacker).Hijack(); err == nil {
+							conn.Close()
+						}
+					}
+				}))
+				defer srv.Close()
+				tmpl.Replicas[i].Status = strings.TrimPrefix(srv.URL, "http://")
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 4*time.Second)
+			defer cancel()
+			c, err := clusterRuns(ctx, ChainFetcher{T: tmpl, ID: 3, Every: 10 * time.Millisecond, Timeout: time.Second}, genesis, 300*time.Millisecond)
+			if runs := err == nil; runs != tc.runs || (runs && len(c.Changes) != 1) {
+				t.Fatalf("clusterRuns: error %v, want a running cluster: %v", err, tc.runs)
+			}
+		})
+	}
+}
