@@ -3,6 +3,7 @@ package operator
 import (
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -11,7 +12,9 @@ import (
 
 // TestGovernanceProcesses runs a cluster's governance over its life with the CLI, as
 // an operator would (SPEC §17.2): a client made with keygen is refused until a
-// proposal registers it, then reads and writes; a second member joins and the
+// proposal registers it, then reads and writes, and so does one registered by the
+// public keys its keygen printed, while one registered with keys other than its
+// credentials' is told so; a second member joins and the
 // threshold rises to two in one proposal, after which one member's signature is too
 // few; a proposal signed by both removes the client and the first member and lowers
 // the threshold, after which the client is refused again and the first member's key
@@ -56,10 +59,24 @@ func TestGovernanceProcesses(t *testing.T) {
 	ok("credentials written", "keygen", "--dir", pc.dir, "--client", "66")
 	fails("file exists", "keygen", "--dir", pc.dir, "--client", "66")
 	fails("client 66 is not registered in the cluster's configuration of epoch 0", kv("66", "put", "g", "1")...)
-	ok("accepted: the cluster moves to epoch 1", propose([]string{m0}, "--add-client", "66")...)
+	// Client 67 hands over only the public keys its keygen printed; client 68 is
+	// registered with keys other than its credentials' (RFC 8032's and RFC 7748's
+	// test keys).
+	out, err := run("keygen", "--dir", pc.dir, "--client", "67")
+	printed := regexp.MustCompile(`sign key ([0-9a-f]{64})\nbox key +([0-9a-f]{64})`).FindStringSubmatch(out)
+	if err != nil || printed == nil {
+		t.Fatalf("keygen --client 67: %v\n%s", err, out)
+	}
+	ok("credentials written", "keygen", "--dir", pc.dir, "--client", "68")
+	const others = "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a:8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a"
+	ok("accepted: the cluster moves to epoch 1", propose([]string{m0}, "--add-client", "66",
+		"--add-client", "67="+printed[1]+":"+printed[2], "--add-client", "68="+others)...)
 	pc.waitEpoch(all, 1, time.Now().Add(60*time.Second))
 	ok("ok", kv("66", "put", "g", "one")...)
 	ok("one", kv("66", "get", "g")...)
+	ok("ok", kv("67", "put", "h", "seven")...)
+	ok("seven", kv("67", "get", "h")...)
+	fails("client 68 is registered with another key in the cluster's configuration of epoch 1: sign key d75a9801", kv("68", "get", "h")...)
 
 	ok("public key", "keygen", "--member", m1)
 	ok("accepted: the cluster moves to epoch 2", propose([]string{m0}, "--add-member", m1, "--set-threshold", "2")...)

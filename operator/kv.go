@@ -269,7 +269,7 @@ func ConnectClients(ctx context.Context, opt KVOptions, n int) ([]*KV, error) {
 		return nil, err
 	}
 	for _, id := range ids { // the configuration, not the template: governance adds and removes clients
-		if err := registered(cfg, id.ID); err != nil {
+		if err := registered(cfg, id); err != nil {
 			return nil, err
 		}
 	}
@@ -351,17 +351,27 @@ func dial(ctx context.Context, t *Template, cfg *spec.Config, ids []client.Ident
 	return kvs, nil
 }
 
-// registered fails, listing the registered ids, unless id is a client of cfg (SPEC
-// §17.2: proposals add and remove clients after formation).
-func registered(cfg *spec.Config, id uint64) error {
+// registered fails, listing the registered ids, unless id is a client of cfg with
+// id's keys (SPEC §17.2: proposals add and remove clients after formation, and a
+// client removed and added again may have new keys): the brokers would refuse a
+// connection under another signing key, and the replies of another box key could
+// not be opened.
+func registered(cfg *spec.Config, id client.Identity) error {
 	ids := make([]string, len(cfg.Clients))
 	for i, c := range cfg.Clients {
-		if c.ID == id {
-			return nil
+		if c.ID != id.ID {
+			ids[i] = strconv.FormatUint(c.ID, 10)
+			continue
 		}
-		ids[i] = strconv.FormatUint(c.ID, 10)
+		switch own := id.Registration(); {
+		case c.SignKey != own.SignKey:
+			return fmt.Errorf("operator: client %d is registered with another key in the cluster's configuration of epoch %d: sign key %x, the credentials' is %x", id.ID, cfg.Epoch, c.SignKey[:], own.SignKey[:])
+		case c.BoxKey != own.BoxKey:
+			return fmt.Errorf("operator: client %d is registered with another key in the cluster's configuration of epoch %d: box key %x, the credentials' is %x", id.ID, cfg.Epoch, c.BoxKey[:], own.BoxKey[:])
+		}
+		return nil
 	}
-	return fmt.Errorf("operator: client %d is not registered in the cluster's configuration of epoch %d (registered clients: %s)", id, cfg.Epoch, strings.Join(ids, ", "))
+	return fmt.Errorf("operator: client %d is not registered in the cluster's configuration of epoch %d (registered clients: %s)", id.ID, cfg.Epoch, strings.Join(ids, ", "))
 }
 
 // checkClient fails, listing the registered ids, unless id is a client of the template.

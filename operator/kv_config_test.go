@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/splitbft/splitbft/attest"
+	"github.com/splitbft/splitbft/client"
 	"github.com/splitbft/splitbft/spec"
 )
 
@@ -93,5 +94,36 @@ func TestFetchConfigIgnoresMinority(t *testing.T) {
 				t.Errorf("wrong configuration (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestKVRegisteredKeys: kv checks the credentials against the configuration's
+// registration of their id, keys included: a client registered with another
+// signing or box key (removed and added again with new keys, say) is told so,
+// before it connects to be refused.
+func TestKVRegisteredKeys(t *testing.T) {
+	ident := func(id uint64, seed string) client.Identity {
+		t.Helper()
+		c, err := client.NewIdentity(id, spec.TestStream("operator-kv-registered-"+seed, 1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	own, other := ident(5, "own"), ident(5, "other")
+	cfg := &spec.Config{Epoch: 3, Clients: []spec.ClientConfig{ident(1, "one").Registration(), own.Registration()}}
+	if err := registered(cfg, own); err != nil {
+		t.Fatalf("the registered keys: %v", err)
+	}
+	if err := registered(cfg, other); err == nil || !strings.Contains(err.Error(), "client 5 is registered with another key in the cluster's configuration of epoch 3: sign key") {
+		t.Fatalf("another signing key: %v", err)
+	}
+	boxOnly := own
+	boxOnly.BoxPrivate = other.BoxPrivate
+	if err := registered(cfg, boxOnly); err == nil || !strings.Contains(err.Error(), "client 5 is registered with another key in the cluster's configuration of epoch 3: box key") {
+		t.Fatalf("another box key: %v", err)
+	}
+	if err := registered(cfg, ident(7, "seven")); err == nil || !strings.Contains(err.Error(), "client 7 is not registered in the cluster's configuration of epoch 3 (registered clients: 1, 5)") {
+		t.Fatalf("an unregistered client: %v", err)
 	}
 }

@@ -213,6 +213,8 @@ var metricFamiliesAdded = []string{
 	"splitbft_process_cpu_seconds_total",
 	// clients sharing a connection (SPEC §13.2, attach)
 	"splitbft_tcp_client_attaches_total", "splitbft_tcp_client_attach_refused_total", "splitbft_tcp_client_unattached_total",
+	// clients the configuration no longer registers (SPEC §13.2)
+	"splitbft_tcp_client_revoked_total", "splitbft_tcp_client_revoked_connections_total",
 }
 
 // testExposition is the /metrics text of the test node's snapshot.

@@ -2,6 +2,7 @@ package operator
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -128,5 +129,56 @@ func TestCredentialsErrors(t *testing.T) {
 	os.WriteFile(CredentialsPath(dir, 1), []byte(`{"id": 2, "ed25519_seed": "00", "x25519_private": "00"}`), 0o600)
 	if _, err := LoadIdentity(dir, 1); err == nil || !strings.Contains(err.Error(), "not the credentials of client 1") {
 		t.Errorf("credentials of another client: %v", err)
+	}
+}
+
+// TestTemplateNewClient: keygen --client (NewClient) needs a cluster directory (a
+// mistyped one is not created) and an id the template does not use for a client, a
+// broker client or a gateway; the registration it returns is what the credentials
+// file and the printed public keys (ParseRegistration) give.
+func TestTemplateNewClient(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "c")
+	opt := testOptions()
+	opt.RedisPort, opt.GatewayClients = 9500, 2
+	tmpl, err := Init(dir, opt, spec.TestStream("template-new-client", 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rand := spec.TestStream("template-new-client-keys", 1)
+	typo := filepath.Join(filepath.Dir(dir), "typo")
+	if _, err := NewClient(typo, 99, rand); err == nil || !strings.Contains(err.Error(), "must be a cluster directory") {
+		t.Errorf("a directory without cluster.json: %v", err)
+	}
+	if _, err := os.Stat(typo); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the mistyped directory was created (stat: %v)", err)
+	}
+	for _, tc := range []struct {
+		id   uint64
+		want string
+	}{
+		{tmpl.Clients[0].ID, "client id 1 is already registered in cluster.json"},
+		{tmpl.Replicas[2].BrokerClient, "is replica 2's broker client"},
+		{tmpl.Replicas[1].GatewayClients[1], "is a client identity of replica 1's gateway"},
+	} {
+		if _, err := NewClient(dir, tc.id, rand); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("client %d: %v, want %q", tc.id, err, tc.want)
+		}
+		if _, err := os.Stat(CredentialsPath(dir, tc.id)); tc.id != 1 && !errors.Is(err, os.ErrNotExist) { // init wrote client 1's
+			t.Errorf("client %d: credentials written (stat: %v)", tc.id, err)
+		}
+	}
+	reg, err := NewClient(dir, 99, rand)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := LoadRegistration(CredentialsPath(dir, 99), 99); err != nil || got != reg {
+		t.Errorf("the credentials file: %+v, %v; want %+v", got, err, reg)
+	}
+	printed := fmt.Sprintf("%x:%x", reg.SignKey[:], reg.BoxKey[:])
+	if !IsKeyPair(printed) || IsKeyPair("clients/client-99.json") || IsKeyPair("a:b/c") {
+		t.Error("IsKeyPair tells keys from file names wrongly")
+	}
+	if got, err := ParseRegistration(99, printed); err != nil || got != reg {
+		t.Errorf("the printed public keys: %+v, %v; want %+v", got, err, reg)
 	}
 }

@@ -311,3 +311,112 @@ func TestReattachOnRetransmission(t *testing.T) {
 		t.Fatalf("replica 0: %+v; want the first request dropped and 101 attached later", st)
 	}
 }
+
+// registeredKeys returns the public keys of the fixture's clients, by id.
+func (f *fixture) registeredKeys() map[uint64]ed25519.PublicKey {
+	keys := map[uint64]ed25519.PublicKey{}
+	for _, id := range f.ids {
+		keys[id.ID] = clientKey(id).Public().(ed25519.PublicKey)
+	}
+	return keys
+}
+
+// TestSetClientKeysDropsRevoked: replacing the client keys drops what the new keys
+// no longer allow: a removed client (101) and one registered again with another key
+// (102) are detached from the connection they attached to, which stays open for its
+// hello's client, and a connection whose hello's client was removed is closed; the
+// replies and requests of the dropped clients go nowhere. Removing the hello's client
+// of the remaining connection then closes it too.
+func TestSetClientKeysDropsRevoked(t *testing.T) {
+	f := newFixture(t, 27, 3, 0)
+	nd := f.start(0)
+	a := dialHello(t, f.clientAddrs[0], clientKey(f.ids[0]), clientMsg(tcpnet.ClientHello, 100, []byte(tcpnet.ClientProto)))
+	ba := binding(t, a)
+	if _, err := a.Write(append(f.attachFrame(1, ba), f.attachFrame(2, ba)...)); err != nil {
+		t.Fatal(err)
+	}
+	b := dialHello(t, f.clientAddrs[0], clientKey(f.ids[1]), clientMsg(tcpnet.ClientHello, 101, []byte(tcpnet.ClientProto)))
+	eventually(t, 5*time.Second, "two connections, two attaches", func() (bool, string) {
+		st := nd.host.Stats().Clients
+		return st.Attaches == 2 && st.Conns == 2, fmt.Sprintf("%+v", st)
+	})
+	keys := f.registeredKeys()
+	delete(keys, 101)
+	keys[102] = strangerKey().Public().(ed25519.PublicKey)
+	nd.host.SetClientKeys(keys)
+	expectClosed(t, b, "the connection of a removed client")
+	if st := nd.host.Stats().Clients; st.Revoked != 3 || st.RevokedConns != 1 {
+		t.Fatalf("after removing 101 and rekeying 102: %+v; want 3 attachments revoked (101, 102 on a; 101 on b) and 1 connection", st)
+	}
+	for _, c := range []uint64{101, 102, 100} {
+		nd.host.Net().Reply(c, spec.Encode(&spec.Reply{Client: c, Timestamp: 1}))
+	}
+	if m := readReplyFrame(t, bufio.NewReader(a), a); m.Client != 100 { // its first frame: 101's and 102's went nowhere
+		t.Fatalf("a got a reply for %d first, want 100's", m.Client)
+	}
+	if _, err := a.Write(clientMsg(tcpnet.ClientRequest, 101, f.signedRequest(1))); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 5*time.Second, "101's request on a to be dropped", func() (bool, string) {
+		st := nd.host.Stats().Clients
+		return st.Unattached == 1, fmt.Sprintf("%+v", st)
+	})
+	if st := nd.host.Stats().Clients; st.NoConn != 2 || st.Conns != 1 || st.Requests != 0 {
+		t.Fatalf("%+v: want 2 replies with no connection, a still open, no request", st)
+	}
+	nd.host.SetClientKeys(map[uint64]ed25519.PublicKey{102: keys[102]})
+	expectClosed(t, a, "the connection whose hello's client was removed")
+	if st := nd.host.Stats().Clients; st.RevokedConns != 2 || st.Revoked != 4 {
+		t.Fatalf("after removing 100: %+v; want 2 connections closed, 4 attachments revoked", st)
+	}
+}
+
+// TestSetClientKeysRekeyedHello: a client registered again with another key (its
+// old key lost, say) no longer holds the connections its old key authenticated.
+func TestSetClientKeysRekeyedHello(t *testing.T) {
+	f := newFixture(t, 28, 1, 0)
+	nd := f.start(0)
+	a := dialHello(t, f.clientAddrs[0], clientKey(f.ids[0]), clientMsg(tcpnet.ClientHello, 100, []byte(tcpnet.ClientProto)))
+	eventually(t, 5*time.Second, "the connection", func() (bool, string) {
+		st := nd.host.Stats().Clients
+		return st.Conns == 1, fmt.Sprintf("%+v", st)
+	})
+	nd.host.SetClientKeys(map[uint64]ed25519.PublicKey{100: strangerKey().Public().(ed25519.PublicKey)})
+	expectClosed(t, a, "the connection of the old key")
+	if st := nd.host.Stats().Clients; st.RevokedConns != 1 || st.Revoked != 1 {
+		t.Fatalf("%+v: want the connection closed and its client revoked", st)
+	}
+}
+
+// TestDialClientsAfterRevoke: when the cluster removes the client whose key
+// authenticated a shared connection, the brokers close it, and the call's other
+// clients reconnect under the next one and their requests complete.
+func TestDialClientsAfterRevoke(t *testing.T) {
+	const seed = 29
+	f := newFixture(t, seed, 2, 0, 1, 2, 3)
+	for i := range replicas {
+		f.start(i)
+	}
+	conns := f.dialClients(f.identities())
+	f.everyReplica("every replica to carry both clients", func(st tcpnet.ClientStats) bool { return st.Conns == 1 && st.Attaches == 1 })
+	keys := f.registeredKeys()
+	delete(keys, 100)
+	for _, nd := range f.nodes {
+		nd.host.SetClientKeys(keys)
+	}
+	f.everyReplica("every replica to close the connection of 100 and accept 101's", func(st tcpnet.ClientStats) bool {
+		return st.RevokedConns == 1 && st.Accepted == 2 && st.Conns == 1
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cl, err := client.New(f.cfg, f.ids[1], spec.TestStream("tcpnet-attach-nonce", seed), conns[1], client.Options{Timeout: 20 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := runClient(ctx, cl, 1, 3, "revoke"); err != nil {
+		t.Fatal(err)
+	}
+	if st := conns[1].Stats(); st.Reconnects < replicas {
+		t.Fatalf("client stats %+v: want a reconnection to every replica", st)
+	}
+}

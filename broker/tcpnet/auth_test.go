@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"crypto/ed25519"
 	"crypto/sha256"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"testing"
@@ -168,5 +169,41 @@ func TestSetPeerAddr(t *testing.T) {
 	}
 	if got := nd.host.Stats().Peers[1].Addr; got != f.peerAddrs[1] {
 		t.Fatalf("peer 1 moved to %q", got)
+	}
+}
+
+// TestClientKeysBeforeRun: nothing on the client port is authenticated before Run,
+// so a connection dialled while the host only listens is checked against the keys
+// set when Run starts (an operator's replica sets its configuration's just before
+// Run: a rejoin or a recovery needs no earlier call), and one whose client those
+// keys no longer register is refused.
+func TestClientKeysBeforeRun(t *testing.T) {
+	f := newFixture(t, 30, 1, 0)
+	nd := f.nodes[0]
+	raw, err := net.Dial("tcp", f.clientAddrs[0]) // the listener's backlog takes it
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { raw.Close() })
+	handshake := make(chan error, 1)
+	conn := tls.Client(raw, testTLS(t, clientKey(f.ids[0])))
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	go func() {
+		err := conn.Handshake()
+		if err == nil {
+			_, err = conn.Write(clientMsg(tcpnet.ClientHello, 100, []byte(tcpnet.ClientProto)))
+		}
+		handshake <- err
+	}()
+	nd.host.SetClientKeys(map[uint64]ed25519.PublicKey{200: strangerKey().Public().(ed25519.PublicKey)})
+	f.start(0)
+	<-handshake // TLS 1.3: the client may finish before the server rejects its certificate
+	expectClosed(t, conn, "a connection dialled before Run by a client removed before Run")
+	eventually(t, 5*time.Second, "the refusal to be counted", func() (bool, string) {
+		st := nd.host.Stats()
+		return st.AuthFailures == 1, fmt.Sprintf("%d auth failures, clients %+v", st.AuthFailures, st.Clients)
+	})
+	if st := nd.host.Stats().Clients; st.Accepted != 0 {
+		t.Fatalf("%+v: the removed client was accepted", st)
 	}
 }

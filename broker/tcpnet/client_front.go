@@ -17,11 +17,18 @@ import (
 // clients attached to it: the one whose key authenticated it (its hello) and those
 // attached since by a signed attach frame (SPEC §13.2).
 type frontConn struct {
-	hello   uint64            // the client whose key authenticated the connection
-	ids     map[uint64]uint64 // attached client → registration order; guarded by clientRegistry.mu
-	q       *queue            // reply frames waiting to be written
-	conn    net.Conn          // closed when the clients' newer connections push out every one of them
-	binding [32]byte          // the connection's TLS exporter value, which attaches sign (zero when insecure)
+	hello   uint64                // the client whose key authenticated the connection
+	key     ed25519.PublicKey     // that key (nil when insecure)
+	ids     map[uint64]attachment // attached clients; guarded by clientRegistry.mu
+	q       *queue                // reply frames waiting to be written
+	conn    net.Conn              // closed when the clients' newer connections push out every one of them, or when the keys no longer register its hello
+	binding [32]byte              // the connection's TLS exporter value, which attaches sign (zero when insecure)
+}
+
+// attachment is one client attached to a connection.
+type attachment struct {
+	seq uint64            // registration order
+	key ed25519.PublicKey // the key that authenticated it (the hello's TLS key, or the attach's signature); nil when insecure
 }
 
 // clientRegistry maps client ids to the live connections they are attached to, for
@@ -30,32 +37,45 @@ type clientRegistry struct {
 	mu   sync.Mutex
 	byID map[uint64]map[*frontConn]struct{}
 	seq  uint64
+	keys *clientSet // the registered keys an attachment must match; nil: any (insecure mode)
 }
 
 func (g *clientRegistry) init() { g.byID = map[uint64]map[*frontConn]struct{}{} }
 
-// add attaches client id to fc. When the client is then attached to more than max
-// connections, it is detached from one of the others: the oldest of those that
-// carry it alone if any (closing it pushes out no other client), else the oldest. add returns that
-// connection if no client is left on it, for the caller to close (only a holder of
-// the client's key can attach it). The connection's reply queue grows by one
-// client's bounds per client attached (SPEC §13.2).
-func (g *clientRegistry) add(fc *frontConn, id uint64, max int) *frontConn {
+// registered reports whether cs registers client id with key.
+func (cs *clientSet) registered(id uint64, key ed25519.PublicKey) bool {
+	k, ok := cs.byID[id]
+	return ok && len(key) == ed25519.PublicKeySize && k.Equal(key)
+}
+
+// add attaches client id, authenticated by key, to fc, unless the registered keys
+// (g.keys, which SetClientKeys may have replaced since key was checked) no longer
+// register id with key: then ok is false and nothing changes. When the client is
+// then attached to more than max connections, it is detached from one of the
+// others: the oldest of those that carry it alone if any (closing it pushes out no
+// other client), else the oldest. add returns that connection if no client is left
+// on it, for the caller to close (only a holder of the client's key can attach it).
+// The connection's reply queue grows by one client's bounds per client attached
+// (SPEC §13.2).
+func (g *clientRegistry) add(fc *frontConn, id uint64, key ed25519.PublicKey, max int) (closing *frontConn, ok bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	if g.keys != nil && !g.keys.registered(id, key) {
+		return nil, false
+	}
 	if _, ok := fc.ids[id]; ok {
-		return nil
+		return nil, true
 	}
 	if g.byID[id] == nil {
 		g.byID[id] = map[*frontConn]struct{}{}
 	}
 	g.seq++
-	fc.ids[id] = g.seq
+	fc.ids[id] = attachment{seq: g.seq, key: key}
 	fc.q.resize(len(fc.ids))
 	conns := g.byID[id]
 	conns[fc] = struct{}{}
 	if len(conns) <= max {
-		return nil
+		return nil, true
 	}
 	var oldest *frontConn // of the others, the oldest that carries the client alone, else the oldest
 	for c := range conns {
@@ -63,17 +83,65 @@ func (g *clientRegistry) add(fc *frontConn, id uint64, max int) *frontConn {
 			continue
 		}
 		alone, oldestAlone := len(c.ids) == 1, oldest != nil && len(oldest.ids) == 1
-		if oldest == nil || alone && !oldestAlone || alone == oldestAlone && c.ids[id] < oldest.ids[id] {
+		if oldest == nil || alone && !oldestAlone || alone == oldestAlone && c.ids[id].seq < oldest.ids[id].seq {
 			oldest = c
 		}
 	}
-	delete(conns, oldest)
-	delete(oldest.ids, id)
+	g.detach(oldest, id)
 	if len(oldest.ids) > 0 {
-		oldest.q.resize(len(oldest.ids))
-		return nil
+		return nil, true
 	}
-	return oldest // its remove finds nothing
+	return oldest, true // its remove finds nothing
+}
+
+// detach detaches client id from fc (g.mu held) and shrinks fc's reply queue.
+func (g *clientRegistry) detach(fc *frontConn, id uint64) {
+	delete(fc.ids, id)
+	if conns := g.byID[id]; conns != nil {
+		delete(conns, fc)
+		if len(conns) == 0 {
+			delete(g.byID, id)
+		}
+	}
+	if len(fc.ids) > 0 {
+		fc.q.resize(len(fc.ids))
+	}
+}
+
+// rekey makes cs the registered keys (nil: any) and drops what cs no longer allows:
+// it detaches every client attached under a key cs does not register for it
+// (removed, or registered again with another key), and detaches every client from a
+// connection whose hello's key cs does not register for the hello's client, or that
+// is left with no client. It returns those connections, for the caller to close
+// (their clients reconnect as after any lost connection), and the number of
+// attachments dropped. Its work is bounded by the live attachments (at most
+// MaxClientConns × MaxClientsPerConn).
+func (g *clientRegistry) rekey(cs *clientSet) (closing []*frontConn, dropped int) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.keys = cs
+	if cs == nil {
+		return nil, 0
+	}
+	seen := map[*frontConn]bool{}
+	for _, conns := range g.byID {
+		for fc := range conns {
+			seen[fc] = true
+		}
+	}
+	for fc := range seen {
+		helloOK := cs.registered(fc.hello, fc.key)
+		for id, a := range fc.ids {
+			if !helloOK || !cs.registered(id, a.key) {
+				g.detach(fc, id)
+				dropped++
+			}
+		}
+		if len(fc.ids) == 0 {
+			closing = append(closing, fc)
+		}
+	}
+	return closing, dropped
 }
 
 // attached reports whether client id is attached to fc.
@@ -189,7 +257,9 @@ func (h *Host) serveClient(ctx context.Context, raw net.Conn) {
 	defer stop()
 	defer raw.Close()
 	addr := raw.RemoteAddr().String()
+	var helloKey ed25519.PublicKey // nil when insecure
 	conn, r, id, err := h.authConn(ctx, raw, h.auth.clientTLS, func(frame []byte, key ed25519.PublicKey) (uint64, error) {
+		helloKey = key
 		id, err := decodeClientHello(frame)
 		if err == nil {
 			err = h.clientIdentity(key, id)
@@ -206,15 +276,21 @@ func (h *Host) serveClient(ctx context.Context, raw net.Conn) {
 		h.log.Error("tcpnet: client connection has no TLS binding; closing", "addr", addr, "err", err)
 		return
 	}
-	fc := &frontConn{hello: id, ids: map[uint64]uint64{}, q: newQueue(h.opt.ClientQueueLen, clientQueueBytes), conn: conn, binding: b}
+	fc := &frontConn{hello: id, key: helloKey, ids: map[uint64]attachment{}, q: newQueue(h.opt.ClientQueueLen, clientQueueBytes), conn: conn, binding: b}
 	h.clientSession(ctx, fc, r, addr)
 }
 
 // clientSession serves a client connection after its hello: replies are written by a
 // second goroutine while this one reads requests; both end together.
 func (h *Host) clientSession(ctx context.Context, fc *frontConn, r *bufio.Reader, addr string) {
-	if old := h.clients.add(fc, fc.hello, h.opt.MaxConnsPerClient); old != nil {
+	old, ok := h.clients.add(fc, fc.hello, fc.key, h.opt.MaxConnsPerClient)
+	if old != nil {
 		old.conn.Close() // its session ends
+	}
+	if !ok { // SetClientKeys dropped the hello's key after the handshake checked it
+		h.c.revokedConns.Add(1)
+		h.log.Debug("tcpnet: client no longer registered with the key it authenticated with; closing", "addr", addr, "claimed", fc.hello)
+		return
 	}
 	conn := fc.conn
 	h.c.clientConns.Add(1)
@@ -325,9 +401,10 @@ func (h *Host) attach(ctx context.Context, fc *frontConn, frame []byte) error {
 	if h.clients.count(fc) >= h.opt.MaxClientsPerConn {
 		return refuse(fmt.Sprintf("the connection carries %d clients already", h.opt.MaxClientsPerConn))
 	}
+	var key ed25519.PublicKey
 	if !h.opt.Insecure {
-		key, ok := h.auth.clients.Load().byID[id]
-		if !ok {
+		var ok bool
+		if key, ok = h.auth.clients.Load().byID[id]; !ok {
 			return refuse("not registered")
 		}
 		if !h.attachRate.wait(ctx, fc.hello) || !h.attachRate.waitHost(ctx) {
@@ -337,8 +414,12 @@ func (h *Host) attach(ctx context.Context, fc *frontConn, frame []byte) error {
 			return refuse("bad signature")
 		}
 	}
-	if old := h.clients.add(fc, id, h.opt.MaxConnsPerClient); old != nil {
+	old, ok := h.clients.add(fc, id, key, h.opt.MaxConnsPerClient)
+	if old != nil {
 		old.conn.Close()
+	}
+	if !ok {
+		return refuse("no longer registered with the key it signed with") // SetClientKeys ran meanwhile
 	}
 	h.c.clientAttaches.Add(1)
 	return nil

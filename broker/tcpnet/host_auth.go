@@ -37,10 +37,30 @@ func newClientSet(keys map[uint64]ed25519.PublicKey) *clientSet {
 
 // SetClientKeys replaces the registered clients' signing keys that the client port
 // accepts (Options.ClientKeys): a cluster whose formation registers client identities
-// (a gateway's, SPEC §16.2) calls it once the configuration is known. Connections
-// already authenticated are not affected. Safe for concurrent use.
+// (a gateway's, SPEC §16.2) calls it once the configuration is known, and a replica
+// at every epoch (SPEC §17.2). What the new keys no longer allow is dropped at once
+// (SPEC §13.2): every client attached under a key they do not register for it (a
+// removed client, or one registered again with another key) is detached from its
+// connections, and a connection whose hello's client they do not register with the
+// key it authenticated with is closed, as is one left with no client; the other
+// clients of a closed connection reconnect as after any lost connection. Counted in
+// ClientStats.Revoked and RevokedConns. In insecure mode ids are claims and nothing
+// is dropped. Safe for concurrent use.
 func (h *Host) SetClientKeys(keys map[uint64]ed25519.PublicKey) {
-	h.auth.clients.Store(newClientSet(keys))
+	cs := newClientSet(keys)
+	h.auth.clients.Store(cs)
+	if h.opt.Insecure {
+		return
+	}
+	closing, dropped := h.clients.rekey(cs)
+	h.c.revoked.Add(uint64(dropped))
+	h.c.revokedConns.Add(uint64(len(closing)))
+	for _, fc := range closing {
+		fc.conn.Close() // its session ends; its clients reconnect
+	}
+	if dropped > 0 || len(closing) > 0 {
+		h.log.Info("tcpnet: client keys replaced; dropped the clients no longer registered", "detached", dropped, "closed", len(closing))
+	}
 }
 
 // initAuth checks the keys of opt and builds the acceptors' TLS configurations.

@@ -48,14 +48,22 @@ type ClientStats struct {
 	// Unattached counts requests and reads dropped because their client is not
 	// attached to the connection they came on.
 	Unattached uint64
-	Requests   uint64 // requests handed to the replica
-	Replies    uint64 // reply frames queued on client connections
-	Written    uint64 // reply and epoch frames written
-	ReplyDrops uint64 // reply frames dropped: that connection's queue was full
-	ReplyLost  uint64 // reply and epoch frames lost with a broken connection
-	NoConn     uint64 // replies for a client with no live connection
-	Epochs     uint64 // epoch frames queued on client connections (one per adopted change per connection)
-	EpochDrops uint64 // epoch frames dropped: that connection's queue was full
+	// Revoked counts clients detached from a connection because SetClientKeys no
+	// longer registers them with the key they authenticated with (removed, or
+	// registered again with another key).
+	Revoked uint64
+	// RevokedConns counts connections closed because the keys no longer register
+	// their hello's client with the key that authenticated the connection (or
+	// SetClientKeys left them with no client); their other clients reconnect.
+	RevokedConns uint64
+	Requests     uint64 // requests handed to the replica
+	Replies      uint64 // reply frames queued on client connections
+	Written      uint64 // reply and epoch frames written
+	ReplyDrops   uint64 // reply frames dropped: that connection's queue was full
+	ReplyLost    uint64 // reply and epoch frames lost with a broken connection
+	NoConn       uint64 // replies for a client with no live connection
+	Epochs       uint64 // epoch frames queued on client connections (one per adopted change per connection)
+	EpochDrops   uint64 // epoch frames dropped: that connection's queue was full
 }
 
 // peerCounters are the live counters behind PeerStats.
@@ -90,6 +98,7 @@ type hostCounters struct {
 	clientGarbage, clientRequests  atomic.Uint64
 	clientAttaches, attachRefused  atomic.Uint64
 	clientUnattached               atomic.Uint64
+	revoked, revokedConns          atomic.Uint64
 	replies, replyDrops, noConn    atomic.Uint64
 	repliesWritten, replyLost      atomic.Uint64
 	epochs, epochDrops             atomic.Uint64
@@ -98,7 +107,8 @@ type hostCounters struct {
 func (c *hostCounters) clientStats() ClientStats {
 	return ClientStats{Conns: int(c.clientConns.Load()), Accepted: c.clientAccepted.Load(),
 		Refused: c.clientRefused.Load(), Garbage: c.clientGarbage.Load(), Attaches: c.clientAttaches.Load(),
-		AttachRefused: c.attachRefused.Load(), Unattached: c.clientUnattached.Load(), Requests: c.clientRequests.Load(),
+		AttachRefused: c.attachRefused.Load(), Unattached: c.clientUnattached.Load(),
+		Revoked: c.revoked.Load(), RevokedConns: c.revokedConns.Load(), Requests: c.clientRequests.Load(),
 		Replies: c.replies.Load(), Written: c.repliesWritten.Load(), ReplyDrops: c.replyDrops.Load(),
 		ReplyLost: c.replyLost.Load(), NoConn: c.noConn.Load(), Epochs: c.epochs.Load(), EpochDrops: c.epochDrops.Load()}
 }

@@ -14,12 +14,16 @@ const keygenUsage = `usage: splitbft keygen --dir DIR --client ID
 
 Makes the key of a new client or governance member, for a proposal to register
 (SPEC.md §17.2). With --client it writes the client's credentials to
-DIR/clients/client-ID.json (its secret keys: give it to the client only), then
+DIR/clients/client-ID.json (its secret keys: give it to the client only; DIR must
+be a cluster directory made by init, and ID an id its cluster.json does not use
+for a client, a broker client or a gateway), then
 "splitbft propose --add-client ID" registers it and "splitbft kv --client ID" uses
 it once the cluster accepted the proposal. With --member it writes a member key
-file, whose owner keeps it offline; "splitbft propose --add-member FILE" adds the
-member (only the public key is read). Neither ever overwrites an existing file.
-It prints the public keys.
+file, whose owner keeps it offline; "splitbft propose --add-member HEX" adds the
+member by the public key printed here (or --add-member FILE, which reads the
+secret seed from the file to derive it). Neither ever overwrites an existing file.
+It prints the public keys: "propose --add-client ID=SIGNHEX:BOXHEX" registers a
+client by them, so that the secret credentials need not leave the client.
 
 examples:
   splitbft keygen --dir /tmp/sbft --client 66

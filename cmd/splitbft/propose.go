@@ -27,17 +27,27 @@ changes (repeatable, applied in order):
   --set-address I=HOST:PORT     replica I's peer address
   --set-threshold T             member signatures a proposal needs
   --add-client ID[=FILE]        register a client with the public keys of its credentials
-                                (default DIR/clients/client-ID.json, made by keygen --client)
+                                (default DIR/clients/client-ID.json, made by keygen --client;
+                                the file holds its secret keys, of which only the public
+                                halves are registered)
+  --add-client ID=SIGNHEX:BOXHEX
+                                register a client by its public keys as keygen --client
+                                prints them (64 hex digits each), so that a client that made
+                                its own keys hands over only their public half
   --remove-client ID            deregister a client
-  --add-member FILE             add the member whose key file (keygen --member) is FILE;
-                                only its public key is read
+  --add-member FILE|HEX         add a member by its key file (keygen --member; the file holds
+                                the member's secret seed, from which its public key is
+                                derived) or by its 64-digit hex public key (which keygen
+                                --member prints), so that the secret need not leave its owner
   --remove-member FILE|HEX      remove a member, by its key file or hex public key
 
 examples:
   splitbft propose --dir /tmp/sbft --client 1 --member-key /tmp/sbft/members/member-0.json \
       --member-key /tmp/sbft/members/member-1.json --remove-build prep:prep-a
   splitbft keygen --dir /tmp/sbft --client 66
-  splitbft propose --dir /tmp/sbft --client 1 --member-key /tmp/sbft/members/member-0.json --add-client 66`
+  splitbft propose --dir /tmp/sbft --client 1 --member-key /tmp/sbft/members/member-0.json --add-client 66
+  splitbft propose --dir /tmp/sbft --client 1 --member-key /tmp/sbft/members/member-0.json \
+      --add-client 67=SIGNHEX:BOXHEX      # the public keys the client's own keygen printed`
 
 // listFlag collects a repeatable string flag.
 type listFlag []string
@@ -74,7 +84,11 @@ func proposeMain(args []string, stdout, stderr io.Writer) int {
 		idText, path, withFile := strings.Cut(v, "=")
 		c, err := strconv.ParseUint(idText, 10, 64)
 		if err != nil || c == 0 {
-			return spec.Change{}, fmt.Errorf("%q: want ID or ID=FILE with a client id ≥ 1", v)
+			return spec.Change{}, fmt.Errorf("%q: want ID, ID=FILE or ID=SIGNHEX:BOXHEX with a client id ≥ 1", v)
+		}
+		if withFile && operator.IsKeyPair(path) { // a file of that name: give it as ./NAME
+			reg, err := operator.ParseRegistration(c, path)
+			return spec.Change{Op: spec.ChangeAddClient, Client: reg}, err
 		}
 		at := len(changes)
 		later = append(later, func() error {
