@@ -247,7 +247,7 @@ func collectNet(e emitter, s snapshot) {
 	e.counter("splitbft_tcp_client_attaches_total", "clients attached to a shared client connection by a verified attach", float64(cl.Attaches))
 	e.counter("splitbft_tcp_client_attach_refused_total", "attaches refused: the connection full, the client not registered, or a bad signature", float64(cl.AttachRefused))
 	e.counter("splitbft_tcp_client_unattached_total", "requests and reads dropped: their client is not attached to the connection they came on", float64(cl.Unattached))
-	e.counter("splitbft_tcp_client_revoked_total", "clients detached from a connection because the configuration no longer registers them with the key they authenticated with", float64(cl.Revoked))
+	e.counter("splitbft_tcp_client_revoked_total", "client attachments dropped at an epoch: clients the configuration no longer registers with the key they authenticated with, and every client of a connection closed for that reason (they reconnect)", float64(cl.Revoked))
 	e.counter("splitbft_tcp_client_revoked_connections_total", "client connections closed because the configuration no longer registers their hello's client with its key", float64(cl.RevokedConns))
 	e.counter("splitbft_tcp_bad_hellos_total", "peer connections closed for a bad, missing or late hello", float64(s.net.BadHellos))
 	e.counter("splitbft_tcp_rejected_connections_total", "connections closed at accept: too many peer connections waiting for hello, or the client connection limit reached",

@@ -21,9 +21,17 @@ type frontConn struct {
 	key     ed25519.PublicKey     // that key (nil when insecure)
 	ids     map[uint64]attachment // attached clients; guarded by clientRegistry.mu
 	q       *queue                // reply frames waiting to be written
-	conn    net.Conn              // closed when the clients' newer connections push out every one of them, or when the keys no longer register its hello
+	conn    net.Conn              // the TLS connection its session reads and writes
+	raw     net.Conn              // the TCP connection under conn: closed (shut) when the clients' newer connections push out every one of them, or when the keys no longer register its hello
 	binding [32]byte              // the connection's TLS exporter value, which attaches sign (zero when insecure)
 }
+
+// shut ends fc's session from another goroutine by closing its TCP connection, not
+// the TLS one: tls.Conn.Close sends close_notify under the connection's output lock,
+// which its own reader may hold for as long as a client that never reads wants (a
+// TLS 1.3 KeyUpdate answer, written without a deadline), and the caller (the
+// broker's event loop, for SetClientKeys) must not wait on a client.
+func (fc *frontConn) shut() { fc.raw.Close() }
 
 // attachment is one client attached to a connection.
 type attachment struct {
@@ -116,10 +124,13 @@ func (g *clientRegistry) detach(fc *frontConn, id uint64) {
 // (their clients reconnect as after any lost connection), and the number of
 // attachments dropped. Its work is bounded by the live attachments (at most
 // MaxClientConns × MaxClientsPerConn).
-func (g *clientRegistry) rekey(cs *clientSet) (closing []*frontConn, dropped int) {
+func (g *clientRegistry) rekey(cs *clientSet, publish func()) (closing []*frontConn, dropped int) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.keys = cs
+	if publish != nil {
+		publish()
+	}
 	if cs == nil {
 		return nil, 0
 	}
@@ -276,7 +287,7 @@ func (h *Host) serveClient(ctx context.Context, raw net.Conn) {
 		h.log.Error("tcpnet: client connection has no TLS binding; closing", "addr", addr, "err", err)
 		return
 	}
-	fc := &frontConn{hello: id, key: helloKey, ids: map[uint64]attachment{}, q: newQueue(h.opt.ClientQueueLen, clientQueueBytes), conn: conn, binding: b}
+	fc := &frontConn{hello: id, key: helloKey, ids: map[uint64]attachment{}, q: newQueue(h.opt.ClientQueueLen, clientQueueBytes), conn: conn, raw: raw, binding: b}
 	h.clientSession(ctx, fc, r, addr)
 }
 
@@ -285,7 +296,7 @@ func (h *Host) serveClient(ctx context.Context, raw net.Conn) {
 func (h *Host) clientSession(ctx context.Context, fc *frontConn, r *bufio.Reader, addr string) {
 	old, ok := h.clients.add(fc, fc.hello, fc.key, h.opt.MaxConnsPerClient)
 	if old != nil {
-		old.conn.Close() // its session ends
+		old.shut() // its session ends
 	}
 	if !ok { // SetClientKeys dropped the hello's key after the handshake checked it
 		h.c.revokedConns.Add(1)
@@ -416,7 +427,7 @@ func (h *Host) attach(ctx context.Context, fc *frontConn, frame []byte) error {
 	}
 	old, ok := h.clients.add(fc, id, key, h.opt.MaxConnsPerClient)
 	if old != nil {
-		old.conn.Close()
+		old.shut()
 	}
 	if !ok {
 		return refuse("no longer registered with the key it signed with") // SetClientKeys ran meanwhile

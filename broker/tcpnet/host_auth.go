@@ -48,15 +48,18 @@ func newClientSet(keys map[uint64]ed25519.PublicKey) *clientSet {
 // is dropped. Safe for concurrent use.
 func (h *Host) SetClientKeys(keys map[uint64]ed25519.PublicKey) {
 	cs := newClientSet(keys)
-	h.auth.clients.Store(cs)
 	if h.opt.Insecure {
+		h.auth.clients.Store(cs)
 		return
 	}
-	closing, dropped := h.clients.rekey(cs)
+	// The handshake and attach checks (auth.clients) and the registry's re-check
+	// (rekey) change together, under the registry's lock: a hello or attach checked
+	// under one key set is never re-checked under the other.
+	closing, dropped := h.clients.rekey(cs, func() { h.auth.clients.Store(cs) })
 	h.c.revoked.Add(uint64(dropped))
 	h.c.revokedConns.Add(uint64(len(closing)))
 	for _, fc := range closing {
-		fc.conn.Close() // its session ends; its clients reconnect
+		fc.shut() // its session ends; its clients reconnect (never blocks: see shut)
 	}
 	if dropped > 0 || len(closing) > 0 {
 		h.log.Info("tcpnet: client keys replaced; dropped the clients no longer registered", "detached", dropped, "closed", len(closing))

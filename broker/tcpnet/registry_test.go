@@ -81,7 +81,7 @@ func TestRegistryRekey(t *testing.T) {
 	all := newClientSet(map[uint64]ed25519.PublicKey{100: k100, 101: k101, 102: k102, 103: k103})
 	var g clientRegistry
 	g.init()
-	if closing, n := g.rekey(all); len(closing) != 0 || n != 0 {
+	if closing, n := g.rekey(all, nil); len(closing) != 0 || n != 0 {
 		t.Fatalf("rekey of an empty registry: %d to close, %d dropped", len(closing), n)
 	}
 	conn := func(hello uint64, key ed25519.PublicKey) *frontConn {
@@ -103,7 +103,7 @@ func TestRegistryRekey(t *testing.T) {
 	c := conn(102, k102) // its hello 102 was pushed out; carries 103 only
 	mustAdd(c, 103, k103)
 	// 101 removed, 103 registered again with another key.
-	closing, n := g.rekey(newClientSet(map[uint64]ed25519.PublicKey{100: k100, 102: k102, 103: k103b}))
+	closing, n := g.rekey(newClientSet(map[uint64]ed25519.PublicKey{100: k100, 102: k102, 103: k103b}), nil)
 	if n != 5 {
 		t.Errorf("dropped %d attachments, want 5 (101 and 103 from a, 101 and 102 from b, 103 from c)", n)
 	}
@@ -127,7 +127,7 @@ func TestRegistryRekey(t *testing.T) {
 	}
 	mustAdd(a, 103, k103b)
 	// Removing the hello's client closes the connection even while others are attached.
-	closing, n = g.rekey(newClientSet(map[uint64]ed25519.PublicKey{103: k103b}))
+	closing, n = g.rekey(newClientSet(map[uint64]ed25519.PublicKey{103: k103b}), nil)
 	if len(closing) != 1 || closing[0] != a || n != 2 || g.count(a) != 0 || len(g.byID) != 0 {
 		t.Fatalf("removing a's hello: closing %v, dropped %d, a carries %v; want a closed with both its clients detached", closing, n, a.ids)
 	}

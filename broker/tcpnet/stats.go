@@ -48,9 +48,10 @@ type ClientStats struct {
 	// Unattached counts requests and reads dropped because their client is not
 	// attached to the connection they came on.
 	Unattached uint64
-	// Revoked counts clients detached from a connection because SetClientKeys no
-	// longer registers them with the key they authenticated with (removed, or
-	// registered again with another key).
+	// Revoked counts attachments SetClientKeys dropped: clients it no longer
+	// registers with the key they authenticated with (removed, or registered again
+	// with another key), and every client of a connection it closed (RevokedConns),
+	// which reconnect.
 	Revoked uint64
 	// RevokedConns counts connections closed because the keys no longer register
 	// their hello's client with the key that authenticated the connection (or
