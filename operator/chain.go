@@ -208,6 +208,27 @@ func (cf *ChainFetcher) Fetch(ctx context.Context, genesis []byte) (*Chain, *spe
 	}
 }
 
+// fetchRounds runs fetcher's Fetch in rounds of round, each with a fresh count
+// (only a round's answers count: a peer that served in an earlier round may have
+// stopped since), until a round yields f+1 chains (returned), ctx ends (its error),
+// or giveUp, asked after each other round with its fetcher, says to stop (stopped).
+func fetchRounds(ctx context.Context, fetcher ChainFetcher, genesis []byte, round time.Duration, giveUp func(round int, cf *ChainFetcher) bool) (c *Chain, cfg *spec.Config, stopped bool, err error) {
+	for n := 1; ; n++ {
+		cf := fetcher
+		rctx, cancel := context.WithTimeout(ctx, round)
+		c, cfg, err := cf.Fetch(rctx, genesis)
+		cancel()
+		switch {
+		case err == nil:
+			return c, cfg, false, nil
+		case ctx.Err() != nil:
+			return nil, nil, false, ctx.Err()
+		case giveUp(n, &cf):
+			return nil, nil, true, nil
+		}
+	}
+}
+
 // fetchOne fetches and verifies peer i's chain.
 func (cf *ChainFetcher) fetchOne(ctx context.Context, i uint64, genesis []byte) (*Chain, *spec.Config, error) {
 	raw, err := httpGet(ctx, cf.T.Replicas[i].Status, "/chain", cmpOr(cf.Timeout, 2*time.Second), maxChainBody)

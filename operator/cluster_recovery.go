@@ -238,18 +238,8 @@ func (rp *replica) watchPeers(ctx context.Context, c *clusterRec) {
 // different times (a peer that served once and was stopped since, and another, or a
 // faulty one, later) do not show a running cluster.
 func clusterRuns(ctx context.Context, fetcher ChainFetcher, genesis []byte, round time.Duration) (*Chain, error) {
-	for {
-		cf := fetcher
-		rctx, cancel := context.WithTimeout(ctx, round)
-		best, _, err := cf.Fetch(rctx, genesis)
-		cancel()
-		switch {
-		case err == nil:
-			return best, nil
-		case ctx.Err() != nil:
-			return nil, ctx.Err()
-		}
-	}
+	best, _, _, err := fetchRounds(ctx, fetcher, genesis, round, func(int, *ChainFetcher) bool { return false })
+	return best, err
 }
 
 // insecureKey announces loudly a group key stored without protection.

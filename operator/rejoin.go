@@ -84,24 +84,16 @@ func awaitChain(ctx context.Context, fetcher ChainFetcher, genesis []byte, grace
 		c, cfg, err := cf.Fetch(ctx, genesis)
 		return c, cfg, false, err
 	}
-	for round := 1; ; round++ {
-		cf := fetcher
-		rctx, cancel := context.WithTimeout(ctx, grace)
-		c, cfg, err := cf.Fetch(rctx, genesis)
-		cancel()
-		switch {
-		case err == nil:
-			return c, cfg, false, nil
-		case ctx.Err() != nil:
-			return nil, nil, false, ctx.Err()
-		case cf.Answered == 0 || int(cf.T.N)-1-cf.Recovering < int(cf.T.F)+1:
-			return nil, nil, true, nil
+	return fetchRounds(ctx, fetcher, genesis, grace, func(round int, cf *ChainFetcher) bool {
+		if cf.Answered == 0 || int(cf.T.N)-1-cf.Recovering < int(cf.T.F)+1 {
+			return true
 		}
 		if cf.Log != nil {
 			cf.Log("some peers serve the configuration chain, fewer than f+1, and enough others are silent rather than recovering: trying again (a rejoin, however slow)",
 				"round", round, "answered", cf.Answered, "recovering", cf.Recovering, "need", cf.T.F+1)
 		}
-	}
+		return false
+	})
 }
 
 // admitAll has the broker admit the three fresh compartments once its loop runs.
