@@ -1,6 +1,7 @@
 package operator
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -19,32 +20,50 @@ import (
 type Model map[string]string
 
 // Apply applies op to the model and returns the line FormatResult must give for it.
-func (m Model) Apply(op Op) string {
+func (m Model) Apply(op Op) string { return FormatResult(op, m.Expect(op)) }
+
+// Expect applies op to the model and returns the result a correct cluster gives for
+// it, compared with SameResult (the benchmark checks every result this way, without
+// formatting lines).
+func (m Model) Expect(op Op) spec.Result {
 	k := string(op.Key)
 	cur, ok := m[k]
 	switch op.Verb {
 	case "put":
 		m[k] = string(op.Value)
-		return "ok"
+		return spec.Result{Status: spec.StatusOK}
 	case "get", "del":
 		if !ok {
-			return "notfound"
+			return spec.Result{Status: spec.StatusNotFound}
 		}
 		if op.Verb == "del" {
 			delete(m, k)
 		}
-		return "ok " + strconv.Quote(cur)
+		return spec.Result{Status: spec.StatusOK, Value: []byte(cur)}
 	case "cas":
 		if !ok || cur != string(op.Expected) {
-			return "mismatch " + strconv.Quote(cur)
+			return spec.Result{Status: spec.StatusCASMismatch, Value: []byte(cur)}
 		}
 	case "cas-absent":
 		if ok {
-			return "mismatch " + strconv.Quote(cur)
+			return spec.Result{Status: spec.StatusCASMismatch, Value: []byte(cur)}
 		}
 	}
 	m[k] = string(op.Value)
-	return "ok"
+	return spec.Result{Status: spec.StatusOK}
+}
+
+// SameResult reports whether got and want give the same FormatResult line for op:
+// the same status, and the same value where the line shows one.
+func SameResult(op Op, got, want spec.Result) bool {
+	if got.Status != want.Status {
+		return false
+	}
+	switch {
+	case got.Status == spec.StatusOK && (op.Verb == "get" || op.Verb == "del"), got.Status == spec.StatusCASMismatch:
+		return bytes.Equal(got.Value, want.Value)
+	}
+	return true
 }
 
 // RandomOp draws an operation on keys prefix0..prefix<keys-1> that is likely to
@@ -52,7 +71,7 @@ func (m Model) Apply(op Op) string {
 // mostly expect the current value.
 func RandomOp(rng *rand.Rand, m Model, prefix string, keys, valueSize int) Op {
 	k := []byte(prefix + strconv.Itoa(rng.IntN(keys)))
-	v := []byte(fmt.Sprintf("%0*d", valueSize, rng.Uint64()%1_000_000_000))[:valueSize]
+	v := zeroPadded(rng.Uint64()%1_000_000_000, valueSize)
 	cur, ok := m[string(k)]
 	switch p := rng.IntN(10); {
 	case p < 3:
@@ -67,6 +86,20 @@ func RandomOp(rng *rand.Rand, m Model, prefix string, keys, valueSize int) Op {
 		return Op{Verb: "cas", Key: k, Expected: []byte(cur), Value: v}
 	}
 	return Op{Verb: "cas", Key: k, Expected: []byte("stale"), Value: v}
+}
+
+// zeroPadded returns fmt.Sprintf("%0*d", width, n) cut to width bytes.
+func zeroPadded(n uint64, width int) []byte {
+	d := strconv.AppendUint(make([]byte, 0, 20), n, 10)
+	if len(d) >= width {
+		return d[:width]
+	}
+	v := make([]byte, width)
+	for i := range width - len(d) {
+		v[i] = '0'
+	}
+	copy(v[width-len(d):], d)
+	return v
 }
 
 // BenchOptions shape RunBench. Zero values take the defaults noted.
@@ -167,10 +200,10 @@ func (b *bench) client(ctx context.Context, i int, d Doer) BenchResult {
 	m := Model{}
 	var res BenchResult
 	for n := b.claim(); n > 0 && ctx.Err() == nil; n = b.claim() {
-		ops, want, plain := make([]Op, n), make([]string, n), make([][]byte, n)
+		ops, want, plain := make([]Op, n), make([]spec.Result, n), make([][]byte, n)
 		for j := range ops {
 			ops[j] = RandomOp(rng, m, prefix, b.opt.Keys, b.opt.ValueSize)
-			want[j], plain[j] = m.Apply(ops[j]), ops[j].Plaintext()
+			want[j], plain[j] = m.Expect(ops[j]), ops[j].Plaintext()
 		}
 		t0 := time.Now()
 		rctx, cancel := context.WithTimeout(ctx, b.opt.RequestTimeout)
@@ -225,12 +258,12 @@ func (res *BenchResult) merge(p BenchResult) {
 	}
 }
 
-func (res *BenchResult) check(ops []Op, want []string, got []spec.Result) {
+func (res *BenchResult) check(ops []Op, want, got []spec.Result) {
 	for i := range ops {
-		if g := FormatResult(ops[i], got[i]); g != want[i] {
+		if !SameResult(ops[i], got[i], want[i]) {
 			res.Wrong++
 			if res.FirstWrong == "" {
-				res.FirstWrong = fmt.Sprintf("%s %q: got %s, want %s", ops[i].Verb, ops[i].Key, g, want[i])
+				res.FirstWrong = fmt.Sprintf("%s %q: got %s, want %s", ops[i].Verb, ops[i].Key, FormatResult(ops[i], got[i]), FormatResult(ops[i], want[i]))
 			}
 		}
 	}

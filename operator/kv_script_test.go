@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"strings"
 	"sync"
@@ -111,12 +112,39 @@ func TestParseOp(t *testing.T) {
 func TestModelMatchesApplication(t *testing.T) {
 	for seed := uint64(1); seed <= 5; seed++ {
 		rng := rand.New(rand.NewPCG(seed, 1))
-		m, s := Model{}, kv.New()
+		m, m2, s := Model{}, Model{}, kv.New()
 		for i := range 2000 {
 			op := RandomOp(rng, m, "k", 6, 3)
-			want := m.Apply(op)
-			if got := FormatResult(op, s.Execute(op.Plaintext())); got != want {
+			want, wantRes := m.Apply(op), m2.Expect(op)
+			res := s.Execute(op.Plaintext())
+			if got := FormatResult(op, res); got != want {
 				t.Fatalf("seed %d op %d %+v: application %s, model %s", seed, i, op, got, want)
+			}
+			// The benchmark's check (SameResult against Expect) agrees with the lines.
+			if !SameResult(op, res, wantRes) || FormatResult(op, wantRes) != want {
+				t.Fatalf("seed %d op %d %+v: SameResult(%+v, %+v) false or Expect's line %s, want %s", seed, i, op, res, wantRes, FormatResult(op, wantRes), want)
+			}
+			// ... and tells apart what the lines tell apart.
+			other := res
+			other.Value = append(bytes.Clone(res.Value), 'x')
+			if SameResult(op, other, wantRes) != (FormatResult(op, other) == want) {
+				t.Fatalf("seed %d op %d %+v: SameResult disagrees with the lines for value %q", seed, i, op, other.Value)
+			}
+			other = spec.Result{Status: res.Status + 1, Value: res.Value}
+			if SameResult(op, other, wantRes) {
+				t.Fatalf("seed %d op %d %+v: SameResult accepts status %d for %d", seed, i, op, other.Status, res.Status)
+			}
+		}
+	}
+}
+
+// TestZeroPadded compares the benchmark's value formatting with fmt's.
+func TestZeroPadded(t *testing.T) {
+	for _, n := range []uint64{0, 7, 42, 123456789, 999_999_999} {
+		for width := 1; width <= 12; width++ {
+			want := fmt.Sprintf("%0*d", width, n)[:width]
+			if got := string(zeroPadded(n, width)); got != want {
+				t.Errorf("zeroPadded(%d, %d) = %q, want %q", n, width, got, want)
 			}
 		}
 	}

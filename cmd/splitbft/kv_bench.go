@@ -8,6 +8,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/splitbft/splitbft/internal/cpusched"
 	"github.com/splitbft/splitbft/operator"
 	"github.com/splitbft/splitbft/spec"
 )
@@ -18,10 +19,11 @@ type benchFlags struct {
 	clients int
 	report  string
 	label   string
+	sched   string
 }
 
 // benchFlagNames are the flags only bench takes.
-var benchFlagNames = []string{"clients", "ops", "pack", "duration", "keys", "value-size", "seed", "report", "label"}
+var benchFlagNames = []string{"clients", "ops", "pack", "duration", "keys", "value-size", "seed", "report", "label", "sched"}
 
 // define adds the bench flags to the kv flag set.
 func (b *benchFlags) define(fs *flagSet) {
@@ -34,6 +36,7 @@ func (b *benchFlags) define(fs *flagSet) {
 	fs.Uint64Var(&b.bo.Seed, "seed", 1, "bench: workload seed (client i uses seed+i)")
 	fs.StringVar(&b.report, "report", "", "bench: write the result as JSON (with a latency histogram) to this file")
 	fs.StringVar(&b.label, "label", "", "bench: free-text label for --report (machine, placement)")
+	fs.StringVar(&b.sched, "sched", "batch", `bench: Linux scheduling policy of this process, "batch" or "normal" (as splitbft replica --sched: the clients' wake-ups then do not preempt the replicas of a cluster on the same host)`)
 }
 
 // used returns the first bench-only flag that was set, or "".
@@ -61,6 +64,8 @@ func (b *benchFlags) command(args []string, set map[string]bool, timeout time.Du
 		return nil, errors.New("bench: give --ops or a positive --duration, not both")
 	case b.label != "" && b.report == "":
 		return nil, errors.New("bench: --label only applies with --report")
+	case b.sched != "batch" && b.sched != "normal":
+		return nil, fmt.Errorf("bench: --sched must be batch or normal, not %q", b.sched)
 	}
 	return func(ctx context.Context, kvs []*operator.KV, stdout, stderr io.Writer) int {
 		return b.run(ctx, kvs, timeout, stdout, stderr)
@@ -75,6 +80,12 @@ func (b *benchFlags) run(ctx context.Context, kvs []*operator.KV, timeout time.D
 	if max := kvs[0].Config.MaxRequestOps; uint64(bo.Pack) > max {
 		fmt.Fprintf(stderr, "splitbft kv bench: --pack %d is over the cluster's max_request_ops %d\n", bo.Pack, max)
 		return 2
+	}
+	if b.sched == "batch" && cpusched.Supported {
+		if err := cpusched.Batch(); err != nil {
+			fmt.Fprintf(stderr, "splitbft kv bench: keeping the default scheduling policy: %v\n", err)
+			cpusched.Normal()
+		}
 	}
 	bo.Prefix = fmt.Sprintf("bench-%d-%d-", kvs[0].Session().ID(), kvs[0].Session().NextTimestamp())
 	progressed := false

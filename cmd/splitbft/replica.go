@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/splitbft/splitbft/internal/cpusched"
 	"github.com/splitbft/splitbft/operator"
 )
 
@@ -64,6 +65,7 @@ type replicaFlags struct {
 	operator.ReplicaOptions
 	cpuProfile string // write the broker's CPU profile here until it stops
 	procs      int    // Go scheduler Ps for the broker; 0: its share of the host (shareCPUs)
+	sched      string // the Linux scheduling policy of the replica's processes: "batch" or "normal"
 }
 
 // shareCPUs sizes the Go scheduler of this process, unless the GOMAXPROCS
@@ -77,7 +79,7 @@ type replicaFlags struct {
 func shareCPUs(opt replicaFlags) {
 	cpus := runtime.GOMAXPROCS(0)
 	if env := os.Getenv("GOMAXPROCS"); env != "" {
-		opt.Log.Info("scheduler", "procs", cpus, "from", "GOMAXPROCS environment variable "+strconv.Quote(env))
+		opt.Log.Info("scheduler", "procs", cpus, "from", "GOMAXPROCS environment variable "+strconv.Quote(env), "policy", setPolicy(opt))
 		return
 	}
 	procs, replicas := opt.procs, 0
@@ -95,7 +97,23 @@ func shareCPUs(opt replicaFlags) {
 	if procs == 1 {
 		os.Setenv("GOMAXPROCS", "1")
 	}
-	opt.Log.Info("scheduler", "procs", procs, "cpus", cpus, "replicas_on_host", replicas, "compartments_one_proc", procs == 1)
+	opt.Log.Info("scheduler", "procs", procs, "cpus", cpus, "replicas_on_host", replicas, "compartments_one_proc", procs == 1, "policy", setPolicy(opt))
+}
+
+// setPolicy puts the broker's threads, and so the compartment processes it starts,
+// under opt.sched's scheduling policy (package cpusched says why batch is the
+// default) and returns the policy now in force. A host that refuses the policy
+// keeps the default one, with a warning: it costs speed, not correctness.
+func setPolicy(opt replicaFlags) string {
+	if opt.sched == "normal" || !cpusched.Supported {
+		return "normal"
+	}
+	if err := cpusched.Batch(); err != nil {
+		opt.Log.Warn("scheduler: keeping the default scheduling policy", "err", err)
+		cpusched.Normal()
+		return "normal"
+	}
+	return "batch"
 }
 
 // parseReplicaFlags parses the flags of replica into RunReplica's options.
@@ -118,6 +136,7 @@ func parseReplicaFlags(args []string, stdout, stderr io.Writer) (replicaFlags, e
 	durability := fs.String("durability", "on", `"on": keep the ledger in DIR/replica-I/ledger/ and release a reply only once its batch is on disk; "off": as --no-ledger`)
 	fs.BoolVar(&opt.InsecureTransport, "insecure-transport", false, "serve peers and clients over plain TCP without authentication, to measure the transport's cost (INSECURE: anyone can impersonate any replica or client)")
 	fs.IntVar(&opt.procs, "procs", 0, "Go scheduler Ps (threads running Go code at once) for the broker; 0: its CPUs (within a container's limit) divided by the cluster's replicas on this host, at least 1 (with 1, the compartments get one too); the GOMAXPROCS environment variable overrides")
+	fs.StringVar(&opt.sched, "sched", "batch", `Linux scheduling policy of the broker and its compartments: "batch" (SCHED_BATCH: a woken process does not preempt a running one, so a loaded host switches less and cuts larger batches) or "normal" (the default policy, for a host shared with latency-sensitive work)`)
 	fs.StringVar(&opt.cpuProfile, "cpuprofile", "", "write a CPU profile of the broker process (not its compartments) to this file until the replica stops (go tool pprof reads it)")
 	words, err := parseFlags(fs, args, stdout)
 	if err != nil {
@@ -134,6 +153,8 @@ func parseReplicaFlags(args []string, stdout, stderr io.Writer) (replicaFlags, e
 		return opt, errors.New("--tick must be positive")
 	case opt.procs < 0:
 		return opt, errors.New("--procs must not be negative")
+	case opt.sched != "batch" && opt.sched != "normal":
+		return opt, fmt.Errorf("--sched must be batch or normal, not %q", opt.sched)
 	case opt.RecoverEvery < 0:
 		return opt, errors.New("--recover-every must not be negative")
 	case *durability != "on" && *durability != "off":

@@ -1,0 +1,19 @@
+//go:build !linux
+
+package cpusched
+
+import "errors"
+
+// Supported reports whether this platform has the policies.
+const Supported = false
+
+var errUnsupported = errors.New("cpusched: scheduling policies are set on Linux only")
+
+// Batch returns an error: only Linux has SCHED_BATCH.
+func Batch() error { return errUnsupported }
+
+// Normal does nothing: the default policy is the only one here.
+func Normal() error { return nil }
+
+// Policy returns "normal".
+func Policy(tid int) (string, error) { return "normal", nil }
