@@ -24,10 +24,11 @@ type BenchReport struct {
 	Date    string `json:"date"`  // RFC 3339, UTC
 
 	Cluster   BenchCluster `json:"cluster"`
-	Clients   int          `json:"clients"`    // concurrent clients, one request outstanding each
-	Pack      int          `json:"pack"`       // operations per signed request
-	ValueSize int          `json:"value_size"` // bytes per value
-	Keys      int          `json:"keys"`       // distinct keys per client
+	Clients   int          `json:"clients"`            // concurrent clients, one request outstanding each
+	Pack      int          `json:"pack"`               // operations per signed request
+	ValueSize int          `json:"value_size"`         // bytes per value
+	Keys      int          `json:"keys"`               // distinct keys per client
+	Workload  string       `json:"workload,omitempty"` // BenchOptions.Workload; absent in reports older than the option: mixed
 
 	Ops            int     `json:"ops"`      // operations completed and checked
 	Requests       int     `json:"requests"` // signed requests completed
@@ -79,7 +80,7 @@ func benchBounds() []float64 {
 func NewBenchReport(res BenchResult, cfg *spec.Config, label string, now time.Time) BenchReport {
 	secs := max(res.Elapsed.Seconds(), 1e-9)
 	r := BenchReport{Version: BenchReportVersion, Label: label, Date: now.UTC().Format(time.RFC3339),
-		Clients: res.Clients, Pack: res.Options.Pack, ValueSize: res.Options.ValueSize, Keys: res.Options.Keys,
+		Clients: res.Clients, Pack: res.Options.Pack, ValueSize: res.Options.ValueSize, Keys: res.Options.Keys, Workload: res.Options.Workload,
 		Ops: res.Ops, Requests: res.Requests, Wrong: res.Wrong, Failed: res.Failed,
 		ElapsedSeconds: round3(res.Elapsed.Seconds()), OpsPerSecond: round3(float64(res.Ops) / secs),
 		ReqsPerSecond: round3(float64(res.Requests) / secs),

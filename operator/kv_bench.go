@@ -104,21 +104,35 @@ func zeroPadded(n uint64, width int) []byte {
 
 // BenchOptions shape RunBench. Zero values take the defaults noted.
 type BenchOptions struct {
-	Ops       int                                              // operations in all; default 1000 when Duration is 0, else unbounded
-	Duration  time.Duration                                    // stop issuing requests after this long; default 0 (run until Ops)
-	Pack      int                                              // operations per signed request; default 1
-	Keys      int                                              // distinct keys per client; default 16
-	ValueSize int                                              // bytes per value; default 10
-	Seed      uint64                                           // the workload's random stream (client i uses Seed+i)
-	Prefix    string                                           // key prefix, unique per run so the models start empty; required
-	Progress  func(ops, requests int64, elapsed time.Duration) // called about every Every, never after RunBench returns; may be nil
-	Every     time.Duration                                    // progress period; default 1s
+	Ops       int           // operations in all; default 1000 when Duration is 0, else unbounded
+	Duration  time.Duration // stop issuing requests after this long; default 0 (run until Ops)
+	Pack      int           // operations per signed request; default 1
+	Keys      int           // distinct keys per client; default 16
+	ValueSize int           // bytes per value; default 10
+	Seed      uint64        // the workload's random stream (client i uses Seed+i)
+	Prefix    string        // key prefix, unique per run so the models start empty; required
+	// Workload is WorkloadMixed (the default: RandomOp's gets, puts, deletes and
+	// compare-and-swaps on Prefix's keys) or WorkloadPuts (BenchmarkCluster's: puts
+	// only, of keys c<client>/k<j> for the j-th operation of a request, j < Keys, and
+	// values "v" and the request's number, zero-padded to ValueSize).
+	Workload string
+	Progress func(ops, requests int64, elapsed time.Duration) // called about every Every, never after RunBench returns; may be nil
+	Every    time.Duration                                    // progress period; default 1s
 	// RequestTimeout bounds each request; default 30s. A request that times out fails
 	// the run, also within Duration: a stuck cluster must not pass as a slow one.
 	RequestTimeout time.Duration
 }
 
+// The workloads of BenchOptions.Workload.
+const (
+	WorkloadMixed = "mixed"
+	WorkloadPuts  = "puts"
+)
+
 func (o BenchOptions) withDefaults() BenchOptions {
+	if o.Workload == "" {
+		o.Workload = WorkloadMixed
+	}
 	if o.Duration <= 0 {
 		o.Ops = cmpInt(o.Ops, 1000)
 	}
@@ -197,12 +211,23 @@ func (b *bench) claim() int {
 func (b *bench) client(ctx context.Context, i int, d Doer) BenchResult {
 	rng := rand.New(rand.NewPCG(b.opt.Seed+uint64(i), 0xbe4c))
 	prefix := fmt.Sprintf("%sc%d/", b.opt.Prefix, i)
+	var putKeys [][]byte
+	if b.opt.Workload == WorkloadPuts {
+		for k := range b.opt.Keys {
+			putKeys = append(putKeys, fmt.Appendf(nil, "c%d/k%d", i, k))
+		}
+	}
 	m := Model{}
 	var res BenchResult
 	for n := b.claim(); n > 0 && ctx.Err() == nil; n = b.claim() {
 		ops, want, plain := make([]Op, n), make([]spec.Result, n), make([][]byte, n)
 		for j := range ops {
-			ops[j] = RandomOp(rng, m, prefix, b.opt.Keys, b.opt.ValueSize)
+			if putKeys != nil {
+				v := append([]byte{'v'}, zeroPadded(uint64(res.Requests), max(b.opt.ValueSize-1, 0))...)[:b.opt.ValueSize]
+				ops[j] = Op{Verb: "put", Key: putKeys[j%len(putKeys)], Value: v}
+			} else {
+				ops[j] = RandomOp(rng, m, prefix, b.opt.Keys, b.opt.ValueSize)
+			}
 			want[j], plain[j] = m.Expect(ops[j]), ops[j].Plaintext()
 		}
 		t0 := time.Now()
@@ -290,8 +315,8 @@ func (res *BenchResult) Percentile(p int) time.Duration {
 func (res *BenchResult) Report(w io.Writer) {
 	secs := max(res.Elapsed.Seconds(), 1e-9)
 	o := res.Options
-	fmt.Fprintf(w, "shape        %d client(s), each with 1 signed request of %d op(s) outstanding, %d-byte values, %d keys per client\n",
-		res.Clients, o.Pack, o.ValueSize, o.Keys)
+	fmt.Fprintf(w, "shape        %d client(s), each with 1 signed request of %d op(s) outstanding, %d-byte values, %d keys per client, %s workload\n",
+		res.Clients, o.Pack, o.ValueSize, o.Keys, o.Workload)
 	fmt.Fprintf(w, "operations   %d ok in %d requests, %d wrong, %d failed requests, %s\n", res.Ops, res.Requests, res.Wrong, res.Failed, res.Elapsed.Round(time.Millisecond))
 	fmt.Fprintf(w, "throughput   %.0f ops/s (%.0f requests/s)\n", float64(res.Ops)/secs, float64(res.Requests)/secs)
 	fmt.Fprintf(w, "latency      p50 %s  p90 %s  p99 %s  max %s\n", res.Percentile(50).Round(time.Microsecond),

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/splitbft/splitbft/client"
 	"github.com/splitbft/splitbft/exec/kv"
 	"github.com/splitbft/splitbft/spec"
 )
@@ -182,6 +183,35 @@ func TestRunBench(t *testing.T) {
 	res.Report(&out)
 	if res.Failed != 1 || res.Ops != 4 || !strings.Contains(out.String(), "failure      client: request timed out") {
 		t.Errorf("a failed request: %+v\n%s", res, out.String())
+	}
+}
+
+// TestRunBenchPuts runs BenchmarkCluster's workload: puts only, of keys c<i>/k<j>,
+// values "v" and the request's number; every result is checked (a store that
+// answers a put with anything but ok makes it wrong).
+func TestRunBenchPuts(t *testing.T) {
+	d := &storeDoer{s: kv.New()}
+	res := RunBench(context.Background(), []Doer{d}, BenchOptions{Ops: 100, Pack: 4, Keys: 4, Workload: WorkloadPuts, Prefix: "p"})
+	if res.Ops != 100 || res.Requests != 25 || res.Wrong != 0 || res.Failed != 0 {
+		t.Fatalf("puts: %+v", res)
+	}
+	for k := range 4 {
+		key := fmt.Sprintf("c0/k%d", k)
+		if got := d.s.Execute(client.GetOp([]byte(key))); got.Status != spec.StatusOK || string(got.Value) != "v000000024" {
+			t.Errorf("%s = %d %q, want ok \"v000000024\" (the last request's value)", key, got.Status, got.Value)
+		}
+	}
+	if n := d.s.Len(); n != 4 {
+		t.Errorf("%d keys stored, want 4", n)
+	}
+	var out bytes.Buffer
+	res.Report(&out)
+	if !strings.Contains(out.String(), "puts workload") {
+		t.Errorf("summary lacks the workload:\n%s", out.String())
+	}
+	bad := &storeDoer{s: kv.New(), wrong: func(r *spec.Result) { r.Status = spec.StatusBadOp }}
+	if res := RunBench(context.Background(), []Doer{bad}, BenchOptions{Ops: 10, Workload: WorkloadPuts, Prefix: "p"}); res.Wrong != 10 {
+		t.Errorf("a store answering badop to every put: %d wrong, want 10", res.Wrong)
 	}
 }
 

@@ -23,7 +23,7 @@ type benchFlags struct {
 }
 
 // benchFlagNames are the flags only bench takes.
-var benchFlagNames = []string{"clients", "ops", "pack", "duration", "keys", "value-size", "seed", "report", "label", "sched"}
+var benchFlagNames = []string{"clients", "ops", "pack", "duration", "keys", "value-size", "seed", "report", "label", "sched", "workload"}
 
 // define adds the bench flags to the kv flag set.
 func (b *benchFlags) define(fs *flagSet) {
@@ -36,6 +36,7 @@ func (b *benchFlags) define(fs *flagSet) {
 	fs.Uint64Var(&b.bo.Seed, "seed", 1, "bench: workload seed (client i uses seed+i)")
 	fs.StringVar(&b.report, "report", "", "bench: write the result as JSON (with a latency histogram) to this file")
 	fs.StringVar(&b.label, "label", "", "bench: free-text label for --report (machine, placement)")
+	fs.StringVar(&b.bo.Workload, "workload", operator.WorkloadMixed, `bench: "mixed" (random gets, puts, deletes and compare-and-swaps on fresh keys, each result checked against a model) or "puts" (BenchmarkCluster's workload: puts of keys c<client>/k<j>, each result checked)`)
 	fs.StringVar(&b.sched, "sched", "batch", `bench: Linux scheduling policy of this process, "batch" or "normal" (as splitbft replica --sched: the clients' wake-ups then do not preempt the replicas of a cluster on the same host)`)
 }
 
@@ -64,6 +65,8 @@ func (b *benchFlags) command(args []string, set map[string]bool, timeout time.Du
 		return nil, errors.New("bench: give --ops or a positive --duration, not both")
 	case b.label != "" && b.report == "":
 		return nil, errors.New("bench: --label only applies with --report")
+	case b.bo.Workload != operator.WorkloadMixed && b.bo.Workload != operator.WorkloadPuts:
+		return nil, fmt.Errorf("bench: --workload must be mixed or puts, not %q", b.bo.Workload)
 	case b.sched != "batch" && b.sched != "normal":
 		return nil, fmt.Errorf("bench: --sched must be batch or normal, not %q", b.sched)
 	}
