@@ -67,6 +67,9 @@ func (r *Replica) step(role spec.Role) {
 	r.m.Steps[role]++
 	r.m.Inputs[role] += uint64(len(ins))
 	inst := r.instance[role]
+	if rl, ok := r.net.(Releaser); ok {
+		rl.Release() // what earlier outputs queued is written while this call waits
+	}
 	raw, err := r.enc[role].Step(spec.EncodeStepInput(ins))
 	if err != nil {
 		r.m.HostErrors[role]++

@@ -15,6 +15,16 @@ type Net interface {
 	Reply(client uint64, reply []byte)
 }
 
+// Releaser is optionally implemented by a Net whose host holds back the writing of
+// what Send, Reply and Epoch queue while its event loop handles a burst of events
+// (tcpnet: one write per peer and connection instead of one per message). The
+// broker calls Release just before each Step call, a compartment round trip during
+// which the host's writers can run, so that nothing it queued waits for the next
+// one; the host releases the rest when the burst ends.
+type Releaser interface {
+	Release()
+}
+
 // EpochNet is optionally implemented by a Net whose host serves clients: Epoch is
 // called on the event loop, once per epoch change the broker adopts, after it has
 // switched to it, with the change's canonical encoding exactly as adopted. The host

@@ -13,9 +13,11 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"runtime"
 	"sync"
 	"time"
 
+	"github.com/splitbft/splitbft/internal/cpusched"
 	"github.com/splitbft/splitbft/internal/rawio"
 	"github.com/splitbft/splitbft/spec"
 )
@@ -74,7 +76,7 @@ func StartCmd(cmd *exec.Cmd) (*Process, error) {
 		return nil, err
 	}
 	cmd.Stdin, cmd.Stdout = inR, outW
-	err = cmd.Start()
+	err = start(cmd)
 	inR.Close() // the child's ends: the child has them now
 	outW.Close()
 	if err != nil {
@@ -84,6 +86,15 @@ func StartCmd(cmd *exec.Cmd) (*Process, error) {
 	}
 	// Buffered, an answer's length prefix and body usually arrive in one read.
 	return &Process{cmd: cmd, stdin: rawio.File(inW), out: bufio.NewReaderSize(rawio.File(outR), 64<<10), outFile: outR}, nil
+}
+
+// start starts cmd from a thread that has the scheduling policy the process chose
+// (cpusched), which the child inherits.
+func start(cmd *exec.Cmd) error {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	cpusched.OnThisThread() // best effort: a refusal costs speed, not correctness
+	return cmd.Start()
 }
 
 // Init sends an init frame and returns the enrollment. An error answer (bad-init) is

@@ -447,7 +447,7 @@ func (m *clientMux) serve(ctx context.Context, conn net.Conn, l *clientLink, log
 		rerr = m.readReplies(conn, l, log)
 		conn.Close()
 	}()
-	err := pump(ctx, conn, l.q, m.opt.WriteTimeout, readDone, &l.sent, &m.dropped)
+	err := pump(ctx, conn, l.q, m.opt.WriteTimeout, true, readDone, &l.sent, &m.dropped)
 	conn.Close()
 	<-readDone
 	if errors.Is(err, errStopped) {

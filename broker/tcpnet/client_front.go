@@ -197,7 +197,7 @@ func (h *Host) reply(client uint64, rep []byte) {
 		return
 	}
 	for fc := range conns {
-		if len(frame) <= MaxReplyFrame && fc.q.push(frame) {
+		if len(frame) <= MaxReplyFrame && h.out.push(fc.q, frame) {
 			h.c.replies.Add(1)
 		} else {
 			h.c.replyDrops.Add(1)
@@ -222,7 +222,7 @@ func (h *Host) pushEpoch(change []byte) {
 				continue // a connection of many clients gets the frame once
 			}
 			seen[fc] = true
-			if fc.q.push(frame) {
+			if h.out.push(fc.q, frame) {
 				h.c.epochs.Add(1)
 			} else {
 				h.c.epochDrops.Add(1)
@@ -311,7 +311,7 @@ func (h *Host) clientSession(ctx context.Context, fc *frontConn, r *bufio.Reader
 	readDone, written := make(chan struct{}), make(chan struct{})
 	go func() { // joined below
 		defer close(written)
-		pump(ctx, conn, fc.q, h.opt.WriteTimeout, readDone, &h.c.repliesWritten, &h.c.replyLost)
+		pump(ctx, conn, fc.q, h.opt.WriteTimeout, false, readDone, &h.c.repliesWritten, &h.c.replyLost)
 		conn.Close()
 	}()
 	h.readClient(ctx, fc, r, addr)

@@ -45,6 +45,7 @@ type Host struct {
 	attachRate *idRate
 	auth       hostAuth
 	c          hostCounters
+	out        outHold // the event loop's held writer wake-ups
 
 	state   atomic.Int32  // stateIdle → stateRunning → stateDone, or stateIdle → stateDone
 	stopped chan struct{} // closed when the host reaches stateDone
@@ -139,6 +140,9 @@ func (n hostNet) Send(to uint64, msg []byte)        { n.h.send(to, msg) }
 func (n hostNet) Reply(client uint64, reply []byte) { n.h.reply(client, reply) }
 func (n hostNet) Epoch(change []byte)               { n.h.pushEpoch(change) }
 
+// Release wakes the writers of what the event loop queued so far (broker.Releaser).
+func (n hostNet) Release() { n.h.out.release(false) }
+
 // send queues msg for peer to.
 func (h *Host) send(to uint64, msg []byte) {
 	ps := h.peers.Load()
@@ -147,7 +151,7 @@ func (h *Host) send(to uint64, msg []byte) {
 		return
 	}
 	p := ps.peers[to]
-	if len(msg) == 0 || len(msg) > MaxPeerFrame || !p.q.push(msg) {
+	if len(msg) == 0 || len(msg) > MaxPeerFrame || !h.out.push(p.q, msg) {
 		p.c.dropped.Add(1)
 	}
 }

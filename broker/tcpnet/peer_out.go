@@ -125,7 +125,7 @@ func (h *Host) sendTo(ctx context.Context, conn net.Conn, p *peer) error {
 	}()
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
-	err := pump(ctx, conn, p.q, h.opt.WriteTimeout, spoke, &p.c.sent, &p.c.dropped)
+	err := pump(ctx, conn, p.q, h.opt.WriteTimeout, false, spoke, &p.c.sent, &p.c.dropped)
 	conn.Close()
 	<-spoke
 	if errors.Is(err, errStopped) {
@@ -140,7 +140,7 @@ var errStopped = errors.New("tcpnet: stopped")
 // pump writes q's frames to conn as they arrive, until ctx ends, stop closes or a
 // write fails (a write blocked for timeout fails, or for half of it: lazyDeadline). Written frames are counted in
 // sent; frames taken from q but not known to be written, in lost.
-func pump(ctx context.Context, conn net.Conn, q *queue, timeout time.Duration, stop <-chan struct{}, sent, lost *atomic.Uint64) error {
+func pump(ctx context.Context, conn net.Conn, q *queue, timeout time.Duration, yield bool, stop <-chan struct{}, sent, lost *atomic.Uint64) error {
 	w := bufio.NewWriterSize(conn, 64<<10)
 	dl := lazyDeadline{set: conn.SetWriteDeadline}
 	for {
@@ -151,13 +151,15 @@ func pump(ctx context.Context, conn net.Conn, q *queue, timeout time.Duration, s
 			return errStopped
 		case <-q.ready:
 		}
-		// Let the goroutines that are ready to run first queue what they are about to:
-		// the event loop finishing a Flush (its replies, its other messages to this
-		// peer) or, in a client process, the clients answered by the same batch
-		// signing their next requests. One write then carries them all, and the
-		// receiver wakes once instead of once per frame. When nothing else is ready
-		// this returns at once, so an idle link's latency does not change.
-		runtime.Gosched()
+		if yield {
+			// A client process: let the client goroutines that are ready to run
+			// first (those answered by the same batch, signing their next
+			// requests) queue theirs, so that one write carries them all and the
+			// broker wakes once instead of once per request. When nothing else is
+			// ready this returns at once. (A broker holds its writers' wake-ups
+			// instead: outHold.)
+			runtime.Gosched()
+		}
 		frames := q.take()
 		if len(frames) == 0 {
 			continue

@@ -13,14 +13,25 @@ type queue struct {
 	// baseLen, baseBytes: the bounds q was made with, which resize multiplies
 	baseLen, baseBytes int
 	ready              chan struct{} // capacity 1: signalled when items becomes non-empty
+	isHeld             bool          // in outHold.held; guarded by that outHold's mu
 }
 
 func newQueue(maxLen, maxBytes int) *queue {
 	return &queue{maxLen: maxLen, maxBytes: maxBytes, ready: make(chan struct{}, 1)}
 }
 
-// push appends b and reports whether it fit.
+// push appends b, signals the consumer and reports whether b fit.
 func (q *queue) push(b []byte) bool {
+	if !q.pushQuiet(b) {
+		return false
+	}
+	q.signal()
+	return true
+}
+
+// pushQuiet appends b without signalling the consumer (the caller signals later)
+// and reports whether it fit.
+func (q *queue) pushQuiet(b []byte) bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if len(q.items) >= q.maxLen || q.bytes+len(b) > q.maxBytes {
@@ -28,11 +39,15 @@ func (q *queue) push(b []byte) bool {
 	}
 	q.items = append(q.items, b)
 	q.bytes += len(b)
+	return true
+}
+
+// signal wakes the consumer (at most one wake-up is pending).
+func (q *queue) signal() {
 	select {
 	case q.ready <- struct{}{}:
 	default:
 	}
-	return true
 }
 
 // resize sets the bounds to k times those q was made with (k ≥ 1): a client

@@ -74,7 +74,9 @@ func (h *Host) start(ctx context.Context, wg *sync.WaitGroup, ps *peerSet) error
 }
 
 // loop is the event loop: handle a burst of events, then Flush; Tick on time, and
-// then refresh what the peers' readers know of the broker's relay budgets.
+// then refresh what the peers' readers know of the broker's relay budgets. The
+// writers' wake-ups are held during each round (outHold) and released before each
+// Step call and at its end.
 func (h *Host) loop(ctx context.Context, r *broker.Replica, ps *peerSet) {
 	tick := time.NewTicker(h.opt.Tick)
 	defer tick.Stop()
@@ -83,18 +85,23 @@ func (h *Host) loop(ctx context.Context, r *broker.Replica, ps *peerSet) {
 		case <-ctx.Done():
 			return
 		case <-ps.in.ready:
+			h.out.begin()
 			h.drain(r, ps)
 		case ev := <-h.inbox:
+			h.out.begin()
 			ev(r)
 			h.drain(r, ps)
 		case ev := <-h.clientIn:
+			h.out.begin()
 			ev(r)
 			h.drain(r, ps)
 		case <-tick.C:
+			h.out.begin()
 			r.Tick()
 			refreshRelays(r, ps)
 		}
 		r.Flush()
+		h.out.release(true)
 	}
 }
 

@@ -31,12 +31,13 @@ commands:
                              printing one result line each: ok, ok "V", notfound,
                              mismatch "CUR", or error: ...
   bench [--clients N --pack OPS --duration D | --ops N] [--value-size S --keys K
-        --seed X --report FILE]
+        --seed X --report FILE --workload mixed|puts --sched batch|normal]
                              run a seeded workload from N concurrent clients (ids ID..ID+N-1,
                              one signed request of OPS operations outstanding each), check
                              every result against a model, print a progress line and a
                              summary of the request shape, throughput and latency; --report
-                             writes the result as JSON with a latency histogram
+                             writes the result as JSON with a latency histogram; --workload
+                             puts runs BenchmarkCluster's puts; --sched as for replica
 
 The client fetches the configuration from the replicas, requires their copies to agree
 and every enclave's evidence to be admitted by cluster.json, then talks to the client

@@ -84,11 +84,8 @@ func (b *benchFlags) run(ctx context.Context, kvs []*operator.KV, timeout time.D
 		fmt.Fprintf(stderr, "splitbft kv bench: --pack %d is over the cluster's max_request_ops %d\n", bo.Pack, max)
 		return 2
 	}
-	if b.sched == "batch" && cpusched.Supported {
-		if err := cpusched.Batch(); err != nil {
-			fmt.Fprintf(stderr, "splitbft kv bench: keeping the default scheduling policy: %v\n", err)
-			cpusched.Normal()
-		}
+	if _, err := cpusched.Apply(b.sched); err != nil {
+		fmt.Fprintf(stderr, "splitbft kv bench: keeping the scheduling policy it started with: %v\n", err)
 	}
 	bo.Prefix = fmt.Sprintf("bench-%d-%d-", kvs[0].Session().ID(), kvs[0].Session().NextTimestamp())
 	progressed := false

@@ -100,20 +100,14 @@ func shareCPUs(opt replicaFlags) {
 	opt.Log.Info("scheduler", "procs", procs, "cpus", cpus, "replicas_on_host", replicas, "compartments_one_proc", procs == 1, "policy", setPolicy(opt))
 }
 
-// setPolicy puts the broker's threads, and so the compartment processes it starts,
-// under opt.sched's scheduling policy (package cpusched says why batch is the
-// default) and returns the policy now in force. A host that refuses the policy
-// keeps the default one, with a warning: it costs speed, not correctness.
+// setPolicy applies opt.sched (cpusched.Apply) and returns the policy of the
+// broker's thread now, which the compartments it starts inherit.
 func setPolicy(opt replicaFlags) string {
-	if opt.sched == "normal" || !cpusched.Supported {
-		return "normal"
+	got, err := cpusched.Apply(opt.sched)
+	if err != nil {
+		opt.Log.Warn("scheduler: keeping the policy the process started with", "err", err)
 	}
-	if err := cpusched.Batch(); err != nil {
-		opt.Log.Warn("scheduler: keeping the default scheduling policy", "err", err)
-		cpusched.Normal()
-		return "normal"
-	}
-	return "batch"
+	return got
 }
 
 // parseReplicaFlags parses the flags of replica into RunReplica's options.
@@ -136,7 +130,7 @@ func parseReplicaFlags(args []string, stdout, stderr io.Writer) (replicaFlags, e
 	durability := fs.String("durability", "on", `"on": keep the ledger in DIR/replica-I/ledger/ and release a reply only once its batch is on disk; "off": as --no-ledger`)
 	fs.BoolVar(&opt.InsecureTransport, "insecure-transport", false, "serve peers and clients over plain TCP without authentication, to measure the transport's cost (INSECURE: anyone can impersonate any replica or client)")
 	fs.IntVar(&opt.procs, "procs", 0, "Go scheduler Ps (threads running Go code at once) for the broker; 0: its CPUs (within a container's limit) divided by the cluster's replicas on this host, at least 1 (with 1, the compartments get one too); the GOMAXPROCS environment variable overrides")
-	fs.StringVar(&opt.sched, "sched", "batch", `Linux scheduling policy of the broker and its compartments: "batch" (SCHED_BATCH: a woken process does not preempt a running one, so a loaded host switches less and cuts larger batches) or "normal" (the default policy, for a host shared with latency-sensitive work)`)
+	fs.StringVar(&opt.sched, "sched", "batch", `Linux scheduling policy of the broker and its compartments: "batch" (SCHED_BATCH: a woken process does not preempt a running one, so a loaded host switches less and cuts larger batches) or "normal" (the default policy, for a host that also runs CPU-bound work, whose time slices a replica under SCHED_BATCH would wait for); a process started under another policy (chrt, systemd) keeps it`)
 	fs.StringVar(&opt.cpuProfile, "cpuprofile", "", "write a CPU profile of the broker process (not its compartments) to this file until the replica stops (go tool pprof reads it)")
 	words, err := parseFlags(fs, args, stdout)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"sync/atomic"
 	"syscall"
 	"unsafe"
 )
@@ -17,12 +18,31 @@ const (
 // Supported reports whether this platform has the policies.
 const Supported = true
 
+// chosen is the policy Batch or Normal last set on the process; -1: neither ran.
+var chosen atomic.Int32
+
+func init() { chosen.Store(-1) }
+
 // Batch puts every thread of the process under SCHED_BATCH, and with them the
 // threads and child processes they create later (both inherit the policy).
-func Batch() error { return setAll(policyBatch) }
+func Batch() error { chosen.Store(policyBatch); return setAll(policyBatch) }
 
 // Normal puts every thread of the process back under the default policy.
-func Normal() error { return setAll(policyOther) }
+func Normal() error { chosen.Store(policyOther); return setAll(policyOther) }
+
+// OnThisThread sets the policy Batch or Normal last set on the calling OS thread,
+// if either ran. A caller about to start a child process calls it with its
+// goroutine locked to its thread (runtime.LockOSThread), so that the child inherits
+// the policy even if the thread was created while setAll listed the others (the
+// kernel copies the policy when the thread is cloned, but the thread appears in
+// /proc/self/task only afterwards).
+func OnThisThread() error {
+	p := chosen.Load()
+	if p < 0 {
+		return nil
+	}
+	return set(0, int(p))
+}
 
 // setAll sets policy on every thread listed in /proc/self/task, listing again until
 // a pass finds no thread it had not set: a thread created during a pass was cloned
@@ -98,4 +118,36 @@ func Policy(tid int) (string, error) {
 		return "normal", nil
 	}
 	return "policy " + strconv.Itoa(int(p)), nil
+}
+
+// Apply sets the policy that want names ("batch" or "normal") on the process if it
+// runs under the default policy or SCHED_BATCH (a policy an operator chose, such as
+// a real-time one, is kept), and returns the name of the calling thread's policy
+// afterwards. A refusal part-way puts the threads it changed back.
+func Apply(want string) (string, error) {
+	cur, err := Policy(0)
+	if err != nil {
+		return "unknown", err
+	}
+	var apply func() error
+	switch {
+	case want == "batch" && cur == "normal":
+		apply = Batch
+	case want == "normal" && cur == "batch":
+		apply = Normal
+	case want != "batch" && want != "normal":
+		return cur, fmt.Errorf("cpusched: unknown policy %q", want)
+	default:
+		return cur, nil
+	}
+	if err := apply(); err != nil {
+		if cur == "normal" {
+			Normal()
+		} else {
+			Batch()
+		}
+		got, _ := Policy(0)
+		return got, err
+	}
+	return Policy(0)
 }

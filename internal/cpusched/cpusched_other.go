@@ -17,3 +17,9 @@ func Normal() error { return nil }
 
 // Policy returns "normal".
 func Policy(tid int) (string, error) { return "normal", nil }
+
+// OnThisThread does nothing.
+func OnThisThread() error { return nil }
+
+// Apply returns "normal": only Linux has other policies here.
+func Apply(want string) (string, error) { return "normal", nil }

@@ -9,9 +9,13 @@
 // were such preemptions, each paid again in refilled caches. Under SCHED_BATCH a
 // woken process does not preempt: it runs when a CPU is idle or the running
 // process's slice ends. The process cluster then cuts larger batches, and its CPU
-// per request falls (README, performance). Nothing else changes: the priority
-// (nice value) stays, and a process alone on an idle CPU runs as soon as it wakes,
-// so a lightly loaded cluster's latency is the same. An operator who shares the
-// replica's host with latency-sensitive work can keep the default policy
-// (splitbft replica --sched normal).
+// per request falls (README, Performance, session 13). Nothing else changes: the
+// priority (nice value) stays, and a woken process that finds a CPU idle runs at
+// once, so a cluster with idle CPUs answers as fast as before. The cost is the
+// other way round: a replica under SCHED_BATCH on a host that also runs CPU-bound
+// work of the default policy waits for that work's time slices, where it would
+// have preempted it; an operator in that case keeps the default policy (splitbft
+// replica --sched normal). Apply changes only a process that runs under the
+// default policy: one that an operator started under another (chrt, systemd's
+// CPUSchedulingPolicy=) keeps it.
 package cpusched
