@@ -49,16 +49,14 @@ func (o *outHold) push(q *queue, b []byte) bool {
 // over).
 func (o *outHold) release(end bool) {
 	o.mu.Lock()
-	held := o.held
-	o.held = o.held[:0:0]
-	for _, q := range held {
+	defer o.mu.Unlock()
+	for _, q := range o.held {
 		q.isHeld = false
+		q.signal() // a non-blocking send: safe under the lock
 	}
+	clear(o.held)
+	o.held = o.held[:0]
 	if end {
 		o.holding = false
-	}
-	o.mu.Unlock()
-	for _, q := range held {
-		q.signal()
 	}
 }

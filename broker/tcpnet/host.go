@@ -136,6 +136,12 @@ func (h *Host) Net() broker.Net { return hostNet{h} }
 
 type hostNet struct{ h *Host }
 
+// hostNet is all three: the event loop relies on Release and Epoch being found.
+var (
+	_ broker.EpochNet = hostNet{}
+	_ broker.Releaser = hostNet{}
+)
+
 func (n hostNet) Send(to uint64, msg []byte)        { n.h.send(to, msg) }
 func (n hostNet) Reply(client uint64, reply []byte) { n.h.reply(client, reply) }
 func (n hostNet) Epoch(change []byte)               { n.h.pushEpoch(change) }

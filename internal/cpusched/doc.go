@@ -15,7 +15,7 @@
 // other way round: a replica under SCHED_BATCH on a host that also runs CPU-bound
 // work of the default policy waits for that work's time slices, where it would
 // have preempted it; an operator in that case keeps the default policy (splitbft
-// replica --sched normal). Apply changes only a process that runs under the
-// default policy: one that an operator started under another (chrt, systemd's
-// CPUSchedulingPolicy=) keeps it.
+// replica --sched normal). Apply switches only between the default policy and
+// SCHED_BATCH: a process an operator started under another (a real-time or idle
+// policy, by chrt or systemd's CPUSchedulingPolicy=) keeps it.
 package cpusched
