@@ -15,9 +15,6 @@ const (
 	policyBatch = 3 // SCHED_BATCH
 )
 
-// Supported reports whether this platform has the policies.
-const Supported = true
-
 // chosen is the policy Batch or Normal last set on the process; -1: neither ran.
 var chosen atomic.Int32
 

@@ -4,9 +4,6 @@ package cpusched
 
 import "errors"
 
-// Supported reports whether this platform has the policies.
-const Supported = false
-
 var errUnsupported = errors.New("cpusched: scheduling policies are set on Linux only")
 
 // Batch returns an error: only Linux has SCHED_BATCH.
