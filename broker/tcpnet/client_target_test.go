@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
+	"fmt"
 	"net"
 	"testing"
 	"time"
@@ -73,6 +74,11 @@ func TestClientTargetMovesOnlyOnRetransmission(t *testing.T) {
 		conns[i] = fe.next(t, id)
 		readers[i] = bufio.NewReader(conns[i])
 	}
+	// A front end reads the hello before the client marks the link connected; until
+	// then Send would skip replica 0 (CI once saw the first request go to replica 1).
+	eventually(t, 5*time.Second, "all connections up", func() (bool, string) {
+		return cc.Stats().Connected == replicas, fmt.Sprintf("%d connected", cc.Stats().Connected)
+	})
 	req := func(ts uint64) []byte {
 		return spec.Encode(&spec.Request{Body: spec.RequestBody{Client: id, Timestamp: ts, Ops: []spec.SealedOp{{Ciphertext: make([]byte, 17)}}}})
 	}
