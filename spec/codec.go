@@ -69,6 +69,9 @@ var ErrMalformed = errors.New("spec: malformed")
 // Encode returns the canonical encoding of v, which must be one of this package's
 // types. It panics if v cannot be encoded, which is a programming error.
 func Encode(v any) []byte {
+	if b, ok := encodeHand(make([]byte, 0, encodedSize(v)), v); ok {
+		return b
+	}
 	b, err := encMode.Marshal(v)
 	if err != nil {
 		panic(fmt.Sprintf("spec: encode %T: %v", v, err))
@@ -79,6 +82,11 @@ func Encode(v any) []byte {
 // EncodeTo appends the canonical encoding of v (as Encode) to buf, so that a caller
 // can reuse one buffer. It panics if v cannot be encoded, a programming error.
 func EncodeTo(buf *bytes.Buffer, v any) {
+	buf.Grow(encodedSize(v))
+	if b, ok := encodeHand(buf.AvailableBuffer(), v); ok {
+		buf.Write(b)
+		return
+	}
 	if err := encMode.MarshalToBuffer(v, buf); err != nil {
 		panic(fmt.Sprintf("spec: encode %T: %v", v, err))
 	}

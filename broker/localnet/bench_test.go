@@ -72,6 +72,10 @@ func benchCluster(b *testing.B, ops int, verifyNs float64) {
 	if err := pprof.StartCPUProfile(&prof); err != nil {
 		b.Fatal(err)
 	}
+	before, err := cl.Metrics(0) // replica 0 is the primary: it cuts every batch
+	if err != nil {
+		b.Fatal(err)
+	}
 	start := time.Now()
 	runRequests(b, cl, requests, ops)
 	elapsed := time.Since(start)
@@ -92,6 +96,9 @@ func benchCluster(b *testing.B, ops int, verifyNs float64) {
 	b.ReportMetric(verifyNs, "verify-ns")
 	b.ReportMetric(bound, "bound-ops/s")
 	b.ReportMetric(opsPerSec/bound, "of-bound")
+	if after, err := cl.Metrics(0); err == nil && after.Batches > before.Batches {
+		b.ReportMetric(float64(after.Requests-before.Requests)/float64(after.Batches-before.Batches), "batch-reqs")
+	}
 	for _, k := range []string{"prep", "conf", "exec", "host"} {
 		b.ReportMetric(shares[k], "cpu-"+k)
 	}
