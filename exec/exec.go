@@ -20,7 +20,9 @@ type Application interface {
 	// Result{StatusBadOp} and changes nothing.
 	Execute(op []byte) spec.Result
 	// Snapshot returns the canonical encoding of the whole state: equal states give
-	// equal bytes.
+	// equal bytes. Exec calls it at every checkpoint, so its cost should follow the
+	// changes since the last call rather than the size of the state. The result may
+	// be shared with the application and must not be modified.
 	Snapshot() []byte
 	// Restore replaces the whole state with the one encoded in snapshot. It decodes
 	// strictly and rejects any non-canonical snapshot with an error, leaving the

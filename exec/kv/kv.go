@@ -25,13 +25,21 @@ type Store struct {
 	// digestOK.
 	digest   spec.Digest
 	digestOK bool
+	// snap is enc(KVSnapshot) of the state at the last Snapshot or Restore (never
+	// modified: a new one replaces it), and dirty the keys put or deleted since, so
+	// that a checkpoint costs a pass over snap plus the work on the dirty keys
+	// instead of sorting the whole store (snapshot.go).
+	snap  []byte
+	dirty map[string]struct{}
 	// op is scratch space for decoding an operation (it escapes to the decoder, so a
 	// local would be a heap allocation per operation). Zero between calls.
 	op spec.KVOp
 }
 
 // New returns an empty store.
-func New() *Store { return &Store{m: map[string][]byte{}} }
+func New() *Store {
+	return &Store{m: map[string][]byte{}, snap: emptySnapshot(), dirty: map[string]struct{}{}}
+}
 
 // Len returns the number of keys held.
 func (s *Store) Len() int { return len(s.m) }
@@ -95,8 +103,9 @@ func (s *Store) setOwned(key, value []byte) {
 	if value == nil {
 		value = []byte{} // a stored value is never nil, as set's copy
 	}
-	s.m[string(key)] = value
-	s.digestOK = false
+	k := string(key) // one copy, shared by the map and the dirty set
+	s.m[k] = value
+	s.touch(k)
 }
 
 func (s *Store) get(key []byte) spec.Result {
@@ -112,8 +121,9 @@ func (s *Store) remove(key []byte) spec.Result {
 	if !ok {
 		return spec.Result{Status: spec.StatusNotFound}
 	}
-	delete(s.m, string(key))
-	s.digestOK = false
+	k := string(key)
+	delete(s.m, k)
+	s.touch(k)
 	return spec.Result{Status: spec.StatusOK, Value: v}
 }
 

@@ -175,8 +175,7 @@ func (s *Store) appendValue(key, suffix []byte) spec.Result {
 	}
 	next := make([]byte, 0, len(old)+len(suffix))
 	next = append(append(next, old...), suffix...)
-	s.m[string(key)] = next // fresh slice: stored values are never modified in place
-	s.digestOK = false
+	s.setOwned(key, next) // a fresh slice: stored values are never modified in place
 	return spec.Result{Status: spec.StatusOK, Value: []byte(strconv.Itoa(len(next)))}
 }
 

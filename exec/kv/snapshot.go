@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"sort"
+	"slices"
 
 	"github.com/splitbft/splitbft/spec"
 )
@@ -17,18 +17,128 @@ const domainAppDigest = "splitbft/v1/kv-app-snapshot"
 var ErrBadSnapshot = errors.New("kv: bad snapshot")
 
 // Snapshot returns the canonical snapshot enc(KVSnapshot) with entries sorted by key
-// (bytewise). Equal states give equal bytes.
+// (bytewise). Equal states give equal bytes. The caller must not modify the result.
+//
+// It runs at every checkpoint (SPEC.md §11.5), so it must not sort the whole store
+// each time: it merges the keys changed since the last snapshot, sorted, into that
+// snapshot's entries, copying every unchanged entry as it is. A checkpoint then costs
+// one sequential pass over the previous snapshot and the work on the changed keys.
 func (s *Store) Snapshot() []byte {
-	keys := make([]string, 0, len(s.m))
-	for k := range s.m {
-		keys = append(keys, k)
+	if len(s.dirty) == 0 {
+		return s.snap
 	}
-	sort.Strings(keys) // Go string order is bytewise order
-	snap := spec.KVSnapshot{Entries: make([]spec.KVEntry, len(keys))}
-	for i, k := range keys {
-		snap.Entries[i] = spec.KVEntry{Key: []byte(k), Value: s.m[k]}
+	changed := make([]string, 0, len(s.dirty))
+	extra := 0
+	for k := range s.dirty {
+		changed = append(changed, k)
+		extra += 1 + 9 + len(k) + 9 + len(s.m[k])
 	}
-	return spec.Encode(&snap)
+	slices.Sort(changed)
+	// The entries are written after room for the longest head of the two arrays; the
+	// head, known once they are counted, goes just before them.
+	const room = 1 + 9
+	out := make([]byte, room, room+len(s.snap)+extra)
+	old := entries(s.snap)
+	count := uint64(0)
+	emit := func(k string) { // k's current entry, if it is present
+		if v, ok := s.m[k]; ok {
+			out = appendEntry(out, k, v)
+			count++
+		}
+	}
+	for {
+		key, entry, ok := old.next()
+		for len(changed) > 0 && (!ok || changed[0] < string(key)) {
+			emit(changed[0]) // inserted since: not in the old snapshot
+			changed = changed[1:]
+		}
+		if !ok {
+			break
+		}
+		if len(changed) > 0 && changed[0] == string(key) {
+			emit(changed[0]) // updated or deleted
+			changed = changed[1:]
+			continue
+		}
+		out = append(out, entry...)
+		count++
+	}
+	head := spec.AppendHead(spec.AppendHead(make([]byte, 0, room), 4, 1), 4, count)
+	start := room - len(head)
+	copy(out[start:], head)
+	s.snap = out[start:]
+	s.resetDirty()
+	return s.snap
+}
+
+// resetDirty empties the dirty set; a large one is replaced rather than cleared, as
+// clearing a map costs its capacity at every later checkpoint too.
+func (s *Store) resetDirty() {
+	if len(s.dirty) > 4096 {
+		s.dirty = map[string]struct{}{}
+		return
+	}
+	clear(s.dirty)
+}
+
+// touch records that key k changed (put or deleted) since the last snapshot.
+func (s *Store) touch(k string) {
+	s.dirty[k] = struct{}{}
+	s.digestOK = false
+}
+
+// emptySnapshot is enc(KVSnapshot{}).
+func emptySnapshot() []byte { return spec.AppendHead(spec.AppendHead(nil, 4, 1), 4, 0) }
+
+// appendEntry appends enc(KVEntry{k, v}).
+func appendEntry(dst []byte, k string, v []byte) []byte {
+	dst = append(spec.AppendHead(spec.AppendHead(dst, 4, 2), 2, uint64(len(k))), k...)
+	return append(spec.AppendHead(dst, 2, uint64(len(v))), v...)
+}
+
+// entryReader walks the entries of a snapshot this store wrote or accepted (so
+// canonical and well formed).
+type entryReader struct {
+	b   []byte
+	pos int
+}
+
+// entries returns a reader of snap's entries, positioned at the first.
+func entries(snap []byte) entryReader {
+	r := entryReader{b: snap}
+	r.head() // the KVSnapshot array
+	r.head() // the Entries array
+	return r
+}
+
+// head reads a canonical head and returns its argument.
+func (r *entryReader) head() uint64 {
+	ai := r.b[r.pos] & 31
+	r.pos++
+	if ai < 24 {
+		return uint64(ai)
+	}
+	size := 1 << (ai - 24) // 24..27: 1, 2, 4 or 8 bytes
+	var n uint64
+	for _, c := range r.b[r.pos : r.pos+size] {
+		n = n<<8 | uint64(c)
+	}
+	r.pos += size
+	return n
+}
+
+// next returns the next entry's key and its whole encoding; ok is false at the end.
+func (r *entryReader) next() (key, entry []byte, ok bool) {
+	if r.pos >= len(r.b) {
+		return nil, nil, false
+	}
+	start := r.pos
+	r.head() // [key, value]
+	n := int(r.head())
+	key = r.b[r.pos : r.pos+n]
+	r.pos += n
+	r.pos += int(r.head())
+	return key, r.b[start:r.pos], true
 }
 
 // Restore replaces the whole state with the one encoded in snapshot. It accepts only
@@ -52,6 +162,8 @@ func (s *Store) Restore(snapshot []byte) error {
 		m[string(e.Key)] = e.Value
 	}
 	s.m = m
+	s.snap = bytes.Clone(snapshot) // canonical and checked: the entries of m in key order
+	s.resetDirty()
 	s.digestOK = false
 	return nil
 }
