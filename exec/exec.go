@@ -20,13 +20,14 @@ type Application interface {
 	// Result{StatusBadOp} and changes nothing.
 	Execute(op []byte) spec.Result
 	// Snapshot returns the canonical encoding of the whole state: equal states give
-	// equal bytes. Exec calls it at every checkpoint, so its cost should follow the
-	// changes since the last call rather than the size of the state. The result may
-	// be shared with the application and must not be modified.
+	// equal bytes. Exec calls it at every checkpoint (and at epoch ends, recovery
+	// votes and StateDigestAt), so it should not re-sort or re-encode the whole state
+	// at each call. The result may be shared with the application and must not be
+	// modified or appended to.
 	Snapshot() []byte
 	// Restore replaces the whole state with the one encoded in snapshot. It decodes
 	// strictly and rejects any non-canonical snapshot with an error, leaving the
-	// state unchanged.
+	// state unchanged. It must not keep snapshot, which the caller may reuse.
 	Restore(snapshot []byte) error
 	// Digest returns a digest of Snapshot(); it may be cached or incremental.
 	Digest() spec.Digest

@@ -49,7 +49,8 @@ func sortedKeys[V any](m map[uint64]V) []uint64 {
 
 // StateDigestAt returns the sequence number of the last executed batch and the
 // StateDigest the compartment's state would have in a checkpoint at that point. It is
-// a read-only helper for tests and the simulator; it changes no state.
+// a read-only helper for tests and the simulator; it changes no protocol state (the
+// application may update its internal snapshot cache).
 func (e *Exec) StateDigestAt() (seq uint64, d spec.Digest) {
 	if !e.configured && e.rec == nil {
 		return 0, d

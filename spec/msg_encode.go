@@ -101,9 +101,9 @@ func encodeHand(dst []byte, v any) (out []byte, ok bool) {
 	return dst, false
 }
 
-// encodedSize is an upper bound on the length of v's encoding for the types whose
-// encoding carries variable-length payloads (so that Encode allocates once); 64 for
-// the others, whose appends grow the slice if needed.
+// encodedSize is an upper bound on the length of v's encoding for the types with a
+// hand encoder (so that Encode allocates once); 64 for the others (the general
+// encoder allocates its own).
 func encodedSize(v any) int {
 	switch v := v.(type) {
 	case *RequestBody:
@@ -120,11 +120,19 @@ func encodedSize(v any) int {
 		}
 	case *Proposal:
 		if v != nil {
-			return 1 + 3 + slotSize + 2 + sigLen + batchSize(&v.Batch)
+			return 1 + signedSlotSize + batchSize(&v.Batch)
+		}
+	case *PrePrepare, *Prepare, *Commit:
+		return signedSlotSize
+	case *Checkpoint:
+		return 1 + checkpointBodySize + 2 + sigLen
+	case *Result:
+		if v != nil {
+			return 1 + 9 + 9 + len(v.Value)
 		}
 	case *Reply:
 		if v != nil {
-			return 1 + 4*9 + 1 + nonceLen + 9 + len(v.Ciphertext)
+			return 1 + 4*9 + 2 + nonceLen + 9 + len(v.Ciphertext)
 		}
 	case *ReplyResults:
 		if v != nil {
@@ -157,8 +165,13 @@ const (
 	sigLen    = len(Signature{})
 )
 
-// slotSize bounds enc(Slot): a head, three unsigned integers and a 32-byte string.
-const slotSize = 1 + 3*9 + 2 + digestLen
+// Bounds on the encodings of fixed-shape types: a Slot (a head, three unsigned
+// integers and a 32-byte string), a Slot with its signature, a CheckpointBody.
+const (
+	slotSize           = 1 + 3*9 + 2 + digestLen
+	signedSlotSize     = 1 + slotSize + 2 + sigLen
+	checkpointBodySize = 1 + 2*9 + 2 + digestLen
+)
 
 func requestBodySize(b *RequestBody) int {
 	n := 1 + 2*9 + 9

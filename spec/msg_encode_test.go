@@ -90,6 +90,19 @@ func TestHandEncodersMatchGeneral(t *testing.T) {
 	}
 }
 
+// TestHandEncodersAllocateOnce: Encode of a type with a hand encoder allocates only
+// its result (encodedSize bounds the encoding).
+func TestHandEncodersAllocateOnce(t *testing.T) {
+	rng := rand.New(rand.NewPCG(25, 0))
+	for range 20 {
+		for _, v := range encodeExamples(rng) {
+			if n := testing.AllocsPerRun(3, func() { Encode(v) }); n != 1 {
+				t.Fatalf("seed 25: Encode(%T) allocates %v times, want 1", v, n)
+			}
+		}
+	}
+}
+
 // TestHandEncodersLeaveOthers: a nil pointer, a value (not a pointer) and a type
 // without a hand encoder go to the general encoder, which encodes nil as null.
 func TestHandEncodersLeaveOthers(t *testing.T) {
@@ -111,8 +124,12 @@ func FuzzHandEncoders(f *testing.F) {
 	for _, v := range encodeExamples(rng) {
 		f.Add(Encode(v))
 	}
+	var types []any // one zero value of each type, built once
+	for _, v := range encodeExamples(rand.New(rand.NewPCG(0, 0))) {
+		types = append(types, newOf(v))
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		for _, v := range encodeExamples(rand.New(rand.NewPCG(0, 0))) {
+		for _, v := range types {
 			target := newOf(v)
 			if len(data) == 0 || data[0]>>5 != 4 || decodeGeneric(data, target) != nil {
 				continue

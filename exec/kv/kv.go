@@ -31,6 +31,10 @@ type Store struct {
 	// instead of sorting the whole store (snapshot.go).
 	snap  []byte
 	dirty map[string]struct{}
+	// rebuild is set instead of growing dirty past dirtyLimit (many keys changed
+	// since the last snapshot, as in a long recovery replay): the next Snapshot sorts
+	// the whole store, which then costs no more than the merge would.
+	rebuild bool
 	// op is scratch space for decoding an operation (it escapes to the decoder, so a
 	// local would be a heap allocation per operation). Zero between calls.
 	op spec.KVOp

@@ -24,6 +24,9 @@ var ErrBadSnapshot = errors.New("kv: bad snapshot")
 // snapshot's entries, copying every unchanged entry as it is. A checkpoint then costs
 // one sequential pass over the previous snapshot and the work on the changed keys.
 func (s *Store) Snapshot() []byte {
+	if s.rebuild {
+		return s.fullSnapshot()
+	}
 	if len(s.dirty) == 0 {
 		return s.snap
 	}
@@ -66,7 +69,26 @@ func (s *Store) Snapshot() []byte {
 	head := spec.AppendHead(spec.AppendHead(make([]byte, 0, room), 4, 1), 4, count)
 	start := room - len(head)
 	copy(out[start:], head)
-	s.snap = out[start:]
+	s.snap = out[start:len(out):len(out)] // no spare capacity: an append by a caller copies
+	s.resetDirty()
+	return s.snap
+}
+
+// fullSnapshot encodes every entry of the store in sorted key order, and makes it the
+// cached snapshot.
+func (s *Store) fullSnapshot() []byte {
+	keys := make([]string, 0, len(s.m))
+	size := 2 + 9
+	for k, v := range s.m {
+		keys = append(keys, k)
+		size += 1 + 9 + len(k) + 9 + len(v)
+	}
+	slices.Sort(keys)
+	out := spec.AppendHead(spec.AppendHead(make([]byte, 0, size), 4, 1), 4, uint64(len(keys)))
+	for _, k := range keys {
+		out = appendEntry(out, k, s.m[k])
+	}
+	s.snap = out[:len(out):len(out)]
 	s.resetDirty()
 	return s.snap
 }
@@ -74,6 +96,7 @@ func (s *Store) Snapshot() []byte {
 // resetDirty empties the dirty set; a large one is replaced rather than cleared, as
 // clearing a map costs its capacity at every later checkpoint too.
 func (s *Store) resetDirty() {
+	s.rebuild = false
 	if len(s.dirty) > 4096 {
 		s.dirty = map[string]struct{}{}
 		return
@@ -81,11 +104,24 @@ func (s *Store) resetDirty() {
 	clear(s.dirty)
 }
 
-// touch records that key k changed (put or deleted) since the last snapshot.
+// touch records that key k changed (put or deleted) since the last snapshot; past
+// dirtyLimit it drops the record and marks the store for a full rebuild instead.
 func (s *Store) touch(k string) {
-	s.dirty[k] = struct{}{}
 	s.digestOK = false
+	if s.rebuild {
+		return
+	}
+	if len(s.dirty) >= s.dirtyLimit() {
+		s.rebuild = true
+		s.dirty = map[string]struct{}{}
+		return
+	}
+	s.dirty[k] = struct{}{}
 }
+
+// dirtyLimit is the most changed keys recorded between two snapshots: a quarter of
+// the store, and at least 4096 (K batches of small requests stay well below it).
+func (s *Store) dirtyLimit() int { return max(len(s.m)/4, 4096) }
 
 // emptySnapshot is enc(KVSnapshot{}).
 func emptySnapshot() []byte { return spec.AppendHead(spec.AppendHead(nil, 4, 1), 4, 0) }
@@ -162,7 +198,7 @@ func (s *Store) Restore(snapshot []byte) error {
 		m[string(e.Key)] = e.Value
 	}
 	s.m = m
-	s.snap = bytes.Clone(snapshot) // canonical and checked: the entries of m in key order
+	s.snap = slices.Clip(bytes.Clone(snapshot)) // canonical and checked: the entries of m in key order
 	s.resetDirty()
 	s.digestOK = false
 	return nil

@@ -10,10 +10,10 @@ import (
 	"github.com/splitbft/splitbft/spec"
 )
 
-// fullSnapshot is the snapshot by definition (SPEC.md §12.6): every entry of the map,
+// sortedSnapshot is the snapshot by definition (SPEC.md §12.6): every entry of the map,
 // sorted by key, through the general encoder. It is the reference for Snapshot and
 // the baseline of BenchmarkSnapshot.
-func fullSnapshot(s *Store) []byte {
+func sortedSnapshot(s *Store) []byte {
 	keys := make([]string, 0, len(s.m))
 	for k := range s.m {
 		keys = append(keys, k)
@@ -26,11 +26,19 @@ func fullSnapshot(s *Store) []byte {
 	return spec.Encode(&snap)
 }
 
-// randomOp draws an operation of kv-v1 or kv-v2 on keys k0..k{keys-1}, most of which
-// change the state (puts, deletes, compare-and-swaps, sets, appends, increments,
-// msetnx), with values whose lengths cross the CBOR head sizes.
+// randomOp draws an operation of kv-v1 or kv-v2 on keys k0..k{keys-1} (some of them
+// binary, up to 256 bytes, with 0x00 and 0xff bytes, so that byte order and key
+// lengths cross the CBOR head sizes), most of which change the state (puts, deletes,
+// compare-and-swaps, sets with and without NX/XX/GET, appends, increments, msetnx),
+// with values whose lengths cross the head sizes too.
 func randomOp(rng *rand.Rand, keys int) []byte {
-	key := func() string { return fmt.Sprintf("k%d", rng.IntN(keys)) }
+	key := func() string {
+		i := rng.IntN(keys)
+		if i%3 == 0 {
+			return string(append(bytes.Repeat([]byte{byte(0xff * (i % 2))}, i%255), byte(i), byte(i>>8))) // 2..256 bytes
+		}
+		return fmt.Sprintf("k%d", i)
+	}
 	val := func() string {
 		return string(bytes.Repeat([]byte{'a' + byte(rng.IntN(26))}, []int{0, 1, 23, 24, 255, 256}[rng.IntN(6)]))
 	}
@@ -42,7 +50,7 @@ func randomOp(rng *rand.Rand, keys int) []byte {
 	case 4:
 		return cas(key(), val(), val(), rng.IntN(2) == 0)
 	case 5:
-		return set2(key(), val(), 0)
+		return set2(key(), val(), []uint64{0, spec.KVSetNX, spec.KVSetXX, spec.KVSetGet, spec.KVSetXX | spec.KVSetGet}[rng.IntN(5)])
 	case 6:
 		return appendOp(key(), val())
 	case 7:
@@ -65,7 +73,7 @@ func TestSnapshotIncremental(t *testing.T) {
 			for range rng.IntN(60) {
 				s.Execute(randomOp(rng, keys))
 			}
-			got, want := s.Snapshot(), fullSnapshot(s)
+			got, want := s.Snapshot(), sortedSnapshot(s)
 			if !bytes.Equal(got, want) {
 				t.Fatalf("seed %d round %d: Snapshot differs from the sorted snapshot (%d keys)\n got % x\nwant % x", seed, round, s.Len(), got, want)
 			}
@@ -74,7 +82,7 @@ func TestSnapshotIncremental(t *testing.T) {
 			}
 			if rng.IntN(10) == 0 { // a state transfer: continue from the restored state
 				r := New()
-				r.Execute(put("stale", "x")) // its own changes must not survive Restore
+				r.Execute(put("stale", "x")) // replaced by Restore
 				if err := r.Restore(got); err != nil {
 					t.Fatalf("seed %d round %d: %v", seed, round, err)
 				}
@@ -84,6 +92,65 @@ func TestSnapshotIncremental(t *testing.T) {
 				s = r
 			}
 		}
+	}
+}
+
+// TestSnapshotLargeStore: past 65,535 entries (a five-byte count head) and across
+// changes, snapshots and a restore, Snapshot equals the snapshot by definition.
+func TestSnapshotLargeStore(t *testing.T) {
+	const seed = 9
+	rng := rand.New(rand.NewPCG(seed, 0))
+	s := New()
+	for i := range 70_000 {
+		s.Execute(put(fmt.Sprintf("c%d/k%d", i%64, i), "v"))
+	}
+	for round := range 3 {
+		for range 2_000 {
+			s.Execute(randomOp(rng, 80_000))
+		}
+		got := s.Snapshot()
+		if !bytes.Equal(got, sortedSnapshot(s)) {
+			t.Fatalf("seed %d round %d: Snapshot of %d keys differs from the sorted snapshot", seed, round, s.Len())
+		}
+		r := New()
+		if err := r.Restore(got); err != nil {
+			t.Fatalf("seed %d round %d: %v", seed, round, err)
+		}
+		s = r
+	}
+}
+
+// TestSnapshotChurnBounded: a store whose keys are inserted and deleted many times
+// between two snapshots (a long recovery replay) records at most dirtyLimit changed
+// keys, then rebuilds the whole snapshot, which still equals the sorted one.
+func TestSnapshotChurnBounded(t *testing.T) {
+	s := New()
+	for i := range 100 {
+		s.Execute(put(fmt.Sprintf("keep%d", i), "v"))
+	}
+	s.Snapshot()
+	for i := range 20_000 {
+		k := fmt.Sprintf("churn%d", i)
+		s.Execute(put(k, "x"))
+		if i%2 == 0 {
+			s.Execute(del(k))
+		}
+		if len(s.dirty) > s.dirtyLimit() {
+			t.Fatalf("after %d churned keys the dirty set holds %d, limit %d", i+1, len(s.dirty), s.dirtyLimit())
+		}
+	}
+	if !s.rebuild {
+		t.Fatal("20,000 changed keys did not mark the store for a full rebuild")
+	}
+	if got, want := s.Snapshot(), sortedSnapshot(s); !bytes.Equal(got, want) {
+		t.Fatalf("after a rebuild: Snapshot differs from the sorted snapshot (%d keys)", s.Len())
+	}
+	if s.rebuild || len(s.dirty) != 0 {
+		t.Fatalf("after Snapshot: rebuild %v, %d dirty keys", s.rebuild, len(s.dirty))
+	}
+	s.Execute(put("keep5", "changed")) // back to merging
+	if got, want := s.Snapshot(), sortedSnapshot(s); !bytes.Equal(got, want) {
+		t.Fatal("the merge after a rebuild differs from the sorted snapshot")
 	}
 }
 
@@ -99,8 +166,14 @@ func TestSnapshotNotAliased(t *testing.T) {
 	}
 	clear(buf)
 	r.Execute(put("b", "2"))
-	if got, want := r.Snapshot(), fullSnapshot(r); !bytes.Equal(got, want) {
+	got := r.Snapshot()
+	if want := sortedSnapshot(r); !bytes.Equal(got, want) {
 		t.Fatalf("after the caller's buffer changed: % x, want % x", got, want)
+	}
+	_ = append(got, 0xee) // a caller's append must copy, not write into the store's buffer
+	r.Execute(put("c", "3"))
+	if next, want := r.Snapshot(), sortedSnapshot(r); !bytes.Equal(next, want) || cap(got) != len(got) {
+		t.Fatalf("Snapshot has spare capacity %d or differs after an append to it", cap(got)-len(got))
 	}
 }
 
@@ -124,7 +197,7 @@ func BenchmarkSnapshot(b *testing.B) {
 		for _, mode := range []struct {
 			name string
 			snap func(*Store) []byte
-		}{{"incremental", (*Store).Snapshot}, {"full-sort", fullSnapshot}} {
+		}{{"incremental", (*Store).Snapshot}, {"full-sort", sortedSnapshot}} {
 			b.Run(fmt.Sprintf("keys=%d/%s", n, mode.name), func(b *testing.B) {
 				for range b.N {
 					b.StopTimer()
