@@ -21,9 +21,9 @@ type Application interface {
 	Execute(op []byte) spec.Result
 	// Snapshot returns the canonical encoding of the whole state: equal states give
 	// equal bytes. Exec calls it at every checkpoint (and at epoch ends, recovery
-	// votes and StateDigestAt), so it should not re-sort or re-encode the whole state
-	// at each call. The result may be shared with the application and must not be
-	// modified or appended to.
+	// votes and lead-ins, and StateDigestAt), so it should not re-sort or re-encode
+	// the whole state at each call. The result may be shared with the application
+	// and must not be modified or appended to.
 	Snapshot() []byte
 	// Restore replaces the whole state with the one encoded in snapshot. It decodes
 	// strictly and rejects any non-canonical snapshot with an error, leaving the

@@ -102,8 +102,7 @@ func encodeHand(dst []byte, v any) (out []byte, ok bool) {
 }
 
 // encodedSize is an upper bound on the length of v's encoding for the types with a
-// hand encoder (so that Encode allocates once); 64 for the others (the general
-// encoder allocates its own).
+// hand encoder (so that Encode allocates once), and 0 for the others.
 func encodedSize(v any) int {
 	switch v := v.(type) {
 	case *RequestBody:
@@ -122,8 +121,14 @@ func encodedSize(v any) int {
 		if v != nil {
 			return 1 + signedSlotSize + batchSize(&v.Batch)
 		}
+	case *Slot:
+		return slotSize
 	case *PrePrepare, *Prepare, *Commit:
 		return signedSlotSize
+	case *CheckpointBody:
+		return checkpointBodySize
+	case *Rejection:
+		return 1 + 4*9
 	case *Checkpoint:
 		return 1 + checkpointBodySize + 2 + sigLen
 	case *Result:
@@ -155,7 +160,7 @@ func encodedSize(v any) int {
 			return 128 + len(v.NeedBatch)*(2+digestLen)
 		}
 	}
-	return 64
+	return 0 // no hand encoder: the general encoder allocates its own
 }
 
 // The sizes of the fixed byte arrays.

@@ -51,6 +51,20 @@ func encodeExamples(rng *rand.Rand) []any {
 	return append(vs, &q.Body, &s, &cb, &Checkpoint{Body: cb, Sig: Signature{3, 63: 4}})
 }
 
+// boundaryExamples are values of the hand-encoded types whose integers and lengths
+// are n (lengths at most 70,000), so that every head takes the size n needs.
+func boundaryExamples(n uint64) []any {
+	s := Slot{View: n, Seq: n, Replica: n}
+	op := SealedOp{Ciphertext: make([]byte, min(n, 70000))}
+	body := RequestBody{Client: n, Timestamp: n, Ops: []SealedOp{op}}
+	return []any{&s, &Commit{Body: s}, &PrePrepare{Body: s}, &body, &Request{Body: body}, &CheckpointBody{Seq: n, Replica: n},
+		&Checkpoint{Body: CheckpointBody{Seq: n, Replica: n}}, &Proposal{Header: PrePrepare{Body: s}, Batch: Batch{Requests: []Request{{Body: body}}}},
+		&Reply{Client: n, Timestamp: n, Replica: n, View: n, Ciphertext: op.Ciphertext}, &Result{Status: n, Value: op.Ciphertext},
+		&ReplyResults{Results: []Result{{Status: n, Value: op.Ciphertext}}}, &ClientMsg{Kind: n, Client: n, Body: op.Ciphertext},
+		&Rejection{Index: n, Kind: n, Code: n, Sub: n}, &KVOp{Op: n, Key: op.Ciphertext, Absent: n%2 == 1},
+		&Status{Role: n, Replica: n, View: n, Stable: n, Last: n, ViewActive: true, NeedBatch: make([]Digest, min(n, 300))}}
+}
+
 // TestHandEncodersMatchGeneral: Encode and EncodeTo of every type with a hand encoder
 // give exactly the general encoder's bytes, for random values, for zero values (nil
 // slices encode as empty), and for integers and lengths at every head boundary.
@@ -66,14 +80,7 @@ func TestHandEncodersMatchGeneral(t *testing.T) {
 		sameEncoding(t, newOf(v), "zero value")
 	}
 	for _, n := range boundaryUints {
-		s := Slot{View: n, Seq: n, Replica: n}
-		op := SealedOp{Ciphertext: make([]byte, min(n, 70000))}
-		body := RequestBody{Client: n, Timestamp: n, Ops: []SealedOp{op}}
-		vs := []any{&s, &Commit{Body: s}, &body, &Request{Body: body}, &CheckpointBody{Seq: n, Replica: n},
-			&Reply{Client: n, Timestamp: n, Replica: n, View: n, Ciphertext: op.Ciphertext}, &Result{Status: n, Value: op.Ciphertext},
-			&ClientMsg{Kind: n, Client: n, Body: op.Ciphertext}, &Rejection{Index: n, Kind: n, Code: n, Sub: n},
-			&KVOp{Op: n, Key: op.Ciphertext, Absent: n%2 == 1}, &Status{Role: n, Replica: n, View: n, Stable: n, Last: n, ViewActive: true}}
-		for _, v := range vs {
+		for _, v := range boundaryExamples(n) {
 			sameEncoding(t, v, "boundary "+itoa(int(min(n, math.MaxInt32))))
 		}
 	}
@@ -91,14 +98,20 @@ func TestHandEncodersMatchGeneral(t *testing.T) {
 }
 
 // TestHandEncodersAllocateOnce: Encode of a type with a hand encoder allocates only
-// its result (encodedSize bounds the encoding).
+// its result (encodedSize bounds the encoding), for random values and for integers
+// and lengths at every head boundary.
 func TestHandEncodersAllocateOnce(t *testing.T) {
 	rng := rand.New(rand.NewPCG(25, 0))
+	var vs []any
 	for range 20 {
-		for _, v := range encodeExamples(rng) {
-			if n := testing.AllocsPerRun(3, func() { Encode(v) }); n != 1 {
-				t.Fatalf("seed 25: Encode(%T) allocates %v times, want 1", v, n)
-			}
+		vs = append(vs, encodeExamples(rng)...)
+	}
+	for _, n := range boundaryUints {
+		vs = append(vs, boundaryExamples(n)...)
+	}
+	for _, v := range vs {
+		if n := testing.AllocsPerRun(3, func() { Encode(v) }); n != 1 {
+			t.Fatalf("seed 25: Encode(%T) allocates %v times, want 1", v, n)
 		}
 	}
 }

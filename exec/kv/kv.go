@@ -31,9 +31,10 @@ type Store struct {
 	// instead of sorting the whole store (snapshot.go).
 	snap  []byte
 	dirty map[string]struct{}
-	// rebuild is set instead of growing dirty past dirtyLimit (many keys changed
-	// since the last snapshot, as in a long recovery replay): the next Snapshot sorts
-	// the whole store, which then costs no more than the merge would.
+	// rebuild is set instead of growing dirty past dirtyLimit (more keys changed
+	// since the last snapshot than the store holds, as in a long recovery replay,
+	// which takes no checkpoint): the next Snapshot sorts the whole store. The limit
+	// bounds the memory of dirty; at that point the merge would cost about as much.
 	rebuild bool
 	// op is scratch space for decoding an operation (it escapes to the decoder, so a
 	// local would be a heap allocation per operation). Zero between calls.

@@ -23,6 +23,8 @@ var ErrBadSnapshot = errors.New("kv: bad snapshot")
 // each time: it merges the keys changed since the last snapshot, sorted, into that
 // snapshot's entries, copying every unchanged entry as it is. A checkpoint then costs
 // one sequential pass over the previous snapshot and the work on the changed keys.
+// Only after more changes than dirtyLimit records does it sort the whole store
+// (fullSnapshot).
 func (s *Store) Snapshot() []byte {
 	if s.rebuild {
 		return s.fullSnapshot()
@@ -111,7 +113,7 @@ func (s *Store) touch(k string) {
 	if s.rebuild {
 		return
 	}
-	if len(s.dirty) >= s.dirtyLimit() {
+	if _, recorded := s.dirty[k]; !recorded && len(s.dirty) >= s.dirtyLimit() {
 		s.rebuild = true
 		s.dirty = map[string]struct{}{}
 		return
@@ -119,12 +121,20 @@ func (s *Store) touch(k string) {
 	s.dirty[k] = struct{}{}
 }
 
-// dirtyLimit is the most changed keys recorded between two snapshots: a quarter of
-// the store, and at least 4096 (K batches of small requests stay well below it).
-func (s *Store) dirtyLimit() int { return max(len(s.m)/4, 4096) }
+// dirtyLimit is the most changed keys recorded between two snapshots: as many as the
+// store holds, and at least minDirtyLimit.
+func (s *Store) dirtyLimit() int { return max(len(s.m), minDirtyLimit) }
+
+// minDirtyLimit is above the keys one checkpoint interval can change with the
+// defaults of broker.Setup (16 batches of 200 requests of 16 operations: 51,200), so
+// that a small store under a heavy load still merges. A variable only so that a test
+// can lower it to reach the rebuild often.
+var minDirtyLimit = 1 << 16
 
 // emptySnapshot is enc(KVSnapshot{}).
-func emptySnapshot() []byte { return spec.AppendHead(spec.AppendHead(nil, 4, 1), 4, 0) }
+func emptySnapshot() []byte {
+	return slices.Clip(spec.AppendHead(spec.AppendHead(nil, 4, 1), 4, 0))
+}
 
 // appendEntry appends enc(KVEntry{k, v}).
 func appendEntry(dst []byte, k string, v []byte) []byte {

@@ -3,6 +3,7 @@ package kv
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -95,14 +96,22 @@ func TestSnapshotIncremental(t *testing.T) {
 	}
 }
 
-// TestSnapshotLargeStore: past 65,535 entries (a five-byte count head) and across
-// changes, snapshots and a restore, Snapshot equals the snapshot by definition.
+// TestSnapshotLargeStore: a merge that takes the store from 65,535 to 65,536 entries
+// (the count's head grows from three bytes to five), then changes, snapshots and a
+// restore past it, each equal to the snapshot by definition.
 func TestSnapshotLargeStore(t *testing.T) {
 	const seed = 9
 	rng := rand.New(rand.NewPCG(seed, 0))
 	s := New()
-	for i := range 70_000 {
+	for i := range 65_535 {
 		s.Execute(put(fmt.Sprintf("c%d/k%d", i%64, i), "v"))
+	}
+	if got := s.Snapshot(); s.rebuild || !bytes.Equal(got, sortedSnapshot(s)) {
+		t.Fatalf("65,535 keys: rebuild %v, or Snapshot differs from the sorted snapshot", s.rebuild)
+	}
+	s.Execute(put("one more", "v"))
+	if got := s.Snapshot(); !bytes.Equal(got, sortedSnapshot(s)) || got[1] != 0x9a {
+		t.Fatalf("65,536 keys: Snapshot differs from the sorted snapshot, or its count head is % x", got[:6])
 	}
 	for round := range 3 {
 		for range 2_000 {
@@ -120,16 +129,25 @@ func TestSnapshotLargeStore(t *testing.T) {
 	}
 }
 
+// lowDirtyLimit lowers minDirtyLimit for one test, so that small stores reach the
+// full rebuild.
+func lowDirtyLimit(t *testing.T, n int) {
+	old := minDirtyLimit
+	minDirtyLimit = n
+	t.Cleanup(func() { minDirtyLimit = old })
+}
+
 // TestSnapshotChurnBounded: a store whose keys are inserted and deleted many times
 // between two snapshots (a long recovery replay) records at most dirtyLimit changed
 // keys, then rebuilds the whole snapshot, which still equals the sorted one.
 func TestSnapshotChurnBounded(t *testing.T) {
+	lowDirtyLimit(t, 256)
 	s := New()
 	for i := range 100 {
 		s.Execute(put(fmt.Sprintf("keep%d", i), "v"))
 	}
 	s.Snapshot()
-	for i := range 20_000 {
+	for i := range 2_000 {
 		k := fmt.Sprintf("churn%d", i)
 		s.Execute(put(k, "x"))
 		if i%2 == 0 {
@@ -140,7 +158,7 @@ func TestSnapshotChurnBounded(t *testing.T) {
 		}
 	}
 	if !s.rebuild {
-		t.Fatal("20,000 changed keys did not mark the store for a full rebuild")
+		t.Fatal("2,000 changed keys did not mark the store for a full rebuild")
 	}
 	if got, want := s.Snapshot(), sortedSnapshot(s); !bytes.Equal(got, want) {
 		t.Fatalf("after a rebuild: Snapshot differs from the sorted snapshot (%d keys)", s.Len())
@@ -154,27 +172,85 @@ func TestSnapshotChurnBounded(t *testing.T) {
 	}
 }
 
+// TestSnapshotRebuildDifferential: with the dirty limit lowered to a few keys, so that
+// stores switch between merging and full rebuilds all the time (the limit crossed by
+// puts and by deletes, restores while a rebuild is pending), every Snapshot equals
+// the snapshot by definition.
+func TestSnapshotRebuildDifferential(t *testing.T) {
+	for _, seed := range []uint64{11, 12, 13, 14} {
+		lowDirtyLimit(t, int(seed%4)+1)
+		rng := rand.New(rand.NewPCG(seed, 0))
+		s, rebuilds, restores := New(), 0, 0
+		for round := range 400 {
+			for range rng.IntN(40) {
+				s.Execute(randomOp(rng, 30))
+				if rng.IntN(8) == 0 {
+					s.Digest()
+				}
+			}
+			if rng.IntN(3) == 0 { // delete some held keys: more changed keys than held ones
+				held := slices.Sorted(maps.Keys(s.m))
+				for _, k := range held[:rng.IntN(len(held)+1)] {
+					s.Execute(del(k))
+				}
+			}
+			if s.rebuild {
+				rebuilds++
+			}
+			if rng.IntN(6) == 0 { // a restore, possibly while a rebuild is pending
+				r := New()
+				if err := r.Restore(sortedSnapshot(s)); err != nil {
+					t.Fatalf("seed %d round %d: %v", seed, round, err)
+				}
+				for range rng.IntN(8) {
+					r.Execute(randomOp(rng, 30))
+				}
+				s, restores = r, restores+1
+			}
+			if got, want := s.Snapshot(), sortedSnapshot(s); !bytes.Equal(got, want) {
+				t.Fatalf("seed %d round %d: Snapshot differs from the sorted snapshot (%d keys, limit %d)", seed, round, s.Len(), s.dirtyLimit())
+			}
+		}
+		if rebuilds == 0 || restores == 0 {
+			t.Fatalf("seed %d: %d rebuilds and %d restores: the test no longer reaches both", seed, rebuilds, restores)
+		}
+	}
+}
+
 // TestSnapshotNotAliased: Restore keeps its own copy of the snapshot, so a caller that
-// reuses its buffer does not change the store's next snapshot.
+// reuses its buffer does not change the store's next snapshot; and no Snapshot (empty
+// store, restored, merged, rebuilt) has spare capacity, so a caller's append copies
+// instead of writing into the store's buffer.
 func TestSnapshotNotAliased(t *testing.T) {
+	noSpare := func(what string, b []byte) {
+		t.Helper()
+		if cap(b) != len(b) {
+			t.Fatalf("%s: Snapshot has %d bytes of spare capacity", what, cap(b)-len(b))
+		}
+	}
 	s := New()
+	noSpare("empty store", s.Snapshot())
 	s.Execute(put("a", "1"))
+	noSpare("merged", s.Snapshot())
 	buf := bytes.Clone(s.Snapshot())
 	r := New()
 	if err := r.Restore(buf); err != nil {
 		t.Fatal(err)
 	}
+	noSpare("restored", r.Snapshot())
 	clear(buf)
 	r.Execute(put("b", "2"))
-	got := r.Snapshot()
-	if want := sortedSnapshot(r); !bytes.Equal(got, want) {
+	if got, want := r.Snapshot(), sortedSnapshot(r); !bytes.Equal(got, want) {
 		t.Fatalf("after the caller's buffer changed: % x, want % x", got, want)
 	}
-	_ = append(got, 0xee) // a caller's append must copy, not write into the store's buffer
+	lowDirtyLimit(t, 1)
+	r.Execute(del("a"))
+	r.Execute(del("b")) // the store is empty: a second changed key passes the limit
 	r.Execute(put("c", "3"))
-	if next, want := r.Snapshot(), sortedSnapshot(r); !bytes.Equal(next, want) || cap(got) != len(got) {
-		t.Fatalf("Snapshot has spare capacity %d or differs after an append to it", cap(got)-len(got))
+	if !r.rebuild {
+		t.Fatal("two changes past a limit of one did not mark a rebuild")
 	}
+	noSpare("rebuilt", r.Snapshot())
 }
 
 // BenchmarkSnapshot measures a checkpoint's snapshot of a store of n keys after 600
