@@ -113,10 +113,12 @@ func (s *Store) touch(k string) {
 	if s.rebuild {
 		return
 	}
-	if _, recorded := s.dirty[k]; !recorded && len(s.dirty) >= s.dirtyLimit() {
-		s.rebuild = true
-		s.dirty = map[string]struct{}{}
-		return
+	if len(s.dirty) >= s.dirtyLimit() {
+		if _, recorded := s.dirty[k]; !recorded {
+			s.rebuild = true
+			s.dirty = map[string]struct{}{}
+			return
+		}
 	}
 	s.dirty[k] = struct{}{}
 }
