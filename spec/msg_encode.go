@@ -58,7 +58,7 @@ func encodeHand(dst []byte, v any) (out []byte, ok bool) {
 	case *Checkpoint:
 		if v != nil {
 			dst = appendCheckpointBody(AppendHead(dst, 4, 2), &v.Body)
-			return appendFixed(dst, v.Sig[:]), true
+			return appendBytes(dst, v.Sig[:]), true
 		}
 	case *Reply:
 		if v != nil {
@@ -202,22 +202,19 @@ func resultsSize(rs []Result) int {
 	return n
 }
 
-// appendBytes appends a byte string.
+// appendBytes appends a byte string; also a fixed-size byte array (a Digest, Nonce or
+// Signature), which the profile encodes as a byte string of its size.
 func appendBytes(dst, b []byte) []byte {
 	return append(AppendHead(dst, 2, uint64(len(b))), b...)
 }
 
-// appendFixed appends a fixed-size byte array (a Digest, Nonce or Signature), which the
-// profile encodes as a byte string of its size.
-func appendFixed(dst, b []byte) []byte { return appendBytes(dst, b) }
-
 func appendSlot(dst []byte, s *Slot) []byte {
 	dst = AppendHead(AppendHead(AppendHead(dst, 4, 4), 0, s.View), 0, s.Seq)
-	return AppendHead(appendFixed(dst, s.Digest[:]), 0, s.Replica)
+	return AppendHead(appendBytes(dst, s.Digest[:]), 0, s.Replica)
 }
 
 func appendSignedSlot(dst []byte, s *Slot, sig *Signature) []byte {
-	return appendFixed(appendSlot(AppendHead(dst, 4, 2), s), sig[:])
+	return appendBytes(appendSlot(AppendHead(dst, 4, 2), s), sig[:])
 }
 
 func appendRequestBody(dst []byte, b *RequestBody) []byte {
@@ -225,13 +222,13 @@ func appendRequestBody(dst []byte, b *RequestBody) []byte {
 	dst = AppendHead(dst, 4, uint64(len(b.Ops)))
 	for i := range b.Ops {
 		op := &b.Ops[i]
-		dst = appendBytes(appendFixed(AppendHead(dst, 4, 2), op.Nonce[:]), op.Ciphertext)
+		dst = appendBytes(appendBytes(AppendHead(dst, 4, 2), op.Nonce[:]), op.Ciphertext)
 	}
 	return dst
 }
 
 func appendRequest(dst []byte, q *Request) []byte {
-	return appendFixed(appendRequestBody(AppendHead(dst, 4, 2), &q.Body), q.Sig[:])
+	return appendBytes(appendRequestBody(AppendHead(dst, 4, 2), &q.Body), q.Sig[:])
 }
 
 func appendBatch(dst []byte, b *Batch) []byte {
@@ -244,7 +241,7 @@ func appendBatch(dst []byte, b *Batch) []byte {
 
 func appendCheckpointBody(dst []byte, b *CheckpointBody) []byte {
 	dst = AppendHead(AppendHead(dst, 4, 3), 0, b.Seq)
-	return AppendHead(appendFixed(dst, b.State[:]), 0, b.Replica)
+	return AppendHead(appendBytes(dst, b.State[:]), 0, b.Replica)
 }
 
 func appendBool(dst []byte, b bool) []byte {
@@ -266,7 +263,7 @@ func appendStatus(dst []byte, s *Status) []byte {
 	dst = AppendHead(AppendHead(appendBool(dst, s.ViewActive), 0, s.Stable), 0, s.Last)
 	dst = AppendHead(appendBool(dst, s.NeedState), 4, uint64(len(s.NeedBatch)))
 	for i := range s.NeedBatch {
-		dst = appendFixed(dst, s.NeedBatch[i][:])
+		dst = appendBytes(dst, s.NeedBatch[i][:])
 	}
 	return dst
 }

@@ -251,8 +251,7 @@ func SignedBodyRaw(raw []byte) ([]byte, error) {
 func EncodeSignedRaw(body []byte, sig *Signature) []byte {
 	out := AppendHead(make([]byte, 0, len(body)+3+len(sig)), 4, 2)
 	out = append(out, body...)
-	out = AppendHead(out, 2, uint64(len(sig)))
-	return append(out, sig[:]...)
+	return appendBytes(out, sig[:])
 }
 
 // AppendKindBody appends enc of a two-field struct [Kind uint, Body bstr] (an Input,
@@ -260,8 +259,7 @@ func EncodeSignedRaw(body []byte, sig *Signature) []byte {
 func AppendKindBody(dst []byte, kind uint64, body []byte) []byte {
 	dst = AppendHead(dst, 4, 2)
 	dst = AppendHead(dst, 0, kind)
-	dst = AppendHead(dst, 2, uint64(len(body)))
-	return append(dst, body...)
+	return appendBytes(dst, body)
 }
 
 // EncodeStepInput returns enc(StepInput{Inputs: ins}), equal to Encode of it, by
@@ -299,7 +297,7 @@ func EncodeStepOutput(outs []Output) []byte {
 		for _, r := range o.To.Replicas {
 			out = AppendHead(out, 0, r)
 		}
-		out = append(AppendHead(out, 2, uint64(len(o.Body))), o.Body...)
+		out = appendBytes(out, o.Body)
 	}
 	return out
 }
@@ -310,14 +308,13 @@ func AppendReply(dst []byte, r *Reply) []byte {
 	for _, v := range [...]uint64{r.Client, r.Timestamp, r.Replica, r.View} {
 		dst = AppendHead(dst, 0, v)
 	}
-	dst = append(AppendHead(dst, 2, uint64(len(r.Nonce))), r.Nonce[:]...)
-	return append(AppendHead(dst, 2, uint64(len(r.Ciphertext))), r.Ciphertext...)
+	return appendBytes(appendBytes(dst, r.Nonce[:]), r.Ciphertext)
 }
 
 // AppendResult appends enc(r) to dst without the general encoder; it equals Encode.
 func AppendResult(dst []byte, r *Result) []byte {
 	dst = AppendHead(AppendHead(dst, 4, 2), 0, r.Status)
-	return append(AppendHead(dst, 2, uint64(len(r.Value))), r.Value...)
+	return appendBytes(dst, r.Value)
 }
 
 // AppendResults appends enc(ReplyResults{results}) to dst without the general encoder;
