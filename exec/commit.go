@@ -93,7 +93,7 @@ func (e *Exec) checkCommit(c *spec.Commit) uint64 {
 	if s.Seq > e.window() {
 		return spec.CodeOutOfWindow
 	}
-	if !verifySig(e.key(spec.RoleConf, s.Replica), spec.DomainCommit, e.cd, spec.Encode(s), c.Sig) { // E6
+	if !verifyPrepared(e.commitKeys, s.Replica, e.key(spec.RoleConf, s.Replica), spec.DomainCommit, e.cd, spec.Encode(s), c.Sig) { // E6
 		return spec.CodeBadSignature
 	}
 	old := e.commits[s.Seq][s.Replica]

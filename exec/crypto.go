@@ -11,6 +11,7 @@ import (
 	"golang.org/x/crypto/curve25519"
 	"golang.org/x/crypto/hkdf"
 
+	"github.com/splitbft/splitbft/internal/edcrypto"
 	"github.com/splitbft/splitbft/spec"
 )
 
@@ -48,6 +49,25 @@ func (s signer) sign(domain string, cd spec.Digest, body []byte) spec.Signature 
 // crypto/ed25519.Verify; the fixed-size array types guarantee its length checks).
 func verifySig(pub spec.PublicKey, domain string, cd spec.Digest, body []byte, sig spec.Signature) bool {
 	return ed25519.Verify(pub[:], spec.SignedBytes(domain, cd, body), sig[:])
+}
+
+// newCommitKeys returns the cache of the conf enclaves' keys, prepared for verifying
+// COMMITs: one slot per replica id, at most 61,440 bytes each, prepared on first use
+// and again when the configuration gives the replica another key.
+func newCommitKeys() *preparedKeys { return edcrypto.NewKeys(spec.MaxReplicas) }
+
+// preparedKeys are Ed25519 public keys prepared for verification.
+type preparedKeys = edcrypto.Keys
+
+// verifyPrepared is verifySig through slot of keys. edcrypto.Keys gives exactly
+// Verify's verdict under SPEC.md §3.3, which is crypto/ed25519.Verify's (checked on
+// the public vectors and by crosscheck), about 2.4 times faster than verifying from
+// the key's bytes.
+func verifyPrepared(keys *preparedKeys, slot uint64, pub spec.PublicKey, domain string, cd spec.Digest, body []byte, sig spec.Signature) bool {
+	if slot >= spec.MaxReplicas {
+		return verifySig(pub, domain, cd, body, sig)
+	}
+	return keys.Verify(int(slot), pub[:], spec.SignedBytes(domain, cd, body), sig[:])
 }
 
 // verifyRaw is verifySig over already built signed bytes: the spec.SigVerifier that

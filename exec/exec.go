@@ -68,6 +68,9 @@ type Exec struct {
 	// commits[s][sender] is the highest-view COMMIT stored from sender for s.
 	// Invariant: only for max(h, lastExec) < s ≤ h + L; at most one per sender.
 	commits map[uint64]map[uint64]*spec.Commit
+	// commitKeys are the conf enclaves' keys prepared for verifying COMMITs (E6),
+	// the signatures exec verifies most.
+	commitKeys *preparedKeys
 	// committed[s] is the digest certified for s by q matching COMMITs. Invariant: only
 	// for lastExec < s ≤ h + L (entries ≤ h are removed at stable checkpoints).
 	committed map[uint64]spec.Digest
@@ -122,7 +125,8 @@ type heldSnapshot struct {
 // New returns an uninitialised Execution compartment drawing randomness from rand and
 // driving app, which must be fresh (empty state), e.g. kv.New(), configured by opts.
 func New(rand io.Reader, app Application, opts ...Option) *Exec {
-	e := &Exec{rand: rand, app: app, keys: map[uint64]clientKeys{}, checkEvidence: noVerifierCheck, sealer: InsecureSealer{}}
+	e := &Exec{rand: rand, app: app, keys: map[uint64]clientKeys{}, checkEvidence: noVerifierCheck, sealer: InsecureSealer{},
+		commitKeys: newCommitKeys()}
 	for _, o := range opts {
 		o(e)
 	}

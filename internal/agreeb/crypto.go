@@ -34,10 +34,16 @@ func (s *Signer) Sign(domain string, cd spec.Digest, body any) spec.Signature {
 // enc(body)), by the rule of SPEC.md §3.3. body must re-encode to the bytes that were
 // received, which the strict decoder guarantees (§2.3 rule 6).
 func VerifySig(key spec.PublicKey, domain string, cd spec.Digest, body any, sig spec.Signature) bool {
+	return verifySigWith(nil, 0, key, domain, cd, body, sig)
+}
+
+// verifySigWith is VerifySig through slot of keys (edcrypto.Keys.Verify: the same
+// verdict, from a prepared key); nil keys verify directly.
+func verifySigWith(keys *edcrypto.Keys, slot int, key spec.PublicKey, domain string, cd spec.Digest, body any, sig spec.Signature) bool {
 	buf := verifyBufs.Get().(*bytes.Buffer)
 	buf.Reset()
 	spec.EncodeSignedBytes(buf, domain, cd, body)
-	ok := edcrypto.Verify(key[:], buf.Bytes(), sig[:])
+	ok := keys.Verify(slot, key[:], buf.Bytes(), sig[:])
 	if buf.Cap() <= 64<<10 {
 		verifyBufs.Put(buf)
 	}

@@ -58,9 +58,15 @@ func TestCCTV(t *testing.T) {
 				want = false
 			}
 		}
-		got := Verify(mustHex(t, v.Key), []byte(v.Msg), mustHex(t, v.Sig))
-		if got != want {
-			t.Errorf("vector %d flags %v: Verify = %v, want %v", v.Number, v.Flags, got, want)
+		var got bool
+		for i, vf := range verifiers {
+			g := vf.fn(mustHex(t, v.Key), []byte(v.Msg), mustHex(t, v.Sig))
+			if g != want {
+				t.Errorf("vector %d flags %v: %s = %v, want %v", v.Number, v.Flags, vf.name, g, want)
+			}
+			if i == 0 {
+				got = g
+			}
 		}
 		if got {
 			accepted++
@@ -106,8 +112,10 @@ func TestWycheproof(t *testing.T) {
 			if err != nil { // some invalid tests have odd-length signatures
 				sig = []byte(tc.Sig)
 			}
-			if got := Verify(pk, mustHex(t, tc.Msg), sig); got != want {
-				t.Errorf("tc %d (%s): Verify = %v, want %v", tc.TcID, tc.Comment, got, want)
+			for _, vf := range verifiers {
+				if got := vf.fn(pk, mustHex(t, tc.Msg), sig); got != want {
+					t.Errorf("tc %d (%s): %s = %v, want %v", tc.TcID, tc.Comment, vf.name, got, want)
+				}
 			}
 		}
 	}
@@ -134,9 +142,10 @@ func TestSpeccheck(t *testing.T) {
 		t.Fatalf("%d speccheck cases, want %d", len(cases), len(want))
 	}
 	for i, c := range cases {
-		got := Verify(mustHex(t, c.PubKey), mustHex(t, c.Message), mustHex(t, c.Signature))
-		if got != want[i] {
-			t.Errorf("case %d: Verify = %v, want %v", i, got, want[i])
+		for _, vf := range verifiers {
+			if got := vf.fn(mustHex(t, c.PubKey), mustHex(t, c.Message), mustHex(t, c.Signature)); got != want[i] {
+				t.Errorf("case %d: %s = %v, want %v", i, vf.name, got, want[i])
+			}
 		}
 	}
 }
