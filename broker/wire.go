@@ -133,7 +133,9 @@ func decodePeerBody(kind uint64, body []byte) (any, error) {
 		return &gs, nil
 	}
 	if info, ok := spec.LookupKind(kind); ok && info.Peer {
-		return spec.DecodeKind(kind, body)
+		// The value's byte strings share the frame's memory (a PeerMsg frame is one
+		// message, never changed once read): a proposal's requests are not copied.
+		return spec.DecodeKindShared(kind, body)
 	}
 	return nil, fmt.Errorf("%w: kind %d is not a peer kind", spec.ErrMalformed, kind)
 }

@@ -96,14 +96,27 @@ func EncodeTo(buf *bytes.Buffer, v any) {
 // strict profile: at most maxBytes long, well formed, no trailing bytes, no tags, no
 // indefinite lengths, and byte-identical when re-encoded (the round-trip gate). On
 // error, *v is left in an unspecified state and must not be used.
-func Decode(data []byte, v any, maxBytes int) error {
+func Decode(data []byte, v any, maxBytes int) error { return decode(data, v, maxBytes, false) }
+
+// DecodeShared is Decode, except that the byte strings of a value of a type with a
+// hand decoder (StepInput, StepOutput, Request, Batch, Proposal, PrePrepare, Prepare,
+// Commit, Reply, ClientMsg, KVOp, Result, ReplyResults, ReadResults, Status,
+// Rejection) share data's memory instead of being copied: each is a sub-slice of data
+// with no spare capacity, so an append copies, and the value keeps all of data alive.
+// It accepts and rejects exactly what Decode does. It is for a caller that never
+// changes data while it uses v, such as a broker with the frames it reads from the
+// network into fresh buffers; a compartment must not use it on bytes its host could
+// still change.
+func DecodeShared(data []byte, v any, maxBytes int) error { return decode(data, v, maxBytes, true) }
+
+func decode(data []byte, v any, maxBytes int, share bool) error {
 	if len(data) > maxBytes {
 		return fmt.Errorf("%w: %d bytes exceeds cap %d", ErrMalformed, len(data), maxBytes)
 	}
 	if len(data) == 0 || data[0]>>5 != 4 {
 		return fmt.Errorf("%w: top level is not a CBOR array", ErrMalformed)
 	}
-	if handled, err := decodeHand(data, v); handled {
+	if handled, err := decodeHand(data, v, share); handled {
 		return err
 	}
 	return decodeGeneric(data, v)
@@ -147,13 +160,19 @@ func MaxBodyBytes(kind uint64) int {
 
 // DecodeKind decodes a body of the given kind under its cap, returning a pointer to
 // the kind's body type (e.g. *Prepare for KindPrepare, *Batch for KindClientBatch).
-func DecodeKind(kind uint64, body []byte) (any, error) {
+func DecodeKind(kind uint64, body []byte) (any, error) { return decodeKind(kind, body, false) }
+
+// DecodeKindShared is DecodeKind by DecodeShared: the value's byte strings share
+// body's memory, which the caller must not change while it uses the value.
+func DecodeKindShared(kind uint64, body []byte) (any, error) { return decodeKind(kind, body, true) }
+
+func decodeKind(kind uint64, body []byte, share bool) (any, error) {
 	info, ok := LookupKind(kind)
 	if !ok {
 		return nil, fmt.Errorf("%w: unknown kind %d", ErrMalformed, kind)
 	}
 	v := info.New()
-	if err := Decode(body, v, info.MaxBytes); err != nil {
+	if err := decode(body, v, info.MaxBytes, share); err != nil {
 		return nil, err
 	}
 	return v, nil

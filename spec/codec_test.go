@@ -10,6 +10,9 @@ import (
 	"reflect"
 	"strconv"
 	"testing"
+	"unsafe"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // slotKind is the Go shape an encoded item decodes into.
@@ -466,4 +469,56 @@ func mutateAt(v reflect.Value, path []int) string {
 		name += " (appended)"
 	}
 	return name
+}
+
+// TestDecodeShared: DecodeShared gives Decode's value, with every byte string of a
+// hand-decoded type a sub-slice of the input without spare capacity; Decode's value
+// owns its bytes.
+func TestDecodeShared(t *testing.T) {
+	p := &Proposal{Header: PrePrepare{Body: Slot{View: 1, Seq: 2, Replica: 1}},
+		Batch: Batch{Requests: []Request{*exRequest(), *exRequest()}}}
+	p.Batch.Requests[1].Body.Client = 9
+	data := Encode(p)
+	var copied, shared Proposal
+	if err := Decode(data, &copied, len(data)); err != nil {
+		t.Fatal(err)
+	}
+	if err := DecodeShared(data, &shared, len(data)); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(copied, shared); diff != "" {
+		t.Fatalf("DecodeShared differs from Decode (-Decode +DecodeShared):\n%s", diff)
+	}
+	inside := func(b []byte) bool {
+		if len(b) == 0 {
+			return true
+		}
+		start := uintptr(unsafe.Pointer(unsafe.SliceData(data)))
+		p := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+		return p >= start && p+uintptr(len(b)) <= start+uintptr(len(data))
+	}
+	n := 0
+	for i := range shared.Batch.Requests {
+		for j, op := range shared.Batch.Requests[i].Body.Ops {
+			n++
+			if !inside(op.Ciphertext) || cap(op.Ciphertext) != len(op.Ciphertext) {
+				t.Fatalf("request %d op %d: shared ciphertext not a capped sub-slice of the input", i, j)
+			}
+			if inside(copied.Batch.Requests[i].Body.Ops[j].Ciphertext) {
+				t.Fatalf("request %d op %d: Decode's ciphertext shares the input", i, j)
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatal("no ciphertext checked")
+	}
+	var in, inShared StepInput
+	si := Encode(&StepInput{Inputs: []Input{{Kind: KindProposal, Body: data}}})
+	if err := DecodeShared(si, &inShared, len(si)); err != nil || Decode(si, &in, len(si)) != nil {
+		t.Fatalf("step input: %v", err)
+	}
+	data = si
+	if !inside(inShared.Inputs[0].Body) || inside(in.Inputs[0].Body) {
+		t.Fatal("StepInput bodies: DecodeShared must share the input, Decode must not")
+	}
 }

@@ -3,6 +3,7 @@ package spec
 import (
 	"bytes"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -23,6 +24,9 @@ func checkDecodeAll(t *testing.T, data []byte) {
 	for _, k := range allKinds() {
 		v, err := DecodeKind(k, data)
 		desc := Describe(k, data)
+		if _, serr := DecodeKindShared(k, data); (serr == nil) != (err == nil) {
+			t.Fatalf("%s: DecodeKindShared error %v, DecodeKind error %v", KindName(k), serr, err)
+		}
 		if err != nil {
 			if !errors.Is(err, ErrMalformed) || desc != KindName(k)+" malformed" {
 				t.Fatalf("%s: error %v, Describe %q", KindName(k), err, desc)
@@ -32,6 +36,9 @@ func checkDecodeAll(t *testing.T, data []byte) {
 		if again := Encode(v); !bytes.Equal(again, data) {
 			t.Fatalf("%s: accepted %x, re-encodes as %x", KindName(k), data, again)
 		}
+		if shared, err := DecodeKindShared(k, bytes.Clone(data)); err != nil || !reflect.DeepEqual(shared, v) {
+			t.Fatalf("%s: DecodeKindShared gives %+v (error %v), DecodeKind %+v", KindName(k), shared, err, v)
+		}
 		if strings.Contains(desc, "\n") || strings.HasSuffix(desc, "malformed") {
 			t.Fatalf("%s: Describe of an accepted body = %q", KindName(k), desc)
 		}
@@ -39,6 +46,10 @@ func checkDecodeAll(t *testing.T, data []byte) {
 	for _, target := range nonKindTargets {
 		v := newOf(target)
 		err := Decode(data, v, MaxFrameBytes)
+		shared := newOf(target)
+		if serr := DecodeShared(bytes.Clone(data), shared, MaxFrameBytes); (serr == nil) != (err == nil) || err == nil && !reflect.DeepEqual(shared, v) {
+			t.Fatalf("%T: DecodeShared gives %+v (error %v), Decode %+v (error %v)", target, shared, serr, v, err)
+		}
 		if err != nil {
 			if !errors.Is(err, ErrMalformed) {
 				t.Fatalf("%T: error %v does not wrap ErrMalformed", target, err)

@@ -281,16 +281,16 @@ func (c *cursor) rejection(r *Rejection) error {
 // decodeHand decodes data into v if v is a non-nil pointer to a type with a hand
 // decoder; handled is false otherwise (a nil pointer is left to the general decoder,
 // which rejects it). Its checks are Decode's, after the size and top-level checks.
-func decodeHand(data []byte, v any) (handled bool, err error) {
-	c := cursor{b: data}
+func decodeHand(data []byte, v any, share bool) (handled bool, err error) {
+	c := cursor{b: data, share: share}
 	switch v := v.(type) {
 	case *StepInput:
 		if v != nil {
-			return true, decodeStepInput(data, v)
+			return true, decodeStepInput(data, v, share)
 		}
 	case *StepOutput:
 		if v != nil {
-			return true, decodeStepOutput(data, v)
+			return true, decodeStepOutput(data, v, share)
 		}
 	case *Request:
 		if v != nil {

@@ -14,8 +14,9 @@ import "fmt"
 
 // cursor reads canonical CBOR items from b, starting at pos.
 type cursor struct {
-	b   []byte
-	pos int
+	b     []byte
+	pos   int
+	share bool // byte strings share b's memory (DecodeShared) instead of being copied
 }
 
 // uint reads an unsigned integer in its shortest form.
@@ -84,6 +85,9 @@ func (c *cursor) bytes() ([]byte, error) {
 		return nil, fmt.Errorf("%w: byte string of %d bytes at offset %d is truncated", ErrMalformed, n, c.pos)
 	}
 	c.pos = next + int(n)
+	if c.share {
+		return c.b[next:c.pos:c.pos], nil
+	}
 	return append(make([]byte, 0, n), c.b[next:c.pos]...), nil
 }
 
@@ -96,8 +100,8 @@ func (c *cursor) end() error {
 }
 
 // decodeStepInput is Decode for a *StepInput.
-func decodeStepInput(data []byte, v *StepInput) error {
-	c := cursor{b: data}
+func decodeStepInput(data []byte, v *StepInput, share bool) error {
+	c := cursor{b: data, share: share}
 	if err := c.fields(1); err != nil {
 		return err
 	}
@@ -123,8 +127,8 @@ func decodeStepInput(data []byte, v *StepInput) error {
 
 // decodeStepOutput is Decode for a *StepOutput. The Replicas of all outputs share one
 // backing array (each capped at its length, so an append copies).
-func decodeStepOutput(data []byte, v *StepOutput) error {
-	c := cursor{b: data}
+func decodeStepOutput(data []byte, v *StepOutput, share bool) error {
+	c := cursor{b: data, share: share}
 	if err := c.fields(1); err != nil {
 		return err
 	}

@@ -118,15 +118,15 @@ func decodeClientHello(frame []byte) (uint64, error) {
 // frame's Client, equal to the signed body's), the encoded REQUEST (its exact bytes)
 // and its decoding. The caller checks that the client is attached to the connection.
 func decodeClientRequest(frame []byte) (uint64, []byte, *spec.Request, error) {
-	var m ClientMsg
-	if err := spec.Decode(frame, &m, MaxClientFrame); err != nil {
+	var m ClientMsg // its Body and q's byte strings share the frame's memory, never changed once read
+	if err := spec.DecodeShared(frame, &m, MaxClientFrame); err != nil {
 		return 0, nil, nil, fmt.Errorf("%d-byte frame is not a ClientMsg: %w", len(frame), err)
 	}
 	if m.Kind != ClientRequest {
 		return 0, nil, nil, fmt.Errorf("frame is kind %d, want a request (kind %d), a read (kind %d) or an attach (kind %d)", m.Kind, ClientRequest, ClientRead, ClientAttach)
 	}
 	var q spec.Request
-	if err := spec.Decode(m.Body, &q, spec.MaxBodyBytes(spec.KindRequest)); err != nil {
+	if err := spec.DecodeShared(m.Body, &q, spec.MaxBodyBytes(spec.KindRequest)); err != nil {
 		return 0, nil, nil, fmt.Errorf("request body is not a REQUEST: %w", err)
 	}
 	if q.Body.Client != m.Client {
