@@ -104,9 +104,10 @@ func unhex(t *testing.T, s string) []byte {
 	return b
 }
 
-// checkCases runs every case through both stacks (edcrypto by both of its paths) and the reference: each gives the
-// case's verdict; and for every 32-byte key, the two admission checks and the
-// reference agree (and match the case's admission verdict if it has one).
+// checkCases runs every case through both stacks (edcrypto by both of its paths) and
+// the reference: each gives the case's verdict; and for every 32-byte key, the two
+// admission checks and the reference agree (and match the case's admission verdict if
+// it has one).
 func checkCases(t *testing.T, cases []edCase) (accepted int) {
 	t.Helper()
 	for _, c := range cases {

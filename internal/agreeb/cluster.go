@@ -6,7 +6,8 @@ import (
 )
 
 // Cluster is an accepted configuration and the values derived from it. It is
-// immutable once built by NewCluster: callers read its fields and never write them.
+// immutable once built by NewCluster: callers read its fields and never write them
+// (prepKeys is a cache, safe for concurrent use, that never changes a verdict).
 type Cluster struct {
 	Cfg *spec.Config // valid by Config.Validate with AdmitKey (§8.1 F2)
 	CD  spec.Digest  // ConfigDigest(Cfg)

@@ -230,6 +230,11 @@ func TestKeysFollowTheKey(t *testing.T) {
 	if v := ks.slots[0].Load(); v == nil || v.Public() != pb {
 		t.Fatal("slot 0 does not hold b's prepared key")
 	}
+	var zero VerifyKey
+	var none *VerifyKey
+	if zero.Verify(msg, sa[:]) || none.Verify(msg, sa[:]) {
+		t.Fatal("a zero or nil VerifyKey accepted a signature")
+	}
 }
 
 // FuzzVerifyKey: on any key, message and signature, the prepared path gives Verify's
@@ -248,6 +253,56 @@ func FuzzVerifyKey(f *testing.F) {
 			t.Fatalf("VerifyKey %v, Verify %v", got, want)
 		}
 	})
+}
+
+// FuzzCombine compares the prepared path's group computation with the library's, on
+// keys [a]B + T (T one of the small-order encodings, or none) and arbitrary scalars:
+// unlike a fuzzed verdict, which is almost always "reject" on both sides, it compares
+// points. Keys that are any 32 bytes are tried too.
+func FuzzCombine(f *testing.F) {
+	f.Add([]byte{1}, byte(0), make([]byte, 64), make([]byte, 64))
+	f.Add(bytes.Repeat([]byte{0xff}, 64), byte(5), bytes.Repeat([]byte{0xff}, 64), bytes.Repeat([]byte{0x88}, 64))
+	f.Add(bytes.Repeat([]byte{7}, 32), byte(200), bytes.Repeat([]byte{0x80}, 64), bytes.Repeat([]byte{0x08}, 64))
+	f.Fuzz(func(t *testing.T, key []byte, torsion byte, sWide, kWide []byte) {
+		if len(sWide) != 64 || len(kWide) != 64 {
+			return
+		}
+		var pub []byte
+		if len(key) == 32 && torsion >= 128 {
+			pub = key // any 32 bytes: used if they decode
+		} else {
+			a, _ := new(edwards25519.Scalar).SetUniformBytes(append(bytes.Clone(key), make([]byte, 64)...)[:64])
+			A := new(edwards25519.Point).ScalarBaseMult(a)
+			if i := int(torsion) % (len(smallOrder) + 1); i < len(smallOrder) {
+				T, err := new(edwards25519.Point).SetBytes(mustUnhex(smallOrder[i]))
+				if err != nil {
+					t.Fatal(err)
+				}
+				A.Add(A, T)
+			}
+			pub = A.Bytes()
+		}
+		v, err := NewVerifyKey(pub)
+		if err != nil {
+			return
+		}
+		A, _ := new(edwards25519.Point).SetBytes(pub)
+		S, _ := new(edwards25519.Scalar).SetUniformBytes(sWide)
+		k, _ := new(edwards25519.Scalar).SetUniformBytes(kWide)
+		want := new(edwards25519.Point).VarTimeDoubleScalarBaseMult(k, new(edwards25519.Point).Negate(A), S).Bytes()
+		got, ok := v.combine(S, k)
+		if !ok || !bytes.Equal(got[:], want) {
+			t.Fatalf("key %x, S %x, k %x: prepared %x (ok %v), library %x", pub, S.Bytes(), k.Bytes(), got, ok, want)
+		}
+	})
+}
+
+func mustUnhex(s string) []byte {
+	b, err := hex.DecodeString(s)
+	if err != nil {
+		panic(err)
+	}
+	return b
 }
 
 // BenchmarkVerifyKey compares the prepared path with Verify, and the cost of
