@@ -42,7 +42,7 @@ func mixed() []localnet.Builds {
 // signature verification alone sets (every request is verified by the n preps, spread
 // over the machine's cores), and the share of CPU time spent inside each compartment
 // (from a CPU profile labelled per Step call) and in the host (brokers, network,
-// clients, runtime). Clients send to the primary, as tcpnet's ClientConn does (see
+// clients, runtime), and the clients' part of the host's (cpu-client). Clients send to the primary, as tcpnet's ClientConn does (see
 // -cluster.spread); each client's first request, which derives its keys, is not
 // timed. With CLUSTER_CPUPROFILE=path set, the profile of each request
 // shape is written to path.ops1 and path.ops16.
@@ -99,7 +99,7 @@ func benchCluster(b *testing.B, ops int, verifyNs float64) {
 	if after, err := cl.Metrics(0); err == nil && after.Batches > before.Batches {
 		b.ReportMetric(float64(after.Requests-before.Requests)/float64(after.Batches-before.Batches), "batch-reqs")
 	}
-	for _, k := range []string{"prep", "conf", "exec", "host"} {
+	for _, k := range []string{"prep", "conf", "exec", "host", "client"} {
 		b.ReportMetric(shares[k], "cpu-"+k)
 	}
 }
@@ -110,7 +110,7 @@ func runRequests(b *testing.B, cl *localnet.Cluster, requests, ops int) {
 	per := requests / cl.Clients()
 	for i := range cl.Clients() {
 		wg.Add(1)
-		go func() {
+		go pprof.Do(context.Background(), clientLabel, func(context.Context) {
 			defer wg.Done()
 			c := cl.Client(i)
 			keys := make([][]byte, ops) // the workload's own formatting, kept out of the per-op figures
@@ -127,10 +127,15 @@ func runRequests(b *testing.B, cl *localnet.Cluster, requests, ops int) {
 					return
 				}
 			}
-		}()
+		})
 	}
 	wg.Wait()
 }
+
+// clientLabel marks the benchmark's client goroutines in the CPU profile, so that
+// the host's share splits into the clients' (signing requests, opening replies) and
+// the rest (brokers, network, runtime).
+var clientLabel = pprof.Labels("bench", "client")
 
 // measureVerify returns the mean cost in ns of one Ed25519 verification of a
 // request-sized message, averaged over the two crypto stacks (the benchmark cluster

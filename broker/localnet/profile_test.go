@@ -9,8 +9,10 @@ import (
 )
 
 // labelShares reads a CPU profile (gzipped profile.proto) and returns the share of
-// sampled CPU time per value of the "compartment" label; unlabelled samples count as
-// "host". It decodes only the few protobuf fields it needs.
+// sampled CPU time per value of the "compartment" label; samples without it count as
+// "host", and those of them labelled bench=client (the benchmark's clients) also as
+// "client", a part of the host's share. It decodes only the few protobuf fields it
+// needs.
 func labelShares(r io.Reader) (map[string]float64, error) {
 	zr, err := gzip.NewReader(r)
 	if err != nil {
@@ -64,15 +66,23 @@ func labelShares(r io.Reader) (map[string]float64, error) {
 		return nil, err
 	}
 	total := 0.0
-	out := map[string]float64{"prep": 0, "conf": 0, "exec": 0, "host": 0}
+	out := map[string]float64{"prep": 0, "conf": 0, "exec": 0, "host": 0, "client": 0}
 	for _, s := range samples {
-		who := "host"
+		who, client := "host", false
 		for i := 0; i+1 < len(s.lab); i += 2 {
-			if k, v := int(s.lab[i]), int(s.lab[i+1]); k < len(strs) && v < len(strs) && strs[k] == "compartment" {
+			k, v := int(s.lab[i]), int(s.lab[i+1])
+			switch {
+			case k >= len(strs) || v >= len(strs):
+			case strs[k] == "compartment":
 				who = strs[v]
+			case strs[k] == "bench" && strs[v] == "client":
+				client = true
 			}
 		}
 		out[who] += float64(s.ns)
+		if client && who == "host" {
+			out["client"] += float64(s.ns) // part of the host's share
+		}
 		total += float64(s.ns)
 	}
 	if total == 0 {
