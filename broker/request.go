@@ -56,8 +56,9 @@ func (r *Replica) HandleClient(req []byte) {
 }
 
 // HandleClientDecoded is HandleClient for a request a host already decoded with
-// spec.Decode under the request cap: raw its exact bytes, q their decoding. It is not
-// decoded again.
+// spec.Decode or spec.DecodeShared under the request cap: raw its exact bytes, q their
+// decoding. It is not decoded again. q's byte strings may share raw's memory (the
+// pending timers keep q): neither may be changed while the broker holds them.
 func (r *Replica) HandleClientDecoded(raw []byte, q *spec.Request) {
 	r.acceptRequest(raw, q, false, 0)
 }

@@ -9,7 +9,8 @@ import (
 // The broker-to-broker wire.
 //
 // Every message between two replicas' brokers is one PeerMsg, encoded with the spec
-// codec (canonical CBOR, toarray) and decoded strictly (spec.Decode, round-trip gate);
+// codec (canonical CBOR, toarray) and decoded strictly (spec.Decode or DecodeShared,
+// which accept the same bytes; round-trip gate);
 // anything that does not decode, or whose Body does not decode as its Kind, is dropped
 // and counted as garbage, so a compartment never sees undecodable bytes.
 //
@@ -90,8 +91,10 @@ func EncodePeer(kind uint64, body []byte) []byte {
 
 // DecodePeer decodes a PeerMsg strictly and checks that its Body decodes as its Kind.
 // It returns the message and the decoded body (a pointer to the kind's type). The
-// message's Body is a sub-slice of msg, not a copy: msg must not be modified after the
-// call (every host hands over a fresh or read-only buffer).
+// message's Body is a sub-slice of msg, not a copy, and so are the byte strings of the
+// decoded body (a Request's, Batch's or Proposal's ciphertexts; spec.DecodeKindShared):
+// msg must not be modified after the call (every host hands over a fresh or read-only
+// buffer).
 func DecodePeer(msg []byte) (*PeerMsg, any, error) {
 	kind, body, err := spec.KindBodyRaw(msg, maxPeerMsgBytes) // Decode's checks, without copying the body
 	if err != nil {

@@ -103,6 +103,7 @@ func Decode(data []byte, v any, maxBytes int) error { return decode(data, v, max
 // Commit, Reply, ClientMsg, KVOp, Result, ReplyResults, ReadResults, Status,
 // Rejection) share data's memory instead of being copied: each is a sub-slice of data
 // with no spare capacity, so an append copies, and the value keeps all of data alive.
+// (Fixed-size fields, Digest, Nonce, Signature, are arrays and always copied.)
 // It accepts and rejects exactly what Decode does. It is for a caller that never
 // changes data while it uses v, such as a broker with the frames it reads from the
 // network into fresh buffers; a compartment must not use it on bytes its host could

@@ -75,7 +75,8 @@ func (c *cursor) fields(want int) error {
 	return err
 }
 
-// bytes reads a byte string in its shortest form and returns a copy of it.
+// bytes reads a byte string in its shortest form and returns a copy of it, or with
+// c.share a sub-slice of c.b without spare capacity (DecodeShared).
 func (c *cursor) bytes() ([]byte, error) {
 	n, next, err := canonicalHead(c.b, c.pos, 2)
 	if err != nil {

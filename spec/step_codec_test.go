@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"bytes"
 	"math/rand/v2"
 	"reflect"
 	"testing"
@@ -21,12 +22,17 @@ func randomStepInput(rng *rand.Rand) StepInput {
 	return in
 }
 
-// sameDecoding decodes data into a fresh value of example's type by Decode and by the
-// general path and fails unless both reject it, or both accept it with equal values.
+// sameDecoding decodes data into a fresh value of example's type by Decode, by
+// DecodeShared and by the general path and fails unless all reject it, or all accept
+// it with equal values.
 func sameDecoding(t *testing.T, example any, data []byte) {
 	t.Helper()
-	fast, slow := newOf(example), newOf(example)
+	fast, slow, shared := newOf(example), newOf(example), newOf(example)
 	errFast := Decode(data, fast, MaxFrameBytes)
+	errShared := DecodeShared(bytes.Clone(data), shared, MaxFrameBytes)
+	if (errShared == nil) != (errFast == nil) || errFast == nil && !reflect.DeepEqual(fast, shared) {
+		t.Fatalf("%T % x: Decode gives %+v (%v), DecodeShared %+v (%v)", example, data, fast, errFast, shared, errShared)
+	}
 	errSlow := error(nil)
 	if len(data) == 0 || data[0]>>5 != 4 {
 		errSlow = ErrMalformed

@@ -12,10 +12,13 @@ type LinkFault struct {
 	Duplicate float64 // probability that a second copy is delivered (with its own delay)
 	Delay     uint64  // extra delay, uniform in 0..Delay ticks (reorders messages)
 	// Mutate, if set, rewrites a broker message's body (its PeerMsg kind is given) or a
-	// client message (kind spec.KindRequest or spec.KindReply) before delivery.
+	// client message (kind spec.KindRequest or spec.KindReply) before delivery. body is
+	// shared with the sender's retransmission ring and the other receivers' decoded
+	// values: Mutate returns a new slice and never changes body in place.
 	Mutate func(kind uint64, body []byte) []byte
 	// Hold, if set, selects broker messages (by PeerMsg kind and body) that the network
-	// withholds until Sim.Release: an arbitrarily long, test-controlled delay.
+	// withholds until Sim.Release: an arbitrarily long, test-controlled delay. It only
+	// reads body (shared, as Mutate's).
 	Hold func(kind uint64, body []byte) bool
 }
 

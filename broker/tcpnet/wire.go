@@ -10,8 +10,9 @@ import (
 )
 
 // The messages of tcpnet's two ports, besides broker.PeerMsg. All are encoded with
-// the spec codec (canonical CBOR, toarray) and decoded strictly (spec.Decode, with the
-// round-trip gate); see doc.go for the protocol.
+// the spec codec (canonical CBOR, toarray) and decoded strictly (spec.Decode, or
+// DecodeShared for request frames, which accepts the same bytes; with the round-trip
+// gate); see doc.go for the protocol.
 
 // Protocol labels carried in the hellos, so that a connection to the wrong port (a
 // client on the peer port, a broker on the client port) fails with a clear error.
