@@ -274,7 +274,7 @@ func FuzzCombine(f *testing.F) {
 			a, _ := new(edwards25519.Scalar).SetUniformBytes(append(bytes.Clone(key), make([]byte, 64)...)[:64])
 			A := new(edwards25519.Point).ScalarBaseMult(a)
 			if i := int(torsion) % (len(smallOrder) + 1); i < len(smallOrder) {
-				T, err := new(edwards25519.Point).SetBytes(mustUnhex(smallOrder[i]))
+				T, err := new(edwards25519.Point).SetBytes(unhex(t, smallOrder[i]))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -295,14 +295,6 @@ func FuzzCombine(f *testing.F) {
 			t.Fatalf("key %x, S %x, k %x: prepared %x (ok %v), library %x", pub, S.Bytes(), k.Bytes(), got, ok, want)
 		}
 	})
-}
-
-func mustUnhex(s string) []byte {
-	b, err := hex.DecodeString(s)
-	if err != nil {
-		panic(err)
-	}
-	return b
 }
 
 // BenchmarkVerifyKey compares the prepared path with Verify, and the cost of
