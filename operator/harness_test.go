@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -204,6 +205,33 @@ func (pc *procCluster) status() []statusEntry {
 	return doc.Replicas
 }
 
+// summary describes st in one line per replica (phase, epoch, errors, and each
+// compartment's liveness and progress), short enough that a CI log's excerpt of a
+// failure keeps the replicas' log tails that follow it.
+func summary(st []statusEntry) string {
+	var b strings.Builder
+	for _, e := range st {
+		fmt.Fprintf(&b, "replica %d: ", e.Replica)
+		if e.Status == nil {
+			fmt.Fprintf(&b, "no status (%s)\n", e.Error)
+			continue
+		}
+		s := e.Status
+		fmt.Fprintf(&b, "%s, epoch %d from %d, config %.16s, admitted %d, primary %d", s.Phase, s.Epoch, s.EpochStart, s.ConfigDigest, s.Admitted, s.Primary)
+		if s.Error != "" {
+			fmt.Fprintf(&b, ", error %q", s.Error)
+		}
+		for _, c := range s.Compartments {
+			fmt.Fprintf(&b, "; %s %s alive=%v configured=%v view %d last %d stable %d", c.Role, c.Build, c.Alive, c.Configured, c.View, c.Last, c.Stable)
+			if c.Error != "" {
+				fmt.Fprintf(&b, " (%s)", c.Error)
+			}
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
 // agreeingCheckpoint polls until every replica in live reports an own checkpoint at
 // one common sequence number at least min, and returns the digests they report there.
 func (pc *procCluster) agreeingCheckpoint(live []int, min uint64, deadline time.Time) (uint64, map[int]string) {
@@ -213,8 +241,7 @@ func (pc *procCluster) agreeingCheckpoint(live []int, min uint64, deadline time.
 			return seq, digests
 		}
 		if time.Now().After(deadline) {
-			raw, _ := json.MarshalIndent(st, "", " ")
-			pc.t.Fatalf("replicas %v never reported a common checkpoint ≥ %d:\n%s", live, min, raw)
+			pc.t.Fatalf("replicas %v never reported a common checkpoint ≥ %d:\n%s", live, min, summary(st))
 		}
 		time.Sleep(200 * time.Millisecond)
 	}

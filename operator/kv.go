@@ -49,8 +49,19 @@ var ErrNotFormed = errors.New("operator: the cluster has not formed")
 // to an older epoch no longer than the client's first timeout (client.Options.Chain),
 // and cannot forge one.
 func FetchConfig(ctx context.Context, t *Template, v attest.Verifier, timeout time.Duration) (*spec.Config, error) {
+	_, cfg, groups, err := fetchGenesis(ctx, t, v, timeout)
+	if err != nil {
+		return nil, err
+	}
+	return latest(cfg, groups), nil
+}
+
+// fetchGenesis is FetchConfig's choice of the genesis configuration: the copy f+1
+// replicas serve that checkCopy accepts (raw and decoded), and every copy served.
+func fetchGenesis(ctx context.Context, t *Template, v attest.Verifier, timeout time.Duration) ([]byte, *spec.Config, []copyGroup, error) {
 	groups, errs := fetchCopies(ctx, t, timeout)
 	var found *spec.Config
+	var foundRaw []byte
 	var foundBy []int
 	var problems []string
 	for _, g := range groups {
@@ -63,17 +74,17 @@ func FetchConfig(ctx context.Context, t *Template, v attest.Verifier, timeout ti
 			continue
 		}
 		if found != nil {
-			return nil, fmt.Errorf("operator: replicas %v and replicas %v serve two different valid configurations", foundBy, g.replicas)
+			return nil, nil, nil, fmt.Errorf("operator: replicas %v and replicas %v serve two different valid configurations", foundBy, g.replicas)
 		}
-		found, foundBy = cfg, g.replicas
+		found, foundRaw, foundBy = cfg, g.raw, g.replicas
 	}
 	if found != nil {
-		return latest(found, groups), nil
+		return foundRaw, found, groups, nil
 	}
 	if len(problems) > 0 {
-		return nil, fmt.Errorf("operator: no configuration served by f+1 = %d replicas is valid: %s", t.F+1, strings.Join(problems, "; "))
+		return nil, nil, nil, fmt.Errorf("operator: no configuration served by f+1 = %d replicas is valid: %s", t.F+1, strings.Join(problems, "; "))
 	}
-	return nil, fmt.Errorf("%w: no configuration is served by f+1 = %d replicas (%s)", ErrNotFormed, t.F+1, describeCopies(groups, errs))
+	return nil, nil, nil, fmt.Errorf("%w: no configuration is served by f+1 = %d replicas (%s)", ErrNotFormed, t.F+1, describeCopies(groups, errs))
 }
 
 // checkCopy decodes one served configuration and checks it against the template and

@@ -112,9 +112,7 @@ func RunReplica(ctx context.Context, opt ReplicaOptions) error {
 	case genesis != nil:
 		cfg, err = rp.rejoin(ctx, genesis)
 	default:
-		if err = rp.start(ctx, spec.Digest{}); err == nil {
-			cfg, err = rp.form(ctx)
-		}
+		cfg, err = rp.formOrJoin(ctx)
 	}
 	switch {
 	case ctx.Err() != nil:
