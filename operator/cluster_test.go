@@ -78,9 +78,12 @@ func waitGroupGone(t testing.TB, pgid int) {
 }
 
 // freeBase returns a base port such that base..base+n-1 are free on 127.0.0.1 now.
+// The range lies below Linux's default ephemeral ports (32768–60999), so that a
+// replica restarted by a test does not find one of its ports taken by an outgoing
+// connection (a status poll, a client, a peer's dial) that the kernel gave it.
 func freeBase(t testing.TB, n int) int {
 	for try := range 50 {
-		base := 20000 + (os.Getpid()*7+try*977)%30000
+		base := 20000 + (os.Getpid()*7+try*977)%12000
 		var ls []net.Listener
 		ok := true
 		for p := base; p < base+n && ok; p++ {
