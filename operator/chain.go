@@ -71,7 +71,7 @@ func loadGenesis(dir string, id uint64) ([]byte, error) {
 	}
 	var g spec.Config
 	if err := spec.Decode(raw, &g, spec.MaxMessageBytes); err != nil {
-		return nil, fmt.Errorf("operator: %s of replica %d does not decode: %w (remove the file, or init --force, to form a new cluster)", GenesisFile, id, err)
+		return nil, fmt.Errorf("operator: %s of replica %d does not decode: %w (remove the file: the replica then joins the cluster its peers run, SPEC §13.4, or forms a new one with them)", GenesisFile, id, err)
 	}
 	return raw, nil
 }
@@ -95,11 +95,37 @@ func writeChain(dir string, id uint64, c *Chain, cur *spec.Config) error {
 // a power loss may leave the old file or an empty one, which localChain makes up for
 // from the ledger's epoch records.
 func writeFileAtomic(path string, data []byte) error {
+	return replaceFile(path, data, false)
+}
+
+// writeFileSynced is writeFileAtomic, with the file synced before the rename and the
+// directory after it: once it returns, a crash or power loss leaves data at path.
+// For the genesis, written once: a replica that finds it empty or cut short cannot
+// start until the operator removes it.
+func writeFileSynced(path string, data []byte) error {
+	if err := replaceFile(path, data, true); err != nil {
+		return err
+	}
+	d, err := os.Open(filepath.Dir(path))
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+func replaceFile(path string, data []byte, sync bool) error {
 	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp-*")
 	if err != nil {
 		return err
 	}
 	_, err = f.Write(data)
+	if err == nil && sync {
+		err = f.Sync()
+	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}

@@ -130,7 +130,7 @@ func (rp *replica) joinFormed(ctx context.Context, genesis []byte) (*spec.Config
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	if err := writeFileAtomic(filepath.Join(dir, GenesisFile), genesis); err != nil {
+	if err := writeFileSynced(filepath.Join(dir, GenesisFile), genesis); err != nil {
 		return nil, err
 	}
 	return rp.rejoin(ctx, genesis)

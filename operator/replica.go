@@ -239,7 +239,7 @@ func (rp *replica) form(ctx context.Context) (*spec.Config, error) {
 	}
 	rp.host.SetClientKeys(clientSignKeys(cfg)) // the gateways' identities, registered at formation
 	rp.chain = &Chain{Genesis: spec.Encode(cfg)}
-	if err := os.WriteFile(filepath.Join(replicaDir(rp.opt.Dir, rp.opt.ID), GenesisFile), rp.chain.Genesis, 0o644); err != nil {
+	if err := writeFileSynced(filepath.Join(replicaDir(rp.opt.Dir, rp.opt.ID), GenesisFile), rp.chain.Genesis); err != nil {
 		return nil, err
 	}
 	rp.n.formed(cfg, attest.CheckConfig(cfg, rp.opt.Verifier))
@@ -273,7 +273,7 @@ func writeConfig(dir string, id uint64, cfg *spec.Config) error {
 	if err := os.MkdirAll(d, 0o755); err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(d, ConfigFile), spec.Encode(cfg), 0o644)
+	return writeFileAtomic(filepath.Join(d, ConfigFile), spec.Encode(cfg))
 }
 
 // run runs the broker until ctx ends.
