@@ -109,6 +109,25 @@ func (pc *procCluster) waitEpoch(live []int, min uint64, deadline time.Time) {
 	}
 }
 
+// waitRunning polls until every replica in live is running (formed, or rejoined,
+// and its broker serving) and reports no error.
+func (pc *procCluster) waitRunning(live []int, deadline time.Time) {
+	for {
+		st := pc.status()
+		ok := true
+		for _, i := range live {
+			ok = ok && st[i].Status != nil && st[i].Status.Phase == PhaseRunning && st[i].Status.Error == ""
+		}
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			pc.t.Fatalf("replicas %v never all ran:\n%s", live, summary(st))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
 // TestRestartFetchesChain checks the part of a rejoin that needs no compartment
 // support for epochs (SPEC §13.4 rejoin): a backup replica killed with SIGKILL and
 // started again with the same command does not form a configuration of its own; it
@@ -210,6 +229,12 @@ func TestDeadCompartmentReplaced(t *testing.T) {
 	old := map[int]int{}
 	all := []int{0, 1, 2, 3}
 	pc.workload(19, 200, func(i int) {
+		if i == 0 {
+			// Clients need only 2f+1 formed replicas; a compartment killed while its
+			// replica still forms stops the replica instead (formation fails), which
+			// is not what this test is about.
+			pc.waitRunning(all, time.Now().Add(60*time.Second))
+		}
 		if i == 160 { // the rest of the workload runs in the last epoch, so that it checkpoints
 			pc.waitEpoch(all, 2, time.Now().Add(60*time.Second))
 		}
@@ -284,6 +309,7 @@ func TestRejoinAnsweredThenClusterRecovers(t *testing.T) {
 	pc.start(4, "--base-port", strconv.Itoa(freeBase(t, 12)), "--members", "1")
 	m, rng := Model{}, rand.New(rand.NewPCG(seed, 7))
 	pc.checkedOps(m, rng, 30, nil)
+	pc.waitRunning([]int{0, 1, 2, 3}, time.Now().Add(60*time.Second)) // every replica holds the chain it is to recover from
 	for _, i := range []int{1, 2, 3} {
 		killGroup(pc.reps[i])
 		waitGroupGone(t, pc.reps[i].Process.Pid)
