@@ -1,7 +1,6 @@
 package operator
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -54,33 +53,14 @@ func (rp *replica) formOrJoin(ctx context.Context) (*spec.Config, error) {
 }
 
 // formedWithout asks every replica once for its genesis (fetchGenesis) and returns
-// the raw genesis f+1 of them serve if it does not hold this run's compartments
-// (none started yet, or others), nil if there is none.
+// the raw genesis f+1 of them serve, nil if there is none. Called while this replica
+// runs no compartments, it means the cluster formed without this run.
 func (rp *replica) formedWithout(ctx context.Context) ([]byte, error) {
-	raw, cfg, _, err := fetchGenesis(ctx, rp.t, rp.opt.Verifier, formedCheckTimeout)
-	switch {
-	case errors.Is(err, ErrNotFormed):
+	raw, _, _, err := fetchGenesis(ctx, rp.t, rp.opt.Verifier, formedCheckTimeout)
+	if errors.Is(err, ErrNotFormed) {
 		return nil, nil
-	case err != nil:
-		return nil, err
 	}
-	if rp.started() {
-		me := cfg.Replicas[rp.opt.ID]
-		if bytes.Equal(spec.Encode(&me.Prep), spec.Encode(&rp.own[spec.RolePrep])) &&
-			bytes.Equal(spec.Encode(&me.Conf), spec.Encode(&rp.own[spec.RoleConf])) &&
-			bytes.Equal(spec.Encode(&me.Exec), spec.Encode(&rp.own[spec.RoleExec])) {
-			return nil, nil // formed with this run: formation ends on its own
-		}
-	}
-	return raw, nil
-}
-
-// started reports whether this run's compartments are started (rp.own holds their
-// enrollments).
-func (rp *replica) started() bool {
-	rp.mu.Lock()
-	defer rp.mu.Unlock()
-	return rp.procs[spec.RoleExec] != nil
+	return raw, err
 }
 
 // formedCheckTimeout bounds each replica's answer to formedWithout.
@@ -89,7 +69,7 @@ const formedCheckTimeout = 2 * time.Second
 // awaitFormed polls formedWithout until it finds the genesis or ctx ends.
 func (rp *replica) awaitFormed(ctx context.Context) ([]byte, error) {
 	for polls := 1; ; polls++ {
-		genesis, err := rp.formedWithout(ctx)
+		genesis, err := rp.formedWithout(ctx) // this run's compartments are closed
 		if genesis != nil {
 			return genesis, nil
 		}
