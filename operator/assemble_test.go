@@ -155,3 +155,30 @@ func TestCheckReplica(t *testing.T) {
 		t.Errorf("dev-insecure evidence under a template that does not allow it: %v", err)
 	}
 }
+
+// TestCheckDealOwnShareFirst: when the shares for two replicas name exec keys they no
+// longer have (both restarted during formation), each of them is told about its own
+// share, with the key it names, so that each joins the configuration formed with its
+// earlier exec (formed_without.go); a replica whose share is good is told about the
+// first stale one.
+func TestCheckDealOwnShareFirst(t *testing.T) {
+	tmpl := validTemplate(t)
+	encl, enr := testReplicas(t, tmpl, 5)
+	shares, err := DealGroupKey(encl[0][spec.RoleExec], 0, enr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shares[2].Recipient[0] ^= 1
+	shares[3].Recipient[0] ^= 1
+	raw := spec.Encode(&spec.GroupKeyShares{Shares: shares})
+	for _, tc := range []struct {
+		id, want uint64
+	}{{3, 3}, {2, 2}, {1, 2}} {
+		f := &Former{T: tmpl, ID: tc.id, Verifier: attest.DefaultVerifier(), Log: slog.New(slog.DiscardHandler)}
+		_, err := f.checkDeal(raw, enr)
+		var kc *KeyChangedError
+		if !errors.As(err, &kc) || kc.Replica != tc.want || kc.What != "for" || kc.Key != shares[tc.want].Recipient {
+			t.Errorf("replica %d: %v (%+v), want a share for replica %d's earlier exec key", tc.id, err, kc, tc.want)
+		}
+	}
+}

@@ -177,6 +177,14 @@ func (f *Former) checkDeal(raw []byte, all [][3]spec.Enrollment) ([]spec.GroupKe
 	if err := spec.Decode(raw, &gs, spec.MaxBodyBytes(spec.KindGroupKeyShares)); err != nil {
 		return nil, fmt.Errorf("operator: the dealer's group key shares do not decode: %w", err)
 	}
+	// This replica's own share first: a share for an exec key it no longer has means
+	// it restarted during formation (formOrJoin then joins), whichever other shares
+	// are also stale.
+	if f.ID < uint64(len(gs.Shares)) && f.ID < uint64(len(all)) {
+		if s := gs.Shares[f.ID]; s.Recipient != all[f.ID][spec.RoleExec].Body.BoxKey && !knownExec(all, s.Recipient) {
+			return nil, &KeyChangedError{Share: int(f.ID), Replica: f.ID, What: "for", Key: s.Recipient}
+		}
+	}
 	if _, err := CheckShares(gs.Shares, Dealer, all); err != nil {
 		return nil, err // a *KeyChangedError says which replica restarted
 	}

@@ -1,6 +1,7 @@
 package operator
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -13,24 +14,54 @@ import (
 )
 
 // A replica stopped during formation, after its peers had its enrollments but before
-// it wrote its genesis (SPEC.md §17.5, "Restarted during formation"): its peers form
+// it wrote its genesis (SPEC.md §13.4, "Restarted during formation"): its peers form
 // the cluster with the enrollments of the compartments it had then, and when it
-// starts again it has no genesis and new compartments. Forming again cannot work (the
-// dealer's share is for an exec key it no longer has); it joins the cluster its peers
-// formed instead, as any restarted replica rejoins: the genesis that f+1 replicas
-// serve and that the template makes of its enrollments (fetchGenesis, as a client
-// takes it), then the chain, fresh compartments and their admission in a new epoch.
+// starts again it has no genesis and new compartments. Forming again cannot work for
+// a replica that is not the dealer (the dealer's share is for an exec key it no
+// longer has); it joins the cluster its peers formed instead, as any restarted
+// replica rejoins: the genesis that f+1 replicas serve, that the template makes of
+// its enrollments (fetchGenesis, as a client takes it) and that holds this replica's
+// earlier compartments, then the chain, fresh compartments and their admission in a
+// new epoch.
+//
+// Which earlier compartments: before a formation attempt serves its enrollments, the
+// replica writes them, synced, to FormingFile; the genesis it joins must hold them
+// (or, after a share for an unknown exec key, that key). So a replica joins only the
+// cluster formed from its own attempt: not an older one of the same template (before
+// --new-cluster), not copies replayed by someone on the network, and a replica that
+// never served enrollments (a first start, or a lost directory) forms.
+
+// FormingFile holds, in replica-<id>/, the enrollments (CBOR ReplicaEnrollments) of
+// the replica's last formation attempt, until it holds a genesis.
+const FormingFile = "forming.cbor"
+
+// dealerGrace is how long the dealer, restarted during formation, waits for f+1 peers
+// to serve the genesis of its earlier attempt before it deals again: peers that took
+// its earlier deal form within moments of taking it.
+const dealerGrace = 10 * time.Second
+
+// joinWait bounds the wait for the genesis after a share for an earlier exec key.
+const joinWait = 2 * time.Minute
 
 // formOrJoin is RunReplica's path for a replica without a genesis: join the cluster
-// if its peers formed it without this run of the replica, form it otherwise.
+// if its peers formed it from this replica's earlier attempt, form it otherwise.
 func (rp *replica) formOrJoin(ctx context.Context) (*spec.Config, error) {
-	if !rp.opt.NewCluster { // --new-cluster: the peers' old genesis is the one to leave
-		genesis, err := rp.formedWithout(ctx)
-		if err != nil {
+	if prev := rp.earlierAttempt(); prev != nil {
+		wait := time.Duration(0)
+		if rp.opt.ID == Dealer {
+			wait = dealerGrace
+		}
+		holds := func(cfg *spec.Config) bool { return holdsEnrollments(cfg, rp.opt.ID, prev) }
+		genesis, err := rp.awaitGenesis(ctx, holds, wait)
+		if err != nil && ctx.Err() != nil {
 			return nil, err
 		}
 		if genesis != nil {
+			rp.log.Warn("the cluster formed while this replica was down (it stopped during formation): joining it with fresh compartments")
 			return rp.joinFormed(ctx, genesis)
+		}
+		if err != nil {
+			rp.log.Warn("could not tell whether the peers formed the cluster with this replica's earlier compartments; forming", "err", err)
 		}
 	}
 	if err := rp.start(ctx, spec.Digest{}); err != nil {
@@ -38,25 +69,76 @@ func (rp *replica) formOrJoin(ctx context.Context) (*spec.Config, error) {
 	}
 	cfg, err := rp.form(ctx)
 	var kc *KeyChangedError
-	if rp.opt.NewCluster || !errors.As(err, &kc) || kc.Replica != rp.opt.ID || kc.What != "for" {
+	if !errors.As(err, &kc) || kc.Replica != rp.opt.ID || kc.What != "for" {
 		return cfg, err
 	}
-	// The deal is for the exec this replica had before it restarted: the peers form
-	// (or formed) with those compartments.
-	rp.log.Warn("this replica restarted during formation and its peers form the cluster with its earlier compartments: waiting for them to serve it, to join it", "err", err)
+	// The deal is for an exec key this replica's exec does not have: the one it had
+	// before it restarted (the peers form, or formed, with those compartments), or a
+	// faulty dealer's.
+	rp.log.Warn("the dealer's share for this replica is for another exec key: this replica restarted during formation (or the dealer is faulty); waiting for f+1 peers to serve the configuration formed with that key, to join it",
+		"wait", joinWait)
 	rp.dropFormation()
-	genesis, err := rp.awaitFormed(ctx)
-	if err != nil {
-		return nil, err
+	holds := func(cfg *spec.Config) bool {
+		return rp.opt.ID < uint64(len(cfg.Replicas)) && cfg.Replicas[rp.opt.ID].Exec.Body.BoxKey == kc.Key
+	}
+	wctx, cancel := context.WithTimeout(ctx, joinWait)
+	genesis, werr := rp.awaitGenesis(wctx, holds, joinWait)
+	cancel()
+	if genesis == nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, fmt.Errorf("%w; no f+1 peers served a configuration with that key within %v (%v)", err, joinWait, werr)
 	}
 	return rp.joinFormed(ctx, genesis)
 }
 
-// formedWithout asks every replica once for its genesis (fetchGenesis) and returns
-// the raw genesis f+1 of them serve, nil if there is none. Called while this replica
-// runs no compartments, it means the cluster formed without this run.
-func (rp *replica) formedWithout(ctx context.Context) ([]byte, error) {
-	raw, _, _, err := fetchGenesis(ctx, rp.t, rp.opt.Verifier, formedCheckTimeout)
+// earlierAttempt returns the enrollments of this replica's last formation attempt
+// (FormingFile), nil if there is none or it does not decode.
+func (rp *replica) earlierAttempt() *ReplicaEnrollments {
+	raw, err := os.ReadFile(filepath.Join(replicaDir(rp.opt.Dir, rp.opt.ID), FormingFile))
+	if err != nil {
+		if !errors.Is(err, os.ErrNotExist) {
+			rp.log.Warn("cannot read the record of the last formation attempt; forming", "err", err)
+		}
+		return nil
+	}
+	var re ReplicaEnrollments
+	if err := spec.Decode(raw, &re, maxFormationBody); err != nil || re.Replica != rp.opt.ID || len(re.Enrollments) != 3 {
+		rp.log.Warn("the record of the last formation attempt does not decode, or is another replica's; forming", "file", FormingFile, "err", err)
+		return nil
+	}
+	return &re
+}
+
+// recordAttempt writes this attempt's enrollments (body: ReplicaEnrollments) to
+// FormingFile, synced, before they are served.
+func (rp *replica) recordAttempt(body []byte) error {
+	d := replicaDir(rp.opt.Dir, rp.opt.ID)
+	if err := os.MkdirAll(d, 0o755); err != nil {
+		return err
+	}
+	return writeFileSynced(filepath.Join(d, FormingFile), body)
+}
+
+// holdsEnrollments reports whether cfg gives replica id exactly the enrollments of re.
+func holdsEnrollments(cfg *spec.Config, id uint64, re *ReplicaEnrollments) bool {
+	if id >= uint64(len(cfg.Replicas)) {
+		return false
+	}
+	me := cfg.Replicas[id]
+	for r, e := range [3]*spec.Enrollment{&me.Prep, &me.Conf, &me.Exec} {
+		if !bytes.Equal(spec.Encode(e), spec.Encode(&re.Enrollments[r])) {
+			return false
+		}
+	}
+	return true
+}
+
+// formedWithout asks every replica once for its genesis (fetchGenesis, copies that
+// holds accepts) and returns the raw genesis f+1 of them serve, nil if there is none.
+func (rp *replica) formedWithout(ctx context.Context, holds func(*spec.Config) bool) ([]byte, error) {
+	raw, _, _, err := fetchGenesis(ctx, rp.t, rp.opt.Verifier, formedCheckTimeout, holds)
 	if errors.Is(err, ErrNotFormed) {
 		return nil, nil
 	}
@@ -66,15 +148,32 @@ func (rp *replica) formedWithout(ctx context.Context) ([]byte, error) {
 // formedCheckTimeout bounds each replica's answer to formedWithout.
 const formedCheckTimeout = 2 * time.Second
 
-// awaitFormed polls formedWithout until it finds the genesis or ctx ends.
-func (rp *replica) awaitFormed(ctx context.Context) ([]byte, error) {
+// awaitGenesis asks for the genesis (formedWithout) until it is found, wait has passed
+// (at least one round), or ctx ends; it returns nil and the last error or a
+// description of what the replicas served when none is found.
+func (rp *replica) awaitGenesis(ctx context.Context, holds func(*spec.Config) bool, wait time.Duration) ([]byte, error) {
+	end := time.Now().Add(wait)
+	rp.n.set(func(n *node) { n.phase = PhaseJoining })
+	defer rp.n.set(func(n *node) {
+		if n.phase == PhaseJoining {
+			n.phase = PhaseStarting
+		}
+	})
+	var last error
 	for polls := 1; ; polls++ {
-		genesis, err := rp.formedWithout(ctx) // this run's compartments are closed
+		genesis, err := rp.formedWithout(ctx, holds)
 		if genesis != nil {
 			return genesis, nil
 		}
+		last = err
+		if !time.Now().Before(end) || ctx.Err() != nil {
+			if last == nil {
+				last = errors.New("no f+1 replicas serve such a configuration")
+			}
+			return nil, last
+		}
 		if polls%20 == 0 {
-			rp.log.Info("waiting for f+1 peers to serve the genesis they formed", "err", err)
+			rp.log.Warn("waiting for f+1 peers to serve the configuration they formed with this replica's earlier compartments", "err", err)
 		}
 		if err := sleepCtx(ctx, 250*time.Millisecond); err != nil {
 			return nil, err
@@ -83,12 +182,15 @@ func (rp *replica) awaitFormed(ctx context.Context) ([]byte, error) {
 }
 
 // dropFormation closes the compartments and the gateway started for a formation
-// this replica leaves.
+// this replica leaves, and stops serving their enrollments.
 func (rp *replica) dropFormation() {
 	rp.mu.Lock()
 	procs := rp.procs
 	rp.procs = [3]*procenclave.Process{}
 	rp.mu.Unlock()
+	rp.n.set(func(n *node) {
+		n.watched, n.enr, n.gwEnr, n.phase = [3]*Watched{}, nil, nil, PhaseJoining
+	})
 	CloseCompartments(procs)
 	if rp.gwCmd != nil && rp.gwCmd.Process != nil {
 		rp.gwCmd.Process.Kill()
@@ -104,8 +206,7 @@ func (rp *replica) joinFormed(ctx context.Context, genesis []byte) (*spec.Config
 		return nil, err // fetchGenesis decoded it
 	}
 	d := spec.ConfigDigest(&cfg)
-	rp.log.Warn("the cluster formed while this replica was down (it stopped during formation): joining it with fresh compartments",
-		"genesis_digest", fmt.Sprintf("%x", d[:8]))
+	rp.log.Info("joining the cluster its peers formed", "genesis_digest", fmt.Sprintf("%x", d[:8]))
 	dir := replicaDir(rp.opt.Dir, rp.opt.ID)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
@@ -113,5 +214,6 @@ func (rp *replica) joinFormed(ctx context.Context, genesis []byte) (*spec.Config
 	if err := writeFileSynced(filepath.Join(dir, GenesisFile), genesis); err != nil {
 		return nil, err
 	}
+	os.Remove(filepath.Join(dir, FormingFile))
 	return rp.rejoin(ctx, genesis)
 }

@@ -9,16 +9,26 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/splitbft/splitbft/attest"
+	"github.com/splitbft/splitbft/spec"
 )
 
 // TestFormedWithout drives the first decision of replica 3 starting without a genesis
-// (SPEC §13.4, "Restarted during formation") against fake peers' status ports: join
-// the genesis f+1 replicas serve, form when fewer do (whatever else is served: one
-// replica formed alone, garbage, or f copies of a forged configuration), and refuse
+// but with the record of an earlier formation attempt (SPEC §13.4, "Restarted during
+// formation") against fake peers' status ports: join the genesis f+1 replicas serve
+// that holds the recorded enrollments; form when fewer serve it, whatever else is
+// served (one replica formed alone, garbage, f copies of a forged configuration, or
+// f+1 copies of a valid configuration of the template formed without the recorded
+// attempt: an older cluster, or copies replayed by someone on the network); refuse
 // two valid configurations with f+1 copies each.
 func TestFormedWithout(t *testing.T) {
 	tmpl := validTemplate(t)
 	good, other := assembled(t, tmpl, 1), assembled(t, tmpl, 2)
+	var g spec.Config
+	if err := spec.Decode(good, &g, spec.MaxMessageBytes); err != nil {
+		t.Fatal(err)
+	}
+	attempt := &ReplicaEnrollments{Replica: 3, Enrollments: []spec.Enrollment{g.Replicas[3].Prep, g.Replicas[3].Conf, g.Replicas[3].Exec}}
+	holds := func(cfg *spec.Config) bool { return holdsEnrollments(cfg, 3, attempt) }
 	garbage := []byte{0x83, 0x01}
 	allow := attest.VerifierFunc(func([]byte) (attest.Report, error) { return attest.Report{}, errors.New("no ego evidence here") })
 	for _, tc := range []struct {
@@ -26,20 +36,28 @@ func TestFormedWithout(t *testing.T) {
 		serve [][]byte // replicas 0–3; 3 is the one deciding (nil: 503, not formed)
 		want  []byte   // the genesis to join; nil: form
 		err   string
+		// anyCopy: every valid copy would hold the attempt (two formations with it
+		// cannot happen among correct replicas; this checks the refusal)
+		anyCopy bool
 	}{
-		{"the peers formed", [][]byte{good, good, good, nil}, good, ""},
-		{"f+1 peers formed, one is down", [][]byte{good, nil, good, nil}, good, ""},
-		{"one peer formed", [][]byte{nil, good, nil, nil}, nil, ""},
-		{"nobody formed", [][]byte{nil, nil, nil, nil}, nil, ""},
-		{"one peer formed alone, another serves garbage", [][]byte{other, garbage, nil, nil}, nil, ""},
-		{"f+1 formed, one peer formed alone", [][]byte{good, other, good, nil}, good, ""},
-		{"two valid configurations with f+1 each", [][]byte{good, good, other, other}, nil, "two different valid configurations"},
+		{"the peers formed", [][]byte{good, good, good, nil}, good, "", false},
+		{"f+1 peers formed, one is down", [][]byte{good, nil, good, nil}, good, "", false},
+		{"one peer formed", [][]byte{nil, good, nil, nil}, nil, "", false},
+		{"nobody formed", [][]byte{nil, nil, nil, nil}, nil, "", false},
+		{"one peer formed alone, another serves garbage", [][]byte{other, garbage, nil, nil}, nil, "", false},
+		{"f+1 formed, one peer formed alone", [][]byte{good, other, good, nil}, good, "", false},
+		{"f+1 serve a configuration without the attempt", [][]byte{other, other, other, nil}, nil, "", false},
+		{"two valid configurations with f+1 each, both with the attempt", [][]byte{good, good, other, other}, nil, "two different valid configurations", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tmpl := validTemplate(t)
 			serveConfigs(t, tmpl, tc.serve)
+			hold := holds
+			if tc.anyCopy {
+				hold = func(*spec.Config) bool { return true }
+			}
 			rp := &replica{t: tmpl, opt: ReplicaOptions{ID: 3, Verifier: allow}, log: slog.New(slog.DiscardHandler)}
-			got, err := rp.formedWithout(context.Background())
+			got, err := rp.formedWithout(context.Background(), hold)
 			if tc.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.err) {
 					t.Fatalf("got %v, want an error containing %q", err, tc.err)

@@ -55,11 +55,11 @@ func CheckShares(shares []spec.GroupKeyShare, dealerID uint64, enr [][3]spec.Enr
 		s := &shares[i]
 		switch {
 		case s.Recipient != enr[i][spec.RoleExec].Body.BoxKey && !knownExec(enr, s.Recipient):
-			return spec.PublicKey{}, &KeyChangedError{Share: i, Replica: uint64(i), What: "for"}
+			return spec.PublicKey{}, &KeyChangedError{Share: i, Replica: uint64(i), What: "for", Key: s.Recipient}
 		case s.Recipient != enr[i][spec.RoleExec].Body.BoxKey:
 			return spec.PublicKey{}, fmt.Errorf("operator: group key share %d is not for replica %d's exec", i, i)
 		case s.Dealer != dealer && !knownExec(enr, s.Dealer):
-			return spec.PublicKey{}, &KeyChangedError{Share: i, Replica: dealerID, What: "from"}
+			return spec.PublicKey{}, &KeyChangedError{Share: i, Replica: dealerID, What: "from", Key: s.Dealer}
 		case s.Dealer != dealer:
 			return spec.PublicKey{}, fmt.Errorf("operator: group key share %d is not from replica %d's exec", i, dealerID)
 		case s.GroupKey != g || g == spec.PublicKey{}:
@@ -85,12 +85,13 @@ func knownExec(enr [][3]spec.Enrollment, key spec.PublicKey) bool {
 type KeyChangedError struct {
 	Share   int
 	Replica uint64
-	What    string // "for": the recipient's key changed; "from": the dealer's
+	What    string         // "for": the recipient's key changed; "from": the dealer's
+	Key     spec.PublicKey // the exec box key the share names
 }
 
 // Error names the share, the replica and what to do.
 func (e *KeyChangedError) Error() string {
-	return fmt.Sprintf("operator: group key share %d is %s an exec key replica %d no longer has: replica %d restarted during formation (a restarted replica has new keys), or the dealer is faulty; restart every replica to form a new cluster",
+	return fmt.Sprintf("operator: group key share %d is %s an exec key replica %d no longer has: replica %d restarted during formation (a restarted replica has new keys), or the dealer is faulty; if the cluster cannot form, start every replica with --new-cluster",
 		e.Share, e.What, e.Replica, e.Replica)
 }
 

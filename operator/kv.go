@@ -49,7 +49,7 @@ var ErrNotFormed = errors.New("operator: the cluster has not formed")
 // to an older epoch no longer than the client's first timeout (client.Options.Chain),
 // and cannot forge one.
 func FetchConfig(ctx context.Context, t *Template, v attest.Verifier, timeout time.Duration) (*spec.Config, error) {
-	_, cfg, groups, err := fetchGenesis(ctx, t, v, timeout)
+	_, cfg, groups, err := fetchGenesis(ctx, t, v, timeout, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -57,8 +57,9 @@ func FetchConfig(ctx context.Context, t *Template, v attest.Verifier, timeout ti
 }
 
 // fetchGenesis is FetchConfig's choice of the genesis configuration: the copy f+1
-// replicas serve that checkCopy accepts (raw and decoded), and every copy served.
-func fetchGenesis(ctx context.Context, t *Template, v attest.Verifier, timeout time.Duration) ([]byte, *spec.Config, []copyGroup, error) {
+// replicas serve that checkCopy and holds (if not nil) accept (raw and decoded), and
+// every copy served.
+func fetchGenesis(ctx context.Context, t *Template, v attest.Verifier, timeout time.Duration, holds func(*spec.Config) bool) ([]byte, *spec.Config, []copyGroup, error) {
 	groups, errs := fetchCopies(ctx, t, timeout)
 	var found *spec.Config
 	var foundRaw []byte
@@ -71,6 +72,9 @@ func fetchGenesis(ctx context.Context, t *Template, v attest.Verifier, timeout t
 		cfg, err := checkCopy(t, v, g.raw)
 		if err != nil {
 			problems = append(problems, fmt.Sprintf("replicas %v: %v", g.replicas, err))
+			continue
+		}
+		if holds != nil && !holds(cfg) {
 			continue
 		}
 		if found != nil {

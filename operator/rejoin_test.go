@@ -1,7 +1,9 @@
 package operator
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -13,6 +15,7 @@ import (
 	"time"
 
 	"github.com/splitbft/splitbft/broker/ledger"
+	"github.com/splitbft/splitbft/spec"
 )
 
 // TestRejoinProcesses is issue 13's operator test (SPEC §13.4 rejoin, §17.5): while a
@@ -139,29 +142,37 @@ func (pc *procCluster) waitRunning(live []int, deadline time.Time) {
 //
 // The "stopped during formation" cases restart a replica with what it holds when it
 // is killed after its peers have its enrollments but before it writes its genesis
-// (SPEC §17.5): its credentials and no genesis, chain, configuration or ledger. It
-// once tried to form again and stopped ("restart every replica to form a new
-// cluster"; a CI run of TestRejoinProcesses killed replica 3 in that window); it
-// joins the cluster its peers formed.
+// (SPEC §13.4): its credentials and the record of its formation attempt (FormingFile,
+// written before its enrollments were served), and no genesis, chain, configuration
+// or ledger. It once tried to form again and stopped ("restart every replica to form
+// a new cluster"; a CI run of TestRejoinProcesses killed replica 3 in that window); it
+// joins the cluster its peers formed, found from the record. Without the record (the
+// "lost record" case) formation itself finds the dealer's share made for its earlier
+// exec key, and it joins the configuration holding that key.
 func TestRestartFetchesChain(t *testing.T) {
 	if testing.Short() {
-		t.Skip("starts 16 processes and restarts 4, four times; skipped in -short mode")
+		t.Skip("starts 16 processes and restarts 4, five times; skipped in -short mode")
 	}
-	for _, lost := range []bool{false, true} {
-		for _, victim := range []int{3, 0} {
-			name := fmt.Sprintf("replica %d", victim)
-			if lost {
-				name += " stopped during formation"
-			}
-			t.Run(name, func(t *testing.T) { restartFetchesChain(t, victim, lost) })
+	for _, c := range []struct {
+		victim int
+		lost   string // "": a plain restart; "record": stopped during formation; "all": the record lost too
+	}{{3, ""}, {0, ""}, {3, "record"}, {0, "record"}, {3, "all"}} {
+		name := fmt.Sprintf("replica %d", c.victim)
+		switch c.lost {
+		case "record":
+			name += " stopped during formation"
+		case "all":
+			name += " stopped during formation, lost record"
 		}
+		t.Run(name, func(t *testing.T) { restartFetchesChain(t, c.victim, c.lost) })
 	}
 }
 
-func restartFetchesChain(t *testing.T, victim int, lost bool) {
+func restartFetchesChain(t *testing.T, victim int, lost string) {
 	pc := &procCluster{t: t, wrap: func(_ int, argv []string) []string { return argv }}
 	pc.start(4, "--base-port", strconv.Itoa(freeBase(t, 12)))
 	logName := fmt.Sprintf("replica-%d-restart.log", victim)
+	rd := filepath.Join(pc.dir, fmt.Sprintf("replica-%d", victim))
 	pc.workload(17, 60, func(i int) {
 		if i != 20 {
 			return
@@ -169,10 +180,24 @@ func restartFetchesChain(t *testing.T, victim int, lost bool) {
 		pgid := pc.reps[victim].Process.Pid
 		killGroup(pc.reps[victim])
 		waitGroupGone(t, pgid)
-		if lost {
-			rd := filepath.Join(pc.dir, fmt.Sprintf("replica-%d", victim))
+		if lost != "" {
+			raw, err := os.ReadFile(filepath.Join(rd, GenesisFile))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var g spec.Config
+			if err := spec.Decode(raw, &g, spec.MaxMessageBytes); err != nil {
+				t.Fatal(err)
+			}
 			for _, f := range []string{GenesisFile, ChainFile, ConfigFile, "ledger"} {
 				if err := os.RemoveAll(filepath.Join(rd, f)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if lost == "record" { // the attempt the genesis holds
+				me := g.Replicas[victim]
+				rec := spec.Encode(&ReplicaEnrollments{Replica: uint64(victim), Enrollments: []spec.Enrollment{me.Prep, me.Conf, me.Exec}})
+				if err := os.WriteFile(filepath.Join(rd, FormingFile), rec, 0o644); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -201,8 +226,27 @@ func restartFetchesChain(t *testing.T, victim int, lost bool) {
 	}
 	logs, _ := os.ReadFile(filepath.Join(pc.dir, logName))
 	wants := []string{"does not form a new one", "chain fetched and verified", "admission started"}
-	if lost {
-		wants = append(wants, "the cluster formed while this replica was down")
+	switch lost {
+	case "record":
+		wants = append(wants, "the cluster formed while this replica was down", "joining the cluster its peers formed")
+	case "all":
+		wants = append(wants, "the dealer's share for this replica is for another exec key", "joining the cluster its peers formed")
+	}
+	if lost != "" {
+		mine, err := os.ReadFile(filepath.Join(rd, GenesisFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		theirs, err := os.ReadFile(filepath.Join(pc.dir, fmt.Sprintf("replica-%d", other), GenesisFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(mine, theirs) {
+			t.Errorf("the restarted replica's genesis differs from replica %d's", other)
+		}
+		if _, err := os.Stat(filepath.Join(rd, FormingFile)); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("the record of the formation attempt is still there after the join: %v", err)
+		}
 	}
 	for _, want := range wants {
 		if !strings.Contains(string(logs), want) {

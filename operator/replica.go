@@ -99,7 +99,7 @@ func RunReplica(ctx context.Context, opt ReplicaOptions) error {
 	rp.ctx, rp.stop = ctx, stop
 	defer rp.close()
 	if opt.NewCluster {
-		for _, f := range []string{GenesisFile, ChainFile} {
+		for _, f := range []string{GenesisFile, ChainFile, FormingFile} {
 			if err := os.Remove(filepath.Join(replicaDir(opt.Dir, opt.ID), f)); err != nil && !errors.Is(err, os.ErrNotExist) {
 				return err
 			}
@@ -217,6 +217,11 @@ func (rp *replica) start(ctx context.Context, challenge spec.Digest) error {
 		return err
 	}
 	body := spec.Encode(&ReplicaEnrollments{Replica: rp.opt.ID, Enrollments: rp.own[:]})
+	if challenge == (spec.Digest{}) { // a formation attempt: recorded before it is served (formed_without.go)
+		if err := rp.recordAttempt(body); err != nil {
+			return err
+		}
+	}
 	rp.n.set(func(n *node) { n.enr, n.phase = body, PhaseForming })
 	return nil
 }
@@ -242,6 +247,7 @@ func (rp *replica) form(ctx context.Context) (*spec.Config, error) {
 	if err := writeFileSynced(filepath.Join(replicaDir(rp.opt.Dir, rp.opt.ID), GenesisFile), rp.chain.Genesis); err != nil {
 		return nil, err
 	}
+	os.Remove(filepath.Join(replicaDir(rp.opt.Dir, rp.opt.ID), FormingFile))
 	rp.n.formed(cfg, attest.CheckConfig(cfg, rp.opt.Verifier))
 	d := spec.ConfigDigest(cfg)
 	rp.log.Info("cluster formed; compartments configured", "config_digest", fmt.Sprintf("%x", d[:8]))

@@ -44,6 +44,7 @@ type ReplicaStatus struct {
 const (
 	PhaseStarting = "starting" // compartment processes starting
 	PhaseForming  = "forming"  // exchanging enrollments and the group key with peers
+	PhaseJoining  = "joining"  // restarted during formation: waiting for the configuration its peers formed (SPEC §13.4)
 	PhaseRunning  = "running"  // configured; the broker runs
 )
 
