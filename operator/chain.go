@@ -71,7 +71,7 @@ func loadGenesis(dir string, id uint64) ([]byte, error) {
 	}
 	var g spec.Config
 	if err := spec.Decode(raw, &g, spec.MaxMessageBytes); err != nil {
-		return nil, fmt.Errorf("operator: %s of replica %d does not decode: %w (remove the file: the replica then joins the cluster its peers run, SPEC §13.4, or forms a new one with them)", GenesisFile, id, err)
+		return nil, fmt.Errorf("operator: %s of replica %d does not decode: %w (every replica of a cluster holds the same genesis: copy a peer's; or start every replica with --new-cluster to form a new cluster)", GenesisFile, id, err)
 	}
 	return raw, nil
 }
