@@ -2,6 +2,7 @@ package operator
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -163,12 +164,34 @@ func (f *Former) GroupKey(ctx context.Context, all [][3]spec.Enrollment, exec br
 	for {
 		raw, err := httpGet(ctx, f.T.Replicas[Dealer].Status, "/group-key", f.timeout(), maxFormationBody)
 		if err == nil {
-			return f.checkDeal(raw, all)
+			shares, err := f.checkDeal(raw, all)
+			var kc *KeyChangedError
+			// The dealer's own share (share 0) or its signature names an exec key its
+			// gathered enrollments do not have.
+			if errors.As(err, &kc) && kc.Replica == Dealer && f.ID != Dealer && f.dealerRestarted(ctx, all, kc.Key) {
+				return f.checkDeal(raw, all)
+			}
+			return shares, err
 		}
 		if err := sleepCtx(ctx, f.every()); err != nil {
 			return nil, err
 		}
 	}
+}
+
+// dealerRestarted handles a deal from an exec key the dealer's gathered enrollments
+// do not have: the dealer restarted after this replica gathered them (SPEC §13.4,
+// "Restarted during formation"). It fetches the dealer's enrollments again and, if
+// they are admitted and their exec has key, takes them in place of the earlier ones
+// (all[Dealer]) and reports true; the configuration is then assembled with them.
+func (f *Former) dealerRestarted(ctx context.Context, all [][3]spec.Enrollment, key spec.PublicKey) bool {
+	got, err := f.fetchEnrollments(ctx, Dealer)
+	if err != nil || got[spec.RoleExec].Body.BoxKey != key {
+		return false
+	}
+	f.Log.Warn("the dealer restarted during formation: its deal is from its new compartments, whose enrollments replace those gathered before", "dealer", Dealer)
+	all[Dealer] = got
+	return true
 }
 
 // checkDeal decodes and checks the dealer's shares.

@@ -46,12 +46,19 @@ const joinWait = 2 * time.Minute
 // formOrJoin is RunReplica's path for a replica without a genesis: join the cluster
 // if its peers formed it from this replica's earlier attempt, form it otherwise.
 func (rp *replica) formOrJoin(ctx context.Context) (*spec.Config, error) {
-	if prev := rp.earlierAttempt(); prev != nil {
+	if prev := rp.earlierAttempts(); len(prev) > 0 {
 		wait := time.Duration(0)
 		if rp.opt.ID == Dealer {
 			wait = dealerGrace
 		}
-		holds := func(cfg *spec.Config) bool { return holdsEnrollments(cfg, rp.opt.ID, prev) }
+		holds := func(cfg *spec.Config) bool {
+			for i := range prev {
+				if holdsEnrollments(cfg, rp.opt.ID, &prev[i]) {
+					return true
+				}
+			}
+			return false
+		}
 		genesis, err := rp.awaitGenesis(ctx, holds, wait)
 		if err != nil && ctx.Err() != nil {
 			return nil, err
@@ -69,7 +76,9 @@ func (rp *replica) formOrJoin(ctx context.Context) (*spec.Config, error) {
 	}
 	cfg, err := rp.form(ctx)
 	var kc *KeyChangedError
-	if !errors.As(err, &kc) || kc.Replica != rp.opt.ID || kc.What != "for" {
+	if rp.opt.NewCluster || !errors.As(err, &kc) || kc.Replica != rp.opt.ID || kc.What != "for" {
+		// --new-cluster: a deal for an earlier exec key of this replica may come from
+		// the cluster the operator is leaving, whose replicas still serve it.
 		return cfg, err
 	}
 	// The deal is for an exec key this replica's exec does not have: the one it had
@@ -88,37 +97,63 @@ func (rp *replica) formOrJoin(ctx context.Context) (*spec.Config, error) {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
+		if werr == nil {
+			werr = errors.New("no f+1 replicas serve one")
+		}
 		return nil, fmt.Errorf("%w; no f+1 peers served a configuration with that key within %v (%v)", err, joinWait, werr)
 	}
 	return rp.joinFormed(ctx, genesis)
 }
 
-// earlierAttempt returns the enrollments of this replica's last formation attempt
-// (FormingFile), nil if there is none or it does not decode.
-func (rp *replica) earlierAttempt() *ReplicaEnrollments {
+// FormingRecord is FormingFile's content: the enrollments of every formation attempt
+// since the replica last held a genesis, oldest first. Every one of them may be in
+// the configuration its peers formed (an attempt that found no genesis is followed by
+// another, while the peers may still form with the earlier one).
+type FormingRecord struct {
+	_        struct{} `cbor:",toarray"`
+	Attempts []ReplicaEnrollments
+}
+
+// maxAttempts caps the attempts a record keeps (the oldest are dropped).
+const maxAttempts = 16
+
+// earlierAttempts returns the enrollments of this replica's formation attempts since
+// it last held a genesis (FormingFile), none if there is no record or it does not
+// decode.
+func (rp *replica) earlierAttempts() []ReplicaEnrollments {
 	raw, err := os.ReadFile(filepath.Join(replicaDir(rp.opt.Dir, rp.opt.ID), FormingFile))
 	if err != nil {
 		if !errors.Is(err, os.ErrNotExist) {
-			rp.log.Warn("cannot read the record of the last formation attempt; forming", "err", err)
+			rp.log.Warn("cannot read the record of earlier formation attempts; forming", "err", err)
 		}
 		return nil
 	}
-	var re ReplicaEnrollments
-	if err := spec.Decode(raw, &re, maxFormationBody); err != nil || re.Replica != rp.opt.ID || len(re.Enrollments) != 3 {
-		rp.log.Warn("the record of the last formation attempt does not decode, or is another replica's; forming", "file", FormingFile, "err", err)
+	var rec FormingRecord
+	if err := spec.Decode(raw, &rec, maxAttempts*maxFormationBody); err != nil {
+		rp.log.Warn("the record of earlier formation attempts does not decode; forming", "file", FormingFile, "err", err)
 		return nil
 	}
-	return &re
+	var out []ReplicaEnrollments
+	for _, a := range rec.Attempts {
+		if a.Replica == rp.opt.ID && len(a.Enrollments) == 3 {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
-// recordAttempt writes this attempt's enrollments (body: ReplicaEnrollments) to
-// FormingFile, synced, before they are served.
-func (rp *replica) recordAttempt(body []byte) error {
+// recordAttempt adds this attempt's enrollments to FormingFile, synced, before they
+// are served.
+func (rp *replica) recordAttempt(re ReplicaEnrollments) error {
 	d := replicaDir(rp.opt.Dir, rp.opt.ID)
 	if err := os.MkdirAll(d, 0o755); err != nil {
 		return err
 	}
-	return writeFileSynced(filepath.Join(d, FormingFile), body)
+	rec := FormingRecord{Attempts: append(rp.earlierAttempts(), re)}
+	if len(rec.Attempts) > maxAttempts {
+		rec.Attempts = rec.Attempts[len(rec.Attempts)-maxAttempts:]
+	}
+	return writeFileSynced(filepath.Join(d, FormingFile), spec.Encode(&rec))
 }
 
 // holdsEnrollments reports whether cfg gives replica id exactly the enrollments of re.
@@ -149,8 +184,8 @@ func (rp *replica) formedWithout(ctx context.Context, holds func(*spec.Config) b
 const formedCheckTimeout = 2 * time.Second
 
 // awaitGenesis asks for the genesis (formedWithout) until it is found, wait has passed
-// (at least one round), or ctx ends; it returns nil and the last error or a
-// description of what the replicas served when none is found.
+// (at least one round), or ctx ends; when none is found it returns nil and the last
+// round's error (nil: no f+1 replicas serve such a configuration).
 func (rp *replica) awaitGenesis(ctx context.Context, holds func(*spec.Config) bool, wait time.Duration) ([]byte, error) {
 	end := time.Now().Add(wait)
 	rp.n.set(func(n *node) { n.phase = PhaseJoining })
@@ -167,13 +202,14 @@ func (rp *replica) awaitGenesis(ctx context.Context, holds func(*spec.Config) bo
 		}
 		last = err
 		if !time.Now().Before(end) || ctx.Err() != nil {
-			if last == nil {
-				last = errors.New("no f+1 replicas serve such a configuration")
-			}
-			return nil, last
+			return nil, last // nil: no f+1 replicas serve such a configuration
 		}
 		if polls%20 == 0 {
-			rp.log.Warn("waiting for f+1 peers to serve the configuration they formed with this replica's earlier compartments", "err", err)
+			args := []any{}
+			if err != nil {
+				args = append(args, "err", err)
+			}
+			rp.log.Warn("waiting for f+1 peers to serve the configuration they formed with this replica's earlier compartments", args...)
 		}
 		if err := sleepCtx(ctx, 250*time.Millisecond); err != nil {
 			return nil, err

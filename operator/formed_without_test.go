@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -71,5 +73,77 @@ func TestFormedWithout(t *testing.T) {
 				t.Errorf("wrong genesis to join (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestFormingRecord: every formation attempt is added to the record, oldest first and
+// at most maxAttempts; a record that does not decode, or entries for another replica,
+// count as no attempt.
+func TestFormingRecord(t *testing.T) {
+	tmpl := validTemplate(t)
+	_, enr := testReplicas(t, tmpl, 6)
+	rp := &replica{t: tmpl, opt: ReplicaOptions{ID: 2, Dir: t.TempDir()}, log: slog.New(slog.DiscardHandler)}
+	if got := rp.earlierAttempts(); len(got) != 0 {
+		t.Fatalf("no record: %d attempts", len(got))
+	}
+	attempt := func(i int) ReplicaEnrollments {
+		return ReplicaEnrollments{Replica: 2, Enrollments: enr[i%len(enr)][:]}
+	}
+	for i := range maxAttempts + 3 {
+		if err := rp.recordAttempt(attempt(i)); err != nil {
+			t.Fatal(err)
+		}
+		got := rp.earlierAttempts()
+		want := min(i+1, maxAttempts)
+		if len(got) != want {
+			t.Fatalf("after %d attempts the record holds %d, want %d", i+1, len(got), want)
+		}
+		if diff := cmp.Diff(spec.Encode(&got[want-1]), spec.Encode(ptr(attempt(i)))); diff != "" {
+			t.Fatalf("the last attempt recorded differs (-got +want):\n%s", diff)
+		}
+	}
+	path := filepath.Join(replicaDir(rp.opt.Dir, 2), FormingFile)
+	other := spec.Encode(&FormingRecord{Attempts: []ReplicaEnrollments{{Replica: 1, Enrollments: enr[1][:]}, attempt(0)}})
+	for _, tc := range []struct {
+		name string
+		raw  []byte
+		want int
+	}{{"garbage", []byte{0x83, 0x01}, 0}, {"another replica's entry", other, 1}} {
+		if err := os.WriteFile(path, tc.raw, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if got := rp.earlierAttempts(); len(got) != tc.want {
+			t.Errorf("%s: %d attempts, want %d", tc.name, len(got), tc.want)
+		}
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// TestHoldsEnrollments: a configuration holds an attempt only with all three of its
+// enrollments in this replica's slot.
+func TestHoldsEnrollments(t *testing.T) {
+	tmpl := validTemplate(t)
+	var g, o spec.Config
+	if err := spec.Decode(assembled(t, tmpl, 1), &g, spec.MaxMessageBytes); err != nil {
+		t.Fatal(err)
+	}
+	if err := spec.Decode(assembled(t, tmpl, 2), &o, spec.MaxMessageBytes); err != nil {
+		t.Fatal(err)
+	}
+	mine := []spec.Enrollment{g.Replicas[3].Prep, g.Replicas[3].Conf, g.Replicas[3].Exec}
+	theirs := []spec.Enrollment{o.Replicas[3].Prep, o.Replicas[3].Conf, o.Replicas[3].Exec}
+	if !holdsEnrollments(&g, 3, &ReplicaEnrollments{Replica: 3, Enrollments: mine}) {
+		t.Fatal("the configuration does not hold the attempt it was formed with")
+	}
+	if holdsEnrollments(&g, 2, &ReplicaEnrollments{Replica: 3, Enrollments: mine}) || holdsEnrollments(&g, 9, &ReplicaEnrollments{Replica: 3, Enrollments: mine}) {
+		t.Error("another slot, or one beyond the configuration, holds the attempt")
+	}
+	for r := range 3 {
+		mixed := append([]spec.Enrollment(nil), mine...)
+		mixed[r] = theirs[r]
+		if holdsEnrollments(&g, 3, &ReplicaEnrollments{Replica: 3, Enrollments: mixed}) {
+			t.Errorf("an attempt with another %s enrollment is held", []string{"prep", "conf", "exec"}[r])
+		}
 	}
 }

@@ -36,8 +36,8 @@ func (c *snapCollector) Collect(ch chan<- prometheus.Metric) {
 	s := c.take()
 	e := emitter{ch}
 	n := c.n
-	for _, p := range []string{PhaseStarting, PhaseForming, PhaseRunning} {
-		e.gauge("splitbft_phase", "1 for the replica's current phase (starting, forming, running)", b2f(s.phase == p), Label{"phase", p})
+	for _, p := range []string{PhaseStarting, PhaseForming, PhaseJoining, PhaseRejoining, PhaseRecovering, PhaseRunning} {
+		e.gauge("splitbft_phase", "1 for the replica's current phase (starting, forming, joining, rejoining, recovering, running)", b2f(s.phase == p), Label{"phase", p})
 	}
 	e.gauge("splitbft_dev_insecure", "1 if some enclave of the cluster runs without TEE protection (dev-insecure evidence)",
 		b2f(s.cfg != nil && attest.InsecureWarning(s.cfg) != ""))

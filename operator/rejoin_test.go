@@ -194,9 +194,15 @@ func restartFetchesChain(t *testing.T, victim int, lost string) {
 					t.Fatal(err)
 				}
 			}
-			if lost == "record" { // the attempt the genesis holds
-				me := g.Replicas[victim]
-				rec := spec.Encode(&ReplicaEnrollments{Replica: uint64(victim), Enrollments: []spec.Enrollment{me.Prep, me.Conf, me.Exec}})
+			if lost == "record" {
+				// The attempt the genesis holds, and a later one that found no genesis
+				// and was stopped too (its enrollments are another slot's here: any
+				// that the configuration does not give this replica).
+				me, later := g.Replicas[victim], g.Replicas[(victim+1)%4]
+				rec := spec.Encode(&FormingRecord{Attempts: []ReplicaEnrollments{
+					{Replica: uint64(victim), Enrollments: []spec.Enrollment{me.Prep, me.Conf, me.Exec}},
+					{Replica: uint64(victim), Enrollments: []spec.Enrollment{later.Prep, later.Conf, later.Exec}},
+				}})
 				if err := os.WriteFile(filepath.Join(rd, FormingFile), rec, 0o644); err != nil {
 					t.Fatal(err)
 				}
@@ -373,4 +379,43 @@ func TestRejoinAnsweredThenClusterRecovers(t *testing.T) {
 	pc.checkedOps(m, rng, 0, nil) // every acknowledged write reads back
 	pc.checkedOps(m, rng, 20, nil)
 	pc.killAll()
+}
+
+// TestDealerRestartedBeforeDealing: the dealer (replica 0) is killed after its peers
+// gathered its enrollments and before it dealt (replica 3 has not started, so nobody
+// can deal yet), and started again with the same command. It finds no configuration
+// holding its earlier attempt, forms again with new compartments and deals from its
+// new exec; the peers, whose gathered enrollments name its earlier exec, fetch its
+// enrollments again and form with the new ones (SPEC §13.4, "Restarted during
+// formation"). They once stopped, naming replica 0 as restarted or faulty, and the
+// cluster could not form without --new-cluster on every replica. All four then run
+// one configuration, and a checked workload runs on it.
+func TestDealerRestartedBeforeDealing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts 16 processes; skipped in -short mode")
+	}
+	pc := &procCluster{t: t, wrap: func(_ int, argv []string) []string { return argv }}
+	pc.start(3, "--base-port", strconv.Itoa(freeBase(t, 12)))
+	deadline := time.Now().Add(60 * time.Second)
+	for _, i := range []int{1, 2} {
+		pc.waitLog(fmt.Sprintf("replica-%d.log", i), fmt.Sprintf(`msg="enrollments received" replica=%d peer=0`, i), deadline)
+	}
+	pgid := pc.reps[0].Process.Pid
+	killGroup(pc.reps[0])
+	waitGroupGone(t, pgid)
+	pc.reps[0] = pc.spawn(0, "replica-0-restart.log", pc.replicaCmd(0)...)
+	pc.waitLog("replica-0-restart.log", `msg="forming the cluster"`, time.Now().Add(60*time.Second)) // after its wait for an earlier attempt's configuration
+	pc.reps = append(pc.reps, pc.spawn(3, "replica-3.log", pc.replicaCmd(3)...))
+	all := []int{0, 1, 2, 3}
+	pc.waitRunning(all, time.Now().Add(60*time.Second))
+	st := pc.status()
+	for _, i := range all {
+		if st[i].Status.ConfigDigest != st[0].Status.ConfigDigest {
+			t.Fatalf("replicas run different configurations:\n%s", summary(st))
+		}
+	}
+	for _, i := range []int{1, 2} {
+		pc.waitLog(fmt.Sprintf("replica-%d.log", i), "the dealer restarted during formation", time.Now())
+	}
+	pc.workload(29, 30, func(int) {})
 }

@@ -216,9 +216,10 @@ func (rp *replica) start(ctx context.Context, challenge spec.Digest) error {
 	if err := rp.enrollGateway(ctx); err != nil {
 		return err
 	}
-	body := spec.Encode(&ReplicaEnrollments{Replica: rp.opt.ID, Enrollments: rp.own[:]})
+	re := ReplicaEnrollments{Replica: rp.opt.ID, Enrollments: rp.own[:]}
+	body := spec.Encode(&re)
 	if challenge == (spec.Digest{}) { // a formation attempt: recorded before it is served (formed_without.go)
-		if err := rp.recordAttempt(body); err != nil {
+		if err := rp.recordAttempt(re); err != nil {
 			return err
 		}
 	}

@@ -18,7 +18,7 @@ import (
 type ReplicaStatus struct {
 	Replica      uint64              `json:"replica"`
 	Cluster      string              `json:"cluster"`
-	Phase        string              `json:"phase"` // PhaseStarting, PhaseForming, PhaseRunning
+	Phase        string              `json:"phase"` // PhaseStarting, PhaseForming, PhaseJoining, PhaseRejoining, PhaseRecovering, PhaseRunning
 	Error        string              `json:"error,omitempty"`
 	ConfigDigest string              `json:"config_digest,omitempty"` // hex, once formed
 	Epoch        uint64              `json:"epoch"`                   // of the configuration served (SPEC §17)
