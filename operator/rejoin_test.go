@@ -2,9 +2,11 @@ package operator
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -400,6 +402,22 @@ func TestDealerRestartedBeforeDealing(t *testing.T) {
 	for _, i := range []int{1, 2} {
 		pc.waitLog(fmt.Sprintf("replica-%d.log", i), fmt.Sprintf(`msg="enrollments received" replica=%d peer=0`, i), deadline)
 	}
+	// What a replica serves at GET /enrollments is in its record of attempts.
+	tmpl, err := LoadTemplate(pc.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, i := range []int{0, 1, 2} {
+		served, err := httpGet(context.Background(), tmpl.Replicas[i].Status, "/enrollments", 5*time.Second, maxFormationBody)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rp := &replica{t: tmpl, opt: ReplicaOptions{ID: uint64(i), Dir: pc.dir}, log: slog.New(slog.DiscardHandler)}
+		rec := rp.earlierAttempts()
+		if len(rec) != 1 || !bytes.Equal(spec.Encode(&rec[0]), served) {
+			t.Fatalf("replica %d serves enrollments its record of attempts (%d) does not hold", i, len(rec))
+		}
+	}
 	pgid := pc.reps[0].Process.Pid
 	killGroup(pc.reps[0])
 	waitGroupGone(t, pgid)
@@ -416,6 +434,11 @@ func TestDealerRestartedBeforeDealing(t *testing.T) {
 	}
 	for _, i := range []int{1, 2} {
 		pc.waitLog(fmt.Sprintf("replica-%d.log", i), "the dealer restarted during formation", time.Now())
+	}
+	for _, i := range all { // formed: the record is gone
+		if _, err := os.Stat(filepath.Join(pc.dir, fmt.Sprintf("replica-%d", i), FormingFile)); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("replica %d still holds its record of attempts after forming: %v", i, err)
+		}
 	}
 	pc.workload(29, 30, func(int) {})
 }
