@@ -100,8 +100,8 @@ func writeFileAtomic(path string, data []byte) error {
 
 // writeFileSynced is writeFileAtomic, with the file synced before the rename and the
 // directory after it: once it returns, a crash or power loss leaves data at path.
-// For the genesis, written once: a replica that finds it empty or cut short cannot
-// start until the operator removes it.
+// For the genesis (a replica that finds it empty or cut short cannot start until the
+// operator replaces it) and the record of formation attempts (formed_without.go).
 func writeFileSynced(path string, data []byte) error {
 	if err := replaceFile(path, data, true); err != nil {
 		return err

@@ -25,14 +25,16 @@ import (
 // new epoch.
 //
 // Which earlier compartments: before a formation attempt serves its enrollments, the
-// replica writes them, synced, to FormingFile; the genesis it joins must hold them
-// (or, after a share for an unknown exec key, that key). So a replica joins only the
-// cluster formed from its own attempt: not an older one of the same template (before
-// --new-cluster), not copies replayed by someone on the network, and a replica that
-// never served enrollments (a first start, or a lost directory) forms.
+// replica adds them, synced, to FormingFile; the genesis it joins through that record
+// must hold the enrollments of one recorded attempt. So it joins only a cluster formed
+// from its own attempt: not an older one of the same template (before --new-cluster),
+// not copies replayed by someone on the network, and a replica that never served
+// enrollments (a first start, or a lost directory) forms. The fallback after a share
+// for an unknown exec key accepts a genesis giving its exec that key, which a replay
+// of an older cluster's deal and chains could name (SPEC §13.4 says what that costs).
 
-// FormingFile holds, in replica-<id>/, the enrollments (CBOR ReplicaEnrollments) of
-// the replica's last formation attempt, until it holds a genesis.
+// FormingFile holds, in replica-<id>/, the replica's FormingRecord: the enrollments of
+// its formation attempts since it last held a genesis.
 const FormingFile = "forming.cbor"
 
 // dealerGrace is how long the dealer, restarted during formation, waits for f+1 peers
@@ -158,7 +160,7 @@ func (rp *replica) recordAttempt(re ReplicaEnrollments) error {
 
 // holdsEnrollments reports whether cfg gives replica id exactly the enrollments of re.
 func holdsEnrollments(cfg *spec.Config, id uint64, re *ReplicaEnrollments) bool {
-	if id >= uint64(len(cfg.Replicas)) {
+	if id >= uint64(len(cfg.Replicas)) || len(re.Enrollments) != 3 {
 		return false
 	}
 	me := cfg.Replicas[id]

@@ -139,6 +139,9 @@ func TestHoldsEnrollments(t *testing.T) {
 	if holdsEnrollments(&g, 2, &ReplicaEnrollments{Replica: 3, Enrollments: mine}) || holdsEnrollments(&g, 9, &ReplicaEnrollments{Replica: 3, Enrollments: mine}) {
 		t.Error("another slot, or one beyond the configuration, holds the attempt")
 	}
+	if holdsEnrollments(&g, 3, &ReplicaEnrollments{Replica: 3, Enrollments: mine[:2]}) {
+		t.Error("an attempt of two enrollments is held")
+	}
 	for r := range 3 {
 		mixed := append([]spec.Enrollment(nil), mine...)
 		mixed[r] = theirs[r]
