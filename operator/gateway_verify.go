@@ -27,18 +27,11 @@ type VerifiedGateway struct {
 // exactly its identities, and the certificate the gateway presents over TLS 1.3 is
 // signed by, and carries, the attested TLS key.
 func VerifyGateway(ctx context.Context, t *Template, i uint64, v attest.Verifier, timeout time.Duration) (*VerifiedGateway, error) {
-	if i >= t.N || t.Replicas[i].Redis == "" {
-		return nil, fmt.Errorf("operator: replica %d runs no gateway in %s", i, TemplateFile)
-	}
-	raw, err := httpGet(ctx, t.Replicas[i].Status, "/gateway-enrollment", timeout, maxFormationBody)
+	a, err := fetchGatewayAttestation(ctx, t, i, timeout)
 	if err != nil {
-		return nil, fmt.Errorf("operator: replica %d's gateway attestation: %w", i, err)
+		return nil, err
 	}
-	var a spec.GatewayAttestation
-	if err := spec.Decode(raw, &a, maxFormationBody); err != nil {
-		return nil, fmt.Errorf("operator: replica %d's gateway attestation does not decode: %w", i, err)
-	}
-	if err := t.CheckGateway(i, &a, v); err != nil {
+	if err := t.CheckGateway(i, a, v); err != nil {
 		return nil, err
 	}
 	cfg, err := FetchConfig(ctx, t, v, timeout)
@@ -46,7 +39,8 @@ func VerifyGateway(ctx context.Context, t *Template, i uint64, v attest.Verifier
 		return nil, err
 	}
 	if !a.Enrollment.SameKeys(cfg) {
-		return nil, fmt.Errorf("operator: the configuration does not register replica %d's gateway identities with its attested keys", i)
+		return nil, fmt.Errorf("operator: the configuration of epoch %d does not register replica %d's gateway identities with its attested keys "+
+			"(a gateway started again has new ones: splitbft propose --readmit-gateway %d registers them)", cfg.Epoch, i, i)
 	}
 	der, err := gatewayCert(ctx, t.Replicas[i].Redis, timeout)
 	if err != nil {
@@ -55,7 +49,7 @@ func VerifyGateway(ctx context.Context, t *Template, i uint64, v attest.Verifier
 	if err := gatewaycert.Check(&a.Enrollment, der); err != nil {
 		return nil, err
 	}
-	return &VerifiedGateway{Attestation: a, CertPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+	return &VerifiedGateway{Attestation: *a, CertPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
 		Insecure: a.Evidence.Format == spec.EvidenceDevInsecure}, nil
 }
 

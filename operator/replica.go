@@ -216,6 +216,11 @@ func (rp *replica) start(ctx context.Context, challenge spec.Digest) error {
 	if err := rp.enrollGateway(ctx); err != nil {
 		return err
 	}
+	if rp.gw != nil && challenge != (spec.Digest{}) {
+		// Not a formation: the configuration registers an earlier gateway's identities.
+		rp.log.Warn("redis gateway started with new identities: it serves once the governance members re-admit it (SPEC §16.2)",
+			"command", fmt.Sprintf("splitbft propose --dir DIR --client C --member-key FILE --readmit-gateway %d", rp.opt.ID))
+	}
 	re := ReplicaEnrollments{Replica: rp.opt.ID, Enrollments: rp.own[:]}
 	body := spec.Encode(&re)
 	if challenge == (spec.Digest{}) { // a formation attempt: recorded before it is served (formed_without.go)

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/splitbft/splitbft/attest"
 	"github.com/splitbft/splitbft/operator"
 	"github.com/splitbft/splitbft/spec"
 )
@@ -40,6 +41,12 @@ changes (repeatable, applied in order):
                                 derived) or by its 64-digit hex public key (which keygen
                                 --member prints), so that the secret need not leave its owner
   --remove-member FILE|HEX      remove a member, by its key file or hex public key
+  --readmit-gateway I           register replica I's Redis gateway as it runs now: a gateway
+                                started again (its replica crashed and rejoined) has new
+                                identities and waits for this. The command fetches the
+                                attestation replica I serves, checks it as formation does
+                                (SPEC.md §16.2) and replaces the registration of each of its
+                                client ids; these changes come after the others
 
 examples:
   splitbft propose --dir /tmp/sbft --client 1 --member-key /tmp/sbft/members/member-0.json \
@@ -47,7 +54,8 @@ examples:
   splitbft keygen --dir /tmp/sbft --client 66
   splitbft propose --dir /tmp/sbft --client 1 --member-key /tmp/sbft/members/member-0.json --add-client 66
   splitbft propose --dir /tmp/sbft --client 1 --member-key /tmp/sbft/members/member-0.json \
-      --add-client 67=SIGNHEX:BOXHEX      # the public keys the client's own keygen printed`
+      --add-client 67=SIGNHEX:BOXHEX      # the public keys the client's own keygen printed
+  splitbft propose --dir /tmp/sbft --client 1 --member-key /tmp/sbft/members/member-0.json --readmit-gateway 2`
 
 // listFlag collects a repeatable string flag.
 type listFlag []string
@@ -62,6 +70,7 @@ func proposeMain(args []string, stdout, stderr io.Writer) int {
 	id := fs.Int64("client", 0, "client id that submits the proposal (required)")
 	var keyFiles listFlag
 	var changes []spec.Change
+	var gateways []uint64    // --readmit-gateway: their changes need the cluster's configuration
 	var later []func() error // resolved once every flag is parsed (--add-client ID needs --dir)
 	fs.Var(&keyFiles, "member-key", "member key file (repeatable)")
 	change := func(name string, parse func(string) (spec.Change, error)) {
@@ -113,6 +122,14 @@ func proposeMain(args []string, stdout, stderr io.Writer) int {
 		c, err := strconv.ParseUint(v, 10, 64)
 		return spec.Change{Op: spec.ChangeRemoveClient, Client: spec.ClientConfig{ID: c}}, err
 	})
+	fs.Func("readmit-gateway", "see the changes above", func(v string) error {
+		i, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			return fmt.Errorf("%q: want a replica id", v)
+		}
+		gateways = append(gateways, i)
+		return nil
+	})
 	words, err := parseFlags(fs, args, stdout)
 	switch {
 	case err != nil:
@@ -122,7 +139,7 @@ func proposeMain(args []string, stdout, stderr io.Writer) int {
 		err = requiredID(fs, "client", *id)
 	case len(keyFiles) == 0:
 		err = errors.New("at least one --member-key is required")
-	case len(changes) == 0:
+	case len(changes) == 0 && len(gateways) == 0:
 		err = errors.New("no change given")
 	case len(words) > 0:
 		err = fmt.Errorf("unexpected argument %q", words[0])
@@ -136,15 +153,16 @@ func proposeMain(args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 	}
-	if err := propose(*dir, uint64(*id), keyFiles, changes, stdout, stderr); err != nil {
+	if err := propose(*dir, uint64(*id), keyFiles, changes, gateways, stdout, stderr); err != nil {
 		fmt.Fprintf(stderr, "splitbft propose: %v\n", err)
 		return 1
 	}
 	return 0
 }
 
-// propose signs and submits the proposal and prints its outcome.
-func propose(dir string, id uint64, keyFiles []string, changes []spec.Change, stdout, stderr io.Writer) error {
+// propose signs and submits the proposal (changes, then the re-admission of each
+// replica's gateway in gateways) and prints its outcome.
+func propose(dir string, id uint64, keyFiles []string, changes []spec.Change, gateways []uint64, stdout, stderr io.Writer) error {
 	var keys []ed25519.PrivateKey
 	for _, f := range keyFiles {
 		k, err := operator.LoadMemberKey(f)
@@ -160,7 +178,21 @@ func propose(dir string, id uint64, keyFiles []string, changes []spec.Change, st
 		return err
 	}
 	defer kv.Close()
-	op, err := operator.BuildProposal(kv.Session().Config(), changes, keys)
+	cfg := kv.Session().Config()
+	if len(gateways) > 0 {
+		t, err := operator.LoadTemplate(dir)
+		if err != nil {
+			return err
+		}
+		for _, i := range gateways {
+			more, err := operator.ReadmitGateway(ctx, t, i, cfg, attest.DefaultVerifier(), 5*time.Second)
+			if err != nil {
+				return fmt.Errorf("--readmit-gateway %d: %w", i, err)
+			}
+			changes = append(changes, more...)
+		}
+	}
+	op, err := operator.BuildProposal(cfg, changes, keys)
 	if err != nil {
 		return err
 	}

@@ -92,30 +92,53 @@ func parseCluster(raw []byte) (*cluster, error) {
 // errNotFormed says that no configuration is served by f+1 replicas yet.
 var errNotFormed = errors.New("the cluster has not formed")
 
-// fetchConfig returns the configuration that f+1 replicas serve byte for byte and
-// that checkConfig accepts (SPEC.md §16.2); two such configurations are refused as
-// ambiguous.
+// errNotRegistered says that the configuration the cluster runs does not register
+// this gateway's identities (yet): a gateway started again has new ones, which the
+// governance members admit with a proposal (SPEC.md §16.2, "A restarted gateway").
+var errNotRegistered = errors.New("the configuration does not register this gateway's client identities with its keys")
+
+// fetchConfig returns the configuration the gateway serves under (SPEC.md §16.2): the
+// genesis configuration that f+1 replicas serve byte for byte (in GET /chain, or GET
+// /config from a replica that serves no chain) and that checkGenesis accepts, followed
+// along the longest chain of epoch changes that verifies from it among the chains
+// those replicas serve (§17.7), provided the configuration reached passes
+// checkReached. Two genesis copies that check, each served by f+1 replicas, are
+// refused as ambiguous. A replica can withhold chain steps, not forge them: the
+// gateway then waits (errNotRegistered) until f+1 serve the step that admits it.
 func fetchConfig(ctx context.Context, c *cluster, own *spec.GatewayEnrollment, enclave bool, v attest.Verifier) (*spec.Config, error) {
-	copies := map[string]int{}
-	for _, r := range c.Replicas {
-		if raw, err := get(ctx, r.Status, "/config", spec.MaxMessageBytes); err == nil {
-			copies[string(raw)]++
-		}
+	type copies struct {
+		by     uint64
+		chains [][]spec.Step
 	}
-	var found *spec.Config
-	var problems []string
-	for raw, count := range copies {
-		if uint64(count) < c.F+1 {
+	served := map[string]*copies{}
+	for _, r := range c.Replicas {
+		gen, steps, ok := fetchChain(ctx, r.Status)
+		if !ok {
 			continue
 		}
-		cfg, err := checkConfig([]byte(raw), c, own, enclave, v)
+		g := served[string(gen)]
+		if g == nil {
+			g = &copies{}
+			served[string(gen)] = g
+		}
+		g.by++
+		g.chains = append(g.chains, steps)
+	}
+	var found *spec.Config
+	var chains [][]spec.Step
+	var problems []string
+	for raw, g := range served {
+		if g.by < c.F+1 {
+			continue
+		}
+		cfg, err := checkGenesis([]byte(raw), c)
 		switch {
 		case err != nil:
 			problems = append(problems, err.Error())
 		case found != nil:
 			return nil, errors.New("two different valid configurations are each served by f+1 replicas")
 		default:
-			found = cfg
+			found, chains = cfg, g.chains
 		}
 	}
 	if found == nil && len(problems) > 0 {
@@ -124,14 +147,39 @@ func fetchConfig(ctx context.Context, c *cluster, own *spec.GatewayEnrollment, e
 	if found == nil {
 		return nil, errNotFormed
 	}
-	return found, nil
+	reached := found
+	for _, steps := range chains {
+		if uint64(len(steps)) <= reached.Epoch-found.Epoch {
+			continue
+		}
+		if next, err := spec.VerifySteps(found, steps, verifyEd, broker.AdmitKey); err == nil {
+			reached = next
+		}
+	}
+	if err := checkReached(reached, own, enclave, v); err != nil {
+		return nil, err
+	}
+	return reached, nil
 }
 
-// checkConfig accepts a served configuration when it is valid (SPEC.md §6.2), of the
-// cluster's size, registers exactly this gateway's identities, every enrollment's
-// evidence is admitted (§7.3), and it allows no dev-insecure evidence when this
-// gateway runs in an enclave (§16.2).
-func checkConfig(raw []byte, c *cluster, own *spec.GatewayEnrollment, enclave bool, v attest.Verifier) (*spec.Config, error) {
+// fetchChain returns the genesis configuration and the chain steps a replica serves
+// at GET /chain, or its GET /config and no steps when it serves no chain; ok is false
+// when it serves neither (or a chain that does not decode).
+func fetchChain(ctx context.Context, addr string) (genesis []byte, steps []spec.Step, ok bool) {
+	if raw, err := get(ctx, addr, "/chain", spec.MaxMessageBytes); err == nil {
+		var ch chainBody
+		if spec.Decode(raw, &ch, spec.MaxMessageBytes) != nil {
+			return nil, nil, false
+		}
+		return ch.Genesis, ch.Changes, true
+	}
+	raw, err := get(ctx, addr, "/config", spec.MaxMessageBytes)
+	return raw, nil, err == nil
+}
+
+// checkGenesis accepts a served genesis configuration when it decodes, is valid
+// (SPEC.md §6.2) and is of the cluster's size.
+func checkGenesis(raw []byte, c *cluster) (*spec.Config, error) {
 	var cfg spec.Config
 	if err := spec.Decode(raw, &cfg, spec.MaxMessageBytes); err != nil {
 		return nil, fmt.Errorf("the configuration does not decode: %w", err)
@@ -139,33 +187,49 @@ func checkConfig(raw []byte, c *cluster, own *spec.GatewayEnrollment, enclave bo
 	if err := cfg.Validate(broker.AdmitKey); err != nil {
 		return nil, err
 	}
-	switch {
-	case cfg.N != c.N || cfg.F != c.F:
+	if cfg.N != c.N || cfg.F != c.F {
 		return nil, fmt.Errorf("the configuration has n=%d f=%d, cluster.json n=%d f=%d", cfg.N, cfg.F, c.N, c.F)
-	case !own.SameKeys(&cfg):
-		return nil, errors.New("the configuration does not register this gateway's client identities with its keys")
-	case enclave && cfg.AllowDevInsecure:
-		return nil, errors.New("the configuration allows dev-insecure evidence, and this gateway runs in an enclave")
-	}
-	if err := attest.Rejected(attest.CheckConfig(&cfg, v)); err != nil {
-		return nil, err
 	}
 	return &cfg, nil
 }
 
-// waitConfig polls fetchConfig every 250ms while the cluster has not formed, up to wait.
-func waitConfig(ctx context.Context, c *cluster, own *spec.GatewayEnrollment, enclave bool, wait time.Duration) (*spec.Config, error) {
+// checkReached accepts the configuration the gateway would serve under when it
+// registers exactly this gateway's identities (errNotRegistered otherwise), every
+// enrollment's evidence is admitted (§7.3), and it allows no dev-insecure evidence
+// when this gateway runs in an enclave (§16.2).
+func checkReached(cfg *spec.Config, own *spec.GatewayEnrollment, enclave bool, v attest.Verifier) error {
+	switch {
+	case !own.SameKeys(cfg):
+		return fmt.Errorf("%w (epoch %d)", errNotRegistered, cfg.Epoch)
+	case enclave && cfg.AllowDevInsecure:
+		return errors.New("the configuration allows dev-insecure evidence, and this gateway runs in an enclave")
+	}
+	return attest.Rejected(attest.CheckConfig(cfg, v))
+}
+
+// waitConfig polls fetchConfig every 250ms while the cluster has not formed or its
+// configuration does not register this gateway (replica id's), up to wait. The first
+// time the configuration does not register it, it says so on stderr: the gateway of a
+// replica started again has new identities, which the members admit.
+func waitConfig(ctx context.Context, c *cluster, id uint64, own *spec.GatewayEnrollment, enclave bool, wait time.Duration, stderr io.Writer) (*spec.Config, error) {
 	ctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
 	v := attest.DefaultVerifier()
+	said := false
 	for {
 		cfg, err := fetchConfig(ctx, c, own, enclave, v)
-		if !errors.Is(err, errNotFormed) {
+		switch {
+		case errors.Is(err, errNotRegistered) && !said:
+			fmt.Fprintf(stderr, "gateway: %v: waiting until the governance members admit this gateway's identities "+
+				"(splitbft propose --readmit-gateway %d)\n", err, id)
+			said = true
+		case errors.Is(err, errNotRegistered), errors.Is(err, errNotFormed):
+		default:
 			return cfg, err
 		}
 		select {
 		case <-ctx.Done():
-			return nil, fmt.Errorf("%w within %s", errNotFormed, wait)
+			return nil, fmt.Errorf("%w within %s", err, wait)
 		case <-time.After(250 * time.Millisecond):
 		}
 	}

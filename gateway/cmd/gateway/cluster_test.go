@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -34,8 +35,9 @@ func gatewayConfig(t *testing.T, seed uint64, name string) (*spec.Config, *spec.
 }
 
 // TestCheckConfig: the gateway accepts a configuration only when it is valid, of the
-// cluster's size, registers its identities with its keys, and allows no dev-insecure
-// evidence when the gateway runs in an enclave (SPEC.md §16.2).
+// cluster's size (checkGenesis), registers its identities with its keys, and allows no
+// dev-insecure evidence when the gateway runs in an enclave (checkReached, SPEC.md
+// §16.2).
 func TestCheckConfig(t *testing.T) {
 	const seed = 31
 	cfg, own := gatewayConfig(t, seed, "")
@@ -49,7 +51,7 @@ func TestCheckConfig(t *testing.T) {
 		want    string // "" = accepted
 	}{
 		{name: "accepted"},
-		{name: "identity missing", mod: func(c *spec.Config) { c.Clients = c.Clients[:2] }, want: "does not register this gateway's client identities"},
+		{name: "identity missing", mod: func(c *spec.Config) { c.Clients = c.Clients[:2] }, want: "does not register this gateway's client identities with its keys (epoch 0)"},
 		{name: "other box key", mod: func(c *spec.Config) { c.Clients[2].BoxKey[0] ^= 1 }, want: "does not register"},
 		{name: "other size", cl: &cluster{N: 7, F: 2}, want: "n=4 f=1, cluster.json n=7 f=2"},
 		{name: "dev-insecure in an enclave", enclave: true, want: "allows dev-insecure evidence"},
@@ -68,29 +70,38 @@ func TestCheckConfig(t *testing.T) {
 		if c.cl != nil {
 			use = c.cl
 		}
-		_, err := checkConfig(raw, use, own, c.enclave, nil)
+		got, err := checkGenesis(raw, use)
+		if err == nil {
+			err = checkReached(got, own, c.enclave, nil)
+		}
 		if c.want == "" && err != nil || c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)) {
 			t.Errorf("seed %d: %s: %v, want %q", seed, c.name, err, c.want)
 		}
 	}
 }
 
-// TestFetchConfig: f+1 identical copies that check are needed; a forged copy served by
-// f+1 replicas is refused, and two valid ones are ambiguous.
+// TestFetchConfig: f+1 identical copies that check are needed; a copy served by f+1
+// replicas that does not register the gateway makes it wait (errNotRegistered), an
+// invalid one is refused, and two valid ones are ambiguous. These replicas serve no
+// chain, only GET /config.
 func TestFetchConfig(t *testing.T) {
 	const seed = 32
 	good, own := gatewayConfig(t, seed, "")
 	other, _ := gatewayConfig(t, seed, "other")
 	forged := *good
 	forged.Clients = good.Clients[:1] // registers none of the gateway's identities
+	invalid := *good
+	invalid.N = 7 // another size than cluster.json's
 	for _, c := range []struct {
 		name   string
 		served [4]*spec.Config // nil: 503
 		want   string          // "" = good is returned
 	}{
-		{"f+1 good, f+1 forged", [4]*spec.Config{good, &forged, good, &forged}, ""},
+		{"f+1 good, one forged", [4]*spec.Config{good, &forged, good, nil}, ""},
+		{"f+1 good, f+1 without the gateway", [4]*spec.Config{good, &forged, good, &forged}, "two different valid configurations"},
 		{"one good", [4]*spec.Config{good, nil, nil, &forged}, errNotFormed.Error()},
-		{"only forged", [4]*spec.Config{&forged, &forged, good, nil}, "no configuration served by f+1 replicas is acceptable"},
+		{"f+1 without the gateway", [4]*spec.Config{&forged, &forged, good, nil}, errNotRegistered.Error()},
+		{"f+1 invalid", [4]*spec.Config{&invalid, &invalid, good, nil}, "no configuration served by f+1 replicas is acceptable"},
 		{"two valid", [4]*spec.Config{good, other, good, other}, "two different valid configurations"},
 	} {
 		cl := &cluster{N: 4, F: 1}
@@ -113,4 +124,102 @@ func TestFetchConfig(t *testing.T) {
 			t.Errorf("seed %d: %s: %v, want %q", seed, c.name, err, c.want)
 		}
 	}
+}
+
+// stepAfter returns a valid epoch change after prev to prev changed by mod, voted by
+// three of tc's four execs, and the configuration it leads to.
+func stepAfter(t *testing.T, tc *testcluster.Cluster, prev *spec.Config, mod func(*spec.Config)) (spec.Step, *spec.Config) {
+	t.Helper()
+	var next spec.Config
+	if err := spec.Decode(spec.Encode(prev), &next, spec.MaxMessageBytes); err != nil {
+		t.Fatal(err)
+	}
+	mod(&next)
+	next.Epoch, next.Prev, next.StartSeq, next.StartState = prev.Epoch+1, spec.ConfigDigest(prev), prev.StartSeq+4, spec.Digest{byte(prev.Epoch + 1)}
+	ec := spec.EpochChange{Config: spec.Encode(&next)}
+	for _, i := range []uint64{0, 1, 3} {
+		b := spec.EpochVoteBody{Next: spec.ConfigDigest(&next), Replica: i}
+		sig := tc.SignRaw(testcluster.Slot{Role: spec.RoleExec, Replica: i}, spec.SignedBytes(spec.DomainEpochVote, spec.ConfigDigest(prev), spec.Encode(&b)))
+		ec.Votes = append(ec.Votes, spec.EpochVote{Body: b, Sig: sig})
+	}
+	return spec.ChangeStep(ec), &next
+}
+
+// TestFetchConfigFollowsChain: a gateway started again (new identities) serves under
+// the configuration that the chain from the genesis f+1 replicas serve reaches, once
+// an epoch change registers its identities (SPEC.md §16.2, "A restarted gateway"),
+// even if only one replica serves that step; it waits while no step that verifies
+// does, and a gateway whose identities a later epoch replaced does not serve under the
+// older configuration.
+func TestFetchConfigFollowsChain(t *testing.T) {
+	const seed = 33
+	tc, err := testcluster.New(seed, testcluster.Options{Clients: []uint64{100}, Admit: broker.AdmitKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	enroll := func(s uint64) *spec.GatewayEnrollment {
+		e, err := gateway.Enroll(spec.TestStream("gateway", s), 1, []uint64{200, 201}, []string{"127.0.0.1"}, time.Unix(1.7e9, 0), attest.DevInsecure{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &e.Attestation.Enrollment
+	}
+	old, restarted := enroll(seed), enroll(seed+1)
+	register := func(g *spec.GatewayEnrollment) func(*spec.Config) {
+		return func(c *spec.Config) {
+			c.Clients = append(slices.DeleteFunc(slices.Clone(c.Clients), func(cc spec.ClientConfig) bool { return cc.ID >= 200 }), g.Registrations()...)
+		}
+	}
+	genesis := tc.Config
+	register(old)(genesis) // formed with the old gateway
+	admit, epoch1 := stepAfter(t, tc, genesis, register(restarted))
+	later, epoch2 := stepAfter(t, tc, epoch1, func(*spec.Config) {}) // keys unchanged
+	forgedEC := *admit.Change
+	forgedEC.Votes = slices.Clone(forgedEC.Votes)
+	forgedEC.Votes[1].Sig[0] ^= 1
+	forged := spec.ChangeStep(forgedEC)
+	body := func(s ...spec.Step) []byte { return spec.Encode(&chainBody{Genesis: spec.Encode(genesis), Changes: s}) }
+	for _, c := range []struct {
+		name  string
+		own   *spec.GatewayEnrollment
+		serve [4][]byte // nil: 503
+		want  *spec.Config
+		err   string
+	}{
+		{"admitted, served by all", restarted, [4][]byte{body(admit), body(admit), body(admit), body(admit)}, epoch1, ""},
+		{"admitted, one serves the step", restarted, [4][]byte{body(), body(admit, later), body(), nil}, epoch2, ""},
+		{"not admitted yet", restarted, [4][]byte{body(), body(), nil, body()}, nil, errNotRegistered.Error()},
+		{"forged admission", restarted, [4][]byte{body(forged), body(forged), body(), body()}, nil, errNotRegistered.Error()},
+		{"replaced gateway", old, [4][]byte{body(admit), body(), body(), nil}, nil, errNotRegistered.Error()},
+		{"not replaced", old, [4][]byte{body(), body(), nil, nil}, genesis, ""},
+		{"no step for the old gateway", old, [4][]byte{body(later), body(), nil, nil}, genesis, ""}, // does not verify from the genesis
+	} {
+		cl := &cluster{N: 4, F: 1, Replicas: make([]clusterReplica, 4)}
+		for i, b := range c.serve {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if b == nil || r.URL.Path != "/chain" {
+					http.Error(w, "not serving", http.StatusServiceUnavailable)
+					return
+				}
+				w.Write(b)
+			}))
+			defer srv.Close()
+			cl.Replicas[i].Status = strings.TrimPrefix(srv.URL, "http://")
+		}
+		got, err := fetchConfig(context.Background(), cl, c.own, false, nil)
+		switch {
+		case c.err == "" && (err != nil || spec.ConfigDigest(got) != spec.ConfigDigest(c.want)):
+			t.Errorf("seed %d: %s: %v, want the configuration of epoch %d", seed, c.name, describe(got, err), c.want.Epoch)
+		case c.err != "" && (err == nil || !strings.Contains(err.Error(), c.err)):
+			t.Errorf("seed %d: %s: %v, want %q", seed, c.name, err, c.err)
+		}
+	}
+}
+
+// describe says which configuration fetchConfig returned, or its error.
+func describe(cfg *spec.Config, err error) string {
+	if err != nil {
+		return err.Error()
+	}
+	return fmt.Sprintf("the configuration of epoch %d", cfg.Epoch)
 }

@@ -2,8 +2,10 @@
 // own process. At start it generates, inside itself, its client identities and its TLS
 // key, and writes its attested enrollment (SPEC.md §16.2) to stdout as one frame
 // (SPEC.md §7.5, Op result, Body enc(GatewayAttestation)) for its replica to publish
-// at formation; then it waits until f+1 replicas serve a configuration that registers
-// its identities, connects to the cluster as them, and serves RESP. Its sessions
+// at formation; then it waits until the configuration that the replicas' chain reaches
+// registers its identities (at formation; or, for a gateway started again, once the
+// governance members re-admit it, SPEC.md §16.2), connects to the cluster as them, and
+// serves RESP. Its sessions
 // follow the configuration chain as every client does (SPEC.md §17.7): the epoch
 // changes the brokers push, and, when one missed steps, the longest run of steps
 // that verifies from its configuration among the replicas' GET /chain answers.
@@ -111,7 +113,7 @@ func run(args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	cfg, err := waitConfig(ctx, cl, &e.Attestation.Enrollment, enclave, f.wait)
+	cfg, err := waitConfig(ctx, cl, f.id, &e.Attestation.Enrollment, enclave, f.wait, os.Stderr)
 	if err != nil {
 		return err
 	}

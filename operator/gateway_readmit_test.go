@@ -1,0 +1,134 @@
+package operator
+
+import (
+	"context"
+	"errors"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/splitbft/splitbft/attest"
+	"github.com/splitbft/splitbft/broker"
+	"github.com/splitbft/splitbft/gateway"
+	"github.com/splitbft/splitbft/internal/testcluster"
+	"github.com/splitbft/splitbft/spec"
+)
+
+// TestGatewayChanges: re-admitting a gateway replaces the registration of each of its
+// ids that the configuration holds (remove, then add with the attested keys), adds
+// those it does not, and refuses a gateway already registered with its keys.
+func TestGatewayChanges(t *testing.T) {
+	const seed = 71
+	tc, err := testcluster.New(seed, testcluster.Options{Clients: []uint64{100}, Admit: broker.AdmitKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	enroll := func(s uint64) *spec.GatewayEnrollment {
+		e, err := gateway.Enroll(spec.TestStream("gateway", s), 1, []uint64{200, 201}, []string{"127.0.0.1"}, time.Unix(1.7e9, 0), attest.DevInsecure{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &e.Attestation.Enrollment
+	}
+	old, restarted := enroll(seed), enroll(seed+1)
+	withOld := *tc.Config
+	withOld.Clients = append(slices.Clone(tc.Config.Clients), old.Registrations()...)
+	reg := restarted.Registrations()
+	remove := func(id uint64) spec.Change {
+		return spec.Change{Op: spec.ChangeRemoveClient, Client: spec.ClientConfig{ID: id}}
+	}
+	add := func(c spec.ClientConfig) spec.Change { return spec.Change{Op: spec.ChangeAddClient, Client: c} }
+
+	got, err := GatewayChanges(restarted, &withOld)
+	if want := []spec.Change{remove(200), add(reg[0]), remove(201), add(reg[1])}; err != nil || !cmp.Equal(got, want) {
+		t.Errorf("seed %d: replacing the old gateway: %v, diff (-want +got):\n%s", seed, err, cmp.Diff(want, got))
+	}
+	got, err = GatewayChanges(restarted, tc.Config)
+	if want := []spec.Change{add(reg[0]), add(reg[1])}; err != nil || !cmp.Equal(got, want) {
+		t.Errorf("seed %d: a gateway never registered: %v, diff (-want +got):\n%s", seed, err, cmp.Diff(want, got))
+	}
+	if _, err := GatewayChanges(old, &withOld); !errors.Is(err, ErrGatewayRegistered) {
+		t.Errorf("seed %d: the registered gateway: %v, want ErrGatewayRegistered", seed, err)
+	}
+}
+
+// TestGatewayReadmitted (processes): replica 1 is killed with its gateway and started
+// again. It rejoins, and its new gateway, which has new identities, serves nothing
+// until the governance members re-admit it (`splitbft propose --readmit-gateway 1`,
+// SPEC.md §16.2); then it answers and reads what was written before the crash, and a
+// second re-admission is refused as there is nothing to re-admit.
+func TestGatewayReadmitted(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts 20 processes and restarts 5; skipped in -short mode")
+	}
+	pc := &procCluster{t: t, wrap: func(_ int, argv []string) []string { return argv }}
+	base := freeBase(t, 16)
+	pc.start(4, "--base-port", strconv.Itoa(base), "--redis-port", strconv.Itoa(base+12), "--members", "1")
+	gw := func(i int) string { return "127.0.0.1:" + strconv.Itoa(base+12+i) }
+	answers := func(addr, req, want string, within time.Duration) {
+		t.Helper()
+		var got string
+		var err error
+		for deadline := time.Now().Add(within); got != want; {
+			got, err = respExchange(addr, req)
+			if time.Now().After(deadline) {
+				t.Fatalf("gateway %s never answered %q with %q (last %q, %v)\n%s", addr, req, want, got, err, summary(pc.status()))
+			}
+			time.Sleep(200 * time.Millisecond) // polling: formation, or the epoch that admits the gateway
+		}
+	}
+	answers(gw(1), "SET before v0\r\n", "+OK\r\n", 90*time.Second)
+
+	pgid := pc.reps[1].Process.Pid
+	killGroup(pc.reps[1])
+	waitGroupGone(t, pgid)
+	pc.reps[1] = pc.spawn(1, "replica-1-restart.log", pc.replicaCmd(1)...)
+	all := []int{0, 1, 2, 3}
+	pc.waitEpoch(all, 1, time.Now().Add(90*time.Second)) // replica 1 rejoined: its compartments are admitted in epoch 1
+
+	tmpl, err := LoadTemplate(pc.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := attest.DefaultVerifier()
+	// The restarted gateway published its attestation (and bound its port), and the
+	// configuration does not register it.
+	for deadline := time.Now().Add(60 * time.Second); ; {
+		cfg, err := FetchConfig(context.Background(), tmpl, v, 2*time.Second)
+		if err == nil {
+			if _, err = ReadmitGateway(context.Background(), tmpl, 1, cfg, v, 2*time.Second); err == nil {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("replica 1 never served a gateway attestation to re-admit: %v", err)
+		}
+		time.Sleep(200 * time.Millisecond) // polling: the rejoined replica starts its gateway
+	}
+	if got, err := respExchange(gw(1), "SET after v1\r\n"); got != "" {
+		t.Fatalf("the restarted gateway answered %q (%v) before it was re-admitted", got, err)
+	}
+	run := func(args ...string) (string, error) {
+		out, err := exec.Command(filepath.Join(pc.bin, "splitbft"), args...).CombinedOutput()
+		return string(out), err
+	}
+	readmit := []string{"propose", "--dir", pc.dir, "--client", "1", "--member-key", MemberKeyPath(pc.dir, 0), "--readmit-gateway", "1"}
+	if out, err := run(readmit...); err != nil || !strings.Contains(out, "accepted: the cluster moves to epoch 2") {
+		t.Fatalf("splitbft %s: %v\n%s", strings.Join(readmit, " "), err, out)
+	}
+	answers(gw(1), "SET after v1\r\n", "+OK\r\n", 60*time.Second)
+	if got, err := respExchange(gw(1), "GET before\r\n"); got != "$2\r\nv0\r\n" {
+		t.Fatalf("GET before through the re-admitted gateway: %q, %v", got, err)
+	}
+	if got, err := respExchange(gw(2), "GET after\r\n"); got != "$2\r\nv1\r\n" {
+		t.Fatalf("GET after through replica 2's gateway: %q, %v", got, err)
+	}
+	if out, err := run(readmit...); err == nil || !strings.Contains(out, "already registers them") {
+		t.Fatalf("a second re-admission: %v\n%s\nwant a failure saying the configuration already registers them", err, out)
+	}
+}
