@@ -237,7 +237,9 @@ func (rp *replica) enrollGateway(ctx context.Context) error {
 	if err != nil || cmd == nil {
 		return err
 	}
+	rp.mu.Lock()
 	rp.gwCmd = cmd
+	rp.mu.Unlock()
 	a, err := readWithin(ctx, out, gatewayEnrollTimeout)
 	if err != nil {
 		return err
@@ -286,15 +288,61 @@ func evidenceName(f uint64) string {
 	return "dev-insecure (NO TEE)"
 }
 
-// waitGateway logs when the replica's gateway process ends before ctx.
+// waitGateway starts the replica's gateway again whenever its process ends before
+// ctx: a replica keeps its gateway as it keeps its compartments. It waits a pause
+// first, one second doubling up to a minute while each gateway ends within a minute of
+// its start (a gateway that cannot start must not spin), and tries again after a
+// failed start. The new gateway has new identities (SPEC §16.2): it serves once the
+// governance members re-admit it, which the log says.
 func (rp *replica) waitGateway(ctx context.Context) {
-	if rp.gwCmd == nil {
-		return
+	rp.mu.Lock()
+	cmd := rp.gwCmd
+	rp.mu.Unlock()
+	if cmd == nil {
+		return // the template gives this replica no gateway
 	}
-	err := rp.gwCmd.Wait()
-	if ctx.Err() == nil {
-		rp.log.Error("redis gateway exited", "err", err)
+	pause, started := time.Second, time.Now()
+	for {
+		err := cmd.Wait()
+		if ctx.Err() != nil {
+			return
+		}
+		if time.Since(started) > time.Minute {
+			pause = time.Second
+		}
+		rp.log.Error("redis gateway exited; starting it again", "err", err, "after", pause)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(pause):
+			}
+			pause, started = min(2*pause, time.Minute), time.Now()
+			err := rp.enrollGateway(ctx)
+			rp.mu.Lock()
+			cmd = rp.gwCmd
+			rp.mu.Unlock()
+			if err == nil {
+				rp.sayReadmit()
+				break
+			}
+			if ctx.Err() != nil {
+				return
+			}
+			if cmd.Process != nil {
+				cmd.Process.Kill()
+				cmd.Wait()
+			}
+			rp.log.Error("redis gateway did not start; trying again", "err", err, "after", pause)
+		}
 	}
+}
+
+// sayReadmit logs that the replica's gateway runs with identities the configuration
+// does not register, and the command that registers them.
+func (rp *replica) sayReadmit() {
+	rp.log.Warn("redis gateway started with new identities: it serves once the governance members re-admit it (SPEC §16.2)",
+		"command", fmt.Sprintf("splitbft propose --dir DIR --client C --member-key FILE --readmit-gateway %d", rp.opt.ID))
 }
 
 // gatewayStats reads the gateway's counters for a status snapshot.

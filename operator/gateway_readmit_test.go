@@ -3,11 +3,13 @@ package operator
 import (
 	"context"
 	"errors"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -61,10 +63,12 @@ func TestGatewayChanges(t *testing.T) {
 // again. It rejoins, and its new gateway, which has new identities, serves nothing
 // until the governance members re-admit it (`splitbft propose --readmit-gateway 1`,
 // SPEC.md §16.2); then it answers and reads what was written before the crash, and a
-// second re-admission is refused as there is nothing to re-admit.
+// second re-admission is refused as there is nothing to re-admit. Then replica 2's
+// gateway process alone is killed: the replica starts another, which serves once
+// re-admitted.
 func TestGatewayReadmitted(t *testing.T) {
 	if testing.Short() {
-		t.Skip("starts 20 processes and restarts 5; skipped in -short mode")
+		t.Skip("starts 20 processes and restarts 6; skipped in -short mode")
 	}
 	pc := &procCluster{t: t, wrap: func(_ int, argv []string) []string { return argv }}
 	base := freeBase(t, 16)
@@ -131,4 +135,56 @@ func TestGatewayReadmitted(t *testing.T) {
 	if out, err := run(readmit...); err == nil || !strings.Contains(out, "already registers them") {
 		t.Fatalf("a second re-admission: %v\n%s\nwant a failure saying the configuration already registers them", err, out)
 	}
+
+	// Replica 2's gateway process alone dies: replica 2 starts another (new
+	// identities), which serves once re-admitted.
+	pid := childPID(t, pc.reps[2].Process.Pid, "gateway")
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(60 * time.Second); ; {
+		cfg, err := FetchConfig(context.Background(), tmpl, v, 2*time.Second)
+		if err == nil {
+			if _, err = ReadmitGateway(context.Background(), tmpl, 2, cfg, v, 2*time.Second); err == nil {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("replica 2 never served the attestation of a new gateway after its gateway was killed: %v", err)
+		}
+		time.Sleep(200 * time.Millisecond) // polling: the replica starts its gateway again after a pause
+	}
+	readmit[len(readmit)-1] = "2"
+	if out, err := run(readmit...); err != nil || !strings.Contains(out, "accepted: the cluster moves to epoch 3") {
+		t.Fatalf("splitbft %s: %v\n%s", strings.Join(readmit, " "), err, out)
+	}
+	answers(gw(2), "GET after\r\n", "$2\r\nv1\r\n", 60*time.Second)
+}
+
+// childPID returns the pid of the child of process ppid whose command name is comm,
+// failing the test when there is none.
+func childPID(t *testing.T, ppid int, comm string) int {
+	t.Helper()
+	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
+	for _, f := range stats {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...: comm may hold spaces, so split after its ')'.
+		open, end := strings.IndexByte(string(raw), '('), strings.LastIndexByte(string(raw), ')')
+		if open < 0 || end < open {
+			continue
+		}
+		fields := strings.Fields(string(raw[end+1:]))
+		if string(raw[open+1:end]) != comm || len(fields) < 2 || fields[1] != strconv.Itoa(ppid) {
+			continue
+		}
+		pid, err := strconv.Atoi(strings.TrimSpace(string(raw[:open])))
+		if err == nil {
+			return pid
+		}
+	}
+	t.Fatalf("process %d has no child %q", ppid, comm)
+	return 0
 }

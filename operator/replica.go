@@ -217,9 +217,7 @@ func (rp *replica) start(ctx context.Context, challenge spec.Digest) error {
 		return err
 	}
 	if rp.gw != nil && challenge != (spec.Digest{}) {
-		// Not a formation: the configuration registers an earlier gateway's identities.
-		rp.log.Warn("redis gateway started with new identities: it serves once the governance members re-admit it (SPEC §16.2)",
-			"command", fmt.Sprintf("splitbft propose --dir DIR --client C --member-key FILE --readmit-gateway %d", rp.opt.ID))
+		rp.sayReadmit() // not a formation: the configuration registers an earlier gateway's identities
 	}
 	re := ReplicaEnrollments{Replica: rp.opt.ID, Enrollments: rp.own[:]}
 	body := spec.Encode(&re)
@@ -381,8 +379,11 @@ func (rp *replica) close() {
 			p.proc.Close()
 		}
 	}
-	if rp.gwCmd != nil && rp.gwCmd.Process != nil {
-		rp.gwCmd.Process.Kill()
+	rp.mu.Lock()
+	gw := rp.gwCmd
+	rp.mu.Unlock()
+	if gw != nil && gw.Process != nil {
+		gw.Process.Kill()
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
