@@ -346,10 +346,19 @@ func (rp *replica) sayReadmit() {
 }
 
 // gatewayStats reads the gateway's counters for a status snapshot.
-func (n *node) gatewayStats(ctx context.Context) (GatewayStats, string) {
+//
+// A gateway that cfg, the configuration the replica runs, does not register (gwEnr,
+// its attestation, has other keys: it was started again and waits, SPEC §16.2) is
+// reported as waiting for re-admission, without asking it.
+func (n *node) gatewayStats(ctx context.Context, cfg *spec.Config, gwEnr []byte) (GatewayStats, string) {
 	rt := &n.t.Replicas[n.id]
 	if rt.Redis == "" {
 		return nil, ""
+	}
+	var a spec.GatewayAttestation
+	if cfg != nil && gwEnr != nil && spec.Decode(gwEnr, &a, maxFormationBody) == nil && !a.Enrollment.SameKeys(cfg) {
+		return nil, fmt.Sprintf("waiting for re-admission: the configuration of epoch %d does not register this gateway's identities "+
+			"(splitbft propose --readmit-gateway %d)", cfg.Epoch, n.id)
 	}
 	st, err := fetchGatewayStats(ctx, rt.Redis, rt.RedisTLS, time.Second)
 	if err != nil {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/splitbft/splitbft/attest"
@@ -22,31 +24,64 @@ import (
 // identities as it runs now: there is nothing to re-admit.
 var ErrGatewayRegistered = errors.New("already registers them")
 
+// MaxProposalChanges is the most changes one proposal holds (SPEC.md §17.2, GP3).
+const MaxProposalChanges = 256
+
+// CheckReadmissions fails, before anything is fetched, when a replica of gateways runs
+// no gateway in the template, or when changes (the proposal's other changes) add or
+// remove a client id that one of those gateways holds: the re-admission replaces
+// those registrations itself.
+func CheckReadmissions(t *Template, gateways []uint64, changes []spec.Change) error {
+	for _, i := range gateways {
+		if i >= t.N || t.Replicas[i].Redis == "" {
+			return fmt.Errorf("operator: replica %d runs no gateway in %s", i, TemplateFile)
+		}
+		for _, c := range changes {
+			if (c.Op == spec.ChangeAddClient || c.Op == spec.ChangeRemoveClient) && slices.Contains(t.Replicas[i].GatewayClients, c.Client.ID) {
+				return fmt.Errorf("operator: client %d is replica %d's gateway's: --readmit-gateway %d replaces its registration, do not add or remove it as well", c.Client.ID, i, i)
+			}
+		}
+	}
+	return nil
+}
+
 // ReadmitGateway returns the changes that register replica i's gateway as it runs now
-// (SPEC.md §16.2, "A restarted gateway"): it fetches the attestation replica i serves
-// (GET /gateway-enrollment), admits it (GW1–GW6 under the template, CheckGateway) and
-// returns GatewayChanges for cfg, the configuration the proposal is for.
-func ReadmitGateway(ctx context.Context, t *Template, i uint64, cfg *spec.Config, v attest.Verifier, timeout time.Duration) ([]spec.Change, error) {
+// (SPEC.md §16.2, "A restarted gateway"), and a line saying what they register: it
+// fetches the attestation replica i serves (GET /gateway-enrollment), admits it
+// (GW1–GW6 under the template, CheckGateway) and returns GatewayChanges for cfg, the
+// configuration the proposal is for.
+func ReadmitGateway(ctx context.Context, t *Template, i uint64, cfg *spec.Config, v attest.Verifier, timeout time.Duration) ([]spec.Change, string, error) {
 	a, err := fetchGatewayAttestation(ctx, t, i, timeout)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if err := t.CheckGateway(i, a, v); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	ch, err := GatewayChanges(&a.Enrollment, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("operator: replica %d's gateway: %w", i, err)
+		return nil, "", fmt.Errorf("operator: replica %d's gateway: %w", i, err)
 	}
-	return ch, nil
+	g := &a.Enrollment
+	keys := make([]string, len(g.SignKeys))
+	for k, key := range g.SignKeys {
+		keys[k] = fmt.Sprintf("%x", key[:4])
+	}
+	note := fmt.Sprintf("re-admitting replica %d's gateway (build %s, evidence %s): client ids %v, sign keys %s…",
+		i, g.Build, evidenceName(a.Evidence.Format), g.ClientIDs, strings.Join(keys, "…, "))
+	return ch, note, nil
 }
 
 // GatewayChanges returns, for each client id of the gateway enrollment g in order, a
 // remove-client change when cfg registers that id and an add-client change with the
 // keys g attests; removing first lets one proposal replace a registration (§17.2
 // applies the changes in order). It fails with ErrGatewayRegistered when cfg
-// registers exactly g's identities already.
+// registers exactly g's identities already, and when g's lists of ids and keys differ
+// in length (GW2; CheckGateway refuses such an enrollment).
 func GatewayChanges(g *spec.GatewayEnrollment, cfg *spec.Config) ([]spec.Change, error) {
+	if len(g.SignKeys) != len(g.ClientIDs) || len(g.BoxKeys) != len(g.ClientIDs) {
+		return nil, fmt.Errorf("the enrollment has %d client ids, %d sign keys and %d box keys", len(g.ClientIDs), len(g.SignKeys), len(g.BoxKeys))
+	}
 	if g.SameKeys(cfg) {
 		return nil, fmt.Errorf("the configuration of epoch %d %w", cfg.Epoch, ErrGatewayRegistered)
 	}

@@ -57,6 +57,42 @@ func TestGatewayChanges(t *testing.T) {
 	if _, err := GatewayChanges(old, &withOld); !errors.Is(err, ErrGatewayRegistered) {
 		t.Errorf("seed %d: the registered gateway: %v, want ErrGatewayRegistered", seed, err)
 	}
+	// Half re-admitted: id 200 with the new keys, 201 with the old ones.
+	half := *tc.Config
+	half.Clients = append(slices.Clone(tc.Config.Clients), reg[0], old.Registrations()[1])
+	got, err = GatewayChanges(restarted, &half)
+	if want := []spec.Change{remove(200), add(reg[0]), remove(201), add(reg[1])}; err != nil || !cmp.Equal(got, want) {
+		t.Errorf("seed %d: half re-admitted: %v, diff (-want +got):\n%s", seed, err, cmp.Diff(want, got))
+	}
+	short := *restarted
+	short.SignKeys = short.SignKeys[:1]
+	if _, err := GatewayChanges(&short, tc.Config); err == nil || !strings.Contains(err.Error(), "2 client ids, 1 sign keys") {
+		t.Errorf("seed %d: an enrollment with fewer keys than ids: %v", seed, err)
+	}
+}
+
+// TestCheckReadmissions: re-admitting the gateway of a replica that runs none, or
+// together with a change that adds or removes one of its ids, is refused up front.
+func TestCheckReadmissions(t *testing.T) {
+	tmpl := &Template{N: 4, F: 1, Replicas: make([]ReplicaTemplate, 4)}
+	tmpl.Replicas[1].Redis, tmpl.Replicas[1].GatewayClients = "127.0.0.1:6381", []uint64{200, 201}
+	for _, c := range []struct {
+		name     string
+		gateways []uint64
+		changes  []spec.Change
+		want     string // "": accepted
+	}{
+		{"one gateway", []uint64{1}, []spec.Change{{Op: spec.ChangeAddClient, Client: spec.ClientConfig{ID: 66}}}, ""},
+		{"no gateway", []uint64{2}, nil, "replica 2 runs no gateway"},
+		{"out of range", []uint64{4}, nil, "replica 4 runs no gateway"},
+		{"its id removed too", []uint64{1}, []spec.Change{{Op: spec.ChangeRemoveClient, Client: spec.ClientConfig{ID: 201}}}, "client 201 is replica 1's gateway's"},
+		{"its id added too", []uint64{1}, []spec.Change{{Op: spec.ChangeAddClient, Client: spec.ClientConfig{ID: 200}}}, "client 200 is replica 1's gateway's"},
+	} {
+		err := CheckReadmissions(tmpl, c.gateways, c.changes)
+		if c.want == "" && err != nil || c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)) {
+			t.Errorf("%s: %v, want %q", c.name, err, c.want)
+		}
+	}
 }
 
 // TestGatewayReadmitted (processes): replica 1 is killed with its gateway and started
@@ -105,7 +141,7 @@ func TestGatewayReadmitted(t *testing.T) {
 	for deadline := time.Now().Add(60 * time.Second); ; {
 		cfg, err := FetchConfig(context.Background(), tmpl, v, 2*time.Second)
 		if err == nil {
-			if _, err = ReadmitGateway(context.Background(), tmpl, 1, cfg, v, 2*time.Second); err == nil {
+			if _, _, err = ReadmitGateway(context.Background(), tmpl, 1, cfg, v, 2*time.Second); err == nil {
 				break
 			}
 		}
@@ -116,6 +152,9 @@ func TestGatewayReadmitted(t *testing.T) {
 	}
 	if got, err := respExchange(gw(1), "SET after v1\r\n"); got != "" {
 		t.Fatalf("the restarted gateway answered %q (%v) before it was re-admitted", got, err)
+	}
+	if st := pc.status()[1].Status; st == nil || !strings.Contains(st.GatewayError, "waiting for re-admission") {
+		t.Fatalf("replica 1's status does not say its gateway waits for re-admission: %+v", st)
 	}
 	run := func(args ...string) (string, error) {
 		out, err := exec.Command(filepath.Join(pc.bin, "splitbft"), args...).CombinedOutput()
@@ -145,7 +184,7 @@ func TestGatewayReadmitted(t *testing.T) {
 	for deadline := time.Now().Add(60 * time.Second); ; {
 		cfg, err := FetchConfig(context.Background(), tmpl, v, 2*time.Second)
 		if err == nil {
-			if _, err = ReadmitGateway(context.Background(), tmpl, 2, cfg, v, 2*time.Second); err == nil {
+			if _, _, err = ReadmitGateway(context.Background(), tmpl, 2, cfg, v, 2*time.Second); err == nil {
 				break
 			}
 		}

@@ -113,8 +113,8 @@ func BuildProposal(cfg *spec.Config, changes []spec.Change, keys []ed25519.Priva
 	if uint64(len(keys)) < cfg.Threshold {
 		return nil, fmt.Errorf("operator: %d member signatures, the configuration needs %d", len(keys), cfg.Threshold)
 	}
-	if len(changes) == 0 || len(changes) > 256 {
-		return nil, fmt.Errorf("operator: %d changes, want 1..256", len(changes))
+	if len(changes) == 0 || len(changes) > MaxProposalChanges {
+		return nil, fmt.Errorf("operator: %d changes, want 1..%d", len(changes), MaxProposalChanges)
 	}
 	p := spec.ConfigProposal{Body: spec.ConfigProposalBody{Epoch: cfg.Epoch, Changes: changes}}
 	msg := spec.SignedBytes(spec.DomainProposal, spec.ConfigDigest(cfg), spec.Encode(&p.Body))

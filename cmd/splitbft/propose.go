@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -127,7 +128,9 @@ func proposeMain(args []string, stdout, stderr io.Writer) int {
 		if err != nil {
 			return fmt.Errorf("%q: want a replica id", v)
 		}
-		gateways = append(gateways, i)
+		if !slices.Contains(gateways, i) {
+			gateways = append(gateways, i)
+		}
 		return nil
 	})
 	words, err := parseFlags(fs, args, stdout)
@@ -171,6 +174,16 @@ func propose(dir string, id uint64, keyFiles []string, changes []spec.Change, ga
 		}
 		keys = append(keys, k)
 	}
+	var t *operator.Template
+	if len(gateways) > 0 {
+		var err error
+		if t, err = operator.LoadTemplate(dir); err != nil {
+			return err
+		}
+		if err := operator.CheckReadmissions(t, gateways, changes); err != nil {
+			return err
+		}
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	kv, err := operator.Connect(ctx, operator.KVOptions{Dir: dir, ID: id, Stderr: stderr, Wait: 5 * time.Second})
@@ -179,18 +192,17 @@ func propose(dir string, id uint64, keyFiles []string, changes []spec.Change, ga
 	}
 	defer kv.Close()
 	cfg := kv.Session().Config()
-	if len(gateways) > 0 {
-		t, err := operator.LoadTemplate(dir)
+	for _, i := range gateways {
+		more, note, err := operator.ReadmitGateway(ctx, t, i, cfg, attest.DefaultVerifier(), 5*time.Second)
 		if err != nil {
-			return err
+			return fmt.Errorf("--readmit-gateway %d: %w", i, err)
 		}
-		for _, i := range gateways {
-			more, err := operator.ReadmitGateway(ctx, t, i, cfg, attest.DefaultVerifier(), 5*time.Second)
-			if err != nil {
-				return fmt.Errorf("--readmit-gateway %d: %w", i, err)
-			}
-			changes = append(changes, more...)
-		}
+		fmt.Fprintln(stdout, note)
+		changes = append(changes, more...)
+	}
+	if len(changes) > operator.MaxProposalChanges {
+		return fmt.Errorf("the proposal would hold %d changes, at most %d fit in one (each re-admitted gateway id takes two): "+
+			"re-admit fewer gateways at a time", len(changes), operator.MaxProposalChanges)
 	}
 	op, err := operator.BuildProposal(cfg, changes, keys)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/splitbft/splitbft/attest"
@@ -97,55 +98,75 @@ var errNotFormed = errors.New("the cluster has not formed")
 // governance members admit with a proposal (SPEC.md §16.2, "A restarted gateway").
 var errNotRegistered = errors.New("the configuration does not register this gateway's client identities with its keys")
 
+// errAmbiguous says that two different valid genesis configurations are each served
+// by f+1 replicas, which at most f faulty replicas cannot bring about: the gateway
+// chooses neither, and asks again.
+var errAmbiguous = errors.New("two different valid configurations are each served by f+1 replicas")
+
 // fetchConfig returns the configuration the gateway serves under (SPEC.md §16.2): the
-// genesis configuration that f+1 replicas serve byte for byte (in GET /chain, or GET
-// /config from a replica that serves no chain) and that checkGenesis accepts, followed
-// along the longest chain of epoch changes that verifies from it among the chains
-// those replicas serve (§17.7), provided the configuration reached passes
-// checkReached. Two genesis copies that check, each served by f+1 replicas, are
-// refused as ambiguous. A replica can withhold chain steps, not forge them: the
-// gateway then waits (errNotRegistered) until f+1 serve the step that admits it.
+// genesis configuration that f+1 replicas serve byte for byte in GET /chain and that
+// checkGenesis accepts, followed along the longest run of chain steps that verifies
+// from it among the chains those replicas serve (§17.7), provided the configuration
+// reached passes checkReached. A replica that serves no chain (not running yet,
+// rejoining, recovering the whole cluster) counts for nothing: its GET /config may
+// hold a later epoch, which is no genesis copy. One replica that serves a verifying
+// step suffices; a replica can withhold steps, not forge them.
 func fetchConfig(ctx context.Context, c *cluster, own *spec.GatewayEnrollment, enclave bool, v attest.Verifier) (*spec.Config, error) {
+	type served struct {
+		genesis []byte
+		steps   []spec.Step
+		err     error
+	}
+	got := make([]served, len(c.Replicas))
+	var wg sync.WaitGroup
+	for i, r := range c.Replicas {
+		wg.Go(func() {
+			got[i].genesis, got[i].steps, got[i].err = fetchChain(ctx, r.Status)
+		})
+	}
+	wg.Wait()
 	type copies struct {
-		by     uint64
+		by     []int
 		chains [][]spec.Step
 	}
-	served := map[string]*copies{}
-	for _, r := range c.Replicas {
-		gen, steps, ok := fetchChain(ctx, r.Status)
-		if !ok {
+	groups := map[string]*copies{}
+	var unserved []string
+	for i, g := range got {
+		if g.err != nil {
+			unserved = append(unserved, fmt.Sprintf("replica %d: %v", i, g.err))
 			continue
 		}
-		g := served[string(gen)]
-		if g == nil {
-			g = &copies{}
-			served[string(gen)] = g
+		cp := groups[string(g.genesis)]
+		if cp == nil {
+			cp = &copies{}
+			groups[string(g.genesis)] = cp
 		}
-		g.by++
-		g.chains = append(g.chains, steps)
+		cp.by = append(cp.by, i)
+		cp.chains = append(cp.chains, g.steps)
 	}
 	var found *spec.Config
+	var foundBy []int
 	var chains [][]spec.Step
 	var problems []string
-	for raw, g := range served {
-		if g.by < c.F+1 {
+	for raw, g := range groups {
+		if uint64(len(g.by)) < c.F+1 {
 			continue
 		}
 		cfg, err := checkGenesis([]byte(raw), c)
 		switch {
 		case err != nil:
-			problems = append(problems, err.Error())
+			problems = append(problems, fmt.Sprintf("replicas %v: %v", g.by, err))
 		case found != nil:
-			return nil, errors.New("two different valid configurations are each served by f+1 replicas")
+			return nil, fmt.Errorf("%w: replicas %v and replicas %v", errAmbiguous, foundBy, g.by)
 		default:
-			found, chains = cfg, g.chains
+			found, foundBy, chains = cfg, g.by, g.chains
 		}
 	}
 	if found == nil && len(problems) > 0 {
 		return nil, fmt.Errorf("no configuration served by f+1 replicas is acceptable: %s", strings.Join(problems, "; "))
 	}
 	if found == nil {
-		return nil, errNotFormed
+		return nil, fmt.Errorf("%w (%s)", errNotFormed, strings.Join(unserved, "; "))
 	}
 	reached := found
 	for _, steps := range chains {
@@ -163,18 +184,17 @@ func fetchConfig(ctx context.Context, c *cluster, own *spec.GatewayEnrollment, e
 }
 
 // fetchChain returns the genesis configuration and the chain steps a replica serves
-// at GET /chain, or its GET /config and no steps when it serves no chain; ok is false
-// when it serves neither (or a chain that does not decode).
-func fetchChain(ctx context.Context, addr string) (genesis []byte, steps []spec.Step, ok bool) {
-	if raw, err := get(ctx, addr, "/chain", spec.MaxMessageBytes); err == nil {
-		var ch chainBody
-		if spec.Decode(raw, &ch, spec.MaxMessageBytes) != nil {
-			return nil, nil, false
-		}
-		return ch.Genesis, ch.Changes, true
+// at GET /chain.
+func fetchChain(ctx context.Context, addr string) (genesis []byte, steps []spec.Step, err error) {
+	raw, err := get(ctx, addr, "/chain", spec.MaxMessageBytes)
+	if err != nil {
+		return nil, nil, err
 	}
-	raw, err := get(ctx, addr, "/config", spec.MaxMessageBytes)
-	return raw, nil, err == nil
+	var ch chainBody
+	if err := spec.Decode(raw, &ch, spec.MaxMessageBytes); err != nil {
+		return nil, nil, fmt.Errorf("its chain does not decode: %w", err)
+	}
+	return ch.Genesis, ch.Changes, nil
 }
 
 // checkGenesis accepts a served genesis configuration when it decodes, is valid
@@ -207,33 +227,49 @@ func checkReached(cfg *spec.Config, own *spec.GatewayEnrollment, enclave bool, v
 	return attest.Rejected(attest.CheckConfig(cfg, v))
 }
 
-// waitConfig polls fetchConfig every 250ms while the cluster has not formed or its
-// configuration does not register this gateway (replica id's), up to wait. The first
-// time the configuration does not register it, it says so on stderr: the gateway of a
-// replica started again has new identities, which the members admit.
+// waitConfig polls fetchConfig, up to wait, while the cluster has not formed, its
+// configuration does not register this gateway (replica id's), or two genesis copies
+// are each served by f+1 replicas: every 250 ms, and while it waits for re-admission
+// every pollSlow (members act in minutes, and each poll fetches every replica's
+// chain). It says on stderr why it waits each time the reason changes: the gateway of
+// a replica started again has new identities, which the members admit.
 func waitConfig(ctx context.Context, c *cluster, id uint64, own *spec.GatewayEnrollment, enclave bool, wait time.Duration, stderr io.Writer) (*spec.Config, error) {
 	ctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
 	v := attest.DefaultVerifier()
-	said := false
+	var said error
 	for {
 		cfg, err := fetchConfig(ctx, c, own, enclave, v)
+		pause := 250 * time.Millisecond
 		switch {
-		case errors.Is(err, errNotRegistered) && !said:
-			fmt.Fprintf(stderr, "gateway: %v: waiting until the governance members admit this gateway's identities "+
-				"(splitbft propose --readmit-gateway %d)\n", err, id)
-			said = true
-		case errors.Is(err, errNotRegistered), errors.Is(err, errNotFormed):
+		case errors.Is(err, errNotRegistered):
+			pause = pollSlow
+			if !errors.Is(said, errNotRegistered) {
+				fmt.Fprintf(stderr, "gateway: %v: waiting until the governance members admit this gateway's identities "+
+					"(splitbft propose --readmit-gateway %d)\n", err, id)
+			}
+		case errors.Is(err, errAmbiguous):
+			if !errors.Is(said, errAmbiguous) {
+				fmt.Fprintf(stderr, "gateway: %v; waiting\n", err)
+			}
+		case errors.Is(err, errNotFormed):
 		default:
 			return cfg, err
 		}
+		said = err
 		select {
 		case <-ctx.Done():
-			return nil, fmt.Errorf("%w within %s", err, wait)
-		case <-time.After(250 * time.Millisecond):
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				return nil, fmt.Errorf("%w; waited %s", err, wait)
+			}
+			return nil, ctx.Err()
+		case <-time.After(pause):
 		}
 	}
 }
+
+// pollSlow is waitConfig's pause while the configuration does not register the gateway.
+var pollSlow = 2 * time.Second
 
 // get fetches http://addr+path, at most max bytes, within 3 seconds.
 func get(ctx context.Context, addr, path string, max int64) ([]byte, error) {

@@ -2,11 +2,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -92,36 +95,43 @@ func TestFetchConfig(t *testing.T) {
 	forged.Clients = good.Clients[:1] // registers none of the gateway's identities
 	invalid := *good
 	invalid.N = 7 // another size than cluster.json's
+	later := *other
+	later.Epoch = 5
 	for _, c := range []struct {
 		name   string
 		served [4]*spec.Config // nil: 503
-		want   string          // "" = good is returned
+		want   error           // nil: good is returned
 	}{
-		{"f+1 good, one forged", [4]*spec.Config{good, &forged, good, nil}, ""},
-		{"f+1 good, f+1 without the gateway", [4]*spec.Config{good, &forged, good, &forged}, "two different valid configurations"},
-		{"one good", [4]*spec.Config{good, nil, nil, &forged}, errNotFormed.Error()},
-		{"f+1 without the gateway", [4]*spec.Config{&forged, &forged, good, nil}, errNotRegistered.Error()},
-		{"f+1 invalid", [4]*spec.Config{&invalid, &invalid, good, nil}, "no configuration served by f+1 replicas is acceptable"},
-		{"two valid", [4]*spec.Config{good, other, good, other}, "two different valid configurations"},
+		{"f+1 good, one forged", [4]*spec.Config{good, &forged, good, nil}, nil},
+		{"f+1 good, f+1 without the gateway", [4]*spec.Config{good, &forged, good, &forged}, errAmbiguous},
+		{"one good", [4]*spec.Config{good, nil, nil, &forged}, errNotFormed},
+		{"f+1 without the gateway", [4]*spec.Config{&forged, &forged, good, nil}, errNotRegistered},
+		{"f+1 invalid", [4]*spec.Config{&invalid, &invalid, good, nil}, errBad},
+		{"two valid", [4]*spec.Config{good, other, good, other}, errAmbiguous},
 	} {
 		cl := &cluster{N: 4, F: 1}
 		for _, cfg := range c.served {
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				if cfg == nil || r.URL.Path != "/config" {
+				switch {
+				case cfg != nil && r.URL.Path == "/chain":
+					w.Write(spec.Encode(&chainBody{Genesis: spec.Encode(cfg)}))
+				case cfg != nil && r.URL.Path == "/config": // not a genesis copy: never asked
+					w.Write(spec.Encode(&later))
+				default:
 					http.Error(w, "not ready", http.StatusServiceUnavailable)
-					return
 				}
-				w.Write(spec.Encode(cfg))
 			}))
 			defer srv.Close()
 			cl.Replicas = append(cl.Replicas, clusterReplica{Status: strings.TrimPrefix(srv.URL, "http://")})
 		}
 		got, err := fetchConfig(context.Background(), cl, own, false, nil)
 		switch {
-		case c.want == "" && (err != nil || spec.ConfigDigest(got) != spec.ConfigDigest(good)):
+		case c.want == nil && (err != nil || spec.ConfigDigest(got) != spec.ConfigDigest(good)):
 			t.Errorf("seed %d: %s: %v", seed, c.name, err)
-		case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)):
-			t.Errorf("seed %d: %s: %v, want %q", seed, c.name, err, c.want)
+		case c.want == errBad && (err == nil || !strings.Contains(err.Error(), "no configuration served by f+1 replicas is acceptable")):
+			t.Errorf("seed %d: %s: %v, want it to say that no configuration is acceptable", seed, c.name, err)
+		case c.want != nil && c.want != errBad && !errors.Is(err, c.want):
+			t.Errorf("seed %d: %s: %v, want %v", seed, c.name, err, c.want)
 		}
 	}
 }
@@ -184,15 +194,15 @@ func TestFetchConfigFollowsChain(t *testing.T) {
 		own   *spec.GatewayEnrollment
 		serve [4][]byte // nil: 503
 		want  *spec.Config
-		err   string
+		err   error
 	}{
-		{"admitted, served by all", restarted, [4][]byte{body(admit), body(admit), body(admit), body(admit)}, epoch1, ""},
-		{"admitted, one serves the step", restarted, [4][]byte{body(), body(admit, later), body(), nil}, epoch2, ""},
-		{"not admitted yet", restarted, [4][]byte{body(), body(), nil, body()}, nil, errNotRegistered.Error()},
-		{"forged admission", restarted, [4][]byte{body(forged), body(forged), body(), body()}, nil, errNotRegistered.Error()},
-		{"replaced gateway", old, [4][]byte{body(admit), body(), body(), nil}, nil, errNotRegistered.Error()},
-		{"not replaced", old, [4][]byte{body(), body(), nil, nil}, genesis, ""},
-		{"no step for the old gateway", old, [4][]byte{body(later), body(), nil, nil}, genesis, ""}, // does not verify from the genesis
+		{"admitted, served by all", restarted, [4][]byte{body(admit), body(admit), body(admit), body(admit)}, epoch1, nil},
+		{"admitted, one serves the step", restarted, [4][]byte{body(), body(admit, later), body(), nil}, epoch2, nil},
+		{"not admitted yet", restarted, [4][]byte{body(), body(), nil, body()}, nil, errNotRegistered},
+		{"forged admission", restarted, [4][]byte{body(forged), body(forged), body(), body()}, nil, errNotRegistered},
+		{"replaced gateway", old, [4][]byte{body(admit), body(), body(), nil}, nil, errNotRegistered},
+		{"not replaced", old, [4][]byte{body(), body(), nil, nil}, genesis, nil},
+		{"no step for the old gateway", old, [4][]byte{body(later), body(), nil, nil}, genesis, nil}, // does not verify from the genesis
 	} {
 		cl := &cluster{N: 4, F: 1, Replicas: make([]clusterReplica, 4)}
 		for i, b := range c.serve {
@@ -208,13 +218,16 @@ func TestFetchConfigFollowsChain(t *testing.T) {
 		}
 		got, err := fetchConfig(context.Background(), cl, c.own, false, nil)
 		switch {
-		case c.err == "" && (err != nil || spec.ConfigDigest(got) != spec.ConfigDigest(c.want)):
+		case c.err == nil && (err != nil || spec.ConfigDigest(got) != spec.ConfigDigest(c.want)):
 			t.Errorf("seed %d: %s: %v, want the configuration of epoch %d", seed, c.name, describe(got, err), c.want.Epoch)
-		case c.err != "" && (err == nil || !strings.Contains(err.Error(), c.err)):
-			t.Errorf("seed %d: %s: %v, want %q", seed, c.name, err, c.err)
+		case c.err != nil && !errors.Is(err, c.err):
+			t.Errorf("seed %d: %s: %v, want %v", seed, c.name, err, c.err)
 		}
 	}
 }
+
+// errBad marks a case in which fetchConfig refuses every copy served by f+1.
+var errBad = errors.New("bad")
 
 // describe says which configuration fetchConfig returned, or its error.
 func describe(cfg *spec.Config, err error) string {
@@ -222,4 +235,95 @@ func describe(cfg *spec.Config, err error) string {
 		return err.Error()
 	}
 	return fmt.Sprintf("the configuration of epoch %d", cfg.Epoch)
+}
+
+// notes collects what waitConfig writes to stderr and signals each write.
+type notes struct {
+	mu    sync.Mutex
+	lines []string
+	wrote chan struct{}
+}
+
+func (n *notes) Write(p []byte) (int, error) {
+	n.mu.Lock()
+	n.lines = append(n.lines, string(p))
+	n.mu.Unlock()
+	select {
+	case n.wrote <- struct{}{}:
+	default:
+	}
+	return len(p), nil
+}
+
+// TestWaitConfig: a restarted gateway waits while the configuration does not register
+// it, says so once with the command that re-admits it, and returns the configuration
+// of the epoch that admits it once a replica serves that step; two valid genesis
+// copies make it wait too (it chooses neither), until its wait ends.
+func TestWaitConfig(t *testing.T) {
+	const seed = 34
+	defer func(d time.Duration) { pollSlow = d }(pollSlow)
+	pollSlow = 5 * time.Millisecond
+	tc, err := testcluster.New(seed, testcluster.Options{Clients: []uint64{100}, Admit: broker.AdmitKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := gateway.Enroll(spec.TestStream("gateway", seed), 1, []uint64{200, 201}, []string{"127.0.0.1"}, time.Unix(1.7e9, 0), attest.DevInsecure{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	own := &e.Attestation.Enrollment
+	genesis := tc.Config
+	admit, epoch1 := stepAfter(t, tc, genesis, func(c *spec.Config) { c.Clients = append(slices.Clone(c.Clients), own.Registrations()...) })
+	var serve atomic.Pointer[[]byte]
+	plain := spec.Encode(&chainBody{Genesis: spec.Encode(genesis)})
+	serve.Store(&plain)
+	cl := &cluster{N: 4, F: 1}
+	for range 4 {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(*serve.Load()) }))
+		defer srv.Close()
+		cl.Replicas = append(cl.Replicas, clusterReplica{Status: strings.TrimPrefix(srv.URL, "http://")})
+	}
+	out := &notes{wrote: make(chan struct{}, 1)}
+	type result struct {
+		cfg *spec.Config
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		cfg, err := waitConfig(context.Background(), cl, 1, own, false, time.Minute, out)
+		done <- result{cfg, err}
+	}()
+	select {
+	case <-out.wrote:
+	case r := <-done:
+		t.Fatalf("seed %d: waitConfig returned (%v) while the configuration does not register the gateway", seed, describe(r.cfg, r.err))
+	}
+	withStep := spec.Encode(&chainBody{Genesis: spec.Encode(genesis), Changes: []spec.Step{admit}})
+	serve.Store(&withStep)
+	r := <-done
+	if r.err != nil || spec.ConfigDigest(r.cfg) != spec.ConfigDigest(epoch1) {
+		t.Fatalf("seed %d: %s, want the configuration of epoch 1", seed, describe(r.cfg, r.err))
+	}
+	if len(out.lines) != 1 || !strings.Contains(out.lines[0], "--readmit-gateway 1") {
+		t.Errorf("seed %d: stderr %q, want one line naming --readmit-gateway 1", seed, out.lines)
+	}
+
+	// Two valid genesis copies, each served by two replicas.
+	other, _ := gatewayConfig(t, seed, "other")
+	otherBody := spec.Encode(&chainBody{Genesis: spec.Encode(other)})
+	split := &cluster{N: 4, F: 1}
+	for i := range 4 {
+		body := withStep
+		if i%2 == 1 {
+			body = otherBody
+		}
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(body) }))
+		defer srv.Close()
+		split.Replicas = append(split.Replicas, clusterReplica{Status: strings.TrimPrefix(srv.URL, "http://")})
+	}
+	out = &notes{wrote: make(chan struct{}, 1)}
+	_, err = waitConfig(context.Background(), split, 1, own, false, 300*time.Millisecond, out)
+	if !errors.Is(err, errAmbiguous) || len(out.lines) != 1 || !strings.Contains(out.lines[0], "waiting") {
+		t.Errorf("seed %d: two valid copies: %v, stderr %q; want errAmbiguous after waiting, said once", seed, err, out.lines)
+	}
 }
