@@ -21,14 +21,17 @@ import (
 // `splitbft recover-cluster` signs and delivers the plan. Every acknowledged write
 // reads back (the head is the highest a ledger proves, not the older copy's), new
 // writes work in the recovery epoch, the replicas agree on a checkpoint there, and
-// every replica's ledger verifies offline across the recovery.
+// every replica's ledger verifies offline across the recovery. Each replica runs a
+// Redis gateway, which the recovery plan registers again.
 func TestRecoverClusterProcesses(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts 16 processes, kills and restarts them all; skipped in -short mode")
 	}
 	const seed = 1401
 	pc := &procCluster{t: t, wrap: func(_ int, argv []string) []string { return argv }}
-	pc.start(4, "--base-port", strconv.Itoa(freeBase(t, 12)), "--members", "1")
+	ports := freeBase(t, 16)
+	pc.start(4, "--base-port", strconv.Itoa(ports), "--members", "1", "--redis-port", strconv.Itoa(ports+12))
+	gw := func(i int) string { return "127.0.0.1:" + strconv.Itoa(ports+12+i) }
 	m, rng := Model{}, rand.New(rand.NewPCG(seed, 7))
 	older := filepath.Join(t.TempDir(), "older-ledger")
 	pc.checkedOps(m, rng, 117, func(i int) { // 125 requests: the head is above the last checkpoint (K = 8)
@@ -59,6 +62,21 @@ func TestRecoverClusterProcesses(t *testing.T) {
 	pc.waitEpoch(all, 1, time.Now().Add(90*time.Second))
 	pc.checkedOps(m, rng, 0, nil) // every acknowledged write reads back
 	pc.checkedOps(m, rng, 60, nil)
+	// The plan registered the gateways every replica started again (SPEC §16.2): they
+	// serve without a re-admission.
+	if !bytes.Contains(out, []byte("the plan registers the Redis gateways of replicas [0 1 2 3]")) {
+		t.Fatalf("seed %d: recover-cluster did not register the four gateways:\n%s", seed, out)
+	}
+	for _, i := range all {
+		var got string
+		for deadline := time.Now().Add(60 * time.Second); got != "+OK\r\n"; {
+			got, err = respExchange(gw(i), "SET gw"+strconv.Itoa(i)+" v\r\n")
+			if time.Now().After(deadline) {
+				t.Fatalf("seed %d: replica %d's gateway never answered SET after the recovery (last %q, %v)", seed, i, got, err)
+			}
+			time.Sleep(200 * time.Millisecond) // polling: the gateway follows the chain to the recovery epoch
+		}
+	}
 	pc.agreeAndVerifyLedgers(seed, all, 1)
 }
 

@@ -2,6 +2,7 @@ package operator
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/ed25519"
 	"errors"
@@ -37,20 +38,22 @@ type RecoverClusterOptions struct {
 
 // RecoveryChoice is what RecoverCluster chose and delivered.
 type RecoveryChoice struct {
-	Epoch      uint64   // the recovery epoch
-	Base       uint64   // the certified state the replay starts from
-	Head       uint64   // the last batch it replays
-	Source     uint64   // the replica whose offer was chosen
-	LeadFrom   uint64   // with a lead-in (LeadEpochs > 0): the seq the replay starts from, in an earlier epoch
-	LeadEpochs int      // the epochs before Epoch−1 the lead-in replays (0: none)
-	AtHead     int      // offers whose head reaches Head
-	Proven     int      // offers whose base and head certificates verify
-	Offers     int      // offers (one per replica not absent)
-	Absent     []uint64 // replicas left out, their slots carried over from the last configuration
-	F          uint64   // faults tolerated per compartment type
-	Insecure   []uint64
-	Delivered  []uint64 // replicas that accepted the plan
-	Refused    []string // replicas that did not, with why
+	Epoch       uint64   // the recovery epoch
+	Base        uint64   // the certified state the replay starts from
+	Head        uint64   // the last batch it replays
+	Source      uint64   // the replica whose offer was chosen
+	LeadFrom    uint64   // with a lead-in (LeadEpochs > 0): the seq the replay starts from, in an earlier epoch
+	LeadEpochs  int      // the epochs before Epoch−1 the lead-in replays (0: none)
+	AtHead      int      // offers whose head reaches Head
+	Proven      int      // offers whose base and head certificates verify
+	Offers      int      // offers (one per replica not absent)
+	Absent      []uint64 // replicas left out, their slots carried over from the last configuration
+	F           uint64   // faults tolerated per compartment type
+	Insecure    []uint64
+	Delivered   []uint64 // replicas that accepted the plan
+	Refused     []string // replicas that did not, with why
+	Gateways    []uint64 // replicas whose gateway the plan registers as it runs now
+	GatewaysNot []string // replicas with a gateway the plan does not register, with why (re-admit it later)
 }
 
 // RecoverCluster runs the tool (see the section comment).
@@ -74,7 +77,9 @@ func RecoverCluster(ctx context.Context, opt RecoverClusterOptions) (*RecoveryCh
 		return nil, err
 	}
 	ch.Absent = slices.Sorted(slices.Values(opt.Absent))
-	plan, err := buildPlan(cfg, cd, offers, src, opt.Keys)
+	var gws []*spec.GatewayEnrollment
+	gws, ch.Gateways, ch.GatewaysNot = recoveryGateways(ctx, &opt, offers)
+	plan, err := buildPlan(cfg, cd, offers, src, gws, opt.Keys)
 	if err != nil {
 		return nil, err
 	}
@@ -277,10 +282,38 @@ func shorterReplay(o, b *RecoveryOffer) bool {
 	return o.Lead[0].Base.Seq > b.Lead[0].Base.Seq
 }
 
+// recoveryGateways returns the enrollments of the gateways that the offering replicas
+// run now, each admitted as at formation (GW1–GW6 under the template, CheckGateway),
+// for the plan to register (SPEC §16.2, §17.8): every replica started its gateway
+// again with new identities. It also returns the replicas whose gateway that holds
+// for, and, for a replica whose template entry has a gateway that it does not hold
+// for (not answering, or refused), why: the members re-admit that one later.
+func recoveryGateways(ctx context.Context, opt *RecoverClusterOptions, offers []*RecoveryOffer) ([]*spec.GatewayEnrollment, []uint64, []string) {
+	var gws []*spec.GatewayEnrollment
+	var ok []uint64
+	var not []string
+	for _, o := range offers {
+		if o.Replica >= opt.T.N || opt.T.Replicas[o.Replica].Redis == "" {
+			continue
+		}
+		a, err := fetchGatewayAttestation(ctx, opt.T, o.Replica, 5*time.Second)
+		if err == nil {
+			err = opt.T.CheckGateway(o.Replica, a, opt.Verifier)
+		}
+		if err != nil {
+			not = append(not, fmt.Sprintf("replica %d: %v", o.Replica, err))
+			continue
+		}
+		gws, ok = append(gws, &a.Enrollment), append(ok, o.Replica)
+	}
+	return gws, ok, not
+}
+
 // buildPlan builds the template (C with the offers' fresh enrollments, the slots of
-// replicas that did not offer carried over, the next epoch, Prev = cd, StartSeq = the
-// head, no start state) and signs the plan.
-func buildPlan(cfg *spec.Config, cd spec.Digest, offers []*RecoveryOffer, src *RecoveryOffer, keys []ed25519.PrivateKey) (*spec.RecoveryPlan, error) {
+// replicas that did not offer carried over, the registrations of the gateways gws
+// replacing those of their client ids, the next epoch, Prev = cd, StartSeq = the head,
+// no start state) and signs the plan.
+func buildPlan(cfg *spec.Config, cd spec.Digest, offers []*RecoveryOffer, src *RecoveryOffer, gws []*spec.GatewayEnrollment, keys []ed25519.PrivateKey) (*spec.RecoveryPlan, error) {
 	var t spec.Config
 	if err := spec.Decode(spec.Encode(cfg), &t, spec.MaxMessageBytes); err != nil {
 		return nil, err
@@ -291,6 +324,12 @@ func buildPlan(cfg *spec.Config, cd spec.Digest, offers []*RecoveryOffer, src *R
 			*t.Enrollment(role, o.Replica) = o.Enrollments[role]
 		}
 	}
+	for _, g := range gws {
+		regs := g.Registrations()
+		t.Clients = slices.DeleteFunc(t.Clients, func(c spec.ClientConfig) bool { return slices.Contains(g.ClientIDs, c.ID) })
+		t.Clients = append(t.Clients, regs...)
+	}
+	slices.SortFunc(t.Clients, func(a, b spec.ClientConfig) int { return cmp.Compare(a.ID, b.ID) })
 	if err := t.Validate(broker.AdmitKey); err != nil {
 		return nil, fmt.Errorf("operator: the recovery template is invalid: %w", err)
 	}

@@ -6,12 +6,16 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/splitbft/splitbft/attest"
 	"github.com/splitbft/splitbft/broker"
+	"github.com/splitbft/splitbft/gateway"
 	"github.com/splitbft/splitbft/internal/testcluster"
 	"github.com/splitbft/splitbft/spec"
 )
@@ -110,7 +114,7 @@ func TestChooseHighestHead(t *testing.T) {
 	if _, _, err := choose(offers, fx.cfg, fx.cd, 5); err == nil || !strings.Contains(err.Error(), "--head 5") {
 		t.Fatalf("seed %d: lower head accepted: %v", fx.seed, err)
 	}
-	plan, err := buildPlan(fx.cfg, fx.cd, offers, src, []ed25519.PrivateKey{fx.member})
+	plan, err := buildPlan(fx.cfg, fx.cd, offers, src, nil, []ed25519.PrivateKey{fx.member})
 	if err != nil {
 		t.Fatalf("seed %d: plan: %v", fx.seed, err)
 	}
@@ -120,7 +124,7 @@ func TestChooseHighestHead(t *testing.T) {
 	}
 	other := ed25519.NewKeyFromSeed(make([]byte, 32))
 	for _, keys := range [][]ed25519.PrivateKey{nil, {other}, {fx.member, fx.member}} {
-		if _, err := buildPlan(fx.cfg, fx.cd, offers, src, keys); err == nil {
+		if _, err := buildPlan(fx.cfg, fx.cd, offers, src, nil, keys); err == nil {
 			t.Fatalf("seed %d: plan signed by %d keys (a non-member or repeated) accepted", fx.seed, len(keys))
 		}
 	}
@@ -182,7 +186,7 @@ func TestRecoverWithoutAbsent(t *testing.T) {
 	if err != nil || ch.Head != 5 || ch.Offers != 3 || ch.AtHead != 2 {
 		t.Fatalf("seed %d: chose %+v, %v", fx.seed, ch, err)
 	}
-	plan, err := buildPlan(fx.cfg, fx.cd, present, src, []ed25519.PrivateKey{fx.member})
+	plan, err := buildPlan(fx.cfg, fx.cd, present, src, nil, []ed25519.PrivateKey{fx.member})
 	if err != nil {
 		t.Fatalf("seed %d: plan: %v", fx.seed, err)
 	}
@@ -196,7 +200,7 @@ func TestRecoverWithoutAbsent(t *testing.T) {
 	if next.Replicas[3].Prep.Body.SignKey != offers[3].Enrollments[spec.RolePrep].Body.SignKey {
 		t.Fatalf("seed %d: replica 3's slot is not its offer's", fx.seed)
 	}
-	if _, err := buildPlan(fx.cfg, fx.cd, present[:2], src, []ed25519.PrivateKey{fx.member}); err == nil || !strings.Contains(err.Error(), "at most f = 1") {
+	if _, err := buildPlan(fx.cfg, fx.cd, present[:2], src, nil, []ed25519.PrivateKey{fx.member}); err == nil || !strings.Contains(err.Error(), "at most f = 1") {
 		t.Fatalf("seed %d: a plan carrying two slots over was built: %v", fx.seed, err)
 	}
 }
@@ -213,5 +217,49 @@ func TestOfferFromRunningReplica(t *testing.T) {
 	_, _, err := fetchOffer(context.Background(), &RecoverClusterOptions{T: tmpl}, 1)
 	if err == nil || !strings.Contains(err.Error(), "not recovering") || !strings.Contains(err.Error(), "stop it and start it again with the same command") {
 		t.Fatalf("offer of a running replica: %v; want the 404 and what to do", err)
+	}
+}
+
+// TestBuildPlanRegistersGateways: the recovery plan registers the gateways the
+// replicas run now (SPEC §16.2, §17.8): their ids' registrations are replaced (id 100
+// here), new ids added, the rest kept, the list sorted by id, and the plan verifies.
+func TestBuildPlanRegistersGateways(t *testing.T) {
+	fx := newOfferFx(t, 83)
+	offers := []*RecoveryOffer{
+		fx.offer(0, fx.cfg.GenesisCert(), 5, false),
+		fx.offer(1, fx.cfg.GenesisCert(), 5, false),
+		fx.offer(2, fx.cfg.GenesisCert(), 5, false),
+		fx.offer(3, fx.cfg.GenesisCert(), 5, false),
+	}
+	_, src, err := choose(offers, fx.cfg, fx.cd, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := gateway.Enroll(spec.TestStream("gateway", fx.seed), 1, []uint64{100, 300}, []string{"127.0.0.1"}, time.Unix(1.7e9, 0), attest.DevInsecure{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := &e.Attestation.Enrollment
+	if g.SameKeys(fx.cfg) {
+		t.Fatal("the fixture registers the gateway already")
+	}
+	plan, err := buildPlan(fx.cfg, fx.cd, offers, src, []*spec.GatewayEnrollment{g}, []ed25519.PrivateKey{fx.member})
+	if err != nil {
+		t.Fatalf("seed %d: plan: %v", fx.seed, err)
+	}
+	tmpl, _, err := spec.VerifyPlan(fx.cfg, fx.cd, plan, verifyEd, broker.AdmitKey)
+	if err != nil {
+		t.Fatalf("seed %d: the plan does not verify: %v", fx.seed, err)
+	}
+	var want []spec.ClientConfig
+	for _, c := range fx.cfg.Clients {
+		if c.ID != 100 {
+			want = append(want, c)
+		}
+	}
+	want = append(want, g.Registrations()...)
+	slices.SortFunc(want, func(a, b spec.ClientConfig) int { return int(a.ID) - int(b.ID) })
+	if !g.SameKeys(tmpl) || !cmp.Equal(want, tmpl.Clients) {
+		t.Fatalf("seed %d: the template's clients, diff (-want +got):\n%s", fx.seed, cmp.Diff(want, tmpl.Clients))
 	}
 }

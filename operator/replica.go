@@ -216,8 +216,12 @@ func (rp *replica) start(ctx context.Context, challenge spec.Digest) error {
 	if err := rp.enrollGateway(ctx); err != nil {
 		return err
 	}
-	if rp.gw != nil && challenge != (spec.Digest{}) {
-		rp.sayReadmit() // not a formation: the configuration registers an earlier gateway's identities
+	switch {
+	case rp.gw == nil || challenge == (spec.Digest{}): // formation registers it
+	case rp.n.isRecovering():
+		rp.log.Info("redis gateway started with new identities: the members' recovery plan registers them (splitbft recover-cluster)")
+	default:
+		rp.sayReadmit() // a rejoin: the configuration registers an earlier gateway's identities
 	}
 	re := ReplicaEnrollments{Replica: rp.opt.ID, Enrollments: rp.own[:]}
 	body := spec.Encode(&re)

@@ -138,6 +138,12 @@ func printChoice(stdout, stderr io.Writer, ch *operator.RecoveryChoice) {
 		fmt.Fprintf(stdout, "%d of %d offers reach the head (%d prove a certified state); an acknowledged write is in the ledgers of f+1 replicas, of which at least %d offered: it is lost only if all of those lost it or are faulty\n", ch.AtHead, ch.Offers, ch.Proven, ch.F+1-uint64(len(ch.Absent)))
 		fmt.Fprintf(stderr, "replicas %v recovered without: their ledgers were not consulted and their slots carried over; they count among the f faults the cluster tolerates until started again (they then rejoin with fresh compartments; a replacement host needs their replica-N directory from before)\n", ch.Absent)
 	}
+	if len(ch.Gateways) > 0 {
+		fmt.Fprintf(stdout, "the plan registers the Redis gateways of replicas %v as they run now\n", ch.Gateways)
+	}
+	for _, g := range ch.GatewaysNot {
+		fmt.Fprintf(stderr, "gateway not registered by the plan (re-admit it once the cluster runs: splitbft propose --readmit-gateway): %s\n", g)
+	}
 	fmt.Fprintf(stdout, "plan delivered to replicas %v\n", ch.Delivered)
 	for _, r := range ch.Refused {
 		fmt.Fprintf(stderr, "not delivered: %s\n", r)
