@@ -161,6 +161,7 @@ func (r *Replica) onEpochChangeOutput(role spec.Role, o *spec.Output) {
 func (r *Replica) adoptEpoch(next *spec.Config, raw []byte, st *spec.Step) uint64 {
 	r.chain.changes = append(r.chain.changes, *st)
 	r.chain.raws = append(r.chain.raws, bytes.Clone(raw))
+	prev := r.cfg
 	r.cfg, r.cd = next, spec.ConfigDigest(next)
 	if r.opt.Ledger != nil {
 		r.opt.Ledger.Epoch(raw, st, next)
@@ -175,6 +176,7 @@ func (r *Replica) adoptEpoch(next *spec.Config, raw []byte, st *spec.Step) uint6
 	lastDone := r.lastDone
 	r.timers.init()
 	r.lastDone = lastDone
+	forgetRekeyed(prev, next, r.lastDone)
 	clear(r.sigFailed)
 	r.snap = nil // chunks sealed under the old epoch's state key would not open in the new one
 	r.resetRecovery()
@@ -230,4 +232,18 @@ func b2u(b bool) uint64 {
 		return 1
 	}
 	return 0
+}
+
+// forgetRekeyed drops from lastDone the clients that prev registers and next does not
+// register with the same keys (removed, or registered again with new keys, as a
+// restarted gateway's identities are): exec drops their client-table entries at the
+// epoch boundary (SPEC §17.3), so the identity under its new keys starts afresh, its
+// timestamps possibly at 1, and its requests must not be dropped at the edge as older
+// than what the old identity got answered (staleAtEdge).
+func forgetRekeyed(prev, next *spec.Config, lastDone map[uint64]uint64) {
+	for _, c := range prev.Clients {
+		if n := next.Client(c.ID); n == nil || n.SignKey != c.SignKey || n.BoxKey != c.BoxKey {
+			delete(lastDone, c.ID)
+		}
+	}
 }

@@ -2,6 +2,7 @@ package broker
 
 import (
 	"bytes"
+	"slices"
 	"testing"
 
 	"github.com/splitbft/splitbft/client"
@@ -40,6 +41,21 @@ func (w *world) freshEnrollment(t testing.TB, role spec.Role, replica, seed uint
 		b.BoxKey = spec.PublicKey{}
 	}
 	return spec.Enrollment{Body: b}
+}
+
+// nextEpochWith is nextEpoch with the next configuration changed by mod before it is
+// validated and voted.
+func (w *world) nextEpochWith(t testing.TB, voters []uint64, mod func(*spec.Config)) (*spec.Config, *spec.EpochChange) {
+	t.Helper()
+	saved := w.cfg
+	var c spec.Config
+	if err := spec.Decode(spec.Encode(w.cfg), &c, spec.MaxMessageBytes); err != nil {
+		t.Fatal(err)
+	}
+	mod(&c)
+	w.cfg = &c // nextEpoch copies w.cfg; Prev stays w.cd, the digest of the real one
+	defer func() { w.cfg = saved }()
+	return w.nextEpoch(t, voters)
 }
 
 // nextEpoch returns the configuration after w.cfg with the given enrollments in their
@@ -564,5 +580,36 @@ func TestAttestBudget(t *testing.T) {
 	flood(3, 2) // one token came back
 	if got := countKind(h.enc[spec.RoleExec].inputs(), spec.KindAttest); got != attestBurst+2 {
 		t.Fatalf("after %d ticks exec saw %d attest requests, want %d", attestEvery, got, attestBurst+2)
+	}
+}
+
+// TestEpochForgetsRekeyedClients: an epoch change that registers a client with other
+// keys (a restarted gateway's identities) or removes it makes the broker forget the
+// newest timestamp its exec answered for that client, as exec forgets its table entry
+// (SPEC §17.3), so that the new identity's first requests are not dropped at the edge;
+// a client whose keys stay keeps it.
+func TestEpochForgetsRekeyedClients(t *testing.T) {
+	w := epochWorld(t, 11)
+	h := harnessIn(w, 1, Options{})
+	h.r.lastDone[100], h.r.lastDone[101] = 50, 60
+	other := w.freshEnrollment(t, spec.RoleExec, 0, 99).Body.SignKey
+	_, ec := w.nextEpochWith(t, []uint64{0, 2, 3}, func(c *spec.Config) {
+		c.Clients[slices.IndexFunc(c.Clients, func(cc spec.ClientConfig) bool { return cc.ID == 101 })].SignKey = other
+	})
+	h.peer(2, spec.KindEpochChange, ec)
+	h.r.Flush()
+	if h.r.Config().Epoch != 1 {
+		t.Fatalf("the epoch change was not adopted (epoch %d)", h.r.Config().Epoch)
+	}
+	if got, kept := h.r.lastDone[101]; kept {
+		t.Errorf("client 101, registered with another key, still has its answered timestamp %d", got)
+	}
+	if h.r.lastDone[100] != 50 {
+		t.Errorf("client 100, whose keys stay, lost its answered timestamp: %d", h.r.lastDone[100])
+	}
+	removed := map[uint64]uint64{100: 5}
+	forgetRekeyed(w.cfg, &spec.Config{}, removed)
+	if len(removed) != 0 {
+		t.Errorf("a client the next configuration does not register kept its answered timestamp")
 	}
 }

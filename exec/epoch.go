@@ -20,6 +20,9 @@ type epochNext struct {
 // emitted and stored. From now on tryExecute executes nothing under cfg.
 func (e *Exec) endEpoch(s uint64) {
 	snap := e.snapshots[s]
+	if e.forgetRekeyed(e.cfg, e.pending) {
+		snap = nil // the checkpoint's snapshot at s holds the entries just removed
+	}
 	if snap == nil {
 		data := spec.Encode(&spec.Snapshot{Seq: s, App: e.app.Snapshot(), Clients: e.clientEntries()})
 		snap = &heldSnapshot{seq: s, data: data, digest: spec.StateDigest(data)}
@@ -72,4 +75,26 @@ func (e *Exec) maybeChange() {
 	to := spec.Destination{Roles: spec.ToPrep | spec.ToConf | spec.ToExec, Replicas: e.allReplicas()}
 	e.emit(spec.KindEpochChange, to, spec.Encode(&ec))
 	e.adopt(e.next.cfg, e.next.digest)
+}
+
+// forgetRekeyed removes from the client table the entries of the clients that prev
+// registers and next does not register with the same keys: a client removed, or
+// registered again with new keys (a restarted gateway's identities, SPEC.md §16.2).
+// Requests under its old keys no longer pass R5, and the identity under its new keys
+// starts afresh: its timestamps may start again at 1, and an entry kept would answer
+// a new request with an old request's cached results (§11.5). It runs before the
+// snapshot that starts next (§17.3, §17.8), so the StartState every exec computes
+// agrees, and reports whether it removed anything.
+func (e *Exec) forgetRekeyed(prev, next *spec.Config) bool {
+	removed := false
+	for _, c := range prev.Clients {
+		if e.table[c.ID] == nil {
+			continue
+		}
+		if n := next.Client(c.ID); n == nil || n.SignKey != c.SignKey || n.BoxKey != c.BoxKey {
+			delete(e.table, c.ID)
+			removed = true
+		}
+	}
+	return removed
 }

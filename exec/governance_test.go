@@ -189,3 +189,42 @@ func (c *cluster) runConfigOpCases(t *testing.T, cases []struct {
 		}
 	}
 }
+
+// TestRekeyedClientStartsAfresh: a client id registered again with new keys (a
+// restarted gateway's identities, SPEC.md §16.2) has no client-table entry in the
+// next epoch (§17.3): its request at timestamp 1 executes, where an entry kept would
+// answer it with the cached results of the old identity's request at timestamp 1 and
+// execute nothing. Every exec votes for the same StartState, which holds no entry for
+// it.
+func TestRekeyedClientStartsAfresh(t *testing.T) {
+	g := newGovCluster(t, 47)
+	all := []uint64{0, 1, 2, 3}
+	old := g.clients[1]
+	old.nextTS = 1
+	for _, o := range g.orderAll(all, 1, g.kvRequest(old, put("k", "old"))) {
+		g.wantResult(t, o, spec.Result{Status: spec.StatusOK})
+	}
+	fresh, reg := g.newClient(old.id)
+	rekey := g.configOpRequest(g.clients[0], g.proposal([]uint64{0, 1},
+		spec.Change{Op: spec.ChangeRemoveClient, Client: spec.ClientConfig{ID: old.id}},
+		spec.Change{Op: spec.ChangeAddClient, Client: reg}))
+	outs := g.orderAll(all, 2, rekey)
+	for i := range all {
+		g.wantResult(t, outs[i], accepted(1))
+	}
+	run := g.exchangeVotes(t, outs)
+	if c := run.next.Client(old.id); c == nil || c.SignKey != reg.SignKey {
+		t.Fatalf("C' registers client %d as %+v, want the new keys", old.id, c)
+	}
+	g.adoptEpoch(run, 0, nil, 0)
+	g.clients[1] = fresh // the fixture opens replies with the keys of the client of that id
+	for i, o := range g.orderAll(all, 3, g.kvRequest(fresh, put("k", "new"))) {
+		res := g.results(t, o)
+		if len(res) != 1 || res[0].Status != spec.StatusOK {
+			t.Fatalf("exec %d: the re-keyed client's first request: %+v", i, res)
+		}
+	}
+	for _, o := range g.orderAll(all, 4, g.kvRequest(g.clients[0], get("k"))) {
+		g.wantResult(t, o, spec.Result{Status: spec.StatusOK, Value: []byte("new")})
+	}
+}

@@ -109,6 +109,7 @@ func (e *Exec) crossEpoch() bool {
 		return false
 	}
 	next, s := r.lead[0], e.lastExec
+	e.forgetRekeyed(e.cfg, next) // as endEpoch did before the snapshot that became next's StartState
 	data := spec.Encode(&spec.Snapshot{Seq: s, App: e.app.Snapshot(), Clients: e.clientEntries()})
 	snap := &heldSnapshot{seq: s, data: data, digest: spec.StateDigest(data)}
 	if snap.digest != next.StartState {
@@ -133,6 +134,7 @@ func (e *Exec) maybeRecoveryVote() {
 	if r == nil || r.next != nil || r.stuck || len(r.lead) > 0 || e.lastExec != r.head || e.ck.h > e.lastExec {
 		return
 	}
+	e.forgetRekeyed(e.cfg, r.keys) // clients the template registers with other keys (§17.3)
 	data := spec.Encode(&spec.Snapshot{Seq: r.head, App: e.app.Snapshot(), Clients: e.clientEntries()})
 	snap := &heldSnapshot{seq: r.head, data: data, digest: spec.StateDigest(data)}
 	next := *r.keys // the template; StartState is a value field, the copy may set it

@@ -114,8 +114,10 @@ func TestGatewayReadmitted(t *testing.T) {
 		t.Helper()
 		var got string
 		var err error
-		for deadline := time.Now().Add(within); got != want; {
-			got, err = respExchange(addr, req)
+		for deadline := time.Now().Add(within); ; {
+			if got, err = respExchange(addr, req); got == want {
+				return
+			}
 			if time.Now().After(deadline) {
 				t.Fatalf("gateway %s never answered %q with %q (last %q, %v)\n%s", addr, req, want, got, err, summary(pc.status()))
 			}
@@ -123,6 +125,22 @@ func TestGatewayReadmitted(t *testing.T) {
 		}
 	}
 	answers(gw(1), "SET before v0\r\n", "+OK\r\n", 90*time.Second)
+	// writes writes key prefix+k = value+k through gateway i, k = 0..7, and reads each
+	// back through gateway j: sequential requests spread over the gateway's identities,
+	// so that a restarted gateway's first requests reuse timestamps its predecessor's
+	// identities used (the execs must not answer them from their client table).
+	writes := func(i, j int, prefix, value string) {
+		t.Helper()
+		for k := range 8 {
+			key, val := prefix+strconv.Itoa(k), value+strconv.Itoa(k)
+			answers(gw(i), "SET "+key+" "+val+"\r\n", "+OK\r\n", 60*time.Second)
+			want := "$" + strconv.Itoa(len(val)) + "\r\n" + val + "\r\n"
+			if got, err := respExchange(gw(j), "GET "+key+"\r\n"); got != want {
+				t.Fatalf("GET %s through gateway %d after a SET through gateway %d: %q, %v; want %q", key, j, i, got, err, want)
+			}
+		}
+	}
+	writes(1, 2, "r", "old")
 
 	pgid := pc.reps[1].Process.Pid
 	killGroup(pc.reps[1])
@@ -164,6 +182,7 @@ func TestGatewayReadmitted(t *testing.T) {
 	if out, err := run(readmit...); err != nil || !strings.Contains(out, "accepted: the cluster moves to epoch 2") {
 		t.Fatalf("splitbft %s: %v\n%s", strings.Join(readmit, " "), err, out)
 	}
+	writes(1, 2, "r", "new")
 	answers(gw(1), "SET after v1\r\n", "+OK\r\n", 60*time.Second)
 	if got, err := respExchange(gw(1), "GET before\r\n"); got != "$2\r\nv0\r\n" {
 		t.Fatalf("GET before through the re-admitted gateway: %q, %v", got, err)
@@ -177,6 +196,7 @@ func TestGatewayReadmitted(t *testing.T) {
 
 	// Replica 2's gateway process alone dies: replica 2 starts another (new
 	// identities), which serves once re-admitted.
+	writes(2, 1, "s", "old")
 	pid := childPID(t, pc.reps[2].Process.Pid, "gateway")
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
@@ -198,6 +218,7 @@ func TestGatewayReadmitted(t *testing.T) {
 		t.Fatalf("splitbft %s: %v\n%s", strings.Join(readmit, " "), err, out)
 	}
 	answers(gw(2), "GET after\r\n", "$2\r\nv1\r\n", 60*time.Second)
+	writes(2, 1, "s", "new")
 }
 
 // childPID returns the pid of the child of process ppid whose command name is comm,
