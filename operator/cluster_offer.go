@@ -41,6 +41,11 @@ type RecoveryOffer struct {
 	// Base, C's genesis certificate, when the ledger holds no snapshot of C's start:
 	// the earlier epochs since its newest snapshot, and that snapshot's certificate.
 	Lead []spec.LeadIn
+	// Gateway is empty, or enc(spec.GatewayAttestation) of the Redis gateway the
+	// replica started for this recovery (SPEC §16.2): the plan registers it. In the
+	// offer, fixed for the recovery, so that the plan the tool builds from the offers
+	// is the same each time it runs.
+	Gateway []byte
 }
 
 // RecoveryPost is the body of POST /recovery.
@@ -69,8 +74,8 @@ const maxOfferBody = 4 * spec.MaxMessageBytes
 // newest snapshot was sealed in an earlier epoch of the chain (the broker stopped
 // before it took one at cfg's start), the base is cfg's genesis certificate reached
 // by a lead-in from that snapshot, if the log above it reaches cfg.StartSeq.
-func buildOffer(id uint64, own [3]spec.Enrollment, c *Chain, cfg *spec.Config, led *ledger.Ledger) *RecoveryOffer {
-	o := &RecoveryOffer{Replica: id, Enrollments: own[:], Chain: *c}
+func buildOffer(id uint64, own [3]spec.Enrollment, gateway []byte, c *Chain, cfg *spec.Config, led *ledger.Ledger) *RecoveryOffer {
+	o := &RecoveryOffer{Replica: id, Enrollments: own[:], Chain: *c, Gateway: gateway}
 	from := uint64(0) // the seq the contiguous head is counted from
 	if rec, err := led.LatestSnapshot(); err == nil {
 		switch cert, err := led.Checkpoint(rec.Seq); {

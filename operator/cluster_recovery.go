@@ -188,7 +188,9 @@ func (rp *replica) startClusterRecovery(ctx context.Context, c *Chain, cfg, ledC
 // offer, serves the recovery endpoints and holds prep and conf down.
 func (rp *replica) beginClusterRecovery(ctx context.Context, r *broker.Replica, led *ledger.Ledger) {
 	c := rp.cluster.Load()
-	o := buildOffer(rp.opt.ID, rp.own, c.chain, c.cfg, led)
+	var gw []byte
+	rp.n.set(func(n *node) { gw = n.gwEnr })
+	o := buildOffer(rp.opt.ID, rp.own, gw, c.chain, c.cfg, led)
 	c.mu.Lock()
 	c.led, c.offer = led, spec.Encode(o)
 	c.mu.Unlock()

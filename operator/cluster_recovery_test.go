@@ -34,6 +34,25 @@ func TestRecoverClusterProcesses(t *testing.T) {
 	gw := func(i int) string { return "127.0.0.1:" + strconv.Itoa(ports+12+i) }
 	m, rng := Model{}, rand.New(rand.NewPCG(seed, 7))
 	older := filepath.Join(t.TempDir(), "older-ledger")
+	gwSet := func(i int, key, val string) {
+		t.Helper()
+		var got string
+		var err error
+		for deadline := time.Now().Add(60 * time.Second); got != "+OK\r\n"; {
+			if got, err = respExchange(gw(i), "SET "+key+" "+val+"\r\n"); got == "+OK\r\n" {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("seed %d: replica %d's gateway never answered SET %s (last %q, %v)", seed, i, key, got, err)
+			}
+			time.Sleep(200 * time.Millisecond) // polling: the gateway accepts its configuration
+		}
+	}
+	for i := range 4 {
+		for k := range 4 { // each gateway's identities take timestamps 1, 2, …
+			gwSet(i, fmt.Sprintf("g%d-%d", i, k), "old")
+		}
+	}
 	pc.checkedOps(m, rng, 117, func(i int) { // 125 requests: the head is above the last checkpoint (K = 8)
 		if i == 60 {
 			pc.copyLedger(3, older)
@@ -67,14 +86,16 @@ func TestRecoverClusterProcesses(t *testing.T) {
 	if !bytes.Contains(out, []byte("the plan registers the Redis gateways of replicas [0 1 2 3]")) {
 		t.Fatalf("seed %d: recover-cluster did not register the four gateways:\n%s", seed, out)
 	}
+	// The new gateways' timestamps start again at 1: the recovery epoch starts their
+	// identities afresh (SPEC §17.3), so each write executes and reads back through
+	// another gateway.
 	for _, i := range all {
-		var got string
-		for deadline := time.Now().Add(60 * time.Second); got != "+OK\r\n"; {
-			got, err = respExchange(gw(i), "SET gw"+strconv.Itoa(i)+" v\r\n")
-			if time.Now().After(deadline) {
-				t.Fatalf("seed %d: replica %d's gateway never answered SET after the recovery (last %q, %v)", seed, i, got, err)
+		for k := range 4 {
+			key := fmt.Sprintf("g%d-%d", i, k)
+			gwSet(i, key, "new")
+			if got, err := respExchange(gw((i+1)%4), "GET "+key+"\r\n"); got != "$3\r\nnew\r\n" {
+				t.Fatalf("seed %d: GET %s through replica %d's gateway after the recovery: %q, %v", seed, key, (i+1)%4, got, err)
 			}
-			time.Sleep(200 * time.Millisecond) // polling: the gateway follows the chain to the recovery epoch
 		}
 	}
 	pc.agreeAndVerifyLedgers(seed, all, 1)

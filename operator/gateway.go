@@ -289,11 +289,13 @@ func evidenceName(f uint64) string {
 }
 
 // waitGateway starts the replica's gateway again whenever its process ends before
-// ctx: a replica keeps its gateway as it keeps its compartments. It waits a pause
-// first, one second doubling up to a minute while each gateway ends within a minute of
-// its start (a gateway that cannot start must not spin), and tries again after a
-// failed start. The new gateway has new identities (SPEC §16.2): it serves once the
-// governance members re-admit it, which the log says.
+// ctx, and before the replica closes: a replica keeps its gateway as it keeps its
+// compartments. It waits a pause first, one second doubling up to a minute while each
+// gateway ends within a minute of its start (a gateway that cannot start must not
+// spin), and tries again after a failed start. Meanwhile the replica serves no gateway
+// attestation (the dead gateway's identities serve nobody). The new gateway has new
+// identities (SPEC §16.2): it serves once the governance members re-admit it, which
+// the log says.
 func (rp *replica) waitGateway(ctx context.Context) {
 	rp.mu.Lock()
 	cmd := rp.gwCmd
@@ -304,9 +306,10 @@ func (rp *replica) waitGateway(ctx context.Context) {
 	pause, started := time.Second, time.Now()
 	for {
 		err := cmd.Wait()
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || rp.closing.Load() {
 			return
 		}
+		rp.n.set(func(n *node) { n.gwEnr = nil })
 		if time.Since(started) > time.Minute {
 			pause = time.Second
 		}
@@ -317,21 +320,26 @@ func (rp *replica) waitGateway(ctx context.Context) {
 				return
 			case <-time.After(pause):
 			}
-			pause, started = min(2*pause, time.Minute), time.Now()
+			if rp.closing.Load() {
+				return
+			}
+			pause = min(2*pause, time.Minute)
 			err := rp.enrollGateway(ctx)
 			rp.mu.Lock()
-			cmd = rp.gwCmd
+			failed := rp.gwCmd
 			rp.mu.Unlock()
 			if err == nil {
+				cmd, started = failed, time.Now()
 				rp.sayReadmit()
 				break
 			}
+			if failed != cmd && failed.Process != nil { // started, then failed: reap it
+				failed.Process.Kill()
+				failed.Wait()
+				cmd = failed
+			}
 			if ctx.Err() != nil {
 				return
-			}
-			if cmd.Process != nil {
-				cmd.Process.Kill()
-				cmd.Wait()
 			}
 			rp.log.Error("redis gateway did not start; trying again", "err", err, "after", pause)
 		}
@@ -350,13 +358,16 @@ func (rp *replica) sayReadmit() {
 // A gateway that cfg, the configuration the replica runs, does not register (gwEnr,
 // its attestation, has other keys: it was started again and waits, SPEC §16.2) is
 // reported as waiting for re-admission, without asking it.
-func (n *node) gatewayStats(ctx context.Context, cfg *spec.Config, gwEnr []byte) (GatewayStats, string) {
+func (n *node) gatewayStats(ctx context.Context, cfg *spec.Config, gwEnr []byte, recovering bool) (GatewayStats, string) {
 	rt := &n.t.Replicas[n.id]
 	if rt.Redis == "" {
 		return nil, ""
 	}
 	var a spec.GatewayAttestation
 	if cfg != nil && gwEnr != nil && spec.Decode(gwEnr, &a, maxFormationBody) == nil && !a.Enrollment.SameKeys(cfg) {
+		if recovering {
+			return nil, "waiting for the recovery plan, which registers this gateway's identities (splitbft recover-cluster)"
+		}
 		return nil, fmt.Sprintf("waiting for re-admission: the configuration of epoch %d does not register this gateway's identities "+
 			"(splitbft propose --readmit-gateway %d)", cfg.Epoch, n.id)
 	}
@@ -386,7 +397,11 @@ func writeGatewayLines(w io.Writer, results []StatusResult) {
 		switch {
 		case r.Status == nil:
 		case r.Status.GatewayError != "":
-			fmt.Fprintf(w, "replica %d: redis gateway unreachable: %s\n", r.Replica, oneLine(r.Status.GatewayError))
+			what := "unreachable: "
+			if strings.HasPrefix(r.Status.GatewayError, "waiting for") {
+				what = ""
+			}
+			fmt.Fprintf(w, "replica %d: redis gateway %s%s\n", r.Replica, what, oneLine(r.Status.GatewayError))
 		case r.Status.Gateway != nil:
 			g := r.Status.Gateway
 			fmt.Fprintf(w, "replica %d: redis gateway: %d connections, %d commands, %d ordered ops in %d requests, %d failed\n",

@@ -156,12 +156,12 @@ func (n *node) take(ctx context.Context) snapshot {
 	if n.cfg != nil {
 		s.ledger = ledgerStatus(n.ledger, n.ledgerDir)
 	}
-	host, gwEnr := n.host, n.gwEnr
+	host, gwEnr, recovering := n.host, n.gwEnr, n.recovering
 	n.mu.Unlock()
 	for r := range s.status {
 		s.status[r] = spec.Status{Role: spec.Role(r), Replica: n.id}
 	}
-	s.gateway, s.gatewayErr = n.gatewayStats(ctx, s.cfg, gwEnr)
+	s.gateway, s.gatewayErr = n.gatewayStats(ctx, s.cfg, gwEnr, recovering)
 	if host == nil {
 		return s
 	}

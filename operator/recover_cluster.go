@@ -2,7 +2,6 @@ package operator
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"crypto/ed25519"
 	"errors"
@@ -78,7 +77,7 @@ func RecoverCluster(ctx context.Context, opt RecoverClusterOptions) (*RecoveryCh
 	}
 	ch.Absent = slices.Sorted(slices.Values(opt.Absent))
 	var gws []*spec.GatewayEnrollment
-	gws, ch.Gateways, ch.GatewaysNot = recoveryGateways(ctx, &opt, offers)
+	gws, ch.Gateways, ch.GatewaysNot = recoveryGateways(&opt, offers)
 	plan, err := buildPlan(cfg, cd, offers, src, gws, opt.Keys)
 	if err != nil {
 		return nil, err
@@ -282,13 +281,14 @@ func shorterReplay(o, b *RecoveryOffer) bool {
 	return o.Lead[0].Base.Seq > b.Lead[0].Base.Seq
 }
 
-// recoveryGateways returns the enrollments of the gateways that the offering replicas
-// run now, each admitted as at formation (GW1–GW6 under the template, CheckGateway),
-// for the plan to register (SPEC §16.2, §17.8): every replica started its gateway
-// again with new identities. It also returns the replicas whose gateway that holds
-// for, and, for a replica whose template entry has a gateway that it does not hold
-// for (not answering, or refused), why: the members re-admit that one later.
-func recoveryGateways(ctx context.Context, opt *RecoverClusterOptions, offers []*RecoveryOffer) ([]*spec.GatewayEnrollment, []uint64, []string) {
+// recoveryGateways returns the gateway enrollments the offers carry (the gateway each
+// replica started for the recovery), each admitted as at formation (GW1–GW6 under
+// the template, CheckGateway), for the plan to register (SPEC §16.2, §17.8); the
+// replicas they are for; and, for each replica whose template entry has a gateway
+// that this does not hold for (none in its offer, or refused), why: the members
+// re-admit that one once the cluster runs. It reads only the offers, so the plan is
+// the same each time the tool runs.
+func recoveryGateways(opt *RecoverClusterOptions, offers []*RecoveryOffer) ([]*spec.GatewayEnrollment, []uint64, []string) {
 	var gws []*spec.GatewayEnrollment
 	var ok []uint64
 	var not []string
@@ -296,9 +296,12 @@ func recoveryGateways(ctx context.Context, opt *RecoverClusterOptions, offers []
 		if o.Replica >= opt.T.N || opt.T.Replicas[o.Replica].Redis == "" {
 			continue
 		}
-		a, err := fetchGatewayAttestation(ctx, opt.T, o.Replica, 5*time.Second)
-		if err == nil {
-			err = opt.T.CheckGateway(o.Replica, a, opt.Verifier)
+		var a spec.GatewayAttestation
+		err := errors.New("its offer carries no gateway attestation")
+		if len(o.Gateway) > 0 {
+			if err = spec.Decode(o.Gateway, &a, maxFormationBody); err == nil {
+				err = opt.T.CheckGateway(o.Replica, &a, opt.Verifier)
+			}
 		}
 		if err != nil {
 			not = append(not, fmt.Sprintf("replica %d: %v", o.Replica, err))
@@ -311,8 +314,8 @@ func recoveryGateways(ctx context.Context, opt *RecoverClusterOptions, offers []
 
 // buildPlan builds the template (C with the offers' fresh enrollments, the slots of
 // replicas that did not offer carried over, the registrations of the gateways gws
-// replacing those of their client ids, the next epoch, Prev = cd, StartSeq = the head,
-// no start state) and signs the plan.
+// replacing those of their client ids that C registers, the next epoch, Prev = cd,
+// StartSeq = the head, no start state) and signs the plan.
 func buildPlan(cfg *spec.Config, cd spec.Digest, offers []*RecoveryOffer, src *RecoveryOffer, gws []*spec.GatewayEnrollment, keys []ed25519.PrivateKey) (*spec.RecoveryPlan, error) {
 	var t spec.Config
 	if err := spec.Decode(spec.Encode(cfg), &t, spec.MaxMessageBytes); err != nil {
@@ -325,11 +328,12 @@ func buildPlan(cfg *spec.Config, cd spec.Digest, offers []*RecoveryOffer, src *R
 		}
 	}
 	for _, g := range gws {
-		regs := g.Registrations()
-		t.Clients = slices.DeleteFunc(t.Clients, func(c spec.ClientConfig) bool { return slices.Contains(g.ClientIDs, c.ID) })
-		t.Clients = append(t.Clients, regs...)
+		for _, reg := range g.Registrations() {
+			if c := t.Client(reg.ID); c != nil { // ids the configuration no longer registers stay out
+				*c = reg
+			}
+		}
 	}
-	slices.SortFunc(t.Clients, func(a, b spec.ClientConfig) int { return cmp.Compare(a.ID, b.ID) })
 	if err := t.Validate(broker.AdmitKey); err != nil {
 		return nil, fmt.Errorf("operator: the recovery template is invalid: %w", err)
 	}

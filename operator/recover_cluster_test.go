@@ -221,8 +221,9 @@ func TestOfferFromRunningReplica(t *testing.T) {
 }
 
 // TestBuildPlanRegistersGateways: the recovery plan registers the gateways the
-// replicas run now (SPEC §16.2, §17.8): their ids' registrations are replaced (id 100
-// here), new ids added, the rest kept, the list sorted by id, and the plan verifies.
+// replicas run now (SPEC §16.2, §17.8): the registrations of their ids that the
+// configuration holds are replaced (id 100 here), an id it does not register (300:
+// the members removed it) stays out, the rest is kept, and the plan verifies.
 func TestBuildPlanRegistersGateways(t *testing.T) {
 	fx := newOfferFx(t, 83)
 	offers := []*RecoveryOffer{
@@ -240,8 +241,8 @@ func TestBuildPlanRegistersGateways(t *testing.T) {
 		t.Fatal(err)
 	}
 	g := &e.Attestation.Enrollment
-	if g.SameKeys(fx.cfg) {
-		t.Fatal("the fixture registers the gateway already")
+	if fx.cfg.Client(100) == nil || fx.cfg.Client(300) != nil || g.SameKeys(fx.cfg) {
+		t.Fatal("the fixture should register client 100, not 300, and not the gateway's keys")
 	}
 	plan, err := buildPlan(fx.cfg, fx.cd, offers, src, []*spec.GatewayEnrollment{g}, []ed25519.PrivateKey{fx.member})
 	if err != nil {
@@ -251,15 +252,9 @@ func TestBuildPlanRegistersGateways(t *testing.T) {
 	if err != nil {
 		t.Fatalf("seed %d: the plan does not verify: %v", fx.seed, err)
 	}
-	var want []spec.ClientConfig
-	for _, c := range fx.cfg.Clients {
-		if c.ID != 100 {
-			want = append(want, c)
-		}
-	}
-	want = append(want, g.Registrations()...)
-	slices.SortFunc(want, func(a, b spec.ClientConfig) int { return int(a.ID) - int(b.ID) })
-	if !g.SameKeys(tmpl) || !cmp.Equal(want, tmpl.Clients) {
+	want := slices.Clone(fx.cfg.Clients)
+	*(&spec.Config{Clients: want}).Client(100) = g.Registrations()[0]
+	if !cmp.Equal(want, tmpl.Clients) {
 		t.Fatalf("seed %d: the template's clients, diff (-want +got):\n%s", fx.seed, cmp.Diff(want, tmpl.Clients))
 	}
 }

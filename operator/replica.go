@@ -70,7 +70,8 @@ type replica struct {
 	status  net.Listener
 	srv     *http.Server
 	gw      *spec.GatewayAttestation   // this replica's gateway's, if it runs one
-	gwCmd   *exec.Cmd                  // the gateway process
+	gwCmd   *exec.Cmd                  // the gateway process (under mu once run started: waitGateway replaces it)
+	closing atomic.Bool                // close began: waitGateway starts no gateway again
 	chain   *Chain                     // the chain followed; written on the broker's event loop once it runs
 	join    bool                       // rejoining: the compartments are fresh and must be admitted
 	cluster atomic.Pointer[clusterRec] // a recovery of the whole cluster (cluster_recovery.go), nil otherwise; read by HTTP handlers
@@ -371,6 +372,7 @@ func (rp *replica) fail(err error) {
 // close releases everything: the host (if Run did not), the compartment processes
 // and the status server.
 func (rp *replica) close() {
+	rp.closing.Store(true) // the gateway killed below is not started again (waitGateway)
 	if rp.host != nil {
 		rp.host.Close()
 	}

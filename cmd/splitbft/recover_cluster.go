@@ -142,7 +142,7 @@ func printChoice(stdout, stderr io.Writer, ch *operator.RecoveryChoice) {
 		fmt.Fprintf(stdout, "the plan registers the Redis gateways of replicas %v as they run now\n", ch.Gateways)
 	}
 	for _, g := range ch.GatewaysNot {
-		fmt.Fprintf(stderr, "gateway not registered by the plan (re-admit it once the cluster runs: splitbft propose --readmit-gateway): %s\n", g)
+		fmt.Fprintf(stderr, "gateway not registered by the plan (re-admit it once the cluster runs: splitbft propose --readmit-gateway REPLICA): %s\n", g)
 	}
 	fmt.Fprintf(stdout, "plan delivered to replicas %v\n", ch.Delivered)
 	for _, r := range ch.Refused {
