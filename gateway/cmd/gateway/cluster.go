@@ -237,9 +237,12 @@ func waitConfig(ctx context.Context, c *cluster, id uint64, own *spec.GatewayEnr
 	ctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
 	v := attest.DefaultVerifier()
-	var said error
+	var said error // the last reason to wait: the timeout names it, not the cut-off fetch
 	for {
 		cfg, err := fetchConfig(ctx, c, own, enclave, v)
+		if ctx.Err() != nil && said != nil {
+			err = said
+		}
 		pause := 250 * time.Millisecond
 		switch {
 		case errors.Is(err, errNotRegistered):

@@ -322,7 +322,7 @@ func TestWaitConfig(t *testing.T) {
 		split.Replicas = append(split.Replicas, clusterReplica{Status: strings.TrimPrefix(srv.URL, "http://")})
 	}
 	out = &notes{wrote: make(chan struct{}, 1)}
-	_, err = waitConfig(context.Background(), split, 1, own, false, 300*time.Millisecond, out)
+	_, err = waitConfig(context.Background(), split, 1, own, false, time.Second, out)
 	if !errors.Is(err, errAmbiguous) || len(out.lines) != 1 || !strings.Contains(out.lines[0], "waiting") {
 		t.Errorf("seed %d: two valid copies: %v, stderr %q; want errAmbiguous after waiting, said once", seed, err, out.lines)
 	}
