@@ -69,7 +69,7 @@ type replica struct {
 	host    *tcpnet.Host
 	status  net.Listener
 	srv     *http.Server
-	gw      *spec.GatewayAttestation   // this replica's gateway's, if it runs one
+	gw      *spec.GatewayAttestation   // this replica's gateway's, if it runs one; read only by formation, before waitGateway may replace it
 	gwCmd   *exec.Cmd                  // the gateway process (under mu once run started: waitGateway replaces it)
 	closing atomic.Bool                // close began: waitGateway starts no gateway again
 	chain   *Chain                     // the chain followed; written on the broker's event loop once it runs
