@@ -154,20 +154,24 @@ func TestGatewayReadmitted(t *testing.T) {
 		t.Fatal(err)
 	}
 	v := attest.DefaultVerifier()
-	// The restarted gateway published its attestation (and bound its port), and the
-	// configuration does not register it.
-	for deadline := time.Now().Add(60 * time.Second); ; {
-		cfg, err := FetchConfig(context.Background(), tmpl, v, 2*time.Second)
-		if err == nil {
-			if _, _, err = ReadmitGateway(context.Background(), tmpl, 1, cfg, v, 2*time.Second); err == nil {
-				break
+	// awaitNew polls until replica i serves the attestation of a gateway that the
+	// configuration does not register: the new gateway started (and bound its port).
+	awaitNew := func(i uint64) {
+		t.Helper()
+		for deadline := time.Now().Add(60 * time.Second); ; {
+			cfg, err := FetchConfig(context.Background(), tmpl, v, 2*time.Second)
+			if err == nil {
+				if _, _, err = ReadmitGateway(context.Background(), tmpl, i, cfg, v, 2*time.Second); err == nil {
+					return
+				}
 			}
+			if time.Now().After(deadline) {
+				t.Fatalf("replica %d never served the attestation of a new gateway: %v", i, err)
+			}
+			time.Sleep(200 * time.Millisecond) // polling: the replica starts its gateway (again, after a pause)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("replica 1 never served a gateway attestation to re-admit: %v", err)
-		}
-		time.Sleep(200 * time.Millisecond) // polling: the rejoined replica starts its gateway
 	}
+	awaitNew(1)
 	if got, err := respExchange(gw(1), "SET after v1\r\n"); got != "" {
 		t.Fatalf("the restarted gateway answered %q (%v) before it was re-admitted", got, err)
 	}
@@ -201,18 +205,7 @@ func TestGatewayReadmitted(t *testing.T) {
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	for deadline := time.Now().Add(60 * time.Second); ; {
-		cfg, err := FetchConfig(context.Background(), tmpl, v, 2*time.Second)
-		if err == nil {
-			if _, _, err = ReadmitGateway(context.Background(), tmpl, 2, cfg, v, 2*time.Second); err == nil {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("replica 2 never served the attestation of a new gateway after its gateway was killed: %v", err)
-		}
-		time.Sleep(200 * time.Millisecond) // polling: the replica starts its gateway again after a pause
-	}
+	awaitNew(2)
 	readmit[len(readmit)-1] = "2"
 	if out, err := run(readmit...); err != nil || !strings.Contains(out, "accepted: the cluster moves to epoch 3") {
 		t.Fatalf("splitbft %s: %v\n%s", strings.Join(readmit, " "), err, out)
