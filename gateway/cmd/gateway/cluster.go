@@ -111,7 +111,11 @@ var errAmbiguous = errors.New("two different valid configurations are each serve
 // rejoining, recovering the whole cluster) counts for nothing: its GET /config may
 // hold a later epoch, which is no genesis copy. One replica that serves a verifying
 // step suffices; a replica can withhold steps, not forge them.
-func fetchConfig(ctx context.Context, c *cluster, own *spec.GatewayEnrollment, enclave bool, v attest.Verifier) (*spec.Config, error) {
+//
+// cache, if not nil, holds what an earlier call verified and is updated: while the
+// gateway waits, it polls, and a long chain (an epoch per rejoin or rejuvenation) is
+// verified from genesis once, not at every poll.
+func fetchConfig(ctx context.Context, c *cluster, own *spec.GatewayEnrollment, enclave bool, v attest.Verifier, cache *chainCache) (*spec.Config, error) {
 	type served struct {
 		genesis []byte
 		steps   []spec.Step
@@ -145,6 +149,7 @@ func fetchConfig(ctx context.Context, c *cluster, own *spec.GatewayEnrollment, e
 		cp.chains = append(cp.chains, g.steps)
 	}
 	var found *spec.Config
+	var foundRaw string
 	var foundBy []int
 	var chains [][]spec.Step
 	var problems []string
@@ -159,7 +164,7 @@ func fetchConfig(ctx context.Context, c *cluster, own *spec.GatewayEnrollment, e
 		case found != nil:
 			return nil, fmt.Errorf("%w: replicas %v and replicas %v", errAmbiguous, foundBy, g.by)
 		default:
-			found, foundBy, chains = cfg, g.by, g.chains
+			found, foundRaw, foundBy, chains = cfg, raw, g.by, g.chains
 		}
 	}
 	if found == nil && len(problems) > 0 {
@@ -168,19 +173,37 @@ func fetchConfig(ctx context.Context, c *cluster, own *spec.GatewayEnrollment, e
 	if found == nil {
 		return nil, fmt.Errorf("%w (%s)", errNotFormed, strings.Join(unserved, "; "))
 	}
-	reached := found
+	// The steps verified before from this genesis are not verified again: a step that
+	// verifies from the configuration the cache reached continues the chain whatever
+	// the replica served before it.
+	start := found
+	if cache != nil && cache.genesis == foundRaw && cache.reached != nil {
+		start = cache.reached
+	}
+	reached := start
 	for _, steps := range chains {
+		done := start.Epoch - found.Epoch // steps before start
 		if uint64(len(steps)) <= reached.Epoch-found.Epoch {
 			continue
 		}
-		if next, err := spec.VerifySteps(found, steps, verifyEd, broker.AdmitKey); err == nil {
+		if next, err := spec.VerifySteps(start, steps[done:], verifyEd, broker.AdmitKey); err == nil {
 			reached = next
 		}
+	}
+	if cache != nil {
+		cache.genesis, cache.reached = foundRaw, reached
 	}
 	if err := checkReached(reached, own, enclave, v); err != nil {
 		return nil, err
 	}
 	return reached, nil
+}
+
+// chainCache is fetchConfig's record of the configuration it reached by verified
+// chain steps from a genesis copy (raw bytes).
+type chainCache struct {
+	genesis string
+	reached *spec.Config
 }
 
 // fetchChain returns the genesis configuration and the chain steps a replica serves
@@ -238,8 +261,9 @@ func waitConfig(ctx context.Context, c *cluster, id uint64, own *spec.GatewayEnr
 	defer cancel()
 	v := attest.DefaultVerifier()
 	var said error // the last reason to wait: the timeout names it, not the cut-off fetch
+	var cache chainCache
 	for {
-		cfg, err := fetchConfig(ctx, c, own, enclave, v)
+		cfg, err := fetchConfig(ctx, c, own, enclave, v, &cache)
 		if ctx.Err() != nil && said != nil {
 			err = said
 		}

@@ -124,7 +124,7 @@ func TestFetchConfig(t *testing.T) {
 			defer srv.Close()
 			cl.Replicas = append(cl.Replicas, clusterReplica{Status: strings.TrimPrefix(srv.URL, "http://")})
 		}
-		got, err := fetchConfig(context.Background(), cl, own, false, nil)
+		got, err := fetchConfig(context.Background(), cl, own, false, nil, nil)
 		switch {
 		case c.want == nil && (err != nil || spec.ConfigDigest(got) != spec.ConfigDigest(good)):
 			t.Errorf("seed %d: %s: %v", seed, c.name, err)
@@ -216,7 +216,7 @@ func TestFetchConfigFollowsChain(t *testing.T) {
 			defer srv.Close()
 			cl.Replicas[i].Status = strings.TrimPrefix(srv.URL, "http://")
 		}
-		got, err := fetchConfig(context.Background(), cl, c.own, false, nil)
+		got, err := fetchConfig(context.Background(), cl, c.own, false, nil, nil)
 		switch {
 		case c.err == nil && (err != nil || spec.ConfigDigest(got) != spec.ConfigDigest(c.want)):
 			t.Errorf("seed %d: %s: %v, want the configuration of epoch %d", seed, c.name, describe(got, err), c.want.Epoch)
@@ -228,6 +228,50 @@ func TestFetchConfigFollowsChain(t *testing.T) {
 
 // errBad marks a case in which fetchConfig refuses every copy served by f+1.
 var errBad = errors.New("bad")
+
+// TestFetchConfigCache: with a cache, the steps verified at an earlier poll are not
+// verified again (a long chain is verified once while the gateway waits): a chain
+// whose first step no longer verifies (here forged) is followed from the cached
+// configuration; without the cache the same answers reach nothing.
+func TestFetchConfigCache(t *testing.T) {
+	const seed = 35
+	tc, err := testcluster.New(seed, testcluster.Options{Clients: []uint64{100}, Admit: broker.AdmitKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := gateway.Enroll(spec.TestStream("gateway", seed), 1, []uint64{200, 201}, []string{"127.0.0.1"}, time.Unix(1.7e9, 0), attest.DevInsecure{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	own := &e.Attestation.Enrollment
+	genesis := tc.Config
+	admit, epoch1 := stepAfter(t, tc, genesis, func(c *spec.Config) { c.Clients = append(slices.Clone(c.Clients), own.Registrations()...) })
+	later, epoch2 := stepAfter(t, tc, epoch1, func(*spec.Config) {})
+	forgedEC := *admit.Change
+	forgedEC.Votes = slices.Clone(forgedEC.Votes)
+	forgedEC.Votes[0].Sig[0] ^= 1
+	var serve atomic.Pointer[[]byte]
+	cl := &cluster{N: 4, F: 1}
+	for range 4 {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(*serve.Load()) }))
+		defer srv.Close()
+		cl.Replicas = append(cl.Replicas, clusterReplica{Status: strings.TrimPrefix(srv.URL, "http://")})
+	}
+	body := spec.Encode(&chainBody{Genesis: spec.Encode(genesis), Changes: []spec.Step{admit}})
+	serve.Store(&body)
+	cache := &chainCache{}
+	if got, err := fetchConfig(context.Background(), cl, own, false, nil, cache); err != nil || spec.ConfigDigest(got) != spec.ConfigDigest(epoch1) {
+		t.Fatalf("seed %d: first poll: %s, want epoch 1", seed, describe(got, err))
+	}
+	body = spec.Encode(&chainBody{Genesis: spec.Encode(genesis), Changes: []spec.Step{spec.ChangeStep(forgedEC), later}})
+	serve.Store(&body)
+	if got, err := fetchConfig(context.Background(), cl, own, false, nil, cache); err != nil || spec.ConfigDigest(got) != spec.ConfigDigest(epoch2) {
+		t.Fatalf("seed %d: second poll with the cache: %s, want epoch 2 (verified from the cached epoch 1)", seed, describe(got, err))
+	}
+	if _, err := fetchConfig(context.Background(), cl, own, false, nil, nil); !errors.Is(err, errNotRegistered) {
+		t.Fatalf("seed %d: the same answers without a cache: %v, want errNotRegistered (the forged first step stops the chain)", seed, err)
+	}
+}
 
 // describe says which configuration fetchConfig returned, or its error.
 func describe(cfg *spec.Config, err error) string {
