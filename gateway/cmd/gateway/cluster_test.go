@@ -235,28 +235,12 @@ var errBad = errors.New("bad")
 // configuration; without the cache the same answers reach nothing.
 func TestFetchConfigCache(t *testing.T) {
 	const seed = 35
-	tc, err := testcluster.New(seed, testcluster.Options{Clients: []uint64{100}, Admit: broker.AdmitKey})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, err := gateway.Enroll(spec.TestStream("gateway", seed), 1, []uint64{200, 201}, []string{"127.0.0.1"}, time.Unix(1.7e9, 0), attest.DevInsecure{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	own := &e.Attestation.Enrollment
-	genesis := tc.Config
-	admit, epoch1 := stepAfter(t, tc, genesis, func(c *spec.Config) { c.Clients = append(slices.Clone(c.Clients), own.Registrations()...) })
+	tc, own, genesis, admit, epoch1 := admittingChain(t, seed)
 	later, epoch2 := stepAfter(t, tc, epoch1, func(*spec.Config) {})
 	forgedEC := *admit.Change
 	forgedEC.Votes = slices.Clone(forgedEC.Votes)
 	forgedEC.Votes[0].Sig[0] ^= 1
-	var serve atomic.Pointer[[]byte]
-	cl := &cluster{N: 4, F: 1}
-	for range 4 {
-		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(*serve.Load()) }))
-		defer srv.Close()
-		cl.Replicas = append(cl.Replicas, clusterReplica{Status: strings.TrimPrefix(srv.URL, "http://")})
-	}
+	cl, serve := switchable(t)
 	body := spec.Encode(&chainBody{Genesis: spec.Encode(genesis), Changes: []spec.Step{admit}})
 	serve.Store(&body)
 	cache := &chainCache{}
@@ -271,6 +255,37 @@ func TestFetchConfigCache(t *testing.T) {
 	if _, err := fetchConfig(context.Background(), cl, own, false, nil, nil); !errors.Is(err, errNotRegistered) {
 		t.Fatalf("seed %d: the same answers without a cache: %v, want errNotRegistered (the forged first step stops the chain)", seed, err)
 	}
+}
+
+// admittingChain returns a test cluster, a gateway enrollment from seed, a genesis
+// configuration that does not register it, and the valid epoch change (with the
+// configuration of epoch 1) that does.
+func admittingChain(t *testing.T, seed uint64) (*testcluster.Cluster, *spec.GatewayEnrollment, *spec.Config, spec.Step, *spec.Config) {
+	t.Helper()
+	tc, err := testcluster.New(seed, testcluster.Options{Clients: []uint64{100}, Admit: broker.AdmitKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := gateway.Enroll(spec.TestStream("gateway", seed), 1, []uint64{200, 201}, []string{"127.0.0.1"}, time.Unix(1.7e9, 0), attest.DevInsecure{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	own := &e.Attestation.Enrollment
+	admit, epoch1 := stepAfter(t, tc, tc.Config, func(c *spec.Config) { c.Clients = append(slices.Clone(c.Clients), own.Registrations()...) })
+	return tc, own, tc.Config, admit, epoch1
+}
+
+// switchable returns a cluster of four replicas whose status ports all answer what
+// the returned pointer holds at the time of the request.
+func switchable(t *testing.T) (*cluster, *atomic.Pointer[[]byte]) {
+	var serve atomic.Pointer[[]byte]
+	cl := &cluster{N: 4, F: 1}
+	for range 4 {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(*serve.Load()) }))
+		t.Cleanup(srv.Close)
+		cl.Replicas = append(cl.Replicas, clusterReplica{Status: strings.TrimPrefix(srv.URL, "http://")})
+	}
+	return cl, &serve
 }
 
 // describe says which configuration fetchConfig returned, or its error.
@@ -307,26 +322,10 @@ func TestWaitConfig(t *testing.T) {
 	const seed = 34
 	defer func(d time.Duration) { pollSlow = d }(pollSlow)
 	pollSlow = 5 * time.Millisecond
-	tc, err := testcluster.New(seed, testcluster.Options{Clients: []uint64{100}, Admit: broker.AdmitKey})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, err := gateway.Enroll(spec.TestStream("gateway", seed), 1, []uint64{200, 201}, []string{"127.0.0.1"}, time.Unix(1.7e9, 0), attest.DevInsecure{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	own := &e.Attestation.Enrollment
-	genesis := tc.Config
-	admit, epoch1 := stepAfter(t, tc, genesis, func(c *spec.Config) { c.Clients = append(slices.Clone(c.Clients), own.Registrations()...) })
-	var serve atomic.Pointer[[]byte]
+	_, own, genesis, admit, epoch1 := admittingChain(t, seed)
+	cl, serve := switchable(t)
 	plain := spec.Encode(&chainBody{Genesis: spec.Encode(genesis)})
 	serve.Store(&plain)
-	cl := &cluster{N: 4, F: 1}
-	for range 4 {
-		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(*serve.Load()) }))
-		defer srv.Close()
-		cl.Replicas = append(cl.Replicas, clusterReplica{Status: strings.TrimPrefix(srv.URL, "http://")})
-	}
 	out := &notes{wrote: make(chan struct{}, 1)}
 	type result struct {
 		cfg *spec.Config
@@ -366,7 +365,7 @@ func TestWaitConfig(t *testing.T) {
 		split.Replicas = append(split.Replicas, clusterReplica{Status: strings.TrimPrefix(srv.URL, "http://")})
 	}
 	out = &notes{wrote: make(chan struct{}, 1)}
-	_, err = waitConfig(context.Background(), split, 1, own, false, time.Second, out)
+	_, err := waitConfig(context.Background(), split, 1, own, false, time.Second, out)
 	if !errors.Is(err, errAmbiguous) || len(out.lines) != 1 || !strings.Contains(out.lines[0], "waiting") {
 		t.Errorf("seed %d: two valid copies: %v, stderr %q; want errAmbiguous after waiting, said once", seed, err, out.lines)
 	}
