@@ -34,6 +34,11 @@ type heldReply struct {
 	client, ts uint64
 	body       []byte
 	last       uint64 // exec's Last after the Step that produced it
+	// forgotten: an epoch change adopted while the reply was held removed its client
+	// or registered it with other keys (forgetRekeyed). The reply is still sent (the
+	// old identity may open it) but counts for nothing at the edge: it must not give
+	// the client's new identity the old one's answered timestamp.
+	forgotten bool
 }
 
 // holdReply keeps a reply of the exec Step in progress (Options.Ledger set).
@@ -65,8 +70,10 @@ func (r *Replica) endExecStep() {
 func (r *Replica) dropHeld(h heldReply) {
 	r.heldBytes -= len(h.body)
 	r.m.QueueDrops++
-	r.refund(h.client, h.ts)
-	r.replied(h.client, h.ts)
+	if !h.forgotten {
+		r.refund(h.client, h.ts)
+		r.replied(h.client, h.ts)
+	}
 }
 
 // releaseDurable sends the held replies whose batches are durable, in order (SPEC.md
@@ -79,6 +86,11 @@ func (r *Replica) releaseDurable() {
 	for r.held.Len() > 0 && r.held.Peek().last <= d {
 		h := r.held.Pop()
 		r.heldBytes -= len(h.body)
+		if h.forgotten {
+			r.m.Replies++
+			r.net.Reply(h.client, h.body)
+			continue
+		}
 		r.sendReply(h.client, h.ts, h.body)
 	}
 }

@@ -3,6 +3,7 @@ package broker
 import (
 	"bytes"
 	"fmt"
+	"slices"
 
 	"github.com/splitbft/splitbft/spec"
 )
@@ -176,7 +177,7 @@ func (r *Replica) adoptEpoch(next *spec.Config, raw []byte, st *spec.Step) uint6
 	lastDone := r.lastDone
 	r.timers.init()
 	r.lastDone = lastDone
-	forgetRekeyed(prev, next, r.lastDone)
+	r.forgetRekeyed(prev, next)
 	clear(r.sigFailed)
 	r.snap = nil // chunks sealed under the old epoch's state key would not open in the new one
 	r.resetRecovery()
@@ -234,16 +235,33 @@ func b2u(b bool) uint64 {
 	return 0
 }
 
-// forgetRekeyed drops from lastDone the clients that prev registers and next does not
+// forgetRekeyed forgets, for each client that prev registers and next does not
 // register with the same keys (removed, or registered again with new keys, as a
-// restarted gateway's identities are): exec drops their client-table entries at the
-// epoch boundary (SPEC §17.3), so the identity under its new keys starts afresh, its
-// timestamps possibly at 1, and its requests must not be dropped at the edge as older
-// than what the old identity got answered (staleAtEdge).
-func forgetRekeyed(prev, next *spec.Config, lastDone map[uint64]uint64) {
+// restarted gateway's identities are), the newest timestamp its exec answered and its
+// request budget, and marks its held replies forgotten: exec drops their client-table
+// entries at the epoch boundary (SPEC §17.3), so the identity under its new keys
+// starts afresh, its timestamps possibly at 1, and its requests must not be dropped at
+// the edge as older than what the old identity got answered (staleAtEdge), nor by a
+// reply to the old identity released after the change.
+func (r *Replica) forgetRekeyed(prev, next *spec.Config) {
+	var gone []uint64
 	for _, c := range prev.Clients {
 		if n := next.Client(c.ID); n == nil || n.SignKey != c.SignKey || n.BoxKey != c.BoxKey {
-			delete(lastDone, c.ID)
+			gone = append(gone, c.ID)
+			delete(r.lastDone, c.ID)
+			delete(r.rate, c.ID)
 		}
 	}
+	if len(gone) == 0 {
+		return
+	}
+	mark := func(hs []heldReply) {
+		for i := range hs {
+			if slices.Contains(gone, hs[i].client) {
+				hs[i].forgotten = true
+			}
+		}
+	}
+	mark(r.held.Items())
+	mark(r.stepReplies)
 }

@@ -607,9 +607,39 @@ func TestEpochForgetsRekeyedClients(t *testing.T) {
 	if h.r.lastDone[100] != 50 {
 		t.Errorf("client 100, whose keys stay, lost its answered timestamp: %d", h.r.lastDone[100])
 	}
-	removed := map[uint64]uint64{100: 5}
-	forgetRekeyed(w.cfg, &spec.Config{}, removed)
-	if len(removed) != 0 {
-		t.Errorf("a client the next configuration does not register kept its answered timestamp")
+}
+
+// TestEpochForgetsRekeyedHeldReplies: with a ledger, a reply to a re-keyed client that
+// was held until its batch is durable, released after the epoch change, is sent but
+// does not give the client's new identity the old one's answered timestamp.
+func TestEpochForgetsRekeyedHeldReplies(t *testing.T) {
+	w := epochWorld(t, 12)
+	led := &fakeLedger{}
+	h := harnessIn(w, 1, Options{Ledger: led})
+	h.r.status[spec.RoleExec].Last = 5 // the replies answer batches up to 5, none durable yet
+	h.r.stepReplies = append(h.r.stepReplies, heldReply{client: 101, ts: 60, body: []byte{1}}, heldReply{client: 100, ts: 50, body: []byte{2}})
+	h.r.endExecStep()
+	if h.r.held.Len() != 2 {
+		t.Fatalf("%d replies held, want 2", h.r.held.Len())
+	}
+	other := w.freshEnrollment(t, spec.RoleExec, 0, 98).Body.SignKey
+	_, ec := w.nextEpochWith(t, []uint64{0, 2, 3}, func(c *spec.Config) {
+		c.Clients[slices.IndexFunc(c.Clients, func(cc spec.ClientConfig) bool { return cc.ID == 101 })].SignKey = other
+	})
+	h.peer(2, spec.KindEpochChange, ec)
+	h.r.Flush()
+	if h.r.Config().Epoch != 1 {
+		t.Fatalf("the epoch change was not adopted (epoch %d)", h.r.Config().Epoch)
+	}
+	led.durable = 1 << 62
+	h.r.releaseDurable()
+	if h.r.held.Len() != 0 || h.r.Metrics().Replies != 2 {
+		t.Fatalf("%d replies still held, %d sent; want both sent", h.r.held.Len(), h.r.Metrics().Replies)
+	}
+	if got, ok := h.r.lastDone[101]; ok {
+		t.Errorf("the re-keyed client 101 got the old identity's answered timestamp %d back", got)
+	}
+	if h.r.lastDone[100] != 50 {
+		t.Errorf("client 100, whose keys stay, has answered timestamp %d, want 50", h.r.lastDone[100])
 	}
 }

@@ -85,8 +85,10 @@ func (e *Exec) adopt(next *spec.Config, nd spec.Digest) {
 	if snap != nil {
 		e.lastExec = next.StartSeq
 	} else if e.lastExec >= next.StartSeq {
-		// Only with more than f faulty execs: this state is not the certified one, so
-		// it must be replaced by state transfer (NeedState: h > lastExec).
+		// This state is not the certified one (more than f faulty execs; or this exec
+		// state-transferred to the old epoch's checkpoint at StartSeq, whose digest
+		// predates the client-table removal of §17.3), so it must be replaced by state
+		// transfer (NeedState: h > lastExec).
 		e.lastExec = 0
 	}
 	e.dealNew(prev, next)
