@@ -583,6 +583,21 @@ func TestAttestBudget(t *testing.T) {
 	}
 }
 
+// rekey101 has replica h adopt an epoch change that registers client 101 with another
+// sign key (from seed).
+func rekey101(t *testing.T, w *world, h *harness, seed uint64) {
+	t.Helper()
+	other := w.freshEnrollment(t, spec.RoleExec, 0, seed).Body.SignKey
+	_, ec := w.nextEpochWith(t, []uint64{0, 2, 3}, func(c *spec.Config) {
+		c.Clients[slices.IndexFunc(c.Clients, func(cc spec.ClientConfig) bool { return cc.ID == 101 })].SignKey = other
+	})
+	h.peer(2, spec.KindEpochChange, ec)
+	h.r.Flush()
+	if h.r.Config().Epoch != 1 {
+		t.Fatalf("the epoch change was not adopted (epoch %d)", h.r.Config().Epoch)
+	}
+}
+
 // TestEpochForgetsRekeyedClients: an epoch change that registers a client with other
 // keys (a restarted gateway's identities) or removes it makes the broker forget the
 // newest timestamp its exec answered for that client, as exec forgets its table entry
@@ -592,15 +607,7 @@ func TestEpochForgetsRekeyedClients(t *testing.T) {
 	w := epochWorld(t, 11)
 	h := harnessIn(w, 1, Options{})
 	h.r.lastDone[100], h.r.lastDone[101] = 50, 60
-	other := w.freshEnrollment(t, spec.RoleExec, 0, 99).Body.SignKey
-	_, ec := w.nextEpochWith(t, []uint64{0, 2, 3}, func(c *spec.Config) {
-		c.Clients[slices.IndexFunc(c.Clients, func(cc spec.ClientConfig) bool { return cc.ID == 101 })].SignKey = other
-	})
-	h.peer(2, spec.KindEpochChange, ec)
-	h.r.Flush()
-	if h.r.Config().Epoch != 1 {
-		t.Fatalf("the epoch change was not adopted (epoch %d)", h.r.Config().Epoch)
-	}
+	rekey101(t, w, h, 99)
 	if got, kept := h.r.lastDone[101]; kept {
 		t.Errorf("client 101, registered with another key, still has its answered timestamp %d", got)
 	}
@@ -622,15 +629,7 @@ func TestEpochForgetsRekeyedHeldReplies(t *testing.T) {
 	if h.r.held.Len() != 2 {
 		t.Fatalf("%d replies held, want 2", h.r.held.Len())
 	}
-	other := w.freshEnrollment(t, spec.RoleExec, 0, 98).Body.SignKey
-	_, ec := w.nextEpochWith(t, []uint64{0, 2, 3}, func(c *spec.Config) {
-		c.Clients[slices.IndexFunc(c.Clients, func(cc spec.ClientConfig) bool { return cc.ID == 101 })].SignKey = other
-	})
-	h.peer(2, spec.KindEpochChange, ec)
-	h.r.Flush()
-	if h.r.Config().Epoch != 1 {
-		t.Fatalf("the epoch change was not adopted (epoch %d)", h.r.Config().Epoch)
-	}
+	rekey101(t, w, h, 98)
 	led.durable = 1 << 62
 	h.r.releaseDurable()
 	if h.r.held.Len() != 0 || h.r.Metrics().Replies != 2 {
