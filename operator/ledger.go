@@ -63,7 +63,11 @@ func ledgerStartsOf(dir string, id uint64, c *Chain) map[string]*spec.Config {
 // logging a repair Open made.
 func (rp *replica) openLedger(dirCfg, cfg *spec.Config) (*ledger.Ledger, error) {
 	dir := LedgerDir(rp.opt.Dir, rp.opt.ID, dirCfg)
-	led, err := ledger.Open(dir, cfg, ledger.Options{Wake: rp.host.Wake, Log: rp.log})
+	lopt := ledger.Options{Wake: rp.host.Wake, Log: rp.log, Retain: rp.opt.LedgerRetain, MinSnapshotLog: rp.opt.LedgerSnapshotLog}
+	if rp.opt.LedgerArchive != "" {
+		lopt.ArchiveDir = filepath.Join(rp.opt.LedgerArchive, filepath.Base(dir))
+	}
+	led, err := ledger.Open(dir, cfg, lopt)
 	if err != nil {
 		return nil, fmt.Errorf("operator: %w", err)
 	}
@@ -71,6 +75,12 @@ func (rp *replica) openLedger(dirCfg, cfg *spec.Config) (*ledger.Ledger, error) 
 		rp.log.Error("ledger: truncated at a corrupt record; peers supply what was lost", "dir", dir, "fault", led.Repaired.Error())
 	}
 	rp.log.Info("ledger open: replies wait until their batch is on disk", "dir", dir, "durable", led.Durable())
+	switch {
+	case lopt.Retain > 0 && lopt.ArchiveDir != "":
+		rp.log.Info("ledger retention: records below each snapshot are archived, then pruned", "keep", lopt.Retain, "archive", lopt.ArchiveDir)
+	case lopt.Retain > 0:
+		rp.log.Warn("ledger retention without an archive: records below each snapshot are DELETED (no audit trail of them remains here)", "keep", lopt.Retain)
+	}
 	rel := LedgerDir("", rp.opt.ID, dirCfg) // the ledger keeps this directory across epoch changes
 	rp.n.set(func(n *node) { n.ledger, n.ledgerDir = led, rel })
 	return led, nil
@@ -83,7 +93,11 @@ type LedgerStatus struct {
 	Syncs   uint64  `json:"syncs"`   // fsyncs since start
 	SyncMs  float64 `json:"sync_ms"` // time spent in them
 	Batches uint64  `json:"batches"` // batch records written since start
-	Error   string  `json:"error,omitempty"`
+	// PrunedTo is the highest sequence number retention pruned (0: none); Segments
+	// the archive segments written since start.
+	PrunedTo uint64 `json:"pruned_to,omitempty"`
+	Segments uint64 `json:"segments,omitempty"`
+	Error    string `json:"error,omitempty"`
 }
 
 // ledgerStatus returns the ledger's status, or nil when it is off or not open yet.
@@ -92,7 +106,8 @@ func ledgerStatus(led *ledger.Ledger, dir string) *LedgerStatus {
 		return nil
 	}
 	st := led.Stats()
-	ls := &LedgerStatus{Dir: dir, Durable: st.Durable, Syncs: st.Syncs, SyncMs: float64(st.SyncNs) / 1e6, Batches: st.Batches}
+	ls := &LedgerStatus{Dir: dir, Durable: st.Durable, Syncs: st.Syncs, SyncMs: float64(st.SyncNs) / 1e6, Batches: st.Batches,
+		PrunedTo: st.PrunedTo, Segments: st.Segments}
 	if err := led.Err(); err != nil {
 		ls.Error = err.Error()
 	}

@@ -47,6 +47,15 @@ type ReplicaOptions struct {
 	// NoLedger turns the durable ledger off (SPEC §13.5): replies are released
 	// without waiting for the disk, and nothing survives the replica's processes.
 	NoLedger bool
+	// LedgerRetain, when positive, turns the ledger's retention on (SPEC §13.5,
+	// "Retention"): once a snapshot is on disk, batch records below it are pruned,
+	// except the newest LedgerRetain.
+	LedgerRetain uint64
+	// LedgerArchive, with LedgerRetain, is where pruned records go first: archive
+	// segments in LedgerArchive/<ledger directory name>/.
+	LedgerArchive string
+	// LedgerSnapshotLog is the ledger's MinSnapshotLog (0: its default, 16 MiB).
+	LedgerSnapshotLog uint64
 	// RecoveryGrace is the round in which a replica restarting on a formed cluster
 	// waits for f+1 peers serving the chain; after a round in which none served it, or
 	// fewer than f+1 were not recovering themselves, it concludes that the whole

@@ -23,8 +23,19 @@ type Options struct {
 	// before the next is due, unless the snapshot was larger (SnapshotDue); default
 	// DefaultMinSnapshotLog.
 	MinSnapshotLog uint64
+	// Retain turns retention on (SPEC.md §13.5, "Retention"; retain.go): once a
+	// snapshot record is on disk, the batch records below it are deleted, except the
+	// newest Retain of them, as far as a checkpoint record lets the chain continue.
+	// 0 keeps every record.
+	Retain uint64
+	// ArchiveDir, with Retain, receives the records before they are deleted, as
+	// archive segments (Segments): each a ledger directory that Verify and
+	// FindReceipt read. Empty: pruned records are deleted without a copy.
+	ArchiveDir string
 
-	beforeSync func() // tests: runs before each fsync, on the writer goroutine
+	beforeSync  func()                      // tests: runs before each fsync, on the writer goroutine
+	beforePrune func(cut uint64) bool       // tests: runs before a prune's deletion is queued; false stops it
+	pruned      func(cut uint64, err error) // tests: called when a prune started by a snapshot ends
 }
 
 // ErrOtherConfig is returned by Open for a ledger that records another configuration.
@@ -59,6 +70,14 @@ type Ledger struct {
 	pendingSnapCD   spec.Digest // … the configuration that sealed it
 	pendingSnapSize uint64      // … its size
 	pendingLog      uint64      // the writer's: bytes of batch records in the batch being written (after its snapshot, if any)
+	pendingPrune    uint64      // the writer's: the cut of a prune in the batch being written
+	pendingDone     []chan error
+
+	pruning  atomic.Bool // a prune runs (retain.go)
+	pruneWG  sync.WaitGroup
+	prunedTo atomic.Uint64 // the prune record's Seq: the highest cut
+	segments atomic.Uint64 // archive segments written since Open
+	stopping atomic.Bool   // Close was called: a prune building a segment gives up
 
 	// Repaired is the fault Open found and truncated, or nil.
 	Repaired *Fault
@@ -70,6 +89,9 @@ type Stats struct {
 	SyncNs  int64  // time spent in them, in nanoseconds
 	Batches uint64 // batch records written since Open
 	Durable uint64 // highest durable sequence number
+	// PrunedTo is the highest sequence number whose batch record retention deleted
+	// (0: none); Segments the archive segments written since Open.
+	PrunedTo, Segments uint64
 }
 
 // Open opens (creating it if needed) the ledger in dir for a replica running cfg. A
@@ -144,6 +166,7 @@ func (l *Ledger) resume(st *scanState, cfg *spec.Config) error {
 		return fmt.Errorf("%w (in force at its end: epoch %d; this replica runs epoch %d)", ErrOtherConfig, last.Epoch, cfg.Epoch)
 	}
 	l.w = writerState{cfg: last, lastSeq: st.lastSeq, lastLink: st.lastLink, states: st.states}
+	l.prunedTo.Store(st.pruned.Seq)
 	if st.lastSeq <= last.StartSeq {
 		l.w.lastSeq, l.w.lastLink = last.StartSeq, StartLink(last)
 	}
@@ -196,7 +219,7 @@ func (l *Ledger) startsEpoch(cfg *spec.Config) bool {
 func (l *Ledger) truncate(f *Fault) error {
 	b := l.db.NewBatch()
 	switch f.Kind {
-	case KindCheckpoint:
+	case KindCheckpoint, KindPrune:
 		b.Delete(f.key, nil)
 	case KindEpoch:
 		b.DeleteRange(key(prefixEpoch, f.Seq), []byte{prefixEpoch + 1}, nil)
@@ -215,7 +238,8 @@ func (l *Ledger) Durable() uint64 { return l.durable.Load() }
 
 // Stats returns the counters; safe from any goroutine.
 func (l *Ledger) Stats() Stats {
-	return Stats{Syncs: l.syncs.Load(), SyncNs: l.syncNs.Load(), Batches: l.batches.Load(), Durable: l.durable.Load()}
+	return Stats{Syncs: l.syncs.Load(), SyncNs: l.syncNs.Load(), Batches: l.batches.Load(), Durable: l.durable.Load(),
+		PrunedTo: l.prunedTo.Load(), Segments: l.segments.Load()}
 }
 
 // Err returns the write error that stopped the writer, or nil. After one, Durable no
@@ -227,13 +251,16 @@ func (l *Ledger) Err() error {
 	return nil
 }
 
-// Close writes what was submitted, stops the writer and closes the store.
+// Close writes what was submitted, stops the writer, waits for a prune (one building
+// an archive segment gives up and leaves the records in place) and closes the store.
 func (l *Ledger) Close() error {
+	l.stopping.Store(true)
 	l.mu.Lock()
 	l.closed = true
 	l.cond.Broadcast()
 	l.mu.Unlock()
 	<-l.done
+	l.pruneWG.Wait()
 	return l.db.Close()
 }
 

@@ -26,6 +26,7 @@ const (
 	prefixConfig     byte = 'c'
 	prefixCheckpoint byte = 'k'
 	prefixEpoch      byte = 'e'
+	prefixPrune      byte = 'p' // retain.go
 )
 
 // BatchRecord is the record of the batch executed at Seq (SPEC.md §13.5).
@@ -55,6 +56,16 @@ type ConfigRecord struct {
 type EpochRecord struct {
 	_      struct{} `cbor:",toarray"`
 	Change []byte   // enc(spec.Step): an epoch change or a recovery (SPEC.md §17.8) and what certifies it
+}
+
+// PruneRecord says that retention deleted the batch records at or below Seq (SPEC.md
+// §13.5, "Retention"); Link is link(Seq) as the deleted record of Seq held it (zero
+// when the ledger held no batch record of Seq). The first batch record above Seq
+// continues the chain from it. Stored at key 'p' || u64(0), replaced by each prune.
+type PruneRecord struct {
+	_    struct{} `cbor:",toarray"`
+	Seq  uint64
+	Link spec.Digest
 }
 
 // Link returns the chain link of the batch with digest d at seq following link prev:

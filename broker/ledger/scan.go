@@ -16,6 +16,7 @@ const (
 	KindCheckpoint = "checkpoint"
 	KindBatch      = "batch"
 	KindEpoch      = "epoch"
+	KindPrune      = "prune"
 )
 
 // Fault is the first bad record of a ledger: its kind, its sequence number and what is
@@ -38,6 +39,8 @@ func (f *Fault) Error() string {
 		return "configuration record: " + f.Msg
 	case KindEpoch:
 		return fmt.Sprintf("epoch record of epoch %d: %s", f.Seq, f.Msg)
+	case KindPrune:
+		return "prune record: " + f.Msg
 	}
 	return fmt.Sprintf("seq %d: %s", f.Seq, f.Msg)
 }
@@ -55,6 +58,7 @@ type scanState struct {
 	eps         []*spec.Config         // configurations in force: the first, then one per epoch record
 	vs          []*verifier            // their verifiers (nil: signatures not checked)
 	changes     []spec.Step            // the chain steps of the epoch records, in order
+	pruned      PruneRecord            // the prune record (zero: none)
 }
 
 // scan checks the epoch records from the first configuration on (each a valid epoch
@@ -70,11 +74,24 @@ func scan(db *pebble.DB, first *spec.Config, verify bool) (scanState, *Fault) {
 	if f := each(db, prefixEpoch, st.epoch); f != nil {
 		return st, f
 	}
+	if f := each(db, prefixPrune, st.prune); f != nil {
+		return st, f
+	}
 	if f := each(db, prefixCheckpoint, st.checkpoint); f != nil {
 		return st, f
 	}
 	f := each(db, prefixBatch, st.batch)
 	return st, f
+}
+
+// prune reads the prune record (retain.go).
+func (st *scanState) prune(k []byte, n uint64, val []byte) *Fault {
+	var rec PruneRecord
+	if err := openValue(k, val, &rec); err != nil || n != 0 {
+		return &Fault{Kind: KindPrune, Seq: n, Msg: fmt.Sprintf("malformed (%v)", err)}
+	}
+	st.pruned = rec
+	return nil
 }
 
 // epochOf returns the index in eps of the configuration in force at seq (the last
@@ -104,7 +121,7 @@ func (st *scanState) verifierAt(seq uint64) (*verifier, error) {
 
 // each calls fn on every record of one kind, in key order, until a fault.
 func each(db *pebble.DB, prefix byte, fn func(k []byte, n uint64, val []byte) *Fault) *Fault {
-	kind := map[byte]string{prefixBatch: KindBatch, prefixCheckpoint: KindCheckpoint, prefixConfig: KindConfig}[prefix]
+	kind := map[byte]string{prefixBatch: KindBatch, prefixCheckpoint: KindCheckpoint, prefixConfig: KindConfig, prefixPrune: KindPrune}[prefix]
 	it, err := db.NewIter(&pebble.IterOptions{LowerBound: []byte{prefix}, UpperBound: []byte{prefix + 1}})
 	if err != nil {
 		return &Fault{Kind: kind, Msg: err.Error()}
@@ -212,14 +229,18 @@ var errGap = errors.New("gap")
 
 // prevLink returns the link the batch record at n continues: the start of its epoch
 // for the first sequence number of an epoch (genesis for n = 1), else that of the
-// record at n−1, else the anchor of a checkpoint record at n−1. n is above the first
-// configuration's StartSeq.
+// record at n−1, else (the first batch record of a pruned ledger) the link of the
+// prune record at n−1, else the anchor of a checkpoint record at n−1. n is above the
+// first configuration's StartSeq.
 func (st *scanState) prevLink(n uint64) (spec.Digest, error) {
 	if c := st.eps[st.epochOf(n)]; n == c.StartSeq+1 {
 		return StartLink(c), nil
 	}
 	if st.batches > 0 && n == st.lastSeq+1 {
 		return st.lastLink, nil
+	}
+	if st.batches == 0 && n == st.pruned.Seq+1 && st.pruned.Link != (spec.Digest{}) {
+		return st.pruned.Link, nil
 	}
 	if state, ok := st.states[n-1]; ok {
 		st.anchors++

@@ -21,6 +21,11 @@ type Summary struct {
 	Epochs       int    // epoch records, each a valid epoch change after the one before
 	LastEpoch    uint64 // the epoch in force at the ledger's end
 	LastDigest   spec.Digest
+	LastLink     spec.Digest // the link of the batch record Last
+	// PrunedTo is the Seq of the prune record (0: none): retention deleted the batch
+	// records at or below it; PrunedLink is its Link (SPEC.md §13.5, "Retention").
+	PrunedTo   uint64
+	PrunedLink spec.Digest
 }
 
 // openReadOnly opens an existing ledger without changing it.
@@ -57,9 +62,10 @@ func Verify(dir string, cfg *spec.Config) (Summary, error) {
 	}
 	last := st.eps[len(st.eps)-1]
 	s := Summary{ConfigDigest: spec.ConfigDigest(cfg), FromLedger: fromLedger, Batches: st.batches, Requests: st.requests,
-		Checkpoints: st.checkpoints, Anchors: st.anchors, Epochs: len(st.eps) - 1, LastEpoch: last.Epoch, LastDigest: spec.ConfigDigest(last)}
+		Checkpoints: st.checkpoints, Anchors: st.anchors, Epochs: len(st.eps) - 1, LastEpoch: last.Epoch, LastDigest: spec.ConfigDigest(last),
+		PrunedTo: st.pruned.Seq, PrunedLink: st.pruned.Link}
 	if st.batches > 0 {
-		s.First, s.Last = st.firstSeq, st.lastSeq
+		s.First, s.Last, s.LastLink = st.firstSeq, st.lastSeq, st.lastLink
 	}
 	return s, nil
 }

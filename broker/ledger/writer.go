@@ -20,6 +20,7 @@ const (
 	itemEpoch                    // record the epoch change cert starting cfg at seq = cfg.StartSeq
 	itemSnapshot                 // record the snapshot (seq, state) of chunks cands (archive.go)
 	itemKey                      // record the sealed group key cert (archive.go)
+	itemPrune                    // delete the records at or below seq (retain.go)
 )
 
 // item is one unit of work for the writer, built on the event loop.
@@ -32,6 +33,7 @@ type item struct {
 	cands  [][]byte     // batch: its commit certificate, q raw COMMITs verified by the collector; snapshot: its chunks
 	cert   []byte       // itemCert: enc(spec.CheckpointCert); itemEpoch: enc(spec.Step)
 	cfg    *spec.Config // itemEpoch: the configuration it starts
+	done   chan error   // itemPrune: receives the outcome of its write
 }
 
 func (it *item) size() int {
@@ -99,7 +101,8 @@ func (l *Ledger) writer() {
 		if !ok {
 			return
 		}
-		if l.failed.Load() != nil {
+		if err := l.Err(); err != nil {
+			answerPrunes(items, err)
 			continue
 		}
 		if err := l.write(items); err != nil {
@@ -125,7 +128,7 @@ func (l *Ledger) take() ([]item, bool) {
 func (l *Ledger) write(items []item) error {
 	b := l.db.NewBatch()
 	defer b.Close()
-	l.pendingSnap, l.pendingLog = 0, 0
+	l.pendingSnap, l.pendingLog, l.pendingPrune, l.pendingDone = 0, 0, 0, nil
 	n := 0
 	for i := range items {
 		if l.apply(b, &items[i]) && items[i].kind == itemBatch {
@@ -139,9 +142,15 @@ func (l *Ledger) write(items []item) error {
 		}
 		t0 := time.Now()
 		if err := b.Commit(pebble.Sync); err != nil {
-			return fmt.Errorf("ledger: write: %w", err)
+			err = fmt.Errorf("ledger: write: %w", err)
+			l.answerPrune(err)
+			return err
 		}
 		l.syncNs.Add(int64(time.Since(t0)))
+		if l.pendingPrune > 0 {
+			l.prunedTo.Store(l.pendingPrune)
+		}
+		l.answerPrune(nil)
 		if l.pendingSnap > 0 {
 			l.snapSeq.Store(l.pendingSnap)
 			l.snap.stored(l.pendingSnapCD, l.pendingSnapSize)
@@ -149,6 +158,9 @@ func (l *Ledger) write(items []item) error {
 		l.snap.logged(l.pendingLog)
 		l.syncs.Add(1)
 		l.batches.Add(uint64(n))
+		if l.pendingSnap > 0 {
+			l.maybePrune(l.pendingSnap)
+		}
 	}
 	if d := l.publish(); d > before && l.opt.Wake != nil {
 		l.opt.Wake()
@@ -205,8 +217,27 @@ func (l *Ledger) apply(b *pebble.Batch, it *item) bool {
 		return l.applySnapshot(b, it)
 	case itemKey:
 		return l.applyKey(b, it)
+	case itemPrune:
+		return l.applyPrune(b, it)
 	}
 	return false
+}
+
+// answerPrune sends err to the prunes of the batch being written. Writer goroutine.
+func (l *Ledger) answerPrune(err error) {
+	for _, d := range l.pendingDone {
+		d <- err
+	}
+	l.pendingDone = nil
+}
+
+// answerPrunes sends err to the prune items of items, which are not written.
+func answerPrunes(items []item, err error) {
+	for i := range items {
+		if items[i].done != nil {
+			items[i].done <- err
+		}
+	}
 }
 
 // applyBatch records a batch with its certificate (verified by the collector).

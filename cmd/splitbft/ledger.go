@@ -10,7 +10,7 @@ import (
 	"github.com/splitbft/splitbft/spec"
 )
 
-const ledgerUsage = `usage: splitbft ledger verify --dir LEDGER [--config FILE]
+const ledgerUsage = `usage: splitbft ledger verify --dir LEDGER [--config FILE] [--archive DIR]
        splitbft ledger receipt --dir LEDGER --client C --timestamp T > receipt.cbor
        splitbft ledger receipt verify --config FILE receipt.cbor
 
@@ -33,6 +33,13 @@ is the first 8 bytes of that configuration's digest. Without --config the ledger
 checked against the configuration it records itself, which shows it consistent, not
 that it belongs to your cluster.
 
+With --archive DIR (a replica run with --ledger-retain and --ledger-archive: DIR is
+the archive directory of that ledger, ARCHIVE/<ledger directory name>), verify also
+checks every archive segment in DIR as a ledger, and that the segments and the live
+ledger form one chain: each part's prune record is at the previous part's last batch
+and carries its link, so no batch is missing between them or held twice. A segment
+is a ledger directory itself: verify and receipt read it with --dir.
+
 receipt writes the receipt of client C's operation with timestamp T (the batch, its
 commit certificate, the request's position) as CBOR on stdout; receipt verify checks
 one under a configuration: it proves the request was committed at that sequence
@@ -51,6 +58,7 @@ func ledgerMain(args []string, stdout, stderr io.Writer) int {
 	cfgPath := fs.String("config", "", "the configuration the ledger starts with (CBOR, e.g. DIR/replica-I/genesis.cbor)")
 	clientID := fs.Int64("client", 0, "receipt: the client id")
 	ts := fs.Uint64("timestamp", 0, "receipt: the operation's timestamp")
+	archive := fs.String("archive", "", "verify: the ledger's archive directory (segments written by retention), checked with it")
 	words, err := parseFlags(fs, args, stdout)
 	if err != nil {
 		return usageError("ledger", err, stderr)
@@ -63,6 +71,8 @@ func ledgerMain(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	switch {
+	case len(words) == 1 && words[0] == "verify" && *dir != "" && *archive != "":
+		return archiveVerify(*archive, *dir, cfg, stdout, stderr)
 	case len(words) == 1 && words[0] == "verify" && *dir != "":
 		return ledgerVerify(*dir, cfg, stdout, stderr)
 	case len(words) == 1 && words[0] == "receipt" && *dir != "":
@@ -116,11 +126,34 @@ func ledgerVerify(dir string, cfg *spec.Config, stdout, stderr io.Writer) int {
 	return 0
 }
 
+// archiveVerify is `ledger verify --archive`.
+func archiveVerify(archive, dir string, cfg *spec.Config, stdout, stderr io.Writer) int {
+	a, err := ledger.VerifyArchive(archive, dir, cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "splitbft ledger verify: %v\n", err)
+		return 1
+	}
+	for _, s := range a.Segments {
+		fmt.Fprintf(stdout, "segment OK: batches %d..%d, %d requests, %d checkpoint certificates, %d epoch records\n",
+			s.First, s.Last, s.Requests, s.Checkpoints, s.Epochs)
+	}
+	if len(a.Segments) == 0 {
+		fmt.Fprintf(stdout, "no archive segment in %s\n", archive)
+	}
+	fmt.Fprintf(stdout, "live ledger OK: batches %d..%d (pruned to %d), ends in epoch %d, configuration %x\n",
+		a.Live.First, a.Live.Last, a.Live.PrunedTo, a.Live.LastEpoch, a.Live.LastDigest[:8])
+	fmt.Fprintf(stdout, "the %d segments and the live ledger form one chain under configuration %x\n", len(a.Segments), a.Live.ConfigDigest[:8])
+	return 0
+}
+
 // ledgerReceipt is `ledger receipt`.
 func ledgerReceipt(dir string, client, ts uint64, stdout, stderr io.Writer) int {
 	r, err := ledger.FindReceipt(dir, client, ts)
 	if err != nil {
 		fmt.Fprintf(stderr, "splitbft ledger receipt: client %d timestamp %d: %v\n", client, ts, err)
+		if errors.Is(err, ledger.ErrNoReceipt) {
+			fmt.Fprintf(stderr, "(a replica run with --ledger-retain keeps older batches only in its archive segments: try --dir on each)\n")
+		}
 		return 1
 	}
 	stdout.Write(spec.Encode(r))

@@ -128,6 +128,9 @@ func parseReplicaFlags(args []string, stdout, stderr io.Writer) (replicaFlags, e
 	fs.StringVar(&level, "log-level", "info", "debug, info, warn or error")
 	fs.BoolVar(&opt.NoLedger, "no-ledger", false, "keep no durable ledger: replies do not wait for the disk, and nothing survives (same as --durability=off)")
 	durability := fs.String("durability", "on", `"on": keep the ledger in DIR/replica-I/ledger/ and release a reply only once its batch is on disk; "off": as --no-ledger`)
+	fs.Uint64Var(&opt.LedgerRetain, "ledger-retain", 0, "ledger retention: once a snapshot is on disk, prune the batch records below it except the newest N (SPEC §13.5 \"Retention\"); 0: keep every record")
+	fs.StringVar(&opt.LedgerArchive, "ledger-archive", "", "with --ledger-retain: write pruned records to archive segments in this directory first (each a ledger that \"splitbft ledger verify\" reads; \"ledger verify --archive\" checks them with the live ledger)")
+	fs.Uint64Var(&opt.LedgerSnapshotLog, "ledger-snapshot-log", 0, "bytes of batch records written after a snapshot before the next is due (unless the snapshot was larger); 0: 16 MiB")
 	fs.BoolVar(&opt.InsecureTransport, "insecure-transport", false, "serve peers and clients over plain TCP without authentication, to measure the transport's cost (INSECURE: anyone can impersonate any replica or client)")
 	fs.IntVar(&opt.procs, "procs", 0, "Go scheduler Ps (threads running Go code at once) for the broker; 0: its CPUs (within a container's limit) divided by the cluster's replicas on this host, at least 1 (with 1, the compartments get one too); the GOMAXPROCS environment variable overrides")
 	fs.StringVar(&opt.sched, "sched", "batch", `Linux scheduling policy of the broker and its compartments: "batch" (SCHED_BATCH: a woken process does not preempt a running one, so a loaded host switches less and cuts larger batches) or "normal" (the default policy, for a host that also runs CPU-bound work, whose time slices a replica under SCHED_BATCH would wait for); a process started under a policy other than these two (chrt, systemd) keeps it`)
@@ -153,6 +156,10 @@ func parseReplicaFlags(args []string, stdout, stderr io.Writer) (replicaFlags, e
 		return opt, errors.New("--recover-every must not be negative")
 	case *durability != "on" && *durability != "off":
 		return opt, fmt.Errorf("--durability must be on or off, not %q", *durability)
+	case opt.LedgerArchive != "" && opt.LedgerRetain == 0:
+		return opt, errors.New("--ledger-archive needs --ledger-retain N (N > 0): without retention nothing is pruned to archive")
+	case (opt.LedgerRetain > 0 || opt.LedgerSnapshotLog > 0) && (opt.NoLedger || *durability == "off"):
+		return opt, errors.New("--ledger-retain and --ledger-snapshot-log need the ledger (--durability on)")
 	}
 	opt.NoLedger = opt.NoLedger || *durability == "off"
 	opt.ID = uint64(*id)

@@ -1,0 +1,258 @@
+package ledger
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/splitbft/splitbft/spec"
+)
+
+// Tests of retention (SPEC.md §13.5, "Retention"; retain.go).
+
+// pruneResult is what the pruned hook reports.
+type pruneResult struct {
+	cut uint64
+	err error
+}
+
+// retainOpts returns Options with retention and a hook reporting each prune on the
+// returned channel.
+func retainOpts(retain uint64, archive string) (Options, chan pruneResult) {
+	ch := make(chan pruneResult, 8)
+	return Options{Retain: retain, ArchiveDir: archive, pruned: func(c uint64, err error) { ch <- pruneResult{c, err} }}, ch
+}
+
+// snapshotAndPrune stores a snapshot at seq and waits for the prune it starts.
+func (f *fx) snapshotAndPrune(l *Ledger, seq uint64, ch chan pruneResult) pruneResult {
+	f.t.Helper()
+	l.Snapshot(seq, stateAt(seq), f.cd, chunksOf(seq, stateAt(seq), 2))
+	return <-ch
+}
+
+// checkSegments verifies every segment of dir under cfg and returns their ranges;
+// together with the live ledger they must cover first..last without a gap or overlap.
+func checkSegments(t *testing.T, f *fx, dir string, cfg *spec.Config, live Summary) []Segment {
+	t.Helper()
+	segs, err := Segments(dir)
+	if err != nil {
+		t.Fatalf("seed %d: %v", f.seed, err)
+	}
+	next := uint64(1)
+	for _, s := range segs {
+		sum, err := Verify(filepath.Join(dir, s.Name), cfg)
+		if err != nil {
+			t.Fatalf("seed %d: segment %s does not verify: %v", f.seed, s.Name, err)
+		}
+		if sum.First != s.First || sum.Last != s.Last || s.First != next {
+			t.Fatalf("seed %d: segment %s holds %d..%d, want from %d", f.seed, s.Name, sum.First, sum.Last, next)
+		}
+		next = s.Last + 1
+	}
+	if live.First != next {
+		t.Fatalf("seed %d: the live ledger starts at %d, the archive ends at %d", f.seed, live.First, next-1)
+	}
+	return segs
+}
+
+// TestRetentionArchivesAndPrunes: after each snapshot the records below the cut go
+// to a segment and then leave the live ledger; the cut is bounded by the snapshot
+// (first prune) and by Retain (second); segments and live ledger verify and cover
+// every batch once; a receipt is found in its segment; the reopened ledger still
+// offers what a recovery needs (the snapshot's checkpoint, the log above it).
+func TestRetentionArchivesAndPrunes(t *testing.T) {
+	f := newFx(t, 41)
+	arch := t.TempDir()
+	opt, ch := retainOpts(8, arch)
+	l := f.open(opt)
+	f.feed(l, 1, 28)
+	f.waitDurable(l, 28)
+	if r := f.snapshotAndPrune(l, 16, ch); r.err != nil || r.cut != 16 {
+		t.Fatalf("seed %d: first prune: cut %d, %v; want 16 (the snapshot bounds it)", f.seed, r.cut, r.err)
+	}
+	if _, err := l.Batch(16); !errors.Is(err, ErrNoArchive) {
+		t.Fatalf("seed %d: batch 16 still in the live ledger: %v", f.seed, err)
+	}
+	if _, err := l.Checkpoint(12); !errors.Is(err, ErrNoArchive) {
+		t.Fatalf("seed %d: checkpoint 12 still in the live ledger: %v", f.seed, err)
+	}
+	if _, err := l.Checkpoint(16); err != nil {
+		t.Fatalf("seed %d: checkpoint 16, the chain's anchor, pruned: %v", f.seed, err)
+	}
+	if got := l.FirstBatch(); got != 17 {
+		t.Fatalf("seed %d: first batch %d, want 17", f.seed, got)
+	}
+	f.feed(l, 29, 44)
+	f.waitDurable(l, 44)
+	if r := f.snapshotAndPrune(l, 40, ch); r.err != nil || r.cut != 36 {
+		t.Fatalf("seed %d: second prune: cut %d, %v; want 36 (44 − Retain 8)", f.seed, r.cut, r.err)
+	}
+	if st := l.Stats(); st.PrunedTo != 36 || st.Segments != 2 {
+		t.Fatalf("seed %d: stats %+v", f.seed, st)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	live, err := Verify(f.dir, f.cfg)
+	if err != nil || live.First != 37 || live.Last != 44 {
+		t.Fatalf("seed %d: live ledger: %+v, %v", f.seed, live, err)
+	}
+	segs := checkSegments(t, f, arch, f.cfg, live)
+	if diff := cmp.Diff([]Segment{{segmentPrefix + "00000000000000000001-00000000000000000016", 1, 16},
+		{segmentPrefix + "00000000000000000017-00000000000000000036", 17, 36}}, segs); diff != "" {
+		t.Fatalf("seed %d: segments (-want +got):\n%s", f.seed, diff)
+	}
+	if a, err := VerifyArchive(arch, f.dir, f.cfg); err != nil || len(a.Segments) != 2 || a.Live.PrunedTo != 36 {
+		t.Fatalf("seed %d: archive: %+v, %v", f.seed, a, err)
+	}
+	if _, err := FindReceipt(f.dir, 100, 5); !errors.Is(err, ErrNoReceipt) {
+		t.Fatalf("seed %d: receipt of a pruned batch from the live ledger: %v", f.seed, err)
+	}
+	r, err := FindReceipt(filepath.Join(arch, segs[0].Name), 100, 5)
+	if err != nil || r.Seq != 5 {
+		t.Fatalf("seed %d: receipt from the segment: %+v, %v", f.seed, r, err)
+	}
+	if _, err := r.Verify(f.cfg); err != nil {
+		t.Fatalf("seed %d: the segment's receipt does not verify: %v", f.seed, err)
+	}
+	l = f.open(Options{})
+	defer l.Close()
+	if rec, err := l.LatestSnapshot(); err != nil || rec.Seq != 40 {
+		t.Fatalf("seed %d: snapshot after reopen: %+v, %v", f.seed, rec, err)
+	}
+	if _, err := l.Checkpoint(40); err != nil || l.Contiguous(40) != 44 || l.Durable() != 44 {
+		t.Fatalf("seed %d: recovery base after reopen: checkpoint 40 %v, contiguous %d, durable %d", f.seed, err, l.Contiguous(40), l.Durable())
+	}
+}
+
+// TestRetentionWithoutArchive: Retain alone deletes without a copy, and the live
+// ledger still verifies and reopens.
+func TestRetentionWithoutArchive(t *testing.T) {
+	f := newFx(t, 42)
+	opt, ch := retainOpts(4, "")
+	l := f.open(opt)
+	f.feed(l, 1, 20)
+	f.waitDurable(l, 20)
+	if r := f.snapshotAndPrune(l, 12, ch); r.err != nil || r.cut != 12 {
+		t.Fatalf("seed %d: prune: cut %d, %v", f.seed, r.cut, r.err)
+	}
+	f.feed(l, 21, 24)
+	f.waitDurable(l, 24)
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if live, err := Verify(f.dir, f.cfg); err != nil || live.First != 13 || live.Last != 24 {
+		t.Fatalf("seed %d: live ledger: %+v, %v", f.seed, live, err)
+	}
+	l = f.open(Options{})
+	l.Close()
+}
+
+// TestRetentionInterruptedArchive: a segment written by a prune whose deletion did not
+// happen (the process stopped in between) is replaced by the next prune's segment,
+// which covers it: the archive never holds a batch twice.
+func TestRetentionInterruptedArchive(t *testing.T) {
+	f := newFx(t, 43)
+	arch := t.TempDir()
+	opt, ch := retainOpts(4, arch)
+	stop := true
+	opt.beforePrune = func(uint64) bool { return !stop }
+	l := f.open(opt)
+	f.feed(l, 1, 24)
+	f.waitDurable(l, 24)
+	if r := f.snapshotAndPrune(l, 16, ch); r.err == nil {
+		t.Fatalf("seed %d: the interrupted prune reported cut %d", f.seed, r.cut)
+	}
+	if segs, _ := Segments(arch); len(segs) != 1 || segs[0].Last != 16 || l.FirstBatch() != 1 {
+		t.Fatalf("seed %d: after the interrupted prune: segments %+v, first batch %d", f.seed, segs, l.FirstBatch())
+	}
+	stop = false
+	f.feed(l, 25, 32)
+	f.waitDurable(l, 32)
+	if r := f.snapshotAndPrune(l, 28, ch); r.err != nil || r.cut != 28 {
+		t.Fatalf("seed %d: prune: cut %d, %v", f.seed, r.cut, r.err)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	live, err := Verify(f.dir, f.cfg)
+	if err != nil {
+		t.Fatalf("seed %d: %v", f.seed, err)
+	}
+	if segs := checkSegments(t, f, arch, f.cfg, live); len(segs) != 1 || segs[0].Last != 28 {
+		t.Fatalf("seed %d: segments %+v, want one of 1..28", f.seed, segs)
+	}
+	if ents, _ := os.ReadDir(arch); len(ents) != 1 {
+		t.Fatalf("seed %d: archive holds %d entries, want the one segment", f.seed, len(ents))
+	}
+	if _, err := VerifyArchive(arch, f.dir, f.cfg); err != nil {
+		t.Fatalf("seed %d: %v", f.seed, err)
+	}
+}
+
+// TestVerifyArchiveFindsAMissingSegment: an archive with a segment removed, or a
+// segment from another ledger's chain, does not verify as the live ledger's past.
+func TestVerifyArchiveFindsAMissingSegment(t *testing.T) {
+	f := newFx(t, 45)
+	arch := t.TempDir()
+	opt, ch := retainOpts(4, arch)
+	l := f.open(opt)
+	from := uint64(1)
+	for _, seq := range []uint64{8, 16, 24} {
+		f.feed(l, from, seq+4)
+		from = seq + 5
+		f.waitDurable(l, seq+4)
+		if r := f.snapshotAndPrune(l, seq, ch); r.err != nil || r.cut != seq {
+			t.Fatalf("seed %d: prune at %d: cut %d, %v", f.seed, seq, r.cut, r.err)
+		}
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	a, err := VerifyArchive(arch, f.dir, f.cfg)
+	if err != nil || len(a.Segments) != 3 {
+		t.Fatalf("seed %d: archive: %+v, %v", f.seed, a, err)
+	}
+	segs, _ := Segments(arch)
+	if err := os.RemoveAll(filepath.Join(arch, segs[1].Name)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := VerifyArchive(arch, f.dir, f.cfg); err == nil {
+		t.Fatalf("seed %d: an archive missing segment %s verified", f.seed, segs[1].Name)
+	}
+}
+
+// TestRetentionAcrossEpoch: a segment that spans an epoch change carries its epoch
+// record and verifies from the first configuration; the live ledger keeps the epoch
+// record and verifies too.
+func TestRetentionAcrossEpoch(t *testing.T) {
+	f := newFx(t, 44)
+	arch := t.TempDir()
+	opt, ch := retainOpts(4, arch)
+	l := f.open(opt)
+	f.feed(l, 1, 6)
+	f.waitDurable(l, 6)
+	first := f.cfg
+	next, ec, raw := f.nextEpoch(6)
+	l.Epoch(raw, ec, next)
+	f.switchEpoch(next)
+	f.feed(l, 7, 20)
+	f.waitDurable(l, 20)
+	if r := f.snapshotAndPrune(l, 16, ch); r.err != nil || r.cut != 16 {
+		t.Fatalf("seed %d: prune: cut %d, %v", f.seed, r.cut, r.err)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	live, err := Verify(f.dir, first)
+	if err != nil || live.First != 17 || live.Epochs != 1 {
+		t.Fatalf("seed %d: live ledger: %+v, %v", f.seed, live, err)
+	}
+	segs := checkSegments(t, f, arch, first, live)
+	if sum, err := Verify(filepath.Join(arch, segs[0].Name), first); err != nil || sum.Epochs != 1 || sum.LastEpoch != next.Epoch {
+		t.Fatalf("seed %d: segment across the epoch: %+v, %v", f.seed, sum, err)
+	}
+}
