@@ -21,6 +21,14 @@ func LedgerDir(dir string, id uint64, cfg *spec.Config) string {
 	return filepath.Join(dir, fmt.Sprintf("replica-%d", id), "ledger", hex.EncodeToString(d[:8]))
 }
 
+// ArchiveDir is where replica id archives the segments its ledger of the
+// configuration cfg prunes, under the archive root (--ledger-archive):
+// root/replica-<id>/<digest>, so that replicas sharing a root never mix segments.
+func ArchiveDir(root string, id uint64, cfg *spec.Config) string {
+	d := spec.ConfigDigest(cfg)
+	return filepath.Join(root, fmt.Sprintf("replica-%d", id), hex.EncodeToString(d[:8]))
+}
+
 // LedgerStarts maps the ledger directories replica id may have in dir to the
 // configuration each starts with (the one to pass to ledger.Verify): its genesis
 // configuration (GenesisFile) and the configuration of every epoch change of its chain
@@ -65,7 +73,7 @@ func (rp *replica) openLedger(dirCfg, cfg *spec.Config) (*ledger.Ledger, error) 
 	dir := LedgerDir(rp.opt.Dir, rp.opt.ID, dirCfg)
 	lopt := ledger.Options{Wake: rp.host.Wake, Log: rp.log, Retain: rp.opt.LedgerRetain, MinSnapshotLog: rp.opt.LedgerSnapshotLog}
 	if rp.opt.LedgerArchive != "" {
-		lopt.ArchiveDir = filepath.Join(rp.opt.LedgerArchive, filepath.Base(dir))
+		lopt.ArchiveDir = ArchiveDir(rp.opt.LedgerArchive, rp.opt.ID, dirCfg)
 	}
 	led, err := ledger.Open(dir, cfg, lopt)
 	if err != nil {

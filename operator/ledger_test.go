@@ -32,10 +32,9 @@ func TestClusterLedger(t *testing.T) {
 		t.Skip("starts 16 processes; skipped in -short mode")
 	}
 	pc := &procCluster{t: t}
-	archiveOf := func(i int) string { return filepath.Join(pc.dir, fmt.Sprintf("archive-%d", i)) }
 	pc.wrap = func(ns int, argv []string) []string {
-		if len(argv) > 1 && argv[1] == "replica" && ns < 2 {
-			return append(argv, "--ledger-retain", "8", "--ledger-archive", archiveOf(ns), "--ledger-snapshot-log", "1")
+		if len(argv) > 1 && argv[1] == "replica" && ns < 2 { // one archive root for both
+			return append(argv, "--ledger-retain", "8", "--ledger-archive", filepath.Join(pc.dir, "archive"), "--ledger-snapshot-log", "1")
 		}
 		return argv
 	}
@@ -61,7 +60,7 @@ func TestClusterLedger(t *testing.T) {
 		}
 		t.Logf("replica %d: ledger verifies: %+v", i, s)
 		if i < 2 {
-			a, err := ledger.VerifyArchive(filepath.Join(archiveOf(i), filepath.Base(dir)), dir, cfg)
+			a, err := ledger.VerifyArchive(ArchiveDir(filepath.Join(pc.dir, "archive"), uint64(i), cfg), dir, cfg)
 			if err != nil || len(a.Segments) == 0 || a.Segments[0].First != 1 || a.Live.PrunedTo == 0 {
 				t.Fatalf("replica %d: archive with the live ledger: %+v, %v", i, a, err)
 			}

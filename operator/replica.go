@@ -52,7 +52,7 @@ type ReplicaOptions struct {
 	// except the newest LedgerRetain.
 	LedgerRetain uint64
 	// LedgerArchive, with LedgerRetain, is where pruned records go first: archive
-	// segments in LedgerArchive/<ledger directory name>/.
+	// segments in ArchiveDir(LedgerArchive, ID, the ledger's first configuration).
 	LedgerArchive string
 	// LedgerSnapshotLog is the ledger's MinSnapshotLog (0: its default, 16 MiB).
 	LedgerSnapshotLog uint64

@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -93,6 +94,11 @@ func (l *Ledger) prune(c uint64) (uint64, error) {
 	if err := <-done; err != nil {
 		return 0, err
 	}
+	// Reclaim the space now: pebble otherwise drops deleted ranges only when a
+	// compaction happens to cover them.
+	if err := l.db.Compact(context.Background(), key(prefixBatch, 0), key(prefixBatch, c+1), false); err != nil {
+		l.opt.Log.Warn("ledger: retention: compacting the pruned range", "err", err)
+	}
 	return c, nil
 }
 
@@ -182,10 +188,11 @@ var errStopping = errors.New("the ledger is closing")
 
 // copyRecords writes into a new store at dir the configuration and epoch records of
 // r and its checkpoint and batch records at or below c, as stored (checksums
-// included), and syncs it, unless stop reports true first. It returns the lowest
+// included), and flushes it to synced sstables, unless stop reports true first. It returns the lowest
 // and highest batch records copied (0, 0: none).
 func copyRecords(r pebble.Reader, dir string, c uint64, stop func() bool) (first, last uint64, err error) {
-	db, err := pebble.Open(dir, &pebble.Options{Logger: quietLogger{slog.New(slog.DiscardHandler)}})
+	// No WAL: the records go straight to sstables, which Flush writes and syncs.
+	db, err := pebble.Open(dir, &pebble.Options{Logger: quietLogger{slog.New(slog.DiscardHandler)}, DisableWAL: true})
 	if err != nil {
 		return 0, 0, err
 	}
@@ -229,7 +236,11 @@ func copyRecords(r pebble.Reader, dir string, c uint64, stop func() bool) (first
 			return 0, 0, err
 		}
 	}
-	if err := b.Commit(pebble.Sync); err != nil {
+	if err := b.Commit(pebble.NoSync); err != nil {
+		db.Close()
+		return 0, 0, err
+	}
+	if err := db.Flush(); err != nil {
 		db.Close()
 		return 0, 0, err
 	}

@@ -33,8 +33,8 @@ is the first 8 bytes of that configuration's digest. Without --config the ledger
 checked against the configuration it records itself, which shows it consistent, not
 that it belongs to your cluster.
 
-With --archive DIR (a replica run with --ledger-retain and --ledger-archive: DIR is
-the archive directory of that ledger, ARCHIVE/<ledger directory name>), verify also
+With --archive DIR (a replica run with --ledger-retain and --ledger-archive ROOT: DIR
+is the archive of that ledger, ROOT/replica-I/<ledger directory name>), verify also
 checks every archive segment in DIR as a ledger, and that the segments and the live
 ledger form one chain: each part's prune record is at the previous part's last batch
 and carries its link, so no batch is missing between them or held twice. A segment
