@@ -132,4 +132,6 @@ func collectLedger(e emitter, l *LedgerStatus) {
 	e.counter("splitbft_ledger_fsync_seconds_total", "time spent in the ledger's fsyncs", l.SyncMs/1000)
 	e.counter("splitbft_ledger_batches_total", "batch records the ledger wrote", float64(l.Batches))
 	e.gauge("splitbft_ledger_failed", "1 if the ledger stopped on a write error (replies are held)", b2f(l.Error != ""))
+	e.gauge("splitbft_ledger_pruned_to_seq", "highest sequence number whose batch record retention pruned (0: none; SPEC §13.5 Retention)", float64(l.PrunedTo))
+	e.counter("splitbft_ledger_archive_segments_total", "archive segments retention wrote", float64(l.Segments))
 }

@@ -76,7 +76,7 @@ func testSnapshot() snapshot {
 	s.net = tcpnet.Stats{Peers: []tcpnet.PeerStats{{Addr: "a:1", Sent: 7, Connected: true}, {}, {Addr: "c:1"}, {Addr: "d:1", Garbage: 1}},
 		Refused: 5, Clients: tcpnet.ClientStats{Refused: 6}}
 	s.events = EventCounts{ViewChanges: 2, StateTransfers: 1, Stalled: true}
-	s.ledger = &LedgerStatus{Durable: 128, Syncs: 40, SyncMs: 500, Batches: 100}
+	s.ledger = &LedgerStatus{Durable: 128, Syncs: 40, SyncMs: 500, Batches: 100, PrunedTo: 96, Segments: 3}
 	return s
 }
 
@@ -179,6 +179,8 @@ func TestNodeMetrics(t *testing.T) {
 		`splitbft_ledger_durable_seq`:                                          128,
 		`splitbft_ledger_fsyncs_total`:                                         40,
 		`splitbft_ledger_fsync_seconds_total`:                                  0.5,
+		`splitbft_ledger_pruned_to_seq`:                                        96,
+		`splitbft_ledger_archive_segments_total`:                               3,
 	} {
 		if g, ok := got[series]; !ok || g != v {
 			t.Errorf("%s = %v (present %v), want %v", series, g, ok, v)
