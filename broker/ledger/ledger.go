@@ -2,11 +2,13 @@ package ledger
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 
@@ -25,8 +27,7 @@ type Options struct {
 	MinSnapshotLog uint64
 	// Retain turns retention on (SPEC.md §13.5, "Retention"; retain.go): once a
 	// snapshot record is on disk, the batch records below it are deleted, except the
-	// newest Retain of them, as far as a checkpoint record lets the chain continue.
-	// 0 keeps every record.
+	// newest Retain of them. 0 keeps every record.
 	Retain uint64
 	// ArchiveDir, with Retain, receives the records before they are deleted, as
 	// archive segments (Segments): each a ledger directory that Verify and
@@ -36,6 +37,8 @@ type Options struct {
 	beforeSync  func()                      // tests: runs before each fsync, on the writer goroutine
 	beforePrune func(cut uint64) bool       // tests: runs before a prune's deletion is queued; false stops it
 	pruned      func(cut uint64, err error) // tests: called when a prune started by a snapshot ends
+	pruneRetry  time.Duration               // tests: the first backoff after a failed prune (default pruneBackoffMin)
+	chunkBytes  int                         // tests: batch record bytes per prune step (default maxChunkBytes)
 }
 
 // ErrOtherConfig is returned by Open for a ledger that records another configuration.
@@ -73,11 +76,15 @@ type Ledger struct {
 	pendingPrune    uint64      // the writer's: the cut of a prune in the batch being written
 	pendingDone     []chan error
 
-	pruning  atomic.Bool // a prune runs (retain.go)
-	pruneWG  sync.WaitGroup
-	prunedTo atomic.Uint64 // the prune record's Seq: the highest cut
-	segments atomic.Uint64 // archive segments written since Open
-	stopping atomic.Bool   // Close was called: a prune building a segment gives up
+	pruning      atomic.Bool // a prune runs (retain.go)
+	pruneWG      sync.WaitGroup
+	prunedTo     atomic.Uint64 // the prune record's Seq: the highest cut
+	segments     atomic.Uint64 // archive segments written since Open
+	stopping     atomic.Bool   // Close was called: a prune building a segment gives up
+	pruneRetryAt atomic.Int64  // unix ns before which no prune starts (after a failure)
+	pruneFails   int           // consecutive failed prunes (the pruner's, one at a time)
+	ctx          context.Context
+	cancel       context.CancelFunc // Close cancels ctx: a compaction in progress gives up
 
 	// Repaired is the fault Open found and truncated, or nil.
 	Repaired *Fault
@@ -115,6 +122,7 @@ func Open(dir string, cfg *spec.Config, opt Options) (*Ledger, error) {
 		return nil, fmt.Errorf("ledger: open %s: %w", dir, err)
 	}
 	l := &Ledger{db: db, opt: opt, done: make(chan struct{})}
+	l.ctx, l.cancel = context.WithCancel(context.Background())
 	l.snap.min = cmp.Or(opt.MinSnapshotLog, DefaultMinSnapshotLog)
 	l.cond = sync.NewCond(&l.mu)
 	if err := l.recover(cfg); err != nil {
@@ -138,6 +146,7 @@ func (l *Ledger) recover(cfg *spec.Config) error {
 	if err != nil {
 		return err
 	}
+	triedPrune := false
 	for range maxRepairs {
 		st, fault := scan(l.db, first, false)
 		if fault == nil {
@@ -145,6 +154,13 @@ func (l *Ledger) recover(cfg *spec.Config) error {
 		}
 		if l.Repaired == nil {
 			l.Repaired = fault
+		}
+		if fault.Kind == KindPrune && !triedPrune {
+			triedPrune = true
+			if l.repairPrune() {
+				l.opt.Log.Error("ledger: corrupt prune record rewritten from the archive's last segment", "fault", fault.Error())
+				continue
+			}
 		}
 		l.opt.Log.Error("ledger: corrupt record; truncating (state transfer recovers what is lost)", "fault", fault.Error())
 		if err := l.truncate(fault); err != nil {
@@ -255,6 +271,7 @@ func (l *Ledger) Err() error {
 // an archive segment gives up and leaves the records in place) and closes the store.
 func (l *Ledger) Close() error {
 	l.stopping.Store(true)
+	l.cancel()
 	l.mu.Lock()
 	l.closed = true
 	l.cond.Broadcast()

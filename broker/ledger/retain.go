@@ -2,13 +2,14 @@ package ledger
 
 import (
 	"cmp"
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 
@@ -17,42 +18,67 @@ import (
 
 // Retention (SPEC.md §13.5, "Retention"): with Options.Retain > 0, once a snapshot
 // record at h is on disk the ledger drops its oldest batch records: those at or below
-// the cut c = min(h, Durable − Retain), and the checkpoint records below c. Nothing a
-// recovery of the whole cluster reads goes (it starts at the newest snapshot, whose
-// checkpoint record is at h ≥ c), and what stays still verifies: a prune record keeps
-// link(c), from which the first batch left continues the chain. With
-// Options.ArchiveDir, the records at or below c are first copied, synced, into an
-// archive segment: a ledger directory of its own (the configuration, epoch and prune
-// records, the checkpoint and batch records up to c) that Verify and FindReceipt read
-// like any ledger, and whose last batch's Link is the new prune record's. Only then
-// are they deleted from the live ledger, in one synced write with the prune record.
-// A segment whose deletion did not happen (the process stopped in between) is
-// replaced by the next one, which covers it.
+// the cut t = min(h, chain end − Retain), and the checkpoint records below it, in
+// chunks of at most maxChunkBytes of batch records, so that the first prune of a
+// large ledger needs at most a chunk's worth of free space. Nothing a recovery of the
+// whole cluster reads goes (it starts at the newest snapshot, whose checkpoint
+// record is at h ≥ t), and what stays still verifies: a prune record keeps the link
+// of the last batch pruned, from which the first batch left continues the chain.
+// With Options.ArchiveDir, each chunk is first copied, synced, into an archive
+// segment: a ledger directory of its own (the configuration, epoch and prune
+// records, the checkpoint and batch records up to the chunk's end) that Verify and
+// FindReceipt read like any ledger. Only then is it deleted from the live ledger, in
+// one synced write with the new prune record. A segment whose deletion did not
+// happen (the process stopped in between) holds records the live ledger still has:
+// the next prune replaces it, and VerifyArchive reports it as not yet committed. A
+// segment is never removed unless the live ledger holds the same records.
 
 // segmentPrefix starts the name of an archive segment: segment-<first>-<last>, the
 // lowest and highest batch record it holds, in 20 decimal digits.
 const segmentPrefix = "segment-"
 
+// buildingPrefix starts the name of a segment being built.
+const buildingPrefix = ".building-"
+
 // maxSegmentBatch bounds the bytes of one write into a segment being built.
 const maxSegmentBatch = 8 << 20
 
+// maxChunkBytes bounds the batch record bytes one prune step archives and deletes.
+const maxChunkBytes = 64 << 20
+
+// freeMargin is the free space an archive volume must keep beyond a chunk.
+const freeMargin = 256 << 20
+
+// Backoff after a failed prune: retried at a snapshot no sooner than this after the
+// failure, doubling up to pruneBackoffMax.
+const (
+	pruneBackoffMin = 30 * time.Second
+	pruneBackoffMax = time.Hour
+)
+
 // maybePrune starts a prune after the writer stored a snapshot record at h, unless
-// retention is off or a prune still runs. Writer goroutine only.
+// retention is off, a prune still runs, or one failed recently. Writer goroutine only.
 func (l *Ledger) maybePrune(h uint64) {
 	if l.opt.Retain == 0 || l.w.lastSeq < l.opt.Retain || l.stopping.Load() {
 		return
 	}
 	t := min(h, l.w.lastSeq-l.opt.Retain)
-	if t <= l.prunedTo.Load() || !l.pruning.CompareAndSwap(false, true) {
+	if t <= l.prunedTo.Load() || time.Now().UnixNano() < l.pruneRetryAt.Load() || !l.pruning.CompareAndSwap(false, true) {
 		return
 	}
+	cfg := l.w.cfg
 	l.pruneWG.Add(1)
 	go func() {
 		defer l.pruneWG.Done()
 		defer l.pruning.Store(false)
-		c, err := l.prune(t)
-		if err != nil {
-			l.opt.Log.Error("ledger: retention: old records not pruned (retried at the next snapshot)", "err", err)
+		c, err := l.pruneTo(t, cfg)
+		if err != nil && !errors.Is(err, errStopping) {
+			l.pruneFails++
+			wait := min(cmp.Or(l.opt.pruneRetry, pruneBackoffMin)<<min(l.pruneFails-1, 10), pruneBackoffMax)
+			l.pruneRetryAt.Store(time.Now().Add(wait).UnixNano())
+			l.opt.Log.Error("ledger: retention: old records not pruned", "err", err, "pruned_to", l.prunedTo.Load(), "retry_after", wait)
+		} else if err == nil {
+			l.pruneFails = 0
 		}
 		if l.opt.pruned != nil {
 			l.opt.pruned(c, err)
@@ -60,46 +86,120 @@ func (l *Ledger) maybePrune(h uint64) {
 	}()
 }
 
-// prune archives (with ArchiveDir) and then deletes the batch records at or below
-// the cut c and the checkpoint records below it. It returns c (0: nothing pruned).
-func (l *Ledger) prune(c uint64) (uint64, error) {
+// pruneTo prunes chunk by chunk up to t under cfg (the configuration in force when
+// the prune began). It returns the last cut committed (0: none).
+func (l *Ledger) pruneTo(t uint64, cfg *spec.Config) (uint64, error) {
+	var c uint64
+	for {
+		if l.stopping.Load() {
+			return c, errStopping
+		}
+		next, more, err := l.pruneChunk(t, cfg)
+		if err != nil {
+			return c, err
+		}
+		if next > 0 {
+			c = next
+		}
+		if !more {
+			return c, nil
+		}
+	}
+}
+
+// pruneChunk archives (with ArchiveDir) and then deletes the next chunk of records
+// at or below t: it returns the chunk's cut (0: nothing to prune) and whether
+// records at or below t remain.
+func (l *Ledger) pruneChunk(t uint64, cfg *spec.Config) (uint64, bool, error) {
 	snap := l.db.NewSnapshot()
 	defer snap.Close()
-	var link spec.Digest
-	v, closer, err := snap.Get(key(prefixBatch, c))
+	pr, err := readPrune(snap)
+	if err != nil {
+		return 0, false, err
+	}
+	if t <= pr.Seq {
+		return 0, false, nil
+	}
+	c, link, bytes, more, err := chunkEnd(snap, pr.Seq, t, cmp.Or(l.opt.chunkBytes, maxChunkBytes))
+	if err != nil {
+		return 0, false, err
+	}
+	if l.opt.ArchiveDir != "" {
+		if err := l.archive(snap, c, pr.Seq, bytes); err != nil {
+			return 0, false, err
+		}
+	}
+	if l.opt.beforePrune != nil && !l.opt.beforePrune(c) {
+		return 0, false, errors.New("test: stopped before the deletion")
+	}
+	done := make(chan error, 1)
+	if !l.submitPrune(item{kind: itemPrune, seq: c, digest: link, cfg: cfg, done: done}) {
+		return 0, false, errStopping
+	}
+	if err := <-done; err != nil {
+		return 0, false, err
+	}
+	// Reclaim the space now: pebble otherwise drops deleted ranges only when a
+	// compaction happens to cover them.
+	if err := l.db.Compact(l.ctx, key(prefixBatch, 0), key(prefixBatch, c+1), false); err != nil && l.ctx.Err() == nil {
+		l.opt.Log.Warn("ledger: retention: compacting the pruned range", "err", err)
+	}
+	return c, more, nil
+}
+
+// readPrune returns the prune record of r (zero: none).
+func readPrune(r pebble.Reader) (PruneRecord, error) {
+	var pr PruneRecord
+	k := key(prefixPrune, 0)
+	v, closer, err := r.Get(k)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return pr, nil
+	}
+	if err != nil {
+		return pr, fmt.Errorf("ledger: %w", err)
+	}
+	defer closer.Close()
+	if err := openValue(k, v, &pr); err != nil {
+		return pr, fmt.Errorf("ledger: prune record: %w", err)
+	}
+	return pr, nil
+}
+
+// chunkEnd returns the cut of the next chunk above from (the prune record's Seq) and
+// at or below t: t, or the batch record at which the batch records above from reach
+// chunk bytes; the link of the batch record at the cut (zero: none there), the
+// chunk's bytes, and whether records at or below t remain after it.
+func chunkEnd(r pebble.Reader, from, t uint64, chunk int) (c uint64, link spec.Digest, n int, more bool, err error) {
+	it, err := r.NewIter(&pebble.IterOptions{LowerBound: key(prefixBatch, from+1), UpperBound: key(prefixBatch, t+1)})
+	if err != nil {
+		return 0, link, 0, false, fmt.Errorf("ledger: %w", err)
+	}
+	defer it.Close()
+	c = t
+	for it.First(); it.Valid(); it.Next() {
+		n += len(it.Value())
+		if n >= chunk {
+			_, c, _ = parseKey(it.Key())
+			break
+		}
+	}
+	if err := it.Error(); err != nil {
+		return 0, link, 0, false, fmt.Errorf("ledger: %w", err)
+	}
+	v, closer, err := r.Get(key(prefixBatch, c))
 	switch {
 	case err == nil:
 		var rec BatchRecord
 		err = openValue(key(prefixBatch, c), v, &rec)
 		closer.Close()
 		if err != nil {
-			return 0, fmt.Errorf("ledger: the batch record at the cut: %w", err)
+			return 0, link, 0, false, fmt.Errorf("ledger: the batch record at the cut: %w", err)
 		}
 		link = rec.Link
 	case !errors.Is(err, pebble.ErrNotFound):
-		return 0, fmt.Errorf("ledger: %w", err)
+		return 0, link, 0, false, fmt.Errorf("ledger: %w", err)
 	}
-	if l.opt.ArchiveDir != "" {
-		if err := l.archive(snap, c); err != nil {
-			return 0, err
-		}
-	}
-	if l.opt.beforePrune != nil && !l.opt.beforePrune(c) {
-		return 0, errors.New("test: stopped before the deletion")
-	}
-	done := make(chan error, 1)
-	if !l.submitPrune(item{kind: itemPrune, seq: c, digest: link, done: done}) {
-		return 0, errors.New("ledger closed or stopped")
-	}
-	if err := <-done; err != nil {
-		return 0, err
-	}
-	// Reclaim the space now: pebble otherwise drops deleted ranges only when a
-	// compaction happens to cover them.
-	if err := l.db.Compact(context.Background(), key(prefixBatch, 0), key(prefixBatch, c+1), false); err != nil {
-		l.opt.Log.Warn("ledger: retention: compacting the pruned range", "err", err)
-	}
-	return c, nil
+	return c, link, n, c < t, nil
 }
 
 // submitPrune queues a prune item; the writer sends the outcome of its commit on
@@ -116,12 +216,27 @@ func (l *Ledger) submitPrune(it item) bool {
 }
 
 // applyPrune deletes the batch records at or below it.seq and the checkpoint records
-// below it, and records the prune (it.digest: link(it.seq)). Writer goroutine.
+// below it, and records the prune (it.digest: link(it.seq)), unless the chain moved
+// under it since the pruner read it: another configuration in force (an epoch
+// change rewrites the records above its StartSeq), or a batch record at it.seq that
+// is not the one whose link the pruner read. Writer goroutine.
 func (l *Ledger) applyPrune(b *pebble.Batch, it *item) bool {
-	if it.seq == 0 || it.seq >= l.w.lastSeq {
-		it.done <- fmt.Errorf("ledger: cut %d not below the chain's end %d", it.seq, l.w.lastSeq)
+	reject := func(format string, a ...any) bool {
+		it.done <- fmt.Errorf("ledger: prune at %d: "+format, append([]any{it.seq}, a...)...)
 		it.done = nil
 		return false
+	}
+	switch {
+	case it.seq == 0 || it.seq >= l.w.lastSeq:
+		return reject("not below the chain's end %d", l.w.lastSeq)
+	case it.cfg != l.w.cfg:
+		return reject("the configuration in force changed")
+	}
+	var rec BatchRecord
+	err := l.get(key(prefixBatch, it.seq), &rec)
+	switch {
+	case err == nil && rec.Link != it.digest, err != nil && !errors.Is(err, ErrNoArchive), err != nil && it.digest != (spec.Digest{}):
+		return reject("the batch record there changed")
 	}
 	b.DeleteRange(key(prefixBatch, 0), key(prefixBatch, it.seq+1), nil)
 	b.DeleteRange(key(prefixCheckpoint, 0), key(prefixCheckpoint, it.seq), nil)
@@ -132,18 +247,23 @@ func (l *Ledger) applyPrune(b *pebble.Batch, it *item) bool {
 	return true
 }
 
-// archive writes the records at or below c of snap into a new segment of
-// ArchiveDir, synced, checks that it reads back as a sound ledger, and then removes
-// the segments it covers (left by prunes whose deletion did not happen).
-func (l *Ledger) archive(snap *pebble.Snapshot, c uint64) error {
+// archive writes the records at or below c of snap (the live ledger, pruned to
+// from; bytes of batch records above from) into a new segment of ArchiveDir, synced,
+// checks that it reads back as a sound ledger, and then removes the segments it
+// covers: those of prunes whose deletion did not happen, whose records the live
+// ledger still holds.
+func (l *Ledger) archive(snap *pebble.Snapshot, c, from uint64, bytes int) error {
 	dir := l.opt.ArchiveDir
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := mkdirSynced(dir); err != nil {
 		return fmt.Errorf("ledger: archive: %w", err)
 	}
-	tmp := filepath.Join(dir, fmt.Sprintf(".building-%020d", c))
-	if err := os.RemoveAll(tmp); err != nil {
+	if err := removeBuilding(dir); err != nil {
 		return fmt.Errorf("ledger: archive: %w", err)
 	}
+	if free, err := freeBytes(dir); err == nil && free < uint64(bytes)+freeMargin {
+		return fmt.Errorf("ledger: archive: %s has %d MiB free, a segment of %d MiB needs %d MiB more", dir, free>>20, bytes>>20, (uint64(bytes)+freeMargin-free)>>20+1)
+	}
+	tmp := filepath.Join(dir, fmt.Sprintf("%s%020d", buildingPrefix, c))
 	first, last, err := copyRecords(snap, tmp, c, l.stopping.Load)
 	if err == nil && first == 0 {
 		return os.RemoveAll(tmp) // no batch record to keep: nothing to archive
@@ -155,32 +275,108 @@ func (l *Ledger) archive(snap *pebble.Snapshot, c uint64) error {
 		os.RemoveAll(tmp)
 		return fmt.Errorf("ledger: archive: %w", err)
 	}
-	name := fmt.Sprintf("%s%020d-%020d", segmentPrefix, first, last)
-	final := filepath.Join(dir, name)
-	if err := os.RemoveAll(final); err != nil {
-		return fmt.Errorf("ledger: archive: %w", err)
+	segs, err := Segments(dir)
+	if err != nil {
+		return err
 	}
-	if err := os.Rename(tmp, final); err != nil {
+	name := fmt.Sprintf("%s%020d-%020d", segmentPrefix, first, last)
+	var stale []Segment
+	for _, s := range segs {
+		switch {
+		case s.Last <= from:
+			// committed by an earlier prune: this one starts above it
+		case s.First > from && covered(snap, filepath.Join(dir, s.Name), s):
+			stale = append(stale, s) // an attempt whose deletion did not happen
+		default:
+			os.RemoveAll(tmp)
+			return fmt.Errorf("ledger: archive: %s holds segment %s, which is neither below this ledger's prune point %d nor records this ledger still holds (another ledger's archive in the same directory?)", dir, s.Name, from)
+		}
+	}
+	for _, s := range stale {
+		if err := os.RemoveAll(filepath.Join(dir, s.Name)); err != nil {
+			return fmt.Errorf("ledger: archive: %w", err)
+		}
+	}
+	if err := os.Rename(tmp, filepath.Join(dir, name)); err != nil {
 		return fmt.Errorf("ledger: archive: %w", err)
 	}
 	if err := syncDir(dir); err != nil {
 		return fmt.Errorf("ledger: archive: %w", err)
 	}
-	segs, err := Segments(dir)
-	if err != nil {
-		return err
-	}
-	for _, s := range segs {
-		if s.First >= first && s.Name != name {
-			// a segment of an earlier attempt, all of whose records this one holds
-			if err := os.RemoveAll(filepath.Join(dir, s.Name)); err != nil {
-				return fmt.Errorf("ledger: archive: %w", err)
-			}
-		}
-	}
 	l.segments.Add(1)
 	l.opt.Log.Info("ledger: archived a segment", "segment", name, "batches", fmt.Sprintf("%d..%d", first, last))
 	return nil
+}
+
+// covered reports whether the ledger r holds the first and last batch records of the
+// segment s in dir, byte for byte.
+func covered(r pebble.Reader, dir string, s Segment) bool {
+	db, err := openReadOnly(dir)
+	if err != nil {
+		return false
+	}
+	defer db.Close()
+	for _, n := range []uint64{s.First, s.Last} {
+		a, ca, err := db.Get(key(prefixBatch, n))
+		if err != nil {
+			return false
+		}
+		b, cb, err := r.Get(key(prefixBatch, n))
+		if err != nil {
+			ca.Close()
+			return false
+		}
+		same := string(a) == string(b)
+		ca.Close()
+		cb.Close()
+		if !same {
+			return false
+		}
+	}
+	return true
+}
+
+// removeBuilding removes the segments left half built in dir.
+func removeBuilding(dir string) error {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), buildingPrefix) {
+			if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// mkdirSynced creates dir and its missing parents, syncing each parent it adds an
+// entry to.
+func mkdirSynced(dir string) error {
+	if _, err := os.Stat(dir); err == nil {
+		return nil
+	}
+	parent := filepath.Dir(dir)
+	if parent != dir {
+		if err := mkdirSynced(parent); err != nil {
+			return err
+		}
+	}
+	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
+		return err
+	}
+	return syncDir(parent)
+}
+
+// freeBytes returns the space available to this process on dir's volume.
+func freeBytes(dir string) (uint64, error) {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(dir, &st); err != nil {
+		return 0, err
+	}
+	return st.Bavail * uint64(st.Bsize), nil
 }
 
 // errStopping ends the building of a segment when the ledger closes.
@@ -326,40 +522,109 @@ func (l *Ledger) FirstBatch() uint64 {
 	return n
 }
 
+// repairPrune rewrites a corrupt prune record from the archive: the segment whose
+// last batch precedes the ledger's lowest batch record gives the record's Seq and
+// Link. Whether that is right the next scan checks (the lowest batch's link must
+// follow from it); false when there is no such segment, and Open truncates instead.
+func (l *Ledger) repairPrune() bool {
+	first := l.FirstBatch()
+	segs, err := Segments(l.opt.ArchiveDir)
+	if l.opt.ArchiveDir == "" || err != nil || first == 0 {
+		return false
+	}
+	for _, sg := range segs {
+		if sg.Last+1 != first {
+			continue
+		}
+		db, err := openReadOnly(filepath.Join(l.opt.ArchiveDir, sg.Name))
+		if err != nil {
+			return false
+		}
+		var rec BatchRecord
+		k := key(prefixBatch, sg.Last)
+		v, closer, err := db.Get(k)
+		if err == nil {
+			err = openValue(k, v, &rec)
+			closer.Close()
+		}
+		db.Close()
+		if err != nil {
+			return false
+		}
+		pk := key(prefixPrune, 0)
+		return l.db.Set(pk, sealValue(pk, &PruneRecord{Seq: sg.Last, Link: rec.Link}), pebble.Sync) == nil
+	}
+	return false
+}
+
 // ArchiveSummary describes an archive and the live ledger after it that
 // VerifyArchive found sound.
 type ArchiveSummary struct {
-	Segments []Summary // one per segment, in order
-	Live     Summary
+	Segments []Summary // the committed segments, one per segment, in order
+	// Pending are segments whose deletion from the live ledger did not happen (the
+	// replica stopped in between): the live ledger still holds their records.
+	Pending []Segment
+	Live    Summary
 }
 
 // VerifyArchive checks, offline, the archive segments in dir and the live ledger
 // they were pruned from (SPEC.md §13.5, "Retention"): each verifies as a ledger
-// under cfg (Verify), and each part continues the one before it: its prune record is
-// at the previous part's last batch with that batch's link, so that the parts form
-// one chain with no batch missing or held twice. cfg is the configuration the live
-// ledger starts with (the segments record the same one).
+// under cfg (Verify) with the same first configuration; the first segment starts
+// the ledger (no prune record) and each later part continues the one before it (its
+// prune record is at that part's last batch with its link, or, with a zero link, at
+// or above it: the cut fell in a state-transfer gap, and the part's first batch
+// continues from a certified checkpoint, which Verify checked). A segment above the
+// live ledger's prune point must hold records the live ledger still holds (Pending).
+// So no batch is missing between the parts or held twice. cfg is the configuration
+// the live ledger starts with (nil: the one it records).
 func VerifyArchive(dir, live string, cfg *spec.Config) (ArchiveSummary, error) {
 	var out ArchiveSummary
+	var err error
+	if out.Live, err = Verify(live, cfg); err != nil {
+		return out, fmt.Errorf("ledger: the live ledger: %w", err)
+	}
 	segs, err := Segments(dir)
 	if err != nil {
 		return out, err
 	}
+	var committed []Segment
+	for _, sg := range segs {
+		if sg.First > out.Live.PrunedTo {
+			out.Pending = append(out.Pending, sg)
+		} else {
+			committed = append(committed, sg)
+		}
+	}
+	if len(out.Pending) > 0 {
+		db, err := openReadOnly(live)
+		if err != nil {
+			return out, err
+		}
+		defer db.Close()
+		for _, sg := range out.Pending {
+			if !covered(db, filepath.Join(dir, sg.Name), sg) {
+				return out, fmt.Errorf("ledger: segment %s is above the live ledger's prune point %d but does not hold its records", sg.Name, out.Live.PrunedTo)
+			}
+		}
+	}
 	var prev *Summary
 	follow := func(name string, s *Summary) error {
-		if prev == nil {
+		switch {
+		case s.ConfigDigest != out.Live.ConfigDigest:
+			return fmt.Errorf("ledger: %s starts with configuration %x, the live ledger with %x", name, s.ConfigDigest[:8], out.Live.ConfigDigest[:8])
+		case prev == nil && s.PrunedTo != 0:
+			return fmt.Errorf("ledger: %s was pruned to seq %d, and no segment holds the batches up to it", name, s.PrunedTo)
+		case prev == nil:
 			return nil
-		}
-		if s.ConfigDigest != prev.ConfigDigest {
-			return fmt.Errorf("ledger: %s starts with configuration %x, the segment before it with %x", name, s.ConfigDigest[:8], prev.ConfigDigest[:8])
-		}
-		if s.PrunedTo != prev.Last || s.PrunedLink != prev.LastLink {
+		case s.PrunedLink != (spec.Digest{}) && (s.PrunedTo != prev.Last || s.PrunedLink != prev.LastLink):
 			return fmt.Errorf("ledger: %s does not continue the segment before it (its prune record: seq %d, link %x; that segment ends at seq %d, link %x)",
 				name, s.PrunedTo, s.PrunedLink[:8], prev.Last, prev.LastLink[:8])
+		case s.PrunedTo < prev.Last:
+			return fmt.Errorf("ledger: %s overlaps the segment before it (pruned to seq %d, that segment ends at seq %d)", name, s.PrunedTo, prev.Last)
 		}
 		return nil
 	}
-	for _, sg := range segs {
+	for _, sg := range committed {
 		s, err := Verify(filepath.Join(dir, sg.Name), cfg)
 		if err != nil {
 			return out, fmt.Errorf("ledger: segment %s: %w", sg.Name, err)
@@ -372,9 +637,6 @@ func VerifyArchive(dir, live string, cfg *spec.Config) (ArchiveSummary, error) {
 		}
 		out.Segments = append(out.Segments, s)
 		prev = &out.Segments[len(out.Segments)-1]
-	}
-	if out.Live, err = Verify(live, cfg); err != nil {
-		return out, fmt.Errorf("ledger: the live ledger: %w", err)
 	}
 	return out, follow("the live ledger", &out.Live)
 }

@@ -5,7 +5,9 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
+	"github.com/cockroachdb/pebble/v2"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/splitbft/splitbft/spec"
@@ -23,14 +25,20 @@ type pruneResult struct {
 // returned channel.
 func retainOpts(retain uint64, archive string) (Options, chan pruneResult) {
 	ch := make(chan pruneResult, 8)
-	return Options{Retain: retain, ArchiveDir: archive, pruned: func(c uint64, err error) { ch <- pruneResult{c, err} }}, ch
+	return Options{Retain: retain, ArchiveDir: archive, pruneRetry: time.Nanosecond, pruned: func(c uint64, err error) { ch <- pruneResult{c, err} }}, ch
 }
 
 // snapshotAndPrune stores a snapshot at seq and waits for the prune it starts.
 func (f *fx) snapshotAndPrune(l *Ledger, seq uint64, ch chan pruneResult) pruneResult {
 	f.t.Helper()
 	l.Snapshot(seq, stateAt(seq), f.cd, chunksOf(seq, stateAt(seq), 2))
-	return <-ch
+	select {
+	case r := <-ch:
+		return r
+	case <-time.After(20 * time.Second): // a safety net only: the hook ends the wait
+		f.t.Fatalf("seed %d: no prune after the snapshot at %d", f.seed, seq)
+		return pruneResult{}
+	}
 }
 
 // checkSegments verifies every segment of dir under cfg and returns their ranges;
@@ -169,6 +177,17 @@ func TestRetentionInterruptedArchive(t *testing.T) {
 	if segs, _ := Segments(arch); len(segs) != 1 || segs[0].Last != 16 || l.FirstBatch() != 1 {
 		t.Fatalf("seed %d: after the interrupted prune: segments %+v, first batch %d", f.seed, segs, l.FirstBatch())
 	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// the process stopped here: the segment is pending, not part of the chain
+	if a, err := VerifyArchive(arch, f.dir, f.cfg); err != nil || len(a.Pending) != 1 || len(a.Segments) != 0 {
+		t.Fatalf("seed %d: archive with a pending segment: %+v, %v", f.seed, a, err)
+	}
+	if err := os.Mkdir(filepath.Join(arch, buildingPrefix+"00000000000000000099"), 0o700); err != nil {
+		t.Fatal(err) // and a segment left half built by a crash
+	}
+	l = f.open(opt)
 	stop = false
 	f.feed(l, 25, 32)
 	f.waitDurable(l, 32)
@@ -254,5 +273,155 @@ func TestRetentionAcrossEpoch(t *testing.T) {
 	segs := checkSegments(t, f, arch, first, live)
 	if sum, err := Verify(filepath.Join(arch, segs[0].Name), first); err != nil || sum.Epochs != 1 || sum.LastEpoch != next.Epoch {
 		t.Fatalf("seed %d: segment across the epoch: %+v, %v", f.seed, sum, err)
+	}
+}
+
+// TestVerifyArchiveIncomplete: a live ledger pruned to some seq does not verify with
+// an archive that lacks the first segment, or with none (a mistyped directory).
+func TestVerifyArchiveIncomplete(t *testing.T) {
+	f := newFx(t, 46)
+	arch := t.TempDir()
+	opt, ch := retainOpts(4, arch)
+	l := f.open(opt)
+	from := uint64(1)
+	for _, seq := range []uint64{8, 16} {
+		f.feed(l, from, seq+4)
+		from = seq + 5
+		f.waitDurable(l, seq+4)
+		if r := f.snapshotAndPrune(l, seq, ch); r.err != nil || r.cut != seq {
+			t.Fatalf("seed %d: prune at %d: cut %d, %v", f.seed, seq, r.cut, r.err)
+		}
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := VerifyArchive(filepath.Join(arch, "mistyped"), f.dir, f.cfg); err == nil {
+		t.Fatalf("seed %d: a pruned ledger verified with no archive", f.seed)
+	}
+	segs, _ := Segments(arch)
+	if len(segs) != 2 {
+		t.Fatalf("seed %d: segments %+v", f.seed, segs)
+	}
+	if err := os.RemoveAll(filepath.Join(arch, segs[0].Name)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := VerifyArchive(arch, f.dir, f.cfg); err == nil {
+		t.Fatalf("seed %d: an archive missing its first segment %s verified", f.seed, segs[0].Name)
+	}
+}
+
+// TestRetentionGapCut: a cut inside a state-transfer gap leaves a prune record with
+// no link; the live ledger continues from the checkpoint the gap ends at, and the
+// archive verifies with it.
+func TestRetentionGapCut(t *testing.T) {
+	f := newFx(t, 47)
+	arch := t.TempDir()
+	opt, ch := retainOpts(30, arch)
+	l := f.open(opt)
+	f.feed(l, 1, 4)
+	cert := spec.CheckpointCert{Seq: 40, State: stateAt(40)}
+	for rep := range f.cfg.Quorum() {
+		_, c := f.checkpoint(uint64(rep), 40, stateAt(40))
+		cert.Proof = append(cert.Proof, *c)
+	}
+	nv := &spec.NewView{Body: spec.NewViewBody{View: 1, ViewChanges: []spec.ViewChange{{Body: spec.ViewChangeBody{Stable: cert}}}}}
+	l.Observe(spec.KindNewView, spec.Encode(nv), nv)
+	l.Executed(40, f.lookup) // state transfer from 4 to 40
+	f.feed(l, 41, 60)
+	f.waitDurable(l, 60)
+	if r := f.snapshotAndPrune(l, 56, ch); r.err != nil || r.cut != 30 {
+		t.Fatalf("seed %d: prune: cut %d, %v; want 30 (60 − Retain 30)", f.seed, r.cut, r.err)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	a, err := VerifyArchive(arch, f.dir, f.cfg)
+	if err != nil || len(a.Segments) != 1 || a.Segments[0].Last != 4 || a.Live.First != 41 || a.Live.PrunedTo != 30 {
+		t.Fatalf("seed %d: archive with a cut in a gap: %+v, %v", f.seed, a, err)
+	}
+}
+
+// TestRetentionRefusesForeignSegments: an archive directory holding another ledger's
+// committed segments (here: the live ledger was deleted and started afresh) is not
+// cleaned up by the new ledger's prune: the prune fails and the old segments stay.
+func TestRetentionRefusesForeignSegments(t *testing.T) {
+	f := newFx(t, 48)
+	arch := t.TempDir()
+	opt, ch := retainOpts(4, arch)
+	l := f.open(opt)
+	f.feed(l, 1, 20)
+	f.waitDurable(l, 20)
+	if r := f.snapshotAndPrune(l, 16, ch); r.err != nil || r.cut != 16 {
+		t.Fatalf("seed %d: prune: cut %d, %v", f.seed, r.cut, r.err)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := Segments(arch)
+	if err := os.RemoveAll(f.dir); err != nil {
+		t.Fatal(err)
+	}
+	f.batches = map[spec.Digest][]byte{}
+	l = f.open(opt)
+	f.feed(l, 1, 12)
+	f.waitDurable(l, 12)
+	if r := f.snapshotAndPrune(l, 8, ch); r.err == nil {
+		t.Fatalf("seed %d: a fresh ledger pruned to %d into an archive holding another ledger's segments", f.seed, r.cut)
+	}
+	l.Close()
+	if after, _ := Segments(arch); !cmp.Equal(before, after) {
+		t.Fatalf("seed %d: segments %+v became %+v", f.seed, before, after)
+	}
+}
+
+// TestRetentionRepairsPruneRecord: a corrupt prune record is rewritten on Open from
+// the archive's last segment, and nothing is truncated.
+func TestRetentionRepairsPruneRecord(t *testing.T) {
+	f := newFx(t, 49)
+	arch := t.TempDir()
+	opt, ch := retainOpts(4, arch)
+	l := f.open(opt)
+	f.feed(l, 1, 24)
+	f.waitDurable(l, 24)
+	if r := f.snapshotAndPrune(l, 16, ch); r.err != nil || r.cut != 16 {
+		t.Fatalf("seed %d: prune: cut %d, %v", f.seed, r.cut, r.err)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f.edit(func(db *pebble.DB) {
+		v := get(t, db, key(prefixPrune, 0))
+		v[len(v)/2] ^= 1
+		set(t, db, key(prefixPrune, 0), v)
+	})
+	l = f.open(opt)
+	if l.Repaired == nil || l.Repaired.Kind != KindPrune || l.Durable() != 24 || l.FirstBatch() != 17 {
+		t.Fatalf("seed %d: after reopening with a corrupt prune record: repaired %v, durable %d, first batch %d", f.seed, l.Repaired, l.Durable(), l.FirstBatch())
+	}
+	l.Close()
+	if _, err := VerifyArchive(arch, f.dir, f.cfg); err != nil {
+		t.Fatalf("seed %d: %v", f.seed, err)
+	}
+}
+
+// TestRetentionChunks: a prune far behind (retention turned on for a long ledger)
+// goes in chunks, one segment each, committed one after the other.
+func TestRetentionChunks(t *testing.T) {
+	f := newFx(t, 50)
+	arch := t.TempDir()
+	opt, ch := retainOpts(4, arch)
+	opt.chunkBytes = 3 * len(f.batch(1)) // about three batch records per chunk
+	l := f.open(opt)
+	f.feed(l, 1, 28)
+	f.waitDurable(l, 28)
+	if r := f.snapshotAndPrune(l, 24, ch); r.err != nil || r.cut != 24 {
+		t.Fatalf("seed %d: prune: cut %d, %v", f.seed, r.cut, r.err)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	a, err := VerifyArchive(arch, f.dir, f.cfg)
+	if err != nil || len(a.Segments) < 4 || a.Live.PrunedTo != 24 || a.Live.First != 25 {
+		t.Fatalf("seed %d: chunked archive: %d segments, live %+v, %v", f.seed, len(a.Segments), a.Live, err)
 	}
 }

@@ -121,6 +121,9 @@ func ledgerVerify(dir string, cfg *spec.Config, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "ledger OK: configuration %x, %s\n", s.ConfigDigest[:8], src)
 	fmt.Fprintf(stdout, "  %d batch records (seq %d..%d), %d requests, every commit certificate and link valid\n",
 		s.Batches, s.First, s.Last, s.Requests)
+	if s.PrunedTo > 0 {
+		fmt.Fprintf(stdout, "  pruned to seq %d by retention: the first batch continues from the prune record's link, which only the archive proves (verify --archive)\n", s.PrunedTo)
+	}
 	fmt.Fprintf(stdout, "  %d checkpoint certificates valid; %d gaps crossed at a certified checkpoint\n", s.Checkpoints, s.Anchors)
 	fmt.Fprintf(stdout, "  %d epoch records valid; ends in epoch %d, configuration %x\n", s.Epochs, s.LastEpoch, s.LastDigest[:8])
 	return 0
@@ -136,6 +139,9 @@ func archiveVerify(archive, dir string, cfg *spec.Config, stdout, stderr io.Writ
 	for _, s := range a.Segments {
 		fmt.Fprintf(stdout, "segment OK: batches %d..%d, %d requests, %d checkpoint certificates, %d epoch records\n",
 			s.First, s.Last, s.Requests, s.Checkpoints, s.Epochs)
+	}
+	for _, p := range a.Pending {
+		fmt.Fprintf(stdout, "segment %s pending: its deletion from the live ledger did not happen (the live ledger holds its records; the next prune replaces it)\n", p.Name)
 	}
 	if len(a.Segments) == 0 {
 		fmt.Fprintf(stdout, "no archive segment in %s\n", archive)
