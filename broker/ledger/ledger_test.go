@@ -93,16 +93,7 @@ func TestNullBatchAndAnchor(t *testing.T) {
 		l.Observe(spec.KindCommit, raw, c)
 	}
 	l.Executed(3, f.lookup)
-	// exec jumps to 8 by state transfer: it learned the certificate of checkpoint 8
-	// from a NEW-VIEW; the broker never saw batches 4..8.
-	cert := spec.CheckpointCert{Seq: 8, State: stateAt(8)}
-	for rep := range f.cfg.Quorum() {
-		_, c := f.checkpoint(uint64(rep), 8, stateAt(8))
-		cert.Proof = append(cert.Proof, *c)
-	}
-	nv := &spec.NewView{Body: spec.NewViewBody{View: 1, ViewChanges: []spec.ViewChange{{Body: spec.ViewChangeBody{Stable: cert}}}}}
-	l.Observe(spec.KindNewView, spec.Encode(nv), nv)
-	l.Executed(8, f.lookup)
+	f.stateTransfer(l, 8) // the broker never saw batches 4..8
 	f.feed(l, 9, 10)
 	f.waitDurable(l, 10)
 	l.Close()

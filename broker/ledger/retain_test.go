@@ -41,6 +41,32 @@ func (f *fx) snapshotAndPrune(l *Ledger, seq uint64, ch chan pruneResult) pruneR
 	}
 }
 
+// feedAndPrune feeds batches up to to (from the one after Durable), stores a
+// snapshot at snap and checks that the prune it starts cuts at want.
+func (f *fx) feedAndPrune(l *Ledger, ch chan pruneResult, to, snap, want uint64) {
+	f.t.Helper()
+	f.feed(l, l.Durable()+1, to)
+	f.waitDurable(l, to)
+	if r := f.snapshotAndPrune(l, snap, ch); r.err != nil || r.cut != want {
+		f.t.Fatalf("seed %d: prune after the snapshot at %d: cut %d, %v; want %d", f.seed, snap, r.cut, r.err, want)
+	}
+}
+
+// prunedOnce writes a closed ledger of batches 1..to with retention retain and an
+// archive, pruned once after a snapshot at snap (at cut), and returns the archive
+// directory, the options and the prune channel to reopen it with.
+func (f *fx) prunedOnce(retain, to, snap, cut uint64) (string, Options, chan pruneResult) {
+	f.t.Helper()
+	arch := f.t.TempDir()
+	opt, ch := retainOpts(retain, arch)
+	l := f.open(opt)
+	f.feedAndPrune(l, ch, to, snap, cut)
+	if err := l.Close(); err != nil {
+		f.t.Fatal(err)
+	}
+	return arch, opt, ch
+}
+
 // checkSegments verifies every segment of dir under cfg and returns their ranges;
 // together with the live ledger they must cover first..last without a gap or overlap.
 func checkSegments(t *testing.T, f *fx, dir string, cfg *spec.Config, live Summary) []Segment {
@@ -76,11 +102,7 @@ func TestRetentionArchivesAndPrunes(t *testing.T) {
 	arch := t.TempDir()
 	opt, ch := retainOpts(8, arch)
 	l := f.open(opt)
-	f.feed(l, 1, 28)
-	f.waitDurable(l, 28)
-	if r := f.snapshotAndPrune(l, 16, ch); r.err != nil || r.cut != 16 {
-		t.Fatalf("seed %d: first prune: cut %d, %v; want 16 (the snapshot bounds it)", f.seed, r.cut, r.err)
-	}
+	f.feedAndPrune(l, ch, 28, 16, 16)
 	if _, err := l.Batch(16); !errors.Is(err, ErrNoArchive) {
 		t.Fatalf("seed %d: batch 16 still in the live ledger: %v", f.seed, err)
 	}
@@ -93,11 +115,7 @@ func TestRetentionArchivesAndPrunes(t *testing.T) {
 	if got := l.FirstBatch(); got != 17 {
 		t.Fatalf("seed %d: first batch %d, want 17", f.seed, got)
 	}
-	f.feed(l, 29, 44)
-	f.waitDurable(l, 44)
-	if r := f.snapshotAndPrune(l, 40, ch); r.err != nil || r.cut != 36 {
-		t.Fatalf("seed %d: second prune: cut %d, %v; want 36 (44 − Retain 8)", f.seed, r.cut, r.err)
-	}
+	f.feedAndPrune(l, ch, 44, 40, 36)
 	if st := l.Stats(); st.PrunedTo != 36 || st.Segments != 2 {
 		t.Fatalf("seed %d: stats %+v", f.seed, st)
 	}
@@ -142,11 +160,7 @@ func TestRetentionWithoutArchive(t *testing.T) {
 	f := newFx(t, 42)
 	opt, ch := retainOpts(4, "")
 	l := f.open(opt)
-	f.feed(l, 1, 20)
-	f.waitDurable(l, 20)
-	if r := f.snapshotAndPrune(l, 12, ch); r.err != nil || r.cut != 12 {
-		t.Fatalf("seed %d: prune: cut %d, %v", f.seed, r.cut, r.err)
-	}
+	f.feedAndPrune(l, ch, 20, 12, 12)
 	f.feed(l, 21, 24)
 	f.waitDurable(l, 24)
 	if err := l.Close(); err != nil {
@@ -189,11 +203,7 @@ func TestRetentionInterruptedArchive(t *testing.T) {
 	}
 	l = f.open(opt)
 	stop = false
-	f.feed(l, 25, 32)
-	f.waitDurable(l, 32)
-	if r := f.snapshotAndPrune(l, 28, ch); r.err != nil || r.cut != 28 {
-		t.Fatalf("seed %d: prune: cut %d, %v", f.seed, r.cut, r.err)
-	}
+	f.feedAndPrune(l, ch, 32, 28, 28)
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -212,21 +222,16 @@ func TestRetentionInterruptedArchive(t *testing.T) {
 	}
 }
 
-// TestVerifyArchiveFindsAMissingSegment: an archive with a segment removed, or a
-// segment from another ledger's chain, does not verify as the live ledger's past.
+// TestVerifyArchiveFindsAMissingSegment: an archive missing a segment (the middle
+// one, or the first), or no archive at all for a pruned ledger (a mistyped
+// directory), does not verify as the live ledger's past.
 func TestVerifyArchiveFindsAMissingSegment(t *testing.T) {
 	f := newFx(t, 45)
 	arch := t.TempDir()
 	opt, ch := retainOpts(4, arch)
 	l := f.open(opt)
-	from := uint64(1)
 	for _, seq := range []uint64{8, 16, 24} {
-		f.feed(l, from, seq+4)
-		from = seq + 5
-		f.waitDurable(l, seq+4)
-		if r := f.snapshotAndPrune(l, seq, ch); r.err != nil || r.cut != seq {
-			t.Fatalf("seed %d: prune at %d: cut %d, %v", f.seed, seq, r.cut, r.err)
-		}
+		f.feedAndPrune(l, ch, seq+4, seq, seq)
 	}
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
@@ -235,12 +240,19 @@ func TestVerifyArchiveFindsAMissingSegment(t *testing.T) {
 	if err != nil || len(a.Segments) != 3 {
 		t.Fatalf("seed %d: archive: %+v, %v", f.seed, a, err)
 	}
-	segs, _ := Segments(arch)
-	if err := os.RemoveAll(filepath.Join(arch, segs[1].Name)); err != nil {
-		t.Fatal(err)
+	if _, err := VerifyArchive(filepath.Join(arch, "mistyped"), f.dir, f.cfg); err == nil {
+		t.Fatalf("seed %d: a pruned ledger verified with no archive", f.seed)
 	}
-	if _, err := VerifyArchive(arch, f.dir, f.cfg); err == nil {
-		t.Fatalf("seed %d: an archive missing segment %s verified", f.seed, segs[1].Name)
+	segs, _ := Segments(arch)
+	for _, gone := range []int{1, 0} {
+		cp := filepath.Join(t.TempDir(), "archive")
+		copyDir(t, arch, cp)
+		if err := os.RemoveAll(filepath.Join(cp, segs[gone].Name)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := VerifyArchive(cp, f.dir, f.cfg); err == nil {
+			t.Fatalf("seed %d: an archive missing segment %s verified", f.seed, segs[gone].Name)
+		}
 	}
 }
 
@@ -258,11 +270,7 @@ func TestRetentionAcrossEpoch(t *testing.T) {
 	next, ec, raw := f.nextEpoch(6)
 	l.Epoch(raw, ec, next)
 	f.switchEpoch(next)
-	f.feed(l, 7, 20)
-	f.waitDurable(l, 20)
-	if r := f.snapshotAndPrune(l, 16, ch); r.err != nil || r.cut != 16 {
-		t.Fatalf("seed %d: prune: cut %d, %v", f.seed, r.cut, r.err)
-	}
+	f.feedAndPrune(l, ch, 20, 16, 16)
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -276,40 +284,6 @@ func TestRetentionAcrossEpoch(t *testing.T) {
 	}
 }
 
-// TestVerifyArchiveIncomplete: a live ledger pruned to some seq does not verify with
-// an archive that lacks the first segment, or with none (a mistyped directory).
-func TestVerifyArchiveIncomplete(t *testing.T) {
-	f := newFx(t, 46)
-	arch := t.TempDir()
-	opt, ch := retainOpts(4, arch)
-	l := f.open(opt)
-	from := uint64(1)
-	for _, seq := range []uint64{8, 16} {
-		f.feed(l, from, seq+4)
-		from = seq + 5
-		f.waitDurable(l, seq+4)
-		if r := f.snapshotAndPrune(l, seq, ch); r.err != nil || r.cut != seq {
-			t.Fatalf("seed %d: prune at %d: cut %d, %v", f.seed, seq, r.cut, r.err)
-		}
-	}
-	if err := l.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := VerifyArchive(filepath.Join(arch, "mistyped"), f.dir, f.cfg); err == nil {
-		t.Fatalf("seed %d: a pruned ledger verified with no archive", f.seed)
-	}
-	segs, _ := Segments(arch)
-	if len(segs) != 2 {
-		t.Fatalf("seed %d: segments %+v", f.seed, segs)
-	}
-	if err := os.RemoveAll(filepath.Join(arch, segs[0].Name)); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := VerifyArchive(arch, f.dir, f.cfg); err == nil {
-		t.Fatalf("seed %d: an archive missing its first segment %s verified", f.seed, segs[0].Name)
-	}
-}
-
 // TestRetentionGapCut: a cut inside a state-transfer gap leaves a prune record with
 // no link; the live ledger continues from the checkpoint the gap ends at, and the
 // archive verifies with it.
@@ -319,19 +293,8 @@ func TestRetentionGapCut(t *testing.T) {
 	opt, ch := retainOpts(30, arch)
 	l := f.open(opt)
 	f.feed(l, 1, 4)
-	cert := spec.CheckpointCert{Seq: 40, State: stateAt(40)}
-	for rep := range f.cfg.Quorum() {
-		_, c := f.checkpoint(uint64(rep), 40, stateAt(40))
-		cert.Proof = append(cert.Proof, *c)
-	}
-	nv := &spec.NewView{Body: spec.NewViewBody{View: 1, ViewChanges: []spec.ViewChange{{Body: spec.ViewChangeBody{Stable: cert}}}}}
-	l.Observe(spec.KindNewView, spec.Encode(nv), nv)
-	l.Executed(40, f.lookup) // state transfer from 4 to 40
-	f.feed(l, 41, 60)
-	f.waitDurable(l, 60)
-	if r := f.snapshotAndPrune(l, 56, ch); r.err != nil || r.cut != 30 {
-		t.Fatalf("seed %d: prune: cut %d, %v; want 30 (60 − Retain 30)", f.seed, r.cut, r.err)
-	}
+	f.stateTransfer(l, 40)
+	f.feedAndPrune(l, ch, 60, 56, 30)
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -346,23 +309,13 @@ func TestRetentionGapCut(t *testing.T) {
 // cleaned up by the new ledger's prune: the prune fails and the old segments stay.
 func TestRetentionRefusesForeignSegments(t *testing.T) {
 	f := newFx(t, 48)
-	arch := t.TempDir()
-	opt, ch := retainOpts(4, arch)
-	l := f.open(opt)
-	f.feed(l, 1, 20)
-	f.waitDurable(l, 20)
-	if r := f.snapshotAndPrune(l, 16, ch); r.err != nil || r.cut != 16 {
-		t.Fatalf("seed %d: prune: cut %d, %v", f.seed, r.cut, r.err)
-	}
-	if err := l.Close(); err != nil {
-		t.Fatal(err)
-	}
+	arch, opt, ch := f.prunedOnce(4, 20, 16, 16)
 	before, _ := Segments(arch)
 	if err := os.RemoveAll(f.dir); err != nil {
 		t.Fatal(err)
 	}
 	f.batches = map[spec.Digest][]byte{}
-	l = f.open(opt)
+	l := f.open(opt)
 	f.feed(l, 1, 12)
 	f.waitDurable(l, 12)
 	if r := f.snapshotAndPrune(l, 8, ch); r.err == nil {
@@ -378,23 +331,13 @@ func TestRetentionRefusesForeignSegments(t *testing.T) {
 // the archive's last segment, and nothing is truncated.
 func TestRetentionRepairsPruneRecord(t *testing.T) {
 	f := newFx(t, 49)
-	arch := t.TempDir()
-	opt, ch := retainOpts(4, arch)
-	l := f.open(opt)
-	f.feed(l, 1, 24)
-	f.waitDurable(l, 24)
-	if r := f.snapshotAndPrune(l, 16, ch); r.err != nil || r.cut != 16 {
-		t.Fatalf("seed %d: prune: cut %d, %v", f.seed, r.cut, r.err)
-	}
-	if err := l.Close(); err != nil {
-		t.Fatal(err)
-	}
+	arch, opt, _ := f.prunedOnce(4, 24, 16, 16)
 	f.edit(func(db *pebble.DB) {
 		v := get(t, db, key(prefixPrune, 0))
 		v[len(v)/2] ^= 1
 		set(t, db, key(prefixPrune, 0), v)
 	})
-	l = f.open(opt)
+	l := f.open(opt)
 	if l.Repaired == nil || l.Repaired.Kind != KindPrune || l.Durable() != 24 || l.FirstBatch() != 17 {
 		t.Fatalf("seed %d: after reopening with a corrupt prune record: repaired %v, durable %d, first batch %d", f.seed, l.Repaired, l.Durable(), l.FirstBatch())
 	}
@@ -412,11 +355,7 @@ func TestRetentionChunks(t *testing.T) {
 	opt, ch := retainOpts(4, arch)
 	opt.chunkBytes = 3 * len(f.batch(1)) // about three batch records per chunk
 	l := f.open(opt)
-	f.feed(l, 1, 28)
-	f.waitDurable(l, 28)
-	if r := f.snapshotAndPrune(l, 24, ch); r.err != nil || r.cut != 24 {
-		t.Fatalf("seed %d: prune: cut %d, %v", f.seed, r.cut, r.err)
-	}
+	f.feedAndPrune(l, ch, 28, 24, 24)
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
 	}
