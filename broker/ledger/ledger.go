@@ -157,8 +157,8 @@ func (l *Ledger) recover(cfg *spec.Config) error {
 		}
 		if fault.Kind == KindPrune && !triedPrune {
 			triedPrune = true
-			if l.repairPrune() {
-				l.opt.Log.Error("ledger: corrupt prune record rewritten from the archive's last segment", "fault", fault.Error())
+			if how := l.repairPrune(); how != "" {
+				l.opt.Log.Error("ledger: corrupt prune record rewritten "+how, "fault", fault.Error())
 				continue
 			}
 		}
@@ -185,6 +185,9 @@ func (l *Ledger) resume(st *scanState, cfg *spec.Config) error {
 	l.prunedTo.Store(st.pruned.Seq)
 	if st.lastSeq <= last.StartSeq {
 		l.w.lastSeq, l.w.lastLink = last.StartSeq, StartLink(last)
+	}
+	if st.pruned.Seq > l.w.lastSeq { // retention pruned every batch record: the chain ends at the cut
+		l.w.lastSeq, l.w.lastLink = st.pruned.Seq, st.pruned.Link
 	}
 	pruneStates(&l.w)
 	return nil
@@ -235,8 +238,10 @@ func (l *Ledger) startsEpoch(cfg *spec.Config) bool {
 func (l *Ledger) truncate(f *Fault) error {
 	b := l.db.NewBatch()
 	switch f.Kind {
-	case KindCheckpoint, KindPrune:
+	case KindCheckpoint:
 		b.Delete(f.key, nil)
+	case KindPrune:
+		b.DeleteRange(key(prefixPrune, 0), []byte{prefixPrune + 1}, nil)
 	case KindEpoch:
 		b.DeleteRange(key(prefixEpoch, f.Seq), []byte{prefixEpoch + 1}, nil)
 		b.DeleteRange(key(prefixBatch, f.cut+1), []byte{prefixBatch + 1}, nil)

@@ -59,9 +59,10 @@ type EpochRecord struct {
 }
 
 // PruneRecord says that retention deleted the batch records at or below Seq (SPEC.md
-// §13.5, "Retention"); Link is link(Seq) as the deleted record of Seq held it (zero
-// when the ledger held no batch record of Seq). The first batch record above Seq
-// continues the chain from it. Stored at key 'p' || u64(0), replaced by each prune.
+// §13.5, "Retention"); Link is link(Seq) as the deleted record of Seq held it (a cut is
+// always at a batch record). The first batch record above Seq continues the chain
+// from it when it is Seq+1. Stored twice, at 'p' || u64(0) and 'p' || u64(1),
+// replaced by each prune.
 type PruneRecord struct {
 	_    struct{} `cbor:",toarray"`
 	Seq  uint64

@@ -121,7 +121,7 @@ func (l *Ledger) pruneChunk(t uint64, cfg *spec.Config) (uint64, bool, error) {
 		return 0, false, nil
 	}
 	c, link, bytes, more, err := chunkEnd(snap, pr.Seq, t, cmp.Or(l.opt.chunkBytes, maxChunkBytes))
-	if err != nil {
+	if err != nil || c == 0 {
 		return 0, false, err
 	}
 	if l.opt.ArchiveDir != "" {
@@ -166,40 +166,38 @@ func readPrune(r pebble.Reader) (PruneRecord, error) {
 }
 
 // chunkEnd returns the cut of the next chunk above from (the prune record's Seq) and
-// at or below t: t, or the batch record at which the batch records above from reach
-// chunk bytes; the link of the batch record at the cut (zero: none there), the
-// chunk's bytes, and whether records at or below t remain after it.
+// at or below t: the last batch record at or below t, or the one at which the batch
+// records above from reach chunk bytes (0: no batch record in (from, t], nothing to
+// prune); the link of the batch record at the cut, the chunk's bytes, and whether
+// batch records at or below t remain after it. A cut is always at a batch record, so
+// that the prune record carries the link of the last batch pruned.
 func chunkEnd(r pebble.Reader, from, t uint64, chunk int) (c uint64, link spec.Digest, n int, more bool, err error) {
 	it, err := r.NewIter(&pebble.IterOptions{LowerBound: key(prefixBatch, from+1), UpperBound: key(prefixBatch, t+1)})
 	if err != nil {
 		return 0, link, 0, false, fmt.Errorf("ledger: %w", err)
 	}
 	defer it.Close()
-	c = t
+	var last []byte
 	for it.First(); it.Valid(); it.Next() {
 		n += len(it.Value())
+		_, c, _ = parseKey(it.Key())
+		last = it.Value()
 		if n >= chunk {
-			_, c, _ = parseKey(it.Key())
+			more = it.Next()
 			break
 		}
 	}
 	if err := it.Error(); err != nil {
 		return 0, link, 0, false, fmt.Errorf("ledger: %w", err)
 	}
-	v, closer, err := r.Get(key(prefixBatch, c))
-	switch {
-	case err == nil:
-		var rec BatchRecord
-		err = openValue(key(prefixBatch, c), v, &rec)
-		closer.Close()
-		if err != nil {
-			return 0, link, 0, false, fmt.Errorf("ledger: the batch record at the cut: %w", err)
-		}
-		link = rec.Link
-	case !errors.Is(err, pebble.ErrNotFound):
-		return 0, link, 0, false, fmt.Errorf("ledger: %w", err)
+	if c == 0 {
+		return 0, link, 0, false, nil
 	}
-	return c, link, n, c < t, nil
+	var rec BatchRecord
+	if err := openValue(key(prefixBatch, c), last, &rec); err != nil {
+		return 0, link, 0, false, fmt.Errorf("ledger: the batch record at the cut: %w", err)
+	}
+	return c, rec.Link, n, more, nil
 }
 
 // submitPrune queues a prune item; the writer sends the outcome of its commit on
@@ -233,18 +231,26 @@ func (l *Ledger) applyPrune(b *pebble.Batch, it *item) bool {
 		return reject("the configuration in force changed")
 	}
 	var rec BatchRecord
-	err := l.get(key(prefixBatch, it.seq), &rec)
-	switch {
-	case err == nil && rec.Link != it.digest, err != nil && !errors.Is(err, ErrNoArchive), err != nil && it.digest != (spec.Digest{}):
-		return reject("the batch record there changed")
+	if err := l.get(key(prefixBatch, it.seq), &rec); err != nil || rec.Link != it.digest {
+		return reject("the batch record there changed (%v)", err)
 	}
 	b.DeleteRange(key(prefixBatch, 0), key(prefixBatch, it.seq+1), nil)
 	b.DeleteRange(key(prefixCheckpoint, 0), key(prefixCheckpoint, it.seq), nil)
-	k := key(prefixPrune, 0)
-	b.Set(k, sealValue(k, &PruneRecord{Seq: it.seq, Link: it.digest}), nil)
+	setPrune(b, PruneRecord{Seq: it.seq, Link: it.digest})
 	l.pendingPrune = it.seq
 	l.pendingDone = append(l.pendingDone, it.done)
 	return true
+}
+
+// setPrune writes both copies of the prune record.
+func setPrune(w pebble.Writer, pr PruneRecord) error {
+	for n := range uint64(2) {
+		k := key(prefixPrune, n)
+		if err := w.Set(k, sealValue(k, &pr), nil); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // archive writes the records at or below c of snap (the live ledger, pruned to
@@ -285,15 +291,31 @@ func (l *Ledger) archive(snap *pebble.Snapshot, c, from uint64, bytes int) error
 		switch {
 		case s.Last <= from:
 			// committed by an earlier prune: this one starts above it
-		case s.First > from && covered(snap, filepath.Join(dir, s.Name), s):
+		case s.First > from:
+			ok, err := covered(snap, filepath.Join(dir, s.Name), s)
+			if err != nil {
+				os.RemoveAll(tmp)
+				return fmt.Errorf("ledger: archive: segment %s cannot be read (is a verify or receipt holding it open?): %w", s.Name, err)
+			}
+			if !ok {
+				os.RemoveAll(tmp)
+				return fmt.Errorf("ledger: archive: %s holds segment %s, whose records this ledger does not hold (another ledger's archive in the same directory?)", dir, s.Name)
+			}
 			stale = append(stale, s) // an attempt whose deletion did not happen
 		default:
 			os.RemoveAll(tmp)
 			return fmt.Errorf("ledger: archive: %s holds segment %s, which is neither below this ledger's prune point %d nor records this ledger still holds (another ledger's archive in the same directory?)", dir, s.Name, from)
 		}
 	}
-	for _, s := range stale {
-		if err := os.RemoveAll(filepath.Join(dir, s.Name)); err != nil {
+	for _, s := range stale { // renamed first, so that a crash never leaves half a segment under a segment's name
+		gone := filepath.Join(dir, buildingPrefix+"stale-"+s.Name)
+		if err := os.Rename(filepath.Join(dir, s.Name), gone); err != nil {
+			return fmt.Errorf("ledger: archive: %w", err)
+		}
+		if err := syncDir(dir); err != nil {
+			return fmt.Errorf("ledger: archive: %w", err)
+		}
+		if err := os.RemoveAll(gone); err != nil {
 			return fmt.Errorf("ledger: archive: %w", err)
 		}
 	}
@@ -309,31 +331,32 @@ func (l *Ledger) archive(snap *pebble.Snapshot, c, from uint64, bytes int) error
 }
 
 // covered reports whether the ledger r holds the first and last batch records of the
-// segment s in dir, byte for byte.
-func covered(r pebble.Reader, dir string, s Segment) bool {
+// segment s in dir, byte for byte (the last one's link commits to the chain before
+// it); an error when the segment cannot be read.
+func covered(r pebble.Reader, dir string, s Segment) (bool, error) {
 	db, err := openReadOnly(dir)
 	if err != nil {
-		return false
+		return false, err
 	}
 	defer db.Close()
 	for _, n := range []uint64{s.First, s.Last} {
 		a, ca, err := db.Get(key(prefixBatch, n))
 		if err != nil {
-			return false
+			return false, err
 		}
 		b, cb, err := r.Get(key(prefixBatch, n))
 		if err != nil {
 			ca.Close()
-			return false
+			return false, nil
 		}
 		same := string(a) == string(b)
 		ca.Close()
 		cb.Close()
 		if !same {
-			return false
+			return false, nil
 		}
 	}
-	return true
+	return true, nil
 }
 
 // removeBuilding removes the segments left half built in dir.
@@ -522,39 +545,74 @@ func (l *Ledger) FirstBatch() uint64 {
 	return n
 }
 
-// repairPrune rewrites a corrupt prune record from the archive: the segment whose
-// last batch precedes the ledger's lowest batch record gives the record's Seq and
-// Link. Whether that is right the next scan checks (the lowest batch's link must
-// follow from it); false when there is no such segment, and Open truncates instead.
-func (l *Ledger) repairPrune() bool {
+// repairPrune rewrites a prune record that does not open, or whose two copies
+// differ: from a copy that opens and whose link the ledger's first batch record
+// follows, else from the archive's last segment before that batch (its last batch
+// gives Seq and Link). A candidate is installed only if the first batch record
+// continues from it: its link follows from the candidate's when it is the next seq,
+// or a checkpoint record precedes it (the chain anchors there). It returns how it
+// repaired, or "" when it could not (Open then truncates).
+func (l *Ledger) repairPrune() string {
 	first := l.FirstBatch()
+	var rec BatchRecord
+	if first == 0 || l.get(key(prefixBatch, first), &rec) != nil {
+		return ""
+	}
+	fits := func(pr PruneRecord) bool {
+		if pr.Link == (spec.Digest{}) || pr.Seq >= first {
+			return false
+		}
+		if pr.Seq+1 == first {
+			return Link(pr.Link, first, spec.Hash(spec.DomainBatch, rec.Batch)) == rec.Link
+		}
+		_, err := l.Checkpoint(first - 1)
+		return err == nil
+	}
+	install := func(pr PruneRecord, how string) string {
+		b := l.db.NewBatch()
+		defer b.Close()
+		b.DeleteRange(key(prefixPrune, 0), []byte{prefixPrune + 1}, nil)
+		if setPrune(b, pr) != nil || b.Commit(pebble.Sync) != nil {
+			return ""
+		}
+		return how
+	}
+	for n := range uint64(2) {
+		var pr PruneRecord
+		if l.get(key(prefixPrune, n), &pr) == nil && fits(pr) {
+			return install(pr, fmt.Sprintf("from its copy %d", n))
+		}
+	}
 	segs, err := Segments(l.opt.ArchiveDir)
-	if l.opt.ArchiveDir == "" || err != nil || first == 0 {
-		return false
+	if l.opt.ArchiveDir == "" || err != nil {
+		return ""
 	}
-	for _, sg := range segs {
-		if sg.Last+1 != first {
-			continue
+	var best *Segment
+	for i := range segs {
+		if segs[i].Last < first && (best == nil || segs[i].Last > best.Last) {
+			best = &segs[i]
 		}
-		db, err := openReadOnly(filepath.Join(l.opt.ArchiveDir, sg.Name))
-		if err != nil {
-			return false
-		}
-		var rec BatchRecord
-		k := key(prefixBatch, sg.Last)
-		v, closer, err := db.Get(k)
-		if err == nil {
-			err = openValue(k, v, &rec)
-			closer.Close()
-		}
-		db.Close()
-		if err != nil {
-			return false
-		}
-		pk := key(prefixPrune, 0)
-		return l.db.Set(pk, sealValue(pk, &PruneRecord{Seq: sg.Last, Link: rec.Link}), pebble.Sync) == nil
 	}
-	return false
+	if best == nil {
+		return ""
+	}
+	db, err := openReadOnly(filepath.Join(l.opt.ArchiveDir, best.Name))
+	if err != nil {
+		return ""
+	}
+	defer db.Close()
+	var last BatchRecord
+	k := key(prefixBatch, best.Last)
+	v, closer, err := db.Get(k)
+	if err != nil {
+		return ""
+	}
+	err = openValue(k, v, &last)
+	closer.Close()
+	if pr := (PruneRecord{Seq: best.Last, Link: last.Link}); err == nil && fits(pr) {
+		return install(pr, "from archive segment "+best.Name)
+	}
+	return ""
 }
 
 // ArchiveSummary describes an archive and the live ledger after it that
@@ -602,8 +660,8 @@ func VerifyArchive(dir, live string, cfg *spec.Config) (ArchiveSummary, error) {
 		}
 		defer db.Close()
 		for _, sg := range out.Pending {
-			if !covered(db, filepath.Join(dir, sg.Name), sg) {
-				return out, fmt.Errorf("ledger: segment %s is above the live ledger's prune point %d but does not hold its records", sg.Name, out.Live.PrunedTo)
+			if ok, err := covered(db, filepath.Join(dir, sg.Name), sg); !ok {
+				return out, fmt.Errorf("ledger: segment %s is above the live ledger's prune point %d but does not hold its records (%v)", sg.Name, out.Live.PrunedTo, err)
 			}
 		}
 	}
@@ -614,13 +672,13 @@ func VerifyArchive(dir, live string, cfg *spec.Config) (ArchiveSummary, error) {
 			return fmt.Errorf("ledger: %s starts with configuration %x, the live ledger with %x", name, s.ConfigDigest[:8], out.Live.ConfigDigest[:8])
 		case prev == nil && s.PrunedTo != 0:
 			return fmt.Errorf("ledger: %s was pruned to seq %d, and no segment holds the batches up to it", name, s.PrunedTo)
+		case s.First != 0 && s.First <= s.PrunedTo:
+			return fmt.Errorf("ledger: %s holds batch %d at or below its own prune point %d", name, s.First, s.PrunedTo)
 		case prev == nil:
 			return nil
-		case s.PrunedLink != (spec.Digest{}) && (s.PrunedTo != prev.Last || s.PrunedLink != prev.LastLink):
+		case s.PrunedTo != prev.Last || s.PrunedLink != prev.LastLink:
 			return fmt.Errorf("ledger: %s does not continue the segment before it (its prune record: seq %d, link %x; that segment ends at seq %d, link %x)",
 				name, s.PrunedTo, s.PrunedLink[:8], prev.Last, prev.LastLink[:8])
-		case s.PrunedTo < prev.Last:
-			return fmt.Errorf("ledger: %s overlaps the segment before it (pruned to seq %d, that segment ends at seq %d)", name, s.PrunedTo, prev.Last)
 		}
 		return nil
 	}

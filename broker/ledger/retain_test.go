@@ -284,9 +284,9 @@ func TestRetentionAcrossEpoch(t *testing.T) {
 	}
 }
 
-// TestRetentionGapCut: a cut inside a state-transfer gap leaves a prune record with
-// no link; the live ledger continues from the checkpoint the gap ends at, and the
-// archive verifies with it.
+// TestRetentionGapCut: a target inside a state-transfer gap cuts at the last batch
+// record below it; the live ledger continues from the checkpoint the gap ends at, the
+// archive verifies with it, and not without the segment before the gap.
 func TestRetentionGapCut(t *testing.T) {
 	f := newFx(t, 47)
 	arch := t.TempDir()
@@ -294,13 +294,71 @@ func TestRetentionGapCut(t *testing.T) {
 	l := f.open(opt)
 	f.feed(l, 1, 4)
 	f.stateTransfer(l, 40)
-	f.feedAndPrune(l, ch, 60, 56, 30)
+	f.feedAndPrune(l, ch, 60, 56, 4) // t = 60 − 30 = 30, in the gap: the cut is the last batch below it
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
 	}
 	a, err := VerifyArchive(arch, f.dir, f.cfg)
-	if err != nil || len(a.Segments) != 1 || a.Segments[0].Last != 4 || a.Live.First != 41 || a.Live.PrunedTo != 30 {
+	if err != nil || len(a.Segments) != 1 || a.Segments[0].Last != 4 || a.Live.First != 41 || a.Live.PrunedTo != 4 {
 		t.Fatalf("seed %d: archive with a cut in a gap: %+v, %v", f.seed, a, err)
+	}
+	segs, _ := Segments(arch)
+	if err := os.RemoveAll(filepath.Join(arch, segs[0].Name)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := VerifyArchive(arch, f.dir, f.cfg); err == nil {
+		t.Fatalf("seed %d: the archive verified without its segment before the gap", f.seed)
+	}
+}
+
+// TestRetentionPrunesEverything: when the cut passes the last batch record (state
+// transfer beyond it), the live ledger keeps none, and reopens at the cut.
+func TestRetentionPrunesEverything(t *testing.T) {
+	f := newFx(t, 51)
+	arch := t.TempDir()
+	opt, ch := retainOpts(2, arch)
+	l := f.open(opt)
+	f.feed(l, 1, 4)
+	f.stateTransfer(l, 40)
+	f.waitDurable(l, 40)
+	if r := f.snapshotAndPrune(l, 40, ch); r.err != nil || r.cut != 4 {
+		t.Fatalf("seed %d: prune: cut %d, %v; want 4 (the last batch record below 38)", f.seed, r.cut, r.err)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	l = f.open(opt)
+	if l.FirstBatch() != 0 || l.Durable() != 4 {
+		t.Fatalf("seed %d: reopened: first batch %d, durable %d", f.seed, l.FirstBatch(), l.Durable())
+	}
+	l.Close()
+	if a, err := VerifyArchive(arch, f.dir, f.cfg); err != nil || len(a.Segments) != 1 || a.Live.PrunedTo != 4 {
+		t.Fatalf("seed %d: %+v, %v", f.seed, a, err)
+	}
+}
+
+// TestRetentionRejoinedLedger: a ledger that starts at StartSeq > 0 (a replica that
+// rejoined) prunes nothing while the cut is below its start, then archives from its
+// first batch; the archive verifies.
+func TestRetentionRejoinedLedger(t *testing.T) {
+	f := newFx(t, 52)
+	next, _, _ := f.nextEpoch(40)
+	f.switchEpoch(next)
+	arch := t.TempDir()
+	opt, ch := retainOpts(30, arch)
+	l := f.open(opt)
+	f.feed(l, 41, 60)
+	f.waitDurable(l, 60)
+	l.Snapshot(56, stateAt(56), f.cd, chunksOf(56, stateAt(56), 2))
+	if r := <-ch; r.err != nil || r.cut != 0 {
+		t.Fatalf("seed %d: prune below the ledger's start: cut %d, %v", f.seed, r.cut, r.err)
+	}
+	f.feedAndPrune(l, ch, 80, 72, 50)
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if a, err := VerifyArchive(arch, f.dir, next); err != nil || len(a.Segments) != 1 || a.Segments[0].First != 41 || a.Live.First != 51 {
+		t.Fatalf("seed %d: %+v, %v", f.seed, a, err)
 	}
 }
 
@@ -332,18 +390,22 @@ func TestRetentionRefusesForeignSegments(t *testing.T) {
 func TestRetentionRepairsPruneRecord(t *testing.T) {
 	f := newFx(t, 49)
 	arch, opt, _ := f.prunedOnce(4, 24, 16, 16)
-	f.edit(func(db *pebble.DB) {
-		v := get(t, db, key(prefixPrune, 0))
-		v[len(v)/2] ^= 1
-		set(t, db, key(prefixPrune, 0), v)
-	})
-	l := f.open(opt)
-	if l.Repaired == nil || l.Repaired.Kind != KindPrune || l.Durable() != 24 || l.FirstBatch() != 17 {
-		t.Fatalf("seed %d: after reopening with a corrupt prune record: repaired %v, durable %d, first batch %d", f.seed, l.Repaired, l.Durable(), l.FirstBatch())
-	}
-	l.Close()
-	if _, err := VerifyArchive(arch, f.dir, f.cfg); err != nil {
-		t.Fatalf("seed %d: %v", f.seed, err)
+	for _, copies := range [][]uint64{{0}, {1}, {0, 1}} { // one copy, then both: from the archive
+		f.edit(func(db *pebble.DB) {
+			for _, n := range copies {
+				v := get(t, db, key(prefixPrune, n))
+				v[len(v)/2] ^= 1
+				set(t, db, key(prefixPrune, n), v)
+			}
+		})
+		l := f.open(opt)
+		if l.Repaired == nil || l.Repaired.Kind != KindPrune || l.Durable() != 24 || l.FirstBatch() != 17 {
+			t.Fatalf("seed %d: copies %v corrupt: repaired %v, durable %d, first batch %d", f.seed, copies, l.Repaired, l.Durable(), l.FirstBatch())
+		}
+		l.Close()
+		if _, err := VerifyArchive(arch, f.dir, f.cfg); err != nil {
+			t.Fatalf("seed %d: copies %v corrupt: %v", f.seed, copies, err)
+		}
 	}
 }
 

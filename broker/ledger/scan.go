@@ -85,10 +85,17 @@ func scan(db *pebble.DB, first *spec.Config, verify bool) (scanState, *Fault) {
 }
 
 // prune reads the prune record (retain.go).
+// The prune record is kept twice, at n = 0 and n = 1, written together: a copy that
+// does not open, or two that differ, are a fault Open repairs (repairPrune).
 func (st *scanState) prune(k []byte, n uint64, val []byte) *Fault {
 	var rec PruneRecord
-	if err := openValue(k, val, &rec); err != nil || n != 0 {
-		return &Fault{Kind: KindPrune, Seq: n, Msg: fmt.Sprintf("malformed (%v)", err)}
+	switch err := openValue(k, val, &rec); {
+	case err != nil || n > 1:
+		return &Fault{Kind: KindPrune, Seq: n, Msg: fmt.Sprintf("copy %d malformed (%v)", n, err)}
+	case n == 1 && rec != st.pruned:
+		return &Fault{Kind: KindPrune, Seq: n, Msg: "the two copies differ"}
+	case n == 0 && rec.Link == (spec.Digest{}):
+		return &Fault{Kind: KindPrune, Seq: n, Msg: "no link"}
 	}
 	st.pruned = rec
 	return nil
