@@ -28,6 +28,7 @@ type ReplicaHealth struct {
 	Healthy bool   // reachable, running, all compartments alive, the common configuration, in View
 	InView  bool   // prep and conf are in View and not changing view
 	Problem string // why it is not healthy ("" when it is): "unreachable", "exec dead", ...
+	Warning string // what needs attention on a replica that may still be healthy ("" none)
 }
 
 // Exit codes of Health.ExitCode.
@@ -95,10 +96,15 @@ func (h *Health) judge(r StatusResult) ReplicaHealth {
 		rh.Problem = "formed another configuration"
 	case st.Error != "":
 		rh.Problem = "error: " + oneLine(st.Error)
+	case st.Ledger != nil && st.Ledger.Error != "":
+		rh.Problem = "ledger stopped, replies held: " + oneLine(st.Ledger.Error)
 	case !rh.InView:
 		rh.Problem = "not in the current view"
 	default:
 		rh.Healthy = true
+	}
+	if st != nil {
+		rh.Warning = st.Ledger.DiskWarning()
 	}
 	return rh
 }
@@ -162,6 +168,11 @@ func (h *Health) Summary() string {
 	s := fmt.Sprintf("%s: %sview %d, primary %d; %d of %d replicas healthy, a quorum needs 2f+1 = %d", verdict, epoch, h.View, h.Primary, h.Healthy, h.N, 2*h.F+1)
 	if p := h.Problems(); p != "" {
 		s += "; " + p
+	}
+	for _, r := range h.Replicas {
+		if r.Warning != "" {
+			s += fmt.Sprintf("; warning: replica %d %s", r.Replica, r.Warning)
+		}
 	}
 	return s
 }

@@ -105,7 +105,23 @@ type LedgerStatus struct {
 	// the archive segments written since start.
 	PrunedTo uint64 `json:"pruned_to,omitempty"`
 	Segments uint64 `json:"segments,omitempty"`
+	// DiskFree and DiskSize are the bytes free and in all on the ledger's volume: a
+	// full disk stops the ledger, and the replica then holds every reply.
+	DiskFree uint64 `json:"disk_free_bytes,omitempty"`
+	DiskSize uint64 `json:"disk_size_bytes,omitempty"`
 	Error    string `json:"error,omitempty"`
+}
+
+// lowDisk is the free space under which status warns about a ledger's volume: the
+// ledger's write queue alone may hold 256 MiB.
+const lowDisk = 1 << 30
+
+// DiskWarning says when the ledger's volume is nearly full ("" otherwise).
+func (l *LedgerStatus) DiskWarning() string {
+	if l == nil || l.DiskSize == 0 || l.DiskFree >= lowDisk {
+		return ""
+	}
+	return fmt.Sprintf("ledger disk nearly full: %d MiB free of %d MiB (a full disk stops the ledger and holds every reply; see --ledger-retain)", l.DiskFree>>20, l.DiskSize>>20)
 }
 
 // ledgerStatus returns the ledger's status, or nil when it is off or not open yet.
@@ -119,6 +135,7 @@ func ledgerStatus(led *ledger.Ledger, dir string) *LedgerStatus {
 	if err := led.Err(); err != nil {
 		ls.Error = err.Error()
 	}
+	ls.DiskFree, ls.DiskSize, _ = led.DiskSpace()
 	return ls
 }
 
@@ -134,4 +151,7 @@ func collectLedger(e emitter, l *LedgerStatus) {
 	e.gauge("splitbft_ledger_failed", "1 if the ledger stopped on a write error (replies are held)", b2f(l.Error != ""))
 	e.gauge("splitbft_ledger_pruned_to_seq", "highest sequence number whose batch record retention pruned (0: none; SPEC §13.5 Retention)", float64(l.PrunedTo))
 	e.counter("splitbft_ledger_archive_segments_total", "archive segments retention wrote", float64(l.Segments))
+	if l.DiskSize > 0 {
+		e.gauge("splitbft_ledger_disk_free_bytes", "bytes free on the ledger's volume (a full disk stops the ledger, and the replica holds every reply)", float64(l.DiskFree))
+	}
 }

@@ -76,7 +76,7 @@ func testSnapshot() snapshot {
 	s.net = tcpnet.Stats{Peers: []tcpnet.PeerStats{{Addr: "a:1", Sent: 7, Connected: true}, {}, {Addr: "c:1"}, {Addr: "d:1", Garbage: 1}},
 		Refused: 5, Clients: tcpnet.ClientStats{Refused: 6}}
 	s.events = EventCounts{ViewChanges: 2, StateTransfers: 1, Stalled: true}
-	s.ledger = &LedgerStatus{Durable: 128, Syncs: 40, SyncMs: 500, Batches: 100, PrunedTo: 96, Segments: 3}
+	s.ledger = &LedgerStatus{Durable: 128, Syncs: 40, SyncMs: 500, Batches: 100, PrunedTo: 96, Segments: 3, DiskFree: 5 << 30, DiskSize: 50 << 30}
 	return s
 }
 
@@ -181,6 +181,7 @@ func TestNodeMetrics(t *testing.T) {
 		`splitbft_ledger_fsync_seconds_total`:                                  0.5,
 		`splitbft_ledger_pruned_to_seq`:                                        96,
 		`splitbft_ledger_archive_segments_total`:                               3,
+		`splitbft_ledger_disk_free_bytes`:                                      5 << 30,
 	} {
 		if g, ok := got[series]; !ok || g != v {
 			t.Errorf("%s = %v (present %v), want %v", series, g, ok, v)
@@ -246,6 +247,10 @@ func TestAssessHealth(t *testing.T) {
 		{"all changing view", []StatusResult{mod(0, func(s *ReplicaStatus) { s.Compartments[1].View, s.Compartments[1].ViewActive = 6, false }),
 			mod(1, func(s *ReplicaStatus) { s.Compartments[1].View, s.Compartments[1].ViewActive = 6, false }), ok(2), ok(3)}, ExitNoQuorum, 6, "replicas 0, 1, 2, 3 not in the current view"},
 		{"forming", []StatusResult{ok(0), ok(1), ok(2), mod(3, func(s *ReplicaStatus) { s.Phase = PhaseForming })}, ExitDegraded, 5, "replica 3 forming"},
+		{"ledger stopped", []StatusResult{ok(0), mod(1, func(s *ReplicaStatus) { s.Ledger = &LedgerStatus{Error: "ledger: write: no space left on device"} }), ok(2), ok(3)},
+			ExitDegraded, 5, "replica 1 ledger stopped, replies held: ledger: write: no space left on device"},
+		{"ledger disk low, still healthy", []StatusResult{ok(0), mod(1, func(s *ReplicaStatus) { s.Ledger = &LedgerStatus{DiskFree: 100 << 20, DiskSize: 10 << 30} }), ok(2), ok(3)},
+			ExitHealthy, 5, ""},
 		{"no quorum", []StatusResult{ok(0), {Replica: 1, Err: down}, {Replica: 2, Err: down}, ok(3)}, ExitNoQuorum, 5, "replicas 1, 2 unreachable"},
 		{"all down", []StatusResult{{Replica: 0, Err: down}, {Replica: 1, Err: down}, {Replica: 2, Err: down}, {Replica: 3, Err: down}}, ExitNoQuorum, 0, "replicas 0, 1, 2, 3 unreachable"},
 	} {
@@ -253,6 +258,24 @@ func TestAssessHealth(t *testing.T) {
 		if h.ExitCode() != tc.exit || h.View != tc.view || h.Primary != tc.view%4 || h.Problems() != tc.problems {
 			t.Errorf("%s: exit %d view %d primary %d problems %q; want %d, %d, %q", tc.name, h.ExitCode(), h.View, h.Primary, h.Problems(), tc.exit, tc.view, tc.problems)
 		}
+	}
+}
+
+// TestSummaryDiskWarning: a replica whose ledger volume is nearly full stays healthy
+// and the verdict warns about it; one with room gets no warning.
+func TestSummaryDiskWarning(t *testing.T) {
+	var rs []StatusResult
+	for i := range uint64(4) {
+		rs = append(rs, StatusResult{Replica: i, Status: healthDoc(i, 5, "aa")})
+		rs[i].Status.Ledger = &LedgerStatus{DiskFree: 20 << 30, DiskSize: 100 << 30}
+	}
+	rs[2].Status.Ledger.DiskFree = 300 << 20
+	s := AssessHealth(&Template{N: 4, F: 1}, rs).Summary()
+	if want := "healthy: view 5, primary 1; 4 of 4 replicas healthy, a quorum needs 2f+1 = 3; warning: replica 2 ledger disk nearly full: 300 MiB free of 102400 MiB"; !strings.HasPrefix(s, want) {
+		t.Fatalf("summary %q, want it to start with %q", s, want)
+	}
+	if strings.Count(s, "warning") != 1 {
+		t.Fatalf("summary %q: one warning expected", s)
 	}
 }
 

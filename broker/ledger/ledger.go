@@ -48,6 +48,7 @@ var ErrOtherConfig = errors.New("ledger: the directory holds the ledger of anoth
 // the broker's event loop (one goroutine); a background writer appends. Close stops
 // the writer after it has written everything submitted.
 type Ledger struct {
+	dir string
 	db  *pebble.DB
 	opt Options
 	col collector // the event loop's side
@@ -121,7 +122,7 @@ func Open(dir string, cfg *spec.Config, opt Options) (*Ledger, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ledger: open %s: %w", dir, err)
 	}
-	l := &Ledger{db: db, opt: opt, done: make(chan struct{})}
+	l := &Ledger{db: db, opt: opt, dir: dir, done: make(chan struct{})}
 	l.ctx, l.cancel = context.WithCancel(context.Background())
 	l.snap.min = cmp.Or(opt.MinSnapshotLog, DefaultMinSnapshotLog)
 	l.cond = sync.NewCond(&l.mu)

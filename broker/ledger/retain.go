@@ -531,6 +531,16 @@ func Segments(dir string) ([]Segment, error) {
 	return out, nil // ReadDir sorts by name: zero-padded, so by First
 }
 
+// DiskSpace returns the bytes free (to this process) and in all on the ledger's
+// volume. Any goroutine.
+func (l *Ledger) DiskSpace() (free, total uint64, err error) {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(l.dir, &st); err != nil {
+		return 0, 0, err
+	}
+	return st.Bavail * uint64(st.Bsize), st.Blocks * uint64(st.Bsize), nil
+}
+
 // FirstBatch returns the lowest batch record the ledger holds (0: none). Any goroutine.
 func (l *Ledger) FirstBatch() uint64 {
 	it, err := l.db.NewIter(&pebble.IterOptions{LowerBound: []byte{prefixBatch}, UpperBound: []byte{prefixBatch + 1}})
