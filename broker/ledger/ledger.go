@@ -26,8 +26,9 @@ type Options struct {
 	// DefaultMinSnapshotLog.
 	MinSnapshotLog uint64
 	// Retain turns retention on (SPEC.md §13.5, "Retention"; retain.go): once a
-	// snapshot record is on disk, the batch records below it are deleted, except the
-	// newest Retain of them. 0 keeps every record.
+	// snapshot record is on disk, the batch records below it are deleted, except those
+	// within Retain sequence numbers of the chain's end (the last batch recorded, or a
+	// checkpoint the chain continues from). 0 keeps every record.
 	Retain uint64
 	// ArchiveDir, with Retain, receives the records before they are deleted, as
 	// archive segments (Segments): each a ledger directory that Verify and
@@ -158,7 +159,7 @@ func (l *Ledger) recover(cfg *spec.Config) error {
 		}
 		if fault.Kind == KindPrune && !triedPrune {
 			triedPrune = true
-			if how := l.repairPrune(); how != "" {
+			if how := l.repairPrune(&st); how != "" {
 				l.opt.Log.Error("ledger: corrupt prune record rewritten "+how, "fault", fault.Error())
 				continue
 			}

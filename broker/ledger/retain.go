@@ -179,9 +179,13 @@ func chunkEnd(r pebble.Reader, from, t uint64, chunk int) (c uint64, link spec.D
 	defer it.Close()
 	var last []byte
 	for it.First(); it.Valid(); it.Next() {
-		n += len(it.Value())
+		v, err := it.ValueAndErr()
+		if err != nil {
+			return 0, link, 0, false, fmt.Errorf("ledger: %w", err)
+		}
+		n += len(v)
 		_, c, _ = parseKey(it.Key())
-		last = it.Value()
+		last = append(last[:0], v...) // the iterator may reuse v
 		if n >= chunk {
 			more = it.Next()
 			break
@@ -297,6 +301,9 @@ func (l *Ledger) archive(snap *pebble.Snapshot, c, from uint64, bytes int) error
 				os.RemoveAll(tmp)
 				return fmt.Errorf("ledger: archive: segment %s cannot be read (is a verify or receipt holding it open?): %w", s.Name, err)
 			}
+			if !ok && l.ownOrphan(snap, dir, s) {
+				continue // set aside: the ledger lost those records after the segment was built
+			}
 			if !ok {
 				os.RemoveAll(tmp)
 				return fmt.Errorf("ledger: archive: %s holds segment %s, whose records this ledger does not hold (another ledger's archive in the same directory?)", dir, s.Name)
@@ -328,6 +335,42 @@ func (l *Ledger) archive(snap *pebble.Snapshot, c, from uint64, bytes int) error
 	l.segments.Add(1)
 	l.opt.Log.Info("ledger: archived a segment", "segment", name, "batches", fmt.Sprintf("%d..%d", first, last))
 	return nil
+}
+
+// orphanPrefix starts the name of a segment set aside: built by this ledger from
+// records it later lost (a repair on Open truncated them), so neither part of the
+// chain nor removable: it may be the only copy of those batches here.
+const orphanPrefix = "orphan-"
+
+// ownOrphan reports whether the segment s in dir, which holds records the ledger
+// (snap) no longer holds, was built by this ledger after its current prune point:
+// the same first configuration and prune record, and its first batch record still
+// in the ledger. Such a segment is renamed to orphanPrefix + its name and logged.
+func (l *Ledger) ownOrphan(snap pebble.Reader, dir string, s Segment) bool {
+	if !isOwnOrphan(snap, filepath.Join(dir, s.Name), s) {
+		return false
+	}
+	if err := os.Rename(filepath.Join(dir, s.Name), filepath.Join(dir, orphanPrefix+s.Name)); err != nil || syncDir(dir) != nil {
+		return false
+	}
+	l.opt.Log.Warn("ledger: archive segment set aside: this ledger lost its records after building it (a repair on Open); kept as "+orphanPrefix+s.Name, "segment", s.Name)
+	return true
+}
+
+// isOwnOrphan reports whether the segment at seg has the same configuration record
+// and prune record as the ledger r, and its first batch record is r's, byte for byte.
+func isOwnOrphan(r pebble.Reader, seg string, s Segment) bool {
+	pr, cfg, err := segmentPrune(seg)
+	if err != nil {
+		return false
+	}
+	livePR, err1 := readPrune(r)
+	liveCfg, err2 := lastConfig(r)
+	if err1 != nil || err2 != nil || pr != livePR || string(cfg) != string(liveCfg) {
+		return false
+	}
+	ok, err := covered(r, seg, Segment{First: s.First, Last: s.First})
+	return ok && err == nil
 }
 
 // covered reports whether the ledger r holds the first and last batch records of the
@@ -556,28 +599,16 @@ func (l *Ledger) FirstBatch() uint64 {
 }
 
 // repairPrune rewrites a prune record that does not open, or whose two copies
-// differ: from a copy that opens and whose link the ledger's first batch record
-// follows, else from the archive's last segment before that batch (its last batch
-// gives Seq and Link). A candidate is installed only if the first batch record
-// continues from it: its link follows from the candidate's when it is the next seq,
-// or a checkpoint record precedes it (the chain anchors there). It returns how it
-// repaired, or "" when it could not (Open then truncates).
-func (l *Ledger) repairPrune() string {
+// differ (st: the faulting scan, which read the epoch records). A copy that opens,
+// with a link and below the first batch record, is the record a prune wrote: it is
+// installed, and the next scan judges the batches. Otherwise the archive's last
+// segment before the first batch record gives a candidate (its last batch's Seq and
+// Link), installed only if the first batch record continues from it: by its link
+// when it is the next seq, else from the start of its epoch or from the checkpoint
+// record before it, whose anchor its link must follow. It returns how it repaired,
+// or "" when it could not (Open then truncates).
+func (l *Ledger) repairPrune(st *scanState) string {
 	first := l.FirstBatch()
-	var rec BatchRecord
-	if first == 0 || l.get(key(prefixBatch, first), &rec) != nil {
-		return ""
-	}
-	fits := func(pr PruneRecord) bool {
-		if pr.Link == (spec.Digest{}) || pr.Seq >= first {
-			return false
-		}
-		if pr.Seq+1 == first {
-			return Link(pr.Link, first, spec.Hash(spec.DomainBatch, rec.Batch)) == rec.Link
-		}
-		_, err := l.Checkpoint(first - 1)
-		return err == nil
-	}
 	install := func(pr PruneRecord, how string) string {
 		b := l.db.NewBatch()
 		defer b.Close()
@@ -589,12 +620,30 @@ func (l *Ledger) repairPrune() string {
 	}
 	for n := range uint64(2) {
 		var pr PruneRecord
-		if l.get(key(prefixPrune, n), &pr) == nil && fits(pr) {
+		if l.get(key(prefixPrune, n), &pr) == nil && pr.Link != (spec.Digest{}) && (first == 0 || pr.Seq < first) {
 			return install(pr, fmt.Sprintf("from its copy %d", n))
 		}
 	}
+	var rec BatchRecord
+	if first == 0 || l.get(key(prefixBatch, first), &rec) != nil || l.opt.ArchiveDir == "" {
+		return ""
+	}
+	d := spec.Hash(spec.DomainBatch, rec.Batch)
+	fits := func(pr PruneRecord) bool { // the order of scan.go's prevLink
+		if pr.Seq >= first {
+			return false
+		}
+		if i := st.epochOf(first); i >= 0 && first == st.eps[i].StartSeq+1 {
+			return Link(StartLink(st.eps[i]), first, d) == rec.Link
+		}
+		if pr.Seq+1 == first {
+			return Link(pr.Link, first, d) == rec.Link
+		}
+		c, err := l.Checkpoint(first - 1)
+		return err == nil && Link(AnchorLink(first-1, c.State), first, d) == rec.Link
+	}
 	segs, err := Segments(l.opt.ArchiveDir)
-	if l.opt.ArchiveDir == "" || err != nil {
+	if err != nil {
 		return ""
 	}
 	var best *Segment
@@ -606,23 +655,44 @@ func (l *Ledger) repairPrune() string {
 	if best == nil {
 		return ""
 	}
-	db, err := openReadOnly(filepath.Join(l.opt.ArchiveDir, best.Name))
-	if err != nil {
-		return ""
-	}
-	defer db.Close()
-	var last BatchRecord
-	k := key(prefixBatch, best.Last)
-	v, closer, err := db.Get(k)
-	if err != nil {
-		return ""
-	}
-	err = openValue(k, v, &last)
-	closer.Close()
+	last, err := segmentBatch(filepath.Join(l.opt.ArchiveDir, best.Name), best.Last)
 	if pr := (PruneRecord{Seq: best.Last, Link: last.Link}); err == nil && fits(pr) {
 		return install(pr, "from archive segment "+best.Name)
 	}
 	return ""
+}
+
+// segmentBatch reads the batch record of seq from the ledger directory dir.
+func segmentBatch(dir string, seq uint64) (*BatchRecord, error) {
+	db, err := openReadOnly(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	var rec BatchRecord
+	k := key(prefixBatch, seq)
+	v, closer, err := db.Get(k)
+	if err != nil {
+		return nil, err
+	}
+	defer closer.Close()
+	return &rec, openValue(k, v, &rec)
+}
+
+// segmentPrune reads the prune record (copy 0) and the configuration record of the
+// ledger directory dir (zero and nil when absent).
+func segmentPrune(dir string) (PruneRecord, []byte, error) {
+	db, err := openReadOnly(dir)
+	if err != nil {
+		return PruneRecord{}, nil, err
+	}
+	defer db.Close()
+	pr, err := readPrune(db)
+	if err != nil {
+		return pr, nil, err
+	}
+	cfg, err := lastConfig(db)
+	return pr, cfg, err
 }
 
 // ArchiveSummary describes an archive and the live ledger after it that
@@ -632,6 +702,9 @@ type ArchiveSummary struct {
 	// Pending are segments whose deletion from the live ledger did not happen (the
 	// replica stopped in between): the live ledger still holds their records.
 	Pending []Segment
+	// Orphans are segments built by the live ledger after its prune point whose
+	// records it later lost (a repair on Open truncated them): not part of the chain.
+	Orphans []Segment
 	Live    Summary
 }
 
@@ -639,10 +712,9 @@ type ArchiveSummary struct {
 // they were pruned from (SPEC.md §13.5, "Retention"): each verifies as a ledger
 // under cfg (Verify) with the same first configuration; the first segment starts
 // the ledger (no prune record) and each later part continues the one before it (its
-// prune record is at that part's last batch with its link, or, with a zero link, at
-// or above it: the cut fell in a state-transfer gap, and the part's first batch
-// continues from a certified checkpoint, which Verify checked). A segment above the
-// live ledger's prune point must hold records the live ledger still holds (Pending).
+// prune record is at that part's last batch with its link). A segment above the live
+// ledger's prune point must hold records the live ledger still holds (Pending), or
+// have been built by it from records it later lost (Orphans).
 // So no batch is missing between the parts or held twice. cfg is the configuration
 // the live ledger starts with (nil: the one it records).
 func VerifyArchive(dir, live string, cfg *spec.Config) (ArchiveSummary, error) {
@@ -669,11 +741,21 @@ func VerifyArchive(dir, live string, cfg *spec.Config) (ArchiveSummary, error) {
 			return out, err
 		}
 		defer db.Close()
+		var pending []Segment
 		for _, sg := range out.Pending {
-			if ok, err := covered(db, filepath.Join(dir, sg.Name), sg); !ok {
-				return out, fmt.Errorf("ledger: segment %s is above the live ledger's prune point %d but does not hold its records (%v)", sg.Name, out.Live.PrunedTo, err)
+			ok, err := covered(db, filepath.Join(dir, sg.Name), sg)
+			switch {
+			case err != nil:
+				return out, fmt.Errorf("ledger: segment %s: %w", sg.Name, err)
+			case ok:
+				pending = append(pending, sg)
+			case isOwnOrphan(db, filepath.Join(dir, sg.Name), sg):
+				out.Orphans = append(out.Orphans, sg)
+			default:
+				return out, fmt.Errorf("ledger: segment %s is above the live ledger's prune point %d but does not hold its records", sg.Name, out.Live.PrunedTo)
 			}
 		}
+		out.Pending = pending
 	}
 	var prev *Summary
 	follow := func(name string, s *Summary) error {

@@ -332,6 +332,12 @@ func TestRetentionPrunesEverything(t *testing.T) {
 		t.Fatalf("seed %d: reopened: first batch %d, durable %d", f.seed, l.FirstBatch(), l.Durable())
 	}
 	l.Close()
+	f.corruptPrune(0) // with no batch record left, the good copy is what a repair has
+	l = f.open(opt)
+	if l.Repaired == nil || l.Durable() != 4 || l.Stats().PrunedTo != 4 {
+		t.Fatalf("seed %d: reopened with copy 0 corrupt: repaired %v, durable %d, pruned to %d", f.seed, l.Repaired, l.Durable(), l.Stats().PrunedTo)
+	}
+	l.Close()
 	if a, err := VerifyArchive(arch, f.dir, f.cfg); err != nil || len(a.Segments) != 1 || a.Live.PrunedTo != 4 {
 		t.Fatalf("seed %d: %+v, %v", f.seed, a, err)
 	}
@@ -362,26 +368,64 @@ func TestRetentionRejoinedLedger(t *testing.T) {
 	}
 }
 
-// TestRetentionRefusesForeignSegments: an archive directory holding another ledger's
-// committed segments (here: the live ledger was deleted and started afresh) is not
-// cleaned up by the new ledger's prune: the prune fails and the old segments stay.
+// TestRetentionRefusesForeignSegments: an archive directory holding another
+// cluster's committed segments is not cleaned up by this ledger's prune: the prune
+// fails and the other segments stay.
 func TestRetentionRefusesForeignSegments(t *testing.T) {
-	f := newFx(t, 48)
-	arch, opt, ch := f.prunedOnce(4, 20, 16, 16)
+	other := newFx(t, 148)
+	arch, _, _ := other.prunedOnce(4, 20, 16, 16)
 	before, _ := Segments(arch)
-	if err := os.RemoveAll(f.dir); err != nil {
-		t.Fatal(err)
-	}
-	f.batches = map[spec.Digest][]byte{}
+	f := newFx(t, 48)
+	opt, ch := retainOpts(4, arch)
 	l := f.open(opt)
 	f.feed(l, 1, 12)
 	f.waitDurable(l, 12)
 	if r := f.snapshotAndPrune(l, 8, ch); r.err == nil {
-		t.Fatalf("seed %d: a fresh ledger pruned to %d into an archive holding another ledger's segments", f.seed, r.cut)
+		t.Fatalf("seed %d: pruned to %d into an archive holding another cluster's segments", f.seed, r.cut)
 	}
 	l.Close()
 	if after, _ := Segments(arch); !cmp.Equal(before, after) {
 		t.Fatalf("seed %d: segments %+v became %+v", f.seed, before, after)
+	}
+}
+
+// TestRetentionOrphanSegment: a segment whose deletion did not happen, whose records
+// the ledger then lost (Open truncated a corrupt batch), is set aside, not removed,
+// and retention goes on; the archive verifies and names it.
+func TestRetentionOrphanSegment(t *testing.T) {
+	f := newFx(t, 53)
+	arch := t.TempDir()
+	opt, ch := retainOpts(4, arch)
+	stop := true
+	opt.beforePrune = func(uint64) bool { return !stop }
+	l := f.open(opt)
+	f.feed(l, 1, 24)
+	f.waitDurable(l, 24)
+	if r := f.snapshotAndPrune(l, 16, ch); r.err == nil {
+		t.Fatalf("seed %d: the interrupted prune reported cut %d", f.seed, r.cut)
+	}
+	l.Close()
+	f.edit(func(db *pebble.DB) {
+		v := get(t, db, key(prefixBatch, 16))
+		v[len(v)/2] ^= 1
+		set(t, db, key(prefixBatch, 16), v)
+	})
+	stop = false
+	l = f.open(opt)
+	if l.Durable() != 15 {
+		t.Fatalf("seed %d: durable %d after the repair, want 15", f.seed, l.Durable())
+	}
+	f.stateTransfer(l, 40)
+	f.feedAndPrune(l, ch, 60, 56, 56)
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	a, err := VerifyArchive(arch, f.dir, f.cfg)
+	if err != nil || len(a.Segments) != 1 || a.Segments[0].First != 1 || a.Segments[0].Last != 56 || a.Live.First != 57 {
+		t.Fatalf("seed %d: archive: %+v, %v", f.seed, a, err)
+	}
+	if _, err := os.Stat(filepath.Join(arch, orphanPrefix+segmentPrefix+"00000000000000000001-00000000000000000016")); err != nil {
+		t.Fatalf("seed %d: the orphan segment was not kept aside: %v", f.seed, err)
 	}
 }
 
@@ -391,13 +435,7 @@ func TestRetentionRepairsPruneRecord(t *testing.T) {
 	f := newFx(t, 49)
 	arch, opt, _ := f.prunedOnce(4, 24, 16, 16)
 	for _, copies := range [][]uint64{{0}, {1}, {0, 1}} { // one copy, then both: from the archive
-		f.edit(func(db *pebble.DB) {
-			for _, n := range copies {
-				v := get(t, db, key(prefixPrune, n))
-				v[len(v)/2] ^= 1
-				set(t, db, key(prefixPrune, n), v)
-			}
-		})
+		f.corruptPrune(copies...)
 		l := f.open(opt)
 		if l.Repaired == nil || l.Repaired.Kind != KindPrune || l.Durable() != 24 || l.FirstBatch() != 17 {
 			t.Fatalf("seed %d: copies %v corrupt: repaired %v, durable %d, first batch %d", f.seed, copies, l.Repaired, l.Durable(), l.FirstBatch())
@@ -406,6 +444,46 @@ func TestRetentionRepairsPruneRecord(t *testing.T) {
 		if _, err := VerifyArchive(arch, f.dir, f.cfg); err != nil {
 			t.Fatalf("seed %d: copies %v corrupt: %v", f.seed, copies, err)
 		}
+	}
+}
+
+// corruptPrune flips a byte of the given copies of the closed ledger's prune record.
+func (f *fx) corruptPrune(copies ...uint64) {
+	f.edit(func(db *pebble.DB) {
+		for _, n := range copies {
+			v := get(f.t, db, key(prefixPrune, n))
+			v[len(v)/2] ^= 1
+			set(f.t, db, key(prefixPrune, n), v)
+		}
+	})
+}
+
+// TestRetentionEpochStartCut: a cut at the last batch of an epoch (a snapshot is due
+// at each epoch's start): the next batch continues from the epoch's start, and a
+// prune record whose both copies are corrupt is repaired from the archive.
+func TestRetentionEpochStartCut(t *testing.T) {
+	f := newFx(t, 54)
+	arch := t.TempDir()
+	opt, ch := retainOpts(4, arch)
+	l := f.open(opt)
+	f.feed(l, 1, 8)
+	f.waitDurable(l, 8)
+	first := f.cfg
+	next, ec, raw := f.nextEpoch(8)
+	l.Epoch(raw, ec, next)
+	f.switchEpoch(next)
+	f.feedAndPrune(l, ch, 20, 8, 8)
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f.corruptPrune(0, 1)
+	l = f.open(opt)
+	if l.Repaired == nil || l.Durable() != 20 || l.Stats().PrunedTo != 8 {
+		t.Fatalf("seed %d: reopened with both copies corrupt: repaired %v, durable %d, pruned to %d", f.seed, l.Repaired, l.Durable(), l.Stats().PrunedTo)
+	}
+	l.Close()
+	if a, err := VerifyArchive(arch, f.dir, first); err != nil || len(a.Segments) != 1 || a.Live.PrunedTo != 8 || a.Live.First != 9 {
+		t.Fatalf("seed %d: %+v, %v", f.seed, a, err)
 	}
 }
 

@@ -127,7 +127,7 @@ func (st *scanState) verifierAt(seq uint64) (*verifier, error) {
 }
 
 // each calls fn on every record of one kind, in key order, until a fault.
-func each(db *pebble.DB, prefix byte, fn func(k []byte, n uint64, val []byte) *Fault) *Fault {
+func each(db pebble.Reader, prefix byte, fn func(k []byte, n uint64, val []byte) *Fault) *Fault {
 	kind := map[byte]string{prefixBatch: KindBatch, prefixCheckpoint: KindCheckpoint, prefixConfig: KindConfig, prefixPrune: KindPrune}[prefix]
 	it, err := db.NewIter(&pebble.IterOptions{LowerBound: []byte{prefix}, UpperBound: []byte{prefix + 1}})
 	if err != nil {
@@ -260,7 +260,7 @@ func (st *scanState) prevLink(n uint64) (spec.Digest, error) {
 }
 
 // lastConfig returns the payload of the last configuration record (nil: none).
-func lastConfig(db *pebble.DB) ([]byte, error) {
+func lastConfig(db pebble.Reader) ([]byte, error) {
 	var raw []byte
 	f := each(db, prefixConfig, func(k []byte, n uint64, val []byte) *Fault {
 		var rec ConfigRecord

@@ -143,6 +143,9 @@ func archiveVerify(archive, dir string, cfg *spec.Config, stdout, stderr io.Writ
 	for _, p := range a.Pending {
 		fmt.Fprintf(stdout, "segment %s pending: its deletion from the live ledger did not happen (the live ledger holds its records; the next prune replaces it)\n", p.Name)
 	}
+	for _, o := range a.Orphans {
+		fmt.Fprintf(stdout, "segment %s is an orphan: built from records the live ledger lost afterwards (a repair on open); not part of the chain\n", o.Name)
+	}
 	if len(a.Segments) == 0 {
 		fmt.Fprintf(stdout, "no archive segment in %s\n", archive)
 	}
