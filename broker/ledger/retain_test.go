@@ -173,12 +173,13 @@ func TestRetentionWithoutArchive(t *testing.T) {
 	l.Close()
 }
 
-// TestRetentionInterruptedArchive: a segment written by a prune whose deletion did not
-// happen (the process stopped in between) is replaced by the next prune's segment,
-// which covers it: the archive never holds a batch twice.
-func TestRetentionInterruptedArchive(t *testing.T) {
-	f := newFx(t, 43)
-	arch := t.TempDir()
+// interrupted opens a ledger with retention 4 and an archive whose first prune (of
+// batches 1..16, after a snapshot at 16 with batches up to 24) stops after writing
+// its segment and before the deletion, as a crash there would; *stop = false lets
+// later prunes through.
+func (f *fx) interrupted() (string, Options, chan pruneResult, *Ledger, *bool) {
+	f.t.Helper()
+	arch := f.t.TempDir()
 	opt, ch := retainOpts(4, arch)
 	stop := true
 	opt.beforePrune = func(uint64) bool { return !stop }
@@ -186,8 +187,17 @@ func TestRetentionInterruptedArchive(t *testing.T) {
 	f.feed(l, 1, 24)
 	f.waitDurable(l, 24)
 	if r := f.snapshotAndPrune(l, 16, ch); r.err == nil {
-		t.Fatalf("seed %d: the interrupted prune reported cut %d", f.seed, r.cut)
+		f.t.Fatalf("seed %d: the interrupted prune reported cut %d", f.seed, r.cut)
 	}
+	return arch, opt, ch, l, &stop
+}
+
+// TestRetentionInterruptedArchive: a segment written by a prune whose deletion did not
+// happen (the process stopped in between) is replaced by the next prune's segment,
+// which covers it: the archive never holds a batch twice.
+func TestRetentionInterruptedArchive(t *testing.T) {
+	f := newFx(t, 43)
+	arch, opt, ch, l, stop := f.interrupted()
 	if segs, _ := Segments(arch); len(segs) != 1 || segs[0].Last != 16 || l.FirstBatch() != 1 {
 		t.Fatalf("seed %d: after the interrupted prune: segments %+v, first batch %d", f.seed, segs, l.FirstBatch())
 	}
@@ -202,7 +212,7 @@ func TestRetentionInterruptedArchive(t *testing.T) {
 		t.Fatal(err) // and a segment left half built by a crash
 	}
 	l = f.open(opt)
-	stop = false
+	*stop = false
 	f.feedAndPrune(l, ch, 32, 28, 28)
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
@@ -256,24 +266,34 @@ func TestVerifyArchiveFindsAMissingSegment(t *testing.T) {
 	}
 }
 
+// epochPruned writes a closed ledger with retention 4 and an archive: batches 1..at,
+// an epoch change starting epoch 1 at at, batches up to 20 under it, and one prune
+// after a snapshot at snap, which must cut at cut. It returns the archive, the
+// options, and the two configurations.
+func (f *fx) epochPruned(at, snap, cut uint64) (string, Options, *spec.Config, *spec.Config) {
+	f.t.Helper()
+	arch := f.t.TempDir()
+	opt, ch := retainOpts(4, arch)
+	l := f.open(opt)
+	f.feed(l, 1, at)
+	f.waitDurable(l, at)
+	first := f.cfg
+	next, ec, raw := f.nextEpoch(at)
+	l.Epoch(raw, ec, next)
+	f.switchEpoch(next)
+	f.feedAndPrune(l, ch, 20, snap, cut)
+	if err := l.Close(); err != nil {
+		f.t.Fatal(err)
+	}
+	return arch, opt, first, next
+}
+
 // TestRetentionAcrossEpoch: a segment that spans an epoch change carries its epoch
 // record and verifies from the first configuration; the live ledger keeps the epoch
 // record and verifies too.
 func TestRetentionAcrossEpoch(t *testing.T) {
 	f := newFx(t, 44)
-	arch := t.TempDir()
-	opt, ch := retainOpts(4, arch)
-	l := f.open(opt)
-	f.feed(l, 1, 6)
-	f.waitDurable(l, 6)
-	first := f.cfg
-	next, ec, raw := f.nextEpoch(6)
-	l.Epoch(raw, ec, next)
-	f.switchEpoch(next)
-	f.feedAndPrune(l, ch, 20, 16, 16)
-	if err := l.Close(); err != nil {
-		t.Fatal(err)
-	}
+	arch, _, first, next := f.epochPruned(6, 16, 16)
 	live, err := Verify(f.dir, first)
 	if err != nil || live.First != 17 || live.Epochs != 1 {
 		t.Fatalf("seed %d: live ledger: %+v, %v", f.seed, live, err)
@@ -394,23 +414,14 @@ func TestRetentionRefusesForeignSegments(t *testing.T) {
 // and retention goes on; the archive verifies and names it.
 func TestRetentionOrphanSegment(t *testing.T) {
 	f := newFx(t, 53)
-	arch := t.TempDir()
-	opt, ch := retainOpts(4, arch)
-	stop := true
-	opt.beforePrune = func(uint64) bool { return !stop }
-	l := f.open(opt)
-	f.feed(l, 1, 24)
-	f.waitDurable(l, 24)
-	if r := f.snapshotAndPrune(l, 16, ch); r.err == nil {
-		t.Fatalf("seed %d: the interrupted prune reported cut %d", f.seed, r.cut)
-	}
+	arch, opt, ch, l, stop := f.interrupted()
 	l.Close()
 	f.edit(func(db *pebble.DB) {
 		v := get(t, db, key(prefixBatch, 16))
 		v[len(v)/2] ^= 1
 		set(t, db, key(prefixBatch, 16), v)
 	})
-	stop = false
+	*stop = false
 	l = f.open(opt)
 	if l.Durable() != 15 {
 		t.Fatalf("seed %d: durable %d after the repair, want 15", f.seed, l.Durable())
@@ -463,21 +474,9 @@ func (f *fx) corruptPrune(copies ...uint64) {
 // prune record whose both copies are corrupt is repaired from the archive.
 func TestRetentionEpochStartCut(t *testing.T) {
 	f := newFx(t, 54)
-	arch := t.TempDir()
-	opt, ch := retainOpts(4, arch)
-	l := f.open(opt)
-	f.feed(l, 1, 8)
-	f.waitDurable(l, 8)
-	first := f.cfg
-	next, ec, raw := f.nextEpoch(8)
-	l.Epoch(raw, ec, next)
-	f.switchEpoch(next)
-	f.feedAndPrune(l, ch, 20, 8, 8)
-	if err := l.Close(); err != nil {
-		t.Fatal(err)
-	}
+	arch, opt, first, _ := f.epochPruned(8, 8, 8)
 	f.corruptPrune(0, 1)
-	l = f.open(opt)
+	l := f.open(opt)
 	if l.Repaired == nil || l.Durable() != 20 || l.Stats().PrunedTo != 8 {
 		t.Fatalf("seed %d: reopened with both copies corrupt: repaired %v, durable %d, pruned to %d", f.seed, l.Repaired, l.Durable(), l.Stats().PrunedTo)
 	}
