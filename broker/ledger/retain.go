@@ -350,11 +350,36 @@ func (l *Ledger) ownOrphan(snap pebble.Reader, dir string, s Segment) bool {
 	if !isOwnOrphan(snap, filepath.Join(dir, s.Name), s) {
 		return false
 	}
-	if err := os.Rename(filepath.Join(dir, s.Name), filepath.Join(dir, orphanPrefix+s.Name)); err != nil || syncDir(dir) != nil {
+	name := orphanPrefix + s.Name
+	for i := 2; ; i++ { // an earlier orphan of the same range keeps its name
+		if _, err := os.Lstat(filepath.Join(dir, name)); errors.Is(err, os.ErrNotExist) {
+			break
+		}
+		name = fmt.Sprintf("%s%s-%d", orphanPrefix, s.Name, i)
+	}
+	if err := os.Rename(filepath.Join(dir, s.Name), filepath.Join(dir, name)); err != nil || syncDir(dir) != nil {
 		return false
 	}
-	l.opt.Log.Warn("ledger: archive segment set aside: this ledger lost its records after building it (a repair on Open); kept as "+orphanPrefix+s.Name, "segment", s.Name)
+	l.opt.Log.Warn("ledger: archive segment set aside: this ledger lost its records after building it (a repair on Open); kept as "+name, "segment", s.Name)
 	return true
+}
+
+// orphans lists the segments set aside in dir (orphanPrefix), by name.
+func orphans(dir string) ([]Segment, error) {
+	ents, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("ledger: archive: %w", err)
+	}
+	var out []Segment
+	for _, e := range ents {
+		if e.IsDir() && strings.HasPrefix(e.Name(), orphanPrefix+segmentPrefix) {
+			out = append(out, Segment{Name: e.Name()})
+		}
+	}
+	return out, nil
 }
 
 // isOwnOrphan reports whether the segment at seg has the same configuration record
@@ -370,7 +395,21 @@ func isOwnOrphan(r pebble.Reader, seg string, s Segment) bool {
 		return false
 	}
 	ok, err := covered(r, seg, Segment{First: s.First, Last: s.First})
-	return ok && err == nil
+	return ok && err == nil && lastBatch(r) >= s.Last
+}
+
+// lastBatch returns the highest batch record of r (0: none).
+func lastBatch(r pebble.Reader) uint64 {
+	it, err := r.NewIter(&pebble.IterOptions{LowerBound: []byte{prefixBatch}, UpperBound: []byte{prefixBatch + 1}})
+	if err != nil {
+		return 0
+	}
+	defer it.Close()
+	if !it.Last() {
+		return 0
+	}
+	_, n, _ := parseKey(it.Key())
+	return n
 }
 
 // covered reports whether the ledger r holds the first and last batch records of the
@@ -618,16 +657,8 @@ func (l *Ledger) repairPrune(st *scanState) string {
 		}
 		return how
 	}
-	for n := range uint64(2) {
-		var pr PruneRecord
-		if l.get(key(prefixPrune, n), &pr) == nil && pr.Link != (spec.Digest{}) && (first == 0 || pr.Seq < first) {
-			return install(pr, fmt.Sprintf("from its copy %d", n))
-		}
-	}
 	var rec BatchRecord
-	if first == 0 || l.get(key(prefixBatch, first), &rec) != nil || l.opt.ArchiveDir == "" {
-		return ""
-	}
+	haveFirst := first != 0 && l.get(key(prefixBatch, first), &rec) == nil
 	d := spec.Hash(spec.DomainBatch, rec.Batch)
 	fits := func(pr PruneRecord) bool { // the order of scan.go's prevLink
 		if pr.Seq >= first {
@@ -641,6 +672,27 @@ func (l *Ledger) repairPrune(st *scanState) string {
 		}
 		c, err := l.Checkpoint(first - 1)
 		return err == nil && Link(AnchorLink(first-1, c.State), first, d) == rec.Link
+	}
+	var pick *PruneRecord
+	var from uint64
+	for n := range uint64(2) {
+		var pr PruneRecord
+		if l.get(key(prefixPrune, n), &pr) != nil || pr.Link == (spec.Digest{}) || (first != 0 && pr.Seq >= first) {
+			continue
+		}
+		if haveFirst && !fits(pr) {
+			continue
+		}
+		if pick == nil || pr.Seq > pick.Seq { // prunes only move forward: an older copy is stale
+			p := pr
+			pick, from = &p, n
+		}
+	}
+	if pick != nil {
+		return install(*pick, fmt.Sprintf("from its copy %d", from))
+	}
+	if !haveFirst || l.opt.ArchiveDir == "" {
+		return ""
 	}
 	segs, err := Segments(l.opt.ArchiveDir)
 	if err != nil {
@@ -703,7 +755,8 @@ type ArchiveSummary struct {
 	// replica stopped in between): the live ledger still holds their records.
 	Pending []Segment
 	// Orphans are segments built by the live ledger after its prune point whose
-	// records it later lost (a repair on Open truncated them): not part of the chain.
+	// records it later lost (a repair on Open truncated them), and those a prune set
+	// aside as such (orphan-segment-…, named only): not part of the chain.
 	Orphans []Segment
 	Live    Summary
 }
@@ -757,6 +810,11 @@ func VerifyArchive(dir, live string, cfg *spec.Config) (ArchiveSummary, error) {
 		}
 		out.Pending = pending
 	}
+	set, err := orphans(dir)
+	if err != nil {
+		return out, err
+	}
+	out.Orphans = append(out.Orphans, set...)
 	var prev *Summary
 	follow := func(name string, s *Summary) error {
 		switch {

@@ -503,3 +503,136 @@ func TestRetentionChunks(t *testing.T) {
 		t.Fatalf("seed %d: chunked archive: %d segments, live %+v, %v", f.seed, len(a.Segments), a.Live, err)
 	}
 }
+
+// TestRetentionStaleCopy: copy 0 of the prune record is an older one (Seq 13) that
+// still opens, copy 1 the current one (Seq 21): the repair installs the copy the
+// first batch record continues from, not the first that opens.
+func TestRetentionStaleCopy(t *testing.T) {
+	f := newFx(t, 60)
+	arch := t.TempDir()
+	opt, ch := retainOpts(3, arch)
+	l := f.open(opt)
+	f.feedAndPrune(l, ch, 16, 16, 13)
+	l.Close()
+	var old []byte
+	f.edit(func(db *pebble.DB) { old = get(t, db, key(prefixPrune, 0)) })
+	l = f.open(opt)
+	f.feedAndPrune(l, ch, 24, 24, 21)
+	l.Close()
+	for _, alsoCorrupt1 := range []bool{false, true} { // then the stale copy is the only one that opens
+		f.edit(func(db *pebble.DB) { set(t, db, key(prefixPrune, 0), old) })
+		if alsoCorrupt1 {
+			f.corruptPrune(1)
+		}
+		l = f.open(opt)
+		if l.Durable() != 24 || l.FirstBatch() != 22 || l.Stats().PrunedTo != 21 {
+			t.Fatalf("seed %d: copy 1 corrupt %v: stale copy 0 installed: durable %d, first batch %d, pruned to %d (want 24, 22, 21)", f.seed, alsoCorrupt1, l.Durable(), l.FirstBatch(), l.Stats().PrunedTo)
+		}
+		l.Close()
+	}
+}
+
+// TestRetentionStaleCopyAnchored: the same with a checkpoint record at the older
+// cut; retention and VerifyArchive go on after the repair.
+func TestRetentionStaleCopyAnchored(t *testing.T) {
+	f := newFx(t, 61)
+	arch := t.TempDir()
+	opt, ch := retainOpts(4, arch)
+	l := f.open(opt)
+	f.feedAndPrune(l, ch, 12, 8, 8)
+	l.Close()
+	var old []byte
+	f.edit(func(db *pebble.DB) { old = get(t, db, key(prefixPrune, 0)) })
+	l = f.open(opt)
+	f.feedAndPrune(l, ch, 20, 16, 16)
+	l.Close()
+	f.edit(func(db *pebble.DB) { set(t, db, key(prefixPrune, 0), old) })
+	l = f.open(opt)
+	t.Logf("repaired %v; durable %d, first batch %d, pruned to %d", l.Repaired, l.Durable(), l.FirstBatch(), l.Stats().PrunedTo)
+	f.feed(l, 21, 28)
+	f.waitDurable(l, 28)
+	r := f.snapshotAndPrune(l, 24, ch)
+	l.Close()
+	a, err := VerifyArchive(arch, f.dir, f.cfg)
+	t.Logf("next prune: cut %d err %v; VerifyArchive: %v", r.cut, r.err, err)
+	if r.err != nil || err != nil || a.Live.PrunedTo != 24 {
+		t.Fatalf("seed %d: stale copy accepted: prune %v, verify %v", f.seed, r.err, err)
+	}
+}
+
+// TestRetentionSharedArchive: two replicas of one cluster (identical records) given
+// one archive directory by mistake: the second one's prune refuses, and the first
+// one's archive still verifies.
+func TestRetentionSharedArchive(t *testing.T) {
+	a := newFx(t, 70)
+	arch, _, _ := a.prunedOnce(4, 20, 16, 16)
+	if _, err := VerifyArchive(arch, a.dir, a.cfg); err != nil {
+		t.Fatal(err)
+	}
+	b := newFx(t, 70)
+	opt, ch := retainOpts(4, arch)
+	l := b.open(opt)
+	b.feed(l, 1, 12)
+	b.waitDurable(l, 12)
+	r := b.snapshotAndPrune(l, 8, ch)
+	l.Close()
+	_, err := VerifyArchive(arch, a.dir, a.cfg)
+	t.Logf("B's prune: cut %d err %v; A's VerifyArchive now: %v", r.cut, r.err, err)
+	if r.err == nil || err != nil {
+		t.Fatalf("seed %d: B modified A's archive", a.seed)
+	}
+}
+
+// TestRetentionOrphanNameTaken: an orphan of the same range was set aside before:
+// the new one gets another name, and retention goes on.
+func TestRetentionOrphanNameTaken(t *testing.T) {
+	f := newFx(t, 53)
+	arch, opt, ch, l, stop := f.interrupted()
+	l.Close()
+	f.edit(func(db *pebble.DB) {
+		v := get(t, db, key(prefixBatch, 16))
+		v[len(v)/2] ^= 1
+		set(t, db, key(prefixBatch, 16), v)
+	})
+	taken := filepath.Join(arch, orphanPrefix+segmentPrefix+"00000000000000000001-00000000000000000016")
+	if err := os.MkdirAll(taken, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(taken, "x"), []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	*stop = false
+	l = f.open(opt)
+	defer l.Close()
+	f.stateTransfer(l, 40)
+	f.feed(l, 41, 60)
+	f.waitDurable(l, 60)
+	r := f.snapshotAndPrune(l, 56, ch)
+	t.Logf("prune: cut %d err %v", r.cut, r.err)
+	if r.err != nil {
+		t.Fatalf("seed %d: retention blocked: %v", f.seed, r.err)
+	}
+}
+
+// TestRetentionOrphanNamed: VerifyArchive still names an orphan after a prune set
+// it aside.
+func TestRetentionOrphanNamed(t *testing.T) {
+	f := newFx(t, 53)
+	arch, opt, ch, l, stop := f.interrupted()
+	l.Close()
+	f.edit(func(db *pebble.DB) {
+		v := get(t, db, key(prefixBatch, 16))
+		v[len(v)/2] ^= 1
+		set(t, db, key(prefixBatch, 16), v)
+	})
+	*stop = false
+	l = f.open(opt)
+	f.stateTransfer(l, 40)
+	f.feedAndPrune(l, ch, 60, 56, 56)
+	l.Close()
+	a, err := VerifyArchive(arch, f.dir, f.cfg)
+	t.Logf("orphans %v err %v", a.Orphans, err)
+	if len(a.Orphans) == 0 {
+		t.Fatalf("seed %d: VerifyArchive does not name the orphan set aside", f.seed)
+	}
+}
