@@ -128,7 +128,7 @@ func parseReplicaFlags(args []string, stdout, stderr io.Writer) (replicaFlags, e
 	fs.StringVar(&level, "log-level", "info", "debug, info, warn or error")
 	fs.BoolVar(&opt.NoLedger, "no-ledger", false, "keep no durable ledger: replies do not wait for the disk, and nothing survives (same as --durability=off)")
 	durability := fs.String("durability", "on", `"on": keep the ledger in DIR/replica-I/ledger/ and release a reply only once its batch is on disk; "off": as --no-ledger`)
-	fs.Uint64Var(&opt.LedgerRetain, "ledger-retain", 0, "ledger retention: once a snapshot is on disk, prune the batch records below it except the newest N (SPEC §13.5 \"Retention\"); 0: keep every record")
+	fs.Uint64Var(&opt.LedgerRetain, "ledger-retain", 0, "ledger retention: once a snapshot is on disk, prune the batch records below it, keeping those within N sequence numbers of the chain's end (SPEC §13.5 \"Retention\"); 0: keep every record")
 	fs.StringVar(&opt.LedgerArchive, "ledger-archive", "", "with --ledger-retain: write pruned records first to archive segments under this directory, in replica-I/<ledger directory name>/ (each a ledger that \"splitbft ledger verify\" reads; \"ledger verify --archive\" checks them with the live ledger)")
 	fs.Uint64Var(&opt.LedgerSnapshotLog, "ledger-snapshot-log", 0, "bytes of batch records written after a snapshot before the next is due (unless the snapshot was larger); 0: 16 MiB")
 	fs.BoolVar(&opt.InsecureTransport, "insecure-transport", false, "serve peers and clients over plain TCP without authentication, to measure the transport's cost (INSECURE: anyone can impersonate any replica or client)")
