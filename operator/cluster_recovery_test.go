@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/splitbft/splitbft/broker/ledger"
 )
 
 // TestRecoverClusterProcesses is issue 14's whole-cluster recovery as an operator
@@ -22,13 +24,21 @@ import (
 // reads back (the head is the highest a ledger proves, not the older copy's), new
 // writes work in the recovery epoch, the replicas agree on a checkpoint there, and
 // every replica's ledger verifies offline across the recovery. Each replica runs a
-// Redis gateway, which the recovery plan registers again.
+// Redis gateway, which the recovery plan registers again. Replicas 0 and 1 prune their
+// ledgers (retention with an archive, SPEC §13.5): the recovery reads what they kept,
+// and their archives and live ledgers verify as one chain afterwards.
 func TestRecoverClusterProcesses(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts 16 processes, kills and restarts them all; skipped in -short mode")
 	}
 	const seed = 1401
-	pc := &procCluster{t: t, wrap: func(_ int, argv []string) []string { return argv }}
+	pc := &procCluster{t: t}
+	pc.wrap = func(ns int, argv []string) []string {
+		if len(argv) > 1 && argv[1] == "replica" && ns < 2 { // replicas 0 and 1 prune their ledgers (SPEC §13.5 Retention)
+			return append(argv, "--ledger-retain", "8", "--ledger-archive", filepath.Join(pc.dir, "archive"), "--ledger-snapshot-log", "1")
+		}
+		return argv
+	}
 	ports := freeBase(t, 16)
 	pc.start(4, "--base-port", strconv.Itoa(ports), "--members", "1", "--redis-port", strconv.Itoa(ports+12))
 	gw := func(i int) string { return "127.0.0.1:" + strconv.Itoa(ports+12+i) }
@@ -99,6 +109,19 @@ func TestRecoverClusterProcesses(t *testing.T) {
 		}
 	}
 	pc.agreeAndVerifyLedgers(seed, all, 1)
+	// Replicas 0 and 1 recovered from pruned ledgers, whose archives and live
+	// ledgers still verify as one chain from the first batch.
+	for _, i := range []int{0, 1} {
+		starts, err := LedgerStarts(pc.dir, uint64(i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := pc.ledgerDirOf(i)
+		a, err := ledger.VerifyArchive(ArchiveDir(filepath.Join(pc.dir, "archive"), uint64(i), starts[d]), d, starts[d])
+		if err != nil || len(a.Segments) == 0 || a.Segments[0].First != 1 || a.Live.PrunedTo == 0 {
+			t.Fatalf("seed %d: replica %d: archive with the live ledger: %+v, %v", seed, i, a, err)
+		}
+	}
 }
 
 // TestRecoverClusterWithoutReplica: a whole-cluster recovery with all four replicas
