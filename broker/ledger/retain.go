@@ -366,20 +366,31 @@ func (l *Ledger) ownOrphan(snap pebble.Reader, dir string, s Segment) bool {
 
 // orphans lists the segments set aside in dir (orphanPrefix), by name.
 func orphans(dir string) ([]Segment, error) {
+	var out []Segment
+	err := eachDir(dir, func(name string) {
+		if strings.HasPrefix(name, orphanPrefix+segmentPrefix) {
+			out = append(out, Segment{Name: name})
+		}
+	})
+	return out, err
+}
+
+// eachDir calls fn with the name of each directory in dir, in name order; a missing
+// dir has none.
+func eachDir(dir string, fn func(name string)) error {
 	ents, err := os.ReadDir(dir)
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
+		return nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("ledger: archive: %w", err)
+		return fmt.Errorf("ledger: archive: %w", err)
 	}
-	var out []Segment
 	for _, e := range ents {
-		if e.IsDir() && strings.HasPrefix(e.Name(), orphanPrefix+segmentPrefix) {
-			out = append(out, Segment{Name: e.Name()})
+		if e.IsDir() {
+			fn(e.Name())
 		}
 	}
-	return out, nil
+	return nil
 }
 
 // isOwnOrphan reports whether the segment at seg has the same configuration record
@@ -590,27 +601,17 @@ type Segment struct {
 // Segments lists the archive segments in dir (made by retention), in order of their
 // first batch. A missing dir has none.
 func Segments(dir string) ([]Segment, error) {
-	ents, err := os.ReadDir(dir)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("ledger: archive: %w", err)
-	}
 	var out []Segment
-	for _, e := range ents {
+	err := eachDir(dir, func(name string) {
 		var s Segment
-		if !e.IsDir() || !strings.HasPrefix(e.Name(), segmentPrefix) {
-			continue
+		if _, err := fmt.Sscanf(name, segmentPrefix+"%020d-%020d", &s.First, &s.Last); err != nil || s.First == 0 || s.Last < s.First ||
+			name != fmt.Sprintf("%s%020d-%020d", segmentPrefix, s.First, s.Last) {
+			return
 		}
-		if _, err := fmt.Sscanf(e.Name(), segmentPrefix+"%020d-%020d", &s.First, &s.Last); err != nil || s.First == 0 || s.Last < s.First ||
-			e.Name() != fmt.Sprintf("%s%020d-%020d", segmentPrefix, s.First, s.Last) {
-			continue
-		}
-		s.Name = e.Name()
+		s.Name = name
 		out = append(out, s)
-	}
-	return out, nil // ReadDir sorts by name: zero-padded, so by First
+	})
+	return out, err // ReadDir sorts by name: zero-padded, so by First
 }
 
 // DiskSpace returns the bytes free (to this process) and in all on the ledger's

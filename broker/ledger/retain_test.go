@@ -409,20 +409,29 @@ func TestRetentionRefusesForeignSegments(t *testing.T) {
 	}
 }
 
+// orphaned leaves a closed ledger whose first prune (after a snapshot at 16) stopped
+// after writing segment 1..16 and whose batch 16 is then corrupt, so that Open
+// truncates it: the segment holds records the ledger lost. Later prunes go through.
+func (f *fx) orphaned() (string, Options, chan pruneResult) {
+	f.t.Helper()
+	arch, opt, ch, l, stop := f.interrupted()
+	l.Close()
+	f.edit(func(db *pebble.DB) {
+		v := get(f.t, db, key(prefixBatch, 16))
+		v[len(v)/2] ^= 1
+		set(f.t, db, key(prefixBatch, 16), v)
+	})
+	*stop = false
+	return arch, opt, ch
+}
+
 // TestRetentionOrphanSegment: a segment whose deletion did not happen, whose records
 // the ledger then lost (Open truncated a corrupt batch), is set aside, not removed,
 // and retention goes on; the archive verifies and names it.
 func TestRetentionOrphanSegment(t *testing.T) {
 	f := newFx(t, 53)
-	arch, opt, ch, l, stop := f.interrupted()
-	l.Close()
-	f.edit(func(db *pebble.DB) {
-		v := get(t, db, key(prefixBatch, 16))
-		v[len(v)/2] ^= 1
-		set(t, db, key(prefixBatch, 16), v)
-	})
-	*stop = false
-	l = f.open(opt)
+	arch, opt, ch := f.orphaned()
+	l := f.open(opt)
 	if l.Durable() != 15 {
 		t.Fatalf("seed %d: durable %d after the repair, want 15", f.seed, l.Durable())
 	}
@@ -432,7 +441,7 @@ func TestRetentionOrphanSegment(t *testing.T) {
 		t.Fatal(err)
 	}
 	a, err := VerifyArchive(arch, f.dir, f.cfg)
-	if err != nil || len(a.Segments) != 1 || a.Segments[0].First != 1 || a.Segments[0].Last != 56 || a.Live.First != 57 {
+	if err != nil || len(a.Segments) != 1 || a.Segments[0].First != 1 || a.Segments[0].Last != 56 || a.Live.First != 57 || len(a.Orphans) != 1 {
 		t.Fatalf("seed %d: archive: %+v, %v", f.seed, a, err)
 	}
 	if _, err := os.Stat(filepath.Join(arch, orphanPrefix+segmentPrefix+"00000000000000000001-00000000000000000016")); err != nil {
@@ -504,21 +513,32 @@ func TestRetentionChunks(t *testing.T) {
 	}
 }
 
+// prunedTwice writes a closed ledger with retention retain and an archive, pruned
+// after each of two steps {feed to, snapshot at, cut}, and returns the archive, the
+// options, the prune channel and copy 0 of the prune record after the first step.
+func (f *fx) prunedTwice(retain uint64, steps [2][3]uint64) (string, Options, chan pruneResult, []byte) {
+	f.t.Helper()
+	arch := f.t.TempDir()
+	opt, ch := retainOpts(retain, arch)
+	var first []byte
+	for i, st := range steps {
+		l := f.open(opt)
+		f.feedAndPrune(l, ch, st[0], st[1], st[2])
+		l.Close()
+		if i == 0 {
+			f.edit(func(db *pebble.DB) { first = get(f.t, db, key(prefixPrune, 0)) })
+		}
+	}
+	return arch, opt, ch, first
+}
+
 // TestRetentionStaleCopy: copy 0 of the prune record is an older one (Seq 13) that
 // still opens, copy 1 the current one (Seq 21): the repair installs the copy the
 // first batch record continues from, not the first that opens.
 func TestRetentionStaleCopy(t *testing.T) {
 	f := newFx(t, 60)
-	arch := t.TempDir()
-	opt, ch := retainOpts(3, arch)
-	l := f.open(opt)
-	f.feedAndPrune(l, ch, 16, 16, 13)
-	l.Close()
-	var old []byte
-	f.edit(func(db *pebble.DB) { old = get(t, db, key(prefixPrune, 0)) })
-	l = f.open(opt)
-	f.feedAndPrune(l, ch, 24, 24, 21)
-	l.Close()
+	_, opt, _, old := f.prunedTwice(3, [2][3]uint64{{16, 16, 13}, {24, 24, 21}})
+	var l *Ledger
 	for _, alsoCorrupt1 := range []bool{false, true} { // then the stale copy is the only one that opens
 		f.edit(func(db *pebble.DB) { set(t, db, key(prefixPrune, 0), old) })
 		if alsoCorrupt1 {
@@ -536,18 +556,9 @@ func TestRetentionStaleCopy(t *testing.T) {
 // cut; retention and VerifyArchive go on after the repair.
 func TestRetentionStaleCopyAnchored(t *testing.T) {
 	f := newFx(t, 61)
-	arch := t.TempDir()
-	opt, ch := retainOpts(4, arch)
-	l := f.open(opt)
-	f.feedAndPrune(l, ch, 12, 8, 8)
-	l.Close()
-	var old []byte
-	f.edit(func(db *pebble.DB) { old = get(t, db, key(prefixPrune, 0)) })
-	l = f.open(opt)
-	f.feedAndPrune(l, ch, 20, 16, 16)
-	l.Close()
+	arch, opt, ch, old := f.prunedTwice(4, [2][3]uint64{{12, 8, 8}, {20, 16, 16}})
 	f.edit(func(db *pebble.DB) { set(t, db, key(prefixPrune, 0), old) })
-	l = f.open(opt)
+	l := f.open(opt)
 	t.Logf("repaired %v; durable %d, first batch %d, pruned to %d", l.Repaired, l.Durable(), l.FirstBatch(), l.Stats().PrunedTo)
 	f.feed(l, 21, 28)
 	f.waitDurable(l, 28)
@@ -587,13 +598,7 @@ func TestRetentionSharedArchive(t *testing.T) {
 // the new one gets another name, and retention goes on.
 func TestRetentionOrphanNameTaken(t *testing.T) {
 	f := newFx(t, 53)
-	arch, opt, ch, l, stop := f.interrupted()
-	l.Close()
-	f.edit(func(db *pebble.DB) {
-		v := get(t, db, key(prefixBatch, 16))
-		v[len(v)/2] ^= 1
-		set(t, db, key(prefixBatch, 16), v)
-	})
+	arch, opt, ch := f.orphaned()
 	taken := filepath.Join(arch, orphanPrefix+segmentPrefix+"00000000000000000001-00000000000000000016")
 	if err := os.MkdirAll(taken, 0o700); err != nil {
 		t.Fatal(err)
@@ -601,38 +606,11 @@ func TestRetentionOrphanNameTaken(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(taken, "x"), []byte("x"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	*stop = false
-	l = f.open(opt)
-	defer l.Close()
-	f.stateTransfer(l, 40)
-	f.feed(l, 41, 60)
-	f.waitDurable(l, 60)
-	r := f.snapshotAndPrune(l, 56, ch)
-	t.Logf("prune: cut %d err %v", r.cut, r.err)
-	if r.err != nil {
-		t.Fatalf("seed %d: retention blocked: %v", f.seed, r.err)
-	}
-}
-
-// TestRetentionOrphanNamed: VerifyArchive still names an orphan after a prune set
-// it aside.
-func TestRetentionOrphanNamed(t *testing.T) {
-	f := newFx(t, 53)
-	arch, opt, ch, l, stop := f.interrupted()
-	l.Close()
-	f.edit(func(db *pebble.DB) {
-		v := get(t, db, key(prefixBatch, 16))
-		v[len(v)/2] ^= 1
-		set(t, db, key(prefixBatch, 16), v)
-	})
-	*stop = false
-	l = f.open(opt)
+	l := f.open(opt)
 	f.stateTransfer(l, 40)
 	f.feedAndPrune(l, ch, 60, 56, 56)
 	l.Close()
-	a, err := VerifyArchive(arch, f.dir, f.cfg)
-	t.Logf("orphans %v err %v", a.Orphans, err)
-	if len(a.Orphans) == 0 {
-		t.Fatalf("seed %d: VerifyArchive does not name the orphan set aside", f.seed)
+	if a, err := VerifyArchive(arch, f.dir, f.cfg); err != nil || len(a.Orphans) != 2 {
+		t.Fatalf("seed %d: archive with two orphans of one range: %+v, %v", f.seed, a, err)
 	}
 }
