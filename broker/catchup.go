@@ -16,6 +16,7 @@ func (r *Replica) Tick() {
 	r.now++
 	r.batch.tick()
 	r.tickTimers()
+	r.tickGates()
 	r.trackProgress()
 	if r.now%uint64(r.opt.HintTicks) == 0 {
 		r.sendHints()

@@ -218,8 +218,14 @@ func newHarness(t testing.TB, id uint64, opt Options) *harness {
 	return harnessIn(newWorld(t, 1, 8, 42), id, opt)
 }
 
-// harnessIn builds a harness in an existing world.
+// harnessIn builds a harness in an existing world. Its broker hands every message to
+// its compartments as it comes, without the gate (gate.go), unless opt sets
+// GateTicks: these tests follow one message at a time through the broker, and
+// gate_test.go tests the gate.
 func harnessIn(w *world, id uint64, opt Options) *harness {
+	if opt.GateTicks == 0 {
+		opt.GateTicks = -1
+	}
 	h := &harness{w: w, net: &fakeNet{}}
 	var encs [3]Enclave
 	for role := range h.enc {

@@ -252,9 +252,13 @@ func (r *Replica) onStatus(role spec.Role, st spec.Status) {
 	case spec.RoleConf:
 		if st.Stable != old.Stable {
 			r.pruneConfDone(st.Stable)
+			r.pruneGate(role, st.Stable)
 		}
 		r.onConfStatus(old, st)
 	case spec.RoleExec:
+		if st.Stable != old.Stable {
+			r.pruneGate(role, st.Stable)
+		}
 		r.onExecStatus(old, st)
 		r.onExecConfigure(&st, false)
 		r.onArchiveStatus(st)

@@ -109,15 +109,15 @@ func (r *Replica) deliverLocal(kind uint64, raw []byte, body any, mask uint64, f
 		}
 		if mask&spec.ToConf != 0 {
 			s := &p.Header.Body
-			r.push(spec.RoleConf, input{Input: spec.Input{Kind: spec.KindPrePrepare, Body: header}, from: from, view: s.View, seq: s.Seq})
+			r.push(spec.RoleConf, input{Input: spec.Input{Kind: spec.KindPrePrepare, Body: header}, from: from, view: s.View, seq: s.Seq, digest: s.Digest, sender: s.Replica})
 		}
-		if mask&spec.ToExec != 0 && len(p.Batch.Requests) > 0 && r.execWants(p.Header.Body.Seq) {
-			r.push(spec.RoleExec, input{Input: spec.Input{Kind: spec.KindBatch, Body: batch}, from: from})
+		if s := &p.Header.Body; mask&spec.ToExec != 0 && len(p.Batch.Requests) > 0 && r.execWants(s.Seq) {
+			r.push(spec.RoleExec, input{Input: spec.Input{Kind: spec.KindBatch, Body: batch}, from: from, view: s.View, seq: s.Seq, digest: s.Digest, sender: s.Replica})
 		}
 		return
 	}
 	in := input{Input: spec.Input{Kind: kind, Body: raw}, from: from}
-	in.view, in.seq = slotOf(body)
+	in.view, in.seq, in.digest, in.sender = slotOf(body)
 	for role := spec.RolePrep; role <= spec.RoleExec; role++ {
 		if mask&(1<<role) != 0 {
 			r.push(role, in)

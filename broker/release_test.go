@@ -27,7 +27,7 @@ func TestReleaseBeforeEachStep(t *testing.T) {
 	for role := range h.enc {
 		encs[role] = h.enc[role]
 	}
-	h.r = NewReplica(1, h.w.cfg, encs, rn, Options{})
+	h.r = NewReplica(1, h.w.cfg, encs, rn, Options{GateTicks: -1}) // one message at a time, as harnessIn
 	confSaw := 0
 	h.enc[spec.RoleConf].script = func(f *fakeEnclave, in spec.Input) []spec.Output {
 		if in.Kind != spec.KindPrepare {

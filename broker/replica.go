@@ -64,6 +64,7 @@ type Options struct {
 	RingBytes             int // their total size; default 32 MiB
 	MaxStepBytes          int // input bytes per Step call; default 32 MiB
 	MaxFlushRounds        int // Step rounds per Flush before yielding; default 64
+	GateTicks             int // a slot's inputs held for a quorum (gate.go) are queued after this many ticks at most; default 2, negative: no gate
 	HeldReplies           int // replies held until their batch is durable (Ledger set); default 65536
 	HeldReplyBytes        int // … and their bytes (a reply holds all of a request's results); default 256 MiB
 
@@ -106,6 +107,9 @@ func (o Options) withDefaults(cfg *spec.Config) Options {
 	def(&o.RingBytes, 32<<20)
 	def(&o.MaxStepBytes, 32<<20)
 	def(&o.MaxFlushRounds, 64)
+	if o.GateTicks == 0 {
+		o.GateTicks = 2
+	}
 	def(&o.HeldReplies, 65536)
 	def(&o.HeldReplyBytes, 256<<20)
 	o.QueueLimit = min(o.QueueLimit, spec.MaxStepInputs*16)
@@ -127,6 +131,8 @@ type Metrics struct {
 	RelayDrops     uint64    // relayed requests dropped unverified: their peer broker used up its budget of bad signatures
 	JunkDrops      uint64    // peer protocol messages not delivered to a compartment: that peer used up its budget of bad signatures there
 	Withheld       [3]uint64 // inputs not handed to a compartment (prep, conf, exec): stale, or to no effect, by its latest status (withheld)
+	Gated          [3]uint64 // inputs held back until their slot had what the compartment needs to act (gate.go)
+	GateTimeouts   [3]uint64 // … of those, queued because they waited Options.GateTicks
 	Forwarded      uint64    // requests forwarded to the primary's broker
 	Batches        uint64    // client batches delivered to prep
 	Requests       uint64    // requests in those batches
@@ -193,6 +199,7 @@ type Replica struct {
 	// confDone maps the slots for which the local conf emitted a COMMIT to their view
 	// (withhold.go).
 	confDone map[uint64]uint64
+	gates    [3]gate // slots held back from conf and exec until they can act on them (gate.go)
 	dead     [3]bool // a host error marked the enclave dead
 	down     [3]bool // not in service until an admission installs a fresh one (Down)
 	m        Metrics
@@ -302,13 +309,27 @@ func (r *Replica) enqueue(role spec.Role, kind uint64, body []byte) {
 // input is a queued compartment input and where it came from.
 type input struct {
 	spec.Input
-	from uint64 // 1 + the peer replica whose broker sent it; 0: the broker or a local compartment
-	view uint64 // the View the message names (slotOf), for withheld
-	seq  uint64 // the Seq the message names; 0: withheld does not look at it
+	from   uint64      // 1 + the peer replica whose broker sent it; 0: the broker or a local compartment
+	view   uint64      // the View the message names (slotOf), for withheld and the gate
+	seq    uint64      // the Seq the message names; 0: withheld and the gate do not look at it
+	digest spec.Digest // the Digest it names, for the gate
+	sender uint64      // the Replica it names, for the gate
 }
 
-// push queues in for a local compartment, dropping the oldest when full.
+// push queues in for a local compartment, or holds it in the compartment's gate.
 func (r *Replica) push(role spec.Role, in input) {
+	if r.dead[role] || r.down[role] {
+		r.m.QueueDrops++
+		return
+	}
+	if r.opt.GateTicks > 0 && r.hold(role, in) {
+		return
+	}
+	r.queue(role, in)
+}
+
+// queue queues in for a local compartment, dropping the oldest when full.
+func (r *Replica) queue(role spec.Role, in input) {
 	if r.dead[role] || r.down[role] {
 		r.m.QueueDrops++
 		return

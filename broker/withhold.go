@@ -14,20 +14,20 @@ import "github.com/splitbft/splitbft/spec"
 // committed whenever conf is replaced or taken out of service or an epoch is adopted
 // (resetInputs).
 
-// slotOf returns the view and sequence number a decoded protocol message names, for
-// the kinds withheld looks at; seq 0 (never valid for them) for the others.
-func slotOf(body any) (view, seq uint64) {
+// slotOf returns the slot a decoded protocol message names, for the kinds withheld
+// and the gate look at; seq 0 (never valid for them) for the others.
+func slotOf(body any) (view, seq uint64, digest spec.Digest, sender uint64) {
 	switch m := body.(type) {
 	case *spec.Prepare:
-		return m.Body.View, m.Body.Seq
+		return m.Body.View, m.Body.Seq, m.Body.Digest, m.Body.Replica
 	case *spec.PrePrepare:
-		return m.Body.View, m.Body.Seq
+		return m.Body.View, m.Body.Seq, m.Body.Digest, m.Body.Replica
 	case *spec.Commit:
-		return m.Body.View, m.Body.Seq
+		return m.Body.View, m.Body.Seq, m.Body.Digest, m.Body.Replica
 	case *spec.Checkpoint:
-		return 0, m.Body.Seq
+		return 0, m.Body.Seq, spec.Digest{}, m.Body.Replica
 	}
-	return 0, 0
+	return 0, 0, spec.Digest{}, 0
 }
 
 // withheld reports whether in is not to be handed to role:
@@ -78,9 +78,11 @@ func (r *Replica) pruneConfDone(stable uint64) {
 	}
 }
 
-// resetInputs drops the inputs queued for role, and with conf's what it committed.
+// resetInputs drops the inputs queued or held for role, and with conf's what it
+// committed.
 func (r *Replica) resetInputs(role spec.Role) {
 	r.in[role].Reset()
+	r.gates[role] = gate{}
 	if role == spec.RoleConf {
 		clear(r.confDone)
 	}

@@ -52,7 +52,7 @@ func TestWithheldInputs(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		view, seq := slotOf(v)
+		view, seq, _, _ := slotOf(v)
 		return [2]uint64{view, seq}
 	}
 	got := func(f *fakeEnclave, kind uint64) [][2]uint64 {
