@@ -1,7 +1,9 @@
 package broker
 
 import (
+	"maps"
 	"math/bits"
+	"slices"
 
 	"github.com/splitbft/splitbft/spec"
 )
@@ -12,18 +14,19 @@ import (
 // COMMITs (§11.4). Delivered as they arrive, a slot's PRE-PREPARE and PREPAREs took
 // about two conf Step calls and its batch and COMMITs two to three exec Step calls,
 // each a round trip across a process or enclave boundary; held until the message
-// that completes the quorum, they take one each.
+// that completes the count, they take one each.
 //
-// Holding is a delay, never a loss: a slot's held inputs are queued the moment its
-// count is reached, or once they have waited Options.GateTicks ticks, or when the held
-// inputs of a compartment reach Options.QueueLimit, or when the slot falls at or below
-// the compartment's stable checkpoint (then they are withheld as stale). After any
-// of these the slot is open: what else arrives for it is queued at once, so a faulty
-// peer that sends a forged message towards a quorum costs at most one early Step call.
-// Only a configured compartment's slots inside its window (Stable, Stable+L] are
-// held, conf's only in its current, active view; everything else is queued as
-// before. The gate counts the sender a message names (one vote per replica and
-// (View, Digest)); it checks no signature, which the compartment does.
+// Holding is a delay, never a loss: a slot's held inputs are queued, in arrival order,
+// the moment its count is reached or once they have waited Options.GateTicks ticks,
+// and a slot at or below the compartment's stable checkpoint is forgotten, what it
+// held queued (and withheld as stale). After the count or the wait the slot is open:
+// what else arrives for it is queued at once. The gate counts every message of the
+// counted kind inside the compartment's window, also one it queues at once (conf was
+// changing views, say), by the sender it names (one vote per replica and (View,
+// Digest)); it checks no signature, which the compartment does, so a forged vote
+// costs at most one early Step call. It holds only a configured compartment's slots
+// inside its window (Stable, Stable+L], conf's only in its current, active view, and
+// nothing while held and queued inputs together fill Options.QueueLimit.
 
 // gate is one compartment's held slots.
 type gate struct {
@@ -34,7 +37,7 @@ type gate struct {
 // gateSlot is what a gate holds for one Seq.
 type gateSlot struct {
 	open  bool   // the slot's inputs go straight to the queue
-	since uint64 // Replica.now when its first input was held
+	since uint64 // Replica.now when its first held input was held
 	held  []input
 	votes []gateVote
 }
@@ -59,9 +62,10 @@ func (s *gateSlot) count(view uint64, digest spec.Digest, sender uint64) int {
 	return 1
 }
 
-// gateRule says whether role's gate holds in, whether in counts towards its slot's
-// quorum, and how many distinct senders open the slot.
-func (r *Replica) gateRule(role spec.Role, in *input) (need int, counts, held bool) {
+// gateRule says whether in counts towards its slot's quorum at role's gate and how
+// many distinct senders open the slot (counts false: in names no slot the gate
+// looks at, or is of another kind), and whether the gate may hold it.
+func (r *Replica) gateRule(role spec.Role, in *input) (need int, counts, holds bool) {
 	st := &r.status[role]
 	if in.seq == 0 || in.sender >= r.cfg.N || !st.Configured || in.seq <= st.Stable || in.seq > st.Stable+r.cfg.Window {
 		return 0, false, false
@@ -77,11 +81,11 @@ func (r *Replica) gateRule(role spec.Role, in *input) (need int, counts, held bo
 	return 0, false, false
 }
 
-// hold reports whether role's gate took in: held for its slot, or queued because it
-// completed its slot's quorum.
+// hold reports whether role's gate took in: held for its slot, or queued with the
+// slot's held inputs because it completed the slot's count.
 func (r *Replica) hold(role spec.Role, in input) bool {
-	need, counts, ok := r.gateRule(role, &in)
-	if !ok {
+	need, counts, holds := r.gateRule(role, &in)
+	if !counts && !holds {
 		return false
 	}
 	g := &r.gates[role]
@@ -90,23 +94,25 @@ func (r *Replica) hold(role spec.Role, in input) bool {
 		if g.slots == nil {
 			g.slots = map[uint64]*gateSlot{}
 		}
-		s = &gateSlot{since: r.now}
+		s = &gateSlot{}
 		g.slots[in.seq] = s
 	}
 	if s.open {
 		return false
 	}
+	if counts && s.count(in.view, in.digest, in.sender) >= need {
+		r.release(role, s)
+		return false // queued after what the slot held
+	}
+	if !holds || g.held+r.in[role].Len() >= r.opt.QueueLimit {
+		return false
+	}
+	if len(s.held) == 0 {
+		s.since = r.now
+	}
 	s.held = append(s.held, in)
 	g.held++
 	r.m.Gated[role]++
-	switch {
-	case counts && s.count(in.view, in.digest, in.sender) >= need:
-		r.release(role, s)
-	case g.held > r.opt.QueueLimit:
-		for _, s := range g.slots {
-			r.release(role, s)
-		}
-	}
 	return true
 }
 
@@ -121,18 +127,13 @@ func (r *Replica) release(role spec.Role, s *gateSlot) {
 	}
 }
 
-// tickGates releases the slots held for Options.GateTicks ticks (counted in
-// Metrics.GateTimeouts) and forgets those at or below their compartment's stable
-// checkpoint, queueing what they hold (withheld then drops it as stale).
+// tickGates releases the slots whose inputs waited Options.GateTicks ticks (counted
+// in Metrics.GateTimeouts), in Seq order.
 func (r *Replica) tickGates() {
 	for _, role := range []spec.Role{spec.RoleConf, spec.RoleExec} {
 		g := &r.gates[role]
-		for seq, s := range g.slots {
-			switch {
-			case seq <= r.status[role].Stable:
-				r.release(role, s)
-				delete(g.slots, seq)
-			case !s.open && r.now-s.since >= uint64(r.opt.GateTicks):
+		for _, seq := range g.seqs() {
+			if s := g.slots[seq]; !s.open && len(s.held) > 0 && r.now-s.since >= uint64(r.opt.GateTicks) {
 				r.m.GateTimeouts[role] += uint64(len(s.held))
 				r.release(role, s)
 			}
@@ -140,13 +141,20 @@ func (r *Replica) tickGates() {
 	}
 }
 
-// pruneGate forgets role's slots at or below stable (see tickGates).
+// pruneGate forgets role's slots at or below stable, in Seq order, queueing what they
+// hold (withheld drops it as stale).
 func (r *Replica) pruneGate(role spec.Role, stable uint64) {
 	g := &r.gates[role]
-	for seq, s := range g.slots {
+	for _, seq := range g.seqs() {
 		if seq <= stable {
-			r.release(role, s)
+			r.release(role, g.slots[seq])
 			delete(g.slots, seq)
 		}
 	}
+}
+
+// seqs returns the Seqs of g's slots in increasing order: the order in which they are
+// released does not depend on map iteration (a simulation's seed replays a run).
+func (g *gate) seqs() []uint64 {
+	return slices.Sorted(maps.Keys(g.slots))
 }

@@ -87,8 +87,8 @@ func TestGateOneStepPerSlot(t *testing.T) {
 	g.r.Flush()
 	wantSteps(t, g, spec.RoleExec, "a COMMIT for an open slot", [][]uint64{{spec.KindBatch, c, c, c}, {c}})
 	m := g.r.Metrics()
-	if m.Gated != [3]uint64{0, 5, 4} || m.GateTimeouts != [3]uint64{} {
-		t.Errorf("Gated %v, GateTimeouts %v; want [0 5 4] and none", m.Gated, m.GateTimeouts)
+	if m.Gated != [3]uint64{0, 4, 3} || m.GateTimeouts != [3]uint64{} { // the input completing a count is not held
+		t.Errorf("Gated %v, GateTimeouts %v; want [0 4 3] and none", m.Gated, m.GateTimeouts)
 	}
 	if g.r.gates[spec.RoleConf].held != 0 || g.r.gates[spec.RoleExec].held != 0 {
 		t.Errorf("held %d and %d after release", g.r.gates[spec.RoleConf].held, g.r.gates[spec.RoleExec].held)
@@ -100,21 +100,26 @@ func TestGateOneStepPerSlot(t *testing.T) {
 func TestGateReleasesByAge(t *testing.T) {
 	g := newGateWorld(t, Options{GateTicks: 3})
 	d := spec.Digest{5}
-	g.peer(2, spec.KindPrepare, g.prepare(0, 2, 2, d))
-	for tick := 1; tick <= 2; tick++ {
-		g.r.Tick()
-		g.r.Flush()
-		wantSteps(t, g, spec.RoleConf, "before GateTicks", nil)
-	}
+	g.peer(2, spec.KindPrepare, g.prepare(0, 3, 2, d))
+	g.r.Tick()
+	g.peer(3, spec.KindPrepare, g.prepare(0, 2, 3, d)) // a later slot's wait starts later
+	g.peer(2, spec.KindPrepare, g.prepare(0, 2, 2, spec.Digest{6}))
+	g.r.Tick() // seq 3's input was held at tick 0, seq 2's at tick 1
+	g.r.Flush()
+	wantSteps(t, g, spec.RoleConf, "before GateTicks", nil)
+	g.peer(3, spec.KindPrepare, g.prepare(0, 3, 2, d)) // replica 2 again, relayed: no second vote, and the wait is not restarted
 	g.r.Tick()
 	g.r.Flush()
 	p := spec.KindPrepare
-	wantSteps(t, g, spec.RoleConf, "after GateTicks", [][]uint64{{p}})
-	g.peer(3, spec.KindPrepare, g.prepare(0, 2, 3, d))
+	wantSteps(t, g, spec.RoleConf, "after GateTicks for seq 3", [][]uint64{{p, p}})
+	g.r.Tick()
 	g.r.Flush()
-	wantSteps(t, g, spec.RoleConf, "a PREPARE for the released slot", [][]uint64{{p}, {p}})
-	if m := g.r.Metrics(); m.GateTimeouts[spec.RoleConf] != 1 {
-		t.Errorf("GateTimeouts %v, want one at conf", m.GateTimeouts)
+	wantSteps(t, g, spec.RoleConf, "after GateTicks for seq 2", [][]uint64{{p, p}, {p, p}})
+	g.peer(3, spec.KindPrepare, g.prepare(0, 2, 1, d))
+	g.r.Flush()
+	wantSteps(t, g, spec.RoleConf, "a PREPARE for a released slot", [][]uint64{{p, p}, {p, p}, {p}})
+	if m := g.r.Metrics(); m.GateTimeouts[spec.RoleConf] != 4 {
+		t.Errorf("GateTimeouts %v, want the 4 inputs released by age at conf", m.GateTimeouts)
 	}
 }
 
@@ -156,20 +161,30 @@ func TestGatePassesWhatItDoesNotHold(t *testing.T) {
 	}
 }
 
-// TestGateBounded: a compartment's gate holds at most QueueLimit inputs; one more
-// releases them all into its queue, which is bounded as before (the oldest dropped).
+// TestGateBounded: a compartment's gate holds nothing more while its held and queued
+// inputs fill QueueLimit: what comes is queued at once, and nothing is dropped.
 func TestGateBounded(t *testing.T) {
 	g := newGateWorld(t, Options{QueueLimit: 4})
-	for seq := uint64(1); seq <= 4; seq++ {
+	for seq := uint64(1); seq <= 5; seq++ {
 		g.peer(2, spec.KindPrepare, g.prepare(0, seq, 2, spec.Digest{7}))
 	}
+	if z := g.r.Sizes(); z.Gated[spec.RoleConf] != 4 || z.Inputs[spec.RoleConf] != 1 {
+		t.Fatalf("gate holds %d, queue has %d; want 4 and 1", z.Gated[spec.RoleConf], z.Inputs[spec.RoleConf])
+	}
 	g.r.Flush()
-	wantSteps(t, g, spec.RoleConf, "four held", nil)
-	g.peer(2, spec.KindPrepare, g.prepare(0, 5, 2, spec.Digest{7}))
+	g.r.Tick()
+	g.r.Tick()
 	g.r.Flush()
-	if got, m := len(g.enc[spec.RoleConf].inputs()), g.r.Metrics(); got != 4 || m.QueueDrops != 1 || g.r.gates[spec.RoleConf].held != 0 {
-		t.Fatalf("conf got %d inputs, %d dropped, %d still held; want all 5 released, 4 delivered and the oldest dropped",
-			got, m.QueueDrops, g.r.gates[spec.RoleConf].held)
+	var seqs []uint64
+	for _, in := range g.enc[spec.RoleConf].inputs() {
+		var p spec.Prepare
+		if err := spec.Decode(in.Body, &p, spec.MaxMessageBytes); err != nil {
+			t.Fatal(err)
+		}
+		seqs = append(seqs, p.Body.Seq)
+	}
+	if want := []uint64{5, 1, 2, 3, 4}; !slices.Equal(seqs, want) || g.r.Metrics().QueueDrops != 0 {
+		t.Fatalf("conf got the PREPAREs of seqs %v (%d dropped), want %v: the fifth at once, the held ones in Seq order", seqs, g.r.Metrics().QueueDrops, want)
 	}
 }
 
@@ -186,5 +201,94 @@ func TestGateForgetsStableSlots(t *testing.T) {
 	if m := g.r.Metrics(); m.Withheld[spec.RoleConf] != 1 || len(g.r.gates[spec.RoleConf].slots) != 0 || g.r.gates[spec.RoleConf].held != 0 {
 		t.Fatalf("withheld %d, %d slots and %d inputs kept; want the PREPARE withheld and nothing kept",
 			m.Withheld[spec.RoleConf], len(g.r.gates[spec.RoleConf].slots), g.r.gates[spec.RoleConf].held)
+	}
+}
+
+// TestGateForgetsStableBatch: a batch the gate held for a slot that exec's stable
+// checkpoint then passed is not handed to exec (SPEC §13.3 obligation 7).
+func TestGateForgetsStableBatch(t *testing.T) {
+	g := newGateWorld(t, Options{})
+	prop, _ := testProposal(g.w, t) // seq 1
+	g.peer(0, spec.KindProposal, prop)
+	g.r.Flush()
+	g.enc[spec.RoleExec].st.Stable, g.enc[spec.RoleExec].st.Last = 4, 4
+	g.peer(2, spec.KindCheckpoint, g.w.checkpoint(2, 4, spec.Digest{1}))
+	g.r.Flush()
+	g.r.Flush()
+	for _, in := range g.enc[spec.RoleExec].inputs() {
+		if in.Kind == spec.KindBatch {
+			t.Fatalf("exec got the batch of seq 1 after its stable checkpoint 4 passed it (steps %v)", g.stepKinds(spec.RoleExec))
+		}
+	}
+	if m := g.r.Metrics(); m.Withheld[spec.RoleExec] != 1 {
+		t.Errorf("withheld %v, want the batch withheld at exec", m.Withheld)
+	}
+}
+
+// TestGateCountsWhatItPasses: a PREPARE queued at once (conf had not reported its new
+// view yet) still counts towards its slot, so the next matching one completes it.
+func TestGateCountsWhatItPasses(t *testing.T) {
+	g := newGateWorld(t, Options{})
+	d := spec.Digest{3}
+	conf := g.enc[spec.RoleConf]
+	conf.st.View, conf.st.ViewActive = 1, false
+	g.peer(3, spec.KindCheckpoint, g.w.checkpoint(3, 4, spec.Digest{1})) // conf reports: view 1, changing
+	g.r.Flush()
+	g.peer(2, spec.KindPrepare, g.prepare(1, 1, 2, d)) // not held: conf is changing views
+	g.r.Flush()
+	conf.st.ViewActive = true
+	g.peer(3, spec.KindCheckpoint, g.w.checkpoint(3, 8, spec.Digest{1})) // conf reports: view 1, active
+	g.r.Flush()
+	before := len(conf.steps)
+	g.peer(3, spec.KindPrepare, g.prepare(1, 1, 3, d))
+	g.r.Flush()
+	if got := g.stepKinds(spec.RoleConf)[before:]; !slices.EqualFunc(got, [][]uint64{{spec.KindPrepare}}, slices.Equal) {
+		t.Fatalf("conf got %v for the second matching PREPARE, want it at once", got)
+	}
+}
+
+// TestGateVotesPerViewAndDigest: votes for another view or digest do not add up.
+func TestGateVotesPerViewAndDigest(t *testing.T) {
+	g := newGateWorld(t, Options{})
+	d := spec.Digest{4}
+	g.peer(2, spec.KindCommit, g.commit(0, 2, 2, d))
+	g.peer(3, spec.KindCommit, g.commit(1, 2, 3, d))
+	g.peer(0, spec.KindCommit, g.commit(1, 2, 0, d))
+	g.peer(0, spec.KindCommit, g.commit(0, 2, 0, spec.Digest{5}))
+	g.r.Flush()
+	wantSteps(t, g, spec.RoleExec, "three senders, but at most two per (View, Digest)", nil)
+	g.peer(3, spec.KindCommit, g.commit(0, 2, 3, d))
+	g.peer(0, spec.KindCommit, g.commit(0, 2, 0, d))
+	g.r.Flush()
+	c := spec.KindCommit
+	wantSteps(t, g, spec.RoleExec, "three matching COMMITs", [][]uint64{{c, c, c, c, c, c}})
+}
+
+// TestGateHoldsOnlyLiveSlots: exec's executed slots and slots at or below a
+// compartment's stable checkpoint are not held (withheld instead), and a reset of
+// the compartment's inputs (a replacement, an epoch) drops what the gate holds.
+func TestGateHoldsOnlyLiveSlots(t *testing.T) {
+	g := newGateWorld(t, Options{})
+	exec, conf := g.enc[spec.RoleExec], g.enc[spec.RoleConf]
+	exec.st.Last, conf.st.Stable = 5, 4
+	g.peer(2, spec.KindCheckpoint, g.w.checkpoint(2, 4, spec.Digest{1}))
+	g.r.Flush()
+	g.peer(2, spec.KindCommit, g.commit(0, 3, 2, spec.Digest{1}))   // executed
+	g.peer(2, spec.KindPrepare, g.prepare(0, 4, 2, spec.Digest{1})) // at conf's stable checkpoint
+	if z := g.r.Sizes(); z.Gated != [3]int{} {
+		t.Fatalf("gate holds %v, want nothing", z.Gated)
+	}
+	g.r.Flush()
+	if m := g.r.Metrics(); m.Withheld[spec.RoleExec] != 1 || m.Withheld[spec.RoleConf] != 1 {
+		t.Fatalf("withheld %v, want the COMMIT and the PREPARE", m.Withheld)
+	}
+	g.peer(2, spec.KindPrepare, g.prepare(0, 6, 2, spec.Digest{1}))
+	g.r.resetInputs(spec.RoleConf)
+	for range 3 {
+		g.r.Tick()
+	}
+	g.r.Flush()
+	if z, n := g.r.Sizes(), len(conf.steps); z.Gated != [3]int{} || z.GateSlots[spec.RoleConf] != 0 || n != 1 {
+		t.Fatalf("after a reset: gate holds %v in %v slots, conf stepped %d times; want nothing held and no step but the checkpoint's", z.Gated, z.GateSlots, n)
 	}
 }

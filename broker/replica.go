@@ -168,6 +168,8 @@ type Metrics struct {
 // Sizes reports how full the replica's bounded stores are, for tests and operators.
 type Sizes struct {
 	Inputs     [3]int // inputs waiting per compartment
+	Gated      [3]int // inputs held back per compartment until their slot can be acted on (gate.go)
+	GateSlots  [3]int // slots the gate tracks per compartment (at most L each)
 	BatchQueue int    // requests waiting for a batch
 	Pending    int    // requests with a running timer
 	Clients    int    // clients with a remembered timestamp (≤ registered clients)
@@ -277,6 +279,8 @@ func (r *Replica) Metrics() Metrics {
 func (r *Replica) Sizes() Sizes {
 	return Sizes{
 		Inputs:     [3]int{r.in[0].Len(), r.in[1].Len(), r.in[2].Len()},
+		Gated:      [3]int{r.gates[0].held, r.gates[1].held, r.gates[2].held},
+		GateSlots:  [3]int{len(r.gates[0].slots), len(r.gates[1].slots), len(r.gates[2].slots)},
 		BatchQueue: r.batch.Len(), Pending: len(r.pending), Clients: len(r.lastDone),
 		BatchCache: len(r.cache), Ring: r.ring.Len(), CertStates: len(r.certStates),
 		Held: r.held.Len(),

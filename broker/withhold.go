@@ -32,7 +32,8 @@ func slotOf(body any) (view, seq uint64, digest spec.Digest, sender uint64) {
 
 // withheld reports whether in is not to be handed to role:
 //   - a CHECKPOINT with Seq ≤ the compartment's stable checkpoint (CP3: stale);
-//   - to exec, a COMMIT with Seq ≤ max(stable, last executed) (E5: stale);
+//   - to exec, a COMMIT with Seq ≤ max(stable, last executed) (E5: stale), or a
+//     proposal's batch exec no longer wants (execWants: the gate held it meanwhile);
 //   - to conf, a PRE-PREPARE or PREPARE with Seq ≤ its stable checkpoint (Q5: stale,
 //     or a view rule's rejection), or for a (View, Seq) for which it has emitted its
 //     COMMIT (conf would store it, and it changes nothing: the slot is committed and
@@ -47,6 +48,8 @@ func (r *Replica) withheld(role spec.Role, in *input) bool {
 		return in.seq <= st.Stable
 	case role == spec.RoleExec && in.Kind == spec.KindCommit:
 		return in.seq <= max(st.Stable, st.Last)
+	case role == spec.RoleExec && in.Kind == spec.KindBatch: // a proposal's, held by the gate (a fetched one has seq 0)
+		return !r.execWants(in.seq)
 	case role == spec.RoleConf && (in.Kind == spec.KindPrepare || in.Kind == spec.KindPrePrepare):
 		v, ok := r.confDone[in.seq]
 		return in.seq <= st.Stable || ok && v == in.view
