@@ -2,8 +2,7 @@ package broker
 
 import (
 	"maps"
-	"math/bits"
-	"slices"
+		"slices"
 
 	"github.com/splitbft/splitbft/spec"
 )
@@ -17,20 +16,27 @@ import (
 // that completes the count, they take one each.
 //
 // Holding is a delay, never a loss: a slot's held inputs are queued, in arrival order,
-// the moment its count is reached or once they have waited Options.GateTicks ticks,
-// and a slot at or below the compartment's stable checkpoint is forgotten, what it
-// held queued (and withheld as stale). After the count or the wait the slot is open:
-// what else arrives for it is queued at once. The gate counts every message of the
-// counted kind inside the compartment's window, also one it queues at once (conf was
-// changing views, say), by the sender it names (one vote per replica and (View,
-// Digest)); it checks no signature, which the compartment does, so a forged vote
-// costs at most one early Step call. It holds only a configured compartment's slots
-// inside its window (Stable, Stable+L], conf's only in its current, active view, and
-// nothing while held and queued inputs together fill Options.QueueLimit.
+// the moment its count is reached or once they have waited Options.GateTicks ticks;
+// they count towards the compartment's queue bound, so that a full queue releases the
+// oldest held slot before it takes more; and a slot that leaves the compartment's
+// window is forgotten, what it held queued (and withheld as stale below the window).
+// After the count or the wait the slot is open: what else arrives for it is queued at
+// once.
+//
+// The gate counts a PREPARE or COMMIT only from the broker of the replica it names (or
+// from the local compartment that produced it): correct brokers send only their own
+// compartments' messages, so this loses no correct vote, and a faulty peer votes for
+// itself only. It keeps one vote per replica and slot (a higher view replaces it), and
+// counts in twice the window, (Stable, Stable+2L], so that a message that reaches the
+// compartment just after its window moves is counted too. It checks no signature,
+// which the compartment does: a forged vote costs at most one early Step call. It
+// holds only a configured compartment's slots inside its window (Stable, Stable+L],
+// conf's only in its current, active view, and only what comes from the replica it
+// names.
 
 // gate is one compartment's held slots.
 type gate struct {
-	slots map[uint64]*gateSlot // by Seq
+	slots map[uint64]*gateSlot // by Seq, in (Stable, Stable+2L] of the compartment's Status
 	held  int                  // inputs held in all slots
 }
 
@@ -39,44 +45,50 @@ type gateSlot struct {
 	open  bool   // the slot's inputs go straight to the queue
 	since uint64 // Replica.now when its first held input was held
 	held  []input
-	votes []gateVote
+	votes []gateVote // at most one per replica
 }
 
-// gateVote counts the senders of the counted kind for one (View, Digest).
+// gateVote is one replica's latest vote in a slot.
 type gateVote struct {
-	view    uint64
-	digest  spec.Digest
-	senders uint64 // bit i: replica i (n ≤ 64, SPEC.md §6.1)
+	sender, view uint64
+	digest       spec.Digest
 }
 
-// count records sender's vote for (view, digest) and returns how many distinct
-// senders voted for it.
-func (s *gateSlot) count(view uint64, digest spec.Digest, sender uint64) int {
-	for i := range s.votes {
-		if v := &s.votes[i]; v.view == view && v.digest == digest {
-			v.senders |= 1 << sender
-			return bits.OnesCount64(v.senders)
+// vote records sender's vote for (view, digest), unless it voted in a higher or the
+// same view already, and returns how many replicas' votes are for (view, digest).
+func (s *gateSlot) vote(view uint64, digest spec.Digest, sender uint64) int {
+	i := slices.IndexFunc(s.votes, func(v gateVote) bool { return v.sender == sender })
+	switch {
+	case i < 0:
+		s.votes = append(s.votes, gateVote{sender: sender, view: view, digest: digest})
+	case view > s.votes[i].view:
+		s.votes[i].view, s.votes[i].digest = view, digest
+	}
+	n := 0
+	for _, v := range s.votes {
+		if v.view == view && v.digest == digest {
+			n++
 		}
 	}
-	s.votes = append(s.votes, gateVote{view: view, digest: digest, senders: 1 << sender})
-	return 1
+	return n
 }
 
-// gateRule says whether in counts towards its slot's quorum at role's gate and how
-// many distinct senders open the slot (counts false: in names no slot the gate
-// looks at, or is of another kind), and whether the gate may hold it.
+// gateRule says whether in votes in its slot at role's gate, how many replicas' votes
+// open the slot, and whether the gate may hold in.
 func (r *Replica) gateRule(role spec.Role, in *input) (need int, counts, holds bool) {
 	st := &r.status[role]
-	if in.seq == 0 || in.sender >= r.cfg.N || !st.Configured || in.seq <= st.Stable || in.seq > st.Stable+r.cfg.Window {
+	own := in.sender < r.cfg.N && (in.from == in.sender+1 || in.from == 0 && in.sender == r.id)
+	if in.seq == 0 || !own || in.seq <= st.Stable || in.seq > st.Stable+2*r.cfg.Window {
 		return 0, false, false
 	}
+	live := st.Configured && in.seq <= st.Stable+r.cfg.Window
 	switch {
 	case role == spec.RoleConf && (in.Kind == spec.KindPrepare || in.Kind == spec.KindPrePrepare):
 		// 2f PREPAREs complete a prepared certificate; its PRE-PREPARE may have come
 		// in a NEW-VIEW, so the gate does not wait for one.
-		return int(2 * r.cfg.F), in.Kind == spec.KindPrepare, st.ViewActive && in.view == st.View
+		return int(2 * r.cfg.F), in.Kind == spec.KindPrepare, live && st.ViewActive && in.view == st.View
 	case role == spec.RoleExec && (in.Kind == spec.KindCommit || in.Kind == spec.KindBatch):
-		return int(2*r.cfg.F + 1), in.Kind == spec.KindCommit, in.seq > st.Last
+		return int(2*r.cfg.F + 1), in.Kind == spec.KindCommit, live && in.seq > st.Last
 	}
 	return 0, false, false
 }
@@ -100,7 +112,7 @@ func (r *Replica) hold(role spec.Role, in input) bool {
 	if s.open {
 		return false
 	}
-	if counts && s.count(in.view, in.digest, in.sender) >= need {
+	if counts && s.vote(in.view, in.digest, in.sender) >= need {
 		r.release(role, s)
 		return false // queued after what the slot held
 	}
@@ -114,6 +126,22 @@ func (r *Replica) hold(role spec.Role, in input) bool {
 	g.held++
 	r.m.Gated[role]++
 	return true
+}
+
+// makeRoom releases role's oldest held slots while held and queued inputs fill its
+// queue bound, before another input is queued: held inputs count towards the bound,
+// and what overflows is dropped oldest first as without the gate.
+func (r *Replica) makeRoom(role spec.Role) {
+	g := &r.gates[role]
+	for g.held > 0 && g.held+r.in[role].Len() >= r.opt.QueueLimit {
+		var oldest *gateSlot
+		for _, seq := range g.seqs() {
+			if s := g.slots[seq]; len(s.held) > 0 && (oldest == nil || s.since < oldest.since) {
+				oldest = s
+			}
+		}
+		r.release(role, oldest)
+	}
 }
 
 // release queues what s holds, in arrival order, and opens it.
@@ -133,7 +161,7 @@ func (r *Replica) tickGates() {
 	for _, role := range []spec.Role{spec.RoleConf, spec.RoleExec} {
 		g := &r.gates[role]
 		for _, seq := range g.seqs() {
-			if s := g.slots[seq]; !s.open && len(s.held) > 0 && r.now-s.since >= uint64(r.opt.GateTicks) {
+			if s := g.slots[seq]; len(s.held) > 0 && r.now-s.since >= uint64(r.opt.GateTicks) {
 				r.m.GateTimeouts[role] += uint64(len(s.held))
 				r.release(role, s)
 			}
@@ -141,12 +169,13 @@ func (r *Replica) tickGates() {
 	}
 }
 
-// pruneGate forgets role's slots at or below stable, in Seq order, queueing what they
-// hold (withheld drops it as stale).
+// pruneGate forgets, in Seq order, role's slots outside (stable, stable+2L], the
+// compartment's new counting window, queueing what they hold (withheld drops it as
+// stale below the window).
 func (r *Replica) pruneGate(role spec.Role, stable uint64) {
 	g := &r.gates[role]
 	for _, seq := range g.seqs() {
-		if seq <= stable {
+		if seq <= stable || seq > stable+2*r.cfg.Window {
 			r.release(role, g.slots[seq])
 			delete(g.slots, seq)
 		}

@@ -54,31 +54,37 @@ func wantSteps(t *testing.T, g gateWorld, role spec.Role, when string, want [][]
 }
 
 // TestGateOneStepPerSlot: a backup hands conf a slot's PRE-PREPARE and PREPAREs in one
-// Step call, when the 2f-th PREPARE arrives, and exec the slot's batch and COMMITs in
-// one, when the (2f+1)-th COMMIT arrives; what comes for the slot later goes at once.
+// Step call, when the 2f-th matching PREPARE arrives (its own prep's counts), and exec
+// the slot's batch and COMMITs in one, when the (2f+1)-th COMMIT arrives (the batch is
+// no vote); what comes for the slot later goes at once.
 func TestGateOneStepPerSlot(t *testing.T) {
 	g := newGateWorld(t, Options{})
 	prop, _ := testProposal(g.w, t)
 	d := prop.Header.Body.Digest
+	g.enc[spec.RolePrep].script = func(f *fakeEnclave, in spec.Input) []spec.Output {
+		if in.Kind != spec.KindProposal {
+			return nil
+		}
+		return []spec.Output{{Kind: spec.KindPrepare, To: spec.Destination{Roles: spec.ToConf, Replicas: allReplicas}, Body: spec.Encode(g.prepare(0, 1, 1, d))}}
+	}
 	g.peer(0, spec.KindProposal, prop)
-	g.peer(2, spec.KindPrepare, g.prepare(0, 1, 2, d))
-	g.peer(3, spec.KindPrepare, g.prepare(0, 1, 3, spec.Digest{9})) // another digest: its own count
-	g.peer(3, spec.KindPrepare, g.prepare(0, 1, 2, d))              // replica 2 again, relayed by 3: counted once
-	g.r.Flush()
+	g.peer(3, spec.KindPrepare, g.prepare(0, 1, 3, spec.Digest{9})) // another digest
+	g.r.Flush()                                                     // prep emits its PREPARE: one matching
 	wantSteps(t, g, spec.RoleConf, "one matching PREPARE", nil)
-	wantSteps(t, g, spec.RoleExec, "no COMMIT", nil)
-
-	g.peer(3, spec.KindPrepare, g.prepare(0, 1, 3, d))
+	g.peer(3, spec.KindPrepare, g.prepare(0, 1, 3, d)) // replica 3 voted in view 0 already (conf: Q7 conflict)
+	g.r.Flush()
+	wantSteps(t, g, spec.RoleConf, "replica 3's second digest", nil)
+	g.peer(2, spec.KindPrepare, g.prepare(0, 1, 2, d))
 	g.r.Flush()
 	p, pp := spec.KindPrepare, spec.KindPrePrepare
 	wantSteps(t, g, spec.RoleConf, "two matching PREPAREs", [][]uint64{{pp, p, p, p, p}})
 
-	for _, from := range []uint64{0, 2} {
+	for _, from := range []uint64{2, 3} {
 		g.peer(from, spec.KindCommit, g.commit(0, 1, from, d))
 	}
 	g.r.Flush()
-	wantSteps(t, g, spec.RoleExec, "two COMMITs", nil)
-	g.peer(3, spec.KindCommit, g.commit(0, 1, 3, d))
+	wantSteps(t, g, spec.RoleExec, "the batch and two COMMITs", nil)
+	g.peer(0, spec.KindCommit, g.commit(0, 1, 0, d))
 	g.r.Flush()
 	c := spec.KindCommit
 	wantSteps(t, g, spec.RoleExec, "three COMMITs", [][]uint64{{spec.KindBatch, c, c, c}})
@@ -90,9 +96,26 @@ func TestGateOneStepPerSlot(t *testing.T) {
 	if m.Gated != [3]uint64{0, 4, 3} || m.GateTimeouts != [3]uint64{} { // the input completing a count is not held
 		t.Errorf("Gated %v, GateTimeouts %v; want [0 4 3] and none", m.Gated, m.GateTimeouts)
 	}
-	if g.r.gates[spec.RoleConf].held != 0 || g.r.gates[spec.RoleExec].held != 0 {
-		t.Errorf("held %d and %d after release", g.r.gates[spec.RoleConf].held, g.r.gates[spec.RoleExec].held)
+	if z := g.r.Sizes(); z.Gated != [3]int{} {
+		t.Errorf("held %v after release", z.Gated)
 	}
+}
+
+// TestGateIgnoresRelayedVotes: a PREPARE or COMMIT that a broker sends in another
+// replica's name is neither held nor counted (correct brokers send only their own).
+func TestGateIgnoresRelayedVotes(t *testing.T) {
+	g := newGateWorld(t, Options{})
+	d := spec.Digest{2}
+	g.peer(3, spec.KindPrepare, g.prepare(0, 1, 2, d))
+	g.r.Flush()
+	p := spec.KindPrepare
+	wantSteps(t, g, spec.RoleConf, "a relayed PREPARE", [][]uint64{{p}})
+	g.peer(3, spec.KindPrepare, g.prepare(0, 1, 3, d))
+	g.r.Flush()
+	wantSteps(t, g, spec.RoleConf, "replica 3's own PREPARE, one vote", [][]uint64{{p}})
+	g.peer(2, spec.KindPrepare, g.prepare(0, 1, 2, d))
+	g.r.Flush()
+	wantSteps(t, g, spec.RoleConf, "replica 2's own PREPARE, the second vote", [][]uint64{{p}, {p, p}})
 }
 
 // TestGateReleasesByAge: inputs whose slot never completes its quorum reach the
@@ -107,7 +130,7 @@ func TestGateReleasesByAge(t *testing.T) {
 	g.r.Tick() // seq 3's input was held at tick 0, seq 2's at tick 1
 	g.r.Flush()
 	wantSteps(t, g, spec.RoleConf, "before GateTicks", nil)
-	g.peer(3, spec.KindPrepare, g.prepare(0, 3, 2, d)) // replica 2 again, relayed: no second vote, and the wait is not restarted
+	g.peer(2, spec.KindPrepare, g.prepare(0, 3, 2, d)) // replica 2 again: no second vote, and the wait is not restarted
 	g.r.Tick()
 	g.r.Flush()
 	p := spec.KindPrepare
@@ -121,6 +144,14 @@ func TestGateReleasesByAge(t *testing.T) {
 	if m := g.r.Metrics(); m.GateTimeouts[spec.RoleConf] != 4 {
 		t.Errorf("GateTimeouts %v, want the 4 inputs released by age at conf", m.GateTimeouts)
 	}
+	g.peer(2, spec.KindCommit, g.commit(0, 2, 2, d))
+	for range 3 {
+		g.r.Flush()
+		wantSteps(t, g, spec.RoleExec, "a COMMIT before GateTicks", nil)
+		g.r.Tick()
+	}
+	g.r.Flush()
+	wantSteps(t, g, spec.RoleExec, "a COMMIT after GateTicks", [][]uint64{{spec.KindCommit}})
 }
 
 // TestGatePassesWhatItDoesNotHold: the gate holds only a configured compartment's
@@ -161,30 +192,37 @@ func TestGatePassesWhatItDoesNotHold(t *testing.T) {
 	}
 }
 
-// TestGateBounded: a compartment's gate holds nothing more while its held and queued
-// inputs fill QueueLimit: what comes is queued at once, and nothing is dropped.
+// TestGateBounded: held inputs count towards a compartment's queue bound: the gate
+// holds nothing more while held and queued inputs fill QueueLimit, and before it
+// queues another input it releases its slots, the longest held first, so that as
+// many inputs are dropped as without the gate (one of five, the oldest queued).
 func TestGateBounded(t *testing.T) {
 	g := newGateWorld(t, Options{QueueLimit: 4})
-	for seq := uint64(1); seq <= 5; seq++ {
-		g.peer(2, spec.KindPrepare, g.prepare(0, seq, 2, spec.Digest{7}))
-	}
-	if z := g.r.Sizes(); z.Gated[spec.RoleConf] != 4 || z.Inputs[spec.RoleConf] != 1 {
-		t.Fatalf("gate holds %d, queue has %d; want 4 and 1", z.Gated[spec.RoleConf], z.Inputs[spec.RoleConf])
-	}
-	g.r.Flush()
+	g.peer(2, spec.KindPrepare, g.prepare(0, 2, 2, spec.Digest{7}))
 	g.r.Tick()
-	g.r.Tick()
+	g.peer(2, spec.KindPrepare, g.prepare(0, 1, 2, spec.Digest{7}))
+	g.peer(2, spec.KindCheckpoint, g.w.checkpoint(2, 4, spec.Digest{1}))
+	g.peer(3, spec.KindCheckpoint, g.w.checkpoint(3, 4, spec.Digest{1}))
+	if z := g.r.Sizes(); z.Gated[spec.RoleConf] != 2 || z.Inputs[spec.RoleConf] != 2 {
+		t.Fatalf("gate holds %d, queue has %d; want 2 and 2", z.Gated[spec.RoleConf], z.Inputs[spec.RoleConf])
+	}
+	g.peer(3, spec.KindPrepare, g.prepare(0, 3, 3, spec.Digest{7}))
+	if z, m := g.r.Sizes(), g.r.Metrics(); z.Gated[spec.RoleConf] != 0 || z.Inputs[spec.RoleConf] != 4 || m.QueueDrops != 1 {
+		t.Fatalf("gate holds %d, queue has %d, %d dropped; want 0, 4 and 1", z.Gated[spec.RoleConf], z.Inputs[spec.RoleConf], m.QueueDrops)
+	}
 	g.r.Flush()
 	var seqs []uint64
 	for _, in := range g.enc[spec.RoleConf].inputs() {
-		var p spec.Prepare
-		if err := spec.Decode(in.Body, &p, spec.MaxMessageBytes); err != nil {
-			t.Fatal(err)
+		if in.Kind == spec.KindPrepare {
+			var p spec.Prepare
+			if err := spec.Decode(in.Body, &p, spec.MaxMessageBytes); err != nil {
+				t.Fatal(err)
+			}
+			seqs = append(seqs, p.Body.Seq)
 		}
-		seqs = append(seqs, p.Body.Seq)
 	}
-	if want := []uint64{5, 1, 2, 3, 4}; !slices.Equal(seqs, want) || g.r.Metrics().QueueDrops != 0 {
-		t.Fatalf("conf got the PREPAREs of seqs %v (%d dropped), want %v: the fifth at once, the held ones in Seq order", seqs, g.r.Metrics().QueueDrops, want)
+	if want := []uint64{2, 1, 3}; !slices.Equal(seqs, want) || len(g.enc[spec.RoleConf].inputs()) != 4 {
+		t.Fatalf("conf got %v, the PREPAREs of seqs %v; want 4 inputs, with the PREPAREs of %v: seq 2's, held first, released first", g.enc[spec.RoleConf].kinds(), seqs, want)
 	}
 }
 
@@ -247,21 +285,23 @@ func TestGateCountsWhatItPasses(t *testing.T) {
 	}
 }
 
-// TestGateVotesPerViewAndDigest: votes for another view or digest do not add up.
+// TestGateVotesPerViewAndDigest: votes for another view or digest do not add up, a
+// replica has one vote per slot, and a vote in a higher view replaces its vote (as
+// exec keeps the COMMIT of the higher view, E7).
 func TestGateVotesPerViewAndDigest(t *testing.T) {
 	g := newGateWorld(t, Options{})
 	d := spec.Digest{4}
 	g.peer(2, spec.KindCommit, g.commit(0, 2, 2, d))
 	g.peer(3, spec.KindCommit, g.commit(1, 2, 3, d))
-	g.peer(0, spec.KindCommit, g.commit(1, 2, 0, d))
 	g.peer(0, spec.KindCommit, g.commit(0, 2, 0, spec.Digest{5}))
+	g.peer(0, spec.KindCommit, g.commit(1, 2, 0, d)) // replaces replica 0's view-0 vote
+	g.peer(3, spec.KindCommit, g.commit(0, 2, 3, d)) // a lower view: no vote
 	g.r.Flush()
-	wantSteps(t, g, spec.RoleExec, "three senders, but at most two per (View, Digest)", nil)
-	g.peer(3, spec.KindCommit, g.commit(0, 2, 3, d))
-	g.peer(0, spec.KindCommit, g.commit(0, 2, 0, d))
+	wantSteps(t, g, spec.RoleExec, "two votes for (1, d), one for (0, d)", nil)
+	g.peer(2, spec.KindCommit, g.commit(1, 2, 2, d))
 	g.r.Flush()
 	c := spec.KindCommit
-	wantSteps(t, g, spec.RoleExec, "three matching COMMITs", [][]uint64{{c, c, c, c, c, c}})
+	wantSteps(t, g, spec.RoleExec, "three votes for (1, d)", [][]uint64{{c, c, c, c, c, c}})
 }
 
 // TestGateHoldsOnlyLiveSlots: exec's executed slots and slots at or below a
@@ -290,5 +330,62 @@ func TestGateHoldsOnlyLiveSlots(t *testing.T) {
 	g.r.Flush()
 	if z, n := g.r.Sizes(), len(conf.steps); z.Gated != [3]int{} || z.GateSlots[spec.RoleConf] != 0 || n != 1 {
 		t.Fatalf("after a reset: gate holds %v in %v slots, conf stepped %d times; want nothing held and no step but the checkpoint's", z.Gated, z.GateSlots, n)
+	}
+}
+
+// TestGateVoteOnlySlotsStayClosed: a slot that has votes but holds nothing (a PREPARE
+// of another view) is not opened by age, and the wait of its first held input starts
+// when that input is held.
+func TestGateVoteOnlySlotsStayClosed(t *testing.T) {
+	g := newGateWorld(t, Options{})
+	d := spec.Digest{3}
+	g.peer(2, spec.KindPrepare, g.prepare(1, 2, 2, d)) // view 1: queued at once, counted
+	g.r.Flush()
+	for range 3 {
+		g.r.Tick()
+	}
+	g.r.Flush()
+	p := spec.KindPrepare
+	wantSteps(t, g, spec.RoleConf, "a PREPARE of another view", [][]uint64{{p}})
+	g.peer(3, spec.KindPrepare, g.prepare(0, 2, 3, d))
+	g.r.Tick()
+	g.r.Flush()
+	wantSteps(t, g, spec.RoleConf, "one tick after a PREPARE of this view", [][]uint64{{p}})
+	g.r.Tick()
+	g.r.Flush()
+	wantSteps(t, g, spec.RoleConf, "GateTicks after it", [][]uint64{{p}, {p}})
+}
+
+// TestGateDefaults: the gate is on by default with GateTicks 2, and GateTicks stays
+// within a quarter of RetransmitTicks (what watches a peer's progress).
+func TestGateDefaults(t *testing.T) {
+	cfg := newWorld(t, 1, 8, 5).cfg
+	for _, c := range []struct{ in, retransmit, want int }{{0, 0, 2}, {-1, 0, -1}, {10, 0, 5}, {0, 4, 1}, {3, 3, 1}} {
+		if got := (Options{GateTicks: c.in, RetransmitTicks: c.retransmit}).withDefaults(cfg).GateTicks; got != c.want {
+			t.Errorf("GateTicks %d, RetransmitTicks %d: got %d, want %d", c.in, c.retransmit, got, c.want)
+		}
+	}
+}
+
+// TestGateForgetsSlotsOutsideWindow: when a compartment reports a lower stable
+// checkpoint (a fresh instance, say), the slots above its new counting window are
+// forgotten and what they held is queued, so the gate keeps at most 2L slots.
+func TestGateForgetsSlotsOutsideWindow(t *testing.T) {
+	g := newGateWorld(t, Options{})
+	conf := g.enc[spec.RoleConf]
+	conf.st.Stable = 16
+	g.peer(2, spec.KindCheckpoint, g.w.checkpoint(2, 4, spec.Digest{1}))
+	g.r.Flush()
+	g.peer(2, spec.KindPrepare, g.prepare(0, 20, 2, spec.Digest{1}))
+	g.r.Flush()
+	if z := g.r.Sizes(); z.Gated[spec.RoleConf] != 1 {
+		t.Fatalf("gate holds %v, want the PREPARE of seq 20", z.Gated)
+	}
+	conf.st.Stable = 0
+	g.peer(3, spec.KindCheckpoint, g.w.checkpoint(3, 24, spec.Digest{1})) // above 16: not withheld, so conf steps and reports
+	g.r.Flush()
+	g.r.Flush()
+	if z := g.r.Sizes(); z.Gated[spec.RoleConf] != 0 || z.GateSlots[spec.RoleConf] != 0 || !slices.Contains(conf.kinds(), spec.KindPrepare) {
+		t.Fatalf("gate holds %v in %v slots, conf got %v; want the PREPARE released and its slot forgotten", z.Gated, z.GateSlots, conf.kinds())
 	}
 }

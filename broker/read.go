@@ -16,7 +16,7 @@ func (r *Replica) HandleRead(raw []byte) {
 		r.m.BadRequests++
 		return
 	}
-	if 2*r.in[spec.RoleExec].Len() >= r.opt.QueueLimit {
+	if 2*(r.in[spec.RoleExec].Len()+r.gates[spec.RoleExec].held) >= r.opt.QueueLimit { // held inputs count towards the bound (gate.go)
 		r.m.QueueDrops++
 		return
 	}

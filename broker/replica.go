@@ -64,7 +64,7 @@ type Options struct {
 	RingBytes             int // their total size; default 32 MiB
 	MaxStepBytes          int // input bytes per Step call; default 32 MiB
 	MaxFlushRounds        int // Step rounds per Flush before yielding; default 64
-	GateTicks             int // a slot's inputs held for a quorum (gate.go) are queued after this many ticks at most; default 2, negative: no gate
+	GateTicks             int // a slot's inputs held for a quorum (gate.go) are queued after this many ticks at most; default 2, at most RetransmitTicks/4; negative: no gate
 	HeldReplies           int // replies held until their batch is durable (Ledger set); default 65536
 	HeldReplyBytes        int // … and their bytes (a reply holds all of a request's results); default 256 MiB
 
@@ -110,6 +110,7 @@ func (o Options) withDefaults(cfg *spec.Config) Options {
 	if o.GateTicks == 0 {
 		o.GateTicks = 2
 	}
+	o.GateTicks = min(o.GateTicks, max(o.RetransmitTicks/4, 1)) // well inside what watches for progress
 	def(&o.HeldReplies, 65536)
 	def(&o.HeldReplyBytes, 256<<20)
 	o.QueueLimit = min(o.QueueLimit, spec.MaxStepInputs*16)
@@ -169,7 +170,7 @@ type Metrics struct {
 type Sizes struct {
 	Inputs     [3]int // inputs waiting per compartment
 	Gated      [3]int // inputs held back per compartment until their slot can be acted on (gate.go)
-	GateSlots  [3]int // slots the gate tracks per compartment (at most L each)
+	GateSlots  [3]int // slots the gate tracks per compartment (at most 2L each)
 	BatchQueue int    // requests waiting for a batch
 	Pending    int    // requests with a running timer
 	Clients    int    // clients with a remembered timestamp (≤ registered clients)
@@ -326,8 +327,11 @@ func (r *Replica) push(role spec.Role, in input) {
 		r.m.QueueDrops++
 		return
 	}
-	if r.opt.GateTicks > 0 && r.hold(role, in) {
-		return
+	if r.opt.GateTicks > 0 {
+		if r.hold(role, in) {
+			return
+		}
+		r.makeRoom(role)
 	}
 	r.queue(role, in)
 }
