@@ -2,7 +2,7 @@ package broker
 
 import (
 	"maps"
-		"slices"
+	"slices"
 
 	"github.com/splitbft/splitbft/spec"
 )
