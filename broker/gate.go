@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"cmp"
 	"maps"
 	"slices"
 
@@ -31,8 +32,9 @@ import (
 // compartment just after its window moves is counted too. It checks no signature,
 // which the compartment does: a forged vote costs at most one early Step call. It
 // holds only a configured compartment's slots inside its window (Stable, Stable+L],
-// conf's only in its current, active view, and only what comes from the replica it
-// names.
+// conf's only in its current, active view and of that view, only what comes from the
+// replica it names (the primary, for a PRE-PREPARE or batch), and at most one input
+// of a kind from one replica per slot: further copies are queued at once.
 
 // gate is one compartment's held slots.
 type gate struct {
@@ -56,6 +58,9 @@ type gateVote struct {
 
 // vote records sender's vote for (view, digest), unless it voted in a higher or the
 // same view already, and returns how many replicas' votes are for (view, digest).
+// (A conf keeps only its current view's PREPAREs, §10.2: a replica that moved to the
+// next view while this conf has not yet loses its vote for this view's slots here,
+// so during a view change a slot may wait GateTicks that conf could have committed.)
 func (s *gateSlot) vote(view uint64, digest spec.Digest, sender uint64) int {
 	i := slices.IndexFunc(s.votes, func(v gateVote) bool { return v.sender == sender })
 	switch {
@@ -116,8 +121,8 @@ func (r *Replica) hold(role spec.Role, in input) bool {
 		r.release(role, s)
 		return false // queued after what the slot held
 	}
-	if !holds || g.held+r.in[role].Len() >= r.opt.QueueLimit {
-		return false
+	if !holds || g.held+r.in[role].Len() >= r.opt.QueueLimit || s.holds(in.Kind, in.sender) {
+		return false // a second copy from one sender: the compartment rejects it at once
 	}
 	if len(s.held) == 0 {
 		s.since = r.now
@@ -128,20 +133,30 @@ func (r *Replica) hold(role spec.Role, in input) bool {
 	return true
 }
 
-// makeRoom releases role's oldest held slots while held and queued inputs fill its
-// queue bound, before another input is queued: held inputs count towards the bound,
-// and what overflows is dropped oldest first as without the gate.
+// makeRoom releases all of role's held slots, the longest held first, when held and
+// queued inputs fill its queue bound and another input is to be queued: held inputs
+// count towards the bound, and what overflows is dropped, oldest queued first, as
+// many as without the gate.
 func (r *Replica) makeRoom(role spec.Role) {
 	g := &r.gates[role]
-	for g.held > 0 && g.held+r.in[role].Len() >= r.opt.QueueLimit {
-		var oldest *gateSlot
-		for _, seq := range g.seqs() {
-			if s := g.slots[seq]; len(s.held) > 0 && (oldest == nil || s.since < oldest.since) {
-				oldest = s
-			}
-		}
-		r.release(role, oldest)
+	if g.held == 0 || g.held+r.in[role].Len() < r.opt.QueueLimit {
+		return
 	}
+	var slots []*gateSlot
+	for _, seq := range g.seqs() {
+		if s := g.slots[seq]; len(s.held) > 0 {
+			slots = append(slots, s)
+		}
+	}
+	slices.SortStableFunc(slots, func(a, b *gateSlot) int { return cmp.Compare(a.since, b.since) })
+	for _, s := range slots {
+		r.release(role, s)
+	}
+}
+
+// holds reports whether s holds an input of kind from sender.
+func (s *gateSlot) holds(kind, sender uint64) bool {
+	return slices.ContainsFunc(s.held, func(in input) bool { return in.Kind == kind && in.sender == sender })
 }
 
 // release queues what s holds, in arrival order, and opens it.

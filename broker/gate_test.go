@@ -71,13 +71,13 @@ func TestGateOneStepPerSlot(t *testing.T) {
 	g.peer(3, spec.KindPrepare, g.prepare(0, 1, 3, spec.Digest{9})) // another digest
 	g.r.Flush()                                                     // prep emits its PREPARE: one matching
 	wantSteps(t, g, spec.RoleConf, "one matching PREPARE", nil)
-	g.peer(3, spec.KindPrepare, g.prepare(0, 1, 3, d)) // replica 3 voted in view 0 already (conf: Q7 conflict)
+	p, pp := spec.KindPrepare, spec.KindPrePrepare
+	g.peer(3, spec.KindPrepare, g.prepare(0, 1, 3, d)) // replica 3's second PREPARE: no vote (conf: Q7 conflict), at once
 	g.r.Flush()
-	wantSteps(t, g, spec.RoleConf, "replica 3's second digest", nil)
+	wantSteps(t, g, spec.RoleConf, "replica 3's second PREPARE", [][]uint64{{p}})
 	g.peer(2, spec.KindPrepare, g.prepare(0, 1, 2, d))
 	g.r.Flush()
-	p, pp := spec.KindPrepare, spec.KindPrePrepare
-	wantSteps(t, g, spec.RoleConf, "two matching PREPAREs", [][]uint64{{pp, p, p, p, p}})
+	wantSteps(t, g, spec.RoleConf, "two matching PREPAREs", [][]uint64{{p}, {pp, p, p, p}})
 
 	for _, from := range []uint64{2, 3} {
 		g.peer(from, spec.KindCommit, g.commit(0, 1, from, d))
@@ -93,8 +93,8 @@ func TestGateOneStepPerSlot(t *testing.T) {
 	g.r.Flush()
 	wantSteps(t, g, spec.RoleExec, "a COMMIT for an open slot", [][]uint64{{spec.KindBatch, c, c, c}, {c}})
 	m := g.r.Metrics()
-	if m.Gated != [3]uint64{0, 4, 3} || m.GateTimeouts != [3]uint64{} { // the input completing a count is not held
-		t.Errorf("Gated %v, GateTimeouts %v; want [0 4 3] and none", m.Gated, m.GateTimeouts)
+	if m.Gated != [3]uint64{0, 3, 3} || m.GateTimeouts != [3]uint64{} { // the input completing a count is not held
+		t.Errorf("Gated %v, GateTimeouts %v; want [0 3 3] and none", m.Gated, m.GateTimeouts)
 	}
 	if z := g.r.Sizes(); z.Gated != [3]int{} {
 		t.Errorf("held %v after release", z.Gated)
@@ -130,7 +130,7 @@ func TestGateReleasesByAge(t *testing.T) {
 	g.r.Tick() // seq 3's input was held at tick 0, seq 2's at tick 1
 	g.r.Flush()
 	wantSteps(t, g, spec.RoleConf, "before GateTicks", nil)
-	g.peer(2, spec.KindPrepare, g.prepare(0, 3, 2, d)) // replica 2 again: no second vote, and the wait is not restarted
+	g.peer(3, spec.KindPrepare, g.prepare(0, 3, 3, spec.Digest{6})) // held in seq 3: its wait is not restarted
 	g.r.Tick()
 	g.r.Flush()
 	p := spec.KindPrepare
@@ -294,14 +294,16 @@ func TestGateVotesPerViewAndDigest(t *testing.T) {
 	g.peer(2, spec.KindCommit, g.commit(0, 2, 2, d))
 	g.peer(3, spec.KindCommit, g.commit(1, 2, 3, d))
 	g.peer(0, spec.KindCommit, g.commit(0, 2, 0, spec.Digest{5}))
-	g.peer(0, spec.KindCommit, g.commit(1, 2, 0, d)) // replaces replica 0's view-0 vote
-	g.peer(3, spec.KindCommit, g.commit(0, 2, 3, d)) // a lower view: no vote
 	g.r.Flush()
-	wantSteps(t, g, spec.RoleExec, "two votes for (1, d), one for (0, d)", nil)
+	wantSteps(t, g, spec.RoleExec, "one vote each for (0, d), (1, d), (0, d')", nil)
+	c := spec.KindCommit
+	g.peer(0, spec.KindCommit, g.commit(1, 2, 0, d)) // replaces replica 0's view-0 vote; a second COMMIT of 0: at once
+	g.peer(3, spec.KindCommit, g.commit(0, 2, 3, d)) // a lower view: no vote; at once
+	g.r.Flush()
+	wantSteps(t, g, spec.RoleExec, "two votes for (1, d), one for (0, d)", [][]uint64{{c, c}})
 	g.peer(2, spec.KindCommit, g.commit(1, 2, 2, d))
 	g.r.Flush()
-	c := spec.KindCommit
-	wantSteps(t, g, spec.RoleExec, "three votes for (1, d)", [][]uint64{{c, c, c, c, c, c}})
+	wantSteps(t, g, spec.RoleExec, "three votes for (1, d)", [][]uint64{{c, c}, {c, c, c, c}})
 }
 
 // TestGateHoldsOnlyLiveSlots: exec's executed slots and slots at or below a
@@ -387,5 +389,62 @@ func TestGateForgetsSlotsOutsideWindow(t *testing.T) {
 	g.r.Flush()
 	if z := g.r.Sizes(); z.Gated[spec.RoleConf] != 0 || z.GateSlots[spec.RoleConf] != 0 || !slices.Contains(conf.kinds(), spec.KindPrepare) {
 		t.Fatalf("gate holds %v in %v slots, conf got %v; want the PREPARE released and its slot forgotten", z.Gated, z.GateSlots, conf.kinds())
+	}
+}
+
+// TestGateHoldsOneCopy: a slot holds one message of a kind from one replica; further
+// copies go to the compartment at once (which rejects them as duplicates), so a
+// replica repeating its own message cannot fill the gate.
+func TestGateHoldsOneCopy(t *testing.T) {
+	g := newGateWorld(t, Options{})
+	pr := g.prepare(0, 2, 2, spec.Digest{1})
+	for range 5 {
+		g.peer(2, spec.KindPrepare, pr)
+	}
+	if z := g.r.Sizes(); z.Gated[spec.RoleConf] != 1 || z.Inputs[spec.RoleConf] != 4 {
+		t.Fatalf("gate holds %d, queue has %d; want 1 and 4", z.Gated[spec.RoleConf], z.Inputs[spec.RoleConf])
+	}
+}
+
+// TestGateCountsTwoWindows: a PREPARE for a slot beyond conf's window but within
+// twice it is counted though not held, so that once conf's window moves the next
+// matching one completes the count; a local output naming another replica is neither
+// held nor counted.
+func TestGateCountsTwoWindows(t *testing.T) {
+	g := newGateWorld(t, Options{})
+	conf := g.enc[spec.RoleConf]
+	d := spec.Digest{1}
+	g.peer(2, spec.KindPrepare, g.prepare(0, 12, 2, d)) // L = 8: beyond (0, 8], within (0, 16]
+	g.r.Flush()
+	conf.st.Stable = 8
+	g.peer(3, spec.KindCheckpoint, g.w.checkpoint(3, 12, spec.Digest{1}))
+	g.r.Flush() // conf reports stable 8
+	before := len(conf.steps)
+	g.peer(3, spec.KindPrepare, g.prepare(0, 12, 3, d))
+	g.r.Flush()
+	if got := g.stepKinds(spec.RoleConf)[before:]; !slices.EqualFunc(got, [][]uint64{{spec.KindPrepare}}, slices.Equal) {
+		t.Fatalf("conf got %v for the second matching PREPARE of seq 12, want it at once", got)
+	}
+	// The local prep emits a PREPARE in replica 3's name (a faulty prep): not gated.
+	g.enc[spec.RolePrep].script = func(f *fakeEnclave, in spec.Input) []spec.Output {
+		return []spec.Output{{Kind: spec.KindPrepare, To: spec.Destination{Roles: spec.ToConf, Replicas: allReplicas}, Body: spec.Encode(g.prepare(0, 13, 3, d))}}
+	}
+	g.peer(2, spec.KindCheckpoint, g.w.checkpoint(2, 12, spec.Digest{1}))
+	g.r.Flush()
+	if z := g.r.Sizes(); z.Gated[spec.RoleConf] != 0 || z.GateSlots[spec.RoleConf] != 1 {
+		t.Fatalf("gate holds %v in %v slots after a local PREPARE in another's name; want nothing held and only seq 12's slot", z.Gated, z.GateSlots)
+	}
+}
+
+// TestGateHeldInputsFillTheReadBound: reads are turned away while exec's queued and
+// held inputs fill half its queue bound (SPEC §16.6), as queued inputs alone did.
+func TestGateHeldInputsFillTheReadBound(t *testing.T) {
+	g := newGateWorld(t, Options{QueueLimit: 8})
+	for seq := uint64(1); seq <= 4; seq++ {
+		g.peer(2, spec.KindCommit, g.commit(0, seq, 2, spec.Digest{1}))
+	}
+	g.r.HandleRead(spec.Encode(&spec.Read{Client: 1}))
+	if m := g.r.Metrics(); m.Reads != 0 || m.QueueDrops != 1 {
+		t.Fatalf("reads %d, drops %d with 4 of 8 held; want the read turned away", m.Reads, m.QueueDrops)
 	}
 }

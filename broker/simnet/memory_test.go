@@ -28,7 +28,7 @@ type sample struct {
 	cache     int
 	ring      int
 	inputs    int // queued and held by the gate
-	gateSlots int
+	gateSlots int // per compartment
 	heapAlloc uint64
 }
 
@@ -48,7 +48,7 @@ func measure(s *Sim) sample {
 		m.pending, m.batchQ = max(m.pending, z.Pending), max(m.batchQ, z.BatchQueue)
 		m.cache, m.ring = max(m.cache, z.BatchCache), max(m.ring, z.Ring)
 		m.inputs = max(m.inputs, z.Inputs[0]+z.Inputs[1]+z.Inputs[2]+z.Gated[0]+z.Gated[1]+z.Gated[2])
-		m.gateSlots = max(m.gateSlots, z.GateSlots[0]+z.GateSlots[1]+z.GateSlots[2])
+		m.gateSlots = max(m.gateSlots, z.GateSlots[0], z.GateSlots[1], z.GateSlots[2])
 	}
 	runtime.GC()
 	var ms runtime.MemStats
@@ -129,7 +129,7 @@ func checkBounds(t *testing.T, s *Sim, samples []sample) {
 		{"broker batch cache", last.cache, 2 * L},
 		{"broker ring", last.ring, 4 * L},
 		{"broker inputs", last.inputs, 4096},
-		{"broker gate slots", last.gateSlots, 2 * L},
+		{"broker gate slots per compartment", last.gateSlots, 2 * L},
 	}
 	for role := range 3 {
 		limits = append(limits, struct {
