@@ -122,7 +122,7 @@ func (r *Replica) hold(role spec.Role, in input) bool {
 		return false // queued after what the slot held
 	}
 	if !holds || g.held+r.in[role].Len() >= r.opt.QueueLimit || s.holds(in.Kind, in.sender) {
-		return false // a second copy from one sender: the compartment rejects it at once
+		return false // queued at once: not held here, the queue bound is reached, or a copy (which the compartment rejects)
 	}
 	if len(s.held) == 0 {
 		s.since = r.now
@@ -175,6 +175,9 @@ func (r *Replica) release(role spec.Role, s *gateSlot) {
 func (r *Replica) tickGates() {
 	for _, role := range []spec.Role{spec.RoleConf, spec.RoleExec} {
 		g := &r.gates[role]
+		if g.held == 0 {
+			continue
+		}
 		for _, seq := range g.seqs() {
 			if s := g.slots[seq]; len(s.held) > 0 && r.now-s.since >= uint64(r.opt.GateTicks) {
 				r.m.GateTimeouts[role] += uint64(len(s.held))
