@@ -18,8 +18,9 @@ import (
 //
 // Holding is a delay, never a loss: a slot's held inputs are queued, in arrival order,
 // the moment its count is reached or once they have waited Options.GateTicks ticks;
-// they count towards the compartment's queue bound, so that a full queue releases the
-// oldest held slot before it takes more; and a slot that leaves the compartment's
+// they count towards the compartment's queue bound, so that a full queue releases all
+// held slots, the longest held first, before it takes more; and a slot that leaves the
+// compartment's
 // window is forgotten, what it held queued (and withheld as stale below the window).
 // After the count or the wait the slot is open: what else arrives for it is queued at
 // once.
@@ -32,9 +33,9 @@ import (
 // compartment just after its window moves is counted too. It checks no signature,
 // which the compartment does: a forged vote costs at most one early Step call. It
 // holds only a configured compartment's slots inside its window (Stable, Stable+L],
-// conf's only in its current, active view and of that view, only what comes from the
-// replica it names (the primary, for a PRE-PREPARE or batch), and at most one input
-// of a kind from one replica per slot: further copies are queued at once.
+// conf's only in its current, active view and of that view, exec's only above what it
+// executed, and at most one input of a kind from one replica per slot: further ones
+// (copies, or a later view's) are queued at once.
 
 // gate is one compartment's held slots.
 type gate struct {
@@ -98,8 +99,8 @@ func (r *Replica) gateRule(role spec.Role, in *input) (need int, counts, holds b
 	return 0, false, false
 }
 
-// hold reports whether role's gate took in: held for its slot, or queued with the
-// slot's held inputs because it completed the slot's count.
+// hold reports whether role's gate held in. An in that completes its slot's count
+// releases the slot's held inputs and is not held: push queues it after them.
 func (r *Replica) hold(role spec.Role, in input) bool {
 	need, counts, holds := r.gateRule(role, &in)
 	if !counts && !holds {
@@ -122,7 +123,7 @@ func (r *Replica) hold(role spec.Role, in input) bool {
 		return false // queued after what the slot held
 	}
 	if !holds || g.held+r.in[role].Len() >= r.opt.QueueLimit || s.holds(in.Kind, in.sender) {
-		return false // queued at once: not held here, the queue bound is reached, or a copy (which the compartment rejects)
+		return false // queued at once: not held here, the queue bound is reached, or a second one of its kind from its sender
 	}
 	if len(s.held) == 0 {
 		s.since = r.now

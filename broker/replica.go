@@ -64,7 +64,7 @@ type Options struct {
 	RingBytes             int // their total size; default 32 MiB
 	MaxStepBytes          int // input bytes per Step call; default 32 MiB
 	MaxFlushRounds        int // Step rounds per Flush before yielding; default 64
-	GateTicks             int // a slot's inputs held for a quorum (gate.go) are queued after this many ticks at most; default 2, at most RetransmitTicks/4; negative: no gate
+	GateTicks             int // a slot's inputs held for a quorum (gate.go) are queued after this many ticks at most; default 2, at most max(1, RetransmitTicks/4); negative: no gate
 	HeldReplies           int // replies held until their batch is durable (Ledger set); default 65536
 	HeldReplyBytes        int // … and their bytes (a reply holds all of a request's results); default 256 MiB
 
@@ -132,7 +132,7 @@ type Metrics struct {
 	RelayDrops     uint64    // relayed requests dropped unverified: their peer broker used up its budget of bad signatures
 	JunkDrops      uint64    // peer protocol messages not delivered to a compartment: that peer used up its budget of bad signatures there
 	Withheld       [3]uint64 // inputs not handed to a compartment (prep, conf, exec): stale, or to no effect, by its latest status (withheld)
-	Gated          [3]uint64 // inputs held back until their slot had what the compartment needs to act (gate.go)
+	Gated          [3]uint64 // inputs held back to hand over a slot's messages together (gate.go): until its count, GateTicks, a full queue or a window move
 	GateTimeouts   [3]uint64 // … of those, queued because they waited Options.GateTicks
 	Forwarded      uint64    // requests forwarded to the primary's broker
 	Batches        uint64    // client batches delivered to prep

@@ -156,8 +156,8 @@ func (n *node) collectEnclaves(e emitter, s snapshot) {
 		e.counter("splitbft_enclave_steps_total", "Step calls per compartment", float64(s.metrics.Steps[r]), n.roleLabels(spec.Role(r))...)
 		e.counter("splitbft_enclave_inputs_total", "inputs delivered per compartment", float64(s.metrics.Inputs[r]), n.roleLabels(spec.Role(r))...)
 		e.counter("splitbft_enclave_withheld_total", "inputs not delivered to a compartment: by its latest status it would reject them as stale or accept them to no effect", float64(s.metrics.Withheld[r]), n.roleLabels(spec.Role(r))...)
-		e.counter("splitbft_enclave_gated_total", "inputs held back until their slot had the quorum the compartment acts on (SPEC §13.3 obligation 7)", float64(s.metrics.Gated[r]), n.roleLabels(spec.Role(r))...)
-		e.counter("splitbft_enclave_gate_timeouts_total", "held inputs released because they waited GateTicks ticks without their slot reaching its quorum", float64(s.metrics.GateTimeouts[r]), n.roleLabels(spec.Role(r))...)
+		e.counter("splitbft_enclave_gated_total", "inputs held back to hand a slot's messages over together: until the quorum the compartment acts on, the gate's tick limit, a full queue or a window move (SPEC §13.3 obligation 7)", float64(s.metrics.Gated[r]), n.roleLabels(spec.Role(r))...)
+		e.counter("splitbft_enclave_gate_timeouts_total", "held inputs released because they waited the gate's tick limit (2 ticks) without their slot reaching its quorum", float64(s.metrics.GateTimeouts[r]), n.roleLabels(spec.Role(r))...)
 	}
 }
 
