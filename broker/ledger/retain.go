@@ -410,13 +410,20 @@ func isOwnOrphan(r pebble.Reader, seg string, s Segment) bool {
 }
 
 // lastBatch returns the highest batch record of r (0: none).
-func lastBatch(r pebble.Reader) uint64 {
+func lastBatch(r pebble.Reader) uint64 { return edgeBatch(r, true) }
+
+// edgeBatch returns the lowest batch record of r, or with last the highest (0: none).
+func edgeBatch(r pebble.Reader, last bool) uint64 {
 	it, err := r.NewIter(&pebble.IterOptions{LowerBound: []byte{prefixBatch}, UpperBound: []byte{prefixBatch + 1}})
 	if err != nil {
 		return 0
 	}
 	defer it.Close()
-	if !it.Last() {
+	seek := it.First
+	if last {
+		seek = it.Last
+	}
+	if !seek() {
 		return 0
 	}
 	_, n, _ := parseKey(it.Key())
@@ -625,18 +632,7 @@ func (l *Ledger) DiskSpace() (free, total uint64, err error) {
 }
 
 // FirstBatch returns the lowest batch record the ledger holds (0: none). Any goroutine.
-func (l *Ledger) FirstBatch() uint64 {
-	it, err := l.db.NewIter(&pebble.IterOptions{LowerBound: []byte{prefixBatch}, UpperBound: []byte{prefixBatch + 1}})
-	if err != nil {
-		return 0
-	}
-	defer it.Close()
-	if !it.First() {
-		return 0
-	}
-	_, n, _ := parseKey(it.Key())
-	return n
-}
+func (l *Ledger) FirstBatch() uint64 { return edgeBatch(l.db, false) }
 
 // repairPrune rewrites a prune record that does not open, or whose two copies
 // differ (st: the faulting scan, which read the epoch records). A copy that opens,
